@@ -1,0 +1,241 @@
+/*
+ * limit.c -- the disk's limit: what plain C loops get out of this disk, the
+ * yardstick every durable engine is measured against.
+ *
+ *   limit_write_sync    one write + one fdatasync per event, appending to a
+ *                       growing file (each sync also commits the new size);
+ *   limit_inplace_sync  the same, but into space written (with zeros) and
+ *                       synced beforehand, so no sync has metadata to commit;
+ *   limit_group_sync    one write of p->batch lines + one fdatasync per round,
+ *                       appending: the best any group commit of that many
+ *                       events can do.
+ *
+ * Lines are as long as sxp's lines for the same events (event.c), and the
+ * fdatasyncs are counted by hand.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define LIMIT_MAX_LINE ((size_t)17 << 10)
+#define LIMIT_PREWRITE_MAX ((uint64_t)512 << 20)
+
+static int limit_write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int limit_pwrite_all(int fd, const char *buf, size_t len, uint64_t off)
+{
+    while (len > 0) {
+        ssize_t w = pwrite(fd, buf, len, (off_t)off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        buf += w;
+        len -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+static int limit_open(const struct bench_ctx *ctx, struct bench_row *row, char *dir, size_t cap)
+{
+    int rc = fsutil_fresh_dir(ctx, row->name, dir, cap);
+    if (rc != 0)
+        return rc;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/limit.log", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -errno;
+    rc = fsutil_fsync_dir(dir);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+int limit_write_sync(const struct bench_ctx *ctx, const struct bench_param *p,
+                     struct bench_row *row)
+{
+    char dir[4096], *line = NULL;
+    uint64_t count = bench_count(ctx, p), fsyncs = 0, i;
+    int rc = 0;
+    int fd = limit_open(ctx, row, dir, sizeof(dir));
+    if (fd < 0)
+        return fd;
+    line = malloc(LIMIT_MAX_LINE);
+    if (line == NULL) {
+        rc = -ENOMEM;
+        goto out_close;
+    }
+    uint64_t deadline = stats_now_ns() + (uint64_t)(ctx->seconds * 1e9);
+    struct bench_region r;
+    bench_region_begin(&r);
+    for (i = 0; i < count; i++) {
+        size_t len = event_line(line, LIMIT_MAX_LINE, p->size, (int64_t)i + 1);
+        uint64_t t0 = stats_now_ns();
+        rc = limit_write_all(fd, line, len);
+        if (rc == 0)
+            rc = fdatasync(fd) == 0 ? 0 : -errno;
+        uint64_t t1 = stats_now_ns();
+        if (rc != 0)
+            break;
+        fsyncs++;
+        stats_hist_add(row->lat, t1 - t0);
+        row->bytes += len - 18;
+        atomic_fetch_add_explicit(&progress_events, 1, memory_order_relaxed);
+        if (t1 > deadline) {
+            i++;
+            break;
+        }
+    }
+    bench_region_end(&r, row);
+    row->events = i;
+    row->fdatasyncs = (double)fsyncs;
+out_close:
+    close(fd);
+    free(line);
+    fsutil_rm_rf(dir);
+    return rc;
+}
+
+int limit_inplace_sync(const struct bench_ctx *ctx, const struct bench_param *p,
+                       struct bench_row *row)
+{
+    char dir[4096], *line = NULL, *zeros = NULL;
+    uint64_t count = bench_count(ctx, p), fsyncs = 0, i = 0;
+    int rc = 0;
+    int fd = limit_open(ctx, row, dir, sizeof(dir));
+    if (fd < 0)
+        return fd;
+    line = malloc(LIMIT_MAX_LINE);
+    zeros = calloc(1, (size_t)1 << 20);
+    if (line == NULL || zeros == NULL) {
+        rc = -ENOMEM;
+        goto out_close;
+    }
+    /* Setup, untimed: write zeros over the space the loop will use, as a
+     * database pre-zeroes its log segments, and sync it. */
+    size_t line_len = event_line(line, LIMIT_MAX_LINE, p->size, 1);
+    uint64_t space = count * (line_len + 8);
+    if (space > LIMIT_PREWRITE_MAX)
+        space = LIMIT_PREWRITE_MAX;
+    rc = posix_fallocate(fd, 0, (off_t)space);
+    if (rc != 0) {
+        rc = -rc;
+        goto out_close;
+    }
+    for (uint64_t off = 0; off < space; off += (uint64_t)1 << 20) {
+        size_t n = space - off < ((uint64_t)1 << 20) ? (size_t)(space - off) : (size_t)1 << 20;
+        rc = limit_pwrite_all(fd, zeros, n, off);
+        if (rc != 0)
+            goto out_close;
+    }
+    if (fdatasync(fd) != 0) {
+        rc = -errno;
+        goto out_close;
+    }
+    uint64_t deadline = stats_now_ns() + (uint64_t)(ctx->seconds * 1e9);
+    uint64_t off = 0;
+    struct bench_region r;
+    bench_region_begin(&r);
+    for (i = 0; i < count; i++) {
+        size_t len = event_line(line, LIMIT_MAX_LINE, p->size, (int64_t)i + 1);
+        if (off + len > space)
+            break;
+        uint64_t t0 = stats_now_ns();
+        rc = limit_pwrite_all(fd, line, len, off);
+        if (rc == 0)
+            rc = fdatasync(fd) == 0 ? 0 : -errno;
+        uint64_t t1 = stats_now_ns();
+        if (rc != 0)
+            break;
+        off += len;
+        fsyncs++;
+        stats_hist_add(row->lat, t1 - t0);
+        row->bytes += len - 18;
+        atomic_fetch_add_explicit(&progress_events, 1, memory_order_relaxed);
+        if (t1 > deadline) {
+            i++;
+            break;
+        }
+    }
+    bench_region_end(&r, row);
+    row->events = i;
+    row->fdatasyncs = (double)fsyncs;
+out_close:
+    close(fd);
+    free(line);
+    free(zeros);
+    fsutil_rm_rf(dir);
+    return rc;
+}
+
+int limit_group_sync(const struct bench_ctx *ctx, const struct bench_param *p,
+                     struct bench_row *row)
+{
+    char dir[4096], *buf = NULL;
+    uint64_t count = bench_count(ctx, p), fsyncs = 0, done = 0;
+    size_t per = p->batch > 0 ? (size_t)p->batch : 1;
+    size_t cap = per * (p->size + 64);
+    int rc = 0;
+    int fd = limit_open(ctx, row, dir, sizeof(dir));
+    if (fd < 0)
+        return fd;
+    buf = malloc(cap);
+    if (buf == NULL) {
+        rc = -ENOMEM;
+        goto out_close;
+    }
+    uint64_t deadline = stats_now_ns() + (uint64_t)(ctx->seconds * 1e9);
+    struct bench_region r;
+    bench_region_begin(&r);
+    while (done < count) {
+        /* The round's lines are formatted inside the ack time, as a group
+         * commit has to gather its events before it writes them. */
+        uint64_t t0 = stats_now_ns();
+        size_t len = 0;
+        for (size_t k = 0; k < per; k++)
+            len += event_line(buf + len, cap - len, p->size, (int64_t)(done + k + 1));
+        rc = limit_write_all(fd, buf, len);
+        if (rc == 0)
+            rc = fdatasync(fd) == 0 ? 0 : -errno;
+        uint64_t t1 = stats_now_ns();
+        if (rc != 0)
+            break;
+        fsyncs++;
+        done += per;
+        stats_hist_add(row->lat, t1 - t0);
+        row->bytes += len - per * 18;
+        atomic_fetch_add_explicit(&progress_events, per, memory_order_relaxed);
+        if (t1 > deadline)
+            break;
+    }
+    bench_region_end(&r, row);
+    row->events = done;
+    row->fdatasyncs = (double)fsyncs;
+out_close:
+    close(fd);
+    free(buf);
+    fsutil_rm_rf(dir);
+    return rc;
+}

@@ -1,0 +1,358 @@
+/*
+ * main.c -- sxp-bench: options, the workload registry and the run loop.
+ *
+ *   sxp-bench [--quick | --full] [--seconds S] [--only PATTERN[,PATTERN...]]
+ *             [--dir DIR] [--keep] [--json FILE] [--plot DIR] [--list] [-v]
+ *
+ * Every workload of the registry below makes one row (bench.h says what a
+ * row's figures mean). Rows run one after the other, in registry order, on a
+ * scratch directory: DIR/sxp-bench.XXXXXX (DIR defaults to the current
+ * directory, so the run measures the filesystem you are in), removed at the
+ * end unless --keep. --quick shrinks every workload for CI (the whole run
+ * takes seconds); --full (the default) uses the sizes of issue 5, each
+ * workload also bounded by --seconds of wall time (default 10).
+ *
+ * Exit status: 0 when every selected row ran (missed targets do not fail
+ * the run; they are printed as MISS), 1 when a row failed, 2 on bad usage.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+struct bench_workload {
+    const char *name;
+    const char *engine;
+    bench_run_fn run;
+    struct bench_param p;
+};
+
+#define KB 1024
+#define MIB ((uint64_t)1 << 20)
+#define GIB ((uint64_t)1 << 30)
+
+/* Counts: n_full / n_quick events (or calls, for reads and opens); the time
+ * bound stops most full-size rows before their count. */
+static const struct bench_workload bench_registry[] = {
+    /* The disk's limit. */
+    {"limit/write-fdatasync", "limit", limit_write_sync,
+     {.size = 100, .writers = 1, .n_full = 200000, .n_quick = 200}},
+    {"limit/write-fdatasync-1k", "limit", limit_write_sync,
+     {.size = KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
+    {"limit/write-fdatasync-16k", "limit", limit_write_sync,
+     {.size = 16 * KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
+    {"limit/inplace-fdatasync", "limit", limit_inplace_sync,
+     {.size = 100, .writers = 1, .n_full = 200000, .n_quick = 200}},
+    {"limit/inplace-fdatasync-1k", "limit", limit_inplace_sync,
+     {.size = KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
+    {"limit/inplace-fdatasync-16k", "limit", limit_inplace_sync,
+     {.size = 16 * KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
+    {"limit/per-8-lines", "limit", limit_group_sync,
+     {.size = 100, .writers = 8, .batch = 8, .n_full = 2000000, .n_quick = 800}},
+    {"limit/per-1000-lines", "limit", limit_group_sync,
+     {.size = 100, .writers = 1, .batch = 1000, .n_full = 10000000, .n_quick = 5000}},
+    {"limit/per-1000-lines-1k", "limit", limit_group_sync,
+     {.size = KB, .writers = 1, .batch = 1000, .n_full = 2000000, .n_quick = 2000}},
+    {"limit/per-1000-lines-16k", "limit", limit_group_sync,
+     {.size = 16 * KB, .writers = 1, .batch = 1000, .n_full = 200000, .n_quick = 1000}},
+
+    /* The reference design (the seed's way). */
+    {"reference/nosync", "reference", reference_append,
+     {.size = 100, .writers = 1, .nosync = 1, .n_full = 300000, .n_quick = 500}},
+    {"reference/durable", "reference", reference_append,
+     {.size = 100, .writers = 1, .n_full = 50000, .n_quick = 100}},
+
+#ifdef SXP_BENCH_HAVE_SQLITE
+    {"sqlite/txn-1", "sqlite", sqlite_insert,
+     {.size = 100, .writers = 1, .batch = 1, .n_full = 100000, .n_quick = 200}},
+    {"sqlite/txn-1000", "sqlite", sqlite_insert,
+     {.size = 100, .writers = 1, .batch = 1000, .n_full = 10000000, .n_quick = 5000}},
+    {"sqlite/threads-8", "sqlite", sqlite_insert,
+     {.size = 100, .writers = 8, .batch = 1, .n_full = 200000, .n_quick = 400}},
+#endif
+#ifdef SXP_BENCH_HAVE_ROCKSDB
+    {"rocksdb/sync-1", "rocksdb", rocksdb_bench_put,
+     {.size = 100, .writers = 1, .batch = 1, .n_full = 100000, .n_quick = 200}},
+    {"rocksdb/sync-8", "rocksdb", rocksdb_bench_put,
+     {.size = 100, .writers = 8, .batch = 1, .n_full = 400000, .n_quick = 400}},
+    {"rocksdb/batch-1000", "rocksdb", rocksdb_bench_put,
+     {.size = 100, .writers = 1, .batch = 1000, .n_full = 10000000, .n_quick = 5000}},
+#endif
+
+    /* sxp: one writer, one event per durable ack. */
+    {"sxp/append", "sxp", wl_sxp_append,
+     {.size = 100, .writers = 1, .n_full = 200000, .n_quick = 200}},
+    {"sxp/append-1k", "sxp", wl_sxp_append,
+     {.size = KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
+    {"sxp/append-16k", "sxp", wl_sxp_append,
+     {.size = 16 * KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
+    /* sxp: concurrent writers, group commit. */
+    {"sxp/writers-1-one-stream", "sxp", wl_sxp_append,
+     {.size = 100, .writers = 1, .shared = 1, .n_full = 400000, .n_quick = 100}},
+    {"sxp/writers-2-one-stream", "sxp", wl_sxp_append,
+     {.size = 100, .writers = 2, .shared = 1, .n_full = 400000, .n_quick = 200}},
+    {"sxp/writers-4-one-stream", "sxp", wl_sxp_append,
+     {.size = 100, .writers = 4, .shared = 1, .n_full = 400000, .n_quick = 400}},
+    {"sxp/writers-8-one-stream", "sxp", wl_sxp_append,
+     {.size = 100, .writers = 8, .shared = 1, .n_full = 800000, .n_quick = 800}},
+    {"sxp/writers-32-one-stream", "sxp", wl_sxp_append,
+     {.size = 100, .writers = 32, .shared = 1, .n_full = 2000000, .n_quick = 1600}},
+    {"sxp/writers-1-own-streams", "sxp", wl_sxp_append,
+     {.size = 100, .writers = 1, .n_full = 400000, .n_quick = 100}},
+    {"sxp/writers-2-own-streams", "sxp", wl_sxp_append,
+     {.size = 100, .writers = 2, .n_full = 400000, .n_quick = 200}},
+    {"sxp/writers-4-own-streams", "sxp", wl_sxp_append,
+     {.size = 100, .writers = 4, .n_full = 400000, .n_quick = 400}},
+    {"sxp/writers-8-own-streams", "sxp", wl_sxp_append,
+     {.size = 100, .writers = 8, .n_full = 800000, .n_quick = 800}},
+    {"sxp/writers-32-own-streams", "sxp", wl_sxp_append,
+     {.size = 100, .writers = 32, .n_full = 2000000, .n_quick = 1600}},
+    /* sxp: append-batch of 1,000. */
+    {"sxp/batch-1000", "sxp", wl_sxp_batch,
+     {.size = 100, .writers = 1, .batch = 1000, .n_full = 10000000, .n_quick = 5000}},
+    {"sxp/batch-1000-1k", "sxp", wl_sxp_batch,
+     {.size = KB, .writers = 1, .batch = 1000, .n_full = 2000000, .n_quick = 2000}},
+    {"sxp/batch-1000-16k", "sxp", wl_sxp_batch,
+     {.size = 16 * KB, .writers = 1, .batch = 1000, .n_full = 200000, .n_quick = 1000}},
+    /* sxp: the reference's durability. */
+    {"sxp/nosync-append", "sxp", wl_sxp_append,
+     {.size = 100, .writers = 1, .nosync = 1, .n_full = 20000000, .n_quick = 20000}},
+    /* sxp: reads of a big log (1 GB of 100-byte events). */
+    {"sxp/read-whole", "sxp", wl_big_read_whole,
+     {.size = 100, .n_full = 5, .n_quick = 2, .scale_full = GIB, .scale_quick = 4 * MIB}},
+    {"sxp/read-range-mid", "sxp", wl_big_read_range,
+     {.size = 100, .batch = 100, .n_full = 1000000, .n_quick = 300, .scale_full = GIB,
+      .scale_quick = 4 * MIB}},
+    /* sxp: kv and blobs. */
+    {"sxp/kv-put", "sxp", wl_sxp_kv_put,
+     {.size = 100, .writers = 1, .n_full = 100000, .n_quick = 100}},
+    {"sxp/kv-get", "sxp", wl_sxp_kv_get, {.size = 100, .n_full = 2000000, .n_quick = 1000}},
+    {"sxp/blob-put-1m", "sxp", wl_sxp_blob_put,
+     {.size = MIB, .writers = 1, .n_full = 5000, .n_quick = 5}},
+    /* sxp: cost growth. */
+    {"sxp/growth-streams-1", "sxp", wl_big_growth_streams,
+     {.size = 100, .writers = 1, .n_full = 100000, .n_quick = 200, .scale_full = 1,
+      .scale_quick = 1}},
+    {"sxp/growth-streams-1000", "sxp", wl_big_growth_streams,
+     {.size = 100, .writers = 1, .n_full = 100000, .n_quick = 200, .scale_full = 1000,
+      .scale_quick = 100}},
+    {"sxp/growth-streams-100000", "sxp", wl_big_growth_streams,
+     {.size = 100, .writers = 1, .n_full = 100000, .n_quick = 200, .scale_full = 100000,
+      .scale_quick = 1000}},
+    {"sxp/growth-streams-1-nosync", "sxp", wl_big_growth_streams,
+     {.size = 100, .writers = 1, .nosync = 1, .n_full = 5000000, .n_quick = 5000,
+      .scale_full = 1, .scale_quick = 1}},
+    {"sxp/growth-streams-1000-nosync", "sxp", wl_big_growth_streams,
+     {.size = 100, .writers = 1, .nosync = 1, .n_full = 5000000, .n_quick = 5000,
+      .scale_full = 1000, .scale_quick = 100}},
+    {"sxp/growth-streams-100000-nosync", "sxp", wl_big_growth_streams,
+     {.size = 100, .writers = 1, .nosync = 1, .n_full = 5000000, .n_quick = 5000,
+      .scale_full = 100000, .scale_quick = 1000}},
+    {"sxp/growth-log-1m", "sxp", wl_big_growth_log,
+     {.size = 100, .writers = 1, .n_full = 100000, .n_quick = 200, .scale_full = MIB,
+      .scale_quick = 256 * KB}},
+    {"sxp/growth-log-4g", "sxp", wl_big_growth_log,
+     {.size = 100, .writers = 1, .n_full = 100000, .n_quick = 200, .scale_full = 4 * GIB,
+      .scale_quick = 8 * MIB}},
+    {"sxp/growth-log-range-1m", "sxp", wl_big_growth_log_range,
+     {.size = KB, .batch = 100, .n_full = 1000000, .n_quick = 300, .scale_full = MIB,
+      .scale_quick = 256 * KB}},
+    {"sxp/growth-log-range-4g", "sxp", wl_big_growth_log_range,
+     {.size = KB, .batch = 100, .n_full = 1000000, .n_quick = 300, .scale_full = 4 * GIB,
+      .scale_quick = 8 * MIB}},
+    /* sxp: open time, 10,000 streams of 1,000 events. */
+    {"sxp/open-clean-10000", "sxp", wl_big_open,
+     {.n_full = 5, .n_quick = 2, .scale_full = 10000, .scale_quick = 100}},
+    {"sxp/open-killed-10000", "sxp", wl_big_open,
+     {.nosync = 1, .n_full = 3, .n_quick = 1, .scale_full = 10000, .scale_quick = 100}},
+};
+
+#define BENCH_NWORKLOADS (sizeof(bench_registry) / sizeof(bench_registry[0]))
+
+uint64_t bench_count(const struct bench_ctx *ctx, const struct bench_param *p)
+{
+    return ctx->quick ? p->n_quick : p->n_full;
+}
+
+uint64_t bench_scale(const struct bench_ctx *ctx, const struct bench_param *p)
+{
+    return ctx->quick ? p->scale_quick : p->scale_full;
+}
+
+static void bench_usage(FILE *f)
+{
+    fputs("usage: sxp-bench [--quick | --full] [--seconds S] [--only PATTERN[,PATTERN...]]\n"
+          "                 [--dir DIR] [--keep] [--json FILE] [--plot DIR] [--list] [-v]\n"
+          "  --quick     tiny workloads (CI); --full (default): the sizes of issue 5\n"
+          "  --seconds   wall-time bound per workload (default 10; 1 under --quick)\n"
+          "  --only      run the rows whose name matches: a glob (sxp/writers-*) or a\n"
+          "              substring (growth); several separated by commas\n"
+          "  --dir       work in a fresh directory under DIR (default: .)\n"
+          "  --keep      keep the scratch directory\n"
+          "  --json      write every figure to FILE\n"
+          "  --plot      draw PNG charts into DIR (gnuplot)\n"
+          "  --list      print the row names and exit\n",
+          f);
+}
+
+/* 1 when name matches one of the comma-separated patterns. */
+static int bench_selected(const char *only, const char *name)
+{
+    if (only == NULL)
+        return 1;
+    char pat[256];
+    const char *s = only;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        if (n > 0 && n < sizeof(pat)) {
+            memcpy(pat, s, n);
+            pat[n] = '\0';
+            if (strpbrk(pat, "*?[") ? fnmatch(pat, name, 0) == 0 : strstr(name, pat) != NULL)
+                return 1;
+        }
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct bench_ctx ctx = {.quick = 0, .seconds = -1};
+    const char *only = NULL, *json = NULL, *plot = NULL, *base = ".";
+    int keep = 0, list = 0, failed = 0;
+    char cmdline[1024] = "sxp-bench";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        size_t used = strlen(cmdline);
+        snprintf(cmdline + used, sizeof(cmdline) - used, " %s", a);
+        if (strcmp(a, "--quick") == 0) {
+            ctx.quick = 1;
+        } else if (strcmp(a, "--full") == 0) {
+            ctx.quick = 0;
+        } else if (strcmp(a, "--keep") == 0) {
+            keep = 1;
+        } else if (strcmp(a, "--list") == 0) {
+            list = 1;
+        } else if (strcmp(a, "-v") == 0) {
+            ctx.verbose = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            bench_usage(stdout);
+            return 0;
+        } else if (v != NULL && (strcmp(a, "--seconds") == 0 || strcmp(a, "--only") == 0 ||
+                                 strcmp(a, "--dir") == 0 || strcmp(a, "--json") == 0 ||
+                                 strcmp(a, "--plot") == 0)) {
+            if (strcmp(a, "--seconds") == 0) {
+                char *end;
+                ctx.seconds = strtod(v, &end);
+                if (*end != '\0' || ctx.seconds <= 0) {
+                    fprintf(stderr, "sxp-bench: --seconds wants a positive number\n");
+                    return 2;
+                }
+            } else if (strcmp(a, "--only") == 0) {
+                only = v;
+            } else if (strcmp(a, "--dir") == 0) {
+                base = v;
+            } else if (strcmp(a, "--json") == 0) {
+                json = v;
+            } else {
+                plot = v;
+            }
+            used = strlen(cmdline);
+            snprintf(cmdline + used, sizeof(cmdline) - used, " %s", v);
+            i++;
+        } else {
+            fprintf(stderr, "sxp-bench: unknown or incomplete option %s\n", a);
+            bench_usage(stderr);
+            return 2;
+        }
+    }
+    if (ctx.seconds < 0)
+        ctx.seconds = ctx.quick ? 1.0 : 10.0;
+    if (list) {
+        for (size_t i = 0; i < BENCH_NWORKLOADS; i++)
+            if (bench_selected(only, bench_registry[i].name))
+                printf("%s\n", bench_registry[i].name);
+        return 0;
+    }
+
+    /* The scratch directory. */
+    char tmpl[4096], dir[4096];
+    if (fsutil_mkdir_p(base) != 0) {
+        fprintf(stderr, "sxp-bench: cannot create %s: %s\n", base, strerror(errno));
+        return 1;
+    }
+    snprintf(tmpl, sizeof(tmpl), "%s/sxp-bench.XXXXXX", base);
+    if (mkdtemp(tmpl) == NULL || realpath(tmpl, dir) == NULL) {
+        fprintf(stderr, "sxp-bench: cannot make a directory under %s: %s\n", base,
+                strerror(errno));
+        return 1;
+    }
+    ctx.dir = dir;
+
+    struct bench_row *rows = calloc(BENCH_NWORKLOADS, sizeof(*rows));
+    if (rows == NULL)
+        return 1;
+    int total = 0, index = 0;
+    for (size_t i = 0; i < BENCH_NWORKLOADS; i++)
+        total += bench_selected(only, bench_registry[i].name);
+
+    printf("# %s\n# scratch: %s, %s sizes, at most %.0f s per workload\n", cmdline, dir,
+           ctx.quick ? "quick" : "full", ctx.seconds);
+    report_header(stdout);
+    fflush(stdout);
+    progress_start();
+    for (size_t i = 0; i < BENCH_NWORKLOADS; i++) {
+        const struct bench_workload *w = &bench_registry[i];
+        struct bench_row *row = &rows[i];
+        snprintf(row->name, sizeof(row->name), "%s", w->name);
+        row->engine = w->engine;
+        row->writers = w->p.writers;
+        row->fdatasyncs = -1;
+        if (!bench_selected(only, w->name)) {
+            row->skipped = 1;
+            continue;
+        }
+        row->lat = stats_hist_new();
+        if (row->lat == NULL)
+            return 1;
+        progress_set(w->name, ++index, total);
+        fsutil_settle(dir);
+        row->rc = w->run(&ctx, &w->p, row);
+        progress_clear();
+        if (row->rc != 0) {
+            failed++;
+            if (row->note[0] == '\0')
+                snprintf(row->note, sizeof(row->note), "failed: %s", strerror(-row->rc));
+        }
+        report_row(stdout, row);
+        fflush(stdout);
+    }
+    progress_stop();
+    if (!keep)
+        wl_big_cleanup();
+
+    printf("\n");
+    report_ratios(stdout, rows, BENCH_NWORKLOADS);
+    if (json != NULL && report_json(json, &ctx, cmdline, rows, BENCH_NWORKLOADS) != 0) {
+        fprintf(stderr, "sxp-bench: cannot write %s\n", json);
+        failed++;
+    }
+    if (plot != NULL && report_plot(plot, rows, BENCH_NWORKLOADS) != 0) {
+        fprintf(stderr, "sxp-bench: could not draw the charts into %s\n", plot);
+        failed++;
+    }
+    if (!keep)
+        fsutil_rm_rf(dir);
+    for (size_t i = 0; i < BENCH_NWORKLOADS; i++)
+        stats_hist_free(rows[i].lat);
+    free(rows);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * wl.h -- helpers shared by the sxp workloads (wl_sxp.c, wl_big.c). They use
+ * the public interface include/sxp.h only.
+ */
+#ifndef SXP_BENCH_WL_H
+#define SXP_BENCH_WL_H
+
+#include <stdint.h>
+
+#include "bench.h"
+#include "sxp.h"
+
+/* One reusable event {:data "..." :seq N} of a fixed payload size; setting
+ * a new seq keeps the SX text exactly `size` bytes long. */
+struct wl_event {
+    sxp_value *v;
+    size_t size;
+    int digits; /* of the seq the :data string was sized for */
+};
+
+int wl_event_init(struct wl_event *e, size_t size);
+int wl_event_set_seq(struct wl_event *e, int64_t seq);
+void wl_event_free(struct wl_event *e);
+
+/* Opens dir with the given sync mode, quietly. On failure the message goes
+ * into row->note. */
+int wl_open(const char *dir, int nosync, struct bench_row *row, sxp_store **out);
+/* fdatasyncs counted by the store so far. */
+uint64_t wl_fdatasyncs(sxp_store *s);
+/* Notes an sxp error in row->note (first one wins) and returns rc. */
+int wl_fail(struct bench_row *row, int rc, const struct sxp_err *err, const char *what);
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * cli.h -- the `sxp` command, shared by its files (SPEC.md section 6).
+ *
+ * The command reaches the store only through the public API of sxp.h. Each
+ * file holds one concept:
+ *
+ *   main.c       global options (--dir, --sync, --io, ...) and dispatch
+ *   usage.c      the help text of every command, usage errors
+ *   args.c       the per-command argument parser
+ *   common.c     opening the store, printing values, reporting errors
+ *   line.c       the bounded line reader of `serve`
+ *   cmd_op.c     `sxp op`
+ *   cmd_serve.c  `sxp serve`
+ *   cmd_verbs.c  `append`, `read`, `last-seq`, `streams`, `truncate`
+ *   cmd_kv.c     `kv get|put|delete|has|keys`
+ *   cmd_blob.c   `blob put|get|has`
+ *   cmd_admin.c  `recover`, `stat`
+ *   cmd_demo.c   `demo`
+ *
+ * EXIT STATUS (SPEC.md section 6), the same for every command:
+ *   0  the command did what was asked
+ *   1  a request failed (malformed SX, a rule of the store, the disk, a
+ *      locked or corrupt store); one line "sxp: KIND: MESSAGE" on stderr and
+ *      nothing on stdout
+ *   2  bad command-line usage; a line naming the problem and a hint on stderr
+ */
+#ifndef SXP_CLI_H
+#define SXP_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sxp.h"
+
+#define CLI_VERSION "0.1.0"
+
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAIL = 1,
+    CLI_EXIT_USAGE = 2,
+};
+
+/* What the global options chose; every command receives it. */
+struct cli_global {
+    const char *dir;         /* --dir, else NULL: $SX_PERSIST_DIR, else ./persist-data */
+    struct sxp_options opts; /* --sync, --io, --read-only */
+    int verbose;             /* --verbose: engine notices on stderr */
+};
+
+/* A command: argv[0] is its name, the rest its arguments. Returns an exit
+ * status of enum cli_exit. */
+typedef int (*cli_cmd_fn)(struct cli_global *g, int argc, char **argv);
+
+int cli_cmd_op(struct cli_global *g, int argc, char **argv);
+int cli_cmd_serve(struct cli_global *g, int argc, char **argv);
+int cli_cmd_append(struct cli_global *g, int argc, char **argv);
+int cli_cmd_read(struct cli_global *g, int argc, char **argv);
+int cli_cmd_last_seq(struct cli_global *g, int argc, char **argv);
+int cli_cmd_streams(struct cli_global *g, int argc, char **argv);
+int cli_cmd_truncate(struct cli_global *g, int argc, char **argv);
+int cli_cmd_kv(struct cli_global *g, int argc, char **argv);
+int cli_cmd_blob(struct cli_global *g, int argc, char **argv);
+int cli_cmd_recover(struct cli_global *g, int argc, char **argv);
+int cli_cmd_stat(struct cli_global *g, int argc, char **argv);
+int cli_cmd_demo(struct cli_global *g, int argc, char **argv);
+
+/* ---- usage.c ------------------------------------------------------------ */
+
+/* Prints the help of cmd ("" or NULL: the whole command) to f. Returns 0, or
+ * -ENOENT when there is no such command. */
+int cli_usage_print(FILE *f, const char *cmd);
+/* Prints "sxp: MESSAGE" and "Try 'sxp CMD --help'." on stderr; returns
+ * CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the help of cmd on stdout; returns CLI_EXIT_OK (or CLI_EXIT_FAIL
+ * when stdout cannot be written). */
+int cli_usage_help(const char *cmd);
+
+/* ---- args.c ------------------------------------------------------------- */
+
+/* One option a command accepts. */
+struct cli_optspec {
+    const char *name; /* long name without "--" */
+    char short_name;  /* one letter, or 0 */
+    int has_value;    /* 1: takes a value (--name V, --name=V, -x V) */
+};
+
+#define CLI_ARGS_MAX_OPTS 8
+
+/* The parsed arguments of one command. */
+struct cli_args {
+    int help;                           /* --help or -h was given */
+    const char *val[CLI_ARGS_MAX_OPTS]; /* value of spec i, or NULL */
+    int seen[CLI_ARGS_MAX_OPTS];        /* 1 when spec i was given */
+    char **pos;                         /* positional arguments, malloc'd */
+    int npos;
+};
+
+/* Parses argv[1..argc) of command cmd against specs[0..nspecs). An argument
+ * is an option when it is "--NAME" of a spec, "--NAME=VALUE", or "-X" of a
+ * spec's short name; "--help" and "-h" always are; "--" ends the options.
+ * Every other argument, "-" and "-5" included, is positional. An unknown
+ * "--NAME" or a missing value is a usage error: the message is printed and
+ * CLI_EXIT_USAGE returned. On success returns 0; free with cli_args_free. */
+int cli_args_parse(const char *cmd, const struct cli_optspec *specs, size_t nspecs, int argc,
+                   char **argv, struct cli_args *out);
+void cli_args_free(struct cli_args *a);
+/* Reads a decimal int64 from text; 0, or -EINVAL when text is not one. */
+int cli_args_int(const char *text, int64_t *out);
+
+/* ---- common.c ----------------------------------------------------------- */
+
+/* Opens the store the global options name. quiet is the default for engine
+ * notices (--verbose turns them on). On failure prints the engine's message
+ * ("sxp: locked: ...") and returns CLI_EXIT_FAIL; else 0 and *out. */
+int cli_store_open(struct cli_global *g, int quiet, sxp_store **out);
+/* Closes s; on failure prints a line and returns CLI_EXIT_FAIL, else 0. */
+int cli_store_close(sxp_store *s);
+/* Prints "sxp: KIND: MESSAGE" for err on stderr; returns CLI_EXIT_FAIL. */
+int cli_report(const struct sxp_err *err);
+/* Prints "sxp: KIND: printf-message" on stderr; returns CLI_EXIT_FAIL. */
+int cli_fail(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Writes the canonical text of v and a newline to f. 0 or -errno; err says
+ * why. */
+int cli_print_value(FILE *f, const sxp_value *v, struct sxp_err *err);
+/* Prints the text of v and a newline on stdout and flushes; returns an exit
+ * status, having reported any failure. */
+int cli_output_value(const sxp_value *v);
+/* Writes the raw bytes of string v and a newline to f. 0 or -errno. */
+int cli_print_raw(FILE *f, const sxp_value *v);
+/* Runs op with the n arguments given (taking ownership of each, NULL ones
+ * included, which mean out of memory). *out: the result. 0 or -errno. */
+int cli_run(sxp_store *s, const char *op, sxp_value **out, struct sxp_err *err, size_t n, ...);
+/* A new string value holding the bytes of the C string text. */
+sxp_value *cli_str(const char *text);
+/* Flushes stdout; on failure prints a line and returns CLI_EXIT_FAIL. */
+int cli_flush_stdout(void);
+/* Reads all of f into a malloc'd buffer (NUL-terminated, *out_len without
+ * the NUL). 0 or -errno. */
+int cli_read_all(FILE *f, char **out, size_t *out_len);
+
+/* ---- line.c ------------------------------------------------------------- */
+
+/* A reader of lines of at most max bytes (the LF not counted). */
+struct cli_line {
+    char *buf;  /* the line, NUL-terminated, without its LF */
+    size_t len; /* bytes in buf */
+    size_t cap;
+    size_t max;
+    int too_long; /* 1: the line was longer than max and was skipped whole */
+};
+
+/* Reads the next line of f. Returns 1 when a line was read (possibly
+ * too_long, then buf is empty), 0 at end of input, or -errno. A last line
+ * without LF is a line. Bytes are kept as read, NUL included. */
+int cli_line_read(FILE *f, struct cli_line *l);
+void cli_line_free(struct cli_line *l);
+
+#endif

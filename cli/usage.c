@@ -1,0 +1,200 @@
+/*
+ * usage.c -- the help text of `sxp` and of each command, and usage errors.
+ *
+ * The texts here are the reference the program gives; docs/cli.md retells
+ * them at more length. A usage error is one line naming the problem and a
+ * hint to the command's help, on stderr, with exit status 2.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct cli_usage_page {
+    const char *cmd;  /* "" for the whole command */
+    const char *text; /* printed as is */
+};
+
+static const struct cli_usage_page cli_usage_pages[] = {
+    {"", "usage: sxp [GLOBAL OPTIONS] COMMAND [ARG...]\n"
+         "\n"
+         "sxp is a crash-safe log-structured store: event streams, a key-value\n"
+         "table and content-addressed blobs, in one directory.\n"
+         "\n"
+         "Commands:\n"
+         "  demo                      a short tour on a fresh store (start here)\n"
+         "  op 'REQUEST'              run one request, e.g. '(persist/last-seq \"orders\")'\n"
+         "  serve --stdio             answer one request per line on stdin\n"
+         "  append STREAM EVENT...    append events (SX dicts with an integer :seq)\n"
+         "  read STREAM               print a stream's events, one per line\n"
+         "  last-seq STREAM           print a stream's high-water mark\n"
+         "  streams                   print the stream names, one per line\n"
+         "  truncate STREAM N         drop the events with seq <= N\n"
+         "  kv get|put|delete|has|keys  the key-value table\n"
+         "  blob put|get|has          content-addressed blobs\n"
+         "  recover                   open the store, repairing crash residue\n"
+         "  stat                      counts and settings of the store\n"
+         "  help [COMMAND]            this text, or a command's\n"
+         "\n"
+         "Global options (before the command):\n"
+         "  --dir DIR                 the store (default: $SX_PERSIST_DIR,\n"
+         "                            else ./persist-data)\n"
+         "  --sync always|none        always: durable before ack (default);\n"
+         "                            none: survives a process kill only\n"
+         "  --io auto|uring|sync      disk access: io_uring when available (default),\n"
+         "                            io_uring or fail, plain syscalls\n"
+         "  --read-only               no lock, no recovery; every write fails\n"
+         "  -v, --verbose             show engine notices (recovery, I/O fallback)\n"
+         "  -h, --help                this text\n"
+         "  -V, --version             the version\n"
+         "\n"
+         "Exit status: 0 ok, 1 the request failed (one line on stderr), 2 bad usage.\n"
+         "Each command takes --help.\n"},
+    {"op", "usage: sxp op 'REQUEST'\n"
+           "       sxp op -\n"
+           "\n"
+           "Runs one request, SX text (OP ARG...), and prints the result's SX text.\n"
+           "With '-' the request is read from stdin (it may span lines).\n"
+           "\n"
+           "Operations:\n"
+           "  (persist/append STREAM EVENT)          nil\n"
+           "  (persist/append-batch STREAM (list EVENT...))  nil\n"
+           "  (persist/read STREAM)                  (list EVENT...)\n"
+           "  (persist/read-range STREAM FROM LIMIT) (list EVENT...) with seq >= FROM\n"
+           "  (persist/last-seq STREAM)              integer\n"
+           "  (persist/streams)                      (list \"name\"...)\n"
+           "  (persist/truncate STREAM N)            nil\n"
+           "  (persist/kv-get KEY)                   value or nil\n"
+           "  (persist/kv-put KEY VALUE)             nil\n"
+           "  (persist/kv-delete KEY)                nil\n"
+           "  (persist/kv-has? KEY)                  true or false\n"
+           "  (persist/kv-keys)                      (list \"key\"...)\n"
+           "  (blob/put BYTES)                       \"cid\"\n"
+           "  (blob/get CID)                         bytes or nil\n"
+           "  (blob/has? CID)                        true or false\n"
+           "\n"
+           "Example:\n"
+           "  sxp op '(persist/append \"orders\" {:seq 1 :total 9.5})'\n"
+           "\n"
+           "A failed request prints one line \"sxp: KIND: MESSAGE\" on stderr,\n"
+           "nothing on stdout, and exits 1.\n"},
+    {"serve", "usage: sxp serve --stdio [--max-line BYTES]\n"
+              "       sxp serve --socket PATH      (not implemented yet)\n"
+              "\n"
+              "Reads one request per line on stdin and answers each, in order, with one\n"
+              "line on stdout:\n"
+              "  (ok VALUE)                  the result's SX text\n"
+              "  (error \"CODE\" \"MESSAGE\")    CODE a stable word: seq, name, cid, parse,\n"
+              "                              arity, type, op, limit, io, ...\n"
+              "Empty lines are ignored; after an error the loop goes on. Ends at end of\n"
+              "input, closing the store cleanly.\n"
+              "\n"
+              "Options:\n"
+              "  --stdio             serve stdin and stdout\n"
+              "  --max-line BYTES    longest request line (default 16777216); a longer\n"
+              "                      line is answered (error \"limit\" ...) and skipped\n"},
+    {"append", "usage: sxp append STREAM EVENT...\n"
+               "       sxp append STREAM -\n"
+               "\n"
+               "Appends EVENT, SX text of a dict with an integer :seq above the stream's\n"
+               "high-water mark, e.g. '{:seq 1 :total 9.5}'. Several events are appended\n"
+               "as one batch (persist/append-batch): all of them or none. With '-' the\n"
+               "events are read from stdin, one per line, as one batch. Prints nothing.\n"},
+    {"read", "usage: sxp read STREAM [--from SEQ] [--limit N]\n"
+             "\n"
+             "Prints the stream's events, one SX dict per line, in append order. With\n"
+             "--from or --limit, only the events with seq >= SEQ, at most N of them\n"
+             "(persist/read-range). An unknown stream prints nothing.\n"},
+    {"last-seq", "usage: sxp last-seq STREAM\n"
+                 "\n"
+                 "Prints the stream's high-water mark: the highest seq ever appended (kept\n"
+                 "by truncate); 0 for an unknown stream.\n"},
+    {"streams", "usage: sxp streams\n"
+                "\n"
+                "Prints every stream name, one per line as raw bytes, sorted by bytes.\n"
+                "`sxp op '(persist/streams)'` gives them as SX strings.\n"},
+    {"truncate", "usage: sxp truncate STREAM N\n"
+                 "\n"
+                 "Drops the stream's events with seq <= N, atomically. The high-water mark\n"
+                 "stays, so later appends still need a seq above it. Prints nothing.\n"},
+    {"kv", "usage: sxp kv get KEY          print the value's SX text, or nil\n"
+           "       sxp kv put KEY VALUE    store VALUE (SX text), replacing any\n"
+           "       sxp kv delete KEY       remove KEY (an absent key is fine)\n"
+           "       sxp kv has KEY          print true or false\n"
+           "       sxp kv keys             print every key, one per line, sorted\n"
+           "\n"
+           "KEY is the raw bytes of the argument (1 to 127 bytes). With VALUE '-' the\n"
+           "value's SX text is read from stdin.\n"},
+    {"blob", "usage: sxp blob put FILE|-            store the bytes, print the cid\n"
+             "       sxp blob get CID [-o FILE]     write the bytes to stdout or FILE\n"
+             "       sxp blob has CID               print true or false\n"
+             "\n"
+             "A cid names the bytes (CIDv1, raw, sha2-256, base32): putting the same\n"
+             "bytes twice gives the same cid. 'blob get' of an absent blob fails\n"
+             "(exit 1); a string that is not a cid is an error, never a path.\n"},
+    {"recover", "usage: sxp recover\n"
+                "\n"
+                "Opens the store for writing, which repairs crash residue (a torn last\n"
+                "line, a high-water mark behind its log, leftover temp files) when the\n"
+                "store was not closed cleanly, says what happened and closes it cleanly.\n"
+                "Corruption is never repaired here: the error names the file and offset;\n"
+                "run sxp-fsck.\n"},
+    {"stat", "usage: sxp stat\n"
+             "\n"
+             "Prints the store's directory, mode, I/O backend, sync mode, whether\n"
+             "opening it ran recovery, and the number of streams and kv keys.\n"},
+    {"demo", "usage: sxp demo\n"
+             "\n"
+             "A short tour: appends to two streams, reads them back, truncates, uses\n"
+             "the key-value table and blobs, shows a refused request, then closes,\n"
+             "reopens and shows that the data survived. Each step is shown as the\n"
+             "`sxp op` request that does it, and its result.\n"
+             "\n"
+             "Without --dir the tour runs in a new temporary directory, removed at the\n"
+             "end. With --dir DIR it runs on the store in DIR and keeps it for you to\n"
+             "explore; it writes the streams \"orders\" and \"audit\", the key \"config\"\n"
+             "and a blob, and may run again (its seqs continue above the old ones).\n"},
+};
+
+static const struct cli_usage_page *cli_usage_find(const char *cmd)
+{
+    for (size_t i = 0; i < sizeof(cli_usage_pages) / sizeof(cli_usage_pages[0]); i++) {
+        if (strcmp(cli_usage_pages[i].cmd, cmd) == 0)
+            return &cli_usage_pages[i];
+    }
+    return NULL;
+}
+
+int cli_usage_print(FILE *f, const char *cmd)
+{
+    const struct cli_usage_page *p = cli_usage_find(cmd != NULL ? cmd : "");
+
+    if (p == NULL)
+        return -ENOENT;
+    fputs(p->text, f);
+    return 0;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("sxp: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (cmd != NULL && cmd[0] != '\0')
+        fprintf(stderr, "\nTry 'sxp %s --help'.\n", cmd);
+    else
+        fputs("\nTry 'sxp --help'.\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_usage_help(const char *cmd)
+{
+    if (cli_usage_print(stdout, cmd) != 0)
+        return cli_usage_error("", "no help for '%s'", cmd);
+    return cli_flush_stdout();
+}

@@ -1,0 +1,95 @@
+/*
+ * blob.c -- the content-addressed blob store: blobs/<cid> holds raw bytes
+ * whose sha2-256 is inside the cid (cid.h).
+ *
+ * A cid argument is validated (CID-1) before any path is built from it, so
+ * "../../etc/passwd" is an error, never a path. blob/put writes through a
+ * temp file, fdatasync, rename and fsync of blobs/, and is idempotent: a
+ * blob already present with the right size is not rewritten. blob/get
+ * verifies the bytes against the cid; a mismatch is an error.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cid.h"
+#include "err.h"
+#include "store_int.h"
+
+#define BLOB_MAX ((size_t)1 << 30) /* 1 GiB */
+
+static int blob_path_of(sxp_store *s, const char *cid, char *out, struct sxp_err *err)
+{
+    size_t len = strnlen(cid, SXP_CID_LEN + 1);
+    if (!cid_valid(cid, len))
+        return err_setk(err, -EINVAL, "cid", "not a well-formed cid: \"%.80s\"", cid);
+    int rc = layout_blob_path(s->root, cid, out);
+    if (rc)
+        return err_set(err, rc, "blob path too long");
+    return 0;
+}
+
+int sxp_blob_put(sxp_store *s, const void *bytes, size_t len, char out_cid[SXP_CID_LEN + 1],
+                 struct sxp_err *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    uint64_t size = 0;
+    int rc = store_check_writable(s, err);
+    if (rc)
+        return rc;
+    if (len > BLOB_MAX)
+        return err_set(err, -E2BIG, "blob of %zu bytes is over the limit of %zu", len, BLOB_MAX);
+    cid_of(bytes, len, out_cid);
+    rc = layout_blob_path(s->root, out_cid, path);
+    if (rc)
+        return err_set(err, rc, "blob path too long");
+    rc = s->io->stat(s->io, path, &size, NULL);
+    if (rc == 0 && size == len)
+        return 0; /* already stored: put is idempotent */
+    rc = layout_tmp_path(s->blobs_dir, tmp);
+    if (!rc)
+        rc = io_write_atomic(s->io, path, tmp, bytes, len, s->opt.sync == SXP_SYNC_ALWAYS);
+    if (rc)
+        return err_set(err, rc, "write %s: %s", path, strerror(-rc));
+    return 0;
+}
+
+int sxp_blob_get(sxp_store *s, const char *cid, void **out, size_t *out_len,
+                 struct sxp_err *err)
+{
+    char path[PATH_MAX], got[SXP_CID_LEN + 1];
+    char *bytes = NULL;
+    size_t len = 0;
+    *out = NULL;
+    *out_len = 0;
+    int rc = blob_path_of(s, cid, path, err);
+    if (rc)
+        return rc;
+    rc = io_read_file(s->io, path, BLOB_MAX, &bytes, &len);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc)
+        return err_set(err, rc, "read %s: %s", path, strerror(-rc));
+    cid_of(bytes, len, got);
+    if (strcmp(got, cid) != 0) {
+        free(bytes);
+        return err_set(err, -EBADMSG, "%s: bytes do not hash to their cid; run sxp-fsck", path);
+    }
+    *out = bytes;
+    *out_len = len;
+    return 0;
+}
+
+int sxp_blob_has(sxp_store *s, const char *cid, int *out, struct sxp_err *err)
+{
+    char path[PATH_MAX];
+    int rc = blob_path_of(s, cid, path, err);
+    if (rc)
+        return rc;
+    rc = s->io->stat(s->io, path, NULL, NULL);
+    if (rc == 0 || rc == -ENOENT) {
+        *out = rc == 0;
+        return 0;
+    }
+    return err_set(err, rc, "stat %s: %s", path, strerror(-rc));
+}

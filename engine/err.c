@@ -1,0 +1,76 @@
+/* err.c -- see err.h. */
+#include "err.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *err_kind_of(int code)
+{
+    switch (code) {
+    case 0:
+        return "";
+    case -EBADMSG:
+        return "checksum";
+    case -EUCLEAN:
+        return "corrupt";
+    case -EAGAIN:
+        return "locked";
+    case -E2BIG:
+        return "limit";
+    case -ERANGE:
+        return "seq";
+    case -EINVAL:
+        return "arg";
+    case -ENOMEM:
+        return "nomem";
+    case -EROFS:
+        return "readonly";
+    default:
+        return "io";
+    }
+}
+
+__attribute__((format(printf, 4, 0))) static void
+err_vfill(struct sxp_err *err, int code, const char *kind, const char *fmt, va_list ap)
+{
+    err->code = code;
+    err->kind = kind;
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    /* A message is one line: a name with a newline in it must not split it. */
+    for (char *p = err->msg; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+}
+
+int err_set(struct sxp_err *err, int code, const char *fmt, ...)
+{
+    if (!err)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    err_vfill(err, code, err_kind_of(code), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int err_setk(struct sxp_err *err, int code, const char *kind, const char *fmt, ...)
+{
+    if (!err)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    err_vfill(err, code, kind, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void err_clear(struct sxp_err *err)
+{
+    if (!err)
+        return;
+    err->code = 0;
+    err->kind = "";
+    err->msg[0] = '\0';
+}

@@ -1,0 +1,118 @@
+/*
+ * io.h -- the one door to the disk.
+ *
+ * Engine, recovery and fsck reach the filesystem only through a struct
+ * sxp_io, a table of operations in the manner of SQLite's sqlite3_io_methods
+ * and LevelDB's Env. Backends:
+ *
+ *   io_sync.c    plain syscalls (pwrite, fdatasync, rename, ...)
+ *   io_uring.c   the same through io_uring (liburing); write+fdatasync
+ *                pairs are submitted linked, many files in one submission
+ *   fault-injection/io_fault.c  wraps another backend and fails chosen calls
+ *   fault-injection/io_sim.c    a simulated disk with a page cache that a
+ *                test can "power off"
+ *
+ * CONTRACT, for every backend:
+ *   IO-1  Every function returns 0 (or a count / descriptor >= 0) or a
+ *         negative errno. Nothing sets errno for the caller.
+ *   IO-2  pwrite writes all len bytes or fails: EINTR and short writes are
+ *         handled inside the backend, once.
+ *   IO-3  Data written with pwrite is durable after fdatasync on that
+ *         descriptor returns 0, and not before.
+ *   IO-4  A file's directory entry (creation, rename, unlink) is durable
+ *         after fsync_dir of its directory returns 0, and not before.
+ *   IO-5  A failed fdatasync means the data may be lost; the caller must not
+ *         call it again and treat the data as safe.
+ *   IO-6  Paths are full paths as the engine builds them (root + "/" + ...).
+ *   IO-7  Descriptors are the backend's own small integers; only the backend
+ *         that returned one may be given it.
+ *
+ * Thread safety: every function may be called from any thread at once,
+ * except that calls on one descriptor are not ordered against each other.
+ */
+#ifndef SXP_IO_H
+#define SXP_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sxp.h"
+
+/* One write followed by an fdatasync, as submitted by group commit. */
+struct io_wsync {
+    int fd;          /* descriptor to write and sync */
+    const void *buf; /* bytes; owned by the caller until write_sync returns */
+    size_t len;      /* may be 0: sync only */
+    uint64_t off;    /* file offset of the write */
+    int sync;        /* 1: fdatasync after the write; 0: write only */
+    int res;         /* OUT: 0, or -errno of the write or of the sync */
+    int sync_failed; /* OUT: 1 when the failure was the fdatasync (IO-5) */
+};
+
+/* Directory listing callback: return 0 to go on, non-zero to stop (and that
+ * value is returned by list_dir). */
+typedef int (*io_dir_fn)(void *arg, const char *name, int is_dir);
+
+struct sxp_io {
+    const char *name; /* "io_uring", "sync", "sim", "fault" */
+
+    /* open(2) flags; O_CREAT honours mode. Returns a descriptor. */
+    int (*open)(struct sxp_io *io, const char *path, int flags, mode_t mode);
+    int (*close)(struct sxp_io *io, int fd);
+    /* Full read of up to len bytes at off; returns the count (short at EOF). */
+    ssize_t (*pread)(struct sxp_io *io, int fd, void *buf, size_t len, uint64_t off);
+    /* IO-2: writes all of len or fails. Returns 0. */
+    int (*pwrite)(struct sxp_io *io, int fd, const void *buf, size_t len, uint64_t off);
+    int (*fdatasync)(struct sxp_io *io, int fd);
+    int (*ftruncate)(struct sxp_io *io, int fd, uint64_t len);
+    int (*fsize)(struct sxp_io *io, int fd, uint64_t *out);
+    /* Runs reqs[0..n): each write, then its fdatasync when sync is set.
+     * Requests on different descriptors may run in parallel; on one
+     * descriptor they run in order, and once one of them fails the later
+     * ones on that descriptor are not tried but get the same error (WS-1,
+     * io_posix.h), so a sync never covers a hole. Fills each res; returns 0
+     * when every request succeeded, else the first failure. */
+    int (*write_sync)(struct sxp_io *io, struct io_wsync *reqs, size_t n);
+
+    int (*fsync_dir)(struct sxp_io *io, const char *dir);
+    int (*mkdir)(struct sxp_io *io, const char *path, mode_t mode); /* -EEXIST if there */
+    int (*rename)(struct sxp_io *io, const char *from, const char *to);
+    int (*unlink)(struct sxp_io *io, const char *path);
+    /* Size of the file at path; -ENOENT if absent. is_dir may be NULL. */
+    int (*stat)(struct sxp_io *io, const char *path, uint64_t *out_size, int *out_is_dir);
+    /* Calls fn for each entry of dir but "." and "..", in no set order. */
+    int (*list_dir)(struct sxp_io *io, const char *dir, io_dir_fn fn, void *arg);
+    /* Takes an exclusive advisory lock on the open file fd without waiting:
+     * -EAGAIN when another holder has it. */
+    int (*lock)(struct sxp_io *io, int fd);
+
+    void (*destroy)(struct sxp_io *io); /* frees the backend; accepts NULL io */
+};
+
+/* Plain syscalls. Never fails but for -ENOMEM. */
+SXP_MUST_CHECK int io_sync_new(struct sxp_io **out);
+/* io_uring with a ring of `entries`; -ENOSYS, -EPERM, ... when the kernel or
+ * a seccomp filter forbids it. */
+SXP_MUST_CHECK int io_uring_backend_new(unsigned entries, struct sxp_io **out);
+/* Chooses per kind (and $SXP_IO): io_uring, else plain syscalls with one
+ * notice on stderr unless quiet. */
+SXP_MUST_CHECK int io_backend_new(enum sxp_io_kind kind, int quiet, struct sxp_io **out,
+                                  struct sxp_err *err);
+
+/* Helpers over any backend, in io_util.c. */
+
+/* Reads the whole file at path into a new malloc'd buffer (NUL-terminated
+ * for convenience; *out_len excludes it). -ENOENT if absent; -E2BIG if it is
+ * larger than max_len. */
+SXP_MUST_CHECK int io_read_file(struct sxp_io *io, const char *path, size_t max_len, char **out,
+                                size_t *out_len);
+/* Atomically replaces path with bytes: write tmp_path, fdatasync, rename,
+ * fsync the directory (when sync is set; otherwise write and rename only).
+ * tmp_path is removed on failure. */
+SXP_MUST_CHECK int io_write_atomic(struct sxp_io *io, const char *path, const char *tmp_path,
+                                   const void *bytes, size_t len, int sync);
+/* The directory part of path, into out (size PATH_MAX). */
+void io_dirname(const char *path, char *out, size_t out_size);
+
+#endif

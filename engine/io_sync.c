@@ -1,0 +1,305 @@
+/*
+ * io_sync.c -- the plain-syscall backend of struct sxp_io (io.h).
+ *
+ * Descriptors are the kernel's own file descriptors. Every loop that deals
+ * with EINTR or a short transfer lives here, once (IO-2); io_uring.c reuses
+ * these functions through io_posix.h for the operations it does not send
+ * through its ring.
+ *
+ * write_sync runs the requests one after another: pwrite, then fdatasync
+ * when asked. A failure fills that request's res and the others still run,
+ * except later requests on the same descriptor (WS-1 in io_posix.h).
+ */
+#include "io_posix.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Offsets past this do not fit in off_t. */
+#define IO_SYNC_OFF_MAX ((uint64_t)INT64_MAX)
+
+int io_posix_open(struct sxp_io *io, const char *path, int flags, mode_t mode)
+{
+    (void)io;
+    int fd;
+    do {
+        fd = open(path, flags | O_CLOEXEC, mode);
+    } while (fd < 0 && errno == EINTR);
+    return fd < 0 ? -errno : fd;
+}
+
+int io_posix_close(struct sxp_io *io, int fd)
+{
+    (void)io;
+    if (close(fd) == 0 || errno == EINTR)
+        return 0;
+    return -errno;
+}
+
+ssize_t io_posix_pread(struct sxp_io *io, int fd, void *buf, size_t len, uint64_t off)
+{
+    (void)io;
+    if (off > IO_SYNC_OFF_MAX || len > SSIZE_MAX)
+        return -EINVAL;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            break; /* end of file */
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+int io_posix_pwrite(struct sxp_io *io, int fd, const void *buf, size_t len, uint64_t off)
+{
+    (void)io;
+    if (len > IO_SYNC_OFF_MAX || off > IO_SYNC_OFF_MAX - len)
+        return -EINVAL;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        /* A regular file never takes zero bytes without an error; do not
+         * spin on one that does. */
+        if (n == 0)
+            return -EIO;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+int io_posix_fdatasync(struct sxp_io *io, int fd)
+{
+    (void)io;
+    /* EINTR is not a writeback error (the kernel has not consumed one), so
+     * trying again cannot hide a lost page (IO-5). */
+    int rc;
+    do {
+        rc = fdatasync(fd);
+    } while (rc < 0 && errno == EINTR);
+    return rc < 0 ? -errno : 0;
+}
+
+int io_posix_ftruncate(struct sxp_io *io, int fd, uint64_t len)
+{
+    (void)io;
+    if (len > IO_SYNC_OFF_MAX)
+        return -EINVAL;
+    int rc;
+    do {
+        rc = ftruncate(fd, (off_t)len);
+    } while (rc < 0 && errno == EINTR);
+    return rc < 0 ? -errno : 0;
+}
+
+int io_posix_fsize(struct sxp_io *io, int fd, uint64_t *out)
+{
+    (void)io;
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    *out = (uint64_t)st.st_size;
+    return 0;
+}
+
+int io_wsync_inherit_failure(struct io_wsync *reqs, size_t i)
+{
+    for (size_t j = 0; j < i; j++) {
+        if (reqs[j].fd == reqs[i].fd && reqs[j].res != 0) {
+            reqs[i].res = reqs[j].res;
+            reqs[i].sync_failed = reqs[j].sync_failed;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int io_wsync_first_failure(const struct io_wsync *reqs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (reqs[i].res != 0)
+            return reqs[i].res;
+    return 0;
+}
+
+int io_posix_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
+{
+    int failed = 0; /* WS-1 needs a scan only once something has failed */
+    for (size_t i = 0; i < n; i++) {
+        struct io_wsync *r = &reqs[i];
+        r->res = 0;
+        r->sync_failed = 0;
+        if (failed && io_wsync_inherit_failure(reqs, i))
+            continue;
+        if (r->len > 0) {
+            int rc = io_posix_pwrite(io, r->fd, r->buf, r->len, r->off);
+            if (rc < 0) {
+                /* The write failed: never sync this descriptor now, since
+                 * success would vouch for bytes that are not there. */
+                r->res = rc;
+                failed = 1;
+                continue;
+            }
+        }
+        if (r->sync) {
+            int rc = io_posix_fdatasync(io, r->fd);
+            if (rc < 0) {
+                r->res = rc;
+                r->sync_failed = 1; /* IO-5: the data may be lost */
+                failed = 1;
+            }
+        }
+    }
+    return io_wsync_first_failure(reqs, n);
+}
+
+int io_posix_fsync_dir(struct sxp_io *io, const char *dir)
+{
+    int fd = io_posix_open(io, dir, O_RDONLY | O_DIRECTORY, 0);
+    if (fd < 0)
+        return fd;
+    /* fsync, not fdatasync: the directory's entries are what must last. */
+    int rc;
+    do {
+        rc = fsync(fd);
+    } while (rc < 0 && errno == EINTR);
+    rc = rc < 0 ? -errno : 0;
+    int crc = io_posix_close(io, fd);
+    return rc ? rc : crc;
+}
+
+int io_posix_mkdir(struct sxp_io *io, const char *path, mode_t mode)
+{
+    (void)io;
+    return mkdir(path, mode) < 0 ? -errno : 0;
+}
+
+int io_posix_rename(struct sxp_io *io, const char *from, const char *to)
+{
+    (void)io;
+    return rename(from, to) < 0 ? -errno : 0;
+}
+
+int io_posix_unlink(struct sxp_io *io, const char *path)
+{
+    (void)io;
+    return unlink(path) < 0 ? -errno : 0;
+}
+
+int io_posix_stat(struct sxp_io *io, const char *path, uint64_t *out_size, int *out_is_dir)
+{
+    (void)io;
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return -errno;
+    if (out_size)
+        *out_size = (uint64_t)st.st_size;
+    if (out_is_dir)
+        *out_is_dir = S_ISDIR(st.st_mode) ? 1 : 0;
+    return 0;
+}
+
+int io_posix_list_dir(struct sxp_io *io, const char *dir, io_dir_fn fn, void *arg)
+{
+    (void)io;
+    int rc = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    for (;;) {
+        errno = 0;
+        struct dirent *e = readdir(d);
+        if (!e) {
+            rc = errno ? -errno : 0;
+            break;
+        }
+        const char *name = e->d_name;
+        if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+            continue;
+        int is_dir;
+        if (e->d_type == DT_UNKNOWN) {
+            /* Some filesystems leave d_type empty; ask the inode. */
+            struct stat st;
+            if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno == ENOENT)
+                    continue; /* removed since readdir saw it */
+                rc = -errno;
+                break;
+            }
+            is_dir = S_ISDIR(st.st_mode) ? 1 : 0;
+        } else {
+            is_dir = e->d_type == DT_DIR ? 1 : 0;
+        }
+        rc = fn(arg, name, is_dir);
+        if (rc != 0)
+            break;
+    }
+    closedir(d);
+    return rc;
+}
+
+int io_posix_lock(struct sxp_io *io, int fd)
+{
+    (void)io;
+    int rc;
+    do {
+        rc = flock(fd, LOCK_EX | LOCK_NB);
+    } while (rc < 0 && errno == EINTR);
+    if (rc == 0)
+        return 0;
+    return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
+void io_posix_fill(struct sxp_io *io)
+{
+    io->open = io_posix_open;
+    io->close = io_posix_close;
+    io->pread = io_posix_pread;
+    io->pwrite = io_posix_pwrite;
+    io->fdatasync = io_posix_fdatasync;
+    io->ftruncate = io_posix_ftruncate;
+    io->fsize = io_posix_fsize;
+    io->write_sync = io_posix_write_sync;
+    io->fsync_dir = io_posix_fsync_dir;
+    io->mkdir = io_posix_mkdir;
+    io->rename = io_posix_rename;
+    io->unlink = io_posix_unlink;
+    io->stat = io_posix_stat;
+    io->list_dir = io_posix_list_dir;
+    io->lock = io_posix_lock;
+}
+
+static void io_sync_destroy(struct sxp_io *io)
+{
+    free(io);
+}
+
+int io_sync_new(struct sxp_io **out)
+{
+    struct sxp_io *io = calloc(1, sizeof(*io));
+    if (!io)
+        return -ENOMEM;
+    io_posix_fill(io);
+    io->name = "sync";
+    io->destroy = io_sync_destroy;
+    *out = io;
+    return 0;
+}

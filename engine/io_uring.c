@@ -1,0 +1,436 @@
+/*
+ * io_uring.c -- the io_uring backend of struct sxp_io (io.h), on liburing.
+ *
+ * What goes through the ring: pwrite (IORING_OP_WRITE), fdatasync
+ * (IORING_OP_FSYNC with IORING_FSYNC_DATASYNC) and write_sync, where the ring
+ * pays: group commit hands over one request per log file, and each becomes a
+ * WRITE linked (IOSQE_IO_LINK) to an FSYNC, every pair in one submission, so
+ * one io_uring_enter starts the writes and syncs of many files at once and
+ * the kernel runs them in parallel. Everything else (open, close, pread,
+ * ftruncate, fsize, fsync_dir, mkdir, rename, unlink, stat, list_dir, lock)
+ * is a plain syscall shared with io_sync.c through io_posix.h. Descriptors
+ * are real file descriptors (IO-7 holds trivially); no fixed files.
+ *
+ * LOCKING. A ring is not thread-safe, so one mutex covers every submission
+ * and the reaping of its completions: the holder submits, waits until all of
+ * its completions are in, and only then lets go. Hence every completion in
+ * the ring belongs to the current holder, and user_data need only name a
+ * slot of that holder's batch. Group commit calls write_sync from one leader
+ * at a time; a pwrite from another thread simply waits for the batch.
+ *
+ * WRITE_SYNC, per request r (slot = its index within the current chunk):
+ *   len > 0, sync    WRITE --IO_LINK--> FSYNC(DATASYNC)
+ *   len > 0, !sync   WRITE
+ *   len == 0, sync   FSYNC(DATASYNC)
+ * Completions are read as follows:
+ *   US-1  WRITE failed: the linked FSYNC completes with -ECANCELED. res is
+ *         the write's error, sync_failed 0; the descriptor is not synced.
+ *   US-2  FSYNC failed (other than -ECANCELED): res is its error,
+ *         sync_failed 1 (IO-5). It is never retried.
+ *   US-3  WRITE short (0 <= res < len; also -EINTR/-EAGAIN, read as 0
+ *         bytes): the kernel breaks the link and cancels the FSYNC, or, if
+ *         it ran, it covered only part. The rest is written with plain
+ *         pwrite and followed by a plain fdatasync; their failures are
+ *         reported as US-1 and US-2 would.
+ *   US-4  FSYNC -EINTR/-EAGAIN: no writeback error was consumed, so a plain
+ *         fdatasync finishes it.
+ * A chunk holds at most the ring's entries in sqes and never two requests
+ * on one descriptor, so requests on one descriptor run in order (io.h); each
+ * chunk is reaped and finished before the next is built, which also lets
+ * WS-1 (io_posix.h) see final results.
+ *
+ * A BROKEN RING. If io_uring_enter refuses a submission for good, the ring
+ * is marked dead with that error: requests that did not complete get it,
+ * and every later ring operation returns it. Unsubmitted sqes stay in the
+ * ring unsent, since nothing calls io_uring_enter again.
+ *
+ * Statics are prefixed iou_ so they never collide with liburing's io_uring_*.
+ */
+#include "io_posix.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <liburing.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* Result of a slot whose sqe has not completed. */
+#define IOU_NO_CQE INT_MIN
+/* The most bytes one WRITE sqe carries (the kernel caps a write below 2 GiB). */
+#define IOU_WRITE_MAX ((size_t)1 << 30)
+/* A submission refused with -EAGAIN (the kernel is short of memory) is tried
+ * this many times before the ring is declared broken. */
+#define IOU_SUBMIT_TRIES 1000
+#define IOU_OFF_MAX ((uint64_t)INT64_MAX)
+
+/* user_data of an sqe: slot index and which half of a request it is. */
+#define IOU_KIND_WRITE 0u
+#define IOU_KIND_SYNC 1u
+#define IOU_DATA(slot, kind) (((uint64_t)(slot) << 1) | (kind))
+#define IOU_DATA_SLOT(d) ((size_t)((d) >> 1))
+#define IOU_DATA_KIND(d) ((unsigned)((d)&1u))
+
+struct iou_slot {
+    int wres; /* the WRITE's completion result, or IOU_NO_CQE */
+    int sres; /* the FSYNC's completion result, or IOU_NO_CQE */
+    int skip; /* 1: the request was settled without sqes (WS-1) */
+};
+
+struct iou_backend {
+    struct sxp_io io;       /* first, so a struct sxp_io * is one of these */
+    struct io_uring ring;   /* guarded by lock */
+    pthread_mutex_t lock;   /* held from submission until all completions */
+    unsigned sq_entries;    /* sqes the ring holds; also the slots */
+    struct iou_slot *slots; /* sq_entries; guarded by lock */
+    int dead;               /* 0, or the -errno that broke the ring */
+};
+
+static struct iou_backend *iou_of(struct sxp_io *io)
+{
+    return (struct iou_backend *)io;
+}
+
+static void iou_store(struct iou_backend *u, const struct io_uring_cqe *cqe)
+{
+    uint64_t d = io_uring_cqe_get_data64(cqe);
+    size_t slot = IOU_DATA_SLOT(d);
+    assert(slot < u->sq_entries);
+    if (IOU_DATA_KIND(d) == IOU_KIND_SYNC)
+        u->slots[slot].sres = cqe->res;
+    else
+        u->slots[slot].wres = cqe->res;
+}
+
+/* Waits for one completion and stores it; 0 or a ring error. */
+static int iou_reap_one(struct iou_backend *u)
+{
+    struct io_uring_cqe *cqe;
+    int rc;
+    do {
+        rc = io_uring_wait_cqe(&u->ring, &cqe);
+    } while (rc == -EINTR);
+    if (rc < 0)
+        return rc;
+    iou_store(u, cqe);
+    io_uring_cqe_seen(&u->ring, cqe);
+    return 0;
+}
+
+/* Submits the nsqe prepared sqes and waits for every completion of those
+ * the kernel took, storing results in the slots. Returns 0, or the error
+ * that broke the ring (now in u->dead). Called with u->lock held. */
+static int iou_run(struct iou_backend *u, unsigned nsqe)
+{
+    unsigned submitted = 0, reaped = 0;
+    int tries = 0;
+    int rc = 0;
+    while (submitted < nsqe) {
+        int n = io_uring_submit(&u->ring);
+        if (n > 0) {
+            submitted += (unsigned)n;
+            continue;
+        }
+        if (n == -EINTR)
+            continue;
+        if ((n == -EAGAIN || n == -EBUSY) && ++tries < IOU_SUBMIT_TRIES) {
+            /* Completions give back what the kernel is short of. */
+            if (reaped < submitted) {
+                rc = iou_reap_one(u);
+                if (rc < 0)
+                    goto broken;
+                reaped++;
+            }
+            continue;
+        }
+        rc = n < 0 ? n : -EIO; /* 0: the kernel took nothing and said nothing */
+        break;
+    }
+    /* The kernel may still be using buffers of what it took: wait for all. */
+    while (reaped < submitted) {
+        int rrc = iou_reap_one(u);
+        if (rrc < 0) {
+            rc = rrc;
+            goto broken;
+        }
+        reaped++;
+    }
+    if (rc == 0)
+        return 0;
+broken:
+    u->dead = rc;
+    return rc;
+}
+
+/* One WRITE (is_sync 0) or FSYNC(DATASYNC) (is_sync 1) through the ring.
+ * Returns 0 or a ring error; *out_res gets the completion's result. */
+static int iou_once(struct iou_backend *u, int is_sync, int fd, const void *buf, size_t len,
+                    uint64_t off, int *out_res)
+{
+    pthread_mutex_lock(&u->lock);
+    int rc = u->dead;
+    if (rc)
+        goto unlock;
+    /* Every earlier holder reaped all it submitted, so the ring is empty. */
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+    assert(sqe);
+    if (!sqe) {
+        rc = -EBUSY;
+        goto unlock;
+    }
+    u->slots[0].wres = IOU_NO_CQE;
+    u->slots[0].sres = IOU_NO_CQE;
+    if (is_sync) {
+        io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+        io_uring_sqe_set_data64(sqe, IOU_DATA(0, IOU_KIND_SYNC));
+    } else {
+        assert(len <= IOU_WRITE_MAX);
+        io_uring_prep_write(sqe, fd, buf, (unsigned)len, off);
+        io_uring_sqe_set_data64(sqe, IOU_DATA(0, IOU_KIND_WRITE));
+    }
+    /* From here buf belongs to the kernel until this sqe's completion is
+     * reaped; iou_run returns only after that. */
+    rc = iou_run(u, 1);
+    if (rc == 0) {
+        *out_res = is_sync ? u->slots[0].sres : u->slots[0].wres;
+        assert(*out_res != IOU_NO_CQE);
+    }
+unlock:
+    pthread_mutex_unlock(&u->lock);
+    return rc;
+}
+
+static int iou_pwrite(struct sxp_io *io, int fd, const void *buf, size_t len, uint64_t off)
+{
+    struct iou_backend *u = iou_of(io);
+    if (len > IOU_OFF_MAX || off > IOU_OFF_MAX - len)
+        return -EINVAL;
+    size_t done = 0;
+    while (done < len) {
+        size_t part = len - done < IOU_WRITE_MAX ? len - done : IOU_WRITE_MAX;
+        int res = -EIO;
+        int rc = iou_once(u, 0, fd, (const char *)buf + done, part, off + done, &res);
+        if (rc < 0)
+            return rc;
+        if (res == -EINTR || res == -EAGAIN)
+            continue;
+        if (res < 0)
+            return res;
+        /* No progress and no error: do not spin. */
+        if (res == 0)
+            return -EIO;
+        /* A short write: send the rest. */
+        done += (size_t)res;
+    }
+    return 0;
+}
+
+static int iou_fdatasync(struct sxp_io *io, int fd)
+{
+    struct iou_backend *u = iou_of(io);
+    for (;;) {
+        int res = -EIO;
+        int rc = iou_once(u, 1, fd, NULL, 0, 0, &res);
+        if (rc < 0)
+            return rc;
+        /* Neither is a writeback error, so trying again hides nothing. */
+        if (res == -EINTR || res == -EAGAIN)
+            continue;
+        return res;
+    }
+}
+
+/* 1 if a request in reqs[from..to) uses fd. */
+static int iou_fd_in(const struct io_wsync *reqs, size_t from, size_t to, int fd)
+{
+    for (size_t k = from; k < to; k++)
+        if (reqs[k].fd == fd)
+            return 1;
+    return 0;
+}
+
+/* Reads the completions of request r (US-1..US-4) and finishes it with plain
+ * syscalls where the ring left it short. ring_rc is the error that broke
+ * the ring during this chunk, or 0. */
+static void iou_finish(struct io_wsync *r, const struct iou_slot *s, int ring_rc)
+{
+    size_t done = r->len;
+    int need_sync = 0;
+    if (s->skip)
+        return;
+    if (r->len > 0) {
+        int w = s->wres;
+        if (w == IOU_NO_CQE) {
+            assert(ring_rc < 0); /* a whole run reaps every sqe */
+            r->res = ring_rc < 0 ? ring_rc : -EIO;
+            return;
+        }
+        if (w == -EINTR || w == -EAGAIN)
+            w = 0; /* US-3: nothing written */
+        if (w < 0) {
+            r->res = w; /* US-1: the FSYNC, if any, was cancelled */
+            return;
+        }
+        done = (size_t)w;
+    }
+    if (r->sync) {
+        int sr = s->sres;
+        if (sr == IOU_NO_CQE) {
+            assert(ring_rc < 0);
+            r->res = ring_rc < 0 ? ring_rc : -EIO;
+            return;
+        }
+        if (sr < 0 && sr != -ECANCELED && sr != -EINTR && sr != -EAGAIN) {
+            r->res = sr; /* US-2 */
+            r->sync_failed = 1;
+            return;
+        }
+        need_sync = sr != 0 || done < r->len; /* US-3, US-4 */
+    }
+    if (done < r->len) {
+        int rc =
+            io_posix_pwrite(NULL, r->fd, (const char *)r->buf + done, r->len - done, r->off + done);
+        if (rc < 0) {
+            r->res = rc; /* as US-1: no sync after a failed write */
+            return;
+        }
+    }
+    if (need_sync) {
+        int rc = io_posix_fdatasync(NULL, r->fd);
+        if (rc < 0) {
+            r->res = rc; /* as US-2 */
+            r->sync_failed = 1;
+        }
+    }
+}
+
+static int iou_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
+{
+    struct iou_backend *u = iou_of(io);
+    int failed = 0; /* WS-1 needs a scan only once something has failed */
+    size_t i = 0;
+    pthread_mutex_lock(&u->lock);
+    while (i < n) {
+        if (u->dead) {
+            for (; i < n; i++) {
+                reqs[i].res = u->dead;
+                reqs[i].sync_failed = 0;
+            }
+            break;
+        }
+        /* Build one chunk reqs[start..i): sqes within the ring, slots within
+         * the slot array, no descriptor twice. */
+        size_t start = i;
+        unsigned nsqe = 0;
+        for (; i < n && i - start < u->sq_entries; i++) {
+            struct io_wsync *r = &reqs[i];
+            struct iou_slot *s = &u->slots[i - start];
+            unsigned need = (r->len > 0 ? 1u : 0u) + (r->sync ? 1u : 0u);
+            if (nsqe + need > u->sq_entries || iou_fd_in(reqs, start, i, r->fd))
+                break;
+            r->res = 0;
+            r->sync_failed = 0;
+            s->wres = IOU_NO_CQE;
+            s->sres = IOU_NO_CQE;
+            s->skip = failed && io_wsync_inherit_failure(reqs, i);
+            if (s->skip || need == 0) {
+                s->skip = 1;
+                continue;
+            }
+            if (r->len > 0) {
+                struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+                assert(sqe); /* the ring was empty and nsqe stays within it */
+                size_t part = r->len < IOU_WRITE_MAX ? r->len : IOU_WRITE_MAX;
+                io_uring_prep_write(sqe, r->fd, r->buf, (unsigned)part, r->off);
+                io_uring_sqe_set_data64(sqe, IOU_DATA(i - start, IOU_KIND_WRITE));
+                if (r->sync)
+                    sqe->flags |= IOSQE_IO_LINK; /* the FSYNC runs only after it */
+                nsqe++;
+            }
+            if (r->sync) {
+                struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+                assert(sqe);
+                io_uring_prep_fsync(sqe, r->fd, IORING_FSYNC_DATASYNC);
+                io_uring_sqe_set_data64(sqe, IOU_DATA(i - start, IOU_KIND_SYNC));
+                nsqe++;
+            }
+        }
+        assert(i > start); /* entries >= 2, so any one request fits */
+        /* From here each request's buf belongs to the kernel until its
+         * WRITE's completion is reaped; iou_run returns only after all. */
+        int ring_rc = nsqe ? iou_run(u, nsqe) : 0;
+        for (size_t k = start; k < i; k++) {
+            iou_finish(&reqs[k], &u->slots[k - start], ring_rc);
+            if (reqs[k].res != 0)
+                failed = 1;
+        }
+    }
+    pthread_mutex_unlock(&u->lock);
+    return io_wsync_first_failure(reqs, n);
+}
+
+static void iou_destroy(struct sxp_io *io)
+{
+    if (!io)
+        return;
+    struct iou_backend *u = iou_of(io);
+    io_uring_queue_exit(&u->ring);
+    pthread_mutex_destroy(&u->lock);
+    free(u->slots);
+    free(u);
+}
+
+/* 0 if the kernel knows the opcodes we use (WRITE needs Linux 5.6). */
+static int iou_probe(struct io_uring *ring)
+{
+    struct io_uring_probe *p = io_uring_get_probe_ring(ring);
+    if (!p)
+        return -ENOSYS; /* no IORING_REGISTER_PROBE: older than 5.6 */
+    int ok = io_uring_opcode_supported(p, IORING_OP_WRITE) &&
+             io_uring_opcode_supported(p, IORING_OP_FSYNC);
+    io_uring_free_probe(p);
+    return ok ? 0 : -ENOSYS;
+}
+
+int io_uring_backend_new(unsigned entries, struct sxp_io **out)
+{
+    int rc;
+    struct iou_backend *u = calloc(1, sizeof(*u));
+    if (!u)
+        return -ENOMEM;
+    /* A write and its sync must fit in one chunk. */
+    if (entries < 2)
+        entries = 2;
+    rc = io_uring_queue_init(entries, &u->ring, 0);
+    if (rc < 0)
+        goto free_backend;
+    rc = iou_probe(&u->ring);
+    if (rc < 0)
+        goto exit_ring;
+    u->sq_entries = u->ring.sq.ring_entries;
+    u->slots = calloc(u->sq_entries, sizeof(*u->slots));
+    if (!u->slots) {
+        rc = -ENOMEM;
+        goto exit_ring;
+    }
+    rc = -pthread_mutex_init(&u->lock, NULL);
+    if (rc < 0)
+        goto free_slots;
+    io_posix_fill(&u->io);
+    u->io.name = "io_uring";
+    u->io.pwrite = iou_pwrite;
+    u->io.fdatasync = iou_fdatasync;
+    u->io.write_sync = iou_write_sync;
+    u->io.destroy = iou_destroy;
+    *out = &u->io;
+    return 0;
+
+free_slots:
+    free(u->slots);
+exit_ring:
+    io_uring_queue_exit(&u->ring);
+free_backend:
+    free(u);
+    return rc;
+}

@@ -1,0 +1,126 @@
+/*
+ * io_util.c -- helpers over any struct sxp_io (declared in io.h): reading a
+ * small file whole, replacing a file atomically, and the directory of a path.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io.h"
+
+int io_read_file(struct sxp_io *io, const char *path, size_t max_len, char **out, size_t *out_len)
+{
+    int rc;
+    char *data = NULL;
+    uint64_t size;
+    int fd = io->open(io, path, O_RDONLY, 0);
+    if (fd < 0)
+        return fd;
+    rc = io->fsize(io, fd, &size);
+    if (rc < 0)
+        goto close_fd;
+    if (size > max_len) {
+        rc = -E2BIG;
+        goto close_fd;
+    }
+    data = malloc((size_t)size + 1);
+    if (!data) {
+        rc = -ENOMEM;
+        goto close_fd;
+    }
+    /* A file that shrank since fsize reads short; that is what it holds. */
+    ssize_t got = io->pread(io, fd, data, (size_t)size, 0);
+    if (got < 0) {
+        rc = (int)got;
+        goto free_data;
+    }
+    data[got] = '\0';
+    rc = io->close(io, fd);
+    fd = -1;
+    if (rc < 0)
+        goto free_data;
+    *out = data;
+    *out_len = (size_t)got;
+    return 0;
+
+free_data:
+    free(data);
+close_fd:
+    if (fd >= 0) {
+        int crc = io->close(io, fd);
+        (void)crc; /* the first error is the one to report */
+    }
+    return rc;
+}
+
+int io_write_atomic(struct sxp_io *io, const char *path, const char *tmp_path, const void *bytes,
+                    size_t len, int sync)
+{
+    int rc;
+    char dir[PATH_MAX];
+    int fd = io->open(io, tmp_path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    if (fd < 0)
+        return fd; /* nothing was created */
+    rc = io->pwrite(io, fd, bytes, len, 0);
+    if (rc < 0)
+        goto close_tmp;
+    if (sync) {
+        /* The data must be durable before the rename: otherwise, after a
+         * power loss, path could name a file whose bytes never reached the
+         * disk, and the old content would be gone as well. */
+        rc = io->fdatasync(io, fd);
+        if (rc < 0)
+            goto close_tmp;
+    }
+    rc = io->close(io, fd);
+    if (rc < 0)
+        goto unlink_tmp; /* the descriptor is gone either way */
+    rc = io->rename(io, tmp_path, path);
+    if (rc < 0)
+        goto unlink_tmp;
+    if (sync) {
+        /* The rename lives in the directory: until the directory is synced
+         * the new name may vanish at a power loss (IO-4). The tmp name is
+         * gone now, so there is nothing left to remove on failure. */
+        io_dirname(path, dir, sizeof(dir));
+        rc = io->fsync_dir(io, dir);
+    }
+    return rc;
+
+close_tmp:
+    if (fd >= 0) {
+        int crc = io->close(io, fd);
+        (void)crc; /* the first error is the one to report */
+    }
+unlink_tmp:;
+    int urc = io->unlink(io, tmp_path);
+    (void)urc; /* best effort: the caller gets the error that stopped us */
+    return rc;
+}
+
+void io_dirname(const char *path, char *out, size_t out_size)
+{
+    if (out_size == 0)
+        return;
+    size_t len = strlen(path);
+    /* Drop trailing slashes, then the last component, then the slashes
+     * before it: "/a/b/" -> "/a", "a" -> ".", "/a" -> "/". */
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    while (len > 0 && path[len - 1] != '/')
+        len--;
+    if (len == 0) {
+        out[0] = out_size > 1 ? '.' : '\0';
+        if (out_size > 1)
+            out[1] = '\0';
+        return;
+    }
+    while (len > 1 && path[len - 1] == '/')
+        len--;
+    if (len >= out_size)
+        len = out_size - 1;
+    memcpy(out, path, len);
+    out[len] = '\0';
+}

@@ -1,0 +1,162 @@
+/*
+ * kv.c -- the key-value store: one framed value per file in kv/ (frame.h,
+ * layout.h).
+ *
+ * kv-put writes a temp file in kv/, fdatasyncs it, renames it over
+ * kv/<hex(key)> and fsyncs kv/ (io_write_atomic): a reader sees the old
+ * value or the new one, never a mix, and an acknowledged put survives power
+ * loss. kv-delete unlinks and fsyncs kv/. Values are verified on read: a
+ * checksum mismatch is an error, not a nil.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commit.h"
+#include "err.h"
+#include "frame.h"
+#include "names.h"
+#include "store_int.h"
+#include "sx.h"
+
+static int kv_path_of(sxp_store *s, const char *key, size_t len, char *out, struct sxp_err *err)
+{
+    int rc = layout_check_name("key", key, len, LAYOUT_KEY_MAX, err);
+    if (rc)
+        return rc;
+    rc = layout_kv_path(s->root, key, len, out);
+    if (rc)
+        return err_set(err, rc, "kv path too long");
+    return 0;
+}
+
+int sxp_kv_get(sxp_store *s, const char *key, size_t key_len, sxp_value **out,
+               struct sxp_err *err)
+{
+    char path[PATH_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    struct frame_line ln;
+    *out = NULL;
+    int rc = kv_path_of(s, key, key_len, path, err);
+    if (rc)
+        return rc;
+    rc = io_read_file(s->io, path, COMMIT_MAX_LINE, &text, &len);
+    if (rc == -ENOENT) {
+        *out = sxp_value_nil();
+        return *out ? 0 : err_set(err, -ENOMEM, "out of memory");
+    }
+    if (rc == -E2BIG)
+        return err_set(err, -EUCLEAN, "%s: larger than any value sxp writes; run sxp-fsck", path);
+    if (rc)
+        return err_set(err, rc, "read %s: %s", path, strerror(-rc));
+    frame_decode_whole(text, len, &ln);
+    if (ln.status != FRAME_OK && ln.status != FRAME_LEGACY) {
+        rc = err_set(err, -EBADMSG, "%s: %s at byte 0; run sxp-fsck", path,
+                     frame_status_name(ln.status));
+        goto out;
+    }
+    rc = sx_parse(ln.payload, ln.payload_len, out, NULL);
+    if (rc)
+        rc = err_set(err, -EUCLEAN, "%s: unparsable value; run sxp-fsck", path);
+out:
+    free(text);
+    return rc;
+}
+
+int sxp_kv_put(sxp_store *s, const char *key, size_t key_len, const sxp_value *value,
+               struct sxp_err *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    struct buf b = BUF_INIT;
+    int rc = store_check_writable(s, err);
+    if (!rc)
+        rc = kv_path_of(s, key, key_len, path, err);
+    if (rc)
+        return rc;
+    rc = sx_serialize(value, &b, err);
+    if (rc)
+        goto out;
+    if (b.len + FRAME_TRAILER_LEN > COMMIT_MAX_LINE) {
+        rc = err_set(err, -E2BIG, "value of %zu bytes is over the limit of %zu", b.len,
+                     COMMIT_MAX_LINE - FRAME_TRAILER_LEN);
+        goto out;
+    }
+    rc = buf_reserve(&b, FRAME_TRAILER_LEN);
+    if (rc) {
+        err_set(err, rc, "out of memory");
+        goto out;
+    }
+    b.len = frame_encode(b.p, b.len, b.p);
+    rc = layout_tmp_path(s->kv_dir, tmp);
+    if (!rc)
+        rc = io_write_atomic(s->io, path, tmp, b.p, b.len, s->opt.sync == SXP_SYNC_ALWAYS);
+    if (rc)
+        err_set(err, rc, "write %s: %s", path, strerror(-rc));
+out:
+    buf_free(&b);
+    return rc;
+}
+
+int sxp_kv_delete(sxp_store *s, const char *key, size_t key_len, struct sxp_err *err)
+{
+    char path[PATH_MAX];
+    int rc = store_check_writable(s, err);
+    if (!rc)
+        rc = kv_path_of(s, key, key_len, path, err);
+    if (rc)
+        return rc;
+    rc = s->io->unlink(s->io, path);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc)
+        return err_set(err, rc, "unlink %s: %s", path, strerror(-rc));
+    /* The unlink is acknowledged only once the directory entry's removal
+     * is durable; otherwise the old value could come back after a crash. */
+    if (s->opt.sync == SXP_SYNC_ALWAYS) {
+        rc = s->io->fsync_dir(s->io, s->kv_dir);
+        if (rc)
+            return err_set(err, rc, "fsync %s: %s", s->kv_dir, strerror(-rc));
+    }
+    return 0;
+}
+
+int sxp_kv_has(sxp_store *s, const char *key, size_t key_len, int *out, struct sxp_err *err)
+{
+    char path[PATH_MAX];
+    int rc = kv_path_of(s, key, key_len, path, err);
+    if (rc)
+        return rc;
+    rc = s->io->stat(s->io, path, NULL, NULL);
+    if (rc == 0 || rc == -ENOENT) {
+        *out = rc == 0;
+        return 0;
+    }
+    return err_set(err, rc, "stat %s: %s", path, strerror(-rc));
+}
+
+static int kv_keys_add(void *arg, const char *fname, int is_dir)
+{
+    char key[LAYOUT_KEY_MAX];
+    size_t len;
+    size_t flen = strlen(fname);
+    if (is_dir || flen == 0 || flen > 2 * LAYOUT_KEY_MAX ||
+        layout_hex_decode(fname, flen, key, &len) != 0)
+        return 0; /* temp and foreign files are fsck's business */
+    return names_add(arg, key, len);
+}
+
+int sxp_kv_keys(sxp_store *s, sxp_value **out, struct sxp_err *err)
+{
+    struct names ns = {0};
+    *out = NULL;
+    int rc = s->io->list_dir(s->io, s->kv_dir, kv_keys_add, &ns);
+    if (rc == -ENOENT)
+        rc = 0;
+    if (rc)
+        err_set(err, rc, "list %s: %s", s->kv_dir, strerror(-rc));
+    else
+        rc = names_to_list(&ns, out, err);
+    names_free(&ns);
+    return rc;
+}

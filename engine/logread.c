@@ -1,0 +1,86 @@
+/* logread.c -- see logread.h. */
+#include "logread.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commit.h"
+
+#define LOGREAD_CHUNK ((size_t)1 << 20)
+
+int logread_open(struct logread *r, struct sxp_io *io, int fd, uint64_t off, uint64_t end,
+                 uint64_t start_line)
+{
+    memset(r, 0, sizeof(*r));
+    r->io = io;
+    r->fd = fd;
+    r->end = end;
+    r->buf_off = off;
+    r->line_no = start_line;
+    r->cap = LOGREAD_CHUNK;
+    r->buf = malloc(r->cap);
+    return r->buf ? 0 : -ENOMEM;
+}
+
+/* Moves the unread bytes to the front and reads more after them. */
+static int logread_fill(struct logread *r)
+{
+    if (r->pos) {
+        memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+        r->buf_off += r->pos;
+        r->len -= r->pos;
+        r->pos = 0;
+    }
+    if (r->len == r->cap) {
+        /* One line longer than the buffer: grow, within reason. */
+        if (r->cap >= COMMIT_MAX_LINE * 2)
+            return -E2BIG;
+        char *nb = realloc(r->buf, r->cap * 2);
+        if (!nb)
+            return -ENOMEM;
+        r->buf = nb;
+        r->cap *= 2;
+    }
+    uint64_t at = r->buf_off + r->len;
+    size_t want = r->cap - r->len;
+    if (at + want > r->end)
+        want = (size_t)(r->end - at);
+    if (want == 0)
+        return 0;
+    ssize_t n = r->io->pread(r->io, r->fd, r->buf + r->len, want, at);
+    if (n < 0)
+        return (int)n;
+    if (n == 0)
+        r->end = at; /* the file is shorter than we were told */
+    r->len += (size_t)n;
+    return 1;
+}
+
+int logread_next(struct logread *r, struct frame_line *out, uint64_t *out_off)
+{
+    for (;;) {
+        if (r->pos < r->len &&
+            memchr(r->buf + r->pos, '\n', r->len - r->pos) != NULL)
+            break;
+        if (r->buf_off + r->len >= r->end) {
+            if (r->pos >= r->len)
+                return 0;
+            break; /* an incomplete last line */
+        }
+        int rc = logread_fill(r);
+        if (rc < 0)
+            return rc;
+    }
+    frame_next(r->buf + r->pos, r->len - r->pos, out);
+    *out_off = r->buf_off + r->pos;
+    r->pos += out->line_len;
+    r->line_no++;
+    return 1;
+}
+
+void logread_close(struct logread *r)
+{
+    free(r->buf);
+    r->buf = NULL;
+}

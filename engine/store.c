@@ -1,0 +1,336 @@
+/*
+ * store.c -- opening and closing a store.
+ *
+ * OPEN (read-write):
+ *   1. create ROOT (and missing parents), take the LOCK (lock.h);
+ *   2. create streams/, kv/, blobs/ if missing, and fsync ROOT so they stay;
+ *   3. unless LOCK read "clean\n" (K-1), run recovery (recovery/recover.c):
+ *      afterwards every log ends in a whole line and every .seq is at least
+ *      its log's max seq, so streams.c can trust .seq files and log sizes
+ *      and open reads no log data;
+ *   4. write "pid N\n" to LOCK durably (K-2), and FORMAT if missing.
+ * A read-only open takes no lock, runs no recovery and writes nothing; the
+ * store must exist.
+ *
+ * CLOSE: wait for group commit to drain, write every .seq that lags its
+ * stream (temp files, fdatasync, rename, one fsync of streams/), then write
+ * "clean\n" to LOCK (K-3), unless a stream failed, in which case the store
+ * stays unclean and the next open recovers.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "err.h"
+#include "lock.h"
+#include "recover.h"
+#include "store.h"
+#include "store_int.h"
+
+void sxp_options_init(struct sxp_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->sync = SXP_SYNC_ALWAYS;
+    o->io = SXP_IO_AUTO;
+}
+
+int store_check_writable(const sxp_store *s, struct sxp_err *err)
+{
+    if (s->lock_fd < 0)
+        return err_set(err, -EROFS, "store %s is open read-only", s->root);
+    return 0;
+}
+
+static unsigned store_default_max_fds(void)
+{
+    struct rlimit rl;
+    unsigned n = 512;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        n = (unsigned)(rl.rlim_cur / 2);
+    if (n < 16)
+        n = 16;
+    if (n > 4096)
+        n = 4096;
+    return n;
+}
+
+/* mkdir that is fine with an existing directory; *created set when made. */
+static int store_mkdir(struct sxp_io *io, const char *path, int *created)
+{
+    int rc = io->mkdir(io, path, 0755);
+    if (rc == 0) {
+        *created = 1;
+        return 0;
+    }
+    if (rc != -EEXIST)
+        return rc;
+    int is_dir = 0;
+    rc = io->stat(io, path, NULL, &is_dir);
+    if (rc)
+        return rc;
+    return is_dir ? 0 : -ENOTDIR;
+}
+
+/* Creates root and any missing parents, fsyncing each parent that gained
+ * an entry. */
+static int store_make_root(struct sxp_io *io, const char *root, int sync)
+{
+    char path[PATH_MAX], parent[PATH_MAX];
+    size_t len = strlen(root);
+    if (len >= sizeof(path))
+        return -ENAMETOOLONG;
+    memcpy(path, root, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        char save = path[i];
+        path[i] = '\0';
+        int created = 0;
+        int rc = store_mkdir(io, path, &created);
+        if (rc)
+            return rc;
+        if (created && sync) {
+            io_dirname(path, parent, sizeof(parent));
+            rc = io->fsync_dir(io, parent);
+            if (rc)
+                return rc;
+        }
+        path[i] = save;
+    }
+    return 0;
+}
+
+static int store_check_format(sxp_store *s, struct sxp_err *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    int rc = layout_path(s->root, "FORMAT", path);
+    if (rc)
+        return err_set(err, rc, "store path too long");
+    rc = io_read_file(s->io, path, 64, &text, &len);
+    if (rc == 0) {
+        int ok = len == strlen(LAYOUT_FORMAT_TEXT) && memcmp(text, LAYOUT_FORMAT_TEXT, len) == 0;
+        free(text);
+        if (!ok)
+            return err_set(err, -EUCLEAN, "%s: not a store format this sxp reads (want \"sxp 1\")",
+                           path);
+        return 0;
+    }
+    if (rc != -ENOENT && rc != -E2BIG)
+        return err_set(err, rc, "read %s: %s", path, strerror(-rc));
+    if (rc == -E2BIG)
+        return err_set(err, -EUCLEAN, "%s: not a store format this sxp reads", path);
+    if (s->lock_fd < 0)
+        return 0; /* a legacy store, read-only */
+    rc = layout_tmp_path(s->root, tmp);
+    if (!rc)
+        rc = io_write_atomic(s->io, path, tmp, LAYOUT_FORMAT_TEXT, strlen(LAYOUT_FORMAT_TEXT),
+                             s->opt.sync == SXP_SYNC_ALWAYS);
+    if (rc)
+        return err_set(err, rc, "write %s: %s", path, strerror(-rc));
+    return 0;
+}
+
+static int store_open_rw(sxp_store *s, struct sxp_err *err)
+{
+    int sync = s->opt.sync == SXP_SYNC_ALWAYS;
+    int clean = 0, created = 0;
+    int rc = store_make_root(s->io, s->root, sync);
+    if (rc)
+        return err_set(err, rc, "create %s: %s", s->root, strerror(-rc));
+    rc = lock_acquire(s->io, s->root, &s->lock_fd, &clean, err);
+    if (rc)
+        return rc;
+    const char *dirs[] = {s->streams_dir, s->kv_dir, s->blobs_dir};
+    for (size_t i = 0; i < 3; i++) {
+        rc = store_mkdir(s->io, dirs[i], &created);
+        if (rc)
+            return err_set(err, rc, "create %s: %s", dirs[i], strerror(-rc));
+    }
+    if (created && sync) {
+        rc = s->io->fsync_dir(s->io, s->root);
+        if (rc)
+            return err_set(err, rc, "fsync %s: %s", s->root, strerror(-rc));
+    }
+    if (!clean) {
+        struct recover_report rep;
+        memset(&rep, 0, sizeof(rep));
+        rc = recover_store(s->io, s->root, sync, &rep, err);
+        if (rc)
+            return rc;
+        s->recovered = 1;
+        s->rec_tails_cut = rep.tails_cut;
+        s->rec_bytes_cut = rep.bytes_cut;
+        s->rec_hw_rolled = rep.hw_rolled;
+        s->rec_seq_created = rep.seq_created;
+        s->rec_tmp_removed = rep.tmp_removed;
+        if (!s->opt.quiet && (rep.tmp_removed || rep.tails_cut || rep.hw_rolled ||
+                              rep.seq_created))
+            fprintf(stderr,
+                    "sxp: recovered %s: %u torn tails cut (%llu bytes), %u high-water marks "
+                    "rolled forward, %u .seq files recreated, %u temp files removed\n",
+                    s->root, rep.tails_cut, (unsigned long long)rep.bytes_cut, rep.hw_rolled,
+                    rep.seq_created, rep.tmp_removed);
+    }
+    rc = lock_mark_open(s->io, s->lock_fd, sync);
+    if (rc)
+        return err_set(err, rc, "write %s/LOCK: %s", s->root, strerror(-rc));
+    return store_check_format(s, err);
+}
+
+static void store_free(sxp_store *s)
+{
+    if (!s)
+        return;
+    streams_free_all(s);
+    if (s->lock_fd >= 0)
+        (void)s->io->close(s->io, s->lock_fd);
+    if (s->own_io && s->io)
+        s->io->destroy(s->io);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
+int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *io, int own_io,
+                  sxp_store **out, struct sxp_err *err)
+{
+    int rc;
+    *out = NULL;
+    err_clear(err);
+    if (!dir || !*dir)
+        dir = getenv("SX_PERSIST_DIR");
+    if (!dir || !*dir)
+        dir = "persist-data";
+    sxp_store *s = calloc(1, sizeof(*s));
+    if (!s) {
+        if (own_io)
+            io->destroy(io);
+        return err_set(err, -ENOMEM, "out of memory");
+    }
+    s->io = io;
+    s->own_io = own_io;
+    s->lock_fd = -1;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    if (o)
+        s->opt = *o;
+    else
+        sxp_options_init(&s->opt);
+    s->max_open_fds = s->opt.max_open_files ? s->opt.max_open_files : store_default_max_fds();
+
+    /* Strip trailing slashes so messages and paths read well. */
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    if (len >= sizeof(s->root) - 16) {
+        rc = err_set(err, -ENAMETOOLONG, "store path too long: %s", dir);
+        goto fail;
+    }
+    memcpy(s->root, dir, len);
+    s->root[len] = '\0';
+    if (layout_path(s->root, "streams", s->streams_dir) || layout_path(s->root, "kv", s->kv_dir) ||
+        layout_path(s->root, "blobs", s->blobs_dir)) {
+        rc = err_set(err, -ENAMETOOLONG, "store path too long: %s", dir);
+        goto fail;
+    }
+
+    if (s->opt.read_only) {
+        int is_dir = 0;
+        rc = io->stat(io, s->root, NULL, &is_dir);
+        if (rc || !is_dir) {
+            rc = err_set(err, rc ? rc : -ENOTDIR, "open %s: %s", s->root,
+                         strerror(rc ? -rc : ENOTDIR));
+            goto fail;
+        }
+        rc = store_check_format(s, err);
+    } else {
+        rc = store_open_rw(s, err);
+    }
+    if (rc)
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    store_free(s);
+    return rc;
+}
+
+int sxp_store_open(const char *dir, const struct sxp_options *o, sxp_store **out,
+                   struct sxp_err *err)
+{
+    struct sxp_options def;
+    struct sxp_io *io = NULL;
+    if (!o) {
+        sxp_options_init(&def);
+        o = &def;
+    }
+    *out = NULL;
+    int rc = io_backend_new(o->io, o->quiet, &io, err);
+    if (rc)
+        return rc;
+    return store_open_io(dir, o, io, 1, out, err);
+}
+
+int sxp_store_close(sxp_store *s)
+{
+    int rc = 0;
+    if (!s)
+        return 0;
+    if (s->lock_fd >= 0) {
+        commit_drain(s);
+        pthread_mutex_lock(&s->mu);
+        int dead = 0;
+        for (size_t i = 0; i < s->table_size; i++)
+            for (struct stream *st = s->table[i]; st; st = st->hnext)
+                if (st->dead && !dead)
+                    dead = st->dead;
+        rc = streams_trim_tails(s, NULL);
+        if (!rc)
+            rc = streams_flush_seqfiles(s, NULL);
+        pthread_mutex_unlock(&s->mu);
+        if (!rc)
+            rc = dead;
+        /* K-3: only a store with nothing left to repair is marked clean. */
+        if (!rc)
+            rc = lock_mark_clean(s->io, s->lock_fd, s->opt.sync == SXP_SYNC_ALWAYS);
+    }
+    store_free(s);
+    return rc;
+}
+
+void store_abandon(sxp_store *s)
+{
+    if (!s)
+        return;
+    commit_drain(s);
+    store_free(s);
+}
+
+const char *sxp_store_dir(const sxp_store *s)
+{
+    return s->root;
+}
+
+void sxp_store_stats(sxp_store *s, struct sxp_stats *out)
+{
+    pthread_mutex_lock(&s->mu);
+    out->appends = s->st_appends;
+    out->batches = s->st_batches;
+    out->fdatasyncs = s->st_syncs;
+    out->bytes = s->st_bytes;
+    out->open_files = s->open_fds;
+    out->streams = s->nstreams;
+    out->io_name = s->io->name;
+    out->recovered = s->recovered;
+    out->rec_tails_cut = s->rec_tails_cut;
+    out->rec_bytes_cut = s->rec_bytes_cut;
+    out->rec_hw_rolled = s->rec_hw_rolled;
+    out->rec_seq_created = s->rec_seq_created;
+    out->rec_tmp_removed = s->rec_tmp_removed;
+    pthread_mutex_unlock(&s->mu);
+}

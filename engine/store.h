@@ -1,0 +1,22 @@
+/*
+ * store.h -- engine-internal view of a store. Tests and the fault-injection
+ * harness use store_open_io to run the engine on a backend of their choice.
+ */
+#ifndef SXP_STORE_H
+#define SXP_STORE_H
+
+#include "io.h"
+#include "sxp.h"
+
+/* As sxp_store_open, but through io. When own_io is 1 the store destroys io
+ * on close (also when the open fails); otherwise the caller keeps it and
+ * must outlive the store. o may be NULL. */
+SXP_MUST_CHECK int store_open_io(const char *dir, const struct sxp_options *o,
+                                 struct sxp_io *io, int own_io, sxp_store **out,
+                                 struct sxp_err *err);
+
+/* Closes without the clean-shutdown steps, as if the process died here (the
+ * LOCK stays unclean, .seq files are not brought up to date). For tests. */
+void store_abandon(sxp_store *s);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * store_int.h -- the fields of a store and of a stream, shared by the files
+ * that implement the operations (store.c, streams.c, commit.c, stream_read.c,
+ * truncate.c, kv.c, blob.c, dispatch.c). Nothing outside engine/ sees them.
+ *
+ * LOCKING. One mutex, s->mu, guards the stream table, every struct stream
+ * field, the commit queue and the descriptor cache. Disk I/O is done with
+ * s->mu released; a stream being changed by a slow path (creation,
+ * truncate) is marked busy and other callers wait on s->cv.
+ *
+ * STREAM STATE INVARIANTS (while s->mu is held):
+ *   ST-1  hw <= hw_reserved: hw is what was acknowledged, hw_reserved also
+ *         counts appends queued or in flight.
+ *   ST-2  size_durable <= size_written: readers read [0, size_durable) only,
+ *         so they never see a line that is not yet acknowledged.
+ *   ST-3  fd >= 0 iff the stream is on the descriptor LRU list; a stream with
+ *         pins > 0 keeps its descriptor.
+ *   ST-4  dead != 0 means a write or fdatasync failed: the stream refuses
+ *         writes until the store is reopened (and recovered).
+ *   ST-5  hw_seqfile is the value in the .seq file on disk; hw_seqfile <= hw.
+ *   ST-6  size_written <= size_alloc when size_alloc is not 0; the bytes
+ *         between them are zeros (commit.c, pre-zeroing).
+ */
+#ifndef SXP_STORE_INT_H
+#define SXP_STORE_INT_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "io.h"
+#include "layout.h"
+#include "sxp.h"
+
+struct commit_req;
+
+struct stream {
+    char name[LAYOUT_STREAM_MAX + 1]; /* NUL-terminated for messages only */
+    size_t name_len;
+    uint64_t hash;
+    struct stream *hnext;         /* hash chain */
+    int64_t hw;                   /* acknowledged high-water mark */
+    int64_t hw_reserved;          /* ST-1 */
+    int64_t hw_seqfile;           /* ST-5 */
+    uint64_t size_durable;        /* ST-2 */
+    uint64_t size_written;        /* next append offset */
+    uint64_t size_alloc;          /* file size: size_written plus pre-zeroed space (commit.c) */
+    uint64_t appends_session;     /* appends acknowledged since open */
+    int fd;                       /* log descriptor, -1 when closed */
+    int pins;                     /* users of fd right now */
+    struct stream *lru_prev;      /* ST-3; most recent at the head */
+    struct stream *lru_next;
+    int dead;                     /* ST-4: 0 or -errno */
+    int exists;                   /* 1: .seq is on disk */
+    int log_exists;               /* 1: .log is on disk */
+    int busy;                     /* creation or truncate in progress */
+    unsigned pending;             /* appends queued or in flight */
+    size_t round_slot;            /* commit.c: 1 + index in the running round, or 0 */
+};
+
+struct sxp_store {
+    char root[PATH_MAX];
+    char streams_dir[PATH_MAX];
+    char kv_dir[PATH_MAX];
+    char blobs_dir[PATH_MAX];
+    struct sxp_options opt;
+    struct sxp_io *io;
+    int own_io;
+    int lock_fd;                  /* -1 when read-only */
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;            /* stream busy/pins changes, commit rounds */
+
+    struct stream **table;        /* hash table of streams */
+    size_t table_size;            /* a power of two */
+    size_t nstreams;
+
+    struct stream *lru_head;      /* descriptor cache, most recent first */
+    struct stream *lru_tail;
+    unsigned open_fds;
+    unsigned max_open_fds;
+
+    struct commit_req *q_head;    /* appends waiting for a commit round */
+    struct commit_req *q_tail;
+    int leader;                   /* 1 while a thread runs commit rounds */
+
+    int recovered;                /* open ran recovery */
+    unsigned rec_tails_cut, rec_hw_rolled, rec_seq_created, rec_tmp_removed;
+    uint64_t rec_bytes_cut;
+    uint64_t st_appends, st_batches, st_syncs, st_bytes;
+};
+
+/* streams.c: the stream table and the descriptor cache. */
+
+/* Finds the stream, loading its state from disk on first use (.seq value,
+ * log size); never creates files. Returns 0 and *out (never NULL: an
+ * unknown stream gets an entry with exists == 0), or -errno. Called and
+ * returns with s->mu held; may drop it while reading the disk. */
+int streams_get(sxp_store *s, const char *name, size_t len, struct stream **out,
+                struct sxp_err *err);
+/* Makes sure the stream's .seq and .log exist durably (creating them and
+ * fsyncing streams/ when needed). s->mu held; drops it for the I/O. */
+int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err);
+/* Opens the log descriptor if needed and pins it; s->mu held. */
+int streams_pin_fd(sxp_store *s, struct stream *st, struct sxp_err *err);
+void streams_unpin_fd(sxp_store *s, struct stream *st);
+/* Closes the stream's descriptor (pins must be 0). s->mu held. */
+void streams_close_fd(sxp_store *s, struct stream *st);
+/* Waits until the stream is not busy. s->mu held. */
+void streams_wait_idle(sxp_store *s, struct stream *st);
+/* Cuts the pre-zeroed space off every open log and syncs (used by close). */
+int streams_trim_tails(sxp_store *s, struct sxp_err *err);
+/* Writes every .seq that lags its stream's hw (used by close). */
+int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err);
+/* Writes one stream's .seq with its hw durably. s->mu held; drops it. */
+int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err);
+void streams_free_all(sxp_store *s);
+/* Path of the stream's .log or .seq (suffix) into out (PATH_MAX). */
+int streams_path(const sxp_store *s, const struct stream *st, const char *suffix, char *out);
+
+/* commit.c: group commit. Appends the framed lines buf[0..len) whose last
+ * seq is last_seq (already validated above hw by the caller? no: checked
+ * here against hw_reserved under s->mu, first_seq being the lowest seq in
+ * buf). Returns once durable (or written, under SXP_SYNC_NONE). */
+int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first_seq,
+                  int64_t last_seq, size_t nevents, const char *buf, size_t len,
+                  struct sxp_err *err);
+/* Waits until no commit round is running and the queue is empty. */
+void commit_drain(sxp_store *s);
+
+/* Checks the store is writable: -EROFS when opened read-only. */
+int store_check_writable(const sxp_store *s, struct sxp_err *err);
+
+#endif

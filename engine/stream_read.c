@@ -1,0 +1,268 @@
+/*
+ * stream_read.c -- persist/read, persist/read-range, persist/last-seq and
+ * persist/streams.
+ *
+ * Readers see only acknowledged lines: they read [0, size_durable) of the
+ * log (ST-2), through a pinned descriptor, without holding the store lock.
+ * Every line's checksum is verified (frame.h) and the trailer stripped; a
+ * mismatch is an error naming the stream, the line and the byte offset,
+ * never a skipped line. Legacy lines (no trailer) are read unverified.
+ *
+ * READ-RANGE never reads the whole log: lines are in strictly increasing
+ * seq order (INV-1 of recovery/recover.c), so it bisects by byte offset,
+ * resynchronising on the next LF and reading only that line's :seq
+ * (sx_peek_seq), until the window left is small, then scans forward.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "logread.h"
+#include "names.h"
+#include "store_int.h"
+#include "stream_read.h"
+#include "sx.h"
+
+#define READ_BISECT_WINDOW ((uint64_t)64 << 10)
+#define READ_PROBE_BYTES 4096
+
+int stream_line_error(const struct stream *st, const struct frame_line *ln, uint64_t line_no,
+                      uint64_t off, struct sxp_err *err)
+{
+    char hex[2 * LAYOUT_STREAM_MAX + 1];
+    layout_hex_encode(st->name, st->name_len, hex);
+    return err_set(err, -EBADMSG,
+                   "stream \"%s\" (streams/%s.log): %s at line %llu, byte %llu; run sxp-fsck",
+                   st->name, hex, frame_status_name(ln->status), (unsigned long long)line_no,
+                   (unsigned long long)off);
+}
+
+/* Pins the stream's descriptor for reading. *out_end: bytes acknowledged.
+ * Returns 1 when there is a log to read, 0 when there is none. */
+static int stream_read_begin(sxp_store *s, const char *name, size_t len, struct stream **out,
+                             uint64_t *out_end, struct sxp_err *err)
+{
+    int rc = layout_check_name("stream", name, len, LAYOUT_STREAM_MAX, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    rc = streams_get(s, name, len, out, err);
+    if (rc == 0 && (*out)->log_exists && (*out)->size_durable > 0) {
+        rc = streams_pin_fd(s, *out, err);
+        if (rc == 0) {
+            *out_end = (*out)->size_durable;
+            rc = 1;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static void stream_read_end(sxp_store *s, struct stream *st)
+{
+    pthread_mutex_lock(&s->mu);
+    streams_unpin_fd(s, st);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Reads lines from off to end, adding events with seq >= from (all when
+ * all is set) to list, at most limit of them (limit < 0: no limit). */
+static int stream_scan(sxp_store *s, struct stream *st, uint64_t off, uint64_t end, int all,
+                       int64_t from, int64_t limit, sxp_value *list, struct sxp_err *err)
+{
+    struct logread r;
+    struct frame_line ln;
+    uint64_t at;
+    int64_t taken = 0;
+    int rc = logread_open(&r, s->io, st->fd, off, end, 0);
+    if (rc)
+        return err_set(err, rc, "out of memory");
+    while ((limit < 0 || taken < limit) && (rc = logread_next(&r, &ln, &at)) == 1) {
+        if (ln.status == FRAME_BLANK)
+            continue;
+        if (ln.status == FRAME_INCOMPLETE)
+            break; /* not acknowledged: only a read-only open sees one */
+        if (ln.status != FRAME_OK && ln.status != FRAME_LEGACY) {
+            rc = stream_line_error(st, &ln, r.line_no, at, err);
+            goto out;
+        }
+        if (!all) {
+            int64_t seq;
+            if (sx_peek_seq(ln.payload, ln.payload_len, &seq) != 0) {
+                rc = err_set(err, -EUCLEAN, "stream \"%s\": line at byte %llu has no :seq",
+                             st->name, (unsigned long long)at);
+                goto out;
+            }
+            if (seq < from)
+                continue;
+        }
+        sxp_value *v = NULL;
+        rc = sx_parse(ln.payload, ln.payload_len, &v, NULL);
+        if (rc) {
+            rc = err_set(err, -EUCLEAN, "stream \"%s\": unparsable event at byte %llu",
+                         st->name, (unsigned long long)at);
+            goto out;
+        }
+        rc = sxp_value_list_push(list, v);
+        if (rc) {
+            err_set(err, rc, "out of memory");
+            goto out;
+        }
+        taken++;
+    }
+    if (rc < 0)
+        err_set(err, rc, "read stream \"%s\": %s", st->name, strerror(-rc));
+    else
+        rc = 0;
+out:
+    logread_close(&r);
+    return rc;
+}
+
+int stream_probe(struct sxp_io *io, int fd, uint64_t off, uint64_t end, uint64_t *out_start,
+                 int64_t *out_seq)
+{
+    char small[READ_PROBE_BYTES];
+    struct logread r;
+    struct frame_line ln;
+    uint64_t start = off;
+    int rc;
+
+    if (off > 0) {
+        /* Resynchronise: the line after the first LF at or after off - 1. */
+        for (uint64_t at = off - 1;; at += sizeof(small)) {
+            if (at >= end)
+                return 0;
+            size_t want = sizeof(small);
+            if (at + want > end)
+                want = (size_t)(end - at);
+            ssize_t n = io->pread(io, fd, small, want, at);
+            if (n <= 0)
+                return n < 0 ? (int)n : 0;
+            char *lf = memchr(small, '\n', (size_t)n);
+            if (lf) {
+                start = at + (uint64_t)(lf - small) + 1;
+                break;
+            }
+        }
+    }
+    if (start >= end)
+        return 0;
+    rc = logread_open(&r, io, fd, start, end, 0);
+    if (rc)
+        return rc;
+    rc = logread_next(&r, &ln, &start);
+    if (rc == 1) {
+        if ((ln.status != FRAME_OK && ln.status != FRAME_LEGACY) ||
+            sx_peek_seq(ln.payload, ln.payload_len, out_seq) != 0)
+            rc = -EBADMSG;
+        *out_start = start;
+    }
+    logread_close(&r);
+    return rc;
+}
+
+int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t from, uint64_t *out_off)
+{
+    uint64_t lo = 0, hi = end;
+    /* Invariant: the first line with seq >= from starts in [lo, hi]; lo and
+     * hi are line starts (or end). */
+    while (hi - lo > READ_BISECT_WINDOW) {
+        uint64_t mid = lo + (hi - lo) / 2, p;
+        int64_t seq;
+        int rc = stream_probe(io, fd, mid, end, &p, &seq);
+        if (rc < 0)
+            return rc;
+        if (rc == 0 || p >= hi)
+            break; /* one long line spans the rest of the window: scan it */
+        if (seq < from)
+            lo = p;
+        else
+            hi = p;
+    }
+    *out_off = lo;
+    return 0;
+}
+
+int sxp_stream_read(sxp_store *s, const char *stream, size_t stream_len, sxp_value **out,
+                    struct sxp_err *err)
+{
+    return sxp_stream_read_range(s, stream, stream_len, INT64_MIN, -1, out, err);
+}
+
+int sxp_stream_read_range(sxp_store *s, const char *stream, size_t stream_len, int64_t from_seq,
+                          int64_t limit, sxp_value **out, struct sxp_err *err)
+{
+    struct stream *st;
+    uint64_t end = 0, off = 0;
+    *out = NULL;
+    sxp_value *list = sxp_value_list();
+    if (!list)
+        return err_set(err, -ENOMEM, "out of memory");
+    int rc = stream_read_begin(s, stream, stream_len, &st, &end, err);
+    if (rc <= 0)
+        goto out;
+    int all = from_seq == INT64_MIN;
+    if (!all) {
+        rc = stream_find_seq(s->io, st->fd, end, from_seq, &off);
+        if (rc) {
+            rc = rc == -EBADMSG
+                     ? err_set(err, -EBADMSG,
+                               "stream \"%s\": damaged line met while seeking seq %lld; run "
+                               "sxp-fsck",
+                               st->name, (long long)from_seq)
+                     : err_set(err, rc, "read stream \"%s\": %s", st->name, strerror(-rc));
+            stream_read_end(s, st);
+            goto out;
+        }
+    }
+    rc = stream_scan(s, st, off, end, all, from_seq, limit, list, err);
+    stream_read_end(s, st);
+out:
+    if (rc) {
+        sxp_value_free(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
+}
+
+int sxp_stream_last_seq(sxp_store *s, const char *stream, size_t stream_len, int64_t *out,
+                        struct sxp_err *err)
+{
+    struct stream *st;
+    int rc = layout_check_name("stream", stream, stream_len, LAYOUT_STREAM_MAX, err);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&s->mu);
+    rc = streams_get(s, stream, stream_len, &st, err);
+    if (!rc)
+        *out = st->hw;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static int stream_list_add(void *arg, const char *fname, int is_dir)
+{
+    char name[LAYOUT_STREAM_MAX];
+    size_t len;
+    if (is_dir || layout_classify_stream_file(fname, name, &len) != LAYOUT_SEQ)
+        return 0;
+    return names_add(arg, name, len);
+}
+
+int sxp_stream_list(sxp_store *s, sxp_value **out, struct sxp_err *err)
+{
+    struct names ns = {0};
+    *out = NULL;
+    int rc = s->io->list_dir(s->io, s->streams_dir, stream_list_add, &ns);
+    if (rc == -ENOENT)
+        rc = 0;
+    if (rc)
+        err_set(err, rc, "list %s: %s", s->streams_dir, strerror(-rc));
+    else
+        rc = names_to_list(&ns, out, err);
+    names_free(&ns);
+    return rc;
+}

@@ -1,0 +1,26 @@
+/*
+ * stream_read.h -- line-level helpers of stream_read.c shared with
+ * truncate.c.
+ */
+#ifndef SXP_STREAM_READ_H
+#define SXP_STREAM_READ_H
+
+#include <stdint.h>
+
+#include "frame.h"
+#include "io.h"
+#include "store_int.h"
+
+/* Reads the first line that starts at or after off (off itself when 0):
+ * 1 with *out_start and *out_seq; 0 when none starts before end; -EBADMSG
+ * when that line is damaged or has no :seq; -errno on a read error. */
+int stream_probe(struct sxp_io *io, int fd, uint64_t off, uint64_t end, uint64_t *out_start,
+                 int64_t *out_seq);
+/* Bisects [0, end) for the first line with seq >= from: *out_off is a line
+ * start at or before it, within a small window (READ_BISECT_WINDOW). */
+int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t from, uint64_t *out_off);
+/* Sets err for a damaged line of st (-EBADMSG) and returns the code. */
+int stream_line_error(const struct stream *st, const struct frame_line *ln, uint64_t line_no,
+                      uint64_t off, struct sxp_err *err);
+
+#endif

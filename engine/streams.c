@@ -1,0 +1,492 @@
+/*
+ * streams.c -- the in-memory stream table and the log descriptor cache.
+ *
+ * A stream's state is loaded from disk the first time it is touched in a
+ * process: its high-water mark from the .seq file (brought up to date by
+ * recovery or by a clean close before this open, see store.c) and its log
+ * size from fstat. No log data is read. Descriptors are kept open in an LRU
+ * of at most s->max_open_fds entries, so that 100,000 streams work under the
+ * default RLIMIT_NOFILE.
+ *
+ * CREATION ORDER. A stream is created by its first append, before that
+ * append is queued: (1) the .seq file, holding 0, by an atomic write (temp,
+ * fdatasync, rename); (2) the empty .log, O_CREAT; (3) one fsync of streams/
+ * so both names survive a power loss. The append's own fdatasync then covers
+ * the log's data and size. So a durable .log always has a .seq beside it, and
+ * a crash between the steps leaves at most an empty stream with hw 0 that
+ * recovery tidies (recover.c).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "err.h"
+#include "store_int.h"
+
+#define STREAMS_FLUSH_CHUNK 64
+
+int streams_path(const sxp_store *s, const struct stream *st, const char *suffix, char *out)
+{
+    return layout_stream_path(s->root, st->name, st->name_len, suffix, out);
+}
+
+static int streams_grow(sxp_store *s)
+{
+    size_t nsize = s->table_size ? s->table_size * 2 : 1024;
+    struct stream **nt = calloc(nsize, sizeof(*nt));
+    if (!nt)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->table_size; i++) {
+        struct stream *st = s->table[i];
+        while (st) {
+            struct stream *next = st->hnext;
+            size_t b = st->hash & (nsize - 1);
+            st->hnext = nt[b];
+            nt[b] = st;
+            st = next;
+        }
+    }
+    free(s->table);
+    s->table = nt;
+    s->table_size = nsize;
+    return 0;
+}
+
+static struct stream *streams_find(sxp_store *s, const char *name, size_t len, uint64_t h)
+{
+    if (!s->table_size)
+        return NULL;
+    for (struct stream *st = s->table[h & (s->table_size - 1)]; st; st = st->hnext)
+        if (st->hash == h && st->name_len == len && memcmp(st->name, name, len) == 0)
+            return st;
+    return NULL;
+}
+
+/* Reads the .seq and sizes the .log of a new table entry. s->mu is dropped
+ * meanwhile; the entry is busy so nobody else uses it half-loaded. */
+static int streams_load(sxp_store *s, struct stream *st, struct sxp_err *err)
+{
+    char path[PATH_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    pthread_mutex_unlock(&s->mu);
+    rc = streams_path(s, st, ".seq", path);
+    if (rc) {
+        err_set(err, rc, "stream path too long");
+        goto out;
+    }
+    rc = io_read_file(s->io, path, LAYOUT_SEQ_MAX_TEXT, &text, &len);
+    if (rc == 0) {
+        int64_t hw;
+        if (layout_seq_parse(text, len, &hw) != 0) {
+            rc = err_set(err, -EUCLEAN, "%s: unreadable high-water mark: run sxp-fsck", path);
+            goto out;
+        }
+        st->hw = st->hw_reserved = st->hw_seqfile = hw;
+        st->exists = 1;
+    } else if (rc == -E2BIG) {
+        rc = err_set(err, -EUCLEAN, "%s: unreadable high-water mark: run sxp-fsck", path);
+        goto out;
+    } else if (rc != -ENOENT) {
+        err_set(err, rc, "read %s: %s", path, strerror(-rc));
+        goto out;
+    }
+    rc = streams_path(s, st, ".log", path);
+    if (rc)
+        goto out;
+    uint64_t size = 0;
+    rc = s->io->stat(s->io, path, &size, NULL);
+    if (rc == 0) {
+        st->log_exists = 1;
+        st->size_durable = st->size_written = st->size_alloc = size;
+        /* A log without .seq only happens in a store that recovery has not
+         * seen (read-only open): the stream exists all the same. */
+        st->exists = 1;
+    } else if (rc == -ENOENT) {
+        rc = 0;
+    } else {
+        err_set(err, rc, "stat %s: %s", path, strerror(-rc));
+    }
+out:
+    free(text);
+    pthread_mutex_lock(&s->mu);
+    return rc;
+}
+
+int streams_get(sxp_store *s, const char *name, size_t len, struct stream **out,
+                struct sxp_err *err)
+{
+    uint64_t h = XXH3_64bits(name, len);
+    struct stream *st = streams_find(s, name, len, h);
+    if (st) {
+        streams_wait_idle(s, st);
+        *out = st;
+        return 0;
+    }
+    if (s->nstreams + 1 > s->table_size / 2) {
+        int rc = streams_grow(s);
+        if (rc)
+            return err_set(err, rc, "out of memory");
+    }
+    st = calloc(1, sizeof(*st));
+    if (!st)
+        return err_set(err, -ENOMEM, "out of memory");
+    memcpy(st->name, name, len);
+    st->name_len = len;
+    st->hash = h;
+    st->fd = -1;
+    st->busy = 1;
+    size_t b = h & (s->table_size - 1);
+    st->hnext = s->table[b];
+    s->table[b] = st;
+    s->nstreams++;
+
+    int rc = streams_load(s, st, err);
+    st->busy = 0;
+    pthread_cond_broadcast(&s->cv);
+    if (rc) {
+        /* Leave no half-loaded entry behind: unlink it from its chain. */
+        struct stream **pp = &s->table[h & (s->table_size - 1)];
+        while (*pp != st)
+            pp = &(*pp)->hnext;
+        *pp = st->hnext;
+        s->nstreams--;
+        free(st);
+        return rc;
+    }
+    *out = st;
+    return 0;
+}
+
+void streams_wait_idle(sxp_store *s, struct stream *st)
+{
+    while (st->busy)
+        pthread_cond_wait(&s->cv, &s->mu);
+}
+
+int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err)
+{
+    char path[PATH_MAX], tmp[PATH_MAX], text[LAYOUT_SEQ_MAX_TEXT];
+    int64_t hw = st->hw;
+    size_t n = layout_seq_format(hw, text);
+    int rc = streams_path(s, st, ".seq", path);
+    if (!rc)
+        rc = layout_tmp_path(s->streams_dir, tmp);
+    if (rc)
+        return err_set(err, rc, "stream path too long");
+    pthread_mutex_unlock(&s->mu);
+    rc = io_write_atomic(s->io, path, tmp, text, n, s->opt.sync == SXP_SYNC_ALWAYS);
+    pthread_mutex_lock(&s->mu);
+    if (rc)
+        return err_set(err, rc, "write %s: %s", path, strerror(-rc));
+    if (s->opt.sync == SXP_SYNC_ALWAYS)
+        s->st_syncs += 2;
+    if (hw > st->hw_seqfile)
+        st->hw_seqfile = hw;
+    return 0;
+}
+
+int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err)
+{
+    char path[PATH_MAX];
+    int rc = 0;
+
+    if (st->exists && st->log_exists)
+        return 0;
+    st->busy = 1;
+    if (!st->exists) {
+        rc = streams_write_seqfile(s, st, err);
+        if (rc)
+            goto out;
+    }
+    if (!st->log_exists) {
+        rc = streams_path(s, st, ".log", path);
+        if (rc) {
+            err_set(err, rc, "stream path too long");
+            goto out;
+        }
+        pthread_mutex_unlock(&s->mu);
+        int fd = s->io->open(s->io, path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd >= 0)
+            rc = s->io->close(s->io, fd);
+        else
+            rc = fd;
+        pthread_mutex_lock(&s->mu);
+        if (rc) {
+            err_set(err, rc, "create %s: %s", path, strerror(-rc));
+            goto out;
+        }
+    }
+    /* The directory entries of .seq and .log must survive a power loss
+     * before the first append is acknowledged, or the acknowledged event
+     * could vanish with the file that holds it. */
+    if (s->opt.sync == SXP_SYNC_ALWAYS) {
+        pthread_mutex_unlock(&s->mu);
+        rc = s->io->fsync_dir(s->io, s->streams_dir);
+        pthread_mutex_lock(&s->mu);
+        s->st_syncs++;
+        if (rc) {
+            err_set(err, rc, "fsync %s: %s", s->streams_dir, strerror(-rc));
+            goto out;
+        }
+    }
+    st->exists = 1;
+    st->log_exists = 1;
+out:
+    st->busy = 0;
+    pthread_cond_broadcast(&s->cv);
+    return rc;
+}
+
+static void streams_lru_unlink(sxp_store *s, struct stream *st)
+{
+    if (st->lru_prev)
+        st->lru_prev->lru_next = st->lru_next;
+    else
+        s->lru_head = st->lru_next;
+    if (st->lru_next)
+        st->lru_next->lru_prev = st->lru_prev;
+    else
+        s->lru_tail = st->lru_prev;
+    st->lru_prev = st->lru_next = NULL;
+}
+
+static void streams_lru_push(sxp_store *s, struct stream *st)
+{
+    st->lru_prev = NULL;
+    st->lru_next = s->lru_head;
+    if (s->lru_head)
+        s->lru_head->lru_prev = st;
+    s->lru_head = st;
+    if (!s->lru_tail)
+        s->lru_tail = st;
+}
+
+/* Cuts a log's pre-zeroed space (commit.c) and syncs the new size, so that
+ * a log whose descriptor is closed ends in a whole line. */
+static int streams_trim_one(sxp_store *s, struct stream *st)
+{
+    int rc = s->io->ftruncate(s->io, st->fd, st->size_durable);
+    if (!rc && s->opt.sync == SXP_SYNC_ALWAYS) {
+        rc = s->io->fdatasync(s->io, st->fd);
+        s->st_syncs++;
+    }
+    if (!rc)
+        st->size_alloc = st->size_durable;
+    else if (!st->dead)
+        st->dead = rc;
+    return rc;
+}
+
+int streams_trim_tails(sxp_store *s, struct sxp_err *err)
+{
+    struct io_wsync w[STREAMS_FLUSH_CHUNK];
+    struct stream *sts[STREAMS_FLUSH_CHUNK];
+    struct stream *next_st = NULL;
+    size_t bucket = 0;
+    int first = 0, sync = s->opt.sync == SXP_SYNC_ALWAYS;
+
+    for (;;) {
+        /* Gather a chunk of open logs with pre-zeroed space, cut each. */
+        size_t n = 0;
+        while (n < STREAMS_FLUSH_CHUNK && bucket < s->table_size) {
+            struct stream *st = next_st ? next_st : s->table[bucket];
+            if (!st) {
+                bucket++;
+                continue;
+            }
+            next_st = st->hnext;
+            if (!next_st)
+                bucket++;
+            if (st->dead || st->fd < 0 || st->size_alloc <= st->size_durable)
+                continue;
+            int rc = s->io->ftruncate(s->io, st->fd, st->size_durable);
+            if (rc) {
+                st->dead = rc;
+                first = first ? first : rc;
+                continue;
+            }
+            memset(&w[n], 0, sizeof(w[n]));
+            w[n].fd = st->fd;
+            w[n].sync = 1;
+            sts[n++] = st;
+        }
+        if (n == 0)
+            break;
+        /* The new sizes are durable before LOCK says "clean" (K-3). */
+        if (sync) {
+            (void)s->io->write_sync(s->io, w, n);
+            s->st_syncs += n;
+        }
+        for (size_t k = 0; k < n; k++) {
+            int rc = sync ? w[k].res : 0;
+            if (rc) {
+                sts[k]->dead = rc;
+                first = first ? first : rc;
+            } else {
+                sts[k]->size_alloc = sts[k]->size_durable;
+            }
+        }
+    }
+    if (first)
+        return err_set(err, first, "cutting pre-zeroed log tails: %s", strerror(-first));
+    return 0;
+}
+
+void streams_close_fd(sxp_store *s, struct stream *st)
+{
+    if (st->fd < 0)
+        return;
+    assert(st->pins == 0);
+    if (st->size_alloc > st->size_durable)
+        (void)streams_trim_one(s, st);
+    streams_lru_unlink(s, st);
+    /* A close error cannot lose data here: every byte was fdatasync'ed (or,
+     * under SXP_SYNC_NONE, never promised). */
+    (void)s->io->close(s->io, st->fd);
+    st->fd = -1;
+    s->open_fds--;
+}
+
+int streams_pin_fd(sxp_store *s, struct stream *st, struct sxp_err *err)
+{
+    if (st->fd >= 0) {
+        streams_lru_unlink(s, st);
+        streams_lru_push(s, st);
+        st->pins++;
+        return 0;
+    }
+    /* Evict least recently used descriptors nobody is using. */
+    struct stream *v = s->lru_tail;
+    while (s->open_fds >= s->max_open_fds && v) {
+        struct stream *prev = v->lru_prev;
+        if (v->pins == 0)
+            streams_close_fd(s, v);
+        v = prev;
+    }
+    char path[PATH_MAX];
+    int rc = streams_path(s, st, ".log", path);
+    if (rc)
+        return err_set(err, rc, "stream path too long");
+    int flags = (s->lock_fd >= 0 ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+    int fd = s->io->open(s->io, path, flags, 0);
+    if (fd < 0)
+        return err_set(err, fd, "open %s: %s", path, strerror(-fd));
+    st->fd = fd;
+    st->pins++;
+    s->open_fds++;
+    streams_lru_push(s, st);
+    return 0;
+}
+
+void streams_unpin_fd(sxp_store *s, struct stream *st)
+{
+    st->pins--;
+    if (st->pins == 0)
+        pthread_cond_broadcast(&s->cv);
+}
+
+/* Writes, fdatasyncs (in one write_sync batch) and renames up to n .seq
+ * temp files; the caller fsyncs streams/ once after all chunks. */
+static int streams_flush_chunk(sxp_store *s, struct stream **sts, size_t n)
+{
+    struct io_wsync w[STREAMS_FLUSH_CHUNK];
+    char tmp[STREAMS_FLUSH_CHUNK][PATH_MAX];
+    char text[STREAMS_FLUSH_CHUNK][LAYOUT_SEQ_MAX_TEXT];
+    char path[PATH_MAX];
+    size_t opened = 0;
+    int rc = 0;
+
+    memset(w, 0, sizeof(w));
+    for (size_t i = 0; i < n; i++) {
+        size_t len = layout_seq_format(sts[i]->hw, text[i]);
+        rc = layout_tmp_path(s->streams_dir, tmp[i]);
+        if (rc)
+            goto cleanup;
+        int fd = s->io->open(s->io, tmp[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            rc = fd;
+            goto cleanup;
+        }
+        opened++;
+        w[i].fd = fd;
+        w[i].buf = text[i];
+        w[i].len = len;
+        w[i].sync = s->opt.sync == SXP_SYNC_ALWAYS;
+    }
+    /* Each temp file's data is durable before its rename, so a .seq never
+     * names unsynced bytes. */
+    rc = s->io->write_sync(s->io, w, n);
+    if (w[0].sync)
+        s->st_syncs += n;
+cleanup:
+    for (size_t i = 0; i < opened; i++) {
+        int crc = s->io->close(s->io, w[i].fd);
+        if (!rc)
+            rc = crc;
+    }
+    for (size_t i = 0; i < opened; i++) {
+        if (!rc && streams_path(s, sts[i], ".seq", path) == 0)
+            rc = s->io->rename(s->io, tmp[i], path);
+        else
+            (void)s->io->unlink(s->io, tmp[i]);
+        if (!rc)
+            sts[i]->hw_seqfile = sts[i]->hw;
+    }
+    return rc;
+}
+
+int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err)
+{
+    struct stream *chunk[STREAMS_FLUSH_CHUNK];
+    size_t n = 0, total = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < s->table_size && !rc; i++)
+        for (struct stream *st = s->table[i]; st && !rc; st = st->hnext) {
+            if (st->dead || !st->exists || st->hw <= st->hw_seqfile)
+                continue;
+            chunk[n++] = st;
+            total++;
+            if (n == STREAMS_FLUSH_CHUNK) {
+                rc = streams_flush_chunk(s, chunk, n);
+                n = 0;
+            }
+        }
+    if (!rc && n)
+        rc = streams_flush_chunk(s, chunk, n);
+    /* One directory fsync makes every rename above durable. */
+    if (!rc && total && s->opt.sync == SXP_SYNC_ALWAYS) {
+        rc = s->io->fsync_dir(s->io, s->streams_dir);
+        s->st_syncs++;
+    }
+    if (rc)
+        return err_set(err, rc, "writing high-water marks in %s: %s", s->streams_dir,
+                       strerror(-rc));
+    return 0;
+}
+
+void streams_free_all(sxp_store *s)
+{
+    for (size_t i = 0; i < s->table_size; i++) {
+        struct stream *st = s->table[i];
+        while (st) {
+            struct stream *next = st->hnext;
+            if (st->fd >= 0)
+                (void)s->io->close(s->io, st->fd);
+            free(st);
+            st = next;
+        }
+    }
+    free(s->table);
+    s->table = NULL;
+    s->table_size = 0;
+    s->nstreams = 0;
+    s->lru_head = s->lru_tail = NULL;
+    s->open_fds = 0;
+}

@@ -1,0 +1,471 @@
+/*
+ * crash_sim.c -- --mode sim: power loss on the simulated disk (io_sim.c),
+ * explored systematically.
+ *
+ * A run first plays a short single-threaded workload (open included) on a
+ * fresh simulated disk through io_fault, only to count its M disk-changing
+ * calls. Then, for each crash point p in 1..M+1 (or max_points of them
+ * chosen by the seed when M is larger), it replays the same workload on a
+ * fresh disk and powers the disk off just before call p (p = M+1: after the
+ * workload), once for each outcome: everything lost, everything kept, torn,
+ * sectors, and two random ones. The disk is booted again, the store opened
+ * on it (recovery), and held to the guarantees (crash_verify.c); every
+ * sixteenth check also exports the disk and runs sxp-fsck -n on the copy.
+ *
+ * Two more scenarios per point:
+ *   KILL THEN POWER LOSS: the process dies at p (the page cache stays),
+ *   the store is reopened and recovered, a second workload runs, then the
+ *   power fails. What the first process left in the page cache and the
+ *   recovery relied on must have been made durable by then.
+ *   CRASH DURING RECOVERY: after the power loss, the recovery itself is
+ *   powered off at each of its own disk-changing calls (up to 8, chosen by
+ *   the seed); a further open must pass the same checks and converge to the
+ *   state an uninterrupted recovery gives.
+ *
+ * With drop_dirsync the disk is reached through a wrapper that pretends to
+ * fsync directories and does nothing: a deliberately broken ordering that
+ * the checks must catch as lost acknowledged operations.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "crash.h"
+#include "fault.h"
+#include "store.h"
+
+#define CS_ROOT "/sim"
+#define CS_STORE "/sim/store"
+#define CS_PRINT_LIMIT 10
+#define CS_RECOVERY_POINTS 8
+
+struct cs_hook {
+    struct sxp_io *sim;
+    uint64_t point; /* disk-changing call to stop before; 0: none */
+    uint64_t seed;
+    enum io_sim_mode mode;
+    int kill_only; /* 1: io_sim_kill, 0: io_sim_crash */
+    int fired;
+};
+
+static void cs_hook_fn(void *arg, enum io_fault_kind kind, int when, uint64_t n,
+                       const char *path, int res)
+{
+    struct cs_hook *h = arg;
+    (void)kind;
+    (void)path;
+    (void)res;
+    if (when != 0 || n != h->point || h->fired)
+        return;
+    h->fired = 1;
+    if (h->kill_only)
+        io_sim_kill(h->sim);
+    else
+        io_sim_crash(h->sim, h->seed, h->mode);
+}
+
+/* A fresh disk with /sim, and the wrapper the engine is given. */
+static int cs_disk(const struct crash_params *p, struct sxp_io **out_sim, struct sxp_io **out_io)
+{
+    struct sxp_io *sim = NULL, *io = NULL;
+    int rc = io_sim_new(&sim);
+    if (rc == 0)
+        rc = io_sim_mkdirs(sim, CS_ROOT);
+    if (rc == 0)
+        rc = io_fault_new(sim, &io);
+    if (rc < 0) {
+        if (sim)
+            sim->destroy(sim);
+        return rc;
+    }
+    io_fault_own_inner(io);
+    if (p->drop_dirsync)
+        io_fault_set_drop(io, IO_FAULT_BIT(IO_FK_FSYNC_DIR));
+    *out_sim = sim;
+    *out_io = io;
+    return 0;
+}
+
+/* A wrapper over an existing disk (a clone), dropping like cs_disk. */
+static int cs_wrap(const struct crash_params *p, struct sxp_io *sim, struct sxp_io **out_io)
+{
+    int rc = io_fault_new(sim, out_io);
+    if (rc < 0)
+        return rc;
+    if (p->drop_dirsync)
+        io_fault_set_drop(*out_io, IO_FAULT_BIT(IO_FK_FSYNC_DIR));
+    return 0;
+}
+
+static void cs_options(struct sxp_options *o, uint64_t seed)
+{
+    sxp_options_init(o);
+    o->quiet = 1;
+    o->max_open_files = (seed & 1) ? 2 : 0;
+}
+
+/* Opens the store through io and runs the workload, reporting to rep;
+ * the store is abandoned after, as a dead process leaves it. */
+static void cs_play(const struct crash_params *p, struct sxp_io *io, struct crash_reporter *rep,
+                    uint64_t seed, unsigned ops, int existing_only, unsigned threads,
+                    struct crash_workload *w)
+{
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    memset(w, 0, sizeof(*w));
+    cs_options(&o, seed);
+    if (store_open_io(CS_STORE, &o, io, 0, &s, &err) < 0) {
+        w->first_error = err.code;
+        snprintf(w->first_msg, sizeof(w->first_msg), "open: %.200s", err.msg);
+        w->errors = 1;
+        return;
+    }
+    w->store = s;
+    w->rep = rep;
+    w->seed = seed;
+    w->threads = threads ? threads : 1;
+    w->ops = ops;
+    w->nstreams = p->nstreams ? p->nstreams : 6;
+    w->nkeys = p->nkeys ? p->nkeys : 4;
+    w->max_event = 3000;
+    w->stop_on_error = 1;
+    w->existing_only = existing_only;
+    (void)crash_workload_run(w);
+    store_abandon(s);
+}
+
+/* Opens the store on io after a crash and checks it. out_base (may be
+ * NULL) gets the recovered state before anything is added. fsck_every:
+ * export and run sxp-fsck -n this time. */
+static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sxp_io *io,
+                     const struct crash_hist *h, uint64_t seed, struct crash_base *out_base,
+                     int run_fsck, struct crash_stats *st, const char *what)
+{
+    struct sxp_options o;
+    struct sxp_err err;
+    struct crash_verdict v;
+    struct crash_base empty;
+    sxp_store *s = NULL;
+    memset(&v, 0, sizeof(v));
+    crash_base_init(&empty);
+    cs_options(&o, seed);
+    int rc = store_open_io(CS_STORE, &o, io, 0, &s, &err);
+    if (rc < 0) {
+        /* No store at all is fine only if nothing was ever acknowledged
+         * and the open never completed; else recovery refused a disk that
+         * a power loss made. */
+        fprintf(p->out, "%s: BAD: open after the crash failed: %s\n", what, err.msg);
+        st->bad++;
+        return;
+    }
+    crash_verify(s, &empty, h, &v, p->out, CS_PRINT_LIMIT, what);
+    if (out_base != NULL && crash_base_capture(s, h, out_base, &err) < 0) {
+        fprintf(p->out, "%s: BAD: reading the store back failed: %s\n", what, err.msg);
+        v.bad++;
+    }
+    crash_verify_continue(s, &empty, h, 3, &v, p->out, CS_PRINT_LIMIT, what);
+    rc = sxp_store_close(s);
+    if (rc < 0) {
+        fprintf(p->out, "%s: BAD: close failed: %s\n", what, strerror(-rc));
+        v.bad++;
+    } else if (run_fsck && p->fsck != NULL) {
+        char real[] = "/tmp/sxp-crash-sim-XXXXXX";
+        if (mkdtemp(real) == NULL) {
+            v.bad++;
+        } else {
+            rc = io_sim_export(sim, CS_STORE, real);
+            if (rc < 0) {
+                fprintf(p->out, "%s: BAD: export failed: %s\n", what, strerror(-rc));
+                v.bad++;
+            } else {
+                int fr = crash_fsck_run(p->fsck, "-n", real, p->verbose);
+                st->fsck_runs++;
+                if (fr != 0) {
+                    fprintf(p->out, "%s: BAD: sxp-fsck -n exited %d on the recovered disk\n",
+                            what, fr);
+                    v.bad++;
+                }
+            }
+            (void)crash_rmrf(real);
+        }
+    } else if (run_fsck) {
+        st->fsck_skipped++;
+    }
+    st->acked += v.acked;
+    st->lost += v.lost;
+    st->bad += v.bad;
+}
+
+/* Replays the workload on a fresh disk with a power loss (or a kill) at
+ * point. Returns the disk, booted again, and the history. */
+static int cs_replay(const struct crash_params *p, uint64_t seed, unsigned ops, unsigned threads,
+                     uint64_t point, enum io_sim_mode mode, uint64_t crash_seed, int kill_only,
+                     struct crash_hist *h, struct sxp_io **out_sim, struct sxp_io **out_io)
+{
+    struct sxp_io *sim = NULL, *io = NULL;
+    struct crash_reporter rep;
+    struct crash_workload w;
+    struct cs_hook hook = {NULL, point, crash_seed, mode, kill_only, 0};
+    int rc = cs_disk(p, &sim, &io);
+    if (rc < 0)
+        return rc;
+    hook.sim = sim;
+    io_fault_set_hook(io, cs_hook_fn, &hook);
+    crash_reporter_init(&rep, -1, h);
+    cs_play(p, io, &rep, seed, ops, 0, threads, &w);
+    crash_reporter_destroy(&rep);
+    io_fault_set_hook(io, NULL, NULL);
+    if (!hook.fired) {
+        if (kill_only)
+            io_sim_kill(sim);
+        else
+            io_sim_crash(sim, crash_seed, mode);
+    }
+    crash_hist_cut(h);
+    io_sim_restart(sim);
+    *out_sim = sim;
+    *out_io = io;
+    return 0;
+}
+
+/* Crash during recovery: powers off the recovery of disk (a booted,
+ * crashed disk) at up to CS_RECOVERY_POINTS of its calls, and checks each
+ * further open converges to ref. */
+static void cs_recovery_crashes(const struct crash_params *p, struct sxp_io *disk,
+                                const struct crash_hist *h, uint64_t seed,
+                                const struct crash_base *ref, struct crash_stats *st,
+                                const char *what)
+{
+    struct sxp_io *c = NULL, *io = NULL;
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    uint64_t rng = seed;
+    cs_options(&o, seed);
+
+    /* Count the calls of an uninterrupted open. */
+    if (io_sim_clone(disk, &c) < 0 || cs_wrap(p, c, &io) < 0) {
+        if (c)
+            c->destroy(c);
+        st->bad++;
+        return;
+    }
+    if (store_open_io(CS_STORE, &o, io, 0, &s, &err) == 0)
+        store_abandon(s);
+    uint64_t calls = io_fault_kill_count(io, IO_KILL_ANY);
+    io->destroy(io);
+    c->destroy(c);
+
+    for (unsigned i = 0; i < CS_RECOVERY_POINTS && i < calls; i++) {
+        uint64_t q = calls <= CS_RECOVERY_POINTS ? i + 1 : 1 + crash_rand(&rng) % calls;
+        struct cs_hook hook = {NULL, q, crash_rand(&rng), IO_SIM_RANDOM, 0, 0};
+        char w2[256];
+        struct crash_base got;
+        c = NULL;
+        io = NULL;
+        if (io_sim_clone(disk, &c) < 0 || cs_wrap(p, c, &io) < 0) {
+            if (c)
+                c->destroy(c);
+            st->bad++;
+            return;
+        }
+        hook.sim = c;
+        io_fault_set_hook(io, cs_hook_fn, &hook);
+        if (store_open_io(CS_STORE, &o, io, 0, &s, &err) == 0)
+            store_abandon(s);
+        io_fault_set_hook(io, NULL, NULL);
+        if (!hook.fired)
+            io_sim_crash(c, hook.seed, IO_SIM_RANDOM);
+        io_sim_restart(c);
+        snprintf(w2, sizeof(w2), "%s, recovery crashed at its call %llu", what,
+                 (unsigned long long)q);
+        crash_base_init(&got);
+        uint64_t bad0 = st->bad + st->lost;
+        cs_check(p, c, io, h, seed, &got, 0, st, w2);
+        if (st->bad + st->lost == bad0 && !crash_base_equal(ref, &got)) {
+            fprintf(p->out, "%s: BAD: the store after the interrupted recovery differs from "
+                            "an uninterrupted one\n",
+                    w2);
+            st->bad++;
+        }
+        st->kills++;
+        crash_base_free(&got);
+        io->destroy(io);
+        c->destroy(c);
+    }
+}
+
+static const enum io_sim_mode cs_outcomes[] = {
+    IO_SIM_LOSE_ALL, IO_SIM_KEEP_ALL, IO_SIM_TORN, IO_SIM_SECTORS, IO_SIM_RANDOM, IO_SIM_RANDOM,
+};
+
+static void cs_point(const struct crash_params *p, unsigned run, uint64_t rseed, unsigned ops,
+                     uint64_t point, int last, struct crash_stats *st, uint64_t *checks)
+{
+    char what[160];
+    for (size_t o = 0; o < sizeof(cs_outcomes) / sizeof(cs_outcomes[0]); o++) {
+        struct crash_hist h;
+        struct sxp_io *sim = NULL, *io = NULL;
+        uint64_t cseed = crash_mix(rseed, point * 16 + o);
+        snprintf(what, sizeof(what), "sim seed %llu run %u point %llu%s outcome %s/%llu",
+                 (unsigned long long)p->seed, run, (unsigned long long)point,
+                 last ? " (end)" : "", io_sim_mode_name(cs_outcomes[o]),
+                 (unsigned long long)cseed);
+        crash_hist_init(&h);
+        if (cs_replay(p, rseed, ops, 1, last ? 0 : point, cs_outcomes[o], cseed, 0, &h, &sim,
+                      &io) <
+            0) {
+            st->bad++;
+            crash_hist_free(&h);
+            continue;
+        }
+        st->kills++;
+        int recovery = o == 4 && (point % 3 == 0 || last);
+        struct crash_base ref;
+        crash_base_init(&ref);
+        struct sxp_io *disk = NULL;
+        if (recovery && io_sim_clone(sim, &disk) < 0)
+            disk = NULL;
+        cs_check(p, sim, io, &h, rseed, recovery ? &ref : NULL, ++*checks % 16 == 0, st,
+                 what);
+        if (disk != NULL) {
+            cs_recovery_crashes(p, disk, &h, cseed, &ref, st, what);
+            disk->destroy(disk);
+        }
+        crash_base_free(&ref);
+        io->destroy(io);
+        crash_hist_free(&h);
+    }
+
+    /* Kill at the point, recover, go on, then lose power: once losing
+     * everything not durable after a workload that creates no file (so it
+     * syncs no directory that would hide a missing sync of the recovery or
+     * of the first process), once at random after the usual workload. */
+    for (int k = 0; k < 2; k++) {
+        struct crash_hist h;
+        struct crash_reporter rep;
+        struct crash_workload w;
+        struct sxp_io *sim = NULL, *io = NULL;
+        enum io_sim_mode mode = k ? IO_SIM_RANDOM : IO_SIM_LOSE_ALL;
+        uint64_t cseed = crash_mix(rseed, point * 16 + 14 + (uint64_t)k);
+        snprintf(what, sizeof(what),
+                 "sim seed %llu run %u point %llu%s: kill, recover, power loss %s/%llu",
+                 (unsigned long long)p->seed, run, (unsigned long long)point, last ? " (end)" : "",
+                 io_sim_mode_name(mode), (unsigned long long)cseed);
+        crash_hist_init(&h);
+        if (cs_replay(p, rseed, ops, 1, last ? 0 : point, mode, cseed, 1, &h, &sim, &io) < 0) {
+            st->bad++;
+            crash_hist_free(&h);
+            return;
+        }
+        crash_reporter_init(&rep, -1, &h);
+        /* Ids of the second workload follow the first's. */
+        rep.next_id = (uint32_t)h.n;
+        cs_play(p, io, &rep, crash_mix(rseed, 99), ops / 2 + 1, k == 0, 1, &w);
+        crash_reporter_destroy(&rep);
+        if (w.errors != 0) {
+            fprintf(p->out, "%s: BAD: the workload after the kill failed: %s\n", what,
+                    w.first_msg);
+            st->bad++;
+        }
+        io_sim_crash(sim, cseed, mode);
+        crash_hist_cut(&h);
+        io_sim_restart(sim);
+        st->kills++;
+        cs_check(p, sim, io, &h, rseed, NULL, ++*checks % 16 == 0, st, what);
+        io->destroy(io);
+        crash_hist_free(&h);
+    }
+}
+
+int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
+{
+    unsigned ops = p->ops ? p->ops : 16;
+    uint64_t checks = 0;
+    for (unsigned r = 0; r < p->runs; r++) {
+        if (p->only_run >= 0 && r != (unsigned long)p->only_run)
+            continue;
+        uint64_t rseed = crash_mix(p->seed, r);
+        struct crash_hist h;
+        struct crash_reporter rep;
+        struct crash_workload w;
+        struct sxp_io *sim = NULL, *io = NULL;
+
+        /* Count the calls of the whole workload. */
+        crash_hist_init(&h);
+        if (cs_disk(p, &sim, &io) < 0)
+            return -ENOMEM;
+        crash_reporter_init(&rep, -1, &h);
+        if (p->trace) {
+            fprintf(p->out, "sim seed %llu run %u: the calls, numbered as crash points:\n",
+                    (unsigned long long)p->seed, r);
+            io_fault_set_trace(io, p->out);
+        }
+        cs_play(p, io, &rep, rseed, ops, 0, 1, &w);
+        crash_reporter_destroy(&rep);
+        uint64_t calls = io_fault_kill_count(io, IO_KILL_ANY);
+        io->destroy(io);
+        crash_hist_free(&h);
+        st->runs++;
+        if (w.errors != 0) {
+            fprintf(p->out, "sim seed %llu run %u: BAD: the workload failed without a crash: %s\n",
+                    (unsigned long long)p->seed, r, w.first_msg);
+            st->bad++;
+            continue;
+        }
+
+        /* Every point, or max_points of them chosen by the seed. */
+        uint64_t rng = rseed;
+        uint64_t npoints = calls + 1;
+        int sample = p->max_points != 0 && npoints > p->max_points;
+        for (uint64_t i = 0; i < (sample ? p->max_points : npoints); i++) {
+            uint64_t point = sample ? 1 + crash_rand(&rng) % npoints : i + 1;
+            if (p->only_point >= 0 && point != (uint64_t)p->only_point)
+                continue;
+            cs_point(p, r, rseed, ops, point, point == npoints, st, &checks);
+        }
+        /* Random exploration of a longer workload from several threads:
+         * points drawn from what a counting pass made, orders of calls
+         * as the threads happen to interleave. */
+        if (p->threads > 1) {
+            unsigned mops = ops * 4;
+            struct sxp_io *msim = NULL, *mio = NULL;
+            crash_hist_init(&h);
+            if (cs_disk(p, &msim, &mio) < 0)
+                return -ENOMEM;
+            crash_reporter_init(&rep, -1, &h);
+            cs_play(p, mio, &rep, rseed, mops, 0, p->threads, &w);
+            crash_reporter_destroy(&rep);
+            uint64_t mcalls = io_fault_kill_count(mio, IO_KILL_ANY);
+            mio->destroy(mio);
+            crash_hist_free(&h);
+            unsigned tries = p->max_points ? (p->max_points + 3) / 4 : 16;
+            for (unsigned i = 0; i < tries; i++) {
+                uint64_t point = 1 + crash_rand(&rng) % (mcalls + 1);
+                enum io_sim_mode mode = cs_outcomes[crash_rand(&rng) % 6];
+                uint64_t cseed = crash_rand(&rng);
+                char what[160];
+                snprintf(what, sizeof(what),
+                         "sim seed %llu run %u threads %u point %llu outcome %s/%llu",
+                         (unsigned long long)p->seed, r, p->threads, (unsigned long long)point,
+                         io_sim_mode_name(mode), (unsigned long long)cseed);
+                crash_hist_init(&h);
+                if (cs_replay(p, rseed, mops, p->threads, point, mode, cseed, 0, &h, &msim,
+                              &mio) == 0) {
+                    st->kills++;
+                    cs_check(p, msim, mio, &h, rseed, NULL, ++checks % 16 == 0, st, what);
+                    mio->destroy(mio);
+                }
+                crash_hist_free(&h);
+            }
+        }
+        if (p->verbose)
+            fprintf(p->out, "sim seed %llu run %u: %llu calls, lost %llu bad %llu so far\n",
+                    (unsigned long long)p->seed, r, (unsigned long long)calls,
+                    (unsigned long long)st->lost, (unsigned long long)st->bad);
+    }
+    return (st->lost || st->bad) ? 1 : 0;
+}

@@ -1,0 +1,496 @@
+/*
+ * crash_workload.c -- the operations sxp-crash throws at a store: appends
+ * and append-batches across many streams, truncates, kv puts and deletes,
+ * blob puts, from several threads at once, each reported before it is
+ * submitted and when it returns (crash_hist.c).
+ *
+ * Seqs: each stream has a next seq, taken (with an occasional gap) and
+ * reported under the stream's mutex, so intents of one stream arrive in
+ * seq order. The append itself runs unlocked; two threads racing on one
+ * stream may arrive out of order, and the later seq wins while the other
+ * gets -ERANGE (reported, and not counted as an error). Truncates cut at
+ * or just below the stream's last acknowledged seq, so streams stay short
+ * and truncation is exercised at every size.
+ *
+ * Some blob puts repeat one of four common blobs (put of what exists), and
+ * with existing_only the workload creates no file at all: appends only to
+ * streams already listed, deletes, and puts of the common blobs. After a
+ * kill, that is the workload that finds an engine relying on directory
+ * entries a dead process left in the page cache, since it syncs no
+ * directory that would make them durable by accident.
+ *
+ * Payloads are random bytes of every value (NUL, LF, TAB, quotes and
+ * backslashes included), mostly short, sometimes up to max_event bytes,
+ * so lines cross sector and page boundaries.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crash.h"
+
+struct wl_stream {
+    pthread_mutex_t mu;
+    int listed;    /* in persist/streams when the workload began */
+    int64_t next;  /* next seq to hand out */
+    int64_t acked; /* highest acknowledged seq (or the hw at start) */
+};
+
+struct wl_shared {
+    struct crash_workload *w;
+    struct wl_stream *st;
+    atomic_uint_fast64_t issued;
+    atomic_uint_fast64_t done;
+    atomic_uint_fast64_t errors;
+    atomic_int stop;
+    pthread_mutex_t err_mu;
+    char names[64][128]; /* stream names */
+    size_t name_lens[64];
+};
+
+struct wl_thread {
+    struct wl_shared *sh;
+    unsigned idx;
+    uint64_t rng;
+    uint64_t counter;
+};
+
+#define WL_MAX_STREAMS 64
+#define WL_MAX_BATCH 8
+
+void crash_stream_name(unsigned i, char *out, size_t *out_len)
+{
+    switch (i) {
+    case 1:
+        memcpy(out, "orders", 6);
+        *out_len = 6;
+        return;
+    case 2: {
+        /* Bytes a file name could not hold raw: slash, NUL, high bytes. */
+        static const char odd[] = {'a', '/', 0, (char)0xff, ' ', '\t', (char)0xc3, (char)0xa9};
+        memcpy(out, odd, sizeof(odd));
+        *out_len = sizeof(odd);
+        return;
+    }
+    case 3:
+        memset(out, 'L', 125); /* the longest name */
+        *out_len = 125;
+        return;
+    default:
+        *out_len = (size_t)snprintf(out, 32, "s%u", i);
+    }
+}
+
+void crash_key_name(unsigned i, char *out, size_t *out_len)
+{
+    switch (i) {
+    case 1: {
+        static const char odd[] = {'k', 0, '/', '.', '.', (char)0x80};
+        memcpy(out, odd, sizeof(odd));
+        *out_len = sizeof(odd);
+        return;
+    }
+    case 2:
+        memset(out, 'K', 127);
+        *out_len = 127;
+        return;
+    default:
+        *out_len = (size_t)snprintf(out, 32, "k%u", i);
+    }
+}
+
+static uint64_t wl_below(struct wl_thread *t, uint64_t n)
+{
+    return n == 0 ? 0 : crash_rand(&t->rng) % n;
+}
+
+static void wl_fill(struct wl_thread *t, char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        uint64_t r = crash_rand(&t->rng);
+        /* Half printable, half any byte. */
+        p[i] = (r & 0x100) ? (char)(' ' + (r % 95)) : (char)(r & 0xff);
+    }
+}
+
+static size_t wl_payload_len(struct wl_thread *t)
+{
+    uint64_t r = wl_below(t, 100);
+    unsigned max = t->sh->w->max_event ? t->sh->w->max_event : 1;
+    if (r < 2)
+        return (size_t)wl_below(t, max + 1);
+    if (r < 12)
+        return (size_t)wl_below(t, 2000 < max ? 2000 : max);
+    return (size_t)wl_below(t, 200 < max ? 200 : max);
+}
+
+static int wl_dict_set(sxp_value *d, const char *k, sxp_value *v)
+{
+    if (v == NULL)
+        return -ENOMEM;
+    return sxp_value_dict_set(d, k, strlen(k), v);
+}
+
+/* A new event with :seq seq; its canonical text into *out_text. */
+static int wl_event(struct wl_thread *t, int64_t seq, sxp_value **out, char **out_text,
+                    size_t *out_len)
+{
+    sxp_value *ev = sxp_value_dict();
+    char small[2048];
+    char *payload = NULL;
+    int rc = ev ? 0 : -ENOMEM;
+    size_t plen = wl_payload_len(t);
+    payload = plen > sizeof(small) ? malloc(plen) : small;
+    if (payload == NULL)
+        rc = -ENOMEM;
+    if (rc == 0) {
+        wl_fill(t, payload, plen);
+        rc = wl_dict_set(ev, "seq", sxp_value_int(seq));
+    }
+    if (rc == 0)
+        rc = wl_dict_set(ev, "t", sxp_value_int((int64_t)t->idx));
+    if (rc == 0)
+        rc = wl_dict_set(ev, "i", sxp_value_int((int64_t)t->counter++));
+    if (rc == 0)
+        rc = wl_dict_set(ev, "p", sxp_value_str(payload, plen));
+    if (rc == 0 && wl_below(t, 8) == 0) {
+        sxp_value *l = sxp_value_list();
+        rc = l ? 0 : -ENOMEM;
+        if (rc == 0)
+            rc = sxp_value_list_push(l, sxp_value_num(-2.5));
+        if (rc == 0)
+            rc = sxp_value_list_push(l, sxp_value_kw("kw", 2));
+        if (rc == 0)
+            rc = sxp_value_list_push(l, sxp_value_sym("sym", 3));
+        if (rc == 0)
+            rc = sxp_value_list_push(l, sxp_value_bool(1));
+        if (rc == 0)
+            rc = sxp_value_list_push(l, sxp_value_nil());
+        if (rc == 0)
+            rc = wl_dict_set(ev, "l", l);
+        else
+            sxp_value_free(l);
+    }
+    if (payload != small)
+        free(payload);
+    if (rc == 0)
+        rc = sxp_value_to_text(ev, out_text, out_len, NULL);
+    if (rc < 0) {
+        sxp_value_free(ev);
+        return rc;
+    }
+    *out = ev;
+    return 0;
+}
+
+/* Counts a failure; returns 1 when the thread should stop. */
+static int wl_failed(struct wl_thread *t, int rc, const struct sxp_err *err, const char *what)
+{
+    struct crash_workload *w = t->sh->w;
+    if (rc == -ERANGE)
+        return 0;
+    atomic_fetch_add(&t->sh->errors, 1);
+    pthread_mutex_lock(&t->sh->err_mu);
+    if (w->first_error == 0) {
+        w->first_error = rc;
+        snprintf(w->first_msg, sizeof(w->first_msg), "%s: %.200s", what,
+                 err && err->msg[0] ? err->msg : strerror(-rc));
+    }
+    pthread_mutex_unlock(&t->sh->err_mu);
+    return w->stop_on_error;
+}
+
+static int wl_append(struct wl_thread *t, int batch)
+{
+    struct crash_workload *w = t->sh->w;
+    unsigned si = (unsigned)wl_below(t, w->nstreams);
+    if (w->existing_only) {
+        /* The first stream that exists at or after si, if any. */
+        unsigned k = 0;
+        while (k < w->nstreams && !t->sh->st[(si + k) % w->nstreams].listed)
+            k++;
+        if (k == w->nstreams)
+            return 0;
+        si = (si + k) % w->nstreams;
+    }
+    struct wl_stream *st = &t->sh->st[si];
+    size_t n = batch ? 2 + (size_t)wl_below(t, WL_MAX_BATCH - 1) : 1;
+    sxp_value *evs[WL_MAX_BATCH] = {NULL};
+    char *texts[WL_MAX_BATCH] = {NULL};
+    size_t lens[WL_MAX_BATCH] = {0};
+    int64_t seqs[WL_MAX_BATCH];
+    struct sxp_err err;
+    int rc = 0, stop = 0;
+    uint32_t id = 0;
+
+    pthread_mutex_lock(&st->mu);
+    int64_t seq = st->next + (wl_below(t, 8) == 0 ? (int64_t)wl_below(t, 5) : 0);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        seqs[i] = seq;
+        rc = wl_event(t, seq, &evs[i], &texts[i], &lens[i]);
+        seq += 1 + (wl_below(t, 6) == 0 ? (int64_t)wl_below(t, 3) : 0);
+    }
+    if (rc == 0) {
+        st->next = seq;
+        id = crash_report_intent(w->rep, batch ? CRASH_BATCH : CRASH_APPEND, t->sh->names[si],
+                                 t->sh->name_lens[si], 0, n, seqs, (const char *const *)texts,
+                                 lens, NULL, 0, NULL);
+    }
+    pthread_mutex_unlock(&st->mu);
+    if (rc < 0 || id == 0) {
+        stop = 1;
+        goto out;
+    }
+    if (batch)
+        rc = sxp_stream_append_batch(w->store, t->sh->names[si], t->sh->name_lens[si],
+                                     (const sxp_value *const *)evs, n, &err);
+    else
+        rc = sxp_stream_append(w->store, t->sh->names[si], t->sh->name_lens[si], evs[0], &err);
+    if (crash_report_done(w->rep, id, rc) < 0)
+        stop = 1;
+    if (rc == 0) {
+        pthread_mutex_lock(&st->mu);
+        if (seqs[n - 1] > st->acked)
+            st->acked = seqs[n - 1];
+        pthread_mutex_unlock(&st->mu);
+    } else if (wl_failed(t, rc, &err, batch ? "append-batch" : "append")) {
+        stop = 1;
+    }
+out:
+    for (size_t i = 0; i < n; i++) {
+        sxp_value_free(evs[i]);
+        free(texts[i]);
+    }
+    return stop;
+}
+
+static int wl_truncate(struct wl_thread *t)
+{
+    struct crash_workload *w = t->sh->w;
+    unsigned si = (unsigned)wl_below(t, w->nstreams);
+    struct wl_stream *st = &t->sh->st[si];
+    struct sxp_err err;
+    pthread_mutex_lock(&st->mu);
+    int64_t n = st->acked - (int64_t)wl_below(t, 4);
+    if (n < 0)
+        n = 0;
+    uint32_t id = crash_report_intent(w->rep, CRASH_TRUNCATE, t->sh->names[si],
+                                      t->sh->name_lens[si], n, 0, NULL, NULL, NULL, NULL, 0, NULL);
+    pthread_mutex_unlock(&st->mu);
+    if (id == 0)
+        return 1;
+    int rc = sxp_stream_truncate(w->store, t->sh->names[si], t->sh->name_lens[si], n, &err);
+    if (crash_report_done(w->rep, id, rc) < 0)
+        return 1;
+    return rc < 0 && wl_failed(t, rc, &err, "truncate");
+}
+
+static int wl_kv(struct wl_thread *t, int del)
+{
+    struct crash_workload *w = t->sh->w;
+    char key[128];
+    size_t key_len = 0;
+    struct sxp_err err;
+    char *text = NULL;
+    size_t text_len = 0;
+    sxp_value *v = NULL;
+    int rc = 0, stop = 0;
+    crash_key_name((unsigned)wl_below(t, w->nkeys), key, &key_len);
+    if (!del) {
+        char payload[300];
+        size_t plen = (size_t)wl_below(t, sizeof(payload));
+        wl_fill(t, payload, plen);
+        v = sxp_value_dict();
+        rc = v ? 0 : -ENOMEM;
+        if (rc == 0)
+            rc = wl_dict_set(v, "v", sxp_value_str(payload, plen));
+        if (rc == 0)
+            rc = wl_dict_set(v, "n", sxp_value_int((int64_t)t->counter++));
+        if (rc == 0)
+            rc = sxp_value_to_text(v, &text, &text_len, NULL);
+        if (rc < 0) {
+            stop = 1;
+            goto out;
+        }
+    }
+    uint32_t id = crash_report_intent(w->rep, del ? CRASH_KV_DEL : CRASH_KV_PUT, key, key_len, 0,
+                                      0, NULL, NULL, NULL, text, text_len, NULL);
+    if (id == 0) {
+        stop = 1;
+        goto out;
+    }
+    rc = del ? sxp_kv_delete(w->store, key, key_len, &err)
+             : sxp_kv_put(w->store, key, key_len, v, &err);
+    if (crash_report_done(w->rep, id, rc) < 0)
+        stop = 1;
+    else if (rc < 0)
+        stop = wl_failed(t, rc, &err, del ? "kv-delete" : "kv-put");
+out:
+    sxp_value_free(v);
+    free(text);
+    return stop;
+}
+
+static int wl_blob(struct wl_thread *t)
+{
+    struct crash_workload *w = t->sh->w;
+    char cid[SXP_CID_LEN + 1], got[SXP_CID_LEN + 1];
+    struct sxp_err err;
+    size_t len;
+    uint64_t r = wl_below(t, 100);
+    uint64_t saved = t->rng;
+    if (w->existing_only)
+        r = 0;
+    if (r < 30) {
+        /* One of a few common blobs: puts of what is there already. */
+        t->rng = crash_mix(w->seed, 1000 + wl_below(t, 4));
+        len = 1000;
+    } else if (r < 55) {
+        len = (size_t)wl_below(t, 65);
+    } else if (r < 97) {
+        len = (size_t)wl_below(t, 8192);
+    } else {
+        len = (size_t)wl_below(t, 128 << 10);
+    }
+    char *bytes = malloc(len ? len : 1);
+    if (bytes == NULL)
+        return 1;
+    wl_fill(t, bytes, len);
+    if (r < 30)
+        t->rng = saved + 1;
+    sxp_cid_of(bytes, len, cid);
+    uint32_t id = crash_report_intent(w->rep, CRASH_BLOB, "", 0, 0, 0, NULL, NULL, NULL, NULL, 0,
+                                      cid);
+    if (id == 0) {
+        free(bytes);
+        return 1;
+    }
+    int rc = sxp_blob_put(w->store, bytes, len, got, &err);
+    if (rc == 0 && strcmp(got, cid) != 0)
+        rc = -EPROTO; /* the engine named the blob wrongly */
+    free(bytes);
+    if (crash_report_done(w->rep, id, rc) < 0)
+        return 1;
+    return rc < 0 && wl_failed(t, rc, &err, "blob-put");
+}
+
+static void *wl_thread_main(void *arg)
+{
+    struct wl_thread *t = arg;
+    struct wl_shared *sh = t->sh;
+    struct crash_workload *w = sh->w;
+    while (!atomic_load(&sh->stop)) {
+        if (w->ops != 0 && atomic_fetch_add(&sh->issued, 1) >= w->ops)
+            break;
+        if (w->deadline_ns != 0 && crash_now_ns() >= w->deadline_ns)
+            break;
+        uint64_t r = wl_below(t, 100);
+        int stop;
+        if (w->existing_only)
+            r = r < 40 ? 0 : r < 60 ? 50 : r < 80 ? 84 : 90; /* append, batch, delete, blob */
+        if (r < 50)
+            stop = wl_append(t, 0);
+        else if (r < 63)
+            stop = wl_append(t, 1);
+        else if (r < 68)
+            stop = wl_truncate(t);
+        else if (r < 83)
+            stop = wl_kv(t, 0);
+        else if (r < 88)
+            stop = wl_kv(t, 1);
+        else
+            stop = wl_blob(t);
+        atomic_fetch_add(&sh->done, 1);
+        if (stop)
+            break;
+    }
+    return NULL;
+}
+
+int crash_workload_run(struct crash_workload *w)
+{
+    struct wl_shared *sh = calloc(1, sizeof(*sh));
+    struct wl_thread *th = NULL;
+    pthread_t *tids = NULL;
+    unsigned started = 0;
+    int rc = 0;
+    if (sh == NULL)
+        return -ENOMEM;
+    if (w->nstreams == 0 || w->nstreams > WL_MAX_STREAMS)
+        w->nstreams = w->nstreams == 0 ? 8 : WL_MAX_STREAMS;
+    if (w->nkeys == 0)
+        w->nkeys = 8;
+    if (w->threads == 0)
+        w->threads = 1;
+    w->errors = 0;
+    w->first_error = 0;
+    w->first_msg[0] = '\0';
+    sh->w = w;
+    pthread_mutex_init(&sh->err_mu, NULL);
+    sh->st = calloc(w->nstreams, sizeof(*sh->st));
+    th = calloc(w->threads, sizeof(*th));
+    tids = calloc(w->threads, sizeof(*tids));
+    if (sh->st == NULL || th == NULL || tids == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (unsigned i = 0; i < w->nstreams; i++) {
+        struct sxp_err err;
+        int64_t hw = 0;
+        pthread_mutex_init(&sh->st[i].mu, NULL);
+        crash_stream_name(i, sh->names[i], &sh->name_lens[i]);
+        if (rc == 0)
+            rc = sxp_stream_last_seq(w->store, sh->names[i], sh->name_lens[i], &hw, &err);
+        sh->st[i].next = hw + 1;
+        sh->st[i].acked = hw;
+    }
+    if (rc == 0 && w->existing_only) {
+        sxp_value *list = NULL;
+        struct sxp_err err;
+        rc = sxp_stream_list(w->store, &list, &err);
+        for (unsigned i = 0; rc == 0 && i < w->nstreams; i++)
+            for (size_t j = 0; j < sxp_value_len(list); j++) {
+                size_t l = 0;
+                const char *p = sxp_value_as_str(sxp_value_list_get(list, j), &l);
+                if (l == sh->name_lens[i] && memcmp(p, sh->names[i], l) == 0)
+                    sh->st[i].listed = 1;
+            }
+        sxp_value_free(list);
+    }
+    if (rc < 0)
+        goto out;
+    for (unsigned i = 0; i < w->threads; i++) {
+        th[i].sh = sh;
+        th[i].idx = i;
+        th[i].rng = crash_mix(w->seed, i + 1);
+    }
+    if (w->threads == 1) {
+        /* One thread: run it here, so the order of calls is deterministic
+         * and no thread is left behind if the caller's process dies. */
+        wl_thread_main(&th[0]);
+    } else {
+        for (; started < w->threads; started++)
+            if (pthread_create(&tids[started], NULL, wl_thread_main, &th[started]) != 0) {
+                atomic_store(&sh->stop, 1);
+                rc = -EAGAIN;
+                break;
+            }
+        for (unsigned i = 0; i < started; i++)
+            pthread_join(tids[i], NULL);
+    }
+    w->done_ops = atomic_load(&sh->done);
+    w->errors = atomic_load(&sh->errors);
+out:
+    if (sh->st != NULL)
+        for (unsigned i = 0; i < w->nstreams; i++)
+            pthread_mutex_destroy(&sh->st[i].mu);
+    pthread_mutex_destroy(&sh->err_mu);
+    free(sh->st);
+    free(th);
+    free(tids);
+    free(sh);
+    return rc;
+}

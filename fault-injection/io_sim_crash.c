@@ -1,0 +1,402 @@
+/*
+ * io_sim_crash.c -- power loss on the simulated disk, and export of its
+ * tree to the real filesystem. The outcomes are those of the model at the
+ * top of io_sim.c; every choice comes from one generator seeded by the
+ * caller, and nodes are visited in creation order, so a seed and a call
+ * sequence give the same disk every time.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io_sim_int.h"
+
+/* What a power loss keeps of one file's pending ops. */
+enum sim_outcome {
+    SIM_OUT_LOST,
+    SIM_OUT_TORN,
+    SIM_OUT_SECTORS,
+    SIM_OUT_KEPT,
+};
+
+static const char *const sim_mode_names[IO_SIM_MODE_COUNT] = {
+    "lose-all", "keep-all", "torn", "sectors", "random",
+};
+
+const char *io_sim_mode_name(enum io_sim_mode m)
+{
+    if ((unsigned)m >= IO_SIM_MODE_COUNT)
+        return "?";
+    return sim_mode_names[m];
+}
+
+/* splitmix64: small, and good enough to pick outcomes. */
+static uint64_t sim_rand(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t sim_below(uint64_t *state, uint64_t n)
+{
+    return n == 0 ? 0 : sim_rand(state) % n;
+}
+
+static int sim_apply_op(struct sim_bytes *b, const struct sim_op *op, size_t len)
+{
+    if (op->trunc)
+        return sim_bytes_resize(b, op->off);
+    return sim_bytes_write(b, op->off, op->data, len);
+}
+
+/* SECTORS: each sector piece of each write is kept or lost on its own. A
+ * lost piece past the end reads as NUL. */
+static int sim_apply_sectors(struct sim_bytes *b, const struct sim_op *op, uint64_t *rng)
+{
+    if (op->trunc)
+        return sim_bytes_resize(b, op->off);
+    uint64_t pos = op->off, end = op->off + op->len;
+    while (pos < end) {
+        uint64_t stop = (pos / IO_SIM_SECTOR + 1) * IO_SIM_SECTOR;
+        if (stop > end)
+            stop = end;
+        int rc;
+        if (sim_rand(rng) & 1)
+            rc = sim_bytes_write(b, pos, op->data + (pos - op->off), (size_t)(stop - pos));
+        else
+            rc = stop > b->len ? sim_bytes_resize(b, stop) : 0;
+        if (rc < 0)
+            return rc;
+        pos = stop;
+    }
+    return 0;
+}
+
+static int sim_crash_file(struct sim_node *n, enum sim_outcome out, uint64_t *rng)
+{
+    int rc = 0;
+    switch (out) {
+    case SIM_OUT_LOST:
+        break;
+    case SIM_OUT_KEPT:
+        rc = sim_bytes_set(&n->durable, &n->cache);
+        break;
+    case SIM_OUT_TORN: {
+        size_t k = (size_t)sim_below(rng, n->npend + 1);
+        for (size_t i = 0; rc == 0 && i < k; i++)
+            rc = sim_apply_op(&n->durable, &n->pend[i], n->pend[i].len);
+        if (rc == 0 && k < n->npend) {
+            const struct sim_op *op = &n->pend[k];
+            if (op->trunc) {
+                if (sim_rand(rng) & 1)
+                    rc = sim_apply_op(&n->durable, op, 0);
+            } else {
+                rc = sim_apply_op(&n->durable, op, (size_t)sim_below(rng, op->len));
+            }
+        }
+        break;
+    }
+    case SIM_OUT_SECTORS:
+        for (size_t i = 0; rc == 0 && i < n->npend; i++)
+            rc = sim_apply_sectors(&n->durable, &n->pend[i], rng);
+        break;
+    }
+    sim_node_clear_pending(n);
+    return rc;
+}
+
+static void sim_mark(struct sim_node *n)
+{
+    if (n->reachable)
+        return;
+    n->reachable = 1;
+    if (n->is_dir)
+        for (size_t i = 0; i < n->dur.n; i++)
+            sim_mark(n->dur.e[i].node);
+}
+
+/* Frees the nodes no durable name reaches. */
+static void sim_sweep(struct io_sim *s)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < s->nnodes; i++)
+        s->nodes[i]->reachable = 0;
+    sim_mark(s->root);
+    for (size_t i = 0; i < s->nnodes; i++) {
+        if (s->nodes[i]->reachable)
+            s->nodes[keep++] = s->nodes[i];
+        else
+            sim_node_free(s->nodes[i]);
+    }
+    s->nnodes = keep;
+}
+
+void sim_crash_locked(struct io_sim *s, uint64_t seed, enum io_sim_mode mode)
+{
+    uint64_t rng = seed ^ 0x5358505f43524153ull; /* "SXP_CRAS" */
+    int rc = 0;
+
+    for (size_t i = 0; i < s->nnodes; i++) {
+        struct sim_node *n = s->nodes[i];
+        if (n->is_dir || n->npend == 0)
+            continue;
+        enum sim_outcome out;
+        switch (mode) {
+        case IO_SIM_LOSE_ALL:
+            out = SIM_OUT_LOST;
+            break;
+        case IO_SIM_KEEP_ALL:
+            out = SIM_OUT_KEPT;
+            break;
+        case IO_SIM_TORN:
+            out = SIM_OUT_TORN;
+            break;
+        case IO_SIM_SECTORS:
+            out = SIM_OUT_SECTORS;
+            break;
+        default:
+            out = (enum sim_outcome)sim_below(&rng, 4);
+            break;
+        }
+        if (rc == 0)
+            rc = sim_crash_file(n, out, &rng);
+    }
+
+    /* Directory ops: each on its own, or (sometimes, in random mode) a
+     * prefix, as a journal would keep them. */
+    size_t prefix = s->ndops;
+    int independent = 0;
+    if (mode == IO_SIM_LOSE_ALL)
+        prefix = 0;
+    else if (mode == IO_SIM_RANDOM && (sim_rand(&rng) & 1))
+        prefix = (size_t)sim_below(&rng, s->ndops + 1);
+    else if (mode != IO_SIM_KEEP_ALL)
+        independent = 1;
+    for (size_t i = 0; i < s->ndops; i++) {
+        int survives = independent ? (int)(sim_rand(&rng) & 1) : i < prefix;
+        if (survives && rc == 0)
+            rc = sim_dop_apply_durable(&s->dops[i]);
+        sim_dop_free(&s->dops[i]);
+    }
+    s->ndops = 0;
+
+    /* The disk after the boot: what was durable is all there is. */
+    for (size_t i = 0; i < s->nnodes; i++) {
+        struct sim_node *n = s->nodes[i];
+        n->lock_fd = -1;
+        if (rc < 0)
+            break;
+        if (n->is_dir)
+            rc = sim_map_copy(&n->cur, &n->dur);
+        else
+            rc = sim_bytes_set(&n->cache, &n->durable);
+    }
+    if (rc < 0) {
+        /* Out of memory in a test backend: nothing sensible to go on with. */
+        fprintf(stderr, "io_sim: out of memory during a simulated crash\n");
+        abort();
+    }
+    memset(s->fds, 0, sizeof(s->fds));
+    sim_sweep(s);
+    s->gen++;
+    s->off = 1;
+}
+
+void sim_sync_all_locked(struct io_sim *s)
+{
+    int rc = 0;
+    for (size_t i = 0; i < s->ndops; i++) {
+        if (rc == 0)
+            rc = sim_dop_apply_durable(&s->dops[i]);
+        sim_dop_free(&s->dops[i]);
+    }
+    s->ndops = 0;
+    for (size_t i = 0; rc == 0 && i < s->nnodes; i++) {
+        struct sim_node *n = s->nodes[i];
+        if (!n->is_dir) {
+            rc = sim_bytes_set(&n->durable, &n->cache);
+            sim_node_clear_pending(n);
+        }
+    }
+    if (rc < 0) {
+        fprintf(stderr, "io_sim: out of memory during sync_all\n");
+        abort();
+    }
+}
+
+/* ---- export ------------------------------------------------------------- */
+
+static int sim_export_file(const struct sim_node *n, const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = 0;
+    if (fd < 0)
+        return -errno;
+    size_t done = 0;
+    while (done < n->cache.len) {
+        ssize_t w = write(fd, n->cache.p + done, n->cache.len - done);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            break;
+        }
+        done += (size_t)w;
+    }
+    if (close(fd) < 0 && rc == 0)
+        rc = -errno;
+    return rc;
+}
+
+static int sim_export_dir(const struct sim_node *dir, const char *real)
+{
+    char path[PATH_MAX];
+    int rc = 0;
+    if (mkdir(real, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    for (size_t i = 0; rc == 0 && i < dir->cur.n; i++) {
+        const struct sim_dirent *e = &dir->cur.e[i];
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", real, e->name) >= sizeof(path))
+            return -ENAMETOOLONG;
+        rc = e->node->is_dir ? sim_export_dir(e->node, path) : sim_export_file(e->node, path);
+    }
+    return rc;
+}
+
+int io_sim_export(struct sxp_io *io, const char *sim_dir, const char *real_dir)
+{
+    struct io_sim *s = (struct io_sim *)io;
+    int rc;
+    pthread_mutex_lock(&s->mu);
+    struct sim_node *n = sim_lookup(s, sim_dir);
+    if (n == NULL)
+        rc = -ENOENT;
+    else if (!n->is_dir)
+        rc = -ENOTDIR;
+    else
+        rc = sim_export_dir(n, real_dir);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* ---- clone -------------------------------------------------------------- */
+
+static int sim_clone_map(struct sim_dirmap *to, const struct sim_dirmap *from,
+                         struct sim_node **nodes)
+{
+    for (size_t i = 0; i < from->n; i++) {
+        int rc = sim_map_set(to, from->e[i].name, nodes[from->e[i].node->idx]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int sim_clone_node(const struct sim_node *n, struct sim_node *c)
+{
+    int rc = sim_bytes_set(&c->durable, &n->durable);
+    if (rc == 0)
+        rc = sim_bytes_set(&c->cache, &n->cache);
+    if (rc == 0 && n->npend > 0) {
+        c->pend = calloc(n->npend, sizeof(*c->pend));
+        if (c->pend == NULL)
+            return -ENOMEM;
+        c->cappend = n->npend;
+        for (size_t i = 0; i < n->npend; i++) {
+            c->pend[i] = n->pend[i];
+            c->pend[i].data = NULL;
+            if (n->pend[i].len > 0) {
+                c->pend[i].data = malloc(n->pend[i].len);
+                if (c->pend[i].data == NULL)
+                    return -ENOMEM;
+                memcpy(c->pend[i].data, n->pend[i].data, n->pend[i].len);
+            }
+            c->npend = i + 1;
+        }
+    }
+    return rc;
+}
+
+static int sim_clone_locked(struct io_sim *s, struct io_sim *c)
+{
+    int rc = 0;
+    c->nodes = calloc(s->nnodes, sizeof(*c->nodes));
+    if (c->nodes == NULL)
+        return -ENOMEM;
+    c->capnodes = s->nnodes;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        s->nodes[i]->idx = i;
+        c->nodes[i] = calloc(1, sizeof(struct sim_node));
+        if (c->nodes[i] == NULL)
+            return -ENOMEM;
+        c->nnodes = i + 1;
+        c->nodes[i]->is_dir = s->nodes[i]->is_dir;
+        c->nodes[i]->lock_fd = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < s->nnodes; i++) {
+        const struct sim_node *n = s->nodes[i];
+        struct sim_node *cn = c->nodes[i];
+        rc = sim_clone_node(n, cn);
+        if (rc == 0)
+            rc = sim_clone_map(&cn->cur, &n->cur, c->nodes);
+        if (rc == 0)
+            rc = sim_clone_map(&cn->dur, &n->dur, c->nodes);
+    }
+    if (rc < 0)
+        return rc;
+    c->root = c->nodes[s->root->idx];
+    if (s->ndops > 0) {
+        c->dops = calloc(s->ndops, sizeof(*c->dops));
+        if (c->dops == NULL)
+            return -ENOMEM;
+        c->capdops = s->ndops;
+    }
+    for (size_t i = 0; i < s->ndops; i++) {
+        const struct sim_dop *d = &s->dops[i];
+        struct sim_dop *cd = &c->dops[i];
+        cd->kind = d->kind;
+        cd->dir = c->nodes[d->dir->idx];
+        cd->node = c->nodes[d->node->idx];
+        cd->from_dir = d->from_dir ? c->nodes[d->from_dir->idx] : NULL;
+        cd->name = strdup(d->name);
+        cd->from_name = d->from_name ? strdup(d->from_name) : NULL;
+        c->ndops = i + 1;
+        if (cd->name == NULL || (d->from_name != NULL && cd->from_name == NULL))
+            return -ENOMEM;
+    }
+    c->gen = s->gen + 1;
+    c->off = s->off;
+    return 0;
+}
+
+int io_sim_clone(struct sxp_io *io, struct sxp_io **out)
+{
+    struct io_sim *s = (struct io_sim *)io;
+    struct sxp_io *cio = NULL;
+    int rc = io_sim_new(&cio);
+    if (rc < 0)
+        return rc;
+    struct io_sim *c = (struct io_sim *)cio;
+    /* Drop the fresh root: the copy brings its own. */
+    sim_node_free(c->root);
+    c->root = NULL;
+    free(c->nodes);
+    c->nodes = NULL;
+    c->nnodes = c->capnodes = 0;
+    pthread_mutex_lock(&s->mu);
+    rc = sim_clone_locked(s, c);
+    pthread_mutex_unlock(&s->mu);
+    if (rc < 0) {
+        cio->destroy(cio);
+        return rc;
+    }
+    *out = cio;
+    return 0;
+}

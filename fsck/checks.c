@@ -1,0 +1,82 @@
+/* checks.c -- the table of finding codes; its meaning is in checks.h. */
+#include "checks.h"
+
+const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
+    [FSCK_CHECKSUM] = {"checksum", FSCK_CORRUPTION, "a log line's checksum or trailer is wrong",
+                       "-y moves the line to lost+found/"},
+    [FSCK_SEQ_ORDER] = {"seq-order", FSCK_CORRUPTION,
+                        "a line's :seq is not above the line kept before it",
+                        "-y moves it to lost+found/, keeping the longest increasing run"},
+    [FSCK_EVENT_UNPARSABLE] = {"event-unparsable", FSCK_CORRUPTION,
+                               "a log line's payload is not one SX value",
+                               "-y moves the line to lost+found/"},
+    [FSCK_EVENT_NO_SEQ] = {"event-no-seq", FSCK_CORRUPTION,
+                           "a log line is not a dict with an integer :seq",
+                           "-y moves the line to lost+found/"},
+    [FSCK_BLANK_LINE] = {"blank-line", FSCK_CORRUPTION, "a log line holds only spaces",
+                         "-y moves the line to lost+found/"},
+    [FSCK_TORN_TAIL] = {"torn-tail", FSCK_RESIDUE,
+                        "the end of a log holds what a crash left of an unacknowledged write",
+                        "-p cuts it off"},
+    [FSCK_HW_BEHIND] = {"hw-behind", FSCK_RESIDUE,
+                        "a stream's .seq is below the max seq of its log", "-p rolls it forward"},
+    [FSCK_SEQ_MISSING] = {"seq-missing", FSCK_RESIDUE, "a .log has no .seq beside it",
+                          "-p creates it from the log's max seq"},
+    [FSCK_SEQ_UNREADABLE] = {"seq-unreadable", FSCK_CORRUPTION,
+                             "a .seq file does not hold an integer",
+                             "-y moves it to lost+found/ and recreates it from the log"},
+    [FSCK_TEMP_FILE] = {"temp-file", FSCK_RESIDUE,
+                        "a leftover temp file (*.tmp) of an interrupted atomic write",
+                        "-p removes it"},
+    [FSCK_KV_CORRUPT] = {"kv-corrupt", FSCK_CORRUPTION,
+                         "a kv file is not one valid framed SX value",
+                         "-y moves it to lost+found/"},
+    [FSCK_BLOB_HASH] = {"blob-hash", FSCK_CORRUPTION, "a blob's bytes do not hash to its name",
+                        "-y moves it to lost+found/"},
+    [FSCK_BAD_NAME] = {"bad-name", FSCK_CORRUPTION,
+                       "a file is named like a log, .seq, kv file or blob, but not validly",
+                       "-y moves it to lost+found/"},
+    [FSCK_FOREIGN_FILE] = {"foreign-file", FSCK_CORRUPTION,
+                           "a file or directory in streams/, kv/ or blobs/ that is not the "
+                           "store's",
+                           "-y moves it to lost+found/"},
+    [FSCK_LEGACY_LINE] = {"legacy-line", FSCK_WARNING,
+                          "log lines or kv values without a checksum (written by the "
+                          "reference)",
+                          "--upgrade adds their trailers"},
+    [FSCK_FORMAT_MISSING] = {"format-missing", FSCK_WARNING,
+                             "no FORMAT file: a store written by the reference",
+                             "--upgrade writes it"},
+    [FSCK_LIVE_WRITER] = {"live-writer", FSCK_WARNING,
+                          "--force: checked while a writer held the store, so findings "
+                          "at the end of logs may be writes in progress",
+                          "none"},
+};
+
+const char *fsck_class_name(enum fsck_class c)
+{
+    switch (c) {
+    case FSCK_RESIDUE:
+        return "residue";
+    case FSCK_CORRUPTION:
+        return "corruption";
+    case FSCK_WARNING:
+        return "warning";
+    }
+    return "unknown";
+}
+
+const char *fsck_code_name(enum fsck_code c)
+{
+    return c < FSCK_CODE_COUNT ? fsck_checks[c].name : "unknown";
+}
+
+enum fsck_class fsck_code_class(enum fsck_code c)
+{
+    return c < FSCK_CODE_COUNT ? fsck_checks[c].cls : FSCK_CORRUPTION;
+}
+
+int fsck_code_is_error(enum fsck_code c)
+{
+    return fsck_code_class(c) != FSCK_WARNING;
+}

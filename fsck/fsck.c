@@ -1,0 +1,470 @@
+/*
+ * fsck.c -- fsck_run: the lock, the three phases of fsck_int.h, and the exit
+ * status (checks.h).
+ *
+ * LOCKING. A live writer holds an flock on ROOT/LOCK (engine/lock.h). -n
+ * opens LOCK read-only (creating nothing) and takes the lock for the whole
+ * check, so no writer starts meanwhile; when a writer has it, -n stops with
+ * status 8 ("store at DIR is locked by pid N") unless --force, which checks
+ * anyway, read-only, and says so with a live-writer warning. -p and -y open
+ * (or create) LOCK read-write and hold the lock from before the walk until
+ * every repair is durable; --force does not let them repair a live store.
+ * A store with no LOCK file (one written by the reference) has no writer.
+ */
+#include "fsck_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "layout.h"
+
+#define FSCK_THREADS_DEFAULT 2
+#define FSCK_PROGRESS_NS 200000000L
+
+static uint64_t fsck_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void fsck_msgf(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+}
+
+int fsck_flist_add(struct fsck_flist *l, const struct fsck_finding *f)
+{
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 8;
+        struct fsck_finding *nv = realloc(l->v, ncap * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        l->v = nv;
+        l->cap = ncap;
+    }
+    l->v[l->n++] = *f;
+    return 0;
+}
+
+const char *fsck_str(struct fsck_ctx *c, const char *s)
+{
+    if (c->nstrs == c->capstrs) {
+        size_t ncap = c->capstrs ? c->capstrs * 2 : 64;
+        char **nv = realloc(c->strs, ncap * sizeof(*nv));
+        if (!nv)
+            return NULL;
+        c->strs = nv;
+        c->capstrs = ncap;
+    }
+    char *d = strdup(s);
+    if (d)
+        c->strs[c->nstrs++] = d;
+    return d;
+}
+
+int fsck_open_read(struct fsck_ctx *c, const char *path)
+{
+    int fd = c->io->open(c->io, path, O_RDONLY | O_NOATIME, 0);
+    if (fd == -EPERM)
+        fd = c->io->open(c->io, path, O_RDONLY, 0);
+    return fd;
+}
+
+int fsck_read_small(struct fsck_ctx *c, const char *path, char *buf, size_t max, size_t *out_len)
+{
+    int fd = fsck_open_read(c, path);
+    if (fd < 0)
+        return fd;
+    /* One byte more than allowed tells "too big" from "exactly max". */
+    ssize_t n = c->io->pread(c->io, fd, buf, max + 1, 0);
+    (void)c->io->close(c->io, fd);
+    if (n < 0)
+        return (int)n;
+    if ((size_t)n > max)
+        return -E2BIG;
+    *out_len = (size_t)n;
+    return 0;
+}
+
+int fsck_path(const struct fsck_ctx *c, const char *rel, char *out)
+{
+    return layout_path(c->root, rel, out);
+}
+
+void fsck_item_fail(struct fsck_item *it, int rc, const char *what, const char *path)
+{
+    if (it->failed)
+        return;
+    it->failed = rc ? rc : -EIO;
+    fsck_msgf(it->failmsg, sizeof(it->failmsg), "%s %s: %s", what, path, strerror(-it->failed));
+}
+
+/* Reads the pid a LOCK file names, 0 if none. */
+static long fsck_lock_pid(struct fsck_ctx *c, int fd)
+{
+    char text[64];
+    long pid = 0;
+    ssize_t n = c->io->pread(c->io, fd, text, sizeof(text) - 1, 0);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    if (sscanf(text, "pid %ld", &pid) != 1)
+        pid = 0;
+    return pid;
+}
+
+/* Takes the lock as the mode needs (see the top of this file). 0, or a
+ * status 8 with msg set. *out_live: a writer holds it (-n --force). */
+static int fsck_lock(struct fsck_ctx *c, int *out_live, long *out_pid, char *msg, size_t size)
+{
+    char path[PATH_MAX];
+    int rc, fd;
+    *out_live = 0;
+    if (fsck_path(c, "LOCK", path)) {
+        fsck_msgf(msg, size, "store path too long: %s", c->root);
+        return FSCK_EXIT_FAILED;
+    }
+    if (c->o->mode == FSCK_MODE_CHECK)
+        fd = fsck_open_read(c, path);
+    else
+        fd = c->io->open(c->io, path, O_RDWR | O_CREAT, 0644);
+    if (fd == -ENOENT && c->o->mode == FSCK_MODE_CHECK)
+        return 0;
+    if (fd < 0) {
+        fsck_msgf(msg, size, "cannot open %s: %s", path, strerror(-fd));
+        return FSCK_EXIT_FAILED;
+    }
+    rc = c->io->lock(c->io, fd);
+    if (rc == 0) {
+        c->lock_fd = fd;
+        return 0;
+    }
+    long pid = rc == -EAGAIN ? fsck_lock_pid(c, fd) : 0;
+    (void)c->io->close(c->io, fd);
+    if (rc == -EAGAIN && c->o->force && c->o->mode == FSCK_MODE_CHECK) {
+        *out_live = 1;
+        *out_pid = pid;
+        return 0;
+    }
+    if (rc == -EAGAIN) {
+        if (pid > 0)
+            fsck_msgf(msg, size, "store at %s is locked by pid %ld%s", c->root, pid,
+                      c->o->mode == FSCK_MODE_CHECK ? " (use --force to check it read-only)" : "");
+        else
+            fsck_msgf(msg, size, "store at %s is locked by another process%s", c->root,
+                      c->o->mode == FSCK_MODE_CHECK ? " (use --force to check it read-only)" : "");
+        return FSCK_EXIT_FAILED;
+    }
+    fsck_msgf(msg, size, "cannot lock %s: %s", path, strerror(-rc));
+    return FSCK_EXIT_FAILED;
+}
+
+static int fsck_check_item(struct fsck_ctx *c, struct fsck_item *it)
+{
+    switch (it->kind) {
+    case FSCK_ITEM_STREAM:
+        if (it->has_log)
+            (void)fsck_check_log(c, it);
+        return fsck_check_seq(c, it);
+    case FSCK_ITEM_KV:
+        return fsck_check_kv(c, it);
+    case FSCK_ITEM_BLOB:
+        return fsck_check_blob(c, it);
+    }
+    return 0;
+}
+
+static void *fsck_worker(void *arg)
+{
+    struct fsck_ctx *c = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED);
+        if (i >= c->nitems)
+            break;
+        (void)fsck_check_item(c, &c->items[i]);
+        __atomic_fetch_add(&c->items_done, 1, __ATOMIC_RELAXED);
+        if (c->items[i].kind == FSCK_ITEM_STREAM)
+            __atomic_fetch_add(&c->streams_done, 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_lock(&c->mu);
+    c->running--;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+/* Biggest first, so two threads finish together. */
+static int fsck_item_cmp(const void *a, const void *b)
+{
+    const struct fsck_item *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    return strcmp(x->rel, y->rel);
+}
+
+/* The check phase: o->threads workers, the calling thread drawing the
+ * progress bar. */
+static int fsck_check_all(struct fsck_ctx *c, uint64_t t0)
+{
+    int nthreads = c->o->threads > 0 ? c->o->threads : FSCK_THREADS_DEFAULT;
+    pthread_t tids[64];
+    int started = 0;
+    if (nthreads > 64)
+        nthreads = 64;
+    qsort(c->items, c->nitems, sizeof(*c->items), fsck_item_cmp);
+    for (size_t i = 0; i < c->nitems; i++) {
+        c->total_bytes += c->items[i].size;
+        c->nstreams += c->items[i].kind == FSCK_ITEM_STREAM;
+    }
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < nthreads; i++) {
+        if (pthread_create(&tids[i], NULL, fsck_worker, c) != 0)
+            break;
+        started++;
+        c->running++;
+    }
+    if (started == 0) {
+        /* No thread could start: check in this one. */
+        c->running = 1;
+        pthread_mutex_unlock(&c->mu);
+        fsck_worker(c);
+        pthread_mutex_lock(&c->mu);
+    }
+    while (c->running > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += FSCK_PROGRESS_NS;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+        if (c->o->progress && c->running > 0)
+            fsck_progress_draw(c, fsck_now_ns() - t0, 0);
+    }
+    pthread_mutex_unlock(&c->mu);
+    for (int i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    if (c->o->progress)
+        fsck_progress_draw(c, fsck_now_ns() - t0, 1);
+    return 0;
+}
+
+/* Moves findings and their strings into the report. */
+static int fsck_collect(struct fsck_ctx *c, struct fsck_report *r)
+{
+    size_t total = c->tree.n;
+    for (size_t i = 0; i < c->nitems; i++)
+        total += c->items[i].f.n;
+    r->f = calloc(total ? total : 1, sizeof(*r->f));
+    if (!r->f)
+        return -ENOMEM;
+    r->cap = total;
+    for (size_t i = 0; i < c->tree.n; i++)
+        r->f[r->n++] = c->tree.v[i];
+    c->tree.n = 0;
+    for (size_t i = 0; i < c->nitems; i++) {
+        struct fsck_item *it = &c->items[i];
+        for (size_t j = 0; j < it->f.n; j++)
+            r->f[r->n++] = it->f.v[j];
+        it->f.n = 0;
+        switch (it->kind) {
+        case FSCK_ITEM_STREAM:
+            r->streams++;
+            if (it->has_log)
+                r->log_bytes += it->log_size;
+            break;
+        case FSCK_ITEM_KV:
+            r->kv_files++;
+            r->kv_bytes += it->size;
+            break;
+        case FSCK_ITEM_BLOB:
+            r->blobs++;
+            r->blob_bytes += it->size;
+            break;
+        }
+    }
+    fsck_findings_sort(r->f, r->n);
+    r->files = c->strs;
+    r->nfiles = c->nstrs;
+    r->capfiles = c->capstrs;
+    c->strs = NULL;
+    c->nstrs = c->capstrs = 0;
+    return 0;
+}
+
+static void fsck_count(struct fsck_report *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        const struct fsck_finding *f = &r->f[i];
+        switch (fsck_code_class(f->code)) {
+        case FSCK_RESIDUE:
+            r->residue++;
+            break;
+        case FSCK_CORRUPTION:
+            r->corruption++;
+            break;
+        case FSCK_WARNING:
+            r->warnings++;
+            continue;
+        }
+        r->errors++;
+        if (f->action == FSCK_ACT_NONE || f->action == FSCK_ACT_FAILED)
+            r->left++;
+        else
+            r->repaired++;
+    }
+    if (r->fatal[0])
+        r->status = FSCK_EXIT_FAILED;
+    else if (r->errors == 0)
+        r->status = FSCK_EXIT_CLEAN;
+    else if (r->left == 0)
+        r->status = FSCK_EXIT_REPAIRED;
+    else
+        r->status = FSCK_EXIT_LEFT;
+}
+
+static void fsck_ctx_free(struct fsck_ctx *c)
+{
+    for (size_t i = 0; i < c->nitems; i++) {
+        for (size_t j = 0; j < c->items[i].f.n; j++) {
+            free(c->items[i].f.v[j].moved_to);
+            free(c->items[i].f.v[j].note);
+        }
+        free(c->items[i].f.v);
+    }
+    free(c->items);
+    for (size_t j = 0; j < c->tree.n; j++) {
+        free(c->tree.v[j].moved_to);
+        free(c->tree.v[j].note);
+    }
+    free(c->tree.v);
+    for (size_t i = 0; i < c->nstrs; i++)
+        free(c->strs[i]);
+    free(c->strs);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+}
+
+int fsck_run(const struct fsck_opts *o, struct fsck_report *out)
+{
+    struct fsck_ctx c;
+    struct sxp_err err;
+    struct sxp_io *own_io = NULL;
+    uint64_t t0 = fsck_now_ns(), t1;
+    int live = 0, is_dir = 0, rc;
+    long live_pid = 0;
+
+    memset(out, 0, sizeof(*out));
+    memset(&c, 0, sizeof(c));
+    out->mode = o->mode;
+    c.o = o;
+    c.lock_fd = -1;
+    c.sync = !o->nosync;
+    pthread_mutex_init(&c.mu, NULL);
+    pthread_cond_init(&c.cv, NULL);
+
+    size_t len = o->root ? strlen(o->root) : 0;
+    while (len > 1 && o->root[len - 1] == '/')
+        len--;
+    if (len == 0 || len >= sizeof(c.root) - 16) {
+        fsck_msgf(out->fatal, sizeof(out->fatal), "bad store path");
+        goto done;
+    }
+    memcpy(c.root, o->root, len);
+    c.root[len] = '\0';
+    if (layout_path(c.root, "streams", c.streams_dir) || layout_path(c.root, "kv", c.kv_dir) ||
+        layout_path(c.root, "blobs", c.blobs_dir)) {
+        fsck_msgf(out->fatal, sizeof(out->fatal), "store path too long: %.400s", c.root);
+        goto done;
+    }
+    c.io = o->io;
+    if (!c.io) {
+        rc = io_backend_new(o->io_kind, 1, &own_io, &err);
+        if (rc) {
+            fsck_msgf(out->fatal, sizeof(out->fatal), "%s", err.msg);
+            goto done;
+        }
+        c.io = own_io;
+    }
+    rc = c.io->stat(c.io, c.root, NULL, &is_dir);
+    if (rc || !is_dir) {
+        fsck_msgf(out->fatal, sizeof(out->fatal), "cannot check %.400s: %s", c.root,
+                  rc ? strerror(-rc) : "not a directory");
+        goto done;
+    }
+    if (fsck_lock(&c, &live, &live_pid, out->fatal, sizeof(out->fatal)))
+        goto done;
+    if (live) {
+        struct fsck_finding f = {
+            .code = FSCK_LIVE_WRITER, .file = fsck_str(&c, "LOCK"), .a = live_pid};
+        if (!f.file || fsck_flist_add(&c.tree, &f)) {
+            fsck_msgf(out->fatal, sizeof(out->fatal), "out of memory");
+            goto done;
+        }
+    }
+    if (fsck_walk(&c, out->fatal, sizeof(out->fatal)))
+        goto done;
+    fsck_check_all(&c, t0);
+    t1 = fsck_now_ns();
+    out->check_ns = t1 - t0;
+    for (size_t i = 0; i < c.nitems; i++) {
+        if (c.items[i].failed) {
+            fsck_msgf(out->fatal, sizeof(out->fatal), "%s", c.items[i].failmsg);
+            break;
+        }
+    }
+    if (!out->fatal[0] && (o->mode != FSCK_MODE_CHECK || o->upgrade))
+        fsck_repair(&c);
+    if (fsck_collect(&c, out))
+        fsck_msgf(out->fatal, sizeof(out->fatal), "out of memory");
+done:
+    if (c.lock_fd >= 0)
+        (void)c.io->close(c.io, c.lock_fd);
+    if (own_io)
+        own_io->destroy(own_io);
+    fsck_ctx_free(&c);
+    fsck_count(out);
+    out->total_ns = fsck_now_ns() - t0;
+    return out->status;
+}
+
+void fsck_report_free(struct fsck_report *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->f[i].moved_to);
+        free(r->f[i].note);
+    }
+    free(r->f);
+    for (size_t i = 0; i < r->nfiles; i++)
+        free(r->files[i]);
+    free(r->files);
+    memset(r, 0, sizeof(*r));
+}
+
+size_t fsck_report_count(const struct fsck_report *r, enum fsck_code code)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        n += r->f[i].code == code;
+    return n;
+}
+
+const struct fsck_finding *fsck_report_find(const struct fsck_report *r, enum fsck_code code)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->f[i].code == code)
+            return &r->f[i];
+    return NULL;
+}

@@ -1,0 +1,148 @@
+/*
+ * fsck_int.h -- the pieces of sxp-fsck shared between its files.
+ *
+ * A run has three phases (fsck.c): the WALK lists the tree in one thread
+ * and turns it into work items (one per stream, kv file and blob) plus the
+ * findings about names (check_tree.c); the CHECK runs the items on
+ * o->threads threads taking them from a shared index, biggest first, each
+ * item filling only its own findings (check_log.c, check_seq.c,
+ * check_kv.c, check_blob.c); the REPAIR (-p, -y, --upgrade) runs in one
+ * thread over the items' findings (repair.c, lostfound.c), with the store's
+ * LOCK held. Nothing in the check phase writes to the store.
+ */
+#ifndef SXP_FSCK_INT_H
+#define SXP_FSCK_INT_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "fsck.h"
+
+struct fsck_flist {
+    struct fsck_finding *v;
+    size_t n, cap;
+};
+
+enum fsck_item_kind {
+    FSCK_ITEM_STREAM, /* a .log and/or a .seq */
+    FSCK_ITEM_KV,
+    FSCK_ITEM_BLOB,
+};
+
+struct fsck_item {
+    enum fsck_item_kind kind;
+    const char *name;    /* stream: hex stem; kv: file name; blob: cid */
+    const char *rel;     /* "streams/<stem>.log", "kv/<name>", "blobs/<cid>" */
+    const char *rel_seq; /* streams: "streams/<stem>.seq" */
+    int has_log, has_seq;
+    uint64_t size;       /* bytes of the log, kv file or blob (from the walk) */
+    struct fsck_flist f; /* this item's findings */
+
+    /* Results of the check, for the repair. */
+    int have_max; /* the log holds events that stay ... */
+    int64_t max;  /* ... and this is their max seq (INV-1) */
+    int torn;     /* a torn tail starts at torn_off */
+    uint64_t torn_off;
+    uint64_t log_size; /* the log's size when checked */
+    uint64_t legacy;   /* good legacy lines (logs), 1 for a legacy kv value */
+    int hw_state;      /* .seq: 0 absent, 1 read into hw, 2 unreadable */
+    int64_t hw;
+    int failed; /* the item could not be checked (I/O error) */
+    char failmsg[256];
+};
+
+struct fsck_ctx {
+    const struct fsck_opts *o;
+    struct sxp_io *io;
+    char root[PATH_MAX];
+    char streams_dir[PATH_MAX];
+    char kv_dir[PATH_MAX];
+    char blobs_dir[PATH_MAX];
+    int sync;         /* repairs are made durable */
+    int lock_fd;      /* ROOT/LOCK while held, else -1 */
+    int legacy_store; /* no FORMAT file */
+
+    struct fsck_item *items;
+    size_t nitems, capitems;
+    struct fsck_flist tree; /* findings of the walk */
+    char **strs;            /* every file string findings point to */
+    size_t nstrs, capstrs;
+
+    /* Check phase, shared by the workers. */
+    size_t next;         /* next item to take (atomic) */
+    size_t items_done;   /* (atomic) */
+    size_t streams_done; /* (atomic) */
+    size_t nstreams;
+    uint64_t bytes_done; /* (atomic) */
+    uint64_t total_bytes;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned running; /* workers not yet finished (under mu) */
+};
+
+/* fsck.c */
+/* vsnprintf into a message buffer (a message may be cut, never overflow). */
+void fsck_msgf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Adds a finding; -ENOMEM. */
+int fsck_flist_add(struct fsck_flist *l, const struct fsck_finding *f);
+/* A copy of s kept until the report is freed; NULL when out of memory. */
+const char *fsck_str(struct fsck_ctx *c, const char *s);
+/* Opens path read-only without touching its access time where the kernel
+ * lets us (O_NOATIME needs ownership; without it, plain O_RDONLY). */
+int fsck_open_read(struct fsck_ctx *c, const char *path);
+/* Reads a whole small file (at most max bytes: -E2BIG beyond) into buf. */
+int fsck_read_small(struct fsck_ctx *c, const char *path, char *buf, size_t max, size_t *out_len);
+/* ROOT/rel into out (PATH_MAX). */
+int fsck_path(const struct fsck_ctx *c, const char *rel, char *out);
+/* Marks an item unreadable with a message. */
+void fsck_item_fail(struct fsck_item *it, int rc, const char *what, const char *path);
+
+/* check_tree.c: the walk. 0, or -errno with msg set (the run exits 8). */
+int fsck_walk(struct fsck_ctx *c, char *msg, size_t msg_size);
+
+/* The checks; each fills it->f and the result fields, never writes. */
+int fsck_check_log(struct fsck_ctx *c, struct fsck_item *it);
+int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it);
+int fsck_check_kv(struct fsck_ctx *c, struct fsck_item *it);
+int fsck_check_blob(struct fsck_ctx *c, struct fsck_item *it);
+
+/* repair.c: runs the repairs the mode allows and records their actions. */
+void fsck_repair(struct fsck_ctx *c);
+
+/* lostfound.c: ROOT/lost+found/ and its MANIFEST. */
+struct fsck_lf {
+    struct fsck_ctx *c;
+    char dir[PATH_MAX];
+    int manifest_fd; /* -1 until opened */
+    uint64_t manifest_off;
+    int dirty;            /* items written since the last fsck_lf_commit */
+    char last_base[256];  /* the base last given a number ... */
+    unsigned long last_n; /* ... and that number: the next search starts above it */
+};
+void fsck_lf_init(struct fsck_lf *lf, struct fsck_ctx *c);
+/* Copies bytes [off, off + len) of fd into a new item lost+found/<base>.<n>
+ * and records it in MANIFEST as coming from rel at that offset and line.
+ * *out_name gets "lost+found/<base>.<n>" (malloc'd). The item is durable
+ * only after fsck_lf_commit. */
+int fsck_lf_put_range(struct fsck_lf *lf, const char *base, int fd, uint64_t off, uint64_t len,
+                      const char *rel, uint64_t line, const char *code, char **out_name, char *msg,
+                      size_t msg_size);
+/* Moves the file or directory at ROOT/rel into lost+found/ (rename), records
+ * it, and makes both directories durable. */
+int fsck_lf_move(struct fsck_lf *lf, const char *rel, uint64_t size, const char *code,
+                 char **out_name, char *msg, size_t msg_size);
+/* Makes every item written so far durable (MANIFEST fdatasync, directory
+ * fsync). Must return 0 before the source of a copied item is rewritten. */
+int fsck_lf_commit(struct fsck_lf *lf, char *msg, size_t msg_size);
+void fsck_lf_close(struct fsck_lf *lf);
+
+/* progress.c */
+/* Draws (or, when done, clears) the progress line on stderr. */
+void fsck_progress_draw(const struct fsck_ctx *c, uint64_t elapsed_ns, int done);
+
+/* report.c */
+/* Sorts findings by file, then offset, then code. */
+void fsck_findings_sort(struct fsck_finding *v, size_t n);
+
+#endif

@@ -1,0 +1,464 @@
+/*
+ * repair.c -- what -p, -y and --upgrade do about the findings (checks.h),
+ * run in one thread after the check, with the LOCK held.
+ *
+ *   -p  crash residue, the way recovery repairs it (residue.h): temp files
+ *       removed, torn tails cut, .seq files created or rolled forward.
+ *   -y  also corruption: bad log lines are copied to lost+found/ and the log
+ *       is rewritten without them (temp file, fdatasync, rename, fsync of
+ *       streams/); bad files are moved to lost+found/ (lostfound.c); an
+ *       unreadable .seq is moved there and recreated from its log.
+ *   --upgrade  legacy lines and kv values get their trailers, FORMAT is
+ *       written. A log is rewritten as under -y, but under -p its corrupt
+ *       lines are kept as they are (and get no trailer).
+ *
+ * Every repair is durable before fsck_run returns (unless o->nosync), and
+ * each is done once: a second run finds nothing to do. A repair that fails
+ * is recorded (FSCK_ACT_FAILED with a note) and leaves that file as it was.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "fsck_int.h"
+#include "layout.h"
+#include "logscan.h"
+#include "residue.h"
+
+static void fsck_mark(struct fsck_finding *f, enum fsck_action a, int64_t arg)
+{
+    f->action = a;
+    f->arg = arg;
+}
+
+static void fsck_mark_failed(struct fsck_finding *f, const char *msg)
+{
+    f->action = FSCK_ACT_FAILED;
+    free(f->note);
+    f->note = strdup(msg);
+}
+
+/* A log line finding that -y moves. */
+static int fsck_is_line_code(enum fsck_code code)
+{
+    return code == FSCK_CHECKSUM || code == FSCK_SEQ_ORDER || code == FSCK_EVENT_UNPARSABLE ||
+           code == FSCK_EVENT_NO_SEQ || code == FSCK_BLANK_LINE;
+}
+
+static int fsck_ptr_off_cmp(const void *a, const void *b)
+{
+    const struct fsck_finding *x = *(struct fsck_finding *const *)a;
+    const struct fsck_finding *y = *(struct fsck_finding *const *)b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Buffered output to the new log. */
+struct fsck_out {
+    struct fsck_ctx *c;
+    int fd;
+    char *buf;
+    size_t len;
+    uint64_t off;
+};
+
+static int fsck_out_flush(struct fsck_out *o)
+{
+    if (o->len == 0)
+        return 0;
+    int rc = o->c->io->pwrite(o->c->io, o->fd, o->buf, o->len, o->off);
+    if (rc == 0) {
+        o->off += o->len;
+        o->len = 0;
+    }
+    return rc;
+}
+
+static int fsck_out_add(struct fsck_out *o, const char *p, size_t n)
+{
+    while (n > 0) {
+        if (o->len == LOGSCAN_CHUNK) {
+            int rc = fsck_out_flush(o);
+            if (rc)
+                return rc;
+        }
+        size_t k = LOGSCAN_CHUNK - o->len < n ? LOGSCAN_CHUNK - o->len : n;
+        memcpy(o->buf + o->len, p, k);
+        o->len += k;
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
+/* Copies [off, off + len) of fd (a line not held in memory). */
+static int fsck_out_range(struct fsck_out *o, int fd, uint64_t off, uint64_t len)
+{
+    char *tmp = malloc(LOGSCAN_CHUNK);
+    int rc = tmp ? 0 : -ENOMEM;
+    for (uint64_t done = 0; rc == 0 && done < len;) {
+        size_t want = len - done < LOGSCAN_CHUNK ? (size_t)(len - done) : LOGSCAN_CHUNK;
+        ssize_t n = o->c->io->pread(o->c->io, fd, tmp, want, off + done);
+        if (n <= 0)
+            rc = n < 0 ? (int)n : -EIO;
+        else
+            rc = fsck_out_add(o, tmp, (size_t)n);
+        done += n > 0 ? (uint64_t)n : 0;
+    }
+    free(tmp);
+    return rc;
+}
+
+/* Rewrites a log: without its torn tail, without its bad lines (moved to
+ * lost+found when move_bad), with trailers on good legacy lines (when
+ * upgrading). */
+static int fsck_rewrite_log(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_item *it,
+                            int move_bad, char *msg, size_t size)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    struct fsck_finding **bad = NULL;
+    struct logscan_reader r;
+    struct logscan_line l;
+    struct fsck_out o = {c, -1, NULL, 0, 0};
+    size_t nbad = 0, j = 0;
+    uint64_t upgraded = 0;
+    int fd = -1, reader_open = 0, tmp_made = 0, rc;
+    const char *base = strrchr(it->rel, '/') + 1;
+    uint64_t end = it->torn ? it->torn_off : it->log_size;
+
+    tmp[0] = '\0';
+    if (fsck_path(c, it->rel, path) || layout_tmp_path(c->streams_dir, tmp)) {
+        fsck_msgf(msg, size, "path too long: %s", it->rel);
+        return -ENAMETOOLONG;
+    }
+    bad = calloc(it->f.n + 1, sizeof(*bad));
+    o.buf = malloc(LOGSCAN_CHUNK);
+    if (!bad || !o.buf) {
+        rc = -ENOMEM;
+        fsck_msgf(msg, size, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < it->f.n; i++)
+        if (fsck_is_line_code(it->f.v[i].code))
+            bad[nbad++] = &it->f.v[i];
+    qsort(bad, nbad, sizeof(*bad), fsck_ptr_off_cmp);
+
+    fd = c->io->open(c->io, path, O_RDONLY, 0);
+    if (fd < 0) {
+        rc = fd;
+        fsck_msgf(msg, size, "open %s: %s", path, strerror(-rc));
+        goto out;
+    }
+    o.fd = c->io->open(c->io, tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (o.fd < 0) {
+        rc = o.fd;
+        fsck_msgf(msg, size, "create %s: %s", tmp, strerror(-rc));
+        goto out;
+    }
+    tmp_made = 1;
+    rc = logscan_reader_open(&r, c->io, fd, 0, end, 1, 0);
+    if (rc) {
+        fsck_msgf(msg, size, "out of memory");
+        goto out;
+    }
+    reader_open = 1;
+    while ((rc = logscan_reader_next(&r, &l)) > 0) {
+        while (j < nbad && bad[j]->off < l.off)
+            j++;
+        if (j < nbad && bad[j]->off == l.off) {
+            struct fsck_finding *f = bad[j++];
+            if (move_bad) {
+                rc = fsck_lf_put_range(lf, base, fd, l.off, l.len, it->rel, l.no,
+                                       fsck_code_name(f->code), &f->moved_to, msg, size);
+                if (rc)
+                    goto out;
+                continue;
+            }
+        } else if (c->o->upgrade && !l.overlong && l.fl.status == FRAME_LEGACY) {
+            char trailer[FRAME_TRAILER_LEN];
+            frame_trailer(l.fl.payload, l.fl.payload_len, trailer);
+            rc = fsck_out_add(&o, l.fl.payload, l.fl.payload_len);
+            if (rc == 0)
+                rc = fsck_out_add(&o, trailer, FRAME_TRAILER_LEN);
+            upgraded++;
+            if (rc)
+                break;
+            continue;
+        }
+        rc = l.overlong ? fsck_out_range(&o, fd, l.off, l.len)
+                        : fsck_out_add(&o, l.bytes, (size_t)l.len);
+        if (rc)
+            break;
+    }
+    if (rc == 0)
+        rc = fsck_out_flush(&o);
+    if (rc == 0 && c->sync)
+        rc = c->io->fdatasync(c->io, o.fd);
+    if (rc) {
+        fsck_msgf(msg, size, "write %s: %s", tmp, strerror(-rc));
+        goto out;
+    }
+    /* Everything taken out is durable in lost+found/ before the log loses it. */
+    rc = fsck_lf_commit(lf, msg, size);
+    if (rc)
+        goto out;
+    rc = c->io->rename(c->io, tmp, path);
+    if (rc) {
+        fsck_msgf(msg, size, "rename %s to %s: %s", tmp, path, strerror(-rc));
+        goto out;
+    }
+    tmp_made = 0;
+    if (c->sync && (rc = c->io->fsync_dir(c->io, c->streams_dir)) != 0) {
+        fsck_msgf(msg, size, "fsync %s: %s", c->streams_dir, strerror(-rc));
+        goto out;
+    }
+    for (size_t i = 0; i < nbad; i++)
+        if (move_bad && bad[i]->moved_to)
+            fsck_mark(bad[i], FSCK_ACT_MOVED, 0);
+    for (size_t i = 0; i < it->f.n; i++) {
+        struct fsck_finding *f = &it->f.v[i];
+        if (f->code == FSCK_TORN_TAIL)
+            fsck_mark(f, FSCK_ACT_CUT, (int64_t)end);
+        if (f->code == FSCK_LEGACY_LINE && c->o->upgrade)
+            fsck_mark(f, FSCK_ACT_UPGRADED, (int64_t)upgraded);
+    }
+out:
+    if (reader_open)
+        logscan_reader_close(&r);
+    if (o.fd >= 0)
+        (void)c->io->close(c->io, o.fd);
+    if (tmp_made)
+        (void)c->io->unlink(c->io, tmp);
+    if (fd >= 0)
+        (void)c->io->close(c->io, fd);
+    free(o.buf);
+    free(bad);
+    return rc;
+}
+
+static int fsck_cut_tail(struct fsck_ctx *c, struct fsck_item *it, char *msg, size_t size)
+{
+    char path[PATH_MAX];
+    struct sxp_err err;
+    if (fsck_path(c, it->rel, path)) {
+        fsck_msgf(msg, size, "path too long: %s", it->rel);
+        return -ENAMETOOLONG;
+    }
+    int fd = c->io->open(c->io, path, O_RDWR, 0);
+    if (fd < 0) {
+        fsck_msgf(msg, size, "open %s: %s", path, strerror(-fd));
+        return fd;
+    }
+    int rc = residue_cut_tail(c->io, fd, path, it->torn_off, c->sync, &err);
+    (void)c->io->close(c->io, fd);
+    if (rc)
+        fsck_msgf(msg, size, "%s", err.msg);
+    return rc;
+}
+
+static void fsck_repair_stream(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_item *it)
+{
+    char msg[512], path[PATH_MAX];
+    struct sxp_err err;
+    int yes = c->o->mode == FSCK_MODE_YES;
+    int preen = c->o->mode != FSCK_MODE_CHECK;
+    size_t nline = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < it->f.n; i++)
+        nline += fsck_is_line_code(it->f.v[i].code);
+    if (it->has_log && ((yes && nline) || (c->o->upgrade && it->legacy))) {
+        rc = fsck_rewrite_log(c, lf, it, yes, msg, sizeof(msg));
+        if (rc) {
+            for (size_t i = 0; i < it->f.n; i++)
+                if (it->f.v[i].code != FSCK_HW_BEHIND && it->f.v[i].code != FSCK_SEQ_MISSING &&
+                    it->f.v[i].code != FSCK_SEQ_UNREADABLE)
+                    fsck_mark_failed(&it->f.v[i], msg);
+            return; /* the log is as it was: its .seq is left too */
+        }
+    } else if (it->torn && preen) {
+        rc = fsck_cut_tail(c, it, msg, sizeof(msg));
+        for (size_t i = 0; i < it->f.n; i++)
+            if (it->f.v[i].code == FSCK_TORN_TAIL) {
+                if (rc)
+                    fsck_mark_failed(&it->f.v[i], msg);
+                else
+                    fsck_mark(&it->f.v[i], FSCK_ACT_CUT, (int64_t)it->torn_off);
+            }
+        if (rc)
+            return;
+    }
+
+    int64_t hw = it->have_max ? it->max : 0;
+    if (fsck_path(c, it->rel_seq, path))
+        return;
+    for (size_t i = 0; i < it->f.n; i++) {
+        struct fsck_finding *f = &it->f.v[i];
+        switch (f->code) {
+        case FSCK_SEQ_UNREADABLE:
+            if (!yes)
+                break;
+            rc = fsck_lf_move(lf, it->rel_seq, f->len, fsck_code_name(f->code), &f->moved_to, msg,
+                              sizeof(msg));
+            if (rc == 0 && residue_write_seq(c->io, c->streams_dir, path, hw, c->sync, &err)) {
+                fsck_msgf(msg, sizeof(msg), "%s", err.msg);
+                rc = -EIO;
+            }
+            if (rc)
+                fsck_mark_failed(f, msg);
+            else
+                fsck_mark(f, FSCK_ACT_MOVED, hw);
+            break;
+        case FSCK_SEQ_MISSING:
+        case FSCK_HW_BEHIND:
+            if (!preen)
+                break;
+            if (residue_write_seq(c->io, c->streams_dir, path, hw, c->sync, &err))
+                fsck_mark_failed(f, err.msg);
+            else
+                fsck_mark(f, f->code == FSCK_SEQ_MISSING ? FSCK_ACT_CREATED : FSCK_ACT_ROLLED, hw);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* Gives a legacy kv value its trailer (--upgrade). */
+static int fsck_upgrade_kv(struct fsck_ctx *c, struct fsck_item *it, char *msg, size_t size)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    char *text = NULL, *out = NULL;
+    size_t len = 0;
+    struct frame_line fl;
+    int rc;
+    if (fsck_path(c, it->rel, path) || layout_tmp_path(c->kv_dir, tmp)) {
+        fsck_msgf(msg, size, "path too long: %s", it->rel);
+        return -ENAMETOOLONG;
+    }
+    rc = io_read_file(c->io, path, (size_t)1 << 30, &text, &len);
+    if (rc) {
+        fsck_msgf(msg, size, "read %s: %s", path, strerror(-rc));
+        return rc;
+    }
+    frame_decode_whole(text, len, &fl);
+    if (fl.status != FRAME_LEGACY) {
+        free(text);
+        return 0; /* changed since the check: leave it */
+    }
+    out = malloc(fl.payload_len + FRAME_TRAILER_LEN);
+    if (!out) {
+        free(text);
+        fsck_msgf(msg, size, "out of memory");
+        return -ENOMEM;
+    }
+    size_t n = frame_encode(fl.payload, fl.payload_len, out);
+    rc = io_write_atomic(c->io, path, tmp, out, n, c->sync);
+    if (rc)
+        fsck_msgf(msg, size, "write %s: %s", path, strerror(-rc));
+    free(out);
+    free(text);
+    return rc;
+}
+
+static void fsck_repair_file(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_item *it)
+{
+    char msg[512];
+    for (size_t i = 0; i < it->f.n; i++) {
+        struct fsck_finding *f = &it->f.v[i];
+        int rc;
+        if ((f->code == FSCK_KV_CORRUPT || f->code == FSCK_BLOB_HASH) &&
+            c->o->mode == FSCK_MODE_YES) {
+            rc = fsck_lf_move(lf, f->file, f->len, fsck_code_name(f->code), &f->moved_to, msg,
+                              sizeof(msg));
+            if (rc)
+                fsck_mark_failed(f, msg);
+            else
+                fsck_mark(f, FSCK_ACT_MOVED, 0);
+        } else if (f->code == FSCK_LEGACY_LINE && c->o->upgrade) {
+            rc = fsck_upgrade_kv(c, it, msg, sizeof(msg));
+            if (rc)
+                fsck_mark_failed(f, msg);
+            else
+                fsck_mark(f, FSCK_ACT_UPGRADED, 1);
+        }
+    }
+}
+
+static void fsck_repair_tree(struct fsck_ctx *c, struct fsck_lf *lf)
+{
+    char msg[512], path[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX];
+    for (size_t i = 0; i < c->tree.n; i++) {
+        struct fsck_finding *f = &c->tree.v[i];
+        int rc = 0;
+        switch (f->code) {
+        case FSCK_TEMP_FILE:
+            if (c->o->mode == FSCK_MODE_CHECK)
+                break;
+            rc = fsck_path(c, f->file, path);
+            if (rc == 0)
+                rc = c->io->unlink(c->io, path);
+            if (rc == -ENOENT)
+                rc = 0;
+            if (rc == 0 && c->sync) {
+                io_dirname(path, dir, sizeof(dir));
+                rc = c->io->fsync_dir(c->io, dir);
+            }
+            if (rc) {
+                fsck_msgf(msg, sizeof(msg), "remove %s: %s", f->file, strerror(-rc));
+                fsck_mark_failed(f, msg);
+            } else {
+                fsck_mark(f, FSCK_ACT_REMOVED, 0);
+            }
+            break;
+        case FSCK_BAD_NAME:
+        case FSCK_FOREIGN_FILE:
+            if (c->o->mode != FSCK_MODE_YES)
+                break;
+            rc = fsck_lf_move(lf, f->file, f->len, fsck_code_name(f->code), &f->moved_to, msg,
+                              sizeof(msg));
+            if (rc)
+                fsck_mark_failed(f, msg);
+            else
+                fsck_mark(f, FSCK_ACT_MOVED, 0);
+            break;
+        case FSCK_FORMAT_MISSING:
+            if (!c->o->upgrade)
+                break;
+            rc = fsck_path(c, "FORMAT", path);
+            if (rc == 0)
+                rc = layout_tmp_path(c->root, tmp);
+            if (rc == 0)
+                rc = io_write_atomic(c->io, path, tmp, LAYOUT_FORMAT_TEXT,
+                                     strlen(LAYOUT_FORMAT_TEXT), c->sync);
+            if (rc) {
+                fsck_msgf(msg, sizeof(msg), "write FORMAT: %s", strerror(-rc));
+                fsck_mark_failed(f, msg);
+            } else {
+                fsck_mark(f, FSCK_ACT_CREATED, 1);
+            }
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+void fsck_repair(struct fsck_ctx *c)
+{
+    struct fsck_lf lf;
+    fsck_lf_init(&lf, c);
+    /* Temp files and foreign names first: a log rewrite makes temp files of
+     * its own, which must not be mistaken for leftovers. */
+    fsck_repair_tree(c, &lf);
+    for (size_t i = 0; i < c->nitems; i++) {
+        struct fsck_item *it = &c->items[i];
+        if (it->kind == FSCK_ITEM_STREAM)
+            fsck_repair_stream(c, &lf, it);
+        else
+            fsck_repair_file(c, &lf, it);
+    }
+    fsck_lf_close(&lf);
+}

@@ -1,0 +1,307 @@
+/*
+ * report.c -- the words of a report: each finding's message and action,
+ * the text and JSON forms, and the summary line.
+ *
+ * TEXT, one line per finding, then the summary:
+ *   streams/6f72.log: line 17, byte 1234: checksum mismatch [checksum, corruption]
+ *   streams/6f72.log: line 17, byte 1234: ... -> moved to lost+found/6f72.log.1
+ *   sxp-fsck: DIR: 3 streams (1.2 MB of logs), 1 kv, 2 blobs checked in 0.01 s (120.0 MB/s):
+ *     2 errors (1 residue, 1 corruption), 0 repaired, 2 left, 0 warnings; exit 4
+ *
+ * JSON, one object:
+ *   {"store": DIR, "mode": "check"|"preen"|"yes", "status": N, "fatal": null|MSG,
+ *    "findings": [{"code", "class", "file", "line" (null for a whole file),
+ *                  "offset" (null for a whole file), "length", "message",
+ *                  "action" (words), "moved_to" (null or "lost+found/...")}],
+ *    "summary": {"streams", "kv", "blobs", "log_bytes", "bytes", "seconds",
+ *                "mb_per_s", "errors", "residue", "corruption", "warnings",
+ *                "repaired", "left"}}
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsck_int.h"
+#include "logscan.h"
+
+static int fsck_finding_cmp(const void *a, const void *b)
+{
+    const struct fsck_finding *x = a, *y = b;
+    int r = strcmp(x->file, y->file);
+    if (r)
+        return r;
+    if (x->off != y->off)
+        return x->off < y->off ? -1 : 1;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return (int)x->code - (int)y->code;
+}
+
+void fsck_findings_sort(struct fsck_finding *v, size_t n)
+{
+    qsort(v, n, sizeof(*v), fsck_finding_cmp);
+}
+
+static int fsck_starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
+{
+    const char *nul = f->a ? " (holds NUL bytes)" : "";
+    switch (f->code) {
+    case FSCK_CHECKSUM:
+        fsck_msgf(buf, size, "%s%s",
+                  f->detail == LS_BAD_TRAILER ? "bad trailer (no TAB and 16 hex digits at the end)"
+                  : f->detail == LS_OVERLONG  ? "line longer than 64 MiB"
+                                              : "checksum mismatch",
+                  nul);
+        return;
+    case FSCK_SEQ_ORDER:
+        if (f->b == INT64_MIN)
+            fsck_msgf(buf, size, "seq %" PRId64 " is out of order", f->a);
+        else
+            fsck_msgf(buf, size,
+                      "seq %" PRId64 " is not above seq %" PRId64 " of the line kept before it",
+                      f->a, f->b);
+        return;
+    case FSCK_EVENT_UNPARSABLE:
+        fsck_msgf(buf, size, "event does not parse as SX%s", nul);
+        return;
+    case FSCK_EVENT_NO_SEQ:
+        fsck_msgf(buf, size, "event is not a dict with an integer :seq");
+        return;
+    case FSCK_BLANK_LINE:
+        fsck_msgf(buf, size, "blank line");
+        return;
+    case FSCK_TORN_TAIL:
+        fsck_msgf(buf, size,
+                  "torn tail: %" PRIu64 " bytes in %" PRId64
+                  " lines after the last good line, left by a crash",
+                  f->len, f->a);
+        return;
+    case FSCK_HW_BEHIND:
+        fsck_msgf(buf, size, "high-water mark %" PRId64 " is below the log's max seq %" PRId64,
+                  f->a, f->b);
+        return;
+    case FSCK_SEQ_MISSING:
+        fsck_msgf(buf, size, "missing: the log has no .seq (its max seq is %" PRId64 ")", f->b);
+        return;
+    case FSCK_SEQ_UNREADABLE:
+        fsck_msgf(buf, size, "high-water mark is not an integer%s",
+                  f->a ? " (longer than 32 bytes)" : "");
+        return;
+    case FSCK_TEMP_FILE:
+        fsck_msgf(buf, size, "leftover temp file of an interrupted write (%" PRIu64 " bytes)",
+                  f->len);
+        return;
+    case FSCK_KV_CORRUPT:
+        fsck_msgf(buf, size, "%s",
+                  f->detail == LS_BAD_SUM       ? "checksum mismatch"
+                  : f->detail == LS_BAD_TRAILER ? "not one framed line"
+                  : f->detail == LS_BLANK       ? "empty value"
+                  : f->detail == LS_OVERLONG    ? "larger than 1 GiB"
+                                                : "value does not parse as SX");
+        return;
+    case FSCK_BLOB_HASH:
+        fsck_msgf(buf, size, "its %" PRIu64 " bytes do not hash to the blob's name", f->len);
+        return;
+    case FSCK_BAD_NAME:
+        if (fsck_starts(f->file, "streams/"))
+            fsck_msgf(buf, size, "not <lowercase hex of a 1..125 byte name>.log or .seq");
+        else if (fsck_starts(f->file, "kv/"))
+            fsck_msgf(buf, size, "not the lowercase hex of a 1..127 byte key");
+        else
+            fsck_msgf(buf, size, "not a cid (CIDv1 raw sha2-256, base32 'b...')");
+        return;
+    case FSCK_FOREIGN_FILE:
+        fsck_msgf(buf, size, "%s that is not the store's", f->detail ? "a directory" : "a file");
+        return;
+    case FSCK_LEGACY_LINE:
+        if (fsck_starts(f->file, "kv/"))
+            fsck_msgf(buf, size, "value without a checksum (legacy)");
+        else
+            fsck_msgf(buf, size, "%" PRId64 " line%s without a checksum (legacy)", f->a,
+                      f->a == 1 ? "" : "s");
+        return;
+    case FSCK_FORMAT_MISSING:
+        fsck_msgf(buf, size, "no FORMAT file: a legacy store written by the reference");
+        return;
+    case FSCK_LIVE_WRITER:
+        if (f->a > 0)
+            fsck_msgf(buf, size, "pid %" PRId64 " holds the store: checked read-only (--force)",
+                      f->a);
+        else
+            fsck_msgf(buf, size, "another process holds the store: checked read-only (--force)");
+        return;
+    case FSCK_CODE_COUNT:
+        break;
+    }
+    fsck_msgf(buf, size, "unknown finding");
+}
+
+void fsck_finding_action(const struct fsck_finding *f, char *buf, size_t size)
+{
+    switch (f->action) {
+    case FSCK_ACT_NONE:
+        fsck_msgf(buf, size, "none");
+        return;
+    case FSCK_ACT_CUT:
+        fsck_msgf(buf, size, "cut at byte %" PRId64, f->arg);
+        return;
+    case FSCK_ACT_MOVED:
+        if (f->code == FSCK_SEQ_UNREADABLE)
+            fsck_msgf(buf, size, "moved to %s; recreated holding %" PRId64,
+                      f->moved_to ? f->moved_to : "lost+found/", f->arg);
+        else
+            fsck_msgf(buf, size, "moved to %s", f->moved_to ? f->moved_to : "lost+found/");
+        return;
+    case FSCK_ACT_REMOVED:
+        fsck_msgf(buf, size, "removed");
+        return;
+    case FSCK_ACT_ROLLED:
+        fsck_msgf(buf, size, "rolled forward to %" PRId64, f->arg);
+        return;
+    case FSCK_ACT_CREATED:
+        if (f->code == FSCK_FORMAT_MISSING)
+            fsck_msgf(buf, size, "written");
+        else
+            fsck_msgf(buf, size, "created holding %" PRId64, f->arg);
+        return;
+    case FSCK_ACT_UPGRADED:
+        fsck_msgf(buf, size, "%" PRId64 " trailer%s added", f->arg, f->arg == 1 ? "" : "s");
+        return;
+    case FSCK_ACT_FAILED:
+        fsck_msgf(buf, size, "repair failed: %s", f->note ? f->note : "unknown error");
+        return;
+    }
+    fsck_msgf(buf, size, "unknown");
+}
+
+static const char *fsck_mode_name(enum fsck_mode m)
+{
+    return m == FSCK_MODE_YES ? "yes" : m == FSCK_MODE_PREEN ? "preen" : "check";
+}
+
+/* A byte count for people: 512 B, 1.2 MB, 3.4 GB (powers of 1000). */
+static void fsck_bytes(uint64_t n, char *buf, size_t size)
+{
+    if (n < 1000)
+        fsck_msgf(buf, size, "%" PRIu64 " B", n);
+    else if (n < 1000000)
+        fsck_msgf(buf, size, "%.1f kB", (double)n / 1e3);
+    else if (n < 1000000000)
+        fsck_msgf(buf, size, "%.1f MB", (double)n / 1e6);
+    else
+        fsck_msgf(buf, size, "%.2f GB", (double)n / 1e9);
+}
+
+static double fsck_rate_mb(const struct fsck_report *r)
+{
+    double secs = (double)r->check_ns / 1e9;
+    uint64_t bytes = r->log_bytes + r->kv_bytes + r->blob_bytes;
+    return secs > 0 ? (double)bytes / 1e6 / secs : 0.0;
+}
+
+void fsck_report_summary(const struct fsck_report *r, const char *root, char *buf, size_t size)
+{
+    char logs[32];
+    fsck_bytes(r->log_bytes, logs, sizeof(logs));
+    if (r->fatal[0]) {
+        fsck_msgf(buf, size, "sxp-fsck: %s: could not check: %s; exit %d", root, r->fatal,
+                  r->status);
+        return;
+    }
+    fsck_msgf(buf, size,
+              "sxp-fsck: %s: %u stream%s (%s of logs), %u kv, %u blob%s checked in %.2f s "
+              "(%.1f MB/s): %u error%s (%u residue, %u corruption), %u repaired, %u left, "
+              "%u warning%s; exit %d",
+              root, r->streams, r->streams == 1 ? "" : "s", logs, r->kv_files, r->blobs,
+              r->blobs == 1 ? "" : "s", (double)r->check_ns / 1e9, fsck_rate_mb(r), r->errors,
+              r->errors == 1 ? "" : "s", r->residue, r->corruption, r->repaired, r->left,
+              r->warnings, r->warnings == 1 ? "" : "s", r->status);
+}
+
+void fsck_report_print_text(const struct fsck_report *r, const char *root, FILE *out)
+{
+    char msg[512], act[600], sum[1024];
+    for (size_t i = 0; i < r->n; i++) {
+        const struct fsck_finding *f = &r->f[i];
+        fsck_finding_message(f, msg, sizeof(msg));
+        fprintf(out, "%s: ", f->file);
+        if (f->line)
+            fprintf(out, "line %" PRIu64 ", byte %" PRIu64 ": ", f->line, f->off);
+        fprintf(out, "%s [%s, %s]", msg, fsck_code_name(f->code),
+                fsck_class_name(fsck_code_class(f->code)));
+        if (f->action != FSCK_ACT_NONE) {
+            fsck_finding_action(f, act, sizeof(act));
+            fprintf(out, " -> %s", act);
+        }
+        fputc('\n', out);
+    }
+    fsck_report_summary(r, root, sum, sizeof(sum));
+    fprintf(out, "%s\n", sum);
+}
+
+/* A JSON string; bytes >= 0x80 are written as \u00XX (so the output is
+ * always valid UTF-8, whatever a foreign file is called). */
+static void fsck_json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch < 0x20 || ch >= 0x7f)
+            fprintf(out, "\\u%04x", ch);
+        else
+            fputc(ch, out);
+    }
+    fputc('"', out);
+}
+
+void fsck_report_print_json(const struct fsck_report *r, const char *root, FILE *out)
+{
+    char msg[512], act[600];
+    fprintf(out, "{\"store\": ");
+    fsck_json_str(out, root);
+    fprintf(out, ", \"mode\": \"%s\", \"status\": %d, \"fatal\": ", fsck_mode_name(r->mode),
+            r->status);
+    if (r->fatal[0])
+        fsck_json_str(out, r->fatal);
+    else
+        fprintf(out, "null");
+    fprintf(out, ",\n \"findings\": [");
+    for (size_t i = 0; i < r->n; i++) {
+        const struct fsck_finding *f = &r->f[i];
+        fsck_finding_message(f, msg, sizeof(msg));
+        fsck_finding_action(f, act, sizeof(act));
+        fprintf(out, "%s\n  {\"code\": \"%s\", \"class\": \"%s\", \"file\": ", i ? "," : "",
+                fsck_code_name(f->code), fsck_class_name(fsck_code_class(f->code)));
+        fsck_json_str(out, f->file);
+        if (f->line)
+            fprintf(out, ", \"line\": %" PRIu64 ", \"offset\": %" PRIu64, f->line, f->off);
+        else
+            fprintf(out, ", \"line\": null, \"offset\": null");
+        fprintf(out, ", \"length\": %" PRIu64 ", \"message\": ", f->len);
+        fsck_json_str(out, msg);
+        fprintf(out, ", \"action\": ");
+        fsck_json_str(out, act);
+        fprintf(out, ", \"moved_to\": ");
+        if (f->moved_to)
+            fsck_json_str(out, f->moved_to);
+        else
+            fprintf(out, "null");
+        fputc('}', out);
+    }
+    fprintf(out,
+            "%s],\n \"summary\": {\"streams\": %u, \"kv\": %u, \"blobs\": %u, "
+            "\"log_bytes\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"seconds\": %.3f, "
+            "\"mb_per_s\": %.1f, \"errors\": %u, \"residue\": %u, \"corruption\": %u, "
+            "\"warnings\": %u, \"repaired\": %u, \"left\": %u}}\n",
+            r->n ? "\n " : "", r->streams, r->kv_files, r->blobs, r->log_bytes,
+            r->log_bytes + r->kv_bytes + r->blob_bytes, (double)r->check_ns / 1e9, fsck_rate_mb(r),
+            r->errors, r->residue, r->corruption, r->warnings, r->repaired, r->left);
+}

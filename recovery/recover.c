@@ -1,0 +1,464 @@
+/*
+ * recover.c -- RECOVERY: what a crash may leave in a store, what is repaired
+ * and what is refused. This comment is the rule; docs/recovery.md retells it
+ * and sxp-fsck (fsck/) applies the same rule to whole logs.
+ *
+ * INVARIANTS of a store at rest. Recovery restores those a crash can break;
+ * sxp-fsck checks all of them.
+ *   INV-1  Within a log, each line's :seq is strictly greater than the :seq
+ *          of the line before it (so the last line holds the max seq).
+ *   INV-2  Every line of a log is a GOOD line: framed and valid (frame.h
+ *          FRAME_OK) or legacy (FRAME_LEGACY), its payload one SX dict with
+ *          an integer :seq; the log ends in LF (or is empty).
+ *   INV-3  A stream's high-water mark (its .seq) is >= the max seq of its log.
+ *   INV-4  Every .log has a .seq beside it.
+ *   INV-5  No temporary file ("*.tmp") is left in ROOT, streams/, kv/, blobs/.
+ *
+ * WHEN. engine/store.c calls recover_store on every read-write open whose
+ * LOCK does not read "clean\n" (engine/lock.h K-1), before the store serves
+ * anything; `sxp recover` calls it always. After a clean close it is not
+ * called, so that open reads no log data.
+ *
+ * THE CRASH MODEL. The engine acknowledges an append only after the bytes of
+ * its line, LF included, are covered by a completed fdatasync, and it never
+ * has more than COMMIT_MAX_UNSYNCED bytes of one log written but not synced
+ * (engine/commit.h). A crash (process kill or power loss) may leave of the
+ * unsynced writes: a prefix; some pages lost, reading back as NUL bytes,
+ * while later pages survive; the file extended with NUL bytes. It never
+ * flips bits and never writes non-NUL bytes that were not written.
+ *
+ * THE RULES.
+ *   R-1  Temp files. Every regular file whose name ends in ".tmp" in ROOT,
+ *        streams/, kv/ and blobs/ is an interrupted atomic write (the target
+ *        was never replaced): it is removed, then its directory fsynced.
+ *   R-2  The window. Of each streams/<hex>.log only the tail is read: its
+ *        last COMMIT_MAX_UNSYNCED bytes, extended back to the start of the
+ *        line holding the window's first byte. A line wholly before the
+ *        window was synced before anything in the window was written, so it
+ *        is trusted here (reads and sxp-fsck verify it); only its :seq is
+ *        read, as the seq the window's first line must exceed. The work is
+ *        proportional to what could be unsynced, not to the log's size.
+ *   R-3  Torn tail or corruption. A line is GOOD when it is FRAME_OK or
+ *        FRAME_LEGACY, its payload parses (sx_parse, made fast by
+ *        sxcheck.h) as a dict with an integer :seq, and that seq is strictly
+ *        greater than the last good line's. Let X be the offset of the first
+ *        line of the window that is not good. The bytes from X to the end of
+ *        the file are a TORN TAIL when
+ *          - the line at X is (a) INCOMPLETE (the last bytes, no LF), or
+ *            (b) a bad line holding at least one NUL byte; and
+ *          - every later line is (a), (b), or (c) a good line (a page of the
+ *            same unacknowledged batch that survived while an earlier one
+ *            was lost; its seq still has to exceed the last good seq).
+ *        A torn tail is cut: ftruncate to X, fdatasync, reported. A
+ *        zero-filled tail (NUL bytes after the last LF) is case (a).
+ *        Any other bad line -- a checksum mismatch or a bad trailer without
+ *        a NUL byte, an unparsable event under a valid checksum, a missing
+ *        or non-integer :seq, a seq not above the one before, a blank line,
+ *        a line longer than LOGSCAN_LINE_MAX without a NUL -- is CORRUPTION,
+ *        which no crash of this engine explains: recover_store returns
+ *        -EUCLEAN with a message naming the file, the byte offset and the
+ *        line and pointing to sxp-fsck, and changes nothing of that log or
+ *        its .seq. Other logs are still recovered.
+ *   R-3b An INCOMPLETE last line is never acknowledged data (no LF, no ack).
+ *        sxp-fsck reports it as a torn tail, and -p cuts it, even when the
+ *        log also holds corruption; recovery refuses such a log whole.
+ *   R-4  High-water marks. For each log, the max seq of what stays (the last
+ *        good line's, INV-1; 0 for an empty log) is compared with its .seq:
+ *        a missing .seq is created holding it, a lower one is rolled forward
+ *        to it, a higher one is kept (truncate leaves hw above the log; hw
+ *        is never lowered). Each write is atomic (temp file, fdatasync,
+ *        rename, directory fsync). A .seq that does not parse
+ *        (layout_seq_parse) is corruption, since atomic writes cannot tear
+ *        it: -EUCLEAN naming it. A .seq with no .log is a stream whose
+ *        events were all truncated away, or one whose creation was cut
+ *        short (engine/streams.c): fine, but it must parse.
+ *   R-5  Recovery reads no kv values and no blobs: they are replaced
+ *        atomically, so a crash leaves at most a temp file (R-1). sxp-fsck
+ *        reads them.
+ *   R-6  Recovery never removes a file that is not a temp file. Every repair
+ *        is durable before recover_store returns when sync is set (data
+ *        fdatasync, then directory fsync). Running it twice changes nothing
+ *        the second time.
+ *
+ * EXAMPLES (each a log after a crash; W the window's start):
+ *   {:seq 1}⏎ {:seq 2}⏎ {:seq 3 :x          -> cut at line 3 (a)
+ *   {:seq 1}⏎ {:seq 2}⏎ NUL NUL NUL ...     -> cut at the NULs (a)
+ *   {:seq 1}⏎ NUL..NUL{:seq 3}⏎ {:seq 4}⏎   -> cut at line 2 (b), line 3 (c)
+ *   {:seq 1}⏎ {:sex 2}⏎ {:seq 3}⏎           -> checksum mismatch at line 2:
+ *                                              refused
+ *   {:seq 1}⏎ {:seq 3}⏎ {:seq 2}⏎           -> seq not increasing: refused
+ *   {:seq 1}⏎ NUL..⏎ {:seq 3 :x badsum⏎     -> line 3 has no NUL and a bad
+ *                                              checksum: refused
+ */
+#include "recover.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "layout.h"
+#include "logscan.h"
+#include "residue.h"
+#include "sxcheck.h"
+
+/* One recovery run. */
+struct recover_ctx {
+    struct sxp_io *io;
+    const char *root;
+    char streams_dir[PATH_MAX];
+    int sync;
+    struct recover_report rep;
+    unsigned corrupt; /* files refused */
+    char first[512];  /* the message for the first of them */
+    struct sxp_err *err;
+};
+
+/* The names in streams/ that recovery looks at. */
+struct recover_names {
+    char **logs; /* hex stems of <hex>.log */
+    size_t nlogs, caplogs;
+    char **seqs; /* hex stems of <hex>.seq */
+    size_t nseqs, capseqs;
+    int oom;
+};
+
+static int recover_push(char ***v, size_t *n, size_t *cap, const char *s, size_t len)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        char **nv = realloc(*v, ncap * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        *v = nv;
+        *cap = ncap;
+    }
+    char *d = strndup(s, len);
+    if (!d)
+        return -ENOMEM;
+    (*v)[(*n)++] = d;
+    return 0;
+}
+
+static int recover_collect(void *arg, const char *name, int is_dir)
+{
+    struct recover_names *ns = arg;
+    char decoded[LAYOUT_STREAM_MAX];
+    size_t dlen = 0;
+    if (is_dir)
+        return 0;
+    enum layout_kind k = layout_classify_stream_file(name, decoded, &dlen);
+    int rc = 0;
+    if (k == LAYOUT_LOG)
+        rc = recover_push(&ns->logs, &ns->nlogs, &ns->caplogs, name, strlen(name) - 4);
+    else if (k == LAYOUT_SEQ)
+        rc = recover_push(&ns->seqs, &ns->nseqs, &ns->capseqs, name, strlen(name) - 4);
+    if (rc) {
+        ns->oom = 1;
+        return 1;
+    }
+    return 0;
+}
+
+static int recover_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void recover_names_free(struct recover_names *ns)
+{
+    for (size_t i = 0; i < ns->nlogs; i++)
+        free(ns->logs[i]);
+    for (size_t i = 0; i < ns->nseqs; i++)
+        free(ns->seqs[i]);
+    free(ns->logs);
+    free(ns->seqs);
+}
+
+/* Records a file refused as corrupt. Returns -EUCLEAN. */
+static int recover_refuse(struct recover_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int recover_refuse(struct recover_ctx *c, const char *fmt, ...)
+{
+    if (c->corrupt++ == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->first, sizeof(c->first), fmt, ap);
+        va_end(ap);
+    }
+    return -EUCLEAN;
+}
+
+/* Reads the seq of the line [start, end) before the window (R-2): 1 and
+ * *out when it is a framed or legacy event, 0 when it is not (sxp-fsck will
+ * say what is wrong with it), -errno on a read error. */
+static int recover_trusted_seq(struct sxp_io *io, int fd, uint64_t start, uint64_t end,
+                               int64_t *out)
+{
+    if (end - start > LOGSCAN_LINE_MAX)
+        return 0;
+    size_t len = (size_t)(end - start);
+    char *buf = malloc(len ? len : 1);
+    if (!buf)
+        return -ENOMEM;
+    int rc = 0;
+    ssize_t n = io->pread(io, fd, buf, len, start);
+    if (n < 0) {
+        rc = (int)n;
+    } else if ((size_t)n == len && len > 0) {
+        struct frame_line fl;
+        frame_next(buf, len, &fl);
+        if ((fl.status == FRAME_OK || fl.status == FRAME_LEGACY) &&
+            sxcheck_event(fl.payload, fl.payload_len, out) == SXCHECK_EVENT)
+            rc = 1;
+    }
+    free(buf);
+    return rc;
+}
+
+/* R-4 for one stream whose log's max seq is max. */
+static int recover_seq(struct recover_ctx *c, const char *stem, int64_t max)
+{
+    char path[PATH_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    int64_t hw = 0;
+    if (snprintf(path, sizeof(path), "%s/%s.seq", c->streams_dir, stem) >= (int)sizeof(path))
+        return err_set(c->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
+    int rc = io_read_file(c->io, path, LAYOUT_SEQ_MAX_TEXT, &text, &len);
+    if (rc == -ENOENT) {
+        rc = residue_write_seq(c->io, c->streams_dir, path, max, c->sync, c->err);
+        if (rc == 0)
+            c->rep.seq_created++;
+        return rc;
+    }
+    if (rc == -E2BIG)
+        return recover_refuse(c,
+                              "streams/%s.seq: unreadable high-water mark (longer than %d "
+                              "bytes) at byte 0: run sxp-fsck",
+                              stem, LAYOUT_SEQ_MAX_TEXT);
+    if (rc)
+        return err_set(c->err, rc, "read %s: %s", path, strerror(-rc));
+    rc = layout_seq_parse(text, len, &hw);
+    free(text);
+    if (rc)
+        return recover_refuse(c,
+                              "streams/%s.seq: unreadable high-water mark at byte 0: run "
+                              "sxp-fsck",
+                              stem);
+    if (hw >= max)
+        return 0;
+    rc = residue_write_seq(c->io, c->streams_dir, path, max, c->sync, c->err);
+    if (rc == 0)
+        c->rep.hw_rolled++;
+    return rc;
+}
+
+/* Names a corrupt line (R-3): file, byte offset and line number. The line
+ * number needs the lines before the window counted, which only a refusal
+ * pays for. */
+static int recover_refuse_line(struct recover_ctx *c, int fd, const char *stem, uint64_t start,
+                               const struct logscan_line *l, const struct logscan_class *cl)
+{
+    uint64_t before = 0;
+    if (start > 0 && logscan_count_lines(c->io, fd, start, &before) != 0)
+        before = 0;
+    if (cl->v == LS_SEQ_ORDER)
+        return recover_refuse(c,
+                              "streams/%s.log: seq %" PRId64 " not above the previous line's at "
+                              "byte %" PRIu64 " (line %" PRIu64 "): run sxp-fsck",
+                              stem, cl->seq, l->off, before + l->no);
+    return recover_refuse(c,
+                          "streams/%s.log: %s at byte %" PRIu64 " (line %" PRIu64 "): run "
+                          "sxp-fsck",
+                          stem, logscan_verdict_name(cl->v), l->off, before + l->no);
+}
+
+/* for streams/<stem>.log. */
+static int recover_log(struct recover_ctx *c, const char *stem)
+{
+    char path[PATH_MAX];
+    struct logscan_reader rd;
+    struct logscan_tail t;
+    struct logscan_line l;
+    struct logscan_class cl;
+    uint64_t size = 0, start = 0;
+    int64_t prev = 0, max = 0;
+    int have_prev = 0, have_max = 0, fd = -1, rc;
+    int reader_open = 0;
+
+    if (snprintf(path, sizeof(path), "%s/%s.log", c->streams_dir, stem) >= (int)sizeof(path))
+        return err_set(c->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
+    fd = c->io->open(c->io, path, O_RDWR, 0);
+    if (fd < 0)
+        return err_set(c->err, fd, "open %s: %s", path, strerror(-fd));
+    rc = c->io->fsize(c->io, fd, &size);
+    if (rc) {
+        rc = err_set(c->err, rc, "stat %s: %s", path, strerror(-rc));
+        goto out;
+    }
+    c->rep.logs_scanned++;
+
+    /* the window, back to a line start, and the trusted line's seq. */
+    logscan_tail_init(&t, size, 0, 0);
+    rc = logscan_line_start(c->io, fd, t.window, &start);
+    if (rc == 0 && start > 0) {
+        uint64_t pstart = 0;
+        rc = logscan_line_start(c->io, fd, start - 1, &pstart);
+        if (rc == 0) {
+            rc = recover_trusted_seq(c->io, fd, pstart, start, &prev);
+            if (rc > 0)
+                have_prev = 1;
+            rc = rc < 0 ? rc : 0;
+        }
+    }
+    if (rc) {
+        rc = err_set(c->err, rc, "read %s: %s", path, strerror(-rc));
+        goto out;
+    }
+    t.have_prev = have_prev;
+    t.prev_seq = prev;
+
+    /* judge every line of the window. */
+    rc = logscan_reader_open(&rd, c->io, fd, start, size, 1, 0);
+    if (rc) {
+        rc = err_set(c->err, rc, "out of memory");
+        goto out;
+    }
+    reader_open = 1;
+    while ((rc = logscan_reader_next(&rd, &l)) > 0) {
+        enum logscan_tail_action a = logscan_tail_feed(&t, &l, &cl);
+        if (a == LTA_BAD || a == LTA_FAILED) {
+            rc = recover_refuse_line(c, fd, stem, start, &l, &cl);
+            goto out;
+        }
+    }
+    if (rc < 0) {
+        rc = err_set(c->err, rc, "read %s: %s", path, strerror(-rc));
+        goto out;
+    }
+    c->rep.bytes_read += size - start;
+    if (logscan_tail_end(&t, &have_max, &max)) {
+        rc = residue_cut_tail(c->io, fd, path, t.x_off, c->sync, c->err);
+        if (rc)
+            goto out;
+        c->rep.tails_cut++;
+        c->rep.bytes_cut += size - t.x_off;
+    }
+
+    /* */
+    rc = recover_seq(c, stem, have_max ? max : 0);
+out:
+    if (reader_open)
+        logscan_reader_close(&rd);
+    (void)c->io->close(c->io, fd);
+    return rc;
+}
+
+/* R-4's last sentence: a .seq with no .log must still parse. */
+static int recover_lone_seq(struct recover_ctx *c, const char *stem)
+{
+    char path[PATH_MAX];
+    char *text = NULL;
+    size_t len = 0;
+    int64_t hw;
+    if (snprintf(path, sizeof(path), "%s/%s.seq", c->streams_dir, stem) >= (int)sizeof(path))
+        return err_set(c->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
+    int rc = io_read_file(c->io, path, LAYOUT_SEQ_MAX_TEXT, &text, &len);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc == 0) {
+        rc = layout_seq_parse(text, len, &hw);
+        free(text);
+    }
+    if (rc == -EINVAL || rc == -E2BIG)
+        return recover_refuse(c,
+                              "streams/%s.seq: unreadable high-water mark at byte 0: run "
+                              "sxp-fsck",
+                              stem);
+    if (rc)
+        return err_set(c->err, rc, "read %s: %s", path, strerror(-rc));
+    return 0;
+}
+
+static int recover_has(char **v, size_t n, const char *s)
+{
+    return bsearch(&s, v, n, sizeof(*v), recover_cmp) != NULL;
+}
+
+int recover_store(struct sxp_io *io, const char *root, int sync, struct recover_report *out,
+                  struct sxp_err *err)
+{
+    struct recover_ctx c;
+    struct recover_names ns;
+    char dir[PATH_MAX];
+    static const char *const tmp_dirs[] = {"", "streams", "kv", "blobs"};
+    int rc = 0;
+
+    memset(&c, 0, sizeof(c));
+    memset(&ns, 0, sizeof(ns));
+    c.io = io;
+    c.root = root;
+    c.sync = sync;
+    c.err = err;
+    if (layout_path(root, "streams", c.streams_dir))
+        return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
+
+    /* */
+    for (size_t i = 0; i < sizeof(tmp_dirs) / sizeof(tmp_dirs[0]); i++) {
+        unsigned removed = 0;
+        int w = tmp_dirs[i][0] ? layout_path(root, tmp_dirs[i], dir)
+                               : (snprintf(dir, sizeof(dir), "%s", root) >= (int)sizeof(dir));
+        if (w)
+            return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
+        rc = residue_remove_temps(io, dir, sync, &removed, err);
+        c.rep.tmp_removed += removed;
+        if (rc)
+            goto out;
+    }
+
+    rc = io->list_dir(io, c.streams_dir, recover_collect, &ns);
+    if (rc == -ENOENT)
+        rc = 0;
+    if (ns.oom)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        rc = err_set(err, rc, "list %s: %s", c.streams_dir, strerror(-rc));
+        goto out;
+    }
+    rc = 0;
+    qsort(ns.logs, ns.nlogs, sizeof(*ns.logs), recover_cmp);
+    qsort(ns.seqs, ns.nseqs, sizeof(*ns.seqs), recover_cmp);
+
+    /* R-2..R-4 per log; corruption in one log does not stop the others. */
+    for (size_t i = 0; i < ns.nlogs; i++) {
+        rc = recover_log(&c, ns.logs[i]);
+        if (rc && rc != -EUCLEAN)
+            goto out;
+    }
+    for (size_t i = 0; i < ns.nseqs; i++) {
+        if (recover_has(ns.logs, ns.nlogs, ns.seqs[i]))
+            continue;
+        rc = recover_lone_seq(&c, ns.seqs[i]);
+        if (rc && rc != -EUCLEAN)
+            goto out;
+    }
+    rc = 0;
+    if (c.corrupt) {
+        if (c.corrupt == 1)
+            rc = err_setk(err, -EUCLEAN, "corrupt", "%s", c.first);
+        else
+            rc = err_setk(err, -EUCLEAN, "corrupt", "%s (and %u more corrupt files)", c.first,
+                          c.corrupt - 1);
+    }
+out:
+    recover_names_free(&ns);
+    if (out)
+        *out = c.rep;
+    return rc;
+}

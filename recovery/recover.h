@@ -1,0 +1,36 @@
+/*
+ * recover.h -- recovery on open (the rule itself is written at the top of
+ * recovery/recover.c and in docs/recovery.md).
+ *
+ * recover_store runs before a read-write open serves anything, whenever the
+ * store was not closed cleanly, and from `sxp recover`. It repairs crash
+ * residue only: leftover temp files, torn log tails (including zero-filled
+ * tails), .seq files that lag their log or are missing. Afterwards every
+ * fsck check passes and every acknowledged operation is present. Corruption
+ * that a crash cannot explain is never dropped: -EUCLEAN, with err naming
+ * the file and byte offset and pointing to sxp-fsck, and nothing deleted.
+ */
+#ifndef SXP_RECOVER_H
+#define SXP_RECOVER_H
+
+#include <stdint.h>
+
+#include "io.h"
+#include "sxp.h"
+
+struct recover_report {
+    unsigned tmp_removed;  /* leftover temp files removed */
+    unsigned tails_cut;    /* logs whose torn tail was cut */
+    uint64_t bytes_cut;    /* bytes cut from those tails */
+    unsigned hw_rolled;    /* .seq files rolled forward to the log's max seq */
+    unsigned seq_created;  /* .seq files recreated for a log that had none */
+    unsigned logs_scanned; /* logs whose tail was read */
+    uint64_t bytes_read;   /* log bytes read */
+};
+
+/* Repairs crash residue in the store at root through io. sync: make every
+ * repair durable (fdatasync, directory fsync). out may be NULL. */
+SXP_MUST_CHECK int recover_store(struct sxp_io *io, const char *root, int sync,
+                                 struct recover_report *out, struct sxp_err *err);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * residue.c -- repairs of crash residue (residue.h); the rule deciding what
+ * is residue is at the top of recover.c.
+ *
+ * Crash ordering. A removed temp file is made durable by the fsync of its
+ * directory: without it, the name might be back after a power loss, which is
+ * harmless (the next recovery removes it again). A cut tail is made durable
+ * by fdatasync of the log, which covers the new size. A .seq is replaced by
+ * rename only after its temp file's data is synced, and the rename is made
+ * durable by the fsync of streams/, so the .seq reads either its old or its
+ * new value after any crash, never a torn one.
+ */
+#include "residue.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "layout.h"
+
+/* Names gathered from a directory listing. */
+struct residue_names {
+    char **v;
+    size_t n, cap;
+    int oom;
+};
+
+static int residue_collect_tmp(void *arg, const char *name, int is_dir)
+{
+    struct residue_names *ns = arg;
+    if (is_dir || !layout_is_tmp(name))
+        return 0;
+    if (ns->n == ns->cap) {
+        size_t ncap = ns->cap ? ns->cap * 2 : 8;
+        char **nv = realloc(ns->v, ncap * sizeof(*nv));
+        if (!nv) {
+            ns->oom = 1;
+            return 1;
+        }
+        ns->v = nv;
+        ns->cap = ncap;
+    }
+    ns->v[ns->n] = strdup(name);
+    if (!ns->v[ns->n]) {
+        ns->oom = 1;
+        return 1;
+    }
+    ns->n++;
+    return 0;
+}
+
+int residue_remove_temps(struct sxp_io *io, const char *dir, int sync, unsigned *out_removed,
+                         struct sxp_err *err)
+{
+    struct residue_names ns = {NULL, 0, 0, 0};
+    char path[PATH_MAX];
+    unsigned removed = 0;
+    int rc = io->list_dir(io, dir, residue_collect_tmp, &ns);
+    if (rc == -ENOENT) {
+        rc = 0;
+        goto out;
+    }
+    if (ns.oom)
+        rc = -ENOMEM;
+    if (rc < 0) {
+        rc = err_set(err, rc, "list %s: %s", dir, strerror(-rc));
+        goto out;
+    }
+    rc = 0;
+    for (size_t i = 0; i < ns.n; i++) {
+        rc = layout_path(dir, ns.v[i], path);
+        if (rc) {
+            rc = err_set(err, rc, "path too long in %s", dir);
+            goto out;
+        }
+        rc = io->unlink(io, path);
+        if (rc == -ENOENT) {
+            rc = 0;
+            continue;
+        }
+        if (rc) {
+            rc = err_set(err, rc, "remove %s: %s", path, strerror(-rc));
+            goto out;
+        }
+        removed++;
+    }
+    if (removed && sync) {
+        rc = io->fsync_dir(io, dir);
+        if (rc)
+            rc = err_set(err, rc, "fsync %s: %s", dir, strerror(-rc));
+    }
+out:
+    for (size_t i = 0; i < ns.n; i++)
+        free(ns.v[i]);
+    free(ns.v);
+    if (out_removed)
+        *out_removed = removed;
+    return rc;
+}
+
+int residue_cut_tail(struct sxp_io *io, int fd, const char *path, uint64_t off, int sync,
+                     struct sxp_err *err)
+{
+    int rc = io->ftruncate(io, fd, off);
+    if (rc)
+        return err_set(err, rc, "truncate %s to %llu bytes: %s", path, (unsigned long long)off,
+                       strerror(-rc));
+    if (sync) {
+        rc = io->fdatasync(io, fd);
+        if (rc)
+            return err_set(err, rc, "fdatasync %s: %s", path, strerror(-rc));
+    }
+    return 0;
+}
+
+int residue_write_seq(struct sxp_io *io, const char *dir, const char *seq_path, int64_t value,
+                      int sync, struct sxp_err *err)
+{
+    char text[LAYOUT_SEQ_MAX_TEXT];
+    char tmp[PATH_MAX];
+    size_t len = layout_seq_format(value, text);
+    int rc = layout_tmp_path(dir, tmp);
+    if (rc)
+        return err_set(err, rc, "path too long in %s", dir);
+    rc = io_write_atomic(io, seq_path, tmp, text, len, sync);
+    if (rc)
+        return err_set(err, rc, "write %s: %s", seq_path, strerror(-rc));
+    return 0;
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# test_bench.sh -- sxp-bench --quick runs, exits 0, prints every row of its
+# registry, writes valid JSON, leaves no scratch directory behind and, when
+# gnuplot is installed, draws the three charts. Usage: test_bench.sh BUILD_DIR
+set -u
+build=${1:?usage: test_bench.sh BUILD_DIR}
+bench="$build/bench/sxp-bench"
+if [ ! -x "$bench" ]; then
+    echo "test_bench: $bench not built" >&2
+    exit 1
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sxp-test-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+
+plot_args=()
+if command -v gnuplot >/dev/null 2>&1; then
+    plot_args=(--plot "$tmp/plot")
+fi
+
+start=$(date +%s)
+timeout 120 "$bench" --quick --dir "$tmp" --json "$tmp/out.json" "${plot_args[@]}" \
+    >"$tmp/out.txt" 2>"$tmp/err.txt"
+rc=$?
+elapsed=$(( $(date +%s) - start ))
+if [ "$rc" -ne 0 ]; then
+    echo "test_bench: sxp-bench --quick exited $rc" >&2
+    cat "$tmp/out.txt" "$tmp/err.txt" >&2
+    exit 1
+fi
+echo "test_bench: --quick took ${elapsed}s"
+
+# Every row of the registry is printed, and none failed.
+"$bench" --list >"$tmp/rows.txt" || { echo "test_bench: --list failed" >&2; exit 1; }
+nrows=0
+while read -r name; do
+    nrows=$((nrows + 1))
+    if ! grep -q -- "^$name " "$tmp/out.txt"; then
+        echo "test_bench: row $name is missing from the table" >&2
+        fail=1
+    fi
+done <"$tmp/rows.txt"
+if [ "$nrows" -lt 20 ]; then
+    echo "test_bench: --list printed only $nrows rows" >&2
+    fail=1
+fi
+if grep -q "FAILED" "$tmp/out.txt"; then
+    echo "test_bench: a row failed:" >&2
+    grep "FAILED" "$tmp/out.txt" >&2
+    fail=1
+fi
+if ! grep -q "^Target ratios" "$tmp/out.txt"; then
+    echo "test_bench: the target ratios are missing" >&2
+    fail=1
+fi
+
+# The JSON file holds one entry per row.
+if command -v python3 >/dev/null 2>&1; then
+    if ! python3 - "$tmp/out.json" "$nrows" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+rows = doc["rows"]
+assert len(rows) == int(sys.argv[2]), (len(rows), sys.argv[2])
+assert all(r["ok"] for r in rows), [r["name"] for r in rows if not r["ok"]]
+PY
+    then
+        echo "test_bench: bad JSON output" >&2
+        fail=1
+    fi
+fi
+
+# The scratch directory is gone.
+if ls -d "$tmp"/sxp-bench.* >/dev/null 2>&1; then
+    echo "test_bench: the scratch directory was left behind" >&2
+    fail=1
+fi
+
+if [ ${#plot_args[@]} -gt 0 ]; then
+    for png in throughput_writers.png latency_cdf_1.png latency_cdf_8.png; do
+        if [ ! -s "$tmp/plot/$png" ]; then
+            echo "test_bench: chart $png was not drawn" >&2
+            fail=1
+        fi
+    done
+fi
+exit $fail

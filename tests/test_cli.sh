@@ -1,0 +1,515 @@
+#!/usr/bin/env bash
+# test_cli.sh -- the `sxp` command end to end (SPEC.md section 6).
+#
+#   bash tests/test_cli.sh BUILD_DIR
+#
+# Runs BUILD_DIR/cli/sxp on fresh stores in a temporary directory and checks
+# the result text of every operation, the exit statuses (0 ok, 1 failed
+# request, 2 usage), that a failed request prints nothing on stdout and
+# leaves the store unchanged, `serve --stdio`, the lock, `--help` of every
+# command, `recover`, `stat` and `demo`.
+set -euo pipefail
+
+BUILD=${1:?usage: test_cli.sh BUILD_DIR}
+SXP=$BUILD/cli/sxp
+if [ ! -x "$SXP" ]; then
+    echo "test_cli: $SXP not built" >&2
+    exit 1
+fi
+SXP=$(cd "$(dirname "$SXP")" && pwd)/sxp
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/sxp-test-cli-XXXXXX")
+SERVER_PID=
+cleanup() {
+    if [ -n "${SERVER_PID:-}" ]; then
+        kill "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+D=$T/store
+EMPTY_CID=bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku
+NTEST=0
+
+# ---- helpers -----------------------------------------------------------------
+
+# run ARG...: runs sxp; sets RC, OUT (stdout) and ERR (stderr).
+run() {
+    RC=0
+    "$SXP" "$@" >"$T/out" 2>"$T/err" </dev/null || RC=$?
+    OUT=$(cat "$T/out")
+    ERR=$(cat "$T/err")
+}
+
+# run_in INPUT ARG...: as run, with INPUT on stdin.
+run_in() {
+    local input=$1
+    shift
+    RC=0
+    printf '%s' "$input" | "$SXP" "$@" >"$T/out" 2>"$T/err" || RC=$?
+    OUT=$(cat "$T/out")
+    ERR=$(cat "$T/err")
+}
+
+fail() {
+    echo "not ok - $*" >&2
+    echo "  exit: $RC" >&2
+    echo "  stdout: $OUT" >&2
+    echo "  stderr: $ERR" >&2
+    exit 1
+}
+
+pass() {
+    NTEST=$((NTEST + 1))
+    echo "ok $NTEST - $*"
+}
+
+# snap: the store as a reader sees it: every file under streams/, kv/ and
+# blobs/ with its content hash (LOCK, which records the holder, is left out).
+snap() {
+    if [ -d "$D" ]; then
+        (cd "$D" && find streams kv blobs -type f 2>/dev/null | LC_ALL=C sort |
+            while read -r f; do sha256sum "$f"; done)
+    fi
+}
+
+# ok WANT ARG...: sxp --dir $D ARG... exits 0 and prints exactly WANT.
+ok() {
+    local want=$1
+    shift
+    run --dir "$D" "$@"
+    [ "$RC" = 0 ] || fail "sxp $* exits 0"
+    [ "$OUT" = "$want" ] || fail "sxp $* prints '$want'"
+    pass "sxp $* prints '${want//$'\n'/\\n}'"
+}
+
+# op REQUEST WANT: sxp op REQUEST prints WANT.
+op() {
+    ok "$2" op "$1"
+}
+
+# bad STATUS KIND ARG...: sxp --dir $D ARG... exits STATUS, prints nothing on
+# stdout, names KIND on stderr ("sxp: KIND: ..."; exit 1: in one line), and
+# leaves the store unchanged.
+bad() {
+    local want_rc=$1 kind=$2 before after
+    shift 2
+    before=$(snap)
+    run --dir "$D" "$@"
+    [ "$RC" = "$want_rc" ] || fail "sxp $* exits $want_rc"
+    [ ! -s "$T/out" ] || fail "sxp $* prints nothing on stdout"
+    case "$ERR" in
+    "sxp: $kind"*) ;;
+    *) fail "sxp $* says 'sxp: $kind' on stderr" ;;
+    esac
+    if [ "$want_rc" = 1 ]; then
+        [ "$(wc -l <"$T/err")" = 1 ] || fail "sxp $* prints one line on stderr"
+    fi
+    after=$(snap)
+    [ "$before" = "$after" ] || fail "sxp $* leaves the store unchanged"
+    pass "sxp $* fails with status $want_rc and '$kind'"
+}
+
+# badop REQUEST KIND: sxp op REQUEST fails with status 1 and KIND.
+badop() {
+    bad 1 "${2:+$2: }" op "$1"
+}
+
+# close_srv: closes the input of the coprocess SRV, if still open.
+close_srv() {
+    if [ -n "${SRV[1]:-}" ]; then
+        eval "exec ${SRV[1]}>&-"
+    fi
+}
+
+# ---- version, help, usage ------------------------------------------------------
+
+run --version
+[ "$RC" = 0 ] && [[ "$OUT" == "sxp "* ]] || fail "--version"
+pass "--version prints the version"
+
+run --help
+[ "$RC" = 0 ] && [[ "$OUT" == *"usage: sxp"* ]] || fail "--help"
+pass "--help prints the usage"
+
+for c in op serve append read last-seq streams truncate kv blob recover stat demo; do
+    run "$c" --help
+    [ "$RC" = 0 ] && [[ "$OUT" == *"usage: sxp $c"* ]] && [ ! -s "$T/err" ] ||
+        fail "sxp $c --help exits 0 with its usage"
+    pass "sxp $c --help exits 0 with its usage"
+done
+run kv get --help
+[ "$RC" = 0 ] && [[ "$OUT" == *"usage: sxp kv"* ]] || fail "kv get --help"
+pass "sxp kv get --help exits 0"
+run help blob
+[ "$RC" = 0 ] && [[ "$OUT" == *"usage: sxp blob"* ]] || fail "help blob"
+pass "sxp help blob exits 0"
+
+# Bad usage: exit 2, nothing on stdout, and no store is created.
+bad 2 "" # no command
+bad 2 "no such command" frobnicate
+bad 2 "unknown option" --bogus streams
+bad 2 "--sync" --sync maybe streams
+bad 2 "--io" --io floppy streams
+bad 2 "" op
+bad 2 "" op '(persist/streams)' extra
+bad 2 "unknown option" op --frob '(persist/streams)'
+bad 2 "" read
+bad 2 "--limit" read s --limit many
+bad 2 "--limit" read s --limit -1
+bad 2 "--from" read s --from x
+bad 2 "unknown option" read s --frm 3
+bad 2 "" append s
+bad 2 "" last-seq
+bad 2 "" last-seq a b
+bad 2 "" streams extra
+bad 2 "N must be" truncate s abc
+bad 2 "" truncate s
+bad 2 "" kv
+bad 2 "no such kv" kv frob k
+bad 2 "" kv get
+bad 2 "" kv put k
+bad 2 "" blob
+bad 2 "" blob get
+bad 2 "" blob put a b
+bad 2 "" serve
+bad 2 "--max-line" serve --stdio --max-line 0
+bad 2 "serve --socket is not implemented yet" serve --socket "$T/sock"
+bad 2 "" recover extra
+[ ! -e "$D" ] || fail "bad usage creates no store"
+pass "bad usage creates no store"
+
+# Malformed SX is refused before the store is opened.
+bad 1 "parse: " op '(persist/append "orders" {:seq 1'
+[ ! -e "$D" ] || fail "malformed SX creates no store"
+pass "malformed SX creates no store"
+
+# ---- every operation, through sxp op -----------------------------------------
+
+op '(persist/append "orders" {:seq 1 :total 9.5})' nil
+op '(persist/read "orders")' '(list {:seq 1 :total 9.5})'
+op '(persist/append "orders" {:seq 2 :item "x"})' nil
+op '(persist/read "orders")' '(list {:seq 1 :total 9.5} {:item "x" :seq 2})'
+op '(persist/last-seq "orders")' 2
+op '(persist/last-seq "nope")' 0
+op '(persist/read "nope")' '(list)'
+op '(persist/append-batch "b" (list {:seq 1} {:seq 5} {:seq 7}))' nil
+op '(persist/read "b")' '(list {:seq 1} {:seq 5} {:seq 7})'
+op '(persist/read-range "b" 2 5)' '(list {:seq 5} {:seq 7})'
+op '(persist/read-range "b" 5 1)' '(list {:seq 5})'
+op '(persist/read-range "b" 8 3)' '(list)'
+op '(persist/append "zeta" {:seq 1})' nil
+op '(persist/append "alpha" {:seq 1})' nil
+op '(persist/streams)' '(list "alpha" "b" "orders" "zeta")'
+op '(persist/truncate "orders" 1)' nil
+op '(persist/read "orders")' '(list {:item "x" :seq 2})'
+op '(persist/last-seq "orders")' 2
+op '(persist/truncate "alpha" 5)' nil
+op '(persist/read "alpha")' '(list)'
+op '(persist/last-seq "alpha")' 1
+op '(persist/streams)' '(list "alpha" "b" "orders" "zeta")'
+op '(persist/kv-get "k")' nil
+op '(persist/kv-has? "k")' false
+op '(persist/kv-put "k" {:b (list 1 2.5 "s") :a true})' nil
+op '(persist/kv-get "k")' '{:a true :b (list 1 2.5 "s")}'
+op '(persist/kv-has? "k")' true
+op '(persist/kv-put "j" "tab\there")' nil
+op '(persist/kv-get "j")' '"tab\there"'
+op '(persist/kv-keys)' '(list "j" "k")'
+op '(persist/kv-put "k" 42)' nil
+op '(persist/kv-get "k")' 42
+op '(persist/kv-delete "k")' nil
+op '(persist/kv-has? "k")' false
+op '(persist/kv-delete "k")' nil
+op '(persist/kv-keys)' '(list "j")'
+op '(blob/put "")' "\"$EMPTY_CID\""
+op "(blob/has? \"$EMPTY_CID\")" true
+op "(blob/get \"$EMPTY_CID\")" '""'
+# The cid of "hello", computed here from its definition (SPEC.md section 5):
+# "b" and the base32 of 0x01 0x55 0x12 0x20 and the sha2-256 of the bytes.
+cid_of() {
+    (printf '\x01\x55\x12\x20' && printf '%s' "$1" | openssl dgst -sha256 -binary) |
+        base32 -w0 | tr 'A-Z' 'a-z' | tr -d '=' | sed 's/^/b/'
+}
+if command -v openssl >/dev/null && command -v base32 >/dev/null; then
+    [ "$(cid_of "")" = "$EMPTY_CID" ] || fail "cid_of computes the empty cid"
+    HELLO_CID=$(cid_of hello)
+else
+    HELLO_CID=$("$SXP" --dir "$D" op '(blob/put "hello")' | tr -d '"')
+fi
+op '(blob/put "hello")' "\"$HELLO_CID\""
+op '(blob/put "hello")' "\"$HELLO_CID\""
+op "(blob/get \"$HELLO_CID\")" '"hello"'
+ABSENT_CID=$(printf 'never stored' | "$SXP" --dir "$T/other" blob put -)
+op "(blob/has? \"$ABSENT_CID\")" false
+op "(blob/get \"$ABSENT_CID\")" nil
+
+# A request may come from stdin, and may span lines.
+run_in $'(persist/last-seq\n  "orders")\n' --dir "$D" op -
+[ "$RC" = 0 ] && [ "$OUT" = 2 ] || fail "op - reads the request from stdin"
+pass "op - reads the request from stdin"
+
+# ---- failing requests: status 1, one line, nothing on stdout, no change -------
+
+badop '(persist/append "orders" {:seq 3' parse
+badop '(persist/append "orders" {:seq 3}) extra' parse
+badop '"just a string"' parse
+badop '(persist/frob "orders")' op
+badop '(persist/read)' arity
+badop '(persist/append "orders")' arity
+badop '(persist/append "orders" {:seq 3} {:seq 4})' arity
+badop '(persist/append "orders" {:seq 2})' seq
+badop '(persist/append "orders" {:seq 1})' seq
+badop '(persist/append "orders" {:seq -4})' seq
+badop '(persist/append-batch "b" (list {:seq 8} {:seq 8}))' seq
+badop '(persist/append-batch "b" (list {:seq 9} {:seq 7}))' seq
+badop '(persist/append-batch "b" (list {:seq 7} {:seq 8}))' seq
+badop '(persist/append "orders" (list 1 2))' ""
+badop '(persist/append "orders" {:total 3})' ""
+badop '(persist/append "orders" {:seq "3"})' ""
+badop '(persist/append "orders" {:seq 3.5})' ""
+badop '(persist/append "" {:seq 1})' name
+badop "(persist/append \"$(printf 'x%.0s' $(seq 1 126))\" {:seq 1})" name
+badop '(persist/kv-put "" 1)' name
+badop '(persist/read-range "b" 1 -1)' ""
+badop '(persist/truncate "b" "x")' ""
+badop '(blob/get "../../etc/passwd")' cid
+badop '(blob/has? "../../etc/passwd")' cid
+badop '(blob/get "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyk")' cid
+badop '(persist/append "orders" {:seq 9 :x 99999999999999999999})' parse
+op '(persist/read "orders")' '(list {:item "x" :seq 2})'
+op '(persist/read "b")' '(list {:seq 1} {:seq 5} {:seq 7})'
+
+# ---- friendly verbs -----------------------------------------------------------
+
+ok "" append fr '{:seq 1 :a "x"}'
+ok "" append fr '{:seq 2}' '{:seq 3}'
+ok $'{:a "x" :seq 1}\n{:seq 2}\n{:seq 3}' read fr
+ok '{:seq 2}' read fr --from 2 --limit 1
+ok $'{:seq 2}\n{:seq 3}' read fr --from=2
+ok '{:a "x" :seq 1}' read fr --limit 1
+ok "" read never-appended
+ok 3 last-seq fr
+ok 0 last-seq never-appended
+ok $'alpha\nb\nfr\norders\nzeta' streams
+bad 1 "seq: " append fr '{:seq 3}'
+bad 1 "seq: " append fr '{:seq 4}' '{:seq 4}'
+bad 1 "parse: " append fr '{:seq 4'
+bad 1 "name: " append "" '{:seq 1}'
+ok "" truncate fr 2
+ok '{:seq 3}' read fr
+ok 3 last-seq fr
+run_in $'{:seq 4}\n\n{:seq 5 :via "stdin"}\n' --dir "$D" append fr -
+[ "$RC" = 0 ] || fail "append STREAM - appends the events of stdin"
+ok $'{:seq 3}\n{:seq 4}\n{:seq 5 :via "stdin"}' read fr
+ok "" append "$(printf 'caf\xc3\xa9')" '{:seq 1}'
+ok "$(printf '(list "alpha" "b" "caf\xc3\xa9" "fr" "orders" "zeta")')" op '(persist/streams)'
+ok '{:seq 1}' read "$(printf 'caf\xc3\xa9')"
+
+ok nil kv get color
+ok false kv has color
+ok "" kv put color '"blue"'
+ok '"blue"' kv get color
+ok true kv has color
+ok "" kv put n -5
+ok -5 kv get n
+run_in '{:nested {:deep (list 1 2)}}' --dir "$D" kv put cfg -
+[ "$RC" = 0 ] || fail "kv put KEY - reads the value from stdin"
+ok '{:nested {:deep (list 1 2)}}' kv get cfg
+ok $'cfg\ncolor\nj\nn' kv keys
+ok "" kv delete color
+ok "" kv delete color
+ok false kv has color
+bad 1 "parse: " kv put color '"unterminated'
+bad 1 "name: " kv get ""
+
+ok "$EMPTY_CID" blob put /dev/null
+head -c 100000 /dev/urandom >"$T/random.bin"
+printf '\x00\x01\n\t"\\' >>"$T/random.bin"
+run --dir "$D" blob put "$T/random.bin"
+[ "$RC" = 0 ] || fail "blob put FILE"
+RCID=$OUT
+[ ${#RCID} = 59 ] && [[ "$RCID" == b* ]] || fail "blob put prints a cid"
+pass "blob put FILE prints a cid"
+run_in "" --dir "$D" blob put -
+[ "$OUT" = "$EMPTY_CID" ] || fail "blob put - of empty stdin gives the empty cid"
+pass "blob put - of empty stdin gives the empty cid"
+RC=0
+"$SXP" --dir "$D" blob put - <"$T/random.bin" >"$T/out2" || RC=$?
+[ "$RC" = 0 ] && [ "$(cat "$T/out2")" = "$RCID" ] || fail "blob put - gives the cid of blob put FILE"
+pass "blob put - is idempotent with blob put FILE"
+"$SXP" --dir "$D" blob get "$RCID" >"$T/back.bin"
+cmp -s "$T/random.bin" "$T/back.bin" || fail "blob get returns the bytes put"
+pass "blob get CID writes the bytes to stdout"
+ok "" blob get "$RCID" -o "$T/back2.bin"
+cmp -s "$T/random.bin" "$T/back2.bin" || fail "blob get -o writes the bytes put"
+pass "blob get -o FILE writes the bytes"
+ok "" blob get "$EMPTY_CID"
+ok true blob has "$RCID"
+ok false blob has "$ABSENT_CID"
+bad 1 "absent: " blob get "$ABSENT_CID" -o "$T/absent.bin"
+[ ! -e "$T/absent.bin" ] || fail "blob get of an absent blob creates no file"
+pass "blob get of an absent blob creates no file"
+bad 1 "cid: " blob get ../../etc/passwd
+bad 1 "cid: " blob has ../../etc/passwd
+bad 1 "io: " blob put "$T/no-such-file"
+
+# `read` pages through a long stream; a reader that leaves early (| head)
+# does not leave the store unclean.
+PAD=$(printf 'p%.0s' $(seq 1 100))
+for i in $(seq 1 2500); do printf '{:seq %d :pad "%s"}\n' "$i" "$PAD"; done >"$T/many"
+RC=0
+"$SXP" --dir "$T/big" append many - <"$T/many" >/dev/null 2>"$T/err" || RC=$?
+[ "$RC" = 0 ] || fail "append - of 2500 events"
+[ "$("$SXP" --dir "$T/big" read many | wc -l)" = 2500 ] || fail "read prints 2500 events"
+pass "read prints every event of a stream longer than a page"
+"$SXP" --dir "$T/big" read many --from 100 --limit 1500 >"$T/range"
+[ "$(wc -l <"$T/range")" = 1500 ] && [ "$(head -1 "$T/range")" = "{:pad \"$PAD\" :seq 100}" ] &&
+    [ "$(tail -1 "$T/range")" = "{:pad \"$PAD\" :seq 1599}" ] || fail "read --from --limit over pages"
+pass "read --from 100 --limit 1500 prints seqs 100 to 1599"
+FIRST=$("$SXP" --dir "$T/big" read many 2>"$T/err" | head -1 || true)
+[ ! -s "$T/err" ] || fail "a reader leaving early gets no message"
+[ "$FIRST" = "{:pad \"$PAD\" :seq 1}" ] || fail "read | head -1"
+run --dir "$T/big" recover
+[ "$RC" = 0 ] && [[ "$OUT" == *"was closed cleanly"* ]] || fail "a reader leaving early leaves the store clean"
+pass "read | head leaves the store closed cleanly"
+
+# ---- serve --stdio --------------------------------------------------------------
+
+printf '%s\n' \
+    '(persist/append "sv" {:seq 1})' \
+    '(persist/append "sv" {:seq 1})' \
+    '' \
+    '   ' \
+    '(persist/read "sv")' \
+    '(persist/frob "sv")' \
+    '(nonsense' \
+    '(persist/kv-put "e" (list (quote error) "x"))' \
+    '(persist/kv-get "e")' \
+    '(persist/last-seq "sv")' >"$T/requests"
+printf '(persist/last-seq "sv")' >>"$T/requests" # a last line without LF
+RC=0
+"$SXP" --dir "$D" serve --stdio <"$T/requests" >"$T/answers" 2>"$T/err" || RC=$?
+OUT=$(cat "$T/answers")
+ERR=$(cat "$T/err")
+[ "$RC" = 0 ] || fail "serve --stdio exits 0 at end of input"
+mapfile -t A <"$T/answers"
+[ "${#A[@]}" = 9 ] || fail "serve answers each non-empty line once"
+[ "${A[0]}" = "(ok nil)" ] || fail "serve: append answers (ok nil)"
+[[ "${A[1]}" == '(error "seq" "'*'")' ]] || fail "serve: a repeated seq answers (error \"seq\" ...)"
+[ "${A[2]}" = '(ok (list {:seq 1}))' ] || fail "serve: read after an error still answers"
+[ "${A[3]}" = '(error "op" "unknown operation \"persist/frob\"")' ] ||
+    fail "serve: the message is an escaped SX string"
+[[ "${A[4]}" == '(error "parse" "'*'")' ]] || fail "serve: malformed SX answers a parse error"
+[ "${A[5]}" = "(ok nil)" ] || fail "serve: kv-put"
+[ "${A[6]}" = '(ok (list (quote error) "x"))' ] || fail "serve: a stored error-like value is wrapped in ok"
+[ "${A[7]}" = "(ok 1)" ] || fail "serve: last-seq"
+[ "${A[8]}" = "(ok 1)" ] || fail "serve: a last line without LF is answered"
+pass "serve --stdio answers in order, with ok and error lines, and goes on after errors"
+
+LONG="(persist/kv-put \"long\" \"$(printf 'y%.0s' $(seq 1 200))\")"
+printf '%s\n%s\n' "$LONG" '(persist/kv-has? "long")' |
+    "$SXP" --dir "$D" serve --stdio --max-line 100 >"$T/answers"
+mapfile -t A <"$T/answers"
+[ "${#A[@]}" = 2 ] && [[ "${A[0]}" == '(error "limit" "'* ]] && [ "${A[1]}" = "(ok false)" ] ||
+    { OUT=$(cat "$T/answers"); fail "serve: a line over --max-line answers a limit error and is skipped"; }
+pass "serve: a line over --max-line answers (error \"limit\" ...) and the next is served"
+
+# ---- the lock: one read-write process per store --------------------------------
+
+BEFORE=$(snap)
+coproc SRV { exec "$SXP" --dir "$D" serve --stdio 2>"$T/srv.err"; }
+SERVER_PID=$SRV_PID
+echo '(persist/last-seq "sv")' >&"${SRV[1]}"
+read -r ANSWER <&"${SRV[0]}"
+[ "$ANSWER" = "(ok 1)" ] || fail "the server answers while holding the store"
+run --dir "$D" op '(persist/append "sv" {:seq 2})'
+[ "$RC" = 1 ] && [ ! -s "$T/out" ] || fail "a second read-write open fails with status 1"
+[[ "$ERR" == *locked* ]] || fail "the lock error says locked"
+[[ "$ERR" == *"$SERVER_PID"* ]] || fail "the lock error names the holder's pid $SERVER_PID"
+[[ "$ERR" == *"$D"* ]] || fail "the lock error names the directory"
+pass "a second read-write open fails naming the directory and the holder's pid"
+run --dir "$D" read sv
+[ "$RC" = 1 ] && [[ "$ERR" == "sxp: locked: "* ]] || fail "read verbs also need the lock"
+pass "friendly verbs fail the same way on a locked store"
+run --dir "$D" --read-only read sv
+[ "$RC" = 0 ] && [ "$OUT" = '{:seq 1}' ] || fail "--read-only reads a store another process holds"
+pass "--read-only reads a store another process holds"
+echo '(persist/append "sv" {:seq 2})' >&"${SRV[1]}"
+read -r ANSWER <&"${SRV[0]}"
+[ "$ANSWER" = "(ok nil)" ] || fail "the server still writes"
+close_srv
+RC=0
+wait "$SERVER_PID" || RC=$?
+SERVER_PID=
+[ "$RC" = 0 ] || fail "serve exits 0 when its input ends"
+ok $'{:seq 1}\n{:seq 2}' read sv
+pass "the store is usable again once the server exits"
+op '(persist/truncate "sv" 1)' nil
+
+# ---- recover and stat -----------------------------------------------------------
+
+ok "$D: was closed cleanly; nothing to recover"$'\n'"7 streams; store closed cleanly" recover
+coproc SRV { exec "$SXP" --dir "$D" serve --stdio 2>"$T/srv.err"; }
+SERVER_PID=$SRV_PID
+echo '(persist/append "sv" {:seq 3})' >&"${SRV[1]}"
+read -r ANSWER <&"${SRV[0]}"
+[ "$ANSWER" = "(ok nil)" ] || fail "append through serve"
+{
+    kill -KILL "$SERVER_PID"
+    wait "$SERVER_PID"
+} 2>/dev/null || true
+SERVER_PID=
+close_srv || true
+run --dir "$D" recover
+[ "$RC" = 0 ] && [[ "$OUT" == "$D: was not closed cleanly"* ]] || fail "recover after a kill"
+pass "recover after a killed writer says recovery ran"
+ok '{:seq 2}'$'\n''{:seq 3}' read sv
+run --dir "$D" stat
+[ "$RC" = 0 ] && [[ "$OUT" == *"streams:    7"* ]] && [[ "$OUT" == *"kv keys:    4"* ]] &&
+    [[ "$OUT" == *"io:         "* ]] || fail "stat prints counts"
+pass "stat prints the counts"
+run --dir "$D" --io sync stat
+[ "$RC" = 0 ] && [[ "$OUT" == *"io:         sync"* ]] || fail "--io sync uses plain syscalls"
+pass "--io sync uses plain syscalls"
+ok "" --io sync --sync none append sv '{:seq 4}'
+ok 4 last-seq sv
+
+# ---- where the store is ------------------------------------------------------------
+
+RC=0
+SX_PERSIST_DIR=$T/env "$SXP" op '(persist/append "e" {:seq 1})' >/dev/null || RC=$?
+[ "$RC" = 0 ] && [ -d "$T/env/streams" ] || fail "\$SX_PERSIST_DIR names the default store"
+pass "\$SX_PERSIST_DIR names the default store"
+mkdir "$T/cwd"
+RC=0
+(cd "$T/cwd" && env -u SX_PERSIST_DIR "$SXP" op '(persist/append "e" {:seq 1})' >/dev/null) || RC=$?
+[ "$RC" = 0 ] && [ -d "$T/cwd/persist-data/streams" ] || fail "./persist-data is the default store"
+pass "./persist-data is the default store"
+
+# ---- demo ------------------------------------------------------------------------------
+
+mkdir "$T/demotmp"
+RC=0
+TMPDIR=$T/demotmp "$SXP" demo >"$T/out" 2>"$T/err" || RC=$?
+OUT=$(cat "$T/out")
+ERR=$(cat "$T/err")
+[ "$RC" = 0 ] || fail "demo exits 0"
+[[ "$OUT" == *"persist/append-batch"* ]] && [[ "$OUT" == *"Done"* ]] || fail "demo tours the store"
+[ -z "$(ls -A "$T/demotmp")" ] || fail "demo removes its temporary store"
+pass "demo runs on a temporary store and exits 0"
+run --dir "$T/demo" demo
+[ "$RC" = 0 ] || fail "demo --dir exits 0"
+ok $'{:item "coffee" :seq 1 :total 3.5}\n{:item "bagel" :seq 2 :total 2.25}' \
+    --dir "$T/demo" read orders
+pass "demo with --dir keeps its store"
+run --dir "$T/demo" demo
+[ "$RC" = 0 ] && [[ "$OUT" == *"continue above"* ]] && [[ "$OUT" == *"Done"* ]] ||
+    fail "demo runs again on its own store"
+ok 4 --dir "$T/demo" last-seq orders
+ok 6 --dir "$T/demo" last-seq audit
+ok '{:seq 6 :who "cy"}' --dir "$T/demo" read audit
+pass "demo runs again on the same store, its seqs above the old ones"
+
+echo "1..$NTEST"

@@ -1,0 +1,617 @@
+/*
+ * test_fsck.c -- sxp-fsck (fsck/) through fsck_run, on every fixture of
+ * fixtures.h in every mode:
+ *   -n  the right code, class and exit status; the tree unchanged byte for
+ *       byte (names, contents, modes, mtimes) and no access time touched;
+ *   -p  residue repaired (then -n exits 0), corruption left untouched;
+ *   -y  everything repaired (then -n exits 0), every good event still in
+ *       the log, what was taken out in lost+found/ with a MANIFEST line.
+ * And the rest of checks.h: seq order by longest run, lock handling, the
+ * window rule shared with recovery, JSON.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "commit.h"
+#include "fixtures.h"
+#include "frame.h"
+#include "fsck.h"
+#include "recover.h"
+
+static int run_fsck(const char *root, enum fsck_mode mode, int upgrade, struct fsck_report *r)
+{
+    struct fsck_opts o;
+    memset(&o, 0, sizeof(o));
+    o.root = root;
+    o.mode = mode;
+    o.upgrade = upgrade;
+    o.io_kind = SXP_IO_AUTO;
+    return fsck_run(&o, r);
+}
+
+/* Runs fsck and frees the report; returns the status. */
+static int fsck_status(const char *root, enum fsck_mode mode)
+{
+    struct fsck_report r;
+    int st = run_fsck(root, mode, 0, &r);
+    if (st == FSCK_EXIT_FAILED)
+        print_message("fsck: %s\n", r.fatal);
+    fsck_report_free(&r);
+    return st;
+}
+
+/* The finding of code about file, or NULL. */
+static const struct fsck_finding *find_in(const struct fsck_report *r, enum fsck_code code,
+                                          const char *file)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->f[i].code == code && strcmp(r->f[i].file, file) == 0)
+            return &r->f[i];
+    return NULL;
+}
+
+static void print_report(const struct fsck_report *r, const char *root)
+{
+    fsck_report_print_text(r, root, stdout);
+}
+
+/* One fixture and what each mode must do with it. */
+struct fx_case {
+    void (*damage)(const char *root); /* NULL: the legacy store */
+    enum fsck_code code;              /* the finding it must cause */
+    const char *file;                 /* in this file */
+    unsigned line;                    /* at this line (0: whole file) */
+    int n_status;                     /* -n */
+    int p_status;                     /* -p, and -n after it */
+    int p_then_n;
+    int y_status;       /* -y (then -n must exit 0) */
+    int orders_after_y; /* events of "orders" in the log after -y */
+    int lost;           /* items -y puts in lost+found */
+};
+
+static const struct fx_case case_flip_mid = {
+    fxd_flip_mid, FSCK_CHECKSUM, FX_ORDERS_LOG, 10, 4, 4, 4, 1, 19, 1};
+static const struct fx_case case_flip_last = {
+    fxd_flip_last, FSCK_CHECKSUM, FX_ORDERS_LOG, 20, 4, 4, 4, 1, 19, 1};
+static const struct fx_case case_swap = {
+    fxd_swap_lines, FSCK_SEQ_ORDER, FX_ORDERS_LOG, 0, 4, 4, 4, 1, 19, 1};
+static const struct fx_case case_half = {
+    fxd_half_line, FSCK_TORN_TAIL, FX_ORDERS_LOG, 21, 4, 1, 0, 1, 20, 0};
+static const struct fx_case case_zeros = {
+    fxd_zeros, FSCK_TORN_TAIL, FX_ORDERS_LOG, 21, 4, 1, 0, 1, 20, 0};
+static const struct fx_case case_seq_below = {
+    fxd_seq_below, FSCK_HW_BEHIND, FX_ORDERS_SEQ, 0, 4, 1, 0, 1, 20, 0};
+static const struct fx_case case_seq_deleted = {
+    fxd_seq_deleted, FSCK_SEQ_MISSING, FX_ORDERS_SEQ, 0, 4, 1, 0, 1, 20, 0};
+static const struct fx_case case_seq_garbage = {
+    fxd_seq_garbage, FSCK_SEQ_UNREADABLE, FX_ORDERS_SEQ, 0, 4, 4, 4, 1, 20, 1};
+static const struct fx_case case_temp = {
+    fxd_temp_file, FSCK_TEMP_FILE, "streams/tmp.999.1.tmp", 0, 4, 1, 0, 1, 20, 0};
+static const struct fx_case case_kv = {
+    fxd_kv_damaged, FSCK_KV_CORRUPT, FX_KV_CONFIG, 0, 4, 4, 4, 1, 20, 1};
+static const struct fx_case case_blob = {
+    fxd_blob_altered,
+    FSCK_BLOB_HASH,
+    "blobs/bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e",
+    0,
+    4,
+    4,
+    4,
+    1,
+    20,
+    1};
+static const struct fx_case case_blob_name = {
+    fxd_blob_bad_name, FSCK_BAD_NAME, "blobs/not-a-cid.bin", 0, 4, 4, 4, 1, 20, 1};
+static const struct fx_case case_foreign = {
+    fxd_foreign_file, FSCK_FOREIGN_FILE, "streams/notes.txt", 0, 4, 4, 4, 1, 20, 1};
+static const struct fx_case case_legacy = {NULL, FSCK_LEGACY_LINE, FX_ORDERS_LOG, 1, 0, 0, 0, 0, 3,
+                                           0};
+
+static void make_case(const struct fx_case *c, char *root)
+{
+    if (c->damage) {
+        fx_make_store(root);
+        c->damage(root);
+    } else {
+        fx_make_legacy_store(root);
+    }
+}
+
+/* The orders log's good seqs, count returned. */
+static int orders_events(const char *root, int64_t *seqs)
+{
+    char p[PATH_MAX];
+    return fx_log_seqs(fx_join(p, root, FX_ORDERS_LOG), seqs, 64);
+}
+
+/* The same, and they must strictly increase (INV-1). */
+static int orders_seqs(const char *root, int64_t *seqs)
+{
+    int n = orders_events(root, seqs);
+    for (int i = 1; i < n; i++)
+        assert_true(seqs[i] > seqs[i - 1]);
+    return n;
+}
+
+/* Sets every regular file's atime (not mtime) to 2001-09-09. */
+static void age_atimes(const char *root, const char *const *rels)
+{
+    char p[PATH_MAX];
+    struct timespec ts[2] = {{1000000000, 0}, {0, UTIME_OMIT}};
+    for (; *rels; rels++)
+        assert_int_equal(utimensat(AT_FDCWD, fx_join(p, root, *rels), ts, 0), 0);
+}
+
+static void assert_atimes_aged(const char *root, const char *const *rels)
+{
+    char p[PATH_MAX];
+    struct stat st;
+    for (; *rels; rels++) {
+        assert_int_equal(stat(fx_join(p, root, *rels), &st), 0);
+        if (st.st_atim.tv_sec != 1000000000)
+            fail_msg("%s: access time changed by a check", *rels);
+    }
+}
+
+/* -n: code, class, file, line, status; nothing changes. */
+static void check_n(const struct fx_case *c)
+{
+    char root[PATH_MAX];
+    struct fsck_report r;
+    static const char *const files[] = {FX_ORDERS_LOG, FX_KV_CONFIG, NULL};
+    make_case(c, root);
+    char *before = fx_snapshot(root); /* reads every file: age atimes after it */
+    if (c->damage)
+        age_atimes(root, files);
+    int st = run_fsck(root, FSCK_MODE_CHECK, 0, &r);
+    print_report(&r, root);
+    assert_int_equal(st, c->n_status);
+    assert_int_equal(r.status, st);
+    const struct fsck_finding *f = find_in(&r, c->code, c->file);
+    assert_non_null(f);
+    assert_string_equal(f->file, c->file);
+    if (c->line)
+        assert_int_equal(f->line, c->line);
+    assert_int_equal(f->action, FSCK_ACT_NONE);
+    /* Nothing but the expected finding is an error. */
+    for (size_t i = 0; i < r.n; i++)
+        if (fsck_code_is_error(r.f[i].code) && r.f[i].code != c->code)
+            fail_msg("unexpected finding %s on %s", fsck_code_name(r.f[i].code), r.f[i].file);
+    fsck_report_free(&r);
+    if (c->damage)
+        assert_atimes_aged(root, files);
+    char *after = fx_snapshot(root);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    fx_remove_tree(root);
+}
+
+/* -p: residue repaired; corruption left, and then the tree unchanged. */
+static void check_p(const struct fx_case *c)
+{
+    char root[PATH_MAX];
+    struct fsck_report r;
+    make_case(c, root);
+    char *before = fx_snapshot(root);
+    int st = run_fsck(root, FSCK_MODE_PREEN, 0, &r);
+    print_report(&r, root);
+    assert_int_equal(st, c->p_status);
+    const struct fsck_finding *f = find_in(&r, c->code, c->file);
+    assert_non_null(f);
+    int residue = fsck_code_class(c->code) == FSCK_RESIDUE;
+    assert_int_equal(f->action != FSCK_ACT_NONE, residue);
+    fsck_report_free(&r);
+    if (!residue && c->damage) {
+        char *after = fx_snapshot(root);
+        assert_string_equal(before, after);
+        free(after);
+    }
+    free(before);
+    assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), c->p_then_n);
+    /* Idempotent: a second -p has nothing more to do. */
+    if (residue)
+        assert_int_equal(fsck_status(root, FSCK_MODE_PREEN), FSCK_EXIT_CLEAN);
+    fx_remove_tree(root);
+}
+
+/* Counts MANIFEST lines naming file. */
+static int manifest_lines(const char *root, const char *file)
+{
+    char p[PATH_MAX];
+    if (!fx_exists(fx_join(p, root, "lost+found/MANIFEST")))
+        return 0;
+    size_t len;
+    char *m = fx_read_file(p, &len);
+    int n = 0;
+    for (char *s = m; (s = strstr(s, file)) != NULL; s++)
+        n++;
+    free(m);
+    return n;
+}
+
+/* -y: all repaired, -n then exits 0, good events all there. */
+static void check_y(const struct fx_case *c)
+{
+    char root[PATH_MAX], p[PATH_MAX];
+    struct fsck_report r;
+    int64_t seqs[64];
+    make_case(c, root);
+    int before_n = orders_events(root, seqs);
+    int st = run_fsck(root, FSCK_MODE_YES, 0, &r);
+    print_report(&r, root);
+    assert_int_equal(st, c->y_status);
+    assert_int_equal(r.left, 0);
+    const struct fsck_finding *f = find_in(&r, c->code, c->file);
+    assert_non_null(f);
+    if (c->lost) {
+        assert_int_equal(f->action, FSCK_ACT_MOVED);
+        assert_non_null(f->moved_to);
+        assert_true(fx_exists(fx_join(p, root, f->moved_to)));
+        assert_int_equal(manifest_lines(root, c->file), c->lost);
+    } else {
+        assert_false(fx_exists(fx_join(p, root, "lost+found")));
+    }
+    fsck_report_free(&r);
+    assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    assert_int_equal(fsck_status(root, FSCK_MODE_YES), FSCK_EXIT_CLEAN);
+    int n = orders_seqs(root, seqs);
+    assert_int_equal(n, c->orders_after_y);
+    /* The good events are those there before, less the one moved. */
+    assert_true(n >= before_n - 1);
+    fx_remove_tree(root);
+}
+
+#define FX_TESTS(name, kase)                                                                       \
+    static void name##_n_reports_it_and_changes_nothing(void **state)                              \
+    {                                                                                              \
+        (void)state;                                                                               \
+        check_n(&kase);                                                                            \
+    }                                                                                              \
+    static void name##_p_repairs_only_crash_residue(void **state)                                  \
+    {                                                                                              \
+        (void)state;                                                                               \
+        check_p(&kase);                                                                            \
+    }                                                                                              \
+    static void name##_y_leaves_a_clean_store_and_every_good_event(void **state)                   \
+    {                                                                                              \
+        (void)state;                                                                               \
+        check_y(&kase);                                                                            \
+    }
+
+FX_TESTS(flipped_byte_mid_log, case_flip_mid)
+FX_TESTS(flipped_byte_last_line, case_flip_last)
+FX_TESTS(two_lines_swapped, case_swap)
+FX_TESTS(half_a_line_at_end, case_half)
+FX_TESTS(zero_bytes_appended, case_zeros)
+FX_TESTS(seq_below_max, case_seq_below)
+FX_TESTS(seq_deleted, case_seq_deleted)
+FX_TESTS(seq_garbage, case_seq_garbage)
+FX_TESTS(temp_file_left_behind, case_temp)
+FX_TESTS(kv_file_damaged, case_kv)
+FX_TESTS(blob_bytes_altered, case_blob)
+FX_TESTS(blob_with_non_cid_name, case_blob_name)
+FX_TESTS(foreign_file_in_streams, case_foreign)
+FX_TESTS(legacy_store, case_legacy)
+
+#define FX_ENTRIES(name)                                                                           \
+    cmocka_unit_test(name##_n_reports_it_and_changes_nothing),                                     \
+        cmocka_unit_test(name##_p_repairs_only_crash_residue),                                     \
+        cmocka_unit_test(name##_y_leaves_a_clean_store_and_every_good_event)
+
+/* ---- beyond the fixtures ----------------------------------------------- */
+
+static void good_store_is_clean(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    struct fsck_report r;
+    fx_make_store(root);
+    assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_CLEAN);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(r.streams, 2);
+    assert_int_equal(r.kv_files, 2);
+    assert_int_equal(r.blobs, 2);
+    fsck_report_free(&r);
+    fx_remove_tree(root);
+}
+
+/* checks.h seq-order: one wild seq blames that line, not all after it. */
+static void one_wild_seq_is_the_only_line_blamed(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], line[256];
+    struct fsck_report r;
+    int64_t seqs[64];
+    fx_make_store(root);
+    /* Replace line 3 (seq 3) with seq 900: 1 2 900 4 5 ... 20. */
+    fx_join(p, root, FX_ORDERS_LOG);
+    size_t len;
+    char *b = fx_read_file(p, &len);
+    uint64_t o3 = fx_orders_offset(3), o4 = fx_orders_offset(4);
+    size_t n = fx_order_line(900, line, sizeof(line));
+    fx_write_file(p, b, o3);
+    fx_append(p, line, n);
+    fx_append(p, b + o4, len - o4);
+    free(b);
+    assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_LEFT);
+    assert_int_equal(fsck_report_count(&r, FSCK_SEQ_ORDER), 1);
+    assert_int_equal(fsck_report_find(&r, FSCK_SEQ_ORDER)->line, 3);
+    assert_int_equal(fsck_report_find(&r, FSCK_SEQ_ORDER)->a, 900);
+    /* The log's max seq for INV-3 is 20, not 900: no hw finding. */
+    assert_int_equal(fsck_report_count(&r, FSCK_HW_BEHIND), 0);
+    fsck_report_free(&r);
+    assert_int_equal(fsck_status(root, FSCK_MODE_YES), FSCK_EXIT_REPAIRED);
+    assert_int_equal(orders_seqs(root, seqs), FX_ORDERS - 1);
+    assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    fx_remove_tree(root);
+}
+
+/* R-3 shared with recovery: a NUL line followed by a bad line without NUL
+ * is corruption (both lines), and an incomplete last line after it is
+ * still a torn tail (R-3b). */
+static void nul_line_before_corruption_is_not_a_torn_tail(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], line[256];
+    struct fsck_report r;
+    fx_make_store(root);
+    fx_join(p, root, FX_ORDERS_LOG);
+    size_t n = fx_order_line(21, line, sizeof(line));
+    memset(line, 0, 8);
+    fx_append(p, line, n);
+    n = fx_order_line(22, line, sizeof(line));
+    line[3] ^= 1;
+    fx_append(p, line, n);
+    n = fx_order_line(23, line, sizeof(line));
+    fx_append(p, line, n - 5);
+    assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_LEFT);
+    print_report(&r, root);
+    assert_int_equal(fsck_report_count(&r, FSCK_TORN_TAIL), 1);
+    assert_int_equal(fsck_report_find(&r, FSCK_TORN_TAIL)->line, 23);
+    assert_int_equal(
+        fsck_report_count(&r, FSCK_CHECKSUM) + fsck_report_count(&r, FSCK_EVENT_UNPARSABLE), 2);
+    fsck_report_free(&r);
+    /* -p cuts the incomplete line only; -y then moves the two bad lines. */
+    assert_int_equal(fsck_status(root, FSCK_MODE_PREEN), FSCK_EXIT_LEFT);
+    assert_int_equal(fx_file_size(p), fx_orders_offset(23));
+    assert_int_equal(fsck_status(root, FSCK_MODE_YES), FSCK_EXIT_REPAIRED);
+    assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    fx_remove_tree(root);
+}
+
+/* fsck reads whole logs: damage before the window, which recovery trusts
+ * (R-2), is reported. */
+static void damage_before_the_window_is_found_though_recovery_trusts_it(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], line[256], text[32];
+    struct fsck_report r;
+    fx_make_store(root);
+    fx_join(p, root, FX_ORDERS_LOG);
+    FILE *f = fopen(p, "wb");
+    uint64_t size = 0;
+    int64_t n = 0;
+    while (size < COMMIT_MAX_UNSYNCED + (1u << 20)) {
+        size_t len = fx_order_line(++n, line, sizeof(line));
+        assert_int_equal(fwrite(line, 1, len, f), len);
+        size += len;
+    }
+    fclose(f);
+    fx_flip_byte(p, 5);
+    snprintf(text, sizeof(text), "%" PRId64, n);
+    fx_write_file(fx_join(line, root, FX_ORDERS_SEQ), text, strlen(text));
+    assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_LEFT);
+    assert_int_equal(fsck_report_count(&r, FSCK_CHECKSUM), 1);
+    assert_int_equal(fsck_report_find(&r, FSCK_CHECKSUM)->line, 1);
+    assert_int_equal(r.log_bytes, size + fx_file_size(fx_join(line, root, FX_USERS_LOG)));
+    fsck_report_free(&r);
+    fx_remove_tree(root);
+}
+
+/* Recovery and fsck agree: after recovery every residue fixture is clean. */
+static void after_recovery_fsck_finds_nothing(void **state)
+{
+    (void)state;
+    void (*const damages[])(const char *) = {fxd_half_line, fxd_zeros, fxd_seq_below,
+                                             fxd_seq_deleted, fxd_temp_file};
+    for (size_t i = 0; i < sizeof(damages) / sizeof(damages[0]); i++) {
+        char root[PATH_MAX];
+        struct sxp_io *io = NULL;
+        struct sxp_err err;
+        struct recover_report rep;
+        fx_make_store(root);
+        damages[i](root);
+        assert_int_equal(io_backend_new(SXP_IO_AUTO, 1, &io, &err), 0);
+        assert_int_equal(recover_store(io, root, 1, &rep, &err), 0);
+        io->destroy(io);
+        assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+        fx_remove_tree(root);
+    }
+}
+
+/* The lock: a live writer makes -n exit 8 naming its pid; --force checks
+ * read-only with a warning; -p and -y never repair a live store. */
+static void live_writer_stops_fsck_unless_forced_read_only(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], want[64];
+    struct fsck_report r;
+    struct fsck_opts o;
+    fx_make_store(root);
+    fxd_half_line(root);
+    snprintf(want, sizeof(want), "pid %ld\n", (long)getpid());
+    fx_write_file(fx_join(p, root, "LOCK"), want, strlen(want));
+    int fd = open(p, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+
+    assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_FAILED);
+    snprintf(want, sizeof(want), "locked by pid %ld", (long)getpid());
+    assert_non_null(strstr(r.fatal, want));
+    fsck_report_free(&r);
+    char *before = fx_snapshot(root);
+    assert_int_equal(run_fsck(root, FSCK_MODE_PREEN, 0, &r), FSCK_EXIT_FAILED);
+    fsck_report_free(&r);
+    assert_int_equal(run_fsck(root, FSCK_MODE_YES, 0, &r), FSCK_EXIT_FAILED);
+    fsck_report_free(&r);
+    char *after = fx_snapshot(root);
+    assert_string_equal(before, after);
+
+    memset(&o, 0, sizeof(o));
+    o.root = root;
+    o.force = 1;
+    assert_int_equal(fsck_run(&o, &r), FSCK_EXIT_LEFT);
+    assert_non_null(fsck_report_find(&r, FSCK_LIVE_WRITER));
+    assert_non_null(fsck_report_find(&r, FSCK_TORN_TAIL));
+    fsck_report_free(&r);
+    free(after);
+    after = fx_snapshot(root);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    close(fd);
+    assert_int_equal(fsck_status(root, FSCK_MODE_PREEN), FSCK_EXIT_REPAIRED);
+    fx_remove_tree(root);
+}
+
+static void missing_store_cannot_be_checked(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    struct fsck_report r;
+    fx_tmpdir(root);
+    assert_int_equal(run_fsck(fx_join(p, root, "nope"), FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_FAILED);
+    assert_non_null(strstr(r.fatal, "nope"));
+    fsck_report_free(&r);
+    fx_write_file(fx_join(p, root, "FORMAT"), "sxp 9\n", 6);
+    assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_FAILED);
+    assert_non_null(strstr(r.fatal, "FORMAT"));
+    fsck_report_free(&r);
+    fx_remove_tree(root);
+}
+
+/* --upgrade gives legacy lines trailers and leaves nothing to warn about. */
+static void upgrade_gives_a_legacy_store_its_trailers(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    struct fsck_report r;
+    int64_t seqs[64];
+    fx_make_legacy_store(root);
+    assert_int_equal(run_fsck(root, FSCK_MODE_PREEN, 1, &r), FSCK_EXIT_CLEAN);
+    assert_int_equal(fsck_report_find(&r, FSCK_LEGACY_LINE)->action, FSCK_ACT_UPGRADED);
+    fsck_report_free(&r);
+    assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_CLEAN);
+    assert_int_equal(r.n, 0);
+    fsck_report_free(&r);
+    size_t len;
+    char *text = fx_read_file(fx_join(p, root, FX_ORDERS_LOG), &len);
+    struct frame_line fl;
+    frame_next(text, len, &fl);
+    assert_int_equal(fl.status, FRAME_OK);
+    assert_int_equal(fl.payload_len, strlen("{:item \"widget-1\" :seq 1}"));
+    free(text);
+    assert_int_equal(orders_seqs(root, seqs), 3);
+    text = fx_read_file(fx_join(p, root, FX_KV_CONFIG), &len);
+    frame_decode_whole(text, len, &fl);
+    assert_int_equal(fl.status, FRAME_OK);
+    free(text);
+    fx_remove_tree(root);
+}
+
+/* -y keeps each moved line's bytes and says where it came from. */
+static void moved_line_keeps_its_bytes_and_origin(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], want[256], line[256];
+    struct fsck_report r;
+    fx_make_store(root);
+    fxd_flip_mid(root);
+    assert_int_equal(run_fsck(root, FSCK_MODE_YES, 0, &r), FSCK_EXIT_REPAIRED);
+    const struct fsck_finding *f = fsck_report_find(&r, FSCK_CHECKSUM);
+    assert_string_equal(f->moved_to, "lost+found/6f7264657273.log.1");
+    size_t len, n = fx_order_line(10, line, sizeof(line));
+    line[9] ^= 1;
+    char *item = fx_read_file(fx_join(p, root, f->moved_to), &len);
+    assert_int_equal(len, n);
+    assert_memory_equal(item, line, n);
+    free(item);
+    char *m = fx_read_file(fx_join(p, root, "lost+found/MANIFEST"), &len);
+    snprintf(want, sizeof(want),
+             "6f7264657273.log.1\t" FX_ORDERS_LOG "\toffset=%" PRIu64 "\tline=10\tlen=%zu\t"
+             "code=checksum\n",
+             fx_orders_offset(10), n);
+    assert_string_equal(m, want);
+    free(m);
+    fsck_report_free(&r);
+    fx_remove_tree(root);
+}
+
+static void json_report_names_code_class_file_line_and_offset(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], want[128];
+    struct fsck_report r;
+    char *out = NULL;
+    size_t outlen = 0;
+    fx_make_store(root);
+    fxd_flip_mid(root);
+    assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_LEFT);
+    FILE *f = open_memstream(&out, &outlen);
+    fsck_report_print_json(&r, root, f);
+    fclose(f);
+    assert_non_null(strstr(out, "\"code\": \"checksum\", \"class\": \"corruption\", "
+                                "\"file\": \"" FX_ORDERS_LOG "\", \"line\": 10"));
+    snprintf(want, sizeof(want), "\"offset\": %" PRIu64, fx_orders_offset(10));
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "\"status\": 4"));
+    assert_non_null(strstr(out, "\"action\": \"none\""));
+    free(out);
+    fsck_report_free(&r);
+    fx_remove_tree(root);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        FX_ENTRIES(flipped_byte_mid_log),
+        FX_ENTRIES(flipped_byte_last_line),
+        FX_ENTRIES(two_lines_swapped),
+        FX_ENTRIES(half_a_line_at_end),
+        FX_ENTRIES(zero_bytes_appended),
+        FX_ENTRIES(seq_below_max),
+        FX_ENTRIES(seq_deleted),
+        FX_ENTRIES(seq_garbage),
+        FX_ENTRIES(temp_file_left_behind),
+        FX_ENTRIES(kv_file_damaged),
+        FX_ENTRIES(blob_bytes_altered),
+        FX_ENTRIES(blob_with_non_cid_name),
+        FX_ENTRIES(foreign_file_in_streams),
+        FX_ENTRIES(legacy_store),
+        cmocka_unit_test(good_store_is_clean),
+        cmocka_unit_test(one_wild_seq_is_the_only_line_blamed),
+        cmocka_unit_test(nul_line_before_corruption_is_not_a_torn_tail),
+        cmocka_unit_test(damage_before_the_window_is_found_though_recovery_trusts_it),
+        cmocka_unit_test(after_recovery_fsck_finds_nothing),
+        cmocka_unit_test(live_writer_stops_fsck_unless_forced_read_only),
+        cmocka_unit_test(missing_store_cannot_be_checked),
+        cmocka_unit_test(upgrade_gives_a_legacy_store_its_trailers),
+        cmocka_unit_test(moved_line_keeps_its_bytes_and_origin),
+        cmocka_unit_test(json_report_names_code_class_file_line_and_offset),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# test_fsck_cli.sh BUILD_DIR -- the sxp-fsck command's exit statuses, as
+# fsck/checks.h defines them, on copies of tests/data/legacy (upgraded to a
+# framed store, then damaged with dd). The library is tested in
+# test_fsck.c; this checks the binary around it.
+set -u
+
+build=${1:?usage: test_fsck_cli.sh BUILD_DIR}
+fsck="$build/fsck/sxp-fsck"
+here=$(cd "$(dirname "$0")" && pwd)
+[ -x "$fsck" ] || { echo "no $fsck"; exit 77; }
+command -v flock >/dev/null || { echo "no flock(1)"; exit 77; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/sxp-fsck-cli-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+fails=0
+
+# expect STATUS WHAT -- COMMAND...: runs it, compares the exit status.
+expect() {
+    local want=$1 what=$2
+    shift 3
+    "$@" >"$work/out" 2>"$work/err"
+    local got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "FAIL: $what: exit $got, want $want"
+        sed 's/^/  out: /' "$work/out"
+        sed 's/^/  err: /' "$work/err"
+        fails=$((fails + 1))
+    else
+        echo "ok: $what (exit $got)"
+    fi
+}
+
+# contains FILE TEXT WHAT
+contains() {
+    if ! grep -qF -- "$2" "$1"; then
+        echo "FAIL: $3: no '$2' in:"
+        sed 's/^/  /' "$1"
+        fails=$((fails + 1))
+    fi
+}
+
+fresh() {
+    rm -rf "$work/s"
+    cp -r "$here/data/legacy" "$work/s"
+}
+
+log="$work/s/streams/6f7264657273.log"
+
+expect 0 "--help" -- "$fsck" --help
+contains "$work/out" "seq-unreadable" "--help lists the codes"
+contains "$work/out" "16  bad usage" "--help lists the exit statuses"
+expect 16 "unknown option" -- "$fsck" --frobnicate
+expect 16 "two modes" -- "$fsck" -n -y "$work"
+expect 16 "--upgrade with -n" -- "$fsck" -n --upgrade "$work"
+expect 16 "two directories" -- "$fsck" "$work" "$work"
+expect 8 "missing store" -- "$fsck" "$work/nope"
+
+fresh
+expect 0 "legacy store: warnings only" -- "$fsck" "$work/s"
+contains "$work/out" "[legacy-line, warning]" "legacy lines are reported"
+[ -s "$work/err" ] && { echo "FAIL: stderr not empty without a terminal"; fails=$((fails + 1)); }
+expect 0 "--upgrade alone implies -p" -- "$fsck" --upgrade "$work/s"
+expect 0 "upgraded store is clean" -- "$fsck" -n "$work/s"
+contains "$work/out" "0 warnings" "no warnings after --upgrade"
+
+# A torn tail: crash residue.
+printf '{:item "widget-4" :se' >>"$log"
+expect 4 "-n finds a torn tail" -- "$fsck" -n "$work/s"
+expect 4 "--json finds it too" -- "$fsck" --json "$work/s"
+contains "$work/out" '"code": "torn-tail", "class": "residue"' "JSON names code and class"
+expect 1 "-p cuts it" -- "$fsck" -p "$work/s"
+expect 0 "then clean" -- "$fsck" -n "$work/s"
+
+# A flipped byte in the first line: corruption.
+printf 'x' | dd of="$log" bs=1 seek=3 conv=notrunc status=none
+expect 4 "-n finds the checksum mismatch" -- "$fsck" -n "$work/s"
+contains "$work/out" "line 1, byte 0: checksum mismatch [checksum, corruption]" "text report"
+expect 4 "-p leaves corruption" -- "$fsck" -p "$work/s"
+expect 1 "-y moves it" -- "$fsck" -y "$work/s"
+contains "$work/out" "moved to lost+found/6f7264657273.log.1" "-y says where"
+[ -s "$work/s/lost+found/MANIFEST" ] || { echo "FAIL: no MANIFEST"; fails=$((fails + 1)); }
+expect 0 "then clean" -- "$fsck" -n "$work/s"
+expect 0 "and -y again does nothing" -- "$fsck" -y "$work/s"
+
+# A live writer holds the lock.
+echo "pid 4242" >"$work/s/LOCK"
+expect 8 "locked store" -- flock "$work/s/LOCK" "$fsck" -n "$work/s"
+contains "$work/out" "locked by pid 4242" "names the holder"
+expect 0 "--force checks it read-only" -- flock "$work/s/LOCK" "$fsck" -n --force "$work/s"
+contains "$work/out" "live-writer" "--force warns"
+expect 8 "-p never repairs a live store" -- flock "$work/s/LOCK" "$fsck" -p --force "$work/s"
+
+if [ "$fails" -ne 0 ]; then
+    echo "$fails failures"
+    exit 1
+fi
+echo "all passed"

@@ -1,0 +1,616 @@
+/*
+ * test_io_sim.c -- the simulated disk (fault-injection/io_sim.c) against
+ * its model (written at the top of io_sim.c) and the contract of
+ * engine/io.h: what a power loss keeps, loses, tears and zero-fills.
+ *
+ * Randomised cases print their seed; SXP_TEST_SEED overrides it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fault.h"
+#include "io.h"
+#include "testutil.h"
+
+static uint64_t tsim_seed(void)
+{
+    const char *e = getenv("SXP_TEST_SEED");
+    uint64_t seed = e ? strtoull(e, NULL, 0) : 0x5eed1234ull;
+    printf("# seed %llu\n", (unsigned long long)seed);
+    return seed;
+}
+
+static int tsim_setup(void **state)
+{
+    struct sxp_io *io = NULL;
+    if (io_sim_new(&io) != 0)
+        return -1;
+    if (io_sim_mkdirs(io, "/d") != 0)
+        return -1;
+    *state = io;
+    return 0;
+}
+
+static int tsim_teardown(void **state)
+{
+    struct sxp_io *io = *state;
+    io->destroy(io);
+    return 0;
+}
+
+/* Creates path with bytes; sync: fdatasync it; dsync: fsync its directory. */
+static void tsim_put(struct sxp_io *io, const char *path, const char *bytes, int sync, int dsync)
+{
+    char dir[PATH_MAX];
+    int fd = io->open(io, path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(io->pwrite(io, fd, bytes, strlen(bytes), 0), 0);
+    if (sync)
+        assert_int_equal(io->fdatasync(io, fd), 0);
+    assert_int_equal(io->close(io, fd), 0);
+    if (dsync) {
+        io_dirname(path, dir, sizeof(dir));
+        assert_int_equal(io->fsync_dir(io, dir), 0);
+    }
+}
+
+/* The content at path (malloc'd), or NULL when it does not exist. */
+static char *tsim_get(struct sxp_io *io, const char *path, size_t *out_len)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = io_read_file(io, path, 1 << 20, &buf, &len);
+    if (rc == -ENOENT)
+        return NULL;
+    assert_int_equal(rc, 0);
+    if (out_len)
+        *out_len = len;
+    return buf;
+}
+
+static void tsim_crash(struct sxp_io *io, uint64_t seed, enum io_sim_mode mode)
+{
+    io_sim_crash(io, seed, mode);
+    assert_true(io_sim_is_off(io));
+    io_sim_restart(io);
+}
+
+static void written_data_is_readable_before_any_sync(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "hello", 0, 0);
+    char *got = tsim_get(io, "/d/a", NULL);
+    assert_string_equal(got, "hello");
+    free(got);
+    uint64_t size = 0;
+    int is_dir = 1;
+    assert_int_equal(io->stat(io, "/d/a", &size, &is_dir), 0);
+    assert_int_equal(size, 5);
+    assert_int_equal(is_dir, 0);
+}
+
+static void synced_file_and_directory_survive_every_crash_mode(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "durable", 1, 1);
+    for (int m = 0; m < IO_SIM_MODE_COUNT; m++) {
+        tsim_crash(io, (uint64_t)m, (enum io_sim_mode)m);
+        char *got = tsim_get(io, "/d/a", NULL);
+        assert_non_null(got);
+        assert_string_equal(got, "durable");
+        free(got);
+    }
+}
+
+static void unsynced_write_is_lost_in_lose_all_mode(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "old", 1, 1);
+    int fd = io->open(io, "/d/a", O_RDWR, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(io->pwrite(io, fd, "NEWER", 5, 3), 0);
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+    char *got = tsim_get(io, "/d/a", NULL);
+    assert_string_equal(got, "old");
+    free(got);
+}
+
+static void file_synced_but_directory_not_synced_vanishes(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "data", 1, 0);
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+    assert_null(tsim_get(io, "/d/a", NULL));
+}
+
+static void keep_all_mode_keeps_cache_and_entries(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "data", 0, 0);
+    assert_int_equal(io->mkdir(io, "/d/sub", 0755), 0);
+    tsim_put(io, "/d/sub/b", "bee", 0, 0);
+    tsim_crash(io, 1, IO_SIM_KEEP_ALL);
+    char *a = tsim_get(io, "/d/a", NULL);
+    char *b = tsim_get(io, "/d/sub/b", NULL);
+    assert_string_equal(a, "data");
+    assert_string_equal(b, "bee");
+    free(a);
+    free(b);
+}
+
+static void rename_not_dir_synced_leaves_old_or_new_never_neither(void **state)
+{
+    struct sxp_io *io = *state;
+    uint64_t seed = tsim_seed();
+    int saw_old = 0, saw_new = 0;
+    for (uint64_t i = 0; i < 64; i++) {
+        tsim_put(io, "/d/k", "old", 1, 1);
+        tsim_put(io, "/d/k.tmp", "new", 1, 0);
+        assert_int_equal(io->rename(io, "/d/k.tmp", "/d/k"), 0);
+        tsim_crash(io, seed + i, i % 2 ? IO_SIM_RANDOM : IO_SIM_TORN);
+        char *got = tsim_get(io, "/d/k", NULL);
+        assert_non_null(got);
+        if (strcmp(got, "old") == 0)
+            saw_old = 1;
+        else if (strcmp(got, "new") == 0)
+            saw_new = 1;
+        else
+            fail_msg("rename left %s", got);
+        free(got);
+        (void)io->unlink(io, "/d/k.tmp");
+        assert_int_equal(io->fsync_dir(io, "/d"), 0);
+    }
+    assert_true(saw_old);
+    assert_true(saw_new);
+}
+
+static void unlink_not_dir_synced_is_undone_by_lose_all(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "data", 1, 1);
+    assert_int_equal(io->unlink(io, "/d/a"), 0);
+    assert_null(tsim_get(io, "/d/a", NULL));
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+    char *got = tsim_get(io, "/d/a", NULL);
+    assert_non_null(got);
+    assert_string_equal(got, "data");
+    free(got);
+}
+
+static void mkdir_not_dir_synced_vanishes_with_its_files(void **state)
+{
+    struct sxp_io *io = *state;
+    assert_int_equal(io->mkdir(io, "/d/sub", 0755), 0);
+    tsim_put(io, "/d/sub/b", "bee", 1, 1); /* b is durable in sub ... */
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL);    /* ... but sub is not in /d */
+    int is_dir = 0;
+    assert_int_equal(io->stat(io, "/d/sub", NULL, &is_dir), -ENOENT);
+    assert_null(tsim_get(io, "/d/sub/b", NULL));
+}
+
+static void torn_mode_keeps_a_prefix_of_the_unsynced_bytes(void **state)
+{
+    struct sxp_io *io = *state;
+    uint64_t seed = tsim_seed();
+    char full[4096];
+    int saw_partial = 0;
+    for (size_t i = 0; i < sizeof(full); i++)
+        full[i] = (char)('a' + i % 26);
+    for (uint64_t r = 0; r < 64; r++) {
+        tsim_put(io, "/d/log", "HEAD\n", 1, 1);
+        int fd = io->open(io, "/d/log", O_RDWR, 0);
+        assert_true(fd >= 0);
+        for (size_t off = 0; off < sizeof(full); off += 1000) {
+            size_t n = sizeof(full) - off < 1000 ? sizeof(full) - off : 1000;
+            assert_int_equal(io->pwrite(io, fd, full + off, n, 5 + off), 0);
+        }
+        tsim_crash(io, seed + r, IO_SIM_TORN);
+        size_t len = 0;
+        char *got = tsim_get(io, "/d/log", &len);
+        assert_non_null(got);
+        assert_true(len >= 5 && len <= 5 + sizeof(full));
+        assert_memory_equal(got, "HEAD\n", 5);
+        assert_memory_equal(got + 5, full, len - 5);
+        if (len > 5 && len < 5 + sizeof(full))
+            saw_partial = 1;
+        free(got);
+    }
+    assert_true(saw_partial);
+}
+
+static void sector_mode_keeps_whole_sectors_and_zero_fills_lost_ones(void **state)
+{
+    struct sxp_io *io = *state;
+    uint64_t seed = tsim_seed();
+    char full[8 * IO_SIM_SECTOR];
+    int saw_kept = 0, saw_nul = 0, saw_kept_after_nul = 0;
+    memset(full, 'x', sizeof(full));
+    for (uint64_t r = 0; r < 16; r++) {
+        tsim_put(io, "/d/f", "", 1, 1);
+        int fd = io->open(io, "/d/f", O_RDWR, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(io->pwrite(io, fd, full, sizeof(full), 0), 0);
+        tsim_crash(io, seed + r, IO_SIM_SECTORS);
+        size_t len = 0;
+        char *got = tsim_get(io, "/d/f", &len);
+        assert_int_equal(len, sizeof(full));
+        int nul_seen = 0;
+        for (size_t s = 0; s < len; s += IO_SIM_SECTOR) {
+            char c = got[s];
+            assert_true(c == 'x' || c == '\0');
+            for (size_t j = 0; j < IO_SIM_SECTOR; j++)
+                assert_int_equal(got[s + j], c);
+            if (c == 'x') {
+                saw_kept = 1;
+                if (nul_seen)
+                    saw_kept_after_nul = 1;
+            } else {
+                saw_nul = nul_seen = 1;
+            }
+        }
+        free(got);
+    }
+    assert_true(saw_kept);
+    assert_true(saw_nul);
+    assert_true(saw_kept_after_nul);
+}
+
+static void unsynced_truncate_is_undone_by_lose_all(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "0123456789", 1, 1);
+    int fd = io->open(io, "/d/a", O_RDWR, 0);
+    assert_int_equal(io->ftruncate(io, fd, 4), 0);
+    uint64_t size = 0;
+    assert_int_equal(io->fsize(io, fd, &size), 0);
+    assert_int_equal(size, 4);
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+    size_t len = 0;
+    char *got = tsim_get(io, "/d/a", &len);
+    assert_int_equal(len, 10);
+    free(got);
+}
+
+static void calls_fail_while_off_and_old_descriptors_are_stale_after_restart(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "x", 1, 1);
+    int fd = io->open(io, "/d/a", O_RDWR, 0);
+    assert_true(fd >= 0);
+    io_sim_crash(io, 1, IO_SIM_KEEP_ALL);
+    assert_int_equal(io->pwrite(io, fd, "y", 1, 0), -EIO);
+    assert_int_equal(io->open(io, "/d/a", O_RDONLY, 0), -EIO);
+    assert_int_equal(io->fsync_dir(io, "/d"), -EIO);
+    assert_int_equal(io->close(io, fd), 0); /* closing after power loss is harmless */
+    io_sim_restart(io);
+    assert_int_equal(io_sim_open_fds(io), 0);
+    int fd2 = io->open(io, "/d/a", O_RDWR, 0);
+    assert_true(fd2 >= 0);
+    assert_true(fd2 != fd);
+    assert_int_equal(io->pwrite(io, fd, "y", 1, 0), -EBADF);
+    assert_int_equal(io->close(io, fd2), 0);
+}
+
+static void lock_is_exclusive_until_close_or_crash(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/LOCK", "", 1, 1);
+    int a = io->open(io, "/d/LOCK", O_RDWR, 0);
+    int b = io->open(io, "/d/LOCK", O_RDWR, 0);
+    assert_int_equal(io->lock(io, a), 0);
+    assert_int_equal(io->lock(io, a), 0);
+    assert_int_equal(io->lock(io, b), -EAGAIN);
+    assert_int_equal(io->close(io, a), 0);
+    assert_int_equal(io->lock(io, b), 0);
+    tsim_crash(io, 1, IO_SIM_KEEP_ALL);
+    int c = io->open(io, "/d/LOCK", O_RDWR, 0);
+    assert_int_equal(io->lock(io, c), 0);
+    assert_int_equal(io->close(io, c), 0);
+}
+
+static void open_flags_follow_posix(void **state)
+{
+    struct sxp_io *io = *state;
+    assert_int_equal(io->open(io, "/d/none", O_RDONLY, 0), -ENOENT);
+    assert_int_equal(io->open(io, "/nodir/x", O_RDWR | O_CREAT, 0644), -ENOENT);
+    tsim_put(io, "/d/a", "abc", 0, 0);
+    assert_int_equal(io->open(io, "/d/a", O_RDWR | O_CREAT | O_EXCL, 0644), -EEXIST);
+    assert_int_equal(io->open(io, "/d", O_RDWR, 0), -EISDIR);
+    assert_int_equal(io->open(io, "/d/a/b", O_RDONLY, 0), -ENOTDIR);
+    assert_int_equal(io->mkdir(io, "/d", 0755), -EEXIST);
+    int ro = io->open(io, "/d/a", O_RDONLY, 0);
+    assert_int_equal(io->pwrite(io, ro, "x", 1, 0), -EBADF);
+    assert_int_equal(io->ftruncate(io, ro, 0), -EBADF);
+    assert_int_equal(io->close(io, ro), 0);
+    assert_int_equal(io->close(io, ro), -EBADF);
+    int t = io->open(io, "/d/a", O_RDWR | O_TRUNC, 0);
+    uint64_t size = 1;
+    assert_int_equal(io->fsize(io, t, &size), 0);
+    assert_int_equal(size, 0);
+    assert_int_equal(io->close(io, t), 0);
+    assert_int_equal(io->unlink(io, "/d"), -EISDIR);
+    assert_int_equal(io->unlink(io, "/d/none"), -ENOENT);
+    assert_int_equal(io->rename(io, "/d/none", "/d/x"), -ENOENT);
+}
+
+static void pread_is_short_at_end_of_file_and_writes_past_end_zero_fill(void **state)
+{
+    struct sxp_io *io = *state;
+    int fd = io->open(io, "/d/a", O_RDWR | O_CREAT, 0644);
+    assert_int_equal(io->pwrite(io, fd, "z", 1, 4), 0);
+    char buf[16];
+    assert_int_equal(io->pread(io, fd, buf, sizeof(buf), 0), 5);
+    assert_memory_equal(buf, "\0\0\0\0z", 5);
+    assert_int_equal(io->pread(io, fd, buf, sizeof(buf), 9), 0);
+    assert_int_equal(io->close(io, fd), 0);
+}
+
+static void write_sync_makes_each_synced_request_durable(void **state)
+{
+    struct sxp_io *io = *state;
+    int a = io->open(io, "/d/a", O_RDWR | O_CREAT, 0644);
+    int b = io->open(io, "/d/b", O_RDWR | O_CREAT, 0644);
+    assert_int_equal(io->fsync_dir(io, "/d"), 0);
+    struct io_wsync reqs[2] = {
+        {a, "alpha", 5, 0, 1, 0, 0},
+        {b, "beta", 4, 0, 0, 0, 0}, /* written, not synced */
+    };
+    assert_int_equal(io->write_sync(io, reqs, 2), 0);
+    assert_int_equal(reqs[0].res, 0);
+    assert_int_equal(reqs[1].res, 0);
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+    size_t la = 0, lb = 9;
+    char *ga = tsim_get(io, "/d/a", &la);
+    char *gb = tsim_get(io, "/d/b", &lb);
+    assert_string_equal(ga, "alpha");
+    assert_int_equal(lb, 0);
+    free(ga);
+    free(gb);
+}
+
+static void write_sync_on_a_bad_descriptor_reports_that_request(void **state)
+{
+    struct sxp_io *io = *state;
+    int a = io->open(io, "/d/a", O_RDWR | O_CREAT, 0644);
+    struct io_wsync reqs[2] = {
+        {9999, "x", 1, 0, 1, 0, 0},
+        {a, "y", 1, 0, 1, 0, 0},
+    };
+    assert_int_equal(io->write_sync(io, reqs, 2), -EBADF);
+    assert_int_equal(reqs[0].res, -EBADF);
+    assert_int_equal(reqs[0].sync_failed, 0);
+    assert_int_equal(reqs[1].res, 0);
+    assert_int_equal(io->close(io, a), 0);
+}
+
+static int tsim_unlink_each(void *arg, const char *name, int is_dir)
+{
+    struct sxp_io *io = arg;
+    char path[PATH_MAX];
+    assert_false(is_dir);
+    snprintf(path, sizeof(path), "/d/%s", name);
+    assert_int_equal(io->unlink(io, path), 0);
+    return 0;
+}
+
+static int tsim_count(void *arg, const char *name, int is_dir)
+{
+    (void)name;
+    (void)is_dir;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void list_dir_callback_may_unlink_what_it_is_shown(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "1", 0, 0);
+    tsim_put(io, "/d/b", "2", 0, 0);
+    tsim_put(io, "/d/c", "3", 0, 0);
+    assert_int_equal(io->list_dir(io, "/d", tsim_unlink_each, io), 0);
+    int n = 0;
+    assert_int_equal(io->list_dir(io, "/d", tsim_count, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(io->list_dir(io, "/nope", tsim_count, &n), -ENOENT);
+}
+
+/* A digest of the whole tree, to compare two crashes. */
+static uint64_t tsim_digest(struct sxp_io *io, const char *path);
+
+struct tsim_dig {
+    struct sxp_io *io;
+    const char *dir;
+    uint64_t sum;
+};
+
+static int tsim_dig_one(void *arg, const char *name, int is_dir)
+{
+    struct tsim_dig *d = arg;
+    char path[PATH_MAX];
+    uint64_t h = 1469598103934665603ull;
+    snprintf(path, sizeof(path), "%s/%s", d->dir, name);
+    for (const char *p = path; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    if (is_dir) {
+        h ^= tsim_digest(d->io, path);
+    } else {
+        size_t len = 0;
+        char *got = tsim_get(d->io, path, &len);
+        for (size_t i = 0; i < len; i++)
+            h = (h ^ (unsigned char)got[i]) * 1099511628211ull;
+        h ^= len;
+        free(got);
+    }
+    d->sum += h * 31 + 7; /* order-free */
+    return 0;
+}
+
+static uint64_t tsim_digest(struct sxp_io *io, const char *path)
+{
+    struct tsim_dig d = {io, path, 0};
+    assert_int_equal(io->list_dir(io, path, tsim_dig_one, &d), 0);
+    return d.sum;
+}
+
+static uint64_t tsim_workload_then_crash(uint64_t seed)
+{
+    struct sxp_io *io = NULL;
+    assert_int_equal(io_sim_new(&io), 0);
+    assert_int_equal(io_sim_mkdirs(io, "/d"), 0);
+    for (int i = 0; i < 20; i++) {
+        char path[64], data[64];
+        snprintf(path, sizeof(path), "/d/f%d", i % 7);
+        snprintf(data, sizeof(data), "record %d with some bytes\n", i);
+        tsim_put(io, path, data, i % 3 == 0, i % 4 == 0);
+    }
+    tsim_crash(io, seed, IO_SIM_RANDOM);
+    uint64_t dig = tsim_digest(io, "/d");
+    io->destroy(io);
+    return dig;
+}
+
+static void crash_outcome_is_a_function_of_the_seed(void **state)
+{
+    (void)state;
+    uint64_t seed = tsim_seed();
+    assert_true(tsim_workload_then_crash(seed) == tsim_workload_then_crash(seed));
+    int differ = 0;
+    for (uint64_t i = 1; i < 8 && !differ; i++)
+        differ = tsim_workload_then_crash(seed) != tsim_workload_then_crash(seed + i);
+    assert_true(differ);
+}
+
+static void atomic_write_through_the_sim_survives_lose_all(void **state)
+{
+    struct sxp_io *io = *state;
+    const char *v1 = "first", *v2 = "second";
+    assert_int_equal(io_write_atomic(io, "/d/kv", "/d/kv.1.tmp", v1, strlen(v1), 1), 0);
+    assert_int_equal(io_write_atomic(io, "/d/kv", "/d/kv.2.tmp", v2, strlen(v2), 1), 0);
+    tsim_crash(io, 7, IO_SIM_LOSE_ALL);
+    char *got = tsim_get(io, "/d/kv", NULL);
+    assert_string_equal(got, "second");
+    free(got);
+}
+
+static void export_copies_the_tree_to_a_real_directory(void **state)
+{
+    struct sxp_io *io = *state;
+    char *real = tu_tmpdir();
+    char path[PATH_MAX];
+    assert_int_equal(io->mkdir(io, "/d/sub", 0755), 0);
+    tsim_put(io, "/d/sub/b", "bee", 0, 0);
+    tsim_put(io, "/d/a", "a\0z", 0, 0);
+    assert_int_equal(io_sim_export(io, "/d", real), 0);
+    snprintf(path, sizeof(path), "%s/sub/b", real);
+    size_t len = 0;
+    char *got = tu_read_file(path, &len);
+    assert_non_null(got);
+    assert_string_equal(got, "bee");
+    free(got);
+    snprintf(path, sizeof(path), "%s/a", real);
+    got = tu_read_file(path, &len);
+    assert_int_equal(len, 1); /* tsim_put writes up to the NUL */
+    free(got);
+    assert_int_equal(io_sim_export(io, "/none", real), -ENOENT);
+    tu_rmrf(real);
+    free(real);
+}
+
+static void sync_all_makes_everything_durable(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "data", 0, 0);
+    io_sim_sync_all(io);
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+    char *got = tsim_get(io, "/d/a", NULL);
+    assert_non_null(got);
+    assert_string_equal(got, "data");
+    free(got);
+}
+
+
+static void kill_keeps_the_page_cache_that_a_later_power_loss_may_drop(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "cached", 0, 0);
+    int fd = io->open(io, "/d/a", O_RDONLY, 0);
+    io_sim_kill(io);
+    assert_true(io_sim_is_off(io));
+    io_sim_restart(io);
+    char buf[8];
+    assert_int_equal(io->pread(io, fd, buf, sizeof(buf), 0), -EBADF);
+    char *got = tsim_get(io, "/d/a", NULL);
+    assert_string_equal(got, "cached"); /* the kill kept it ... */
+    free(got);
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL); /* ... the power loss does not */
+    assert_null(tsim_get(io, "/d/a", NULL));
+}
+
+static void clone_is_an_independent_copy_with_pending_state(void **state)
+{
+    struct sxp_io *io = *state;
+    struct sxp_io *copy = NULL;
+    tsim_put(io, "/d/durable", "yes", 1, 1);
+    tsim_put(io, "/d/pending", "maybe", 0, 0);
+    assert_int_equal(io_sim_clone(io, &copy), 0);
+    assert_int_equal(io_sim_open_fds(copy), 0);
+    /* The copy's pending state is its own: crash it both ways. */
+    tsim_crash(copy, 1, IO_SIM_LOSE_ALL);
+    assert_null(tsim_get(copy, "/d/pending", NULL));
+    char *got = tsim_get(copy, "/d/durable", NULL);
+    assert_string_equal(got, "yes");
+    free(got);
+    tsim_put(copy, "/d/durable", "changed", 1, 1);
+    tsim_crash(io, 1, IO_SIM_KEEP_ALL);
+    got = tsim_get(io, "/d/pending", NULL);
+    assert_string_equal(got, "maybe");
+    free(got);
+    got = tsim_get(io, "/d/durable", NULL);
+    assert_string_equal(got, "yes");
+    free(got);
+    copy->destroy(copy);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, tsim_setup, tsim_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(written_data_is_readable_before_any_sync),
+        T(synced_file_and_directory_survive_every_crash_mode),
+        T(unsynced_write_is_lost_in_lose_all_mode),
+        T(file_synced_but_directory_not_synced_vanishes),
+        T(keep_all_mode_keeps_cache_and_entries),
+        T(rename_not_dir_synced_leaves_old_or_new_never_neither),
+        T(unlink_not_dir_synced_is_undone_by_lose_all),
+        T(mkdir_not_dir_synced_vanishes_with_its_files),
+        T(torn_mode_keeps_a_prefix_of_the_unsynced_bytes),
+        T(sector_mode_keeps_whole_sectors_and_zero_fills_lost_ones),
+        T(unsynced_truncate_is_undone_by_lose_all),
+        T(calls_fail_while_off_and_old_descriptors_are_stale_after_restart),
+        T(lock_is_exclusive_until_close_or_crash),
+        T(open_flags_follow_posix),
+        T(pread_is_short_at_end_of_file_and_writes_past_end_zero_fill),
+        T(write_sync_makes_each_synced_request_durable),
+        T(write_sync_on_a_bad_descriptor_reports_that_request),
+        T(list_dir_callback_may_unlink_what_it_is_shown),
+        T(crash_outcome_is_a_function_of_the_seed),
+        T(atomic_write_through_the_sim_survives_lose_all),
+        T(export_copies_the_tree_to_a_real_directory),
+        T(sync_all_makes_everything_durable),
+        T(kill_keeps_the_page_cache_that_a_later_power_loss_may_drop),
+        T(clone_is_an_independent_copy_with_pending_state),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,710 @@
+/*
+ * test_recover.c -- recovery (recovery/recover.c, rules R-1..R-6) on every
+ * fixture of fixtures.h, the rule's cases one by one, the fast event check
+ * against sx_parse (SXC-1), and opens through the engine.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "commit.h"
+#include "fixtures.h"
+#include "frame.h"
+#include "io.h"
+#include "recover.h"
+#include "sx.h"
+#include "sxcheck.h"
+
+/* Runs recover_store on root with the default backend. */
+static int run_recover(const char *root, struct recover_report *rep, struct sxp_err *err)
+{
+    struct sxp_io *io = NULL;
+    struct sxp_err e2;
+    int rc = io_backend_new(SXP_IO_AUTO, 1, &io, &e2);
+    assert_int_equal(rc, 0);
+    memset(rep, 0, sizeof(*rep));
+    memset(err, 0, sizeof(*err));
+    err->kind = "";
+    rc = recover_store(io, root, 1, rep, err);
+    io->destroy(io);
+    return rc;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+    if (!strstr(hay, needle))
+        fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
+}
+
+/* The orders log's seqs must be exactly 1..n. */
+static void assert_orders_intact(const char *root, int n)
+{
+    char p[PATH_MAX];
+    int64_t seqs[64];
+    int got = fx_log_seqs(fx_join(p, root, FX_ORDERS_LOG), seqs, 64);
+    assert_int_equal(got, n);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(seqs[i], i + 1);
+}
+
+static void assert_seq_file(const char *root, const char *want)
+{
+    char p[PATH_MAX];
+    size_t len;
+    char *text = fx_read_file(fx_join(p, root, FX_ORDERS_SEQ), &len);
+    assert_string_equal(text, want);
+    free(text);
+}
+
+/* A refusal: -EUCLEAN, the message names want_file and "byte want_off",
+ * points to sxp-fsck, and the tree is unchanged. */
+static void assert_refused(void (*damage)(const char *), const char *want_file, uint64_t want_off,
+                           const char *want_more)
+{
+    char root[PATH_MAX], b[64];
+    struct recover_report rep;
+    struct sxp_err err;
+    fx_make_store(root);
+    damage(root);
+    char *before = fx_snapshot(root);
+    assert_int_equal(run_recover(root, &rep, &err), -EUCLEAN);
+    assert_contains(err.msg, want_file);
+    snprintf(b, sizeof(b), "byte %" PRIu64, want_off);
+    assert_contains(err.msg, b);
+    assert_contains(err.msg, "sxp-fsck");
+    if (want_more)
+        assert_contains(err.msg, want_more);
+    char *after = fx_snapshot(root);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    fx_remove_tree(root);
+}
+
+/* A successful recovery: returns the report of the first run, checks the
+ * second run is a no-op (R-6). */
+static struct recover_report assert_recovers(void (*damage)(const char *), char *root)
+{
+    struct recover_report rep, rep2;
+    struct sxp_err err;
+    fx_make_store(root);
+    damage(root);
+    int rc = run_recover(root, &rep, &err);
+    if (rc)
+        fail_msg("recover_store: %d %s", rc, err.msg);
+    char *before = fx_snapshot(root);
+    assert_int_equal(run_recover(root, &rep2, &err), 0);
+    char *after = fx_snapshot(root);
+    assert_string_equal(before, after);
+    assert_int_equal(rep2.tmp_removed + rep2.tails_cut + rep2.hw_rolled + rep2.seq_created, 0);
+    free(before);
+    free(after);
+    return rep;
+}
+
+/* ---- the fixtures of issue 3 ------------------------------------------- */
+
+static void flipped_byte_mid_log_refuses_recovery_naming_file_and_offset(void **state)
+{
+    (void)state;
+    assert_refused(fxd_flip_mid, FX_ORDERS_LOG, fx_orders_offset(10), "line 10");
+}
+
+static void flipped_byte_in_last_line_refuses_recovery_since_it_holds_no_nul(void **state)
+{
+    (void)state;
+    assert_refused(fxd_flip_last, FX_ORDERS_LOG, fx_orders_offset(20), "line 20");
+}
+
+static void swapped_lines_refuse_recovery_as_seq_out_of_order(void **state)
+{
+    (void)state;
+    assert_refused(fxd_swap_lines, FX_ORDERS_LOG, fx_orders_offset(6), "line 6");
+}
+
+static void half_line_at_end_is_cut_and_every_event_stays(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], line[256];
+    struct recover_report rep = assert_recovers(fxd_half_line, root);
+    assert_int_equal(rep.tails_cut, 1);
+    assert_int_equal(rep.bytes_cut, fx_order_line(21, line, sizeof(line)) / 2);
+    assert_int_equal(fx_file_size(fx_join(p, root, FX_ORDERS_LOG)), fx_orders_offset(21));
+    assert_orders_intact(root, FX_ORDERS);
+    assert_seq_file(root, "20");
+    fx_remove_tree(root);
+}
+
+static void zero_bytes_appended_are_cut(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    struct recover_report rep = assert_recovers(fxd_zeros, root);
+    assert_int_equal(rep.tails_cut, 1);
+    assert_int_equal(rep.bytes_cut, 1000);
+    assert_int_equal(fx_file_size(fx_join(p, root, FX_ORDERS_LOG)), fx_orders_offset(21));
+    assert_orders_intact(root, FX_ORDERS);
+    fx_remove_tree(root);
+}
+
+static void seq_below_max_is_rolled_forward(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    struct recover_report rep = assert_recovers(fxd_seq_below, root);
+    assert_int_equal(rep.hw_rolled, 1);
+    assert_seq_file(root, "20");
+    fx_remove_tree(root);
+}
+
+static void deleted_seq_is_recreated_from_the_log(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    struct recover_report rep = assert_recovers(fxd_seq_deleted, root);
+    assert_int_equal(rep.seq_created, 1);
+    assert_seq_file(root, "20");
+    fx_remove_tree(root);
+}
+
+static void garbage_seq_refuses_recovery_naming_it(void **state)
+{
+    (void)state;
+    assert_refused(fxd_seq_garbage, FX_ORDERS_SEQ, 0, NULL);
+}
+
+static void temp_file_is_removed(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    struct recover_report rep = assert_recovers(fxd_temp_file, root);
+    assert_int_equal(rep.tmp_removed, 1);
+    assert_false(fx_exists(fx_join(p, root, "streams/tmp.999.1.tmp")));
+    fx_remove_tree(root);
+}
+
+/* R-5: recovery reads no kv value and no blob, so their damage is fsck's. */
+static void assert_untouched(void (*damage)(const char *))
+{
+    char root[PATH_MAX];
+    struct recover_report rep;
+    struct sxp_err err;
+    fx_make_store(root);
+    damage(root);
+    char *before = fx_snapshot(root);
+    assert_int_equal(run_recover(root, &rep, &err), 0);
+    char *after = fx_snapshot(root);
+    assert_string_equal(before, after);
+    assert_int_equal(rep.tmp_removed + rep.tails_cut + rep.hw_rolled + rep.seq_created, 0);
+    free(before);
+    free(after);
+    fx_remove_tree(root);
+}
+
+static void damaged_kv_file_is_left_to_fsck(void **state)
+{
+    (void)state;
+    assert_untouched(fxd_kv_damaged);
+}
+
+static void altered_blob_is_left_to_fsck(void **state)
+{
+    (void)state;
+    assert_untouched(fxd_blob_altered);
+}
+
+static void blob_with_non_cid_name_is_left_alone(void **state)
+{
+    (void)state;
+    assert_untouched(fxd_blob_bad_name);
+}
+
+static void foreign_file_in_streams_is_left_alone(void **state)
+{
+    (void)state;
+    assert_untouched(fxd_foreign_file);
+}
+
+static void legacy_store_recovers_without_a_change(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    struct recover_report rep;
+    struct sxp_err err;
+    fx_make_legacy_store(root);
+    char *before = fx_snapshot(root);
+    assert_int_equal(run_recover(root, &rep, &err), 0);
+    char *after = fx_snapshot(root);
+    assert_string_equal(before, after);
+    assert_int_equal(rep.logs_scanned, 2);
+    free(before);
+    free(after);
+    fx_remove_tree(root);
+}
+
+/* ---- the rule's cases -------------------------------------------------- */
+
+/* R-3 (b) then (c): a lost page merged two lines into one holding NULs; a
+ * later line of the same batch survived. Both go. */
+static void lost_page_with_a_surviving_later_line_is_a_torn_tail(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], line[256];
+    struct recover_report rep;
+    struct sxp_err err;
+    fx_make_store(root);
+    fx_join(p, root, FX_ORDERS_LOG);
+    size_t n = fx_order_line(21, line, sizeof(line));
+    memset(line, 0, n / 2); /* the first half of line 21 lost */
+    fx_append(p, line, n);
+    n = fx_order_line(22, line, sizeof(line));
+    fx_append(p, line, n);
+    assert_int_equal(run_recover(root, &rep, &err), 0);
+    assert_int_equal(rep.tails_cut, 1);
+    assert_int_equal(fx_file_size(p), fx_orders_offset(21));
+    assert_orders_intact(root, FX_ORDERS);
+    assert_seq_file(root, "20");
+    fx_remove_tree(root);
+}
+
+/* R-3: a bad line without NUL after a NUL line is not crash residue. */
+static void bad_checksum_after_a_nul_line_is_refused(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], line[256];
+    struct recover_report rep;
+    struct sxp_err err;
+    fx_make_store(root);
+    fx_join(p, root, FX_ORDERS_LOG);
+    size_t n = fx_order_line(21, line, sizeof(line));
+    memset(line, 0, 8);
+    fx_append(p, line, n);
+    n = fx_order_line(22, line, sizeof(line));
+    line[3] ^= 1;
+    fx_append(p, line, n);
+    char *before = fx_snapshot(root);
+    assert_int_equal(run_recover(root, &rep, &err), -EUCLEAN);
+    assert_contains(err.msg, "checksum mismatch");
+    assert_contains(err.msg, "line 22");
+    char *after = fx_snapshot(root);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    fx_remove_tree(root);
+}
+
+/* R-3: a complete good line whose seq does not increase is corruption even
+ * at the very end. */
+static void repeated_seq_at_the_end_is_refused(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], line[256];
+    struct recover_report rep;
+    struct sxp_err err;
+    fx_make_store(root);
+    size_t n = fx_order_line(20, line, sizeof(line));
+    fx_append(fx_join(p, root, FX_ORDERS_LOG), line, n);
+    assert_int_equal(run_recover(root, &rep, &err), -EUCLEAN);
+    assert_contains(err.msg, "seq 20 not above");
+    fx_remove_tree(root);
+}
+
+/* R-4: hw is never lowered (truncate leaves it above the log). */
+static void seq_above_the_log_is_kept(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    struct recover_report rep;
+    struct sxp_err err;
+    fx_make_store(root);
+    fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), "100", 3);
+    assert_int_equal(run_recover(root, &rep, &err), 0);
+    assert_int_equal(rep.hw_rolled, 0);
+    assert_seq_file(root, "100");
+    fx_remove_tree(root);
+}
+
+/* R-4: an empty log with no .seq gets a .seq of 0; a lone .seq is fine
+ * when it parses and refused when not. */
+static void empty_log_gets_seq_zero_and_lone_seq_must_parse(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    struct recover_report rep;
+    struct sxp_err err;
+    fx_make_store(root);
+    fx_write_file(fx_join(p, root, "streams/6e6577.log"), "", 0);
+    fx_write_file(fx_join(p, root, "streams/6f6c64.seq"), "7", 1);
+    assert_int_equal(run_recover(root, &rep, &err), 0);
+    assert_int_equal(rep.seq_created, 1);
+    size_t len;
+    char *t = fx_read_file(fx_join(p, root, "streams/6e6577.seq"), &len);
+    assert_string_equal(t, "0");
+    free(t);
+    fx_write_file(fx_join(p, root, "streams/6f6c64.seq"), "x7", 2);
+    assert_int_equal(run_recover(root, &rep, &err), -EUCLEAN);
+    assert_contains(err.msg, "streams/6f6c64.seq");
+    fx_remove_tree(root);
+}
+
+/* R-1 in every folder, and only names ending in .tmp. */
+static void temp_files_in_every_folder_are_removed_and_nothing_else(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    struct recover_report rep;
+    struct sxp_err err;
+    fx_make_store(root);
+    fx_write_file(fx_join(p, root, "kv/tmp.1.1.tmp"), "x", 1);
+    fx_write_file(fx_join(p, root, "blobs/tmp.1.2.tmp"), "x", 1);
+    fx_write_file(fx_join(p, root, "tmp.1.3.tmp"), "x", 1);
+    fx_write_file(fx_join(p, root, "streams/6f7264657273.seq.tmp"), "x", 1); /* the reference's */
+    fx_write_file(fx_join(p, root, "kv/tmpnot"), "x", 1);
+    assert_int_equal(run_recover(root, &rep, &err), 0);
+    assert_int_equal(rep.tmp_removed, 4);
+    assert_false(fx_exists(fx_join(p, root, "kv/tmp.1.1.tmp")));
+    assert_false(fx_exists(fx_join(p, root, "streams/6f7264657273.seq.tmp")));
+    assert_true(fx_exists(fx_join(p, root, "kv/tmpnot")));
+    fx_remove_tree(root);
+}
+
+/* Writes a log of at least min_bytes of good order events; returns the
+ * count of events. */
+static int64_t write_big_log(const char *path, uint64_t min_bytes)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    char line[256];
+    uint64_t size = 0;
+    int64_t n = 0;
+    while (size < min_bytes) {
+        size_t len = fx_order_line(++n, line, sizeof(line));
+        assert_int_equal(fwrite(line, 1, len, f), len);
+        size += len;
+    }
+    fclose(f);
+    return n;
+}
+
+/* R-2: damage wholly before the window is not recovery's to see; recovery
+ * reads about the window only. */
+static void recovery_reads_only_the_window_and_trusts_what_is_before(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], text[32];
+    struct recover_report rep;
+    struct sxp_err err;
+    fx_make_store(root);
+    fx_join(p, root, FX_ORDERS_LOG);
+    int64_t n = write_big_log(p, COMMIT_MAX_UNSYNCED + (4u << 20));
+    fx_flip_byte(p, 5); /* line 1, far before the window */
+    fx_append_zeros(p, 4096);
+    snprintf(text, sizeof(text), "%" PRId64, n - 10);
+    fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), text, strlen(text));
+    assert_int_equal(run_recover(root, &rep, &err), 0);
+    assert_int_equal(rep.tails_cut, 1);
+    assert_int_equal(rep.bytes_cut, 4096);
+    assert_int_equal(rep.hw_rolled, 1);
+    assert_true(rep.bytes_read <= COMMIT_MAX_UNSYNCED + 4096 + 256);
+    snprintf(text, sizeof(text), "%" PRId64, n);
+    assert_seq_file(root, text);
+    fx_remove_tree(root);
+}
+
+/* ---- SXC-1: the fast event check agrees with sx_parse ------------------ */
+
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* A random value, depth-limited. */
+static sxp_value *random_value(int depth)
+{
+    switch (rng() % (depth > 3 ? 6 : 9)) {
+    case 0:
+        return sxp_value_nil();
+    case 1:
+        return sxp_value_bool((int)(rng() & 1));
+    case 2:
+        return sxp_value_int((int64_t)(rng() % 2000000) - 1000000);
+    case 3: {
+        double d = (double)(int64_t)(rng() % 100000) / ((rng() % 7) + 1.5);
+        if (rng() % 5 == 0)
+            d *= 1e30;
+        return sxp_value_num(d);
+    }
+    case 4: {
+        char s[16];
+        size_t n = rng() % sizeof(s);
+        static const char alphabet[] = "ab \"\\\n\t\r\x01z\xff";
+        for (size_t i = 0; i < n; i++)
+            s[i] = alphabet[rng() % (sizeof(alphabet) - 1)];
+        return sxp_value_str(s, n);
+    }
+    case 5: {
+        static const char *const kws[] = {"a", "seq", "b-c", "x?", "K9"};
+        const char *k = kws[rng() % 5];
+        return sxp_value_kw(k, strlen(k));
+    }
+    case 6: {
+        sxp_value *l = sxp_value_list();
+        size_t n = rng() % 4;
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(sxp_value_list_push(l, random_value(depth + 1)), 0);
+        return l;
+    }
+    case 7:
+        return sxp_value_sym("foo", 3);
+    default: {
+        sxp_value *d = sxp_value_dict();
+        static const char *const keys[] = {"seq", "a", "item", "seq2", "z"};
+        size_t n = rng() % 5;
+        for (size_t i = 0; i < n; i++) {
+            const char *k = keys[rng() % 5];
+            sxp_value *v = (strcmp(k, "seq") == 0 && rng() % 2) ? sxp_value_int((int64_t)rng())
+                                                                : random_value(depth + 1);
+            assert_int_equal(sxp_value_dict_set(d, k, strlen(k), v), 0);
+        }
+        return d;
+    }
+    }
+}
+
+/* sx_parse's verdict on text, in sxcheck's terms. */
+static enum sxcheck_verdict slow_verdict(const char *text, size_t len, int64_t *seq)
+{
+    sxp_value *v = NULL;
+    if (sx_parse(text, len, &v, NULL) != 0)
+        return SXCHECK_UNPARSABLE;
+    enum sxcheck_verdict r = sx_event_seq(v, seq, NULL) == 0 ? SXCHECK_EVENT : SXCHECK_NOT_EVENT;
+    sxp_value_free(v);
+    return r;
+}
+
+static void assert_agree(const char *text, size_t len, unsigned *fast_hits)
+{
+    enum sxcheck_verdict fv;
+    int64_t fs = 0, ss = 0;
+    enum sxcheck_verdict sv = slow_verdict(text, len, &ss);
+    if (sxcheck_fast(text, len, &fv, &fs)) {
+        (*fast_hits)++;
+        if (fv != sv || (fv == SXCHECK_EVENT && fs != ss))
+            fail_msg("fast path says %d (seq %" PRId64 "), sx_parse %d (seq %" PRId64 ") on "
+                     "\"%.*s\"",
+                     (int)fv, fs, (int)sv, ss, (int)len, text);
+    }
+    int64_t es = 0;
+    assert_int_equal(sxcheck_event(text, len, &es), sv);
+    if (sv == SXCHECK_EVENT)
+        assert_int_equal(es, ss);
+}
+
+static void fast_event_check_agrees_with_sx_parse(void **state)
+{
+    (void)state;
+    const char *seed_env = getenv("SXP_TEST_SEED");
+    uint64_t seed = seed_env ? strtoull(seed_env, NULL, 10) : (uint64_t)time(NULL);
+    printf("fast_event_check_agrees_with_sx_parse: seed %" PRIu64 " (SXP_TEST_SEED)\n", seed);
+    rng_state = seed * 2654435761u + 1;
+    unsigned fast_hits = 0, total = 0, canonical_fast = 0;
+    for (int i = 0; i < 20000; i++) {
+        sxp_value *v = random_value(0);
+        struct buf b = BUF_INIT;
+        if (sx_serialize(v, &b, NULL) == 0) {
+            assert_agree(b.p, b.len, &fast_hits);
+            total++;
+            enum sxcheck_verdict fv;
+            int64_t fs;
+            canonical_fast += sxcheck_fast(b.p, b.len, &fv, &fs);
+            /* Damaged copies: a byte changed, a byte cut, a byte doubled. */
+            for (int k = 0; k < 3 && b.len > 0; k++) {
+                char *t = malloc(b.len + 1);
+                memcpy(t, b.p, b.len);
+                size_t at = rng() % b.len, len = b.len;
+                static const char bytes[] = {' ',  ':', '{', '}', '(', ')', '"', '\\',
+                                             '\0', '0', '-', '.', 'e', '9', 'a', '\t'};
+                if (k == 0)
+                    t[at] = bytes[rng() % sizeof(bytes)];
+                else if (k == 1)
+                    memmove(t + at, t + at + 1, --len - at);
+                else
+                    len = at;
+                assert_agree(t, len, &fast_hits);
+                free(t);
+            }
+        }
+        buf_free(&b);
+        sxp_value_free(v);
+    }
+    /* Hand-picked edge cases. */
+    static const char *const edge[] = {
+        "{:seq 1}",
+        "{:seq -9223372036854775808}",
+        "{:seq 9223372036854775808}",
+        "{:seq 1 :seq 2}",
+        "{:a 1 :a 2}",
+        "{:b 1 :a 2}",
+        "{:seq 1.5}",
+        "{:seq 01}",
+        "{:seq 1e+05}",
+        "{:seq 1e+999}",
+        " {:seq 1}",
+        "{:seq 1} ",
+        "{:seq  1}",
+        "{:seq 1 }",
+        "(list 1 2)",
+        "(1 2)",
+        "nil",
+        "nilx",
+        "\"a\\qb\"",
+        "{:seq\t1}",
+        "{:x (quote y) :seq 3}",
+        "{:x :y :seq 4}",
+        "{:a \"}\" :seq 5}",
+        "{}",
+        "",
+        "{:seq 3",
+        "{:seq 3}}",
+        ":seq",
+        "{:seq 2 :a 1}",
+        "{:a 1e+30 :seq 7}",
+        "{:a -0.5 :seq 8}",
+        "{:a 1. :seq 8}",
+        "{:a .5 :seq 8}",
+        "{:a - :seq 8}",
+    };
+    for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++)
+        assert_agree(edge[i], strlen(edge[i]), &fast_hits);
+    printf("  %u canonical texts (%u decided by the fast path) and %u damaged copies; "
+           "%u decisions by the fast path in all\n",
+           total, canonical_fast, 3 * total, fast_hits);
+    /* The fast path must decide every canonical text: that is what makes
+     * fsck fast. */
+    assert_int_equal(canonical_fast, total);
+}
+
+/* ---- opening through the engine ---------------------------------------- */
+
+/* Marks the store as not closed cleanly, so open runs recovery. */
+static void make_unclean(const char *root)
+{
+    char p[PATH_MAX];
+    fx_write_file(fx_join(p, root, "LOCK"), "pid 999999\n", 11);
+}
+
+static void open_after_torn_tail_succeeds_with_every_event(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    sxp_value *list = NULL;
+    fx_make_store(root);
+    fxd_half_line(root);
+    make_unclean(root);
+    sxp_options_init(&o);
+    o.quiet = 1;
+    int rc = sxp_store_open(root, &o, &s, &err);
+    if (rc)
+        fail_msg("open: %d %s", rc, err.msg);
+    assert_int_equal(sxp_stream_read(s, "orders", 6, &list, &err), 0);
+    assert_int_equal(sxp_value_len(list), FX_ORDERS);
+    sxp_value_free(list);
+    int64_t hw = 0;
+    assert_int_equal(sxp_stream_last_seq(s, "orders", 6, &hw, &err), 0);
+    assert_int_equal(hw, FX_ORDERS);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_orders_intact(root, FX_ORDERS);
+    fx_remove_tree(root);
+}
+
+static void open_after_flipped_byte_fails_naming_file_and_offset(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], b[64];
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    fx_make_store(root);
+    fxd_flip_mid(root);
+    make_unclean(root);
+    sxp_options_init(&o);
+    o.quiet = 1;
+    assert_int_equal(sxp_store_open(root, &o, &s, &err), -EUCLEAN);
+    assert_null(s);
+    assert_contains(err.msg, FX_ORDERS_LOG);
+    snprintf(b, sizeof(b), "byte %" PRIu64, fx_orders_offset(10));
+    assert_contains(err.msg, b);
+    assert_contains(err.msg, "sxp-fsck");
+    fx_remove_tree(root);
+}
+
+static void open_of_legacy_store_reads_its_events(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    sxp_value *list = NULL;
+    fx_make_legacy_store(root);
+    sxp_options_init(&o);
+    o.quiet = 1;
+    int rc = sxp_store_open(root, &o, &s, &err);
+    if (rc)
+        fail_msg("open: %d %s", rc, err.msg);
+    assert_int_equal(sxp_stream_read(s, "orders", 6, &list, &err), 0);
+    assert_int_equal(sxp_value_len(list), 3);
+    sxp_value_free(list);
+    assert_int_equal(sxp_store_close(s), 0);
+    fx_remove_tree(root);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(flipped_byte_mid_log_refuses_recovery_naming_file_and_offset),
+        cmocka_unit_test(flipped_byte_in_last_line_refuses_recovery_since_it_holds_no_nul),
+        cmocka_unit_test(swapped_lines_refuse_recovery_as_seq_out_of_order),
+        cmocka_unit_test(half_line_at_end_is_cut_and_every_event_stays),
+        cmocka_unit_test(zero_bytes_appended_are_cut),
+        cmocka_unit_test(seq_below_max_is_rolled_forward),
+        cmocka_unit_test(deleted_seq_is_recreated_from_the_log),
+        cmocka_unit_test(garbage_seq_refuses_recovery_naming_it),
+        cmocka_unit_test(temp_file_is_removed),
+        cmocka_unit_test(damaged_kv_file_is_left_to_fsck),
+        cmocka_unit_test(altered_blob_is_left_to_fsck),
+        cmocka_unit_test(blob_with_non_cid_name_is_left_alone),
+        cmocka_unit_test(foreign_file_in_streams_is_left_alone),
+        cmocka_unit_test(legacy_store_recovers_without_a_change),
+        cmocka_unit_test(lost_page_with_a_surviving_later_line_is_a_torn_tail),
+        cmocka_unit_test(bad_checksum_after_a_nul_line_is_refused),
+        cmocka_unit_test(repeated_seq_at_the_end_is_refused),
+        cmocka_unit_test(seq_above_the_log_is_kept),
+        cmocka_unit_test(empty_log_gets_seq_zero_and_lone_seq_must_parse),
+        cmocka_unit_test(temp_files_in_every_folder_are_removed_and_nothing_else),
+        cmocka_unit_test(recovery_reads_only_the_window_and_trusts_what_is_before),
+        cmocka_unit_test(fast_event_check_agrees_with_sx_parse),
+        cmocka_unit_test(open_after_torn_tail_succeeds_with_every_event),
+        cmocka_unit_test(open_after_flipped_byte_fails_naming_file_and_offset),
+        cmocka_unit_test(open_of_legacy_store_reads_its_events),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

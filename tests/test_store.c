@@ -1,0 +1,676 @@
+/*
+ * test_store.c -- the engine through its public API: every operation and its
+ * result text, every seq rule, every bad input (each leaving the store
+ * unchanged), framing on disk, a legacy store, concurrency, the lock.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cmocka.h>
+
+#include "sxp.h"
+#include "testutil.h"
+
+struct ctx {
+    char *dir;
+    sxp_store *s;
+};
+
+static int setup(void **state)
+{
+    struct ctx *c = calloc(1, sizeof(*c));
+    c->dir = tu_tmpdir();
+    c->s = tu_open(c->dir);
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct ctx *c = *state;
+    if (c->s)
+        assert_int_equal(sxp_store_close(c->s), 0);
+    tu_rmrf(c->dir);
+    free(c->dir);
+    free(c);
+    return 0;
+}
+
+static void reopen(struct ctx *c)
+{
+    assert_int_equal(sxp_store_close(c->s), 0);
+    c->s = tu_open(c->dir);
+}
+
+#define OP_IS(c, req, want)                                                                        \
+    do {                                                                                           \
+        char *got_ = tu_op((c)->s, req);                                                           \
+        assert_string_equal(got_, want);                                                           \
+        free(got_);                                                                                \
+    } while (0)
+
+/* Asserts that req fails with code and kind and that the tree is unchanged. */
+static void fails_unchanged(struct ctx *c, const char *req, int code, const char *kind)
+{
+    uint64_t before = tu_tree_digest(c->dir);
+    const char *k = NULL;
+    int rc = tu_op_fails(c->s, req, &k);
+    assert_int_equal(rc, code);
+    if (kind)
+        assert_string_equal(k, kind);
+    assert_true(tu_tree_digest(c->dir) == before);
+}
+
+static void append_then_read_returns_the_event(void **state)
+{
+    struct ctx *c = *state;
+    OP_IS(c, "(persist/append \"orders\" {:total 9.5 :seq 1})", "nil");
+    OP_IS(c, "(persist/append \"orders\" {:seq 2 :items (list \"a\" :b (quote c))})", "nil");
+    OP_IS(c, "(persist/read \"orders\")",
+          "(list {:seq 1 :total 9.5} {:items (list \"a\" :b (quote c)) :seq 2})");
+    OP_IS(c, "(persist/last-seq \"orders\")", "2");
+    OP_IS(c, "(persist/read \"nobody\")", "(list)");
+    OP_IS(c, "(persist/last-seq \"nobody\")", "0");
+}
+
+static void every_operation_answers_as_the_reference(void **state)
+{
+    struct ctx *c = *state;
+    OP_IS(c, "(persist/streams)", "(list)");
+    OP_IS(c, "(persist/append \"b\" {:seq 5})", "nil");
+    OP_IS(c, "(persist/append \"a\" {:seq 1})", "nil");
+    OP_IS(c, "(persist/append \"ab\" {:seq 1})", "nil");
+    OP_IS(c, "(persist/streams)", "(list \"a\" \"ab\" \"b\")");
+    OP_IS(c, "(persist/append-batch \"b\" (list {:seq 6} {:seq 9} {:seq 10}))", "nil");
+    OP_IS(c, "(persist/read-range \"b\" 6 2)", "(list {:seq 6} {:seq 9})");
+    OP_IS(c, "(persist/read-range \"b\" 7 10)", "(list {:seq 9} {:seq 10})");
+    OP_IS(c, "(persist/read-range \"b\" 11 10)", "(list)");
+    OP_IS(c, "(persist/read-range \"b\" 0 0)", "(list)");
+    OP_IS(c, "(persist/truncate \"b\" 6)", "nil");
+    OP_IS(c, "(persist/read \"b\")", "(list {:seq 9} {:seq 10})");
+    OP_IS(c, "(persist/last-seq \"b\")", "10");
+    OP_IS(c, "(persist/truncate \"b\" 100)", "nil");
+    OP_IS(c, "(persist/read \"b\")", "(list)");
+    OP_IS(c, "(persist/last-seq \"b\")", "10");
+    OP_IS(c, "(persist/streams)", "(list \"a\" \"ab\" \"b\")");
+    OP_IS(c, "(persist/truncate \"nobody\" 3)", "nil");
+
+    OP_IS(c, "(persist/kv-get \"k\")", "nil");
+    OP_IS(c, "(persist/kv-has? \"k\")", "false");
+    OP_IS(c, "(persist/kv-put \"k\" {:a 1})", "nil");
+    OP_IS(c, "(persist/kv-put \"j\" (list 1 2))", "nil");
+    OP_IS(c, "(persist/kv-get \"k\")", "{:a 1}");
+    OP_IS(c, "(persist/kv-has? \"k\")", "true");
+    OP_IS(c, "(persist/kv-keys)", "(list \"j\" \"k\")");
+    OP_IS(c, "(persist/kv-put \"k\" \"replaced\")", "nil");
+    OP_IS(c, "(persist/kv-get \"k\")", "\"replaced\"");
+    OP_IS(c, "(persist/kv-delete \"k\")", "nil");
+    OP_IS(c, "(persist/kv-delete \"k\")", "nil");
+    OP_IS(c, "(persist/kv-keys)", "(list \"j\")");
+
+    OP_IS(c, "(blob/put \"\")", "\"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku\"");
+    OP_IS(c, "(blob/has? \"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku\")",
+          "true");
+    OP_IS(c, "(blob/get \"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku\")", "\"\"");
+    char *cid = tu_op(c->s, "(blob/put \"hello\\nworld\")");
+    char *cid2 = tu_op(c->s, "(blob/put \"hello\\nworld\")");
+    assert_string_equal(cid, cid2); /* idempotent */
+    char req[256];
+    snprintf(req, sizeof(req), "(blob/get %s)", cid);
+    OP_IS(c, req, "\"hello\\nworld\"");
+    free(cid);
+    free(cid2);
+    /* A well-formed cid that is not stored. */
+    OP_IS(c, "(blob/get \"bafkreibnoelefnzgwbcacyt4vh52ymxvzbjq7mmqhtcnwarfq4lzegsiqe\")", "nil");
+}
+
+static void seq_at_or_below_high_water_is_rejected_and_nothing_written(void **state)
+{
+    struct ctx *c = *state;
+    OP_IS(c, "(persist/append \"s\" {:seq 5})", "nil");
+    fails_unchanged(c, "(persist/append \"s\" {:seq 5})", -ERANGE, "seq");
+    fails_unchanged(c, "(persist/append \"s\" {:seq 4})", -ERANGE, "seq");
+    fails_unchanged(c, "(persist/append \"s\" {:seq -9223372036854775808})", -ERANGE, "seq");
+    fails_unchanged(c, "(persist/append-batch \"s\" (list {:seq 6} {:seq 6}))", -ERANGE, "seq");
+    fails_unchanged(c, "(persist/append-batch \"s\" (list {:seq 7} {:seq 6}))", -ERANGE, "seq");
+    fails_unchanged(c, "(persist/append-batch \"s\" (list {:seq 5} {:seq 6}))", -ERANGE, "seq");
+    /* After a truncate the high-water mark still rules. */
+    OP_IS(c, "(persist/truncate \"s\" 10)", "nil");
+    fails_unchanged(c, "(persist/append \"s\" {:seq 5})", -ERANGE, "seq");
+    OP_IS(c, "(persist/append \"s\" {:seq 6})", "nil");
+    OP_IS(c, "(persist/read \"s\")", "(list {:seq 6})");
+}
+
+static void events_that_are_not_dicts_with_integer_seq_are_rejected(void **state)
+{
+    struct ctx *c = *state;
+    OP_IS(c, "(persist/append \"s\" {:seq 1})", "nil");
+    fails_unchanged(c, "(persist/append \"s\" (list 1 2))", -EINVAL, "type");
+    fails_unchanged(c, "(persist/append \"s\" {:n 2})", -EINVAL, "type");
+    fails_unchanged(c, "(persist/append \"s\" {:seq 2.5})", -EINVAL, "type");
+    fails_unchanged(c, "(persist/append \"s\" {:seq \"2\"})", -EINVAL, "type");
+    fails_unchanged(c, "(persist/append \"s\" nil)", -EINVAL, "type");
+    /* One bad event spoils the whole batch: nothing is written. */
+    fails_unchanged(c, "(persist/append-batch \"s\" (list {:seq 2} {:x 1} {:seq 4}))", -EINVAL,
+                    "type");
+    fails_unchanged(c, "(persist/append-batch \"s\" {:seq 2})", -EINVAL, "type");
+    /* A brand-new stream is not created by a rejected append. */
+    fails_unchanged(c, "(persist/append \"fresh\" {:no 1})", -EINVAL, "type");
+    OP_IS(c, "(persist/streams)", "(list \"s\")");
+}
+
+static void malformed_requests_unknown_ops_and_wrong_arity_are_errors(void **state)
+{
+    struct ctx *c = *state;
+    OP_IS(c, "(persist/append \"s\" {:seq 1})", "nil");
+    fails_unchanged(c, "(persist/append \"s\" {:seq 2}", -EINVAL, "parse");
+    fails_unchanged(c, "(persist/append \"s {:seq 2})", -EINVAL, "parse");
+    fails_unchanged(c, "", -EINVAL, "parse");
+    fails_unchanged(c, "42", -EINVAL, "parse");
+    fails_unchanged(c, "(persist/append \"s\" {:seq 99999999999999999999})", -EINVAL, "parse");
+    fails_unchanged(c, "(persist/append \"s\" {:seq 2 :seq 3})", -EINVAL, "parse");
+    fails_unchanged(c, "(persist/frobnicate \"s\")", -EINVAL, "op");
+    fails_unchanged(c, "(persist/append \"s\")", -EINVAL, "arity");
+    fails_unchanged(c, "(persist/append \"s\" {:seq 2} {:seq 3})", -EINVAL, "arity");
+    fails_unchanged(c, "(persist/read)", -EINVAL, "arity");
+    fails_unchanged(c, "(persist/streams 1)", -EINVAL, "arity");
+    fails_unchanged(c, "(persist/append 7 {:seq 2})", -EINVAL, "type");
+    fails_unchanged(c, "(persist/truncate \"s\" \"1\")", -EINVAL, "type");
+    fails_unchanged(c, "(persist/read-range \"s\" 1 -1)", -EINVAL, "arg");
+    OP_IS(c, "(persist/read \"s\")", "(list {:seq 1})");
+}
+
+static void bad_names_are_rejected(void **state)
+{
+    struct ctx *c = *state;
+    char req[1024];
+    char name[200];
+    fails_unchanged(c, "(persist/append \"\" {:seq 1})", -EINVAL, "name");
+    fails_unchanged(c, "(persist/kv-put \"\" 1)", -EINVAL, "name");
+    memset(name, 'x', 126);
+    name[126] = '\0';
+    snprintf(req, sizeof(req), "(persist/append \"%s\" {:seq 1})", name);
+    fails_unchanged(c, req, -EINVAL, "name");
+    name[125] = '\0';
+    snprintf(req, sizeof(req), "(persist/append \"%s\" {:seq 1})", name);
+    OP_IS(c, req, "nil"); /* 125 bytes is the limit, and fine */
+    memset(name, 'k', 128);
+    name[128] = '\0';
+    snprintf(req, sizeof(req), "(persist/kv-put \"%s\" 1)", name);
+    fails_unchanged(c, req, -EINVAL, "name");
+    name[127] = '\0';
+    snprintf(req, sizeof(req), "(persist/kv-put \"%s\" 1)", name);
+    OP_IS(c, req, "nil");
+    /* Names are bytes: a slash or dots are just bytes, hex-encoded. */
+    OP_IS(c, "(persist/append \"../../x\" {:seq 1})", "nil");
+    OP_IS(c, "(persist/read \"../../x\")", "(list {:seq 1})");
+    struct stat st;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/streams/2e2e2f2e2e2f78.log", c->dir);
+    assert_int_equal(stat(path, &st), 0);
+}
+
+static void blob_ids_that_are_not_cids_are_errors_never_paths(void **state)
+{
+    struct ctx *c = *state;
+    fails_unchanged(c, "(blob/get \"../../etc/passwd\")", -EINVAL, "cid");
+    fails_unchanged(c, "(blob/has? \"../../etc/passwd\")", -EINVAL, "cid");
+    fails_unchanged(c, "(blob/get \"BAFKREIHDWDCEFGH4DQKJV67UZCMW7OJEE6XEDZDETOJUZJEVTENXQUVYKU\")",
+                    -EINVAL, "cid");
+    fails_unchanged(c, "(blob/get \"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyk\")",
+                    -EINVAL, "cid");
+    fails_unchanged(c, "(blob/get \"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku\\n\")",
+                    -EINVAL, "cid");
+    fails_unchanged(c, "(blob/get 12)", -EINVAL, "type");
+}
+
+static void values_round_trip_through_the_store(void **state)
+{
+    struct ctx *c = *state;
+    const char *texts[] = {
+        "{:s \"tab\\there \\\"q\\\" back\\\\slash\\nline\\rcr\" :seq 1}",
+        "{:max 9223372036854775807 :min -9223372036854775808 :seq 2}",
+        "{:a 0.1 :b -2.5 :c 1e+300 :d 5e-324 :seq 3}",
+        "{:a {:b {:c (list {} (list) nil true false :kw (quote sym))}} :seq 4}",
+    };
+    for (size_t i = 0; i < 4; i++) {
+        char req[512];
+        snprintf(req, sizeof(req), "(persist/append \"rt\" %s)", texts[i]);
+        OP_IS(c, req, "nil");
+    }
+    /* NUL and non-UTF-8 bytes go through the C API. */
+    sxp_value *ev = sxp_value_dict();
+    static const char raw[] = {'a', 0, (char)0xff, (char)0x80, 'z'};
+    assert_int_equal(sxp_value_dict_set(ev, "seq", 3, sxp_value_int(5)), 0);
+    assert_int_equal(sxp_value_dict_set(ev, "raw", 3, sxp_value_str(raw, sizeof(raw))), 0);
+    struct sxp_err err;
+    assert_int_equal(sxp_stream_append(c->s, "rt", 2, ev, &err), 0);
+    reopen(c);
+    sxp_value *list = NULL;
+    assert_int_equal(sxp_stream_read(c->s, "rt", 2, &list, &err), 0);
+    assert_int_equal(sxp_value_len(list), 5);
+    for (size_t i = 0; i < 4; i++) {
+        char *t = tu_text(sxp_value_list_get(list, i));
+        assert_string_equal(t, texts[i]);
+        free(t);
+    }
+    assert_true(sxp_value_equal(sxp_value_list_get(list, 4), ev));
+    size_t len = 0;
+    const char *bytes =
+        sxp_value_as_str(sxp_value_dict_get(sxp_value_list_get(list, 4), "raw", 3), &len);
+    assert_int_equal(len, sizeof(raw));
+    assert_memory_equal(bytes, raw, sizeof(raw));
+    sxp_value_free(list);
+    sxp_value_free(ev);
+}
+
+static void unserializable_values_are_rejected_and_nothing_written(void **state)
+{
+    struct ctx *c = *state;
+    struct sxp_err err;
+    OP_IS(c, "(persist/append \"n\" {:seq 1})", "nil");
+    uint64_t before = tu_tree_digest(c->dir);
+    sxp_value *ev = sxp_value_dict();
+    assert_int_equal(sxp_value_dict_set(ev, "seq", 3, sxp_value_int(2)), 0);
+    assert_int_equal(sxp_value_dict_set(ev, "x", 1, sxp_value_num(NAN)), 0);
+    assert_int_equal(sxp_stream_append(c->s, "n", 1, ev, &err), -EINVAL);
+    sxp_value_free(ev);
+    ev = sxp_value_dict();
+    assert_int_equal(sxp_value_dict_set(ev, "seq", 3, sxp_value_int(2)), 0);
+    assert_int_equal(sxp_value_dict_set(ev, "a b", 3, sxp_value_int(1)), 0);
+    assert_int_equal(sxp_stream_append(c->s, "n", 1, ev, &err), -EINVAL);
+    assert_int_equal(sxp_kv_put(c->s, "k", 1, ev, &err), -EINVAL);
+    sxp_value_free(ev);
+    assert_true(tu_tree_digest(c->dir) == before);
+}
+
+static void every_line_on_disk_carries_its_xxh3_trailer(void **state)
+{
+    struct ctx *c = *state;
+    OP_IS(c, "(persist/append \"f\" {:seq 1 :v \"x\"})", "nil");
+    OP_IS(c, "(persist/kv-put \"f\" (list 1))", "nil");
+    char path[4096], want[256];
+    const char *payload = "{:seq 1 :v \"x\"}";
+    snprintf(want, sizeof(want), "%s\t%016llx\n", payload,
+             (unsigned long long)XXH3_64bits(payload, strlen(payload)));
+    snprintf(path, sizeof(path), "%s/streams/66.log", c->dir);
+    size_t len;
+    char *got = tu_read_file(path, &len);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+    snprintf(want, sizeof(want), "(list 1)\t%016llx\n",
+             (unsigned long long)XXH3_64bits("(list 1)", 8));
+    snprintf(path, sizeof(path), "%s/kv/66", c->dir);
+    got = tu_read_file(path, &len);
+    assert_string_equal(got, want);
+    free(got);
+    snprintf(path, sizeof(path), "%s/FORMAT", c->dir);
+    got = tu_read_file(path, &len);
+    assert_string_equal(got, "sxp 1\n");
+    free(got);
+}
+
+static void a_damaged_line_is_an_error_naming_stream_line_and_offset(void **state)
+{
+    struct ctx *c = *state;
+    OP_IS(c, "(persist/append-batch \"d\" (list {:seq 1} {:seq 2} {:seq 3}))", "nil");
+    OP_IS(c, "(persist/kv-put \"k\" 1)", "nil");
+    assert_int_equal(sxp_store_close(c->s), 0);
+    c->s = NULL;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/streams/64.log", c->dir);
+    size_t len;
+    char *bytes = tu_read_file(path, &len);
+    size_t line2 = (size_t)(strchr(bytes, '\n') - bytes) + 1;
+    bytes[line2 + 2] ^= 0x01; /* flips a byte of line 2's payload */
+    tu_write_file(path, bytes, len);
+    free(bytes);
+    snprintf(path, sizeof(path), "%s/kv/6b", c->dir);
+    bytes = tu_read_file(path, &len);
+    bytes[0] = '[';
+    tu_write_file(path, bytes, len);
+    free(bytes);
+
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.read_only = 1;
+    o.quiet = 1;
+    struct sxp_err err;
+    assert_int_equal(sxp_store_open(c->dir, &o, &c->s, &err), 0);
+    sxp_value *out = NULL;
+    assert_int_equal(sxp_stream_read(c->s, "d", 1, &out, &err), -EBADMSG);
+    assert_null(out);
+    char want[128];
+    snprintf(want, sizeof(want), "line 2, byte %zu", line2);
+    assert_non_null(strstr(err.msg, "\"d\""));
+    assert_non_null(strstr(err.msg, want));
+    assert_string_equal(err.kind, "checksum");
+    assert_int_equal(sxp_kv_get(c->s, "k", 1, &out, &err), -EBADMSG);
+    assert_non_null(strstr(err.msg, "kv/6b"));
+    /* Writes to a read-only store are refused. */
+    sxp_value *ev = tu_val("{:seq 9}");
+    assert_int_equal(sxp_stream_append(c->s, "d", 1, ev, &err), -EROFS);
+    sxp_value_free(ev);
+}
+
+static void a_legacy_store_reads_and_takes_new_appends(void **state)
+{
+    struct ctx *c = *state;
+    assert_int_equal(sxp_store_close(c->s), 0);
+    c->s = NULL;
+    tu_rmrf(c->dir);
+    assert_int_equal(mkdir(c->dir, 0755), 0);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/streams", c->dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof(path), "%s/kv", c->dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    /* As the reference writes them: no trailers, .seq without newline,
+     * kv values without newline. "orders" = 6f7264657273. */
+    snprintf(path, sizeof(path), "%s/streams/6f7264657273.log", c->dir);
+    const char *log = "{:seq 1 :total 9.5}\n{:seq 2 :total 3}\n";
+    tu_write_file(path, log, strlen(log));
+    snprintf(path, sizeof(path), "%s/streams/6f7264657273.seq", c->dir);
+    tu_write_file(path, "2", 1);
+    snprintf(path, sizeof(path), "%s/kv/6b", c->dir);
+    tu_write_file(path, "{:a (list 1 2)}", 15);
+
+    c->s = tu_open(c->dir);
+    OP_IS(c, "(persist/read \"orders\")", "(list {:seq 1 :total 9.5} {:seq 2 :total 3})");
+    OP_IS(c, "(persist/last-seq \"orders\")", "2");
+    OP_IS(c, "(persist/kv-get \"k\")", "{:a (list 1 2)}");
+    OP_IS(c, "(persist/streams)", "(list \"orders\")");
+    OP_IS(c, "(persist/append \"orders\" {:seq 3})", "nil");
+    reopen(c);
+    OP_IS(c, "(persist/read \"orders\")",
+          "(list {:seq 1 :total 9.5} {:seq 2 :total 3} {:seq 3})");
+    OP_IS(c, "(persist/read-range \"orders\" 2 5)", "(list {:seq 2 :total 3} {:seq 3})");
+}
+
+static void state_survives_close_and_reopen(void **state)
+{
+    struct ctx *c = *state;
+    OP_IS(c, "(persist/append-batch \"r\" (list {:seq 1} {:seq 2} {:seq 3}))", "nil");
+    OP_IS(c, "(persist/truncate \"r\" 3)", "nil");
+    OP_IS(c, "(persist/kv-put \"k\" 7)", "nil");
+    reopen(c);
+    OP_IS(c, "(persist/last-seq \"r\")", "3");
+    OP_IS(c, "(persist/read \"r\")", "(list)");
+    OP_IS(c, "(persist/streams)", "(list \"r\")");
+    OP_IS(c, "(persist/kv-get \"k\")", "7");
+    const char *kind;
+    assert_int_equal(tu_op_fails(c->s, "(persist/append \"r\" {:seq 3})", &kind), -ERANGE);
+    OP_IS(c, "(persist/append \"r\" {:seq 4})", "nil");
+    /* The .seq file says 4 after a clean close. */
+    reopen(c);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/streams/72.seq", c->dir);
+    char *t = tu_read_file(path, NULL);
+    assert_string_equal(t, "4");
+    free(t);
+    snprintf(path, sizeof(path), "%s/LOCK", c->dir);
+    assert_int_equal(sxp_store_close(c->s), 0);
+    c->s = NULL;
+    t = tu_read_file(path, NULL);
+    assert_string_equal(t, "clean\n");
+    free(t);
+}
+
+static void read_range_finds_the_middle_of_a_long_log(void **state)
+{
+    struct ctx *c = *state;
+    /* About 3 MB: enough for the bisection to take many steps. */
+    enum { N = 30000, B = 1000 };
+    struct sxp_err err;
+    for (int64_t base = 1; base <= N; base += B) {
+        sxp_value *evs[B];
+        for (int i = 0; i < B; i++) {
+            char t[200];
+            snprintf(t, sizeof(t), "{:seq %lld :pad \"%080d\"}", (long long)(base + i) * 2, i);
+            evs[i] = tu_val(t);
+        }
+        assert_int_equal(sxp_stream_append_batch(c->s, "big", 3, (const sxp_value *const *)evs,
+                                                 B, &err),
+                         0);
+        for (int i = 0; i < B; i++)
+            sxp_value_free(evs[i]);
+    }
+    int64_t froms[] = {1, 2, 3, 12345, 30001, 59999, 60000, 60001, 40000};
+    for (size_t k = 0; k < sizeof(froms) / sizeof(froms[0]); k++) {
+        sxp_value *out = NULL;
+        assert_int_equal(sxp_stream_read_range(c->s, "big", 3, froms[k], 3, &out, &err), 0);
+        int64_t first = froms[k] % 2 ? froms[k] + 1 : froms[k];
+        if (first < 2)
+            first = 2;
+        size_t want = first > 2 * N ? 0 : (size_t)((2 * N - first) / 2 + 1);
+        if (want > 3)
+            want = 3;
+        assert_int_equal(sxp_value_len(out), want);
+        for (size_t i = 0; i < want; i++) {
+            const sxp_value *ev = sxp_value_list_get(out, i);
+            assert_int_equal(sxp_value_as_int(sxp_value_dict_get(ev, "seq", 3)),
+                             first + 2 * (int64_t)i);
+        }
+        sxp_value_free(out);
+    }
+    /* Truncate to the middle, then read the rest. */
+    assert_int_equal(sxp_stream_truncate(c->s, "big", 3, 50000, &err), 0);
+    sxp_value *out = NULL;
+    assert_int_equal(sxp_stream_read(c->s, "big", 3, &out, &err), 0);
+    assert_int_equal(sxp_value_len(out), 5000);
+    assert_int_equal(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, 0), "seq", 3)),
+                     50002);
+    sxp_value_free(out);
+}
+
+/* ---- concurrency ---- */
+
+enum { THREADS = 8, PER_THREAD = 150 };
+
+struct worker {
+    sxp_store *s;
+    int id;
+    atomic_llong *shared_seq;
+    int64_t accepted[PER_THREAD];
+    int naccepted;
+    int errors;
+};
+
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    char name[16];
+    snprintf(name, sizeof(name), "own-%d", w->id);
+    for (int i = 1; i <= PER_THREAD; i++) {
+        char t[64];
+        struct sxp_err err;
+        sxp_value *ev = NULL;
+        snprintf(t, sizeof(t), "{:seq %d :w %d}", i, w->id);
+        if (sxp_value_parse(t, strlen(t), &ev, &err) ||
+            sxp_stream_append(w->s, name, strlen(name), ev, &err))
+            w->errors++;
+        sxp_value_free(ev);
+        long long seq = atomic_fetch_add(w->shared_seq, 1) + 1;
+        snprintf(t, sizeof(t), "{:seq %lld :w %d}", seq, w->id);
+        if (sxp_value_parse(t, strlen(t), &ev, &err))
+            w->errors++;
+        int rc = sxp_stream_append(w->s, "shared", 6, ev, &err);
+        if (rc == 0)
+            w->accepted[w->naccepted++] = seq;
+        else if (rc != -ERANGE)
+            w->errors++; /* only a lost race on the seq may fail */
+        sxp_value_free(ev);
+    }
+    return NULL;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void eight_threads_append_each_event_once_in_seq_order(void **state)
+{
+    struct ctx *c = *state;
+    static struct worker w[THREADS];
+    pthread_t th[THREADS];
+    atomic_llong shared = 0;
+    for (int i = 0; i < THREADS; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].s = c->s;
+        w[i].id = i;
+        w[i].shared_seq = &shared;
+        assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    struct sxp_stats st;
+    sxp_store_stats(c->s, &st);
+    reopen(c);
+    int64_t all[THREADS * PER_THREAD];
+    size_t n = 0;
+    struct sxp_err err;
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(w[i].errors, 0);
+        for (int k = 0; k < w[i].naccepted; k++)
+            all[n++] = w[i].accepted[k];
+        char name[16];
+        snprintf(name, sizeof(name), "own-%d", i);
+        sxp_value *out = NULL;
+        assert_int_equal(sxp_stream_read(c->s, name, strlen(name), &out, &err), 0);
+        assert_int_equal(sxp_value_len(out), PER_THREAD);
+        for (size_t k = 0; k < PER_THREAD; k++)
+            assert_int_equal(
+                sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, k), "seq", 3)),
+                (int64_t)k + 1);
+        sxp_value_free(out);
+    }
+    qsort(all, n, sizeof(all[0]), cmp_i64);
+    sxp_value *out = NULL;
+    assert_int_equal(sxp_stream_read(c->s, "shared", 6, &out, &err), 0);
+    assert_int_equal(sxp_value_len(out), n);
+    for (size_t k = 0; k < n; k++)
+        assert_int_equal(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, k), "seq", 3)),
+                         all[k]);
+    sxp_value_free(out);
+    /* Group commit: the appends were acknowledged by fewer rounds. */
+    assert_true(st.appends == THREADS * PER_THREAD + n);
+    assert_true(st.batches < st.appends);
+}
+
+static void a_second_writer_is_refused_naming_dir_and_pid(void **state)
+{
+    struct ctx *c = *state;
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    sxp_store *s2 = NULL;
+    struct sxp_err err;
+    assert_int_equal(sxp_store_open(c->dir, &o, &s2, &err), -EAGAIN);
+    assert_null(s2);
+    char pid[32];
+    snprintf(pid, sizeof(pid), "pid %ld", (long)getpid());
+    assert_non_null(strstr(err.msg, pid));
+    assert_non_null(strstr(err.msg, c->dir));
+    assert_string_equal(err.kind, "locked");
+    /* A read-only open is allowed alongside. */
+    o.read_only = 1;
+    assert_int_equal(sxp_store_open(c->dir, &o, &s2, &err), 0);
+    assert_int_equal(sxp_store_close(s2), 0);
+}
+
+static void many_streams_work_with_a_small_descriptor_cache(void **state)
+{
+    struct ctx *c = *state;
+    assert_int_equal(sxp_store_close(c->s), 0);
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    o.max_open_files = 4;
+    struct sxp_err err;
+    assert_int_equal(sxp_store_open(c->dir, &o, &c->s, &err), 0);
+    for (int round = 1; round <= 3; round++)
+        for (int i = 0; i < 40; i++) {
+            char req[128];
+            snprintf(req, sizeof(req), "(persist/append \"s%d\" {:seq %d})", i, round);
+            OP_IS(c, req, "nil");
+        }
+    struct sxp_stats st;
+    sxp_store_stats(c->s, &st);
+    assert_true(st.open_files <= 4);
+    for (int i = 0; i < 40; i++) {
+        char req[128];
+        snprintf(req, sizeof(req), "(persist/read \"s%d\")", i);
+        OP_IS(c, req, "(list {:seq 1} {:seq 2} {:seq 3})");
+    }
+}
+
+static void no_sync_mode_keeps_the_same_meaning(void **state)
+{
+    struct ctx *c = *state;
+    assert_int_equal(sxp_store_close(c->s), 0);
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    o.sync = SXP_SYNC_NONE;
+    struct sxp_err err;
+    assert_int_equal(sxp_store_open(c->dir, &o, &c->s, &err), 0);
+    OP_IS(c, "(persist/append \"q\" {:seq 1})", "nil");
+    OP_IS(c, "(persist/append \"q\" {:seq 2})", "nil");
+    struct sxp_stats st;
+    sxp_store_stats(c->s, &st);
+    assert_int_equal(st.fdatasyncs, 0);
+    reopen(c);
+    OP_IS(c, "(persist/read \"q\")", "(list {:seq 1} {:seq 2})");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(append_then_read_returns_the_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(every_operation_answers_as_the_reference, setup, teardown),
+        cmocka_unit_test_setup_teardown(seq_at_or_below_high_water_is_rejected_and_nothing_written,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(events_that_are_not_dicts_with_integer_seq_are_rejected,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(malformed_requests_unknown_ops_and_wrong_arity_are_errors,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_names_are_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(blob_ids_that_are_not_cids_are_errors_never_paths, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(values_round_trip_through_the_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(unserializable_values_are_rejected_and_nothing_written,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(every_line_on_disk_carries_its_xxh3_trailer, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_damaged_line_is_an_error_naming_stream_line_and_offset,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_legacy_store_reads_and_takes_new_appends, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(state_survives_close_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_range_finds_the_middle_of_a_long_log, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(eight_threads_append_each_event_once_in_seq_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_second_writer_is_refused_naming_dir_and_pid, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(many_streams_work_with_a_small_descriptor_cache, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(no_sync_mode_keeps_the_same_meaning, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,195 @@
+/* testutil.c -- see testutil.h. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cmocka.h>
+
+char *tu_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char tmpl[4096];
+    snprintf(tmpl, sizeof(tmpl), "%s/sxp-test-XXXXXX", base && *base ? base : "/tmp");
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+void tu_rmrf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (d) {
+            struct dirent *e;
+            while ((e = readdir(d)) != NULL) {
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                    continue;
+                char sub[4096];
+                snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+                tu_rmrf(sub);
+            }
+            closedir(d);
+        }
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static int tu_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void tu_digest_dir(XXH3_state_t *h, const char *root, const char *rel)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s%s%s", root, *rel ? "/" : "", rel);
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (!*rel && !strcmp(e->d_name, "LOCK"))
+            continue;
+        names = realloc(names, (n + 1) * sizeof(*names));
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), tu_cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        char sub[2048], full[4096];
+        int m = snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", names[i]);
+        assert_true(m > 0 && (size_t)m < sizeof(sub));
+        m = snprintf(full, sizeof(full), "%s/%s", root, sub);
+        assert_true(m > 0 && (size_t)m < sizeof(full));
+        XXH3_64bits_update(h, sub, strlen(sub) + 1);
+        struct stat st;
+        if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+            tu_digest_dir(h, root, sub);
+        } else {
+            size_t len = 0;
+            char *bytes = tu_read_file(full, &len);
+            XXH3_64bits_update(h, &len, sizeof(len));
+            if (bytes)
+                XXH3_64bits_update(h, bytes, len);
+            free(bytes);
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
+uint64_t tu_tree_digest(const char *root)
+{
+    XXH3_state_t *h = XXH3_createState();
+    XXH3_64bits_reset(h);
+    tu_digest_dir(h, root, "");
+    uint64_t d = XXH3_64bits_digest(h);
+    XXH3_freeState(h);
+    return d;
+}
+
+sxp_value *tu_val(const char *text)
+{
+    sxp_value *v = NULL;
+    struct sxp_err err;
+    int rc = sxp_value_parse(text, strlen(text), &v, &err);
+    if (rc)
+        fail_msg("parse %s: %s", text, err.msg);
+    return v;
+}
+
+char *tu_text(const sxp_value *v)
+{
+    char *t = NULL;
+    size_t len;
+    struct sxp_err err;
+    if (sxp_value_to_text(v, &t, &len, &err))
+        fail_msg("to_text: %s", err.msg);
+    return t;
+}
+
+sxp_store *tu_open(const char *dir)
+{
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    sxp_store *s = NULL;
+    struct sxp_err err;
+    if (sxp_store_open(dir, &o, &s, &err))
+        fail_msg("open %s: %s", dir, err.msg);
+    return s;
+}
+
+char *tu_op(sxp_store *s, const char *request)
+{
+    sxp_value *out = NULL;
+    struct sxp_err err;
+    if (sxp_store_request(s, request, strlen(request), &out, &err))
+        fail_msg("%s: %s: %s", request, err.kind, err.msg);
+    char *t = tu_text(out);
+    sxp_value_free(out);
+    return t;
+}
+
+int tu_op_fails(sxp_store *s, const char *request, const char **kind)
+{
+    sxp_value *out = NULL;
+    struct sxp_err err;
+    int rc = sxp_store_request(s, request, strlen(request), &out, &err);
+    if (rc == 0)
+        fail_msg("%s: succeeded but must fail", request);
+    assert_null(out);
+    assert_int_equal(err.code, rc);
+    assert_true(strlen(err.msg) > 0);
+    if (kind)
+        *kind = err.kind;
+    return rc;
+}
+
+void tu_write_file(const char *path, const void *bytes, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+char *tu_read_file(const char *path, size_t *out_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *b = malloc(cap + 1);
+    size_t n;
+    while ((n = fread(b + len, 1, cap - len, f)) > 0) {
+        len += n;
+        if (len == cap) {
+            cap *= 2;
+            b = realloc(b, cap + 1);
+        }
+    }
+    fclose(f);
+    b[len] = '\0';
+    if (out_len)
+        *out_len = len;
+    return b;
+}
