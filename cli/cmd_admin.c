@@ -43,8 +43,14 @@ int cli_cmd_recover(struct cli_global *g, int argc, char **argv)
         goto out;
     }
     if (st.recovered)
-        printf("%s: was not closed cleanly; recovery repaired any crash residue\n",
-               sxp_store_dir(s));
+        printf("%s: was not closed cleanly; recovery cut %u torn tail%s (%llu bytes), rolled "
+               "%u high-water mark%s forward, recreated %u .seq file%s and removed %u temp "
+               "file%s\n",
+               sxp_store_dir(s), st.rec_tails_cut, st.rec_tails_cut == 1 ? "" : "s",
+               (unsigned long long)st.rec_bytes_cut, st.rec_hw_rolled,
+               st.rec_hw_rolled == 1 ? "" : "s", st.rec_seq_created,
+               st.rec_seq_created == 1 ? "" : "s", st.rec_tmp_removed,
+               st.rec_tmp_removed == 1 ? "" : "s");
     else
         printf("%s: was closed cleanly; nothing to recover\n", sxp_store_dir(s));
     printf("%zu stream%s; store closed cleanly\n", sxp_value_len(streams),

@@ -572,6 +572,98 @@ static void eight_threads_append_each_event_once_in_seq_order(void **state)
     assert_true(st.batches < st.appends);
 }
 
+/* ---- truncate racing appends and reads ---- */
+
+struct race {
+    sxp_store *s;
+    atomic_int done;
+    atomic_llong truncated_to; /* the largest n a truncate was acknowledged for */
+    int errors;
+};
+
+static void *race_appender(void *arg)
+{
+    struct race *r = arg;
+    struct sxp_err err;
+    for (int i = 1; i <= 2000; i++) {
+        char t[64];
+        snprintf(t, sizeof(t), "{:seq %d}", i);
+        sxp_value *ev = NULL;
+        if (sxp_value_parse(t, strlen(t), &ev, &err) || sxp_stream_append(r->s, "t", 1, ev, &err))
+            r->errors++;
+        sxp_value_free(ev);
+    }
+    atomic_store(&r->done, 1);
+    return NULL;
+}
+
+static void *race_truncater(void *arg)
+{
+    struct race *r = arg;
+    struct sxp_err err;
+    while (!atomic_load(&r->done)) {
+        int64_t hw = 0;
+        if (sxp_stream_last_seq(r->s, "t", 1, &hw, &err))
+            r->errors++;
+        if (hw > 10) {
+            if (sxp_stream_truncate(r->s, "t", 1, hw - 10, &err))
+                r->errors++;
+            else if (hw - 10 > atomic_load(&r->truncated_to))
+                atomic_store(&r->truncated_to, hw - 10);
+        }
+    }
+    return NULL;
+}
+
+static void *race_reader(void *arg)
+{
+    struct race *r = arg;
+    struct sxp_err err;
+    while (!atomic_load(&r->done)) {
+        sxp_value *out = NULL;
+        if (sxp_stream_read(r->s, "t", 1, &out, &err)) {
+            r->errors++;
+            continue;
+        }
+        int64_t prev = 0;
+        for (size_t i = 0; i < sxp_value_len(out); i++) {
+            int64_t seq = sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, i), "seq", 3));
+            if (seq <= prev)
+                r->errors++;
+            prev = seq;
+        }
+        sxp_value_free(out);
+    }
+    return NULL;
+}
+
+static void truncate_racing_appends_and_reads_keeps_every_later_event(void **state)
+{
+    struct ctx *c = *state;
+    struct race r = {.s = c->s};
+    pthread_t a, t, rd;
+    assert_int_equal(pthread_create(&a, NULL, race_appender, &r), 0);
+    assert_int_equal(pthread_create(&t, NULL, race_truncater, &r), 0);
+    assert_int_equal(pthread_create(&rd, NULL, race_reader, &r), 0);
+    pthread_join(a, NULL);
+    pthread_join(t, NULL);
+    pthread_join(rd, NULL);
+    assert_int_equal(r.errors, 0);
+    reopen(c);
+    int64_t hw = 0, n = atomic_load(&r.truncated_to);
+    struct sxp_err err;
+    assert_int_equal(sxp_stream_last_seq(c->s, "t", 1, &hw, &err), 0);
+    assert_int_equal(hw, 2000);
+    sxp_value *out = NULL;
+    assert_int_equal(sxp_stream_read(c->s, "t", 1, &out, &err), 0);
+    /* Exactly the events above the last acknowledged truncate remain. */
+    assert_int_equal(sxp_value_len(out), (size_t)(2000 - n));
+    for (size_t i = 0; i < sxp_value_len(out); i++)
+        assert_int_equal(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, i), "seq", 3)),
+                         n + 1 + (int64_t)i);
+    sxp_value_free(out);
+}
+
 static void a_second_writer_is_refused_naming_dir_and_pid(void **state)
 {
     struct ctx *c = *state;
@@ -666,6 +758,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(eight_threads_append_each_event_once_in_seq_order, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(truncate_racing_appends_and_reads_keeps_every_later_event,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_second_writer_is_refused_naming_dir_and_pid, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(many_streams_work_with_a_small_descriptor_cache, setup,
