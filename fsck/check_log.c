@@ -192,6 +192,8 @@ static int fsck_seq_order(struct fsck_ctx *c, struct fsck_item *it, int fd, uint
         logscan_classify(&l, 0, 0, &cl);
         if (!cl.has_seq)
             continue;
+        if (k >= s.n)
+            break; /* the log grew since pass 2 (--force on a live store) */
         if (keep[k]) {
             kept = cl.seq;
         } else {

@@ -272,8 +272,8 @@ static int fsck_walk_files(struct fsck_ctx *c, int blobs, char *msg, size_t size
         } else {
             char key[LAYOUT_KEY_MAX];
             size_t klen = 0;
-            valid =
-                n >= 2 && n <= 2 * LAYOUT_KEY_MAX && layout_hex_decode(name, n, key, &klen) == 0;
+            valid = n >= 2 && n <= (size_t)2 * LAYOUT_KEY_MAX &&
+                    layout_hex_decode(name, n, key, &klen) == 0;
         }
         if (!valid) {
             enum fsck_code code = blobs || fsck_all_hex(name) ? FSCK_BAD_NAME : FSCK_FOREIGN_FILE;

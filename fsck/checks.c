@@ -50,7 +50,7 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
     [FSCK_LIVE_WRITER] = {"live-writer", FSCK_WARNING,
                           "--force: checked while a writer held the store, so findings "
                           "at the end of logs may be writes in progress",
-                          "none"},
+                          "nothing to repair"},
 };
 
 const char *fsck_class_name(enum fsck_class c)

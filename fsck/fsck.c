@@ -10,6 +10,7 @@
  * (or create) LOCK read-write and hold the lock from before the walk until
  * every repair is durable; --force does not let them repair a live store.
  * A store with no LOCK file (one written by the reference) has no writer.
+ * When -p or -y leaves no error, LOCK is marked clean (fsck_mark_clean).
  */
 #include "fsck_int.h"
 
@@ -22,6 +23,7 @@
 #include <time.h>
 
 #include "layout.h"
+#include "lock.h"
 
 #define FSCK_THREADS_DEFAULT 2
 #define FSCK_PROGRESS_NS 200000000L
@@ -304,6 +306,7 @@ static int fsck_collect(struct fsck_ctx *c, struct fsck_report *r)
 
 static void fsck_count(struct fsck_report *r)
 {
+    r->errors = r->residue = r->corruption = r->warnings = r->repaired = r->left = 0;
     for (size_t i = 0; i < r->n; i++) {
         const struct fsck_finding *f = &r->f[i];
         switch (fsck_code_class(f->code)) {
@@ -331,6 +334,24 @@ static void fsck_count(struct fsck_report *r)
         r->status = FSCK_EXIT_REPAIRED;
     else
         r->status = FSCK_EXIT_LEFT;
+}
+
+/*
+ * After -p or -y has left no error, every invariant of recover.c holds for
+ * the whole store (fsck read all of it), which is more than recovery
+ * establishes: LOCK is marked clean (engine/lock.h K-1, K-3) so the next
+ * open need not run recovery. A failure here only costs that open a
+ * recovery, so it is not an error.
+ */
+static void fsck_mark_clean(struct fsck_ctx *c, const struct fsck_report *r)
+{
+    char text[16];
+    if (c->o->mode == FSCK_MODE_CHECK || c->lock_fd < 0 || r->fatal[0] || r->left)
+        return;
+    ssize_t n = c->io->pread(c->io, c->lock_fd, text, sizeof(text), 0);
+    if (n == (ssize_t)strlen(LOCK_CLEAN_TEXT) && memcmp(text, LOCK_CLEAN_TEXT, (size_t)n) == 0)
+        return;
+    (void)lock_mark_clean(c->io, c->lock_fd, c->sync);
 }
 
 static void fsck_ctx_free(struct fsck_ctx *c)
@@ -427,8 +448,10 @@ int fsck_run(const struct fsck_opts *o, struct fsck_report *out)
         fsck_repair(&c);
     if (fsck_collect(&c, out))
         fsck_msgf(out->fatal, sizeof(out->fatal), "out of memory");
+    fsck_count(out);
+    fsck_mark_clean(&c, out);
 done:
-    if (c.lock_fd >= 0)
+    if (c.lock_fd >= 0 && c.io)
         (void)c.io->close(c.io, c.lock_fd);
     if (own_io)
         own_io->destroy(own_io);

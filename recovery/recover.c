@@ -38,6 +38,8 @@
  *        is trusted here (reads and sxp-fsck verify it); only its :seq is
  *        read, as the seq the window's first line must exceed. The work is
  *        proportional to what could be unsynced, not to the log's size.
+ *        Logs are independent, so RECOVER_THREADS of them are scanned at a
+ *        time; the verdict does not depend on the order.
  *   R-3  Torn tail or corruption. A line is GOOD when it is FRAME_OK or
  *        FRAME_LEGACY, its payload parses (sx_parse, made fast by
  *        sxcheck.h) as a dict with an integer :seq, and that seq is strictly
@@ -96,6 +98,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,16 +110,29 @@
 #include "residue.h"
 #include "sxcheck.h"
 
-/* One recovery run. */
+/* Recovery runs logs on this many threads: the scan of each window is
+ * CPU-bound (checksums, syntax), and logs are independent. */
+#define RECOVER_THREADS 2
+
+/* One recovery run; read-only once the workers start. */
 struct recover_ctx {
     struct sxp_io *io;
     const char *root;
     char streams_dir[PATH_MAX];
     int sync;
-    struct recover_report rep;
-    unsigned corrupt; /* files refused */
-    char first[512];  /* the message for the first of them */
-    struct sxp_err *err;
+    struct recover_job *jobs;
+    size_t njobs;
+    size_t next; /* next job to take (atomic) */
+};
+
+/* One stream: its log (R-2..R-4) or a .seq without a log (R-4). Each job
+ * writes only its own fields, so workers share nothing else. */
+struct recover_job {
+    const char *stem;          /* hex name */
+    int is_log;                /* 1: <stem>.log exists */
+    int rc;                    /* 0, -EUCLEAN (refused), or another -errno */
+    struct sxp_err err;        /* the message for rc */
+    struct recover_report rep; /* what this job did */
 };
 
 /* The names in streams/ that recovery looks at. */
@@ -181,16 +197,16 @@ static void recover_names_free(struct recover_names *ns)
 }
 
 /* Records a file refused as corrupt. Returns -EUCLEAN. */
-static int recover_refuse(struct recover_ctx *c, const char *fmt, ...)
+static int recover_refuse(struct recover_job *j, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static int recover_refuse(struct recover_ctx *c, const char *fmt, ...)
+static int recover_refuse(struct recover_job *j, const char *fmt, ...)
 {
-    if (c->corrupt++ == 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->first, sizeof(c->first), fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->err.msg, sizeof(j->err.msg), fmt, ap);
+    va_end(ap);
+    j->err.code = -EUCLEAN;
+    j->err.kind = "corrupt";
     return -EUCLEAN;
 }
 
@@ -222,66 +238,69 @@ static int recover_trusted_seq(struct sxp_io *io, int fd, uint64_t start, uint64
 }
 
 /* R-4 for one stream whose log's max seq is max. */
-static int recover_seq(struct recover_ctx *c, const char *stem, int64_t max)
+static int recover_seq(const struct recover_ctx *c, struct recover_job *j, const char *stem,
+                       int64_t max)
 {
     char path[PATH_MAX];
     char *text = NULL;
     size_t len = 0;
     int64_t hw = 0;
     if (snprintf(path, sizeof(path), "%s/%s.seq", c->streams_dir, stem) >= (int)sizeof(path))
-        return err_set(c->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
+        return err_set(&j->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
     int rc = io_read_file(c->io, path, LAYOUT_SEQ_MAX_TEXT, &text, &len);
     if (rc == -ENOENT) {
-        rc = residue_write_seq(c->io, c->streams_dir, path, max, c->sync, c->err);
+        rc = residue_write_seq(c->io, c->streams_dir, path, max, c->sync, &j->err);
         if (rc == 0)
-            c->rep.seq_created++;
+            j->rep.seq_created++;
         return rc;
     }
     if (rc == -E2BIG)
-        return recover_refuse(c,
+        return recover_refuse(j,
                               "streams/%s.seq: unreadable high-water mark (longer than %d "
                               "bytes) at byte 0: run sxp-fsck",
                               stem, LAYOUT_SEQ_MAX_TEXT);
     if (rc)
-        return err_set(c->err, rc, "read %s: %s", path, strerror(-rc));
+        return err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
     rc = layout_seq_parse(text, len, &hw);
     free(text);
     if (rc)
-        return recover_refuse(c,
+        return recover_refuse(j,
                               "streams/%s.seq: unreadable high-water mark at byte 0: run "
                               "sxp-fsck",
                               stem);
     if (hw >= max)
         return 0;
-    rc = residue_write_seq(c->io, c->streams_dir, path, max, c->sync, c->err);
+    rc = residue_write_seq(c->io, c->streams_dir, path, max, c->sync, &j->err);
     if (rc == 0)
-        c->rep.hw_rolled++;
+        j->rep.hw_rolled++;
     return rc;
 }
 
 /* Names a corrupt line (R-3): file, byte offset and line number. The line
  * number needs the lines before the window counted, which only a refusal
  * pays for. */
-static int recover_refuse_line(struct recover_ctx *c, int fd, const char *stem, uint64_t start,
-                               const struct logscan_line *l, const struct logscan_class *cl)
+static int recover_refuse_line(const struct recover_ctx *c, struct recover_job *j, int fd,
+                               const char *stem, uint64_t start, const struct logscan_line *l,
+                               const struct logscan_class *cl)
 {
     uint64_t before = 0;
     if (start > 0 && logscan_count_lines(c->io, fd, start, &before) != 0)
         before = 0;
     if (cl->v == LS_SEQ_ORDER)
-        return recover_refuse(c,
+        return recover_refuse(j,
                               "streams/%s.log: seq %" PRId64 " not above the previous line's at "
                               "byte %" PRIu64 " (line %" PRIu64 "): run sxp-fsck",
                               stem, cl->seq, l->off, before + l->no);
-    return recover_refuse(c,
+    return recover_refuse(j,
                           "streams/%s.log: %s at byte %" PRIu64 " (line %" PRIu64 "): run "
                           "sxp-fsck",
                           stem, logscan_verdict_name(cl->v), l->off, before + l->no);
 }
 
 /* for streams/<stem>.log. */
-static int recover_log(struct recover_ctx *c, const char *stem)
+static int recover_log(const struct recover_ctx *c, struct recover_job *j)
 {
+    const char *stem = j->stem;
     char path[PATH_MAX];
     struct logscan_reader rd;
     struct logscan_tail t;
@@ -293,16 +312,16 @@ static int recover_log(struct recover_ctx *c, const char *stem)
     int reader_open = 0;
 
     if (snprintf(path, sizeof(path), "%s/%s.log", c->streams_dir, stem) >= (int)sizeof(path))
-        return err_set(c->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
+        return err_set(&j->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
     fd = c->io->open(c->io, path, O_RDWR, 0);
     if (fd < 0)
-        return err_set(c->err, fd, "open %s: %s", path, strerror(-fd));
+        return err_set(&j->err, fd, "open %s: %s", path, strerror(-fd));
     rc = c->io->fsize(c->io, fd, &size);
     if (rc) {
-        rc = err_set(c->err, rc, "stat %s: %s", path, strerror(-rc));
+        rc = err_set(&j->err, rc, "stat %s: %s", path, strerror(-rc));
         goto out;
     }
-    c->rep.logs_scanned++;
+    j->rep.logs_scanned++;
 
     /* the window, back to a line start, and the trusted line's seq. */
     logscan_tail_init(&t, size, 0, 0);
@@ -318,7 +337,7 @@ static int recover_log(struct recover_ctx *c, const char *stem)
         }
     }
     if (rc) {
-        rc = err_set(c->err, rc, "read %s: %s", path, strerror(-rc));
+        rc = err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
         goto out;
     }
     t.have_prev = have_prev;
@@ -327,32 +346,32 @@ static int recover_log(struct recover_ctx *c, const char *stem)
     /* judge every line of the window. */
     rc = logscan_reader_open(&rd, c->io, fd, start, size, 1, 0);
     if (rc) {
-        rc = err_set(c->err, rc, "out of memory");
+        rc = err_set(&j->err, rc, "out of memory");
         goto out;
     }
     reader_open = 1;
     while ((rc = logscan_reader_next(&rd, &l)) > 0) {
         enum logscan_tail_action a = logscan_tail_feed(&t, &l, &cl);
         if (a == LTA_BAD || a == LTA_FAILED) {
-            rc = recover_refuse_line(c, fd, stem, start, &l, &cl);
+            rc = recover_refuse_line(c, j, fd, stem, start, &l, &cl);
             goto out;
         }
     }
     if (rc < 0) {
-        rc = err_set(c->err, rc, "read %s: %s", path, strerror(-rc));
+        rc = err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
         goto out;
     }
-    c->rep.bytes_read += size - start;
+    j->rep.bytes_read += size - start;
     if (logscan_tail_end(&t, &have_max, &max)) {
-        rc = residue_cut_tail(c->io, fd, path, t.x_off, c->sync, c->err);
+        rc = residue_cut_tail(c->io, fd, path, t.x_off, c->sync, &j->err);
         if (rc)
             goto out;
-        c->rep.tails_cut++;
-        c->rep.bytes_cut += size - t.x_off;
+        j->rep.tails_cut++;
+        j->rep.bytes_cut += size - t.x_off;
     }
 
     /* */
-    rc = recover_seq(c, stem, have_max ? max : 0);
+    rc = recover_seq(c, j, stem, have_max ? max : 0);
 out:
     if (reader_open)
         logscan_reader_close(&rd);
@@ -361,14 +380,15 @@ out:
 }
 
 /* R-4's last sentence: a .seq with no .log must still parse. */
-static int recover_lone_seq(struct recover_ctx *c, const char *stem)
+static int recover_lone_seq(const struct recover_ctx *c, struct recover_job *j)
 {
+    const char *stem = j->stem;
     char path[PATH_MAX];
     char *text = NULL;
     size_t len = 0;
     int64_t hw;
     if (snprintf(path, sizeof(path), "%s/%s.seq", c->streams_dir, stem) >= (int)sizeof(path))
-        return err_set(c->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
+        return err_set(&j->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
     int rc = io_read_file(c->io, path, LAYOUT_SEQ_MAX_TEXT, &text, &len);
     if (rc == -ENOENT)
         return 0;
@@ -377,12 +397,12 @@ static int recover_lone_seq(struct recover_ctx *c, const char *stem)
         free(text);
     }
     if (rc == -EINVAL || rc == -E2BIG)
-        return recover_refuse(c,
+        return recover_refuse(j,
                               "streams/%s.seq: unreadable high-water mark at byte 0: run "
                               "sxp-fsck",
                               stem);
     if (rc)
-        return err_set(c->err, rc, "read %s: %s", path, strerror(-rc));
+        return err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
     return 0;
 }
 
@@ -391,21 +411,61 @@ static int recover_has(char **v, size_t n, const char *s)
     return bsearch(&s, v, n, sizeof(*v), recover_cmp) != NULL;
 }
 
+static void *recover_worker(void *arg)
+{
+    struct recover_ctx *c = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED);
+        if (i >= c->njobs)
+            break;
+        struct recover_job *j = &c->jobs[i];
+        j->rc = j->is_log ? recover_log(c, j) : recover_lone_seq(c, j);
+    }
+    return NULL;
+}
+
+/* Runs every job on up to RECOVER_THREADS threads (this one included). */
+static void recover_run_jobs(struct recover_ctx *c)
+{
+    pthread_t tids[RECOVER_THREADS - 1];
+    size_t started = 0;
+    for (size_t i = 0; i + 1 < RECOVER_THREADS && i + 1 < c->njobs; i++) {
+        if (pthread_create(&tids[i], NULL, recover_worker, c) != 0)
+            break;
+        started++;
+    }
+    recover_worker(c);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+}
+
+static void recover_add(struct recover_report *to, const struct recover_report *r)
+{
+    to->tmp_removed += r->tmp_removed;
+    to->tails_cut += r->tails_cut;
+    to->bytes_cut += r->bytes_cut;
+    to->hw_rolled += r->hw_rolled;
+    to->seq_created += r->seq_created;
+    to->logs_scanned += r->logs_scanned;
+    to->bytes_read += r->bytes_read;
+}
+
 int recover_store(struct sxp_io *io, const char *root, int sync, struct recover_report *out,
                   struct sxp_err *err)
 {
     struct recover_ctx c;
     struct recover_names ns;
+    struct recover_report rep;
     char dir[PATH_MAX];
     static const char *const tmp_dirs[] = {"", "streams", "kv", "blobs"};
     int rc = 0;
 
     memset(&c, 0, sizeof(c));
     memset(&ns, 0, sizeof(ns));
+    memset(&rep, 0, sizeof(rep));
     c.io = io;
     c.root = root;
     c.sync = sync;
-    c.err = err;
     if (layout_path(root, "streams", c.streams_dir))
         return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
 
@@ -417,7 +477,7 @@ int recover_store(struct sxp_io *io, const char *root, int sync, struct recover_
         if (w)
             return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
         rc = residue_remove_temps(io, dir, sync, &removed, err);
-        c.rep.tmp_removed += removed;
+        rep.tmp_removed += removed;
         if (rc)
             goto out;
     }
@@ -435,30 +495,45 @@ int recover_store(struct sxp_io *io, const char *root, int sync, struct recover_
     qsort(ns.logs, ns.nlogs, sizeof(*ns.logs), recover_cmp);
     qsort(ns.seqs, ns.nseqs, sizeof(*ns.seqs), recover_cmp);
 
-    /* R-2..R-4 per log; corruption in one log does not stop the others. */
+    /* One job per log and per .seq without a log, in name order. */
+    c.jobs = calloc(ns.nlogs + ns.nseqs + 1, sizeof(*c.jobs));
+    if (!c.jobs) {
+        rc = err_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
     for (size_t i = 0; i < ns.nlogs; i++) {
-        rc = recover_log(&c, ns.logs[i]);
-        if (rc && rc != -EUCLEAN)
-            goto out;
+        c.jobs[c.njobs].stem = ns.logs[i];
+        c.jobs[c.njobs++].is_log = 1;
     }
-    for (size_t i = 0; i < ns.nseqs; i++) {
-        if (recover_has(ns.logs, ns.nlogs, ns.seqs[i]))
-            continue;
-        rc = recover_lone_seq(&c, ns.seqs[i]);
-        if (rc && rc != -EUCLEAN)
-            goto out;
+    for (size_t i = 0; i < ns.nseqs; i++)
+        if (!recover_has(ns.logs, ns.nlogs, ns.seqs[i]))
+            c.jobs[c.njobs++].stem = ns.seqs[i];
+
+    /* R-2..R-4; corruption in one log does not stop the others. */
+    recover_run_jobs(&c);
+
+    /* The first failure in job order wins: an I/O error over corruption. */
+    unsigned corrupt = 0;
+    const struct recover_job *first = NULL;
+    for (size_t i = 0; i < c.njobs; i++) {
+        const struct recover_job *j = &c.jobs[i];
+        recover_add(&rep, &j->rep);
+        if (j->rc && j->rc != -EUCLEAN && rc == 0) {
+            rc = err_set(err, j->rc, "%s", j->err.msg);
+        } else if (j->rc == -EUCLEAN) {
+            if (corrupt++ == 0)
+                first = j;
+        }
     }
-    rc = 0;
-    if (c.corrupt) {
-        if (c.corrupt == 1)
-            rc = err_setk(err, -EUCLEAN, "corrupt", "%s", c.first);
-        else
-            rc = err_setk(err, -EUCLEAN, "corrupt", "%s (and %u more corrupt files)", c.first,
-                          c.corrupt - 1);
-    }
+    if (rc == 0 && corrupt == 1)
+        rc = err_setk(err, -EUCLEAN, "corrupt", "%s", first->err.msg);
+    else if (rc == 0 && corrupt > 1)
+        rc = err_setk(err, -EUCLEAN, "corrupt", "%s (and %u more corrupt files)", first->err.msg,
+                      corrupt - 1);
 out:
+    free(c.jobs);
     recover_names_free(&ns);
     if (out)
-        *out = c.rep;
+        *out = rep;
     return rc;
 }

@@ -291,8 +291,10 @@ void fx_swap_lines(const char *path, unsigned i, unsigned j)
     char *b = fx_read_file(path, &len);
     uint64_t oi = fx_line_offset(path, i), oi2 = fx_line_offset(path, i + 1);
     uint64_t oj = fx_line_offset(path, j), oj2 = fx_line_offset(path, j + 1);
-    char *out = malloc(len);
+    char *out = malloc(len ? len : 1);
     size_t w = 0;
+    if (!out)
+        fx_fail("out of memory");
     memcpy(out + w, b, oi), w += oi;
     memcpy(out + w, b + oj, oj2 - oj), w += oj2 - oj;
     memcpy(out + w, b + oi2, oj - oi2), w += oj - oi2;

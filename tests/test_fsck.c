@@ -243,6 +243,29 @@ static int manifest_lines(const char *root, const char *file)
     return n;
 }
 
+/* The number of "orders" events the engine reads, through a read-only
+ * open. */
+static int engine_read_orders(const char *root)
+{
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    sxp_value *list = NULL;
+    sxp_options_init(&o);
+    o.read_only = 1;
+    o.quiet = 1;
+    int rc = sxp_store_open(root, &o, &s, &err);
+    if (rc)
+        fail_msg("open %s: %s", root, err.msg);
+    rc = sxp_stream_read(s, "orders", 6, &list, &err);
+    if (rc)
+        fail_msg("read orders: %s", err.msg);
+    int n = (int)sxp_value_len(list);
+    sxp_value_free(list);
+    (void)sxp_store_close(s);
+    return n;
+}
+
 /* -y: all repaired, -n then exits 0, good events all there. */
 static void check_y(const struct fx_case *c)
 {
@@ -272,6 +295,8 @@ static void check_y(const struct fx_case *c)
     assert_int_equal(n, c->orders_after_y);
     /* The good events are those there before, less the one moved. */
     assert_true(n >= before_n - 1);
+    /* And the engine reads them all (a read-only open changes nothing). */
+    assert_int_equal(engine_read_orders(root), n);
     fx_remove_tree(root);
 }
 
@@ -279,17 +304,17 @@ static void check_y(const struct fx_case *c)
     static void name##_n_reports_it_and_changes_nothing(void **state)                              \
     {                                                                                              \
         (void)state;                                                                               \
-        check_n(&kase);                                                                            \
+        check_n(&(kase));                                                                          \
     }                                                                                              \
     static void name##_p_repairs_only_crash_residue(void **state)                                  \
     {                                                                                              \
         (void)state;                                                                               \
-        check_p(&kase);                                                                            \
+        check_p(&(kase));                                                                          \
     }                                                                                              \
     static void name##_y_leaves_a_clean_store_and_every_good_event(void **state)                   \
     {                                                                                              \
         (void)state;                                                                               \
-        check_y(&kase);                                                                            \
+        check_y(&(kase));                                                                          \
     }
 
 FX_TESTS(flipped_byte_mid_log, case_flip_mid)
@@ -585,6 +610,28 @@ static void json_report_names_code_class_file_line_and_offset(void **state)
     fx_remove_tree(root);
 }
 
+/* After -p or -y leaves no error LOCK says clean; with errors left it is
+ * not touched. */
+static void repair_leaving_no_error_marks_the_store_clean(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    size_t len;
+    fx_make_store(root);
+    fxd_half_line(root);
+    fxd_flip_mid(root);
+    fx_write_file(fx_join(p, root, "LOCK"), "pid 999999\n", 11);
+    assert_int_equal(fsck_status(root, FSCK_MODE_PREEN), FSCK_EXIT_LEFT);
+    char *text = fx_read_file(p, &len);
+    assert_string_equal(text, "pid 999999\n");
+    free(text);
+    assert_int_equal(fsck_status(root, FSCK_MODE_YES), FSCK_EXIT_REPAIRED);
+    text = fx_read_file(p, &len);
+    assert_string_equal(text, "clean\n");
+    free(text);
+    fx_remove_tree(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,6 +659,7 @@ int main(void)
         cmocka_unit_test(upgrade_gives_a_legacy_store_its_trailers),
         cmocka_unit_test(moved_line_keeps_its_bytes_and_origin),
         cmocka_unit_test(json_report_names_code_class_file_line_and_offset),
+        cmocka_unit_test(repair_leaving_no_error_marks_the_store_clean),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
