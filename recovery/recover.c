@@ -492,8 +492,11 @@ int recover_store(struct sxp_io *io, const char *root, int sync, struct recover_
         goto out;
     }
     rc = 0;
-    qsort(ns.logs, ns.nlogs, sizeof(*ns.logs), recover_cmp);
-    qsort(ns.seqs, ns.nseqs, sizeof(*ns.seqs), recover_cmp);
+    /* qsort wants a non-NULL array even when it is empty. */
+    if (ns.nlogs > 1)
+        qsort(ns.logs, ns.nlogs, sizeof(*ns.logs), recover_cmp);
+    if (ns.nseqs > 1)
+        qsort(ns.seqs, ns.nseqs, sizeof(*ns.seqs), recover_cmp);
 
     /* One job per log and per .seq without a log, in name order. */
     c.jobs = calloc(ns.nlogs + ns.nseqs + 1, sizeof(*c.jobs));

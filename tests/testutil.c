@@ -72,7 +72,8 @@ static void tu_digest_dir(XXH3_state_t *h, const char *root, const char *rel)
         names[n++] = strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), tu_cmp_str);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), tu_cmp_str);
     for (size_t i = 0; i < n; i++) {
         char sub[2048], full[4096];
         int m = snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", names[i]);
