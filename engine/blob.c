@@ -18,12 +18,22 @@
 
 #define BLOB_MAX ((size_t)1 << 30) /* 1 GiB */
 
+/* ST-7: after a failed directory fsync, blobs/ refuses access until reopen. */
+static int blob_fence_check(sxp_store *s, struct sxp_err *err)
+{
+    return store_check_fence(__atomic_load_n(&s->blobs_fenced, __ATOMIC_ACQUIRE), s->blobs_dir,
+                             err);
+}
+
 static int blob_path_of(sxp_store *s, const char *cid, char *out, struct sxp_err *err)
 {
+    int rc = blob_fence_check(s, err);
+    if (rc)
+        return rc;
     size_t len = strnlen(cid, SXP_CID_LEN + 1);
     if (!cid_valid(cid, len))
         return err_setk(err, -EINVAL, "cid", "not a well-formed cid: \"%.80s\"", cid);
-    int rc = layout_blob_path(s->root, cid, out);
+    rc = layout_blob_path(s->root, cid, out);
     if (rc)
         return err_set(err, rc, "blob path too long");
     return 0;
@@ -35,6 +45,8 @@ int sxp_blob_put(sxp_store *s, const void *bytes, size_t len, char out_cid[SXP_C
     char path[PATH_MAX], tmp[PATH_MAX];
     uint64_t size = 0;
     int rc = store_check_writable(s, err);
+    if (!rc)
+        rc = blob_fence_check(s, err);
     if (rc)
         return rc;
     if (len > BLOB_MAX)
@@ -44,11 +56,23 @@ int sxp_blob_put(sxp_store *s, const void *bytes, size_t len, char out_cid[SXP_C
     if (rc)
         return err_set(err, rc, "blob path too long");
     rc = s->io->stat(s->io, path, &size, NULL);
-    if (rc == 0 && size == len)
-        return 0; /* already stored: put is idempotent */
+    if (rc == 0 && size == len) {
+        if (s->opt.sync != SXP_SYNC_ALWAYS)
+            return 0;
+        /* The file may be what a killed put left, its name not yet
+         * durable: sync the folder before acknowledging. */
+        rc = s->io->fsync_dir(s->io, s->blobs_dir);
+        if (rc)
+            __atomic_store_n(&s->blobs_fenced, rc, __ATOMIC_RELEASE);
+        return rc ? err_set(err, rc, "fsync %s: %s", s->blobs_dir, strerror(-rc)) : 0;
+    }
+    int renamed = 0;
     rc = layout_tmp_path(s->blobs_dir, tmp);
     if (!rc)
-        rc = io_write_atomic(s->io, path, tmp, bytes, len, s->opt.sync == SXP_SYNC_ALWAYS);
+        rc = io_write_atomic_ex(s->io, path, tmp, bytes, len, s->opt.sync == SXP_SYNC_ALWAYS,
+                                &renamed);
+    if (rc && renamed)
+        __atomic_store_n(&s->blobs_fenced, rc, __ATOMIC_RELEASE);
     if (rc)
         return err_set(err, rc, "write %s: %s", path, strerror(-rc));
     return 0;

@@ -112,6 +112,11 @@ SXP_MUST_CHECK int io_read_file(struct sxp_io *io, const char *path, size_t max_
  * tmp_path is removed on failure. */
 SXP_MUST_CHECK int io_write_atomic(struct sxp_io *io, const char *path, const char *tmp_path,
                                    const void *bytes, size_t len, int sync);
+/* The same; *out_renamed (may be NULL) is set to 1 once path names the new
+ * bytes, so a caller whose directory fsync failed knows readers can see
+ * them. */
+SXP_MUST_CHECK int io_write_atomic_ex(struct sxp_io *io, const char *path, const char *tmp_path,
+                                      const void *bytes, size_t len, int sync, int *out_renamed);
 /* The directory part of path, into out (size PATH_MAX). */
 void io_dirname(const char *path, char *out, size_t out_size);
 

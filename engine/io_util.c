@@ -58,8 +58,16 @@ close_fd:
 int io_write_atomic(struct sxp_io *io, const char *path, const char *tmp_path, const void *bytes,
                     size_t len, int sync)
 {
+    return io_write_atomic_ex(io, path, tmp_path, bytes, len, sync, NULL);
+}
+
+int io_write_atomic_ex(struct sxp_io *io, const char *path, const char *tmp_path,
+                       const void *bytes, size_t len, int sync, int *out_renamed)
+{
     int rc;
     char dir[PATH_MAX];
+    if (out_renamed)
+        *out_renamed = 0;
     int fd = io->open(io, tmp_path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
     if (fd < 0)
         return fd; /* nothing was created */
@@ -80,6 +88,8 @@ int io_write_atomic(struct sxp_io *io, const char *path, const char *tmp_path, c
     rc = io->rename(io, tmp_path, path);
     if (rc < 0)
         goto unlink_tmp;
+    if (out_renamed)
+        *out_renamed = 1;
     if (sync) {
         /* The rename lives in the directory: until the directory is synced
          * the new name may vanish at a power loss (IO-4). The tmp name is

@@ -6,7 +6,8 @@
  * kv/<hex(key)> and fsyncs kv/ (io_write_atomic): a reader sees the old
  * value or the new one, never a mix, and an acknowledged put survives power
  * loss. kv-delete unlinks and fsyncs kv/. Values are verified on read: a
- * checksum mismatch is an error, not a nil.
+ * checksum mismatch is an error, not a nil. A failed directory fsync after
+ * the rename or unlink fences kv/ (ST-7 in store_int.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,9 +20,23 @@
 #include "store_int.h"
 #include "sx.h"
 
+/* ST-7: after a failed directory fsync, kv/ refuses access until reopen. */
+static int kv_fence_check(sxp_store *s, struct sxp_err *err)
+{
+    return store_check_fence(__atomic_load_n(&s->kv_fenced, __ATOMIC_ACQUIRE), s->kv_dir, err);
+}
+
+static void kv_fence(sxp_store *s, int rc)
+{
+    __atomic_store_n(&s->kv_fenced, rc, __ATOMIC_RELEASE);
+}
+
 static int kv_path_of(sxp_store *s, const char *key, size_t len, char *out, struct sxp_err *err)
 {
-    int rc = layout_check_name("key", key, len, LAYOUT_KEY_MAX, err);
+    int rc = kv_fence_check(s, err);
+    if (rc)
+        return rc;
+    rc = layout_check_name("key", key, len, LAYOUT_KEY_MAX, err);
     if (rc)
         return rc;
     rc = layout_kv_path(s->root, key, len, out);
@@ -88,9 +103,13 @@ int sxp_kv_put(sxp_store *s, const char *key, size_t key_len, const sxp_value *v
         goto out;
     }
     b.len = frame_encode(b.p, b.len, b.p);
+    int renamed = 0;
     rc = layout_tmp_path(s->kv_dir, tmp);
     if (!rc)
-        rc = io_write_atomic(s->io, path, tmp, b.p, b.len, s->opt.sync == SXP_SYNC_ALWAYS);
+        rc = io_write_atomic_ex(s->io, path, tmp, b.p, b.len, s->opt.sync == SXP_SYNC_ALWAYS,
+                                &renamed);
+    if (rc && renamed)
+        kv_fence(s, rc);
     if (rc)
         err_set(err, rc, "write %s: %s", path, strerror(-rc));
 out:
@@ -107,16 +126,18 @@ int sxp_kv_delete(sxp_store *s, const char *key, size_t key_len, struct sxp_err 
     if (rc)
         return rc;
     rc = s->io->unlink(s->io, path);
-    if (rc == -ENOENT)
+    if (rc == -ENOENT && s->opt.sync != SXP_SYNC_ALWAYS)
         return 0;
-    if (rc)
+    if (rc && rc != -ENOENT)
         return err_set(err, rc, "unlink %s: %s", path, strerror(-rc));
     /* The unlink is acknowledged only once the directory entry's removal
      * is durable; otherwise the old value could come back after a crash. */
     if (s->opt.sync == SXP_SYNC_ALWAYS) {
         rc = s->io->fsync_dir(s->io, s->kv_dir);
-        if (rc)
+        if (rc) {
+            kv_fence(s, rc);
             return err_set(err, rc, "fsync %s: %s", s->kv_dir, strerror(-rc));
+        }
     }
     return 0;
 }
@@ -150,7 +171,10 @@ int sxp_kv_keys(sxp_store *s, sxp_value **out, struct sxp_err *err)
 {
     struct names ns = {0};
     *out = NULL;
-    int rc = s->io->list_dir(s->io, s->kv_dir, kv_keys_add, &ns);
+    int rc = kv_fence_check(s, err);
+    if (rc)
+        return rc;
+    rc = s->io->list_dir(s->io, s->kv_dir, kv_keys_add, &ns);
     if (rc == -ENOENT)
         rc = 0;
     if (rc)

@@ -5,11 +5,15 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
 #include "layout.h"
+
+#define LOCK_DEAD_WAIT_MS 5000
 
 long lock_holder_pid(struct sxp_io *io, const char *root)
 {
@@ -60,10 +64,28 @@ int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_clea
     if (fd < 0)
         return err_set(err, fd, "open %s: %s", path, strerror(-fd));
     rc = io->lock(io, fd);
+    long pid = 0;
+    /* K-4: a process killed while it had io_uring set up may hold its lock
+     * for a moment after it died (the kernel tears the ring down, and the
+     * open files with it, asynchronously). When the pid in LOCK is gone,
+     * wait for the release, up to LOCK_DEAD_WAIT_MS; a live holder is
+     * refused at once. */
+    for (int waited = 0; rc == -EAGAIN && waited < LOCK_DEAD_WAIT_MS; waited += 20) {
+        pid = lock_holder_pid(io, root);
+        if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        rc = io->lock(io, fd);
+    }
     if (rc) {
         (void)io->close(io, fd);
         if (rc == -EAGAIN) {
-            long pid = lock_holder_pid(io, root);
+            pid = lock_holder_pid(io, root);
+            if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+                return err_set(err, -EAGAIN,
+                               "store %s is still locked by pid %ld, which has exited: try again",
+                               root, pid);
             if (pid > 0)
                 return err_set(err, -EAGAIN,
                                "store %s is locked by another writer (pid %ld)", root, pid);

@@ -14,6 +14,8 @@
  *      crash at any later point is seen by K-1.
  * K-3  "clean\n" is written (and synced) only after every append is durable
  *      and every .seq is up to date and durable.
+ * K-4  A lock held by a pid that no longer exists is waited for, briefly
+ *      (lock.c): the kernel may release a killed process's lock late.
  */
 #ifndef SXP_LOCK_H
 #define SXP_LOCK_H

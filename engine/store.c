@@ -44,6 +44,16 @@ int store_check_writable(const sxp_store *s, struct sxp_err *err)
     return 0;
 }
 
+int store_check_fence(int fence, const char *dir, struct sxp_err *err)
+{
+    if (!fence)
+        return 0;
+    return err_set(err, fence,
+                   "%s refuses access after a failed directory fsync (%s) until the store is "
+                   "reopened",
+                   dir, strerror(-fence));
+}
+
 static unsigned store_default_max_fds(void)
 {
     struct rlimit rl;
@@ -151,10 +161,20 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
         if (rc)
             return err_set(err, rc, "create %s: %s", dirs[i], strerror(-rc));
     }
-    if (created && sync) {
+    if ((created || !clean) && sync) {
         rc = s->io->fsync_dir(s->io, s->root);
         if (rc)
             return err_set(err, rc, "fsync %s: %s", s->root, strerror(-rc));
+    }
+    if (!clean && sync) {
+        char parent[PATH_MAX];
+        io_dirname(s->root, parent, sizeof(parent));
+        const char *all[] = {parent, s->streams_dir, s->kv_dir, s->blobs_dir};
+        for (size_t i = 0; i < 4; i++) {
+            rc = s->io->fsync_dir(s->io, all[i]);
+            if (rc)
+                return err_set(err, rc, "fsync %s: %s", all[i], strerror(-rc));
+        }
     }
     if (!clean) {
         struct recover_report rep;

@@ -18,6 +18,10 @@
  *   ST-4  dead != 0 means a write or fdatasync failed: the stream refuses
  *         writes until the store is reopened (and recovered).
  *   ST-5  hw_seqfile is the value in the .seq file on disk; hw_seqfile <= hw.
+ *   ST-7  A failed directory fsync after a rename or unlink in kv/ or blobs/
+ *         fences that folder (s->kv_fenced, s->blobs_fenced): every later
+ *         access fails until the store is reopened, so no reader sees the
+ *         effect of an operation that failed (SPEC section 4).
  *   ST-6  size_written <= size_alloc when size_alloc is not 0; the bytes
  *         between them are zeros (commit.c, pre-zeroing).
  */
@@ -84,6 +88,8 @@ struct sxp_store {
     struct commit_req *q_tail;
     int leader;                   /* 1 while a thread runs commit rounds */
 
+    int kv_fenced;                /* 0, or -errno: kv/ refuses all access (kv.c) */
+    int blobs_fenced;             /* 0, or -errno: blobs/ likewise (blob.c) */
     int recovered;                /* open ran recovery */
     unsigned rec_tails_cut, rec_hw_rolled, rec_seq_created, rec_tmp_removed;
     uint64_t rec_bytes_cut;
@@ -130,5 +136,7 @@ void commit_drain(sxp_store *s);
 
 /* Checks the store is writable: -EROFS when opened read-only. */
 int store_check_writable(const sxp_store *s, struct sxp_err *err);
+/* 0, or the fence's error (ST-7) with a message naming the folder. */
+int store_check_fence(int fence, const char *dir, struct sxp_err *err);
 
 #endif

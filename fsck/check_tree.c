@@ -84,7 +84,8 @@ static int fsck_list(struct fsck_ctx *c, const char *dir, struct fsck_ents *out,
         fsck_ents_free(out);
         return rc;
     }
-    qsort(out->v, out->n, sizeof(*out->v), fsck_ent_cmp);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof(*out->v), fsck_ent_cmp);
     return 0;
 }
 

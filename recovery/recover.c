@@ -408,7 +408,7 @@ static int recover_lone_seq(const struct recover_ctx *c, struct recover_job *j)
 
 static int recover_has(char **v, size_t n, const char *s)
 {
-    return bsearch(&s, v, n, sizeof(*v), recover_cmp) != NULL;
+    return n > 0 && bsearch(&s, v, n, sizeof(*v), recover_cmp) != NULL;
 }
 
 static void *recover_worker(void *arg)
