@@ -4,7 +4,8 @@
  * result), a history of those reports, and a verifier that holds a
  * recovered store to what the history allows.
  *
- *   crash_hist.c      reports (wire format, reporter), history, baseline
+ *   crash_hist.c      reports (wire format, reporter), history, helpers
+ *   crash_base.c      the baseline: the state verified before a run
  *   crash_workload.c  the workload threads
  *   crash_verify.c    the guarantees, checked against a store
  *   crash_kill.c      --mode kill and --mode points (real processes, SIGKILL)
@@ -256,11 +257,16 @@ struct crash_stats {
     uint64_t faults;   /* injected I/O errors */
     uint64_t fsck_runs;
     uint64_t fsck_skipped;
+    uint64_t printed;          /* violation messages printed (capped) */
     uint64_t lock_waits;       /* kill: opens that waited for a dead child's LOCK */
     uint64_t lock_wait_max_ns; /* the longest of those waits */
 };
 
 void crash_params_defaults(struct crash_params *p);
+/* How many more violation messages one check may print: at most 10, and
+ * at most CRASH_PRINT_MAX in a whole mode run. */
+#define CRASH_PRINT_MAX 200
+unsigned crash_print_budget(const struct crash_stats *st);
 /* Each returns 0 when every run passed, 1 when a guarantee failed, or
  * -errno when the harness itself could not run. */
 int crash_run_kill(const struct crash_params *p, struct crash_stats *st);

@@ -11,7 +11,8 @@
  *        returns an error, never an acknowledgement;
  *   E-2  after a failed fdatasync under an append the stream refuses
  *        writes (the fault cleared) until the store is reopened;
- *   E-3  a failed append or kv put is not visible to a reader;
+ *   E-3  a failed append, kv put, kv delete or (first) blob put is not
+ *        visible to a reader;
  * then closes (or abandons) the store, reopens it without faults and holds
  * it to G-1..G-8. One more scenario appends 512 to 4096 NUL bytes to a
  * closed log (crash residue, not corruption): the open must succeed, or
@@ -36,7 +37,6 @@
 #include "fault.h"
 #include "store.h"
 
-#define CE_PRINT_LIMIT 10
 
 struct ce_scn {
     const char *name;
@@ -119,8 +119,8 @@ static void ce_check(const struct crash_params *p, const struct crash_base *base
         st->bad++;
         return;
     }
-    crash_verify(s, base, h, &v, p->out, CE_PRINT_LIMIT, what);
-    crash_verify_continue(s, base, h, 3, &v, p->out, CE_PRINT_LIMIT, what);
+    crash_verify(s, base, h, &v, p->out, crash_print_budget(st), what);
+    crash_verify_continue(s, base, h, 3, &v, p->out, crash_print_budget(st), what);
     rc = sxp_store_close(s);
     if (rc < 0) {
         fprintf(p->out, "%s: BAD: close failed: %s\n", what, strerror(-rc));
@@ -138,14 +138,42 @@ static void ce_check(const struct crash_params *p, const struct crash_base *base
     st->acked += v.acked;
     st->lost += v.lost;
     st->bad += v.bad;
+    st->printed += v.printed;
 }
 
-/* E-3: a failed op left nothing a reader sees. */
-static void ce_invisible(const struct crash_params *p, sxp_store *s, const struct crash_op *op,
+/* E-3: a failed op left nothing a reader sees. keys_before: the kv keys
+ * listed before the op ran. */
+static void ce_invisible(const struct crash_params *p, sxp_store *s, const struct crash_hist *h,
+                         const struct crash_op *op, const sxp_value *keys_before,
                          struct crash_stats *st, const char *what)
 {
     struct sxp_err err;
     sxp_value *got = NULL;
+    if (op->kind == CRASH_KV_DEL) {
+        int was = 0, has = 0;
+        for (size_t i = 0; i < sxp_value_len(keys_before); i++) {
+            size_t l = 0;
+            const char *k = sxp_value_as_str(sxp_value_list_get(keys_before, i), &l);
+            was |= l == op->name_len && memcmp(k, op->name, l) == 0;
+        }
+        if (was && sxp_kv_has(s, op->name, op->name_len, &has, &err) == 0 && !has) {
+            fprintf(p->out, "%s: BAD: failed kv delete (%s) is visible to readers\n", what,
+                    strerror(-op->rc));
+            st->bad++;
+        }
+        return;
+    }
+    if (op->kind == CRASH_BLOB) {
+        int seen = 0, has = 0;
+        for (size_t i = 0; i < h->n && &h->ops[i] != op; i++)
+            seen |= h->ops[i].kind == CRASH_BLOB && strcmp(h->ops[i].cid, op->cid) == 0;
+        if (!seen && sxp_blob_has(s, op->cid, &has, &err) == 0 && has) {
+            fprintf(p->out, "%s: BAD: failed blob put (%s) is visible to readers\n", what,
+                    strerror(-op->rc));
+            st->bad++;
+        }
+        return;
+    }
     if (op->kind == CRASH_APPEND || op->kind == CRASH_BATCH) {
         if (sxp_stream_read_range(s, op->name, op->name_len, op->seqs[0], 1, &got, &err) == 0 &&
             sxp_value_len(got) > 0 &&
@@ -275,6 +303,7 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
     uint64_t rng = rseed;
     snprintf(what, sizeof(what), "errors seed %llu run %u: %s", (unsigned long long)p->seed, run,
              sc->name);
+    memset(&err, 0, sizeof(err));
     crash_base_init(&empty);
     crash_hist_init(&h);
     crash_reporter_init(&rep, -1, &h);
@@ -315,11 +344,17 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
     for (unsigned i = 0; i < 16; i++) {
         uint64_t before = io_fault_injected(fio);
         size_t n0 = h.n;
+        sxp_value *keys_before = NULL;
+        /* The listing itself may meet the fault: then it lists nothing. */
+        if (sxp_kv_keys(s, &keys_before, &err) < 0)
+            keys_before = NULL;
         ce_workload(s, &rep, crash_mix(rseed, 100 + i), 1, p, &w);
         uint64_t injected = io_fault_injected(fio) - before;
         st->faults += injected;
-        if (h.n == n0)
+        if (h.n == n0) {
+            sxp_value_free(keys_before);
             continue;
+        }
         const struct crash_op *op = &h.ops[h.n - 1];
         if (injected > 0 && op->rc == 0 && sc->must_fail) {
             fprintf(p->out, "%s: BAD: %s op %u was acknowledged although a %s failed under it\n",
@@ -332,7 +367,8 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
             st->bad++;
         }
         if (op->rc != 0 && op->rc != -ERANGE)
-            ce_invisible(p, s, op, st, what);
+            ce_invisible(p, s, &h, op, keys_before, st, what);
+        sxp_value_free(keys_before);
         enum io_fault_kind fk;
         char fpath[4096];
         if (injected > 0 && op->rc != 0 && !rule.persist &&

@@ -26,24 +26,6 @@
 #include "fault.h"
 #include "store.h"
 
-#define CK_PRINT_LIMIT 20
-
-void crash_params_defaults(struct crash_params *p)
-{
-    memset(p, 0, sizeof(*p));
-    p->mode = CRASH_MODE_KILL;
-    p->seed = 1;
-    p->runs = 100;
-    p->duration_ms = 200;
-    p->threads = 4;
-    p->nstreams = 8;
-    p->nkeys = 8;
-    p->fresh_every = 200;
-    p->max_points = 0;
-    p->only_run = -1;
-    p->only_point = -1;
-    p->out = stderr;
-}
 
 static void ck_options(struct sxp_options *o, uint64_t seed)
 {
@@ -231,8 +213,19 @@ static void ck_verify(const struct crash_params *p, struct crash_base *base,
         st->bad++;
         return;
     }
-    crash_verify(s, base, h, &v, p->out, CK_PRINT_LIMIT, what);
-    crash_verify_continue(s, base, h, 4, &v, p->out, CK_PRINT_LIMIT, what);
+    /* Without injected faults nothing may fail but a seq race. */
+    for (size_t i = 0; i < h->n; i++) {
+        const struct crash_op *op = &h->ops[i];
+        if (op->done_at != 0 && op->rc < 0 && op->rc != -ERANGE && op->rc != CRASH_RC_KILLED) {
+            if (crash_print_budget(st) > 0)
+                fprintf(p->out, "%s: BAD: op %u failed without a fault: %s\n", what, op->id,
+                        strerror(-op->rc));
+            v.bad++;
+            v.printed++;
+        }
+    }
+    crash_verify(s, base, h, &v, p->out, crash_print_budget(st), what);
+    crash_verify_continue(s, base, h, 4, &v, p->out, crash_print_budget(st), what);
     if (capture && crash_base_capture(s, h, base, &err) < 0) {
         fprintf(p->out, "%s: BAD: reading the store back failed: %s\n", what, err.msg);
         v.bad++;
@@ -259,6 +252,7 @@ static void ck_verify(const struct crash_params *p, struct crash_base *base,
     st->acked += v.acked;
     st->lost += v.lost;
     st->bad += v.bad;
+    st->printed += v.printed;
 }
 
 int crash_run_kill(const struct crash_params *p, struct crash_stats *st)
@@ -297,6 +291,11 @@ int crash_run_kill(const struct crash_params *p, struct crash_stats *st)
         if (p->verbose)
             fprintf(p->out, "%s: ops %zu acked %llu killed %d\n", what, h.n,
                     (unsigned long long)h.acked, killed);
+        else if (p->runs >= 1000 && (r + 1) % 500 == 0)
+            fprintf(p->out, "kill: %u of %u runs, kills %llu acked %llu lost %llu bad %llu\n",
+                    r + 1, p->runs, (unsigned long long)st->kills,
+                    (unsigned long long)st->acked, (unsigned long long)st->lost,
+                    (unsigned long long)st->bad);
         crash_hist_free(&h);
         if (rc < 0)
             break;

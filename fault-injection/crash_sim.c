@@ -38,7 +38,6 @@
 
 #define CS_ROOT "/sim"
 #define CS_STORE "/sim/store"
-#define CS_PRINT_LIMIT 10
 #define CS_RECOVERY_POINTS 8
 
 struct cs_hook {
@@ -161,12 +160,12 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
         st->bad++;
         return;
     }
-    crash_verify(s, &empty, h, &v, p->out, CS_PRINT_LIMIT, what);
+    crash_verify(s, &empty, h, &v, p->out, crash_print_budget(st), what);
     if (out_base != NULL && crash_base_capture(s, h, out_base, &err) < 0) {
         fprintf(p->out, "%s: BAD: reading the store back failed: %s\n", what, err.msg);
         v.bad++;
     }
-    crash_verify_continue(s, &empty, h, 3, &v, p->out, CS_PRINT_LIMIT, what);
+    crash_verify_continue(s, &empty, h, 3, &v, p->out, crash_print_budget(st), what);
     rc = sxp_store_close(s);
     if (rc < 0) {
         fprintf(p->out, "%s: BAD: close failed: %s\n", what, strerror(-rc));
@@ -197,6 +196,7 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
     st->acked += v.acked;
     st->lost += v.lost;
     st->bad += v.bad;
+    st->printed += v.printed;
 }
 
 /* Replays the workload on a fresh disk with a power loss (or a kill) at

@@ -93,6 +93,12 @@ static int cv_acked(const struct crash_op *op)
     return op->done_at != 0 && op->rc == 0;
 }
 
+/* A validation failure: nothing was written (SPEC section 4). */
+static int cv_rejected(int rc)
+{
+    return rc == -ERANGE || rc == -EINVAL || rc == -E2BIG;
+}
+
 static int cv_same_name(const struct crash_op *op, const char *name, size_t len)
 {
     return op->name_len == len && memcmp(op->name, name, len) == 0;
@@ -213,6 +219,10 @@ static void cv_stream(sxp_store *s, const struct crash_bstream *bs, const char *
     /* G-1 every acknowledged event present, unless a truncate took it. */
     for (size_t k = 0; k < ncand; k++) {
         const struct cv_cand *x = &cand[k];
+        if (x->present && x->op != NULL && x->op->done_at != 0 && cv_rejected(x->op->rc))
+            cv_report(c, 0, "stream \"%s\": seq %lld is present although its append was "
+                      "rejected (%s)",
+                      pname, (long long)x->seq, strerror(-x->op->rc));
         if (x->acked && !x->present && !cv_truncated(h, name, len, x->seq, x->intent_at)) {
             cv_report(c, 1, "stream \"%s\": acknowledged seq %lld (%s) is missing", pname,
                       (long long)x->seq,

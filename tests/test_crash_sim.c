@@ -1,0 +1,486 @@
+/*
+ * test_crash_sim.c -- simulated power loss through the whole engine: the
+ * sxp-crash sim harness at small size (every crash point of a short
+ * workload, several outcomes each), the deliberately broken backend it must
+ * catch, and one named test per durability rule the harness checks or
+ * found broken:
+ *
+ *   - a store, stream, kv delete or blob that a killed process left in the
+ *     page cache must be made durable before the next process acknowledges
+ *     anything that depends on it (a later power loss must not take it);
+ *   - two callers racing on one blob or one kv delete: the second may not
+ *     be acknowledged before the first's directory entry is durable;
+ *   - a zero-filled tail is crash residue, cut by recovery;
+ *   - a failed fdatasync fails the stream until reopen;
+ *   - a failed op changes nothing a reader sees.
+ *
+ * Everything runs on fault-injection/io_sim.c through io_fault.c, so the
+ * cases are deterministic. The harness case prints its seed; SXP_TEST_SEED
+ * overrides it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "crash.h"
+#include "fault.h"
+#include "store.h"
+#include "testutil.h"
+
+#define TC_ROOT "/s"
+#define TC_STORE "/s/store"
+
+struct tc {
+    struct sxp_io *sim;
+    struct sxp_io *io; /* io_fault over sim; owns it */
+    /* The trigger: before the nth call of kind whose path ends in suffix. */
+    enum io_fault_kind kind;
+    const char *suffix;
+    unsigned nth;
+    unsigned seen;
+    int fired;
+    void (*action)(struct tc *t);
+    sxp_store *store; /* for actions that call the engine again */
+    int nested_rc;    /* what the nested call returned */
+};
+
+static int tc_setup(void **state)
+{
+    struct tc *t = calloc(1, sizeof(*t));
+    if (t == NULL || io_sim_new(&t->sim) != 0 || io_sim_mkdirs(t->sim, TC_ROOT) != 0 ||
+        io_fault_new(t->sim, &t->io) != 0)
+        return -1;
+    io_fault_own_inner(t->io);
+    *state = t;
+    return 0;
+}
+
+static int tc_teardown(void **state)
+{
+    struct tc *t = *state;
+    t->io->destroy(t->io);
+    free(t);
+    return 0;
+}
+
+static void tc_hook(void *arg, enum io_fault_kind kind, int when, uint64_t n, const char *path,
+                    int res)
+{
+    struct tc *t = arg;
+    size_t pl = strlen(path), sl = t->suffix ? strlen(t->suffix) : 0;
+    (void)n;
+    (void)res;
+    if (when != 0 || t->fired || kind != t->kind || pl < sl ||
+        strcmp(path + pl - sl, t->suffix) != 0)
+        return;
+    if (++t->seen < t->nth)
+        return;
+    t->fired = 1;
+    t->action(t);
+}
+
+static void tc_arm(struct tc *t, enum io_fault_kind kind, const char *suffix, unsigned nth,
+                   void (*action)(struct tc *t))
+{
+    t->kind = kind;
+    t->suffix = suffix;
+    t->nth = nth;
+    t->seen = 0;
+    t->fired = 0;
+    t->action = action;
+    io_fault_set_hook(t->io, tc_hook, t);
+}
+
+static void tc_kill(struct tc *t)
+{
+    io_sim_kill(t->sim);
+}
+
+static sxp_store *tc_open(struct tc *t)
+{
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    int rc = store_open_io(TC_STORE, &o, t->io, 0, &s, &err);
+    if (rc != 0)
+        fail_msg("open %s: %s", TC_STORE, err.msg);
+    return s;
+}
+
+/* The process dies now (store abandoned), then the machine loses power
+ * with nothing kept that was not durable, and boots. */
+static void tc_die_and_lose_power(struct tc *t, sxp_store *s)
+{
+    store_abandon(s);
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+}
+
+static int tc_append(sxp_store *s, const char *stream, int64_t seq)
+{
+    char text[64];
+    struct sxp_err err;
+    sxp_value *ev = NULL;
+    snprintf(text, sizeof(text), "{:seq %lld :x \"v\"}", (long long)seq);
+    assert_int_equal(sxp_value_parse(text, strlen(text), &ev, &err), 0);
+    int rc = sxp_stream_append(s, stream, strlen(stream), ev, &err);
+    sxp_value_free(ev);
+    return rc;
+}
+
+static size_t tc_count(sxp_store *s, const char *stream)
+{
+    struct sxp_err err;
+    sxp_value *list = NULL;
+    assert_int_equal(sxp_stream_read(s, stream, strlen(stream), &list, &err), 0);
+    size_t n = sxp_value_len(list);
+    sxp_value_free(list);
+    return n;
+}
+
+static int tc_kv_has(sxp_store *s, const char *key)
+{
+    struct sxp_err err;
+    int has = -1;
+    assert_int_equal(sxp_kv_has(s, key, strlen(key), &has, &err), 0);
+    return has;
+}
+
+static int tc_kv_put(sxp_store *s, const char *key, const char *text)
+{
+    struct sxp_err err;
+    sxp_value *v = NULL;
+    assert_int_equal(sxp_value_parse(text, strlen(text), &v, &err), 0);
+    int rc = sxp_kv_put(s, key, strlen(key), v, &err);
+    sxp_value_free(v);
+    return rc;
+}
+
+static int tc_blob_has(sxp_store *s, const char *bytes)
+{
+    struct sxp_err err;
+    char cid[SXP_CID_LEN + 1];
+    int has = -1;
+    sxp_cid_of(bytes, strlen(bytes), cid);
+    assert_int_equal(sxp_blob_has(s, cid, &has, &err), 0);
+    return has;
+}
+
+static int tc_blob_put(sxp_store *s, const char *bytes)
+{
+    struct sxp_err err;
+    char cid[SXP_CID_LEN + 1];
+    return sxp_blob_put(s, bytes, strlen(bytes), cid, &err);
+}
+
+/* ---- the harness ---------------------------------------------------------- */
+
+static uint64_t tc_seed(void)
+{
+    const char *e = getenv("SXP_TEST_SEED");
+    uint64_t seed = e ? strtoull(e, NULL, 0) : 20240601ull;
+    printf("# seed %llu\n", (unsigned long long)seed);
+    return seed;
+}
+
+static void tc_params(struct crash_params *p, uint64_t seed)
+{
+    crash_params_defaults(p);
+    p->mode = CRASH_MODE_SIM;
+    p->seed = seed;
+    p->runs = 2;
+    p->ops = 10;
+    p->threads = 1;
+    p->nstreams = 4;
+    p->nkeys = 3;
+    p->out = stdout;
+    p->fsck = crash_fsck_find(NULL);
+}
+
+static void power_loss_at_every_call_of_a_short_workload_loses_nothing_acknowledged(void **state)
+{
+    struct crash_params p;
+    struct crash_stats st;
+    (void)state;
+    tc_params(&p, tc_seed());
+    memset(&st, 0, sizeof(st));
+    assert_true(crash_run_sim(&p, &st) >= 0);
+    printf("# runs %llu crash points %llu acked %llu lost %llu bad %llu\n",
+           (unsigned long long)st.runs, (unsigned long long)st.kills,
+           (unsigned long long)st.acked, (unsigned long long)st.lost,
+           (unsigned long long)st.bad);
+    assert_true(st.kills > 100);
+    assert_true(st.acked > 100);
+    assert_int_equal(st.lost, 0);
+    assert_int_equal(st.bad, 0);
+}
+
+static void dropping_directory_fsyncs_is_caught_as_lost_data(void **state)
+{
+    struct crash_params p;
+    struct crash_stats st;
+    (void)state;
+    tc_params(&p, tc_seed());
+    p.runs = 1;
+    p.drop_dirsync = 1;
+    p.out = NULL;
+    FILE *null = fopen("/dev/null", "w");
+    assert_non_null(null);
+    p.out = null;
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(crash_run_sim(&p, &st), 1);
+    fclose(null);
+    printf("# with directory fsyncs dropped: lost %llu\n", (unsigned long long)st.lost);
+    assert_true(st.lost > 0);
+}
+
+/* ---- what a killed process leaves in the page cache ---------------------- */
+
+static void kill_before_the_store_root_is_synced_then_power_loss_keeps_later_appends(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    /* The first process dies before fsyncing "/s" after mkdir /s/store. */
+    tc_arm(t, IO_FK_FSYNC_DIR, TC_ROOT, 1, tc_kill);
+    assert_true(store_open_io(TC_STORE, &o, t->io, 0, &s, &err) < 0);
+    assert_true(t->fired);
+    io_sim_restart(t->sim);
+    io_fault_set_hook(t->io, NULL, NULL);
+    s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0); /* acknowledged */
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+static void kill_before_a_new_stream_is_synced_then_power_loss_keeps_its_appends(void **state)
+{
+    struct tc *t = *state;
+    sxp_store *s = tc_open(t);
+    /* Creating stream "a" fsyncs streams/ after its .seq and after its
+     * .log; the process dies before the second. */
+    tc_arm(t, IO_FK_FSYNC_DIR, "/streams", 2, tc_kill);
+    assert_true(tc_append(s, "a", 1) < 0);
+    assert_true(t->fired);
+    store_abandon(s);
+    io_sim_restart(t->sim);
+    io_fault_set_hook(t->io, NULL, NULL);
+    s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 2), 0); /* acknowledged */
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+static void kv_delete_after_a_killed_delete_survives_power_loss(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_kv_put(s, "k", "1"), 0);
+    tc_arm(t, IO_FK_FSYNC_DIR, "/kv", 1, tc_kill);
+    assert_true(sxp_kv_delete(s, "k", 1, &err) < 0);
+    assert_true(t->fired);
+    store_abandon(s);
+    io_sim_restart(t->sim);
+    io_fault_set_hook(t->io, NULL, NULL);
+    s = tc_open(t);
+    assert_int_equal(sxp_kv_delete(s, "k", 1, &err), 0); /* acknowledged */
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    assert_int_equal(tc_kv_has(s, "k"), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+static void blob_put_of_what_a_killed_put_left_survives_power_loss(void **state)
+{
+    struct tc *t = *state;
+    sxp_store *s = tc_open(t);
+    tc_arm(t, IO_FK_FSYNC_DIR, "/blobs", 1, tc_kill);
+    assert_true(tc_blob_put(s, "blob bytes") < 0);
+    assert_true(t->fired);
+    store_abandon(s);
+    io_sim_restart(t->sim);
+    io_fault_set_hook(t->io, NULL, NULL);
+    s = tc_open(t);
+    assert_int_equal(tc_blob_put(s, "blob bytes"), 0); /* acknowledged */
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    assert_int_equal(tc_blob_has(s, "blob bytes"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* ---- two callers at once --------------------------------------------------- */
+
+/* A second caller puts the same blob while the first is between its rename
+ * and its directory fsync; then the power fails. */
+static void tc_nested_blob_put(struct tc *t)
+{
+    t->nested_rc = tc_blob_put(t->store, "same blob");
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+}
+
+static void concurrent_blob_put_is_not_acknowledged_before_it_is_durable(void **state)
+{
+    struct tc *t = *state;
+    sxp_store *s = tc_open(t);
+    t->store = s;
+    tc_arm(t, IO_FK_FSYNC_DIR, "/blobs", 1, tc_nested_blob_put);
+    assert_true(tc_blob_put(s, "same blob") < 0); /* the power failed under it */
+    assert_true(t->fired);
+    store_abandon(s);
+    io_sim_restart(t->sim);
+    io_fault_set_hook(t->io, NULL, NULL);
+    s = tc_open(t);
+    if (t->nested_rc == 0) /* acknowledged: it must be there */
+        assert_int_equal(tc_blob_has(s, "same blob"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+static void tc_nested_kv_delete(struct tc *t)
+{
+    struct sxp_err err;
+    t->nested_rc = sxp_kv_delete(t->store, "k", 1, &err);
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+}
+
+static void concurrent_kv_delete_is_not_acknowledged_before_it_is_durable(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_kv_put(s, "k", "1"), 0);
+    t->store = s;
+    tc_arm(t, IO_FK_FSYNC_DIR, "/kv", 1, tc_nested_kv_delete);
+    assert_true(sxp_kv_delete(s, "k", 1, &err) < 0);
+    assert_true(t->fired);
+    store_abandon(s);
+    io_sim_restart(t->sim);
+    io_fault_set_hook(t->io, NULL, NULL);
+    s = tc_open(t);
+    if (t->nested_rc == 0) /* acknowledged: the key must stay deleted */
+        assert_int_equal(tc_kv_has(s, "k"), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* ---- residue and errors ---------------------------------------------------- */
+
+static void zero_filled_tail_after_the_last_line_is_cut_as_residue(void **state)
+{
+    struct tc *t = *state;
+    char log[256], zeros[4096];
+    uint64_t size = 0, after = 0;
+    sxp_store *s = tc_open(t);
+    for (int64_t i = 1; i <= 5; i++)
+        assert_int_equal(tc_append(s, "z", i), 0);
+    store_abandon(s);
+    /* The log's name is the hex of "z". */
+    snprintf(log, sizeof(log), "%s/streams/7a.log", TC_STORE);
+    for (size_t nul = 512; nul <= 4096; nul += 1792) {
+        int fd = t->io->open(t->io, log, O_RDWR, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(t->io->fsize(t->io, fd, &size), 0);
+        memset(zeros, 0, sizeof(zeros));
+        assert_int_equal(t->io->pwrite(t->io, fd, zeros, nul, size), 0);
+        assert_int_equal(t->io->fdatasync(t->io, fd), 0);
+        assert_int_equal(t->io->close(t->io, fd), 0);
+        s = tc_open(t); /* recovery: residue, not corruption */
+        struct sxp_stats stats;
+        sxp_store_stats(s, &stats);
+        assert_int_equal(stats.recovered, 1);
+        assert_int_equal(tc_count(s, "z"), 5);
+        assert_int_equal(t->io->stat(t->io, log, &after, NULL), 0);
+        assert_int_equal(after, size); /* the zeros were cut */
+        store_abandon(s);
+    }
+    s = tc_open(t);
+    assert_int_equal(tc_append(s, "z", 6), 0);
+    assert_int_equal(tc_count(s, "z"), 6);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+static void failed_fdatasync_makes_the_stream_refuse_appends_until_reopen(void **state)
+{
+    struct tc *t = *state;
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(tc_append(s, "b", 1), 0);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 1, -EIO, 0), 0);
+    assert_int_equal(tc_append(s, "a", 2), -EIO);
+    io_fault_clear(t->io);
+    assert_int_equal(tc_append(s, "a", 3), -EIO); /* never retried as if safe */
+    assert_int_equal(tc_append(s, "b", 2), 0);    /* other streams go on */
+    assert_true(sxp_store_close(s) < 0);          /* close reports the failure */
+    s = tc_open(t);
+    size_t n = tc_count(s, "a");
+    assert_true(n == 1 || n == 2); /* seq 2 was never acknowledged: either */
+    int64_t hw = 0;
+    struct sxp_err err;
+    assert_int_equal(sxp_stream_last_seq(s, "a", 1, &hw, &err), 0);
+    assert_int_equal(tc_append(s, "a", hw + 1), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+static void failed_directory_fsync_under_kv_put_changes_nothing_visible(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    sxp_value *v = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_kv_put(s, "k", "\"old\""), 0);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FSYNC_DIR, 1, -EIO, 0), 0);
+    assert_true(tc_kv_put(s, "k", "\"new\"") < 0);
+    io_fault_clear(t->io);
+    int rc = sxp_kv_get(s, "k", 1, &v, &err);
+    if (rc == 0)
+        rc = sxp_value_to_text(v, &text, &len, &err);
+    int old = rc == 0 && strcmp(text, "\"old\"") == 0;
+    free(text);
+    sxp_value_free(v);
+    store_abandon(s);
+    /* SPEC 4: a failed op changes nothing a reader sees. The engine cannot
+     * take the rename back, so it fences kv/ until reopen (ST-7): a read
+     * either fails or sees the old value, never the new one. */
+    if (rc == 0)
+        assert_true(old);
+    else
+        assert_int_equal(rc, -EIO);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, tc_setup, tc_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(power_loss_at_every_call_of_a_short_workload_loses_nothing_acknowledged),
+        T(dropping_directory_fsyncs_is_caught_as_lost_data),
+        T(kill_before_the_store_root_is_synced_then_power_loss_keeps_later_appends),
+        T(kill_before_a_new_stream_is_synced_then_power_loss_keeps_its_appends),
+        T(kv_delete_after_a_killed_delete_survives_power_loss),
+        T(blob_put_of_what_a_killed_put_left_survives_power_loss),
+        T(concurrent_blob_put_is_not_acknowledged_before_it_is_durable),
+        T(concurrent_kv_delete_is_not_acknowledged_before_it_is_durable),
+        T(zero_filled_tail_after_the_last_line_is_cut_as_residue),
+        T(failed_fdatasync_makes_the_stream_refuse_appends_until_reopen),
+        T(failed_directory_fsync_under_kv_put_changes_nothing_visible),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
