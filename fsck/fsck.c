@@ -222,7 +222,8 @@ static int fsck_check_all(struct fsck_ctx *c, uint64_t t0)
     int started = 0;
     if (nthreads > 64)
         nthreads = 64;
-    qsort(c->items, c->nitems, sizeof(*c->items), fsck_item_cmp);
+    if (c->nitems > 1)
+        qsort(c->items, c->nitems, sizeof(*c->items), fsck_item_cmp);
     for (size_t i = 0; i < c->nitems; i++) {
         c->total_bytes += c->items[i].size;
         c->nstreams += c->items[i].kind == FSCK_ITEM_STREAM;

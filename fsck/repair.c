@@ -143,7 +143,8 @@ static int fsck_rewrite_log(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_
     for (size_t i = 0; i < it->f.n; i++)
         if (fsck_is_line_code(it->f.v[i].code))
             bad[nbad++] = &it->f.v[i];
-    qsort(bad, nbad, sizeof(*bad), fsck_ptr_off_cmp);
+    if (nbad > 1)
+        qsort(bad, nbad, sizeof(*bad), fsck_ptr_off_cmp);
 
     fd = c->io->open(c->io, path, O_RDONLY, 0);
     if (fd < 0) {

@@ -40,7 +40,8 @@ static int fsck_finding_cmp(const void *a, const void *b)
 
 void fsck_findings_sort(struct fsck_finding *v, size_t n)
 {
-    qsort(v, n, sizeof(*v), fsck_finding_cmp);
+    if (n > 1)
+        qsort(v, n, sizeof(*v), fsck_finding_cmp);
 }
 
 static int fsck_starts(const char *s, const char *prefix)
