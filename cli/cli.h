@@ -9,12 +9,15 @@
  *   args.c       the per-command argument parser
  *   common.c     opening the store, printing values, reporting errors
  *   line.c       the bounded line reader of `serve`
- *   cmd_op.c     `sxp op`
- *   cmd_serve.c  `sxp serve`
+ *   answer.c     the answer line of a request, for both kinds of `serve`
+ *   cmd_op.c     `sxp op` (and `op --socket`, through sock_client.c)
+ *   cmd_serve.c  `sxp serve`: --stdio here, --socket in the sock_*.c files
+ *   sock_*.c     the socket server and its client (sock.h says which file
+ *                holds what)
  *   cmd_verbs.c  `append`, `read`, `last-seq`, `streams`, `truncate`
  *   cmd_kv.c     `kv get|put|delete|has|keys`
  *   cmd_blob.c   `blob put|get|has`
- *   cmd_admin.c  `recover`, `stat`
+ *   cmd_admin.c  `recover`, `stat` (and `stat --socket`)
  *   cmd_demo.c   `demo`
  *
  * EXIT STATUS (SPEC.md section 6), the same for every command:
@@ -86,7 +89,7 @@ struct cli_optspec {
     int has_value;    /* 1: takes a value (--name V, --name=V, -x V) */
 };
 
-#define CLI_ARGS_MAX_OPTS 8
+#define CLI_ARGS_MAX_OPTS 16
 
 /* The parsed arguments of one command. */
 struct cli_args {
@@ -139,6 +142,32 @@ int cli_flush_stdout(void);
 /* Reads all of f into a malloc'd buffer (NUL-terminated, *out_len without
  * the NUL). 0 or -errno. */
 int cli_read_all(FILE *f, char **out, size_t *out_len);
+
+/* ---- answer.c ----------------------------------------------------------- */
+
+/* One answer line (answer.c says its format). text ends in LF and is
+ * NUL-terminated; len counts the LF, not the NUL. */
+struct cli_answer {
+    char *text;
+    size_t len;
+    int owned;        /* 1: text is malloc'd (cli_answer_free frees it) */
+    int failed;       /* 1: an (error ...) answer */
+    const char *kind; /* the error's kind word, or NULL for (ok ...) */
+};
+
+/* These never fail: when memory runs out the answer becomes the fixed
+ * (error "nomem" ...) line. Free the answer with cli_answer_free. */
+/* Runs the request line[0..len) through sxp_store_request and answers. */
+void cli_answer_run(sxp_store *s, const char *line, size_t len, struct cli_answer *out);
+/* (ok VALUE) for v. */
+void cli_answer_ok(const sxp_value *v, struct cli_answer *out);
+/* (error "KIND" "MSG"). */
+void cli_answer_error(const char *kind, const char *msg, struct cli_answer *out);
+/* The error answer of err. */
+void cli_answer_of_err(const struct sxp_err *err, struct cli_answer *out);
+void cli_answer_free(struct cli_answer *a); /* accepts NULL */
+/* 1 when line[0..len) holds only spaces, TABs and CRs: no request. */
+int cli_answer_blank(const char *line, size_t len);
 
 /* ---- line.c ------------------------------------------------------------- */
 

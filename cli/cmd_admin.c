@@ -4,12 +4,14 @@
  * `recover` relies on the rule of sxp_store_open: a read-write open runs
  * recovery unless the store was closed cleanly, and fails, naming the file
  * and offset, on corruption it must not hide. It then closes the store
- * cleanly. `stat` prints the settings and counts the public API exposes.
+ * cleanly. `stat` prints the settings and counts the public API exposes;
+ * `stat --socket PATH` asks a running server instead ((sxp/stat),
+ * sock_stat.c) and prints each of its figures as "NAME: VALUE".
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "sock.h"
 
 int cli_cmd_recover(struct cli_global *g, int argc, char **argv)
 {
@@ -64,8 +66,87 @@ out:
     return status;
 }
 
+/* The keys of (sxp/stat), in the order sock_stat.c lists them. */
+static const char *const cli_stat_keys[] = {
+    "socket",   "dir",     "io",       "sync",   "uptime-ms", "connections",
+    "accepted", "refused", "requests", "errors", "running",   "workers",
+    "appends",  "batches", "fsyncs",   "bytes",  "streams",
+};
+#define CLI_STAT_NKEYS (sizeof(cli_stat_keys) / sizeof(cli_stat_keys[0]))
+
+static int cli_stat_known(const char *key, size_t klen)
+{
+    for (size_t i = 0; i < CLI_STAT_NKEYS; i++) {
+        if (strlen(cli_stat_keys[i]) == klen && memcmp(cli_stat_keys[i], key, klen) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Prints "KEY: VALUE", a string's raw bytes or a value's SX text. */
+static int cli_stat_print(const char *key, size_t klen, const sxp_value *v, struct sxp_err *err)
+{
+    printf("%.*s:%*s", (int)klen, key, klen < 12 ? (int)(12 - klen) : 1, "");
+    if (sxp_value_type(v) == SXP_STR) {
+        size_t plen = 0;
+        const char *p = sxp_value_as_str(v, &plen);
+
+        fwrite(p, 1, plen, stdout);
+        fputc('\n', stdout);
+        return 0;
+    }
+    return cli_print_value(stdout, v, err);
+}
+
+/* `stat --socket PATH`. */
+static int cli_stat_socket(const char *path)
+{
+    struct sock_reply r;
+    struct sxp_err err;
+    sxp_value *d = NULL;
+    int status = CLI_EXIT_OK;
+
+    memset(&err, 0, sizeof(err));
+    if (sock_client_request(path, "(sxp/stat)", 10, &r, &err) != 0)
+        return cli_report(&err);
+    if (!r.ok) {
+        status = cli_fail(r.kind[0] != '\0' ? r.kind : "error", "%s", r.msg);
+        goto out;
+    }
+    if (sxp_value_parse(r.value, r.value_len, &d, &err) != 0 || sxp_value_type(d) != SXP_DICT) {
+        status = cli_fail("io", "%s: the statistics are not a dict", path);
+        goto out;
+    }
+    /* The figures in the order of sock_stat.c, then any the server adds. */
+    for (size_t i = 0; i < CLI_STAT_NKEYS + sxp_value_len(d); i++) {
+        const char *key = NULL;
+        size_t klen = 0;
+        const sxp_value *v;
+
+        if (i < CLI_STAT_NKEYS) {
+            key = cli_stat_keys[i];
+            klen = strlen(key);
+            v = sxp_value_dict_get(d, key, klen);
+        } else {
+            v = sxp_value_dict_at(d, i - CLI_STAT_NKEYS, &key, &klen);
+            if (cli_stat_known(key, klen))
+                continue;
+        }
+        if (v != NULL && cli_stat_print(key, klen, v, &err) != 0) {
+            status = cli_report(&err);
+            goto out;
+        }
+    }
+    status = cli_flush_stdout();
+out:
+    sxp_value_free(d);
+    sock_reply_free(&r);
+    return status;
+}
+
 int cli_cmd_stat(struct cli_global *g, int argc, char **argv)
 {
+    static const struct cli_optspec specs[] = {{"socket", 0, 1}};
     struct cli_args a;
     struct sxp_err err;
     struct sxp_stats st;
@@ -74,7 +155,7 @@ int cli_cmd_stat(struct cli_global *g, int argc, char **argv)
     int status;
 
     memset(&err, 0, sizeof(err));
-    if ((status = cli_args_parse("stat", NULL, 0, argc, argv, &a)) != 0)
+    if ((status = cli_args_parse("stat", specs, 1, argc, argv, &a)) != 0)
         return status;
     if (a.help) {
         status = cli_usage_help("stat");
@@ -82,6 +163,12 @@ int cli_cmd_stat(struct cli_global *g, int argc, char **argv)
     }
     if (a.npos != 0) {
         status = cli_usage_error("stat", "stat takes no argument");
+        goto out;
+    }
+    if (a.seen[0]) {
+        status = g->dir != NULL ? cli_usage_error("stat", "--dir does not go with --socket: "
+                                                          "the server has its store")
+                                : cli_stat_socket(a.val[0]);
         goto out;
     }
     if ((status = cli_store_open(g, 1, &s)) != 0)

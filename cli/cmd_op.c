@@ -4,12 +4,38 @@
  * The request text goes to sxp_store_request unchanged, so `op` means what
  * a line of `serve` means. Malformed SX is reported before the store is
  * opened, so a typo never creates a store directory.
+ *
+ * With --socket PATH the request goes to the server listening there (`sxp
+ * serve --socket`) instead of a store opened here; the output and the exit
+ * status are the same: the result's text on stdout and 0, or "sxp: KIND:
+ * MESSAGE" on stderr and 1.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "sock.h"
+
+/* Sends text[0..len) to the server at path and prints its answer. */
+static int cli_op_socket(const char *path, const char *text, size_t len)
+{
+    struct sock_reply r;
+    struct sxp_err err;
+    int status;
+
+    memset(&err, 0, sizeof(err));
+    if (sock_client_request(path, text, len, &r, &err) != 0)
+        return cli_report(&err);
+    if (!r.ok) {
+        status = cli_fail(r.kind[0] != '\0' ? r.kind : "error", "%s", r.msg);
+    } else {
+        fwrite(r.value, 1, r.value_len, stdout);
+        fputc('\n', stdout);
+        status = cli_flush_stdout();
+    }
+    sock_reply_free(&r);
+    return status;
+}
 
 int cli_cmd_op(struct cli_global *g, int argc, char **argv)
 {
@@ -22,7 +48,9 @@ int cli_cmd_op(struct cli_global *g, int argc, char **argv)
     int rc, status;
 
     memset(&err, 0, sizeof(err));
-    if ((rc = cli_args_parse("op", NULL, 0, argc, argv, &a)) != 0)
+    static const struct cli_optspec specs[] = {{"socket", 0, 1}};
+
+    if ((rc = cli_args_parse("op", specs, 1, argc, argv, &a)) != 0)
         return rc;
     if (a.help) {
         cli_args_free(&a);
@@ -31,6 +59,10 @@ int cli_cmd_op(struct cli_global *g, int argc, char **argv)
     if (a.npos != 1) {
         cli_args_free(&a);
         return cli_usage_error("op", "op takes exactly one REQUEST, e.g. '(persist/streams)'");
+    }
+    if (a.seen[0] && g->dir != NULL) {
+        cli_args_free(&a);
+        return cli_usage_error("op", "--dir does not go with --socket: the server has its store");
     }
     if (strcmp(a.pos[0], "-") == 0) {
         if ((rc = cli_read_all(stdin, &owned, &len)) != 0) {
@@ -41,6 +73,10 @@ int cli_cmd_op(struct cli_global *g, int argc, char **argv)
     } else {
         text = a.pos[0];
         len = strlen(text);
+    }
+    if (a.seen[0]) {
+        status = cli_op_socket(a.val[0], text, len);
+        goto out;
     }
 
     if (sxp_value_parse(text, len, &parsed, &err) != 0) {

@@ -1,6 +1,7 @@
 /*
- * cmd_serve.c -- `sxp serve --stdio`: a request per line in, an answer per
- * line out.
+ * cmd_serve.c -- `sxp serve`: its options, and `--stdio`, a request per line
+ * in, an answer per line out. `--socket` is served by serve_socket.c and the
+ * sock_*.c files (sock.h).
  *
  * PROTOCOL (SPEC.md section 6)
  *   request  one SX text "(OP ARG...)" per line; a line holding only spaces,
@@ -26,100 +27,28 @@
  *   < (error "seq" "...")
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "sock.h"
 
-#define CLI_SERVE_MAX_LINE_DEFAULT ((size_t)16 << 20)
+#define CLI_SERVE_MAX_LINE_DEFAULT SOCK_MAX_LINE_DEFAULT
 #define CLI_SERVE_MAX_LINE_LIMIT ((size_t)1 << 40)
 
-/* Appends the SX string text of bytes[0..len) to f. */
-static int cli_serve_put_str(FILE *f, const char *bytes, size_t len)
+/* Writes an answer to f; -EIO when it could not be written. */
+static int cli_serve_write(FILE *f, const struct cli_answer *a)
 {
-    struct sxp_err err;
-    sxp_value *v = sxp_value_str(bytes, len);
-    char *text = NULL;
-    size_t tlen = 0;
-    int rc;
-
-    if (v == NULL)
-        return -ENOMEM;
-    rc = sxp_value_to_text(v, &text, &tlen, &err);
-    sxp_value_free(v);
-    if (rc != 0)
-        return rc;
-    if (fwrite(text, 1, tlen, f) != tlen)
-        rc = -EIO;
-    free(text);
-    return rc;
-}
-
-/* Writes (error "CODE" "MESSAGE") and a newline. */
-static int cli_serve_error(FILE *f, const char *kind, const char *msg)
-{
-    int rc;
-
-    if (kind == NULL || kind[0] == '\0')
-        kind = "error";
-    if (fputs("(error ", f) == EOF)
-        return -EIO;
-    if ((rc = cli_serve_put_str(f, kind, strlen(kind))) != 0)
-        return rc;
-    if (fputc(' ', f) == EOF)
-        return -EIO;
-    if ((rc = cli_serve_put_str(f, msg, strlen(msg))) != 0)
-        return rc;
-    if (fputs(")\n", f) == EOF)
+    if (fwrite(a->text, 1, a->len, f) != a->len)
         return -EIO;
     return 0;
-}
-
-static int cli_serve_error_of(FILE *f, const struct sxp_err *err)
-{
-    const char *msg = err->msg;
-
-    if (msg[0] == '\0')
-        msg = strerror(err->code < 0 ? -err->code : EIO);
-    return cli_serve_error(f, err->kind, msg);
-}
-
-/* Runs one request line and writes its answer. Only a failure to write the
- * answer is returned; a failed request is an answer. */
-static int cli_serve_one(sxp_store *s, FILE *f, const char *line, size_t len)
-{
-    struct sxp_err err;
-    sxp_value *result = NULL;
-    char *text = NULL;
-    size_t tlen = 0;
-    int rc;
-
-    memset(&err, 0, sizeof(err));
-    if (sxp_store_request(s, line, len, &result, &err) != 0)
-        return cli_serve_error_of(f, &err);
-    rc = sxp_value_to_text(result, &text, &tlen, &err);
-    sxp_value_free(result);
-    if (rc != 0)
-        return cli_serve_error_of(f, &err);
-    rc = 0;
-    if (fputs("(ok ", f) == EOF || fwrite(text, 1, tlen, f) != tlen || fputs(")\n", f) == EOF)
-        rc = -EIO;
-    free(text);
-    return rc;
-}
-
-static int cli_serve_blank(const char *line, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
-            return 0;
-    }
-    return 1;
 }
 
 static int cli_serve_stdio(struct cli_global *g, size_t max_line)
 {
     struct cli_line l;
+    struct cli_answer ans;
     sxp_store *s = NULL;
     char msg[128];
     int rc, status = CLI_EXIT_OK;
@@ -138,12 +67,14 @@ static int cli_serve_stdio(struct cli_global *g, size_t max_line)
         }
         if (l.too_long) {
             snprintf(msg, sizeof(msg), "request line longer than %zu bytes (--max-line)", max_line);
-            rc = cli_serve_error(stdout, "limit", msg);
-        } else if (cli_serve_blank(l.buf, l.len)) {
+            cli_answer_error("limit", msg, &ans);
+        } else if (cli_answer_blank(l.buf, l.len)) {
             continue;
         } else {
-            rc = cli_serve_one(s, stdout, l.buf, l.len);
+            cli_answer_run(s, l.buf, l.len, &ans);
         }
+        rc = cli_serve_write(stdout, &ans);
+        cli_answer_free(&ans);
         if (rc == 0 && fflush(stdout) != 0)
             rc = -EIO;
         if (rc != 0) {
@@ -158,18 +89,167 @@ static int cli_serve_stdio(struct cli_global *g, size_t max_line)
     return status;
 }
 
+/* Parses --mode: octal permission bits, e.g. 0660. */
+static int cli_serve_mode(const char *text, int *out)
+{
+    char *end = NULL;
+    long v;
+
+    errno = 0;
+    v = strtol(text, &end, 8);
+    if (errno != 0 || end == text || *end != '\0' || v < 0 || v > 0777)
+        return -EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+/* Parses --group: a group name or a numeric gid. */
+static int cli_serve_group(const char *text, gid_t *out)
+{
+    struct group gr, *res = NULL;
+    char buf[4096];
+    int64_t n;
+
+    if (getgrnam_r(text, &gr, buf, sizeof(buf), &res) == 0 && res != NULL) {
+        *out = res->gr_gid;
+        return 0;
+    }
+    if (cli_args_int(text, &n) == 0 && n >= 0 && n < (int64_t)UINT32_MAX) {
+        *out = (gid_t)n;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+/* Parses --allow-uid: user names or numeric uids, separated by commas. */
+static int cli_serve_allow(const char *text, struct sock_opts *o)
+{
+    size_t n = 1;
+    const char *p = text;
+
+    for (const char *q = text; *q != '\0'; q++)
+        n += *q == ',';
+    o->allow = calloc(n, sizeof(*o->allow));
+    if (o->allow == NULL)
+        return -ENOMEM;
+    while (*p != '\0' || o->nallow == 0) {
+        size_t len = strcspn(p, ",");
+        char item[256];
+        struct passwd pw, *res = NULL;
+        char buf[4096];
+        int64_t uid;
+
+        if (len == 0 || len >= sizeof(item))
+            return -EINVAL;
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (cli_args_int(item, &uid) == 0 && uid >= 0 && uid < (int64_t)UINT32_MAX)
+            o->allow[o->nallow++] = (uid_t)uid;
+        else if (getpwnam_r(item, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+            o->allow[o->nallow++] = res->pw_uid;
+        else
+            return -EINVAL;
+        p += len;
+        if (*p == ',')
+            p++;
+        if (*p == '\0' && p[-1] == ',')
+            return -EINVAL;
+    }
+    return 0;
+}
+
+/* Reads a whole number in [lo, hi] for option name. */
+static int cli_serve_uint(const char *name, const char *text, int64_t lo, int64_t hi, unsigned *out)
+{
+    int64_t v;
+
+    if (cli_args_int(text, &v) != 0 || v < lo || v > hi)
+        return cli_usage_error("serve", "--%s takes a number from %lld to %lld, not '%s'", name,
+                               (long long)lo, (long long)hi, text);
+    *out = (unsigned)v;
+    return 0;
+}
+
+enum {
+    CLI_SERVE_STDIO,
+    CLI_SERVE_SOCKET,
+    CLI_SERVE_MAX_LINE,
+    CLI_SERVE_WORKERS,
+    CLI_SERVE_MAX_CONNS,
+    CLI_SERVE_MODE,
+    CLI_SERVE_GROUP,
+    CLI_SERVE_ALLOW_UID,
+    CLI_SERVE_LOG_LEVEL,
+    CLI_SERVE_DRAIN,
+    CLI_SERVE_NOPTS
+};
+
+/* Fills o from the socket options of a; returns 0 or a usage exit status. */
+static int cli_serve_socket_opts(const struct cli_args *a, struct sock_opts *o)
+{
+    const char *v;
+    int rc;
+
+    o->path = a->val[CLI_SERVE_SOCKET];
+    if (o->path[0] == '\0')
+        return cli_usage_error("serve", "--socket needs a path");
+    if (strlen(o->path) > SOCK_PATH_MAX)
+        return cli_usage_error("serve", "--socket: a socket path has at most %d bytes, not %zu",
+                               SOCK_PATH_MAX, strlen(o->path));
+    if (a->seen[CLI_SERVE_WORKERS] && (rc = cli_serve_uint("workers", a->val[CLI_SERVE_WORKERS], 1,
+                                                           SOCK_WORKERS_MAX, &o->workers)) != 0)
+        return rc;
+    if (a->seen[CLI_SERVE_MAX_CONNS] &&
+        (rc = cli_serve_uint("max-conns", a->val[CLI_SERVE_MAX_CONNS], 1, SOCK_MAX_CONNS_MAX,
+                             &o->max_conns)) != 0)
+        return rc;
+    if ((v = a->val[CLI_SERVE_MODE]) != NULL && cli_serve_mode(v, &o->mode) != 0)
+        return cli_usage_error("serve", "--mode takes octal permission bits such as 0660, not '%s'",
+                               v);
+    if ((v = a->val[CLI_SERVE_GROUP]) != NULL) {
+        if (cli_serve_group(v, &o->gid) != 0)
+            return cli_usage_error("serve", "--group: no such group '%s'", v);
+        o->has_group = 1;
+    }
+    if ((v = a->val[CLI_SERVE_ALLOW_UID]) != NULL && (rc = cli_serve_allow(v, o)) != 0) {
+        if (rc == -ENOMEM)
+            return cli_fail("nomem", "out of memory");
+        return cli_usage_error("serve",
+                               "--allow-uid takes uids or user names separated by "
+                               "commas, not '%s'",
+                               v);
+    }
+    if ((v = a->val[CLI_SERVE_LOG_LEVEL]) != NULL && sock_log_parse(v, &o->level) != 0)
+        return cli_usage_error("serve", "--log-level takes error, warn, info or debug, not '%s'",
+                               v);
+    if ((v = a->val[CLI_SERVE_DRAIN]) != NULL) {
+        char *end = NULL;
+        double sec = strtod(v, &end);
+
+        if (end == v || *end != '\0' || !(sec >= 0 && sec <= 86400))
+            return cli_usage_error("serve", "--drain-timeout takes seconds (0 to 86400), not '%s'",
+                                   v);
+        o->drain_ms = (unsigned)(sec * 1000 + 0.5);
+    }
+    return 0;
+}
+
 int cli_cmd_serve(struct cli_global *g, int argc, char **argv)
 {
-    static const struct cli_optspec specs[] = {
-        {"stdio", 0, 0},
-        {"socket", 0, 1},
-        {"max-line", 0, 1},
+    static const struct cli_optspec specs[CLI_SERVE_NOPTS] = {
+        [CLI_SERVE_STDIO] = {"stdio", 0, 0},         [CLI_SERVE_SOCKET] = {"socket", 0, 1},
+        [CLI_SERVE_MAX_LINE] = {"max-line", 0, 1},   [CLI_SERVE_WORKERS] = {"workers", 0, 1},
+        [CLI_SERVE_MAX_CONNS] = {"max-conns", 0, 1}, [CLI_SERVE_MODE] = {"mode", 0, 1},
+        [CLI_SERVE_GROUP] = {"group", 0, 1},         [CLI_SERVE_ALLOW_UID] = {"allow-uid", 0, 1},
+        [CLI_SERVE_LOG_LEVEL] = {"log-level", 0, 1}, [CLI_SERVE_DRAIN] = {"drain-timeout", 0, 1},
     };
     struct cli_args a;
+    struct sock_opts o;
     int64_t max_line = (int64_t)CLI_SERVE_MAX_LINE_DEFAULT;
     int rc;
 
-    if ((rc = cli_args_parse("serve", specs, 3, argc, argv, &a)) != 0)
+    memset(&o, 0, sizeof(o));
+    if ((rc = cli_args_parse("serve", specs, CLI_SERVE_NOPTS, argc, argv, &a)) != 0)
         return rc;
     if (a.help) {
         rc = cli_usage_help("serve");
@@ -179,27 +259,46 @@ int cli_cmd_serve(struct cli_global *g, int argc, char **argv)
         rc = cli_usage_error("serve", "unexpected argument '%s'", a.pos[0]);
         goto out;
     }
-    if (a.seen[2] && (cli_args_int(a.val[2], &max_line) != 0 || max_line <= 0 ||
-                      (uint64_t)max_line > CLI_SERVE_MAX_LINE_LIMIT)) {
+    if (a.seen[CLI_SERVE_MAX_LINE] &&
+        (cli_args_int(a.val[CLI_SERVE_MAX_LINE], &max_line) != 0 || max_line <= 0 ||
+         (uint64_t)max_line > CLI_SERVE_MAX_LINE_LIMIT)) {
         rc = cli_usage_error("serve", "--max-line takes a positive number of bytes, not '%s'",
-                             a.val[2]);
+                             a.val[CLI_SERVE_MAX_LINE]);
         goto out;
     }
-    if (a.seen[0] && a.seen[1]) {
+    if (a.seen[CLI_SERVE_STDIO] && a.seen[CLI_SERVE_SOCKET]) {
         rc = cli_usage_error("serve", "choose one of --stdio and --socket");
         goto out;
     }
-    if (a.seen[1]) {
-        fprintf(stderr, "sxp: serve --socket is not implemented yet\n");
-        rc = CLI_EXIT_USAGE;
+    if (a.seen[CLI_SERVE_SOCKET]) {
+        o.max_line = (size_t)max_line;
+        o.workers = SOCK_WORKERS_DEFAULT;
+        o.max_conns = SOCK_MAX_CONNS_DEFAULT;
+        o.drain_ms = SOCK_DRAIN_MS_DEFAULT;
+        o.mode = -1;
+        o.level = SOCK_LOG_INFO;
+        if ((rc = cli_serve_socket_opts(&a, &o)) != 0)
+            goto out;
+        if (g->opts.read_only) {
+            rc = cli_usage_error("serve", "serve --socket writes: it cannot run with --read-only");
+            goto out;
+        }
+        rc = sock_serve(g, &o);
         goto out;
     }
-    if (!a.seen[0]) {
-        rc = cli_usage_error("serve", "serve needs --stdio (or --socket PATH)");
+    if (!a.seen[CLI_SERVE_STDIO]) {
+        rc = cli_usage_error("serve", "serve needs --stdio or --socket PATH");
         goto out;
+    }
+    for (int k = CLI_SERVE_WORKERS; k < CLI_SERVE_NOPTS; k++) {
+        if (a.seen[k]) {
+            rc = cli_usage_error("serve", "--%s goes with --socket, not --stdio", specs[k].name);
+            goto out;
+        }
     }
     rc = cli_serve_stdio(g, (size_t)max_line);
 out:
+    free(o.allow);
     cli_args_free(&a);
     return rc;
 }

@@ -175,7 +175,9 @@ bad 2 "" blob get
 bad 2 "" blob put a b
 bad 2 "" serve
 bad 2 "--max-line" serve --stdio --max-line 0
-bad 2 "serve --socket is not implemented yet" serve --socket "$T/sock"
+bad 2 "option '--socket' needs a value" serve --socket
+bad 2 "choose one of --stdio and --socket" serve --stdio --socket "$T/sock"
+bad 2 "--workers goes with --socket" serve --stdio --workers 4
 bad 2 "" recover extra
 [ ! -e "$D" ] || fail "bad usage creates no store"
 pass "bad usage creates no store"

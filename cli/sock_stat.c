@@ -1,0 +1,115 @@
+/*
+ * sock_stat.c -- (sxp/stat): the one request the server answers itself.
+ *
+ * It is answered by the loop in its turn on the connection (C-1), never
+ * reaches the store's dispatcher, and changes nothing. The answer is a dict
+ * with these keys (canonical SX text sorts them; `sxp stat --socket`,
+ * cmd_admin.c, prints them one per line in the order below):
+ *
+ *   socket       the socket path
+ *   dir          the store's root directory
+ *   io, sync     the I/O backend ("io_uring" or "sync") and "always" or "none"
+ *   uptime-ms    since the server started
+ *   connections  open now                accepted   served since start
+ *   refused      turned away (uid, --max-conns)
+ *   requests     answered since start    errors     of them (error ...) answers
+ *   running      requests on the workers now         workers   --workers
+ *   appends      events acknowledged     batches    group-commit rounds
+ *   fsyncs       fdatasync and fsync calls           bytes     written to logs
+ *   streams      streams known in memory
+ *
+ * Example: (ok {:accepted 5 :appends 1 ... :uptime-ms 410 :workers 64})
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "sock.h"
+
+int sock_stat_is(const char *line, size_t len)
+{
+    struct sxp_err err;
+    sxp_value *v = NULL;
+    const sxp_value *head;
+    const char *name;
+    size_t i = 0, nlen = 0;
+    int is;
+
+    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+        i++;
+    /* Only lines that start so are parsed here; the rest go to the store. */
+    if (len - i < 5 || memcmp(line + i, "(sxp/", 5) != 0)
+        return 0;
+    if (sxp_value_parse(line, len, &v, &err) != 0)
+        return 0; /* the store answers the parse error */
+    head = sxp_value_len(v) == 1 ? sxp_value_list_get(v, 0) : NULL;
+    name = head != NULL && sxp_value_type(head) == SXP_SYM ? sxp_value_as_str(head, &nlen) : "";
+    is = sxp_value_type(v) == SXP_LIST && nlen == 8 && memcmp(name, "sxp/stat", 8) == 0;
+    sxp_value_free(v);
+    return is;
+}
+
+static int sock_stat_put(sxp_value *d, const char *key, sxp_value *item)
+{
+    if (item == NULL)
+        return -ENOMEM;
+    return sxp_value_dict_set(d, key, strlen(key), item);
+}
+
+static int sock_stat_int(sxp_value *d, const char *key, uint64_t n)
+{
+    return sock_stat_put(d, key, sxp_value_int(n > INT64_MAX ? INT64_MAX : (int64_t)n));
+}
+
+static int sock_stat_str(sxp_value *d, const char *key, const char *s)
+{
+    return sock_stat_put(d, key, sxp_value_str(s, strlen(s)));
+}
+
+void sock_stat_answer(struct sock_server *srv, struct cli_answer *out)
+{
+    struct sxp_stats st;
+    sxp_value *d = sxp_value_dict();
+    int rc;
+
+    sxp_store_stats(srv->store, &st);
+    rc = d == NULL ? -ENOMEM : 0;
+    if (rc == 0)
+        rc = sock_stat_str(d, "socket", srv->o->path);
+    if (rc == 0)
+        rc = sock_stat_str(d, "dir", sxp_store_dir(srv->store));
+    if (rc == 0)
+        rc = sock_stat_str(d, "io", st.io_name != NULL ? st.io_name : "?");
+    if (rc == 0)
+        rc = sock_stat_str(d, "sync", srv->sync_none ? "none" : "always");
+    if (rc == 0)
+        rc = sock_stat_int(d, "uptime-ms", (sock_now_ns() - srv->t0_ns) / 1000000u);
+    if (rc == 0)
+        rc = sock_stat_int(d, "connections", srv->nopen);
+    if (rc == 0)
+        rc = sock_stat_int(d, "accepted", srv->n.accepted);
+    if (rc == 0)
+        rc = sock_stat_int(d, "refused", srv->n.refused);
+    if (rc == 0)
+        rc = sock_stat_int(d, "requests", srv->n.requests);
+    if (rc == 0)
+        rc = sock_stat_int(d, "errors", srv->n.errors);
+    if (rc == 0)
+        rc = sock_stat_int(d, "running", srv->inflight);
+    if (rc == 0)
+        rc = sock_stat_int(d, "workers", srv->o->workers);
+    if (rc == 0)
+        rc = sock_stat_int(d, "appends", st.appends);
+    if (rc == 0)
+        rc = sock_stat_int(d, "batches", st.batches);
+    if (rc == 0)
+        rc = sock_stat_int(d, "fsyncs", st.fdatasyncs);
+    if (rc == 0)
+        rc = sock_stat_int(d, "bytes", st.bytes);
+    if (rc == 0)
+        rc = sock_stat_int(d, "streams", st.streams);
+    if (rc != 0)
+        cli_answer_error("nomem", "out of memory building the statistics", out);
+    else
+        cli_answer_ok(d, out);
+    sxp_value_free(d);
+}
