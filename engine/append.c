@@ -32,8 +32,8 @@ static int append_frame_event(const sxp_value *ev, struct buf *out, int64_t *out
         return rc;
     size_t plen = out->len - start;
     if (plen + FRAME_TRAILER_LEN > COMMIT_MAX_LINE)
-        return err_setk(err, -E2BIG, "limit", "event of %zu bytes is over the limit of %zu",
-                        plen, COMMIT_MAX_LINE - FRAME_TRAILER_LEN);
+        return err_setk(err, -E2BIG, "limit", "event of %zu bytes is over the limit of %zu", plen,
+                        COMMIT_MAX_LINE - FRAME_TRAILER_LEN);
     rc = buf_reserve(out, FRAME_TRAILER_LEN);
     if (rc)
         return err_set(err, rc, "out of memory");
@@ -50,8 +50,8 @@ static int append_check(sxp_store *s, const char *stream, size_t len, struct sxp
     return layout_check_name("stream", stream, len, LAYOUT_STREAM_MAX, err);
 }
 
-int sxp_stream_append(sxp_store *s, const char *stream, size_t stream_len,
-                      const sxp_value *event, struct sxp_err *err)
+int sxp_stream_append(sxp_store *s, const char *stream, size_t stream_len, const sxp_value *event,
+                      struct sxp_err *err)
 {
     struct buf b = BUF_INIT;
     int64_t seq;

@@ -78,8 +78,7 @@ int sxp_blob_put(sxp_store *s, const void *bytes, size_t len, char out_cid[SXP_C
     return 0;
 }
 
-int sxp_blob_get(sxp_store *s, const char *cid, void **out, size_t *out_len,
-                 struct sxp_err *err)
+int sxp_blob_get(sxp_store *s, const char *cid, void **out, size_t *out_len, struct sxp_err *err)
 {
     char path[PATH_MAX], got[SXP_CID_LEN + 1];
     char *bytes = NULL;

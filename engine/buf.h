@@ -13,7 +13,10 @@ struct buf {
     size_t cap; /* bytes allocated */
 };
 
-#define BUF_INIT {NULL, 0, 0}
+#define BUF_INIT                                                                                   \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Makes room for extra more bytes; -ENOMEM. */
 int buf_reserve(struct buf *b, size_t extra);

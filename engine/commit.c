@@ -48,7 +48,7 @@
 
 struct commit_req {
     struct stream *st;
-    const char *buf;   /* framed lines; owned by the caller, who waits */
+    const char *buf; /* framed lines; owned by the caller, who waits */
     size_t len;
     int64_t last_seq;
     size_t nevents;
@@ -63,9 +63,9 @@ struct commit_slot {
     struct buf coalesced; /* the round's lines of this log, when more than one request */
     const char *first;    /* the first request's lines */
     size_t first_len;
-    uint64_t off;         /* where the round's lines start in the log */
-    uint64_t bytes;       /* bytes of lines */
-    uint64_t zeros;       /* zero bytes written after them (pre-zeroing) */
+    uint64_t off;   /* where the round's lines start in the log */
+    uint64_t bytes; /* bytes of lines */
+    uint64_t zeros; /* zero bytes written after them (pre-zeroing) */
     int64_t last_seq;
     size_t nevents;
     int rc;

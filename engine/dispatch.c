@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "err.h"
-#include "sx.h"
 #include "store_int.h"
+#include "sx.h"
 
 typedef int (*dispatch_fn)(sxp_store *s, const sxp_value *const *a, sxp_value **out,
                            struct sxp_err *err);
@@ -58,10 +58,9 @@ static int dispatch_bool(int b, sxp_value **out, struct sxp_err *err)
     size_t n = 0;                                                                                  \
     int rc = dispatch_str(op, a[i], what, &p, &n, err);                                            \
     if (rc)                                                                                        \
-        return rc
+    return rc
 
-static int op_append(sxp_store *s, const sxp_value *const *a, sxp_value **out,
-                     struct sxp_err *err)
+static int op_append(sxp_store *s, const sxp_value *const *a, sxp_value **out, struct sxp_err *err)
 {
     STR_ARG("persist/append", 0, "stream", name, len);
     rc = sxp_stream_append(s, name, len, a[1], err);
@@ -112,8 +111,7 @@ static int op_last_seq(sxp_store *s, const sxp_value *const *a, sxp_value **out,
     return *out ? 0 : err_set(err, -ENOMEM, "out of memory");
 }
 
-static int op_streams(sxp_store *s, const sxp_value *const *a, sxp_value **out,
-                      struct sxp_err *err)
+static int op_streams(sxp_store *s, const sxp_value *const *a, sxp_value **out, struct sxp_err *err)
 {
     (void)a;
     return sxp_stream_list(s, out, err);
@@ -130,15 +128,13 @@ static int op_truncate(sxp_store *s, const sxp_value *const *a, sxp_value **out,
     return rc ? rc : dispatch_nil(out, err);
 }
 
-static int op_kv_get(sxp_store *s, const sxp_value *const *a, sxp_value **out,
-                     struct sxp_err *err)
+static int op_kv_get(sxp_store *s, const sxp_value *const *a, sxp_value **out, struct sxp_err *err)
 {
     STR_ARG("persist/kv-get", 0, "key", key, len);
     return sxp_kv_get(s, key, len, out, err);
 }
 
-static int op_kv_put(sxp_store *s, const sxp_value *const *a, sxp_value **out,
-                     struct sxp_err *err)
+static int op_kv_put(sxp_store *s, const sxp_value *const *a, sxp_value **out, struct sxp_err *err)
 {
     STR_ARG("persist/kv-put", 0, "key", key, len);
     rc = sxp_kv_put(s, key, len, a[1], err);
@@ -153,8 +149,7 @@ static int op_kv_delete(sxp_store *s, const sxp_value *const *a, sxp_value **out
     return rc ? rc : dispatch_nil(out, err);
 }
 
-static int op_kv_has(sxp_store *s, const sxp_value *const *a, sxp_value **out,
-                     struct sxp_err *err)
+static int op_kv_has(sxp_store *s, const sxp_value *const *a, sxp_value **out, struct sxp_err *err)
 {
     int has = 0;
     STR_ARG("persist/kv-has?", 0, "key", key, len);
@@ -162,8 +157,7 @@ static int op_kv_has(sxp_store *s, const sxp_value *const *a, sxp_value **out,
     return rc ? rc : dispatch_bool(has, out, err);
 }
 
-static int op_kv_keys(sxp_store *s, const sxp_value *const *a, sxp_value **out,
-                      struct sxp_err *err)
+static int op_kv_keys(sxp_store *s, const sxp_value *const *a, sxp_value **out, struct sxp_err *err)
 {
     (void)a;
     return sxp_kv_keys(s, out, err);
@@ -231,8 +225,7 @@ static const struct dispatch_op {
     dispatch_fn fn;
 } dispatch_ops[] = {
     {"persist/append", 2, "(persist/append STREAM EVENT)", op_append},
-    {"persist/append-batch", 2, "(persist/append-batch STREAM (list EVENT...))",
-     op_append_batch},
+    {"persist/append-batch", 2, "(persist/append-batch STREAM (list EVENT...))", op_append_batch},
     {"persist/read", 1, "(persist/read STREAM)", op_read},
     {"persist/read-range", 3, "(persist/read-range STREAM FROM-SEQ LIMIT)", op_read_range},
     {"persist/last-seq", 1, "(persist/last-seq STREAM)", op_last_seq},
@@ -277,8 +270,9 @@ int sxp_store_request(sxp_store *s, const char *text, size_t len, sxp_value **ou
         return rc;
     if (req->type != SXP_LIST || req->u.list.len == 0 || req->u.list.items[0]->type != SXP_SYM) {
         sxp_value_free(req);
-        return err_setk(err, -EINVAL, "parse", "a request is (OP ARG...), e.g. "
-                                               "(persist/read \"orders\")");
+        return err_setk(err, -EINVAL, "parse",
+                        "a request is (OP ARG...), e.g. "
+                        "(persist/read \"orders\")");
     }
     /* The arguments are the list without its head. */
     sxp_value *head = req->u.list.items[0];

@@ -30,22 +30,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FRAME_SUM_HEX 16                      /* hex digits of the checksum */
+#define FRAME_SUM_HEX 16                          /* hex digits of the checksum */
 #define FRAME_TRAILER_LEN (1 + FRAME_SUM_HEX + 1) /* TAB, digits, LF */
 
 enum frame_status {
-    FRAME_OK = 0,      /* F-1..F-3 hold */
-    FRAME_LEGACY,      /* no TAB: unverified */
-    FRAME_BLANK,       /* only spaces (or nothing) before the LF */
-    FRAME_BAD_FORMAT,  /* a TAB, but no well-formed trailer */
-    FRAME_BAD_SUM,     /* well-formed trailer, wrong checksum */
-    FRAME_INCOMPLETE,  /* no LF before the end of the buffer */
+    FRAME_OK = 0,     /* F-1..F-3 hold */
+    FRAME_LEGACY,     /* no TAB: unverified */
+    FRAME_BLANK,      /* only spaces (or nothing) before the LF */
+    FRAME_BAD_FORMAT, /* a TAB, but no well-formed trailer */
+    FRAME_BAD_SUM,    /* well-formed trailer, wrong checksum */
+    FRAME_INCOMPLETE, /* no LF before the end of the buffer */
 };
 
 struct frame_line {
     const char *payload; /* points into the buffer */
     size_t payload_len;
-    size_t line_len;     /* bytes consumed, LF included (all of the rest if INCOMPLETE) */
+    size_t line_len; /* bytes consumed, LF included (all of the rest if INCOMPLETE) */
     enum frame_status status;
 };
 

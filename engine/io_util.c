@@ -61,8 +61,8 @@ int io_write_atomic(struct sxp_io *io, const char *path, const char *tmp_path, c
     return io_write_atomic_ex(io, path, tmp_path, bytes, len, sync, NULL);
 }
 
-int io_write_atomic_ex(struct sxp_io *io, const char *path, const char *tmp_path,
-                       const void *bytes, size_t len, int sync, int *out_renamed)
+int io_write_atomic_ex(struct sxp_io *io, const char *path, const char *tmp_path, const void *bytes,
+                       size_t len, int sync, int *out_renamed)
 {
     int rc;
     char dir[PATH_MAX];

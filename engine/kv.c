@@ -45,8 +45,7 @@ static int kv_path_of(sxp_store *s, const char *key, size_t len, char *out, stru
     return 0;
 }
 
-int sxp_kv_get(sxp_store *s, const char *key, size_t key_len, sxp_value **out,
-               struct sxp_err *err)
+int sxp_kv_get(sxp_store *s, const char *key, size_t key_len, sxp_value **out, struct sxp_err *err)
 {
     char path[PATH_MAX];
     char *text = NULL;

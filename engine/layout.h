@@ -48,7 +48,7 @@ void layout_hex_encode(const char *name, size_t len, char *out);
 int layout_hex_decode(const char *hex, size_t hex_len, char *out, size_t *out_len);
 
 /* Paths; each returns 0 or -ENAMETOOLONG. out is PATH_MAX bytes. */
-int layout_path(const char *root, const char *rel, char *out);          /* ROOT/rel */
+int layout_path(const char *root, const char *rel, char *out); /* ROOT/rel */
 int layout_stream_path(const char *root, const char *name, size_t len, const char *suffix,
                        char *out); /* suffix ".log" or ".seq" */
 int layout_kv_path(const char *root, const char *key, size_t len, char *out);

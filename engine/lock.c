@@ -3,9 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,8 +87,8 @@ int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_clea
                                "store %s is still locked by pid %ld, which has exited: try again",
                                root, pid);
             if (pid > 0)
-                return err_set(err, -EAGAIN,
-                               "store %s is locked by another writer (pid %ld)", root, pid);
+                return err_set(err, -EAGAIN, "store %s is locked by another writer (pid %ld)", root,
+                               pid);
             return err_set(err, -EAGAIN, "store %s is locked by another writer", root);
         }
         return err_set(err, rc, "lock %s: %s", path, strerror(-rc));

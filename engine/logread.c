@@ -60,8 +60,7 @@ static int logread_fill(struct logread *r)
 int logread_next(struct logread *r, struct frame_line *out, uint64_t *out_off)
 {
     for (;;) {
-        if (r->pos < r->len &&
-            memchr(r->buf + r->pos, '\n', r->len - r->pos) != NULL)
+        if (r->pos < r->len && memchr(r->buf + r->pos, '\n', r->len - r->pos) != NULL)
             break;
         if (r->buf_off + r->len >= r->end) {
             if (r->pos >= r->len)

@@ -14,12 +14,12 @@
 struct logread {
     struct sxp_io *io;
     int fd;
-    uint64_t end;       /* read up to here */
-    uint64_t buf_off;   /* file offset of buf[0] */
+    uint64_t end;     /* read up to here */
+    uint64_t buf_off; /* file offset of buf[0] */
     char *buf;
     size_t cap, len, pos; /* buffer capacity, bytes held, next line */
-    uint64_t line_no;   /* 1-based number of the line last returned (counted
-                           from start_line) */
+    uint64_t line_no;     /* 1-based number of the line last returned (counted
+                             from start_line) */
 };
 
 /* Reads lines of fd from off to end; line numbers start after start_line. */

@@ -188,8 +188,7 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
         s->rec_hw_rolled = rep.hw_rolled;
         s->rec_seq_created = rep.seq_created;
         s->rec_tmp_removed = rep.tmp_removed;
-        if (!s->opt.quiet && (rep.tmp_removed || rep.tails_cut || rep.hw_rolled ||
-                              rep.seq_created))
+        if (!s->opt.quiet && (rep.tmp_removed || rep.tails_cut || rep.hw_rolled || rep.seq_created))
             fprintf(stderr,
                     "sxp: recovered %s: %u torn tails cut (%llu bytes), %u high-water marks "
                     "rolled forward, %u .seq files recreated, %u temp files removed\n",

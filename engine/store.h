@@ -11,9 +11,8 @@
 /* As sxp_store_open, but through io. When own_io is 1 the store destroys io
  * on close (also when the open fails); otherwise the caller keeps it and
  * must outlive the store. o may be NULL. */
-SXP_MUST_CHECK int store_open_io(const char *dir, const struct sxp_options *o,
-                                 struct sxp_io *io, int own_io, sxp_store **out,
-                                 struct sxp_err *err);
+SXP_MUST_CHECK int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *io,
+                                 int own_io, sxp_store **out, struct sxp_err *err);
 
 /* Closes without the clean-shutdown steps, as if the process died here (the
  * LOCK stays unclean, .seq files are not brought up to date). For tests. */

@@ -42,24 +42,24 @@ struct stream {
     char name[LAYOUT_STREAM_MAX + 1]; /* NUL-terminated for messages only */
     size_t name_len;
     uint64_t hash;
-    struct stream *hnext;         /* hash chain */
-    int64_t hw;                   /* acknowledged high-water mark */
-    int64_t hw_reserved;          /* ST-1 */
-    int64_t hw_seqfile;           /* ST-5 */
-    uint64_t size_durable;        /* ST-2 */
-    uint64_t size_written;        /* next append offset */
-    uint64_t size_alloc;          /* file size: size_written plus pre-zeroed space (commit.c) */
-    uint64_t appends_session;     /* appends acknowledged since open */
-    int fd;                       /* log descriptor, -1 when closed */
-    int pins;                     /* users of fd right now */
-    struct stream *lru_prev;      /* ST-3; most recent at the head */
+    struct stream *hnext;     /* hash chain */
+    int64_t hw;               /* acknowledged high-water mark */
+    int64_t hw_reserved;      /* ST-1 */
+    int64_t hw_seqfile;       /* ST-5 */
+    uint64_t size_durable;    /* ST-2 */
+    uint64_t size_written;    /* next append offset */
+    uint64_t size_alloc;      /* file size: size_written plus pre-zeroed space (commit.c) */
+    uint64_t appends_session; /* appends acknowledged since open */
+    int fd;                   /* log descriptor, -1 when closed */
+    int pins;                 /* users of fd right now */
+    struct stream *lru_prev;  /* ST-3; most recent at the head */
     struct stream *lru_next;
-    int dead;                     /* ST-4: 0 or -errno */
-    int exists;                   /* 1: .seq is on disk */
-    int log_exists;               /* 1: .log is on disk */
-    int busy;                     /* creation or truncate in progress */
-    unsigned pending;             /* appends queued or in flight */
-    size_t round_slot;            /* commit.c: 1 + index in the running round, or 0 */
+    int dead;          /* ST-4: 0 or -errno */
+    int exists;        /* 1: .seq is on disk */
+    int log_exists;    /* 1: .log is on disk */
+    int busy;          /* creation or truncate in progress */
+    unsigned pending;  /* appends queued or in flight */
+    size_t round_slot; /* commit.c: 1 + index in the running round, or 0 */
 };
 
 struct sxp_store {
@@ -70,27 +70,27 @@ struct sxp_store {
     struct sxp_options opt;
     struct sxp_io *io;
     int own_io;
-    int lock_fd;                  /* -1 when read-only */
+    int lock_fd; /* -1 when read-only */
 
     pthread_mutex_t mu;
-    pthread_cond_t cv;            /* stream busy/pins changes, commit rounds */
+    pthread_cond_t cv; /* stream busy/pins changes, commit rounds */
 
-    struct stream **table;        /* hash table of streams */
-    size_t table_size;            /* a power of two */
+    struct stream **table; /* hash table of streams */
+    size_t table_size;     /* a power of two */
     size_t nstreams;
 
-    struct stream *lru_head;      /* descriptor cache, most recent first */
+    struct stream *lru_head; /* descriptor cache, most recent first */
     struct stream *lru_tail;
     unsigned open_fds;
     unsigned max_open_fds;
 
-    struct commit_req *q_head;    /* appends waiting for a commit round */
+    struct commit_req *q_head; /* appends waiting for a commit round */
     struct commit_req *q_tail;
-    int leader;                   /* 1 while a thread runs commit rounds */
+    int leader; /* 1 while a thread runs commit rounds */
 
-    int kv_fenced;                /* 0, or -errno: kv/ refuses all access (kv.c) */
-    int blobs_fenced;             /* 0, or -errno: blobs/ likewise (blob.c) */
-    int recovered;                /* open ran recovery */
+    int kv_fenced;    /* 0, or -errno: kv/ refuses all access (kv.c) */
+    int blobs_fenced; /* 0, or -errno: blobs/ likewise (blob.c) */
+    int recovered;    /* open ran recovery */
     unsigned rec_tails_cut, rec_hw_rolled, rec_seq_created, rec_tmp_removed;
     uint64_t rec_bytes_cut;
     uint64_t st_appends, st_batches, st_syncs, st_bytes;

@@ -100,8 +100,8 @@ static int stream_scan(sxp_store *s, struct stream *st, uint64_t off, uint64_t e
         sxp_value *v = NULL;
         rc = sx_parse(ln.payload, ln.payload_len, &v, NULL);
         if (rc) {
-            rc = err_set(err, -EUCLEAN, "stream \"%s\": unparsable event at byte %llu",
-                         st->name, (unsigned long long)at);
+            rc = err_set(err, -EUCLEAN, "stream \"%s\": unparsable event at byte %llu", st->name,
+                         (unsigned long long)at);
             goto out;
         }
         rc = sxp_value_list_push(list, v);

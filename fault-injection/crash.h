@@ -63,24 +63,24 @@ struct crash_op {
     enum crash_kind kind;
     char name[128]; /* stream or key */
     size_t name_len;
-    int64_t n;        /* truncate: n */
-    size_t nev;       /* append: 1, batch: its events */
-    int64_t *seqs;    /* nev seqs */
-    char **texts;     /* nev canonical event texts, malloc'd */
-    size_t *lens;     /* their lengths */
-    char *value;      /* kv put: canonical value text */
+    int64_t n;     /* truncate: n */
+    size_t nev;    /* append: 1, batch: its events */
+    int64_t *seqs; /* nev seqs */
+    char **texts;  /* nev canonical event texts, malloc'd */
+    size_t *lens;  /* their lengths */
+    char *value;   /* kv put: canonical value text */
     size_t value_len;
     char cid[SXP_CID_LEN + 1]; /* blob */
-    uint64_t intent_at; /* report clock of the intent */
-    uint64_t done_at;   /* report clock of the result, 0 while none came */
-    int rc;             /* the result once done_at != 0 */
+    uint64_t intent_at;        /* report clock of the intent */
+    uint64_t done_at;          /* report clock of the result, 0 while none came */
+    int rc;                    /* the result once done_at != 0 */
 };
 
 struct crash_hist {
     struct crash_op *ops;
     size_t n, cap;
-    uint64_t clock; /* reports received */
-    uint64_t acked; /* ops done with rc 0 */
+    uint64_t clock;  /* reports received */
+    uint64_t acked;  /* ops done with rc 0 */
     uint64_t failed; /* ops done with rc < 0 */
 };
 
@@ -172,9 +172,9 @@ struct crash_workload {
                              puts of blobs that may exist: ops that create
                              no file, so they sync no directory */
     /* OUT */
-    uint64_t done_ops;    /* ops run */
-    uint64_t errors;      /* ops that failed for another reason than seq */
-    int first_error;      /* the first such failure */
+    uint64_t done_ops; /* ops run */
+    uint64_t errors;   /* ops that failed for another reason than seq */
+    int first_error;   /* the first such failure */
     char first_msg[256];
 };
 
@@ -200,10 +200,9 @@ void crash_verify(sxp_store *s, const struct crash_base *base, const struct cras
                   struct crash_verdict *v, FILE *out, unsigned print_limit, const char *what);
 /* G-7: appends one event at last-seq + 1 to up to max_streams streams that
  * base or h know, checks each, and counts failures as bad. */
-void crash_verify_continue(sxp_store *s, const struct crash_base *base,
-                           const struct crash_hist *h, unsigned max_streams,
-                           struct crash_verdict *v, FILE *out, unsigned print_limit,
-                           const char *what);
+void crash_verify_continue(sxp_store *s, const struct crash_base *base, const struct crash_hist *h,
+                           unsigned max_streams, struct crash_verdict *v, FILE *out,
+                           unsigned print_limit, const char *what);
 
 /* ---- fsck ----------------------------------------------------------------- */
 
@@ -230,7 +229,7 @@ struct crash_params {
     unsigned runs;
     unsigned duration_ms;
     unsigned threads;
-    unsigned ops;         /* ops per workload run where the mode bounds them */
+    unsigned ops; /* ops per workload run where the mode bounds them */
     unsigned nstreams;
     unsigned nkeys;
     const char *dir;      /* real store directory (kill, points, errors, loop) */
@@ -242,19 +241,19 @@ struct crash_params {
     const char *kill_at;  /* points: run only this SXP_KILL_AT point */
     int all_kinds;        /* points: every kill kind, not only "any" */
     int verbose;
-    int trace;            /* sim: print the calls of each run's counting pass */
-    long only_run;        /* sim: run only this run number (-1: all) */
-    long only_point;      /* sim: only this crash point of each run (-1: all) */
-    FILE *out;            /* messages */
+    int trace;       /* sim: print the calls of each run's counting pass */
+    long only_run;   /* sim: run only this run number (-1: all) */
+    long only_point; /* sim: only this crash point of each run (-1: all) */
+    FILE *out;       /* messages */
 };
 
 struct crash_stats {
     uint64_t runs;
-    uint64_t kills;    /* kill: SIGKILLs; sim: crash points */
+    uint64_t kills; /* kill: SIGKILLs; sim: crash points */
     uint64_t acked;
     uint64_t lost;
     uint64_t bad;
-    uint64_t faults;   /* injected I/O errors */
+    uint64_t faults; /* injected I/O errors */
     uint64_t fsck_runs;
     uint64_t fsck_skipped;
     uint64_t printed;          /* violation messages printed (capped) */

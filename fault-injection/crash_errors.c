@@ -37,7 +37,6 @@
 #include "fault.h"
 #include "store.h"
 
-
 struct ce_scn {
     const char *name;
     unsigned kinds; /* 0: the zero-tail scenario */
@@ -179,8 +178,8 @@ static void ce_invisible(const struct crash_params *p, sxp_store *s, const struc
             sxp_value_len(got) > 0 &&
             sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(got, 0), "seq", 3)) ==
                 op->seqs[0]) {
-            fprintf(p->out, "%s: BAD: failed append of seq %lld (%s) is visible to readers\n",
-                    what, (long long)op->seqs[0], strerror(-op->rc));
+            fprintf(p->out, "%s: BAD: failed append of seq %lld (%s) is visible to readers\n", what,
+                    (long long)op->seqs[0], strerror(-op->rc));
             st->bad++;
         }
     } else if (op->kind == CRASH_KV_PUT) {
@@ -220,8 +219,8 @@ static void ce_refuses(const struct crash_params *p, sxp_store *s, struct crash_
         return;
     }
     const char *texts[1] = {text};
-    uint32_t id = crash_report_intent(rep, CRASH_APPEND, op->name, op->name_len, 0, 1, &seq,
-                                      texts, &len, NULL, 0, NULL);
+    uint32_t id = crash_report_intent(rep, CRASH_APPEND, op->name, op->name_len, 0, 1, &seq, texts,
+                                      &len, NULL, 0, NULL);
     int rc = sxp_stream_append(s, op->name, op->name_len, ev, &err);
     if (id != 0)
         (void)crash_report_done(rep, id, rc);
@@ -237,8 +236,7 @@ static void ce_refuses(const struct crash_params *p, sxp_store *s, struct crash_
 }
 
 /* Appends 512..4096 NUL bytes to one closed log of the store. */
-static int ce_zero_tail(const struct crash_params *p, uint64_t *rng, char *out_path,
-                        size_t size)
+static int ce_zero_tail(const struct crash_params *p, uint64_t *rng, char *out_path, size_t size)
 {
     char dir[4096 + 16];
     snprintf(dir, sizeof(dir), "%s/streams", p->dir);
@@ -334,9 +332,9 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
         goto check;
     }
 
-    struct io_fault_rule rule = {sc->kinds, 1 + crash_rand(&rng) % 4, sc->err,
-                                 (crash_rand(&rng) % 4) == 0, sc->short_write,
-                                 (size_t)(crash_rand(&rng) % 100)};
+    struct io_fault_rule rule = {sc->kinds,       1 + crash_rand(&rng) % 4,
+                                 sc->err,         (crash_rand(&rng) % 4) == 0,
+                                 sc->short_write, (size_t)(crash_rand(&rng) % 100)};
     if (io_fault_add_rule(fio, &rule) < 0) {
         st->bad++;
         goto out;

@@ -26,7 +26,6 @@
 #include "fault.h"
 #include "store.h"
 
-
 static void ck_options(struct sxp_options *o, uint64_t seed)
 {
     sxp_options_init(o);
@@ -104,9 +103,8 @@ int crash_child_main(const struct crash_params *p, uint64_t seed, unsigned ops, 
 
 /* One child: runs it, feeds its reports into h, kills it after kill_ns
  * (0: never; kill_at: its own kill point). *out_status: wait status. */
-static int ck_run_child(const struct crash_params *p, uint64_t seed, unsigned ops,
-                        uint64_t kill_ns, const char *kill_at, struct crash_hist *h,
-                        int *out_killed, int *out_status)
+static int ck_run_child(const struct crash_params *p, uint64_t seed, unsigned ops, uint64_t kill_ns,
+                        const char *kill_at, struct crash_hist *h, int *out_killed, int *out_status)
 {
     int fds[2];
     struct buf in = BUF_INIT;
@@ -205,8 +203,8 @@ static void ck_verify(const struct crash_params *p, struct crash_base *base,
         if (waited > st->lock_wait_max_ns)
             st->lock_wait_max_ns = waited;
         if (p->verbose)
-            fprintf(p->out, "%s: the dead child's lock was held %.1f ms after it died\n",
-                    what, (double)waited / 1e6);
+            fprintf(p->out, "%s: the dead child's lock was held %.1f ms after it died\n", what,
+                    (double)waited / 1e6);
     }
     if (rc < 0) {
         fprintf(p->out, "%s: BAD: open after the crash failed: %s\n", what, err.msg);
@@ -239,8 +237,8 @@ static void ck_verify(const struct crash_params *p, struct crash_base *base,
             int fr = crash_fsck_run(p->fsck, "-n", p->dir, p->verbose);
             st->fsck_runs++;
             if (fr != 0) {
-                fprintf(p->out, "%s: BAD: sxp-fsck -n %s exited %d after recovery\n", what,
-                        p->dir, fr);
+                fprintf(p->out, "%s: BAD: sxp-fsck -n %s exited %d after recovery\n", what, p->dir,
+                        fr);
                 v.bad++;
             }
         } else {
@@ -274,7 +272,8 @@ int crash_run_kill(const struct crash_params *p, struct crash_stats *st)
                 break;
             crash_base_free(&base);
         }
-        uint64_t kill_ns = 1000000ull + crash_rand(&rng) % ((uint64_t)p->duration_ms * 1000000ull + 1);
+        uint64_t kill_ns =
+            1000000ull + crash_rand(&rng) % ((uint64_t)p->duration_ms * 1000000ull + 1);
         snprintf(what, sizeof(what), "kill run %u (seed %llu)", r, (unsigned long long)p->seed);
         crash_hist_init(&h);
         rc = ck_run_child(p, rseed, 0, kill_ns, NULL, &h, &killed, &status);
@@ -293,9 +292,8 @@ int crash_run_kill(const struct crash_params *p, struct crash_stats *st)
                     (unsigned long long)h.acked, killed);
         else if (p->runs >= 1000 && (r + 1) % 500 == 0)
             fprintf(p->out, "kill: %u of %u runs, kills %llu acked %llu lost %llu bad %llu\n",
-                    r + 1, p->runs, (unsigned long long)st->kills,
-                    (unsigned long long)st->acked, (unsigned long long)st->lost,
-                    (unsigned long long)st->bad);
+                    r + 1, p->runs, (unsigned long long)st->kills, (unsigned long long)st->acked,
+                    (unsigned long long)st->lost, (unsigned long long)st->bad);
         crash_hist_free(&h);
         if (rc < 0)
             break;

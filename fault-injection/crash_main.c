@@ -30,17 +30,16 @@
 
 static void crash_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: sxp-crash [--mode kill|points|sim|errors|loop] [--seed S] [--runs N]\n"
-            "                 [--duration-ms D] [--dir DIR] [--threads T] [--ops N]\n"
-            "                 [--streams N] [--keys N] [--fresh-every N] [--max-points N]\n"
-            "                 [--kill-at KIND:N[:after]] [--all-kinds] [--drop-dirsync]\n"
-            "                 [--fsck PATH | --no-fsck] [--trace] [--run R] [--point P] [-v]\n"
-            "modes: kill    SIGKILL a workload child at a random seeded moment (default)\n"
-            "       points  SIGKILL it at each disk-changing call in turn (SXP_KILL_AT)\n"
-            "       sim     power loss on the simulated disk at every write/sync boundary\n"
-            "       errors  injected EIO/ENOSPC, short writes, failed renames and syncs\n"
-            "       loop    fail the 1st, 2nd, ... call once, then for good\n");
+    fprintf(f, "usage: sxp-crash [--mode kill|points|sim|errors|loop] [--seed S] [--runs N]\n"
+               "                 [--duration-ms D] [--dir DIR] [--threads T] [--ops N]\n"
+               "                 [--streams N] [--keys N] [--fresh-every N] [--max-points N]\n"
+               "                 [--kill-at KIND:N[:after]] [--all-kinds] [--drop-dirsync]\n"
+               "                 [--fsck PATH | --no-fsck] [--trace] [--run R] [--point P] [-v]\n"
+               "modes: kill    SIGKILL a workload child at a random seeded moment (default)\n"
+               "       points  SIGKILL it at each disk-changing call in turn (SXP_KILL_AT)\n"
+               "       sim     power loss on the simulated disk at every write/sync boundary\n"
+               "       errors  injected EIO/ENOSPC, short writes, failed renames and syncs\n"
+               "       loop    fail the 1st, 2nd, ... call once, then for good\n");
 }
 
 static int crash_num(const char *s, unsigned long long max, unsigned long long *out)
@@ -64,8 +63,25 @@ int main(int argc, char **argv)
     int no_fsck = 0, dir_given = 0;
     const char *fsck = NULL;
     enum {
-        O_SEED = 256, O_RUNS, O_DUR, O_DIR, O_THREADS, O_MODE, O_OPS, O_STREAMS, O_KEYS,
-        O_FRESH, O_MAXP, O_KILLAT, O_ALLK, O_DROP, O_FSCK, O_NOFSCK, O_TRACE, O_RUN, O_POINT
+        O_SEED = 256,
+        O_RUNS,
+        O_DUR,
+        O_DIR,
+        O_THREADS,
+        O_MODE,
+        O_OPS,
+        O_STREAMS,
+        O_KEYS,
+        O_FRESH,
+        O_MAXP,
+        O_KILLAT,
+        O_ALLK,
+        O_DROP,
+        O_FSCK,
+        O_NOFSCK,
+        O_TRACE,
+        O_RUN,
+        O_POINT
     };
     static const struct option opts[] = {
         {"seed", required_argument, NULL, O_SEED},
@@ -237,10 +253,9 @@ int main(int argc, char **argv)
     printf("sxp-crash: mode %s seed %llu: runs %llu kills %llu acked %llu lost %llu bad %llu "
            "faults %llu fsck %llu%s\n",
            crash_mode_names[p.mode], (unsigned long long)p.seed, (unsigned long long)st.runs,
-           (unsigned long long)st.kills, (unsigned long long)st.acked,
-           (unsigned long long)st.lost, (unsigned long long)st.bad,
-           (unsigned long long)st.faults, (unsigned long long)st.fsck_runs,
-           st.fsck_skipped ? " (fsck skipped where absent)" : "");
+           (unsigned long long)st.kills, (unsigned long long)st.acked, (unsigned long long)st.lost,
+           (unsigned long long)st.bad, (unsigned long long)st.faults,
+           (unsigned long long)st.fsck_runs, st.fsck_skipped ? " (fsck skipped where absent)" : "");
     if (st.lock_waits)
         printf("sxp-crash: note: %llu opens waited for a killed child's LOCK (io_uring "
                "teardown), the longest %.1f ms\n",

@@ -49,8 +49,8 @@ struct cs_hook {
     int fired;
 };
 
-static void cs_hook_fn(void *arg, enum io_fault_kind kind, int when, uint64_t n,
-                       const char *path, int res)
+static void cs_hook_fn(void *arg, enum io_fault_kind kind, int when, uint64_t n, const char *path,
+                       int res)
 {
     struct cs_hook *h = arg;
     (void)kind;
@@ -183,8 +183,8 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
                 int fr = crash_fsck_run(p->fsck, "-n", real, p->verbose);
                 st->fsck_runs++;
                 if (fr != 0) {
-                    fprintf(p->out, "%s: BAD: sxp-fsck -n exited %d on the recovered disk\n",
-                            what, fr);
+                    fprintf(p->out, "%s: BAD: sxp-fsck -n exited %d on the recovered disk\n", what,
+                            fr);
                     v.bad++;
                 }
             }
@@ -286,8 +286,9 @@ static void cs_recovery_crashes(const struct crash_params *p, struct sxp_io *dis
         uint64_t bad0 = st->bad + st->lost;
         cs_check(p, c, io, h, seed, &got, 0, st, w2);
         if (st->bad + st->lost == bad0 && !crash_base_equal(ref, &got)) {
-            fprintf(p->out, "%s: BAD: the store after the interrupted recovery differs from "
-                            "an uninterrupted one\n",
+            fprintf(p->out,
+                    "%s: BAD: the store after the interrupted recovery differs from "
+                    "an uninterrupted one\n",
                     w2);
             st->bad++;
         }
@@ -311,12 +312,10 @@ static void cs_point(const struct crash_params *p, unsigned run, uint64_t rseed,
         struct sxp_io *sim = NULL, *io = NULL;
         uint64_t cseed = crash_mix(rseed, point * 16 + o);
         snprintf(what, sizeof(what), "sim seed %llu run %u point %llu%s outcome %s/%llu",
-                 (unsigned long long)p->seed, run, (unsigned long long)point,
-                 last ? " (end)" : "", io_sim_mode_name(cs_outcomes[o]),
-                 (unsigned long long)cseed);
+                 (unsigned long long)p->seed, run, (unsigned long long)point, last ? " (end)" : "",
+                 io_sim_mode_name(cs_outcomes[o]), (unsigned long long)cseed);
         crash_hist_init(&h);
-        if (cs_replay(p, rseed, ops, 1, last ? 0 : point, cs_outcomes[o], cseed, 0, &h, &sim,
-                      &io) <
+        if (cs_replay(p, rseed, ops, 1, last ? 0 : point, cs_outcomes[o], cseed, 0, &h, &sim, &io) <
             0) {
             st->bad++;
             crash_hist_free(&h);
@@ -329,8 +328,7 @@ static void cs_point(const struct crash_params *p, unsigned run, uint64_t rseed,
         struct sxp_io *disk = NULL;
         if (recovery && io_sim_clone(sim, &disk) < 0)
             disk = NULL;
-        cs_check(p, sim, io, &h, rseed, recovery ? &ref : NULL, ++*checks % 16 == 0, st,
-                 what);
+        cs_check(p, sim, io, &h, rseed, recovery ? &ref : NULL, ++*checks % 16 == 0, st, what);
         if (disk != NULL) {
             cs_recovery_crashes(p, disk, &h, cseed, &ref, st, what);
             disk->destroy(disk);
@@ -367,8 +365,7 @@ static void cs_point(const struct crash_params *p, unsigned run, uint64_t rseed,
         cs_play(p, io, &rep, crash_mix(rseed, 99), ops / 2 + 1, k == 0, 1, &w);
         crash_reporter_destroy(&rep);
         if (w.errors != 0) {
-            fprintf(p->out, "%s: BAD: the workload after the kill failed: %s\n", what,
-                    w.first_msg);
+            fprintf(p->out, "%s: BAD: the workload after the kill failed: %s\n", what, w.first_msg);
             st->bad++;
         }
         io_sim_crash(sim, cseed, mode);
@@ -453,8 +450,8 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
                          (unsigned long long)p->seed, r, p->threads, (unsigned long long)point,
                          io_sim_mode_name(mode), (unsigned long long)cseed);
                 crash_hist_init(&h);
-                if (cs_replay(p, rseed, mops, p->threads, point, mode, cseed, 0, &h, &msim,
-                              &mio) == 0) {
+                if (cs_replay(p, rseed, mops, p->threads, point, mode, cseed, 0, &h, &msim, &mio) ==
+                    0) {
                     st->kills++;
                     cs_check(p, msim, mio, &h, rseed, NULL, ++checks % 16 == 0, st, what);
                     mio->destroy(mio);

@@ -143,8 +143,7 @@ static void cv_stream(sxp_store *s, const struct crash_bstream *bs, const char *
     }
     for (size_t i = 0; i < h->n; i++) {
         const struct crash_op *op = &h->ops[i];
-        if ((op->kind != CRASH_APPEND && op->kind != CRASH_BATCH) ||
-            !cv_same_name(op, name, len))
+        if ((op->kind != CRASH_APPEND && op->kind != CRASH_BATCH) || !cv_same_name(op, name, len))
             continue;
         for (size_t j = 0; j < op->nev; j++) {
             if (ncand == cap) {
@@ -220,15 +219,16 @@ static void cv_stream(sxp_store *s, const struct crash_bstream *bs, const char *
     for (size_t k = 0; k < ncand; k++) {
         const struct cv_cand *x = &cand[k];
         if (x->present && x->op != NULL && x->op->done_at != 0 && cv_rejected(x->op->rc))
-            cv_report(c, 0, "stream \"%s\": seq %lld is present although its append was "
+            cv_report(c, 0,
+                      "stream \"%s\": seq %lld is present although its append was "
                       "rejected (%s)",
                       pname, (long long)x->seq, strerror(-x->op->rc));
         if (x->acked && !x->present && !cv_truncated(h, name, len, x->seq, x->intent_at)) {
             cv_report(c, 1, "stream \"%s\": acknowledged seq %lld (%s) is missing", pname,
                       (long long)x->seq,
-                      x->op == NULL                 ? "verified before this run"
+                      x->op == NULL                ? "verified before this run"
                       : x->op->kind == CRASH_BATCH ? "append-batch"
-                                                    : "append");
+                                                   : "append");
         }
     }
 
@@ -321,8 +321,8 @@ static void cv_key(sxp_store *s, const struct crash_bkv *bk, const char *key, si
     int allowed = 0, acked_live = 0;
     for (size_t i = 0; i <= h->n && !allowed; i++) {
         const struct crash_op *x = i < h->n ? &h->ops[i] : NULL;
-        if (x != NULL && ((x->kind != CRASH_KV_PUT && x->kind != CRASH_KV_DEL) ||
-                          !cv_same_name(x, key, len)))
+        if (x != NULL &&
+            ((x->kind != CRASH_KV_PUT && x->kind != CRASH_KV_DEL) || !cv_same_name(x, key, len)))
             continue;
         uint64_t x_done = x ? cv_done(x) : 0;
         int superseded = 0;
@@ -343,7 +343,8 @@ static void cv_key(sxp_store *s, const struct crash_bkv *bk, const char *key, si
             allowed = 1;
     }
     if (!allowed)
-        cv_report(c, acked_live, "key \"%s\": %s%.120s is not the result of any put or delete "
+        cv_report(c, acked_live,
+                  "key \"%s\": %s%.120s is not the result of any put or delete "
                   "that may be last",
                   pkey, has ? "value " : "absent", has ? text : "");
     free(text);
@@ -428,8 +429,7 @@ void crash_verify(sxp_store *s, const struct crash_base *base, const struct cras
             const char *p = sxp_value_as_str(sxp_value_list_get(names, i), &l);
             int known = 0;
             for (size_t j = 0; j < base->nstreams && !known; j++)
-                known = base->streams[j].name_len == l &&
-                        memcmp(base->streams[j].name, p, l) == 0;
+                known = base->streams[j].name_len == l && memcmp(base->streams[j].name, p, l) == 0;
             for (size_t j = 0; j < h->n && !known; j++)
                 known = (h->ops[j].kind == CRASH_APPEND || h->ops[j].kind == CRASH_BATCH) &&
                         cv_same_name(&h->ops[j], p, l);
@@ -448,8 +448,7 @@ void crash_verify(sxp_store *s, const struct crash_base *base, const struct cras
                 !cv_name_in(names, op->name, op->name_len)) {
                 char pn[300];
                 cv_name(op->name, op->name_len, pn, sizeof(pn));
-                cv_report(&c, 1, "stream \"%s\" had an acknowledged append but is not listed",
-                          pn);
+                cv_report(&c, 1, "stream \"%s\" had an acknowledged append but is not listed", pn);
             }
         }
     }
@@ -503,10 +502,9 @@ void crash_verify(sxp_store *s, const struct crash_base *base, const struct cras
     sxp_value_free(keys);
 }
 
-void crash_verify_continue(sxp_store *s, const struct crash_base *base,
-                           const struct crash_hist *h, unsigned max_streams,
-                           struct crash_verdict *v, FILE *out, unsigned print_limit,
-                           const char *what)
+void crash_verify_continue(sxp_store *s, const struct crash_base *base, const struct crash_hist *h,
+                           unsigned max_streams, struct crash_verdict *v, FILE *out,
+                           unsigned print_limit, const char *what)
 {
     struct cv_ctx c = {v, out, print_limit, what};
     const char *names[64];

@@ -236,8 +236,8 @@ static int wl_append(struct wl_thread *t, int batch)
     if (rc == 0) {
         st->next = seq;
         id = crash_report_intent(w->rep, batch ? CRASH_BATCH : CRASH_APPEND, t->sh->names[si],
-                                 t->sh->name_lens[si], 0, n, seqs, (const char *const *)texts,
-                                 lens, NULL, 0, NULL);
+                                 t->sh->name_lens[si], 0, n, seqs, (const char *const *)texts, lens,
+                                 NULL, 0, NULL);
     }
     pthread_mutex_unlock(&st->mu);
     if (rc < 0 || id == 0) {
@@ -316,8 +316,8 @@ static int wl_kv(struct wl_thread *t, int del)
             goto out;
         }
     }
-    uint32_t id = crash_report_intent(w->rep, del ? CRASH_KV_DEL : CRASH_KV_PUT, key, key_len, 0,
-                                      0, NULL, NULL, NULL, text, text_len, NULL);
+    uint32_t id = crash_report_intent(w->rep, del ? CRASH_KV_DEL : CRASH_KV_PUT, key, key_len, 0, 0,
+                                      NULL, NULL, NULL, text, text_len, NULL);
     if (id == 0) {
         stop = 1;
         goto out;
@@ -362,8 +362,8 @@ static int wl_blob(struct wl_thread *t)
     if (r < 30)
         t->rng = saved + 1;
     sxp_cid_of(bytes, len, cid);
-    uint32_t id = crash_report_intent(w->rep, CRASH_BLOB, "", 0, 0, 0, NULL, NULL, NULL, NULL, 0,
-                                      cid);
+    uint32_t id =
+        crash_report_intent(w->rep, CRASH_BLOB, "", 0, 0, 0, NULL, NULL, NULL, NULL, 0, cid);
     if (id == 0) {
         free(bytes);
         return 1;

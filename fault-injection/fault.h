@@ -56,10 +56,10 @@ enum io_fault_kind {
 #define IO_FAULT_BIT(k) (1u << (k))
 #define IO_FAULT_ALL ((1u << IO_FK_COUNT) - 1u)
 /* The calls that can change what is on disk (open may create a file). */
-#define IO_FAULT_MUTATING                                                                  \
-    (IO_FAULT_BIT(IO_FK_OPEN) | IO_FAULT_BIT(IO_FK_PWRITE) | IO_FAULT_BIT(IO_FK_FDATASYNC) | \
-     IO_FAULT_BIT(IO_FK_FTRUNCATE) | IO_FAULT_BIT(IO_FK_WRITE_SYNC) |                      \
-     IO_FAULT_BIT(IO_FK_FSYNC_DIR) | IO_FAULT_BIT(IO_FK_MKDIR) | IO_FAULT_BIT(IO_FK_RENAME) | \
+#define IO_FAULT_MUTATING                                                                          \
+    (IO_FAULT_BIT(IO_FK_OPEN) | IO_FAULT_BIT(IO_FK_PWRITE) | IO_FAULT_BIT(IO_FK_FDATASYNC) |       \
+     IO_FAULT_BIT(IO_FK_FTRUNCATE) | IO_FAULT_BIT(IO_FK_WRITE_SYNC) |                              \
+     IO_FAULT_BIT(IO_FK_FSYNC_DIR) | IO_FAULT_BIT(IO_FK_MKDIR) | IO_FAULT_BIT(IO_FK_RENAME) |      \
      IO_FAULT_BIT(IO_FK_UNLINK))
 
 /* A short name for a kind: "open", "pwrite", "fdatasync", ... */
@@ -87,8 +87,8 @@ void io_fault_own_inner(struct sxp_io *io);
  * -EINVAL for a rule with no kind, nth 0 or err >= 0. */
 SXP_MUST_CHECK int io_fault_add_rule(struct sxp_io *io, const struct io_fault_rule *r);
 /* Shorthand: fail the nth call of kind k (IO_FK_COUNT: of any kind) with err. */
-SXP_MUST_CHECK int io_fault_fail_nth(struct sxp_io *io, enum io_fault_kind k, uint64_t nth,
-                                     int err, int persist);
+SXP_MUST_CHECK int io_fault_fail_nth(struct sxp_io *io, enum io_fault_kind k, uint64_t nth, int err,
+                                     int persist);
 /* Removes every rule (kill points and drops stay). */
 void io_fault_clear(struct sxp_io *io);
 /* Calls of the kinds in mask since the wrapper was made (or reset). */
@@ -152,14 +152,14 @@ uint64_t io_fault_kill_count(struct sxp_io *io, enum io_kill_kind k);
 /* What a power loss keeps of the data and directory entries that were not
  * yet made durable. */
 enum io_sim_mode {
-    IO_SIM_LOSE_ALL,  /* every unsynced write and directory entry is lost */
-    IO_SIM_KEEP_ALL,  /* everything in the page cache reached the disk */
-    IO_SIM_TORN,      /* each file keeps a prefix of its unsynced writes torn
-                         at a random byte; directory entries survive at random */
-    IO_SIM_SECTORS,   /* each file keeps a random subset of its unsynced
-                         512-byte sectors, lost ones read as NUL past the old
-                         end; directory entries survive at random */
-    IO_SIM_RANDOM,    /* per file one of the four outcomes above, by seed */
+    IO_SIM_LOSE_ALL, /* every unsynced write and directory entry is lost */
+    IO_SIM_KEEP_ALL, /* everything in the page cache reached the disk */
+    IO_SIM_TORN,     /* each file keeps a prefix of its unsynced writes torn
+                        at a random byte; directory entries survive at random */
+    IO_SIM_SECTORS,  /* each file keeps a random subset of its unsynced
+                        512-byte sectors, lost ones read as NUL past the old
+                        end; directory entries survive at random */
+    IO_SIM_RANDOM,   /* per file one of the four outcomes above, by seed */
     IO_SIM_MODE_COUNT
 };
 const char *io_sim_mode_name(enum io_sim_mode m);

@@ -40,7 +40,7 @@ struct io_fault {
     void *hook_arg;
     struct io_kill_point kill;
     int kill_armed;
-    FILE *trace; /* every call is printed here when set */
+    FILE *trace;              /* every call is printed here when set */
     struct fault_fdpath *fds; /* path of each open descriptor */
     size_t nfds, capfds;
     enum io_fault_kind last_kind; /* the last call a rule failed */
@@ -59,8 +59,8 @@ struct fault_call {
     int inject;      /* negative errno to return instead, or 0 */
     int short_write; /* write a prefix before failing */
     size_t short_len;
-    int drop;       /* return 0 without passing the call on */
-    int kill_after; /* SIGKILL once the call returned */
+    int drop;          /* return 0 without passing the call on */
+    int kill_after;    /* SIGKILL once the call returned */
     const char *path;  /* for the trace: path (or NULL) */
     const char *path2; /* rename target */
     int fd;            /* descriptor, or -1 */
@@ -70,8 +70,8 @@ struct fault_call {
 };
 
 static const char *const fault_kind_names[IO_FK_COUNT] = {
-    "open",  "close",      "pread",     "pwrite", "fdatasync", "ftruncate", "fsize", "write_sync",
-    "fsync_dir", "mkdir", "rename", "unlink", "stat",  "list_dir",  "lock",
+    "open",      "close", "pread",  "pwrite", "fdatasync", "ftruncate", "fsize", "write_sync",
+    "fsync_dir", "mkdir", "rename", "unlink", "stat",      "list_dir",  "lock",
 };
 
 static const char *const fault_kill_names[IO_KILL_COUNT] = {
@@ -278,7 +278,9 @@ static void fault_leave(struct io_fault *f, const struct fault_call *c, int res)
     if (c->inject) {
         f->last_kind = c->kind;
         snprintf(f->last_path, sizeof(f->last_path), "%s",
-                 c->path ? c->path : fdpath ? fdpath : "");
+                 c->path  ? c->path
+                 : fdpath ? fdpath
+                          : "");
     }
     if (f->trace != NULL) {
         fprintf(f->trace, "io %4llu %-10s", (unsigned long long)c->n, fault_kind_names[c->kind]);
@@ -325,7 +327,6 @@ static int fault_close(struct sxp_io *io, int fd)
     fault_fd_remove(f, fd);
     return c.inject ? c.inject : res;
 }
-
 
 static ssize_t fault_pread(struct sxp_io *io, int fd, void *buf, size_t len, uint64_t off)
 {

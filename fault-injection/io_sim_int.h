@@ -20,10 +20,10 @@ struct sim_bytes {
 
 /* One write or truncate not yet made durable by fdatasync. */
 struct sim_op {
-    int trunc;    /* 1: ftruncate to off; 0: pwrite of len bytes at off */
+    int trunc; /* 1: ftruncate to off; 0: pwrite of len bytes at off */
     uint64_t off;
     size_t len;
-    char *data;   /* copy of the written bytes */
+    char *data; /* copy of the written bytes */
 };
 
 struct sim_node;
@@ -47,8 +47,8 @@ struct sim_node {
     struct sim_bytes cache;   /* file: the content reads see */
     struct sim_op *pend;      /* file: writes since the last fdatasync */
     size_t npend, cappend;
-    struct sim_dirmap cur;    /* dir: entries lookups see */
-    struct sim_dirmap dur;    /* dir: entries a power loss keeps */
+    struct sim_dirmap cur; /* dir: entries lookups see */
+    struct sim_dirmap dur; /* dir: entries a power loss keeps */
 };
 
 /* A directory change not yet made durable by fsync_dir. */

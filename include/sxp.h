@@ -101,8 +101,7 @@ SXP_API const sxp_value *sxp_value_list_get(const sxp_value *list, size_t i);
 /* The i-th pair of a dict in insertion order. */
 SXP_API const sxp_value *sxp_value_dict_at(const sxp_value *dict, size_t i, const char **out_key,
                                            size_t *out_key_len);
-SXP_API const sxp_value *sxp_value_dict_get(const sxp_value *dict, const char *key,
-                                            size_t key_len);
+SXP_API const sxp_value *sxp_value_dict_get(const sxp_value *dict, const char *key, size_t key_len);
 /* 1 when the two values are equal: the same type and contents (a NUM is
  * never equal to an INT; -0.0 equals 0.0), else 0. */
 SXP_API int sxp_value_equal(const sxp_value *a, const sxp_value *b);
@@ -164,14 +163,14 @@ SXP_API const char *sxp_store_dir(const sxp_store *s);
 
 /* Counters since open. */
 struct sxp_stats {
-    uint64_t appends;     /* events acknowledged */
-    uint64_t batches;     /* group-commit rounds */
-    uint64_t fdatasyncs;  /* fdatasync and fsync calls issued */
-    uint64_t bytes;       /* bytes written to logs */
-    uint64_t open_files;  /* log descriptors open now */
-    uint64_t streams;     /* streams known in memory */
-    const char *io_name;  /* "io_uring" or "sync" */
-    int recovered;        /* 1 when open ran recovery; then: */
+    uint64_t appends;         /* events acknowledged */
+    uint64_t batches;         /* group-commit rounds */
+    uint64_t fdatasyncs;      /* fdatasync and fsync calls issued */
+    uint64_t bytes;           /* bytes written to logs */
+    uint64_t open_files;      /* log descriptors open now */
+    uint64_t streams;         /* streams known in memory */
+    const char *io_name;      /* "io_uring" or "sync" */
+    int recovered;            /* 1 when open ran recovery; then: */
     unsigned rec_tails_cut;   /* torn log tails cut */
     uint64_t rec_bytes_cut;   /* bytes cut from them */
     unsigned rec_hw_rolled;   /* .seq files rolled forward */
@@ -198,18 +197,15 @@ SXP_API SXP_MUST_CHECK int sxp_stream_read(sxp_store *s, const char *stream, siz
                                            sxp_value **out, struct sxp_err *err);
 /* *out: a new list of at most limit events with seq >= from_seq. */
 SXP_API SXP_MUST_CHECK int sxp_stream_read_range(sxp_store *s, const char *stream,
-                                                 size_t stream_len, int64_t from_seq,
-                                                 int64_t limit, sxp_value **out,
-                                                 struct sxp_err *err);
-SXP_API SXP_MUST_CHECK int sxp_stream_last_seq(sxp_store *s, const char *stream,
-                                               size_t stream_len, int64_t *out,
-                                               struct sxp_err *err);
+                                                 size_t stream_len, int64_t from_seq, int64_t limit,
+                                                 sxp_value **out, struct sxp_err *err);
+SXP_API SXP_MUST_CHECK int sxp_stream_last_seq(sxp_store *s, const char *stream, size_t stream_len,
+                                               int64_t *out, struct sxp_err *err);
 /* *out: a new list of stream names (strings), sorted by bytes. */
 SXP_API SXP_MUST_CHECK int sxp_stream_list(sxp_store *s, sxp_value **out, struct sxp_err *err);
 /* Drops the events with seq <= n; the high-water mark is kept. */
-SXP_API SXP_MUST_CHECK int sxp_stream_truncate(sxp_store *s, const char *stream,
-                                               size_t stream_len, int64_t n,
-                                               struct sxp_err *err);
+SXP_API SXP_MUST_CHECK int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len,
+                                               int64_t n, struct sxp_err *err);
 
 /* *out: a new value, or a new nil when the key is absent. */
 SXP_API SXP_MUST_CHECK int sxp_kv_get(sxp_store *s, const char *key, size_t key_len,
@@ -230,8 +226,8 @@ SXP_API SXP_MUST_CHECK int sxp_blob_put(sxp_store *s, const void *bytes, size_t 
 /* *out: malloc'd bytes the caller frees, or NULL with *out_len 0 when the
  * blob is absent. -EINVAL when cid is not a well-formed cid; -EBADMSG when
  * the stored bytes do not hash to cid. */
-SXP_API SXP_MUST_CHECK int sxp_blob_get(sxp_store *s, const char *cid, void **out,
-                                        size_t *out_len, struct sxp_err *err);
+SXP_API SXP_MUST_CHECK int sxp_blob_get(sxp_store *s, const char *cid, void **out, size_t *out_len,
+                                        struct sxp_err *err);
 SXP_API SXP_MUST_CHECK int sxp_blob_has(sxp_store *s, const char *cid, int *out,
                                         struct sxp_err *err);
 

@@ -216,9 +216,8 @@ static void power_loss_at_every_call_of_a_short_workload_loses_nothing_acknowled
     memset(&st, 0, sizeof(st));
     assert_true(crash_run_sim(&p, &st) >= 0);
     printf("# runs %llu crash points %llu acked %llu lost %llu bad %llu\n",
-           (unsigned long long)st.runs, (unsigned long long)st.kills,
-           (unsigned long long)st.acked, (unsigned long long)st.lost,
-           (unsigned long long)st.bad);
+           (unsigned long long)st.runs, (unsigned long long)st.kills, (unsigned long long)st.acked,
+           (unsigned long long)st.lost, (unsigned long long)st.bad);
     assert_true(st.kills > 100);
     assert_true(st.acked > 100);
     assert_int_equal(st.lost, 0);

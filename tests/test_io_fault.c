@@ -94,10 +94,10 @@ static void any_kind_rule_counts_every_call(void **state)
 {
     struct tf *t = *state;
     assert_int_equal(io_fault_fail_nth(t->io, IO_FK_COUNT, 3, -EIO, 0), 0);
-    int fd = tf_create(t->io, "/d/a");                      /* 1: open */
+    int fd = tf_create(t->io, "/d/a");                        /* 1: open */
     assert_int_equal(t->io->pwrite(t->io, fd, "x", 1, 0), 0); /* 2 */
-    assert_int_equal(t->io->fsync_dir(t->io, "/d"), -EIO);   /* 3 */
-    assert_int_equal(t->io->fsync_dir(t->io, "/d"), 0);      /* 4 */
+    assert_int_equal(t->io->fsync_dir(t->io, "/d"), -EIO);    /* 3 */
+    assert_int_equal(t->io->fsync_dir(t->io, "/d"), 0);       /* 4 */
     assert_int_equal(t->io->close(t->io, fd), 0);
 }
 
@@ -242,10 +242,10 @@ static void hook_sees_each_call_before_and_after_with_the_disk_change_count(void
     struct tf_hook_log l;
     memset(&l, 0, sizeof(l));
     io_fault_set_hook(t->io, tf_hook, &l);
-    int fd = tf_create(t->io, "/d/a");                        /* change 1 */
+    int fd = tf_create(t->io, "/d/a");                           /* change 1 */
     assert_int_equal(t->io->fsync_dir(t->io, "/nope"), -ENOENT); /* change 2 */
     uint64_t size;
-    assert_int_equal(t->io->fsize(t->io, fd, &size), 0);      /* no change */
+    assert_int_equal(t->io->fsize(t->io, fd, &size), 0); /* no change */
     io_fault_set_hook(t->io, NULL, NULL);
     assert_int_equal(l.n, 6);
     assert_int_equal(l.kinds[0], IO_FK_OPEN);
@@ -278,8 +278,8 @@ static void kill_spec_parses_kind_count_and_side(void **state)
     assert_int_equal(kp.after, 1);
     assert_int_equal(io_kill_parse("any:1:before", &kp), 0);
     assert_int_equal(kp.kind, IO_KILL_ANY);
-    const char *bad[] = {"", "write", "write:", "write:0", "write:x", "writes:1",
-                         "sync:1:later", "rename:-1", "sync:1:"};
+    const char *bad[] = {"",         "write",        "write:",    "write:0", "write:x",
+                         "writes:1", "sync:1:later", "rename:-1", "sync:1:"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(io_kill_parse(bad[i], &kp), -EINVAL);
     for (int k = 0; k < IO_KILL_COUNT; k++) {

@@ -363,8 +363,7 @@ static void write_sync_makes_each_synced_request_durable(void **state)
     int b = io->open(io, "/d/b", O_RDWR | O_CREAT, 0644);
     assert_int_equal(io->fsync_dir(io, "/d"), 0);
     struct io_wsync reqs[2] = {
-        {a, "alpha", 5, 0, 1, 0, 0},
-        {b, "beta", 4, 0, 0, 0, 0}, /* written, not synced */
+        {a, "alpha", 5, 0, 1, 0, 0}, {b, "beta", 4, 0, 0, 0, 0}, /* written, not synced */
     };
     assert_int_equal(io->write_sync(io, reqs, 2), 0);
     assert_int_equal(reqs[0].res, 0);
@@ -538,7 +537,6 @@ static void sync_all_makes_everything_durable(void **state)
     assert_string_equal(got, "data");
     free(got);
 }
-
 
 static void kill_keeps_the_page_cache_that_a_later_power_loss_may_drop(void **state)
 {

@@ -121,8 +121,7 @@ static void every_operation_answers_as_the_reference(void **state)
     OP_IS(c, "(persist/kv-keys)", "(list \"j\")");
 
     OP_IS(c, "(blob/put \"\")", "\"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku\"");
-    OP_IS(c, "(blob/has? \"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku\")",
-          "true");
+    OP_IS(c, "(blob/has? \"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku\")", "true");
     OP_IS(c, "(blob/get \"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku\")", "\"\"");
     char *cid = tu_op(c->s, "(blob/put \"hello\\nworld\")");
     char *cid2 = tu_op(c->s, "(blob/put \"hello\\nworld\")");
@@ -231,7 +230,8 @@ static void blob_ids_that_are_not_cids_are_errors_never_paths(void **state)
                     -EINVAL, "cid");
     fails_unchanged(c, "(blob/get \"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyk\")",
                     -EINVAL, "cid");
-    fails_unchanged(c, "(blob/get \"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku\\n\")",
+    fails_unchanged(c,
+                    "(blob/get \"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku\\n\")",
                     -EINVAL, "cid");
     fails_unchanged(c, "(blob/get 12)", -EINVAL, "type");
 }
@@ -395,8 +395,7 @@ static void a_legacy_store_reads_and_takes_new_appends(void **state)
     OP_IS(c, "(persist/streams)", "(list \"orders\")");
     OP_IS(c, "(persist/append \"orders\" {:seq 3})", "nil");
     reopen(c);
-    OP_IS(c, "(persist/read \"orders\")",
-          "(list {:seq 1 :total 9.5} {:seq 2 :total 3} {:seq 3})");
+    OP_IS(c, "(persist/read \"orders\")", "(list {:seq 1 :total 9.5} {:seq 2 :total 3} {:seq 3})");
     OP_IS(c, "(persist/read-range \"orders\" 2 5)", "(list {:seq 2 :total 3} {:seq 3})");
 }
 
@@ -442,9 +441,8 @@ static void read_range_finds_the_middle_of_a_long_log(void **state)
             snprintf(t, sizeof(t), "{:seq %lld :pad \"%080d\"}", (long long)(base + i) * 2, i);
             evs[i] = tu_val(t);
         }
-        assert_int_equal(sxp_stream_append_batch(c->s, "big", 3, (const sxp_value *const *)evs,
-                                                 B, &err),
-                         0);
+        assert_int_equal(
+            sxp_stream_append_batch(c->s, "big", 3, (const sxp_value *const *)evs, B, &err), 0);
         for (int i = 0; i < B; i++)
             sxp_value_free(evs[i]);
     }
@@ -627,7 +625,8 @@ static void *race_reader(void *arg)
         }
         int64_t prev = 0;
         for (size_t i = 0; i < sxp_value_len(out); i++) {
-            int64_t seq = sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, i), "seq", 3));
+            int64_t seq =
+                sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, i), "seq", 3));
             if (seq <= prev)
                 r->errors++;
             prev = seq;
@@ -754,8 +753,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_legacy_store_reads_and_takes_new_appends, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(state_survives_close_and_reopen, setup, teardown),
-        cmocka_unit_test_setup_teardown(read_range_finds_the_middle_of_a_long_log, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(read_range_finds_the_middle_of_a_long_log, setup, teardown),
         cmocka_unit_test_setup_teardown(eight_threads_append_each_event_once_in_seq_order, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(truncate_racing_appends_and_reads_keeps_every_later_event,
