@@ -104,6 +104,10 @@ struct sxp_store {
  * returns with s->mu held; may drop it while reading the disk. */
 int streams_get(sxp_store *s, const char *name, size_t len, struct stream **out,
                 struct sxp_err *err);
+/* As streams_get, for readers: *out is NULL (and no entry is made) when
+ * the stream is neither in memory nor on disk. s->mu held. */
+int streams_find_existing(sxp_store *s, const char *name, size_t len, struct stream **out,
+                          struct sxp_err *err);
 /* Makes sure the stream's .seq and .log exist durably (creating them and
  * fsyncing streams/ when needed). s->mu held; drops it for the I/O. */
 int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err);

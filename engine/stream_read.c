@@ -47,8 +47,8 @@ static int stream_read_begin(sxp_store *s, const char *name, size_t len, struct 
     if (rc)
         return rc;
     pthread_mutex_lock(&s->mu);
-    rc = streams_get(s, name, len, out, err);
-    if (rc == 0 && (*out)->log_exists && (*out)->size_durable > 0) {
+    rc = streams_find_existing(s, name, len, out, err);
+    if (rc == 0 && *out && (*out)->log_exists && (*out)->size_durable > 0) {
         rc = streams_pin_fd(s, *out, err);
         if (rc == 0) {
             *out_end = (*out)->size_durable;
@@ -236,9 +236,9 @@ int sxp_stream_last_seq(sxp_store *s, const char *stream, size_t stream_len, int
     if (rc)
         return rc;
     pthread_mutex_lock(&s->mu);
-    rc = streams_get(s, stream, stream_len, &st, err);
+    rc = streams_find_existing(s, stream, stream_len, &st, err);
     if (!rc)
-        *out = st->hw;
+        *out = st ? st->hw : 0;
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -163,6 +163,34 @@ int streams_get(sxp_store *s, const char *name, size_t len, struct stream **out,
     return 0;
 }
 
+int streams_find_existing(sxp_store *s, const char *name, size_t len, struct stream **out,
+                          struct sxp_err *err)
+{
+    char probe[LAYOUT_STREAM_MAX + 1];
+    char path[PATH_MAX];
+    struct stream *st = streams_find(s, name, len, XXH3_64bits(name, len));
+    if (st)
+        return streams_get(s, name, len, out, err);
+    /* Not in memory: look on disk first, so that reading a stream that
+     * does not exist leaves no entry behind (a client asking for millions
+     * of names must not grow the table). */
+    memcpy(probe, name, len);
+    probe[len] = '\0';
+    int found = 0;
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < 2 && !found; i++) {
+        if (layout_stream_path(s->root, probe, len, i ? ".log" : ".seq", path) == 0 &&
+            s->io->stat(s->io, path, NULL, NULL) == 0)
+            found = 1;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (!found && !streams_find(s, name, len, XXH3_64bits(name, len))) {
+        *out = NULL;
+        return 0;
+    }
+    return streams_get(s, name, len, out, err);
+}
+
 void streams_wait_idle(sxp_store *s, struct stream *st)
 {
     while (st->busy)

@@ -162,8 +162,8 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
     if (rc)
         return rc;
     pthread_mutex_lock(&s->mu);
-    rc = streams_get(s, stream, stream_len, &st, err);
-    if (rc || !st->exists)
+    rc = streams_find_existing(s, stream, stream_len, &st, err);
+    if (rc || !st || !st->exists)
         goto out;
     if (st->dead) {
         rc = err_set(err, st->dead, "stream \"%s\" refuses writes after an I/O failure (%s)",

@@ -85,6 +85,26 @@ static void append_then_read_returns_the_event(void **state)
     OP_IS(c, "(persist/last-seq \"nobody\")", "0");
 }
 
+static void reading_unknown_streams_leaves_no_trace_in_memory(void **state)
+{
+    struct ctx *c = *state;
+    OP_IS(c, "(persist/append \"known\" {:seq 1})", "nil");
+    struct sxp_stats before, after;
+    sxp_store_stats(c->s, &before);
+    for (int i = 0; i < 1000; i++) {
+        char req[128];
+        snprintf(req, sizeof(req), "(persist/read \"ghost-%d\")", i);
+        OP_IS(c, req, "(list)");
+        snprintf(req, sizeof(req), "(persist/last-seq \"ghost-%d\")", i);
+        OP_IS(c, req, "0");
+        snprintf(req, sizeof(req), "(persist/truncate \"ghost-%d\" 5)", i);
+        OP_IS(c, req, "nil");
+    }
+    sxp_store_stats(c->s, &after);
+    assert_int_equal(after.streams, before.streams);
+    OP_IS(c, "(persist/streams)", "(list \"known\")");
+}
+
 static void every_operation_answers_as_the_reference(void **state)
 {
     struct ctx *c = *state;
@@ -733,6 +753,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(append_then_read_returns_the_event, setup, teardown),
+        cmocka_unit_test_setup_teardown(reading_unknown_streams_leaves_no_trace_in_memory, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(every_operation_answers_as_the_reference, setup, teardown),
         cmocka_unit_test_setup_teardown(seq_at_or_below_high_water_is_rejected_and_nothing_written,
                                         setup, teardown),
