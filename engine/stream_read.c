@@ -120,6 +120,15 @@ out:
     return rc;
 }
 
+/* 1 and the seq of a probed line, or -EBADMSG when it is damaged. */
+static int stream_probe_line(const struct frame_line *ln, int64_t *out_seq)
+{
+    if ((ln->status != FRAME_OK && ln->status != FRAME_LEGACY) ||
+        sx_peek_seq(ln->payload, ln->payload_len, out_seq) != 0)
+        return -EBADMSG;
+    return 1;
+}
+
 int stream_probe(struct sxp_io *io, int fd, uint64_t off, uint64_t end, uint64_t *out_start,
                  int64_t *out_seq)
 {
@@ -149,15 +158,26 @@ int stream_probe(struct sxp_io *io, int fd, uint64_t off, uint64_t end, uint64_t
     }
     if (start >= end)
         return 0;
+    /* Most lines fit in one small read; a long one goes through logread,
+     * whose buffer grows to hold it. */
+    size_t want = sizeof(small);
+    if (start + want > end)
+        want = (size_t)(end - start);
+    ssize_t n = io->pread(io, fd, small, want, start);
+    if (n < 0)
+        return (int)n;
+    if (n > 0 && memchr(small, '\n', (size_t)n)) {
+        frame_next(small, (size_t)n, &ln);
+        *out_start = start;
+        return stream_probe_line(&ln, out_seq);
+    }
     rc = logread_open(&r, io, fd, start, end, 0);
     if (rc)
         return rc;
     rc = logread_next(&r, &ln, &start);
     if (rc == 1) {
-        if ((ln.status != FRAME_OK && ln.status != FRAME_LEGACY) ||
-            sx_peek_seq(ln.payload, ln.payload_len, out_seq) != 0)
-            rc = -EBADMSG;
         *out_start = start;
+        rc = stream_probe_line(&ln, out_seq);
     }
     logread_close(&r);
     return rc;

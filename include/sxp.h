@@ -130,7 +130,9 @@ enum sxp_sync_mode {
 /* How the store reaches the disk. */
 enum sxp_io_kind {
     SXP_IO_AUTO = 0,  /* io_uring, else plain syscalls (said once on stderr);
-                         the environment variable SXP_IO=sync|uring overrides */
+                         under SXP_SYNC_NONE plain syscalls (nothing to
+                         overlap); the environment variable
+                         SXP_IO=sync|uring overrides */
     SXP_IO_URING = 1, /* io_uring or fail */
     SXP_IO_SYNC = 2,  /* plain syscalls */
 };
