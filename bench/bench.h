@@ -50,7 +50,7 @@ struct stats_hist {
     uint64_t max_ns;
 };
 
-struct stats_hist *stats_hist_new(void); /* zeroed; NULL when out of memory */
+struct stats_hist *stats_hist_new(void);    /* zeroed; NULL when out of memory */
 void stats_hist_free(struct stats_hist *h); /* accepts NULL */
 void stats_hist_add(struct stats_hist *h, uint64_t ns);
 void stats_hist_merge(struct stats_hist *dst, const struct stats_hist *src);
@@ -66,26 +66,26 @@ double stats_cpu_s(void);    /* user + system CPU of the process so far */
 
 struct bench_row {
     char name[64];
-    const char *engine;   /* "sxp", "limit", "reference", "sqlite", "rocksdb" */
-    int writers;          /* concurrent callers (0 when not a write workload) */
-    uint64_t events;      /* */
-    uint64_t bytes;       /* */
-    double seconds;       /* */
-    double cpu_s;         /* */
-    double fdatasyncs;    /* R-4, or -1 when unknown */
+    const char *engine;     /* "sxp", "limit", "reference", "sqlite", "rocksdb" */
+    int writers;            /* concurrent callers (0 when not a write workload) */
+    uint64_t events;        /* */
+    uint64_t bytes;         /* */
+    double seconds;         /* */
+    double cpu_s;           /* */
+    double fdatasyncs;      /* R-4, or -1 when unknown */
     struct stats_hist *lat; /* R-3; owned by the row */
-    int rc;               /* 0, or -errno when the workload failed */
-    int skipped;          /* 1: not run (filtered out or not available) */
-    int no_rate;          /* 1: events/s and MB/s mean nothing (open time) */
-    char note[640];       /* scale actually reached, retries, errors */
+    int rc;                 /* 0, or -errno when the workload failed */
+    int skipped;            /* 1: not run (filtered out or not available) */
+    int no_rate;            /* 1: events/s and MB/s mean nothing (open time) */
+    char note[640];         /* scale actually reached, retries, errors */
 };
 
 /* ---- options and context ------------------------------------------------- */
 
 struct bench_ctx {
-    const char *dir;  /* scratch directory; every workload works under it */
-    int quick;        /* CI sizes */
-    double seconds;   /* per-workload wall-time bound */
+    const char *dir; /* scratch directory; every workload works under it */
+    int quick;       /* CI sizes */
+    double seconds;  /* per-workload wall-time bound */
     int verbose;
 };
 
@@ -100,6 +100,7 @@ struct bench_param {
     uint64_t scale_full;  /* streams, log bytes ... at full size */
     uint64_t scale_quick; /* the same under --quick */
     int nosync;           /* 1: sxp in SXP_SYNC_NONE */
+    int io;               /* sxp backend: enum sxp_io_kind, 0 = SXP_IO_AUTO */
 };
 
 typedef int (*bench_run_fn)(const struct bench_ctx *ctx, const struct bench_param *p,
@@ -183,14 +184,15 @@ int limit_inplace_sync(const struct bench_ctx *ctx, const struct bench_param *p,
                        struct bench_row *row);
 int limit_group_sync(const struct bench_ctx *ctx, const struct bench_param *p,
                      struct bench_row *row);
+int limit_files_sync(const struct bench_ctx *ctx, const struct bench_param *p,
+                     struct bench_row *row);
 
 /* reference.c: the seed's design. */
 int reference_append(const struct bench_ctx *ctx, const struct bench_param *p,
                      struct bench_row *row);
 
 #ifdef SXP_BENCH_HAVE_SQLITE
-int sqlite_insert(const struct bench_ctx *ctx, const struct bench_param *p,
-                  struct bench_row *row);
+int sqlite_insert(const struct bench_ctx *ctx, const struct bench_param *p, struct bench_row *row);
 #endif
 #ifdef SXP_BENCH_HAVE_ROCKSDB
 int rocksdb_bench_put(const struct bench_ctx *ctx, const struct bench_param *p,
@@ -198,16 +200,15 @@ int rocksdb_bench_put(const struct bench_ctx *ctx, const struct bench_param *p,
 #endif
 
 /* wl_sxp.c: sxp through include/sxp.h only. */
-int wl_sxp_append(const struct bench_ctx *ctx, const struct bench_param *p,
-                  struct bench_row *row);
-int wl_sxp_batch(const struct bench_ctx *ctx, const struct bench_param *p,
-                 struct bench_row *row);
-int wl_sxp_kv_put(const struct bench_ctx *ctx, const struct bench_param *p,
-                  struct bench_row *row);
-int wl_sxp_kv_get(const struct bench_ctx *ctx, const struct bench_param *p,
-                  struct bench_row *row);
+int wl_sxp_append(const struct bench_ctx *ctx, const struct bench_param *p, struct bench_row *row);
+int wl_sxp_batch(const struct bench_ctx *ctx, const struct bench_param *p, struct bench_row *row);
+int wl_sxp_kv_put(const struct bench_ctx *ctx, const struct bench_param *p, struct bench_row *row);
+int wl_sxp_kv_get(const struct bench_ctx *ctx, const struct bench_param *p, struct bench_row *row);
 int wl_sxp_blob_put(const struct bench_ctx *ctx, const struct bench_param *p,
                     struct bench_row *row);
+/* wl_server.c: sxp through `sxp serve --socket`, a child process. */
+int wl_server_append(const struct bench_ctx *ctx, const struct bench_param *p,
+                     struct bench_row *row);
 /* wl_big.c: workloads on big prepared stores (kept until the run ends). */
 int wl_big_read_whole(const struct bench_ctx *ctx, const struct bench_param *p,
                       struct bench_row *row);
@@ -219,8 +220,7 @@ int wl_big_growth_log(const struct bench_ctx *ctx, const struct bench_param *p,
                       struct bench_row *row);
 int wl_big_growth_log_range(const struct bench_ctx *ctx, const struct bench_param *p,
                             struct bench_row *row);
-int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p,
-                struct bench_row *row);
+int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p, struct bench_row *row);
 /* Removes the prepared stores. */
 void wl_big_cleanup(void);
 

@@ -8,7 +8,10 @@
  *                       synced beforehand, so no sync has metadata to commit;
  *   limit_group_sync    one write of p->batch lines + one fdatasync per round,
  *                       appending: the best any group commit of that many
- *                       events can do.
+ *                       events can do;
+ *   limit_files_sync    p->writers threads, each appending to its own file
+ *                       with one write + one fdatasync per event: what the
+ *                       disk gives writers that cannot share a sync.
  *
  * Lines are as long as sxp's lines for the same events (event.c), and the
  * fdatasyncs are counted by hand.
@@ -236,6 +239,97 @@ int limit_group_sync(const struct bench_ctx *ctx, const struct bench_param *p,
 out_close:
     close(fd);
     free(buf);
+    fsutil_rm_rf(dir);
+    return rc;
+}
+
+struct limit_files_job {
+    const struct bench_ctx *ctx;
+    const struct bench_param *p;
+    const char *dir;
+    uint64_t count;
+    uint64_t deadline;
+    _Atomic uint64_t claimed;
+    _Atomic uint64_t done;
+    _Atomic uint64_t bytes;
+    _Atomic uint64_t fsyncs;
+    struct stats_hist **lat;
+};
+
+static int limit_files_worker(void *arg, int t)
+{
+    struct limit_files_job *job = arg;
+    char path[4200];
+    char *line = malloc(LIMIT_MAX_LINE);
+    int64_t seq = 0;
+    int rc = 0;
+    snprintf(path, sizeof(path), "%s/limit-%02d.log", job->dir, t);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || line == NULL) {
+        rc = fd < 0 ? -errno : -ENOMEM;
+        goto out;
+    }
+    while (atomic_fetch_add(&job->claimed, 1) < job->count && stats_now_ns() <= job->deadline) {
+        size_t len = event_line(line, LIMIT_MAX_LINE, job->p->size, ++seq);
+        uint64_t t0 = stats_now_ns();
+        rc = limit_write_all(fd, line, len);
+        if (rc == 0)
+            rc = fdatasync(fd) == 0 ? 0 : -errno;
+        uint64_t t1 = stats_now_ns();
+        if (rc != 0)
+            break;
+        stats_hist_add(job->lat[t], t1 - t0);
+        atomic_fetch_add(&job->done, 1);
+        atomic_fetch_add(&job->fsyncs, 1);
+        atomic_fetch_add(&job->bytes, len - 18);
+        atomic_fetch_add_explicit(&progress_events, 1, memory_order_relaxed);
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    free(line);
+    return rc;
+}
+
+int limit_files_sync(const struct bench_ctx *ctx, const struct bench_param *p,
+                     struct bench_row *row)
+{
+    char dir[4096];
+    struct limit_files_job job;
+    int n = p->writers > 0 ? p->writers : 1;
+    int rc = fsutil_fresh_dir(ctx, row->name, dir, sizeof(dir));
+    if (rc != 0)
+        return rc;
+    memset(&job, 0, sizeof(job));
+    job.ctx = ctx;
+    job.p = p;
+    job.dir = dir;
+    job.count = bench_count(ctx, p);
+    job.lat = calloc((size_t)n, sizeof(*job.lat));
+    if (job.lat == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        if ((job.lat[i] = stats_hist_new()) == NULL) {
+            rc = -ENOMEM;
+            goto out;
+        }
+    struct bench_region r;
+    job.deadline = stats_now_ns() + (uint64_t)(ctx->seconds * 1e9);
+    bench_region_begin(&r);
+    rc = bench_threads_run(n, limit_files_worker, &job);
+    bench_region_end(&r, row);
+    for (int i = 0; i < n; i++)
+        stats_hist_merge(row->lat, job.lat[i]);
+    row->events = job.done;
+    row->bytes = job.bytes;
+    row->fdatasyncs = (double)job.fsyncs;
+out:
+    if (job.lat != NULL)
+        for (int i = 0; i < n; i++)
+            stats_hist_free(job.lat[i]);
+    free(job.lat);
     fsutil_rm_rf(dir);
     return rc;
 }

@@ -10,7 +10,7 @@
  * directory, so the run measures the filesystem you are in), removed at the
  * end unless --keep. --quick shrinks every workload for CI (the whole run
  * takes seconds); --full (the default) uses the sizes of issue 5, each
- * workload also bounded by --seconds of wall time (default 10).
+ * workload also bounded by --seconds of wall time (default 8).
  *
  * Exit status: 0 when every selected row ran (missed targets do not fail
  * the run; they are printed as MISS), 1 when a row failed, 2 on bad usage.
@@ -37,138 +37,313 @@ struct bench_workload {
 #define GIB ((uint64_t)1 << 30)
 
 /* Counts: n_full / n_quick events (or calls, for reads and opens); the time
- * bound stops most full-size rows before their count. */
+ * bound stops most full-size rows before their count. Rows that a target
+ * ratio compares run next to each other, so that a change in the load of a
+ * shared machine skews a ratio as little as it can. */
 static const struct bench_workload bench_registry[] = {
-    /* The disk's limit. */
-    {"limit/write-fdatasync", "limit", limit_write_sync,
+    /* One writer, one durable event per ack (100 B, 1 KiB, 16 KiB). */
+    {"limit/write-fdatasync",
+     "limit",
+     limit_write_sync,
      {.size = 100, .writers = 1, .n_full = 200000, .n_quick = 200}},
-    {"limit/write-fdatasync-1k", "limit", limit_write_sync,
-     {.size = KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
-    {"limit/write-fdatasync-16k", "limit", limit_write_sync,
-     {.size = 16 * KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
-    {"limit/inplace-fdatasync", "limit", limit_inplace_sync,
+    {"limit/inplace-fdatasync",
+     "limit",
+     limit_inplace_sync,
      {.size = 100, .writers = 1, .n_full = 200000, .n_quick = 200}},
-    {"limit/inplace-fdatasync-1k", "limit", limit_inplace_sync,
-     {.size = KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
-    {"limit/inplace-fdatasync-16k", "limit", limit_inplace_sync,
-     {.size = 16 * KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
-    {"limit/per-8-lines", "limit", limit_group_sync,
-     {.size = 100, .writers = 8, .batch = 8, .n_full = 2000000, .n_quick = 800}},
-    {"limit/per-1000-lines", "limit", limit_group_sync,
-     {.size = 100, .writers = 1, .batch = 1000, .n_full = 10000000, .n_quick = 5000}},
-    {"limit/per-1000-lines-1k", "limit", limit_group_sync,
-     {.size = KB, .writers = 1, .batch = 1000, .n_full = 2000000, .n_quick = 2000}},
-    {"limit/per-1000-lines-16k", "limit", limit_group_sync,
-     {.size = 16 * KB, .writers = 1, .batch = 1000, .n_full = 200000, .n_quick = 1000}},
-
-    /* The reference design (the seed's way). */
-    {"reference/nosync", "reference", reference_append,
-     {.size = 100, .writers = 1, .nosync = 1, .n_full = 300000, .n_quick = 500}},
-    {"reference/durable", "reference", reference_append,
+    {"reference/durable",
+     "reference",
+     reference_append,
      {.size = 100, .writers = 1, .n_full = 50000, .n_quick = 100}},
-
 #ifdef SXP_BENCH_HAVE_SQLITE
-    {"sqlite/txn-1", "sqlite", sqlite_insert,
+    {"sqlite/txn-1",
+     "sqlite",
+     sqlite_insert,
      {.size = 100, .writers = 1, .batch = 1, .n_full = 100000, .n_quick = 200}},
-    {"sqlite/txn-1000", "sqlite", sqlite_insert,
-     {.size = 100, .writers = 1, .batch = 1000, .n_full = 10000000, .n_quick = 5000}},
-    {"sqlite/threads-8", "sqlite", sqlite_insert,
+#endif
+#ifdef SXP_BENCH_HAVE_ROCKSDB
+    {"rocksdb/sync-1",
+     "rocksdb",
+     rocksdb_bench_put,
+     {.size = 100, .writers = 1, .batch = 1, .n_full = 100000, .n_quick = 200}},
+#endif
+    {"sxp/append",
+     "sxp",
+     wl_sxp_append,
+     {.size = 100, .writers = 1, .n_full = 200000, .n_quick = 200}},
+    {"limit/write-fdatasync-1k",
+     "limit",
+     limit_write_sync,
+     {.size = KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
+    {"limit/inplace-fdatasync-1k",
+     "limit",
+     limit_inplace_sync,
+     {.size = KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
+    {"sxp/append-io-sync",
+     "sxp",
+     wl_sxp_append,
+     {.size = 100, .writers = 1, .io = 2, .n_full = 200000, .n_quick = 200}},
+    {"sxp/append-1k",
+     "sxp",
+     wl_sxp_append,
+     {.size = KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
+    {"limit/write-fdatasync-16k",
+     "limit",
+     limit_write_sync,
+     {.size = 16 * KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
+    {"limit/inplace-fdatasync-16k",
+     "limit",
+     limit_inplace_sync,
+     {.size = 16 * KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
+    {"sxp/append-16k",
+     "sxp",
+     wl_sxp_append,
+     {.size = 16 * KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
+    /* Concurrent writers: group commit. */
+    {"limit/per-8-lines",
+     "limit",
+     limit_group_sync,
+     {.size = 100, .writers = 8, .batch = 8, .n_full = 2000000, .n_quick = 800}},
+    {"limit/8-files-parallel",
+     "limit",
+     limit_files_sync,
+     {.size = 100, .writers = 8, .n_full = 2000000, .n_quick = 800}},
+#ifdef SXP_BENCH_HAVE_SQLITE
+    {"sqlite/threads-8",
+     "sqlite",
+     sqlite_insert,
      {.size = 100, .writers = 8, .batch = 1, .n_full = 200000, .n_quick = 400}},
 #endif
 #ifdef SXP_BENCH_HAVE_ROCKSDB
-    {"rocksdb/sync-1", "rocksdb", rocksdb_bench_put,
-     {.size = 100, .writers = 1, .batch = 1, .n_full = 100000, .n_quick = 200}},
-    {"rocksdb/sync-8", "rocksdb", rocksdb_bench_put,
+    {"rocksdb/sync-8",
+     "rocksdb",
+     rocksdb_bench_put,
      {.size = 100, .writers = 8, .batch = 1, .n_full = 400000, .n_quick = 400}},
-    {"rocksdb/batch-1000", "rocksdb", rocksdb_bench_put,
+#endif
+    {"sxp/writers-1-one-stream",
+     "sxp",
+     wl_sxp_append,
+     {.size = 100, .writers = 1, .shared = 1, .n_full = 400000, .n_quick = 100}},
+    {"sxp/writers-2-one-stream",
+     "sxp",
+     wl_sxp_append,
+     {.size = 100, .writers = 2, .shared = 1, .n_full = 400000, .n_quick = 200}},
+    {"sxp/writers-4-one-stream",
+     "sxp",
+     wl_sxp_append,
+     {.size = 100, .writers = 4, .shared = 1, .n_full = 400000, .n_quick = 400}},
+    {"sxp/writers-8-one-stream",
+     "sxp",
+     wl_sxp_append,
+     {.size = 100, .writers = 8, .shared = 1, .n_full = 800000, .n_quick = 800}},
+    {"sxp/writers-32-one-stream",
+     "sxp",
+     wl_sxp_append,
+     {.size = 100, .writers = 32, .shared = 1, .n_full = 2000000, .n_quick = 1600}},
+    {"sxp/writers-1-own-streams",
+     "sxp",
+     wl_sxp_append,
+     {.size = 100, .writers = 1, .n_full = 400000, .n_quick = 100}},
+    {"sxp/writers-2-own-streams",
+     "sxp",
+     wl_sxp_append,
+     {.size = 100, .writers = 2, .n_full = 400000, .n_quick = 200}},
+    {"sxp/writers-4-own-streams",
+     "sxp",
+     wl_sxp_append,
+     {.size = 100, .writers = 4, .n_full = 400000, .n_quick = 400}},
+    {"sxp/writers-8-own-streams",
+     "sxp",
+     wl_sxp_append,
+     {.size = 100, .writers = 8, .n_full = 800000, .n_quick = 800}},
+    /* The same through `sxp serve --socket` (wl_server.c): 64 clients. */
+    {"sxp/server-64-clients",
+     "sxp",
+     wl_server_append,
+     {.size = 100, .writers = 64, .n_full = 2000000, .n_quick = 640}},
+    {"sxp/writers-32-own-streams",
+     "sxp",
+     wl_sxp_append,
+     {.size = 100, .writers = 32, .n_full = 2000000, .n_quick = 1600}},
+    /* Batches of 1,000. */
+    {"limit/per-1000-lines",
+     "limit",
+     limit_group_sync,
+     {.size = 100, .writers = 1, .batch = 1000, .n_full = 10000000, .n_quick = 5000}},
+#ifdef SXP_BENCH_HAVE_SQLITE
+    {"sqlite/txn-1000",
+     "sqlite",
+     sqlite_insert,
      {.size = 100, .writers = 1, .batch = 1000, .n_full = 10000000, .n_quick = 5000}},
 #endif
-
-    /* sxp: one writer, one event per durable ack. */
-    {"sxp/append", "sxp", wl_sxp_append,
-     {.size = 100, .writers = 1, .n_full = 200000, .n_quick = 200}},
-    {"sxp/append-1k", "sxp", wl_sxp_append,
-     {.size = KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
-    {"sxp/append-16k", "sxp", wl_sxp_append,
-     {.size = 16 * KB, .writers = 1, .n_full = 200000, .n_quick = 100}},
-    /* sxp: concurrent writers, group commit. */
-    {"sxp/writers-1-one-stream", "sxp", wl_sxp_append,
-     {.size = 100, .writers = 1, .shared = 1, .n_full = 400000, .n_quick = 100}},
-    {"sxp/writers-2-one-stream", "sxp", wl_sxp_append,
-     {.size = 100, .writers = 2, .shared = 1, .n_full = 400000, .n_quick = 200}},
-    {"sxp/writers-4-one-stream", "sxp", wl_sxp_append,
-     {.size = 100, .writers = 4, .shared = 1, .n_full = 400000, .n_quick = 400}},
-    {"sxp/writers-8-one-stream", "sxp", wl_sxp_append,
-     {.size = 100, .writers = 8, .shared = 1, .n_full = 800000, .n_quick = 800}},
-    {"sxp/writers-32-one-stream", "sxp", wl_sxp_append,
-     {.size = 100, .writers = 32, .shared = 1, .n_full = 2000000, .n_quick = 1600}},
-    {"sxp/writers-1-own-streams", "sxp", wl_sxp_append,
-     {.size = 100, .writers = 1, .n_full = 400000, .n_quick = 100}},
-    {"sxp/writers-2-own-streams", "sxp", wl_sxp_append,
-     {.size = 100, .writers = 2, .n_full = 400000, .n_quick = 200}},
-    {"sxp/writers-4-own-streams", "sxp", wl_sxp_append,
-     {.size = 100, .writers = 4, .n_full = 400000, .n_quick = 400}},
-    {"sxp/writers-8-own-streams", "sxp", wl_sxp_append,
-     {.size = 100, .writers = 8, .n_full = 800000, .n_quick = 800}},
-    {"sxp/writers-32-own-streams", "sxp", wl_sxp_append,
-     {.size = 100, .writers = 32, .n_full = 2000000, .n_quick = 1600}},
-    /* sxp: append-batch of 1,000. */
-    {"sxp/batch-1000", "sxp", wl_sxp_batch,
+#ifdef SXP_BENCH_HAVE_ROCKSDB
+    {"rocksdb/batch-1000",
+     "rocksdb",
+     rocksdb_bench_put,
      {.size = 100, .writers = 1, .batch = 1000, .n_full = 10000000, .n_quick = 5000}},
-    {"sxp/batch-1000-1k", "sxp", wl_sxp_batch,
+#endif
+    {"sxp/batch-1000",
+     "sxp",
+     wl_sxp_batch,
+     {.size = 100, .writers = 1, .batch = 1000, .n_full = 10000000, .n_quick = 5000}},
+    {"limit/per-1000-lines-1k",
+     "limit",
+     limit_group_sync,
      {.size = KB, .writers = 1, .batch = 1000, .n_full = 2000000, .n_quick = 2000}},
-    {"sxp/batch-1000-16k", "sxp", wl_sxp_batch,
+    {"sxp/batch-1000-1k",
+     "sxp",
+     wl_sxp_batch,
+     {.size = KB, .writers = 1, .batch = 1000, .n_full = 2000000, .n_quick = 2000}},
+    {"limit/per-1000-lines-16k",
+     "limit",
+     limit_group_sync,
      {.size = 16 * KB, .writers = 1, .batch = 1000, .n_full = 200000, .n_quick = 1000}},
-    /* sxp: the reference's durability. */
-    {"sxp/nosync-append", "sxp", wl_sxp_append,
+    {"sxp/batch-1000-16k",
+     "sxp",
+     wl_sxp_batch,
+     {.size = 16 * KB, .writers = 1, .batch = 1000, .n_full = 200000, .n_quick = 1000}},
+    /* The reference's durability (no sync). */
+    {"reference/nosync",
+     "reference",
+     reference_append,
+     {.size = 100, .writers = 1, .nosync = 1, .n_full = 300000, .n_quick = 500}},
+    {"sxp/nosync-append",
+     "sxp",
+     wl_sxp_append,
      {.size = 100, .writers = 1, .nosync = 1, .n_full = 20000000, .n_quick = 20000}},
-    /* sxp: reads of a big log (1 GB of 100-byte events). */
-    {"sxp/read-whole", "sxp", wl_big_read_whole,
+    {"sxp/nosync-append-io-sync",
+     "sxp",
+     wl_sxp_append,
+     {.size = 100, .writers = 1, .nosync = 1, .io = 2, .n_full = 20000000, .n_quick = 20000}},
+    /* sxp: reads of a 1 GB log. */
+    {"sxp/read-whole",
+     "sxp",
+     wl_big_read_whole,
      {.size = 100, .n_full = 5, .n_quick = 2, .scale_full = GIB, .scale_quick = 4 * MIB}},
-    {"sxp/read-range-mid", "sxp", wl_big_read_range,
-     {.size = 100, .batch = 100, .n_full = 1000000, .n_quick = 300, .scale_full = GIB,
+    {"sxp/read-whole-1k",
+     "sxp",
+     wl_big_read_whole,
+     {.size = KB, .n_full = 5, .n_quick = 2, .scale_full = GIB, .scale_quick = 4 * MIB}},
+    {"sxp/read-range-mid",
+     "sxp",
+     wl_big_read_range,
+     {.size = 100,
+      .batch = 100,
+      .n_full = 1000000,
+      .n_quick = 300,
+      .scale_full = GIB,
       .scale_quick = 4 * MIB}},
     /* sxp: kv and blobs. */
-    {"sxp/kv-put", "sxp", wl_sxp_kv_put,
+    {"sxp/kv-put",
+     "sxp",
+     wl_sxp_kv_put,
      {.size = 100, .writers = 1, .n_full = 100000, .n_quick = 100}},
     {"sxp/kv-get", "sxp", wl_sxp_kv_get, {.size = 100, .n_full = 2000000, .n_quick = 1000}},
-    {"sxp/blob-put-1m", "sxp", wl_sxp_blob_put,
+    {"sxp/blob-put-1m",
+     "sxp",
+     wl_sxp_blob_put,
      {.size = MIB, .writers = 1, .n_full = 5000, .n_quick = 5}},
-    /* sxp: cost growth. */
-    {"sxp/growth-streams-1", "sxp", wl_big_growth_streams,
-     {.size = 100, .writers = 1, .n_full = 100000, .n_quick = 200, .scale_full = 1,
+    /* sxp: cost growth over streams and log size. */
+    {"sxp/growth-streams-1",
+     "sxp",
+     wl_big_growth_streams,
+     {.size = 100,
+      .writers = 1,
+      .n_full = 100000,
+      .n_quick = 200,
+      .scale_full = 1,
       .scale_quick = 1}},
-    {"sxp/growth-streams-1000", "sxp", wl_big_growth_streams,
-     {.size = 100, .writers = 1, .n_full = 100000, .n_quick = 200, .scale_full = 1000,
+    {"sxp/growth-streams-1000",
+     "sxp",
+     wl_big_growth_streams,
+     {.size = 100,
+      .writers = 1,
+      .n_full = 100000,
+      .n_quick = 200,
+      .scale_full = 1000,
       .scale_quick = 100}},
-    {"sxp/growth-streams-100000", "sxp", wl_big_growth_streams,
-     {.size = 100, .writers = 1, .n_full = 100000, .n_quick = 200, .scale_full = 100000,
+    {"sxp/growth-streams-100000",
+     "sxp",
+     wl_big_growth_streams,
+     {.size = 100,
+      .writers = 1,
+      .n_full = 100000,
+      .n_quick = 200,
+      .scale_full = 100000,
       .scale_quick = 1000}},
-    {"sxp/growth-streams-1-nosync", "sxp", wl_big_growth_streams,
-     {.size = 100, .writers = 1, .nosync = 1, .n_full = 5000000, .n_quick = 5000,
-      .scale_full = 1, .scale_quick = 1}},
-    {"sxp/growth-streams-1000-nosync", "sxp", wl_big_growth_streams,
-     {.size = 100, .writers = 1, .nosync = 1, .n_full = 5000000, .n_quick = 5000,
-      .scale_full = 1000, .scale_quick = 100}},
-    {"sxp/growth-streams-100000-nosync", "sxp", wl_big_growth_streams,
-     {.size = 100, .writers = 1, .nosync = 1, .n_full = 5000000, .n_quick = 5000,
-      .scale_full = 100000, .scale_quick = 1000}},
-    {"sxp/growth-log-1m", "sxp", wl_big_growth_log,
-     {.size = 100, .writers = 1, .n_full = 100000, .n_quick = 200, .scale_full = MIB,
+    {"sxp/growth-streams-1-nosync",
+     "sxp",
+     wl_big_growth_streams,
+     {.size = 100,
+      .writers = 1,
+      .nosync = 1,
+      .n_full = 5000000,
+      .n_quick = 5000,
+      .scale_full = 1,
+      .scale_quick = 1}},
+    {"sxp/growth-streams-1000-nosync",
+     "sxp",
+     wl_big_growth_streams,
+     {.size = 100,
+      .writers = 1,
+      .nosync = 1,
+      .n_full = 5000000,
+      .n_quick = 5000,
+      .scale_full = 1000,
+      .scale_quick = 100}},
+    {"sxp/growth-streams-100000-nosync",
+     "sxp",
+     wl_big_growth_streams,
+     {.size = 100,
+      .writers = 1,
+      .nosync = 1,
+      .n_full = 5000000,
+      .n_quick = 5000,
+      .scale_full = 100000,
+      .scale_quick = 1000}},
+    {"sxp/growth-log-1m",
+     "sxp",
+     wl_big_growth_log,
+     {.size = 100,
+      .writers = 1,
+      .n_full = 100000,
+      .n_quick = 200,
+      .scale_full = MIB,
       .scale_quick = 256 * KB}},
-    {"sxp/growth-log-4g", "sxp", wl_big_growth_log,
-     {.size = 100, .writers = 1, .n_full = 100000, .n_quick = 200, .scale_full = 4 * GIB,
+    {"sxp/growth-log-4g",
+     "sxp",
+     wl_big_growth_log,
+     {.size = 100,
+      .writers = 1,
+      .n_full = 100000,
+      .n_quick = 200,
+      .scale_full = 4 * GIB,
       .scale_quick = 8 * MIB}},
-    {"sxp/growth-log-range-1m", "sxp", wl_big_growth_log_range,
-     {.size = KB, .batch = 100, .n_full = 1000000, .n_quick = 300, .scale_full = MIB,
+    {"sxp/growth-log-range-1m",
+     "sxp",
+     wl_big_growth_log_range,
+     {.size = KB,
+      .batch = 100,
+      .n_full = 1000000,
+      .n_quick = 300,
+      .scale_full = MIB,
       .scale_quick = 256 * KB}},
-    {"sxp/growth-log-range-4g", "sxp", wl_big_growth_log_range,
-     {.size = KB, .batch = 100, .n_full = 1000000, .n_quick = 300, .scale_full = 4 * GIB,
+    {"sxp/growth-log-range-4g",
+     "sxp",
+     wl_big_growth_log_range,
+     {.size = KB,
+      .batch = 100,
+      .n_full = 1000000,
+      .n_quick = 300,
+      .scale_full = 4 * GIB,
       .scale_quick = 8 * MIB}},
     /* sxp: open time, 10,000 streams of 1,000 events. */
-    {"sxp/open-clean-10000", "sxp", wl_big_open,
+    {"sxp/open-clean-10000",
+     "sxp",
+     wl_big_open,
      {.n_full = 5, .n_quick = 2, .scale_full = 10000, .scale_quick = 100}},
-    {"sxp/open-killed-10000", "sxp", wl_big_open,
+    {"sxp/open-killed-10000",
+     "sxp",
+     wl_big_open,
      {.nosync = 1, .n_full = 3, .n_quick = 1, .scale_full = 10000, .scale_quick = 100}},
 };
 
@@ -184,12 +359,34 @@ uint64_t bench_scale(const struct bench_ctx *ctx, const struct bench_param *p)
     return ctx->quick ? p->scale_quick : p->scale_full;
 }
 
+/* The machine may be shared: the load average says how quiet it was. */
+static void bench_print_load(FILE *f, const char *when)
+{
+    double load[3];
+    char psi[128] = "";
+    FILE *pf = fopen("/proc/pressure/io", "r");
+    if (pf != NULL) {
+        /* "some avg10=... avg60=... avg300=... total=...": the share of time
+         * some task waited on I/O. */
+        if (fgets(psi, sizeof(psi), pf) == NULL)
+            psi[0] = '\0';
+        fclose(pf);
+        psi[strcspn(psi, "\n")] = '\0';
+        char *total = strstr(psi, " total=");
+        if (total != NULL)
+            *total = '\0';
+    }
+    if (getloadavg(load, 3) == 3)
+        fprintf(f, "# load average at %s: %.2f %.2f %.2f (%ld cpus)%s%s\n", when, load[0], load[1],
+                load[2], sysconf(_SC_NPROCESSORS_ONLN), psi[0] ? "; io pressure " : "", psi);
+}
+
 static void bench_usage(FILE *f)
 {
     fputs("usage: sxp-bench [--quick | --full] [--seconds S] [--only PATTERN[,PATTERN...]]\n"
           "                 [--dir DIR] [--keep] [--json FILE] [--plot DIR] [--list] [-v]\n"
           "  --quick     tiny workloads (CI); --full (default): the sizes of issue 5\n"
-          "  --seconds   wall-time bound per workload (default 10; 1 under --quick)\n"
+          "  --seconds   wall-time bound per workload (default 8; 1 under --quick)\n"
           "  --only      run the rows whose name matches: a glob (sxp/writers-*) or a\n"
           "              substring (growth); several separated by commas\n"
           "  --dir       work in a fresh directory under DIR (default: .)\n"
@@ -275,7 +472,7 @@ int main(int argc, char **argv)
         }
     }
     if (ctx.seconds < 0)
-        ctx.seconds = ctx.quick ? 1.0 : 10.0;
+        ctx.seconds = ctx.quick ? 1.0 : 8.0;
     if (list) {
         for (size_t i = 0; i < BENCH_NWORKLOADS; i++)
             if (bench_selected(only, bench_registry[i].name))
@@ -291,8 +488,7 @@ int main(int argc, char **argv)
     }
     snprintf(tmpl, sizeof(tmpl), "%s/sxp-bench.XXXXXX", base);
     if (mkdtemp(tmpl) == NULL || realpath(tmpl, dir) == NULL) {
-        fprintf(stderr, "sxp-bench: cannot make a directory under %s: %s\n", base,
-                strerror(errno));
+        fprintf(stderr, "sxp-bench: cannot make a directory under %s: %s\n", base, strerror(errno));
         return 1;
     }
     ctx.dir = dir;
@@ -306,6 +502,7 @@ int main(int argc, char **argv)
 
     printf("# %s\n# scratch: %s, %s sizes, at most %.0f s per workload\n", cmdline, dir,
            ctx.quick ? "quick" : "full", ctx.seconds);
+    bench_print_load(stdout, "start");
     report_header(stdout);
     fflush(stdout);
     progress_start();
@@ -339,6 +536,7 @@ int main(int argc, char **argv)
     if (!keep)
         wl_big_cleanup();
 
+    bench_print_load(stdout, "end");
     printf("\n");
     report_ratios(stdout, rows, BENCH_NWORKLOADS);
     if (json != NULL && report_json(json, &ctx, cmdline, rows, BENCH_NWORKLOADS) != 0) {

@@ -74,8 +74,8 @@ static int sqlite_worker(void *arg, int t)
     int rc = text == NULL ? -ENOMEM : sqlite_open_db(job->path, &db);
     if (rc != 0)
         goto out;
-    if (sqlite3_prepare_v2(db, "INSERT INTO ev(stream, seq, body) VALUES (?1, ?2, ?3)", -1,
-                           &ins, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "INSERT INTO ev(stream, seq, body) VALUES (?1, ?2, ?3)", -1, &ins,
+                           NULL) != SQLITE_OK) {
         rc = -EIO;
         goto out;
     }
@@ -118,8 +118,7 @@ out:
     return rc;
 }
 
-int sqlite_insert(const struct bench_ctx *ctx, const struct bench_param *p,
-                  struct bench_row *row)
+int sqlite_insert(const struct bench_ctx *ctx, const struct bench_param *p, struct bench_row *row)
 {
     char dir[4096];
     sqlite3 *db = NULL;

@@ -16,8 +16,8 @@ _Atomic uint64_t progress_events;
 static pthread_mutex_t progress_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t progress_cv = PTHREAD_COND_INITIALIZER;
 static pthread_t progress_tid;
-static int progress_on;   /* the thread runs */
-static int progress_quit; /* asks it to stop */
+static int progress_on;    /* the thread runs */
+static int progress_quit;  /* asks it to stop */
 static int progress_shown; /* a line is on the screen */
 static char progress_name[64];
 static int progress_index, progress_total;
@@ -27,8 +27,8 @@ static void progress_draw_locked(void)
 {
     double secs = (double)(stats_now_ns() - progress_t0_ns) / 1e9;
     unsigned long long ev = atomic_load_explicit(&progress_events, memory_order_relaxed);
-    fprintf(stderr, "\r\033[K[%d/%d] %-32s %6.1fs %12llu events", progress_index,
-            progress_total, progress_name, secs, ev);
+    fprintf(stderr, "\r\033[K[%d/%d] %-32s %6.1fs %12llu events", progress_index, progress_total,
+            progress_name, secs, ev);
     fflush(stderr);
     progress_shown = 1;
 }

@@ -59,15 +59,20 @@ static void report_num(char *out, size_t cap, double v)
 
 void report_header(FILE *f)
 {
-    fprintf(f, "%-34s %-9s %11s %8s %9s %9s %9s %8s %9s  %s\n", "row", "engine", "events/s",
-            "MB/s", "p50 us", "p99 us", "p99.9 us", "fsync/ev", "cpu s/Mev", "note");
+    fprintf(f, "%-34s %-9s %11s %8s %9s %9s %9s %8s %9s  %s\n", "row", "engine", "events/s", "MB/s",
+            "p50 us", "p99 us", "p99.9 us", "fsync/ev", "cpu s/Mev", "note");
 }
 
 void report_row(FILE *f, const struct bench_row *r)
 {
     char rate[32], mbps[32], p50[32], p99[32], p999[32], fs[32], cpu[32];
-    if (r->skipped)
+    if (r->skipped) {
+        /* Rows left out by --only have no note and are not shown; a row
+         * that could not run here says why. */
+        if (r->note[0] != '\0')
+            fprintf(f, "%-34s %-9s %11s  %s\n", r->name, r->engine, "SKIPPED", r->note);
         return;
+    }
     if (r->rc != 0 && r->events == 0) {
         fprintf(f, "%-34s %-9s %11s  %s\n", r->name, r->engine, "FAILED", r->note);
         return;
@@ -104,11 +109,11 @@ const struct bench_row *report_find(const struct bench_row *rows, size_t n, cons
 /* ---- target ratios ------------------------------------------------------ */
 
 enum report_kind {
-    RATIO_RATE,    /* events/s of a over events/s of b, at least target */
-    RATIO_MBPS,    /* MB/s of a, at least target (b unused) */
+    RATIO_RATE,     /* events/s of a over events/s of b, at least target */
+    RATIO_MBPS,     /* MB/s of a, at least target (b unused) */
     RATIO_P99_SYNC, /* p99 of a over p50 of b, at most target */
-    RATIO_P50,     /* p50 of a over p50 of b, at most target */
-    RATIO_INFO,    /* events/s of a over events/s of b, no target */
+    RATIO_P50,      /* p50 of a over p50 of b, at most target */
+    RATIO_INFO,     /* events/s of a over events/s of b, no target */
 };
 
 struct report_ratio {
@@ -122,10 +127,12 @@ struct report_ratio {
 static const struct report_ratio report_ratios_table[] = {
     {"one durable writer vs write+fdatasync loop", "sxp/append", "limit/write-fdatasync",
      RATIO_RATE, 1.0},
-    {"one durable writer vs write+fdatasync loop (stretch)", "sxp/append",
-     "limit/write-fdatasync", RATIO_RATE, 1.5},
-    {"one durable writer vs in-place write+fdatasync loop", "sxp/append",
-     "limit/inplace-fdatasync", RATIO_INFO, 0},
+    {"one durable writer vs write+fdatasync loop (stretch)", "sxp/append", "limit/write-fdatasync",
+     RATIO_RATE, 1.5},
+    {"one durable writer on the SXP_IO_SYNC backend vs write+fdatasync loop", "sxp/append-io-sync",
+     "limit/write-fdatasync", RATIO_INFO, 0},
+    {"one durable writer vs in-place write+fdatasync loop", "sxp/append", "limit/inplace-fdatasync",
+     RATIO_INFO, 0},
     {"one durable writer vs SQLite txn-1", "sxp/append", "sqlite/txn-1", RATIO_RATE, 1.0},
     {"one durable writer vs RocksDB sync-1", "sxp/append", "rocksdb/sync-1", RATIO_RATE, 1.0},
     {"one durable writer, 1 KiB, vs write+fdatasync loop", "sxp/append-1k",
@@ -138,32 +145,37 @@ static const struct report_ratio report_ratios_table[] = {
      "limit/per-8-lines", RATIO_RATE, 0.85},
     {"8 writers, one stream, p99 ack vs one write+fdatasync", "sxp/writers-8-one-stream",
      "limit/write-fdatasync", RATIO_P99_SYNC, 3.0},
-    {"8 writers, own streams, vs RocksDB sync-8", "sxp/writers-8-own-streams",
-     "rocksdb/sync-8", RATIO_RATE, 2.0},
+    {"8 writers, own streams, vs 8 write+fdatasync loops on 8 files", "sxp/writers-8-own-streams",
+     "limit/8-files-parallel", RATIO_INFO, 0},
+    {"8 writers, own streams, vs RocksDB sync-8", "sxp/writers-8-own-streams", "rocksdb/sync-8",
+     RATIO_RATE, 2.0},
     {"8 writers, own streams, vs 8-lines-per-fdatasync loop", "sxp/writers-8-own-streams",
      "limit/per-8-lines", RATIO_RATE, 0.85},
     {"8 writers, own streams, p99 ack vs one write+fdatasync", "sxp/writers-8-own-streams",
      "limit/write-fdatasync", RATIO_P99_SYNC, 3.0},
-    {"batch of 1,000 vs 1,000-lines-per-fdatasync loop", "sxp/batch-1000",
-     "limit/per-1000-lines", RATIO_RATE, 0.8},
-    {"batch of 1,000, 1 KiB, vs 1,000-lines loop", "sxp/batch-1000-1k",
-     "limit/per-1000-lines-1k", RATIO_RATE, 0.8},
+    {"server, 64 clients, vs in-process 8 writers (own streams)", "sxp/server-64-clients",
+     "sxp/writers-8-own-streams", RATIO_RATE, 0.5},
+    {"batch of 1,000 vs 1,000-lines-per-fdatasync loop", "sxp/batch-1000", "limit/per-1000-lines",
+     RATIO_RATE, 0.8},
+    {"batch of 1,000, 1 KiB, vs 1,000-lines loop", "sxp/batch-1000-1k", "limit/per-1000-lines-1k",
+     RATIO_RATE, 0.8},
     {"batch of 1,000, 16 KiB, vs 1,000-lines loop", "sxp/batch-1000-16k",
      "limit/per-1000-lines-16k", RATIO_RATE, 0.8},
     {"batch of 1,000 vs SQLite txn-1000", "sxp/batch-1000", "sqlite/txn-1000", RATIO_RATE, 2.0},
     {"batch of 1,000 vs RocksDB batch-1000", "sxp/batch-1000", "rocksdb/batch-1000", RATIO_RATE,
      2.0},
-    {"no-sync mode vs reference design", "sxp/nosync-append", "reference/nosync", RATIO_RATE,
-     50.0},
-    {"durable sxp vs durable reference design", "sxp/append", "reference/durable", RATIO_INFO,
-     0},
+    {"no-sync mode vs reference design", "sxp/nosync-append", "reference/nosync", RATIO_RATE, 50.0},
+    {"no-sync mode on the SXP_IO_SYNC backend vs reference design", "sxp/nosync-append-io-sync",
+     "reference/nosync", RATIO_INFO, 0},
+    {"durable sxp vs durable reference design", "sxp/append", "reference/durable", RATIO_INFO, 0},
     {"read whole stream, checksums + parsing (MB/s)", "sxp/read-whole", NULL, RATIO_MBPS, 500.0},
+    {"read whole stream, 1 KiB events (MB/s)", "sxp/read-whole-1k", NULL, RATIO_MBPS, 500.0},
     {"100,000 streams vs 1 stream, durable appends", "sxp/growth-streams-100000",
      "sxp/growth-streams-1", RATIO_RATE, 0.8},
     {"100,000 streams vs 1 stream, no-sync appends", "sxp/growth-streams-100000-nosync",
      "sxp/growth-streams-1-nosync", RATIO_RATE, 0.8},
-    {"appends onto a 4 GB log vs a 1 MB log", "sxp/growth-log-4g", "sxp/growth-log-1m",
-     RATIO_RATE, 0.8},
+    {"appends onto a 4 GB log vs a 1 MB log", "sxp/growth-log-4g", "sxp/growth-log-1m", RATIO_RATE,
+     0.8},
     {"read-range p50 time, 4 GB log vs 1 MB log", "sxp/growth-log-range-4g",
      "sxp/growth-log-range-1m", RATIO_P50, 1.5},
 };
@@ -171,8 +183,8 @@ static const struct report_ratio report_ratios_table[] = {
 #define REPORT_NRATIOS (sizeof(report_ratios_table) / sizeof(report_ratios_table[0]))
 
 /* Computes ratio t; *out_value gets it. 0 when both rows are there. */
-static int report_ratio_value(const struct report_ratio *t, const struct bench_row *rows,
-                              size_t n, double *out_value)
+static int report_ratio_value(const struct report_ratio *t, const struct bench_row *rows, size_t n,
+                              double *out_value)
 {
     const struct bench_row *a = report_find(rows, n, t->a);
     const struct bench_row *b = t->b ? report_find(rows, n, t->b) : NULL;
@@ -212,27 +224,27 @@ int report_ratios(FILE *f, const struct bench_row *rows, size_t n)
         double v = 0;
         char target[48];
         if (report_ratio_value(t, rows, n, &v) != 0) {
-            fprintf(f, "  %-58s   n/a (row not run)\n", t->label);
+            fprintf(f, "  %-68s   n/a (row not run)\n", t->label);
             continue;
         }
         switch (t->kind) {
         case RATIO_INFO:
-            fprintf(f, "  %-58s %7.2fx (no target)\n", t->label, v);
+            fprintf(f, "  %-68s %7.2fx (no target)\n", t->label, v);
             continue;
         case RATIO_MBPS:
             snprintf(target, sizeof(target), "target >= %.0f MB/s", t->target);
-            fprintf(f, "  %-58s %7.0f MB/s (%s) %s\n", t->label, v, target,
+            fprintf(f, "  %-68s %7.0f MB/s (%s) %s\n", t->label, v, target,
                     report_ratio_pass(t, v) ? "PASS" : "MISS");
             break;
         case RATIO_P99_SYNC:
         case RATIO_P50:
             snprintf(target, sizeof(target), "target <= %.2g", t->target);
-            fprintf(f, "  %-58s %7.2fx (%s) %s\n", t->label, v, target,
+            fprintf(f, "  %-68s %7.2fx (%s) %s\n", t->label, v, target,
                     report_ratio_pass(t, v) ? "PASS" : "MISS");
             break;
         case RATIO_RATE:
             snprintf(target, sizeof(target), "target >= %.2g", t->target);
-            fprintf(f, "  %-58s %7.2fx (%s) %s\n", t->label, v, target,
+            fprintf(f, "  %-68s %7.2fx (%s) %s\n", t->label, v, target,
                     report_ratio_pass(t, v) ? "PASS" : "MISS");
             break;
         }
@@ -281,24 +293,25 @@ int report_json(const char *path, const struct bench_ctx *ctx, const char *cmdli
     int first = 1;
     for (size_t i = 0; i < n; i++) {
         const struct bench_row *r = &rows[i];
-        if (r->skipped)
+        if (r->skipped && r->note[0] == '\0')
             continue;
         fprintf(f, "%s    {\"name\": ", first ? "" : ",\n");
         first = 0;
         report_json_str(f, r->name);
         fprintf(f, ", \"engine\": ");
         report_json_str(f, r->engine);
-        fprintf(f,
-                ", \"ok\": %s, \"writers\": %d, \"events\": %llu, \"bytes\": %llu, "
-                "\"seconds\": %.6f, \"events_per_s\": %.1f, \"mb_per_s\": %.3f, "
-                "\"latency_us\": {\"p50\": %.2f, \"p90\": %.2f, \"p99\": %.2f, "
-                "\"p99.9\": %.2f, \"max\": %.2f, \"mean\": %.2f, \"samples\": %llu}, ",
-                r->rc == 0 ? "true" : "false", r->writers, (unsigned long long)r->events,
-                (unsigned long long)r->bytes, r->seconds, report_rate(r), report_mbps(r),
-                report_us(r, 0.5), report_us(r, 0.9), report_us(r, 0.99), report_us(r, 0.999),
-                r->lat ? (double)r->lat->max_ns / 1000.0 : 0.0,
-                r->lat && r->lat->n ? (double)r->lat->sum_ns / (double)r->lat->n / 1000.0 : 0.0,
-                r->lat ? (unsigned long long)r->lat->n : 0ull);
+        fprintf(
+            f,
+            ", \"ok\": %s, \"skipped\": %s, \"writers\": %d, \"events\": %llu, \"bytes\": %llu, "
+            "\"seconds\": %.6f, \"events_per_s\": %.1f, \"mb_per_s\": %.3f, "
+            "\"latency_us\": {\"p50\": %.2f, \"p90\": %.2f, \"p99\": %.2f, "
+            "\"p99.9\": %.2f, \"max\": %.2f, \"mean\": %.2f, \"samples\": %llu}, ",
+            r->rc == 0 ? "true" : "false", r->skipped ? "true" : "false", r->writers,
+            (unsigned long long)r->events, (unsigned long long)r->bytes, r->seconds, report_rate(r),
+            report_mbps(r), report_us(r, 0.5), report_us(r, 0.9), report_us(r, 0.99),
+            report_us(r, 0.999), r->lat ? (double)r->lat->max_ns / 1000.0 : 0.0,
+            r->lat && r->lat->n ? (double)r->lat->sum_ns / (double)r->lat->n / 1000.0 : 0.0,
+            r->lat ? (unsigned long long)r->lat->n : 0ull);
         if (r->fdatasyncs < 0)
             fprintf(f, "\"fdatasyncs\": null, ");
         else
@@ -318,7 +331,9 @@ int report_json(const char *path, const struct bench_ctx *ctx, const char *cmdli
         first = 0;
         report_json_str(f, t->label);
         fprintf(f, ", \"value\": %.4f, \"target\": %g, \"pass\": %s}", v, t->target,
-                t->kind == RATIO_INFO ? "null" : report_ratio_pass(t, v) ? "true" : "false");
+                t->kind == RATIO_INFO     ? "null"
+                : report_ratio_pass(t, v) ? "true"
+                                          : "false");
     }
     fprintf(f, "\n  ]\n}\n");
     return fclose(f) == 0 ? 0 : -EIO;
@@ -327,18 +342,20 @@ int report_json(const char *path, const struct bench_ctx *ctx, const char *cmdli
 /* ---- charts ------------------------------------------------------------- */
 
 struct report_series {
-    const char *file;   /* data file name in the plot directory */
+    const char *file; /* data file name in the plot directory */
     const char *title;
     const char *rows[6]; /* rows giving the points (writers, events/s) */
     int flat;            /* 1: one row drawn as a level line from 1 to 32 writers */
 };
 
 static const struct report_series report_tp_series[] = {
-    {"tp_sxp_one.dat", "sxp, one stream",
+    {"tp_sxp_one.dat",
+     "sxp, one stream",
      {"sxp/writers-1-one-stream", "sxp/writers-2-one-stream", "sxp/writers-4-one-stream",
       "sxp/writers-8-one-stream", "sxp/writers-32-one-stream"},
      0},
-    {"tp_sxp_own.dat", "sxp, a stream each",
+    {"tp_sxp_own.dat",
+     "sxp, a stream each",
      {"sxp/writers-1-own-streams", "sxp/writers-2-own-streams", "sxp/writers-4-own-streams",
       "sxp/writers-8-own-streams", "sxp/writers-32-own-streams"},
      0},
@@ -346,13 +363,18 @@ static const struct report_series report_tp_series[] = {
     {"tp_sqlite.dat", "SQLite WAL, synchronous=FULL", {"sqlite/txn-1", "sqlite/threads-8"}, 0},
     {"tp_limit_1.dat", "limit: write+fdatasync per event", {"limit/write-fdatasync"}, 1},
     {"tp_limit_8.dat", "limit: one fdatasync per 8 lines", {"limit/per-8-lines"}, 1},
+    {"tp_limit_files.dat",
+     "limit: 8 threads, write+fdatasync, a file each",
+     {"limit/8-files-parallel"},
+     0},
 };
 
-static const char *report_cdf1[] = {"sxp/append",   "limit/write-fdatasync",
-                                    "limit/inplace-fdatasync", "reference/durable",
-                                    "sqlite/txn-1", "rocksdb/sync-1"};
+static const char *report_cdf1[] = {
+    "sxp/append",        "limit/write-fdatasync", "limit/inplace-fdatasync",
+    "reference/durable", "sqlite/txn-1",          "rocksdb/sync-1"};
 static const char *report_cdf8[] = {"sxp/writers-8-one-stream", "sxp/writers-8-own-streams",
-                                    "limit/per-8-lines", "sqlite/threads-8", "rocksdb/sync-8"};
+                                    "limit/per-8-lines",        "limit/8-files-parallel",
+                                    "sqlite/threads-8",         "rocksdb/sync-8"};
 
 /* The gnuplot line style of a row, so an engine has one colour in every
  * chart (the styles are defined in plot.gp). */
@@ -368,6 +390,8 @@ static int report_style(const char *name)
         return 4;
     if (strncmp(name, "limit/inplace", 13) == 0 || strncmp(name, "limit/per-8", 11) == 0)
         return 6;
+    if (strncmp(name, "limit/8-files", 13) == 0)
+        return 7;
     if (strncmp(name, "limit/", 6) == 0)
         return 5;
     return 7;
@@ -398,8 +422,8 @@ static int report_cdf_files(const char *dir, FILE *gp, const char *prefix, const
         stats_hist_write_cdf(r->lat, f);
         fclose(f);
         k++;
-        fprintf(gp, "%s_file_%d = \"%s\"\n%s_title_%d = \"%s (p50 %.0f, p99 %.0f us)\"\n",
-                prefix, k, file, prefix, k, r->name, report_us(r, 0.5), report_us(r, 0.99));
+        fprintf(gp, "%s_file_%d = \"%s\"\n%s_title_%d = \"%s (p50 %.0f, p99 %.0f us)\"\n", prefix,
+                k, file, prefix, k, r->name, report_us(r, 0.5), report_us(r, 0.99));
         fprintf(gp, "%s_ls_%d = %d\n", prefix, k, report_style(r->name));
     }
     fprintf(gp, "%s_n = %d\n", prefix, k);
@@ -439,8 +463,8 @@ int report_plot(const char *dir, const struct bench_row *rows, size_t n)
         if (points == 0)
             continue;
         k++;
-        fprintf(gp, "tp_file_%d = \"%s\"\ntp_title_%d = \"%s\"\ntp_ls_%d = %d\n", k, se->file,
-                k, se->title, k, report_style(se->rows[0]));
+        fprintf(gp, "tp_file_%d = \"%s\"\ntp_title_%d = \"%s\"\ntp_ls_%d = %d\n", k, se->file, k,
+                se->title, k, report_style(se->rows[0]));
     }
     fprintf(gp, "tp_n = %d\n", k);
     rc = report_cdf_files(dir, gp, "cdf1", report_cdf1,

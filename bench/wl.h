@@ -1,5 +1,5 @@
 /*
- * wl.h -- helpers shared by the sxp workloads (wl_sxp.c, wl_big.c). They use
+ * wl.h -- helpers shared by the sxp workloads (wl_sxp.c, wl_big.c, wl_server.c). They use
  * the public interface include/sxp.h only.
  */
 #ifndef SXP_BENCH_WL_H
@@ -25,8 +25,13 @@ void wl_event_free(struct wl_event *e);
 /* Opens dir with the given sync mode, quietly. On failure the message goes
  * into row->note. */
 int wl_open(const char *dir, int nosync, struct bench_row *row, sxp_store **out);
+/* The same on a chosen backend (enum sxp_io_kind). */
+int wl_open_io(const char *dir, int nosync, int io, struct bench_row *row, sxp_store **out);
 /* fdatasyncs counted by the store so far. */
 uint64_t wl_fdatasyncs(sxp_store *s);
+/* A durable write workload for which the store counted no sync at all
+ * (row->fdatasyncs == 0) gets "unknown" (-1) and a note, not a false 0. */
+void wl_syncs_checked(struct bench_row *row, const struct bench_param *p);
 /* Notes an sxp error in row->note (first one wins) and returns rc. */
 int wl_fail(struct bench_row *row, int rc, const struct sxp_err *err, const char *what);
 

@@ -12,7 +12,8 @@
  *
  *   kind      content                                    rows
  *   BIGLOG    one stream of 100 B events, 1 GB           read-whole, read-range
- *   GROWLOG   one stream of 1 KiB events, 1 MB or 4 GB   growth-log, growth-log-range
+ *   GROWLOG   one stream of 1 KiB events, 1 MB, 1 GB     growth-log, growth-log-range,
+ *             or 4 GB                                    read-whole-1k
  *   STREAMS   N streams of one event each                growth-streams
  *   OPEN      10,000 streams of 1,000 100 B events       open-clean, open-killed
  */
@@ -31,13 +32,13 @@ enum wl_kind { WL_BIGLOG, WL_GROWLOG, WL_STREAMS, WL_OPEN };
 struct wl_fixture {
     int used;
     enum wl_kind kind;
-    uint64_t scale;     /* as asked: bytes of log, or streams */
-    int rc;             /* 0 built, -errno failed */
+    uint64_t scale; /* as asked: bytes of log, or streams */
+    int rc;         /* 0 built, -errno failed */
     char dir[4096];
-    uint64_t events;    /* in the main stream (BIGLOG, GROWLOG) */
-    uint64_t bytes;     /* payload bytes of those events */
-    uint64_t streams;   /* streams created (STREAMS, OPEN) */
-    int64_t *hw;        /* per stream (STREAMS, OPEN) */
+    uint64_t events;  /* in the main stream (BIGLOG, GROWLOG) */
+    uint64_t bytes;   /* payload bytes of those events */
+    uint64_t streams; /* streams created (STREAMS, OPEN) */
+    int64_t *hw;      /* per stream (STREAMS, OPEN) */
     double build_s;
     char note[120];
 };
@@ -86,8 +87,8 @@ static int wl_fill_stream(sxp_store *s, const char *stream, size_t size, uint64_
         for (k = 0; k < per && rc == 0; k++)
             rc = wl_event_set_seq(&ev[k], *hw + 1 + (int64_t)k);
         if (rc == 0)
-            rc = sxp_stream_append_batch(s, stream, strlen(stream),
-                                         (const sxp_value *const *)vals, per, &err);
+            rc = sxp_stream_append_batch(s, stream, strlen(stream), (const sxp_value *const *)vals,
+                                         per, &err);
         if (rc != 0) {
             fprintf(stderr, "sxp-bench: filling %s: %s\n", stream, err.msg);
             break;
@@ -120,8 +121,8 @@ static int wl_build(const struct bench_ctx *ctx, struct wl_fixture *fx, struct b
     switch (fx->kind) {
     case WL_BIGLOG:
     case WL_GROWLOG:
-        rc = wl_fill_stream(s, "log", fx->kind == WL_BIGLOG ? 100 : 1024, fx->scale, deadline,
-                            &hw, &fx->events, &fx->bytes);
+        rc = wl_fill_stream(s, "log", fx->kind == WL_BIGLOG ? 100 : 1024, fx->scale, deadline, &hw,
+                            &fx->events, &fx->bytes);
         wl_human(human, sizeof(human), fx->bytes);
         snprintf(fx->note, sizeof(fx->note), "log %s, %llu events", human,
                  (unsigned long long)fx->events);
@@ -215,7 +216,9 @@ int wl_big_read_whole(const struct bench_ctx *ctx, const struct bench_param *p,
     sxp_store *s = NULL;
     struct sxp_err err;
     uint64_t count = bench_count(ctx, p), i;
-    int rc = wl_fixture_get(ctx, WL_BIGLOG, bench_scale(ctx, p), row, &fx);
+    /* 100-byte events: the BIGLOG; 1 KiB events: a GROWLOG of that size. */
+    int rc =
+        wl_fixture_get(ctx, p->size == 100 ? WL_BIGLOG : WL_GROWLOG, bench_scale(ctx, p), row, &fx);
     if (rc == 0)
         rc = wl_open(fx->dir, 0, row, &s);
     if (rc != 0)
@@ -283,9 +286,9 @@ static int wl_range_loop(const struct bench_ctx *ctx, const struct bench_param *
         rc = sxp_stream_read_range(s, "log", 3, from, limit, &list, &err);
         uint64_t t1 = stats_now_ns();
         size_t n = sxp_value_len(list);
-        int64_t first = n > 0 ? sxp_value_as_int(sxp_value_dict_get(
-                                    sxp_value_list_get(list, 0), "seq", 3))
-                              : -1;
+        int64_t first =
+            n > 0 ? sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(list, 0), "seq", 3))
+                  : -1;
         sxp_value_free(list);
         if (rc != 0) {
             wl_fail(row, rc, &err, "read-range");
@@ -440,8 +443,7 @@ static void wl_kill_child(struct wl_fixture *fx)
     _exit(5);
 }
 
-int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p,
-                struct bench_row *row)
+int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p, struct bench_row *row)
 {
     struct wl_fixture *fx;
     struct sxp_err err;
@@ -464,8 +466,7 @@ int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p,
             if (waitpid(pid, &status, 0) < 0)
                 return -errno;
             if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
-                snprintf(row->note, sizeof(row->note), "kill child failed (status %d)",
-                         status);
+                snprintf(row->note, sizeof(row->note), "kill child failed (status %d)", status);
                 return -EIO;
             }
             for (uint64_t k = 0; k < WL_KILL_STREAMS && k < fx->streams; k++)
@@ -493,8 +494,7 @@ int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p,
         if (killed && !st.recovered)
             rc = wl_fail(row, -EIO, NULL, "open after a kill did not run recovery");
         /* Every append the child had acknowledged must have survived. */
-        for (uint64_t k = 0; killed && rc == 0 && k < WL_KILL_STREAMS && k < fx->streams;
-             k++) {
+        for (uint64_t k = 0; killed && rc == 0 && k < WL_KILL_STREAMS && k < fx->streams; k++) {
             char stream[32];
             int64_t last = 0;
             int n = snprintf(stream, sizeof(stream), "s%07llu", (unsigned long long)k);
@@ -516,7 +516,6 @@ int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p,
     row->fdatasyncs = -1;
     row->no_rate = 1;
     if (row->note[0] == '\0')
-        snprintf(row->note, sizeof(row->note), "%s; %llu opens", fx->note,
-                 (unsigned long long)i);
+        snprintf(row->note, sizeof(row->note), "%s; %llu opens", fx->note, (unsigned long long)i);
     return rc;
 }

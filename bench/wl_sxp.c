@@ -56,11 +56,17 @@ int wl_fail(struct bench_row *row, int rc, const struct sxp_err *err, const char
 
 int wl_open(const char *dir, int nosync, struct bench_row *row, sxp_store **out)
 {
+    return wl_open_io(dir, nosync, SXP_IO_AUTO, row, out);
+}
+
+int wl_open_io(const char *dir, int nosync, int io, struct bench_row *row, sxp_store **out)
+{
     struct sxp_options o;
     struct sxp_err err;
     memset(&err, 0, sizeof(err));
     sxp_options_init(&o);
     o.sync = nosync ? SXP_SYNC_NONE : SXP_SYNC_ALWAYS;
+    o.io = (enum sxp_io_kind)io;
     o.quiet = 1;
     int rc = sxp_store_open(dir, &o, out, &err);
     if (rc != 0)
@@ -73,6 +79,16 @@ uint64_t wl_fdatasyncs(sxp_store *s)
     struct sxp_stats st;
     sxp_store_stats(s, &st);
     return st.fdatasyncs;
+}
+
+void wl_syncs_checked(struct bench_row *row, const struct bench_param *p)
+{
+    if (!p->nosync && row->events > 0 && row->fdatasyncs == 0) {
+        row->fdatasyncs = -1;
+        if (row->note[0] == '\0')
+            snprintf(row->note, sizeof(row->note),
+                     "sxp_store_stats counted no syncs for durable writes");
+    }
 }
 
 /* ---- appends from p->writers threads ------------------------------------ */
@@ -134,8 +150,7 @@ static int wl_append_worker(void *arg, int t)
     return rc;
 }
 
-int wl_sxp_append(const struct bench_ctx *ctx, const struct bench_param *p,
-                  struct bench_row *row)
+int wl_sxp_append(const struct bench_ctx *ctx, const struct bench_param *p, struct bench_row *row)
 {
     char dir[4096];
     sxp_store *s = NULL;
@@ -159,7 +174,7 @@ int wl_sxp_append(const struct bench_ctx *ctx, const struct bench_param *p,
             rc = -ENOMEM;
             goto out;
         }
-    rc = wl_open(dir, p->nosync, row, &s);
+    rc = wl_open_io(dir, p->nosync, p->io, row, &s);
     if (rc != 0)
         goto out;
     job.s = s;
@@ -174,9 +189,10 @@ int wl_sxp_append(const struct bench_ctx *ctx, const struct bench_param *p,
         stats_hist_merge(row->lat, job.lat[i]);
     row->events = job.done;
     row->bytes = job.done * p->size;
+    if (p->io == SXP_IO_SYNC && row->note[0] == '\0')
+        snprintf(row->note, sizeof(row->note), "SXP_IO_SYNC backend");
     if (job.retries > 0 && row->note[0] == '\0')
-        snprintf(row->note, sizeof(row->note), "%llu seq retries",
-                 (unsigned long long)job.retries);
+        snprintf(row->note, sizeof(row->note), "%llu seq retries", (unsigned long long)job.retries);
 out:
     if (s != NULL) {
         int crc = sxp_store_close(s);
@@ -194,8 +210,7 @@ out:
 
 /* ---- append-batch ------------------------------------------------------- */
 
-int wl_sxp_batch(const struct bench_ctx *ctx, const struct bench_param *p,
-                 struct bench_row *row)
+int wl_sxp_batch(const struct bench_ctx *ctx, const struct bench_param *p, struct bench_row *row)
 {
     char dir[4096];
     sxp_store *s = NULL;
@@ -228,8 +243,7 @@ int wl_sxp_batch(const struct bench_ctx *ctx, const struct bench_param *p,
         for (size_t k = 0; k < per && rc == 0; k++)
             rc = wl_event_set_seq(&ev[k], ++seq);
         if (rc == 0)
-            rc = sxp_stream_append_batch(s, "batch", 5, (const sxp_value *const *)vals, per,
-                                         &err);
+            rc = sxp_stream_append_batch(s, "batch", 5, (const sxp_value *const *)vals, per, &err);
         uint64_t t1 = stats_now_ns();
         if (rc != 0) {
             wl_fail(row, rc, &err, "append-batch");
@@ -272,9 +286,8 @@ static int wl_kv_key(char *out, size_t cap, uint64_t i, uint64_t keys)
 
 /* Puts values into keys i (mod keys) for i in [from, from + count), timing
  * each put into row when row->lat is to be filled (timed != 0). */
-static int wl_kv_put_loop(sxp_store *s, const struct bench_param *p, uint64_t count,
-                          uint64_t keys, uint64_t deadline, int timed, struct bench_row *row,
-                          uint64_t *out_done)
+static int wl_kv_put_loop(sxp_store *s, const struct bench_param *p, uint64_t count, uint64_t keys,
+                          uint64_t deadline, int timed, struct bench_row *row, uint64_t *out_done)
 {
     struct wl_event e;
     struct sxp_err err;
@@ -306,8 +319,7 @@ static int wl_kv_put_loop(sxp_store *s, const struct bench_param *p, uint64_t co
     return rc;
 }
 
-int wl_sxp_kv_put(const struct bench_ctx *ctx, const struct bench_param *p,
-                  struct bench_row *row)
+int wl_sxp_kv_put(const struct bench_ctx *ctx, const struct bench_param *p, struct bench_row *row)
 {
     char dir[4096];
     sxp_store *s = NULL;
@@ -327,7 +339,9 @@ int wl_sxp_kv_put(const struct bench_ctx *ctx, const struct bench_param *p,
     row->fdatasyncs = (double)(wl_fdatasyncs(s) - f0);
     row->events = done;
     row->bytes = done * p->size;
-    snprintf(row->note, sizeof(row->note), "%llu keys", (unsigned long long)keys);
+    wl_syncs_checked(row, p);
+    if (row->note[0] == '\0')
+        snprintf(row->note, sizeof(row->note), "%llu keys", (unsigned long long)keys);
 out:
     if (s != NULL && sxp_store_close(s) != 0 && rc == 0)
         rc = -EIO;
@@ -335,8 +349,7 @@ out:
     return rc;
 }
 
-int wl_sxp_kv_get(const struct bench_ctx *ctx, const struct bench_param *p,
-                  struct bench_row *row)
+int wl_sxp_kv_get(const struct bench_ctx *ctx, const struct bench_param *p, struct bench_row *row)
 {
     char dir[4096], key[32];
     sxp_store *s = NULL;
@@ -400,8 +413,7 @@ out:
 
 /* ---- blob/put ----------------------------------------------------------- */
 
-int wl_sxp_blob_put(const struct bench_ctx *ctx, const struct bench_param *p,
-                    struct bench_row *row)
+int wl_sxp_blob_put(const struct bench_ctx *ctx, const struct bench_param *p, struct bench_row *row)
 {
     char dir[4096], cid[SXP_CID_LEN + 1];
     sxp_store *s = NULL;
@@ -445,6 +457,7 @@ int wl_sxp_blob_put(const struct bench_ctx *ctx, const struct bench_param *p,
     row->fdatasyncs = (double)(wl_fdatasyncs(s) - f0);
     row->events = i;
     row->bytes = i * p->size;
+    wl_syncs_checked(row, p);
 out:
     if (s != NULL && sxp_store_close(s) != 0 && rc == 0)
         rc = -EIO;
