@@ -57,7 +57,8 @@ struct stream {
     int dead;          /* ST-4: 0 or -errno */
     int exists;        /* 1: .seq is on disk */
     int log_exists;    /* 1: .log is on disk */
-    int busy;          /* creation or truncate in progress */
+    int busy;          /* load, creation or truncate in progress */
+    int loaded;        /* 1 once its state was read from disk */
     unsigned pending;  /* appends queued or in flight */
     size_t round_slot; /* commit.c: 1 + index in the running round, or 0 */
 };

@@ -123,41 +123,35 @@ int streams_get(sxp_store *s, const char *name, size_t len, struct stream **out,
 {
     uint64_t h = XXH3_64bits(name, len);
     struct stream *st = streams_find(s, name, len, h);
-    if (st) {
-        streams_wait_idle(s, st);
-        *out = st;
-        return 0;
+    if (!st) {
+        if (s->nstreams + 1 > s->table_size / 2) {
+            int rc = streams_grow(s);
+            if (rc)
+                return err_set(err, rc, "out of memory");
+        }
+        st = calloc(1, sizeof(*st));
+        if (!st)
+            return err_set(err, -ENOMEM, "out of memory");
+        memcpy(st->name, name, len);
+        st->name_len = len;
+        st->hash = h;
+        st->fd = -1;
+        size_t b = h & (s->table_size - 1);
+        st->hnext = s->table[b];
+        s->table[b] = st;
+        s->nstreams++;
     }
-    if (s->nstreams + 1 > s->table_size / 2) {
-        int rc = streams_grow(s);
+    streams_wait_idle(s, st);
+    if (!st->loaded) {
+        /* A failed load leaves the entry unloaded (never freed: another
+         * caller may be waiting on it), and the next caller tries again. */
+        st->busy = 1;
+        int rc = streams_load(s, st, err);
+        st->busy = 0;
+        pthread_cond_broadcast(&s->cv);
         if (rc)
-            return err_set(err, rc, "out of memory");
-    }
-    st = calloc(1, sizeof(*st));
-    if (!st)
-        return err_set(err, -ENOMEM, "out of memory");
-    memcpy(st->name, name, len);
-    st->name_len = len;
-    st->hash = h;
-    st->fd = -1;
-    st->busy = 1;
-    size_t b = h & (s->table_size - 1);
-    st->hnext = s->table[b];
-    s->table[b] = st;
-    s->nstreams++;
-
-    int rc = streams_load(s, st, err);
-    st->busy = 0;
-    pthread_cond_broadcast(&s->cv);
-    if (rc) {
-        /* Leave no half-loaded entry behind: unlink it from its chain. */
-        struct stream **pp = &s->table[h & (s->table_size - 1)];
-        while (*pp != st)
-            pp = &(*pp)->hnext;
-        *pp = st->hnext;
-        s->nstreams--;
-        free(st);
-        return rc;
+            return rc;
+        st->loaded = 1;
     }
     *out = st;
     return 0;
