@@ -17,6 +17,7 @@
  *   appends      events acknowledged     batches    group-commit rounds
  *   fsyncs       fdatasync and fsync calls           bytes     written to logs
  *   streams      streams known in memory
+ *   queued       append calls waiting for or in a commit round now
  *
  * Example: (ok {:accepted 5 :appends 1 ... :uptime-ms 410 :workers 64})
  */
@@ -107,6 +108,8 @@ void sock_stat_answer(struct sock_server *srv, struct cli_answer *out)
         rc = sock_stat_int(d, "bytes", st.bytes);
     if (rc == 0)
         rc = sock_stat_int(d, "streams", st.streams);
+    if (rc == 0)
+        rc = sock_stat_int(d, "queued", st.in_flight);
     if (rc != 0)
         cli_answer_error("nomem", "out of memory building the statistics", out);
     else

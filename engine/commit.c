@@ -303,6 +303,7 @@ int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first
     }
     st->hw_reserved = last_seq;
     st->pending++;
+    s->st_in_flight++;
     req.st = st;
     if (s->q_tail)
         s->q_tail->next = &req;
@@ -322,6 +323,7 @@ int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first
         }
     }
     st->pending--;
+    s->st_in_flight--;
     if (st->pending == 0)
         pthread_cond_broadcast(&s->cv);
     rc = req.rc;

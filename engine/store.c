@@ -353,6 +353,7 @@ void sxp_store_stats(sxp_store *s, struct sxp_stats *out)
     out->batches = s->st_batches;
     out->fdatasyncs = s->st_syncs;
     out->bytes = s->st_bytes;
+    out->in_flight = s->st_in_flight;
     out->open_files = s->open_fds;
     out->streams = s->nstreams;
     out->io_name = s->io->name;

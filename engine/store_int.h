@@ -95,6 +95,7 @@ struct sxp_store {
     unsigned rec_tails_cut, rec_hw_rolled, rec_seq_created, rec_tmp_removed;
     uint64_t rec_bytes_cut;
     uint64_t st_appends, st_batches, st_syncs, st_bytes;
+    uint64_t st_in_flight; /* append calls queued or being committed now */
 };
 
 /* streams.c: the stream table and the descriptor cache. */

@@ -169,6 +169,7 @@ struct sxp_stats {
     uint64_t batches;         /* group-commit rounds */
     uint64_t fdatasyncs;      /* fdatasync and fsync calls issued */
     uint64_t bytes;           /* bytes written to logs */
+    uint64_t in_flight;       /* append calls queued or being committed now */
     uint64_t open_files;      /* log descriptors open now */
     uint64_t streams;         /* streams known in memory */
     const char *io_name;      /* "io_uring" or "sync" */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -585,12 +586,18 @@ static void eight_threads_append_each_event_once_in_seq_order(void **state)
         assert_int_equal(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, k), "seq", 3)),
                          all[k]);
     sxp_value_free(out);
-    /* Group commit: the appends were acknowledged by fewer rounds. */
+    /* Every acknowledged append was counted, each in some round. Whether
+     * rounds were shared depends on scheduling (not under valgrind, which
+     * runs one thread at a time): test_group_commit.c proves that part
+     * deterministically. */
     assert_true(st.appends == THREADS * PER_THREAD + n);
-    assert_true(st.batches < st.appends);
+    assert_true(st.batches >= 1 && st.batches <= st.appends);
+    assert_int_equal(st.in_flight, 0);
 }
 
 /* ---- truncate racing appends and reads ---- */
+
+#define RACE_APPENDS 2000
 
 struct race {
     sxp_store *s;
@@ -603,7 +610,7 @@ static void *race_appender(void *arg)
 {
     struct race *r = arg;
     struct sxp_err err;
-    for (int i = 1; i <= 2000; i++) {
+    for (int i = 1; i <= RACE_APPENDS; i++) {
         char t[64];
         snprintf(t, sizeof(t), "{:seq %d}", i);
         sxp_value *ev = NULL;
@@ -619,10 +626,18 @@ static void *race_truncater(void *arg)
 {
     struct race *r = arg;
     struct sxp_err err;
+    int64_t last = 0;
     while (!atomic_load(&r->done)) {
         int64_t hw = 0;
         if (sxp_stream_last_seq(r->s, "t", 1, &hw, &err))
             r->errors++;
+        /* Every few appends, not in a tight loop: a truncate waits for the
+         * stream to be idle, and appends for the truncate. */
+        if (hw < last + 5) {
+            sched_yield();
+            continue;
+        }
+        last = hw;
         if (hw > 10) {
             if (sxp_stream_truncate(r->s, "t", 1, hw - 10, &err))
                 r->errors++;
@@ -672,11 +687,11 @@ static void truncate_racing_appends_and_reads_keeps_every_later_event(void **sta
     int64_t hw = 0, n = atomic_load(&r.truncated_to);
     struct sxp_err err;
     assert_int_equal(sxp_stream_last_seq(c->s, "t", 1, &hw, &err), 0);
-    assert_int_equal(hw, 2000);
+    assert_int_equal(hw, RACE_APPENDS);
     sxp_value *out = NULL;
     assert_int_equal(sxp_stream_read(c->s, "t", 1, &out, &err), 0);
     /* Exactly the events above the last acknowledged truncate remain. */
-    assert_int_equal(sxp_value_len(out), (size_t)(2000 - n));
+    assert_int_equal(sxp_value_len(out), (size_t)(RACE_APPENDS - n));
     for (size_t i = 0; i < sxp_value_len(out); i++)
         assert_int_equal(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, i), "seq", 3)),
                          n + 1 + (int64_t)i);

@@ -1,0 +1,312 @@
+/*
+ * test_group_commit.c -- group commit, made deterministic.
+ *
+ * Whether concurrent appends share a round depends on scheduling, so a test
+ * that only starts threads and counts rounds passes or fails with the load
+ * of the machine (under valgrind threads run one at a time and never
+ * overlap). Here the engine runs on io_fault over the real backend, and a
+ * hook holds the first fdatasync of a chosen log until the test has seen,
+ * through sxp_store_stats().in_flight, that every other append is queued
+ * behind it. Then the rounds are exactly known:
+ *   round 1: the held append alone;
+ *   round 2: every queued append, one write and one fdatasync per log.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fault.h"
+#include "store.h"
+#include "sxp.h"
+#include "testutil.h"
+
+#define FOLLOWERS 7
+
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char log[64];  /* the log whose next fdatasync is held ("" none) */
+    int holding;   /* a sync is held in the hook now */
+    int released;  /* the test let it go */
+    unsigned held; /* syncs held so far */
+};
+
+struct gc {
+    char *dir;
+    struct sxp_io *io;
+    sxp_store *s;
+    struct gate g;
+};
+
+static void gate_hook(void *arg, enum io_fault_kind kind, int when, uint64_t n, const char *path,
+                      int res)
+{
+    (void)n;
+    (void)res;
+    struct gate *g = arg;
+    if (kind != IO_FK_FDATASYNC || when != 0)
+        return;
+    pthread_mutex_lock(&g->mu);
+    size_t pl = strlen(path), ll = strlen(g->log);
+    if (ll && pl >= ll && strcmp(path + pl - ll, g->log) == 0) {
+        g->log[0] = '\0'; /* hold only this one */
+        g->holding = 1;
+        g->held++;
+        pthread_cond_broadcast(&g->cv);
+        while (!g->released)
+            pthread_cond_wait(&g->cv, &g->mu);
+        g->holding = 0;
+    }
+    pthread_mutex_unlock(&g->mu);
+}
+
+static int setup(void **state)
+{
+    struct gc *c = calloc(1, sizeof(*c));
+    struct sxp_err err;
+    struct sxp_io *inner = NULL;
+    c->dir = tu_tmpdir();
+    pthread_mutex_init(&c->g.mu, NULL);
+    pthread_cond_init(&c->g.cv, NULL);
+    assert_int_equal(io_backend_new(SXP_IO_AUTO, 1, &inner, &err), 0);
+    assert_int_equal(io_fault_new(inner, &c->io), 0);
+    io_fault_own_inner(c->io);
+    io_fault_set_hook(c->io, gate_hook, &c->g);
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    if (store_open_io(c->dir, &o, c->io, 0, &c->s, &err) != 0)
+        fail_msg("open %s: %s", c->dir, err.msg);
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct gc *c = *state;
+    assert_int_equal(sxp_store_close(c->s), 0);
+    c->io->destroy(c->io);
+    pthread_cond_destroy(&c->g.cv);
+    pthread_mutex_destroy(&c->g.mu);
+    tu_rmrf(c->dir);
+    free(c->dir);
+    free(c);
+    return 0;
+}
+
+struct app {
+    struct gc *c;
+    char stream[32];
+    int64_t seq;
+    int rc;
+    char msg[512];
+};
+
+static void *append_run(void *arg)
+{
+    struct app *a = arg;
+    char text[64];
+    snprintf(text, sizeof(text), "{:seq %lld}", (long long)a->seq);
+    sxp_value *ev = tu_val(text);
+    struct sxp_err err;
+    a->rc = sxp_stream_append(a->c->s, a->stream, strlen(a->stream), ev, &err);
+    if (a->rc)
+        snprintf(a->msg, sizeof(a->msg), "%s", err.msg);
+    sxp_value_free(ev);
+    return NULL;
+}
+
+static void append_now(struct gc *c, const char *stream, int64_t seq)
+{
+    struct app a = {.c = c, .seq = seq};
+    snprintf(a.stream, sizeof(a.stream), "%s", stream);
+    append_run(&a);
+    if (a.rc)
+        fail_msg("append %s %lld: %s", stream, (long long)seq, a.msg);
+}
+
+/* Arms the gate on stream's log and starts an append that will be held in
+ * its fdatasync; returns once it is held. */
+static void start_held(struct gc *c, struct app *a, pthread_t *th, const char *stream, int64_t seq)
+{
+    pthread_mutex_lock(&c->g.mu);
+    /* Logs are named by the hex of the stream name (SPEC §3). */
+    char *p = c->g.log;
+    *p++ = '/';
+    for (const char *q = stream; *q; q++, p += 2)
+        snprintf(p, 3, "%02x", (unsigned char)*q);
+    snprintf(p, 5, ".log");
+    c->g.released = 0;
+    pthread_mutex_unlock(&c->g.mu);
+    a->c = c;
+    a->seq = seq;
+    snprintf(a->stream, sizeof(a->stream), "%s", stream);
+    assert_int_equal(pthread_create(th, NULL, append_run, a), 0);
+    pthread_mutex_lock(&c->g.mu);
+    while (!c->g.holding)
+        pthread_cond_wait(&c->g.cv, &c->g.mu);
+    pthread_mutex_unlock(&c->g.mu);
+}
+
+static void release(struct gc *c)
+{
+    pthread_mutex_lock(&c->g.mu);
+    c->g.released = 1;
+    pthread_cond_broadcast(&c->g.cv);
+    pthread_mutex_unlock(&c->g.mu);
+}
+
+/* Waits until n append calls are queued or in flight. The queued threads
+ * are blocked on the engine's condition variable and the held one on the
+ * gate, so this only waits for threads to reach the queue. */
+static void wait_in_flight(struct gc *c, uint64_t n)
+{
+    struct sxp_stats st;
+    for (;;) {
+        sxp_store_stats(c->s, &st);
+        if (st.in_flight >= n)
+            break;
+        sched_yield();
+    }
+    assert_int_equal(st.in_flight, n);
+}
+
+static int64_t last_seq(struct gc *c, const char *stream)
+{
+    int64_t hw = -1;
+    struct sxp_err err;
+    assert_int_equal(sxp_stream_last_seq(c->s, stream, strlen(stream), &hw, &err), 0);
+    return hw;
+}
+
+static void appends_to_other_logs_share_one_round_with_one_sync_each(void **state)
+{
+    struct gc *c = *state;
+    char name[16];
+    /* Create every stream first: creation has its own syncs. */
+    append_now(c, "lead", 1);
+    for (int i = 0; i < FOLLOWERS; i++) {
+        snprintf(name, sizeof(name), "f%d", i);
+        append_now(c, name, 1);
+    }
+    struct sxp_stats before, after;
+    sxp_store_stats(c->s, &before);
+    assert_int_equal(before.in_flight, 0);
+
+    struct app lead, f[FOLLOWERS];
+    pthread_t lt, ft[FOLLOWERS];
+    start_held(c, &lead, &lt, "lead", 2);
+    for (int i = 0; i < FOLLOWERS; i++) {
+        f[i].c = c;
+        f[i].seq = 2;
+        snprintf(f[i].stream, sizeof(f[i].stream), "f%d", i);
+        assert_int_equal(pthread_create(&ft[i], NULL, append_run, &f[i]), 0);
+    }
+    wait_in_flight(c, 1 + FOLLOWERS);
+    release(c);
+    pthread_join(lt, NULL);
+    for (int i = 0; i < FOLLOWERS; i++)
+        pthread_join(ft[i], NULL);
+    assert_int_equal(lead.rc, 0);
+    for (int i = 0; i < FOLLOWERS; i++) {
+        assert_int_equal(f[i].rc, 0);
+        assert_int_equal(last_seq(c, f[i].stream), 2);
+    }
+    sxp_store_stats(c->s, &after);
+    assert_int_equal(after.appends - before.appends, 1 + FOLLOWERS);
+    assert_int_equal(after.batches - before.batches, 2);
+    assert_int_equal(after.fdatasyncs - before.fdatasyncs, 1 + FOLLOWERS);
+    assert_int_equal(after.in_flight, 0);
+}
+
+static void appends_to_one_log_share_one_write_and_one_sync(void **state)
+{
+    struct gc *c = *state;
+    append_now(c, "one", 1);
+    struct sxp_stats before, after;
+    sxp_store_stats(c->s, &before);
+
+    struct app lead, f[FOLLOWERS];
+    pthread_t lt, ft[FOLLOWERS];
+    start_held(c, &lead, &lt, "one", 2);
+    /* One at a time, so that they queue in seq order. */
+    for (int i = 0; i < FOLLOWERS; i++) {
+        f[i].c = c;
+        f[i].seq = 3 + i;
+        snprintf(f[i].stream, sizeof(f[i].stream), "one");
+        assert_int_equal(pthread_create(&ft[i], NULL, append_run, &f[i]), 0);
+        wait_in_flight(c, 2 + (uint64_t)i);
+    }
+    uint64_t syncs_held = io_fault_calls(c->io, IO_FAULT_BIT(IO_FK_FDATASYNC));
+    release(c);
+    pthread_join(lt, NULL);
+    for (int i = 0; i < FOLLOWERS; i++) {
+        pthread_join(ft[i], NULL);
+        assert_int_equal(f[i].rc, 0);
+    }
+    assert_int_equal(lead.rc, 0);
+    assert_int_equal(last_seq(c, "one"), 2 + FOLLOWERS);
+    sxp_store_stats(c->s, &after);
+    assert_int_equal(after.batches - before.batches, 2);
+    assert_int_equal(after.fdatasyncs - before.fdatasyncs, 2);
+    assert_int_equal(io_fault_calls(c->io, IO_FAULT_BIT(IO_FK_FDATASYNC)) - syncs_held, 1);
+
+    /* Every event is there once, in order, after a reopen. */
+    assert_int_equal(sxp_store_close(c->s), 0);
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    if (store_open_io(c->dir, &o, c->io, 0, &c->s, &err) != 0)
+        fail_msg("reopen: %s", err.msg);
+    sxp_value *out = NULL;
+    assert_int_equal(sxp_stream_read(c->s, "one", 3, &out, &err), 0);
+    assert_int_equal(sxp_value_len(out), 2 + FOLLOWERS);
+    for (size_t k = 0; k < 2 + FOLLOWERS; k++)
+        assert_int_equal(
+            sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, k), "seq", 3)),
+            (int64_t)k + 1);
+    sxp_value_free(out);
+}
+
+/* A follower whose seq another queued append already took is refused at
+ * once, without waiting for the held round and without touching the log. */
+static void a_taken_seq_is_refused_while_its_round_is_held(void **state)
+{
+    struct gc *c = *state;
+    append_now(c, "race", 1);
+    struct app lead;
+    pthread_t lt;
+    start_held(c, &lead, &lt, "race", 2);
+    struct app dup = {.c = c, .seq = 2};
+    snprintf(dup.stream, sizeof(dup.stream), "race");
+    append_run(&dup); /* returns while the gate still holds seq 2 */
+    assert_int_equal(dup.rc, -ERANGE);
+    assert_non_null(strstr(dup.msg, "high-water"));
+    release(c);
+    pthread_join(lt, NULL);
+    assert_int_equal(lead.rc, 0);
+    assert_int_equal(last_seq(c, "race"), 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(appends_to_other_logs_share_one_round_with_one_sync_each,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(appends_to_one_log_share_one_write_and_one_sync, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_taken_seq_is_refused_while_its_round_is_held, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
