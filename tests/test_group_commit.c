@@ -272,9 +272,8 @@ static void appends_to_one_log_share_one_write_and_one_sync(void **state)
     assert_int_equal(sxp_stream_read(c->s, "one", 3, &out, &err), 0);
     assert_int_equal(sxp_value_len(out), 2 + FOLLOWERS);
     for (size_t k = 0; k < 2 + FOLLOWERS; k++)
-        assert_int_equal(
-            sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, k), "seq", 3)),
-            (int64_t)k + 1);
+        assert_int_equal(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, k), "seq", 3)),
+                         (int64_t)k + 1);
     sxp_value_free(out);
 }
 

@@ -624,7 +624,10 @@ static void over_long_line_answers_limit_and_closes_only_that_connection(void **
     line[0] = ' ';
     assert_int_equal(strlen(line), 1025);
     assert_int_equal(cl_send(a, line), 0);
-    assert_int_equal(cl_send(a, "\n(persist/append \"l\" {:seq 3})\n"), 0);
+    /* The server needs no more than the 1025th byte: it may have closed
+     * already (seen under valgrind), and then this send fails. */
+    int rc = cl_send(a, "\n(persist/append \"l\" {:seq 3})\n");
+    assert_true(rc == 0 || rc == -EPIPE || rc == -ECONNRESET);
     assert_true(cl_line(a, ans, sizeof(ans)) >= 0);
     assert_string_equal(ans, "(ok nil)");
     assert_true(cl_line(a, ans, sizeof(ans)) >= 0);
