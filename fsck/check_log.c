@@ -10,6 +10,13 @@
  * the candidate's start is read again (at most the window, 32 MiB) and its
  * bad lines reported then.
  *
+ * WHAT MAY BE TORN. The stream's .seq is read before its log (check_seq.c),
+ * so R-3c applies: a good line whose seq the .seq covers ends a candidate.
+ * When LOCK reads "clean\n" (engine/lock.h K-3: everything was synced at
+ * close) R-3d applies: no line is a torn tail, so a NUL-damaged line or an
+ * incomplete last line is corruption that -p leaves and -y moves to
+ * lost+found/, never residue that -p would cut.
+ *
  * SEQ ORDER. Pass 1 compares each line with the last good seq, which would
  * blame every line after one wild seq (1 2 900 3 4 5 blames 3, 4 and 5). So
  * when pass 1 finds any seq out of order, PASS 2 collects the seqs of all
@@ -35,6 +42,7 @@ static int fsck_line_finding(struct fsck_item *it, const struct logscan_line *l,
     case LS_BAD_SUM:
     case LS_BAD_TRAILER:
     case LS_OVERLONG:
+    case LS_INCOMPLETE: /* outside a torn tail: only under R-3d */
         f.code = FSCK_CHECKSUM;
         f.a = cl->residue; /* holds a NUL byte */
         break;
@@ -53,7 +61,6 @@ static int fsck_line_finding(struct fsck_item *it, const struct logscan_line *l,
         f.a = cl->seq;
         f.b = prev;
         break;
-    case LS_INCOMPLETE:
     case LS_GOOD:
         f.code = FSCK_TORN_TAIL;
         break;
@@ -239,6 +246,10 @@ int fsck_check_log(struct fsck_ctx *c, struct fsck_item *it)
     }
     it->log_size = size;
     logscan_tail_init(&t, size, 0, 0);
+    if (it->hw_state == 1)
+        logscan_tail_set_hw(&t, it->hw);
+    if (c->store_clean)
+        logscan_tail_set_clean(&t);
     rc = logscan_reader_open(&r, c->io, fd, 0, size, 1, 0);
     if (rc) {
         fsck_item_fail(it, rc, "read", path);
@@ -269,6 +280,15 @@ int fsck_check_log(struct fsck_ctx *c, struct fsck_item *it)
             if (rc == 0)
                 rc = fsck_line_finding(it, &l, &cl, prev);
             break;
+        case LTA_DURABLE:
+            /* R-3c: the held lines were bad lines after all; this one is
+             * good (and was counted as legacy, if it is, while held). */
+            rc = fsck_rescan(c, it, fd, t.x_off, l.off, t.x_no, t.x_have_prev, t.x_prev_seq);
+            if (rc == 0 && cl.legacy && legacy++ == 0) {
+                first_legacy_no = l.no;
+                first_legacy_off = l.off;
+            }
+            break;
         case LTA_BAD:
             rc = fsck_line_finding(it, &l, &cl, prev);
             break;
@@ -283,6 +303,15 @@ int fsck_check_log(struct fsck_ctx *c, struct fsck_item *it)
     for (size_t i = 0; i < it->f.n; i++)
         seq_order |= it->f.v[i].code == FSCK_SEQ_ORDER;
 
+    struct logscan_bad_range bad;
+    if (logscan_tail_close(&t, &bad)) {
+        /* R-3c: an event the .seq covers is in the candidate. */
+        rc = fsck_rescan(c, it, fd, bad.from, bad.to, bad.no, bad.have_prev, bad.prev_seq);
+        if (rc < 0) {
+            fsck_item_fail(it, rc, "read", path);
+            goto out;
+        }
+    }
     it->torn = logscan_tail_end(&t, &it->have_max, &it->max);
     if (it->torn) {
         it->torn_off = t.x_off;

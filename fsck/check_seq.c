@@ -1,7 +1,8 @@
 /*
  * check_seq.c -- a stream's .seq: readable (R-4), present beside its log
- * (INV-4) and not below the log's max seq (INV-3). Runs after the log's
- * check, which found that max.
+ * (INV-4) and not below the log's max seq (INV-3). fsck_read_seq runs
+ * before the log's check (which uses the mark for R-3c), fsck_check_seq
+ * after it, since it needs the max the log's check found.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,7 +10,7 @@
 #include "fsck_int.h"
 #include "layout.h"
 
-int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it)
+int fsck_read_seq(struct fsck_ctx *c, struct fsck_item *it)
 {
     char path[PATH_MAX], text[LAYOUT_SEQ_MAX_TEXT + 1];
     size_t len = 0;
@@ -34,7 +35,14 @@ int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it)
             return rc;
         }
     }
-    if (!it->has_log || it->failed || rc)
+    return rc;
+}
+
+int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it)
+{
+    (void)c;
+    int rc = 0;
+    if (!it->has_log || it->failed)
         return rc;
     int64_t max = it->have_max ? it->max : 0;
     if (!it->has_seq) {

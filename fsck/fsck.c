@@ -147,7 +147,12 @@ static int fsck_lock(struct fsck_ctx *c, int *out_live, long *out_pid, char *msg
     }
     rc = c->io->lock(c->io, fd);
     if (rc == 0) {
+        char text[sizeof(LOCK_CLEAN_TEXT)];
         c->lock_fd = fd;
+        /* R-3d: a store closed cleanly holds no torn tail. */
+        ssize_t n = c->io->pread(c->io, fd, text, sizeof(text), 0);
+        c->store_clean =
+            n == (ssize_t)strlen(LOCK_CLEAN_TEXT) && memcmp(text, LOCK_CLEAN_TEXT, (size_t)n) == 0;
         return 0;
     }
     long pid = rc == -EAGAIN ? fsck_lock_pid(c, fd) : 0;
@@ -173,10 +178,12 @@ static int fsck_lock(struct fsck_ctx *c, int *out_live, long *out_pid, char *msg
 static int fsck_check_item(struct fsck_ctx *c, struct fsck_item *it)
 {
     switch (it->kind) {
-    case FSCK_ITEM_STREAM:
-        if (it->has_log)
+    case FSCK_ITEM_STREAM: {
+        int rc = fsck_read_seq(c, it);
+        if (it->has_log && !it->failed)
             (void)fsck_check_log(c, it);
-        return fsck_check_seq(c, it);
+        return rc ? rc : fsck_check_seq(c, it);
+    }
     case FSCK_ITEM_KV:
         return fsck_check_kv(c, it);
     case FSCK_ITEM_BLOB:
@@ -347,7 +354,7 @@ static void fsck_count(struct fsck_report *r)
 static void fsck_mark_clean(struct fsck_ctx *c, const struct fsck_report *r)
 {
     char text[16];
-    if (c->o->mode == FSCK_MODE_CHECK || c->lock_fd < 0 || r->fatal[0] || r->left)
+    if (c->o->mode == FSCK_MODE_CHECK || c->lock_fd < 0 || r->fatal[0] || r->left || c->sync_failed)
         return;
     ssize_t n = c->io->pread(c->io, c->lock_fd, text, sizeof(text), 0);
     if (n == (ssize_t)strlen(LOCK_CLEAN_TEXT) && memcmp(text, LOCK_CLEAN_TEXT, (size_t)n) == 0)
@@ -447,6 +454,8 @@ int fsck_run(const struct fsck_opts *o, struct fsck_report *out)
     }
     if (!out->fatal[0] && (o->mode != FSCK_MODE_CHECK || o->upgrade))
         fsck_repair(&c);
+    if (c.sync_failed && !out->fatal[0])
+        fsck_msgf(out->fatal, sizeof(out->fatal), "%s", c.sync_msg);
     if (fsck_collect(&c, out))
         fsck_msgf(out->fatal, sizeof(out->fatal), "out of memory");
     fsck_count(out);

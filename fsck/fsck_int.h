@@ -62,6 +62,9 @@ struct fsck_ctx {
     int sync;         /* repairs are made durable */
     int lock_fd;      /* ROOT/LOCK while held, else -1 */
     int legacy_store; /* no FORMAT file */
+    int store_clean;  /* LOCK read "clean\n" (R-3d) */
+    int sync_failed;  /* a repair could not make a log durable: LOCK stays */
+    char sync_msg[256];
 
     struct fsck_item *items;
     size_t nitems, capitems;
@@ -103,6 +106,7 @@ int fsck_walk(struct fsck_ctx *c, char *msg, size_t msg_size);
 
 /* The checks; each fills it->f and the result fields, never writes. */
 int fsck_check_log(struct fsck_ctx *c, struct fsck_item *it);
+int fsck_read_seq(struct fsck_ctx *c, struct fsck_item *it);
 int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it);
 int fsck_check_kv(struct fsck_ctx *c, struct fsck_item *it);
 int fsck_check_blob(struct fsck_ctx *c, struct fsck_item *it);

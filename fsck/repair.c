@@ -259,6 +259,25 @@ static int fsck_cut_tail(struct fsck_ctx *c, struct fsck_item *it, char *msg, si
     return rc;
 }
 
+static int fsck_sync_log(struct fsck_ctx *c, const struct fsck_item *it, char *msg, size_t size)
+{
+    char path[PATH_MAX];
+    if (fsck_path(c, it->rel, path)) {
+        fsck_msgf(msg, size, "path too long: %s", it->rel);
+        return -ENAMETOOLONG;
+    }
+    int fd = c->io->open(c->io, path, O_RDONLY, 0);
+    if (fd < 0) {
+        fsck_msgf(msg, size, "open %s: %s", path, strerror(-fd));
+        return fd;
+    }
+    int rc = c->io->fdatasync(c->io, fd);
+    (void)c->io->close(c->io, fd);
+    if (rc)
+        fsck_msgf(msg, size, "fdatasync %s: %s", path, strerror(-rc));
+    return rc;
+}
+
 static void fsck_repair_stream(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_item *it)
 {
     char msg[512], path[PATH_MAX];
@@ -268,6 +287,19 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct fsck_lf *lf, struct fs
     size_t nline = 0;
     int rc = 0;
 
+    if (preen && it->has_log && !c->store_clean && c->sync) {
+        /* R-6: a killed writer's unsynced pages, read as good lines, are
+         * made durable before a .seq vouches for them or LOCK reads clean. */
+        rc = fsck_sync_log(c, it, msg, sizeof(msg));
+        if (rc) {
+            if (!c->sync_failed)
+                fsck_msgf(c->sync_msg, sizeof(c->sync_msg), "%s", msg);
+            c->sync_failed = 1;
+            for (size_t i = 0; i < it->f.n; i++)
+                fsck_mark_failed(&it->f.v[i], msg);
+            return;
+        }
+    }
     for (size_t i = 0; i < it->f.n; i++)
         nline += fsck_is_line_code(it->f.v[i].code);
     if (it->has_log && ((yes && nline) || (c->o->upgrade && it->legacy))) {

@@ -247,16 +247,32 @@ void logscan_tail_init(struct logscan_tail *t, uint64_t size, int have_prev, int
     t->prev_seq = prev_seq;
 }
 
+void logscan_tail_set_hw(struct logscan_tail *t, int64_t hw)
+{
+    t->have_hw = 1;
+    t->hw = hw;
+}
+
+void logscan_tail_set_clean(struct logscan_tail *t)
+{
+    t->clean = 1;
+}
+
 enum logscan_tail_action logscan_tail_feed(struct logscan_tail *t, const struct logscan_line *l,
                                            struct logscan_class *out)
 {
     logscan_classify(l, t->have_prev, t->prev_seq, out);
+    t->last_end = l->off + l->len;
     if (out->v == LS_GOOD) {
         t->have_prev = 1;
         t->prev_seq = out->seq;
+        if (t->state == LT_CANDIDATE && t->have_hw && out->seq <= t->hw) {
+            t->state = LT_SETTLED; /* R-3c */
+            return LTA_DURABLE;
+        }
         return LTA_GOOD;
     }
-    int in_window = l->off + l->len > t->window;
+    int in_window = !t->clean && l->off + l->len > t->window;
     switch (t->state) {
     case LT_NORMAL:
         if (!in_window)
@@ -280,7 +296,7 @@ enum logscan_tail_action logscan_tail_feed(struct logscan_tail *t, const struct 
         break;
     }
     /* R-3b: an incomplete last line is never acknowledged data. */
-    if (out->v == LS_INCOMPLETE) {
+    if (out->v == LS_INCOMPLETE && !t->clean) {
         t->cut_last = 1;
         t->x_off = l->off;
         t->x_no = l->no;
@@ -289,6 +305,19 @@ enum logscan_tail_action logscan_tail_feed(struct logscan_tail *t, const struct 
         return LTA_PENDING;
     }
     return LTA_BAD;
+}
+
+int logscan_tail_close(struct logscan_tail *t, struct logscan_bad_range *out)
+{
+    if (t->state != LT_CANDIDATE || !t->have_hw || !t->x_have_prev || t->hw <= t->x_prev_seq)
+        return 0;
+    out->from = t->x_off;
+    out->to = t->last_end;
+    out->no = t->x_no;
+    out->have_prev = t->x_have_prev;
+    out->prev_seq = t->x_prev_seq;
+    t->state = LT_SETTLED;
+    return 1;
 }
 
 int logscan_tail_end(const struct logscan_tail *t, int *out_have_max, int64_t *out_max)

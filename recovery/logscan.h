@@ -102,6 +102,9 @@ enum logscan_tail_action {
     LTA_PENDING,  /* a bad line inside the candidate torn tail: hold it */
     LTA_FAILED,   /* a non-residue bad line ended the candidate: the lines held
                      since x_off are bad lines after all, and so is this one */
+    LTA_DURABLE,  /* a good line whose seq the high-water mark covers ended the
+                     candidate (R-3c): the lines held since x_off are bad lines
+                     after all; this one is good */
 };
 
 struct logscan_tail {
@@ -112,18 +115,42 @@ struct logscan_tail {
     int64_t prev_seq;     /* the last good seq (the max, by INV-1) */
     int x_have_prev;      /* have_prev and prev_seq when the candidate began */
     int64_t x_prev_seq;
-    int cut_last; /* LT_SETTLED, but the last line is incomplete: it alone
-                     is a torn tail (x_off, x_no name it) */
+    int cut_last;      /* LT_SETTLED, but the last line is incomplete: it alone
+                          is a torn tail (x_off, x_no name it) */
+    uint64_t last_end; /* where the last line fed ends */
+    int have_hw;       /* R-3c: the stream's .seq was read ... */
+    int64_t hw;        /* ... and holds this high-water mark */
+    int clean;         /* R-3d: the store was closed cleanly: nothing is torn */
 };
 
 /* Starts the machine for a log of size bytes; the window is its last
  * COMMIT_MAX_UNSYNCED bytes. have_prev/prev_seq: the good seq before the
  * first line to be fed (recovery's trusted line), if any. */
 void logscan_tail_init(struct logscan_tail *t, uint64_t size, int have_prev, int64_t prev_seq);
+/* R-3c: the high-water mark the stream's .seq holds. Every line whose seq it
+ * covers was durable before the .seq was written. */
+void logscan_tail_set_hw(struct logscan_tail *t, int64_t hw);
+/* R-3d: LOCK read "clean\n", so every byte of the log was durable: no line
+ * is a torn tail, an incomplete last line included. */
+void logscan_tail_set_clean(struct logscan_tail *t);
 /* Judges l (with logscan_classify, which uses and updates the last good
  * seq) and says what to do; *out gets the judgement. */
 enum logscan_tail_action logscan_tail_feed(struct logscan_tail *t, const struct logscan_line *l,
                                            struct logscan_class *out);
+/* Lines that a candidate torn tail held and R-3c proved bad. */
+struct logscan_bad_range {
+    uint64_t from, to; /* [from, to) */
+    uint64_t no;       /* the line number at from */
+    int have_prev;     /* the last good seq before from, if any */
+    int64_t prev_seq;
+};
+/* After the last line, before logscan_tail_end: R-3c's second case. When
+ * the candidate's first line follows a good line whose seq is below the
+ * high-water mark, an event above that seq was durable and can only be in
+ * the candidate: it is no torn tail, and since that event may be any of
+ * its lines, an incomplete last line included, all of them are bad lines
+ * (R-3b does not apply). Then 1 and *out; else 0. */
+int logscan_tail_close(struct logscan_tail *t, struct logscan_bad_range *out);
 /* After the last line: 1 when [x_off, EOF) is a torn tail to cut, else 0.
  * *out_have_max and *out_max: the max seq of what stays. */
 int logscan_tail_end(const struct logscan_tail *t, int *out_have_max, int64_t *out_max);

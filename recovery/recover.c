@@ -64,6 +64,17 @@
  *   R-3b An INCOMPLETE last line is never acknowledged data (no LF, no ack).
  *        sxp-fsck reports it as a torn tail, and -p cuts it, even when the
  *        log also holds corruption; recovery refuses such a log whole.
+ *   R-3c The high-water mark proves what was durable. A .seq is written
+ *        only with a mark whose events are all durable (engine/streams.c at
+ *        close and truncate, R-4 after a cut), and later appends are above
+ *        it. So a candidate torn tail is CORRUPTION when a good line after
+ *        X has a seq the .seq covers, or when the .seq is above the seq of
+ *        the last good line before X (that durable event can only be at X
+ *        or later: a truncate removes whole prefixes). logscan.c applies
+ *        both (logscan_tail_feed, logscan_tail_close).
+ *   R-3d After a clean close nothing is torn: every byte was synced (lock.h
+ *        K-3). Open does not recover then; sxp-fsck, reading LOCK "clean",
+ *        calls no line a torn tail (logscan_tail_set_clean).
  *   R-4  High-water marks. For each log, the max seq of what stays (the last
  *        good line's, INV-1; 0 for an empty log) is compared with its .seq:
  *        a missing .seq is created holding it, a lower one is rolled forward
@@ -79,8 +90,11 @@
  *        reads them.
  *   R-6  Recovery never removes a file that is not a temp file. Every repair
  *        is durable before recover_store returns when sync is set (data
- *        fdatasync, then directory fsync). Running it twice changes nothing
- *        the second time.
+ *        fdatasync, then directory fsync), and so is every log it keeps: a
+ *        process killed mid-write leaves written but unsynced pages in the
+ *        page cache, which recovery reads as good lines, so each log is
+ *        fdatasynced before its .seq is written (R-3c, R-3d depend on it).
+ *        Running it twice changes nothing the second time.
  *
  * EXAMPLES (each a log after a crash; W the window's start):
  *   {:seq 1}⏎ {:seq 2}⏎ {:seq 3 :x          -> cut at line 3 (a)
@@ -91,6 +105,8 @@
  *   {:seq 1}⏎ {:seq 3}⏎ {:seq 2}⏎           -> seq not increasing: refused
  *   {:seq 1}⏎ NUL..⏎ {:seq 3 :x badsum⏎     -> line 3 has no NUL and a bad
  *                                              checksum: refused
+ *   {:seq 1}⏎ NUL..NUL⏎ {:seq 3}⏎, .seq 3   -> line 3 covered: refused (R-3c)
+ *   {:seq 1}⏎ NUL..NUL⏎, .seq 2             -> event 2 durable: refused (R-3c)
  */
 #include "recover.h"
 
@@ -237,23 +253,19 @@ static int recover_trusted_seq(struct sxp_io *io, int fd, uint64_t start, uint64
     return rc;
 }
 
-/* R-4 for one stream whose log's max seq is max. */
-static int recover_seq(const struct recover_ctx *c, struct recover_job *j, const char *stem,
-                       int64_t max)
+/* Reads streams/<stem>.seq: 1 and *out when it holds a mark, 0 when it is
+ * absent, -EUCLEAN (refused, R-4) when it does not parse, -errno. */
+static int recover_read_hw(const struct recover_ctx *c, struct recover_job *j, const char *stem,
+                           int64_t *out)
 {
     char path[PATH_MAX];
     char *text = NULL;
     size_t len = 0;
-    int64_t hw = 0;
     if (snprintf(path, sizeof(path), "%s/%s.seq", c->streams_dir, stem) >= (int)sizeof(path))
         return err_set(&j->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
     int rc = io_read_file(c->io, path, LAYOUT_SEQ_MAX_TEXT, &text, &len);
-    if (rc == -ENOENT) {
-        rc = residue_write_seq(c->io, c->streams_dir, path, max, c->sync, &j->err);
-        if (rc == 0)
-            j->rep.seq_created++;
-        return rc;
-    }
+    if (rc == -ENOENT)
+        return 0;
     if (rc == -E2BIG)
         return recover_refuse(j,
                               "streams/%s.seq: unreadable high-water mark (longer than %d "
@@ -261,18 +273,33 @@ static int recover_seq(const struct recover_ctx *c, struct recover_job *j, const
                               stem, LAYOUT_SEQ_MAX_TEXT);
     if (rc)
         return err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
-    rc = layout_seq_parse(text, len, &hw);
+    rc = layout_seq_parse(text, len, out);
     free(text);
     if (rc)
         return recover_refuse(j,
                               "streams/%s.seq: unreadable high-water mark at byte 0: run "
                               "sxp-fsck",
                               stem);
-    if (hw >= max)
+    return 1;
+}
+
+/* R-4 for one stream whose log's max seq is max; have_hw and hw: what
+ * recover_read_hw found. */
+static int recover_seq(const struct recover_ctx *c, struct recover_job *j, const char *stem,
+                       int have_hw, int64_t hw, int64_t max)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/%s.seq", c->streams_dir, stem) >= (int)sizeof(path))
+        return err_set(&j->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
+    if (have_hw && hw >= max)
         return 0;
-    rc = residue_write_seq(c->io, c->streams_dir, path, max, c->sync, &j->err);
-    if (rc == 0)
-        j->rep.hw_rolled++;
+    int rc = residue_write_seq(c->io, c->streams_dir, path, max, c->sync, &j->err);
+    if (rc == 0) {
+        if (have_hw)
+            j->rep.hw_rolled++;
+        else
+            j->rep.seq_created++;
+    }
     return rc;
 }
 
@@ -297,6 +324,22 @@ static int recover_refuse_line(const struct recover_ctx *c, struct recover_job *
                           stem, logscan_verdict_name(cl->v), l->off, before + l->no);
 }
 
+/* Names the first line of a candidate torn tail that R-3c proved is not
+ * one: a later good line's seq is covered by the high-water mark. */
+static int recover_refuse_durable(const struct recover_ctx *c, struct recover_job *j, int fd,
+                                  const char *stem, uint64_t start, const struct logscan_tail *t,
+                                  int64_t seq)
+{
+    uint64_t before = 0;
+    if (start > 0 && logscan_count_lines(c->io, fd, start, &before) != 0)
+        before = 0;
+    return recover_refuse(j,
+                          "streams/%s.log: damaged line at byte %" PRIu64 " (line %" PRIu64
+                          ") is followed by seq %" PRId64 ", which the high-water mark %" PRId64
+                          " says was durable: not a torn tail: run sxp-fsck",
+                          stem, t->x_off, before + t->x_no, seq, t->hw);
+}
+
 /* for streams/<stem>.log. */
 static int recover_log(const struct recover_ctx *c, struct recover_job *j)
 {
@@ -307,8 +350,8 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j)
     struct logscan_line l;
     struct logscan_class cl;
     uint64_t size = 0, start = 0;
-    int64_t prev = 0, max = 0;
-    int have_prev = 0, have_max = 0, fd = -1, rc;
+    int64_t prev = 0, max = 0, hw = 0;
+    int have_prev = 0, have_max = 0, have_hw = 0, fd = -1, rc;
     int reader_open = 0;
 
     if (snprintf(path, sizeof(path), "%s/%s.log", c->streams_dir, stem) >= (int)sizeof(path))
@@ -322,6 +365,12 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j)
         goto out;
     }
     j->rep.logs_scanned++;
+
+    /* R-3c needs the high-water mark before the scan. */
+    rc = recover_read_hw(c, j, stem, &hw);
+    if (rc < 0)
+        goto out;
+    have_hw = rc;
 
     /* the window, back to a line start, and the trusted line's seq. */
     logscan_tail_init(&t, size, 0, 0);
@@ -342,6 +391,8 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j)
     }
     t.have_prev = have_prev;
     t.prev_seq = prev;
+    if (have_hw)
+        logscan_tail_set_hw(&t, hw);
 
     /* judge every line of the window. */
     rc = logscan_reader_open(&rd, c->io, fd, start, size, 1, 0);
@@ -356,22 +407,48 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j)
             rc = recover_refuse_line(c, j, fd, stem, start, &l, &cl);
             goto out;
         }
+        if (a == LTA_DURABLE) {
+            rc = recover_refuse_durable(c, j, fd, stem, start, &t, cl.seq);
+            goto out;
+        }
     }
     if (rc < 0) {
         rc = err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
         goto out;
     }
     j->rep.bytes_read += size - start;
+    struct logscan_bad_range bad;
+    if (logscan_tail_close(&t, &bad)) {
+        uint64_t before = 0;
+        if (start > 0 && logscan_count_lines(c->io, fd, start, &before) != 0)
+            before = 0;
+        rc = recover_refuse(j,
+                            "streams/%s.log: damaged line at byte %" PRIu64 " (line %" PRIu64
+                            ") where the high-water mark %" PRId64
+                            " says an event above seq %" PRId64
+                            " was durable: not a torn tail: run sxp-fsck",
+                            stem, bad.from, before + bad.no, t.hw, bad.prev_seq);
+        goto out;
+    }
     if (logscan_tail_end(&t, &have_max, &max)) {
         rc = residue_cut_tail(c->io, fd, path, t.x_off, c->sync, &j->err);
         if (rc)
             goto out;
         j->rep.tails_cut++;
         j->rep.bytes_cut += size - t.x_off;
+    } else if (c->sync) {
+        /* R-6: what stays may be a killed writer's unsynced pages, still in
+         * the page cache. Sync them before R-4 vouches for them in a .seq
+         * (R-3c) and before LOCK can read clean again (R-3d). */
+        rc = c->io->fdatasync(c->io, fd);
+        if (rc) {
+            rc = err_set(&j->err, rc, "fdatasync %s: %s", path, strerror(-rc));
+            goto out;
+        }
     }
 
     /* */
-    rc = recover_seq(c, j, stem, have_max ? max : 0);
+    rc = recover_seq(c, j, stem, have_hw, hw, have_max ? max : 0);
 out:
     if (reader_open)
         logscan_reader_close(&rd);

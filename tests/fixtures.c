@@ -420,17 +420,38 @@ void fxd_swap_lines(const char *root)
     fx_swap_lines(fx_join(p, root, FX_ORDERS_LOG), 5, 6);
 }
 
+void fx_mark_crashed(const char *root)
+{
+    char p[PATH_MAX];
+    fx_write_file(fx_join(p, root, "LOCK"), "pid 4242\n", 9);
+}
+
+void fx_zero_order_line(const char *root, unsigned n, size_t from, size_t len)
+{
+    char p[PATH_MAX];
+    size_t size = 0;
+    char *b = fx_read_file(fx_join(p, root, FX_ORDERS_LOG), &size);
+    uint64_t off = fx_orders_offset(n) + from;
+    if (off + len > size)
+        fx_fail("zero_order_line: line %u + %zu is past the end", n, from + len);
+    memset(b + off, 0, len);
+    fx_write_file(p, b, size);
+    free(b);
+}
+
 void fxd_half_line(const char *root)
 {
     char p[PATH_MAX], line[256];
     size_t n = fx_order_line(21, line, sizeof(line));
     fx_append(fx_join(p, root, FX_ORDERS_LOG), line, n / 2);
+    fx_mark_crashed(root);
 }
 
 void fxd_zeros(const char *root)
 {
     char p[PATH_MAX];
     fx_append_zeros(fx_join(p, root, FX_ORDERS_LOG), 1000);
+    fx_mark_crashed(root);
 }
 
 void fxd_seq_below(const char *root)

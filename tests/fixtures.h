@@ -79,8 +79,8 @@ int fx_log_seqs(const char *path, int64_t *seqs, int max);
 void fxd_flip_mid(const char *root);      /* a byte of orders line 10's payload */
 void fxd_flip_last(const char *root);     /* a byte of orders line 20's payload */
 void fxd_swap_lines(const char *root);    /* orders lines 5 and 6 */
-void fxd_half_line(const char *root);     /* half of event 21's line, no LF */
-void fxd_zeros(const char *root);         /* 1000 NUL bytes after orders' last line */
+void fxd_half_line(const char *root);     /* a crash: half of event 21's line, no LF */
+void fxd_zeros(const char *root);         /* a crash: 1000 NUL bytes after orders' last line */
 void fxd_seq_below(const char *root);     /* orders .seq holds 15 */
 void fxd_seq_deleted(const char *root);   /* orders .seq removed */
 void fxd_seq_garbage(const char *root);   /* orders .seq holds "garbage" */
@@ -89,6 +89,13 @@ void fxd_kv_damaged(const char *root);    /* a byte of kv config flipped */
 void fxd_blob_altered(const char *root);  /* a byte of the "hello world" blob flipped */
 void fxd_blob_bad_name(const char *root); /* blobs/not-a-cid.bin */
 void fxd_foreign_file(const char *root);  /* streams/notes.txt */
+/* Makes the store look as a crash left it: LOCK holds "pid N" (a process
+ * had it open), not "clean" (engine/lock.h K-1). The damages marked "a
+ * crash" do this; every other damage leaves LOCK clean. */
+void fx_mark_crashed(const char *root);
+/* Overwrites len bytes of orders line n, from byte from of it, with NULs
+ * (a lost page in the middle of the log). */
+void fx_zero_order_line(const char *root, unsigned n, size_t from, size_t len);
 /* Offset of orders line n in the good store (before any damage). */
 uint64_t fx_orders_offset(unsigned n);
 

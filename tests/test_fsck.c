@@ -394,6 +394,7 @@ static void nul_line_before_corruption_is_not_a_torn_tail(void **state)
     char root[PATH_MAX], p[PATH_MAX], line[256];
     struct fsck_report r;
     fx_make_store(root);
+    fx_mark_crashed(root);
     fx_join(p, root, FX_ORDERS_LOG);
     size_t n = fx_order_line(21, line, sizeof(line));
     memset(line, 0, 8);
@@ -559,6 +560,104 @@ static void upgrade_gives_a_legacy_store_its_trailers(void **state)
 }
 
 /* -y keeps each moved line's bytes and says where it came from. */
+/* R-3d: a store closed cleanly (LOCK "clean") was wholly synced, so half
+ * a line at its end is damage, not a crash: -p leaves it, -y moves it to
+ * lost+found/ with its bytes, and nothing is cut. */
+static void half_a_line_in_a_cleanly_closed_store_is_corruption(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], line[256];
+    struct fsck_report r;
+    int64_t seqs[64];
+    fx_make_store(root);
+    fx_join(p, root, FX_ORDERS_LOG);
+    size_t n = fx_order_line(21, line, sizeof(line));
+    fx_append(p, line, n / 2);
+    uint64_t size = fx_file_size(p);
+    assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_LEFT);
+    print_report(&r, root);
+    assert_int_equal(fsck_report_count(&r, FSCK_TORN_TAIL), 0);
+    assert_int_equal(fsck_report_count(&r, FSCK_CHECKSUM), 1);
+    assert_int_equal(fsck_report_find(&r, FSCK_CHECKSUM)->line, 21);
+    assert_int_equal(fsck_report_find(&r, FSCK_CHECKSUM)->off, fx_orders_offset(21));
+    fsck_report_free(&r);
+    assert_int_equal(fsck_status(root, FSCK_MODE_PREEN), FSCK_EXIT_LEFT);
+    assert_int_equal(fx_file_size(p), size);
+    assert_int_equal(run_fsck(root, FSCK_MODE_YES, 0, &r), FSCK_EXIT_REPAIRED);
+    const struct fsck_finding *f = fsck_report_find(&r, FSCK_CHECKSUM);
+    assert_non_null(f);
+    assert_non_null(f->moved_to);
+    size_t len;
+    char *item = fx_read_file(fx_join(p, root, f->moved_to), &len);
+    assert_int_equal(len, n / 2);
+    assert_memory_equal(item, line, n / 2);
+    free(item);
+    fsck_report_free(&r);
+    assert_int_equal(orders_seqs(root, seqs), FX_ORDERS);
+    assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    fx_remove_tree(root);
+}
+
+/* The lost page in the middle of a log: with LOCK clean (R-3d), or after a
+ * crash with the .seq covering the lines after it (R-3c), it is one
+ * corrupt line, and -y keeps every other line. Only when the lines after
+ * it are above the .seq -- an unacknowledged batch whose first page was
+ * lost -- is it a torn tail. */
+static void a_lost_page_mid_log(int crashed, const char *seq, int want_torn)
+{
+    char root[PATH_MAX], p[PATH_MAX];
+    struct fsck_report r;
+    int64_t seqs[64];
+    fx_make_store(root);
+    if (crashed)
+        fx_mark_crashed(root);
+    fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), seq, strlen(seq));
+    fx_zero_order_line(root, 15, 2, 10);
+    assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_LEFT);
+    print_report(&r, root);
+    assert_int_equal(fsck_report_count(&r, FSCK_TORN_TAIL), want_torn);
+    assert_int_equal(fsck_report_count(&r, FSCK_CHECKSUM), !want_torn);
+    const struct fsck_finding *f = fsck_report_find(&r, want_torn ? FSCK_TORN_TAIL : FSCK_CHECKSUM);
+    assert_int_equal(f->line, 15);
+    assert_int_equal(f->off, fx_orders_offset(15));
+    fsck_report_free(&r);
+    assert_int_equal(fsck_status(root, FSCK_MODE_YES), FSCK_EXIT_REPAIRED);
+    int n = orders_seqs(root, seqs);
+    if (want_torn) {
+        assert_int_equal(n, 14);
+        assert_int_equal(seqs[13], 14);
+    } else {
+        assert_int_equal(n, FX_ORDERS - 1);
+        for (int i = 0; i < n; i++)
+            assert_int_equal(seqs[i], i < 14 ? i + 1 : i + 2);
+    }
+    assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    fx_remove_tree(root);
+}
+
+static void lost_page_mid_log_in_a_clean_store_is_corruption(void **state)
+{
+    (void)state;
+    a_lost_page_mid_log(0, "20", 0);
+    a_lost_page_mid_log(0, "14", 0); /* clean wins even over a lagging .seq */
+}
+
+static void lost_page_before_lines_the_seq_covers_is_corruption(void **state)
+{
+    (void)state;
+    a_lost_page_mid_log(1, "20", 0);
+    a_lost_page_mid_log(1, "16", 0); /* line 16 is covered */
+    /* Only the lost line is covered: event 15 was durable, and it can only
+     * be the lost line (R-3c at the end of the log). */
+    a_lost_page_mid_log(1, "15", 0);
+}
+
+static void lost_page_before_lines_above_the_seq_is_a_torn_tail(void **state)
+{
+    (void)state;
+    a_lost_page_mid_log(1, "14", 1);
+}
+
 static void moved_line_keeps_its_bytes_and_origin(void **state)
 {
     (void)state;
@@ -652,6 +751,10 @@ int main(void)
         cmocka_unit_test(good_store_is_clean),
         cmocka_unit_test(one_wild_seq_is_the_only_line_blamed),
         cmocka_unit_test(nul_line_before_corruption_is_not_a_torn_tail),
+        cmocka_unit_test(half_a_line_in_a_cleanly_closed_store_is_corruption),
+        cmocka_unit_test(lost_page_mid_log_in_a_clean_store_is_corruption),
+        cmocka_unit_test(lost_page_before_lines_the_seq_covers_is_corruption),
+        cmocka_unit_test(lost_page_before_lines_above_the_seq_is_a_torn_tail),
         cmocka_unit_test(damage_before_the_window_is_found_though_recovery_trusts_it),
         cmocka_unit_test(after_recovery_fsck_finds_nothing),
         cmocka_unit_test(live_writer_stops_fsck_unless_forced_read_only),

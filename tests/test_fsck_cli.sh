@@ -64,8 +64,15 @@ expect 0 "--upgrade alone implies -p" -- "$fsck" --upgrade "$work/s"
 expect 0 "upgraded store is clean" -- "$fsck" -n "$work/s"
 contains "$work/out" "0 warnings" "no warnings after --upgrade"
 
-# A torn tail: crash residue.
+# Half a line at the end of a store closed cleanly (-p left LOCK clean):
+# nothing was unsynced, so it is damage, not a crash (rule R-3d).
 printf '{:item "widget-4" :se' >>"$log"
+expect 4 "-n: half a line under a clean LOCK" -- "$fsck" -n "$work/s"
+contains "$work/out" "[checksum, corruption]" "is corruption"
+expect 4 "-p leaves it" -- "$fsck" -p "$work/s"
+
+# The same after a crash (LOCK names the writer that died): a torn tail.
+echo "pid 4242" >"$work/s/LOCK"
 expect 4 "-n finds a torn tail" -- "$fsck" -n "$work/s"
 expect 4 "--json finds it too" -- "$fsck" --json "$work/s"
 contains "$work/out" '"code": "torn-tail", "class": "residue"' "JSON names code and class"

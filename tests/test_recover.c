@@ -277,6 +277,54 @@ static void lost_page_with_a_surviving_later_line_is_a_torn_tail(void **state)
     fx_remove_tree(root);
 }
 
+/* R-3c: a lost page in the middle of orders (line 15). With .seq at 20 the
+ * lines after it were durable before the .seq was written: no crash
+ * explains it, so recovery refuses and changes nothing. With .seq at 15,
+ * event 15 was durable and can only be the damaged line: refused too. With
+ * .seq at 14, lines 15..20 may be an unacknowledged batch whose first page
+ * was lost: cut. */
+static void lost_page_refused_or_cut_by_the_high_water_mark(const char *seq, const char *want)
+{
+    char root[PATH_MAX], p[PATH_MAX];
+    struct recover_report rep;
+    struct sxp_err err;
+    fx_make_store(root);
+    fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), seq, strlen(seq));
+    fx_zero_order_line(root, 15, 2, 10);
+    char *before = fx_snapshot(root);
+    int rc = run_recover(root, &rep, &err);
+    if (want) {
+        assert_int_equal(rc, -EUCLEAN);
+        assert_contains(err.msg, FX_ORDERS_LOG);
+        assert_contains(err.msg, "line 15");
+        assert_contains(err.msg, want);
+        char *after = fx_snapshot(root);
+        assert_string_equal(before, after);
+        free(after);
+    } else {
+        assert_int_equal(rc, 0);
+        assert_int_equal(rep.tails_cut, 1);
+        assert_int_equal(fx_file_size(fx_join(p, root, FX_ORDERS_LOG)), fx_orders_offset(15));
+        assert_orders_intact(root, 14);
+        assert_seq_file(root, seq);
+    }
+    free(before);
+    fx_remove_tree(root);
+}
+
+static void lost_page_before_durable_lines_is_refused(void **state)
+{
+    (void)state;
+    lost_page_refused_or_cut_by_the_high_water_mark("20", "seq 16, which the high-water mark 20");
+    lost_page_refused_or_cut_by_the_high_water_mark("15", "above seq 14 was durable");
+}
+
+static void lost_page_before_lines_above_the_high_water_mark_is_cut(void **state)
+{
+    (void)state;
+    lost_page_refused_or_cut_by_the_high_water_mark("14", NULL);
+}
+
 /* a bad line without NUL after a NUL line is not crash residue. */
 static void bad_checksum_after_a_nul_line_is_refused(void **state)
 {
@@ -696,6 +744,8 @@ int main(void)
         cmocka_unit_test(legacy_store_recovers_without_a_change),
         cmocka_unit_test(lost_page_with_a_surviving_later_line_is_a_torn_tail),
         cmocka_unit_test(bad_checksum_after_a_nul_line_is_refused),
+        cmocka_unit_test(lost_page_before_durable_lines_is_refused),
+        cmocka_unit_test(lost_page_before_lines_above_the_high_water_mark_is_cut),
         cmocka_unit_test(repeated_seq_at_the_end_is_refused),
         cmocka_unit_test(seq_above_the_log_is_kept),
         cmocka_unit_test(empty_log_gets_seq_zero_and_lone_seq_must_parse),

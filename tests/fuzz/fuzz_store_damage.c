@@ -56,10 +56,12 @@
  *              forged (fsck keeps the longest increasing run of seqs; with
  *              forged seqs two runs can tie), and
  *            - lines after the first damaged line of a log that holds a NUL
- *              byte or is the unterminated last line: recover.c R-3 calls
- *              those a torn tail (a lost page and later pages that
- *              survived) and cuts them (open finding "tail-cut-intact";
- *              SXP_FUZZ_STRICT=1 counts these too).
+ *              byte or is the unterminated last line, when LOCK was not
+ *              left clean and the stream's .seq (as damaged) does not cover
+ *              the line's seq: recover.c R-3 calls those a torn tail (a
+ *              lost page and later pages that survived) and cuts them.
+ *              Under a clean LOCK (R-3d) or a covering .seq (R-3c) they
+ *              must survive.
  *          Every stream's events have strictly increasing seqs and its
  *          last-seq is at least the last of them. Every intact kv file reads
  *          back its value, every intact blob its bytes.
@@ -778,8 +780,39 @@ static int fz_has_text(char **texts, size_t n, const char *p, size_t len)
     return 0;
 }
 
-/* FSD-4 for one template log. */
-static void fz_check_log(sxp_store *s, const struct fz_tree *t, size_t ti, int strict)
+/* The high-water mark in the damaged tree's .seq beside template log tf:
+ * 1 and *out when that file is there and parses, else 0. */
+static int fz_damaged_hw(const struct fz_tree *t, const struct fz_tfile *tf, int64_t *out)
+{
+    char rel[sizeof(tf->rel)];
+    size_t len = strlen(tf->rel);
+    if (len < 4)
+        return 0;
+    memcpy(rel, tf->rel, len - 4);
+    memcpy(rel + len - 4, ".seq", 5);
+    for (size_t i = 0; i < t->n; i++) {
+        const struct fz_file *f = &t->f[i];
+        if (f->alive && !f->is_dir && strcmp(f->rel, rel) == 0)
+            return layout_seq_parse((const char *)f->b, f->len, out) == 0;
+    }
+    return 0;
+}
+
+/* The seq of template line ln, or INT64_MAX when it has none. */
+static int64_t fz_line_seq(const struct fz_tfile *tf, const struct fz_line *ln)
+{
+    struct frame_line fl;
+    sxp_value *v = NULL;
+    int64_t seq = INT64_MAX;
+    frame_next((const char *)tf->b + ln->off, ln->len, &fl);
+    if (sx_parse(fl.payload, fl.payload_len, &v, NULL) == 0 && sx_event_seq(v, &seq, NULL) != 0)
+        seq = INT64_MAX;
+    sxp_value_free(v);
+    return seq;
+}
+
+/* FSD-4 for one template log. clean: LOCK was left clean. */
+static void fz_check_log(sxp_store *s, const struct fz_tree *t, size_t ti, int clean)
 {
     const struct fz_tfile *tf = &fz.t[ti];
     const struct fz_file *f = NULL;
@@ -817,11 +850,17 @@ static void fz_check_log(sxp_store *s, const struct fz_tree *t, size_t ti, int s
         FUZZ_CHECK(pos != NULL);
         fz_line_positions(f, tf, pos);
         fz_log_facts(f, tf, pos, &facts);
+        int64_t dhw = 0;
+        int have_dhw = fz_damaged_hw(t, tf, &dhw);
         unsigned lost = 0;
         for (size_t i = 0; i < tf->nlines; i++) {
             if (pos[i] < 0)
                 continue;
-            if (!strict && (size_t)pos[i] > facts.residue_at)
+            /* A crash explains a lost page and later lines that survived
+             * (R-3), unless the store was closed cleanly (R-3d) or the .seq
+             * covers the line (R-3c). */
+            if (!clean && (size_t)pos[i] > facts.residue_at &&
+                !(have_dhw && fz_line_seq(tf, &tf->lines[i]) <= dhw))
                 continue;
             const struct fz_line *ln = &tf->lines[i];
             struct frame_line fl;
@@ -930,8 +969,6 @@ int fuzz_store_damage_one(const uint8_t *data, size_t size)
 
     if (!fz.built)
         fz_init();
-    int strict = !fuzz_open_finding("tail-cut-intact");
-
     unsigned flags = fz_u8(&in);
     fz_tree_init(&tree);
     for (int i = 0; i < FUZZ_DAMAGE_MAX_OPS && in.i < in.n; i++)
@@ -988,7 +1025,7 @@ int fuzz_store_damage_one(const uint8_t *data, size_t size)
     FUZZ_CHECKF(rc == 0, " open after fsck -y: %d: %s", rc, err.msg);
     for (size_t i = 0; i < fz.nt; i++) {
         if (fz.t[i].is_log)
-            fz_check_log(s, &tree, i, strict);
+            fz_check_log(s, &tree, i, flags & 1);
         else if (fz.t[i].is_kv || fz.t[i].is_blob)
             fz_check_file(s, &tree, i);
     }
