@@ -44,7 +44,7 @@ int cli_cmd_recover(struct cli_global *g, int argc, char **argv)
         status = cli_report(&err);
         goto out;
     }
-    if (st.recovered)
+    if (st.recovered) {
         printf("%s: was not closed cleanly; recovery cut %u torn tail%s (%llu bytes), rolled "
                "%u high-water mark%s forward, recreated %u .seq file%s and removed %u temp "
                "file%s\n",
@@ -53,7 +53,10 @@ int cli_cmd_recover(struct cli_global *g, int argc, char **argv)
                st.rec_hw_rolled == 1 ? "" : "s", st.rec_seq_created,
                st.rec_seq_created == 1 ? "" : "s", st.rec_tmp_removed,
                st.rec_tmp_removed == 1 ? "" : "s");
-    else
+        printf("recovery read %u log%s; %u other%s were not written by the crashed session\n",
+               st.rec_logs_scanned, st.rec_logs_scanned == 1 ? "" : "s", st.rec_logs_skipped,
+               st.rec_logs_skipped == 1 ? "" : "s");
+    } else
         printf("%s: was closed cleanly; nothing to recover\n", sxp_store_dir(s));
     printf("%zu stream%s; store closed cleanly\n", sxp_value_len(streams),
            sxp_value_len(streams) == 1 ? "" : "s");

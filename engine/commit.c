@@ -6,7 +6,9 @@
  *   C-2  an fdatasync of that log, issued after the write completed, returned
  *        0 (under SXP_SYNC_NONE: after the write only), and
  *   C-3  the log and .seq names were made durable by an fsync of streams/
- *        when the stream was created (streams.c), before C-1.
+ *        when the stream was created (streams.c), before C-1, and
+ *   C-4  the stream was named in LOCK's dirty list, durably, before the
+ *        session's first write to its log (engine/lock.h K-5).
  * Acknowledgements happen in log order: a caller is never told its event is
  * durable while an earlier event of the same stream is not.
  *
@@ -294,12 +296,21 @@ int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first
                          (long long)first_seq, (long long)st->hw_reserved, st->name);
             goto out;
         }
-        if (st->exists && st->log_exists)
-            break;
-        /* Creation drops s->mu: check everything again afterwards. */
-        rc = streams_create(s, st, err);
-        if (rc)
-            goto out;
+        if (!st->exists || !st->log_exists) {
+            /* Creation drops s->mu: check everything again afterwards. */
+            rc = streams_create(s, st, err);
+            if (rc)
+                goto out;
+            continue;
+        }
+        if (!st->dirty_logged) {
+            /* C-4; it drops s->mu too. */
+            rc = streams_mark_dirty(s, st, err);
+            if (rc)
+                goto out;
+            continue;
+        }
+        break;
     }
     st->hw_reserved = last_seq;
     st->pending++;

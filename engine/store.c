@@ -178,10 +178,17 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
     }
     if (!clean) {
         struct recover_report rep;
+        struct lock_dirty dirty;
         memset(&rep, 0, sizeof(rep));
-        rc = recover_store(s->io, s->root, sync, &rep, err);
+        rc = lock_read_dirty(s->io, s->lock_fd, &dirty);
+        if (rc < 0)
+            return err_set(err, rc, "read %s/LOCK: %s", s->root, strerror(-rc));
+        rc = recover_store_only(s->io, s->root, sync, rc ? dirty.stems : NULL, dirty.n, &rep, err);
+        lock_dirty_free(&dirty);
         if (rc)
             return rc;
+        s->rec_logs_scanned = rep.logs_scanned;
+        s->rec_logs_skipped = rep.logs_skipped;
         s->recovered = 1;
         s->rec_tails_cut = rep.tails_cut;
         s->rec_bytes_cut = rep.bytes_cut;
@@ -195,7 +202,7 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
                     s->root, rep.tails_cut, (unsigned long long)rep.bytes_cut, rep.hw_rolled,
                     rep.seq_created, rep.tmp_removed);
     }
-    rc = lock_mark_open(s->io, s->lock_fd, sync);
+    rc = lock_mark_open(s->io, s->lock_fd, sync, &s->lock_off);
     if (rc)
         return err_set(err, rc, "write %s/LOCK: %s", s->root, strerror(-rc));
     return store_check_format(s, err);
@@ -211,6 +218,7 @@ static void store_free(sxp_store *s)
     if (s->own_io && s->io)
         s->io->destroy(s->io);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->lock_mu);
     pthread_cond_destroy(&s->cv);
     free(s);
 }
@@ -235,6 +243,7 @@ int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *i
     s->own_io = own_io;
     s->lock_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->lock_mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     if (o)
         s->opt = *o;
@@ -363,5 +372,7 @@ void sxp_store_stats(sxp_store *s, struct sxp_stats *out)
     out->rec_hw_rolled = s->rec_hw_rolled;
     out->rec_seq_created = s->rec_seq_created;
     out->rec_tmp_removed = s->rec_tmp_removed;
+    out->rec_logs_scanned = s->rec_logs_scanned;
+    out->rec_logs_skipped = s->rec_logs_skipped;
     pthread_mutex_unlock(&s->mu);
 }

@@ -59,6 +59,7 @@ struct stream {
     int log_exists;    /* 1: .log is on disk */
     int busy;          /* load, creation or truncate in progress */
     int loaded;        /* 1 once its state was read from disk */
+    int dirty_logged;  /* 1 once LOCK's dirty list names it (lock.h K-5) */
     unsigned pending;  /* appends queued or in flight */
     size_t round_slot; /* commit.c: 1 + index in the running round, or 0 */
 };
@@ -71,7 +72,10 @@ struct sxp_store {
     struct sxp_options opt;
     struct sxp_io *io;
     int own_io;
-    int lock_fd; /* -1 when read-only */
+    int lock_fd;             /* -1 when read-only */
+    pthread_mutex_t lock_mu; /* the dirty list in LOCK (lock.h K-5): */
+    uint64_t lock_off;       /* where its next line goes */
+    int lock_dead;           /* 0, or the -errno that failed an append to it */
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* stream busy/pins changes, commit rounds */
@@ -93,6 +97,7 @@ struct sxp_store {
     int blobs_fenced; /* 0, or -errno: blobs/ likewise (blob.c) */
     int recovered;    /* open ran recovery */
     unsigned rec_tails_cut, rec_hw_rolled, rec_seq_created, rec_tmp_removed;
+    unsigned rec_logs_scanned, rec_logs_skipped;
     uint64_t rec_bytes_cut;
     uint64_t st_appends, st_batches, st_syncs, st_bytes;
     uint64_t st_in_flight; /* append calls queued or being committed now */
@@ -113,6 +118,9 @@ int streams_find_existing(sxp_store *s, const char *name, size_t len, struct str
 /* Makes sure the stream's .seq and .log exist durably (creating them and
  * fsyncing streams/ when needed). s->mu held; drops it for the I/O. */
 int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err);
+/* Names the stream in LOCK's dirty list (lock.h K-5), durably, before its
+ * first log write of the session. s->mu held; drops it for the I/O. */
+int streams_mark_dirty(sxp_store *s, struct stream *st, struct sxp_err *err);
 /* Opens the log descriptor if needed and pins it; s->mu held. */
 int streams_pin_fd(sxp_store *s, struct stream *st, struct sxp_err *err);
 void streams_unpin_fd(sxp_store *s, struct stream *st);

@@ -24,6 +24,7 @@
 #include <xxhash.h>
 
 #include "err.h"
+#include "lock.h"
 #include "store_int.h"
 
 #define STREAMS_FLUSH_CHUNK 64
@@ -210,6 +211,47 @@ int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err)
         s->st_syncs += 2;
     if (hw > st->hw_seqfile)
         st->hw_seqfile = hw;
+    return 0;
+}
+
+int streams_mark_dirty(sxp_store *s, struct stream *st, struct sxp_err *err)
+{
+    char hex[2 * LAYOUT_STREAM_MAX + 1];
+    int sync = s->opt.sync == SXP_SYNC_ALWAYS;
+    int rc;
+
+    if (st->dirty_logged)
+        return 0;
+    if (s->lock_fd < 0) {
+        st->dirty_logged = 1;
+        return 0;
+    }
+    if (s->lock_dead)
+        return err_set(err, s->lock_dead,
+                       "stream \"%s\": writing %s/LOCK failed before (%s): no new stream can be "
+                       "written until the store is reopened",
+                       st->name, s->root, strerror(-s->lock_dead));
+    layout_hex_encode(st->name, st->name_len, hex);
+    st->busy = 1;
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->lock_mu);
+    rc = lock_append_dirty(s->io, s->lock_fd, &s->lock_off, hex, strlen(hex), sync);
+    pthread_mutex_unlock(&s->lock_mu);
+    pthread_mutex_lock(&s->mu);
+    st->busy = 0;
+    pthread_cond_broadcast(&s->cv);
+    if (rc) {
+        /* Whatever part of the line reached the disk makes the list
+         * unreadable (recovery then reads every log); a later append
+         * could hide that after a failed sync (IO-5), so none is tried. */
+        if (!s->lock_dead)
+            s->lock_dead = rc;
+        return err_set(err, rc, "stream \"%s\": write %s/LOCK: %s", st->name, s->root,
+                       strerror(-rc));
+    }
+    if (sync)
+        s->st_syncs++;
+    st->dirty_logged = 1;
     return 0;
 }
 

@@ -165,20 +165,22 @@ SXP_API const char *sxp_store_dir(const sxp_store *s);
 
 /* Counters since open. */
 struct sxp_stats {
-    uint64_t appends;         /* events acknowledged */
-    uint64_t batches;         /* group-commit rounds */
-    uint64_t fdatasyncs;      /* fdatasync and fsync calls issued */
-    uint64_t bytes;           /* bytes written to logs */
-    uint64_t in_flight;       /* append calls queued or being committed now */
-    uint64_t open_files;      /* log descriptors open now */
-    uint64_t streams;         /* streams known in memory */
-    const char *io_name;      /* "io_uring" or "sync" */
-    int recovered;            /* 1 when open ran recovery; then: */
-    unsigned rec_tails_cut;   /* torn log tails cut */
-    uint64_t rec_bytes_cut;   /* bytes cut from them */
-    unsigned rec_hw_rolled;   /* .seq files rolled forward */
-    unsigned rec_seq_created; /* .seq files recreated */
-    unsigned rec_tmp_removed; /* temp files removed */
+    uint64_t appends;          /* events acknowledged */
+    uint64_t batches;          /* group-commit rounds */
+    uint64_t fdatasyncs;       /* fdatasync and fsync calls issued */
+    uint64_t bytes;            /* bytes written to logs */
+    uint64_t in_flight;        /* append calls queued or being committed now */
+    uint64_t open_files;       /* log descriptors open now */
+    uint64_t streams;          /* streams known in memory */
+    const char *io_name;       /* "io_uring" or "sync" */
+    int recovered;             /* 1 when open ran recovery; then: */
+    unsigned rec_tails_cut;    /* torn log tails cut */
+    uint64_t rec_bytes_cut;    /* bytes cut from them */
+    unsigned rec_hw_rolled;    /* .seq files rolled forward */
+    unsigned rec_seq_created;  /* .seq files recreated */
+    unsigned rec_tmp_removed;  /* temp files removed */
+    unsigned rec_logs_scanned; /* logs whose tail recovery read */
+    unsigned rec_logs_skipped; /* logs it did not read: not on the dirty list */
 };
 SXP_API void sxp_store_stats(sxp_store *s, struct sxp_stats *out);
 

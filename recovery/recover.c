@@ -31,7 +31,13 @@
  *   R-1  Temp files. Every regular file whose name ends in ".tmp" in ROOT,
  *        streams/, kv/ and blobs/ is an interrupted atomic write (the target
  *        was never replaced): it is removed, then its directory fsynced.
- *   R-2  The window. Of each streams/<hex>.log only the tail is read: its
+ *   R-2  The logs. When LOCK holds the crashed session's dirty list
+ *        (engine/lock.h K-5), only the logs it names, and logs without a
+ *        .seq, are read: every other log was consistent when the session
+ *        began (a clean close, or an earlier recovery) and was not written
+ *        since. Without a list (an older LOCK, a list cut short) every log
+ *        is read.
+ *        The window. Of each streams/<hex>.log only the tail is read: its
  *        last COMMIT_MAX_UNSYNCED bytes, extended back to the start of the
  *        line holding the window's first byte. A line wholly before the
  *        window was synced before anything in the window was written, so it
@@ -483,7 +489,7 @@ static int recover_lone_seq(const struct recover_ctx *c, struct recover_job *j)
     return 0;
 }
 
-static int recover_has(char **v, size_t n, const char *s)
+static int recover_has(char *const *v, size_t n, const char *s)
 {
     return n > 0 && bsearch(&s, v, n, sizeof(*v), recover_cmp) != NULL;
 }
@@ -524,11 +530,18 @@ static void recover_add(struct recover_report *to, const struct recover_report *
     to->hw_rolled += r->hw_rolled;
     to->seq_created += r->seq_created;
     to->logs_scanned += r->logs_scanned;
+    to->logs_skipped += r->logs_skipped;
     to->bytes_read += r->bytes_read;
 }
 
 int recover_store(struct sxp_io *io, const char *root, int sync, struct recover_report *out,
                   struct sxp_err *err)
+{
+    return recover_store_only(io, root, sync, NULL, 0, out, err);
+}
+
+int recover_store_only(struct sxp_io *io, const char *root, int sync, char *const *only,
+                       size_t nonly, struct recover_report *out, struct sxp_err *err)
 {
     struct recover_ctx c;
     struct recover_names ns;
@@ -582,11 +595,19 @@ int recover_store(struct sxp_io *io, const char *root, int sync, struct recover_
         goto out;
     }
     for (size_t i = 0; i < ns.nlogs; i++) {
+        /* R-2: a log the crashed session never wrote, with its .seq, was
+         * left consistent by the session before (clean close or recovery). */
+        if (only && !recover_has(only, nonly, ns.logs[i]) &&
+            recover_has(ns.seqs, ns.nseqs, ns.logs[i])) {
+            rep.logs_skipped++;
+            continue;
+        }
         c.jobs[c.njobs].stem = ns.logs[i];
         c.jobs[c.njobs++].is_log = 1;
     }
     for (size_t i = 0; i < ns.nseqs; i++)
-        if (!recover_has(ns.logs, ns.nlogs, ns.seqs[i]))
+        if (!recover_has(ns.logs, ns.nlogs, ns.seqs[i]) &&
+            (!only || recover_has(only, nonly, ns.seqs[i])))
             c.jobs[c.njobs++].stem = ns.seqs[i];
 
     /* R-2..R-4; corruption in one log does not stop the others. */

@@ -25,6 +25,7 @@ struct recover_report {
     unsigned hw_rolled;    /* .seq files rolled forward to the log's max seq */
     unsigned seq_created;  /* .seq files recreated for a log that had none */
     unsigned logs_scanned; /* logs whose tail was read */
+    unsigned logs_skipped; /* logs not on the dirty list, not read */
     uint64_t bytes_read;   /* log bytes read */
 };
 
@@ -32,5 +33,11 @@ struct recover_report {
  * repair durable (fdatasync, directory fsync). out may be NULL. */
 SXP_MUST_CHECK int recover_store(struct sxp_io *io, const char *root, int sync,
                                  struct recover_report *out, struct sxp_err *err);
+/* As recover_store, but reads only the logs named in only (sorted hex
+ * names, n of them: the crashed session's dirty list, engine/lock.h K-5),
+ * and every log that has no .seq. only NULL: every log. */
+SXP_MUST_CHECK int recover_store_only(struct sxp_io *io, const char *root, int sync,
+                                      char *const *only, size_t n, struct recover_report *out,
+                                      struct sxp_err *err);
 
 #endif

@@ -466,7 +466,10 @@ SERVER_PID=
 close_srv || true
 run --dir "$D" recover
 [ "$RC" = 0 ] && [[ "$OUT" == "$D: was not closed cleanly"* ]] || fail "recover after a kill"
-pass "recover after a killed writer says recovery ran"
+# The killed server wrote one stream: recovery read that log only.
+[[ "$OUT" == *"recovery read 1 log; 6 others were not written by the crashed session"* ]] ||
+    fail "recover reads only the dirty list's logs: $OUT"
+pass "recover after a killed writer says recovery ran, on the one log it wrote"
 ok '{:seq 2}'$'\n''{:seq 3}' read sv
 run --dir "$D" stat
 [ "$RC" = 0 ] && [[ "$OUT" == *"streams:    7"* ]] && [[ "$OUT" == *"kv keys:    4"* ]] &&

@@ -436,6 +436,40 @@ static void failed_fdatasync_makes_the_stream_refuse_appends_until_reopen(void *
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* lock.h K-5: a stream is named in LOCK before its first log write of a
+ * session. When that fails, the append fails with nothing written, and no
+ * other stream starts being written (a later sync could pass over a lost
+ * line); streams already named go on. Then the power fails: every
+ * acknowledged event is there. */
+static void failed_lock_sync_refuses_new_streams_not_named_ones(void **state)
+{
+    struct tc *t = *state;
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(tc_append(s, "b", 1), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+
+    s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 2), 0); /* names "a" */
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 1, -EIO, 0), 0);
+    assert_int_equal(tc_append(s, "b", 2), -EIO); /* LOCK's sync fails */
+    enum io_fault_kind k;
+    char path[512];
+    assert_int_equal(io_fault_last_injected(t->io, &k, path, sizeof(path)), 0);
+    assert_int_equal(k, IO_FK_FDATASYNC);
+    assert_string_equal(path + strlen(path) - 5, "/LOCK");
+    io_fault_clear(t->io);
+    assert_int_equal(tc_append(s, "b", 3), -EIO); /* not retried */
+    assert_int_equal(tc_append(s, "a", 3), 0);    /* named: goes on */
+    tc_die_and_lose_power(t, s);
+
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 3);
+    assert_int_equal(tc_count(s, "b"), 1);
+    assert_int_equal(tc_append(s, "b", 2), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 static void failed_directory_fsync_under_kv_put_changes_nothing_visible(void **state)
 {
     struct tc *t = *state;
@@ -479,6 +513,7 @@ int main(void)
         T(concurrent_kv_delete_is_not_acknowledged_before_it_is_durable),
         T(zero_filled_tail_after_the_last_line_is_cut_as_residue),
         T(failed_fdatasync_makes_the_stream_refuse_appends_until_reopen),
+        T(failed_lock_sync_refuses_new_streams_not_named_ones),
         T(failed_directory_fsync_under_kv_put_changes_nothing_visible),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,7 @@
 #include "frame.h"
 #include "io.h"
 #include "recover.h"
+#include "store.h"
 #include "sx.h"
 #include "sxcheck.h"
 
@@ -683,6 +684,149 @@ static void open_after_torn_tail_succeeds_with_every_event(void **state)
     fx_remove_tree(root);
 }
 
+/* ---- the dirty list (engine/lock.h K-5, R-2) ------------------------------ */
+
+#define DL_STREAMS 40
+
+static sxp_store *dl_open(const char *root)
+{
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    int rc = sxp_store_open(root, &o, &s, &err);
+    if (rc)
+        fail_msg("open %s: %d %s", root, rc, err.msg);
+    return s;
+}
+
+static void dl_append(sxp_store *s, int stream, int64_t seq)
+{
+    char name[16], text[64];
+    struct sxp_err err;
+    sxp_value *v = NULL;
+    snprintf(name, sizeof(name), "d%02d", stream);
+    snprintf(text, sizeof(text), "{:n %d :seq %lld}", stream, (long long)seq);
+    assert_int_equal(sxp_value_parse(text, strlen(text), &v, &err), 0);
+    if (sxp_stream_append(s, name, strlen(name), v, &err) != 0)
+        fail_msg("append %s %lld: %s", name, (long long)seq, err.msg);
+    sxp_value_free(v);
+}
+
+/* A store of DL_STREAMS streams of 3 events, closed cleanly; then a session
+ * that appends to streams 7 and 23 only and dies (store_abandon). */
+static void dl_crashed_store(char *root)
+{
+    fx_tmpdir(root);
+    sxp_store *s = dl_open(root);
+    for (int i = 0; i < DL_STREAMS; i++)
+        for (int64_t q = 1; q <= 3; q++)
+            dl_append(s, i, q);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = dl_open(root);
+    dl_append(s, 7, 4);
+    dl_append(s, 23, 4);
+    dl_append(s, 7, 5);
+    store_abandon(s);
+}
+
+static struct sxp_stats dl_reopen_stats(const char *root)
+{
+    struct sxp_stats st;
+    sxp_store *s = dl_open(root);
+    sxp_store_stats(s, &st);
+    assert_int_equal(sxp_store_close(s), 0);
+    return st;
+}
+
+/* The crashed session's LOCK names exactly the streams it wrote, and
+ * recovery reads only those logs. */
+static void recovery_after_a_crash_reads_only_the_logs_the_session_wrote(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    dl_crashed_store(root);
+    size_t len = 0;
+    char *lock = fx_read_file(fx_join(p, root, "LOCK"), &len);
+    assert_non_null(strstr(lock, " +dirty\n"));
+    char line[64];
+    size_t n = frame_encode("643037", 6, memcpy(line, "643037", 6)); /* hex("d07") */
+    line[n] = '\0';
+    assert_non_null(strstr(lock, line));
+    n = frame_encode("643233", 6, memcpy(line, "643233", 6)); /* hex("d23") */
+    line[n] = '\0';
+    assert_non_null(strstr(lock, line));
+    assert_null(strstr(lock, "643038")); /* d08 was not written */
+    free(lock);
+
+    struct sxp_stats st = dl_reopen_stats(root);
+    assert_int_equal(st.recovered, 1);
+    assert_int_equal(st.rec_logs_scanned, 2);
+    assert_int_equal(st.rec_logs_skipped, DL_STREAMS - 2);
+    sxp_store *s = dl_open(root);
+    int64_t hw = 0;
+    struct sxp_err err;
+    assert_int_equal(sxp_stream_last_seq(s, "d07", 3, &hw, &err), 0);
+    assert_int_equal(hw, 5);
+    assert_int_equal(sxp_stream_last_seq(s, "d23", 3, &hw, &err), 0);
+    assert_int_equal(hw, 4);
+    assert_int_equal(sxp_store_close(s), 0);
+    fx_remove_tree(root);
+}
+
+/* What a crash leaves in a listed log is repaired: its torn tail is cut. */
+static void a_torn_tail_in_a_listed_log_is_cut(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    dl_crashed_store(root);
+    fx_append(fx_join(p, root, "streams/643037.log"), "{:n 7 :se", 9);
+    struct sxp_stats st = dl_reopen_stats(root);
+    assert_int_equal(st.rec_tails_cut, 1);
+    assert_int_equal(st.rec_logs_scanned, 2);
+    fx_remove_tree(root);
+}
+
+/* A list that does not read whole (a damaged line), or a LOCK without one
+ * (an older writer), makes recovery read every log. */
+static void without_a_whole_list_recovery_reads_every_log(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    dl_crashed_store(root);
+    fx_join(p, root, "LOCK");
+    uint64_t size = fx_file_size(p);
+    fx_flip_byte(p, size - 5); /* a digit of the last line's checksum */
+    struct sxp_stats st = dl_reopen_stats(root);
+    assert_int_equal(st.rec_logs_scanned, DL_STREAMS);
+    assert_int_equal(st.rec_logs_skipped, 0);
+    fx_remove_tree(root);
+
+    dl_crashed_store(root);
+    make_unclean(root); /* "pid 999999\n": no list */
+    st = dl_reopen_stats(root);
+    assert_int_equal(st.rec_logs_scanned, DL_STREAMS);
+    fx_remove_tree(root);
+}
+
+/* A log with no .seq is read even when the list does not name it. */
+static void a_log_without_its_seq_is_read_though_not_listed(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    dl_crashed_store(root);
+    assert_int_equal(unlink(fx_join(p, root, "streams/643130.seq")), 0); /* d10 */
+    struct sxp_stats st = dl_reopen_stats(root);
+    assert_int_equal(st.rec_logs_scanned, 3);
+    assert_int_equal(st.rec_seq_created, 1);
+    size_t len;
+    char *text = fx_read_file(p, &len);
+    assert_string_equal(text, "3");
+    free(text);
+    fx_remove_tree(root);
+}
+
 static void open_after_flipped_byte_fails_naming_file_and_offset(void **state)
 {
     (void)state;
@@ -753,6 +897,10 @@ int main(void)
         cmocka_unit_test(recovery_reads_only_the_window_and_trusts_what_is_before),
         cmocka_unit_test(fast_event_check_agrees_with_sx_parse),
         cmocka_unit_test(open_after_torn_tail_succeeds_with_every_event),
+        cmocka_unit_test(recovery_after_a_crash_reads_only_the_logs_the_session_wrote),
+        cmocka_unit_test(a_torn_tail_in_a_listed_log_is_cut),
+        cmocka_unit_test(without_a_whole_list_recovery_reads_every_log),
+        cmocka_unit_test(a_log_without_its_seq_is_read_though_not_listed),
         cmocka_unit_test(open_after_flipped_byte_fails_naming_file_and_offset),
         cmocka_unit_test(open_of_legacy_store_reads_its_events),
     };
