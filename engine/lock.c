@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "err.h"
 #include "frame.h"
@@ -19,15 +20,21 @@
 
 long lock_holder_pid(struct sxp_io *io, const char *root)
 {
-    char path[PATH_MAX];
-    char *text = NULL;
-    size_t len = 0;
+    char path[PATH_MAX], text[64];
     long pid = 0;
-    if (layout_path(root, "LOCK", path) == 0 && io_read_file(io, path, 64, &text, &len) == 0) {
-        if (sscanf(text, "pid %ld", &pid) != 1)
-            pid = 0;
-    }
-    free(text);
+    if (layout_path(root, "LOCK", path) != 0)
+        return 0;
+    int fd = io->open(io, path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    /* Only the first line: the dirty list may follow (K-5). */
+    ssize_t n = io->pread(io, fd, text, sizeof(text) - 1, 0);
+    (void)io->close(io, fd);
+    if (n <= 0)
+        return 0;
+    text[n] = '\0';
+    if (sscanf(text, "pid %ld", &pid) != 1)
+        pid = 0;
     return pid;
 }
 
@@ -42,53 +49,73 @@ static int lock_write(struct sxp_io *io, int fd, const char *text, int sync)
     return rc;
 }
 
-int lock_mark_open(struct sxp_io *io, int fd, int sync, uint64_t *out_end)
-{
-    char text[48];
-    snprintf(text, sizeof(text), "pid %ld" LOCK_DIRTY_MARK "\n", (long)getpid());
-    *out_end = strlen(text);
-    return lock_write(io, fd, text, sync);
-}
+/* The dirty list's space is written ahead in zeros, LOCK_DIRTY_CHUNK at a
+ * time, so that appending a name and syncing it changes no file size: an
+ * fdatasync inside the file's size costs no journal commit (as commit.c's
+ * pre-zeroed logs). */
+#define LOCK_DIRTY_CHUNK (64u * 1024u)
 
-int lock_append_dirty(struct sxp_io *io, int fd, uint64_t *off, const char *hex, size_t len,
-                      int sync)
+int lock_mark_open(struct sxp_io *io, int fd, int sync, uint64_t *out_end, uint64_t *out_alloc)
 {
-    char line[2 * LAYOUT_STREAM_MAX + FRAME_TRAILER_LEN];
-    if (len == 0 || len > 2 * LAYOUT_STREAM_MAX)
-        return -EINVAL;
-    memcpy(line, hex, len);
-    size_t n = frame_encode(line, len, line);
-    int rc = io->pwrite(io, fd, line, n, *off);
+    char *buf = calloc(1, LOCK_DIRTY_CHUNK);
+    if (!buf)
+        return -ENOMEM;
+    int n = snprintf(buf, LOCK_DIRTY_CHUNK, "pid %ld" LOCK_DIRTY_MARK "\n", (long)getpid());
+    int rc = io->pwrite(io, fd, buf, LOCK_DIRTY_CHUNK, 0);
+    free(buf);
+    if (!rc)
+        rc = io->ftruncate(io, fd, LOCK_DIRTY_CHUNK);
     if (!rc && sync)
         rc = io->fdatasync(io, fd);
-    if (!rc)
-        *off += n;
+    *out_end = (uint64_t)n;
+    *out_alloc = LOCK_DIRTY_CHUNK;
     return rc;
 }
 
-static int lock_cmp(const void *a, const void *b)
+unsigned lock_dirty_bucket(const char *hex, size_t len)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return (unsigned)(XXH3_64bits(hex, len) & (LOCK_DIRTY_BUCKETS - 1));
 }
 
-void lock_dirty_free(struct lock_dirty *d)
+int lock_append_dirty(struct sxp_io *io, int fd, uint64_t *off, uint64_t *alloc, unsigned b,
+                      int sync)
 {
-    for (size_t i = 0; i < d->n; i++)
-        free(d->stems[i]);
-    free(d->stems);
-    d->stems = NULL;
-    d->n = 0;
+    char line[3 + FRAME_TRAILER_LEN];
+    char *buf = line;
+    if (b >= LOCK_DIRTY_BUCKETS)
+        return -EINVAL;
+    snprintf(line, sizeof(line), "%03x", b);
+    size_t n = frame_encode(line, 3, line), wlen = n;
+    uint64_t nalloc = *alloc;
+    if (*off + n > *alloc) {
+        /* Past the zeros: write the line and the next chunk of zeros. */
+        nalloc = *off + n + LOCK_DIRTY_CHUNK;
+        wlen = (size_t)(nalloc - *off);
+        buf = calloc(1, wlen);
+        if (!buf)
+            return -ENOMEM;
+        memcpy(buf, line, n);
+    }
+    int rc = io->pwrite(io, fd, buf, wlen, *off);
+    if (buf != line)
+        free(buf);
+    if (!rc && sync)
+        rc = io->fdatasync(io, fd);
+    if (!rc) {
+        *off += n;
+        *alloc = nalloc;
+    }
+    return rc;
 }
 
-/* A whole dirty list is at most one line per stream a session can name;
- * past this, recovery reads every log instead. */
-#define LOCK_DIRTY_MAX (256u << 20)
+/* A whole dirty list holds each bucket about once; past this size it is
+ * not one a session wrote, and recovery reads every log instead. */
+#define LOCK_DIRTY_MAX (16u << 20)
 
 int lock_read_dirty(struct sxp_io *io, int fd, struct lock_dirty *out)
 {
     uint64_t size = 0;
-    out->stems = NULL;
-    out->n = 0;
+    memset(out->map, 0, sizeof(out->map));
     int rc = io->fsize(io, fd, &size);
     if (rc)
         return rc;
@@ -102,7 +129,7 @@ int lock_read_dirty(struct sxp_io *io, int fd, struct lock_dirty *out)
         free(text);
         return (int)got;
     }
-    size_t len = (size_t)got, cap = 0;
+    size_t len = (size_t)got;
     const char *lf = memchr(text, '\n', len);
     const char *mark = LOCK_DIRTY_MARK "\n";
     size_t ml = strlen(mark);
@@ -110,40 +137,28 @@ int lock_read_dirty(struct sxp_io *io, int fd, struct lock_dirty *out)
                 strncmp(text, "pid ", 4) == 0;
     for (size_t off = whole ? (size_t)(lf - text) + 1 : len; whole && off < len;) {
         struct frame_line fl;
-        char name[LAYOUT_STREAM_MAX];
-        size_t nlen = 0;
+        if (text[off] == '\0') {
+            /* The zeros written ahead: the list ends here, if all are. */
+            for (; off < len && whole; off++)
+                whole = text[off] == '\0';
+            break;
+        }
         frame_next(text + off, len - off, &fl);
-        if (fl.status != FRAME_OK || fl.payload_len == 0 ||
-            fl.payload_len > 2 * LAYOUT_STREAM_MAX ||
-            layout_hex_decode(fl.payload, fl.payload_len, name, &nlen) != 0) {
-            whole = 0;
-            break;
+        unsigned b = 0;
+        whole = fl.status == FRAME_OK && fl.payload_len == 3;
+        for (size_t k = 0; whole && k < 3; k++) {
+            char ch = fl.payload[k];
+            whole = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+            b = b * 16 + (unsigned)(ch <= '9' ? ch - '0' : ch - 'a' + 10);
         }
-        if (out->n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            char **nv = realloc(out->stems, ncap * sizeof(*nv));
-            if (!nv) {
-                rc = -ENOMEM;
-                break;
-            }
-            out->stems = nv;
-            cap = ncap;
-        }
-        if ((out->stems[out->n] = strndup(fl.payload, fl.payload_len)) == NULL) {
-            rc = -ENOMEM;
-            break;
-        }
-        out->n++;
+        if (whole)
+            out->map[b / 8] |= (uint8_t)(1u << (b % 8));
         off += fl.line_len;
     }
     free(text);
-    if (rc || !whole) {
-        lock_dirty_free(out);
-        return rc;
-    }
-    if (out->n > 1)
-        qsort(out->stems, out->n, sizeof(*out->stems), lock_cmp);
-    return 1;
+    if (!whole)
+        memset(out->map, 0, sizeof(out->map));
+    return whole;
 }
 
 int lock_mark_clean(struct sxp_io *io, int fd, int sync)

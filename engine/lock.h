@@ -17,16 +17,23 @@
  * K-4  A lock held by a pid that no longer exists is waited for, briefly
  *      (lock.c): the kernel may release a killed process's lock late.
  * K-5  THE DIRTY LIST. A session's LOCK reads "pid N +dirty\n" followed by
- *      one framed line (frame.h) per stream, holding its hex name, for
- *      every stream whose log the session has written to. A stream's line
- *      is appended, and synced, before the session's first write to its
- *      log (engine/streams.c streams_mark_dirty). So after a crash the
- *      list names every log that can hold unsynced bytes, and recovery
- *      reads only those logs (recovery/recover.c R-2): its work follows
- *      what the crashed session wrote, not the size of the store. A LOCK
- *      whose first line lacks " +dirty", or with any line that is not a
- *      well-framed hex name (a write cut short, damage), gives no list:
- *      recovery then reads every log.
+ *      framed lines (frame.h), each holding a BUCKET: three lowercase hex
+ *      digits, the low 12 bits of XXH3-64 of a stream's hex name
+ *      (lock_dirty_bucket). Before the session's first write to a stream's
+ *      log, the stream's bucket is in the list, synced (engine/streams.c
+ *      streams_mark_dirty). So after a crash the list covers every log that
+ *      can hold unsynced bytes, and recovery reads only the logs whose
+ *      bucket it names (recovery/recover.c R-2): its work follows what the
+ *      crashed session wrote, not the size of the store. Buckets rather
+ *      than names bound the cost: a session pays at most LOCK_DIRTY_BUCKETS
+ *      extra syncs however many streams it writes, and a crash after it
+ *      wrote k streams makes recovery read about k/4096 of the logs more
+ *      than those k. A LOCK whose first line lacks " +dirty", or with any
+ *      line that is not a well-framed bucket (a write cut short, damage),
+ *      gives no list: recovery then reads every log. The list's space is
+ *      written ahead in zeros (a NUL where a line would start ends the
+ *      list; every byte after it must be NUL too), so a bucket's sync
+ *      changes no file size. "clean\n" truncates LOCK to those 6 bytes.
  */
 #ifndef SXP_LOCK_H
 #define SXP_LOCK_H
@@ -42,24 +49,33 @@
  * read "clean\n". -EAGAIN naming root and the holder's pid when taken. */
 int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_clean,
                  struct sxp_err *err);
-/* Replaces the text with "pid N +dirty\n" (mark_open; *out_end: where the
- * dirty list starts) or "clean\n" (mark_clean), synced when sync is set. */
-int lock_mark_open(struct sxp_io *io, int fd, int sync, uint64_t *out_end);
+/* Replaces the text with "pid N +dirty\n" and zeros written ahead for the
+ * dirty list (mark_open; *out_end: where the list starts, *out_alloc: the
+ * file's size) or with "clean\n" (mark_clean), synced when sync is set. */
+int lock_mark_open(struct sxp_io *io, int fd, int sync, uint64_t *out_end, uint64_t *out_alloc);
 int lock_mark_clean(struct sxp_io *io, int fd, int sync);
-/* K-5: appends the framed hex name at *off, synced when sync is set, and
- * advances *off. On an error *off stays: the next append overwrites. */
-int lock_append_dirty(struct sxp_io *io, int fd, uint64_t *off, const char *hex, size_t len,
+#define LOCK_DIRTY_BUCKETS 4096u
+
+/* The bucket of a stream, from its hex name (K-5). */
+unsigned lock_dirty_bucket(const char *hex, size_t len);
+/* K-5: appends bucket b at *off (over the zeros written ahead, and more of
+ * them past *alloc), synced when sync is set, and advances *off and
+ * *alloc. On an error both stay: the next append overwrites. */
+int lock_append_dirty(struct sxp_io *io, int fd, uint64_t *off, uint64_t *alloc, unsigned b,
                       int sync);
 
-/* The dirty list of a LOCK (K-5): sorted hex names. */
+/* The dirty list of a LOCK (K-5): a bitmap of buckets. */
 struct lock_dirty {
-    char **stems;
-    size_t n;
+    uint8_t map[LOCK_DIRTY_BUCKETS / 8];
 };
+static inline int lock_dirty_has(const struct lock_dirty *d, unsigned b)
+{
+    return (d->map[b / 8] >> (b % 8)) & 1;
+}
 /* Reads the dirty list from fd: 1 and *out when LOCK holds a whole one, 0
  * when it holds none (recover every log), -errno. */
 int lock_read_dirty(struct sxp_io *io, int fd, struct lock_dirty *out);
-void lock_dirty_free(struct lock_dirty *d);
+
 /* Reads the pid in a LOCK text, 0 if none. */
 long lock_holder_pid(struct sxp_io *io, const char *root);
 

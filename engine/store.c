@@ -183,8 +183,7 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
         rc = lock_read_dirty(s->io, s->lock_fd, &dirty);
         if (rc < 0)
             return err_set(err, rc, "read %s/LOCK: %s", s->root, strerror(-rc));
-        rc = recover_store_only(s->io, s->root, sync, rc ? dirty.stems : NULL, dirty.n, &rep, err);
-        lock_dirty_free(&dirty);
+        rc = recover_store_only(s->io, s->root, sync, rc ? &dirty : NULL, &rep, err);
         if (rc)
             return rc;
         s->rec_logs_scanned = rep.logs_scanned;
@@ -202,7 +201,7 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
                     s->root, rep.tails_cut, (unsigned long long)rep.bytes_cut, rep.hw_rolled,
                     rep.seq_created, rep.tmp_removed);
     }
-    rc = lock_mark_open(s->io, s->lock_fd, sync, &s->lock_off);
+    rc = lock_mark_open(s->io, s->lock_fd, sync, &s->lock_off, &s->lock_alloc);
     if (rc)
         return err_set(err, rc, "write %s/LOCK: %s", s->root, strerror(-rc));
     return store_check_format(s, err);

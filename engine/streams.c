@@ -226,16 +226,21 @@ int streams_mark_dirty(sxp_store *s, struct stream *st, struct sxp_err *err)
         st->dirty_logged = 1;
         return 0;
     }
+    layout_hex_encode(st->name, st->name_len, hex);
+    unsigned b = lock_dirty_bucket(hex, strlen(hex));
+    if ((s->dirty_map[b / 8] >> (b % 8)) & 1) {
+        st->dirty_logged = 1; /* another stream of its bucket was listed */
+        return 0;
+    }
     if (s->lock_dead)
         return err_set(err, s->lock_dead,
                        "stream \"%s\": writing %s/LOCK failed before (%s): no new stream can be "
                        "written until the store is reopened",
                        st->name, s->root, strerror(-s->lock_dead));
-    layout_hex_encode(st->name, st->name_len, hex);
     st->busy = 1;
     pthread_mutex_unlock(&s->mu);
     pthread_mutex_lock(&s->lock_mu);
-    rc = lock_append_dirty(s->io, s->lock_fd, &s->lock_off, hex, strlen(hex), sync);
+    rc = lock_append_dirty(s->io, s->lock_fd, &s->lock_off, &s->lock_alloc, b, sync);
     pthread_mutex_unlock(&s->lock_mu);
     pthread_mutex_lock(&s->mu);
     st->busy = 0;
@@ -251,6 +256,7 @@ int streams_mark_dirty(sxp_store *s, struct stream *st, struct sxp_err *err)
     }
     if (sync)
         s->st_syncs++;
+    s->dirty_map[b / 8] |= (uint8_t)(1u << (b % 8));
     st->dirty_logged = 1;
     return 0;
 }

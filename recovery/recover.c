@@ -32,8 +32,8 @@
  *        streams/, kv/ and blobs/ is an interrupted atomic write (the target
  *        was never replaced): it is removed, then its directory fsynced.
  *   R-2  The logs. When LOCK holds the crashed session's dirty list
- *        (engine/lock.h K-5), only the logs it names, and logs without a
- *        .seq, are read: every other log was consistent when the session
+ *        (engine/lock.h K-5), only the logs whose bucket it names, and logs
+ *        without a .seq, are read: every other log was consistent when the session
  *        began (a clean close, or an earlier recovery) and was not written
  *        since. Without a list (an older LOCK, a list cut short) every log
  *        is read.
@@ -128,6 +128,7 @@
 
 #include "err.h"
 #include "layout.h"
+#include "lock.h"
 #include "logscan.h"
 #include "residue.h"
 #include "sxcheck.h"
@@ -494,6 +495,12 @@ static int recover_has(char *const *v, size_t n, const char *s)
     return n > 0 && bsearch(&s, v, n, sizeof(*v), recover_cmp) != NULL;
 }
 
+/* The dirty list names stem's bucket (engine/lock.h K-5). */
+static int recover_listed(const struct lock_dirty *only, const char *stem)
+{
+    return lock_dirty_has(only, lock_dirty_bucket(stem, strlen(stem)));
+}
+
 static void *recover_worker(void *arg)
 {
     struct recover_ctx *c = arg;
@@ -537,11 +544,11 @@ static void recover_add(struct recover_report *to, const struct recover_report *
 int recover_store(struct sxp_io *io, const char *root, int sync, struct recover_report *out,
                   struct sxp_err *err)
 {
-    return recover_store_only(io, root, sync, NULL, 0, out, err);
+    return recover_store_only(io, root, sync, NULL, out, err);
 }
 
-int recover_store_only(struct sxp_io *io, const char *root, int sync, char *const *only,
-                       size_t nonly, struct recover_report *out, struct sxp_err *err)
+int recover_store_only(struct sxp_io *io, const char *root, int sync, const struct lock_dirty *only,
+                       struct recover_report *out, struct sxp_err *err)
 {
     struct recover_ctx c;
     struct recover_names ns;
@@ -597,7 +604,7 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, char *cons
     for (size_t i = 0; i < ns.nlogs; i++) {
         /* R-2: a log the crashed session never wrote, with its .seq, was
          * left consistent by the session before (clean close or recovery). */
-        if (only && !recover_has(only, nonly, ns.logs[i]) &&
+        if (only && !recover_listed(only, ns.logs[i]) &&
             recover_has(ns.seqs, ns.nseqs, ns.logs[i])) {
             rep.logs_skipped++;
             continue;
@@ -607,7 +614,7 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, char *cons
     }
     for (size_t i = 0; i < ns.nseqs; i++)
         if (!recover_has(ns.logs, ns.nlogs, ns.seqs[i]) &&
-            (!only || recover_has(only, nonly, ns.seqs[i])))
+            (!only || recover_listed(only, ns.seqs[i])))
             c.jobs[c.njobs++].stem = ns.seqs[i];
 
     /* R-2..R-4; corruption in one log does not stop the others. */

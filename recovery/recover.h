@@ -33,11 +33,12 @@ struct recover_report {
  * repair durable (fdatasync, directory fsync). out may be NULL. */
 SXP_MUST_CHECK int recover_store(struct sxp_io *io, const char *root, int sync,
                                  struct recover_report *out, struct sxp_err *err);
-/* As recover_store, but reads only the logs named in only (sorted hex
- * names, n of them: the crashed session's dirty list, engine/lock.h K-5),
- * and every log that has no .seq. only NULL: every log. */
+/* As recover_store, but reads only the logs whose bucket is in only (the
+ * crashed session's dirty list, engine/lock.h K-5), and every log that has
+ * no .seq. only NULL: every log. */
+struct lock_dirty;
 SXP_MUST_CHECK int recover_store_only(struct sxp_io *io, const char *root, int sync,
-                                      char *const *only, size_t n, struct recover_report *out,
+                                      const struct lock_dirty *only, struct recover_report *out,
                                       struct sxp_err *err);
 
 #endif
