@@ -239,20 +239,30 @@ out:
     return rc;
 }
 
-static int fsck_cut_tail(struct fsck_ctx *c, struct fsck_item *it, char *msg, size_t size)
+/* Opens the item's log with flags into *fd; path gets its path. */
+static int fsck_open_log(struct fsck_ctx *c, const struct fsck_item *it, int flags, char *path,
+                         int *fd, char *msg, size_t size)
 {
-    char path[PATH_MAX];
-    struct sxp_err err;
     if (fsck_path(c, it->rel, path)) {
         fsck_msgf(msg, size, "path too long: %s", it->rel);
         return -ENAMETOOLONG;
     }
-    int fd = c->io->open(c->io, path, O_RDWR, 0);
-    if (fd < 0) {
-        fsck_msgf(msg, size, "open %s: %s", path, strerror(-fd));
-        return fd;
+    *fd = c->io->open(c->io, path, flags, 0);
+    if (*fd < 0) {
+        fsck_msgf(msg, size, "open %s: %s", path, strerror(-*fd));
+        return *fd;
     }
-    int rc = residue_cut_tail(c->io, fd, path, it->torn_off, c->sync, &err);
+    return 0;
+}
+
+static int fsck_cut_tail(struct fsck_ctx *c, struct fsck_item *it, char *msg, size_t size)
+{
+    char path[PATH_MAX];
+    struct sxp_err err;
+    int fd, rc = fsck_open_log(c, it, O_RDWR, path, &fd, msg, size);
+    if (rc)
+        return rc;
+    rc = residue_cut_tail(c->io, fd, path, it->torn_off, c->sync, &err);
     (void)c->io->close(c->io, fd);
     if (rc)
         fsck_msgf(msg, size, "%s", err.msg);
@@ -262,16 +272,10 @@ static int fsck_cut_tail(struct fsck_ctx *c, struct fsck_item *it, char *msg, si
 static int fsck_sync_log(struct fsck_ctx *c, const struct fsck_item *it, char *msg, size_t size)
 {
     char path[PATH_MAX];
-    if (fsck_path(c, it->rel, path)) {
-        fsck_msgf(msg, size, "path too long: %s", it->rel);
-        return -ENAMETOOLONG;
-    }
-    int fd = c->io->open(c->io, path, O_RDONLY, 0);
-    if (fd < 0) {
-        fsck_msgf(msg, size, "open %s: %s", path, strerror(-fd));
-        return fd;
-    }
-    int rc = c->io->fdatasync(c->io, fd);
+    int fd, rc = fsck_open_log(c, it, O_RDONLY, path, &fd, msg, size);
+    if (rc)
+        return rc;
+    rc = c->io->fdatasync(c->io, fd);
     (void)c->io->close(c->io, fd);
     if (rc)
         fsck_msgf(msg, size, "fdatasync %s: %s", path, strerror(-rc));
