@@ -64,6 +64,8 @@ int sxp_blob_put(sxp_store *s, const void *bytes, size_t len, char out_cid[SXP_C
         rc = s->io->fsync_dir(s->io, s->blobs_dir);
         if (rc)
             __atomic_store_n(&s->blobs_fenced, rc, __ATOMIC_RELEASE);
+        else
+            store_count_syncs(s, 1);
         return rc ? err_set(err, rc, "fsync %s: %s", s->blobs_dir, strerror(-rc)) : 0;
     }
     int renamed = 0;
@@ -75,6 +77,8 @@ int sxp_blob_put(sxp_store *s, const void *bytes, size_t len, char out_cid[SXP_C
         __atomic_store_n(&s->blobs_fenced, rc, __ATOMIC_RELEASE);
     if (rc)
         return err_set(err, rc, "write %s: %s", path, strerror(-rc));
+    if (s->opt.sync == SXP_SYNC_ALWAYS)
+        store_count_syncs(s, 2); /* the temp file's data, then blobs/ */
     return 0;
 }
 

@@ -111,6 +111,8 @@ int sxp_kv_put(sxp_store *s, const char *key, size_t key_len, const sxp_value *v
         kv_fence(s, rc);
     if (rc)
         err_set(err, rc, "write %s: %s", path, strerror(-rc));
+    else if (s->opt.sync == SXP_SYNC_ALWAYS)
+        store_count_syncs(s, 2); /* the temp file's data, then kv/ */
 out:
     buf_free(&b);
     return rc;
@@ -137,6 +139,7 @@ int sxp_kv_delete(sxp_store *s, const char *key, size_t key_len, struct sxp_err 
             kv_fence(s, rc);
             return err_set(err, rc, "fsync %s: %s", s->kv_dir, strerror(-rc));
         }
+        store_count_syncs(s, 1);
     }
     return 0;
 }

@@ -121,6 +121,13 @@ int streams_find_existing(sxp_store *s, const char *name, size_t len, struct str
 /* Makes sure the stream's .seq and .log exist durably (creating them and
  * fsyncing streams/ when needed). s->mu held; drops it for the I/O. */
 int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err);
+/* Counts n fdatasync/fsync calls of kv and blob writes in the stats. */
+static inline void store_count_syncs(sxp_store *s, uint64_t n)
+{
+    pthread_mutex_lock(&s->mu);
+    s->st_syncs += n;
+    pthread_mutex_unlock(&s->mu);
+}
 /* Names the stream in LOCK's dirty list (lock.h K-5), durably, before its
  * first log write of the session. s->mu held; drops it for the I/O. */
 int streams_mark_dirty(sxp_store *s, struct stream *st, struct sxp_err *err);

@@ -745,6 +745,29 @@ static void many_streams_work_with_a_small_descriptor_cache(void **state)
     }
 }
 
+/* kv and blob writes count their syncs: the temp file's data and the
+ * folder (a put), the folder (a delete, a blob already there). */
+static void kv_and_blob_writes_count_their_syncs(void **state)
+{
+    struct ctx *c = *state;
+    struct sxp_stats a, b;
+    sxp_store_stats(c->s, &a);
+    OP_IS(c, "(persist/kv-put \"k\" 1)", "nil");
+    sxp_store_stats(c->s, &b);
+    assert_int_equal(b.fdatasyncs - a.fdatasyncs, 2);
+    OP_IS(c, "(persist/kv-delete \"k\")", "nil");
+    sxp_store_stats(c->s, &a);
+    assert_int_equal(a.fdatasyncs - b.fdatasyncs, 1);
+    char cid[SXP_CID_LEN + 1];
+    struct sxp_err err;
+    assert_int_equal(sxp_blob_put(c->s, "abc", 3, cid, &err), 0);
+    sxp_store_stats(c->s, &b);
+    assert_int_equal(b.fdatasyncs - a.fdatasyncs, 2);
+    assert_int_equal(sxp_blob_put(c->s, "abc", 3, cid, &err), 0);
+    sxp_store_stats(c->s, &a);
+    assert_int_equal(a.fdatasyncs - b.fdatasyncs, 1);
+}
+
 static void no_sync_mode_keeps_the_same_meaning(void **state)
 {
     struct ctx *c = *state;
@@ -799,6 +822,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(many_streams_work_with_a_small_descriptor_cache, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(kv_and_blob_writes_count_their_syncs, setup, teardown),
         cmocka_unit_test_setup_teardown(no_sync_mode_keeps_the_same_meaning, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
