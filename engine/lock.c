@@ -152,13 +152,20 @@ int lock_read_dirty(struct sxp_io *io, int fd, struct lock_dirty *out)
             b = b * 16 + (unsigned)(ch <= '9' ? ch - '0' : ch - 'a' + 10);
         }
         if (whole)
-            out->map[b / 8] |= (uint8_t)(1u << (b % 8));
+            lock_dirty_add(out, b);
         off += fl.line_len;
     }
     free(text);
     if (!whole)
         memset(out->map, 0, sizeof(out->map));
     return whole;
+}
+
+int lock_is_clean(struct sxp_io *io, int fd)
+{
+    char text[sizeof(LOCK_CLEAN_TEXT) + 1];
+    ssize_t n = io->pread(io, fd, text, sizeof(text), 0);
+    return n == (ssize_t)strlen(LOCK_CLEAN_TEXT) && memcmp(text, LOCK_CLEAN_TEXT, (size_t)n) == 0;
 }
 
 int lock_mark_clean(struct sxp_io *io, int fd, int sync)
@@ -170,7 +177,6 @@ int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_clea
                  struct sxp_err *err)
 {
     char path[PATH_MAX];
-    char text[16];
     int rc = layout_path(root, "LOCK", path);
     if (rc)
         return err_set(err, rc, "store path too long: %s", root);
@@ -207,9 +213,7 @@ int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_clea
         }
         return err_set(err, rc, "lock %s: %s", path, strerror(-rc));
     }
-    ssize_t n = io->pread(io, fd, text, sizeof(text) - 1, 0);
-    *out_clean = n == (ssize_t)strlen(LOCK_CLEAN_TEXT) &&
-                 memcmp(text, LOCK_CLEAN_TEXT, strlen(LOCK_CLEAN_TEXT)) == 0;
+    *out_clean = lock_is_clean(io, fd);
     *out_fd = fd;
     return 0;
 }

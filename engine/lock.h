@@ -54,6 +54,8 @@ int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_clea
  * file's size) or with "clean\n" (mark_clean), synced when sync is set. */
 int lock_mark_open(struct sxp_io *io, int fd, int sync, uint64_t *out_end, uint64_t *out_alloc);
 int lock_mark_clean(struct sxp_io *io, int fd, int sync);
+/* 1 when the LOCK open on fd reads exactly "clean\n" (K-1), else 0. */
+int lock_is_clean(struct sxp_io *io, int fd);
 #define LOCK_DIRTY_BUCKETS 4096u
 
 /* The bucket of a stream, from its hex name (K-5). */
@@ -71,6 +73,10 @@ struct lock_dirty {
 static inline int lock_dirty_has(const struct lock_dirty *d, unsigned b)
 {
     return (d->map[b / 8] >> (b % 8)) & 1;
+}
+static inline void lock_dirty_add(struct lock_dirty *d, unsigned b)
+{
+    d->map[b / 8] |= (uint8_t)(1u << (b % 8));
 }
 /* Reads the dirty list from fd: 1 and *out when LOCK holds a whole one, 0
  * when it holds none (recover every log), -errno. */

@@ -73,12 +73,12 @@ struct sxp_store {
     struct sxp_options opt;
     struct sxp_io *io;
     int own_io;
-    int lock_fd;                               /* -1 when read-only */
-    pthread_mutex_t lock_mu;                   /* the dirty list in LOCK (lock.h K-5): */
-    uint64_t lock_off;                         /* where its next line goes */
-    uint64_t lock_alloc;                       /* LOCK's size: zeros from lock_off to here */
-    int lock_dead;                             /* 0, or the -errno that failed an append to it */
-    uint8_t dirty_map[LOCK_DIRTY_BUCKETS / 8]; /* buckets listed (under mu) */
+    int lock_fd;             /* -1 when read-only */
+    pthread_mutex_t lock_mu; /* the dirty list in LOCK (lock.h K-5): */
+    uint64_t lock_off;       /* where its next line goes */
+    uint64_t lock_alloc;     /* LOCK's size: zeros from lock_off to here */
+    int lock_dead;           /* 0, or the -errno that failed an append to it */
+    struct lock_dirty dirty; /* buckets listed (under mu) */
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* stream busy/pins changes, commit rounds */

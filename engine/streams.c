@@ -228,7 +228,7 @@ int streams_mark_dirty(sxp_store *s, struct stream *st, struct sxp_err *err)
     }
     layout_hex_encode(st->name, st->name_len, hex);
     unsigned b = lock_dirty_bucket(hex, strlen(hex));
-    if ((s->dirty_map[b / 8] >> (b % 8)) & 1) {
+    if (lock_dirty_has(&s->dirty, b)) {
         st->dirty_logged = 1; /* another stream of its bucket was listed */
         return 0;
     }
@@ -256,7 +256,7 @@ int streams_mark_dirty(sxp_store *s, struct stream *st, struct sxp_err *err)
     }
     if (sync)
         s->st_syncs++;
-    s->dirty_map[b / 8] |= (uint8_t)(1u << (b % 8));
+    lock_dirty_add(&s->dirty, b);
     st->dirty_logged = 1;
     return 0;
 }

@@ -147,12 +147,8 @@ static int fsck_lock(struct fsck_ctx *c, int *out_live, long *out_pid, char *msg
     }
     rc = c->io->lock(c->io, fd);
     if (rc == 0) {
-        char text[sizeof(LOCK_CLEAN_TEXT)];
         c->lock_fd = fd;
-        /* R-3d: a store closed cleanly holds no torn tail. */
-        ssize_t n = c->io->pread(c->io, fd, text, sizeof(text), 0);
-        c->store_clean =
-            n == (ssize_t)strlen(LOCK_CLEAN_TEXT) && memcmp(text, LOCK_CLEAN_TEXT, (size_t)n) == 0;
+        c->store_clean = lock_is_clean(c->io, fd); /* R-3d: then nothing is torn */
         return 0;
     }
     long pid = rc == -EAGAIN ? fsck_lock_pid(c, fd) : 0;
@@ -353,11 +349,8 @@ static void fsck_count(struct fsck_report *r)
  */
 static void fsck_mark_clean(struct fsck_ctx *c, const struct fsck_report *r)
 {
-    char text[16];
-    if (c->o->mode == FSCK_MODE_CHECK || c->lock_fd < 0 || r->fatal[0] || r->left || c->sync_failed)
-        return;
-    ssize_t n = c->io->pread(c->io, c->lock_fd, text, sizeof(text), 0);
-    if (n == (ssize_t)strlen(LOCK_CLEAN_TEXT) && memcmp(text, LOCK_CLEAN_TEXT, (size_t)n) == 0)
+    if (c->o->mode == FSCK_MODE_CHECK || c->lock_fd < 0 || r->fatal[0] || r->left ||
+        c->sync_failed || lock_is_clean(c->io, c->lock_fd))
         return;
     (void)lock_mark_clean(c->io, c->lock_fd, c->sync);
 }

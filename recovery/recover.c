@@ -260,6 +260,15 @@ static int recover_trusted_seq(struct sxp_io *io, int fd, uint64_t start, uint64
     return rc;
 }
 
+/* streams/<stem>.seq into path (PATH_MAX). */
+static int recover_seq_path(const struct recover_ctx *c, struct recover_job *j, const char *stem,
+                            char *path)
+{
+    if (snprintf(path, PATH_MAX, "%s/%s.seq", c->streams_dir, stem) >= PATH_MAX)
+        return err_set(&j->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
+    return 0;
+}
+
 /* Reads streams/<stem>.seq: 1 and *out when it holds a mark, 0 when it is
  * absent, -EUCLEAN (refused, R-4) when it does not parse, -errno. */
 static int recover_read_hw(const struct recover_ctx *c, struct recover_job *j, const char *stem,
@@ -268,9 +277,10 @@ static int recover_read_hw(const struct recover_ctx *c, struct recover_job *j, c
     char path[PATH_MAX];
     char *text = NULL;
     size_t len = 0;
-    if (snprintf(path, sizeof(path), "%s/%s.seq", c->streams_dir, stem) >= (int)sizeof(path))
-        return err_set(&j->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
-    int rc = io_read_file(c->io, path, LAYOUT_SEQ_MAX_TEXT, &text, &len);
+    int rc = recover_seq_path(c, j, stem, path);
+    if (rc)
+        return rc;
+    rc = io_read_file(c->io, path, LAYOUT_SEQ_MAX_TEXT, &text, &len);
     if (rc == -ENOENT)
         return 0;
     if (rc == -E2BIG)
@@ -296,11 +306,12 @@ static int recover_seq(const struct recover_ctx *c, struct recover_job *j, const
                        int have_hw, int64_t hw, int64_t max)
 {
     char path[PATH_MAX];
-    if (snprintf(path, sizeof(path), "%s/%s.seq", c->streams_dir, stem) >= (int)sizeof(path))
-        return err_set(&j->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
     if (have_hw && hw >= max)
         return 0;
-    int rc = residue_write_seq(c->io, c->streams_dir, path, max, c->sync, &j->err);
+    int rc = recover_seq_path(c, j, stem, path);
+    if (rc)
+        return rc;
+    rc = residue_write_seq(c->io, c->streams_dir, path, max, c->sync, &j->err);
     if (rc == 0) {
         if (have_hw)
             j->rep.hw_rolled++;
@@ -310,16 +321,22 @@ static int recover_seq(const struct recover_ctx *c, struct recover_job *j, const
     return rc;
 }
 
-/* Names a corrupt line (R-3): file, byte offset and line number. The line
- * number needs the lines before the window counted, which only a refusal
- * pays for. */
-static int recover_refuse_line(const struct recover_ctx *c, struct recover_job *j, int fd,
-                               const char *stem, uint64_t start, const struct logscan_line *l,
-                               const struct logscan_class *cl)
+/* The number of lines before the window's start, for messages: only a
+ * refusal pays for counting them (0 when they cannot be read). */
+static uint64_t recover_lines_before(const struct recover_ctx *c, int fd, uint64_t start)
 {
     uint64_t before = 0;
     if (start > 0 && logscan_count_lines(c->io, fd, start, &before) != 0)
         before = 0;
+    return before;
+}
+
+/* Names a corrupt line: file, byte offset and line number. */
+static int recover_refuse_line(const struct recover_ctx *c, struct recover_job *j, int fd,
+                               const char *stem, uint64_t start, const struct logscan_line *l,
+                               const struct logscan_class *cl)
+{
+    uint64_t before = recover_lines_before(c, fd, start);
     if (cl->v == LS_SEQ_ORDER)
         return recover_refuse(j,
                               "streams/%s.log: seq %" PRId64 " not above the previous line's at "
@@ -337,9 +354,7 @@ static int recover_refuse_durable(const struct recover_ctx *c, struct recover_jo
                                   const char *stem, uint64_t start, const struct logscan_tail *t,
                                   int64_t seq)
 {
-    uint64_t before = 0;
-    if (start > 0 && logscan_count_lines(c->io, fd, start, &before) != 0)
-        before = 0;
+    uint64_t before = recover_lines_before(c, fd, start);
     return recover_refuse(j,
                           "streams/%s.log: damaged line at byte %" PRIu64 " (line %" PRIu64
                           ") is followed by seq %" PRId64 ", which the high-water mark %" PRId64
@@ -426,9 +441,7 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j)
     j->rep.bytes_read += size - start;
     struct logscan_bad_range bad;
     if (logscan_tail_close(&t, &bad)) {
-        uint64_t before = 0;
-        if (start > 0 && logscan_count_lines(c->io, fd, start, &before) != 0)
-            before = 0;
+        uint64_t before = recover_lines_before(c, fd, start);
         rc = recover_refuse(j,
                             "streams/%s.log: damaged line at byte %" PRIu64 " (line %" PRIu64
                             ") where the high-water mark %" PRId64
@@ -466,28 +479,9 @@ out:
 /* R-4's last sentence: a .seq with no .log must still parse. */
 static int recover_lone_seq(const struct recover_ctx *c, struct recover_job *j)
 {
-    const char *stem = j->stem;
-    char path[PATH_MAX];
-    char *text = NULL;
-    size_t len = 0;
     int64_t hw;
-    if (snprintf(path, sizeof(path), "%s/%s.seq", c->streams_dir, stem) >= (int)sizeof(path))
-        return err_set(&j->err, -ENAMETOOLONG, "path too long in %s", c->streams_dir);
-    int rc = io_read_file(c->io, path, LAYOUT_SEQ_MAX_TEXT, &text, &len);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc == 0) {
-        rc = layout_seq_parse(text, len, &hw);
-        free(text);
-    }
-    if (rc == -EINVAL || rc == -E2BIG)
-        return recover_refuse(j,
-                              "streams/%s.seq: unreadable high-water mark at byte 0: run "
-                              "sxp-fsck",
-                              stem);
-    if (rc)
-        return err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
-    return 0;
+    int rc = recover_read_hw(c, j, j->stem, &hw);
+    return rc < 0 ? rc : 0;
 }
 
 static int recover_has(char *const *v, size_t n, const char *s)
