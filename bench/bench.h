@@ -54,6 +54,11 @@ struct stats_hist *stats_hist_new(void);    /* zeroed; NULL when out of memory *
 void stats_hist_free(struct stats_hist *h); /* accepts NULL */
 void stats_hist_add(struct stats_hist *h, uint64_t ns);
 void stats_hist_merge(struct stats_hist *dst, const struct stats_hist *src);
+/* One zeroed histogram per thread of a workload: n of them, or NULL when
+ * out of memory; freed (NULL accepted) and merged into a row's as a set. */
+struct stats_hist **stats_hists_new(int n);
+void stats_hists_free(struct stats_hist **v, int n);
+void stats_hists_merge(struct stats_hist *dst, struct stats_hist *const *v, int n);
 /* The value at fraction q (0..1) of the samples, in ns; 0 when empty. */
 uint64_t stats_hist_quantile(const struct stats_hist *h, double q);
 /* Writes "latency_us fraction_at_or_below" lines, one per non-empty bucket. */

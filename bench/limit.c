@@ -305,31 +305,22 @@ int limit_files_sync(const struct bench_ctx *ctx, const struct bench_param *p,
     job.p = p;
     job.dir = dir;
     job.count = bench_count(ctx, p);
-    job.lat = calloc((size_t)n, sizeof(*job.lat));
+    job.lat = stats_hists_new(n);
     if (job.lat == NULL) {
         rc = -ENOMEM;
         goto out;
     }
-    for (int i = 0; i < n; i++)
-        if ((job.lat[i] = stats_hist_new()) == NULL) {
-            rc = -ENOMEM;
-            goto out;
-        }
     struct bench_region r;
     job.deadline = stats_now_ns() + (uint64_t)(ctx->seconds * 1e9);
     bench_region_begin(&r);
     rc = bench_threads_run(n, limit_files_worker, &job);
     bench_region_end(&r, row);
-    for (int i = 0; i < n; i++)
-        stats_hist_merge(row->lat, job.lat[i]);
+    stats_hists_merge(row->lat, job.lat, n);
     row->events = job.done;
     row->bytes = job.bytes;
     row->fdatasyncs = (double)job.fsyncs;
 out:
-    if (job.lat != NULL)
-        for (int i = 0; i < n; i++)
-            stats_hist_free(job.lat[i]);
-    free(job.lat);
+    stats_hists_free(job.lat, n);
     fsutil_rm_rf(dir);
     return rc;
 }

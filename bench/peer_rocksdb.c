@@ -105,16 +105,11 @@ int rocksdb_bench_put(const struct bench_ctx *ctx, const struct bench_param *p,
     memset(&job, 0, sizeof(job));
     job.p = p;
     job.count = bench_count(ctx, p);
-    job.lat = calloc((size_t)n, sizeof(*job.lat));
+    job.lat = stats_hists_new(n);
     if (job.lat == NULL) {
         rc = -ENOMEM;
         goto out;
     }
-    for (int i = 0; i < n; i++)
-        if ((job.lat[i] = stats_hist_new()) == NULL) {
-            rc = -ENOMEM;
-            goto out;
-        }
     opt = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(opt, 1);
     job.db = rocksdb_open(opt, dir, &err);
@@ -131,8 +126,7 @@ int rocksdb_bench_put(const struct bench_ctx *ctx, const struct bench_param *p,
     bench_region_begin(&r);
     rc = bench_threads_run(n, rocksdb_worker, &job);
     bench_region_end(&r, row);
-    for (int i = 0; i < n; i++)
-        stats_hist_merge(row->lat, job.lat[i]);
+    stats_hists_merge(row->lat, job.lat, n);
     row->events = job.done;
     row->bytes = job.bytes;
     row->fdatasyncs = -1;
@@ -145,10 +139,7 @@ out:
         rocksdb_close(job.db);
     if (opt != NULL)
         rocksdb_options_destroy(opt);
-    if (job.lat != NULL)
-        for (int i = 0; i < n; i++)
-            stats_hist_free(job.lat[i]);
-    free(job.lat);
+    stats_hists_free(job.lat, n);
     fsutil_rm_rf(dir);
     return rc;
 }

@@ -133,16 +133,11 @@ int sqlite_insert(const struct bench_ctx *ctx, const struct bench_param *p, stru
     job.row = row;
     job.count = bench_count(ctx, p);
     snprintf(job.path, sizeof(job.path), "%s/bench.db", dir);
-    job.lat = calloc((size_t)n, sizeof(*job.lat));
+    job.lat = stats_hists_new(n);
     if (job.lat == NULL) {
         rc = -ENOMEM;
         goto out;
     }
-    for (int i = 0; i < n; i++)
-        if ((job.lat[i] = stats_hist_new()) == NULL) {
-            rc = -ENOMEM;
-            goto out;
-        }
     /* Setup, untimed: the schema. */
     rc = sqlite_open_db(job.path, &db);
     if (rc == 0 && sqlite_exec(db, "CREATE TABLE ev(stream INTEGER, seq INTEGER, body BLOB, "
@@ -155,8 +150,7 @@ int sqlite_insert(const struct bench_ctx *ctx, const struct bench_param *p, stru
     bench_region_begin(&r);
     rc = bench_threads_run(n, sqlite_worker, &job);
     bench_region_end(&r, row);
-    for (int i = 0; i < n; i++)
-        stats_hist_merge(row->lat, job.lat[i]);
+    stats_hists_merge(row->lat, job.lat, n);
     row->events = job.done;
     row->bytes = job.bytes;
     row->fdatasyncs = -1;
@@ -164,10 +158,7 @@ int sqlite_insert(const struct bench_ctx *ctx, const struct bench_param *p, stru
         snprintf(row->note, sizeof(row->note), "%s", job.errmsg);
 out:
     sqlite3_close(db);
-    if (job.lat != NULL)
-        for (int i = 0; i < n; i++)
-            stats_hist_free(job.lat[i]);
-    free(job.lat);
+    stats_hists_free(job.lat, n);
     fsutil_rm_rf(dir);
     return rc;
 }

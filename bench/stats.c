@@ -49,6 +49,32 @@ void stats_hist_free(struct stats_hist *h)
     free(h);
 }
 
+struct stats_hist **stats_hists_new(int n)
+{
+    struct stats_hist **v = calloc((size_t)n, sizeof(*v));
+    for (int i = 0; v != NULL && i < n; i++)
+        if ((v[i] = stats_hist_new()) == NULL) {
+            stats_hists_free(v, n);
+            v = NULL;
+        }
+    return v;
+}
+
+void stats_hists_free(struct stats_hist **v, int n)
+{
+    if (v == NULL)
+        return;
+    for (int i = 0; i < n; i++)
+        stats_hist_free(v[i]);
+    free(v);
+}
+
+void stats_hists_merge(struct stats_hist *dst, struct stats_hist *const *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        stats_hist_merge(dst, v[i]);
+}
+
 void stats_hist_add(struct stats_hist *h, uint64_t ns)
 {
     h->counts[stats_bucket(ns)]++;

@@ -354,17 +354,12 @@ int wl_server_append(const struct bench_ctx *ctx, const struct bench_param *p,
     job.row = row;
     job.count = bench_count(ctx, p);
     job.fds = malloc((size_t)n * sizeof(*job.fds));
-    job.lat = calloc((size_t)n, sizeof(*job.lat));
+    for (int i = 0; job.fds != NULL && i < n; i++)
+        job.fds[i] = -1; /* before any exit: the cleanup closes them */
+    job.lat = stats_hists_new(n);
     if (job.fds == NULL || job.lat == NULL) {
         rc = -ENOMEM;
         goto out;
-    }
-    for (int i = 0; i < n; i++) {
-        job.fds[i] = -1;
-        if ((job.lat[i] = stats_hist_new()) == NULL) {
-            rc = -ENOMEM;
-            goto out;
-        }
     }
     if ((rc = wl_server_start(w, p, n > 64 ? n : 64, row)) != 0)
         goto out;
@@ -385,8 +380,7 @@ int wl_server_append(const struct bench_ctx *ctx, const struct bench_param *p,
     f1 = wl_server_fsyncs(w->sock);
     row->cpu_s += scpu1 - scpu0;
     row->fdatasyncs = f0 >= 0 && f1 >= 0 ? f1 - f0 : -1;
-    for (int i = 0; i < n; i++)
-        stats_hist_merge(row->lat, job.lat[i]);
+    stats_hists_merge(row->lat, job.lat, n);
     row->events = job.done;
     row->bytes = job.done * p->size;
     wl_syncs_checked(row, p);
@@ -405,10 +399,7 @@ out:
             rmdir(w->sock_dir);
         }
     }
-    if (job.lat != NULL)
-        for (int i = 0; i < n; i++)
-            stats_hist_free(job.lat[i]);
-    free(job.lat);
+    stats_hists_free(job.lat, n);
     free(job.fds);
     free(w);
     pthread_mutex_destroy(&job.note_mu);

@@ -164,16 +164,11 @@ int wl_sxp_append(const struct bench_ctx *ctx, const struct bench_param *p, stru
     job.p = p;
     job.row = row;
     job.count = bench_count(ctx, p);
-    job.lat = calloc((size_t)n, sizeof(*job.lat));
+    job.lat = stats_hists_new(n);
     if (job.lat == NULL) {
         rc = -ENOMEM;
         goto out;
     }
-    for (int i = 0; i < n; i++)
-        if ((job.lat[i] = stats_hist_new()) == NULL) {
-            rc = -ENOMEM;
-            goto out;
-        }
     rc = wl_open_io(dir, p->nosync, p->io, row, &s);
     if (rc != 0)
         goto out;
@@ -185,8 +180,7 @@ int wl_sxp_append(const struct bench_ctx *ctx, const struct bench_param *p, stru
     rc = bench_threads_run(n, wl_append_worker, &job);
     bench_region_end(&r, row);
     row->fdatasyncs = (double)(wl_fdatasyncs(s) - f0);
-    for (int i = 0; i < n; i++)
-        stats_hist_merge(row->lat, job.lat[i]);
+    stats_hists_merge(row->lat, job.lat, n);
     row->events = job.done;
     row->bytes = job.done * p->size;
     if (p->io == SXP_IO_SYNC && row->note[0] == '\0')
@@ -199,10 +193,7 @@ out:
         if (rc == 0 && crc != 0)
             rc = wl_fail(row, crc, NULL, "close");
     }
-    if (job.lat != NULL)
-        for (int i = 0; i < n; i++)
-            stats_hist_free(job.lat[i]);
-    free(job.lat);
+    stats_hists_free(job.lat, n);
     pthread_mutex_destroy(&job.note_mu);
     fsutil_rm_rf(dir);
     return rc;
