@@ -133,7 +133,11 @@ void frame_next(const char *buf, size_t len, struct frame_line *out)
         out->status = FRAME_INCOMPLETE;
         return;
     }
-    size_t n = (size_t)(lf - buf);
+    frame_line_at(buf, (size_t)(lf - buf), out);
+}
+
+void frame_line_at(const char *buf, size_t n, struct frame_line *out)
+{
     out->line_len = n + 1;
     frame_classify(buf, n, out);
 }

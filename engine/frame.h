@@ -59,6 +59,8 @@ size_t frame_encode(const char *payload, size_t len, char *out);
 void frame_trailer(const char *payload, size_t len, char out[FRAME_TRAILER_LEN]);
 /* Decodes the line that starts at buf[0]; len > 0. */
 void frame_next(const char *buf, size_t len, struct frame_line *out);
+/* Decodes the line buf[0..n] whose LF the caller already found at buf[n]. */
+void frame_line_at(const char *buf, size_t n, struct frame_line *out);
 /* Decodes a whole kv file: one line, or a legacy payload without LF. */
 void frame_decode_whole(const char *buf, size_t len, struct frame_line *out);
 /* A short word for a status: "ok", "legacy", "blank", "bad trailer",

@@ -59,8 +59,10 @@ static int logread_fill(struct logread *r)
 
 int logread_next(struct logread *r, struct frame_line *out, uint64_t *out_off)
 {
+    const char *lf;
     for (;;) {
-        if (r->pos < r->len && memchr(r->buf + r->pos, '\n', r->len - r->pos) != NULL)
+        lf = r->pos < r->len ? memchr(r->buf + r->pos, '\n', r->len - r->pos) : NULL;
+        if (lf)
             break;
         if (r->buf_off + r->len >= r->end) {
             if (r->pos >= r->len)
@@ -71,7 +73,10 @@ int logread_next(struct logread *r, struct frame_line *out, uint64_t *out_off)
         if (rc < 0)
             return rc;
     }
-    frame_next(r->buf + r->pos, r->len - r->pos, out);
+    if (lf)
+        frame_line_at(r->buf + r->pos, (size_t)(lf - (r->buf + r->pos)), out);
+    else
+        frame_next(r->buf + r->pos, r->len - r->pos, out);
     *out_off = r->buf_off + r->pos;
     r->pos += out->line_len;
     r->line_no++;

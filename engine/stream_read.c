@@ -66,10 +66,23 @@ static void stream_read_end(sxp_store *s, struct stream *st)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Reads lines from off to end, adding events with seq >= from (all when
- * all is set) to list, at most limit of them (limit < 0: no limit). */
+/* What a scan does with each event it parsed: takes ownership of ev.
+ * Nonzero stops the scan and is its result. */
+typedef int (*stream_take_fn)(void *ctx, sxp_value *ev, struct sxp_err *err);
+
+/* How a scan hands on events: to take, parsed into sc when sc is not NULL
+ * (then take must release each before it returns: sx_value_free_in). */
+struct stream_sink {
+    stream_take_fn take;
+    void *ctx;
+    struct sx_scratch *sc;
+};
+
+/* Reads lines from off to end, handing events with seq >= from (all when
+ * all is set) to the sink, at most limit of them (limit < 0: no limit). */
 static int stream_scan(sxp_store *s, struct stream *st, uint64_t off, uint64_t end, int all,
-                       int64_t from, int64_t limit, sxp_value *list, struct sxp_err *err)
+                       int64_t from, int64_t limit, const struct stream_sink *sink,
+                       struct sxp_err *err)
 {
     struct logread r;
     struct frame_line ln;
@@ -98,17 +111,15 @@ static int stream_scan(sxp_store *s, struct stream *st, uint64_t off, uint64_t e
                 continue;
         }
         sxp_value *v = NULL;
-        rc = sx_parse(ln.payload, ln.payload_len, &v, NULL);
+        rc = sx_parse_in(ln.payload, ln.payload_len, sink->sc, &v, NULL);
         if (rc) {
             rc = err_set(err, -EUCLEAN, "stream \"%s\": unparsable event at byte %llu", st->name,
                          (unsigned long long)at);
             goto out;
         }
-        rc = sxp_value_list_push(list, v);
-        if (rc) {
-            err_set(err, rc, "out of memory");
+        rc = sink->take(sink->ctx, v, err);
+        if (rc)
             goto out;
-        }
         taken++;
     }
     if (rc < 0)
@@ -205,24 +216,17 @@ int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t from, uint6
     return 0;
 }
 
-int sxp_stream_read(sxp_store *s, const char *stream, size_t stream_len, sxp_value **out,
-                    struct sxp_err *err)
-{
-    return sxp_stream_read_range(s, stream, stream_len, INT64_MIN, -1, out, err);
-}
-
-int sxp_stream_read_range(sxp_store *s, const char *stream, size_t stream_len, int64_t from_seq,
-                          int64_t limit, sxp_value **out, struct sxp_err *err)
+/* Bisects to from_seq (unless from_seq is INT64_MIN: every event) and
+ * scans from there; a stream without a log has no events. */
+static int stream_read_events(sxp_store *s, const char *stream, size_t stream_len,
+                              int64_t from_seq, int64_t limit, const struct stream_sink *sink,
+                              struct sxp_err *err)
 {
     struct stream *st;
     uint64_t end = 0, off = 0;
-    *out = NULL;
-    sxp_value *list = sxp_value_list();
-    if (!list)
-        return err_set(err, -ENOMEM, "out of memory");
     int rc = stream_read_begin(s, stream, stream_len, &st, &end, err);
     if (rc <= 0)
-        goto out;
+        return rc;
     int all = from_seq == INT64_MIN;
     if (!all) {
         rc = stream_find_seq(s->io, st->fd, end, from_seq, &off);
@@ -234,18 +238,69 @@ int sxp_stream_read_range(sxp_store *s, const char *stream, size_t stream_len, i
                                st->name, (long long)from_seq)
                      : err_set(err, rc, "read stream \"%s\": %s", st->name, strerror(-rc));
             stream_read_end(s, st);
-            goto out;
+            return rc;
         }
     }
-    rc = stream_scan(s, st, off, end, all, from_seq, limit, list, err);
+    rc = stream_scan(s, st, off, end, all, from_seq, limit, sink, err);
     stream_read_end(s, st);
-out:
+    return rc;
+}
+
+static int stream_take_push(void *ctx, sxp_value *ev, struct sxp_err *err)
+{
+    int rc = sxp_value_list_push(ctx, ev);
+    return rc ? err_set(err, rc, "out of memory") : 0;
+}
+
+int sxp_stream_read(sxp_store *s, const char *stream, size_t stream_len, sxp_value **out,
+                    struct sxp_err *err)
+{
+    return sxp_stream_read_range(s, stream, stream_len, INT64_MIN, -1, out, err);
+}
+
+int sxp_stream_read_range(sxp_store *s, const char *stream, size_t stream_len, int64_t from_seq,
+                          int64_t limit, sxp_value **out, struct sxp_err *err)
+{
+    *out = NULL;
+    sxp_value *list = sxp_value_list();
+    if (!list)
+        return err_set(err, -ENOMEM, "out of memory");
+    struct stream_sink sink = {stream_take_push, list, NULL};
+    int rc = stream_read_events(s, stream, stream_len, from_seq, limit, &sink, err);
     if (rc) {
         sxp_value_free(list);
         return rc;
     }
     *out = list;
     return 0;
+}
+
+struct stream_visit {
+    sxp_event_fn fn;
+    void *ctx;
+    struct sx_scratch sc; /* each event's node, reused */
+};
+
+/* Lends ev to the caller's function, then releases it. */
+static int stream_take_visit(void *ctx, sxp_value *ev, struct sxp_err *err)
+{
+    struct stream_visit *v = ctx;
+    int rc = v->fn(v->ctx, ev);
+    sx_value_free_in(ev, &v->sc);
+    if (rc < 0)
+        return err_setk(err, rc, "stopped", "the scan's function stopped it: %s", strerror(-rc));
+    return rc;
+}
+
+int sxp_stream_scan(sxp_store *s, const char *stream, size_t stream_len, int64_t from_seq,
+                    int64_t limit, sxp_event_fn fn, void *ctx, struct sxp_err *err)
+{
+    struct stream_visit v = {fn, ctx, {NULL, 0}};
+    struct stream_sink sink = {stream_take_visit, &v, &v.sc};
+    err_clear(err);
+    int rc = stream_read_events(s, stream, stream_len, from_seq, limit, &sink, err);
+    sx_scratch_free(&v.sc);
+    return rc;
 }
 
 int sxp_stream_last_seq(sxp_store *s, const char *stream, size_t stream_len, int64_t *out,

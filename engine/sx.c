@@ -187,7 +187,8 @@ struct sx_parser {
     const char *end;
     struct sxp_err *err;
     int depth;             /* ( and { open around p */
-    struct sx_item *items; /* items of the open lists */
+    struct sx_scratch *scratch; /* for the outermost list or dict, or NULL */
+    struct sx_item *items;      /* items of the open lists */
     size_t n_items, cap_items;
     struct sx_entry *pairs; /* pairs of the open dicts */
     size_t n_pairs, cap_pairs;
@@ -215,10 +216,15 @@ static int sx_nomem(struct sx_parser *P)
  * bytes at stack, which starts out as local (or NULL). Returns the stack,
  * perhaps moved, with *cap updated; or NULL when out of memory, the stack
  * left as it was. */
-static void *sx_grow(void *stack, size_t *cap, size_t n, size_t size, const void *local)
+static void *sx_grow_slow(void *stack, size_t *cap, size_t n, size_t size, const void *local);
+
+static inline void *sx_grow(void *stack, size_t *cap, size_t n, size_t size, const void *local)
 {
-    if (n < *cap)
-        return stack;
+    return n < *cap ? stack : sx_grow_slow(stack, cap, n, size, local);
+}
+
+static void *sx_grow_slow(void *stack, size_t *cap, size_t n, size_t size, const void *local)
+{
     size_t ncap = *cap ? *cap * 2 : SX_STACK_LOCAL;
     if (ncap > SIZE_MAX / size)
         return NULL;
@@ -542,7 +548,7 @@ static int sx_parse_paren(struct sx_parser *P, struct sx_item *out)
         P->items[base] = head;
         n++;
     }
-    out->node = sx_list_take(&P->items[base], n);
+    out->node = sx_list_take(&P->items[base], n, P->depth == 0 ? P->scratch : NULL);
     if (!out->node) {
         rc = sx_nomem(P);
         goto fail;
@@ -712,7 +718,7 @@ static int sx_parse_dict(struct sx_parser *P, struct sx_item *out)
                       (size_t)(open - P->text), shown, rep->key);
         goto fail;
     }
-    out->node = sx_dict_take(&P->pairs[base], n);
+    out->node = sx_dict_take(&P->pairs[base], n, P->depth == 0 ? P->scratch : NULL);
     if (!out->node) {
         rc = sx_nomem(P);
         goto fail;
@@ -759,6 +765,12 @@ static int sx_parse_value(struct sx_parser *P, struct sx_item *out)
 
 int sx_parse(const char *text, size_t len, sxp_value **out, struct sxp_err *err)
 {
+    return sx_parse_in(text, len, NULL, out, err);
+}
+
+int sx_parse_in(const char *text, size_t len, struct sx_scratch *sc, sxp_value **out,
+                struct sxp_err *err)
+{
     struct sx_parser P;
     struct sx_item item = {0};
     int rc;
@@ -769,6 +781,7 @@ int sx_parse(const char *text, size_t len, sxp_value **out, struct sxp_err *err)
     P.text = text;
     P.end = text + len;
     P.err = err;
+    P.scratch = sc;
     P.depth = 0;
     P.items = P.local_items;
     P.n_items = 0;
@@ -790,7 +803,7 @@ int sx_parse(const char *text, size_t len, sxp_value **out, struct sxp_err *err)
     P.p = sx_skip_ws(P.p, P.end);
     if (P.p < P.end) {
         rc = sx_perr(&P, P.p, "trailing data after the value");
-        sxp_value_free(item.node);
+        sx_value_free_in(item.node, sc);
         goto cleanup;
     }
     *out = sx_item_node(&item);

@@ -96,6 +96,22 @@ struct sxp_value {
 
 /* Same as sxp_value_parse. */
 int sx_parse(const char *text, size_t len, sxp_value **out, struct sxp_err *err);
+
+/* Memory a parse may put its outermost list or dict node in, instead of a
+ * malloc of its own, so that a scan parsing one event after another makes
+ * no allocation for a flat event. It holds one node at a time: release the
+ * last one (sx_value_free_in) before the next parse. Zero-initialise it;
+ * sx_scratch_free frees it. */
+struct sx_scratch {
+    void *buf;
+    size_t cap;
+};
+/* sx_parse, with the outermost list or dict node in sc. */
+int sx_parse_in(const char *text, size_t len, struct sx_scratch *sc, sxp_value **out,
+                struct sxp_err *err);
+/* sxp_value_free for a value that may lie in sc (which may be NULL). */
+void sx_value_free_in(sxp_value *v, const struct sx_scratch *sc);
+void sx_scratch_free(struct sx_scratch *sc);
 /* Appends the canonical text of v to out. -EINVAL for NaN/inf or a bad key. */
 int sx_serialize(const sxp_value *v, struct buf *out, struct sxp_err *err);
 /* The integer :seq of an event. -EINVAL (kind "type") when ev is not a dict
@@ -130,10 +146,12 @@ struct sx_entry {
 sxp_value *sx_str_alloc(enum sxp_type type, size_t len);
 /* A new node for one item: its node, or a standalone copy of its leaf. */
 sxp_value *sx_item_node(const struct sx_item *item);
-/* A new list holding items[0..n); their nodes move into it. */
-sxp_value *sx_list_take(const struct sx_item *items, size_t n);
+/* A new list holding items[0..n); their nodes move into it. Its node lies
+ * in sc when sc is not NULL. */
+sxp_value *sx_list_take(const struct sx_item *items, size_t n, struct sx_scratch *sc);
 /* A new dict holding pairs[0..n) in that order; the keys are copied, the
- * nodes move into it. The caller guarantees the keys are distinct. */
-sxp_value *sx_dict_take(const struct sx_entry *pairs, size_t n);
+ * nodes move into it. The caller guarantees the keys are distinct. Its
+ * node lies in sc when sc is not NULL. */
+sxp_value *sx_dict_take(const struct sx_entry *pairs, size_t n, struct sx_scratch *sc);
 
 #endif

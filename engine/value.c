@@ -27,6 +27,9 @@
  * V-3  A child is freed, when its container is freed or when dict_set
  *      replaces it, unless it lies in the container's leaves.
  * V-4  Leaves own nothing: their bytes are inside them.
+ * V-5  A parse given a struct sx_scratch (sx_parse_in) puts its outermost
+ *      list or dict node there rather than in a malloc of its own; only
+ *      sx_value_free_in knows not to free it. Its children are as above.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -222,15 +225,33 @@ sxp_value *sx_item_node(const struct sx_item *item)
     return v;
 }
 
+/* size bytes for a list or dict node: sc's buffer (grown to fit) when sc
+ * is not NULL (V-5), else a malloc of its own. */
+static void *value_node_alloc(struct sx_scratch *sc, size_t size)
+{
+    if (!sc)
+        return malloc(size);
+    if (size > sc->cap) {
+        size_t ncap = sc->cap > size / 2 ? 2 * sc->cap : size;
+        void *p = malloc(ncap);
+        if (!p)
+            return NULL;
+        free(sc->buf);
+        sc->buf = p;
+        sc->cap = ncap;
+    }
+    return sc->buf;
+}
+
 /* A list node with room for n items and leaf_bytes of leaves inline, and
  * no item used. */
-static sxp_value *value_list_alloc(size_t n, size_t leaf_bytes)
+static sxp_value *value_list_alloc(size_t n, size_t leaf_bytes, struct sx_scratch *sc)
 {
     size_t size = sizeof(struct sx_list_node);
     if (n > SIZE_MAX / sizeof(sxp_value *) || value_add(&size, n * sizeof(sxp_value *)) ||
         value_add(&size, leaf_bytes))
         return NULL;
-    struct sx_list_node *node = malloc(size);
+    struct sx_list_node *node = value_node_alloc(sc, size);
     if (!node)
         return NULL;
     node->v.type = SXP_LIST;
@@ -242,12 +263,12 @@ static sxp_value *value_list_alloc(size_t n, size_t leaf_bytes)
     return &node->v;
 }
 
-sxp_value *sx_list_take(const struct sx_item *items, size_t n)
+sxp_value *sx_list_take(const struct sx_item *items, size_t n, struct sx_scratch *sc)
 {
     size_t leaf_bytes;
     if (value_leaf_total(items, n, sizeof(*items), &leaf_bytes))
         return NULL;
-    sxp_value *v = value_list_alloc(n, leaf_bytes);
+    sxp_value *v = value_list_alloc(n, leaf_bytes, sc);
     if (!v)
         return NULL;
     char *leaf = value_list_leaves(v);
@@ -265,13 +286,14 @@ sxp_value *sx_list_take(const struct sx_item *items, size_t n)
 
 /* A dict node with room for n pairs, leaf_bytes of leaves and key_bytes of
  * keys (NULs included) inline, and no pair used. */
-static sxp_value *value_dict_alloc(size_t n, size_t leaf_bytes, size_t key_bytes)
+static sxp_value *value_dict_alloc(size_t n, size_t leaf_bytes, size_t key_bytes,
+                                   struct sx_scratch *sc)
 {
     size_t size = sizeof(struct sx_dict_node);
     if (n > SIZE_MAX / sizeof(struct sx_pair) || value_add(&size, n * sizeof(struct sx_pair)) ||
         value_add(&size, leaf_bytes) || value_add(&size, key_bytes))
         return NULL;
-    struct sx_dict_node *node = malloc(size);
+    struct sx_dict_node *node = value_node_alloc(sc, size);
     if (!node)
         return NULL;
     node->v.type = SXP_DICT;
@@ -293,7 +315,7 @@ static char *value_place_key(char **keys, const char *key, size_t len)
     return k;
 }
 
-sxp_value *sx_dict_take(const struct sx_entry *pairs, size_t n)
+sxp_value *sx_dict_take(const struct sx_entry *pairs, size_t n, struct sx_scratch *sc)
 {
     size_t leaf_bytes, key_bytes = 0;
     if (value_leaf_total(n ? &pairs[0].item : NULL, n, sizeof(*pairs), &leaf_bytes))
@@ -301,7 +323,7 @@ sxp_value *sx_dict_take(const struct sx_entry *pairs, size_t n)
     for (size_t i = 0; i < n; i++)
         if (value_add(&key_bytes, pairs[i].key_len) || value_add(&key_bytes, 1))
             return NULL;
-    sxp_value *v = value_dict_alloc(n, leaf_bytes, key_bytes);
+    sxp_value *v = value_dict_alloc(n, leaf_bytes, key_bytes, sc);
     if (!v)
         return NULL;
     char *leaf = value_dict_leaves(v);
@@ -367,18 +389,17 @@ sxp_value *sxp_value_kw(const char *name, size_t len)
 
 sxp_value *sxp_value_list(void)
 {
-    return value_list_alloc(0, 0);
+    return value_list_alloc(0, 0, NULL);
 }
 
 sxp_value *sxp_value_dict(void)
 {
-    return value_dict_alloc(0, 0, 0);
+    return value_dict_alloc(0, 0, 0, NULL);
 }
 
-void sxp_value_free(sxp_value *v)
+/* Frees what v owns, but not v's own node. */
+static void value_free_children(sxp_value *v)
 {
-    if (!v)
-        return;
     switch (v->type) {
     case SXP_LIST: {
         const char *leaves = value_list_leaves(v);
@@ -407,7 +428,30 @@ void sxp_value_free(sxp_value *v)
     default:
         break;
     }
+}
+
+void sxp_value_free(sxp_value *v)
+{
+    if (!v)
+        return;
+    value_free_children(v);
     free(v);
+}
+
+void sx_value_free_in(sxp_value *v, const struct sx_scratch *sc)
+{
+    if (!v)
+        return;
+    value_free_children(v);
+    if (!sc || (void *)v != sc->buf)
+        free(v);
+}
+
+void sx_scratch_free(struct sx_scratch *sc)
+{
+    free(sc->buf);
+    sc->buf = NULL;
+    sc->cap = 0;
 }
 
 int sxp_value_list_push(sxp_value *list, sxp_value *item)
@@ -538,7 +582,7 @@ sxp_value *sxp_value_copy(const sxp_value *v)
     case SXP_KW:
         return value_bytes(v->type, v->u.s.p, v->u.s.len);
     case SXP_LIST: {
-        sxp_value *c = value_list_alloc(v->u.list.len, 0);
+        sxp_value *c = value_list_alloc(v->u.list.len, 0, NULL);
         if (!c)
             return NULL;
         for (size_t i = 0; i < v->u.list.len; i++) {
@@ -555,7 +599,7 @@ sxp_value *sxp_value_copy(const sxp_value *v)
         size_t n = v->u.dict.len, key_bytes = 0;
         for (size_t i = 0; i < n; i++)
             key_bytes += v->u.dict.pairs[i].key_len + 1;
-        sxp_value *c = value_dict_alloc(n, 0, key_bytes);
+        sxp_value *c = value_dict_alloc(n, 0, key_bytes, NULL);
         if (!c)
             return NULL;
         /* Copy the keys first with null values, so a failure halfway frees

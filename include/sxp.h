@@ -49,7 +49,8 @@ struct sxp_err {
     int code;         /* 0 or a negative errno, as returned */
     const char *kind; /* stable word: "seq", "name", "cid", "parse", "arity",
                          "type", "arg", "op", "limit", "checksum", "corrupt",
-                         "locked", "readonly", "io", "nomem"; "" when code is 0 */
+                         "locked", "readonly", "io", "nomem",
+                         "stopped"; "" when code is 0 */
     char msg[512];    /* one line, no trailing newline */
 };
 
@@ -204,6 +205,17 @@ SXP_API SXP_MUST_CHECK int sxp_stream_read(sxp_store *s, const char *stream, siz
 SXP_API SXP_MUST_CHECK int sxp_stream_read_range(sxp_store *s, const char *stream,
                                                  size_t stream_len, int64_t from_seq, int64_t limit,
                                                  sxp_value **out, struct sxp_err *err);
+/* Calls fn(ctx, event) for each surviving event with seq >= from_seq
+ * (INT64_MIN: every event), at most limit of them (negative: no limit), in
+ * append order, without building a list: memory stays bounded however long
+ * the log. Every line's checksum is verified first, as for sxp_stream_read.
+ * event is lent: it is valid only until fn returns and must not be freed.
+ * fn returns 0 to go on; a positive value stops the scan, which returns it;
+ * a negative errno stops it too, and is returned with err kind "stopped". */
+typedef int (*sxp_event_fn)(void *ctx, const sxp_value *event);
+SXP_API SXP_MUST_CHECK int sxp_stream_scan(sxp_store *s, const char *stream, size_t stream_len,
+                                           int64_t from_seq, int64_t limit, sxp_event_fn fn,
+                                           void *ctx, struct sxp_err *err);
 SXP_API SXP_MUST_CHECK int sxp_stream_last_seq(sxp_store *s, const char *stream, size_t stream_len,
                                                int64_t *out, struct sxp_err *err);
 /* *out: a new list of stream names (strings), sorted by bytes. */

@@ -1460,6 +1460,66 @@ static void constructors_and_accessors_follow_the_public_contract(void **state)
     sxp_value_free(NULL);
 }
 
+static void parsing_into_scratch_gives_equal_values_and_reuses_one_node(void **state)
+{
+    (void)state;
+    /* Texts of every outermost shape, short and long (the scratch grows),
+     * and failures after the outermost node is built (trailing data). */
+    static const char *const texts[] = {
+        "{:seq 1 :a \"x\"}",
+        "(list 1 (list 2 {:k \"v\"}) \"s\\tt\")",
+        "{:seq 2 :nested {:deeper (list 1 2 3) :s \"q\\\"q\"} :f 1.5}",
+        "(quote a b)",
+        "(quote (list 1 2))",
+        "42",
+        "\"just a string\"",
+        "{}",
+        "(list)",
+    };
+    struct sx_scratch sc = {0};
+    void *first = NULL;
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+            sxp_value *want = test_parse(texts[i]);
+            sxp_value *got = NULL;
+            assert_int_equal(sx_parse_in(texts[i], strlen(texts[i]), &sc, &got, NULL), 0);
+            assert_true(sxp_value_equal(got, want));
+            if (i == 0 && round == 0)
+                first = sc.buf;
+            sx_value_free_in(got, &sc);
+            sxp_value_free(want);
+        }
+    }
+    assert_non_null(first);
+    /* A dict of many pairs outgrows the scratch, which then holds it. */
+    char big[8192];
+    size_t n = (size_t)snprintf(big, sizeof(big), "{");
+    for (int k = 0; k < 300; k++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, ":k%03d %d ", k, k);
+    snprintf(big + n, sizeof(big) - n, "}");
+    size_t cap_before = sc.cap;
+    sxp_value *got = NULL;
+    assert_int_equal(sx_parse_in(big, strlen(big), &sc, &got, NULL), 0);
+    assert_true(sc.cap > cap_before);
+    assert_ptr_equal(got, sc.buf);
+    assert_int_equal(sxp_value_len(got), 300);
+    sx_value_free_in(got, &sc);
+    /* Errors free what they built and leave the scratch usable. */
+    static const char *const bad[] = {"{:a 1} extra", "(list 1 2) )", "{:a 1 :a 2}",
+                                      "{:a (list 1 \"x\") :b", "(list {:a 1} oops\""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sxp_err err;
+        got = NULL;
+        assert_int_equal(sx_parse_in(bad[i], strlen(bad[i]), &sc, &got, &err), -EINVAL);
+        assert_null(got);
+    }
+    assert_int_equal(sx_parse_in("{:ok 1}", 7, &sc, &got, NULL), 0);
+    assert_int_equal(sxp_value_as_int(sxp_value_dict_get(got, "ok", 2)), 1);
+    sx_value_free_in(got, &sc);
+    sx_scratch_free(&sc);
+    assert_null(sc.buf);
+}
+
 static void parsed_values_grow_and_free_like_built_ones(void **state)
 {
     (void)state;
@@ -1604,6 +1664,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(random_bytes_never_break_the_reader),
         cmocka_unit_test(constructors_and_accessors_follow_the_public_contract),
         cmocka_unit_test(parsed_values_grow_and_free_like_built_ones),
+        cmocka_unit_test(parsing_into_scratch_gives_equal_values_and_reuses_one_node),
         cmocka_unit_test(equality_compares_structure),
         cmocka_unit_test(to_text_returns_a_nul_terminated_copy),
     };
