@@ -87,6 +87,15 @@ int sxp_stream_append_batch(sxp_store *s, const char *stream, size_t stream_len,
         }
         if (i == 0) {
             first = seq;
+            /* Room for n events the size of the first, so that a batch of
+             * large events is not copied over and over as the buffer
+             * doubles; a wrong guess only costs the doubling again. */
+            size_t guess = b.len <= COMMIT_MAX_UNSYNCED / n ? b.len * n : COMMIT_MAX_UNSYNCED;
+            rc = buf_reserve(&b, guess - b.len);
+            if (rc) {
+                rc = err_set(err, rc, "out of memory");
+                goto out;
+            }
         } else if (seq <= prev) {
             rc = err_set(err, -ERANGE, "batch event %zu: seq %lld does not increase (after %lld)",
                          i, (long long)seq, (long long)prev);

@@ -112,6 +112,7 @@ struct commit_slot {
     uint64_t off;   /* where the round's lines start in the log */
     uint64_t bytes; /* bytes of lines */
     uint64_t zeros; /* zero bytes written after them (pre-zeroing) */
+    size_t w_at, w_n; /* its entries in the round's write_sync requests */
     int64_t last_seq;
     size_t nevents;
     int rc;
@@ -126,10 +127,14 @@ struct commit_slot {
  * only used once a log has taken COMMIT_ZERO_AFTER appends this session, so
  * 100,000 quiet streams cost no extra space. Readers stop at size_durable;
  * a clean close cuts the zeros off (store.c), so a closed log is exactly
- * SPEC section 3; after a crash recovery cuts them as a zero tail. */
+ * SPEC section 3; after a crash recovery cuts them as a zero tail. The
+ * zeros go out as a second write from commit_zeros, ahead of the log's one
+ * fdatasync, so the lines are never copied to make room for them. */
 #define COMMIT_ZERO_MIN ((uint64_t)64 << 10)
 #define COMMIT_ZERO_MAX ((uint64_t)1 << 20)
 #define COMMIT_ZERO_AFTER 64
+
+static const char commit_zeros[COMMIT_ZERO_MAX];
 
 static uint64_t commit_zero_run(const sxp_store *s, const struct stream *st, uint64_t end)
 {
@@ -196,7 +201,7 @@ static void commit_round(sxp_store *s)
     size_t nreq = 0;
     for (struct commit_req *r = list; r; r = r->next)
         nreq++;
-    struct io_wsync *w = calloc(nreq, sizeof(*w));
+    struct io_wsync *w = calloc(2 * nreq, sizeof(*w)); /* lines and zeros per log */
     struct commit_slot *slots = calloc(nreq, sizeof(*slots));
     struct commit_req **inround = calloc(nreq, sizeof(*inround));
     size_t *rslot = calloc(nreq, sizeof(*rslot));
@@ -256,7 +261,8 @@ static void commit_round(sxp_store *s)
             s->q_len++;
     }
 
-    /* One write and one fdatasync per log. */
+    /* One write of lines (and one of zeros) and one fdatasync per log. */
+    int sync = s->opt.sync == SXP_SYNC_ALWAYS;
     for (size_t i = 0; i < nslots; i++) {
         struct commit_slot *sl = &slots[i];
         struct stream *st = sl->st;
@@ -264,23 +270,23 @@ static void commit_round(sxp_store *s)
             continue;
         uint64_t end = sl->off + sl->bytes;
         sl->zeros = commit_zero_run(s, st, end);
-        if (sl->zeros) {
-            if (sl->coalesced.len == 0 && buf_add(&sl->coalesced, sl->first, sl->first_len) != 0)
-                sl->rc = -ENOMEM;
-            else if (buf_reserve(&sl->coalesced, sl->zeros) != 0)
-                sl->rc = -ENOMEM;
-            if (sl->rc)
-                continue;
-            memset(sl->coalesced.p + sl->coalesced.len, 0, sl->zeros);
-            sl->coalesced.len += sl->zeros;
-        }
+        sl->w_at = nw;
         w[nw].fd = st->fd;
         w[nw].buf = sl->coalesced.len ? sl->coalesced.p : sl->first;
         w[nw].len = sl->coalesced.len ? sl->coalesced.len : sl->first_len;
         w[nw].off = sl->off;
-        w[nw].sync = s->opt.sync == SXP_SYNC_ALWAYS;
-        st->size_written = end;
+        w[nw].sync = sync && !sl->zeros;
         nw++;
+        if (sl->zeros) {
+            w[nw].fd = st->fd;
+            w[nw].buf = commit_zeros;
+            w[nw].len = sl->zeros;
+            w[nw].off = end;
+            w[nw].sync = sync;
+            nw++;
+        }
+        sl->w_n = nw - sl->w_at;
+        st->size_written = end;
     }
 
     if (nw) {
@@ -295,16 +301,14 @@ static void commit_round(sxp_store *s)
         s->round_ns = s->round_ns ? (7 * s->round_ns + took) / 8 : took;
     }
 
-    for (size_t i = 0, k = 0; i < nslots; i++) {
+    for (size_t i = 0; i < nslots; i++) {
         struct commit_slot *sl = &slots[i];
         struct stream *st = sl->st;
         st->round_slot = 0;
         if (sl->bytes == 0)
             continue; /* the log could not be opened: nothing pinned */
-        if (!sl->rc) {
+        for (size_t k = sl->w_at; k < sl->w_at + sl->w_n && !sl->rc; k++)
             sl->rc = w[k].res;
-            k++;
-        }
         if (sl->rc) {
             st->dead = sl->rc;
         } else {

@@ -934,11 +934,35 @@ static int sx_put_num(struct buf *out, double d, struct sxp_err *err)
     return buf_add(out, tmp, (size_t)n);
 }
 
+/* How many bytes of s[0..len) the writer escapes (" \\ LF CR TAB). Long
+ * strings are the payload of big events, so 16 bytes are looked at a time:
+ * each lane that matches becomes 0xff, and the low bit of each byte of the
+ * two halves counts the matches. */
+static size_t sx_count_escapes(const char *s, size_t len)
+{
+    size_t n = 0, i = 0;
+#if defined(__GNUC__)
+    typedef unsigned char v16 __attribute__((vector_size(16)));
+    const uint64_t low_bits = 0x0101010101010101u;
+    for (; i + 16 <= len; i += 16) {
+        v16 v;
+        memcpy(&v, s + i, 16);
+        v16 m = (v16)((v == '"') | (v == '\\') | (v == '\n') | (v == '\r') | (v == '\t'));
+        uint64_t half[2];
+        memcpy(half, &m, 16);
+        if (half[0] | half[1])
+            n += (size_t)__builtin_popcountll(half[0] & low_bits) +
+                 (size_t)__builtin_popcountll(half[1] & low_bits);
+    }
+#endif
+    for (; i < len; i++)
+        n += (sx_class[(unsigned char)s[i]] & SX_ESC) != 0;
+    return n;
+}
+
 static int sx_put_str(struct buf *out, const char *s, size_t len)
 {
-    size_t n_esc = 0;
-    for (size_t i = 0; i < len; i++)
-        n_esc += (sx_class[(unsigned char)s[i]] & SX_ESC) != 0;
+    size_t n_esc = sx_count_escapes(s, len);
     int rc = buf_reserve(out, len + n_esc + 2);
     if (rc)
         return rc;

@@ -1460,6 +1460,50 @@ static void constructors_and_accessors_follow_the_public_contract(void **state)
     sxp_value_free(NULL);
 }
 
+static void escapes_are_written_at_every_position_of_long_strings(void **state)
+{
+    (void)state;
+    /* The writer counts escapes 16 bytes at a time: put each escaped byte
+     * (and two at once, and a byte that must not be escaped) at every
+     * offset of strings across several 16-byte blocks and the tail. */
+    static const char esc[] = {'"', '\\', '\n', '\r', '\t'};
+    static const char as[] = {'"', '\\', 'n', 'r', 't'};
+    for (size_t len = 1; len <= 50; len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (size_t e = 0; e <= sizeof(esc); e++) {
+                char str[64], want[160];
+                memset(str, 'a', len);
+                /* e == sizeof(esc): a byte next to the escapes that is not one. */
+                str[at] = e < sizeof(esc) ? esc[e] : '\v';
+                if (at + 5 < len)
+                    str[at + 5] = '\\';
+                size_t w = 0;
+                want[w++] = '"';
+                for (size_t i = 0; i < len; i++) {
+                    const char *hit = memchr(esc, str[i], sizeof(esc));
+                    if (hit) {
+                        want[w++] = '\\';
+                        want[w++] = as[hit - esc];
+                    } else {
+                        want[w++] = str[i];
+                    }
+                }
+                want[w++] = '"';
+                sxp_value *v = sxp_value_str(str, len);
+                size_t got_len = 0;
+                char *got = test_text(v, &got_len);
+                assert_int_equal(got_len, w);
+                assert_memory_equal(got, want, w);
+                sxp_value *back = test_parse_n(got, got_len);
+                assert_true(sxp_value_equal(back, v));
+                sxp_value_free(back);
+                sxp_value_free(v);
+                free(got);
+            }
+        }
+    }
+}
+
 static void parsing_into_scratch_gives_equal_values_and_reuses_one_node(void **state)
 {
     (void)state;
@@ -1665,6 +1709,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(constructors_and_accessors_follow_the_public_contract),
         cmocka_unit_test(parsed_values_grow_and_free_like_built_ones),
         cmocka_unit_test(parsing_into_scratch_gives_equal_values_and_reuses_one_node),
+        cmocka_unit_test(escapes_are_written_at_every_position_of_long_strings),
         cmocka_unit_test(equality_compares_structure),
         cmocka_unit_test(to_text_returns_a_nul_terminated_copy),
     };
