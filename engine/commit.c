@@ -109,9 +109,9 @@ struct commit_slot {
     struct buf coalesced; /* the round's lines of this log, when more than one request */
     const char *first;    /* the first request's lines */
     size_t first_len;
-    uint64_t off;   /* where the round's lines start in the log */
-    uint64_t bytes; /* bytes of lines */
-    uint64_t zeros; /* zero bytes written after them (pre-zeroing) */
+    uint64_t off;     /* where the round's lines start in the log */
+    uint64_t bytes;   /* bytes of lines */
+    uint64_t zeros;   /* zero bytes written after them (pre-zeroing) */
     size_t w_at, w_n; /* its entries in the round's write_sync requests */
     int64_t last_seq;
     size_t nevents;

@@ -218,9 +218,8 @@ int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t from, uint6
 
 /* Bisects to from_seq (unless from_seq is INT64_MIN: every event) and
  * scans from there; a stream without a log has no events. */
-static int stream_read_events(sxp_store *s, const char *stream, size_t stream_len,
-                              int64_t from_seq, int64_t limit, const struct stream_sink *sink,
-                              struct sxp_err *err)
+static int stream_read_events(sxp_store *s, const char *stream, size_t stream_len, int64_t from_seq,
+                              int64_t limit, const struct stream_sink *sink, struct sxp_err *err)
 {
     struct stream *st;
     uint64_t end = 0, off = 0;

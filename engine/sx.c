@@ -186,7 +186,7 @@ struct sx_parser {
     const char *p;    /* next byte */
     const char *end;
     struct sxp_err *err;
-    int depth;             /* ( and { open around p */
+    int depth;                  /* ( and { open around p */
     struct sx_scratch *scratch; /* for the outermost list or dict, or NULL */
     struct sx_item *items;      /* items of the open lists */
     size_t n_items, cap_items;

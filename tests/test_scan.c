@@ -19,31 +19,6 @@
 #include "sxp.h"
 #include "testutil.h"
 
-struct ctx {
-    char *dir;
-    sxp_store *s;
-};
-
-static int setup(void **state)
-{
-    struct ctx *c = calloc(1, sizeof(*c));
-    c->dir = tu_tmpdir();
-    c->s = tu_open(c->dir);
-    *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct ctx *c = *state;
-    if (c->s)
-        assert_int_equal(sxp_store_close(c->s), 0);
-    tu_rmrf(c->dir);
-    free(c->dir);
-    free(c);
-    return 0;
-}
-
 /* What a scan saw: a copy of every event lent to it, as a list. */
 struct seen {
     sxp_value *list;
@@ -62,7 +37,7 @@ static int collect(void *ctx, const sxp_value *ev)
     return 0;
 }
 
-static int scan(struct ctx *c, const char *name, int64_t from, int64_t limit, struct seen *s,
+static int scan(struct tu_store *c, const char *name, int64_t from, int64_t limit, struct seen *s,
                 struct sxp_err *err)
 {
     s->list = sxp_value_list();
@@ -71,7 +46,7 @@ static int scan(struct ctx *c, const char *name, int64_t from, int64_t limit, st
 
 /* Events with nested lists and dicts, strings with escapes, and a flat one:
  * every shape whose outermost node the scan keeps in its scratch. */
-static void append_mixed(struct ctx *c, const char *name, int n)
+static void append_mixed(struct tu_store *c, const char *name, int n)
 {
     struct sxp_err err;
     for (int i = 1; i <= n; i++) {
@@ -98,7 +73,7 @@ static void append_mixed(struct ctx *c, const char *name, int n)
 
 static void scan_visits_what_read_returns_in_order(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     struct sxp_err err;
     append_mixed(c, "mix", 401);
     sxp_value *want = NULL;
@@ -114,7 +89,7 @@ static void scan_visits_what_read_returns_in_order(void **state)
 
 static void scan_from_a_seq_with_a_limit_matches_read_range(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     struct sxp_err err;
     append_mixed(c, "mix", 300);
     static const int64_t froms[] = {INT64_MIN, 1, 2, 150, 299, 300, 301, 100000};
@@ -135,15 +110,15 @@ static void scan_from_a_seq_with_a_limit_matches_read_range(void **state)
 
 static void the_function_stops_the_scan(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     struct sxp_err err;
     append_mixed(c, "mix", 50);
     /* A positive value stops it and comes back as the result. */
     struct seen s = {.stop_after = 10, .stop_with = 42};
     assert_int_equal(scan(c, "mix", INT64_MIN, -1, &s, &err), 42);
     assert_int_equal(sxp_value_len(s.list), 10);
-    assert_int_equal(
-        sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(s.list, 9), "seq", 3)), 10);
+    assert_int_equal(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(s.list, 9), "seq", 3)),
+                     10);
     sxp_value_free(s.list);
     /* A negative errno stops it as an error of kind "stopped". */
     struct seen e = {.stop_after = 3, .stop_with = -ECANCELED};
@@ -151,14 +126,14 @@ static void the_function_stops_the_scan(void **state)
     assert_int_equal(err.code, -ECANCELED);
     assert_string_equal(err.kind, "stopped");
     assert_int_equal(sxp_value_len(e.list), 3);
-    assert_int_equal(
-        sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(e.list, 0), "seq", 3)), 20);
+    assert_int_equal(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(e.list, 0), "seq", 3)),
+                     20);
     sxp_value_free(e.list);
 }
 
 static void an_unknown_stream_has_no_events_and_a_bad_name_is_refused(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     struct sxp_err err;
     struct seen s = {0};
     assert_int_equal(scan(c, "nobody", INT64_MIN, -1, &s, &err), 0);
@@ -173,7 +148,7 @@ static void an_unknown_stream_has_no_events_and_a_bad_name_is_refused(void **sta
 
 static void a_damaged_line_stops_the_scan_with_a_checksum_error(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     struct sxp_err err;
     append_mixed(c, "d", 5);
     assert_int_equal(sxp_store_close(c->s), 0);
@@ -198,14 +173,16 @@ static void a_damaged_line_stops_the_scan_with_a_checksum_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(scan_visits_what_read_returns_in_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(scan_from_a_seq_with_a_limit_matches_read_range, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(the_function_stops_the_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(scan_visits_what_read_returns_in_order, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(scan_from_a_seq_with_a_limit_matches_read_range,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(the_function_stops_the_scan, tu_store_setup,
+                                        tu_store_teardown),
         cmocka_unit_test_setup_teardown(an_unknown_stream_has_no_events_and_a_bad_name_is_refused,
-                                        setup, teardown),
+                                        tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_damaged_line_stops_the_scan_with_a_checksum_error,
-                                        setup, teardown),
+                                        tu_store_setup, tu_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

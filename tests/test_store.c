@@ -24,32 +24,7 @@
 #include "sxp.h"
 #include "testutil.h"
 
-struct ctx {
-    char *dir;
-    sxp_store *s;
-};
-
-static int setup(void **state)
-{
-    struct ctx *c = calloc(1, sizeof(*c));
-    c->dir = tu_tmpdir();
-    c->s = tu_open(c->dir);
-    *state = c;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct ctx *c = *state;
-    if (c->s)
-        assert_int_equal(sxp_store_close(c->s), 0);
-    tu_rmrf(c->dir);
-    free(c->dir);
-    free(c);
-    return 0;
-}
-
-static void reopen(struct ctx *c)
+static void reopen(struct tu_store *c)
 {
     assert_int_equal(sxp_store_close(c->s), 0);
     c->s = tu_open(c->dir);
@@ -63,7 +38,7 @@ static void reopen(struct ctx *c)
     } while (0)
 
 /* Asserts that req fails with code and kind and that the tree is unchanged. */
-static void fails_unchanged(struct ctx *c, const char *req, int code, const char *kind)
+static void fails_unchanged(struct tu_store *c, const char *req, int code, const char *kind)
 {
     uint64_t before = tu_tree_digest(c->dir);
     const char *k = NULL;
@@ -76,7 +51,7 @@ static void fails_unchanged(struct ctx *c, const char *req, int code, const char
 
 static void append_then_read_returns_the_event(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     OP_IS(c, "(persist/append \"orders\" {:total 9.5 :seq 1})", "nil");
     OP_IS(c, "(persist/append \"orders\" {:seq 2 :items (list \"a\" :b (quote c))})", "nil");
     OP_IS(c, "(persist/read \"orders\")",
@@ -88,7 +63,7 @@ static void append_then_read_returns_the_event(void **state)
 
 static void reading_unknown_streams_leaves_no_trace_in_memory(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     OP_IS(c, "(persist/append \"known\" {:seq 1})", "nil");
     struct sxp_stats before, after;
     sxp_store_stats(c->s, &before);
@@ -108,7 +83,7 @@ static void reading_unknown_streams_leaves_no_trace_in_memory(void **state)
 
 static void every_operation_answers_as_the_reference(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     OP_IS(c, "(persist/streams)", "(list)");
     OP_IS(c, "(persist/append \"b\" {:seq 5})", "nil");
     OP_IS(c, "(persist/append \"a\" {:seq 1})", "nil");
@@ -158,7 +133,7 @@ static void every_operation_answers_as_the_reference(void **state)
 
 static void seq_at_or_below_high_water_is_rejected_and_nothing_written(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     OP_IS(c, "(persist/append \"s\" {:seq 5})", "nil");
     fails_unchanged(c, "(persist/append \"s\" {:seq 5})", -ERANGE, "seq");
     fails_unchanged(c, "(persist/append \"s\" {:seq 4})", -ERANGE, "seq");
@@ -175,7 +150,7 @@ static void seq_at_or_below_high_water_is_rejected_and_nothing_written(void **st
 
 static void events_that_are_not_dicts_with_integer_seq_are_rejected(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     OP_IS(c, "(persist/append \"s\" {:seq 1})", "nil");
     fails_unchanged(c, "(persist/append \"s\" (list 1 2))", -EINVAL, "type");
     fails_unchanged(c, "(persist/append \"s\" {:n 2})", -EINVAL, "type");
@@ -193,7 +168,7 @@ static void events_that_are_not_dicts_with_integer_seq_are_rejected(void **state
 
 static void malformed_requests_unknown_ops_and_wrong_arity_are_errors(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     OP_IS(c, "(persist/append \"s\" {:seq 1})", "nil");
     fails_unchanged(c, "(persist/append \"s\" {:seq 2}", -EINVAL, "parse");
     fails_unchanged(c, "(persist/append \"s {:seq 2})", -EINVAL, "parse");
@@ -214,7 +189,7 @@ static void malformed_requests_unknown_ops_and_wrong_arity_are_errors(void **sta
 
 static void bad_names_are_rejected(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     char req[1024];
     char name[200];
     fails_unchanged(c, "(persist/append \"\" {:seq 1})", -EINVAL, "name");
@@ -244,7 +219,7 @@ static void bad_names_are_rejected(void **state)
 
 static void blob_ids_that_are_not_cids_are_errors_never_paths(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     fails_unchanged(c, "(blob/get \"../../etc/passwd\")", -EINVAL, "cid");
     fails_unchanged(c, "(blob/has? \"../../etc/passwd\")", -EINVAL, "cid");
     fails_unchanged(c, "(blob/get \"BAFKREIHDWDCEFGH4DQKJV67UZCMW7OJEE6XEDZDETOJUZJEVTENXQUVYKU\")",
@@ -259,7 +234,7 @@ static void blob_ids_that_are_not_cids_are_errors_never_paths(void **state)
 
 static void values_round_trip_through_the_store(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     const char *texts[] = {
         "{:s \"tab\\there \\\"q\\\" back\\\\slash\\nline\\rcr\" :seq 1}",
         "{:max 9223372036854775807 :min -9223372036854775808 :seq 2}",
@@ -299,7 +274,7 @@ static void values_round_trip_through_the_store(void **state)
 
 static void unserializable_values_are_rejected_and_nothing_written(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     struct sxp_err err;
     OP_IS(c, "(persist/append \"n\" {:seq 1})", "nil");
     uint64_t before = tu_tree_digest(c->dir);
@@ -319,7 +294,7 @@ static void unserializable_values_are_rejected_and_nothing_written(void **state)
 
 static void every_line_on_disk_carries_its_xxh3_trailer(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     OP_IS(c, "(persist/append \"f\" {:seq 1 :v \"x\"})", "nil");
     OP_IS(c, "(persist/kv-put \"f\" (list 1))", "nil");
     char path[4096], want[256];
@@ -346,7 +321,7 @@ static void every_line_on_disk_carries_its_xxh3_trailer(void **state)
 
 static void a_damaged_line_is_an_error_naming_stream_line_and_offset(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     OP_IS(c, "(persist/append-batch \"d\" (list {:seq 1} {:seq 2} {:seq 3}))", "nil");
     OP_IS(c, "(persist/kv-put \"k\" 1)", "nil");
     assert_int_equal(sxp_store_close(c->s), 0);
@@ -389,7 +364,7 @@ static void a_damaged_line_is_an_error_naming_stream_line_and_offset(void **stat
 
 static void a_legacy_store_reads_and_takes_new_appends(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     assert_int_equal(sxp_store_close(c->s), 0);
     c->s = NULL;
     tu_rmrf(c->dir);
@@ -422,7 +397,7 @@ static void a_legacy_store_reads_and_takes_new_appends(void **state)
 
 static void state_survives_close_and_reopen(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     OP_IS(c, "(persist/append-batch \"r\" (list {:seq 1} {:seq 2} {:seq 3}))", "nil");
     OP_IS(c, "(persist/truncate \"r\" 3)", "nil");
     OP_IS(c, "(persist/kv-put \"k\" 7)", "nil");
@@ -451,7 +426,7 @@ static void state_survives_close_and_reopen(void **state)
 
 static void read_range_finds_the_middle_of_a_long_log(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     /* About 3 MB: enough for the bisection to take many steps. */
     enum { N = 30000, B = 1000 };
     struct sxp_err err;
@@ -544,7 +519,7 @@ static int cmp_i64(const void *a, const void *b)
 
 static void eight_threads_append_each_event_once_in_seq_order(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     static struct worker w[THREADS];
     pthread_t th[THREADS];
     atomic_llong shared = 0;
@@ -673,7 +648,7 @@ static void *race_reader(void *arg)
 
 static void truncate_racing_appends_and_reads_keeps_every_later_event(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     struct race r = {.s = c->s};
     pthread_t a, t, rd;
     assert_int_equal(pthread_create(&a, NULL, race_appender, &r), 0);
@@ -700,7 +675,7 @@ static void truncate_racing_appends_and_reads_keeps_every_later_event(void **sta
 
 static void a_second_writer_is_refused_naming_dir_and_pid(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     struct sxp_options o;
     sxp_options_init(&o);
     o.quiet = 1;
@@ -721,7 +696,7 @@ static void a_second_writer_is_refused_naming_dir_and_pid(void **state)
 
 static void many_streams_work_with_a_small_descriptor_cache(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     assert_int_equal(sxp_store_close(c->s), 0);
     struct sxp_options o;
     sxp_options_init(&o);
@@ -749,7 +724,7 @@ static void many_streams_work_with_a_small_descriptor_cache(void **state)
  * folder (a put), the folder (a delete, a blob already there). */
 static void kv_and_blob_writes_count_their_syncs(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     struct sxp_stats a, b;
     sxp_store_stats(c->s, &a);
     OP_IS(c, "(persist/kv-put \"k\" 1)", "nil");
@@ -770,7 +745,7 @@ static void kv_and_blob_writes_count_their_syncs(void **state)
 
 static void no_sync_mode_keeps_the_same_meaning(void **state)
 {
-    struct ctx *c = *state;
+    struct tu_store *c = *state;
     assert_int_equal(sxp_store_close(c->s), 0);
     struct sxp_options o;
     sxp_options_init(&o);
@@ -790,40 +765,47 @@ static void no_sync_mode_keeps_the_same_meaning(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(append_then_read_returns_the_event, setup, teardown),
-        cmocka_unit_test_setup_teardown(reading_unknown_streams_leaves_no_trace_in_memory, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(every_operation_answers_as_the_reference, setup, teardown),
+        cmocka_unit_test_setup_teardown(append_then_read_returns_the_event, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(reading_unknown_streams_leaves_no_trace_in_memory,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(every_operation_answers_as_the_reference, tu_store_setup,
+                                        tu_store_teardown),
         cmocka_unit_test_setup_teardown(seq_at_or_below_high_water_is_rejected_and_nothing_written,
-                                        setup, teardown),
+                                        tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(events_that_are_not_dicts_with_integer_seq_are_rejected,
-                                        setup, teardown),
+                                        tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(malformed_requests_unknown_ops_and_wrong_arity_are_errors,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_names_are_rejected, setup, teardown),
-        cmocka_unit_test_setup_teardown(blob_ids_that_are_not_cids_are_errors_never_paths, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(values_round_trip_through_the_store, setup, teardown),
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(bad_names_are_rejected, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(blob_ids_that_are_not_cids_are_errors_never_paths,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(values_round_trip_through_the_store, tu_store_setup,
+                                        tu_store_teardown),
         cmocka_unit_test_setup_teardown(unserializable_values_are_rejected_and_nothing_written,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(every_line_on_disk_carries_its_xxh3_trailer, setup,
-                                        teardown),
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(every_line_on_disk_carries_its_xxh3_trailer, tu_store_setup,
+                                        tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_damaged_line_is_an_error_naming_stream_line_and_offset,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(a_legacy_store_reads_and_takes_new_appends, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(state_survives_close_and_reopen, setup, teardown),
-        cmocka_unit_test_setup_teardown(read_range_finds_the_middle_of_a_long_log, setup, teardown),
-        cmocka_unit_test_setup_teardown(eight_threads_append_each_event_once_in_seq_order, setup,
-                                        teardown),
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_legacy_store_reads_and_takes_new_appends, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(state_survives_close_and_reopen, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(read_range_finds_the_middle_of_a_long_log, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(eight_threads_append_each_event_once_in_seq_order,
+                                        tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(truncate_racing_appends_and_reads_keeps_every_later_event,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(a_second_writer_is_refused_naming_dir_and_pid, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(many_streams_work_with_a_small_descriptor_cache, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(kv_and_blob_writes_count_their_syncs, setup, teardown),
-        cmocka_unit_test_setup_teardown(no_sync_mode_keeps_the_same_meaning, setup, teardown),
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_second_writer_is_refused_naming_dir_and_pid,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(many_streams_work_with_a_small_descriptor_cache,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(kv_and_blob_writes_count_their_syncs, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(no_sync_mode_keeps_the_same_meaning, tu_store_setup,
+                                        tu_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

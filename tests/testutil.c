@@ -194,3 +194,24 @@ char *tu_read_file(const char *path, size_t *out_len)
         *out_len = len;
     return b;
 }
+
+int tu_store_setup(void **state)
+{
+    struct tu_store *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    c->dir = tu_tmpdir();
+    c->s = tu_open(c->dir);
+    *state = c;
+    return 0;
+}
+
+int tu_store_teardown(void **state)
+{
+    struct tu_store *c = *state;
+    if (c->s)
+        assert_int_equal(sxp_store_close(c->s), 0);
+    tu_rmrf(c->dir);
+    free(c->dir);
+    free(c);
+    return 0;
+}

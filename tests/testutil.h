@@ -33,4 +33,13 @@ void tu_write_file(const char *path, const void *bytes, size_t len);
 /* Reads a whole file (malloc'd, NUL-terminated) or returns NULL. */
 char *tu_read_file(const char *path, size_t *out_len);
 
+/* A cmocka fixture: a fresh store in a new temp dir. The teardown closes the
+ * store (asserting a clean close) unless s is NULL, and removes the dir. */
+struct tu_store {
+    char *dir;
+    sxp_store *s;
+};
+int tu_store_setup(void **state);
+int tu_store_teardown(void **state);
+
 #endif
