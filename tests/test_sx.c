@@ -821,6 +821,11 @@ static void string_escapes_round_trip(void **state)
     test_parse_fails("\"abc", "at byte 0: unterminated string");
     test_parse_fails("\"abc\\\"", "at byte 0: unterminated string");
     test_parse_fails("(list \"a)", "at byte 6: unterminated string");
+    /* The same past the first 16 bytes, and a backslash as the last byte. */
+    test_parse_fails("\"0123456789abcdefghij\\qb\"", "at byte 21: bad escape");
+    test_parse_fails("\"0123456789abcdefghij\\", "at byte 0: unterminated string");
+    test_parse_fails("\"\\", "at byte 0: unterminated string");
+    test_parse_fails("\"0123456789abcdefghijklmnopqrstuvwxyz", "at byte 0: unterminated string");
 }
 
 static void nul_and_non_utf8_bytes_in_strings_round_trip(void **state)
