@@ -7,12 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-int buf_reserve(struct buf *b, size_t extra)
+int buf_grow(struct buf *b, size_t extra)
 {
-    if (b->len + extra + 1 <= b->cap)
+    if (extra >= (size_t)-1 - b->len)
+        return -ENOMEM;
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + extra + 1) {
+    while (cap < need) {
         if (cap > ((size_t)-1) / 2)
             return -ENOMEM;
         cap *= 2;
@@ -23,23 +26,6 @@ int buf_reserve(struct buf *b, size_t extra)
     b->p = p;
     b->cap = cap;
     return 0;
-}
-
-int buf_add(struct buf *b, const void *bytes, size_t len)
-{
-    int rc = buf_reserve(b, len);
-    if (rc)
-        return rc;
-    if (len)
-        memcpy(b->p + b->len, bytes, len);
-    b->len += len;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-int buf_addc(struct buf *b, char c)
-{
-    return buf_add(b, &c, 1);
 }
 
 int buf_adds(struct buf *b, const char *s)
