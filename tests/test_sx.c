@@ -1465,6 +1465,29 @@ static void constructors_and_accessors_follow_the_public_contract(void **state)
     sxp_value_free(NULL);
 }
 
+static void buffers_grow_and_refuse_sizes_that_would_wrap(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    assert_int_equal(buf_addc(&b, 'x'), 0);
+    assert_int_equal(buf_add(&b, "yz", 2), 0);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(buf_addc(&b, (char)('a' + i % 26)), 0);
+    assert_int_equal(b.len, 1003);
+    assert_true(b.cap > b.len);
+    assert_int_equal(b.p[b.len], '\0');
+    assert_memory_equal(b.p, "xyzabc", 6);
+    /* len + extra + 1 past SIZE_MAX must not wrap into "enough room". */
+    char *before = b.p;
+    size_t cap = b.cap;
+    assert_int_equal(buf_reserve(&b, SIZE_MAX), -ENOMEM);
+    assert_int_equal(buf_reserve(&b, SIZE_MAX - b.len), -ENOMEM);
+    assert_ptr_equal(b.p, before);
+    assert_int_equal(b.cap, cap);
+    assert_int_equal(b.len, 1003);
+    buf_free(&b);
+}
+
 static void escapes_are_written_at_every_position_of_long_strings(void **state)
 {
     (void)state;
@@ -1715,6 +1738,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(parsed_values_grow_and_free_like_built_ones),
         cmocka_unit_test(parsing_into_scratch_gives_equal_values_and_reuses_one_node),
         cmocka_unit_test(escapes_are_written_at_every_position_of_long_strings),
+        cmocka_unit_test(buffers_grow_and_refuse_sizes_that_would_wrap),
         cmocka_unit_test(equality_compares_structure),
         cmocka_unit_test(to_text_returns_a_nul_terminated_copy),
     };
