@@ -393,6 +393,8 @@ int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first
     st->pending++;
     s->st_in_flight++;
     req.st = st;
+    pthread_once(&commit_cv_once, commit_cv_attr_init);
+    pthread_cond_init(&req.cv, &commit_cv_attr);
     if (s->q_tail)
         s->q_tail->next = &req;
     else
@@ -402,8 +404,6 @@ int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first
     if (s->gather_cv && s->q_len >= s->gather_want)
         pthread_cond_signal(s->gather_cv);
 
-    pthread_once(&commit_cv_once, commit_cv_attr_init);
-    pthread_cond_init(&req.cv, &commit_cv_attr);
     while (!req.done) {
         if (!s->leader || req.lead) {
             s->leader = 1;

@@ -294,6 +294,8 @@ static int stream_take_visit(void *ctx, sxp_value *ev, struct sxp_err *err)
 int sxp_stream_scan(sxp_store *s, const char *stream, size_t stream_len, int64_t from_seq,
                     int64_t limit, sxp_event_fn fn, void *ctx, struct sxp_err *err)
 {
+    if (!fn)
+        return err_set(err, -EINVAL, "scan of stream without a function to call");
     struct stream_visit v = {fn, ctx, {NULL, 0}};
     struct stream_sink sink = {stream_take_visit, &v, &v.sc};
     err_clear(err);

@@ -142,6 +142,8 @@ static void an_unknown_stream_has_no_events_and_a_bad_name_is_refused(void **sta
     s.list = sxp_value_list();
     assert_int_equal(sxp_stream_scan(c->s, "", 0, INT64_MIN, -1, collect, &s, &err), -EINVAL);
     assert_string_equal(err.kind, "name");
+    assert_int_equal(sxp_stream_scan(c->s, "x", 1, INT64_MIN, -1, NULL, NULL, &err), -EINVAL);
+    assert_string_equal(err.kind, "arg");
     assert_int_equal(sxp_value_len(s.list), 0);
     sxp_value_free(s.list);
 }
