@@ -7,6 +7,10 @@
 
 #include "commit.h"
 
+/* The first read is small, and each later one twice the last, up to
+ * LOGREAD_CHUNK: a read-range of 100 events reads a few KiB past its seq,
+ * not a MiB, while a whole-log scan soon reads a MiB at a time. */
+#define LOGREAD_FIRST ((size_t)64 << 10)
 #define LOGREAD_CHUNK ((size_t)1 << 20)
 
 int logread_open(struct logread *r, struct sxp_io *io, int fd, uint64_t off, uint64_t end,
@@ -17,8 +21,9 @@ int logread_open(struct logread *r, struct sxp_io *io, int fd, uint64_t off, uin
     r->fd = fd;
     r->end = end;
     r->buf_off = off;
+    r->start = off;
     r->line_no = start_line;
-    r->cap = LOGREAD_CHUNK;
+    r->cap = LOGREAD_FIRST;
     r->buf = malloc(r->cap);
     return r->buf ? 0 : -ENOMEM;
 }
@@ -32,8 +37,9 @@ static int logread_fill(struct logread *r)
         r->len -= r->pos;
         r->pos = 0;
     }
-    if (r->len == r->cap) {
-        /* One line longer than the buffer: grow, within reason. */
+    if (r->len == r->cap || (r->cap < LOGREAD_CHUNK && r->buf_off + r->len > r->start)) {
+        /* One line longer than the buffer, or a scan past its first read:
+         * grow, within reason. */
         if (r->cap >= COMMIT_MAX_LINE * 2)
             return -E2BIG;
         char *nb = realloc(r->buf, r->cap * 2);

@@ -15,6 +15,7 @@ struct logread {
     struct sxp_io *io;
     int fd;
     uint64_t end;     /* read up to here */
+    uint64_t start;   /* where reading began */
     uint64_t buf_off; /* file offset of buf[0] */
     char *buf;
     size_t cap, len, pos; /* buffer capacity, bytes held, next line */
