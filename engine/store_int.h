@@ -35,6 +35,7 @@
 #include "io.h"
 #include "layout.h"
 #include "lock.h"
+#include "seq_hints.h"
 #include "sxp.h"
 
 struct commit_req;
@@ -55,14 +56,15 @@ struct stream {
     int pins;                 /* users of fd right now */
     struct stream *lru_prev;  /* ST-3; most recent at the head */
     struct stream *lru_next;
-    int dead;          /* ST-4: 0 or -errno */
-    int exists;        /* 1: .seq is on disk */
-    int log_exists;    /* 1: .log is on disk */
-    int busy;          /* load, creation or truncate in progress */
-    int loaded;        /* 1 once its state was read from disk */
-    int dirty_logged;  /* 1 once LOCK's dirty list names it (lock.h K-5) */
-    unsigned pending;  /* appends queued or in flight */
-    size_t round_slot; /* commit.c: 1 + index in the running round, or 0 */
+    int dead;                /* ST-4: 0 or -errno */
+    int exists;              /* 1: .seq is on disk */
+    int log_exists;          /* 1: .log is on disk */
+    int busy;                /* load, creation or truncate in progress */
+    int loaded;              /* 1 once its state was read from disk */
+    int dirty_logged;        /* 1 once LOCK's dirty list names it (lock.h K-5) */
+    unsigned pending;        /* appends queued or in flight */
+    size_t round_slot;       /* commit.c: 1 + index in the running round, or 0 */
+    struct seq_hints *hints; /* read-range's remembered probes (seq_hints.h), or NULL */
 };
 
 struct sxp_store {

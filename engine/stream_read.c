@@ -11,7 +11,10 @@
  * READ-RANGE never reads the whole log: lines are in strictly increasing
  * seq order (INV-1 of recovery/recover.c), so it bisects by byte offset,
  * resynchronising on the next LF and reading only that line's :seq
- * (sx_peek_seq), until the window left is small, then scans forward.
+ * (sx_peek_seq), until the window left is small, then scans forward. The
+ * lines it probed are remembered (seq_hints.h), and the next bisection of
+ * that log starts between the nearest two, so repeated reads of a long log
+ * take a few probes, not log2(size / window).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +29,8 @@
 
 #define READ_BISECT_WINDOW ((uint64_t)64 << 10)
 #define READ_PROBE_BYTES 4096
+/* Probes one bisection makes at most: log2 of 2^64 / READ_BISECT_WINDOW. */
+#define STREAM_PROBES_MAX 64
 
 int stream_line_error(const struct stream *st, const struct frame_line *ln, uint64_t line_no,
                       uint64_t off, struct sxp_err *err)
@@ -194,9 +199,12 @@ int stream_probe(struct sxp_io *io, int fd, uint64_t off, uint64_t end, uint64_t
     return rc;
 }
 
-int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t from, uint64_t *out_off)
+/* Bisects [lo, hi] for the first line with seq >= from, as
+ * stream_find_seq; each probed line goes into probes[0..*nprobes) when
+ * probes is not NULL (room for STREAM_PROBES_MAX). */
+static int stream_bisect(struct sxp_io *io, int fd, uint64_t lo, uint64_t hi, uint64_t end,
+                         int64_t from, uint64_t *out_off, struct seq_hint *probes, size_t *nprobes)
 {
-    uint64_t lo = 0, hi = end;
     /* Invariant: the first line with seq >= from starts in [lo, hi]; lo and
      * hi are line starts (or end). */
     while (hi - lo > READ_BISECT_WINDOW) {
@@ -207,6 +215,8 @@ int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t from, uint6
             return rc;
         if (rc == 0 || p >= hi)
             break; /* one long line spans the rest of the window: scan it */
+        if (probes && *nprobes < STREAM_PROBES_MAX)
+            probes[(*nprobes)++] = (struct seq_hint){seq, p};
         if (seq < from)
             lo = p;
         else
@@ -214,6 +224,34 @@ int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t from, uint6
     }
     *out_off = lo;
     return 0;
+}
+
+int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t from, uint64_t *out_off)
+{
+    return stream_bisect(io, fd, 0, end, end, from, out_off, NULL, NULL);
+}
+
+/* stream_find_seq from the bracket st's hints give, remembering the lines
+ * it probed (seq_hints.h). st's descriptor is pinned (SH-3). */
+static int stream_find_seq_hinted(sxp_store *s, struct stream *st, uint64_t end, int64_t from,
+                                  uint64_t *out_off)
+{
+    struct seq_hint probes[STREAM_PROBES_MAX];
+    size_t nprobes = 0;
+    uint64_t lo = 0, hi = end;
+    if (end <= READ_BISECT_WINDOW)
+        return stream_find_seq(s->io, st->fd, end, from, out_off);
+    pthread_mutex_lock(&s->mu);
+    seq_hints_bracket(st->hints, from, &lo, &hi);
+    pthread_mutex_unlock(&s->mu);
+    int rc = stream_bisect(s->io, st->fd, lo, hi, end, from, out_off, probes, &nprobes);
+    if (rc == 0 && nprobes) {
+        pthread_mutex_lock(&s->mu);
+        /* Out of memory only costs the hints. */
+        (void)seq_hints_add(&st->hints, probes, nprobes);
+        pthread_mutex_unlock(&s->mu);
+    }
+    return rc;
 }
 
 /* Bisects to from_seq (unless from_seq is INT64_MIN: every event) and
@@ -228,7 +266,7 @@ static int stream_read_events(sxp_store *s, const char *stream, size_t stream_le
         return rc;
     int all = from_seq == INT64_MIN;
     if (!all) {
-        rc = stream_find_seq(s->io, st->fd, end, from_seq, &off);
+        rc = stream_find_seq_hinted(s, st, end, from_seq, &off);
         if (rc) {
             rc = rc == -EBADMSG
                      ? err_set(err, -EBADMSG,

@@ -447,6 +447,9 @@ int streams_pin_fd(sxp_store *s, struct stream *st, struct sxp_err *err)
     int fd = s->io->open(s->io, path, flags, 0);
     if (fd < 0)
         return err_set(err, fd, "open %s: %s", path, strerror(-fd));
+    /* Hints belong to the file the last descriptor named (SH-1); under a
+     * read-only open another process may have replaced it since. */
+    seq_hints_free(&st->hints);
     st->fd = fd;
     st->pins++;
     s->open_fds++;
@@ -549,6 +552,7 @@ void streams_free_all(sxp_store *s)
             struct stream *next = st->hnext;
             if (st->fd >= 0)
                 (void)s->io->close(s->io, st->fd);
+            seq_hints_free(&st->hints);
             free(st);
             st = next;
         }

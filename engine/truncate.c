@@ -190,8 +190,10 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
     pthread_mutex_lock(&s->mu);
     streams_unpin_fd(s, st);
     if (replaced) {
-        /* The old descriptor names the old file now. */
+        /* The old descriptor names the old file now, and so do the
+         * hints (SH-1). */
         streams_close_fd(s, st);
+        seq_hints_free(&st->hints);
         st->size_durable = st->size_written = st->size_alloc = nsize;
         /* A rename that may not be durable: refuse writes until reopen. */
         if (rc)
