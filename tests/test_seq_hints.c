@@ -88,29 +88,11 @@ static int64_t first_from(sxp_store *s, int64_t from)
     return seq;
 }
 
-static void append_range(sxp_store *s, int64_t first, int64_t n)
-{
-    struct sxp_err err;
-    enum { B = 500 };
-    for (int64_t base = first; base < first + n; base += B) {
-        sxp_value *evs[B];
-        for (int i = 0; i < B; i++) {
-            char t[200];
-            snprintf(t, sizeof(t), "{:seq %lld :pad \"%0150d\"}", (long long)(base + i) * 3, i);
-            evs[i] = tu_val(t);
-        }
-        assert_int_equal(
-            sxp_stream_append_batch(s, "big", 3, (const sxp_value *const *)evs, B, &err), 0);
-        for (int i = 0; i < B; i++)
-            sxp_value_free(evs[i]);
-    }
-}
-
 static void read_range_stays_right_as_hints_pile_up_and_after_truncate(void **state)
 {
     struct tu_store *c = *state;
     /* Events with seqs 3, 6, 9, ...: about 3.5 MB, many bisection steps. */
-    append_range(c->s, 1, 20000);
+    tu_append_padded(c->s, "big", 1, 20000, 3, 150);
     uint64_t x = 88172645463325252u;
     for (int k = 0; k < 3000; k++) {
         x ^= x << 13;
@@ -121,7 +103,7 @@ static void read_range_stays_right_as_hints_pile_up_and_after_truncate(void **st
         assert_int_equal(first_from(c->s, from), want > 60000 ? -1 : want);
     }
     /* Appends move nothing: old hints still hold, new lines are found. */
-    append_range(c->s, 20001, 5000);
+    tu_append_padded(c->s, "big", 20001, 5000, 3, 150);
     assert_int_equal(first_from(c->s, 70001), 70002);
     assert_int_equal(first_from(c->s, 30000), 30000);
     /* A truncate replaces the log: every offset moved. */

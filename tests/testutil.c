@@ -215,3 +215,26 @@ int tu_store_teardown(void **state)
     free(c);
     return 0;
 }
+
+void tu_append_padded(sxp_store *s, const char *stream, int64_t first, int64_t n, int64_t step,
+                      int pad)
+{
+    enum { B = 500 };
+    struct sxp_err err;
+    sxp_value *evs[B];
+    for (int64_t base = first; base < first + n; base += B) {
+        int m = first + n - base < B ? (int)(first + n - base) : B;
+        for (int i = 0; i < m; i++) {
+            char t[512];
+            snprintf(t, sizeof(t), "{:seq %lld :pad \"%0*d\"}", (long long)((base + i) * step), pad,
+                     i);
+            evs[i] = tu_val(t);
+        }
+        int rc = sxp_stream_append_batch(s, stream, strlen(stream), (const sxp_value *const *)evs,
+                                         (size_t)m, &err);
+        for (int i = 0; i < m; i++)
+            sxp_value_free(evs[i]);
+        if (rc)
+            fail_msg("append to %s: %s", stream, err.msg);
+    }
+}

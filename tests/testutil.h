@@ -33,6 +33,12 @@ void tu_write_file(const char *path, const void *bytes, size_t len);
 /* Reads a whole file (malloc'd, NUL-terminated) or returns NULL. */
 char *tu_read_file(const char *path, size_t *out_len);
 
+/* Appends events with seqs step * [first, first + n) to stream, each
+ * {:seq S :pad "000...i"} with pad digits, in durable batches of up to
+ * 500; fails the test on any error. A long log for read-range tests. */
+void tu_append_padded(sxp_store *s, const char *stream, int64_t first, int64_t n, int64_t step,
+                      int pad);
+
 /* A cmocka fixture: a fresh store in a new temp dir. The teardown closes the
  * store (asserting a clean close) unless s is NULL, and removes the dir. */
 struct tu_store {
