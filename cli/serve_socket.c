@@ -76,7 +76,7 @@ int sock_serve(struct cli_global *g, const struct sock_opts *o)
     srv.o = o;
     srv.epfd = srv.sigfd = srv.listen.fd = -1;
     srv.sync_none = g->opts.sync == SXP_SYNC_NONE;
-    srv.t0_ns = sock_now_ns();
+    srv.t0_ns = clock_now_ns();
     sock_log_set_level(o->level);
     sock_serve_raise_nofile();
 

@@ -30,6 +30,7 @@
 #include <sys/types.h>
 
 #include "cli.h"
+#include "clock.h"
 
 /* ---- defaults and bounds -------------------------------------------------- */
 
@@ -194,9 +195,6 @@ struct sock_server {
 
 /* Runs the loop until the drain ends. 0 or -errno (epoll failed). */
 int sock_loop_run(struct sock_server *srv);
-/* CLOCK_MONOTONIC in ns. */
-uint64_t sock_now_ns(void);
-
 /* ---- sock_conn.c ------------------------------------------------------------ */
 
 struct sock_conn {

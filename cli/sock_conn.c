@@ -160,7 +160,7 @@ static void sock_conn_extract(struct sock_conn *c)
             sock_conn_close(c, "out of memory");
             return;
         }
-        j->t0_ns = sock_now_ns();
+        j->t0_ns = clock_now_ns();
         sock_conn_push(c, j);
     }
     if (c->in_start > 0) {
@@ -215,7 +215,7 @@ static void sock_conn_answer(struct sock_conn *c, struct sock_job *j)
         sock_log(SOCK_LOG_DEBUG, "conn %llu: %.*s -> %s%s (%llu us)", (unsigned long long)c->id,
                  j->len > 200 ? 200 : (int)j->len, j->line, j->ans.failed ? "error " : "ok",
                  j->ans.failed ? j->ans.kind : "",
-                 (unsigned long long)((sock_now_ns() - j->t0_ns) / 1000));
+                 (unsigned long long)((clock_now_ns() - j->t0_ns) / 1000));
     if (sock_conn_put(c, &j->ans) != 0) {
         sock_job_free(j);
         sock_conn_close(c, "out of memory");

@@ -40,14 +40,6 @@
 /* epoll_data.ptr of the descriptors that are not connections. */
 static char sock_loop_tag_listen, sock_loop_tag_signal, sock_loop_tag_pool;
 
-uint64_t sock_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int sock_loop_add(struct sock_server *srv, int fd, void *tag)
 {
     struct epoll_event ev;
@@ -160,7 +152,7 @@ static void sock_loop_drain(struct sock_server *srv, const char *why)
         return;
     }
     srv->draining = 1;
-    srv->drain_deadline_ns = sock_now_ns() + (uint64_t)srv->o->drain_ms * 1000000u;
+    srv->drain_deadline_ns = clock_now_ns() + (uint64_t)srv->o->drain_ms * 1000000u;
     sock_log(SOCK_LOG_INFO,
              "%s: draining: %u connections open, %u requests running; no new connections", why,
              srv->nopen, srv->inflight);
@@ -232,7 +224,7 @@ int sock_loop_run(struct sock_server *srv)
         int timeout = -1, n;
 
         if (srv->draining && !srv->forced) {
-            uint64_t now = sock_now_ns();
+            uint64_t now = clock_now_ns();
 
             timeout = now >= srv->drain_deadline_ns
                           ? 0

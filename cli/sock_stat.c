@@ -83,7 +83,7 @@ void sock_stat_answer(struct sock_server *srv, struct cli_answer *out)
     if (rc == 0)
         rc = sock_stat_str(d, "sync", srv->sync_none ? "none" : "always");
     if (rc == 0)
-        rc = sock_stat_int(d, "uptime-ms", (sock_now_ns() - srv->t0_ns) / 1000000u);
+        rc = sock_stat_int(d, "uptime-ms", (clock_now_ns() - srv->t0_ns) / 1000000u);
     if (rc == 0)
         rc = sock_stat_int(d, "connections", srv->nopen);
     if (rc == 0)

@@ -67,6 +67,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "commit.h"
 #include "err.h"
 #include "store_int.h"
@@ -94,13 +95,6 @@ static void commit_cv_attr_init(void)
 {
     pthread_condattr_init(&commit_cv_attr);
     pthread_condattr_setclock(&commit_cv_attr, CLOCK_MONOTONIC);
-}
-
-static uint64_t commit_now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 /* One log's part of a round. */
@@ -163,7 +157,7 @@ static void commit_gather(sxp_store *s, struct commit_req *self)
     uint64_t wait = s->round_ns / 4;
     if (wait > COMMIT_GATHER_MAX_NS)
         wait = COMMIT_GATHER_MAX_NS;
-    uint64_t until = commit_now_ns() + wait;
+    uint64_t until = clock_now_ns() + wait;
     struct timespec ts = {.tv_sec = (time_t)(until / 1000000000u),
                           .tv_nsec = (long)(until % 1000000000u)};
     s->gather_want = want;
@@ -294,9 +288,9 @@ static void commit_round(sxp_store *s)
         /* The buffers belong to the backend (and, through io_uring, to the
          * kernel) until write_sync returns; their owners sleep until we mark
          * their requests done below. */
-        uint64_t t0 = commit_now_ns();
+        uint64_t t0 = clock_now_ns();
         (void)s->io->write_sync(s->io, w, nw);
-        uint64_t took = commit_now_ns() - t0;
+        uint64_t took = clock_now_ns() - t0;
         pthread_mutex_lock(&s->mu);
         s->round_ns = s->round_ns ? (7 * s->round_ns + took) / 8 : took;
     }

@@ -239,8 +239,6 @@ static int stream_find_seq_hinted(sxp_store *s, struct stream *st, uint64_t end,
     struct seq_hint probes[STREAM_PROBES_MAX];
     size_t nprobes = 0;
     uint64_t lo = 0, hi = end;
-    if (end <= READ_BISECT_WINDOW)
-        return stream_find_seq(s->io, st->fd, end, from, out_off);
     pthread_mutex_lock(&s->mu);
     seq_hints_bracket(st->hints, from, &lo, &hi);
     pthread_mutex_unlock(&s->mu);

@@ -1205,17 +1205,13 @@ int sx_event_seq(const sxp_value *ev, int64_t *out, struct sxp_err *err)
  * NULL when it does not close. */
 static const char *sx_peek_skip_string(const char *p, const char *end)
 {
-    p++;
-    for (;;) {
-        const char *q = memchr(p, '"', (size_t)(end - p));
-        if (!q)
+    for (p++;;) {
+        const char *q = sx_find_quote_or_backslash(p, end);
+        if (!q || (*q == '\\' && q + 1 == end))
             return NULL;
-        const char *bs = memchr(p, '\\', (size_t)(q - p));
-        if (!bs)
+        if (*q == '"')
             return q + 1;
-        if (bs + 1 >= end)
-            return NULL;
-        p = bs + 2;
+        p = q + 2;
     }
 }
 

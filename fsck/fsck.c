@@ -22,18 +22,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "layout.h"
 #include "lock.h"
 
 #define FSCK_THREADS_DEFAULT 2
 #define FSCK_PROGRESS_NS 200000000L
-
-static uint64_t fsck_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void fsck_msgf(char *buf, size_t size, const char *fmt, ...)
 {
@@ -255,13 +249,13 @@ static int fsck_check_all(struct fsck_ctx *c, uint64_t t0)
         }
         pthread_cond_timedwait(&c->cv, &c->mu, &ts);
         if (c->o->progress && c->running > 0)
-            fsck_progress_draw(c, fsck_now_ns() - t0, 0);
+            fsck_progress_draw(c, clock_now_ns() - t0, 0);
     }
     pthread_mutex_unlock(&c->mu);
     for (int i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     if (c->o->progress)
-        fsck_progress_draw(c, fsck_now_ns() - t0, 1);
+        fsck_progress_draw(c, clock_now_ns() - t0, 1);
     return 0;
 }
 
@@ -382,7 +376,7 @@ int fsck_run(const struct fsck_opts *o, struct fsck_report *out)
     struct fsck_ctx c;
     struct sxp_err err;
     struct sxp_io *own_io = NULL;
-    uint64_t t0 = fsck_now_ns(), t1;
+    uint64_t t0 = clock_now_ns(), t1;
     int live = 0, is_dir = 0, rc;
     long live_pid = 0;
 
@@ -437,7 +431,7 @@ int fsck_run(const struct fsck_opts *o, struct fsck_report *out)
     if (fsck_walk(&c, out->fatal, sizeof(out->fatal)))
         goto done;
     fsck_check_all(&c, t0);
-    t1 = fsck_now_ns();
+    t1 = clock_now_ns();
     out->check_ns = t1 - t0;
     for (size_t i = 0; i < c.nitems; i++) {
         if (c.items[i].failed) {
@@ -460,7 +454,7 @@ done:
         own_io->destroy(own_io);
     fsck_ctx_free(&c);
     fsck_count(out);
-    out->total_ns = fsck_now_ns() - t0;
+    out->total_ns = clock_now_ns() - t0;
     return out->status;
 }
 
