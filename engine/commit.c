@@ -123,20 +123,28 @@ struct commit_slot {
  * a clean close cuts the zeros off (store.c), so a closed log is exactly
  * SPEC section 3; after a crash recovery cuts them as a zero tail. The
  * zeros go out as a second write from commit_zeros, ahead of the log's one
- * fdatasync, so the lines are never copied to make room for them. */
+ * fdatasync, so the lines are never copied to make room for them.
+ * The zeros reach the disk too, so they pay only when many rounds land in
+ * them: a round of more than 1/COMMIT_ZERO_ROUNDS of the run (a batch of
+ * 1,000 1 KiB events, say) writes no zeros and lets the file grow, since
+ * for it the journal commit costs less than writing its size in zeros. */
 #define COMMIT_ZERO_MIN ((uint64_t)64 << 10)
 #define COMMIT_ZERO_MAX ((uint64_t)1 << 20)
 #define COMMIT_ZERO_AFTER 64
+#define COMMIT_ZERO_ROUNDS 8
 
 static const char commit_zeros[COMMIT_ZERO_MAX];
 
-static uint64_t commit_zero_run(const sxp_store *s, const struct stream *st, uint64_t end)
+static uint64_t commit_zero_run(const sxp_store *s, const struct stream *st, uint64_t bytes,
+                                uint64_t end)
 {
     if (s->opt.sync != SXP_SYNC_ALWAYS || st->appends_session < COMMIT_ZERO_AFTER ||
         end <= st->size_alloc)
         return 0;
     uint64_t run = end < COMMIT_ZERO_MIN ? COMMIT_ZERO_MIN : end;
-    return run > COMMIT_ZERO_MAX ? COMMIT_ZERO_MAX : run;
+    if (run > COMMIT_ZERO_MAX)
+        run = COMMIT_ZERO_MAX;
+    return bytes > run / COMMIT_ZERO_ROUNDS ? 0 : run;
 }
 
 /* Under s->mu: r's caller cannot return, and so free r, before we let go. */
@@ -263,7 +271,7 @@ static void commit_round(sxp_store *s)
         if (sl->rc || sl->bytes == 0)
             continue;
         uint64_t end = sl->off + sl->bytes;
-        sl->zeros = commit_zero_run(s, st, end);
+        sl->zeros = commit_zero_run(s, st, sl->bytes, end);
         sl->w_at = nw;
         w[nw].fd = st->fd;
         w[nw].buf = sl->coalesced.len ? sl->coalesced.p : sl->first;

@@ -424,6 +424,57 @@ static void state_survives_close_and_reopen(void **state)
     free(t);
 }
 
+/* The log's size on disk, and the length of its lines (up to the last LF). */
+static void log_sizes(const char *dir, const char *hexname, off_t *size, size_t *lines)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/streams/%s.log", dir, hexname);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    *size = sb.st_size;
+    size_t len = 0;
+    char *t = tu_read_file(path, &len);
+    assert_non_null(t);
+    size_t end = len;
+    while (end > 0 && t[end - 1] != '\n')
+        end--;
+    for (size_t i = end; i < len; i++)
+        assert_int_equal(t[i], 0); /* past the lines: only pre-zeroed space */
+    free(t);
+    *lines = end;
+}
+
+static void a_busy_log_is_pre_zeroed_and_a_clean_close_cuts_the_zeros(void **state)
+{
+    struct tu_store *c = *state;
+    off_t size;
+    size_t lines;
+    /* Past the first appends of a session, small appends land in zeros
+     * written ahead of them. */
+    for (int i = 1; i <= 200; i++) {
+        char req[64];
+        snprintf(req, sizeof(req), "(persist/append \"z\" {:seq %d})", i);
+        OP_IS(c, req, "nil");
+    }
+    log_sizes(c->dir, "7a", &size, &lines);
+    assert_true((size_t)size > lines);
+    OP_IS(c, "(persist/last-seq \"z\")", "200");
+    /* A batch of more than an eighth of the run grows the file with no
+     * zeros after it: writing them would cost more than the journal. */
+    tu_append_padded(c->s, "z", 201, 500, 1, 400); /* about 210 KB */
+    log_sizes(c->dir, "7a", &size, &lines);
+    assert_true((size_t)size == lines);
+    /* Small appends after it are pre-zeroed again. */
+    OP_IS(c, "(persist/append \"z\" {:seq 701})", "nil");
+    log_sizes(c->dir, "7a", &size, &lines);
+    assert_true((size_t)size > lines);
+    /* A clean close leaves exactly the lines (SPEC section 3). */
+    reopen(c);
+    log_sizes(c->dir, "7a", &size, &lines);
+    assert_true((size_t)size == lines);
+    OP_IS(c, "(persist/last-seq \"z\")", "701");
+}
+
 static void read_range_finds_the_middle_of_a_long_log(void **state)
 {
     struct tu_store *c = *state;
@@ -781,6 +832,8 @@ int main(void)
                                         tu_store_teardown),
         cmocka_unit_test_setup_teardown(state_survives_close_and_reopen, tu_store_setup,
                                         tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_busy_log_is_pre_zeroed_and_a_clean_close_cuts_the_zeros,
+                                        tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(read_range_finds_the_middle_of_a_long_log, tu_store_setup,
                                         tu_store_teardown),
         cmocka_unit_test_setup_teardown(eight_threads_append_each_event_once_in_seq_order,
