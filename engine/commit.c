@@ -4,7 +4,10 @@
  * An append is acknowledged (sxp_stream_append returns 0) only after
  *   C-1  its framed lines were written at the end of the stream's log, and
  *   C-2  an fdatasync of that log, issued after the write completed, returned
- *        0 (under SXP_SYNC_NONE: after the write only), and
+ *        0 (under SXP_SYNC_NONE: after the write only), or, for a round that
+ *        goes through ROOT/JOURNAL (journal.c J-4), an fdatasync of the
+ *        journal holding a record of the lines returned 0 before the write
+ *        to the log was issued, and
  *   C-3  the log and .seq names were made durable by an fsync of streams/
  *        when the stream was created (streams.c), before C-1, and
  *   C-4  the stream was named in LOCK's dirty list, durably, before the
@@ -59,7 +62,10 @@
  * BOUND. A round writes at most COMMIT_MAX_UNSYNCED bytes to one log before
  * its fdatasync (a single request may reach that bound, never exceed it);
  * further requests wait for the next round. Recovery's tail scan depends on
- * this bound (commit.h).
+ * this bound (commit.h). Journaled lines not yet synced in their log are
+ * covered by the journal instead, which a checkpoint empties before it holds
+ * COMMIT_MAX_UNSYNCED bytes (journal.h), and recovery writes them back
+ * before its scan (R-0).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -70,6 +76,7 @@
 #include "clock.h"
 #include "commit.h"
 #include "err.h"
+#include "journal.h"
 #include "store_int.h"
 
 struct commit_req {
@@ -193,6 +200,89 @@ static int commit_slot_add(struct commit_slot *sl, struct commit_req *r)
     return 0;
 }
 
+/* J-4: whether this round goes through the journal. Makes room in the
+ * journal's dirty list for its logs first. s->mu held. */
+static int commit_use_journal(sxp_store *s, struct commit_slot *slots, size_t nslots)
+{
+    if (s->j_fd < 0 || s->j_dead || s->opt.sync != SXP_SYNC_ALWAYS)
+        return 0;
+    uint64_t total = 0;
+    size_t nlogs = 0;
+    int grows = 0;
+    for (size_t i = 0; i < nslots; i++) {
+        struct commit_slot *sl = &slots[i];
+        if (sl->rc || sl->bytes == 0)
+            continue;
+        uint64_t end = sl->off + sl->bytes;
+        total += sl->bytes;
+        nlogs++;
+        if (end > sl->st->size_alloc && commit_zero_run(s, sl->st, sl->bytes, end) == 0)
+            grows = 1;
+    }
+    if (nlogs == 0 || total > JOURNAL_ROUND_MAX || (nlogs == 1 && !grows))
+        return 0;
+    if (s->j_cap - s->j_ndirty < nlogs) {
+        size_t cap = s->j_ndirty + nlogs + s->j_cap;
+        void *p = realloc(s->j_dirty, cap * sizeof(*s->j_dirty));
+        if (!p)
+            return 0;
+        s->j_dirty = p;
+        s->j_cap = cap;
+    }
+    return 1;
+}
+
+static const char *commit_slot_lines(const struct commit_slot *sl)
+{
+    return sl->coalesced.len ? sl->coalesced.p : sl->first;
+}
+
+/* The journal bytes of a round's records. */
+static uint64_t commit_journal_bytes(const struct commit_slot *slots, size_t nslots)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < nslots; i++)
+        if (!slots[i].rc && slots[i].bytes)
+            n += journal_record_size(slots[i].st->name_len, slots[i].bytes);
+    return n;
+}
+
+/* J-5: writes the round's records at s->j_end (with zeros ahead, as a log's
+ * pre-zeroing) and fdatasyncs the journal. Called by the leader without
+ * s->mu: the slots and s->j_* are the leader's until the round ends. */
+static int commit_journal_write(sxp_store *s, const struct commit_slot *slots, size_t nslots)
+{
+    uint64_t len = commit_journal_bytes(slots, nslots);
+    char *buf = malloc(len);
+    if (!buf)
+        return -ENOMEM;
+    size_t at = 0;
+    for (size_t i = 0; i < nslots; i++) {
+        const struct commit_slot *sl = &slots[i];
+        if (sl->rc || sl->bytes == 0)
+            continue;
+        at += journal_record_format(buf + at, s->j_gen, sl->st->name, sl->st->name_len, sl->off,
+                                    commit_slot_lines(sl), sl->bytes);
+    }
+    uint64_t end = s->j_end + len, zeros = 0;
+    if (end > s->j_alloc) {
+        zeros = end < COMMIT_ZERO_MIN ? COMMIT_ZERO_MIN : end;
+        zeros = zeros > COMMIT_ZERO_MAX ? COMMIT_ZERO_MAX : zeros;
+    }
+    struct io_wsync jw[2] = {
+        {.fd = s->j_fd, .buf = buf, .len = len, .off = s->j_end, .sync = !zeros},
+        {.fd = s->j_fd, .buf = commit_zeros, .len = zeros, .off = end, .sync = 1},
+    };
+    int rc = s->io->write_sync(s->io, jw, zeros ? 2 : 1);
+    free(buf);
+    if (rc == 0 && zeros) {
+        pthread_mutex_lock(&s->mu);
+        s->j_alloc = end + zeros;
+        pthread_mutex_unlock(&s->mu);
+    }
+    return rc;
+}
+
 /* Runs one round over the whole queue. s->mu held on entry and exit. */
 static void commit_round(sxp_store *s)
 {
@@ -263,21 +353,23 @@ static void commit_round(sxp_store *s)
             s->q_len++;
     }
 
-    /* One write of lines (and one of zeros) and one fdatasync per log. */
+    /* One write of lines (and one of zeros) and one fdatasync per log; or,
+     * through the journal, one write and one fdatasync for all (J-4). */
     int sync = s->opt.sync == SXP_SYNC_ALWAYS;
+    int journaled = commit_use_journal(s, slots, nslots);
     for (size_t i = 0; i < nslots; i++) {
         struct commit_slot *sl = &slots[i];
         struct stream *st = sl->st;
         if (sl->rc || sl->bytes == 0)
             continue;
         uint64_t end = sl->off + sl->bytes;
-        sl->zeros = commit_zero_run(s, st, sl->bytes, end);
+        sl->zeros = journaled ? 0 : commit_zero_run(s, st, sl->bytes, end);
         sl->w_at = nw;
         w[nw].fd = st->fd;
         w[nw].buf = sl->coalesced.len ? sl->coalesced.p : sl->first;
         w[nw].len = sl->coalesced.len ? sl->coalesced.len : sl->first_len;
         w[nw].off = sl->off;
-        w[nw].sync = sync && !sl->zeros;
+        w[nw].sync = sync && !sl->zeros && !journaled;
         nw++;
         if (sl->zeros) {
             w[nw].fd = st->fd;
@@ -297,9 +389,24 @@ static void commit_round(sxp_store *s)
          * kernel) until write_sync returns; their owners sleep until we mark
          * their requests done below. */
         uint64_t t0 = clock_now_ns();
-        (void)s->io->write_sync(s->io, w, nw);
+        int jrc = journaled ? commit_journal_write(s, slots, nslots) : 0;
+        if (jrc == 0) {
+            (void)s->io->write_sync(s->io, w, nw);
+        } else {
+            for (size_t k = 0; k < nw; k++)
+                w[k].res = jrc;
+        }
         uint64_t took = clock_now_ns() - t0;
         pthread_mutex_lock(&s->mu);
+        if (journaled && jrc == 0) {
+            s->j_end += commit_journal_bytes(slots, nslots);
+            if (s->j_end > s->j_alloc)
+                s->j_alloc = s->j_end;
+            if (sync)
+                s->st_syncs++;
+        } else if (jrc) {
+            s->j_dead = jrc; /* the journal is not trusted again this session */
+        }
         s->round_ns = s->round_ns ? (7 * s->round_ns + took) / 8 : took;
     }
 
@@ -322,7 +429,9 @@ static void commit_round(sxp_store *s)
             st->appends_session += sl->nevents;
             s->st_bytes += sl->bytes;
             s->st_appends += sl->nevents;
-            if (s->opt.sync == SXP_SYNC_ALWAYS)
+            if (journaled)
+                (void)journal_note_dirty(s, st); /* room made by commit_use_journal */
+            else if (s->opt.sync == SXP_SYNC_ALWAYS)
                 s->st_syncs++;
         }
         streams_unpin_fd(s, st);
@@ -331,6 +440,12 @@ static void commit_round(sxp_store *s)
         commit_finish(inround[i], slots[rslot[i]].rc);
     s->last_active = nin + s->q_len;
     s->st_batches++;
+    if (journaled && !s->j_dead &&
+        (s->j_end >= JOURNAL_CKPT_BYTES || s->j_ndirty >= JOURNAL_CKPT_LOGS)) {
+        int rc = journal_checkpoint(s, NULL); /* the round's callers are already on their way */
+        if (rc)
+            s->j_dead = rc;
+    }
 out:
     for (size_t i = 0; i < nslots; i++)
         buf_free(&slots[i].coalesced);
@@ -444,4 +559,22 @@ void commit_drain(sxp_store *s)
     while (s->leader || s->q_head)
         pthread_cond_wait(&s->cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
+}
+
+int commit_checkpoint(sxp_store *s, struct sxp_err *err)
+{
+    while (s->leader)
+        pthread_cond_wait(&s->cv, &s->mu);
+    s->leader = 1;
+    int rc = journal_checkpoint(s, err);
+    if (rc)
+        s->j_dead = rc;
+    if (s->q_head) {
+        s->q_head->lead = 1;
+        pthread_cond_signal(&s->q_head->cv);
+    } else {
+        s->leader = 0;
+        pthread_cond_broadcast(&s->cv);
+    }
+    return rc;
 }

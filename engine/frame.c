@@ -45,22 +45,20 @@ uint64_t frame_sum(const void *bytes, size_t len)
     return XXH3_64bits(bytes, len);
 }
 
-/* Writes the 16 digits of sum, most significant first. */
-static void frame_sum_hex(uint64_t sum, char out[FRAME_SUM_HEX])
+void frame_hex_put(uint64_t v, int digits, char *out)
 {
-    for (size_t i = 8; i-- > 0;) {
-        memcpy(out + 2 * i, frame_hex_pairs + 2 * (sum & 0xff), 2);
-        sum >>= 8;
+    for (int i = digits / 2; i-- > 0;) {
+        memcpy(out + 2 * i, frame_hex_pairs + 2 * (v & 0xff), 2);
+        v >>= 8;
     }
 }
 
-/* Parses 16 digits into *out; 0, or -1 if any is not lowercase hex. A bad
- * digit's entry is 0, so entry - 1 wraps and sets bits above 0xf. */
-static int frame_parse_hex(const char in[FRAME_SUM_HEX], uint64_t *out)
+/* A bad digit's entry is 0, so entry - 1 wraps and sets bits above 0xf. */
+int frame_hex_get(const char *in, int digits, uint64_t *out)
 {
     uint64_t v = 0;
     unsigned bad = 0;
-    for (int i = 0; i < FRAME_SUM_HEX; i++) {
+    for (int i = 0; i < digits; i++) {
         unsigned d = frame_hex_value[(unsigned char)in[i]] - 1u;
         bad |= d;
         v = (v << 4) | (d & 0x0fu);
@@ -74,7 +72,7 @@ static int frame_parse_hex(const char in[FRAME_SUM_HEX], uint64_t *out)
 void frame_trailer(const char *payload, size_t len, char out[FRAME_TRAILER_LEN])
 {
     out[0] = '\t';
-    frame_sum_hex(frame_sum(payload, len), out + 1);
+    frame_hex_put(frame_sum(payload, len), FRAME_SUM_HEX, out + 1);
     out[FRAME_TRAILER_LEN - 1] = '\n';
 }
 
@@ -111,11 +109,11 @@ static void frame_classify(const char *buf, size_t n, struct frame_line *out)
         size_t plen = n - FRAME_SUM_HEX - 1;
         char hex[FRAME_SUM_HEX];
         uint64_t sum = frame_sum(buf, plen), want;
-        frame_sum_hex(sum, hex);
+        frame_hex_put(sum, FRAME_SUM_HEX, hex);
         if (memcmp(hex, buf + plen + 1, FRAME_SUM_HEX) == 0) {
             out->payload_len = plen;
             out->status = FRAME_OK;
-        } else if (frame_parse_hex(buf + plen + 1, &want) == 0) {
+        } else if (frame_hex_get(buf + plen + 1, FRAME_SUM_HEX, &want) == 0) {
             out->payload_len = plen;
             out->status = FRAME_BAD_SUM;
         } else {

@@ -51,6 +51,12 @@ struct frame_line {
 
 /* XXH3-64 of the bytes, seed 0. */
 uint64_t frame_sum(const void *bytes, size_t len);
+/* Writes v as digits (an even number) lowercase hex digits, most
+ * significant first. */
+void frame_hex_put(uint64_t v, int digits, char *out);
+/* Parses digits lowercase hex digits into *out: 0, or -1 if any is not
+ * one (upper case included). */
+int frame_hex_get(const char *in, int digits, uint64_t *out);
 /* Writes PAYLOAD TAB CHECKSUM LF into out, which holds len +
  * FRAME_TRAILER_LEN bytes; returns the bytes written. payload and out may
  * be the same pointer (the trailer goes after the payload). */

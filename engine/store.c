@@ -25,6 +25,7 @@
 #include <sys/resource.h>
 
 #include "err.h"
+#include "journal.h"
 #include "lock.h"
 #include "recover.h"
 #include "store.h"
@@ -194,17 +195,23 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
         s->rec_hw_rolled = rep.hw_rolled;
         s->rec_seq_created = rep.seq_created;
         s->rec_tmp_removed = rep.tmp_removed;
-        if (!s->opt.quiet && (rep.tmp_removed || rep.tails_cut || rep.hw_rolled || rep.seq_created))
+        if (!s->opt.quiet && (rep.tmp_removed || rep.tails_cut || rep.hw_rolled ||
+                              rep.seq_created || rep.journal_records))
             fprintf(stderr,
-                    "sxp: recovered %s: %u torn tails cut (%llu bytes), %u high-water marks "
-                    "rolled forward, %u .seq files recreated, %u temp files removed\n",
-                    s->root, rep.tails_cut, (unsigned long long)rep.bytes_cut, rep.hw_rolled,
+                    "sxp: recovered %s: %u journal records written back (%llu bytes), %u torn "
+                    "tails cut (%llu bytes), %u high-water marks rolled forward, %u .seq files "
+                    "recreated, %u temp files removed\n",
+                    s->root, rep.journal_records, (unsigned long long)rep.journal_bytes,
+                    rep.tails_cut, (unsigned long long)rep.bytes_cut, rep.hw_rolled,
                     rep.seq_created, rep.tmp_removed);
     }
     rc = lock_mark_open(s->io, s->lock_fd, sync, &s->lock_off, &s->lock_alloc);
     if (rc)
         return err_set(err, rc, "write %s/LOCK: %s", s->root, strerror(-rc));
-    return store_check_format(s, err);
+    rc = store_check_format(s, err);
+    if (!rc)
+        rc = journal_start(s, err);
+    return rc;
 }
 
 static void store_free(sxp_store *s)
@@ -212,6 +219,7 @@ static void store_free(sxp_store *s)
     if (!s)
         return;
     streams_free_all(s);
+    journal_free(s);
     if (s->lock_fd >= 0)
         (void)s->io->close(s->io, s->lock_fd);
     if (s->own_io && s->io)
@@ -241,6 +249,7 @@ int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *i
     s->io = io;
     s->own_io = own_io;
     s->lock_fd = -1;
+    s->j_fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->lock_mu, NULL);
     pthread_cond_init(&s->cv, NULL);
@@ -275,6 +284,8 @@ int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *i
             goto fail;
         }
         rc = store_check_format(s, err);
+        if (!rc)
+            rc = journal_check_readonly(io, s->root, err);
     } else {
         rc = store_open_rw(s, err);
     }
@@ -328,9 +339,14 @@ int sxp_store_close(sxp_store *s)
                 if (st->dead && !dead)
                     dead = st->dead;
         rc = streams_trim_tails(s, NULL);
+        /* J-5: the logs hold everything before a .seq says so. */
+        int jrc = journal_checkpoint(s, NULL);
+        rc = rc ? rc : jrc;
         if (!rc)
             rc = streams_flush_seqfiles(s, NULL);
         pthread_mutex_unlock(&s->mu);
+        if (!rc)
+            rc = journal_close(s);
         if (!rc)
             rc = dead;
         /* K-3: only a store with nothing left to repair is marked clean. */

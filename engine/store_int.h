@@ -62,6 +62,7 @@ struct stream {
     int busy;                /* load, creation or truncate in progress */
     int loaded;              /* 1 once its state was read from disk */
     int dirty_logged;        /* 1 once LOCK's dirty list names it (lock.h K-5) */
+    int jdirty;              /* 1: JOURNAL holds lines of its log (journal.c J-5) */
     unsigned pending;        /* appends queued or in flight */
     size_t round_slot;       /* commit.c: 1 + index in the running round, or 0 */
     struct seq_hints *hints; /* read-range's remembered probes (seq_hints.h), or NULL */
@@ -81,6 +82,15 @@ struct sxp_store {
     uint64_t lock_alloc;     /* LOCK's size: zeros from lock_off to here */
     int lock_dead;           /* 0, or the -errno that failed an append to it */
     struct lock_dirty dirty; /* buckets listed (under mu) */
+
+    /* ROOT/JOURNAL (journal.c); written by the commit leader only */
+    int j_fd;                /* -1: no journal (read-only) */
+    int j_dead;              /* 0, or the -errno that stopped its use */
+    uint64_t j_gen;          /* the header's generation */
+    uint64_t j_end;          /* where the next record goes */
+    uint64_t j_alloc;        /* its size: zeros or old records up to here */
+    struct stream **j_dirty; /* logs with lines only the journal syncs */
+    size_t j_ndirty, j_cap;
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* stream busy/pins changes, commit rounds */
@@ -165,6 +175,9 @@ int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first
                   struct sxp_err *err);
 /* Waits until no commit round is running and the queue is empty. */
 void commit_drain(sxp_store *s);
+/* Takes the commit leader's place and runs a journal checkpoint (journal.c
+ * J-5). s->mu held; dropped while waiting and for the I/O. */
+int commit_checkpoint(sxp_store *s, struct sxp_err *err);
 
 /* Checks the store is writable: -EROFS when opened read-only. */
 int store_check_writable(const sxp_store *s, struct sxp_err *err);

@@ -3,7 +3,9 @@
  *
  * ORDER (each step durable before the next):
  *   T-1  the stream is marked busy and waits until no append is queued or
- *        in flight and no reader holds its descriptor;
+ *        in flight and no reader holds its descriptor; when JOURNAL holds
+ *        lines of its log, a checkpoint syncs them and empties it
+ *        (journal.c J-7);
  *   T-2  the .seq file is brought up to the stream's hw (temp, fdatasync,
  *        rename, fsync streams/), because the events that prove the hw are
  *        about to be dropped: the high-water mark never goes down;
@@ -173,6 +175,12 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
     st->busy = 1; /* T-1 */
     while (st->pending || st->pins)
         pthread_cond_wait(&s->cv, &s->mu);
+    if (st->jdirty) {
+        /* J-7: no journal record may name the log we are about to replace. */
+        rc = commit_checkpoint(s, err);
+        if (rc)
+            goto idle;
+    }
     if (st->hw > st->hw_seqfile) {
         rc = streams_write_seqfile(s, st, err); /* T-2 */
         if (rc)

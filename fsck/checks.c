@@ -51,6 +51,10 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
                           "--force: checked while a writer held the store, so findings "
                           "at the end of logs may be writes in progress",
                           "nothing to repair"},
+    [FSCK_JOURNAL_PENDING] = {"journal-pending", FSCK_RESIDUE,
+                              "JOURNAL holds acknowledged appends a crash kept out of their "
+                              "logs (findings at the end of those logs may be that)",
+                              "-p writes them back into their logs first"},
 };
 
 const char *fsck_class_name(enum fsck_class c)

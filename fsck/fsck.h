@@ -41,6 +41,7 @@ enum fsck_action {
     FSCK_ACT_ROLLED,   /* .seq rolled forward (arg: the new value) */
     FSCK_ACT_CREATED,  /* .seq or FORMAT written (arg: the value) */
     FSCK_ACT_UPGRADED, /* trailers added (arg: how many) */
+    FSCK_ACT_REPLAYED, /* journal records written back (arg: payload bytes) */
     FSCK_ACT_FAILED,   /* the repair failed (note says why) */
 };
 

@@ -130,6 +130,12 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
     case FSCK_FORMAT_MISSING:
         fsck_msgf(buf, size, "no FORMAT file: a legacy store written by the reference");
         return;
+    case FSCK_JOURNAL_PENDING:
+        fsck_msgf(buf, size,
+                  "%" PRId64 " record%s (%" PRIu64
+                  " bytes) of acknowledged appends, not yet known to be in their logs",
+                  f->a, f->a == 1 ? "" : "s", f->len);
+        return;
     case FSCK_LIVE_WRITER:
         if (f->a > 0)
             fsck_msgf(buf, size, "pid %" PRId64 " holds the store: checked read-only (--force)",
@@ -173,6 +179,9 @@ void fsck_finding_action(const struct fsck_finding *f, char *buf, size_t size)
         return;
     case FSCK_ACT_UPGRADED:
         fsck_msgf(buf, size, "%" PRId64 " trailer%s added", f->arg, f->arg == 1 ? "" : "s");
+        return;
+    case FSCK_ACT_REPLAYED:
+        fsck_msgf(buf, size, "written back (%" PRId64 " bytes)", f->arg);
         return;
     case FSCK_ACT_FAILED:
         fsck_msgf(buf, size, "repair failed: %s", f->note ? f->note : "unknown error");

@@ -28,6 +28,11 @@
  * flips bits and never writes non-NUL bytes that were not written.
  *
  * THE RULES.
+ *   R-0  The journal. First, every valid record of ROOT/JOURNAL's current
+ *        generation is written back into its log and those logs are
+ *        fdatasynced (engine/journal.c J-6): a round acknowledged through the
+ *        journal may have lost its unsynced log pages. After that, what the
+ *        crash model above says holds for every log.
  *   R-1  Temp files. Every regular file whose name ends in ".tmp" in ROOT,
  *        streams/, kv/ and blobs/ is an interrupted atomic write (the target
  *        was never replaced): it is removed, then its directory fsynced.
@@ -127,6 +132,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "journal.h"
 #include "layout.h"
 #include "lock.h"
 #include "logscan.h"
@@ -559,6 +565,14 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
     c.sync = sync;
     if (layout_path(root, "streams", c.streams_dir))
         return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
+
+    /* */
+    struct journal_replay_report jr;
+    rc = journal_replay(io, root, sync, 1, &jr, err);
+    if (rc)
+        goto out;
+    rep.journal_records = jr.records;
+    rep.journal_bytes = jr.bytes;
 
     /* */
     for (size_t i = 0; i < sizeof(tmp_dirs) / sizeof(tmp_dirs[0]); i++) {

@@ -19,14 +19,16 @@
 #include "sxp.h"
 
 struct recover_report {
-    unsigned tmp_removed;  /* leftover temp files removed */
-    unsigned tails_cut;    /* logs whose torn tail was cut */
-    uint64_t bytes_cut;    /* bytes cut from those tails */
-    unsigned hw_rolled;    /* .seq files rolled forward to the log's max seq */
-    unsigned seq_created;  /* .seq files recreated for a log that had none */
-    unsigned logs_scanned; /* logs whose tail was read */
-    unsigned logs_skipped; /* logs not on the dirty list, not read */
-    uint64_t bytes_read;   /* log bytes read */
+    unsigned tmp_removed;     /* leftover temp files removed */
+    unsigned tails_cut;       /* logs whose torn tail was cut */
+    uint64_t bytes_cut;       /* bytes cut from those tails */
+    unsigned hw_rolled;       /* .seq files rolled forward to the log's max seq */
+    unsigned seq_created;     /* .seq files recreated for a log that had none */
+    unsigned logs_scanned;    /* logs whose tail was read */
+    unsigned logs_skipped;    /* logs not on the dirty list, not read */
+    uint64_t bytes_read;      /* log bytes read */
+    unsigned journal_records; /* JOURNAL records written back into logs */
+    uint64_t journal_bytes;   /* their payload bytes */
 };
 
 /* Repairs crash residue in the store at root through io. sync: make every

@@ -12,7 +12,10 @@
  *     be acknowledged before the first's directory entry is durable;
  *   - a zero-filled tail is crash residue, cut by recovery;
  *   - a failed fdatasync fails the stream until reopen;
- *   - a failed op changes nothing a reader sees.
+ *   - a failed op changes nothing a reader sees;
+ *   - appends only the journal made durable survive power loss, are
+ *     refused to a read-only open until replayed, are reported by sxp-fsck
+ *     -n and written back by -p; records a checkpoint ended are not.
  *
  * Everything runs on fault-injection/io_sim.c through io_fault.c, so the
  * cases are deterministic. The harness case prints its seed; SXP_TEST_SEED
@@ -32,6 +35,8 @@
 
 #include "crash.h"
 #include "fault.h"
+#include "fsck.h"
+#include "journal.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -502,6 +507,149 @@ static void failed_directory_fsync_under_kv_put_changes_nothing_visible(void **s
         assert_int_equal(rc, -EIO);
 }
 
+/* ---- the journal (engine/journal.c) --------------------------------------- */
+
+static unsigned tc_journal_records(struct tc *t)
+{
+    struct journal_replay_report jr;
+    struct sxp_err err;
+    if (journal_replay(t->io, TC_STORE, 0, 0, &jr, &err) != 0)
+        fail_msg("journal: %s", err.msg);
+    return jr.records;
+}
+
+static uint64_t tc_size(struct tc *t, const char *rel)
+{
+    char path[256];
+    uint64_t size = 0;
+    snprintf(path, sizeof(path), "%s/%s", TC_STORE, rel);
+    assert_int_equal(t->io->stat(t->io, path, &size, NULL), 0);
+    return size;
+}
+
+/* Appends to "a" (1..na) and "b" (1), dies and loses every unsynced page.
+ * A session's first appends to a log grow the file, so each round goes
+ * through the journal (J-4) and only its fdatasync makes them durable. */
+static void tc_journaled_appends_then_power_loss(struct tc *t, int64_t na)
+{
+    sxp_store *s = tc_open(t);
+    for (int64_t i = 1; i <= na; i++)
+        assert_int_equal(tc_append(s, "a", i), 0);
+    assert_int_equal(tc_append(s, "b", 1), 0);
+    tc_die_and_lose_power(t, s);
+    /* The logs lost their lines (their names were synced at creation); the
+     * journal kept them. */
+    assert_int_equal(tc_size(t, "streams/61.log"), 0);
+    assert_int_equal(tc_size(t, "streams/62.log"), 0);
+    assert_int_equal(tc_journal_records(t), (unsigned)na + 1);
+}
+
+static void appends_only_the_journal_made_durable_survive_power_loss(void **state)
+{
+    struct tc *t = *state;
+    tc_journaled_appends_then_power_loss(t, 3);
+
+    /* A read-only open would show the logs without them: refused. */
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *ro = NULL;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    o.read_only = 1;
+    assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &ro, &err), -EUCLEAN);
+    assert_non_null(strstr(err.msg, "sxp-fsck -p"));
+
+    sxp_store *s = tc_open(t); /* recovery writes them back */
+    struct sxp_stats st;
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 1);
+    assert_int_equal(tc_count(s, "a"), 3);
+    assert_int_equal(tc_count(s, "b"), 1);
+    assert_int_equal(tc_journal_records(t), 0);
+    assert_int_equal(tc_append(s, "a", 4), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    /* A clean close leaves the header alone, and every log whole. */
+    assert_int_equal(tc_size(t, "JOURNAL"), JOURNAL_HDR_LEN);
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 4);
+    assert_int_equal(tc_count(s, "b"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+static const struct fsck_finding *tc_finding(const struct fsck_report *r, enum fsck_code code)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->f[i].code == code)
+            return &r->f[i];
+    return NULL;
+}
+
+static void fsck_reports_journal_records_and_p_writes_them_back(void **state)
+{
+    struct tc *t = *state;
+    struct fsck_report r;
+    struct fsck_opts fo;
+    tc_journaled_appends_then_power_loss(t, 2);
+
+    memset(&fo, 0, sizeof(fo));
+    fo.root = TC_STORE;
+    fo.io = t->io;
+    fo.mode = FSCK_MODE_CHECK;
+    assert_int_equal(fsck_run(&fo, &r), FSCK_EXIT_LEFT);
+    const struct fsck_finding *f = tc_finding(&r, FSCK_JOURNAL_PENDING);
+    assert_non_null(f);
+    assert_int_equal(f->a, 3);
+    assert_int_equal(f->action, FSCK_ACT_NONE);
+    fsck_report_free(&r);
+    assert_int_equal(tc_journal_records(t), 3); /* -n wrote nothing */
+    assert_int_equal(tc_size(t, "streams/61.log"), 0);
+
+    fo.mode = FSCK_MODE_PREEN;
+    assert_int_equal(fsck_run(&fo, &r), FSCK_EXIT_REPAIRED);
+    f = tc_finding(&r, FSCK_JOURNAL_PENDING);
+    assert_non_null(f);
+    assert_int_equal(f->action, FSCK_ACT_REPLAYED);
+    assert_true(f->arg > 0);
+    assert_null(tc_finding(&r, FSCK_TORN_TAIL));
+    fsck_report_free(&r);
+    assert_int_equal(tc_journal_records(t), 0);
+
+    fo.mode = FSCK_MODE_CHECK;
+    assert_int_equal(fsck_run(&fo, &r), FSCK_EXIT_CLEAN);
+    fsck_report_free(&r);
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 2);
+    assert_int_equal(tc_count(s, "b"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* A truncate runs a checkpoint (T-1, J-5): the logs are synced and a new
+ * generation starts, so the records still in the file mean nothing. */
+static void records_a_checkpoint_ended_are_not_replayed(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    sxp_store *s = tc_open(t);
+    for (int64_t i = 1; i <= 3; i++)
+        assert_int_equal(tc_append(s, "a", i), 0);
+    assert_int_equal(tc_append(s, "b", 1), 0);
+    assert_int_equal(tc_append(s, "b", 2), 0);
+    assert_int_equal(sxp_stream_truncate(s, "b", 1, 1, &err), 0);
+    tc_die_and_lose_power(t, s);
+    assert_true(tc_size(t, "JOURNAL") > JOURNAL_HDR_LEN); /* the old records */
+    assert_int_equal(tc_journal_records(t), 0);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 3);
+    assert_int_equal(tc_count(s, "b"), 1); /* seq 2 only: a replay of the old
+                                             records would bring seq 1 back */
+    int64_t hw = 0;
+    assert_int_equal(sxp_stream_last_seq(s, "b", 1, &hw, &err), 0);
+    assert_int_equal(hw, 2);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, tc_setup, tc_teardown)
 
 int main(void)
@@ -519,6 +667,9 @@ int main(void)
         T(failed_fdatasync_makes_the_stream_refuse_appends_until_reopen),
         T(failed_lock_sync_refuses_new_streams_not_named_ones),
         T(failed_directory_fsync_under_kv_put_changes_nothing_visible),
+        T(appends_only_the_journal_made_durable_survive_power_loss),
+        T(fsck_reports_journal_records_and_p_writes_them_back),
+        T(records_a_checkpoint_ended_are_not_replayed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

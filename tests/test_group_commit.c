@@ -5,11 +5,14 @@
  * that only starts threads and counts rounds passes or fails with the load
  * of the machine (under valgrind threads run one at a time and never
  * overlap). Here the engine runs on io_fault over the real backend, and a
- * hook holds the first fdatasync of a chosen log until the test has seen,
- * through sxp_store_stats().in_flight, that every other append is queued
- * behind it. Then the rounds are exactly known:
+ * hook holds the next fdatasync (of the log, or of JOURNAL when the round
+ * goes through it) until the test has seen, through
+ * sxp_store_stats().in_flight, that every other append is queued behind it.
+ * Then the rounds are exactly known:
  *   round 1: the held append alone;
- *   round 2: every queued append, one write and one fdatasync per log.
+ *   round 2: every queued append: for several logs one write per log and
+ *            one fdatasync of JOURNAL for all (engine/journal.c J-4), or,
+ *            past JOURNAL_ROUND_MAX, one fdatasync per log.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,7 +37,7 @@
 struct gate {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    char log[64];  /* the log whose next fdatasync is held ("" none) */
+    int armed;     /* hold the next fdatasync, of whatever file */
     int holding;   /* a sync is held in the hook now */
     int released;  /* the test let it go */
     unsigned held; /* syncs held so far */
@@ -55,10 +58,10 @@ static void gate_hook(void *arg, enum io_fault_kind kind, int when, uint64_t n, 
     struct gate *g = arg;
     if (kind != IO_FK_FDATASYNC || when != 0)
         return;
+    (void)path;
     pthread_mutex_lock(&g->mu);
-    size_t pl = strlen(path), ll = strlen(g->log);
-    if (ll && pl >= ll && strcmp(path + pl - ll, g->log) == 0) {
-        g->log[0] = '\0'; /* hold only this one */
+    if (g->armed) {
+        g->armed = 0; /* hold only this one */
         g->holding = 1;
         g->held++;
         pthread_cond_broadcast(&g->cv);
@@ -107,6 +110,7 @@ struct app {
     struct gc *c;
     char stream[32];
     int64_t seq;
+    size_t pad; /* bytes of padding in the event */
     int rc;
     char msg[512];
 };
@@ -114,9 +118,13 @@ struct app {
 static void *append_run(void *arg)
 {
     struct app *a = arg;
-    char text[64];
-    snprintf(text, sizeof(text), "{:seq %lld}", (long long)a->seq);
+    char *text = malloc(a->pad + 64);
+    assert_non_null(text);
+    int n = snprintf(text, 64, "{:seq %lld :pad \"", (long long)a->seq);
+    memset(text + n, 'p', a->pad);
+    snprintf(text + n + a->pad, 8, "\"}");
     sxp_value *ev = tu_val(text);
+    free(text);
     struct sxp_err err;
     a->rc = sxp_stream_append(a->c->s, a->stream, strlen(a->stream), ev, &err);
     if (a->rc)
@@ -134,21 +142,16 @@ static void append_now(struct gc *c, const char *stream, int64_t seq)
         fail_msg("append %s %lld: %s", stream, (long long)seq, a.msg);
 }
 
-/* Arms the gate on stream's log and starts an append that will be held in
- * its fdatasync; returns once it is held. */
+/* Arms the gate and starts an append that will be held in its fdatasync
+ * (the store is idle, so the next one is that append's); returns once it is
+ * held. */
 static void start_held(struct gc *c, struct app *a, pthread_t *th, const char *stream, int64_t seq)
 {
     pthread_mutex_lock(&c->g.mu);
-    /* Logs are named by the hex of the stream name (SPEC §3). */
-    char *p = c->g.log;
-    *p++ = '/';
-    for (const char *q = stream; *q; q++, p += 2)
-        snprintf(p, 3, "%02x", (unsigned char)*q);
-    snprintf(p, 5, ".log");
+    c->g.armed = 1;
     c->g.released = 0;
     pthread_mutex_unlock(&c->g.mu);
-    a->c = c;
-    a->seq = seq;
+    *a = (struct app){.c = c, .seq = seq};
     snprintf(a->stream, sizeof(a->stream), "%s", stream);
     assert_int_equal(pthread_create(th, NULL, append_run, a), 0);
     pthread_mutex_lock(&c->g.mu);
@@ -180,6 +183,18 @@ static void wait_in_flight(struct gc *c, uint64_t n)
     assert_int_equal(st.in_flight, n);
 }
 
+/* A clean close, and an open of the same store on the same backend. */
+static void close_and_reopen(struct gc *c)
+{
+    struct sxp_options o;
+    struct sxp_err err;
+    assert_int_equal(sxp_store_close(c->s), 0);
+    sxp_options_init(&o);
+    o.quiet = 1;
+    if (store_open_io(c->dir, &o, c->io, 0, &c->s, &err) != 0)
+        fail_msg("reopen: %s", err.msg);
+}
+
 static int64_t last_seq(struct gc *c, const char *stream)
 {
     int64_t hw = -1;
@@ -188,9 +203,11 @@ static int64_t last_seq(struct gc *c, const char *stream)
     return hw;
 }
 
-static void appends_to_other_logs_share_one_round_with_one_sync_each(void **state)
+/* Holds an append to "lead", queues one append of pad bytes to each of
+ * FOLLOWERS other logs behind it, and checks the two rounds took syncs
+ * fdatasyncs between them. */
+static void followers_share_one_round(struct gc *c, size_t pad, uint64_t syncs)
 {
-    struct gc *c = *state;
     char name[16];
     /* Create every stream first: creation has its own syncs. */
     append_now(c, "lead", 1);
@@ -206,8 +223,7 @@ static void appends_to_other_logs_share_one_round_with_one_sync_each(void **stat
     pthread_t lt, ft[FOLLOWERS];
     start_held(c, &lead, &lt, "lead", 2);
     for (int i = 0; i < FOLLOWERS; i++) {
-        f[i].c = c;
-        f[i].seq = 2;
+        f[i] = (struct app){.c = c, .seq = 2, .pad = pad};
         snprintf(f[i].stream, sizeof(f[i].stream), "f%d", i);
         assert_int_equal(pthread_create(&ft[i], NULL, append_run, &f[i]), 0);
     }
@@ -224,8 +240,25 @@ static void appends_to_other_logs_share_one_round_with_one_sync_each(void **stat
     sxp_store_stats(c->s, &after);
     assert_int_equal(after.appends - before.appends, 1 + FOLLOWERS);
     assert_int_equal(after.batches - before.batches, 2);
-    assert_int_equal(after.fdatasyncs - before.fdatasyncs, 1 + FOLLOWERS);
+    assert_int_equal(after.fdatasyncs - before.fdatasyncs, syncs);
     assert_int_equal(after.in_flight, 0);
+
+    /* Every event is in its log after a clean close and reopen. */
+    close_and_reopen(c);
+    for (int i = 0; i < FOLLOWERS; i++)
+        assert_int_equal(last_seq(c, f[i].stream), 2);
+}
+
+/* Small appends to several logs: one fdatasync (of JOURNAL) for the round. */
+static void appends_to_other_logs_share_one_round_and_one_journal_sync(void **state)
+{
+    followers_share_one_round(*state, 0, 1 + 1);
+}
+
+/* A round of more than JOURNAL_ROUND_MAX bytes: one fdatasync per log. */
+static void a_large_round_to_other_logs_syncs_each_log(void **state)
+{
+    followers_share_one_round(*state, 48 << 10, 1 + FOLLOWERS);
 }
 
 static void appends_to_one_log_share_one_write_and_one_sync(void **state)
@@ -240,8 +273,7 @@ static void appends_to_one_log_share_one_write_and_one_sync(void **state)
     start_held(c, &lead, &lt, "one", 2);
     /* One at a time, so that they queue in seq order. */
     for (int i = 0; i < FOLLOWERS; i++) {
-        f[i].c = c;
-        f[i].seq = 3 + i;
+        f[i] = (struct app){.c = c, .seq = 3 + i};
         snprintf(f[i].stream, sizeof(f[i].stream), "one");
         assert_int_equal(pthread_create(&ft[i], NULL, append_run, &f[i]), 0);
         wait_in_flight(c, 2 + (uint64_t)i);
@@ -261,14 +293,9 @@ static void appends_to_one_log_share_one_write_and_one_sync(void **state)
     assert_int_equal(io_fault_calls(c->io, IO_FAULT_BIT(IO_FK_FDATASYNC)) - syncs_held, 1);
 
     /* Every event is there once, in order, after a reopen. */
-    assert_int_equal(sxp_store_close(c->s), 0);
-    struct sxp_options o;
-    struct sxp_err err;
-    sxp_options_init(&o);
-    o.quiet = 1;
-    if (store_open_io(c->dir, &o, c->io, 0, &c->s, &err) != 0)
-        fail_msg("reopen: %s", err.msg);
+    close_and_reopen(c);
     sxp_value *out = NULL;
+    struct sxp_err err;
     assert_int_equal(sxp_stream_read(c->s, "one", 3, &out, &err), 0);
     assert_int_equal(sxp_value_len(out), 2 + FOLLOWERS);
     for (size_t k = 0; k < 2 + FOLLOWERS; k++)
@@ -300,8 +327,10 @@ static void a_taken_seq_is_refused_while_its_round_is_held(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(appends_to_other_logs_share_one_round_with_one_sync_each,
+        cmocka_unit_test_setup_teardown(appends_to_other_logs_share_one_round_and_one_journal_sync,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_large_round_to_other_logs_syncs_each_log, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(appends_to_one_log_share_one_write_and_one_sync, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_taken_seq_is_refused_while_its_round_is_held, setup,

@@ -1,0 +1,484 @@
+/*
+ * journal.c -- ROOT/JOURNAL: one fdatasync makes the appends of many logs
+ * durable.
+ *
+ * Every log needs an fdatasync of its own, so group commit (commit.c) cannot
+ * share a sync between writers of different streams, and the first append
+ * to a log that has no pre-zeroed space pays a journal commit of ext4 for
+ * the new file size. A round of that kind (J-4) writes its lines to the
+ * journal first, one record per log, with one fdatasync of the journal; then
+ * to the logs, without a sync. The logs are synced later, all together, at a
+ * checkpoint. After a crash, recovery writes the records back (J-6).
+ *
+ * FORMAT.
+ *   J-1  The file starts with a HEADER of JOURNAL_HDR_LEN bytes:
+ *          "sxpjournal1 " GEN " " SUM "\n"
+ *        GEN: the generation, 16 lowercase hex digits; SUM: XXH3-64 of the
+ *        28 bytes before it, 16 lowercase hex digits.
+ *   J-2  RECORDS follow it, back to back, each a header line and a payload:
+ *          "R " GEN " " OFF " " LEN " " NAME " " SUM "\n" PAYLOAD
+ *        GEN 16 hex digits, OFF the payload's offset in the log (16 hex
+ *        digits), LEN its length (8 hex digits), NAME the stream's file name
+ *        without ".log" (the hex of SPEC section 1), SUM 16 hex digits:
+ *        XXH3-64, seeded with the XXH3-64 of the payload, of the header line
+ *        up to and including the space before SUM. PAYLOAD is LEN bytes of
+ *        framed lines, exactly as they go into the log.
+ *   J-3  The valid records are those from JOURNAL_HDR_LEN on, up to the
+ *        first that is not whole, does not check, or has another GEN than
+ *        the header's. Bytes after it (zeros written ahead, as for logs in
+ *        commit.c, or records of an older generation) mean nothing.
+ *
+ * RULES.
+ *   J-4  A commit round goes through the journal when the store syncs
+ *        (SXP_SYNC_ALWAYS), its lines are at most JOURNAL_ROUND_MAX bytes,
+ *        and it writes several logs, or one log whose write would change the
+ *        file's size (commit.c). Other rounds write and fdatasync their log
+ *        as before; their fdatasync also covers the journaled lines before
+ *        them in that log.
+ *   J-5  ORDER. A round's records are written and the journal fdatasynced
+ *        before any of its lines is written to a log, and the round is
+ *        acknowledged after both. So every log byte written since the last
+ *        checkpoint that no log fdatasync covers is in a synced record. A
+ *        CHECKPOINT fdatasyncs every log with such bytes, then writes a new
+ *        header with GEN + 1 and fdatasyncs it: that empties the journal
+ *        (J-3). A checkpoint runs when the journal passes JOURNAL_CKPT_BYTES
+ *        or JOURNAL_CKPT_LOGS logs, before a truncate rewrites a log that
+ *        has records (truncate.c), and at a clean close, which also cuts the
+ *        file back to its header.
+ *   J-6  REPLAY. Recovery (recovery/recover.c) writes each valid record's
+ *        payload at its offset in its log, in journal order, fdatasyncs
+ *        those logs, and only then scans the logs. Writing the same bytes
+ *        twice is harmless, so a crash during replay is repaired by the next
+ *        one; the open that follows starts a new generation (journal_start).
+ *        A record whose log is missing, or shorter than its offset once the
+ *        records before it are written, is corruption: J-5 and the creation
+ *        rule (commit.c C-3) make both impossible after a crash.
+ *   J-7  A record's log bytes are never changed while the record is valid:
+ *        logs are only appended to, and a truncate checkpoints first.
+ *   J-8  A torn header cannot hide records: a header is only written after
+ *        a checkpoint synced every log its records wrote, or on a new file.
+ */
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "err.h"
+#include "frame.h"
+#include "layout.h"
+#include "store_int.h"
+
+#define JOURNAL_MAGIC "sxpjournal1 "
+#define JOURNAL_MAGIC_LEN 12
+#define JOURNAL_FILE_MAX ((size_t)256 << 20)
+#define JOURNAL_SYNC_CHUNK 256
+
+/* "R " GEN " " OFF " " LEN " " NAME " " SUM "\n" */
+#define JOURNAL_REC_FIXED (2 + 16 + 1 + 16 + 1 + 8 + 1 + 1 + 16 + 1)
+
+static void journal_header_format(char out[JOURNAL_HDR_LEN], uint64_t gen)
+{
+    memcpy(out, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN);
+    frame_hex_put(gen, 16, out + JOURNAL_MAGIC_LEN);
+    out[28] = ' ';
+    frame_hex_put(XXH3_64bits(out, 28), 16, out + 29);
+    out[45] = '\n';
+}
+
+/* 0 and *gen when buf holds a valid header (J-1). */
+static int journal_header_parse(const char *buf, size_t len, uint64_t *gen)
+{
+    uint64_t sum;
+    if (len < JOURNAL_HDR_LEN || memcmp(buf, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != 0 ||
+        buf[28] != ' ' || buf[45] != '\n' || frame_hex_get(buf + JOURNAL_MAGIC_LEN, 16, gen) ||
+        frame_hex_get(buf + 29, 16, &sum) || sum != XXH3_64bits(buf, 28))
+        return -1;
+    return 0;
+}
+
+size_t journal_record_size(size_t name_len, size_t payload_len)
+{
+    return JOURNAL_REC_FIXED + 2 * name_len + payload_len;
+}
+
+size_t journal_record_format(char *out, uint64_t gen, const char *name, size_t name_len,
+                             uint64_t off, const char *payload, size_t payload_len)
+{
+    char *p = out;
+    *p++ = 'R';
+    *p++ = ' ';
+    frame_hex_put(gen, 16, p);
+    p += 16;
+    *p++ = ' ';
+    frame_hex_put(off, 16, p);
+    p += 16;
+    *p++ = ' ';
+    frame_hex_put(payload_len, 8, p);
+    p += 8;
+    *p++ = ' ';
+    layout_hex_encode(name, name_len, p);
+    p += 2 * name_len;
+    *p++ = ' ';
+    uint64_t sum = XXH3_64bits_withSeed(out, (size_t)(p - out), XXH3_64bits(payload, payload_len));
+    frame_hex_put(sum, 16, p);
+    p += 16;
+    *p++ = '\n';
+    memcpy(p, payload, payload_len);
+    return (size_t)(p - out) + payload_len;
+}
+
+/* One parsed record (J-2), pointing into the journal's bytes. */
+struct journal_rec {
+    const char *hex; /* the log's file name without ".log" */
+    size_t hex_len;
+    uint64_t off;
+    const char *payload;
+    size_t len;
+};
+
+/* Parses the record at buf[0..avail): its total size, or 0 when it is not
+ * a valid record of generation gen (J-3). */
+static size_t journal_record_parse(const char *buf, size_t avail, uint64_t gen,
+                                   struct journal_rec *out)
+{
+    uint64_t g, off, len, sum;
+    if (avail < JOURNAL_REC_FIXED || buf[0] != 'R' || buf[1] != ' ' ||
+        frame_hex_get(buf + 2, 16, &g) || g != gen || buf[18] != ' ' ||
+        frame_hex_get(buf + 19, 16, &off) || buf[35] != ' ' || frame_hex_get(buf + 36, 8, &len) ||
+        buf[44] != ' ')
+        return 0;
+    size_t max_hex = 2 * LAYOUT_STREAM_MAX;
+    const char *name = buf + 45;
+    size_t room = avail - 45;
+    const char *sp = memchr(name, ' ', room < max_hex + 1 ? room : max_hex + 1);
+    if (!sp || sp == name || (size_t)(sp - name) % 2 != 0)
+        return 0;
+    size_t hex_len = (size_t)(sp - name);
+    size_t hdr = 45 + hex_len + 1 + 16 + 1;
+    if (avail < hdr || buf[hdr - 1] != '\n' || len > avail - hdr || frame_hex_get(sp + 1, 16, &sum))
+        return 0;
+    for (size_t i = 0; i < hex_len; i++) {
+        uint64_t d;
+        if (frame_hex_get(name + i, 1, &d))
+            return 0;
+    }
+    const char *payload = buf + hdr;
+    if (sum != XXH3_64bits_withSeed(buf, hdr - 17, XXH3_64bits(payload, (size_t)len)))
+        return 0;
+    out->hex = name;
+    out->hex_len = hex_len;
+    out->off = off;
+    out->payload = payload;
+    out->len = (size_t)len;
+    return hdr + (size_t)len;
+}
+
+/* The logs a replay has written, to sync and close at the end. */
+struct journal_logs {
+    struct {
+        char hex[2 * LAYOUT_STREAM_MAX + 1];
+        int fd;
+    } * v;
+    size_t n, cap;
+};
+
+static int journal_log_fd(struct sxp_io *io, const char *root, struct journal_logs *ls,
+                          const struct journal_rec *r, struct sxp_err *err)
+{
+    for (size_t i = ls->n; i-- > 0;)
+        if (strlen(ls->v[i].hex) == r->hex_len && memcmp(ls->v[i].hex, r->hex, r->hex_len) == 0)
+            return ls->v[i].fd;
+    if (ls->n == ls->cap) {
+        size_t cap = ls->cap ? 2 * ls->cap : 16;
+        void *p = realloc(ls->v, cap * sizeof(*ls->v));
+        if (!p)
+            return err_set(err, -ENOMEM, "out of memory");
+        ls->v = p;
+        ls->cap = cap;
+    }
+    char rel[2 * LAYOUT_STREAM_MAX + 16], path[PATH_MAX];
+    snprintf(rel, sizeof(rel), "streams/%.*s.log", (int)r->hex_len, r->hex);
+    if (layout_path(root, rel, path))
+        return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
+    int fd = io->open(io, path, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return err_set(err, fd == -ENOENT ? -EUCLEAN : fd,
+                       "%s/JOURNAL names %s, which %s; run sxp-fsck", root, path,
+                       fd == -ENOENT ? "is missing" : "cannot be opened");
+    memcpy(ls->v[ls->n].hex, r->hex, r->hex_len);
+    ls->v[ls->n].hex[r->hex_len] = '\0';
+    ls->v[ls->n].fd = fd;
+    ls->n++;
+    return fd;
+}
+
+/* J-6: once the records are in their synced logs, a header of the next
+ * generation empties the journal, so no later replay writes them again over
+ * a log that recovery or sxp-fsck has changed since. */
+static int journal_reset(struct sxp_io *io, const char *path, uint64_t gen, int sync,
+                         struct sxp_err *err)
+{
+    char hdr[JOURNAL_HDR_LEN];
+    journal_header_format(hdr, gen);
+    int fd = io->open(io, path, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0)
+        return err_set(err, fd, "open %s: %s", path, strerror(-fd));
+    int rc = io->pwrite(io, fd, hdr, sizeof(hdr), 0);
+    if (!rc)
+        rc = io->ftruncate(io, fd, JOURNAL_HDR_LEN);
+    if (!rc && sync)
+        rc = io->fdatasync(io, fd);
+    (void)io->close(io, fd);
+    if (rc)
+        return err_set(err, rc, "write %s: %s", path, strerror(-rc));
+    return 0;
+}
+
+int journal_replay(struct sxp_io *io, const char *root, int sync, int apply,
+                   struct journal_replay_report *out, struct sxp_err *err)
+{
+    char path[PATH_MAX];
+    char *buf = NULL;
+    size_t len = 0;
+    struct journal_logs ls = {0};
+    uint64_t gen;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (layout_path(root, "JOURNAL", path))
+        return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
+    rc = io_read_file(io, path, JOURNAL_FILE_MAX, &buf, &len);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc)
+        return err_set(err, rc, "read %s: %s", path, strerror(-rc));
+    if (journal_header_parse(buf, len, &gen) != 0)
+        goto out; /* J-8: nothing pending */
+
+    size_t at = JOURNAL_HDR_LEN;
+    struct journal_rec r;
+    size_t n;
+    while ((n = journal_record_parse(buf + at, len - at, gen, &r)) != 0) {
+        at += n;
+        out->records++;
+        out->bytes += r.len;
+        if (!apply)
+            continue;
+        size_t before = ls.n;
+        int fd = journal_log_fd(io, root, &ls, &r, err);
+        if (fd < 0) {
+            rc = fd;
+            goto out;
+        }
+        if (ls.n != before)
+            out->logs++;
+        uint64_t size = 0;
+        rc = io->fsize(io, fd, &size);
+        if (!rc && size < r.off)
+            rc = err_set(err, -EUCLEAN,
+                         "%s/JOURNAL: streams/%s.log is %llu bytes, shorter than the record "
+                         "for offset %llu; run sxp-fsck",
+                         root, ls.v[ls.n - 1].hex, (unsigned long long)size,
+                         (unsigned long long)r.off);
+        else if (rc)
+            rc = err_set(err, rc, "size of streams/%.*s.log: %s", (int)r.hex_len, r.hex,
+                         strerror(-rc));
+        if (!rc) {
+            rc = io->pwrite(io, fd, r.payload, r.len, r.off);
+            if (rc)
+                err_set(err, rc, "write streams/%.*s.log: %s", (int)r.hex_len, r.hex,
+                        strerror(-rc));
+        }
+        if (rc)
+            goto out;
+    }
+    for (size_t i = 0; i < ls.n && sync; i++) {
+        rc = io->fdatasync(io, ls.v[i].fd);
+        if (rc) {
+            err_set(err, rc, "fdatasync streams/%s.log: %s", ls.v[i].hex, strerror(-rc));
+            goto out;
+        }
+    }
+    if (apply && out->records)
+        rc = journal_reset(io, path, gen + 1, sync, err);
+out:
+    for (size_t i = 0; i < ls.n; i++)
+        (void)io->close(io, ls.v[i].fd);
+    free(ls.v);
+    free(buf);
+    return rc;
+}
+
+int journal_check_readonly(struct sxp_io *io, const char *root, struct sxp_err *err)
+{
+    struct journal_replay_report jr;
+    char path[PATH_MAX];
+    int rc = journal_replay(io, root, 0, 0, &jr, err);
+    if (rc || jr.records == 0)
+        return rc;
+    if (layout_path(root, "LOCK", path))
+        return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
+    int fd = io->open(io, path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return err_set(err, fd, "open %s: %s", path, strerror(-fd));
+    rc = io->lock(io, fd); /* released by the close */
+    (void)io->close(io, fd);
+    if (rc == -EAGAIN)
+        return 0; /* a live writer: its page cache holds what the records hold */
+    if (rc)
+        return err_set(err, rc, "lock %s: %s", path, strerror(-rc));
+    return err_set(err, -EUCLEAN,
+                   "%s/JOURNAL holds %u appends a crash kept out of their logs: open the store "
+                   "read-write (recovery writes them back) or run sxp-fsck -p",
+                   root, jr.records);
+}
+
+/* ---- the store's side ----------------------------------------------------- */
+
+/* Writes a header of generation gen and syncs it. */
+static int journal_write_header(sxp_store *s, uint64_t gen)
+{
+    char hdr[JOURNAL_HDR_LEN];
+    journal_header_format(hdr, gen);
+    int rc = s->io->pwrite(s->io, s->j_fd, hdr, sizeof(hdr), 0);
+    if (!rc && s->opt.sync == SXP_SYNC_ALWAYS)
+        rc = s->io->fdatasync(s->io, s->j_fd);
+    return rc;
+}
+
+int journal_start(sxp_store *s, struct sxp_err *err)
+{
+    char path[PATH_MAX], hdr[JOURNAL_HDR_LEN];
+    uint64_t gen = 0, size = 0;
+    if (layout_path(s->root, "JOURNAL", path))
+        return err_set(err, -ENAMETOOLONG, "store path too long: %s", s->root);
+    int created = s->io->stat(s->io, path, NULL, NULL) == -ENOENT;
+    int fd = s->io->open(s->io, path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return err_set(err, fd, "open %s: %s", path, strerror(-fd));
+    s->j_fd = fd;
+    ssize_t n = s->io->pread(s->io, fd, hdr, sizeof(hdr), 0);
+    int rc = 0;
+    if (n != (ssize_t)sizeof(hdr) || journal_header_parse(hdr, sizeof(hdr), &gen) != 0) {
+        /* J-8: without a header, old records could carry any generation,
+         * the new one too: drop them before writing one. */
+        gen = 0;
+        rc = s->io->ftruncate(s->io, fd, 0);
+    }
+    if (!rc)
+        rc = journal_write_header(s, gen + 1);
+    if (!rc)
+        rc = s->io->fsize(s->io, fd, &size);
+    if (!rc && created && s->opt.sync == SXP_SYNC_ALWAYS)
+        rc = s->io->fsync_dir(s->io, s->root); /* IO-4 */
+    if (rc)
+        return err_set(err, rc, "write %s: %s", path, strerror(-rc));
+    s->j_gen = gen + 1;
+    s->j_end = JOURNAL_HDR_LEN;
+    s->j_alloc = size;
+    return 0;
+}
+
+int journal_note_dirty(sxp_store *s, struct stream *st)
+{
+    if (st->jdirty)
+        return 0;
+    if (s->j_ndirty == s->j_cap) {
+        size_t cap = s->j_cap ? 2 * s->j_cap : 64;
+        void *p = realloc(s->j_dirty, cap * sizeof(*s->j_dirty));
+        if (!p)
+            return -ENOMEM;
+        s->j_dirty = p;
+        s->j_cap = cap;
+    }
+    s->j_dirty[s->j_ndirty++] = st;
+    st->jdirty = 1;
+    return 0;
+}
+
+int journal_checkpoint(sxp_store *s, struct sxp_err *err)
+{
+    struct io_wsync w[JOURNAL_SYNC_CHUNK];
+    struct stream *sts[JOURNAL_SYNC_CHUNK];
+    int first = 0, sync = s->opt.sync == SXP_SYNC_ALWAYS;
+
+    if (s->j_fd < 0)
+        return 0;
+    if (s->j_ndirty == 0 && s->j_end == JOURNAL_HDR_LEN)
+        return 0;
+    for (size_t at = 0; at < s->j_ndirty;) {
+        size_t n = 0;
+        for (; at < s->j_ndirty && n < JOURNAL_SYNC_CHUNK; at++) {
+            struct stream *st = s->j_dirty[at];
+            if (st->dead) {
+                first = first ? first : st->dead;
+                continue;
+            }
+            int rc = streams_pin_fd(s, st, NULL);
+            if (rc) {
+                first = first ? first : rc;
+                continue;
+            }
+            memset(&w[n], 0, sizeof(w[n]));
+            w[n].fd = st->fd;
+            w[n].sync = 1;
+            sts[n++] = st;
+        }
+        if (n && sync) {
+            pthread_mutex_unlock(&s->mu);
+            (void)s->io->write_sync(s->io, w, n);
+            pthread_mutex_lock(&s->mu);
+            s->st_syncs += n;
+        }
+        for (size_t k = 0; k < n; k++) {
+            int rc = sync ? w[k].res : 0;
+            if (rc) {
+                sts[k]->dead = rc; /* IO-5 */
+                first = first ? first : rc;
+            }
+            streams_unpin_fd(s, sts[k]);
+        }
+    }
+    if (first)
+        return err_set(err, first, "checkpoint of %s/JOURNAL: a log's fdatasync failed: %s",
+                       s->root, strerror(-first));
+    pthread_mutex_unlock(&s->mu);
+    int rc = journal_write_header(s, s->j_gen + 1);
+    pthread_mutex_lock(&s->mu);
+    if (rc)
+        return err_set(err, rc, "write %s/JOURNAL: %s", s->root, strerror(-rc));
+    if (sync)
+        s->st_syncs++;
+    for (size_t i = 0; i < s->j_ndirty; i++)
+        s->j_dirty[i]->jdirty = 0;
+    s->j_ndirty = 0;
+    s->j_gen++;
+    s->j_end = JOURNAL_HDR_LEN;
+    return 0;
+}
+
+int journal_close(sxp_store *s)
+{
+    if (s->j_fd < 0)
+        return 0;
+    int rc = s->io->ftruncate(s->io, s->j_fd, JOURNAL_HDR_LEN);
+    if (!rc && s->opt.sync == SXP_SYNC_ALWAYS)
+        rc = s->io->fdatasync(s->io, s->j_fd);
+    if (!rc)
+        s->j_alloc = JOURNAL_HDR_LEN;
+    return rc;
+}
+
+void journal_free(sxp_store *s)
+{
+    if (s->j_fd >= 0)
+        (void)s->io->close(s->io, s->j_fd);
+    s->j_fd = -1;
+    free(s->j_dirty);
+    s->j_dirty = NULL;
+    s->j_ndirty = s->j_cap = 0;
+}

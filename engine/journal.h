@@ -1,0 +1,74 @@
+/*
+ * journal.h -- ROOT/JOURNAL: one fdatasync for the appends of many logs.
+ * The format and rules (J-1..J-8) are at the top of journal.c.
+ */
+#ifndef SXP_JOURNAL_H
+#define SXP_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "commit.h"
+#include "io.h"
+#include "sxp.h"
+
+struct stream;
+struct sxp_store;
+
+#define JOURNAL_HDR_LEN 46
+/* J-4: the largest round that goes through the journal. */
+#define JOURNAL_ROUND_MAX ((uint64_t)256 << 10)
+/* J-5: a checkpoint runs once the journal holds this many bytes or logs.
+ * The bytes bound keeps a log's unsynced bytes within COMMIT_MAX_UNSYNCED
+ * (commit.h) even before a replay: a round starts below it and adds at
+ * most JOURNAL_ROUND_MAX. */
+#define JOURNAL_CKPT_BYTES (COMMIT_MAX_UNSYNCED - JOURNAL_ROUND_MAX)
+#define JOURNAL_CKPT_LOGS 4096
+
+/* The bytes of one record: header line and payload (J-2). */
+size_t journal_record_size(size_t name_len, size_t payload_len);
+/* Writes one record of generation gen into out (journal_record_size bytes):
+ * payload, the lines of the stream named name, belong at off in its log.
+ * Returns the bytes written. */
+size_t journal_record_format(char *out, uint64_t gen, const char *name, size_t name_len,
+                             uint64_t off, const char *payload, size_t payload_len);
+
+/* What journal_replay did. */
+struct journal_replay_report {
+    unsigned records; /* valid records of the current generation */
+    unsigned logs;    /* distinct logs they wrote */
+    uint64_t bytes;   /* payload bytes written back */
+};
+
+/* J-6: writes every valid record of ROOT/JOURNAL's current generation back
+ * into its log, in journal order, then fdatasyncs those logs (when sync).
+ * With apply 0 it only counts them (sxp-fsck without -p). A missing or
+ * headless journal has no records. -EUCLEAN (with a message) when a record
+ * names a log that is missing or shorter than the record's offset. */
+int journal_replay(struct sxp_io *io, const char *root, int sync, int apply,
+                   struct journal_replay_report *out, struct sxp_err *err);
+
+/* A read-only open: -EUCLEAN (with a message) when ROOT/JOURNAL holds
+ * records and no writer holds ROOT/LOCK, that is, a crash left appends only
+ * the journal has; the logs may lack them until a read-write open or
+ * sxp-fsck -p replays it. */
+int journal_check_readonly(struct sxp_io *io, const char *root, struct sxp_err *err);
+
+/* Store side (s->mu rules in each comment). */
+
+/* Opens or creates ROOT/JOURNAL and starts a new generation (J-5): called
+ * by a read-write open after recovery, so no record is pending. */
+int journal_start(struct sxp_store *s, struct sxp_err *err);
+/* Notes that st's log has lines only the journal makes durable. s->mu held. */
+int journal_note_dirty(struct sxp_store *s, struct stream *st);
+/* J-5: fdatasyncs every log noted dirty, then starts a new generation.
+ * Caller is the commit leader (or has drained commits); s->mu held, dropped
+ * for the I/O. On failure the generation stays (a later open replays it)
+ * and the failed logs are marked dead. */
+int journal_checkpoint(struct sxp_store *s, struct sxp_err *err);
+/* Cuts the file back to its header (a clean close, after a checkpoint). */
+int journal_close(struct sxp_store *s);
+/* Frees the dirty list (store teardown). */
+void journal_free(struct sxp_store *s);
+
+#endif
