@@ -151,6 +151,13 @@ static inline void store_count_syncs(sxp_store *s, uint64_t n)
 int streams_mark_dirty(sxp_store *s, struct stream *st, struct sxp_err *err);
 /* Opens the log descriptor if needed and pins it; s->mu held. */
 int streams_pin_fd(sxp_store *s, struct stream *st, struct sxp_err *err);
+/* Adds an fdatasync (no write) of st's log at w[*n], and st at sts[*n]. */
+static inline void streams_sync_req(struct io_wsync *w, struct stream **sts, size_t *n,
+                                    struct stream *st)
+{
+    w[*n] = (struct io_wsync){.fd = st->fd, .sync = 1};
+    sts[(*n)++] = st;
+}
 void streams_unpin_fd(sxp_store *s, struct stream *st);
 /* Closes the stream's descriptor (pins must be 0). s->mu held. */
 void streams_close_fd(sxp_store *s, struct stream *st);

@@ -381,10 +381,7 @@ int streams_trim_tails(sxp_store *s, struct sxp_err *err)
                 first = first ? first : rc;
                 continue;
             }
-            memset(&w[n], 0, sizeof(w[n]));
-            w[n].fd = st->fd;
-            w[n].sync = 1;
-            sts[n++] = st;
+            streams_sync_req(w, sts, &n, st);
         }
         if (n == 0)
             break;
