@@ -19,15 +19,16 @@ static size_t seq_hints_lower(const struct seq_hints *hs, int64_t from)
     return a;
 }
 
-void seq_hints_bracket(const struct seq_hints *hs, int64_t from, uint64_t *lo, uint64_t *hi)
+void seq_hints_bracket(const struct seq_hints *hs, int64_t from, struct seq_hint *lo,
+                       struct seq_hint *hi)
 {
     if (!hs || hs->n == 0)
         return;
     size_t i = seq_hints_lower(hs, from);
-    if (i > 0 && hs->h[i - 1].off > *lo && hs->h[i - 1].off < *hi)
-        *lo = hs->h[i - 1].off;
-    if (i < hs->n && hs->h[i].off < *hi && hs->h[i].off >= *lo)
-        *hi = hs->h[i].off;
+    if (i > 0 && hs->h[i - 1].off > lo->off && hs->h[i - 1].off < hi->off)
+        *lo = hs->h[i - 1];
+    if (i < hs->n && hs->h[i].off < hi->off && hs->h[i].off >= lo->off)
+        *hi = hs->h[i];
 }
 
 int seq_hints_add(struct seq_hints **hsp, const struct seq_hint *add, size_t n)

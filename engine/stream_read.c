@@ -9,12 +9,24 @@
  * never a skipped line. Legacy lines (no trailer) are read unverified.
  *
  * READ-RANGE never reads the whole log: lines are in strictly increasing
- * seq order (INV-1 of recovery/recover.c), so it bisects by byte offset,
+ * seq order (INV-1 of recovery/recover.c), so it searches by byte offset,
  * resynchronising on the next LF and reading only that line's :seq
- * (sx_peek_seq), until the window left is small, then scans forward. The
- * lines it probed are remembered (seq_hints.h), and the next bisection of
- * that log starts between the nearest two, so repeated reads of a long log
- * take a few probes, not log2(size / window).
+ * (sx_peek_seq), until the window left is small, then scans forward.
+ *
+ * SEEKING. The search keeps a bracket [lo, hi] of line starts (hi perhaps
+ * the end) holding the first line with seq >= from, and the seqs of its
+ * ends: from a hint or a probe, and for the log's end an estimate (the
+ * high-water mark + 1); a start whose seq is not known is read first (one
+ * small read at its offset). It then interpolates: it guesses where `from`
+ * falls between the ends by its seq, and probes a quarter window short of
+ * the guess after a probe that moved hi, a quarter window past it after
+ * one that moved lo, so that on a log of even lines and consecutive seqs
+ * two guesses close the window from both sides, whatever the log's size.
+ * A guess that lands on hi's line, or two that together did not cut the
+ * bracket to a quarter, is a miss, and after SEEK_MISSES_MAX misses the
+ * search only halves, so a skewed log costs at most three probes more than
+ * halving from the start (its first line and two guesses). The lines probed are remembered
+ * (seq_hints.h) and bracket the next search of that log.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,8 +41,10 @@
 
 #define READ_BISECT_WINDOW ((uint64_t)64 << 10)
 #define READ_PROBE_BYTES 4096
-/* Probes one bisection makes at most: log2 of 2^64 / READ_BISECT_WINDOW. */
+/* Probes of one search that are remembered as hints, at most. */
 #define STREAM_PROBES_MAX 64
+/* Misses (SEEKING) before a search only halves. */
+#define SEEK_MISSES_MAX 1
 
 int stream_line_error(const struct stream *st, const struct frame_line *ln, uint64_t line_no,
                       uint64_t off, struct sxp_err *err)
@@ -199,36 +213,83 @@ int stream_probe(struct sxp_io *io, int fd, uint64_t off, uint64_t end, uint64_t
     return rc;
 }
 
-/* Bisects [lo, hi] for the first line with seq >= from, as
- * stream_find_seq; each probed line goes into probes[0..*nprobes) when
- * probes is not NULL (room for STREAM_PROBES_MAX). */
-static int stream_bisect(struct sxp_io *io, int fd, uint64_t lo, uint64_t hi, uint64_t end,
-                         int64_t from, uint64_t *out_off, struct seq_hint *probes, size_t *nprobes)
+/* SEEKING: where to probe in (lo, hi), both ends' seqs known and
+ * lo->seq < hi->seq. below: aim short of the guess. */
+static uint64_t stream_seek_guess(const struct seq_hint *lo, const struct seq_hint *hi,
+                                  int64_t from, int below)
 {
-    /* Invariant: the first line with seq >= from starts in [lo, hi]; lo and
-     * hi are line starts (or end). */
-    while (hi - lo > READ_BISECT_WINDOW) {
-        uint64_t mid = lo + (hi - lo) / 2, p;
+    double f = ((double)from - (double)lo->seq) / ((double)hi->seq - (double)lo->seq);
+    f = f < 0 ? 0 : f > 1 ? 1 : f; /* beyond an estimated end */
+    uint64_t span = hi->off - lo->off, margin = READ_BISECT_WINDOW / 4;
+    uint64_t guess = lo->off + (uint64_t)(f * (double)span);
+    uint64_t at = below ? (guess > lo->off + margin ? guess - margin : lo->off + 1)
+                        : (guess + margin < hi->off ? guess + margin : hi->off - 1);
+    return at > lo->off ? at : lo->off + 1;
+}
+
+/* Searches [lo, hi] for the first line with seq >= from, as
+ * stream_find_seq (SEEKING); each probed line goes into
+ * probes[0..*nprobes) when probes is not NULL (room for STREAM_PROBES_MAX). */
+static int stream_seek(struct sxp_io *io, int fd, struct seq_hint lo, struct seq_hint hi,
+                       uint64_t end, int64_t from, uint64_t *out_off, struct seq_hint *probes,
+                       size_t *nprobes)
+{
+    int moved_lo = 0, interp_steps = 0, halve = 0, misses = 0;
+    uint64_t pair_span = hi.off - lo.off;
+    /* Invariant: the first line with seq >= from starts in [lo.off, hi.off];
+     * both are line starts (or end). */
+    while (hi.off - lo.off > READ_BISECT_WINDOW) {
+        int first = lo.seq == SEQ_HINT_UNKNOWN; /* read lo's own line first */
+        int interp = !first && !halve && misses < SEEK_MISSES_MAX && hi.seq != SEQ_HINT_UNKNOWN &&
+                     lo.seq < hi.seq;
+        uint64_t at = first    ? lo.off
+                      : interp ? stream_seek_guess(&lo, &hi, from, !moved_lo)
+                               : lo.off + (hi.off - lo.off) / 2;
+        uint64_t p;
         int64_t seq;
-        int rc = stream_probe(io, fd, mid, end, &p, &seq);
+        int rc = stream_probe(io, fd, at, end, &p, &seq);
         if (rc < 0)
             return rc;
-        if (rc == 0 || p >= hi)
-            break; /* one long line spans the rest of the window: scan it */
+        if (rc == 0 || p >= hi.off) {
+            if (!interp)
+                break; /* one long line spans the rest of the window: scan it */
+            halve = 1; /* the guess overshot into hi's line: a miss */
+            misses++;
+            continue;
+        }
         if (probes && *nprobes < STREAM_PROBES_MAX)
             probes[(*nprobes)++] = (struct seq_hint){seq, p};
-        if (seq < from)
-            lo = p;
+        if (first) {
+            lo.seq = seq;
+            if (seq >= from)
+                break; /* lo's line is the one */
+            continue;
+        }
+        moved_lo = seq < from;
+        if (moved_lo)
+            lo = (struct seq_hint){seq, p};
         else
-            hi = p;
+            hi = (struct seq_hint){seq, p};
+        if (!interp) {
+            halve = 0;
+            interp_steps = 0;
+            pair_span = hi.off - lo.off;
+        } else if (++interp_steps == 2) {
+            halve = hi.off - lo.off > pair_span / 4;
+            misses += halve;
+            interp_steps = 0;
+            pair_span = hi.off - lo.off;
+        }
     }
-    *out_off = lo;
+    *out_off = lo.off;
     return 0;
 }
 
-int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t from, uint64_t *out_off)
+int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t hw, int64_t from,
+                    uint64_t *out_off)
 {
-    return stream_bisect(io, fd, 0, end, end, from, out_off, NULL, NULL);
+    struct seq_hint lo = {SEQ_HINT_UNKNOWN, 0}, hi = {hw < INT64_MAX ? hw + 1 : hw, end};
+    return stream_seek(io, fd, lo, hi, end, from, out_off, NULL, NULL);
 }
 
 /* stream_find_seq from the bracket st's hints give, remembering the lines
@@ -238,11 +299,12 @@ static int stream_find_seq_hinted(sxp_store *s, struct stream *st, uint64_t end,
 {
     struct seq_hint probes[STREAM_PROBES_MAX];
     size_t nprobes = 0;
-    uint64_t lo = 0, hi = end;
     pthread_mutex_lock(&s->mu);
+    struct seq_hint lo = {SEQ_HINT_UNKNOWN, 0},
+                    hi = {st->hw < INT64_MAX ? st->hw + 1 : st->hw, end};
     seq_hints_bracket(st->hints, from, &lo, &hi);
     pthread_mutex_unlock(&s->mu);
-    int rc = stream_bisect(s->io, st->fd, lo, hi, end, from, out_off, probes, &nprobes);
+    int rc = stream_seek(s->io, st->fd, lo, hi, end, from, out_off, probes, &nprobes);
     if (rc == 0 && nprobes) {
         pthread_mutex_lock(&s->mu);
         /* Out of memory only costs the hints. */

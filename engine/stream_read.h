@@ -16,9 +16,12 @@
  * when that line is damaged or has no :seq; -errno on a read error. */
 int stream_probe(struct sxp_io *io, int fd, uint64_t off, uint64_t end, uint64_t *out_start,
                  int64_t *out_seq);
-/* Bisects [0, end) for the first line with seq >= from: *out_off is a line
- * start at or before it, within a small window (READ_BISECT_WINDOW). */
-int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t from, uint64_t *out_off);
+/* Searches [0, end) for the first line with seq >= from (SEEKING in
+ * stream_read.c): *out_off is a line start at or before it, within a small
+ * window (READ_BISECT_WINDOW). hw, the stream's high-water mark, only
+ * guides the search. */
+int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t hw, int64_t from,
+                    uint64_t *out_off);
 /* Sets err for a damaged line of st (-EBADMSG) and returns the code. */
 int stream_line_error(const struct stream *st, const struct frame_line *ln, uint64_t line_no,
                       uint64_t off, struct sxp_err *err);

@@ -32,8 +32,8 @@
 /* T-3 and T-4: writes the lines of [0, end) with seq > n to a new log.
  * *out_size: the new log's size; *out_replaced: 1 once the new log was
  * renamed over the old one. Called without s->mu. */
-static int truncate_rewrite(sxp_store *s, struct stream *st, int fd, uint64_t end, int64_t n,
-                            uint64_t *out_size, int *out_replaced, struct sxp_err *err)
+static int truncate_rewrite(sxp_store *s, struct stream *st, int fd, uint64_t end, int64_t hw,
+                            int64_t n, uint64_t *out_size, int *out_replaced, struct sxp_err *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX];
     struct logread r;
@@ -44,7 +44,7 @@ static int truncate_rewrite(sxp_store *s, struct stream *st, int fd, uint64_t en
     int sync = s->opt.sync == SXP_SYNC_ALWAYS;
 
     *out_replaced = 0;
-    rc = stream_find_seq(s->io, fd, end, n + 1, &start);
+    rc = stream_find_seq(s->io, fd, end, hw, n + 1, &start);
     if (rc)
         return err_set(err, rc, "stream \"%s\": damaged line met while truncating; run sxp-fsck",
                        st->name);
@@ -193,8 +193,9 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
         goto idle;
     uint64_t end = st->size_durable, nsize = end;
     int fd = st->fd, replaced = 0;
+    int64_t hw = st->hw;
     pthread_mutex_unlock(&s->mu);
-    rc = truncate_rewrite(s, st, fd, end, n, &nsize, &replaced, err);
+    rc = truncate_rewrite(s, st, fd, end, hw, n, &nsize, &replaced, err);
     pthread_mutex_lock(&s->mu);
     streams_unpin_fd(s, st);
     if (replaced) {
