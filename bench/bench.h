@@ -90,7 +90,8 @@ struct bench_row {
 struct bench_ctx {
     const char *dir; /* scratch directory; every workload works under it */
     int quick;       /* CI sizes */
-    double seconds;  /* per-workload wall-time bound */
+    double seconds;  /* wall-time bound of one run of a workload (--seconds / rounds) */
+    int rounds;      /* times every row is run, interleaved (--rounds); >= 1 */
     int verbose;
 };
 

@@ -360,7 +360,8 @@ static const struct bench_workload bench_registry[] = {
 
 uint64_t bench_count(const struct bench_ctx *ctx, const struct bench_param *p)
 {
-    return ctx->quick ? p->n_quick : p->n_full;
+    uint64_t n = (ctx->quick ? p->n_quick : p->n_full) / (uint64_t)ctx->rounds;
+    return n ? n : 1;
 }
 
 uint64_t bench_scale(const struct bench_ctx *ctx, const struct bench_param *p)
@@ -396,6 +397,8 @@ static void bench_usage(FILE *f)
           "                 [--dir DIR] [--keep] [--json FILE] [--plot DIR] [--list] [-v]\n"
           "  --quick     tiny workloads (CI); --full (default): the sizes of issue 5\n"
           "  --seconds   wall-time bound per workload (default 8; 1 under --quick)\n"
+          "  --rounds    run every row N times, one after another in turn, each with\n"
+          "              1/N of the time and count, and pool the figures (default 1)\n"
           "  --only      run the rows whose name matches: a glob (sxp/writers-*) or a\n"
           "              substring (growth); several separated by commas\n"
           "  --dir       work in a fresh directory under DIR (default: .)\n"
@@ -428,9 +431,49 @@ static int bench_selected(const char *only, const char *name)
     return 0;
 }
 
+/* Names a row and allocates its histogram when it is selected. */
+static int bench_row_init(struct bench_row *row, const struct bench_workload *w, int selected)
+{
+    snprintf(row->name, sizeof(row->name), "%s", w->name);
+    row->engine = w->engine;
+    row->writers = w->p.writers;
+    row->fdatasyncs = -1;
+    if (!selected) {
+        row->skipped = 1;
+        return 0;
+    }
+    row->lat = stats_hist_new();
+    return row->lat == NULL ? -1 : 0;
+}
+
+/* ROUNDS: adds one run of a row to its pooled figures. Counts, time, CPU
+ * and latencies add up; fdatasyncs stay unknown if one run did not count
+ * them; the first failure stays; the note is the last run's (the first
+ * failed run's, once one failed). A skipped run skips the row. */
+static void bench_row_pool(struct bench_row *row, const struct bench_row *one, int round)
+{
+    row->events += one->events;
+    row->bytes += one->bytes;
+    row->seconds += one->seconds;
+    row->cpu_s += one->cpu_s;
+    if (one->fdatasyncs < 0)
+        row->fdatasyncs = -1;
+    else if (round == 0)
+        row->fdatasyncs = one->fdatasyncs;
+    else if (row->fdatasyncs >= 0)
+        row->fdatasyncs += one->fdatasyncs;
+    stats_hist_merge(row->lat, one->lat);
+    row->no_rate = one->no_rate;
+    row->skipped = row->skipped || one->skipped;
+    if (row->rc == 0) {
+        row->rc = one->rc;
+        memcpy(row->note, one->note, sizeof(row->note));
+    }
+}
+
 int main(int argc, char **argv)
 {
-    struct bench_ctx ctx = {.quick = 0, .seconds = -1};
+    struct bench_ctx ctx = {.quick = 0, .seconds = -1, .rounds = 1};
     const char *only = NULL, *json = NULL, *plot = NULL, *base = ".";
     int keep = 0, list = 0, failed = 0;
     char cmdline[1024] = "sxp-bench";
@@ -452,9 +495,9 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             bench_usage(stdout);
             return 0;
-        } else if (v != NULL && (strcmp(a, "--seconds") == 0 || strcmp(a, "--only") == 0 ||
-                                 strcmp(a, "--dir") == 0 || strcmp(a, "--json") == 0 ||
-                                 strcmp(a, "--plot") == 0)) {
+        } else if (v != NULL && (strcmp(a, "--seconds") == 0 || strcmp(a, "--rounds") == 0 ||
+                                 strcmp(a, "--only") == 0 || strcmp(a, "--dir") == 0 ||
+                                 strcmp(a, "--json") == 0 || strcmp(a, "--plot") == 0)) {
             if (strcmp(a, "--seconds") == 0) {
                 char *end;
                 ctx.seconds = strtod(v, &end);
@@ -462,6 +505,14 @@ int main(int argc, char **argv)
                     fprintf(stderr, "sxp-bench: --seconds wants a positive number\n");
                     return 2;
                 }
+            } else if (strcmp(a, "--rounds") == 0) {
+                char *end;
+                long n = strtol(v, &end, 10);
+                if (*end != '\0' || n < 1 || n > 100) {
+                    fprintf(stderr, "sxp-bench: --rounds wants a number from 1 to 100\n");
+                    return 2;
+                }
+                ctx.rounds = (int)n;
             } else if (strcmp(a, "--only") == 0) {
                 only = v;
             } else if (strcmp(a, "--dir") == 0) {
@@ -482,6 +533,8 @@ int main(int argc, char **argv)
     }
     if (ctx.seconds < 0)
         ctx.seconds = ctx.quick ? 1.0 : 8.0;
+    double seconds_given = ctx.seconds;
+    ctx.seconds /= ctx.rounds;
     if (list) {
         for (size_t i = 0; i < BENCH_NWORKLOADS; i++)
             if (bench_selected(only, bench_registry[i].name))
@@ -509,37 +562,54 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < BENCH_NWORKLOADS; i++)
         total += bench_selected(only, bench_registry[i].name);
 
-    printf("# %s\n# scratch: %s, %s sizes, at most %.0f s per workload\n", cmdline, dir,
-           ctx.quick ? "quick" : "full", ctx.seconds);
+    printf("# %s\n# scratch: %s, %s sizes, at most %.0f s per workload", cmdline, dir,
+           ctx.quick ? "quick" : "full", seconds_given);
+    if (ctx.rounds > 1)
+        printf(" in %d rounds of %.2f s", ctx.rounds, ctx.seconds);
+    printf("\n");
     bench_print_load(stdout, "start");
     report_header(stdout);
     fflush(stdout);
     progress_start();
-    for (size_t i = 0; i < BENCH_NWORKLOADS; i++) {
-        const struct bench_workload *w = &bench_registry[i];
-        struct bench_row *row = &rows[i];
-        snprintf(row->name, sizeof(row->name), "%s", w->name);
-        row->engine = w->engine;
-        row->writers = w->p.writers;
-        row->fdatasyncs = -1;
-        if (!bench_selected(only, w->name)) {
-            row->skipped = 1;
-            continue;
+    /* ROUNDS: every selected row runs once per round, in registry order, so
+     * that rows whose ratio is a target are measured interleaved in time
+     * and a drift of the disk between them weighs on both; a row's figures
+     * are pooled over its rounds (bench_row_pool). */
+    for (int round = 0; round < ctx.rounds; round++) {
+        int last = round + 1 == ctx.rounds;
+        for (size_t i = 0; i < BENCH_NWORKLOADS; i++) {
+            const struct bench_workload *w = &bench_registry[i];
+            struct bench_row *row = &rows[i];
+            int selected = bench_selected(only, w->name);
+            if (round == 0 && bench_row_init(row, w, selected) != 0)
+                return 1;
+            if (!selected)
+                continue;
+            if (!row->skipped) { /* a row that cannot run here is tried once */
+                struct bench_row one = {.engine = w->engine,
+                                        .writers = w->p.writers,
+                                        .fdatasyncs = -1,
+                                        .lat = stats_hist_new()};
+                if (one.lat == NULL)
+                    return 1;
+                snprintf(one.name, sizeof(one.name), "%s", w->name);
+                progress_set(w->name, ++index, total * ctx.rounds);
+                fsutil_settle(dir);
+                one.rc = w->run(&ctx, &w->p, &one);
+                progress_clear();
+                bench_row_pool(row, &one, round);
+                stats_hist_free(one.lat);
+            }
+            if (!last)
+                continue;
+            if (row->rc != 0) {
+                failed++;
+                if (row->note[0] == '\0')
+                    snprintf(row->note, sizeof(row->note), "failed: %s", strerror(-row->rc));
+            }
+            report_row(stdout, row);
+            fflush(stdout);
         }
-        row->lat = stats_hist_new();
-        if (row->lat == NULL)
-            return 1;
-        progress_set(w->name, ++index, total);
-        fsutil_settle(dir);
-        row->rc = w->run(&ctx, &w->p, row);
-        progress_clear();
-        if (row->rc != 0) {
-            failed++;
-            if (row->note[0] == '\0')
-                snprintf(row->note, sizeof(row->note), "failed: %s", strerror(-row->rc));
-        }
-        report_row(stdout, row);
-        fflush(stdout);
     }
     progress_stop();
     if (!keep)

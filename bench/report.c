@@ -285,8 +285,8 @@ int report_json(const char *path, const struct bench_ctx *ctx, const char *cmdli
         memset(&u, 0, sizeof(u));
     fprintf(f, "{\n  \"command\": ");
     report_json_str(f, cmdline);
-    fprintf(f, ",\n  \"mode\": \"%s\",\n  \"seconds_per_workload\": %g,\n",
-            ctx->quick ? "quick" : "full", ctx->seconds);
+    fprintf(f, ",\n  \"mode\": \"%s\",\n  \"seconds_per_workload\": %g,\n  \"rounds\": %d,\n",
+            ctx->quick ? "quick" : "full", ctx->seconds * ctx->rounds, ctx->rounds);
     fprintf(f, "  \"kernel\": ");
     report_json_str(f, u.release);
     fprintf(f, ",\n  \"cpus\": %ld,\n  \"rows\": [\n", sysconf(_SC_NPROCESSORS_ONLN));

@@ -54,7 +54,8 @@ static double wl_build_budget_s(const struct bench_ctx *ctx)
 {
     if (ctx->quick)
         return 10.0;
-    return ctx->seconds * 15 > 60 ? ctx->seconds * 15 : 60;
+    double whole = ctx->seconds * ctx->rounds; /* --seconds as given */
+    return whole * 15 > 60 ? whole * 15 : 60;
 }
 
 static void wl_human(char *out, size_t cap, uint64_t bytes)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test_bench.sh -- sxp-bench --quick runs, exits 0, prints every row of its
 # registry, writes valid JSON, leaves no scratch directory behind and, when
-# gnuplot is installed, draws the three charts. Usage: test_bench.sh BUILD_DIR
+# gnuplot is installed, draws the three charts; --rounds runs each row in
+# turns and pools them (a count-bound row sums its rounds' events).
+# Usage: test_bench.sh BUILD_DIR
 set -u
 build=${1:?usage: test_bench.sh BUILD_DIR}
 bench="$build/bench/sxp-bench"
@@ -73,6 +75,41 @@ fi
 # The scratch directory is gone.
 if ls -d "$tmp"/sxp-bench.* >/dev/null 2>&1; then
     echo "test_bench: the scratch directory was left behind" >&2
+    fail=1
+fi
+
+# --rounds 2: two rows that stop at their count (200 events under --quick)
+# run twice each, 100 events a time, and each is printed once with 200.
+if ! timeout 120 "$bench" --quick --rounds 2 --seconds 20 --dir "$tmp" \
+    --only 'limit/write-fdatasyn[c],sxp/appen[d]' --json "$tmp/rounds.json" \
+    >"$tmp/rounds.txt" 2>&1; then
+    echo "test_bench: sxp-bench --rounds 2 failed" >&2
+    cat "$tmp/rounds.txt" >&2
+    fail=1
+fi
+for name in limit/write-fdatasync sxp/append; do
+    if [ "$(grep -c -- "^$name " "$tmp/rounds.txt")" -ne 1 ]; then
+        echo "test_bench: --rounds 2 did not print $name exactly once" >&2
+        fail=1
+    fi
+done
+if command -v python3 >/dev/null 2>&1; then
+    if ! python3 - "$tmp/rounds.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert doc["rounds"] == 2, doc["rounds"]
+ran = {r["name"]: r for r in doc["rows"] if not r["skipped"]}
+assert set(ran) == {"limit/write-fdatasync", "sxp/append"}, sorted(ran)
+for r in ran.values():
+    assert r["ok"] and r["events"] == 200, (r["name"], r["events"])
+PY
+    then
+        echo "test_bench: --rounds 2 did not pool its rounds" >&2
+        fail=1
+    fi
+fi
+if "$bench" --rounds 0 --list >/dev/null 2>&1; then
+    echo "test_bench: --rounds 0 was accepted" >&2
     fail=1
 fi
 
