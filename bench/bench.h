@@ -108,6 +108,7 @@ struct bench_param {
     int nosync;           /* 1: sxp in SXP_SYNC_NONE */
     int io;               /* sxp backend: enum sxp_io_kind, 0 = SXP_IO_AUTO */
     int list;             /* reads: 1 = sxp_stream_read's list, 0 = sxp_stream_scan */
+    int whole;            /* 1: one session with the whole time, even under --rounds */
 };
 
 typedef int (*bench_run_fn)(const struct bench_ctx *ctx, const struct bench_param *p,

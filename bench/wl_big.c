@@ -36,6 +36,7 @@ struct wl_fixture {
     int rc;         /* 0 built, -errno failed */
     char dir[4096];
     uint64_t events;  /* in the main stream (BIGLOG, GROWLOG) */
+    int64_t top;      /* its last seq once rows appended to it; 0: events */
     uint64_t bytes;   /* payload bytes of those events */
     uint64_t streams; /* streams created (STREAMS, OPEN) */
     int64_t *hw;      /* per stream (STREAMS, OPEN) */
@@ -447,10 +448,12 @@ int wl_big_growth_log(const struct bench_ctx *ctx, const struct bench_param *p,
     int rc = wl_fixture_get(ctx, WL_GROWLOG, bench_scale(ctx, p), row, &fx);
     if (rc != 0)
         return rc;
-    int64_t hw = (int64_t)fx->events;
+    int64_t hw = fx->top ? fx->top : (int64_t)fx->events;
     rc = wl_round_robin(ctx, p, fx, 1, &hw, "log", row);
-    /* The appended events are part of the log now; read-range rows on this
-     * fixture pick seqs from the middle of the filled part, still valid. */
+    /* The appended events are part of the log now, and the next run of this
+     * row (--rounds) goes on after them; read-range rows on this fixture
+     * pick seqs from the middle of the filled part, still valid. */
+    fx->top = hw;
     return rc;
 }
 

@@ -78,16 +78,17 @@ if ls -d "$tmp"/sxp-bench.* >/dev/null 2>&1; then
     fail=1
 fi
 
-# --rounds 2: two rows that stop at their count (200 events under --quick)
-# run twice each, 100 events a time, and each is printed once with 200.
+# --rounds 2: rows that stop at their count (200 events under --quick) run
+# twice each, 100 events a time, and each is printed once with 200; the
+# row that appends to a shared fixture goes on after its first run.
 if ! timeout 120 "$bench" --quick --rounds 2 --seconds 20 --dir "$tmp" \
-    --only 'limit/write-fdatasyn[c],sxp/appen[d]' --json "$tmp/rounds.json" \
+    --only 'limit/write-fdatasyn[c],sxp/appen[d],sxp/growth-log-1[m]' --json "$tmp/rounds.json" \
     >"$tmp/rounds.txt" 2>&1; then
     echo "test_bench: sxp-bench --rounds 2 failed" >&2
     cat "$tmp/rounds.txt" >&2
     fail=1
 fi
-for name in limit/write-fdatasync sxp/append; do
+for name in limit/write-fdatasync sxp/append sxp/growth-log-1m; do
     if [ "$(grep -c -- "^$name " "$tmp/rounds.txt")" -ne 1 ]; then
         echo "test_bench: --rounds 2 did not print $name exactly once" >&2
         fail=1
@@ -99,7 +100,7 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 assert doc["rounds"] == 2, doc["rounds"]
 ran = {r["name"]: r for r in doc["rows"] if not r["skipped"]}
-assert set(ran) == {"limit/write-fdatasync", "sxp/append"}, sorted(ran)
+assert set(ran) == {"limit/write-fdatasync", "sxp/append", "sxp/growth-log-1m"}, sorted(ran)
 for r in ran.values():
     assert r["ok"] and r["events"] == 200, (r["name"], r["events"])
 PY
