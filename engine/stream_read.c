@@ -25,8 +25,9 @@
  * A guess that lands on hi's line, or two that together did not cut the
  * bracket to a quarter, is a miss, and after SEEK_MISSES_MAX misses the
  * search only halves, so a skewed log costs at most three probes more than
- * halving from the start (its first line and two guesses). The lines probed are remembered
- * (seq_hints.h) and bracket the next search of that log.
+ * halving from the start (its first line and two guesses). The lines
+ * probed are remembered (seq_hints.h) and bracket the next search of that
+ * log.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -285,10 +286,18 @@ static int stream_seek(struct sxp_io *io, int fd, struct seq_hint lo, struct seq
     return 0;
 }
 
+/* SEEKING: the bracket of a whole log, its end's seq estimated from hw. */
+static void stream_seek_whole(uint64_t end, int64_t hw, struct seq_hint *lo, struct seq_hint *hi)
+{
+    *lo = (struct seq_hint){SEQ_HINT_UNKNOWN, 0};
+    *hi = (struct seq_hint){hw < INT64_MAX ? hw + 1 : hw, end};
+}
+
 int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t hw, int64_t from,
                     uint64_t *out_off)
 {
-    struct seq_hint lo = {SEQ_HINT_UNKNOWN, 0}, hi = {hw < INT64_MAX ? hw + 1 : hw, end};
+    struct seq_hint lo, hi;
+    stream_seek_whole(end, hw, &lo, &hi);
     return stream_seek(io, fd, lo, hi, end, from, out_off, NULL, NULL);
 }
 
@@ -299,9 +308,9 @@ static int stream_find_seq_hinted(sxp_store *s, struct stream *st, uint64_t end,
 {
     struct seq_hint probes[STREAM_PROBES_MAX];
     size_t nprobes = 0;
+    struct seq_hint lo, hi;
     pthread_mutex_lock(&s->mu);
-    struct seq_hint lo = {SEQ_HINT_UNKNOWN, 0},
-                    hi = {st->hw < INT64_MAX ? st->hw + 1 : st->hw, end};
+    stream_seek_whole(end, st->hw, &lo, &hi);
     seq_hints_bracket(st->hints, from, &lo, &hi);
     pthread_mutex_unlock(&s->mu);
     int rc = stream_seek(s->io, st->fd, lo, hi, end, from, out_off, probes, &nprobes);

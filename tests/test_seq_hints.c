@@ -204,7 +204,7 @@ static uint64_t seek_all(struct sxp_io *counted, int fd, const struct log_lines 
     return most;
 }
 
-static void seek_probes(const char *dir, const char *stream, int64_t hw, uint64_t *out_even_max)
+static void seek_probes(const char *dir, const char *stream, int64_t hw, uint64_t *out_most)
 {
     char path[PATH_MAX];
     struct sxp_io *io, *counted;
@@ -216,7 +216,7 @@ static void seek_probes(const char *dir, const char *stream, int64_t hw, uint64_
     assert_true(fd >= 0);
     struct log_lines ll;
     log_lines_load(counted, fd, &ll);
-    *out_even_max = seek_all(counted, fd, &ll, hw);
+    *out_most = seek_all(counted, fd, &ll, hw);
     assert_int_equal(counted->close(counted, fd), 0);
     counted->destroy(counted);
     free(ll.off);
