@@ -113,6 +113,7 @@ struct commit_slot {
     uint64_t off;     /* where the round's lines start in the log */
     uint64_t bytes;   /* bytes of lines */
     uint64_t zeros;   /* zero bytes written after them (pre-zeroing) */
+    int full;         /* BOUND: the round takes no more of this log's requests */
     size_t w_at, w_n; /* its entries in the round's write_sync requests */
     int64_t last_seq;
     size_t nevents;
@@ -315,9 +316,11 @@ static void commit_round(sxp_store *s)
             continue;
         }
         struct commit_slot *sl = st->round_slot ? &slots[st->round_slot - 1] : NULL;
-        if (sl && (sl->rc || sl->bytes + r->len > COMMIT_MAX_UNSYNCED)) {
+        if (sl && (sl->rc || sl->full || sl->bytes + r->len > COMMIT_MAX_UNSYNCED)) {
             /* Over the bound (or the log could not be opened): the next
-             * round takes it, in order. */
+             * round takes it and every later request of its log, even one
+             * small enough to fit, so the log's lines stay in seq order. */
+            sl->full = 1;
             if (defer_last)
                 defer_last->next = r;
             else

@@ -118,13 +118,15 @@ struct app {
 static void *append_run(void *arg)
 {
     struct app *a = arg;
-    char *text = malloc(a->pad + 64);
-    assert_non_null(text);
-    int n = snprintf(text, 64, "{:seq %lld :pad \"", (long long)a->seq);
-    memset(text + n, 'p', a->pad);
-    snprintf(text + n + a->pad, 8, "\"}");
-    sxp_value *ev = tu_val(text);
-    free(text);
+    /* {:seq N :pad "ppp..."}, built rather than parsed: pads run to MiBs. */
+    char *pad = malloc(a->pad + 1);
+    assert_non_null(pad);
+    memset(pad, 'p', a->pad);
+    sxp_value *ev = sxp_value_dict();
+    assert_non_null(ev);
+    assert_int_equal(sxp_value_dict_set(ev, "seq", 3, sxp_value_int(a->seq)), 0);
+    assert_int_equal(sxp_value_dict_set(ev, "pad", 3, sxp_value_str(pad, a->pad)), 0);
+    free(pad);
     struct sxp_err err;
     a->rc = sxp_stream_append(a->c->s, a->stream, strlen(a->stream), ev, &err);
     if (a->rc)
@@ -261,6 +263,22 @@ static void a_large_round_to_other_logs_syncs_each_log(void **state)
     followers_share_one_round(*state, 48 << 10, 1 + FOLLOWERS);
 }
 
+/* Reads stream back after a clean close and reopen and checks it holds
+ * seqs 1..n in order. */
+static void check_reads_in_order(struct gc *c, const char *stream, size_t n)
+{
+    close_and_reopen(c);
+    sxp_value *out = NULL;
+    struct sxp_err err;
+    if (sxp_stream_read(c->s, stream, strlen(stream), &out, &err) != 0)
+        fail_msg("read %s: %s", stream, err.msg);
+    assert_int_equal(sxp_value_len(out), n);
+    for (size_t k = 0; k < n; k++)
+        assert_int_equal(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, k), "seq", 3)),
+                         (int64_t)k + 1);
+    sxp_value_free(out);
+}
+
 static void appends_to_one_log_share_one_write_and_one_sync(void **state)
 {
     struct gc *c = *state;
@@ -293,15 +311,41 @@ static void appends_to_one_log_share_one_write_and_one_sync(void **state)
     assert_int_equal(io_fault_calls(c->io, IO_FAULT_BIT(IO_FK_FDATASYNC)) - syncs_held, 1);
 
     /* Every event is there once, in order, after a reopen. */
-    close_and_reopen(c);
-    sxp_value *out = NULL;
-    struct sxp_err err;
-    assert_int_equal(sxp_stream_read(c->s, "one", 3, &out, &err), 0);
-    assert_int_equal(sxp_value_len(out), 2 + FOLLOWERS);
-    for (size_t k = 0; k < 2 + FOLLOWERS; k++)
-        assert_int_equal(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, k), "seq", 3)),
-                         (int64_t)k + 1);
-    sxp_value_free(out);
+    check_reads_in_order(c, "one", 2 + FOLLOWERS);
+}
+
+/* BOUND: queued behind a held round, three appends that do not fit in one
+ * round together (over COMMIT_MAX_UNSYNCED; an event is at most
+ * COMMIT_MAX_LINE) and a small one after them. The third waits for the next
+ * round, and so must the small one, though it would fit: written before the
+ * third, its seq would come first in the log, out of order. */
+static void a_request_over_the_bound_keeps_its_later_ones_behind_it(void **state)
+{
+    struct gc *c = *state;
+    const size_t big = 11u << 20; /* three of them are over the 32 MiB bound */
+    append_now(c, "big", 1);
+    struct app lead;
+    struct app f[4] = {{.c = c, .seq = 3, .pad = big},
+                       {.c = c, .seq = 4, .pad = big},
+                       {.c = c, .seq = 5, .pad = big},
+                       {.c = c, .seq = 6}};
+    pthread_t lt, ft[4];
+    start_held(c, &lead, &lt, "big", 2);
+    for (int i = 0; i < 4; i++) {
+        snprintf(f[i].stream, sizeof(f[i].stream), "big");
+        assert_int_equal(pthread_create(&ft[i], NULL, append_run, &f[i]), 0);
+        wait_in_flight(c, 2 + (uint64_t)i); /* they queue in seq order */
+    }
+    release(c);
+    pthread_join(lt, NULL);
+    assert_int_equal(lead.rc, 0);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(ft[i], NULL);
+        if (f[i].rc)
+            fail_msg("append seq %lld: %s", (long long)f[i].seq, f[i].msg);
+    }
+    assert_int_equal(last_seq(c, "big"), 6);
+    check_reads_in_order(c, "big", 6);
 }
 
 /* A follower whose seq another queued append already took is refused at
@@ -333,6 +377,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(appends_to_one_log_share_one_write_and_one_sync, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_request_over_the_bound_keeps_its_later_ones_behind_it,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_taken_seq_is_refused_while_its_round_is_held, setup,
                                         teardown),
     };
