@@ -348,6 +348,50 @@ static void a_request_over_the_bound_keeps_its_later_ones_behind_it(void **state
     check_reads_in_order(c, "big", 6);
 }
 
+/* A round's failure reaches every caller in it, each with the error,
+ * whether it was asleep or still yielding the CPU (SPIN) when the round
+ * ended; the held round before it is acknowledged. */
+static void every_caller_of_a_failed_round_gets_its_error(void **state)
+{
+    struct gc *c = *state;
+    append_now(c, "one", 1);
+    struct app lead, f[FOLLOWERS];
+    pthread_t lt, ft[FOLLOWERS];
+    start_held(c, &lead, &lt, "one", 2);
+    /* The held fdatasync was counted already: the next one is round 2's. */
+    assert_int_equal(io_fault_fail_nth(c->io, IO_FK_FDATASYNC, 1, -EIO, 0), 0);
+    for (int i = 0; i < FOLLOWERS; i++) {
+        f[i] = (struct app){.c = c, .seq = 3 + i};
+        snprintf(f[i].stream, sizeof(f[i].stream), "one");
+        assert_int_equal(pthread_create(&ft[i], NULL, append_run, &f[i]), 0);
+        wait_in_flight(c, 2 + (uint64_t)i);
+    }
+    release(c);
+    pthread_join(lt, NULL);
+    assert_int_equal(lead.rc, 0);
+    for (int i = 0; i < FOLLOWERS; i++) {
+        pthread_join(ft[i], NULL);
+        assert_int_equal(f[i].rc, -EIO);
+        assert_non_null(strstr(f[i].msg, "\"one\""));
+    }
+    assert_int_equal(io_fault_injected(c->io), 1);
+    assert_int_equal(last_seq(c, "one"), 2);
+    struct sxp_stats st;
+    sxp_store_stats(c->s, &st);
+    assert_int_equal(st.in_flight, 0);
+    /* Close reports the failure; the reopen recovers (the failed round's
+     * lines may survive, unacknowledged, as recovery finds them). */
+    io_fault_clear(c->io);
+    assert_int_equal(sxp_store_close(c->s), -EIO);
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    if (store_open_io(c->dir, &o, c->io, 0, &c->s, &err) != 0)
+        fail_msg("reopen: %s", err.msg);
+    assert_true(last_seq(c, "one") >= 2);
+}
+
 /* A follower whose seq another queued append already took is refused at
  * once, without waiting for the held round and without touching the log. */
 static void a_taken_seq_is_refused_while_its_round_is_held(void **state)
@@ -379,6 +423,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_request_over_the_bound_keeps_its_later_ones_behind_it,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(every_caller_of_a_failed_round_gets_its_error, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_taken_seq_is_refused_while_its_round_is_held, setup,
                                         teardown),
     };
