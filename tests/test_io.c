@@ -314,6 +314,38 @@ static void write_sync_reports_ebadf_for_a_read_only_fd_and_runs_the_others(void
     assert_int_equal(io->close(io, c), 0);
 }
 
+/* A write with no sync after it (written as plain pwrite by io_uring.c,
+ * WRITES ALONE) fails on its own descriptor only, and WS-1 carries its
+ * failure to the later sync of that descriptor, which would succeed on a
+ * read-only descriptor if it ran. */
+static void write_sync_a_failed_write_alone_stops_its_descriptor_only(void **state)
+{
+    struct sxp_io *io = tio_io(state);
+    char pa[PATH_MAX], pb[PATH_MAX], *got;
+    int a = tio_open_rw(io, tio_path(state, "a", pa));
+    int b = tio_open_rw(io, tio_path(state, "b", pb));
+    assert_int_equal(io->close(io, b), 0);
+    b = io->open(io, pb, O_RDONLY, 0);
+    assert_true(b >= 0);
+    struct io_wsync reqs[4] = {
+        {.fd = b, .buf = "bravo", .len = 5, .off = 0, .sync = 0},
+        {.fd = a, .buf = "al", .len = 2, .off = 0, .sync = 0},
+        {.fd = b, .buf = NULL, .len = 0, .off = 0, .sync = 1},
+        {.fd = a, .buf = "pha", .len = 3, .off = 2, .sync = 1},
+    };
+    assert_int_equal(io->write_sync(io, reqs, 4), -EBADF);
+    assert_int_equal(reqs[0].res, -EBADF);
+    assert_int_equal(reqs[1].res, 0);
+    assert_int_equal(reqs[2].res, -EBADF);
+    assert_int_equal(reqs[2].sync_failed, 0);
+    assert_int_equal(reqs[3].res, 0);
+    assert_int_equal(tio_slurp(pa, &got), 5);
+    assert_memory_equal(got, "alpha", 5);
+    free(got);
+    assert_int_equal(io->close(io, a), 0);
+    assert_int_equal(io->close(io, b), 0);
+}
+
 static void write_sync_reports_a_failed_sync_as_sync_failed(void **state)
 {
     struct sxp_io *io = tio_io(state);
@@ -801,6 +833,7 @@ int main(void)
         TIO_BOTH(write_sync_of_100_requests_over_10_files_lands_every_byte),
         TIO_BOTH(write_sync_on_one_descriptor_runs_in_order),
         TIO_BOTH(write_sync_reports_ebadf_for_a_read_only_fd_and_runs_the_others),
+        TIO_BOTH(write_sync_a_failed_write_alone_stops_its_descriptor_only),
         TIO_BOTH(write_sync_reports_a_failed_sync_as_sync_failed),
         TIO_BOTH(write_sync_after_a_short_write_neither_syncs_nor_writes_that_fd_again),
         TIO_BOTH(threads_writing_at_once_each_land_every_byte),
