@@ -74,7 +74,6 @@
 /* A submission refused with -EAGAIN (the kernel is short of memory) is tried
  * this many times before the ring is declared broken. */
 #define IOU_SUBMIT_TRIES 1000
-#define IOU_OFF_MAX ((uint64_t)INT64_MAX)
 
 /* user_data of an sqe: slot index and which half of a request it is. */
 #define IOU_KIND_WRITE 0u
