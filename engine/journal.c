@@ -32,7 +32,8 @@
  *   J-4  A commit round goes through the journal when the store syncs
  *        (SXP_SYNC_ALWAYS), its lines are at most JOURNAL_ROUND_MAX bytes,
  *        and it writes several logs, or one log whose write would change the
- *        file's size (commit.c). Other rounds write and fdatasync their log
+ *        file's size and is at most COMMIT_BIG_ROUND bytes (commit.c BIG
+ *        ROUNDS). Other rounds write and fdatasync their log
  *        as before; their fdatasync also covers the journaled lines before
  *        them in that log.
  *   J-5  ORDER. A round's records are written and the journal fdatasynced

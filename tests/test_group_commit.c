@@ -37,10 +37,11 @@
 struct gate {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int armed;     /* hold the next fdatasync, of whatever file */
-    int holding;   /* a sync is held in the hook now */
-    int released;  /* the test let it go */
-    unsigned held; /* syncs held so far */
+    int armed;                         /* hold the next fdatasync, of whatever file */
+    int holding;                       /* a sync is held in the hook now */
+    int released;                      /* the test let it go */
+    unsigned held;                     /* syncs held so far */
+    unsigned journal_syncs, log_syncs; /* fdatasyncs of JOURNAL and of logs, so far */
 };
 
 struct gc {
@@ -58,8 +59,12 @@ static void gate_hook(void *arg, enum io_fault_kind kind, int when, uint64_t n, 
     struct gate *g = arg;
     if (kind != IO_FK_FDATASYNC || when != 0)
         return;
-    (void)path;
+    size_t plen = strlen(path);
     pthread_mutex_lock(&g->mu);
+    if (plen >= 8 && strcmp(path + plen - 8, "/JOURNAL") == 0)
+        g->journal_syncs++;
+    else if (plen >= 4 && strcmp(path + plen - 4, ".log") == 0)
+        g->log_syncs++;
     if (g->armed) {
         g->armed = 0; /* hold only this one */
         g->holding = 1;
@@ -407,6 +412,46 @@ static void a_taken_seq_is_refused_while_its_round_is_held(void **state)
     assert_int_equal(last_seq(c, "race"), 2);
 }
 
+/* Counts the fdatasyncs of JOURNAL and of logs that one append of pad bytes
+ * to stream issues. */
+static void syncs_of_append(struct gc *c, const char *stream, int64_t seq, size_t pad,
+                            unsigned *journal, unsigned *log)
+{
+    pthread_mutex_lock(&c->g.mu);
+    unsigned j0 = c->g.journal_syncs, l0 = c->g.log_syncs;
+    pthread_mutex_unlock(&c->g.mu);
+    struct app a = {.c = c, .seq = seq, .pad = pad};
+    snprintf(a.stream, sizeof(a.stream), "%s", stream);
+    append_run(&a);
+    if (a.rc)
+        fail_msg("append %s %lld: %s", stream, (long long)seq, a.msg);
+    pthread_mutex_lock(&c->g.mu);
+    *journal = c->g.journal_syncs - j0;
+    *log = c->g.log_syncs - l0;
+    pthread_mutex_unlock(&c->g.mu);
+}
+
+/* J-4 and BIG ROUNDS (engine/commit.c): a round of one log that grows the
+ * file goes through JOURNAL when it is small, and syncs its log itself when
+ * its lines pass COMMIT_BIG_ROUND (32 KiB), since through the journal they
+ * would reach the disk twice. Either way it is one fdatasync. */
+static void a_big_round_that_grows_its_log_skips_the_journal(void **state)
+{
+    struct gc *c = *state;
+    unsigned journal, log;
+    append_now(c, "g", 1); /* creates the stream */
+    syncs_of_append(c, "g", 2, 1 << 10, &journal, &log);
+    assert_int_equal(journal, 1);
+    assert_int_equal(log, 0);
+    syncs_of_append(c, "g", 3, 40 << 10, &journal, &log);
+    assert_int_equal(journal, 0);
+    assert_int_equal(log, 1);
+    syncs_of_append(c, "g", 4, 16 << 10, &journal, &log);
+    assert_int_equal(journal, 1);
+    assert_int_equal(log, 0);
+    check_reads_in_order(c, "g", 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +466,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_caller_of_a_failed_round_gets_its_error, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_taken_seq_is_refused_while_its_round_is_held, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_big_round_that_grows_its_log_skips_the_journal, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
