@@ -155,17 +155,19 @@ struct commit_slot {
  * them: a round of more than 1/COMMIT_ZERO_ROUNDS of the run writes no
  * zeros and lets the file grow.
  *
- * BIG ROUNDS. Keeping a log's sync in place saves the journal commit of a
- * size change, about 45 us on ext4 here, whatever the round's size; but its
- * lines then reach the disk twice: as zeros first, or through ROOT/JOURNAL
- * and again at the checkpoint. At about 600 MB/s that second write costs
- * more than the saving from about 27 KB up. So a round's lines for one log
- * of more than COMMIT_BIG_ROUND bytes (a batch of 1,000 100 B events, say)
- * write no zeros, and when that log is the round's only one they do not go
- * through the journal either (commit_use_journal): they grow the file and
- * pay its size change in their own fdatasync, as a plain write+fdatasync
- * loop does. Side by side (docs/performance.md) the 100 B batch went from
- * 0.53x-0.70x of that loop to 0.80x-0.83x, its p99 from 4 ms to 0.7 ms. */
+ * BIG ROUNDS. Keeping a log's sync in place saves writing out a size change
+ * (this machine's ext4 runs without a journal, so that is a synchronous
+ * write of the inode's block, ext4_fsync_nojournal), about 45 us here,
+ * whatever the round's size; but the round's lines then reach the disk
+ * twice: as zeros first, or through ROOT/JOURNAL and again at the
+ * checkpoint. At about 600 MB/s that second write costs more than the
+ * saving from about 27 KB up. So a round's lines for one log of more than
+ * COMMIT_BIG_ROUND bytes (a batch of 1,000 100 B events, say) write no
+ * zeros, and when that log is the round's only one they do not go through
+ * the journal either (commit_use_journal): they grow the file and pay its
+ * size change in their own fdatasync, as a plain write+fdatasync loop does.
+ * Side by side (docs/performance.md) the 100 B batch went from 0.53x-0.70x
+ * of that loop to 0.80x-0.83x, its p99 from 4 ms to 0.7 ms. */
 #define COMMIT_ZERO_MIN ((uint64_t)64 << 10)
 #define COMMIT_ZERO_MAX ((uint64_t)1 << 20)
 #define COMMIT_ZERO_AFTER 64
