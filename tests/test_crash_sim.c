@@ -581,14 +581,7 @@ static void appends_only_the_journal_made_durable_survive_power_loss(void **stat
 /* An append of an event of pad bytes of padding. */
 static int tc_append_padded(sxp_store *s, const char *stream, int64_t seq, size_t pad)
 {
-    char *p = malloc(pad);
-    assert_non_null(p);
-    memset(p, 'p', pad);
-    sxp_value *ev = sxp_value_dict();
-    assert_non_null(ev);
-    assert_int_equal(sxp_value_dict_set(ev, "seq", 3, sxp_value_int(seq)), 0);
-    assert_int_equal(sxp_value_dict_set(ev, "pad", 3, sxp_value_str(p, pad)), 0);
-    free(p);
+    sxp_value *ev = tu_padded_event(seq, pad);
     struct sxp_err err;
     int rc = sxp_stream_append(s, stream, strlen(stream), ev, &err);
     sxp_value_free(ev);
@@ -597,8 +590,8 @@ static int tc_append_padded(sxp_store *s, const char *stream, int64_t seq, size_
 
 static int tc_sim_seed = 1;
 
-/* Loses power with the mode in tc_sim_seed's low bits (LOSE_ALL, TORN,
- * SECTORS, KEEP_ALL in turn). */
+/* Loses power, seeded by tc_sim_seed, in the mode tc_sim_seed % 4 picks
+ * (LOSE_ALL, TORN, SECTORS, KEEP_ALL in turn). */
 static void tc_lose_power_now(struct tc *t)
 {
     static const enum io_sim_mode modes[] = {IO_SIM_LOSE_ALL, IO_SIM_TORN, IO_SIM_SECTORS,

@@ -123,15 +123,7 @@ struct app {
 static void *append_run(void *arg)
 {
     struct app *a = arg;
-    /* {:seq N :pad "ppp..."}, built rather than parsed: pads run to MiBs. */
-    char *pad = malloc(a->pad + 1);
-    assert_non_null(pad);
-    memset(pad, 'p', a->pad);
-    sxp_value *ev = sxp_value_dict();
-    assert_non_null(ev);
-    assert_int_equal(sxp_value_dict_set(ev, "seq", 3, sxp_value_int(a->seq)), 0);
-    assert_int_equal(sxp_value_dict_set(ev, "pad", 3, sxp_value_str(pad, a->pad)), 0);
-    free(pad);
+    sxp_value *ev = tu_padded_event(a->seq, a->pad);
     struct sxp_err err;
     a->rc = sxp_stream_append(a->c->s, a->stream, strlen(a->stream), ev, &err);
     if (a->rc)
@@ -140,13 +132,19 @@ static void *append_run(void *arg)
     return NULL;
 }
 
-static void append_now(struct gc *c, const char *stream, int64_t seq)
+/* An append of pad bytes of padding, on this thread; fails the test on error. */
+static void append_padded_now(struct gc *c, const char *stream, int64_t seq, size_t pad)
 {
-    struct app a = {.c = c, .seq = seq};
+    struct app a = {.c = c, .seq = seq, .pad = pad};
     snprintf(a.stream, sizeof(a.stream), "%s", stream);
     append_run(&a);
     if (a.rc)
         fail_msg("append %s %lld: %s", stream, (long long)seq, a.msg);
+}
+
+static void append_now(struct gc *c, const char *stream, int64_t seq)
+{
+    append_padded_now(c, stream, seq, 0);
 }
 
 /* Arms the gate and starts an append that will be held in its fdatasync
@@ -420,11 +418,7 @@ static void syncs_of_append(struct gc *c, const char *stream, int64_t seq, size_
     pthread_mutex_lock(&c->g.mu);
     unsigned j0 = c->g.journal_syncs, l0 = c->g.log_syncs;
     pthread_mutex_unlock(&c->g.mu);
-    struct app a = {.c = c, .seq = seq, .pad = pad};
-    snprintf(a.stream, sizeof(a.stream), "%s", stream);
-    append_run(&a);
-    if (a.rc)
-        fail_msg("append %s %lld: %s", stream, (long long)seq, a.msg);
+    append_padded_now(c, stream, seq, pad);
     pthread_mutex_lock(&c->g.mu);
     *journal = c->g.journal_syncs - j0;
     *log = c->g.log_syncs - l0;

@@ -216,6 +216,19 @@ int tu_store_teardown(void **state)
     return 0;
 }
 
+sxp_value *tu_padded_event(int64_t seq, size_t pad)
+{
+    char *p = malloc(pad + 1);
+    assert_non_null(p);
+    memset(p, 'p', pad);
+    sxp_value *ev = sxp_value_dict();
+    assert_non_null(ev);
+    assert_int_equal(sxp_value_dict_set(ev, "seq", 3, sxp_value_int(seq)), 0);
+    assert_int_equal(sxp_value_dict_set(ev, "pad", 3, sxp_value_str(p, pad)), 0);
+    free(p);
+    return ev;
+}
+
 void tu_append_padded(sxp_store *s, const char *stream, int64_t first, int64_t n, int64_t step,
                       int pad)
 {

@@ -33,6 +33,10 @@ void tu_write_file(const char *path, const void *bytes, size_t len);
 /* Reads a whole file (malloc'd, NUL-terminated) or returns NULL. */
 char *tu_read_file(const char *path, size_t *out_len);
 
+/* A new event {:seq seq :pad "ppp..."} with pad bytes of padding, built
+ * rather than parsed (pads run to MiBs); fails the test on ENOMEM. */
+sxp_value *tu_padded_event(int64_t seq, size_t pad);
+
 /* Appends events with seqs step * [first, first + n) to stream, each
  * {:seq S :pad "000...i"} with pad digits, in durable batches of up to
  * 500; fails the test on any error. A long log for read-range tests. */
