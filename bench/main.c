@@ -360,6 +360,18 @@ static const struct bench_workload bench_registry[] = {
      "sxp",
      wl_big_open,
      {.nosync = 1, .n_full = 3, .n_quick = 1, .scale_full = 10000, .scale_quick = 100}},
+    /* The same after a session that wrote 4,000 of them: recovery writes
+     * back and syncs 4,000 journal records (one per log) and reads the logs
+     * of their buckets. */
+    {"sxp/open-killed-10000-wide",
+     "sxp",
+     wl_big_open,
+     {.nosync = 1,
+      .batch = 4000,
+      .n_full = 3,
+      .n_quick = 1,
+      .scale_full = 10000,
+      .scale_quick = 100}},
 };
 
 #define BENCH_NWORKLOADS (sizeof(bench_registry) / sizeof(bench_registry[0]))

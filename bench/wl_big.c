@@ -461,9 +461,17 @@ int wl_big_growth_log(const struct bench_ctx *ctx, const struct bench_param *p,
 
 #define WL_KILL_STREAMS 10
 
+/* The streams the killed child writes: p->batch, else WL_KILL_STREAMS;
+ * at most the fixture's. */
+static uint64_t wl_kill_streams(const struct bench_param *p, const struct wl_fixture *fx)
+{
+    uint64_t n = p->batch ? (uint64_t)p->batch : WL_KILL_STREAMS;
+    return n < fx->streams ? n : fx->streams;
+}
+
 /* In a child: open the store, append one durable event to each of the first
- * WL_KILL_STREAMS streams, and die without closing (SIGKILL). */
-static void wl_kill_child(struct wl_fixture *fx)
+ * nkill streams, and die without closing (SIGKILL). */
+static void wl_kill_child(struct wl_fixture *fx, uint64_t nkill)
 {
     struct sxp_options o;
     struct sxp_err err;
@@ -473,7 +481,7 @@ static void wl_kill_child(struct wl_fixture *fx)
     o.quiet = 1;
     if (sxp_store_open(fx->dir, &o, &s, &err) != 0 || wl_event_init(&e, 100) != 0)
         _exit(3);
-    for (uint64_t i = 0; i < WL_KILL_STREAMS && i < fx->streams; i++) {
+    for (uint64_t i = 0; i < nkill; i++) {
         char stream[32];
         int n = snprintf(stream, sizeof(stream), "s%07llu", (unsigned long long)i);
         if (wl_event_set_seq(&e, fx->hw[i] + 1) != 0 ||
@@ -493,6 +501,7 @@ int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p, struct
     int rc = wl_fixture_get(ctx, WL_OPEN, bench_scale(ctx, p), row, &fx);
     if (rc != 0)
         return rc;
+    uint64_t nkill = wl_kill_streams(p, fx);
     uint64_t deadline = stats_now_ns() + (uint64_t)(ctx->seconds * 1e9);
     double cpu = 0, secs = 0;
     for (i = 0; i < count && rc == 0; i++) {
@@ -502,7 +511,7 @@ int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p, struct
             if (pid < 0)
                 return -errno;
             if (pid == 0)
-                wl_kill_child(fx);
+                wl_kill_child(fx, nkill);
             int status = 0;
             if (waitpid(pid, &status, 0) < 0)
                 return -errno;
@@ -510,7 +519,7 @@ int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p, struct
                 snprintf(row->note, sizeof(row->note), "kill child failed (status %d)", status);
                 return -EIO;
             }
-            for (uint64_t k = 0; k < WL_KILL_STREAMS && k < fx->streams; k++)
+            for (uint64_t k = 0; k < nkill; k++)
                 fx->hw[k]++;
         }
         struct sxp_options o;
@@ -535,7 +544,7 @@ int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p, struct
         if (killed && !st.recovered)
             rc = wl_fail(row, -EIO, NULL, "open after a kill did not run recovery");
         /* Every append the child had acknowledged must have survived. */
-        for (uint64_t k = 0; killed && rc == 0 && k < WL_KILL_STREAMS && k < fx->streams; k++) {
+        for (uint64_t k = 0; killed && rc == 0 && k < nkill; k++) {
             char stream[32];
             int64_t last = 0;
             int n = snprintf(stream, sizeof(stream), "s%07llu", (unsigned long long)k);
@@ -556,7 +565,10 @@ int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p, struct
     row->events = i;
     row->fdatasyncs = -1;
     row->no_rate = 1;
-    if (row->note[0] == '\0')
+    if (row->note[0] == '\0' && killed && nkill != WL_KILL_STREAMS)
+        snprintf(row->note, sizeof(row->note), "%s; %llu opens, %llu streams written", fx->note,
+                 (unsigned long long)i, (unsigned long long)nkill);
+    else if (row->note[0] == '\0')
         snprintf(row->note, sizeof(row->note), "%s; %llu opens", fx->note, (unsigned long long)i);
     return rc;
 }

@@ -95,6 +95,10 @@ SXP_MUST_CHECK int io_sync_new(struct sxp_io **out);
 /* io_uring with a ring of `entries`; -ENOSYS, -EPERM, ... when the kernel or
  * a seccomp filter forbids it. */
 SXP_MUST_CHECK int io_uring_backend_new(unsigned entries, struct sxp_io **out);
+/* The calling thread's io-wq worker limits for io's ring (an io_uring
+ * backend): out[0] bounded (file I/O, fdatasync), out[1] unbounded. A
+ * query; changes nothing. io_uring.c PARALLEL SYNCS; for tests. */
+SXP_MUST_CHECK int io_uring_backend_workers(struct sxp_io *io, unsigned out[2]);
 /* Chooses per kind (and $SXP_IO): io_uring, else plain syscalls with one
  * notice on stderr unless quiet. */
 SXP_MUST_CHECK int io_backend_new(enum sxp_io_kind kind, int quiet, struct sxp_io **out,

@@ -48,7 +48,9 @@
  *        file back to its header.
  *   J-6  REPLAY. Recovery (recovery/recover.c) writes each valid record's
  *        payload at its offset in its log, in journal order, fdatasyncs
- *        those logs, and only then scans the logs. Writing the same bytes
+ *        those logs (JOURNAL_SYNC_CHUNK at once, which io_uring runs in
+ *        parallel), empties the journal only once all of them are synced,
+ *        and only then scans the logs. Writing the same bytes
  *        twice is harmless, so a crash during replay is repaired by the next
  *        one; the open that follows starts a new generation (journal_start).
  *        A record whose log is missing, or shorter than its offset once the
@@ -217,6 +219,27 @@ static int journal_log_fd(struct sxp_io *io, const char *root, struct journal_lo
     return fd;
 }
 
+/* J-6: fdatasyncs the logs a replay wrote, JOURNAL_SYNC_CHUNK at once
+ * (io_uring runs them in parallel: a crash of a session over thousands of
+ * streams leaves up to JOURNAL_CKPT_LOGS of them). */
+static int journal_sync_logs(struct sxp_io *io, const struct journal_logs *ls, int sync,
+                             struct sxp_err *err)
+{
+    struct io_wsync w[JOURNAL_SYNC_CHUNK];
+    for (size_t at = 0; at < ls->n && sync; at += JOURNAL_SYNC_CHUNK) {
+        size_t n = ls->n - at < JOURNAL_SYNC_CHUNK ? ls->n - at : JOURNAL_SYNC_CHUNK;
+        for (size_t k = 0; k < n; k++)
+            w[k] = (struct io_wsync){.fd = ls->v[at + k].fd, .sync = 1};
+        if (io->write_sync(io, w, n) == 0)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            if (w[k].res)
+                return err_set(err, w[k].res, "fdatasync streams/%s.log: %s", ls->v[at + k].hex,
+                               strerror(-w[k].res));
+    }
+    return 0;
+}
+
 /* J-6: once the records are in their synced logs, a header of the next
  * generation empties the journal, so no later replay writes them again over
  * a log that recovery or sxp-fsck has changed since. */
@@ -297,13 +320,9 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply,
         if (rc)
             goto out;
     }
-    for (size_t i = 0; i < ls.n && sync; i++) {
-        rc = io->fdatasync(io, ls.v[i].fd);
-        if (rc) {
-            err_set(err, rc, "fdatasync streams/%s.log: %s", ls.v[i].hex, strerror(-rc));
-            goto out;
-        }
-    }
+    rc = journal_sync_logs(io, &ls, sync, err);
+    if (rc)
+        goto out;
     if (apply && out->records)
         rc = journal_reset(io, path, gen + 1, sync, err);
 out:

@@ -645,6 +645,78 @@ static void a_big_append_is_durable_by_its_own_logs_sync(void **state)
     }
 }
 
+/* A session's first appends to TC_WIDE streams, each through JOURNAL,
+ * then a power loss: only the journal holds them. More logs than one
+ * chunk of the replay's fdatasyncs (JOURNAL_SYNC_CHUNK, 256). */
+#define TC_WIDE 300
+
+static void tc_wide_name(char out[8], int i)
+{
+    snprintf(out, 8, "w%03d", i);
+}
+
+static void tc_wide_appends_then_power_loss(struct tc *t)
+{
+    char name[8];
+    sxp_store *s = tc_open(t);
+    for (int i = 0; i < TC_WIDE; i++) {
+        tc_wide_name(name, i);
+        assert_int_equal(tc_append(s, name, 1), 0);
+    }
+    tc_die_and_lose_power(t, s);
+    assert_int_equal(tc_journal_records(t), TC_WIDE);
+}
+
+static void tc_wide_all_there(struct tc *t, sxp_store *s)
+{
+    char name[8];
+    for (int i = 0; i < TC_WIDE; i++) {
+        tc_wide_name(name, i);
+        assert_int_equal(tc_count(s, name), 1);
+    }
+    assert_int_equal(tc_journal_records(t), 0);
+}
+
+/* J-6: the replay syncs its logs in chunks, and empties the journal only
+ * after all of them. Power lost in the second chunk, or a failed sync
+ * there, leaves every record in the journal for the next open. */
+static void a_replay_over_many_logs_cut_short_is_replayed_again(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    tc_wide_appends_then_power_loss(t);
+
+    /* The machine loses power at the replay's 290th fdatasync of a log. */
+    tc_arm(t, IO_FK_FDATASYNC, ".log", 290, tc_lose_power_now);
+    tc_sim_seed = 1; /* torn */
+    assert_true(store_open_io(TC_STORE, &o, t->io, 0, &s, &err) < 0);
+    assert_true(t->fired);
+    io_fault_set_hook(t->io, NULL, NULL);
+    io_sim_restart(t->sim);
+    assert_int_equal(tc_journal_records(t), TC_WIDE);
+
+    /* Then one fdatasync in the second chunk fails: the open fails and
+     * names the log; the records stay. */
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 280, -EIO, 0), 0);
+    assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &s, &err), -EIO);
+    assert_non_null(strstr(err.msg, "fdatasync streams/"));
+    io_fault_clear(t->io);
+    assert_int_equal(tc_journal_records(t), TC_WIDE);
+
+    s = tc_open(t);
+    tc_wide_all_there(t, s);
+    assert_int_equal(sxp_store_close(s), 0);
+    io_sim_crash(t->sim, 2, IO_SIM_LOSE_ALL); /* the replay's syncs held */
+    io_sim_restart(t->sim);
+    s = tc_open(t);
+    tc_wide_all_there(t, s);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 static const struct fsck_finding *tc_finding(const struct fsck_report *r, enum fsck_code code)
 {
     for (size_t i = 0; i < r->n; i++)
@@ -738,6 +810,7 @@ int main(void)
         T(fsck_reports_journal_records_and_p_writes_them_back),
         T(records_a_checkpoint_ended_are_not_replayed),
         T(a_big_append_is_durable_by_its_own_logs_sync),
+        T(a_replay_over_many_logs_cut_short_is_replayed_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -815,6 +815,60 @@ static void auto_falls_back_to_sync_with_one_notice_when_io_uring_is_forbidden(v
                              "syscalls with the same guarantees\n");
 }
 
+/* io_uring.c PARALLEL SYNCS: a chunk of several fdatasyncs lets the
+ * submitting thread run at least 32 io-wq workers at once. The default
+ * (4 per CPU, at most the ring's 16 entries here) is below that, so this
+ * test fails if the widening is gone. It runs in a thread of its own, whose
+ * io-wq no earlier case has widened. */
+struct tio_widen {
+    struct sxp_io *io;
+    int fds[4];
+    unsigned before[2], one[2], after[2]; /* before: a query works */
+    int rc_query, rc_one, rc_many;
+};
+
+static void *tio_widen_run(void *arg)
+{
+    struct tio_widen *w = arg;
+    struct io_wsync reqs[4];
+    for (int f = 0; f < 4; f++)
+        reqs[f] = (struct io_wsync){.fd = w->fds[f], .buf = "line\n", .len = 5, .sync = 1};
+    w->rc_query = io_uring_backend_workers(w->io, w->before);
+    w->rc_one = w->io->write_sync(w->io, reqs, 1); /* one sync: nothing to run at once */
+    if (io_uring_backend_workers(w->io, w->one) != 0)
+        w->rc_one = -1;
+    w->rc_many = w->io->write_sync(w->io, reqs + 1, 3);
+    if (io_uring_backend_workers(w->io, w->after) != 0)
+        w->rc_many = -1;
+    return NULL;
+}
+
+static void uring_a_chunk_of_syncs_widens_the_threads_io_wq(void **state)
+{
+    struct tio_widen w = {.io = tio_io(state)};
+    char path[PATH_MAX], name[16];
+    pthread_t th;
+    for (int f = 0; f < 4; f++) {
+        (void)snprintf(name, sizeof(name), "log%d", f);
+        w.fds[f] = tio_open_rw(w.io, tio_path(state, name, path));
+    }
+    assert_int_equal(pthread_create(&th, NULL, tio_widen_run, &w), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    if (w.rc_query == -EINVAL) {
+        print_message("no IORING_REGISTER_IOWQ_MAX_WORKERS: skipped\n");
+        skip();
+    }
+    assert_int_equal(w.rc_query, 0);
+    assert_int_equal(w.rc_one, 0);
+    assert_int_equal(w.rc_many, 0);
+    /* A thread has its io-wq from its first submission on. */
+    assert_true(w.one[0] > 0 && w.one[0] < 32);
+    assert_int_equal(w.after[0], 32);
+    assert_int_equal(w.after[1], w.one[1]); /* unbounded untouched */
+    for (int f = 0; f < 4; f++)
+        assert_int_equal(w.io->close(w.io, w.fds[f]), 0);
+}
+
 /* Every case, once per backend. */
 #define TIO_CASE(fn, tag, fx)                                                                      \
     {                                                                                              \
@@ -845,6 +899,7 @@ int main(void)
         TIO_BOTH(write_atomic_into_a_missing_directory_fails_and_leaves_nothing),
         TIO_BOTH(write_atomic_removes_its_tmp_when_the_rename_fails),
         TIO_BOTH(read_file_over_max_len_is_e2big_and_missing_is_enoent),
+        TIO_CASE(uring_a_chunk_of_syncs_widens_the_threads_io_wq, "io_uring", tio_uring),
         cmocka_unit_test(dirname_takes_the_directory_part_of_a_path),
         cmocka_unit_test(backend_new_follows_sxp_io_and_rejects_an_unknown_value),
         cmocka_unit_test(auto_falls_back_to_sync_with_one_notice_when_io_uring_is_forbidden),
