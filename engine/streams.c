@@ -25,9 +25,11 @@
 
 #include "err.h"
 #include "lock.h"
+#include "seqfile.h"
 #include "store_int.h"
 
-#define STREAMS_FLUSH_CHUNK 64
+/* Logs cut (streams_trim_tails) per write_sync batch. */
+#define STREAMS_TRIM_CHUNK 64
 
 int streams_path(const sxp_store *s, const struct stream *st, const char *suffix, char *out)
 {
@@ -355,8 +357,8 @@ static int streams_trim_one(sxp_store *s, struct stream *st)
 
 int streams_trim_tails(sxp_store *s, struct sxp_err *err)
 {
-    struct io_wsync w[STREAMS_FLUSH_CHUNK];
-    struct stream *sts[STREAMS_FLUSH_CHUNK];
+    struct io_wsync w[STREAMS_TRIM_CHUNK];
+    struct stream *sts[STREAMS_TRIM_CHUNK];
     struct stream *next_st = NULL;
     size_t bucket = 0;
     int first = 0, sync = s->opt.sync == SXP_SYNC_ALWAYS;
@@ -364,7 +366,7 @@ int streams_trim_tails(sxp_store *s, struct sxp_err *err)
     for (;;) {
         /* Gather a chunk of open logs with pre-zeroed space, cut each. */
         size_t n = 0;
-        while (n < STREAMS_FLUSH_CHUNK && bucket < s->table_size) {
+        while (n < STREAMS_TRIM_CHUNK && bucket < s->table_size) {
             struct stream *st = next_st ? next_st : s->table[bucket];
             if (!st) {
                 bucket++;
@@ -461,59 +463,31 @@ void streams_unpin_fd(sxp_store *s, struct stream *st)
         pthread_cond_broadcast(&s->cv);
 }
 
-/* Writes, fdatasyncs (in one write_sync batch) and renames up to n .seq
- * temp files; the caller fsyncs streams/ once after all chunks. */
+/* Rolls the .seq files of up to SEQFILE_CHUNK streams forward to their
+ * hw; the caller fsyncs streams/ once after all chunks. */
 static int streams_flush_chunk(sxp_store *s, struct stream **sts, size_t n)
 {
-    struct io_wsync w[STREAMS_FLUSH_CHUNK];
-    char tmp[STREAMS_FLUSH_CHUNK][PATH_MAX];
-    char text[STREAMS_FLUSH_CHUNK][LAYOUT_SEQ_MAX_TEXT];
-    char path[PATH_MAX];
-    size_t opened = 0;
-    int rc = 0;
+    struct seqfile_item v[SEQFILE_CHUNK];
+    char path[SEQFILE_CHUNK][PATH_MAX];
+    uint64_t synced = 0;
 
-    memset(w, 0, sizeof(w));
     for (size_t i = 0; i < n; i++) {
-        size_t len = layout_seq_format(sts[i]->hw, text[i]);
-        rc = layout_tmp_path(s->streams_dir, tmp[i]);
-        if (rc)
-            goto cleanup;
-        int fd = s->io->open(s->io, tmp[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0) {
-            rc = fd;
-            goto cleanup;
-        }
-        opened++;
-        w[i].fd = fd;
-        w[i].buf = text[i];
-        w[i].len = len;
-        w[i].sync = s->opt.sync == SXP_SYNC_ALWAYS;
+        if (streams_path(s, sts[i], ".seq", path[i]) != 0)
+            return -ENAMETOOLONG;
+        v[i] = (struct seqfile_item){.path = path[i], .value = sts[i]->hw};
     }
-    /* Each temp file's data is durable before its rename, so a .seq never
-     * names unsynced bytes. */
-    rc = s->io->write_sync(s->io, w, n);
-    if (w[0].sync)
-        s->st_syncs += n;
-cleanup:
-    for (size_t i = 0; i < opened; i++) {
-        int crc = s->io->close(s->io, w[i].fd);
-        if (!rc)
-            rc = crc;
-    }
-    for (size_t i = 0; i < opened; i++) {
-        if (!rc && streams_path(s, sts[i], ".seq", path) == 0)
-            rc = s->io->rename(s->io, tmp[i], path);
-        else
-            (void)s->io->unlink(s->io, tmp[i]);
-        if (!rc)
+    int rc =
+        seqfile_write_many(s->io, s->streams_dir, v, n, s->opt.sync == SXP_SYNC_ALWAYS, &synced);
+    s->st_syncs += synced;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].done)
             sts[i]->hw_seqfile = sts[i]->hw;
-    }
     return rc;
 }
 
 int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err)
 {
-    struct stream *chunk[STREAMS_FLUSH_CHUNK];
+    struct stream *chunk[SEQFILE_CHUNK];
     size_t n = 0, total = 0;
     int rc = 0;
 
@@ -523,7 +497,7 @@ int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err)
                 continue;
             chunk[n++] = st;
             total++;
-            if (n == STREAMS_FLUSH_CHUNK) {
+            if (n == SEQFILE_CHUNK) {
                 rc = streams_flush_chunk(s, chunk, n);
                 n = 0;
             }

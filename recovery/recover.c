@@ -91,7 +91,9 @@
  *        a missing .seq is created holding it, a lower one is rolled forward
  *        to it, a higher one is kept (truncate leaves hw above the log; hw
  *        is never lowered). Each write is atomic (temp file, fdatasync,
- *        rename, directory fsync). A .seq that does not parse
+ *        rename). They are done after every log's scan, SEQFILE_CHUNK
+ *        temp files synced at once (engine/seqfile.h), and one fsync of
+ *        streams/ makes all the renames durable. A .seq that does not parse
  *        (layout_seq_parse) is corruption, since atomic writes cannot tear
  *        it: -EUCLEAN naming it. A .seq with no .log is a stream whose
  *        events were all truncated away, or one whose creation was cut
@@ -104,7 +106,9 @@
  *        fdatasync, then directory fsync), and so is every log it keeps: a
  *        process killed mid-write leaves written but unsynced pages in the
  *        page cache, which recovery reads as good lines, so each log is
- *        fdatasynced before its .seq is written (R-3c, R-3d depend on it).
+ *        fdatasynced before its .seq is written (R-3c, R-3d depend on it):
+ *        each thread syncs the logs it kept RECOVER_SYNC_CHUNK at a time in
+ *        one write_sync, and R-4 writes .seq files only after all threads.
  *        Running it twice changes nothing the second time.
  *
  * EXAMPLES (each a log after a crash; W the window's start):
@@ -137,11 +141,16 @@
 #include "lock.h"
 #include "logscan.h"
 #include "residue.h"
+#include "seqfile.h"
 #include "sxcheck.h"
 
 /* Recovery runs logs on this many threads: the scan of each window is
  * CPU-bound (checksums, syntax), and logs are independent. */
 #define RECOVER_THREADS 2
+/* R-6: each thread fdatasyncs the logs it keeps this many at a time, in one
+ * write_sync (io_uring runs them in parallel); their descriptors stay open
+ * until then. */
+#define RECOVER_SYNC_CHUNK 128
 
 /* One recovery run; read-only once the workers start. */
 struct recover_ctx {
@@ -162,6 +171,16 @@ struct recover_job {
     int rc;                    /* 0, -EUCLEAN (refused), or another -errno */
     struct sxp_err err;        /* the message for rc */
     struct recover_report rep; /* what this job did */
+    int seq_write;             /* 1 when the .seq is to be written */
+    int seq_had;               /* 1: it existed (rolled forward), 0: created */
+    int64_t seq_value;         /* what it is to hold */
+};
+
+/* one thread's kept logs waiting for their fdatasync. */
+struct recover_pending {
+    struct recover_job *job[RECOVER_SYNC_CHUNK];
+    int fd[RECOVER_SYNC_CHUNK];
+    size_t n;
 };
 
 /* The names in streams/ that recovery looks at. */
@@ -307,24 +326,15 @@ static int recover_read_hw(const struct recover_ctx *c, struct recover_job *j, c
 }
 
 /* R-4 for one stream whose log's max seq is max; have_hw and hw: what
- * recover_read_hw found. */
-static int recover_seq(const struct recover_ctx *c, struct recover_job *j, const char *stem,
-                       int have_hw, int64_t hw, int64_t max)
+ * recover_read_hw found. The write itself is left to recover_write_seqs,
+ * which does all of them at once after the scans. */
+static void recover_seq(struct recover_job *j, int have_hw, int64_t hw, int64_t max)
 {
-    char path[PATH_MAX];
     if (have_hw && hw >= max)
-        return 0;
-    int rc = recover_seq_path(c, j, stem, path);
-    if (rc)
-        return rc;
-    rc = residue_write_seq(c->io, c->streams_dir, path, max, c->sync, &j->err);
-    if (rc == 0) {
-        if (have_hw)
-            j->rep.hw_rolled++;
-        else
-            j->rep.seq_created++;
-    }
-    return rc;
+        return;
+    j->seq_write = 1;
+    j->seq_had = have_hw;
+    j->seq_value = max;
 }
 
 /* The number of lines before the window's start, for messages: only a
@@ -368,8 +378,31 @@ static int recover_refuse_durable(const struct recover_ctx *c, struct recover_jo
                           stem, t->x_off, before + t->x_no, seq, t->hw);
 }
 
-/* for streams/<stem>.log. */
-static int recover_log(const struct recover_ctx *c, struct recover_job *j)
+/* R-6: fdatasyncs the pending logs in one write_sync and closes them. A
+ * failed sync fails its job, which then writes no .seq (R-4). */
+static void recover_flush(const struct recover_ctx *c, struct recover_pending *p)
+{
+    struct io_wsync w[RECOVER_SYNC_CHUNK];
+    for (size_t k = 0; k < p->n; k++)
+        w[k] = (struct io_wsync){.fd = p->fd[k], .sync = 1};
+    if (p->n)
+        (void)c->io->write_sync(c->io, w, p->n);
+    for (size_t k = 0; k < p->n; k++) {
+        struct recover_job *j = p->job[k];
+        if (w[k].res && j->rc == 0) {
+            j->rc = err_set(&j->err, w[k].res, "fdatasync %s/%s.log: %s", c->streams_dir, j->stem,
+                            strerror(-w[k].res));
+            j->seq_write = 0;
+        }
+        (void)c->io->close(c->io, p->fd[k]);
+    }
+    p->n = 0;
+}
+
+/* R-2, R-3 and R-4 for streams/<stem>.log. A log kept whole is left open in
+ * p for its fdatasync (R-6). */
+static int recover_log(const struct recover_ctx *c, struct recover_job *j,
+                       struct recover_pending *p)
 {
     const char *stem = j->stem;
     char path[PATH_MAX];
@@ -465,20 +498,21 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j)
     } else if (c->sync) {
         /* R-6: what stays may be a killed writer's unsynced pages, still in
          * the page cache. Sync them before R-4 vouches for them in a .seq
-         * (R-3c) and before LOCK can read clean again (R-3d). */
-        rc = c->io->fdatasync(c->io, fd);
-        if (rc) {
-            rc = err_set(&j->err, rc, "fdatasync %s: %s", path, strerror(-rc));
-            goto out;
-        }
+         * (R-3c) and before LOCK can read clean again (R-3d): the worker
+         * does, in chunks, before recover_write_seqs runs. */
+        p->job[p->n] = j;
+        p->fd[p->n++] = fd;
+        fd = -1;
     }
 
     /* */
-    rc = recover_seq(c, j, stem, have_hw, hw, have_max ? max : 0);
+    recover_seq(j, have_hw, hw, have_max ? max : 0);
+    rc = 0;
 out:
     if (reader_open)
         logscan_reader_close(&rd);
-    (void)c->io->close(c->io, fd);
+    if (fd >= 0)
+        (void)c->io->close(c->io, fd);
     return rc;
 }
 
@@ -504,13 +538,17 @@ static int recover_listed(const struct lock_dirty *only, const char *stem)
 static void *recover_worker(void *arg)
 {
     struct recover_ctx *c = arg;
+    struct recover_pending p = {.n = 0};
     for (;;) {
         size_t i = __atomic_fetch_add(&c->next, 1, __ATOMIC_RELAXED);
         if (i >= c->njobs)
             break;
         struct recover_job *j = &c->jobs[i];
-        j->rc = j->is_log ? recover_log(c, j) : recover_lone_seq(c, j);
+        j->rc = j->is_log ? recover_log(c, j, &p) : recover_lone_seq(c, j);
+        if (p.n == RECOVER_SYNC_CHUNK)
+            recover_flush(c, &p);
     }
+    recover_flush(c, &p);
     return NULL;
 }
 
@@ -527,6 +565,57 @@ static void recover_run_jobs(struct recover_ctx *c)
     recover_worker(c);
     for (size_t i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
+}
+
+/* R-4's writes, for every job that asked for one: SEQFILE_CHUNK temp files
+ * synced at once, and one fsync of streams/ for all the renames. Every
+ * log kept was fdatasynced (R-6, recover_flush) before this runs. */
+static int recover_write_seqs(struct recover_ctx *c, struct sxp_err *err)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->njobs; i++)
+        n += c->jobs[i].rc == 0 && c->jobs[i].seq_write;
+    if (n == 0)
+        return 0;
+    struct seqfile_item *v = calloc(n, sizeof(*v));
+    char *paths = calloc(n, PATH_MAX);
+    struct recover_job **js = calloc(n, sizeof(*js));
+    int rc = 0;
+    if (!v || !paths || !js) {
+        rc = err_set(err, -ENOMEM, "out of memory");
+        goto out;
+    }
+    n = 0;
+    for (size_t i = 0; i < c->njobs; i++) {
+        struct recover_job *j = &c->jobs[i];
+        if (j->rc || !j->seq_write)
+            continue;
+        rc = recover_seq_path(c, j, j->stem, paths + n * PATH_MAX);
+        if (rc) {
+            rc = err_set(err, rc, "%s", j->err.msg);
+            goto out;
+        }
+        v[n] = (struct seqfile_item){.path = paths + n * PATH_MAX, .value = j->seq_value};
+        js[n++] = j;
+    }
+    rc = seqfile_write_many(c->io, c->streams_dir, v, n, c->sync, NULL);
+    if (rc == 0 && c->sync)
+        rc = c->io->fsync_dir(c->io, c->streams_dir);
+    for (size_t k = 0; k < n; k++) {
+        if (rc || !v[k].done)
+            continue;
+        if (js[k]->seq_had)
+            js[k]->rep.hw_rolled++;
+        else
+            js[k]->rep.seq_created++;
+    }
+    if (rc)
+        rc = err_set(err, rc, "writing high-water marks in %s: %s", c->streams_dir, strerror(-rc));
+out:
+    free(js);
+    free(paths);
+    free(v);
+    return rc;
 }
 
 static void recover_add(struct recover_report *to, const struct recover_report *r)
@@ -627,6 +716,7 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
 
     /* R-2..R-4; corruption in one log does not stop the others. */
     recover_run_jobs(&c);
+    int wrc = recover_write_seqs(&c, err);
 
     /* The first failure in job order wins: an I/O error over corruption. */
     unsigned corrupt = 0;
@@ -641,7 +731,9 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
                 first = j;
         }
     }
-    if (rc == 0 && corrupt == 1)
+    if (rc == 0 && wrc)
+        rc = wrc; /* err says which */
+    else if (rc == 0 && corrupt == 1)
         rc = err_setk(err, -EUCLEAN, "corrupt", "%s", first->err.msg);
     else if (rc == 0 && corrupt > 1)
         rc = err_setk(err, -EUCLEAN, "corrupt", "%s (and %u more corrupt files)", first->err.msg,

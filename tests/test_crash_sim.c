@@ -37,6 +37,7 @@
 #include "fault.h"
 #include "fsck.h"
 #include "journal.h"
+#include "layout.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -109,13 +110,19 @@ static void tc_kill(struct tc *t)
     io_sim_kill(t->sim);
 }
 
+/* The options every case opens with: the defaults, quiet. */
+static void tc_options(struct sxp_options *o)
+{
+    sxp_options_init(o);
+    o->quiet = 1;
+}
+
 static sxp_store *tc_open(struct tc *t)
 {
     struct sxp_options o;
     struct sxp_err err;
     sxp_store *s = NULL;
-    sxp_options_init(&o);
-    o.quiet = 1;
+    tc_options(&o);
     int rc = store_open_io(TC_STORE, &o, t->io, 0, &s, &err);
     if (rc != 0)
         fail_msg("open %s: %s", TC_STORE, err.msg);
@@ -256,8 +263,7 @@ static void kill_before_the_store_root_is_synced_then_power_loss_keeps_later_app
     struct sxp_options o;
     struct sxp_err err;
     sxp_store *s = NULL;
-    sxp_options_init(&o);
-    o.quiet = 1;
+    tc_options(&o);
     /* The first process dies before fsyncing "/s" after mkdir /s/store. */
     tc_arm(t, IO_FK_FSYNC_DIR, TC_ROOT, 1, tc_kill);
     assert_true(store_open_io(TC_STORE, &o, t->io, 0, &s, &err) < 0);
@@ -553,8 +559,7 @@ static void appends_only_the_journal_made_durable_survive_power_loss(void **stat
     struct sxp_options o;
     struct sxp_err err;
     sxp_store *ro = NULL;
-    sxp_options_init(&o);
-    o.quiet = 1;
+    tc_options(&o);
     o.read_only = 1;
     assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &ro, &err), -EUCLEAN);
     assert_non_null(strstr(err.msg, "sxp-fsck -p"));
@@ -645,9 +650,9 @@ static void a_big_append_is_durable_by_its_own_logs_sync(void **state)
     }
 }
 
-/* A session's first appends to TC_WIDE streams, each through JOURNAL,
- * then a power loss: only the journal holds them. More logs than one
- * chunk of the replay's fdatasyncs (JOURNAL_SYNC_CHUNK, 256). */
+/* The streams of the wide cases: more logs than one chunk of the replay's
+ * fdatasyncs (JOURNAL_SYNC_CHUNK, 256), of recovery's (RECOVER_SYNC_CHUNK,
+ * 128 per thread) and of .seq writes (SEQFILE_CHUNK, 64). */
 #define TC_WIDE 300
 
 static void tc_wide_name(char out[8], int i)
@@ -655,26 +660,34 @@ static void tc_wide_name(char out[8], int i)
     snprintf(out, 8, "w%03d", i);
 }
 
-static void tc_wide_appends_then_power_loss(struct tc *t)
+/* Every wide stream holds n events. */
+static void tc_wide_count_is(sxp_store *s, size_t n)
 {
     char name[8];
-    sxp_store *s = tc_open(t);
     for (int i = 0; i < TC_WIDE; i++) {
         tc_wide_name(name, i);
-        assert_int_equal(tc_append(s, name, 1), 0);
+        assert_int_equal(tc_count(s, name), n);
     }
-    tc_die_and_lose_power(t, s);
-    assert_int_equal(tc_journal_records(t), TC_WIDE);
 }
 
-static void tc_wide_all_there(struct tc *t, sxp_store *s)
+/* Appends seq to every wide stream. */
+static void tc_wide_append(sxp_store *s, int64_t seq)
 {
     char name[8];
     for (int i = 0; i < TC_WIDE; i++) {
         tc_wide_name(name, i);
-        assert_int_equal(tc_count(s, name), 1);
+        assert_int_equal(tc_append(s, name, seq), 0);
     }
-    assert_int_equal(tc_journal_records(t), 0);
+}
+
+/* A session's first appends to the wide streams, each through JOURNAL,
+ * then a power loss: only the journal holds them. */
+static void tc_wide_appends_then_power_loss(struct tc *t)
+{
+    sxp_store *s = tc_open(t);
+    tc_wide_append(s, 1);
+    tc_die_and_lose_power(t, s);
+    assert_int_equal(tc_journal_records(t), TC_WIDE);
 }
 
 /* J-6: the replay syncs its logs in chunks, and empties the journal only
@@ -686,8 +699,7 @@ static void a_replay_over_many_logs_cut_short_is_replayed_again(void **state)
     struct sxp_options o;
     struct sxp_err err;
     sxp_store *s = NULL;
-    sxp_options_init(&o);
-    o.quiet = 1;
+    tc_options(&o);
     tc_wide_appends_then_power_loss(t);
 
     /* The machine loses power at the replay's 290th fdatasync of a log. */
@@ -708,12 +720,99 @@ static void a_replay_over_many_logs_cut_short_is_replayed_again(void **state)
     assert_int_equal(tc_journal_records(t), TC_WIDE);
 
     s = tc_open(t);
-    tc_wide_all_there(t, s);
+    tc_wide_count_is(s, 1);
+    assert_int_equal(tc_journal_records(t), 0);
     assert_int_equal(sxp_store_close(s), 0);
     io_sim_crash(t->sim, 2, IO_SIM_LOSE_ALL); /* the replay's syncs held */
     io_sim_restart(t->sim);
     s = tc_open(t);
-    tc_wide_all_there(t, s);
+    tc_wide_count_is(s, 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* The high-water mark streams/<hex of name>.seq holds on the disk now. */
+static int64_t tc_seq_file(struct tc *t, const char *name)
+{
+    char path[256], *text = NULL;
+    size_t len = 0, at = (size_t)snprintf(path, sizeof(path), "%s/streams/", TC_STORE);
+    int64_t v = -1;
+    for (const char *c = name; *c; c++)
+        at += (size_t)snprintf(path + at, sizeof(path) - at, "%02x", (unsigned char)*c);
+    snprintf(path + at, sizeof(path) - at, ".seq");
+    assert_int_equal(io_read_file(t->io, path, 64, &text, &len), 0);
+    assert_int_equal(layout_seq_parse(text, len, &v), 0);
+    free(text);
+    return v;
+}
+
+/* TC_WIDE streams created durably (seq 1), then 2 and 3 appended by a
+ * session without syncs that is killed: its lines are in the page cache
+ * only. */
+static void tc_wide_killed_without_syncs(struct tc *t)
+{
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = tc_open(t);
+    tc_wide_append(s, 1);
+    assert_int_equal(sxp_store_close(s), 0);
+    tc_options(&o);
+    o.sync = SXP_SYNC_NONE;
+    assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &s, &err), 0);
+    tc_wide_append(s, 2);
+    tc_wide_append(s, 3);
+    store_abandon(s);
+    io_sim_kill(t->sim); /* the page cache stays */
+    io_sim_restart(t->sim);
+}
+
+/* R-6 and R-4 over more logs than one chunk (RECOVER_SYNC_CHUNK 128 per
+ * thread, SEQFILE_CHUNK 64): a killed session without syncs leaves its lines
+ * in the page cache only; recovery keeps them, so it must make them durable
+ * before it writes the .seq files that vouch for them, and those too before
+ * it returns. A power loss right after recovery keeps all of it. */
+static void recovery_of_many_killed_logs_is_durable_when_it_returns(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_stats st;
+    char name[8];
+    tc_wide_killed_without_syncs(t);
+    sxp_store *s = tc_open(t); /* recovery, syncing */
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 1);
+    assert_int_equal(st.rec_hw_rolled, TC_WIDE);
+    store_abandon(s);
+    io_sim_crash(t->sim, 3, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+    for (int i = 0; i < TC_WIDE; i++) {
+        tc_wide_name(name, i);
+        assert_int_equal(tc_seq_file(t, name), 3);
+    }
+    s = tc_open(t); /* a log that lost lines its .seq covers is refused */
+    tc_wide_count_is(s, 3);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* A log's fdatasync failing in recovery (R-6, past the first chunk) fails
+ * the open with the log's name; LOCK stays dirty, so the next open
+ * recovers again, and keeps everything. */
+static void a_failed_sync_in_recovery_fails_the_open(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_options o;
+    struct sxp_err err;
+    struct sxp_stats st;
+    sxp_store *s = NULL;
+    tc_wide_killed_without_syncs(t);
+    tc_options(&o);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 200, -EIO, 0), 0);
+    assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &s, &err), -EIO);
+    assert_non_null(strstr(err.msg, "fdatasync "));
+    assert_non_null(strstr(err.msg, ".log: "));
+    io_fault_clear(t->io);
+    s = tc_open(t);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 1);
+    tc_wide_count_is(s, 3);
     assert_int_equal(sxp_store_close(s), 0);
 }
 
@@ -811,6 +910,8 @@ int main(void)
         T(records_a_checkpoint_ended_are_not_replayed),
         T(a_big_append_is_durable_by_its_own_logs_sync),
         T(a_replay_over_many_logs_cut_short_is_replayed_again),
+        T(recovery_of_many_killed_logs_is_durable_when_it_returns),
+        T(a_failed_sync_in_recovery_fails_the_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
