@@ -58,8 +58,9 @@
  * workers and 107-134 ms with 32 or 64 (C loop on this machine; 128 was
  * no better). Limits belong to each submitting thread's io-wq, so before
  * a chunk of two or more FSYNCs a thread raises its own limit to
- * IOU_SYNC_WORKERS, once per ring (iou_widen), unless it is higher already. A kernel without
- * IORING_REGISTER_IOWQ_MAX_WORKERS (before 5.15) keeps its default.
+ * IOU_SYNC_WORKERS, once per ring (iou_widen), unless it is higher
+ * already. A kernel without IORING_REGISTER_IOWQ_MAX_WORKERS (before 5.15)
+ * keeps its default.
  *
  * A BROKEN RING. If io_uring_enter refuses a submission for good, the ring
  * is marked dead with that error: requests that did not complete get it,

@@ -577,8 +577,13 @@ static int recover_write_seqs(struct recover_ctx *c, struct sxp_err *err)
         n += c->jobs[i].rc == 0 && c->jobs[i].seq_write;
     if (n == 0)
         return 0;
+    /* Paths are packed end to end: a store may have 100,000 of them. */
+    size_t bytes = 0;
+    for (size_t i = 0; i < c->njobs; i++)
+        if (c->jobs[i].rc == 0 && c->jobs[i].seq_write)
+            bytes += strlen(c->streams_dir) + 1 + strlen(c->jobs[i].stem) + sizeof(".seq");
     struct seqfile_item *v = calloc(n, sizeof(*v));
-    char *paths = calloc(n, PATH_MAX);
+    char *paths = malloc(bytes);
     struct recover_job **js = calloc(n, sizeof(*js));
     int rc = 0;
     if (!v || !paths || !js) {
@@ -586,16 +591,21 @@ static int recover_write_seqs(struct recover_ctx *c, struct sxp_err *err)
         goto out;
     }
     n = 0;
+    char *at = paths;
     for (size_t i = 0; i < c->njobs; i++) {
         struct recover_job *j = &c->jobs[i];
+        char path[PATH_MAX];
         if (j->rc || !j->seq_write)
             continue;
-        rc = recover_seq_path(c, j, j->stem, paths + n * PATH_MAX);
+        rc = recover_seq_path(c, j, j->stem, path);
         if (rc) {
             rc = err_set(err, rc, "%s", j->err.msg);
             goto out;
         }
-        v[n] = (struct seqfile_item){.path = paths + n * PATH_MAX, .value = j->seq_value};
+        size_t len = strlen(path) + 1;
+        memcpy(at, path, len);
+        v[n] = (struct seqfile_item){.path = at, .value = j->seq_value};
+        at += len;
         js[n++] = j;
     }
     rc = seqfile_write_many(c->io, c->streams_dir, v, n, c->sync, NULL);
