@@ -163,9 +163,15 @@ out:
             rc = crc;
     }
     (void)err;
-    /* The fixture's dirty pages go to disk now, not during the rows. */
+    /* The fixture's dirty pages go to disk now, not during the rows; and
+     * one syncing open and close turn LOCK's "clean unsynced" into "clean",
+     * so that no timed open pays the syncfs of lock.h K-6. */
     if (rc == 0)
         rc = fsutil_settle(fx->dir);
+    if (rc == 0)
+        rc = wl_open(fx->dir, 0, row, &s);
+    if (rc == 0)
+        rc = sxp_store_close(s);
     fx->build_s = (double)(stats_now_ns() - t0) / 1e9;
     if (ctx->verbose)
         fprintf(stderr, "sxp-bench: built %s in %.1fs: %s\n", name, fx->build_s, fx->note);

@@ -76,6 +76,15 @@ struct sxp_io {
     int (*write_sync)(struct sxp_io *io, struct io_wsync *reqs, size_t n);
 
     int (*fsync_dir)(struct sxp_io *io, const char *dir);
+    /* syncfs(2) of the filesystem holding path: every file's data and every
+     * directory's entries there made durable. For a store an unsynced
+     * session wrote (lock.h K-6); never on a hot path. */
+    int (*syncfs)(struct sxp_io *io, const char *path);
+    /* The kernel's boot id (/proc/sys/kernel/random/boot_id), a new one at
+     * every boot: a LOCK text carrying it tells whether the page cache that
+     * holds a session's unsynced writes is still the same (lock.h K-6).
+     * -errno when it cannot be read. Not a disk call. */
+    int (*boot_id)(struct sxp_io *io, char *out, size_t size);
     int (*mkdir)(struct sxp_io *io, const char *path, mode_t mode); /* -EEXIST if there */
     int (*rename)(struct sxp_io *io, const char *from, const char *to);
     int (*unlink)(struct sxp_io *io, const char *path);

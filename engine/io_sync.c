@@ -171,19 +171,50 @@ int io_posix_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
     return io_wsync_first_failure(reqs, n);
 }
 
-int io_posix_fsync_dir(struct sxp_io *io, const char *dir)
+/* fsync(2) (whole_fs 0) or syncfs(2) of the directory at dir. */
+static int io_posix_dir_sync(struct sxp_io *io, const char *dir, int whole_fs)
 {
     int fd = io_posix_open(io, dir, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0)
         return fd;
-    /* fsync, not fdatasync: the directory's entries are what must last. */
     int rc;
     do {
-        rc = fsync(fd);
+        rc = whole_fs ? syncfs(fd) : fsync(fd);
     } while (rc < 0 && errno == EINTR);
     rc = rc < 0 ? -errno : 0;
     int crc = io_posix_close(io, fd);
     return rc ? rc : crc;
+}
+
+int io_posix_fsync_dir(struct sxp_io *io, const char *dir)
+{
+    /* fsync, not fdatasync: the directory's entries are what must last. */
+    return io_posix_dir_sync(io, dir, 0);
+}
+
+int io_posix_syncfs(struct sxp_io *io, const char *path)
+{
+    return io_posix_dir_sync(io, path, 1);
+}
+
+int io_posix_boot_id(struct sxp_io *io, char *out, size_t size)
+{
+    (void)io;
+    int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n;
+    do {
+        n = read(fd, out, size - 1);
+    } while (n < 0 && errno == EINTR);
+    int rc = n < 0 ? -errno : 0;
+    (void)close(fd);
+    if (rc)
+        return rc;
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+        n--;
+    out[n] = '\0';
+    return n > 0 ? 0 : -ENODATA;
 }
 
 int io_posix_mkdir(struct sxp_io *io, const char *path, mode_t mode)
@@ -279,6 +310,8 @@ void io_posix_fill(struct sxp_io *io)
     io->fsize = io_posix_fsize;
     io->write_sync = io_posix_write_sync;
     io->fsync_dir = io_posix_fsync_dir;
+    io->syncfs = io_posix_syncfs;
+    io->boot_id = io_posix_boot_id;
     io->mkdir = io_posix_mkdir;
     io->rename = io_posix_rename;
     io->unlink = io_posix_unlink;

@@ -17,6 +17,7 @@
 
 #define LOCK_DEAD_WAIT_MS 5000
 #define LOCK_DIRTY_MARK " +dirty"
+#define LOCK_UNSYNCED_WORD " unsynced"
 
 long lock_holder_pid(struct sxp_io *io, const char *root)
 {
@@ -60,12 +61,13 @@ int lock_mark_open(struct sxp_io *io, int fd, int sync, uint64_t *out_end, uint6
     char *buf = calloc(1, LOCK_DIRTY_CHUNK);
     if (!buf)
         return -ENOMEM;
-    int n = snprintf(buf, LOCK_DIRTY_CHUNK, "pid %ld" LOCK_DIRTY_MARK "\n", (long)getpid());
+    int n = snprintf(buf, LOCK_DIRTY_CHUNK, "pid %ld%s" LOCK_DIRTY_MARK "\n", (long)getpid(),
+                     sync ? "" : LOCK_UNSYNCED_WORD);
     int rc = io->pwrite(io, fd, buf, LOCK_DIRTY_CHUNK, 0);
     free(buf);
     if (!rc)
         rc = io->ftruncate(io, fd, LOCK_DIRTY_CHUNK);
-    if (!rc && sync)
+    if (!rc) /* K-2 in every mode, K-6 */
         rc = io->fdatasync(io, fd);
     *out_end = (uint64_t)n;
     *out_alloc = LOCK_DIRTY_CHUNK;
@@ -134,7 +136,8 @@ int lock_read_dirty(struct sxp_io *io, int fd, struct lock_dirty *out)
     const char *mark = LOCK_DIRTY_MARK "\n";
     size_t ml = strlen(mark);
     int whole = lf != NULL && (size_t)(lf - text) + 1 >= ml && memcmp(lf + 1 - ml, mark, ml) == 0 &&
-                strncmp(text, "pid ", 4) == 0;
+                strncmp(text, "pid ", 4) == 0 &&
+                !memmem(text, (size_t)(lf - text), LOCK_UNSYNCED_WORD, strlen(LOCK_UNSYNCED_WORD));
     for (size_t off = whole ? (size_t)(lf - text) + 1 : len; whole && off < len;) {
         struct frame_line fl;
         if (text[off] == '\0') {
@@ -161,19 +164,64 @@ int lock_read_dirty(struct sxp_io *io, int fd, struct lock_dirty *out)
     return whole;
 }
 
-int lock_is_clean(struct sxp_io *io, int fd)
+int lock_state(struct sxp_io *io, int fd)
 {
-    char text[sizeof(LOCK_CLEAN_TEXT) + 1];
-    ssize_t n = io->pread(io, fd, text, sizeof(text), 0);
-    return n == (ssize_t)strlen(LOCK_CLEAN_TEXT) && memcmp(text, LOCK_CLEAN_TEXT, (size_t)n) == 0;
+    char text[160], boot[LOCK_BOOT_ID_MAX];
+    ssize_t n = io->pread(io, fd, text, sizeof(text) - 1, 0);
+    if (n <= 0)
+        return 0;
+    size_t len = (size_t)n, pl = strlen(LOCK_CLEAN_UNSYNCED_PREFIX);
+    text[len] = '\0';
+    if (len == strlen(LOCK_CLEAN_TEXT) && memcmp(text, LOCK_CLEAN_TEXT, len) == 0)
+        return LOCK_CLEAN;
+    if (len > pl && memcmp(text, LOCK_CLEAN_UNSYNCED_PREFIX, pl) == 0 && text[len - 1] == '\n') {
+        /* Clean only in the boot that wrote it: after a reboot its unsynced
+         * bytes may be torn or lost, and recovery must look (K-6). */
+        text[len - 1] = '\0';
+        int same = io->boot_id(io, boot, sizeof(boot)) == 0 && strcmp(text + pl, boot) == 0;
+        return same ? LOCK_CLEAN | LOCK_UNSYNCED : LOCK_UNSYNCED;
+    }
+    /* A session's first line; anything else (torn, damaged) says nothing
+     * of syncs, and only a session without them needs K-6. */
+    const char *lf = memchr(text, '\n', len);
+    if (lf && strncmp(text, "pid ", 4) == 0 &&
+        memmem(text, (size_t)(lf - text), LOCK_UNSYNCED_WORD, strlen(LOCK_UNSYNCED_WORD)))
+        return LOCK_UNSYNCED;
+    return 0;
 }
 
 int lock_mark_clean(struct sxp_io *io, int fd, int sync)
 {
-    return lock_write(io, fd, LOCK_CLEAN_TEXT, sync);
+    char text[sizeof(LOCK_CLEAN_UNSYNCED_PREFIX) + LOCK_BOOT_ID_MAX + 1];
+    char boot[LOCK_BOOT_ID_MAX] = "";
+    if (sync)
+        return lock_write(io, fd, LOCK_CLEAN_TEXT, 1);
+    /* Without a boot id the text never reads clean: the next open recovers. */
+    if (io->boot_id(io, boot, sizeof(boot)) != 0)
+        boot[0] = '\0';
+    snprintf(text, sizeof(text), "%s%s\n", LOCK_CLEAN_UNSYNCED_PREFIX, boot);
+    return lock_write(io, fd, text, 0);
 }
 
-int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_clean,
+int lock_settle(struct sxp_io *io, const char *root, char *bad)
+{
+    const char *sub[] = {NULL, "streams", "kv", "blobs"};
+    for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+        int rc = sub[i] ? layout_path(root, sub[i], bad) : 0;
+        if (rc)
+            return rc;
+        if (!sub[i])
+            snprintf(bad, PATH_MAX, "%s", root);
+        rc = io->syncfs(io, bad);
+        /* A store being created may not have its directories yet. */
+        if (rc && !(rc == -ENOENT && sub[i]))
+            return rc;
+    }
+    bad[0] = '\0';
+    return 0;
+}
+
+int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_state,
                  struct sxp_err *err)
 {
     char path[PATH_MAX];
@@ -213,7 +261,7 @@ int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_clea
         }
         return err_set(err, rc, "lock %s: %s", path, strerror(-rc));
     }
-    *out_clean = lock_is_clean(io, fd);
+    *out_state = lock_state(io, fd);
     *out_fd = fd;
     return 0;
 }

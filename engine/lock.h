@@ -34,6 +34,22 @@
  *      written ahead in zeros (a NUL where a line would start ends the
  *      list; every byte after it must be NUL too), so a bucket's sync
  *      changes no file size. "clean\n" truncates LOCK to those 6 bytes.
+ * K-6  UNSYNCED SESSIONS. A session under SXP_SYNC_NONE writes "pid N
+ *      unsynced +dirty\n" (synced, as K-2 asks of every session, so a power
+ *      loss in it is seen by K-1) and closes to "clean unsynced B\n" (not
+ *      synced), B the kernel's boot id (io->boot_id). That text reads
+ *      clean only in boot B: the page cache still holds every byte the
+ *      session wrote. After a reboot (a power loss, maybe) it reads
+ *      unclean and the open recovers. The session's dirty list is written
+ *      without syncs, so it is not trusted: recovery after it reads every
+ *      log. Its files were written and renamed without syncs, so a
+ *      syncing process (open, sxp-fsck -p/-y) that finds "unsynced" first
+ *      makes the whole store durable, syncfs(2) of ROOT, streams/, kv/ and
+ *      blobs/ (lock_settle), before it syncs or writes anything: otherwise
+ *      its own directory fsyncs would make the names of those files durable
+ *      before their bytes, and a power loss would leave them empty (FORMAT,
+ *      a kv file, a blob) under what it acknowledged. Its own LOCK text
+ *      then replaces the mark.
  */
 #ifndef SXP_LOCK_H
 #define SXP_LOCK_H
@@ -44,18 +60,33 @@
 #include "sxp.h"
 
 #define LOCK_CLEAN_TEXT "clean\n"
+#define LOCK_CLEAN_UNSYNCED_PREFIX "clean unsynced "
+#define LOCK_BOOT_ID_MAX 64
 
-/* Opens and locks ROOT/LOCK; *out_fd is the descriptor, *out_clean 1 when it
- * read "clean\n". -EAGAIN naming root and the holder's pid when taken. */
-int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_clean,
+/* What a LOCK says: bits of lock_state. */
+#define LOCK_CLEAN 1    /* "clean\n", or "clean unsynced B\n" in boot B (K-1) */
+#define LOCK_UNSYNCED 2 /* the last session ran without syncs (K-6) */
+
+/* Opens and locks ROOT/LOCK; *out_fd is the descriptor, *out_state its
+ * lock_state. -EAGAIN naming root and the holder's pid when taken. */
+int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_state,
                  struct sxp_err *err);
-/* Replaces the text with "pid N +dirty\n" and zeros written ahead for the
- * dirty list (mark_open; *out_end: where the list starts, *out_alloc: the
- * file's size) or with "clean\n" (mark_clean), synced when sync is set. */
+/* Replaces the text with "pid N +dirty\n" ("pid N unsynced +dirty\n" when
+ * sync is 0, K-6) and zeros written ahead for the dirty list, synced either
+ * way (K-2); *out_end: where the list starts, *out_alloc: the file's size. */
 int lock_mark_open(struct sxp_io *io, int fd, int sync, uint64_t *out_end, uint64_t *out_alloc);
+/* Replaces the text with "clean\n", synced, or when sync is 0 with
+ * "clean unsynced B\n", B this boot's id, not synced (K-3, K-6). */
 int lock_mark_clean(struct sxp_io *io, int fd, int sync);
-/* 1 when the LOCK open on fd reads exactly "clean\n" (K-1), else 0. */
-int lock_is_clean(struct sxp_io *io, int fd);
+/* LOCK_CLEAN and LOCK_UNSYNCED bits of the LOCK open on fd. */
+int lock_state(struct sxp_io *io, int fd);
+static inline int lock_is_clean(struct sxp_io *io, int fd)
+{
+    return (lock_state(io, fd) & LOCK_CLEAN) != 0;
+}
+/* K-6: syncfs of root, streams/, kv/ and blobs/ (those that exist). On a
+ * failure, the path it failed on is in bad (PATH_MAX bytes). */
+int lock_settle(struct sxp_io *io, const char *root, char *bad);
 #define LOCK_DIRTY_BUCKETS 4096u
 
 /* The bucket of a stream, from its hex name (K-5). */
@@ -79,7 +110,7 @@ static inline void lock_dirty_add(struct lock_dirty *d, unsigned b)
     d->map[b / 8] |= (uint8_t)(1u << (b % 8));
 }
 /* Reads the dirty list from fd: 1 and *out when LOCK holds a whole one, 0
- * when it holds none (recover every log), -errno. */
+ * when it holds none or an unsynced session's (recover every log), -errno. */
 int lock_read_dirty(struct sxp_io *io, int fd, struct lock_dirty *out);
 
 /* Reads the pid in a LOCK text, 0 if none. */

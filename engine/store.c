@@ -149,13 +149,22 @@ static int store_check_format(sxp_store *s, struct sxp_err *err)
 static int store_open_rw(sxp_store *s, struct sxp_err *err)
 {
     int sync = s->opt.sync == SXP_SYNC_ALWAYS;
-    int clean = 0, created = 0;
+    int lstate = 0, created = 0;
     int rc = store_make_root(s->io, s->root, sync);
     if (rc)
         return err_set(err, rc, "create %s: %s", s->root, strerror(-rc));
-    rc = lock_acquire(s->io, s->root, &s->lock_fd, &clean, err);
+    rc = lock_acquire(s->io, s->root, &s->lock_fd, &lstate, err);
     if (rc)
         return rc;
+    int clean = (lstate & LOCK_CLEAN) != 0;
+    if ((lstate & LOCK_UNSYNCED) && sync) {
+        /* K-6: what the unsynced session wrote, durable before any of our
+         * directory fsyncs can vouch for its names. */
+        char bad[PATH_MAX];
+        rc = lock_settle(s->io, s->root, bad);
+        if (rc)
+            return err_set(err, rc, "syncfs %s: %s", bad, strerror(-rc));
+    }
     const char *dirs[] = {s->streams_dir, s->kv_dir, s->blobs_dir};
     for (size_t i = 0; i < 3; i++) {
         rc = store_mkdir(s->io, dirs[i], &created);

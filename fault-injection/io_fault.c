@@ -424,14 +424,37 @@ static int fault_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
     return first;
 }
 
-static int fault_fsync_dir(struct sxp_io *io, const char *dir)
+/* fsync_dir, or syncfs (whole_fs): counted, failed, dropped and killed at
+ * alike (kind fsync_dir, kill kind dirsync), since syncfs is a directory
+ * fsync of every directory at once. */
+static int fault_dir_sync(struct sxp_io *io, const char *dir, int whole_fs)
 {
     struct io_fault *f = fault_of(io);
     struct fault_call c;
     fault_enter(f, IO_FK_FSYNC_DIR, 0, dir, -1, &c);
-    int res = c.inject ? c.inject : c.drop ? 0 : f->inner->fsync_dir(f->inner, dir);
+    int res = c.inject   ? c.inject
+              : c.drop   ? 0
+              : whole_fs ? f->inner->syncfs(f->inner, dir)
+                         : f->inner->fsync_dir(f->inner, dir);
     fault_leave(f, &c, res);
     return res;
+}
+
+static int fault_fsync_dir(struct sxp_io *io, const char *dir)
+{
+    return fault_dir_sync(io, dir, 0);
+}
+
+static int fault_syncfs(struct sxp_io *io, const char *path)
+{
+    return fault_dir_sync(io, path, 1);
+}
+
+/* Not a disk call: passed on, never counted or failed. */
+static int fault_boot_id(struct sxp_io *io, char *out, size_t size)
+{
+    struct io_fault *f = fault_of(io);
+    return f->inner->boot_id(f->inner, out, size);
 }
 
 static int fault_mkdir(struct sxp_io *io, const char *path, mode_t mode)
@@ -531,6 +554,8 @@ int io_fault_new(struct sxp_io *inner, struct sxp_io **out)
     f->io.fsize = fault_fsize;
     f->io.write_sync = fault_write_sync;
     f->io.fsync_dir = fault_fsync_dir;
+    f->io.syncfs = fault_syncfs;
+    f->io.boot_id = fault_boot_id;
     f->io.mkdir = fault_mkdir;
     f->io.rename = fault_rename;
     f->io.unlink = fault_unlink;

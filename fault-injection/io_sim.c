@@ -21,7 +21,8 @@
  *   never vanishes from both places or shows in both). fsync_dir of a
  *   directory applies its pending ops to its durable entries: IO-4. A file
  *   that was created and fdatasync'ed but whose directory was never fsync'ed
- *   has durable data and no durable name, and vanishes at a crash.
+ *   has durable data and no durable name, and vanishes at a crash. syncfs
+ *   makes every file's cache and every pending directory op durable.
  *
  *   Power loss (io_sim_crash.c). For each file with pending ops, the mode
  *   and the seed choose one outcome: (a) LOST: the durable content stays as
@@ -689,18 +690,65 @@ static int sim_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
     return first;
 }
 
+/* The directory at path, with the disk powered: 0 and *out, or -errno. */
+static int sim_resolve_dir(struct io_sim *s, const char *path, struct sim_node **out)
+{
+    if (s->off)
+        return -EIO;
+    int rc = sim_resolve(s, path, out);
+    return rc ? rc : (*out)->is_dir ? 0 : -ENOTDIR;
+}
+
 static int sim_fsync_dir(struct sxp_io *io, const char *dir)
 {
     struct io_sim *s = sim_of(io);
     struct sim_node *n = NULL;
-    int rc;
     pthread_mutex_lock(&s->mu);
-    if (s->off)
-        rc = -EIO;
-    else if ((rc = sim_resolve(s, dir, &n)) == 0)
-        rc = n->is_dir ? sim_fsync_dir_node(s, n) : -ENOTDIR;
+    int rc = sim_resolve_dir(s, dir, &n);
+    if (rc == 0)
+        rc = sim_fsync_dir_node(s, n);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+/* syncfs: every file's cache and every directory's pending entries made
+ * durable, as if each file were fdatasync'ed and each directory fsync'ed.
+ * path only has to resolve to a directory. */
+static int sim_syncfs(struct sxp_io *io, const char *path)
+{
+    struct io_sim *s = sim_of(io);
+    struct sim_node *n = NULL;
+    pthread_mutex_lock(&s->mu);
+    int rc = sim_resolve_dir(s, path, &n);
+    for (size_t i = 0; rc == 0 && i < s->nnodes; i++) {
+        struct sim_node *f = s->nodes[i];
+        if (f->is_dir)
+            continue;
+        rc = sim_bytes_set(&f->durable, &f->cache);
+        if (rc == 0)
+            sim_node_clear_pending(f);
+    }
+    size_t done = 0;
+    for (; rc == 0 && done < s->ndops; done++) {
+        rc = sim_dop_apply_durable(&s->dops[done]);
+        sim_dop_free(&s->dops[done]);
+    }
+    if (done > 0) {
+        memmove(s->dops, s->dops + done, (s->ndops - done) * sizeof(*s->dops));
+        s->ndops -= done;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* A new boot id after every power loss, the same across a process kill. */
+static int sim_boot_id(struct sxp_io *io, char *out, size_t size)
+{
+    struct io_sim *s = sim_of(io);
+    pthread_mutex_lock(&s->mu);
+    snprintf(out, size, "sim-boot-%u", s->powerups);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
 }
 
 static int sim_mkdir_locked(struct io_sim *s, const char *path)
@@ -920,6 +968,8 @@ int io_sim_new(struct sxp_io **out)
     s->io.fsize = sim_fsize;
     s->io.write_sync = sim_write_sync;
     s->io.fsync_dir = sim_fsync_dir;
+    s->io.syncfs = sim_syncfs;
+    s->io.boot_id = sim_boot_id;
     s->io.mkdir = sim_mkdir;
     s->io.rename = sim_rename;
     s->io.unlink = sim_unlink;
@@ -976,8 +1026,10 @@ void io_sim_crash(struct sxp_io *io, uint64_t seed, enum io_sim_mode mode)
 {
     struct io_sim *s = sim_of(io);
     pthread_mutex_lock(&s->mu);
-    if (!s->off)
+    if (!s->off) {
         sim_crash_locked(s, seed, mode);
+        s->powerups++;
+    }
     pthread_mutex_unlock(&s->mu);
 }
 

@@ -84,8 +84,9 @@ struct io_sim {
     struct sim_dop *dops; /* pending directory changes, oldest first */
     size_t ndops, capdops;
     struct sim_fd fds[SIM_FD_SLOTS];
-    unsigned gen; /* boot count: part of every descriptor number */
-    int off;      /* 1 between a crash and the restart */
+    unsigned gen;      /* boot count: part of every descriptor number */
+    unsigned powerups; /* power losses so far: the boot id (io->boot_id) */
+    int off;           /* 1 between a crash and the restart */
 };
 
 /* io_sim.c */

@@ -143,7 +143,9 @@ static int fsck_lock(struct fsck_ctx *c, int *out_live, long *out_pid, char *msg
     rc = c->io->lock(c->io, fd);
     if (rc == 0) {
         c->lock_fd = fd;
-        c->store_clean = lock_is_clean(c->io, fd); /* R-3d: then nothing is torn */
+        int st = lock_state(c->io, fd);
+        c->store_clean = (st & LOCK_CLEAN) != 0; /* R-3d: then nothing is torn */
+        c->store_unsynced = (st & LOCK_UNSYNCED) != 0;
         return 0;
     }
     long pid = rc == -EAGAIN ? fsck_lock_pid(c, fd) : 0;
@@ -344,8 +346,11 @@ static void fsck_count(struct fsck_report *r)
  */
 static void fsck_mark_clean(struct fsck_ctx *c, const struct fsck_report *r)
 {
-    if (c->o->mode == FSCK_MODE_CHECK || c->lock_fd < 0 || r->fatal[0] || r->left ||
-        c->sync_failed || lock_is_clean(c->io, c->lock_fd))
+    if (c->o->mode == FSCK_MODE_CHECK || c->lock_fd < 0 || r->fatal[0] || r->left || c->sync_failed)
+        return;
+    /* Already so, unless a settled "clean unsynced" can now say "clean". */
+    int st = lock_state(c->io, c->lock_fd);
+    if ((st & LOCK_CLEAN) && (!(st & LOCK_UNSYNCED) || !c->sync))
         return;
     (void)lock_mark_clean(c->io, c->lock_fd, c->sync);
 }
@@ -370,6 +375,22 @@ static void fsck_ctx_free(struct fsck_ctx *c)
     free(c->strs);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
+}
+
+/* engine/lock.h K-6: repairs with syncs after a session without them first
+ * make what that session wrote durable, so that their directory fsyncs do
+ * not make its names durable before its bytes. */
+static int fsck_settle(struct fsck_ctx *c, char *msg, size_t size)
+{
+    char bad[PATH_MAX];
+    if (c->o->mode == FSCK_MODE_CHECK || !c->sync || !c->store_unsynced || c->lock_fd < 0)
+        return 0;
+    int rc = lock_settle(c->io, c->root, bad);
+    if (rc) {
+        fsck_msgf(msg, size, "syncfs %s: %s", bad, strerror(-rc));
+        return FSCK_EXIT_FAILED;
+    }
+    return 0;
 }
 
 /* ROOT/JOURNAL (engine/journal.c): its records are acknowledged appends.
@@ -459,6 +480,8 @@ int fsck_run(const struct fsck_opts *o, struct fsck_report *out)
             goto done;
         }
     }
+    if (!live && fsck_settle(&c, out->fatal, sizeof(out->fatal)))
+        goto done;
     if (!live && fsck_journal(&c, out->fatal, sizeof(out->fatal)))
         goto done;
     if (fsck_walk(&c, out->fatal, sizeof(out->fatal)))

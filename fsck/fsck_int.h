@@ -59,11 +59,12 @@ struct fsck_ctx {
     char streams_dir[PATH_MAX];
     char kv_dir[PATH_MAX];
     char blobs_dir[PATH_MAX];
-    int sync;         /* repairs are made durable */
-    int lock_fd;      /* ROOT/LOCK while held, else -1 */
-    int legacy_store; /* no FORMAT file */
-    int store_clean;  /* LOCK read "clean\n" (R-3d) */
-    int sync_failed;  /* a repair could not make a log durable: LOCK stays */
+    int sync;           /* repairs are made durable */
+    int lock_fd;        /* ROOT/LOCK while held, else -1 */
+    int legacy_store;   /* no FORMAT file */
+    int store_clean;    /* LOCK read "clean\n" (R-3d) */
+    int store_unsynced; /* LOCK says its last session ran without syncs (K-6) */
+    int sync_failed;    /* a repair could not make a log durable: LOCK stays */
     char sync_msg[256];
 
     struct fsck_item *items;

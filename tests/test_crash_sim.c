@@ -129,6 +129,19 @@ static sxp_store *tc_open(struct tc *t)
     return s;
 }
 
+/* An open under SXP_SYNC_NONE: a session that syncs nothing. */
+static sxp_store *tc_open_unsynced(struct tc *t)
+{
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    tc_options(&o);
+    o.sync = SXP_SYNC_NONE;
+    if (store_open_io(TC_STORE, &o, t->io, 0, &s, &err) != 0)
+        fail_msg("open %s: %s", TC_STORE, err.msg);
+    return s;
+}
+
 /* The process dies now (store abandoned), then the machine loses power
  * with nothing kept that was not durable, and boots. */
 static void tc_die_and_lose_power(struct tc *t, sxp_store *s)
@@ -750,14 +763,10 @@ static int64_t tc_seq_file(struct tc *t, const char *name)
  * only. */
 static void tc_wide_killed_without_syncs(struct tc *t)
 {
-    struct sxp_options o;
-    struct sxp_err err;
     sxp_store *s = tc_open(t);
     tc_wide_append(s, 1);
     assert_int_equal(sxp_store_close(s), 0);
-    tc_options(&o);
-    o.sync = SXP_SYNC_NONE;
-    assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &s, &err), 0);
+    s = tc_open_unsynced(t);
     tc_wide_append(s, 2);
     tc_wide_append(s, 3);
     store_abandon(s);
@@ -816,6 +825,156 @@ static void a_failed_sync_in_recovery_fails_the_open(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* ---- K-6: what a session without syncs left ------------------------------ */
+
+/* sxp-fsck in mode on the store: its exit status. */
+static int tc_fsck(struct tc *t, enum fsck_mode mode)
+{
+    struct fsck_report r;
+    struct fsck_opts fo;
+    memset(&fo, 0, sizeof(fo));
+    fo.root = TC_STORE;
+    fo.io = t->io;
+    fo.mode = mode;
+    int rc = fsck_run(&fo, &r);
+    fsck_report_free(&r);
+    return rc;
+}
+
+/* A session under SXP_SYNC_NONE creates the store, appends to "a", puts kv
+ * "k" and a blob, and closes cleanly (or, when killed, is killed): all of it
+ * is in the page cache and none of it durable. */
+static void tc_unsynced_session(struct tc *t, int killed)
+{
+    sxp_store *s = NULL;
+    s = tc_open_unsynced(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(tc_kv_put(s, "k", "1"), 0);
+    assert_int_equal(tc_blob_put(s, "unsynced blob"), 0);
+    if (killed)
+        store_abandon(s);
+    else
+        assert_int_equal(sxp_store_close(s), 0);
+    io_sim_kill(t->sim);
+    io_sim_restart(t->sim);
+}
+
+/* After the power loss: the unsynced session's writes whole, the syncing
+ * one's acknowledged ops there, and sxp-fsck finds nothing. */
+static void tc_unsynced_then_synced_all_there(struct tc *t)
+{
+    sxp_store *s = tc_open(t); /* FORMAT read back whole */
+    assert_int_equal(tc_count(s, "a"), 1);
+    assert_int_equal(tc_count(s, "b"), 1);
+    assert_int_equal(tc_kv_has(s, "k"), 1);
+    assert_int_equal(tc_kv_has(s, "j"), 1);
+    assert_int_equal(tc_blob_has(s, "unsynced blob"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+/* K-6: a syncing session after an unsynced one acknowledges a new stream
+ * and a kv put, each of which fsyncs its directory, then the power fails
+ * with every unsynced byte and name lost (or, by seed, some of them). The
+ * syncing open made the unsynced session's files durable before it synced
+ * anything, so none of them is empty and the store is still there: without
+ * that, its names were durable before its bytes (an empty FORMAT failed the
+ * open), or not at all (the store's own name in /s was never synced). */
+static void tc_synced_after_unsynced(void **state, int killed)
+{
+    for (int mode = IO_SIM_LOSE_ALL; mode < IO_SIM_MODE_COUNT; mode++) {
+        struct tc *t = NULL;
+        assert_int_equal(tc_setup((void **)&t), 0);
+        tc_unsynced_session(t, killed);
+        sxp_store *s = tc_open(t);
+        assert_int_equal(tc_append(s, "b", 1), 0);
+        assert_int_equal(tc_kv_put(s, "j", "2"), 0);
+        store_abandon(s);
+        io_sim_crash(t->sim, 7 + (uint64_t)mode, (enum io_sim_mode)mode);
+        io_sim_restart(t->sim);
+        tc_unsynced_then_synced_all_there(t);
+        assert_int_equal(tc_teardown((void **)&t), 0);
+    }
+    (void)state;
+}
+
+static void a_syncing_open_after_a_clean_unsynced_session_makes_it_durable(void **state)
+{
+    tc_synced_after_unsynced(state, 0);
+}
+
+static void a_syncing_open_after_a_killed_unsynced_session_makes_it_durable(void **state)
+{
+    tc_synced_after_unsynced(state, 1);
+}
+
+/* sxp-fsck -p with syncs after a killed unsynced session settles it too:
+ * its repairs (and the "clean" it writes) are then durable over whole
+ * files. */
+static void fsck_repairs_after_an_unsynced_session_make_it_durable(void **state)
+{
+    struct tc *t = *state;
+    tc_unsynced_session(t, 1);
+    int rc = tc_fsck(t, FSCK_MODE_PREEN);
+    assert_true(rc == FSCK_EXIT_CLEAN || rc == FSCK_EXIT_REPAIRED);
+    io_sim_crash(t->sim, 5, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 1);
+    assert_int_equal(tc_kv_has(s, "k"), 1);
+    assert_int_equal(tc_blob_has(s, "unsynced blob"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* K-2 in every mode, K-6: an unsynced session's mark is durable, so a power
+ * loss in it is seen (the next open recovers), and its dirty list, written
+ * without syncs, is not trusted (recovery reads every log). */
+static void a_power_loss_in_an_unsynced_session_is_recovered_over_every_log(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_stats st;
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(tc_append(s, "b", 1), 0);
+    assert_int_equal(tc_append(s, "c", 1), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open_unsynced(t);
+    assert_int_equal(tc_append(s, "a", 2), 0);
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 1);
+    assert_int_equal(st.rec_logs_scanned, 3);
+    assert_int_equal(tc_count(s, "b"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* K-6: "clean unsynced B" reads clean in boot B only. A reopen after a
+ * process kill trusts it (no recovery); after a power loss, even one that
+ * kept every byte, the next open recovers, reading every log. */
+static void a_clean_unsynced_close_is_trusted_only_in_its_boot(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_stats st;
+    sxp_store *s = NULL;
+    tc_unsynced_session(t, 0); /* closed cleanly, then the process died */
+    s = tc_open_unsynced(t);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 0);
+    assert_int_equal(tc_append(s, "b", 1), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    io_sim_crash(t->sim, 3, IO_SIM_KEEP_ALL);
+    io_sim_restart(t->sim);
+    s = tc_open_unsynced(t);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 1);
+    assert_int_equal(st.rec_logs_scanned, 2);
+    assert_int_equal(tc_count(s, "a"), 1);
+    assert_int_equal(tc_count(s, "b"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 static const struct fsck_finding *tc_finding(const struct fsck_report *r, enum fsck_code code)
 {
     for (size_t i = 0; i < r->n; i++)
@@ -854,9 +1013,7 @@ static void fsck_reports_journal_records_and_p_writes_them_back(void **state)
     fsck_report_free(&r);
     assert_int_equal(tc_journal_records(t), 0);
 
-    fo.mode = FSCK_MODE_CHECK;
-    assert_int_equal(fsck_run(&fo, &r), FSCK_EXIT_CLEAN);
-    fsck_report_free(&r);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
     sxp_store *s = tc_open(t);
     assert_int_equal(tc_count(s, "a"), 2);
     assert_int_equal(tc_count(s, "b"), 1);
@@ -906,6 +1063,11 @@ int main(void)
         T(failed_lock_sync_refuses_new_streams_not_named_ones),
         T(failed_directory_fsync_under_kv_put_changes_nothing_visible),
         T(appends_only_the_journal_made_durable_survive_power_loss),
+        T(a_syncing_open_after_a_clean_unsynced_session_makes_it_durable),
+        T(a_syncing_open_after_a_killed_unsynced_session_makes_it_durable),
+        T(fsck_repairs_after_an_unsynced_session_make_it_durable),
+        T(a_power_loss_in_an_unsynced_session_is_recovered_over_every_log),
+        T(a_clean_unsynced_close_is_trusted_only_in_its_boot),
         T(fsck_reports_journal_records_and_p_writes_them_back),
         T(records_a_checkpoint_ended_are_not_replayed),
         T(a_big_append_is_durable_by_its_own_logs_sync),

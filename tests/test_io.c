@@ -571,6 +571,21 @@ static void rename_and_unlink_move_and_remove_names(void **state)
     assert_int_equal(io->fsync_dir(io, a), -ENOENT);
 }
 
+/* syncfs of a directory works and of a missing one is -ENOENT; the boot id
+ * is the kernel's, the same on every call. */
+static void syncfs_and_the_boot_id(void **state)
+{
+    struct sxp_io *io = tio_io(state);
+    struct tio *t = *state;
+    char a[PATH_MAX], id1[64], id2[64];
+    assert_int_equal(io->syncfs(io, t->dir), 0);
+    assert_int_equal(io->syncfs(io, tio_path(state, "missing", a)), -ENOENT);
+    assert_int_equal(io->boot_id(io, id1, sizeof(id1)), 0);
+    assert_int_equal(strlen(id1), 36); /* a UUID */
+    assert_int_equal(io->boot_id(io, id2, sizeof(id2)), 0);
+    assert_string_equal(id1, id2);
+}
+
 static void lock_on_a_second_open_of_the_same_file_is_eagain(void **state)
 {
     struct sxp_io *io = tio_io(state);
@@ -894,6 +909,7 @@ int main(void)
         TIO_BOTH(list_dir_lists_exactly_the_created_names),
         TIO_BOTH(stat_reports_size_and_kind_and_enoent_when_missing),
         TIO_BOTH(rename_and_unlink_move_and_remove_names),
+        TIO_BOTH(syncfs_and_the_boot_id),
         TIO_BOTH(lock_on_a_second_open_of_the_same_file_is_eagain),
         TIO_BOTH(write_atomic_replaces_content_and_leaves_no_tmp),
         TIO_BOTH(write_atomic_into_a_missing_directory_fails_and_leaves_nothing),

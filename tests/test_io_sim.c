@@ -188,6 +188,31 @@ static void unlink_not_dir_synced_is_undone_by_lose_all(void **state)
     free(got);
 }
 
+/* syncfs makes every file's cache and every pending name durable: a new
+ * directory, a file in it and an unsynced rewrite all outlive LOSE_ALL. */
+static void syncfs_makes_every_file_and_name_durable(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "old", 1, 1);
+    tsim_put(io, "/d/a", "new", 0, 0);
+    assert_int_equal(io->mkdir(io, "/d/sub", 0755), 0);
+    tsim_put(io, "/d/sub/b", "bee", 0, 0);
+    assert_int_equal(io->syncfs(io, "/d/a"), -ENOTDIR);
+    assert_int_equal(io->syncfs(io, "/nope"), -ENOENT);
+    assert_int_equal(io->syncfs(io, "/d"), 0);
+    tsim_put(io, "/d/c", "later", 0, 0); /* after it: not covered */
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+    char *got = tsim_get(io, "/d/a", NULL);
+    assert_non_null(got);
+    assert_string_equal(got, "new");
+    free(got);
+    got = tsim_get(io, "/d/sub/b", NULL);
+    assert_non_null(got);
+    assert_string_equal(got, "bee");
+    free(got);
+    assert_null(tsim_get(io, "/d/c", NULL));
+}
+
 static void mkdir_not_dir_synced_vanishes_with_its_files(void **state)
 {
     struct sxp_io *io = *state;
@@ -592,6 +617,7 @@ int main(void)
         T(keep_all_mode_keeps_cache_and_entries),
         T(rename_not_dir_synced_leaves_old_or_new_never_neither),
         T(unlink_not_dir_synced_is_undone_by_lose_all),
+        T(syncfs_makes_every_file_and_name_durable),
         T(mkdir_not_dir_synced_vanishes_with_its_files),
         T(torn_mode_keeps_a_prefix_of_the_unsynced_bytes),
         T(sector_mode_keeps_whole_sectors_and_zero_fills_lost_ones),

@@ -885,10 +885,21 @@ static void a_dirty_list_past_its_zeros_reads_whole(void **state)
     for (unsigned b = 0; b < LOCK_DIRTY_BUCKETS; b++)
         assert_int_equal(lock_dirty_has(&d, b), b == 0 || b == 7 || b == 4095);
     assert_int_equal(lock_append_dirty(io, fd, &off, &alloc, LOCK_DIRTY_BUCKETS, 1), -EINVAL);
+    assert_int_equal(lock_state(io, fd), 0);
     /* "clean\n" leaves no list. */
     assert_int_equal(lock_mark_clean(io, fd, 1), 0);
     assert_int_equal(fx_file_size(p), 6);
     assert_int_equal(lock_read_dirty(io, fd, &d), 0);
+    assert_int_equal(lock_state(io, fd), LOCK_CLEAN);
+    /* K-6: an unsynced session's list is not trusted, and both its texts
+     * say so. */
+    assert_int_equal(lock_mark_open(io, fd, 0, &off, &alloc), 0);
+    assert_int_equal(lock_append_dirty(io, fd, &off, &alloc, 7, 0), 0);
+    assert_int_equal(lock_state(io, fd), LOCK_UNSYNCED);
+    assert_int_equal(lock_read_dirty(io, fd, &d), 0);
+    assert_int_equal(lock_holder_pid(io, root), (long)getpid());
+    assert_int_equal(lock_mark_clean(io, fd, 0), 0);
+    assert_int_equal(lock_state(io, fd), LOCK_CLEAN | LOCK_UNSYNCED);
     (void)io->close(io, fd);
     io->destroy(io);
     fx_remove_tree(root);
