@@ -11,7 +11,12 @@
  *   C-3  the log and .seq names were made durable by an fsync of streams/
  *        when the stream was created (streams.c), before C-1, and
  *   C-4  the stream was named in LOCK's dirty list, durably, before the
- *        session's first write to its log (engine/lock.h K-5).
+ *        session's first write to its log outside the journal; a journaled
+ *        round's record covers its log instead, until the checkpoint that
+ *        drops it lists the log (engine/lock.h K-5, journal.c J-5). The
+ *        listing is the leader's, one LOCK sync for all the streams of the
+ *        round (commit_list_dirty); when it fails, those logs write nothing
+ *        and their appends fail, and they can still take journaled rounds.
  * Acknowledgements happen in log order: a caller is never told its event is
  * durable while an earlier event of the same stream is not.
  *
@@ -133,6 +138,7 @@ struct commit_slot {
     uint64_t bytes;   /* bytes of lines */
     uint64_t zeros;   /* zero bytes written after them (pre-zeroing) */
     int full;         /* BOUND: the round takes no more of this log's requests */
+    int unlisted;     /* C-4 failed: rc set, nothing written, the stream not dead */
     size_t w_at, w_n; /* its entries in the round's write_sync requests */
     int64_t last_seq;
     size_t nevents;
@@ -285,6 +291,41 @@ static int commit_use_journal(sxp_store *s, struct commit_slot *slots, size_t ns
     return 1;
 }
 
+/* C-4: before a round writes logs outside the journal, the streams not yet
+ * on LOCK's dirty list are put there, with one sync for all. If that
+ * fails, their slots fail and write nothing; the streams stay usable
+ * through the journal, and other logs of the round go on. s->mu held;
+ * dropped for the I/O. */
+static void commit_list_dirty(sxp_store *s, struct commit_slot *slots, size_t nslots)
+{
+    struct stream **sts = NULL;
+    size_t n = 0;
+    int rc = 0;
+    for (size_t i = 0; i < nslots; i++)
+        if (!slots[i].rc && slots[i].bytes && !slots[i].st->dirty_logged)
+            n++;
+    if (n == 0)
+        return;
+    sts = malloc(n * sizeof(*sts));
+    if (!sts) {
+        rc = -ENOMEM;
+    } else {
+        n = 0;
+        for (size_t i = 0; i < nslots; i++)
+            if (!slots[i].rc && slots[i].bytes && !slots[i].st->dirty_logged)
+                sts[n++] = slots[i].st;
+        rc = streams_list_dirty(s, sts, n);
+        free(sts);
+    }
+    for (size_t i = 0; rc && i < nslots; i++) {
+        struct commit_slot *sl = &slots[i];
+        if (!sl->rc && sl->bytes && !sl->st->dirty_logged) {
+            sl->rc = rc;
+            sl->unlisted = 1;
+        }
+    }
+}
+
 static const char *commit_slot_lines(const struct commit_slot *sl)
 {
     return sl->coalesced.len ? sl->coalesced.p : sl->first;
@@ -414,6 +455,8 @@ static void commit_round(sxp_store *s)
      * through the journal, one write and one fdatasync for all (J-4). */
     int sync = s->opt.sync == SXP_SYNC_ALWAYS;
     int journaled = commit_use_journal(s, slots, nslots);
+    if (!journaled)
+        commit_list_dirty(s, slots, nslots);
     for (size_t i = 0; i < nslots; i++) {
         struct commit_slot *sl = &slots[i];
         struct stream *st = sl->st;
@@ -475,7 +518,12 @@ static void commit_round(sxp_store *s)
             continue; /* the log could not be opened: nothing pinned */
         for (size_t k = sl->w_at; k < sl->w_at + sl->w_n && !sl->rc; k++)
             sl->rc = w[k].res;
-        if (sl->rc) {
+        if (sl->rc && sl->unlisted) {
+            /* Nothing written: its seqs are free again, unless a later
+             * request of the log reserved more since (ST-1). */
+            if (st->hw_reserved == sl->last_seq)
+                st->hw_reserved = st->hw;
+        } else if (sl->rc) {
             st->dead = sl->rc;
         } else {
             st->size_durable = st->size_written;
@@ -573,13 +621,6 @@ int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first
         if (!st->exists || !st->log_exists) {
             /* Creation drops s->mu: check everything again afterwards. */
             rc = streams_create(s, st, err);
-            if (rc)
-                goto out;
-            continue;
-        }
-        if (!st->dirty_logged) {
-            /* C-4; it drops s->mu too. */
-            rc = streams_mark_dirty(s, st, err);
             if (rc)
                 goto out;
             continue;

@@ -39,18 +39,22 @@
  *   J-5  ORDER. A round's records are written and the journal fdatasynced
  *        before any of its lines is written to a log, and the round is
  *        acknowledged after both. So every log byte written since the last
- *        checkpoint that no log fdatasync covers is in a synced record. A
- *        CHECKPOINT fdatasyncs every log with such bytes, then writes a new
- *        header with GEN + 1 and fdatasyncs it: that empties the journal
- *        (J-3). A checkpoint runs when the journal passes JOURNAL_CKPT_BYTES
- *        or JOURNAL_CKPT_LOGS logs, before a truncate rewrites a log that
- *        has records (truncate.c), and at a clean close, which also cuts the
- *        file back to its header.
+ *        checkpoint that no log fdatasync covers is in a synced record, and
+ *        a log only journaled rounds wrote needs no entry in LOCK's dirty
+ *        list (commit.c C-4). A CHECKPOINT fdatasyncs every log with such
+ *        bytes, puts those logs on the dirty list with one sync of LOCK
+ *        (their .seq files still lag behind them), then writes a new header
+ *        with GEN + 1 and fdatasyncs it: that empties the journal (J-3). A checkpoint runs when the
+ * journal passes JOURNAL_CKPT_BYTES or JOURNAL_CKPT_LOGS logs, before a truncate rewrites a log
+ * that has records (truncate.c), and at a clean close, which also cuts the file back to its header.
  *   J-6  REPLAY. Recovery (recovery/recover.c) writes each valid record's
  *        payload at its offset in its log, in journal order, fdatasyncs
  *        those logs (JOURNAL_SYNC_CHUNK at once, which io_uring runs in
- *        parallel), empties the journal only once all of them are synced,
- *        and only then scans the logs. Writing the same bytes
+ *        parallel), makes LOCK forget its dirty list (a recovery cut short
+ *        after this point must read every log: the list may not name the
+ *        records' logs), empties the journal only once all of that is
+ *        synced, and only then scans the logs, those the records named
+ *        among them. Writing the same bytes
  *        twice is harmless, so a crash during replay is repaired by the next
  *        one; the open that follows starts a new generation (journal_start).
  *        A record whose log is missing, or shorter than its offset once the
@@ -262,7 +266,7 @@ static int journal_reset(struct sxp_io *io, const char *path, uint64_t gen, int 
     return 0;
 }
 
-int journal_replay(struct sxp_io *io, const char *root, int sync, int apply,
+int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
                    struct journal_replay_report *out, struct sxp_err *err)
 {
     char path[PATH_MAX];
@@ -290,6 +294,7 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply,
         at += n;
         out->records++;
         out->bytes += r.len;
+        lock_dirty_add(&out->named, lock_dirty_bucket(r.hex, r.hex_len));
         if (!apply)
             continue;
         size_t before = ls.n;
@@ -323,6 +328,16 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply,
     rc = journal_sync_logs(io, &ls, sync, err);
     if (rc)
         goto out;
+    /* J-6: the records' logs may be on no dirty list (J-5: the checkpoint
+     * that drops records lists their logs); once the records are gone, a
+     * recovery cut short must read every log. */
+    if (apply && out->records && lock_fd >= 0) {
+        rc = lock_forget_list(io, lock_fd, sync);
+        if (rc) {
+            err_set(err, rc, "write %s/LOCK: %s", root, strerror(-rc));
+            goto out;
+        }
+    }
     if (apply && out->records)
         rc = journal_reset(io, path, gen + 1, sync, err);
 out:
@@ -337,7 +352,7 @@ int journal_check_readonly(struct sxp_io *io, const char *root, struct sxp_err *
 {
     struct journal_replay_report jr;
     char path[PATH_MAX];
-    int rc = journal_replay(io, root, 0, 0, &jr, err);
+    int rc = journal_replay(io, root, 0, 0, -1, &jr, err);
     if (rc || jr.records == 0)
         return rc;
     if (layout_path(root, "LOCK", path))
@@ -463,8 +478,13 @@ int journal_checkpoint(sxp_store *s, struct sxp_err *err)
     if (first)
         return err_set(err, first, "checkpoint of %s/JOURNAL: a log's fdatasync failed: %s",
                        s->root, strerror(-first));
+    /* J-5: the logs leave the journal's cover for the dirty list's. */
+    int rc = streams_list_dirty(s, s->j_dirty, s->j_ndirty);
+    if (rc)
+        return err_set(err, rc, "checkpoint of %s/JOURNAL: write %s/LOCK: %s", s->root, s->root,
+                       strerror(-rc));
     pthread_mutex_unlock(&s->mu);
-    int rc = journal_write_header(s, s->j_gen + 1);
+    rc = journal_write_header(s, s->j_gen + 1);
     pthread_mutex_lock(&s->mu);
     if (rc)
         return err_set(err, rc, "write %s/JOURNAL: %s", s->root, strerror(-rc));

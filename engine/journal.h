@@ -10,6 +10,7 @@
 
 #include "commit.h"
 #include "io.h"
+#include "lock.h"
 #include "sxp.h"
 
 struct stream;
@@ -35,17 +36,20 @@ size_t journal_record_format(char *out, uint64_t gen, const char *name, size_t n
 
 /* What journal_replay did. */
 struct journal_replay_report {
-    unsigned records; /* valid records of the current generation */
-    unsigned logs;    /* distinct logs they wrote */
-    uint64_t bytes;   /* payload bytes written back */
+    unsigned records;        /* valid records of the current generation */
+    unsigned logs;           /* distinct logs they wrote */
+    uint64_t bytes;          /* payload bytes written back */
+    struct lock_dirty named; /* the buckets of their streams (lock.h K-5) */
 };
 
 /* J-6: writes every valid record of ROOT/JOURNAL's current generation back
- * into its log, in journal order, then fdatasyncs those logs (when sync).
- * With apply 0 it only counts them (sxp-fsck without -p). A missing or
- * headless journal has no records. -EUCLEAN (with a message) when a record
- * names a log that is missing or shorter than the record's offset. */
-int journal_replay(struct sxp_io *io, const char *root, int sync, int apply,
+ * into its log, in journal order, then fdatasyncs those logs (when sync),
+ * makes LOCK (lock_fd, when >= 0) forget its dirty list, and empties the
+ * journal. With apply 0 it only counts them (sxp-fsck without -p). A
+ * missing or headless journal has no records. -EUCLEAN (with a message)
+ * when a record names a log that is missing or shorter than the record's
+ * offset. */
+int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
                    struct journal_replay_report *out, struct sxp_err *err);
 
 /* A read-only open: -EUCLEAN (with a message) when ROOT/JOURNAL holds

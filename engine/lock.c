@@ -190,6 +190,13 @@ int lock_state(struct sxp_io *io, int fd)
     return 0;
 }
 
+int lock_forget_list(struct sxp_io *io, int fd, int sync)
+{
+    char text[64];
+    snprintf(text, sizeof(text), "pid %ld%s\n", (long)getpid(), sync ? "" : LOCK_UNSYNCED_WORD);
+    return lock_write(io, fd, text, sync);
+}
+
 int lock_mark_clean(struct sxp_io *io, int fd, int sync)
 {
     char text[sizeof(LOCK_CLEAN_UNSYNCED_PREFIX) + LOCK_BOOT_ID_MAX + 1];

@@ -19,16 +19,21 @@
  * K-5  THE DIRTY LIST. A session's LOCK reads "pid N +dirty\n" followed by
  *      framed lines (frame.h), each holding a BUCKET: three lowercase hex
  *      digits, the low 12 bits of XXH3-64 of a stream's hex name
- *      (lock_dirty_bucket). Before the session's first write to a stream's
- *      log, the stream's bucket is in the list, synced (engine/streams.c
- *      streams_mark_dirty). So after a crash the list covers every log that
- *      can hold unsynced bytes, and recovery reads only the logs whose
- *      bucket it names (recovery/recover.c R-2): its work follows what the
+ *      (lock_dirty_bucket). A stream's bucket is in the list, synced,
+ *      before the session first writes its log outside the journal, and
+ *      before a journal checkpoint drops records of its log (commit.c C-4,
+ *      journal.c J-5; engine/streams.c streams_list_dirty, one sync for all
+ *      the streams of a round or a checkpoint). Until then the journal's
+ *      synced records cover every byte the session wrote to that log. So
+ *      after a crash the list and the journal's records together name
+ *      every log that can hold unsynced bytes, and recovery reads only
+ *      those logs (recovery/recover.c R-2): its work follows what the
  *      crashed session wrote, not the size of the store. Buckets rather
  *      than names bound the cost: a session pays at most LOCK_DIRTY_BUCKETS
- *      extra syncs however many streams it writes, and a crash after it
- *      wrote k streams makes recovery read about k/4096 of the logs more
- *      than those k. A LOCK whose first line lacks " +dirty", or with any
+ *      extra syncs however many streams it writes (one per checkpoint when
+ *      the journal carries its appends), and a crash after it wrote k
+ *      streams makes recovery read about k/4096 of the logs more than
+ *      those k. A LOCK whose first line lacks " +dirty", or with any
  *      line that is not a well-framed bucket (a write cut short, damage),
  *      gives no list: recovery then reads every log. The list's space is
  *      written ahead in zeros (a NUL where a line would start ends the
@@ -112,6 +117,11 @@ static inline void lock_dirty_add(struct lock_dirty *d, unsigned b)
 /* Reads the dirty list from fd: 1 and *out when LOCK holds a whole one, 0
  * when it holds none or an unsynced session's (recover every log), -errno. */
 int lock_read_dirty(struct sxp_io *io, int fd, struct lock_dirty *out);
+
+/* Replaces the text with "pid N\n" ("pid N unsynced\n" when sync is 0):
+ * no dirty list, so recovery reads every log. For a replay of JOURNAL that
+ * is about to drop records the list may not cover (journal.c J-6). */
+int lock_forget_list(struct sxp_io *io, int fd, int sync);
 
 /* Reads the pid in a LOCK text, 0 if none. */
 long lock_holder_pid(struct sxp_io *io, const char *root);

@@ -193,7 +193,7 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
         rc = lock_read_dirty(s->io, s->lock_fd, &dirty);
         if (rc < 0)
             return err_set(err, rc, "read %s/LOCK: %s", s->root, strerror(-rc));
-        rc = recover_store_only(s->io, s->root, sync, rc ? &dirty : NULL, &rep, err);
+        rc = recover_store_only(s->io, s->root, sync, rc ? &dirty : NULL, s->lock_fd, &rep, err);
         if (rc)
             return rc;
         s->rec_logs_scanned = rep.logs_scanned;
@@ -372,6 +372,14 @@ void store_abandon(sxp_store *s)
         return;
     commit_drain(s);
     store_free(s);
+}
+
+int store_checkpoint(sxp_store *s, struct sxp_err *err)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = commit_checkpoint(s, err);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }
 
 const char *sxp_store_dir(const sxp_store *s)

@@ -18,4 +18,8 @@ SXP_MUST_CHECK int store_open_io(const char *dir, const struct sxp_options *o, s
  * LOCK stays unclean, .seq files are not brought up to date). For tests. */
 void store_abandon(sxp_store *s);
 
+/* Runs a JOURNAL checkpoint now (journal.c J-5), as one does at 32 MiB of
+ * journal or 4,096 logs: for tests. */
+SXP_MUST_CHECK int store_checkpoint(sxp_store *s, struct sxp_err *err);
+
 #endif

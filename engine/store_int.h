@@ -146,9 +146,13 @@ static inline void store_count_syncs(sxp_store *s, uint64_t n)
     s->st_syncs += n;
     pthread_mutex_unlock(&s->mu);
 }
-/* Names the stream in LOCK's dirty list (lock.h K-5), durably, before its
- * first log write of the session. s->mu held; drops it for the I/O. */
-int streams_mark_dirty(sxp_store *s, struct stream *st, struct sxp_err *err);
+/* K-5 (commit.c C-4): names the streams sts[0..n) in LOCK's dirty list,
+ * durably, with one fdatasync for all of them, before a round writes their
+ * logs outside the journal or a checkpoint drops their journal records.
+ * Only the leader calls it (commit.c), so never two at once. s->mu held;
+ * dropped for the I/O. Under SXP_SYNC_NONE nothing: such a list is never
+ * trusted (lock.h K-6). */
+int streams_list_dirty(sxp_store *s, struct stream *const *sts, size_t n);
 /* Opens the log descriptor if needed and pins it; s->mu held. */
 int streams_pin_fd(sxp_store *s, struct stream *st, struct sxp_err *err);
 /* Adds an fdatasync (no write) of st's log at w[*n], and st at sts[*n]. */

@@ -216,50 +216,63 @@ int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err)
     return 0;
 }
 
-int streams_mark_dirty(sxp_store *s, struct stream *st, struct sxp_err *err)
+/* The bucket of a stream (lock.h K-5). */
+static unsigned streams_bucket(const struct stream *st)
 {
     char hex[2 * LAYOUT_STREAM_MAX + 1];
-    int sync = s->opt.sync == SXP_SYNC_ALWAYS;
-    int rc;
-
-    if (st->dirty_logged)
-        return 0;
-    if (s->lock_fd < 0) {
-        st->dirty_logged = 1;
-        return 0;
-    }
     layout_hex_encode(st->name, st->name_len, hex);
-    unsigned b = lock_dirty_bucket(hex, strlen(hex));
-    if (lock_dirty_has(&s->dirty, b)) {
-        st->dirty_logged = 1; /* another stream of its bucket was listed */
+    return lock_dirty_bucket(hex, strlen(hex));
+}
+
+int streams_list_dirty(sxp_store *s, struct stream *const *sts, size_t n)
+{
+    if (s->opt.sync != SXP_SYNC_ALWAYS || s->lock_fd < 0) {
+        for (size_t i = 0; i < n; i++)
+            sts[i]->dirty_logged = 1;
         return 0;
     }
+    struct lock_dirty add;
+    size_t nadd = 0;
+    memset(&add, 0, sizeof(add));
+    for (size_t i = 0; i < n; i++) {
+        struct stream *st = sts[i];
+        if (st->dirty_logged)
+            continue;
+        unsigned b = streams_bucket(st);
+        if (lock_dirty_has(&s->dirty, b))
+            st->dirty_logged = 1; /* another stream of its bucket was listed */
+        else if (!lock_dirty_has(&add, b)) {
+            lock_dirty_add(&add, b);
+            nadd++;
+        }
+    }
+    if (nadd == 0)
+        return 0;
+    /* A failed write may have left part of a line: the list then reads as
+     * no list (recovery reads every log), and a later line after a failed
+     * sync could hide that (IO-5), so none is tried. */
     if (s->lock_dead)
-        return err_set(err, s->lock_dead,
-                       "stream \"%s\": writing %s/LOCK failed before (%s): no new stream can be "
-                       "written until the store is reopened",
-                       st->name, s->root, strerror(-s->lock_dead));
-    st->busy = 1;
+        return s->lock_dead;
     pthread_mutex_unlock(&s->mu);
     pthread_mutex_lock(&s->lock_mu);
-    rc = lock_append_dirty(s->io, s->lock_fd, &s->lock_off, &s->lock_alloc, b, sync);
+    int rc = 0;
+    for (unsigned b = 0; b < LOCK_DIRTY_BUCKETS && !rc; b++)
+        if (lock_dirty_has(&add, b))
+            rc = lock_append_dirty(s->io, s->lock_fd, &s->lock_off, &s->lock_alloc, b, 0);
+    if (!rc)
+        rc = s->io->fdatasync(s->io, s->lock_fd);
     pthread_mutex_unlock(&s->lock_mu);
     pthread_mutex_lock(&s->mu);
-    st->busy = 0;
-    pthread_cond_broadcast(&s->cv);
     if (rc) {
-        /* Whatever part of the line reached the disk makes the list
-         * unreadable (recovery then reads every log); a later append
-         * could hide that after a failed sync (IO-5), so none is tried. */
         if (!s->lock_dead)
             s->lock_dead = rc;
-        return err_set(err, rc, "stream \"%s\": write %s/LOCK: %s", st->name, s->root,
-                       strerror(-rc));
+        return rc;
     }
-    if (sync)
-        s->st_syncs++;
-    lock_dirty_add(&s->dirty, b);
-    st->dirty_logged = 1;
+    s->st_syncs++;
+    for (size_t k = 0; k < sizeof(add.map); k++)
+        s->dirty.map[k] |= add.map[k];
+    for (size_t i = 0; i < n; i++)
+        sts[i]->dirty_logged = 1;
     return 0;
 }
 

@@ -402,7 +402,7 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
     struct journal_replay_report jr;
     struct sxp_err err;
     int apply = c->o->mode != FSCK_MODE_CHECK;
-    if (journal_replay(c->io, c->root, c->sync, apply, &jr, &err) != 0) {
+    if (journal_replay(c->io, c->root, c->sync, apply, c->lock_fd, &jr, &err) != 0) {
         fsck_msgf(msg, size, "%s", err.msg);
         return FSCK_EXIT_FAILED;
     }

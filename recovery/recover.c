@@ -37,11 +37,12 @@
  *        streams/, kv/ and blobs/ is an interrupted atomic write (the target
  *        was never replaced): it is removed, then its directory fsynced.
  *   R-2  The logs. When LOCK holds the crashed session's dirty list
- *        (engine/lock.h K-5), only the logs whose bucket it names, and logs
- *        without a .seq, are read: every other log was consistent when the session
- *        began (a clean close, or an earlier recovery) and was not written
- *        since. Without a list (an older LOCK, a list cut short) every log
- *        is read.
+ *        (engine/lock.h K-5), only the logs whose bucket it names or a
+ *        JOURNAL record names (R-0), and logs without a .seq, are read:
+ *        every other log was consistent when the session began (a clean
+ *        close, or an earlier recovery) and was not written since. Without
+ *        a list (an older LOCK, a list cut short, one a replay forgot) every
+ *        log is read.
  *        The window. Of each streams/<hex>.log only the tail is read: its
  *        last COMMIT_MAX_UNSYNCED bytes, extended back to the start of the
  *        line holding the window's first byte. A line wholly before the
@@ -643,11 +644,11 @@ static void recover_add(struct recover_report *to, const struct recover_report *
 int recover_store(struct sxp_io *io, const char *root, int sync, struct recover_report *out,
                   struct sxp_err *err)
 {
-    return recover_store_only(io, root, sync, NULL, out, err);
+    return recover_store_only(io, root, sync, NULL, -1, out, err);
 }
 
 int recover_store_only(struct sxp_io *io, const char *root, int sync, const struct lock_dirty *only,
-                       struct recover_report *out, struct sxp_err *err)
+                       int lock_fd, struct recover_report *out, struct sxp_err *err)
 {
     struct recover_ctx c;
     struct recover_names ns;
@@ -667,9 +668,17 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
 
     /* */
     struct journal_replay_report jr;
-    rc = journal_replay(io, root, sync, 1, &jr, err);
+    rc = journal_replay(io, root, sync, 1, only ? lock_fd : -1, &jr, err);
     if (rc)
         goto out;
+    /* the logs the records wrote, which the list may not name. */
+    struct lock_dirty listed;
+    if (only) {
+        listed = *only;
+        for (size_t i = 0; i < sizeof(listed.map); i++)
+            listed.map[i] |= jr.named.map[i];
+        only = &listed;
+    }
     rep.journal_records = jr.records;
     rep.journal_bytes = jr.bytes;
 

@@ -36,11 +36,13 @@ struct recover_report {
 SXP_MUST_CHECK int recover_store(struct sxp_io *io, const char *root, int sync,
                                  struct recover_report *out, struct sxp_err *err);
 /* As recover_store, but reads only the logs whose bucket is in only (the
- * crashed session's dirty list, engine/lock.h K-5), and every log that has
- * no .seq. only NULL: every log. */
+ * crashed session's dirty list, engine/lock.h K-5) or is named by a
+ * JOURNAL record, and every log that has no .seq. only NULL: every log.
+ * lock_fd: the LOCK holding that list, which forgets it before the journal
+ * is emptied (engine/journal.c J-6). */
 struct lock_dirty;
 SXP_MUST_CHECK int recover_store_only(struct sxp_io *io, const char *root, int sync,
-                                      const struct lock_dirty *only, struct recover_report *out,
-                                      struct sxp_err *err);
+                                      const struct lock_dirty *only, int lock_fd,
+                                      struct recover_report *out, struct sxp_err *err);
 
 #endif

@@ -129,6 +129,18 @@ static sxp_store *tc_open(struct tc *t)
     return s;
 }
 
+/* An open with the default options that must fail: its error. */
+static int tc_open_fails(struct tc *t, struct sxp_err *err)
+{
+    struct sxp_options o;
+    sxp_store *s = NULL;
+    tc_options(&o);
+    int rc = store_open_io(TC_STORE, &o, t->io, 0, &s, err);
+    if (rc == 0)
+        fail_msg("open %s did not fail", TC_STORE);
+    return rc;
+}
+
 /* An open under SXP_SYNC_NONE: a session that syncs nothing. */
 static sxp_store *tc_open_unsynced(struct tc *t)
 {
@@ -158,6 +170,25 @@ static int tc_append(sxp_store *s, const char *stream, int64_t seq)
     sxp_value *ev = NULL;
     snprintf(text, sizeof(text), "{:seq %lld :x \"v\"}", (long long)seq);
     assert_int_equal(sxp_value_parse(text, strlen(text), &ev, &err), 0);
+    int rc = sxp_stream_append(s, stream, strlen(stream), ev, &err);
+    sxp_value_free(ev);
+    return rc;
+}
+
+static uint64_t tc_size(struct tc *t, const char *rel)
+{
+    char path[256];
+    uint64_t size = 0;
+    snprintf(path, sizeof(path), "%s/%s", TC_STORE, rel);
+    assert_int_equal(t->io->stat(t->io, path, &size, NULL), 0);
+    return size;
+}
+
+/* An append of an event of pad bytes of padding. */
+static int tc_append_padded(sxp_store *s, const char *stream, int64_t seq, size_t pad)
+{
+    sxp_value *ev = tu_padded_event(seq, pad);
+    struct sxp_err err;
     int rc = sxp_stream_append(s, stream, strlen(stream), ev, &err);
     sxp_value_free(ev);
     return rc;
@@ -273,13 +304,11 @@ static void dropping_directory_fsyncs_is_caught_as_lost_data(void **state)
 static void kill_before_the_store_root_is_synced_then_power_loss_keeps_later_appends(void **state)
 {
     struct tc *t = *state;
-    struct sxp_options o;
     struct sxp_err err;
     sxp_store *s = NULL;
-    tc_options(&o);
     /* The first process dies before fsyncing "/s" after mkdir /s/store. */
     tc_arm(t, IO_FK_FSYNC_DIR, TC_ROOT, 1, tc_kill);
-    assert_true(store_open_io(TC_STORE, &o, t->io, 0, &s, &err) < 0);
+    (void)tc_open_fails(t, &err);
     assert_true(t->fired);
     io_sim_restart(t->sim);
     io_fault_set_hook(t->io, NULL, NULL);
@@ -469,32 +498,44 @@ static void failed_fdatasync_makes_the_stream_refuse_appends_until_reopen(void *
  * other stream starts being written (a later sync could pass over a lost
  * line); streams already named go on. Then the power fails: every
  * acknowledged event is there. */
-static void failed_lock_sync_refuses_new_streams_not_named_ones(void **state)
+/* C-4: a log not yet on LOCK's dirty list is listed before a round writes
+ * it outside the journal (a big append here). When LOCK's sync fails, that
+ * append fails and nothing is written; LOCK is not tried again, so such
+ * appends keep failing, while appends the journal covers, and appends to a
+ * listed log, go on. */
+static void failed_lock_sync_refuses_unlisted_logs_outside_the_journal(void **state)
 {
     struct tc *t = *state;
+    struct sxp_err err;
     sxp_store *s = tc_open(t);
     assert_int_equal(tc_append(s, "a", 1), 0);
     assert_int_equal(tc_append(s, "b", 1), 0);
     assert_int_equal(sxp_store_close(s), 0);
 
     s = tc_open(t);
-    assert_int_equal(tc_append(s, "a", 2), 0); /* names "a" */
+    assert_int_equal(tc_append_padded(s, "a", 2, 40 << 10), 0); /* lists "a" */
+    uint64_t b_size = tc_size(t, "streams/62.log");
     assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 1, -EIO, 0), 0);
-    assert_int_equal(tc_append(s, "b", 2), -EIO); /* LOCK's sync fails */
+    assert_int_equal(tc_append_padded(s, "b", 2, 40 << 10), -EIO); /* LOCK's sync fails */
     enum io_fault_kind k;
     char path[512];
     assert_int_equal(io_fault_last_injected(t->io, &k, path, sizeof(path)), 0);
     assert_int_equal(k, IO_FK_FDATASYNC);
     assert_string_equal(path + strlen(path) - 5, "/LOCK");
     io_fault_clear(t->io);
-    assert_int_equal(tc_append(s, "b", 3), -EIO); /* not retried */
-    assert_int_equal(tc_append(s, "a", 3), 0);    /* named: goes on */
+    assert_int_equal(tc_size(t, "streams/62.log"), b_size);        /* nothing written */
+    assert_int_equal(tc_append_padded(s, "b", 2, 40 << 10), -EIO); /* not retried */
+    assert_int_equal(tc_append_padded(s, "a", 3, 40 << 10), 0);    /* listed: goes on */
+    assert_int_equal(tc_append(s, "b", 2), 0);                     /* journaled: goes on */
+    /* A checkpoint must list "b" before it drops its record: it fails, and
+     * the record stays. */
+    assert_int_not_equal(store_checkpoint(s, &err), 0);
     tc_die_and_lose_power(t, s);
 
     s = tc_open(t);
     assert_int_equal(tc_count(s, "a"), 3);
-    assert_int_equal(tc_count(s, "b"), 1);
-    assert_int_equal(tc_append(s, "b", 2), 0);
+    assert_int_equal(tc_count(s, "b"), 2);
+    assert_int_equal(tc_append(s, "b", 3), 0);
     assert_int_equal(sxp_store_close(s), 0);
 }
 
@@ -532,18 +573,9 @@ static unsigned tc_journal_records(struct tc *t)
 {
     struct journal_replay_report jr;
     struct sxp_err err;
-    if (journal_replay(t->io, TC_STORE, 0, 0, &jr, &err) != 0)
+    if (journal_replay(t->io, TC_STORE, 0, 0, -1, &jr, &err) != 0)
         fail_msg("journal: %s", err.msg);
     return jr.records;
-}
-
-static uint64_t tc_size(struct tc *t, const char *rel)
-{
-    char path[256];
-    uint64_t size = 0;
-    snprintf(path, sizeof(path), "%s/%s", TC_STORE, rel);
-    assert_int_equal(t->io->stat(t->io, path, &size, NULL), 0);
-    return size;
 }
 
 /* Appends to "a" (1..na) and "b" (1), dies and loses every unsynced page.
@@ -596,16 +628,6 @@ static void appends_only_the_journal_made_durable_survive_power_loss(void **stat
     assert_int_equal(sxp_store_close(s), 0);
 }
 
-/* An append of an event of pad bytes of padding. */
-static int tc_append_padded(sxp_store *s, const char *stream, int64_t seq, size_t pad)
-{
-    sxp_value *ev = tu_padded_event(seq, pad);
-    struct sxp_err err;
-    int rc = sxp_stream_append(s, stream, strlen(stream), ev, &err);
-    sxp_value_free(ev);
-    return rc;
-}
-
 static int tc_sim_seed = 1;
 
 /* Loses power, seeded by tc_sim_seed, in the mode tc_sim_seed % 4 picks
@@ -615,6 +637,18 @@ static void tc_lose_power_now(struct tc *t)
     static const enum io_sim_mode modes[] = {IO_SIM_LOSE_ALL, IO_SIM_TORN, IO_SIM_SECTORS,
                                              IO_SIM_KEEP_ALL};
     io_sim_crash(t->sim, (uint64_t)tc_sim_seed, modes[tc_sim_seed % 4]);
+}
+
+/* A big append of seq to "a" on s, during which the power fails just
+ * before the log's fdatasync (tc_lose_power_now); then the boot. */
+static void tc_big_append_loses_power(struct tc *t, sxp_store *s, int64_t seq)
+{
+    tc_arm(t, IO_FK_FDATASYNC, "/61.log", 1, tc_lose_power_now);
+    assert_int_not_equal(tc_append_padded(s, "a", seq, 40 << 10), 0);
+    assert_int_equal(t->fired, 1);
+    io_fault_set_hook(t->io, NULL, NULL);
+    store_abandon(s);
+    io_sim_restart(t->sim);
 }
 
 /* BIG ROUNDS (engine/commit.c): an append of more than 32 KiB that grows
@@ -644,12 +678,7 @@ static void a_big_append_is_durable_by_its_own_logs_sync(void **state)
         s = tc_open(t);
         size_t before = tc_count(s, "a");
         assert_int_equal(tc_append(s, "a", hw + 1), 0);
-        tc_arm(t, IO_FK_FDATASYNC, "/61.log", 1, tc_lose_power_now);
-        assert_int_not_equal(tc_append_padded(s, "a", hw + 2, 40 << 10), 0);
-        assert_int_equal(t->fired, 1);
-        io_fault_set_hook(t->io, NULL, NULL);
-        store_abandon(s);
-        io_sim_restart(t->sim);
+        tc_big_append_loses_power(t, s, hw + 2);
         s = tc_open(t); /* recovery cuts a torn or zero-filled tail */
         size_t after = tc_count(s, "a");
         int64_t now = 0;
@@ -709,16 +738,14 @@ static void tc_wide_appends_then_power_loss(struct tc *t)
 static void a_replay_over_many_logs_cut_short_is_replayed_again(void **state)
 {
     struct tc *t = *state;
-    struct sxp_options o;
     struct sxp_err err;
     sxp_store *s = NULL;
-    tc_options(&o);
     tc_wide_appends_then_power_loss(t);
 
     /* The machine loses power at the replay's 290th fdatasync of a log. */
     tc_arm(t, IO_FK_FDATASYNC, ".log", 290, tc_lose_power_now);
     tc_sim_seed = 1; /* torn */
-    assert_true(store_open_io(TC_STORE, &o, t->io, 0, &s, &err) < 0);
+    (void)tc_open_fails(t, &err);
     assert_true(t->fired);
     io_fault_set_hook(t->io, NULL, NULL);
     io_sim_restart(t->sim);
@@ -727,7 +754,7 @@ static void a_replay_over_many_logs_cut_short_is_replayed_again(void **state)
     /* Then one fdatasync in the second chunk fails: the open fails and
      * names the log; the records stay. */
     assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 280, -EIO, 0), 0);
-    assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &s, &err), -EIO);
+    assert_int_equal(tc_open_fails(t, &err), -EIO);
     assert_non_null(strstr(err.msg, "fdatasync streams/"));
     io_fault_clear(t->io);
     assert_int_equal(tc_journal_records(t), TC_WIDE);
@@ -807,14 +834,12 @@ static void recovery_of_many_killed_logs_is_durable_when_it_returns(void **state
 static void a_failed_sync_in_recovery_fails_the_open(void **state)
 {
     struct tc *t = *state;
-    struct sxp_options o;
     struct sxp_err err;
     struct sxp_stats st;
     sxp_store *s = NULL;
     tc_wide_killed_without_syncs(t);
-    tc_options(&o);
     assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 200, -EIO, 0), 0);
-    assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &s, &err), -EIO);
+    assert_int_equal(tc_open_fails(t, &err), -EIO);
     assert_non_null(strstr(err.msg, "fdatasync "));
     assert_non_null(strstr(err.msg, ".log: "));
     io_fault_clear(t->io);
@@ -823,6 +848,112 @@ static void a_failed_sync_in_recovery_fails_the_open(void **state)
     assert_int_equal(st.recovered, 1);
     tc_wide_count_is(s, 3);
     assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* ---- C-4, J-5, J-6: the journal covers the logs LOCK does not list -------- */
+
+/* C-4: a log a round writes outside the journal (a big append) is listed
+ * first. A power loss before the append's own sync, in every way io_sim can
+ * lose or tear its bytes, leaves a tail that recovery then reads and cuts;
+ * the log reads whole and takes the append again. */
+static void a_log_written_outside_the_journal_is_listed_first(void **state)
+{
+    struct tc *t = *state;
+    for (tc_sim_seed = 1; tc_sim_seed <= 8; tc_sim_seed++) {
+        sxp_store *s = tc_open(t);
+        int64_t hw = (int64_t)tc_count(s, "a");
+        assert_int_equal(sxp_store_close(s), 0);
+        tc_big_append_loses_power(t, tc_open(t), hw + 1);
+        s = tc_open(t);
+        size_t n = tc_count(s, "a"); /* fails on a tail left uncut */
+        assert_true(n == (size_t)hw || n == (size_t)hw + 1);
+        if (n == (size_t)hw)
+            assert_int_equal(tc_append_padded(s, "a", hw + 1, 40 << 10), 0);
+        assert_int_equal(tc_count(s, "a"), hw + 1);
+        assert_int_equal(sxp_store_close(s), 0);
+    }
+}
+
+/* Streams "a", "b", "c" at seq 1, durable, the store closed. */
+static void tc_abc_at_1(struct tc *t)
+{
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(tc_append(s, "b", 1), 0);
+    assert_int_equal(tc_append(s, "c", 1), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* tc_abc_at_1, then a session that appends seq 2 to "a" and "b" (through
+ * the journal, listing nothing). */
+static sxp_store *tc_journal_only_session(struct tc *t)
+{
+    struct sxp_stats before, after;
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open(t);
+    sxp_store_stats(s, &before);
+    assert_int_equal(tc_append(s, "a", 2), 0);
+    assert_int_equal(tc_append(s, "b", 2), 0);
+    sxp_store_stats(s, &after);
+    /* The journal's sync each, and none of LOCK. */
+    assert_int_equal(after.fdatasyncs - before.fdatasyncs, 2);
+    return s;
+}
+
+static void tc_hw_is(sxp_store *s, const char *stream, int64_t want)
+{
+    struct sxp_err err;
+    int64_t hw = -1;
+    assert_int_equal(sxp_stream_last_seq(s, stream, strlen(stream), &hw, &err), 0);
+    assert_int_equal(hw, want);
+    assert_int_equal(tc_append(s, stream, want), -ERANGE);
+}
+
+/* An open that recovers, and finds "a" and "b" at 2, "c" at 1: its stats. */
+static void tc_abc_recovered(struct tc *t, struct sxp_stats *st)
+{
+    sxp_store *s = tc_open(t);
+    sxp_store_stats(s, st);
+    assert_int_equal(st->recovered, 1);
+    tc_hw_is(s, "a", 2);
+    tc_hw_is(s, "b", 2);
+    tc_hw_is(s, "c", 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* J-5: a checkpoint that drops the journal's records lists their logs in
+ * LOCK first, so a crash after it still has recovery read them (their .seq
+ * lag behind them). */
+static void a_checkpoint_lists_the_logs_it_takes_from_the_journal(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    struct sxp_stats st;
+    sxp_store *s = tc_journal_only_session(t);
+    assert_int_equal(store_checkpoint(s, &err), 0);
+    assert_int_equal(tc_journal_records(t), 0);
+    tc_die_and_lose_power(t, s);
+    tc_abc_recovered(t, &st);
+    assert_int_equal(st.rec_hw_rolled, 2);
+}
+
+/* J-6: a replay forgets LOCK's list before it empties the journal, so a
+ * recovery killed right after that reads every log the next time. */
+static void a_recovery_cut_short_after_its_replay_reads_every_log(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    struct sxp_stats st;
+    sxp_store *s = tc_journal_only_session(t);
+    tc_die_and_lose_power(t, s);
+    tc_arm(t, IO_FK_FDATASYNC, "/JOURNAL", 1, tc_kill); /* the replay's reset */
+    (void)tc_open_fails(t, &err);
+    assert_true(t->fired);
+    io_fault_set_hook(t->io, NULL, NULL);
+    io_sim_restart(t->sim);
+    assert_int_equal(tc_journal_records(t), 0);
+    tc_abc_recovered(t, &st);
+    assert_int_equal(st.rec_logs_scanned, 3);
 }
 
 /* ---- K-6: what a session without syncs left ------------------------------ */
@@ -934,12 +1065,8 @@ static void a_power_loss_in_an_unsynced_session_is_recovered_over_every_log(void
 {
     struct tc *t = *state;
     struct sxp_stats st;
-    sxp_store *s = tc_open(t);
-    assert_int_equal(tc_append(s, "a", 1), 0);
-    assert_int_equal(tc_append(s, "b", 1), 0);
-    assert_int_equal(tc_append(s, "c", 1), 0);
-    assert_int_equal(sxp_store_close(s), 0);
-    s = tc_open_unsynced(t);
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open_unsynced(t);
     assert_int_equal(tc_append(s, "a", 2), 0);
     tc_die_and_lose_power(t, s);
     s = tc_open(t);
@@ -1060,9 +1187,12 @@ int main(void)
         T(concurrent_kv_delete_is_not_acknowledged_before_it_is_durable),
         T(zero_filled_tail_after_the_last_line_is_cut_as_residue),
         T(failed_fdatasync_makes_the_stream_refuse_appends_until_reopen),
-        T(failed_lock_sync_refuses_new_streams_not_named_ones),
+        T(failed_lock_sync_refuses_unlisted_logs_outside_the_journal),
         T(failed_directory_fsync_under_kv_put_changes_nothing_visible),
         T(appends_only_the_journal_made_durable_survive_power_loss),
+        T(a_log_written_outside_the_journal_is_listed_first),
+        T(a_checkpoint_lists_the_logs_it_takes_from_the_journal),
+        T(a_recovery_cut_short_after_its_replay_reads_every_log),
         T(a_syncing_open_after_a_clean_unsynced_session_makes_it_durable),
         T(a_syncing_open_after_a_killed_unsynced_session_makes_it_durable),
         T(fsck_repairs_after_an_unsynced_session_make_it_durable),
