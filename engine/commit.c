@@ -483,6 +483,7 @@ static void commit_round(sxp_store *s)
         st->size_written = end;
     }
 
+    int recorded = 0; /* the round's records are durable in the journal */
     if (nw) {
         pthread_mutex_unlock(&s->mu);
         /* The buffers belong to the backend (and, through io_uring, to the
@@ -490,6 +491,7 @@ static void commit_round(sxp_store *s)
          * their requests done below. */
         uint64_t t0 = clock_now_ns();
         int jrc = journaled ? commit_journal_write(s, slots, nslots) : 0;
+        recorded = journaled && jrc == 0;
         if (jrc == 0) {
             (void)s->io->write_sync(s->io, w, nw);
         } else {
@@ -525,6 +527,12 @@ static void commit_round(sxp_store *s)
                 st->hw_reserved = st->hw;
         } else if (sl->rc) {
             st->dead = sl->rc;
+            /* A failed log write after its record was synced may have left
+             * part of the lines: the record stays the log's cover (C-4),
+             * so the checkpoint, finding the stream dead, keeps the
+             * journal, and recovery writes the record back (J-6). */
+            if (recorded)
+                (void)journal_note_dirty(s, st);
         } else {
             st->size_durable = st->size_written;
             if (st->size_written + sl->zeros > st->size_alloc)

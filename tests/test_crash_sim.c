@@ -850,6 +850,20 @@ static void a_failed_sync_in_recovery_fails_the_open(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* sxp-fsck in mode on the store: its exit status. */
+static int tc_fsck(struct tc *t, enum fsck_mode mode)
+{
+    struct fsck_report r;
+    struct fsck_opts fo;
+    memset(&fo, 0, sizeof(fo));
+    fo.root = TC_STORE;
+    fo.io = t->io;
+    fo.mode = mode;
+    int rc = fsck_run(&fo, &r);
+    fsck_report_free(&r);
+    return rc;
+}
+
 /* ---- C-4, J-5, J-6: the journal covers the logs LOCK does not list -------- */
 
 /* C-4: a log a round writes outside the journal (a big append) is listed
@@ -937,6 +951,29 @@ static void a_checkpoint_lists_the_logs_it_takes_from_the_journal(void **state)
     assert_int_equal(st.rec_hw_rolled, 2);
 }
 
+/* C-4: a journaled round whose log write fails part way (after its record
+ * was synced) leaves a torn line in a log no list names: its record must
+ * stay, so the close's checkpoint keeps the journal and recovery writes
+ * the line back whole. */
+static void a_failed_log_write_after_its_record_keeps_the_journal(void **state)
+{
+    struct tc *t = *state;
+    struct io_fault_rule rule = {IO_FAULT_BIT(IO_FK_PWRITE), 2, -EIO, 0, 1, 5};
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "b", 2), 0);            /* the journal's zeros are written */
+    assert_int_equal(io_fault_add_rule(t->io, &rule), 0); /* 1: JOURNAL, 2: the log */
+    assert_int_equal(tc_append(s, "a", 2), -EIO);
+    io_fault_clear(t->io);
+    assert_int_equal(tc_journal_records(t), 2);
+    assert_int_not_equal(sxp_store_close(s), 0); /* a dead stream */
+    assert_int_equal(tc_journal_records(t), 2);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 2); /* synced in the journal: kept */
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
 /* J-6: a replay forgets LOCK's list before it empties the journal, so a
  * recovery killed right after that reads every log the next time. */
 static void a_recovery_cut_short_after_its_replay_reads_every_log(void **state)
@@ -957,20 +994,6 @@ static void a_recovery_cut_short_after_its_replay_reads_every_log(void **state)
 }
 
 /* ---- K-6: what a session without syncs left ------------------------------ */
-
-/* sxp-fsck in mode on the store: its exit status. */
-static int tc_fsck(struct tc *t, enum fsck_mode mode)
-{
-    struct fsck_report r;
-    struct fsck_opts fo;
-    memset(&fo, 0, sizeof(fo));
-    fo.root = TC_STORE;
-    fo.io = t->io;
-    fo.mode = mode;
-    int rc = fsck_run(&fo, &r);
-    fsck_report_free(&r);
-    return rc;
-}
 
 /* A session under SXP_SYNC_NONE creates the store, appends to "a", puts kv
  * "k" and a blob, and closes cleanly (or, when killed, is killed): all of it
@@ -1193,6 +1216,7 @@ int main(void)
         T(a_log_written_outside_the_journal_is_listed_first),
         T(a_checkpoint_lists_the_logs_it_takes_from_the_journal),
         T(a_recovery_cut_short_after_its_replay_reads_every_log),
+        T(a_failed_log_write_after_its_record_keeps_the_journal),
         T(a_syncing_open_after_a_clean_unsynced_session_makes_it_durable),
         T(a_syncing_open_after_a_killed_unsynced_session_makes_it_durable),
         T(fsck_repairs_after_an_unsynced_session_make_it_durable),
