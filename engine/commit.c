@@ -291,6 +291,12 @@ static int commit_use_journal(sxp_store *s, struct commit_slot *slots, size_t ns
     return 1;
 }
 
+/* A slot whose log this round writes but LOCK does not list yet. */
+static int commit_slot_unlisted(const struct commit_slot *sl)
+{
+    return !sl->rc && sl->bytes && !sl->st->dirty_logged;
+}
+
 /* C-4: before a round writes logs outside the journal, the streams not yet
  * on LOCK's dirty list are put there, with one sync for all. If that
  * fails, their slots fail and write nothing; the streams stay usable
@@ -298,30 +304,21 @@ static int commit_use_journal(sxp_store *s, struct commit_slot *slots, size_t ns
  * dropped for the I/O. */
 static void commit_list_dirty(sxp_store *s, struct commit_slot *slots, size_t nslots)
 {
-    struct stream **sts = NULL;
-    size_t n = 0;
-    int rc = 0;
-    for (size_t i = 0; i < nslots; i++)
-        if (!slots[i].rc && slots[i].bytes && !slots[i].st->dirty_logged)
-            n++;
-    if (n == 0)
-        return;
-    sts = malloc(n * sizeof(*sts));
-    if (!sts) {
-        rc = -ENOMEM;
-    } else {
-        n = 0;
-        for (size_t i = 0; i < nslots; i++)
-            if (!slots[i].rc && slots[i].bytes && !slots[i].st->dirty_logged)
-                sts[n++] = slots[i].st;
-        rc = streams_list_dirty(s, sts, n);
-        free(sts);
-    }
-    for (size_t i = 0; rc && i < nslots; i++) {
-        struct commit_slot *sl = &slots[i];
-        if (!sl->rc && sl->bytes && !sl->st->dirty_logged) {
-            sl->rc = rc;
-            sl->unlisted = 1;
+    size_t first = 0, n = 0;
+    while (first < nslots && !commit_slot_unlisted(&slots[first]))
+        first++;
+    if (first == nslots)
+        return; /* the common case, with no allocation */
+    struct stream **sts = malloc((nslots - first) * sizeof(*sts));
+    for (size_t i = first; sts && i < nslots; i++)
+        if (commit_slot_unlisted(&slots[i]))
+            sts[n++] = slots[i].st;
+    int rc = sts ? streams_list_dirty(s, sts, n) : -ENOMEM;
+    free(sts);
+    for (size_t i = first; rc && i < nslots; i++) {
+        if (commit_slot_unlisted(&slots[i])) {
+            slots[i].rc = rc;
+            slots[i].unlisted = 1;
         }
     }
 }

@@ -44,9 +44,11 @@
  *        list (commit.c C-4). A CHECKPOINT fdatasyncs every log with such
  *        bytes, puts those logs on the dirty list with one sync of LOCK
  *        (their .seq files still lag behind them), then writes a new header
- *        with GEN + 1 and fdatasyncs it: that empties the journal (J-3). A checkpoint runs when the
- * journal passes JOURNAL_CKPT_BYTES or JOURNAL_CKPT_LOGS logs, before a truncate rewrites a log
- * that has records (truncate.c), and at a clean close, which also cuts the file back to its header.
+ *        with GEN + 1 and fdatasyncs it: that empties the journal (J-3). A
+ *        checkpoint runs when the journal passes JOURNAL_CKPT_BYTES or
+ *        JOURNAL_CKPT_LOGS logs, before a truncate rewrites a log that has
+ *        records (truncate.c), and at a clean close, which also cuts the
+ *        file back to its header.
  *   J-6  REPLAY. Recovery (recovery/recover.c) writes each valid record's
  *        payload at its offset in its log, in journal order, fdatasyncs
  *        those logs (JOURNAL_SYNC_CHUNK at once, which io_uring runs in

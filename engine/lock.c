@@ -19,6 +19,14 @@
 #define LOCK_DIRTY_MARK " +dirty"
 #define LOCK_UNSYNCED_WORD " unsynced"
 
+/* 1 when text (lf at its first LF, or NULL) starts with a session's
+ * first line written without syncs: "pid N unsynced ..." (K-6). */
+static int lock_line_unsynced(const char *text, const char *lf)
+{
+    return lf && strncmp(text, "pid ", 4) == 0 &&
+           memmem(text, (size_t)(lf - text), LOCK_UNSYNCED_WORD, strlen(LOCK_UNSYNCED_WORD));
+}
+
 long lock_holder_pid(struct sxp_io *io, const char *root)
 {
     char path[PATH_MAX], text[64];
@@ -136,8 +144,7 @@ int lock_read_dirty(struct sxp_io *io, int fd, struct lock_dirty *out)
     const char *mark = LOCK_DIRTY_MARK "\n";
     size_t ml = strlen(mark);
     int whole = lf != NULL && (size_t)(lf - text) + 1 >= ml && memcmp(lf + 1 - ml, mark, ml) == 0 &&
-                strncmp(text, "pid ", 4) == 0 &&
-                !memmem(text, (size_t)(lf - text), LOCK_UNSYNCED_WORD, strlen(LOCK_UNSYNCED_WORD));
+                strncmp(text, "pid ", 4) == 0 && !lock_line_unsynced(text, lf);
     for (size_t off = whole ? (size_t)(lf - text) + 1 : len; whole && off < len;) {
         struct frame_line fl;
         if (text[off] == '\0') {
@@ -183,11 +190,7 @@ int lock_state(struct sxp_io *io, int fd)
     }
     /* A session's first line; anything else (torn, damaged) says nothing
      * of syncs, and only a session without them needs K-6. */
-    const char *lf = memchr(text, '\n', len);
-    if (lf && strncmp(text, "pid ", 4) == 0 &&
-        memmem(text, (size_t)(lf - text), LOCK_UNSYNCED_WORD, strlen(LOCK_UNSYNCED_WORD)))
-        return LOCK_UNSYNCED;
-    return 0;
+    return lock_line_unsynced(text, memchr(text, '\n', len)) ? LOCK_UNSYNCED : 0;
 }
 
 int lock_forget_list(struct sxp_io *io, int fd, int sync)
