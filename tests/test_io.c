@@ -135,6 +135,16 @@ static int tio_open_rw(struct sxp_io *io, const char *path)
     return fd;
 }
 
+/* Creates path and opens it read-only: a descriptor every write fails on
+ * with EBADF. */
+static int tio_open_ro(struct sxp_io *io, const char *path)
+{
+    assert_int_equal(io->close(io, tio_open_rw(io, path)), 0);
+    int fd = io->open(io, path, O_RDONLY, 0);
+    assert_true(fd >= 0);
+    return fd;
+}
+
 /* ---- pwrite, pread, fdatasync, ftruncate, fsize ---------------------- */
 
 static void pwrite_then_pread_returns_the_bytes_at_each_offset(void **state)
@@ -286,10 +296,7 @@ static void write_sync_reports_ebadf_for_a_read_only_fd_and_runs_the_others(void
     struct sxp_io *io = tio_io(state);
     char pa[PATH_MAX], pb[PATH_MAX], pc[PATH_MAX], *got;
     int a = tio_open_rw(io, tio_path(state, "a", pa));
-    int b = tio_open_rw(io, tio_path(state, "b", pb));
-    assert_int_equal(io->close(io, b), 0);
-    b = io->open(io, pb, O_RDONLY, 0);
-    assert_true(b >= 0);
+    int b = tio_open_ro(io, tio_path(state, "b", pb));
     int c = tio_open_rw(io, tio_path(state, "c", pc));
     struct io_wsync reqs[3] = {
         {.fd = a, .buf = "alpha", .len = 5, .off = 0, .sync = 1},
@@ -323,10 +330,7 @@ static void write_sync_a_failed_write_alone_stops_its_descriptor_only(void **sta
     struct sxp_io *io = tio_io(state);
     char pa[PATH_MAX], pb[PATH_MAX], *got;
     int a = tio_open_rw(io, tio_path(state, "a", pa));
-    int b = tio_open_rw(io, tio_path(state, "b", pb));
-    assert_int_equal(io->close(io, b), 0);
-    b = io->open(io, pb, O_RDONLY, 0);
-    assert_true(b >= 0);
+    int b = tio_open_ro(io, tio_path(state, "b", pb));
     struct io_wsync reqs[4] = {
         {.fd = b, .buf = "bravo", .len = 5, .off = 0, .sync = 0},
         {.fd = a, .buf = "al", .len = 2, .off = 0, .sync = 0},
@@ -439,10 +443,7 @@ static void write_sync_of_mid_sized_requests_keeps_the_same_rules(void **state)
         for (size_t b = 0; b < TIO_MID; b++)
             big[k][b] = (char)('a' + (k * 5 + (int)(b % 23)) % 26);
     int a = tio_open_rw(io, tio_path(state, "a", pa));
-    int b = tio_open_rw(io, tio_path(state, "b", pb));
-    assert_int_equal(io->close(io, b), 0);
-    b = io->open(io, pb, O_RDONLY, 0);
-    assert_true(b >= 0);
+    int b = tio_open_ro(io, tio_path(state, "b", pb));
     int c = tio_open_rw(io, tio_path(state, "c", pc));
     int dn = io->open(io, "/dev/null", O_WRONLY, 0);
     assert_true(dn >= 0);
