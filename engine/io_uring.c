@@ -22,17 +22,17 @@
  * own streams about a fifth of their rate. A WRITE linked to its FSYNC pays
  * that hand-off once for both, and the FSYNC blocks in a worker anyway.
  *
- * MID-SIZED WRITES. A write that a sync follows and that holds from
- * IOU_INLINE_MIN to IOU_INLINE_MAX bytes (a batch of 1,000 100-byte or
- * 1 KiB events) is also a plain pwrite(2), by the submitting thread, and
- * only its FSYNC goes through the ring. Copying it into the page cache is
- * most of the round's CPU time, and the thread that has just built the
- * buffer copies it faster than a worker does: side by side, the 100-byte
- * batch went from 0.66x-0.79x of a write+fdatasync loop of 1,000 lines to
- * 0.78x-0.96x (four pairs, docs/performance.md). Smaller writes showed no
- * difference (they stay linked); 16 MiB writes were slower that way (the
- * writing thread pays the kernel's dirty-page throttling), so they go to
- * a worker as before.
+ * MID-SIZED WRITES. A write_sync of one request, a write that a sync
+ * follows, of IOU_INLINE_MIN to IOU_INLINE_MAX bytes (a batch of 1,000
+ * 100-byte or 1 KiB events) is a plain pwrite(2) by the submitting thread,
+ * and only its FSYNC goes through the ring. Copying it into the page cache
+ * is most of the round's CPU time, and the thread that has just built the
+ * buffer copies it sooner than a worker does: side by side, the 100-byte
+ * batch's p50 went from 426-483 us to 381-401 us (four pairs,
+ * docs/performance.md, "Stop 19"). Smaller writes showed no difference
+ * (they stay linked); 16 MiB writes were slower that way (the writing
+ * thread pays the kernel's dirty-page throttling), so they go to a worker
+ * as before. With several requests, the workers copy them in parallel.
  *
  * LOCKING. A ring is not thread-safe, so one mutex covers every submission
  * and the reaping of its completions: the holder submits, waits until all of
@@ -44,7 +44,8 @@
  * WRITE_SYNC, per request r (slot = its index within the current chunk):
  *   len > 0, sync    WRITE --IO_LINK--> FSYNC(DATASYNC)
  *   len > 0, !sync   pwrite(2) at once (WRITES ALONE), no sqe
- *   mid-sized, sync  pwrite(2) at once (MID-SIZED WRITES), then FSYNC
+ *   mid-sized, sync, alone
+ *                    pwrite(2) at once (MID-SIZED WRITES), then FSYNC
  *                    (DATASYNC) unless it failed (as US-1)
  *   len == 0, sync   FSYNC(DATASYNC)
  * Completions are read as follows:
@@ -100,7 +101,8 @@
 /* A submission refused with -EAGAIN (the kernel is short of memory) is tried
  * this many times before the ring is declared broken. */
 #define IOU_SUBMIT_TRIES 1000
-/* MID-SIZED WRITES: the bytes a synced write needs to be a plain pwrite. */
+/* MID-SIZED WRITES: the bytes a lone synced write needs to be a plain
+ * pwrite. */
 #define IOU_INLINE_MIN ((size_t)32 << 10)
 #define IOU_INLINE_MAX ((size_t)1 << 20)
 /* PARALLEL SYNCS: io-wq workers a thread may run for this ring's
@@ -376,7 +378,7 @@ static int iou_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
                 r->res = io_posix_pwrite(NULL, r->fd, r->buf, r->len, r->off);
                 continue; /* a failure counts for WS-1 once the chunk ends */
             }
-            if (r->len >= IOU_INLINE_MIN && r->len <= IOU_INLINE_MAX) {
+            if (n == 1 && r->len >= IOU_INLINE_MIN && r->len <= IOU_INLINE_MAX) {
                 /* MID-SIZED WRITES: as a WRITE that completed in full. */
                 int wrc = io_posix_pwrite(NULL, r->fd, r->buf, r->len, r->off);
                 if (wrc < 0) {

@@ -427,55 +427,62 @@ static void write_sync_after_a_short_write_neither_syncs_nor_writes_that_fd_agai
     assert_int_equal(io->close(io, b), 0);
 }
 
-/* Requests of 64 KiB, which io_uring.c writes with plain pwrite and then
- * syncs through the ring (MID-SIZED WRITES), keep every rule of the small
- * ones: the bytes land, a failed write is not synced (sync_failed 0), a
- * failed sync is reported as one (so the sync ran after the write), a short
- * write fails its descriptor, and the other requests still run. */
+/* A lone request of 64 KiB, which io_uring.c writes with plain pwrite and
+ * then syncs through the ring (MID-SIZED WRITES), keeps every rule of the
+ * small ones: the bytes land, a failed write is not synced (sync_failed 0),
+ * a failed sync is reported as one (so the sync ran after the write), and a
+ * write cut short by the file size limit fails. The same five requests in
+ * one call (each a linked WRITE and FSYNC) end the same way. */
 #define TIO_MID (64 << 10)
 
 static void write_sync_of_mid_sized_requests_keeps_the_same_rules(void **state)
 {
     struct sxp_io *io = tio_io(state);
-    char pa[PATH_MAX], pb[PATH_MAX], pc[PATH_MAX], *got;
     static char big[4][TIO_MID];
     for (int k = 0; k < 4; k++)
         for (size_t b = 0; b < TIO_MID; b++)
             big[k][b] = (char)('a' + (k * 5 + (int)(b % 23)) % 26);
-    int a = tio_open_rw(io, tio_path(state, "a", pa));
-    int b = tio_open_ro(io, tio_path(state, "b", pb));
-    int c = tio_open_rw(io, tio_path(state, "c", pc));
     int dn = io->open(io, "/dev/null", O_WRONLY, 0);
     assert_true(dn >= 0);
-    struct io_wsync reqs[5] = {
-        {.fd = a, .buf = big[0], .len = TIO_MID, .off = 0, .sync = 1},
-        {.fd = b, .buf = big[1], .len = TIO_MID, .off = 0, .sync = 1},
-        {.fd = dn, .buf = big[2], .len = TIO_MID, .off = 0, .sync = 1},
-        {.fd = a, .buf = big[3], .len = TIO_MID, .off = TIO_MID, .sync = 1},
-        /* Crosses the limit below: 4096 bytes land, then EFBIG. */
-        {.fd = c, .buf = big[1], .len = TIO_MID, .off = 3 * TIO_MID - 4096, .sync = 1},
-    };
-    assert_int_equal(tio_write_sync_under_fsize_limit(io, reqs, 5, 3 * TIO_MID), -EBADF);
-    assert_int_equal(reqs[0].res, 0);
-    assert_int_equal(reqs[1].res, -EBADF);
-    assert_int_equal(reqs[1].sync_failed, 0);
-    assert_int_equal(reqs[2].res, -EINVAL); /* /dev/null has no fsync */
-    assert_int_equal(reqs[2].sync_failed, 1);
-    assert_int_equal(reqs[3].res, 0);
-    assert_int_equal(reqs[4].res, -EFBIG);
-    assert_int_equal(reqs[4].sync_failed, 0);
-    assert_int_equal(tio_slurp(pa, &got), 2 * TIO_MID);
-    assert_memory_equal(got, big[0], TIO_MID);
-    assert_memory_equal(got + TIO_MID, big[3], TIO_MID);
-    free(got);
-    assert_int_equal(tio_slurp(pb, &got), 0);
-    free(got);
-    assert_int_equal(tio_slurp(pc, &got), 3 * TIO_MID);
-    assert_memory_equal(got + 3 * TIO_MID - 4096, big[1], 4096);
-    free(got);
-    assert_int_equal(io->close(io, a), 0);
-    assert_int_equal(io->close(io, b), 0);
-    assert_int_equal(io->close(io, c), 0);
+    for (int alone = 1; alone >= 0; alone--) {
+        char pa[PATH_MAX], pb[PATH_MAX], pc[PATH_MAX], *got;
+        int a = tio_open_rw(io, tio_path(state, alone ? "a1" : "a5", pa));
+        int b = tio_open_ro(io, tio_path(state, alone ? "b1" : "b5", pb));
+        int c = tio_open_rw(io, tio_path(state, alone ? "c1" : "c5", pc));
+        struct io_wsync reqs[5] = {
+            {.fd = a, .buf = big[0], .len = TIO_MID, .off = 0, .sync = 1},
+            {.fd = b, .buf = big[1], .len = TIO_MID, .off = 0, .sync = 1},
+            {.fd = dn, .buf = big[2], .len = TIO_MID, .off = 0, .sync = 1},
+            {.fd = a, .buf = big[3], .len = TIO_MID, .off = TIO_MID, .sync = 1},
+            /* Crosses the limit below: 4096 bytes land, then EFBIG. */
+            {.fd = c, .buf = big[1], .len = TIO_MID, .off = 3 * TIO_MID - 4096, .sync = 1},
+        };
+        if (alone)
+            for (size_t k = 0; k < 5; k++)
+                (void)tio_write_sync_under_fsize_limit(io, &reqs[k], 1, 3 * TIO_MID);
+        else
+            assert_int_equal(tio_write_sync_under_fsize_limit(io, reqs, 5, 3 * TIO_MID), -EBADF);
+        assert_int_equal(reqs[0].res, 0);
+        assert_int_equal(reqs[1].res, -EBADF);
+        assert_int_equal(reqs[1].sync_failed, 0);
+        assert_int_equal(reqs[2].res, -EINVAL); /* /dev/null has no fsync */
+        assert_int_equal(reqs[2].sync_failed, 1);
+        assert_int_equal(reqs[3].res, 0);
+        assert_int_equal(reqs[4].res, -EFBIG);
+        assert_int_equal(reqs[4].sync_failed, 0);
+        assert_int_equal(tio_slurp(pa, &got), 2 * TIO_MID);
+        assert_memory_equal(got, big[0], TIO_MID);
+        assert_memory_equal(got + TIO_MID, big[3], TIO_MID);
+        free(got);
+        assert_int_equal(tio_slurp(pb, &got), 0);
+        free(got);
+        assert_int_equal(tio_slurp(pc, &got), 3 * TIO_MID);
+        assert_memory_equal(got + 3 * TIO_MID - 4096, big[1], 4096);
+        free(got);
+        assert_int_equal(io->close(io, a), 0);
+        assert_int_equal(io->close(io, b), 0);
+        assert_int_equal(io->close(io, c), 0);
+    }
     assert_int_equal(io->close(io, dn), 0);
 }
 
