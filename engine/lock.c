@@ -64,13 +64,20 @@ static int lock_write(struct sxp_io *io, int fd, const char *text, int sync)
  * pre-zeroed logs). */
 #define LOCK_DIRTY_CHUNK (64u * 1024u)
 
+/* A session's first line, "pid N[ unsynced][ +dirty]\n" (K-5, K-6), into
+ * buf; its length. */
+static int lock_session_line(char *buf, size_t size, int sync, const char *mark)
+{
+    return snprintf(buf, size, "pid %ld%s%s\n", (long)getpid(), sync ? "" : LOCK_UNSYNCED_WORD,
+                    mark);
+}
+
 int lock_mark_open(struct sxp_io *io, int fd, int sync, uint64_t *out_end, uint64_t *out_alloc)
 {
     char *buf = calloc(1, LOCK_DIRTY_CHUNK);
     if (!buf)
         return -ENOMEM;
-    int n = snprintf(buf, LOCK_DIRTY_CHUNK, "pid %ld%s" LOCK_DIRTY_MARK "\n", (long)getpid(),
-                     sync ? "" : LOCK_UNSYNCED_WORD);
+    int n = lock_session_line(buf, LOCK_DIRTY_CHUNK, sync, LOCK_DIRTY_MARK);
     int rc = io->pwrite(io, fd, buf, LOCK_DIRTY_CHUNK, 0);
     free(buf);
     if (!rc)
@@ -196,7 +203,7 @@ int lock_state(struct sxp_io *io, int fd)
 int lock_forget_list(struct sxp_io *io, int fd, int sync)
 {
     char text[64];
-    snprintf(text, sizeof(text), "pid %ld%s\n", (long)getpid(), sync ? "" : LOCK_UNSYNCED_WORD);
+    (void)lock_session_line(text, sizeof(text), sync, "");
     return lock_write(io, fd, text, sync);
 }
 

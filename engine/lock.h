@@ -114,6 +114,12 @@ static inline void lock_dirty_add(struct lock_dirty *d, unsigned b)
 {
     d->map[b / 8] |= (uint8_t)(1u << (b % 8));
 }
+/* Adds every bucket of from to d. */
+static inline void lock_dirty_merge(struct lock_dirty *d, const struct lock_dirty *from)
+{
+    for (size_t i = 0; i < sizeof(d->map); i++)
+        d->map[i] |= from->map[i];
+}
 /* Reads the dirty list from fd: 1 and *out when LOCK holds a whole one, 0
  * when it holds none or an unsynced session's (recover every log), -errno. */
 int lock_read_dirty(struct sxp_io *io, int fd, struct lock_dirty *out);

@@ -269,8 +269,7 @@ int streams_list_dirty(sxp_store *s, struct stream *const *sts, size_t n)
         return rc;
     }
     s->st_syncs++;
-    for (size_t k = 0; k < sizeof(add.map); k++)
-        s->dirty.map[k] |= add.map[k];
+    lock_dirty_merge(&s->dirty, &add);
     for (size_t i = 0; i < n; i++)
         sts[i]->dirty_logged = 1;
     return 0;

@@ -675,8 +675,7 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
     struct lock_dirty listed;
     if (only) {
         listed = *only;
-        for (size_t i = 0; i < sizeof(listed.map); i++)
-            listed.map[i] |= jr.named.map[i];
+        lock_dirty_merge(&listed, &jr.named);
         only = &listed;
     }
     rep.journal_records = jr.records;
