@@ -108,11 +108,9 @@ struct sxp_store {
     struct commit_req *q_tail;
     int leader; /* 1 while a thread runs commit rounds */
     /* GATHERING (commit.c) */
-    size_t q_len;              /* requests in the queue */
-    size_t gather_want;        /* the leader waits for this many queued */
-    pthread_cond_t *gather_cv; /* and sleeps here meanwhile, or NULL */
-    size_t last_active;        /* callers in and queued behind the last round */
-    uint64_t round_ns;         /* average time of a round's write_sync */
+    size_t q_len;       /* requests in the queue */
+    size_t last_active; /* callers in and queued behind the last round */
+    uint64_t round_ns;  /* average time of a round's write_sync */
 
     int kv_fenced;    /* 0, or -errno: kv/ refuses all access (kv.c) */
     int blobs_fenced; /* 0, or -errno: blobs/ likewise (blob.c) */
