@@ -21,6 +21,9 @@
  * sxp-bench the 8 log writes of a journaled round cost 8 writers on their
  * own streams about a fifth of their rate. A WRITE linked to its FSYNC pays
  * that hand-off once for both, and the FSYNC blocks in a worker anyway.
+ * The plain writes of a chunk are made once its sqes are submitted, so they
+ * run while the workers write and sync (a journaled round's writes to
+ * listed logs overlap the journal's fdatasync: commit.c C-2).
  *
  * MID-SIZED WRITES. A write_sync of one request, a write that a sync
  * follows, of IOU_INLINE_MIN to IOU_INLINE_MAX bytes (a batch of 1,000
@@ -43,7 +46,8 @@
  *
  * WRITE_SYNC, per request r (slot = its index within the current chunk):
  *   len > 0, sync    WRITE --IO_LINK--> FSYNC(DATASYNC)
- *   len > 0, !sync   pwrite(2) at once (WRITES ALONE), no sqe
+ *   len > 0, !sync   pwrite(2) once the chunk is submitted (WRITES
+ *                    ALONE), no sqe
  *   mid-sized, sync, alone
  *                    pwrite(2) at once (MID-SIZED WRITES), then FSYNC
  *                    (DATASYNC) unless it failed (as US-1)
@@ -117,9 +121,10 @@
 #define IOU_DATA_KIND(d) ((unsigned)((d)&1u))
 
 struct iou_slot {
-    int wres; /* the WRITE's completion result, or IOU_NO_CQE */
-    int sres; /* the FSYNC's completion result, or IOU_NO_CQE */
-    int skip; /* 1: the request was settled without sqes (WS-1) */
+    int wres;  /* the WRITE's completion result, or IOU_NO_CQE */
+    int sres;  /* the FSYNC's completion result, or IOU_NO_CQE */
+    int skip;  /* 1: the request was settled without sqes (WS-1) */
+    int plain; /* 1: a write alone, written once the chunk is submitted */
 };
 
 struct iou_backend {
@@ -185,14 +190,24 @@ static int iou_reap_one(struct iou_backend *u)
     return 0;
 }
 
-/* Submits the nsqe prepared sqes and waits for every completion of those
- * the kernel took, storing results in the slots. Returns 0, or the error
- * that broke the ring (now in u->dead). Called with u->lock held. */
-static int iou_run(struct iou_backend *u, unsigned nsqe)
+/* WRITES ALONE of the chunk reqs[start..end), by the calling thread. */
+static void iou_write_plain(struct iou_backend *u, struct io_wsync *reqs, size_t start, size_t end)
+{
+    for (size_t k = start; k < end; k++)
+        if (u->slots[k - start].plain)
+            reqs[k].res = io_posix_pwrite(NULL, reqs[k].fd, reqs[k].buf, reqs[k].len, reqs[k].off);
+}
+
+/* Submits the nsqe prepared sqes of the chunk reqs[start..end), writes its
+ * writes alone meanwhile, and waits for every completion of those the
+ * kernel took, storing results in the slots. Returns 0, or the error that
+ * broke the ring (now in u->dead). Called with u->lock held. */
+static int iou_run(struct iou_backend *u, unsigned nsqe, struct io_wsync *reqs, size_t start,
+                   size_t end)
 {
     unsigned submitted = 0, reaped = 0;
     int tries = 0;
-    int rc = 0;
+    int rc = 0, reap_rc = 0;
     while (submitted < nsqe) {
         int n = io_uring_submit(&u->ring);
         if (n > 0) {
@@ -204,9 +219,9 @@ static int iou_run(struct iou_backend *u, unsigned nsqe)
         if ((n == -EAGAIN || n == -EBUSY) && ++tries < IOU_SUBMIT_TRIES) {
             /* Completions give back what the kernel is short of. */
             if (reaped < submitted) {
-                rc = iou_reap_one(u);
-                if (rc < 0)
-                    goto broken;
+                reap_rc = iou_reap_one(u);
+                if (reap_rc < 0)
+                    break;
                 reaped++;
             }
             continue;
@@ -214,18 +229,17 @@ static int iou_run(struct iou_backend *u, unsigned nsqe)
         rc = n < 0 ? n : -EIO; /* 0: the kernel took nothing and said nothing */
         break;
     }
+    iou_write_plain(u, reqs, start, end);
     /* The kernel may still be using buffers of what it took: wait for all. */
-    while (reaped < submitted) {
-        int rrc = iou_reap_one(u);
-        if (rrc < 0) {
-            rc = rrc;
-            goto broken;
-        }
-        reaped++;
+    while (reap_rc == 0 && reaped < submitted) {
+        reap_rc = iou_reap_one(u);
+        if (reap_rc == 0)
+            reaped++;
     }
+    if (reap_rc < 0)
+        rc = reap_rc;
     if (rc == 0)
         return 0;
-broken:
     u->dead = rc;
     return rc;
 }
@@ -249,7 +263,7 @@ static int iou_sync_once(struct iou_backend *u, int fd, int *out_res)
     u->slots[0].sres = IOU_NO_CQE;
     io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
     io_uring_sqe_set_data64(sqe, IOU_DATA(0, IOU_KIND_SYNC));
-    rc = iou_run(u, 1);
+    rc = iou_run(u, 1, NULL, 0, 0);
     if (rc == 0) {
         *out_res = u->slots[0].sres;
         assert(*out_res != IOU_NO_CQE);
@@ -366,6 +380,7 @@ static int iou_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
             r->sync_failed = 0;
             s->wres = IOU_NO_CQE;
             s->sres = IOU_NO_CQE;
+            s->plain = 0;
             s->skip = failed && io_wsync_inherit_failure(reqs, i);
             if (s->skip || need == 0) {
                 s->skip = 1;
@@ -373,9 +388,11 @@ static int iou_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
             }
             if (!r->sync) {
                 /* WRITES ALONE: every request on r->fd before it is final
-                 * (none is in this chunk), so WS-1 and the order hold. */
+                 * (none is in this chunk), so WS-1 and the order hold.
+                 * Written once the chunk's sqes are submitted, so it runs
+                 * while the workers write and sync. */
                 s->skip = 1;
-                r->res = io_posix_pwrite(NULL, r->fd, r->buf, r->len, r->off);
+                s->plain = 1;
                 continue; /* a failure counts for WS-1 once the chunk ends */
             }
             if (n == 1 && r->len >= IOU_INLINE_MIN && r->len <= IOU_INLINE_MAX) {
@@ -411,7 +428,11 @@ static int iou_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
             iou_widen(u);
         /* From here each request's buf belongs to the kernel until its
          * WRITE's completion is reaped; iou_run returns only after all. */
-        int ring_rc = nsqe ? iou_run(u, nsqe) : 0;
+        int ring_rc = 0;
+        if (nsqe)
+            ring_rc = iou_run(u, nsqe, reqs, start, i);
+        else
+            iou_write_plain(u, reqs, start, i);
         for (size_t k = start; k < i; k++) {
             iou_finish(&reqs[k], &u->slots[k - start], ring_rc);
             if (reqs[k].res != 0)
