@@ -6,8 +6,12 @@
  *   C-2  an fdatasync of that log, issued after the write completed, returned
  *        0 (under SXP_SYNC_NONE: after the write only), or, for a round that
  *        goes through ROOT/JOURNAL (journal.c J-4), an fdatasync of the
- *        journal holding a record of the lines returned 0 before the write
- *        to the log was issued, and
+ *        journal holding a record of the lines returned 0, and, unless
+ *        LOCK's dirty list names the log (C-4), did so before the write to
+ *        the log was issued; a listed log's write goes out in the same
+ *        write_sync as the record (an EARLY slot) and runs while the
+ *        journal syncs, since recovery reads a listed log's tail anyway
+ *        (journal.c J-5), and
  *   C-3  the log and .seq names were made durable by an fsync of streams/
  *        when the stream was created (streams.c), before C-1, and
  *   C-4  the stream was named in LOCK's dirty list, durably, before the
@@ -143,6 +147,7 @@ struct commit_slot {
     uint64_t zeros;   /* zero bytes written after them (pre-zeroing) */
     int full;         /* BOUND: the round takes no more of this log's requests */
     int unlisted;     /* C-4 failed: rc set, nothing written, the stream not dead */
+    int early;        /* C-2: journaled, and its log listed: written beside the record */
     size_t w_at, w_n; /* its entries in the round's write_sync requests */
     int64_t last_seq;
     size_t nevents;
@@ -300,32 +305,38 @@ static int commit_use_journal(sxp_store *s, struct commit_slot *slots, size_t ns
     return 1;
 }
 
-/* A slot whose log this round writes but LOCK does not list yet. */
-static int commit_slot_unlisted(const struct commit_slot *sl)
+/* A slot whose log this round writes but LOCK does not list yet; with
+ * busy_only, only if the log is busy (COMMIT_ZERO_AFTER appends this
+ * session, as PRE-ZEROING counts them). */
+static int commit_slot_unlisted(const struct commit_slot *sl, int busy_only)
 {
-    return !sl->rc && sl->bytes && !sl->st->dirty_logged;
+    return !sl->rc && sl->bytes && !sl->st->dirty_logged &&
+           (!busy_only || sl->st->appends_session >= COMMIT_ZERO_AFTER);
 }
 
 /* C-4: before a round writes logs outside the journal, the streams not yet
  * on LOCK's dirty list are put there, with one sync for all. If that
  * fails, their slots fail and write nothing; the streams stay usable
- * through the journal, and other logs of the round go on. s->mu held;
- * dropped for the I/O. */
-static void commit_list_dirty(sxp_store *s, struct commit_slot *slots, size_t nslots)
+ * through the journal, and other logs of the round go on.
+ * A journaled round (journaled 1) lists its busy logs the same way, so
+ * that their writes can go out beside the record (C-2); a failure only
+ * keeps them behind the journal's sync. 100,000 quiet streams pay nothing.
+ * s->mu held; dropped for the I/O. */
+static void commit_list_dirty(sxp_store *s, struct commit_slot *slots, size_t nslots, int journaled)
 {
     size_t first = 0, n = 0;
-    while (first < nslots && !commit_slot_unlisted(&slots[first]))
+    while (first < nslots && !commit_slot_unlisted(&slots[first], journaled))
         first++;
     if (first == nslots)
         return; /* the common case, with no allocation */
     struct stream **sts = malloc((nslots - first) * sizeof(*sts));
     for (size_t i = first; sts && i < nslots; i++)
-        if (commit_slot_unlisted(&slots[i]))
+        if (commit_slot_unlisted(&slots[i], journaled))
             sts[n++] = slots[i].st;
     int rc = sts ? streams_list_dirty(s, sts, n) : -ENOMEM;
     free(sts);
-    for (size_t i = first; rc && i < nslots; i++) {
-        if (commit_slot_unlisted(&slots[i])) {
+    for (size_t i = first; rc && !journaled && i < nslots; i++) {
+        if (commit_slot_unlisted(&slots[i], 0)) {
             slots[i].rc = rc;
             slots[i].unlisted = 1;
         }
@@ -348,14 +359,21 @@ static uint64_t commit_journal_bytes(const struct commit_slot *slots, size_t nsl
 }
 
 /* J-5: writes the round's records at s->j_end (with zeros ahead, as a log's
- * pre-zeroing) and fdatasyncs the journal. Called by the leader without
- * s->mu: the slots and s->j_* are the leader's until the round ends. */
-static int commit_journal_write(sxp_store *s, const struct commit_slot *slots, size_t nslots)
+ * pre-zeroing) and fdatasyncs the journal, in one write_sync with the log
+ * writes early[0..nearly) (C-2), whose results it fills in. Returns the
+ * journal's result. Called by the leader without s->mu: the slots and
+ * s->j_* are the leader's until the round ends. */
+static int commit_journal_write(sxp_store *s, const struct commit_slot *slots, size_t nslots,
+                                struct io_wsync *early, size_t nearly)
 {
     uint64_t len = commit_journal_bytes(slots, nslots);
     char *buf = malloc(len);
-    if (!buf)
+    struct io_wsync *jw = calloc(nearly + 2, sizeof(*jw));
+    if (!buf || !jw) {
+        free(buf);
+        free(jw);
         return -ENOMEM;
+    }
     size_t at = 0;
     for (size_t i = 0; i < nslots; i++) {
         const struct commit_slot *sl = &slots[i];
@@ -369,12 +387,22 @@ static int commit_journal_write(sxp_store *s, const struct commit_slot *slots, s
         zeros = end < COMMIT_ZERO_MIN ? COMMIT_ZERO_MIN : end;
         zeros = zeros > COMMIT_ZERO_MAX ? COMMIT_ZERO_MAX : zeros;
     }
-    struct io_wsync jw[2] = {
-        {.fd = s->j_fd, .buf = buf, .len = len, .off = s->j_end, .sync = !zeros},
-        {.fd = s->j_fd, .buf = commit_zeros, .len = zeros, .off = end, .sync = 1},
-    };
-    int rc = s->io->write_sync(s->io, jw, zeros ? 2 : 1);
+    /* The logs first: a backend that runs requests one after another then
+     * writes them ahead of the record's sync, the order a crash test must
+     * see; io_uring writes them while its workers sync the journal. */
+    memcpy(jw, early, nearly * sizeof(*jw));
+    jw[nearly] =
+        (struct io_wsync){.fd = s->j_fd, .buf = buf, .len = len, .off = s->j_end, .sync = !zeros};
+    jw[nearly + 1] =
+        (struct io_wsync){.fd = s->j_fd, .buf = commit_zeros, .len = zeros, .off = end, .sync = 1};
+    (void)s->io->write_sync(s->io, jw, nearly + (zeros ? 2 : 1));
+    int rc = jw[nearly].res ? jw[nearly].res : zeros ? jw[nearly + 1].res : 0;
+    for (size_t i = 0; i < nearly; i++) {
+        early[i].res = jw[i].res;
+        early[i].sync_failed = jw[i].sync_failed;
+    }
     free(buf);
+    free(jw);
     if (rc == 0 && zeros) {
         pthread_mutex_lock(&s->mu);
         s->j_alloc = end + zeros;
@@ -463,12 +491,19 @@ static void commit_round(sxp_store *s)
      * through the journal, one write and one fdatasync for all (J-4). */
     int sync = s->opt.sync == SXP_SYNC_ALWAYS;
     int journaled = commit_use_journal(s, slots, nslots);
-    if (!journaled)
-        commit_list_dirty(s, slots, nslots);
-    for (size_t i = 0; i < nslots; i++) {
-        struct commit_slot *sl = &slots[i];
+    commit_list_dirty(s, slots, nslots, journaled);
+    size_t nearly = 0; /* w[0..nearly): the early slots' writes (C-2) */
+    for (size_t k = 0; k < 2 * nslots; k++) {
+        /* Early slots first, then the others. */
+        struct commit_slot *sl = &slots[k % nslots];
         struct stream *st = sl->st;
+        if (k == nslots)
+            nearly = nw;
         if (sl->rc || sl->bytes == 0)
+            continue;
+        if (k < nslots)
+            sl->early = journaled && streams_listed(s, st);
+        if (sl->early != (k < nslots))
             continue;
         uint64_t end = sl->off + sl->bytes;
         sl->zeros = journaled ? 0 : commit_zero_run(s, st, sl->bytes, end);
@@ -498,10 +533,11 @@ static void commit_round(sxp_store *s)
          * kernel) until write_sync returns; their owners sleep until we mark
          * their requests done below. */
         uint64_t t0 = clock_now_ns();
-        int jrc = journaled ? commit_journal_write(s, slots, nslots) : 0;
+        int jrc = journaled ? commit_journal_write(s, slots, nslots, w, nearly) : 0;
         recorded = journaled && jrc == 0;
         if (jrc == 0) {
-            (void)s->io->write_sync(s->io, w, nw);
+            if (nw > nearly)
+                (void)s->io->write_sync(s->io, w + nearly, nw - nearly);
         } else {
             for (size_t k = 0; k < nw; k++)
                 w[k].res = jrc;

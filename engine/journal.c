@@ -37,11 +37,16 @@
  *        as before; their fdatasync also covers the journaled lines before
  *        them in that log.
  *   J-5  ORDER. A round's records are written and the journal fdatasynced
- *        before any of its lines is written to a log, and the round is
- *        acknowledged after both. So every log byte written since the last
- *        checkpoint that no log fdatasync covers is in a synced record, and
- *        a log only journaled rounds wrote needs no entry in LOCK's dirty
- *        list (commit.c C-4). A CHECKPOINT fdatasyncs every log with such
+ *        before any of its lines is written to a log that LOCK's dirty list
+ *        does not name, and the round is acknowledged after both. So every
+ *        log byte written since the last checkpoint that no log fdatasync
+ *        covers is in a synced record or in a listed log, and a log only
+ *        journaled rounds wrote needs no entry in LOCK's dirty list
+ *        (commit.c C-4). A listed log's lines go out beside the records, in
+ *        the same write_sync, and are written while the journal syncs: a
+ *        crash in between leaves lines no synced record holds, at the end
+ *        of a log that recovery scans (R-2), which cuts or keeps them as it
+ *        does any log's unsynced tail. A CHECKPOINT fdatasyncs every log with such
  *        bytes, puts those logs on the dirty list with one sync of LOCK
  *        (their .seq files still lag behind them), then writes a new header
  *        with GEN + 1 and fdatasyncs it: that empties the journal (J-3). A

@@ -151,6 +151,9 @@ static inline void store_count_syncs(sxp_store *s, uint64_t n)
  * dropped for the I/O. Under SXP_SYNC_NONE nothing: such a list is never
  * trusted (lock.h K-6). */
 int streams_list_dirty(sxp_store *s, struct stream *const *sts, size_t n);
+/* 1 when LOCK's dirty list names st's bucket, durably (K-5): st is marked
+ * once its bucket is, by any stream. s->mu held. */
+int streams_listed(sxp_store *s, struct stream *st);
 /* Opens the log descriptor if needed and pins it; s->mu held. */
 int streams_pin_fd(sxp_store *s, struct stream *st, struct sxp_err *err);
 /* Adds an fdatasync (no write) of st's log at w[*n], and st at sts[*n]. */

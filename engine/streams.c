@@ -224,6 +224,13 @@ static unsigned streams_bucket(const struct stream *st)
     return lock_dirty_bucket(hex, strlen(hex));
 }
 
+int streams_listed(sxp_store *s, struct stream *st)
+{
+    if (!st->dirty_logged && s->lock_fd >= 0 && lock_dirty_has(&s->dirty, streams_bucket(st)))
+        st->dirty_logged = 1; /* another stream of its bucket was listed */
+    return st->dirty_logged;
+}
+
 int streams_list_dirty(sxp_store *s, struct stream *const *sts, size_t n)
 {
     if (s->opt.sync != SXP_SYNC_ALWAYS || s->lock_fd < 0) {

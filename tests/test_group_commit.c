@@ -15,6 +15,7 @@
  *            past JOURNAL_ROUND_MAX, one fdatasync per log.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -42,6 +43,9 @@ struct gate {
     int released;                      /* the test let it go */
     unsigned held;                     /* syncs held so far */
     unsigned journal_syncs, log_syncs; /* fdatasyncs of JOURNAL and of logs, so far */
+    int tracing;                       /* record pwrites and fdatasyncs in trace */
+    char trace[64][40];                /* "w NAME" or "s NAME", NAME the file's */
+    unsigned ntrace;
 };
 
 struct gc {
@@ -57,10 +61,19 @@ static void gate_hook(void *arg, enum io_fault_kind kind, int when, uint64_t n, 
     (void)n;
     (void)res;
     struct gate *g = arg;
-    if (kind != IO_FK_FDATASYNC || when != 0)
+    if ((kind != IO_FK_FDATASYNC && kind != IO_FK_PWRITE) || when != 0)
         return;
     size_t plen = strlen(path);
     pthread_mutex_lock(&g->mu);
+    if (g->tracing && g->ntrace < sizeof(g->trace) / sizeof(g->trace[0])) {
+        const char *base = strrchr(path, '/');
+        snprintf(g->trace[g->ntrace++], sizeof(g->trace[0]), "%c %s",
+                 kind == IO_FK_PWRITE ? 'w' : 's', base ? base + 1 : path);
+    }
+    if (kind != IO_FK_FDATASYNC) {
+        pthread_mutex_unlock(&g->mu);
+        return;
+    }
     if (plen >= 8 && strcmp(path + plen - 8, "/JOURNAL") == 0)
         g->journal_syncs++;
     else if (plen >= 4 && strcmp(path + plen - 4, ".log") == 0)
@@ -448,6 +461,117 @@ static void a_big_round_that_grows_its_log_skips_the_journal(void **state)
     check_reads_in_order(c, "g", 4);
 }
 
+/* n events, seqs first.., appended to stream in one call. */
+static void append_batch_now(struct gc *c, const char *stream, int64_t first, size_t n)
+{
+    sxp_value **evs = calloc(n, sizeof(*evs));
+    assert_non_null(evs);
+    for (size_t i = 0; i < n; i++)
+        evs[i] = tu_padded_event(first + (int64_t)i, 0);
+    struct sxp_err err;
+    int rc = sxp_stream_append_batch(c->s, stream, strlen(stream), (const sxp_value *const *)evs, n,
+                                     &err);
+    for (size_t i = 0; i < n; i++)
+        sxp_value_free(evs[i]);
+    free(evs);
+    if (rc)
+        fail_msg("append batch to %s: %s", stream, err.msg);
+}
+
+/* Where the trace first holds "op file", or -1. */
+static int trace_at(struct gate *g, char op, const char *file)
+{
+    char want[40];
+    snprintf(want, sizeof(want), "%c %s", op, file);
+    for (unsigned i = 0; i < g->ntrace; i++)
+        if (strcmp(g->trace[i], want) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* "hot" took 64 events this session in rounds of its own, through the
+ * journal (a first batch grows its log), so it is busy and not yet listed;
+ * "cold" took one. Holds an append to "lead" and queues one to each of
+ * them behind it, tracing the round they share (journaled: two logs). */
+static void hot_and_cold_share_a_round(struct gc *c, int fail_listing)
+{
+    append_now(c, "lead", 1);
+    append_now(c, "cold", 1);
+    append_batch_now(c, "hot", 1, 64);
+    struct app lead, hot = {.c = c, .seq = 65}, cold = {.c = c, .seq = 2};
+    pthread_t lt, ht, ct;
+    snprintf(hot.stream, sizeof(hot.stream), "hot");
+    snprintf(cold.stream, sizeof(cold.stream), "cold");
+    start_held(c, &lead, &lt, "lead", 2);
+    assert_int_equal(pthread_create(&ht, NULL, append_run, &hot), 0);
+    assert_int_equal(pthread_create(&ct, NULL, append_run, &cold), 0);
+    wait_in_flight(c, 3);
+    /* After the release: lead's log write, then the listing's LOCK write. */
+    if (fail_listing)
+        assert_int_equal(io_fault_fail_nth(c->io, IO_FK_PWRITE, 2, -EIO, 0), 0);
+    pthread_mutex_lock(&c->g.mu);
+    c->g.tracing = 1; /* the held sync of lead's round was entered already */
+    pthread_mutex_unlock(&c->g.mu);
+    release(c);
+    pthread_join(lt, NULL);
+    pthread_join(ht, NULL);
+    pthread_join(ct, NULL);
+    pthread_mutex_lock(&c->g.mu);
+    c->g.tracing = 0;
+    pthread_mutex_unlock(&c->g.mu);
+    assert_int_equal(lead.rc, 0);
+    if (hot.rc || cold.rc)
+        fail_msg("append hot: %s; cold: %s", hot.msg, cold.msg);
+    assert_int_equal(last_seq(c, "hot"), 65);
+    assert_int_equal(last_seq(c, "cold"), 2);
+}
+
+/* C-2, C-4 (engine/commit.c): a journaled round lists its busy log in
+ * LOCK first, and then writes it beside the record, ahead of the journal's
+ * fdatasync; a log that LOCK does not list is written only after that
+ * fdatasync returned (J-5). */
+static void a_listed_log_is_written_beside_its_record_and_others_after_it(void **state)
+{
+    struct gc *c = *state;
+    hot_and_cold_share_a_round(c, 0);
+    struct gate *g = &c->g;
+    int lock_sync = trace_at(g, 's', "LOCK"), hot = trace_at(g, 'w', "686f74.log"),
+        journal = trace_at(g, 's', "JOURNAL"), cold = trace_at(g, 'w', "636f6c64.log");
+    if (lock_sync < 0 || hot < 0 || journal < 0 || cold < 0 || !(lock_sync < hot) ||
+        !(hot < journal) || !(journal < cold)) {
+        for (unsigned i = 0; i < g->ntrace; i++)
+            print_message("trace %u: %s\n", i, g->trace[i]);
+        fail_msg("want LOCK synced (%d) < hot written (%d) < JOURNAL synced (%d) < cold written "
+                 "(%d)",
+                 lock_sync, hot, journal, cold);
+    }
+    check_reads_in_order(c, "hot", 65);
+    check_reads_in_order(c, "cold", 2);
+}
+
+/* When LOCK cannot list the busy log, the round still succeeds: the log is
+ * written after the journal's fdatasync, as an unlisted one. */
+static void a_failed_listing_keeps_a_busy_log_behind_the_journal_sync(void **state)
+{
+    struct gc *c = *state;
+    hot_and_cold_share_a_round(c, 1);
+    enum io_fault_kind kind;
+    char path[PATH_MAX];
+    assert_int_equal(io_fault_last_injected(c->io, &kind, path, sizeof(path)), 0);
+    assert_int_equal(kind, IO_FK_PWRITE);
+    assert_non_null(strstr(path, "/LOCK"));
+    struct gate *g = &c->g;
+    int journal = trace_at(g, 's', "JOURNAL"), hot = trace_at(g, 'w', "686f74.log");
+    assert_true(journal >= 0);
+    assert_true(hot > journal);
+    assert_true(trace_at(g, 's', "LOCK") < 0);
+    /* Close reports the LOCK failure; the reopen recovers every event. */
+    io_fault_clear(c->io);
+    close_and_reopen(c, -EIO);
+    check_reads_in_order(c, "hot", 65);
+    check_reads_in_order(c, "cold", 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +589,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_big_round_that_grows_its_log_skips_the_journal, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            a_listed_log_is_written_beside_its_record_and_others_after_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_failed_listing_keeps_a_busy_log_behind_the_journal_sync,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
