@@ -411,6 +411,30 @@ static int commit_journal_write(sxp_store *s, const struct commit_slot *slots, s
     return rc;
 }
 
+/* Adds sl's write of lines at w[nw] (and, pre-zeroing, one of zeros after
+ * it), with an fdatasync unless the round is journaled; returns the new
+ * count. s->mu held. */
+static size_t commit_slot_writes(sxp_store *s, struct commit_slot *sl, int journaled,
+                                 struct io_wsync *w, size_t nw)
+{
+    struct stream *st = sl->st;
+    int sync = s->opt.sync == SXP_SYNC_ALWAYS;
+    uint64_t end = sl->off + sl->bytes;
+    sl->zeros = journaled ? 0 : commit_zero_run(s, st, sl->bytes, end);
+    sl->w_at = nw;
+    w[nw++] = (struct io_wsync){.fd = st->fd,
+                                .buf = commit_slot_lines(sl),
+                                .len = sl->bytes,
+                                .off = sl->off,
+                                .sync = sync && !sl->zeros && !journaled};
+    if (sl->zeros)
+        w[nw++] = (struct io_wsync){
+            .fd = st->fd, .buf = commit_zeros, .len = sl->zeros, .off = end, .sync = sync};
+    sl->w_n = nw - sl->w_at;
+    st->size_written = end;
+    return nw;
+}
+
 /* Runs one round over the whole queue. s->mu held on entry and exit. */
 static void commit_round(sxp_store *s)
 {
@@ -492,39 +516,17 @@ static void commit_round(sxp_store *s)
     int sync = s->opt.sync == SXP_SYNC_ALWAYS;
     int journaled = commit_use_journal(s, slots, nslots);
     commit_list_dirty(s, slots, nslots, journaled);
-    size_t nearly = 0; /* w[0..nearly): the early slots' writes (C-2) */
-    for (size_t k = 0; k < 2 * nslots; k++) {
-        /* Early slots first, then the others. */
-        struct commit_slot *sl = &slots[k % nslots];
-        struct stream *st = sl->st;
-        if (k == nslots)
-            nearly = nw;
-        if (sl->rc || sl->bytes == 0)
-            continue;
-        if (k < nslots)
-            sl->early = journaled && streams_listed(s, st);
-        if (sl->early != (k < nslots))
-            continue;
-        uint64_t end = sl->off + sl->bytes;
-        sl->zeros = journaled ? 0 : commit_zero_run(s, st, sl->bytes, end);
-        sl->w_at = nw;
-        w[nw].fd = st->fd;
-        w[nw].buf = sl->coalesced.len ? sl->coalesced.p : sl->first;
-        w[nw].len = sl->coalesced.len ? sl->coalesced.len : sl->first_len;
-        w[nw].off = sl->off;
-        w[nw].sync = sync && !sl->zeros && !journaled;
-        nw++;
-        if (sl->zeros) {
-            w[nw].fd = st->fd;
-            w[nw].buf = commit_zeros;
-            w[nw].len = sl->zeros;
-            w[nw].off = end;
-            w[nw].sync = sync;
-            nw++;
-        }
-        sl->w_n = nw - sl->w_at;
-        st->size_written = end;
+    /* C-2: the early slots' writes first, w[0..nearly), then the others'. */
+    for (size_t i = 0; i < nslots; i++) {
+        struct commit_slot *sl = &slots[i];
+        sl->early = journaled && !sl->rc && sl->bytes && streams_listed(s, sl->st);
+        if (sl->early)
+            nw = commit_slot_writes(s, sl, journaled, w, nw);
     }
+    size_t nearly = nw;
+    for (size_t i = 0; i < nslots; i++)
+        if (!slots[i].rc && slots[i].bytes && !slots[i].early)
+            nw = commit_slot_writes(s, &slots[i], journaled, w, nw);
 
     int recorded = 0; /* the round's records are durable in the journal */
     if (nw) {

@@ -190,16 +190,8 @@ static int iou_reap_one(struct iou_backend *u)
     return 0;
 }
 
-/* WRITES ALONE of the chunk reqs[start..end), by the calling thread. */
-static void iou_write_plain(struct iou_backend *u, struct io_wsync *reqs, size_t start, size_t end)
-{
-    for (size_t k = start; k < end; k++)
-        if (u->slots[k - start].plain)
-            reqs[k].res = io_posix_pwrite(NULL, reqs[k].fd, reqs[k].buf, reqs[k].len, reqs[k].off);
-}
-
-/* Submits the nsqe prepared sqes of the chunk reqs[start..end), writes its
- * writes alone meanwhile, and waits for every completion of those the
+/* Submits the nsqe (maybe 0) prepared sqes of the chunk reqs[start..end),
+ * writes its writes alone (WRITES ALONE) meanwhile, and waits for every completion of those the
  * kernel took, storing results in the slots. Returns 0, or the error that
  * broke the ring (now in u->dead). Called with u->lock held. */
 static int iou_run(struct iou_backend *u, unsigned nsqe, struct io_wsync *reqs, size_t start,
@@ -229,7 +221,9 @@ static int iou_run(struct iou_backend *u, unsigned nsqe, struct io_wsync *reqs, 
         rc = n < 0 ? n : -EIO; /* 0: the kernel took nothing and said nothing */
         break;
     }
-    iou_write_plain(u, reqs, start, end);
+    for (size_t k = start; k < end; k++)
+        if (u->slots[k - start].plain)
+            reqs[k].res = io_posix_pwrite(NULL, reqs[k].fd, reqs[k].buf, reqs[k].len, reqs[k].off);
     /* The kernel may still be using buffers of what it took: wait for all. */
     while (reap_rc == 0 && reaped < submitted) {
         reap_rc = iou_reap_one(u);
@@ -428,11 +422,7 @@ static int iou_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
             iou_widen(u);
         /* From here each request's buf belongs to the kernel until its
          * WRITE's completion is reaped; iou_run returns only after all. */
-        int ring_rc = 0;
-        if (nsqe)
-            ring_rc = iou_run(u, nsqe, reqs, start, i);
-        else
-            iou_write_plain(u, reqs, start, i);
+        int ring_rc = iou_run(u, nsqe, reqs, start, i);
         for (size_t k = start; k < i; k++) {
             iou_finish(&reqs[k], &u->slots[k - start], ring_rc);
             if (reqs[k].res != 0)
