@@ -21,6 +21,12 @@
  *        listing is the leader's, one LOCK sync for all the streams of the
  *        round (commit_list_dirty); when it fails, those logs write nothing
  *        and their appends fail, and they can still take journaled rounds.
+ *   C-5  a failure after the round's lines are durable fails none of its
+ *        appends: the checkpoint a round runs once its callers are done
+ *        (journal.c J-5) stops the journal for the session (j_dead) and
+ *        makes a log it could not sync refuse writes (IO-5); a journaled
+ *        round's failed listing of its busy logs (C-2) keeps them behind
+ *        the journal's sync. Each such failure counts in st_absorbed.
  * Acknowledgements happen in log order: a caller is never told its event is
  * durable while an earlier event of the same stream is not.
  *
@@ -335,6 +341,8 @@ static void commit_list_dirty(sxp_store *s, struct commit_slot *slots, size_t ns
             sts[n++] = slots[i].st;
     int rc = sts ? streams_list_dirty(s, sts, n) : -ENOMEM;
     free(sts);
+    if (rc && journaled)
+        s->st_absorbed++; /* the journal's sync covers them instead */
     for (size_t i = first; rc && !journaled && i < nslots; i++) {
         if (commit_slot_unlisted(&slots[i], 0)) {
             slots[i].rc = rc;
@@ -600,10 +608,12 @@ static void commit_round(sxp_store *s)
     s->last_active = nin + s->q_len;
     s->st_batches++;
     if (journaled && !s->j_dead &&
-        (s->j_end >= JOURNAL_CKPT_BYTES || s->j_ndirty >= JOURNAL_CKPT_LOGS)) {
+        (s->j_end >= JOURNAL_CKPT_BYTES || s->j_ndirty >= s->j_ckpt_logs)) {
         int rc = journal_checkpoint(s, NULL); /* the round's callers are already on their way */
-        if (rc)
+        if (rc) {
             s->j_dead = rc;
+            s->st_absorbed++;
+        }
     }
 out:
     for (size_t i = 0; i < nslots; i++)

@@ -51,7 +51,8 @@
  *        (their .seq files still lag behind them), then writes a new header
  *        with GEN + 1 and fdatasyncs it: that empties the journal (J-3). A
  *        checkpoint runs when the journal passes JOURNAL_CKPT_BYTES or
- *        JOURNAL_CKPT_LOGS logs, before a truncate rewrites a log that has
+ *        JOURNAL_CKPT_LOGS logs (s->j_ckpt_logs, which tests and the crash
+ *        harness lower: store.h), before a truncate rewrites a log that has
  *        records (truncate.c), and at a clean close, which also cuts the
  *        file back to its header.
  *   J-6  REPLAY. Recovery (recovery/recover.c) writes each valid record's

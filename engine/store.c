@@ -259,6 +259,7 @@ int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *i
     s->own_io = own_io;
     s->lock_fd = -1;
     s->j_fd = -1;
+    s->j_ckpt_logs = JOURNAL_CKPT_LOGS;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->lock_mu, NULL);
     pthread_cond_init(&s->cv, NULL);
@@ -380,6 +381,21 @@ int store_checkpoint(sxp_store *s, struct sxp_err *err)
     int rc = commit_checkpoint(s, err);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+void store_set_checkpoint_logs(sxp_store *s, size_t nlogs)
+{
+    pthread_mutex_lock(&s->mu);
+    s->j_ckpt_logs = nlogs ? nlogs : 1;
+    pthread_mutex_unlock(&s->mu);
+}
+
+uint64_t store_absorbed_failures(sxp_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t n = s->st_absorbed;
+    pthread_mutex_unlock(&s->mu);
+    return n;
 }
 
 const char *sxp_store_dir(const sxp_store *s)

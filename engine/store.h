@@ -22,4 +22,15 @@ void store_abandon(sxp_store *s);
  * journal or 4,096 logs: for tests. */
 SXP_MUST_CHECK int store_checkpoint(sxp_store *s, struct sxp_err *err);
 
+/* Makes commit rounds run a checkpoint once the journal holds nlogs logs
+ * (at least 1; JOURNAL_CKPT_LOGS by default), so that tests and the crash
+ * harness reach, with a few streams, the checkpoint that 4,096 trigger. */
+void store_set_checkpoint_logs(sxp_store *s, size_t nlogs);
+
+/* I/O failures commit rounds took without failing an append, because the
+ * appends' lines were durable already (a checkpoint's, a listing's). The
+ * errors harness allows an acknowledged op under a fault only when this
+ * grew during it. */
+uint64_t store_absorbed_failures(sxp_store *s);
+
 #endif

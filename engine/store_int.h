@@ -91,6 +91,7 @@ struct sxp_store {
     uint64_t j_alloc;        /* its size: zeros or old records up to here */
     struct stream **j_dirty; /* logs with lines only the journal syncs */
     size_t j_ndirty, j_cap;
+    size_t j_ckpt_logs; /* a checkpoint runs at this many logs (J-5) */
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* stream busy/pins changes, commit rounds */
@@ -120,6 +121,9 @@ struct sxp_store {
     uint64_t rec_bytes_cut;
     uint64_t st_appends, st_batches, st_syncs, st_bytes;
     uint64_t st_in_flight; /* append calls queued or being committed now */
+    /* I/O failures a commit round took without failing its callers, whose
+     * lines were durable already (commit.c C-5) */
+    uint64_t st_absorbed;
 };
 
 /* streams.c: the stream table and the descriptor cache. */

@@ -951,6 +951,58 @@ static void a_checkpoint_lists_the_logs_it_takes_from_the_journal(void **state)
     assert_int_equal(st.rec_hw_rolled, 2);
 }
 
+/* J-5: a round checkpoints once the journal holds the store's bound of
+ * logs (store_set_checkpoint_logs, as 4,096 do by default), and a power
+ * loss after that checkpoint keeps what the round acknowledged. */
+static void a_round_checkpoints_at_the_bound_of_logs(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_stats st;
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open(t);
+    store_set_checkpoint_logs(s, 2);
+    assert_int_equal(tc_append(s, "a", 2), 0);
+    assert_int_equal(tc_journal_records(t), 1); /* one log: below the bound */
+    assert_int_equal(tc_append(s, "b", 2), 0);
+    assert_int_equal(tc_journal_records(t), 0); /* two: the round checkpointed */
+    tc_die_and_lose_power(t, s);
+    tc_abc_recovered(t, &st);
+    assert_int_equal(st.rec_hw_rolled, 2);
+}
+
+/* C-5: the checkpoint a round runs after its appends are durable fails
+ * none of them. Here the fdatasync of "a"'s log fails in it: "b"'s append
+ * is acknowledged all the same (its record is synced), "a" refuses writes
+ * (IO-5), the journal is not used again, and after a power loss the
+ * records the checkpoint could not drop bring both events back. */
+static void a_failed_checkpoint_in_a_round_fails_none_of_its_appends(void **state)
+{
+    struct tc *t = *state;
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open(t);
+    store_set_checkpoint_logs(s, 2);
+    assert_int_equal(tc_append(s, "a", 2), 0);
+    /* b's round: the journal's sync (1st), then the checkpoint's of a (2nd). */
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 2, -EIO, 0), 0);
+    assert_int_equal(store_absorbed_failures(s), 0);
+    assert_int_equal(tc_append(s, "b", 2), 0);
+    assert_int_equal(store_absorbed_failures(s), 1);
+    io_fault_clear(t->io);
+    assert_int_equal(tc_append(s, "a", 3), -EIO);
+    assert_int_equal(tc_append(s, "c", 2), 0);
+    assert_int_equal(tc_journal_records(t), 2);
+    assert_true(sxp_store_close(s) < 0); /* a's failure, and the journal kept */
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+    s = tc_open(t);
+    tc_hw_is(s, "a", 2);
+    tc_hw_is(s, "b", 2);
+    tc_hw_is(s, "c", 2);
+    assert_int_equal(tc_count(s, "a"), 2);
+    assert_int_equal(tc_count(s, "b"), 2);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 /* C-4: a journaled round whose log write fails part way (after its record
  * was synced) leaves a torn line in a log no list names: its record must
  * stay, so the close's checkpoint keeps the journal and recovery writes
@@ -1215,6 +1267,8 @@ int main(void)
         T(appends_only_the_journal_made_durable_survive_power_loss),
         T(a_log_written_outside_the_journal_is_listed_first),
         T(a_checkpoint_lists_the_logs_it_takes_from_the_journal),
+        T(a_round_checkpoints_at_the_bound_of_logs),
+        T(a_failed_checkpoint_in_a_round_fails_none_of_its_appends),
         T(a_recovery_cut_short_after_its_replay_reads_every_log),
         T(a_failed_log_write_after_its_record_keeps_the_journal),
         T(a_syncing_open_after_a_clean_unsynced_session_makes_it_durable),
