@@ -970,6 +970,32 @@ static void a_round_checkpoints_at_the_bound_of_logs(void **state)
     assert_int_equal(st.rec_hw_rolled, 2);
 }
 
+/* J-6: a record names bytes at an offset its log must reach once the
+ * records before it are written. A log cut shorter than that after the
+ * crash is damage, not crash residue: the open refuses it and changes
+ * nothing, the record and the log stay as they are for sxp-fsck. */
+static void a_record_past_the_end_of_its_log_is_refused(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 2), 0); /* a journaled round */
+    tc_die_and_lose_power(t, s);
+    assert_int_equal(tc_journal_records(t), 1);
+    int fd = t->io->open(t->io, TC_STORE "/streams/61.log", O_RDWR, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(t->io->ftruncate(t->io, fd, 5), 0); /* into seq 1's line */
+    assert_int_equal(t->io->fdatasync(t->io, fd), 0);
+    assert_int_equal(t->io->close(t->io, fd), 0);
+
+    assert_int_equal(tc_open_fails(t, &err), -EUCLEAN);
+    assert_non_null(strstr(err.msg, "streams/61.log is 5 bytes, shorter than the record"));
+    assert_int_equal(tc_journal_records(t), 1);
+    assert_int_equal(tc_size(t, "streams/61.log"), 5);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_LEFT);
+}
+
 /* C-5: the checkpoint a round runs after its appends are durable fails
  * none of them. Here the fdatasync of "a"'s log fails in it: "b"'s append
  * is acknowledged all the same (its record is synced), "a" refuses writes
@@ -1269,6 +1295,7 @@ int main(void)
         T(a_checkpoint_lists_the_logs_it_takes_from_the_journal),
         T(a_round_checkpoints_at_the_bound_of_logs),
         T(a_failed_checkpoint_in_a_round_fails_none_of_its_appends),
+        T(a_record_past_the_end_of_its_log_is_refused),
         T(a_recovery_cut_short_after_its_replay_reads_every_log),
         T(a_failed_log_write_after_its_record_keeps_the_journal),
         T(a_syncing_open_after_a_clean_unsynced_session_makes_it_durable),
