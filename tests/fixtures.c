@@ -454,6 +454,45 @@ void fxd_zeros(const char *root)
     fx_mark_crashed(root);
 }
 
+void fxd_blank_line(const char *root)
+{
+    char p[PATH_MAX];
+    size_t len;
+    char *log = fx_read_file(fx_join(p, root, FX_ORDERS_LOG), &len);
+    uint64_t at = fx_orders_offset(10);
+    char *out = malloc(len + 1);
+    assert_non_null(out);
+    memcpy(out, log, at);
+    out[at] = '\n';
+    memcpy(out + at + 1, log + at, len - at);
+    fx_write_file(p, out, len + 1);
+    free(out);
+    free(log);
+}
+
+/* FX_OVERLONG bytes of 'x' after orders' last line, then an LF if lf. */
+static void fx_append_overlong(const char *root, int lf)
+{
+    char p[PATH_MAX];
+    char *junk = malloc(FX_OVERLONG + 1);
+    assert_non_null(junk);
+    memset(junk, 'x', FX_OVERLONG);
+    junk[FX_OVERLONG] = '\n';
+    fx_append(fx_join(p, root, FX_ORDERS_LOG), junk, FX_OVERLONG + (lf ? 1 : 0));
+    free(junk);
+}
+
+void fxd_overlong_tail(const char *root)
+{
+    fx_append_overlong(root, 0);
+    fx_mark_crashed(root);
+}
+
+void fxd_overlong_line(const char *root)
+{
+    fx_append_overlong(root, 1);
+}
+
 void fxd_seq_below(const char *root)
 {
     char p[PATH_MAX];

@@ -75,6 +75,9 @@ char *fx_snapshot(const char *root);
  * or -1 if the file cannot be read. */
 int fx_log_seqs(const char *path, int64_t *seqs, int max);
 
+/* Longer than any line may be (recovery/logscan.h LOGSCAN_LINE_MAX). */
+#define FX_OVERLONG (((size_t)64 << 20) + 1)
+
 /* The named damages of issue 3, each applied to a good store at root. */
 void fxd_flip_mid(const char *root);      /* a byte of orders line 10's payload */
 void fxd_flip_last(const char *root);     /* a byte of orders line 20's payload */
@@ -89,6 +92,9 @@ void fxd_kv_damaged(const char *root);    /* a byte of kv config flipped */
 void fxd_blob_altered(const char *root);  /* a byte of the "hello world" blob flipped */
 void fxd_blob_bad_name(const char *root); /* blobs/not-a-cid.bin */
 void fxd_foreign_file(const char *root);  /* streams/notes.txt */
+void fxd_blank_line(const char *root);    /* an LF alone before orders line 10 */
+void fxd_overlong_tail(const char *root); /* a crash: FX_OVERLONG bytes, no LF, at the end */
+void fxd_overlong_line(const char *root); /* FX_OVERLONG bytes and an LF at the end */
 /* Makes the store look as a crash left it: LOCK holds "pid N" (a process
  * had it open), not "clean" (engine/lock.h K-1). The damages marked "a
  * crash" do this; every other damage leaves LOCK clean. */

@@ -117,6 +117,12 @@ static const struct fx_case case_blob_name = {
     fxd_blob_bad_name, FSCK_BAD_NAME, "blobs/not-a-cid.bin", 0, 4, 4, 4, 1, 20, 1};
 static const struct fx_case case_foreign = {
     fxd_foreign_file, FSCK_FOREIGN_FILE, "streams/notes.txt", 0, 4, 4, 4, 1, 20, 1};
+static const struct fx_case case_blank = {
+    fxd_blank_line, FSCK_BLANK_LINE, FX_ORDERS_LOG, 10, 4, 4, 4, 1, 20, 1};
+static const struct fx_case case_overlong_tail = {
+    fxd_overlong_tail, FSCK_TORN_TAIL, FX_ORDERS_LOG, 21, 4, 1, 0, 1, 20, 0};
+static const struct fx_case case_overlong_line = {
+    fxd_overlong_line, FSCK_CHECKSUM, FX_ORDERS_LOG, 21, 4, 4, 4, 1, 20, 1};
 static const struct fx_case case_legacy = {NULL, FSCK_LEGACY_LINE, FX_ORDERS_LOG, 1, 0, 0, 0, 0, 3,
                                            0};
 
@@ -331,6 +337,9 @@ FX_TESTS(blob_bytes_altered, case_blob)
 FX_TESTS(blob_with_non_cid_name, case_blob_name)
 FX_TESTS(foreign_file_in_streams, case_foreign)
 FX_TESTS(legacy_store, case_legacy)
+FX_TESTS(blank_line_mid_log, case_blank)
+FX_TESTS(overlong_tail_after_a_crash, case_overlong_tail)
+FX_TESTS(overlong_whole_line, case_overlong_line)
 
 #define FX_ENTRIES(name)                                                                           \
     cmocka_unit_test(name##_n_reports_it_and_changes_nothing),                                     \
@@ -748,6 +757,9 @@ int main(void)
         FX_ENTRIES(blob_with_non_cid_name),
         FX_ENTRIES(foreign_file_in_streams),
         FX_ENTRIES(legacy_store),
+        FX_ENTRIES(blank_line_mid_log),
+        FX_ENTRIES(overlong_tail_after_a_crash),
+        FX_ENTRIES(overlong_whole_line),
         cmocka_unit_test(good_store_is_clean),
         cmocka_unit_test(one_wild_seq_is_the_only_line_blamed),
         cmocka_unit_test(nul_line_before_corruption_is_not_a_torn_tail),

@@ -24,6 +24,7 @@
 #include "io.h"
 #include "layout.h"
 #include "lock.h"
+#include "logscan.h"
 #include "recover.h"
 #include "store.h"
 #include "sx.h"
@@ -147,6 +148,33 @@ static void half_line_at_end_is_cut_and_every_event_stays(void **state)
     assert_orders_intact(root, FX_ORDERS);
     assert_seq_file(root, "20");
     fx_remove_tree(root);
+}
+
+static void blank_line_mid_log_refuses_recovery(void **state)
+{
+    (void)state;
+    assert_refused(fxd_blank_line, FX_ORDERS_LOG, fx_orders_offset(10), "blank line");
+}
+
+/* a last line that never ends is a torn write, however long. */
+static void overlong_tail_without_lf_is_cut(void **state)
+{
+    (void)state;
+    assert_true(FX_OVERLONG > LOGSCAN_LINE_MAX);
+    char root[PATH_MAX], p[PATH_MAX];
+    struct recover_report rep = assert_recovers(fxd_overlong_tail, root);
+    assert_int_equal(rep.tails_cut, 1);
+    assert_int_equal(rep.bytes_cut, FX_OVERLONG);
+    assert_int_equal(fx_file_size(fx_join(p, root, FX_ORDERS_LOG)), fx_orders_offset(21));
+    assert_orders_intact(root, FX_ORDERS);
+    fx_remove_tree(root);
+}
+
+/* ...but a whole line longer than any append wrote is damage. */
+static void overlong_whole_line_refuses_recovery(void **state)
+{
+    (void)state;
+    assert_refused(fxd_overlong_line, FX_ORDERS_LOG, fx_orders_offset(21), "line too long");
 }
 
 static void zero_bytes_appended_are_cut(void **state)
@@ -1013,6 +1041,9 @@ int main(void)
         cmocka_unit_test(flipped_byte_in_last_line_refuses_recovery_since_it_holds_no_nul),
         cmocka_unit_test(swapped_lines_refuse_recovery_as_seq_out_of_order),
         cmocka_unit_test(half_line_at_end_is_cut_and_every_event_stays),
+        cmocka_unit_test(blank_line_mid_log_refuses_recovery),
+        cmocka_unit_test(overlong_tail_without_lf_is_cut),
+        cmocka_unit_test(overlong_whole_line_refuses_recovery),
         cmocka_unit_test(zero_bytes_appended_are_cut),
         cmocka_unit_test(seq_below_max_is_rolled_forward),
         cmocka_unit_test(deleted_seq_is_recreated_from_the_log),
