@@ -1248,6 +1248,81 @@ static void fsck_reports_journal_records_and_p_writes_them_back(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* The whole of streams/61.log ("a"), read through the test's backend. */
+static char *tc_read_log_a(struct tc *t, size_t *len)
+{
+    uint64_t size = tc_size(t, "streams/61.log");
+    char *buf = malloc(size + 1);
+    assert_non_null(buf);
+    int fd = t->io->open(t->io, TC_STORE "/streams/61.log", O_RDONLY, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(t->io->pread(t->io, fd, buf, size, 0), (ssize_t)size);
+    assert_int_equal(t->io->close(t->io, fd), 0);
+    *len = size;
+    return buf;
+}
+
+static int tc_count_tmp(void *arg, const char *name, int is_dir)
+{
+    (void)is_dir;
+    size_t l = strlen(name);
+    if (l > 4 && strcmp(name + l - 4, ".tmp") == 0)
+        (*(int *)arg)++;
+    return 0;
+}
+
+/* sxp-fsck -y rewrites a damaged log through a temp file. When a step of
+ * that fails (the temp's fdatasync, the rename over the log), the finding
+ * is reported as failed, the run exits "left", the log is as it was and no
+ * temp file stays; a second run without the fault repairs it. */
+static void a_failed_repair_leaves_the_log_as_it_was(void **state)
+{
+    static const enum io_fault_kind kinds[] = {IO_FK_FDATASYNC, IO_FK_RENAME};
+    struct tc *t = *state;
+    sxp_store *s = tc_open(t);
+    for (int64_t i = 1; i <= 3; i++)
+        assert_int_equal(tc_append(s, "a", i), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    size_t len;
+    char *damaged = tc_read_log_a(t, &len);
+    char *nl = memchr(damaged, '\n', len);
+    assert_non_null(nl);
+    nl[2] ^= 0x01; /* a byte of line 2's payload: corruption, not residue */
+    int fd = t->io->open(t->io, TC_STORE "/streams/61.log", O_WRONLY, 0);
+    assert_int_equal(t->io->pwrite(t->io, fd, nl + 2, 1, (uint64_t)(nl + 2 - damaged)), 0);
+    assert_int_equal(t->io->close(t->io, fd), 0);
+
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        struct fsck_report r;
+        struct fsck_opts fo;
+        memset(&fo, 0, sizeof(fo));
+        fo.root = TC_STORE;
+        fo.io = t->io;
+        fo.mode = FSCK_MODE_YES;
+        assert_int_equal(io_fault_fail_nth(t->io, kinds[k], 1, -EIO, 0), 0);
+        assert_int_equal(fsck_run(&fo, &r), FSCK_EXIT_LEFT);
+        io_fault_clear(t->io);
+        const struct fsck_finding *f = tc_finding(&r, FSCK_CHECKSUM);
+        assert_non_null(f);
+        assert_int_equal(f->action, FSCK_ACT_FAILED);
+        fsck_report_free(&r);
+        size_t now_len;
+        char *now = tc_read_log_a(t, &now_len);
+        assert_int_equal(now_len, len);
+        assert_memory_equal(now, damaged, len);
+        free(now);
+        int tmps = 0;
+        assert_int_equal(t->io->list_dir(t->io, TC_STORE "/streams", tc_count_tmp, &tmps), 0);
+        assert_int_equal(tmps, 0);
+    }
+    free(damaged);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_YES), FSCK_EXIT_REPAIRED);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 2);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 /* A truncate runs a checkpoint (T-1, J-5): the logs are synced and a new
  * generation starts, so the records still in the file mean nothing. */
 static void records_a_checkpoint_ended_are_not_replayed(void **state)
@@ -1305,6 +1380,7 @@ int main(void)
         T(a_clean_unsynced_close_is_trusted_only_in_its_boot),
         T(fsck_reports_journal_records_and_p_writes_them_back),
         T(records_a_checkpoint_ended_are_not_replayed),
+        T(a_failed_repair_leaves_the_log_as_it_was),
         T(a_big_append_is_durable_by_its_own_logs_sync),
         T(a_replay_over_many_logs_cut_short_is_replayed_again),
         T(recovery_of_many_killed_logs_is_durable_when_it_returns),
