@@ -362,6 +362,58 @@ static void a_damaged_line_is_an_error_naming_stream_line_and_offset(void **stat
     sxp_value_free(ev);
 }
 
+/* Damage met by a write is refused and changes nothing: a truncate that
+ * must copy a damaged line, a kv value whose checksum holds but which is no
+ * SX, a kv file larger than any value sxp writes. */
+static void damage_under_a_truncate_or_a_kv_get_is_refused_and_kept(void **state)
+{
+    struct tu_store *c = *state;
+    OP_IS(c, "(persist/append-batch \"d\" (list {:seq 1} {:seq 2} {:seq 3} {:seq 4} {:seq 5}))",
+          "nil");
+    OP_IS(c, "(persist/kv-put \"k\" 1)", "nil");
+    OP_IS(c, "(persist/kv-put \"b\" 2)", "nil");
+    assert_int_equal(sxp_store_close(c->s), 0);
+    c->s = NULL;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/streams/64.log", c->dir);
+    size_t len;
+    char *bytes = tu_read_file(path, &len);
+    char *line4 = bytes;
+    for (int i = 0; i < 3; i++)
+        line4 = strchr(line4, '\n') + 1;
+    line4[2] ^= 0x01; /* a byte of line 4's payload */
+    tu_write_file(path, bytes, len);
+    free(bytes);
+    char kv[64];
+    const char *junk = "{:seq";
+    int n = snprintf(kv, sizeof(kv), "%s\t%016llx\n", junk,
+                     (unsigned long long)XXH3_64bits(junk, strlen(junk)));
+    snprintf(path, sizeof(path), "%s/kv/6b", c->dir);
+    tu_write_file(path, kv, (size_t)n);
+    size_t big = ((size_t)16 << 20) + 1; /* COMMIT_MAX_LINE + 1 */
+    char *huge = malloc(big);
+    assert_non_null(huge);
+    memset(huge, 'x', big);
+    snprintf(path, sizeof(path), "%s/kv/62", c->dir);
+    tu_write_file(path, huge, big);
+    free(huge);
+
+    c->s = tu_open(c->dir);
+    uint64_t before = tu_tree_digest(c->dir);
+    struct sxp_err err;
+    assert_int_equal(sxp_stream_truncate(c->s, "d", 1, 2, &err), -EBADMSG);
+    assert_non_null(strstr(err.msg, "\"d\""));
+    assert_non_null(strstr(err.msg, "line 4"));
+    sxp_value *out = NULL;
+    assert_int_equal(sxp_kv_get(c->s, "k", 1, &out, &err), -EUCLEAN);
+    assert_non_null(strstr(err.msg, "kv/6b: unparsable value"));
+    assert_int_equal(sxp_kv_get(c->s, "b", 1, &out, &err), -EUCLEAN);
+    assert_non_null(strstr(err.msg, "kv/62: larger than any value"));
+    assert_null(out);
+    assert_true(tu_tree_digest(c->dir) == before);
+    OP_IS(c, "(persist/last-seq \"d\")", "5");
+}
+
 static void a_legacy_store_reads_and_takes_new_appends(void **state)
 {
     struct tu_store *c = *state;
@@ -849,6 +901,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_line_on_disk_carries_its_xxh3_trailer, tu_store_setup,
                                         tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_damaged_line_is_an_error_naming_stream_line_and_offset,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(damage_under_a_truncate_or_a_kv_get_is_refused_and_kept,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_legacy_store_reads_and_takes_new_appends, tu_store_setup,
                                         tu_store_teardown),
