@@ -543,3 +543,22 @@ void fxd_foreign_file(const char *root)
     char p[PATH_MAX];
     fx_write_file(fx_join(p, root, "streams/notes.txt"), "remember the milk\n", 18);
 }
+
+void fxd_foreign_dir(const char *root)
+{
+    char p[PATH_MAX];
+    assert_int_equal(mkdir(fx_join(p, root, "streams/old"), 0755), 0);
+    fx_write_file(fx_join(p, root, "streams/old/notes.txt"), "x\n", 2);
+}
+
+void fxd_bad_stream_name(const char *root)
+{
+    char p[PATH_MAX];
+    fx_write_file(fx_join(p, root, "streams/not-hex.log"), "", 0);
+}
+
+void fxd_kv_temp_file(const char *root)
+{
+    char p[PATH_MAX];
+    fx_write_file(fx_join(p, root, "kv/tmp.999.1.tmp"), "1", 1);
+}

@@ -79,22 +79,25 @@ int fx_log_seqs(const char *path, int64_t *seqs, int max);
 #define FX_OVERLONG (((size_t)64 << 20) + 1)
 
 /* The named damages of issue 3, each applied to a good store at root. */
-void fxd_flip_mid(const char *root);      /* a byte of orders line 10's payload */
-void fxd_flip_last(const char *root);     /* a byte of orders line 20's payload */
-void fxd_swap_lines(const char *root);    /* orders lines 5 and 6 */
-void fxd_half_line(const char *root);     /* a crash: half of event 21's line, no LF */
-void fxd_zeros(const char *root);         /* a crash: 1000 NUL bytes after orders' last line */
-void fxd_seq_below(const char *root);     /* orders .seq holds 15 */
-void fxd_seq_deleted(const char *root);   /* orders .seq removed */
-void fxd_seq_garbage(const char *root);   /* orders .seq holds "garbage" */
-void fxd_temp_file(const char *root);     /* streams/tmp.999.1.tmp */
-void fxd_kv_damaged(const char *root);    /* a byte of kv config flipped */
-void fxd_blob_altered(const char *root);  /* a byte of the "hello world" blob flipped */
-void fxd_blob_bad_name(const char *root); /* blobs/not-a-cid.bin */
-void fxd_foreign_file(const char *root);  /* streams/notes.txt */
-void fxd_blank_line(const char *root);    /* an LF alone before orders line 10 */
-void fxd_overlong_tail(const char *root); /* a crash: FX_OVERLONG bytes, no LF, at the end */
-void fxd_overlong_line(const char *root); /* FX_OVERLONG bytes and an LF at the end */
+void fxd_flip_mid(const char *root);        /* a byte of orders line 10's payload */
+void fxd_flip_last(const char *root);       /* a byte of orders line 20's payload */
+void fxd_swap_lines(const char *root);      /* orders lines 5 and 6 */
+void fxd_half_line(const char *root);       /* a crash: half of event 21's line, no LF */
+void fxd_zeros(const char *root);           /* a crash: 1000 NUL bytes after orders' last line */
+void fxd_seq_below(const char *root);       /* orders .seq holds 15 */
+void fxd_seq_deleted(const char *root);     /* orders .seq removed */
+void fxd_seq_garbage(const char *root);     /* orders .seq holds "garbage" */
+void fxd_temp_file(const char *root);       /* streams/tmp.999.1.tmp */
+void fxd_kv_damaged(const char *root);      /* a byte of kv config flipped */
+void fxd_blob_altered(const char *root);    /* a byte of the "hello world" blob flipped */
+void fxd_blob_bad_name(const char *root);   /* blobs/not-a-cid.bin */
+void fxd_foreign_file(const char *root);    /* streams/notes.txt */
+void fxd_foreign_dir(const char *root);     /* streams/old/, a directory with a file in it */
+void fxd_bad_stream_name(const char *root); /* streams/not-hex.log */
+void fxd_kv_temp_file(const char *root);    /* kv/tmp.999.1.tmp */
+void fxd_blank_line(const char *root);      /* an LF alone before orders line 10 */
+void fxd_overlong_tail(const char *root);   /* a crash: FX_OVERLONG bytes, no LF, at the end */
+void fxd_overlong_line(const char *root);   /* FX_OVERLONG bytes and an LF at the end */
 /* Makes the store look as a crash left it: LOCK holds "pid N" (a process
  * had it open), not "clean" (engine/lock.h K-1). The damages marked "a
  * crash" do this; every other damage leaves LOCK clean. */

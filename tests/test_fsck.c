@@ -123,6 +123,12 @@ static const struct fx_case case_overlong_tail = {
     fxd_overlong_tail, FSCK_TORN_TAIL, FX_ORDERS_LOG, 21, 4, 1, 0, 1, 20, 0};
 static const struct fx_case case_overlong_line = {
     fxd_overlong_line, FSCK_CHECKSUM, FX_ORDERS_LOG, 21, 4, 4, 4, 1, 20, 1};
+static const struct fx_case case_foreign_dir = {
+    fxd_foreign_dir, FSCK_FOREIGN_FILE, "streams/old", 0, 4, 4, 4, 1, 20, 1};
+static const struct fx_case case_bad_stream_name = {
+    fxd_bad_stream_name, FSCK_BAD_NAME, "streams/not-hex.log", 0, 4, 4, 4, 1, 20, 1};
+static const struct fx_case case_kv_temp = {
+    fxd_kv_temp_file, FSCK_TEMP_FILE, "kv/tmp.999.1.tmp", 0, 4, 1, 0, 1, 20, 0};
 static const struct fx_case case_legacy = {NULL, FSCK_LEGACY_LINE, FX_ORDERS_LOG, 1, 0, 0, 0, 0, 3,
                                            0};
 
@@ -340,6 +346,9 @@ FX_TESTS(legacy_store, case_legacy)
 FX_TESTS(blank_line_mid_log, case_blank)
 FX_TESTS(overlong_tail_after_a_crash, case_overlong_tail)
 FX_TESTS(overlong_whole_line, case_overlong_line)
+FX_TESTS(foreign_directory_in_streams, case_foreign_dir)
+FX_TESTS(log_name_that_is_not_hex, case_bad_stream_name)
+FX_TESTS(temp_file_left_in_kv, case_kv_temp)
 
 #define FX_ENTRIES(name)                                                                           \
     cmocka_unit_test(name##_n_reports_it_and_changes_nothing),                                     \
@@ -760,6 +769,9 @@ int main(void)
         FX_ENTRIES(blank_line_mid_log),
         FX_ENTRIES(overlong_tail_after_a_crash),
         FX_ENTRIES(overlong_whole_line),
+        FX_ENTRIES(foreign_directory_in_streams),
+        FX_ENTRIES(log_name_that_is_not_hex),
+        FX_ENTRIES(temp_file_left_in_kv),
         cmocka_unit_test(good_store_is_clean),
         cmocka_unit_test(one_wild_seq_is_the_only_line_blamed),
         cmocka_unit_test(nul_line_before_corruption_is_not_a_torn_tail),
