@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -412,6 +413,68 @@ static void damage_under_a_truncate_or_a_kv_get_is_refused_and_kept(void **state
     assert_null(out);
     assert_true(tu_tree_digest(c->dir) == before);
     OP_IS(c, "(persist/last-seq \"d\")", "5");
+}
+
+/* A dict {:seq seq :v "aaa..."} with a string of n bytes. */
+static sxp_value *big_event(int64_t seq, size_t n)
+{
+    char *bytes = malloc(n);
+    assert_non_null(bytes);
+    memset(bytes, 'a', n);
+    sxp_value *ev = sxp_value_dict();
+    assert_non_null(ev);
+    assert_int_equal(sxp_value_dict_set(ev, "seq", 3, sxp_value_int(seq)), 0);
+    assert_int_equal(sxp_value_dict_set(ev, "v", 1, sxp_value_str(bytes, n)), 0);
+    free(bytes);
+    return ev;
+}
+
+static void assert_over_the_limit(int rc, const struct sxp_err *err, const char *what)
+{
+    assert_int_equal(rc, -E2BIG);
+    assert_string_equal(err->kind, "limit");
+    if (!strstr(err->msg, what))
+        fail_msg("\"%s\" does not say \"%s\"", err->msg, what);
+}
+
+/* Oversized requests: an event over the line limit (16 MiB), a batch over
+ * what one round may leave unsynced (32 MiB), a kv value over the line
+ * limit, a blob over 1 GiB. Each is refused before anything is written. */
+static void oversized_requests_are_refused_and_change_nothing(void **state)
+{
+    struct tu_store *c = *state;
+    struct sxp_err err;
+    OP_IS(c, "(persist/append \"s\" {:seq 1})", "nil");
+    uint64_t before = tu_tree_digest(c->dir);
+
+    sxp_value *ev = big_event(2, (size_t)16 << 20);
+    assert_over_the_limit(sxp_stream_append(c->s, "s", 1, ev, &err), &err, "event of");
+    sxp_value_free(ev);
+
+    sxp_value *batch[3];
+    for (int i = 0; i < 3; i++)
+        batch[i] = big_event(2 + i, (size_t)11 << 20);
+    assert_over_the_limit(
+        sxp_stream_append_batch(c->s, "s", 1, (const sxp_value *const *)batch, 3, &err), &err,
+        "batch is over the limit");
+    for (int i = 0; i < 3; i++)
+        sxp_value_free(batch[i]);
+
+    sxp_value *v = big_event(1, (size_t)16 << 20);
+    assert_over_the_limit(sxp_kv_put(c->s, "k", 1, v, &err), &err, "value of");
+    sxp_value_free(v);
+
+    /* Never read: the length is refused first. Untouched pages cost nothing. */
+    size_t blen = ((size_t)1 << 30) + 1;
+    void *blob = mmap(NULL, blen, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    assert_true(blob != MAP_FAILED);
+    char cid[SXP_CID_LEN + 1];
+    assert_over_the_limit(sxp_blob_put(c->s, blob, blen, cid, &err), &err, "blob of");
+    assert_int_equal(munmap(blob, blen), 0);
+
+    assert_true(tu_tree_digest(c->dir) == before);
+    OP_IS(c, "(persist/last-seq \"s\")", "1");
+    OP_IS(c, "(persist/kv-get \"k\")", "nil");
 }
 
 static void a_legacy_store_reads_and_takes_new_appends(void **state)
@@ -903,6 +966,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_damaged_line_is_an_error_naming_stream_line_and_offset,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(damage_under_a_truncate_or_a_kv_get_is_refused_and_kept,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(oversized_requests_are_refused_and_change_nothing,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_legacy_store_reads_and_takes_new_appends, tu_store_setup,
                                         tu_store_teardown),
