@@ -415,6 +415,29 @@ static void damage_under_a_truncate_or_a_kv_get_is_refused_and_kept(void **state
     OP_IS(c, "(persist/last-seq \"d\")", "5");
 }
 
+/* blob/get verifies the bytes against their cid: a changed byte is
+ * -EBADMSG naming the file, never the wrong bytes. */
+static void a_blob_whose_bytes_changed_is_refused_on_get(void **state)
+{
+    struct tu_store *c = *state;
+    struct sxp_err err;
+    char cid[SXP_CID_LEN + 1], path[4096];
+    assert_int_equal(sxp_blob_put(c->s, "hello world", 11, cid, &err), 0);
+    snprintf(path, sizeof(path), "%s/blobs/%s", c->dir, cid);
+    size_t len;
+    char *bytes = tu_read_file(path, &len);
+    assert_int_equal(len, 11);
+    bytes[0] ^= 0x01;
+    tu_write_file(path, bytes, len);
+    free(bytes);
+    void *out = NULL;
+    size_t out_len = 0;
+    assert_int_equal(sxp_blob_get(c->s, cid, &out, &out_len, &err), -EBADMSG);
+    assert_null(out);
+    assert_non_null(strstr(err.msg, cid));
+    assert_non_null(strstr(err.msg, "do not hash to their cid"));
+}
+
 /* A dict {:seq seq :v "aaa..."} with a string of n bytes. */
 static sxp_value *big_event(int64_t seq, size_t n)
 {
@@ -966,6 +989,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_damaged_line_is_an_error_naming_stream_line_and_offset,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(damage_under_a_truncate_or_a_kv_get_is_refused_and_kept,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_blob_whose_bytes_changed_is_refused_on_get,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(oversized_requests_are_refused_and_change_nothing,
                                         tu_store_setup, tu_store_teardown),
