@@ -415,6 +415,58 @@ static void damage_under_a_truncate_or_a_kv_get_is_refused_and_kept(void **state
     OP_IS(c, "(persist/last-seq \"d\")", "5");
 }
 
+/* An open with default options that must fail: its code; err filled. */
+static int open_fails(const char *dir, int read_only, struct sxp_err *err)
+{
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    o.read_only = read_only;
+    sxp_store *s = NULL;
+    int rc = sxp_store_open(dir, &o, &s, err);
+    assert_null(s);
+    return rc;
+}
+
+/* What this sxp cannot read it refuses, and changes nothing: a FORMAT of
+ * another version or none it knows, a .seq that holds no number (met at
+ * the stream's first use in a clean store, where no recovery runs), a
+ * root that is a file. */
+static void a_store_this_sxp_cannot_read_is_refused_unchanged(void **state)
+{
+    struct tu_store *c = *state;
+    struct sxp_err err;
+    char path[4096];
+    OP_IS(c, "(persist/append \"s\" {:seq 1})", "nil");
+    assert_int_equal(sxp_store_close(c->s), 0);
+    c->s = NULL;
+    snprintf(path, sizeof(path), "%s/FORMAT", c->dir);
+    static const char *const formats[] = {"sxp 2\n", "sxp 1", "hello, world\n"};
+    for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+        tu_write_file(path, formats[i], strlen(formats[i]));
+        uint64_t before = tu_tree_digest(c->dir);
+        for (int ro = 0; ro <= 1; ro++) {
+            assert_int_equal(open_fails(c->dir, ro, &err), -EUCLEAN);
+            assert_non_null(strstr(err.msg, "not a store format this sxp reads"));
+            assert_true(tu_tree_digest(c->dir) == before);
+        }
+    }
+    tu_write_file(path, "sxp 1\n", 6);
+
+    snprintf(path, sizeof(path), "%s/streams/73.seq", c->dir);
+    tu_write_file(path, "many", 4);
+    c->s = tu_open(c->dir);
+    uint64_t before = tu_tree_digest(c->dir);
+    sxp_value *ev = tu_val("{:seq 2}");
+    assert_int_equal(sxp_stream_append(c->s, "s", 1, ev, &err), -EUCLEAN);
+    sxp_value_free(ev);
+    assert_non_null(strstr(err.msg, "streams/73.seq: unreadable high-water mark: run sxp-fsck"));
+    assert_true(tu_tree_digest(c->dir) == before);
+
+    snprintf(path, sizeof(path), "%s/FORMAT", c->dir);
+    assert_int_equal(open_fails(path, 1, &err), -ENOTDIR);
+}
+
 /* blob/get verifies the bytes against their cid: a changed byte is
  * -EBADMSG naming the file, never the wrong bytes. */
 static void a_blob_whose_bytes_changed_is_refused_on_get(void **state)
@@ -989,6 +1041,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_damaged_line_is_an_error_naming_stream_line_and_offset,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(damage_under_a_truncate_or_a_kv_get_is_refused_and_kept,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_store_this_sxp_cannot_read_is_refused_unchanged,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_blob_whose_bytes_changed_is_refused_on_get,
                                         tu_store_setup, tu_store_teardown),
