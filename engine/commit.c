@@ -21,12 +21,14 @@
  *        listing is the leader's, one LOCK sync for all the streams of the
  *        round (commit_list_dirty); when it fails, those logs write nothing
  *        and their appends fail, and they can still take journaled rounds.
- *   C-5  a failure after the round's lines are durable fails none of its
+ *   C-5  a failure that leaves the round's lines durable fails none of its
  *        appends: the checkpoint a round runs once its callers are done
  *        (journal.c J-5) stops the journal for the session (j_dead) and
  *        makes a log it could not sync refuse writes (IO-5); a journaled
  *        round's failed listing of its busy logs (C-2) keeps them behind
- *        the journal's sync. Each such failure counts in st_absorbed.
+ *        the journal's sync; zeros written ahead that find no room are
+ *        dropped and the file synced without them (PRE-ZEROING). Each such
+ *        failure counts in st_absorbed.
  * Acknowledgements happen in log order: a caller is never told its event is
  * durable while an earlier event of the same stream is not.
  *
@@ -151,6 +153,7 @@ struct commit_slot {
     uint64_t off;     /* where the round's lines start in the log */
     uint64_t bytes;   /* bytes of lines */
     uint64_t zeros;   /* zero bytes written after them (pre-zeroing) */
+    int zero_no_room; /* PRE-ZEROING: they found no room, the log synced without */
     int full;         /* BOUND: the round takes no more of this log's requests */
     int unlisted;     /* C-4 failed: rc set, nothing written, the stream not dead */
     int early;        /* C-2: journaled, and its log listed: written beside the record */
@@ -175,6 +178,17 @@ struct commit_slot {
  * The zeros reach the disk too, so they pay only when many rounds land in
  * them: a round of more than 1/COMMIT_ZERO_ROUNDS of the run writes no
  * zeros and lets the file grow.
+ * The zeros are only a speed-up: when their write finds no room (ENOSPC,
+ * EDQUOT, EFBIG) after the lines were written, the log is fdatasynced
+ * without them and the round goes on (commit_zero_fallback; the same for
+ * ROOT/JOURNAL's zeros). A disk close to full so keeps taking appends
+ * until the lines themselves do not fit, and writes no more zeros this
+ * session. The part of the run that was
+ * written is cut first, so it leaves the room to the other logs; if that
+ * cut fails, size_alloc counts the whole run, which the file may not
+ * reach: a clean close cuts back to the lines either way, and a write past
+ * the real end only pays a size change in its fdatasync. The failure
+ * counts as absorbed (C-5).
  *
  * BIG ROUNDS. Keeping a log's sync in place saves writing out a size change
  * (this machine's ext4 runs without a journal, so that is a synchronous
@@ -191,17 +205,41 @@ struct commit_slot {
  * of that loop to 0.80x-0.83x, its p99 from 4 ms to 0.7 ms. */
 #define COMMIT_ZERO_MIN ((uint64_t)64 << 10)
 #define COMMIT_ZERO_MAX ((uint64_t)1 << 20)
-#define COMMIT_ZERO_AFTER 64
 #define COMMIT_ZERO_ROUNDS 8
 #define COMMIT_BIG_ROUND ((uint64_t)32 << 10)
 
 static const char commit_zeros[COMMIT_ZERO_MAX];
 
+/* The errors of a write that found no room. */
+static int commit_no_room(int rc)
+{
+    return rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG;
+}
+
+/* PRE-ZEROING: zw, a run of zeros written at zw->off, after lines that
+ * were written (lines_rc 0), with the fdatasync attached to it, found no
+ * room: cuts what part of the run was written (giving the room back to the
+ * other logs) and syncs the file without it. Returns 1 when that made zw a
+ * success, and then sets zw->len to 0 if the cut was made. No lock held;
+ * fd pinned by the caller. */
+static int commit_zero_fallback(sxp_store *s, int fd, int lines_rc, struct io_wsync *zw)
+{
+    if (lines_rc != 0 || !commit_no_room(zw->res) || zw->sync_failed)
+        return 0;
+    int cut = s->io->ftruncate(s->io, fd, zw->off) == 0;
+    int rc = s->io->fdatasync(s->io, fd);
+    zw->res = rc;
+    zw->sync_failed = rc != 0;
+    if (rc == 0 && cut)
+        zw->len = 0;
+    return rc == 0;
+}
+
 static uint64_t commit_zero_run(const sxp_store *s, const struct stream *st, uint64_t bytes,
                                 uint64_t end)
 {
     if (s->opt.sync != SXP_SYNC_ALWAYS || st->appends_session < COMMIT_ZERO_AFTER ||
-        end <= st->size_alloc)
+        end <= st->size_alloc || st->zero_no_room)
         return 0;
     uint64_t run = end < COMMIT_ZERO_MIN ? COMMIT_ZERO_MIN : end;
     if (run > COMMIT_ZERO_MAX)
@@ -372,7 +410,7 @@ static uint64_t commit_journal_bytes(const struct commit_slot *slots, size_t nsl
  * journal's result. Called by the leader without s->mu: the slots and
  * s->j_* are the leader's until the round ends. */
 static int commit_journal_write(sxp_store *s, const struct commit_slot *slots, size_t nslots,
-                                struct io_wsync *early, size_t nearly)
+                                struct io_wsync *early, size_t nearly, unsigned *absorbed)
 {
     uint64_t len = commit_journal_bytes(slots, nslots);
     char *buf = malloc(len);
@@ -391,7 +429,7 @@ static int commit_journal_write(sxp_store *s, const struct commit_slot *slots, s
                                     commit_slot_lines(sl), sl->bytes);
     }
     uint64_t end = s->j_end + len, zeros = 0;
-    if (end > s->j_alloc) {
+    if (end > s->j_alloc && !s->j_zero_no_room) {
         zeros = end < COMMIT_ZERO_MIN ? COMMIT_ZERO_MIN : end;
         zeros = zeros > COMMIT_ZERO_MAX ? COMMIT_ZERO_MAX : zeros;
     }
@@ -404,7 +442,12 @@ static int commit_journal_write(sxp_store *s, const struct commit_slot *slots, s
     jw[nearly + 1] =
         (struct io_wsync){.fd = s->j_fd, .buf = commit_zeros, .len = zeros, .off = end, .sync = 1};
     (void)s->io->write_sync(s->io, jw, nearly + (zeros ? 2 : 1));
-    int rc = jw[nearly].res ? jw[nearly].res : zeros ? jw[nearly + 1].res : 0;
+    if (zeros && commit_zero_fallback(s, s->j_fd, jw[nearly].res, &jw[nearly + 1])) {
+        (*absorbed)++;
+        zeros = jw[nearly + 1].len; /* 0 once cut back */
+        s->j_zero_no_room = 1;      /* the leader's, as s->j_* are */
+    }
+    int rc = jw[nearly].res ? jw[nearly].res : jw[nearly + 1].len ? jw[nearly + 1].res : 0;
     for (size_t i = 0; i < nearly; i++) {
         early[i].res = jw[i].res;
         early[i].sync_failed = jw[i].sync_failed;
@@ -543,17 +586,28 @@ static void commit_round(sxp_store *s)
          * kernel) until write_sync returns; their owners sleep until we mark
          * their requests done below. */
         uint64_t t0 = clock_now_ns();
-        int jrc = journaled ? commit_journal_write(s, slots, nslots, w, nearly) : 0;
+        unsigned absorbed = 0;
+        int jrc = journaled ? commit_journal_write(s, slots, nslots, w, nearly, &absorbed) : 0;
         recorded = journaled && jrc == 0;
         if (jrc == 0) {
             if (nw > nearly)
                 (void)s->io->write_sync(s->io, w + nearly, nw - nearly);
+            for (size_t i = 0; i < nslots; i++) {
+                struct commit_slot *sl = &slots[i];
+                if (sl->zeros && !sl->rc &&
+                    commit_zero_fallback(s, sl->st->fd, w[sl->w_at].res, &w[sl->w_at + 1])) {
+                    absorbed++;
+                    sl->zeros = w[sl->w_at + 1].len; /* 0 once cut back */
+                    sl->zero_no_room = 1;
+                }
+            }
         } else {
             for (size_t k = 0; k < nw; k++)
                 w[k].res = jrc;
         }
         uint64_t took = clock_now_ns() - t0;
         pthread_mutex_lock(&s->mu);
+        s->st_absorbed += absorbed;
         if (journaled && jrc == 0) {
             s->j_end += commit_journal_bytes(slots, nslots);
             if (s->j_end > s->j_alloc)
@@ -588,6 +642,7 @@ static void commit_round(sxp_store *s)
             if (recorded)
                 (void)journal_note_dirty(s, st);
         } else {
+            st->zero_no_room |= sl->zero_no_room;
             st->size_durable = st->size_written;
             if (st->size_written + sl->zeros > st->size_alloc)
                 st->size_alloc = st->size_written + sl->zeros;

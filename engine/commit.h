@@ -18,4 +18,8 @@
 /* The largest single event line we accept (payload and trailer). */
 #define COMMIT_MAX_LINE ((size_t)16 << 20)
 
+/* PRE-ZEROING (commit.c): a log is kept ahead of its lines by zeros once it
+ * has taken this many appends in the session. */
+#define COMMIT_ZERO_AFTER 64
+
 #endif

@@ -52,6 +52,7 @@ struct stream {
     uint64_t size_written;    /* next append offset */
     uint64_t size_alloc;      /* file size: size_written plus pre-zeroed space (commit.c) */
     uint64_t appends_session; /* appends acknowledged since open */
+    int zero_no_room;         /* its zeros found no room: none this session */
     int fd;                   /* log descriptor, -1 when closed */
     int pins;                 /* users of fd right now */
     struct stream *lru_prev;  /* ST-3; most recent at the head */
@@ -89,6 +90,7 @@ struct sxp_store {
     uint64_t j_gen;          /* the header's generation */
     uint64_t j_end;          /* where the next record goes */
     uint64_t j_alloc;        /* its size: zeros or old records up to here */
+    int j_zero_no_room;      /* its zeros found no room: none this session */
     struct stream **j_dirty; /* logs with lines only the journal syncs */
     size_t j_ndirty, j_cap;
     size_t j_ckpt_logs; /* a checkpoint runs at this many logs (J-5) */

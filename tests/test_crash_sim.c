@@ -970,6 +970,47 @@ static void a_round_checkpoints_at_the_bound_of_logs(void **state)
     assert_int_equal(st.rec_hw_rolled, 2);
 }
 
+/* PRE-ZEROING (commit.c): a busy log's zeros ahead, and the journal's,
+ * are only a speed-up. When their write finds no room, the appends whose
+ * lines were written are synced without them and acknowledged; the part
+ * of the run that was written is cut off; no more zeros are tried this
+ * session; and a power loss keeps every acknowledged event. */
+static void zeros_ahead_that_find_no_room_fail_no_append(void **state)
+{
+    struct tc *t = *state;
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open(t);
+    /* The session's first round writes its record, then the journal's
+     * zeros (a clean close cut them). */
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_PWRITE, 2, -ENOSPC, 0), 0);
+    assert_int_equal(tc_append(s, "a", 2), 0);
+    assert_int_equal(store_absorbed_failures(s), 1);
+    uint64_t jsize = tc_size(t, "JOURNAL");
+    for (int64_t i = 3; i <= COMMIT_ZERO_AFTER + 1; i++)
+        assert_int_equal(tc_append(s, "a", i), 0);
+    assert_int_equal(tc_size(t, "JOURNAL") > jsize, 1); /* no zeros: it grows */
+    /* Now busy: the next append lists the log in LOCK (C-4), then writes
+     * its lines and zeros behind them. */
+    uint64_t lines = tc_size(t, "streams/61.log");
+    /* The zeros' write fills what room there was (8 KiB), then fails. */
+    struct io_fault_rule full = {IO_FAULT_BIT(IO_FK_PWRITE), 3, -ENOSPC, 0, 1, 8192};
+    assert_int_equal(io_fault_add_rule(t->io, &full), 0);
+    assert_int_equal(tc_append(s, "a", COMMIT_ZERO_AFTER + 2), 0);
+    io_fault_clear(t->io);
+    assert_int_equal(store_absorbed_failures(s), 2);
+    uint64_t after = tc_size(t, "streams/61.log");
+    assert_true(after > lines);
+    assert_true(after < lines + 4096); /* its lines: the zeros written were cut */
+    assert_int_equal(tc_append(s, "a", COMMIT_ZERO_AFTER + 3), 0);
+    assert_true(tc_size(t, "streams/61.log") < after + 4096); /* none tried again */
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), COMMIT_ZERO_AFTER + 3);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 /* J-6: a record names bytes at an offset its log must reach once the
  * records before it are written. A log cut shorter than that after the
  * crash is damage, not crash residue: the open refuses it and changes
@@ -1371,6 +1412,7 @@ int main(void)
         T(a_round_checkpoints_at_the_bound_of_logs),
         T(a_failed_checkpoint_in_a_round_fails_none_of_its_appends),
         T(a_record_past_the_end_of_its_log_is_refused),
+        T(zeros_ahead_that_find_no_room_fail_no_append),
         T(a_recovery_cut_short_after_its_replay_reads_every_log),
         T(a_failed_log_write_after_its_record_keeps_the_journal),
         T(a_syncing_open_after_a_clean_unsynced_session_makes_it_durable),
