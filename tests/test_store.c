@@ -490,20 +490,6 @@ static void a_blob_whose_bytes_changed_is_refused_on_get(void **state)
     assert_non_null(strstr(err.msg, "do not hash to their cid"));
 }
 
-/* A dict {:seq seq :v "aaa..."} with a string of n bytes. */
-static sxp_value *big_event(int64_t seq, size_t n)
-{
-    char *bytes = malloc(n);
-    assert_non_null(bytes);
-    memset(bytes, 'a', n);
-    sxp_value *ev = sxp_value_dict();
-    assert_non_null(ev);
-    assert_int_equal(sxp_value_dict_set(ev, "seq", 3, sxp_value_int(seq)), 0);
-    assert_int_equal(sxp_value_dict_set(ev, "v", 1, sxp_value_str(bytes, n)), 0);
-    free(bytes);
-    return ev;
-}
-
 static void assert_over_the_limit(int rc, const struct sxp_err *err, const char *what)
 {
     assert_int_equal(rc, -E2BIG);
@@ -522,20 +508,20 @@ static void oversized_requests_are_refused_and_change_nothing(void **state)
     OP_IS(c, "(persist/append \"s\" {:seq 1})", "nil");
     uint64_t before = tu_tree_digest(c->dir);
 
-    sxp_value *ev = big_event(2, (size_t)16 << 20);
+    sxp_value *ev = tu_padded_event(2, (size_t)16 << 20);
     assert_over_the_limit(sxp_stream_append(c->s, "s", 1, ev, &err), &err, "event of");
     sxp_value_free(ev);
 
     sxp_value *batch[3];
     for (int i = 0; i < 3; i++)
-        batch[i] = big_event(2 + i, (size_t)11 << 20);
+        batch[i] = tu_padded_event(2 + i, (size_t)11 << 20);
     assert_over_the_limit(
         sxp_stream_append_batch(c->s, "s", 1, (const sxp_value *const *)batch, 3, &err), &err,
         "batch is over the limit");
     for (int i = 0; i < 3; i++)
         sxp_value_free(batch[i]);
 
-    sxp_value *v = big_event(1, (size_t)16 << 20);
+    sxp_value *v = tu_padded_event(1, (size_t)16 << 20);
     assert_over_the_limit(sxp_kv_put(c->s, "k", 1, v, &err), &err, "value of");
     sxp_value_free(v);
 
