@@ -320,17 +320,24 @@ static void every_line_on_disk_carries_its_xxh3_trailer(void **state)
     free(got);
 }
 
+/* Closes the store and reads the log of stream "d", whose path it leaves
+ * in path. */
+static char *close_and_read_log_d(struct tu_store *c, char *path, size_t size, size_t *len)
+{
+    assert_int_equal(sxp_store_close(c->s), 0);
+    c->s = NULL;
+    snprintf(path, size, "%s/streams/64.log", c->dir);
+    return tu_read_file(path, len);
+}
+
 static void a_damaged_line_is_an_error_naming_stream_line_and_offset(void **state)
 {
     struct tu_store *c = *state;
     OP_IS(c, "(persist/append-batch \"d\" (list {:seq 1} {:seq 2} {:seq 3}))", "nil");
     OP_IS(c, "(persist/kv-put \"k\" 1)", "nil");
-    assert_int_equal(sxp_store_close(c->s), 0);
-    c->s = NULL;
     char path[4096];
-    snprintf(path, sizeof(path), "%s/streams/64.log", c->dir);
     size_t len;
-    char *bytes = tu_read_file(path, &len);
+    char *bytes = close_and_read_log_d(c, path, sizeof(path), &len);
     size_t line2 = (size_t)(strchr(bytes, '\n') - bytes) + 1;
     bytes[line2 + 2] ^= 0x01; /* flips a byte of line 2's payload */
     tu_write_file(path, bytes, len);
@@ -373,12 +380,9 @@ static void damage_under_a_truncate_or_a_kv_get_is_refused_and_kept(void **state
           "nil");
     OP_IS(c, "(persist/kv-put \"k\" 1)", "nil");
     OP_IS(c, "(persist/kv-put \"b\" 2)", "nil");
-    assert_int_equal(sxp_store_close(c->s), 0);
-    c->s = NULL;
     char path[4096];
-    snprintf(path, sizeof(path), "%s/streams/64.log", c->dir);
     size_t len;
-    char *bytes = tu_read_file(path, &len);
+    char *bytes = close_and_read_log_d(c, path, sizeof(path), &len);
     char *line4 = bytes;
     for (int i = 0; i < 3; i++)
         line4 = strchr(line4, '\n') + 1;
