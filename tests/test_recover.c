@@ -215,6 +215,37 @@ static void garbage_seq_refuses_recovery_naming_it(void **state)
     assert_refused(fxd_seq_garbage, FX_ORDERS_SEQ, 0, NULL);
 }
 
+/* A .seq longer than any high-water mark sxp writes. */
+static void damage_seq_too_long(const char *root)
+{
+    char p[PATH_MAX], text[LAYOUT_SEQ_MAX_TEXT + 2];
+    memset(text, '9', sizeof(text));
+    fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), text, sizeof(text));
+}
+
+static void overlong_seq_refuses_recovery_naming_it(void **state)
+{
+    (void)state;
+    assert_refused(damage_seq_too_long, FX_ORDERS_SEQ, 0, "longer than");
+}
+
+/* Damage in two logs: both are found; the message names the first and
+ * counts the others. */
+static void damage_two_logs(const char *root)
+{
+    char p[PATH_MAX];
+    fxd_flip_mid(root);
+    fx_join(p, root, FX_USERS_LOG);
+    fx_flip_byte(p, fx_line_offset(p, 2) + 3);
+}
+
+static void damage_in_two_logs_is_refused_naming_one_and_counting_the_other(void **state)
+{
+    (void)state;
+    assert_refused(damage_two_logs, FX_ORDERS_LOG, fx_orders_offset(10),
+                   "(and 1 more corrupt files)");
+}
+
 static void temp_file_is_removed(void **state)
 {
     (void)state;
@@ -1042,6 +1073,8 @@ int main(void)
         cmocka_unit_test(swapped_lines_refuse_recovery_as_seq_out_of_order),
         cmocka_unit_test(half_line_at_end_is_cut_and_every_event_stays),
         cmocka_unit_test(blank_line_mid_log_refuses_recovery),
+        cmocka_unit_test(overlong_seq_refuses_recovery_naming_it),
+        cmocka_unit_test(damage_in_two_logs_is_refused_naming_one_and_counting_the_other),
         cmocka_unit_test(overlong_tail_without_lf_is_cut),
         cmocka_unit_test(overlong_whole_line_refuses_recovery),
         cmocka_unit_test(zero_bytes_appended_are_cut),
