@@ -1,18 +1,21 @@
 /*
  * check_kv.c -- a kv file holds one framed SX value (frame.h; a legacy file
- * holds the value alone, no trailer, no LF). Anything else is kv-corrupt:
- * kv files are replaced atomically, so a crash cannot tear one.
+ * holds the value alone, no trailer, no LF), of at most COMMIT_MAX_LINE
+ * bytes, the most the engine writes (kv.c) and reads. Anything else is
+ * kv-corrupt: kv files are replaced atomically, so a crash cannot tear one.
  */
 #include <errno.h>
 #include <stdlib.h>
 
+#include "commit.h"
 #include "frame.h"
 #include "fsck_int.h"
 #include "logscan.h"
 #include "sxcheck.h"
 
-/* Larger kv files are not read (and reported corrupt). */
-#define FSCK_KV_MAX ((uint64_t)1 << 30)
+/* Larger kv files are not read, and reported corrupt: kv-get refuses them
+ * too ("larger than any value sxp writes; run sxp-fsck"). */
+#define FSCK_KV_MAX ((uint64_t)COMMIT_MAX_LINE)
 
 int fsck_check_kv(struct fsck_ctx *c, struct fsck_item *it)
 {

@@ -103,7 +103,7 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
                   f->detail == LS_BAD_SUM       ? "checksum mismatch"
                   : f->detail == LS_BAD_TRAILER ? "not one framed line"
                   : f->detail == LS_BLANK       ? "empty value"
-                  : f->detail == LS_OVERLONG    ? "larger than 1 GiB"
+                  : f->detail == LS_OVERLONG    ? "larger than any value sxp writes (16 MiB)"
                                                 : "value does not parse as SX");
         return;
     case FSCK_BLOB_HASH:

@@ -524,6 +524,19 @@ void fxd_kv_damaged(const char *root)
     fx_flip_byte(fx_join(p, root, FX_KV_CONFIG), 3);
 }
 
+void fxd_kv_oversized(const char *root)
+{
+    char p[PATH_MAX];
+    size_t n = FX_KV_OVERSIZED;
+    char *v = malloc(n + FRAME_TRAILER_LEN);
+    assert_non_null(v);
+    memset(v, 'x', n);
+    v[0] = v[n - 1] = '"'; /* a string: well-formed SX, framed and summed */
+    frame_trailer(v, n, v + n);
+    fx_write_file(fx_join(p, root, FX_KV_CONFIG), v, n + FRAME_TRAILER_LEN);
+    free(v);
+}
+
 void fxd_blob_altered(const char *root)
 {
     char p[PATH_MAX], cid[SXP_CID_LEN + 1], rel[128];

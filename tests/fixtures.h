@@ -75,24 +75,28 @@ char *fx_snapshot(const char *root);
  * or -1 if the file cannot be read. */
 int fx_log_seqs(const char *path, int64_t *seqs, int max);
 
+/* Longer than any kv value the engine writes or reads (commit.h
+ * COMMIT_MAX_LINE, trailer included). */
+#define FX_KV_OVERSIZED ((size_t)16 << 20)
 /* Longer than any line may be (recovery/logscan.h LOGSCAN_LINE_MAX). */
 #define FX_OVERLONG (((size_t)64 << 20) + 1)
 
 /* The named damages of issue 3, each applied to a good store at root. */
-void fxd_flip_mid(const char *root);        /* a byte of orders line 10's payload */
-void fxd_flip_last(const char *root);       /* a byte of orders line 20's payload */
-void fxd_swap_lines(const char *root);      /* orders lines 5 and 6 */
-void fxd_half_line(const char *root);       /* a crash: half of event 21's line, no LF */
-void fxd_zeros(const char *root);           /* a crash: 1000 NUL bytes after orders' last line */
-void fxd_seq_below(const char *root);       /* orders .seq holds 15 */
-void fxd_seq_deleted(const char *root);     /* orders .seq removed */
-void fxd_seq_garbage(const char *root);     /* orders .seq holds "garbage" */
-void fxd_temp_file(const char *root);       /* streams/tmp.999.1.tmp */
-void fxd_kv_damaged(const char *root);      /* a byte of kv config flipped */
-void fxd_blob_altered(const char *root);    /* a byte of the "hello world" blob flipped */
-void fxd_blob_bad_name(const char *root);   /* blobs/not-a-cid.bin */
-void fxd_foreign_file(const char *root);    /* streams/notes.txt */
-void fxd_foreign_dir(const char *root);     /* streams/old/, a directory with a file in it */
+void fxd_flip_mid(const char *root);      /* a byte of orders line 10's payload */
+void fxd_flip_last(const char *root);     /* a byte of orders line 20's payload */
+void fxd_swap_lines(const char *root);    /* orders lines 5 and 6 */
+void fxd_half_line(const char *root);     /* a crash: half of event 21's line, no LF */
+void fxd_zeros(const char *root);         /* a crash: 1000 NUL bytes after orders' last line */
+void fxd_seq_below(const char *root);     /* orders .seq holds 15 */
+void fxd_seq_deleted(const char *root);   /* orders .seq removed */
+void fxd_seq_garbage(const char *root);   /* orders .seq holds "garbage" */
+void fxd_temp_file(const char *root);     /* streams/tmp.999.1.tmp */
+void fxd_kv_damaged(const char *root);    /* a byte of kv config flipped */
+void fxd_kv_oversized(const char *root);  /* kv config: a framed string of FX_KV_OVERSIZED bytes */
+void fxd_blob_altered(const char *root);  /* a byte of the "hello world" blob flipped */
+void fxd_blob_bad_name(const char *root); /* blobs/not-a-cid.bin */
+void fxd_foreign_file(const char *root);  /* streams/notes.txt */
+void fxd_foreign_dir(const char *root);   /* streams/old/, a directory with a file in it */
 void fxd_bad_stream_name(const char *root); /* streams/not-hex.log */
 void fxd_kv_temp_file(const char *root);    /* kv/tmp.999.1.tmp */
 void fxd_blank_line(const char *root);      /* an LF alone before orders line 10 */

@@ -129,6 +129,8 @@ static const struct fx_case case_bad_stream_name = {
     fxd_bad_stream_name, FSCK_BAD_NAME, "streams/not-hex.log", 0, 4, 4, 4, 1, 20, 1};
 static const struct fx_case case_kv_temp = {
     fxd_kv_temp_file, FSCK_TEMP_FILE, "kv/tmp.999.1.tmp", 0, 4, 1, 0, 1, 20, 0};
+static const struct fx_case case_kv_oversized = {
+    fxd_kv_oversized, FSCK_KV_CORRUPT, FX_KV_CONFIG, 0, 4, 4, 4, 1, 20, 1};
 static const struct fx_case case_legacy = {NULL, FSCK_LEGACY_LINE, FX_ORDERS_LOG, 1, 0, 0, 0, 0, 3,
                                            0};
 
@@ -349,6 +351,7 @@ FX_TESTS(overlong_whole_line, case_overlong_line)
 FX_TESTS(foreign_directory_in_streams, case_foreign_dir)
 FX_TESTS(log_name_that_is_not_hex, case_bad_stream_name)
 FX_TESTS(temp_file_left_in_kv, case_kv_temp)
+FX_TESTS(kv_value_over_the_size_limit, case_kv_oversized)
 
 #define FX_ENTRIES(name)                                                                           \
     cmocka_unit_test(name##_n_reports_it_and_changes_nothing),                                     \
@@ -772,6 +775,7 @@ int main(void)
         FX_ENTRIES(foreign_directory_in_streams),
         FX_ENTRIES(log_name_that_is_not_hex),
         FX_ENTRIES(temp_file_left_in_kv),
+        FX_ENTRIES(kv_value_over_the_size_limit),
         cmocka_unit_test(good_store_is_clean),
         cmocka_unit_test(one_wild_seq_is_the_only_line_blamed),
         cmocka_unit_test(nul_line_before_corruption_is_not_a_torn_tail),
