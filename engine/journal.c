@@ -67,7 +67,9 @@
  *        one; the open that follows starts a new generation (journal_start).
  *        A record whose log is missing, or shorter than its offset once the
  *        records before it are written, is corruption: J-5 and the creation
- *        rule (commit.c C-3) make both impossible after a crash.
+ *        rule (commit.c C-3) make both impossible after a crash. Recovery
+ *        refuses it; sxp-fsck reports it (journal-orphan) and under -y
+ *        copies its lines to lost+found/ before writing the others back.
  *   J-7  A record's log bytes are never changed while the record is valid:
  *        logs are only appended to, and a truncate checkpoints first.
  *   J-8  A torn header cannot hide records: a header is only written after
@@ -197,16 +199,19 @@ struct journal_logs {
     struct {
         char hex[2 * LAYOUT_STREAM_MAX + 1];
         int fd;
+        uint64_t size; /* once the records so far are written */
     } * v;
     size_t n, cap;
 };
 
-static int journal_log_fd(struct sxp_io *io, const char *root, struct journal_logs *ls,
-                          const struct journal_rec *r, struct sxp_err *err)
+/* The index in ls of r's log, opened (with flags) on first use; -errno
+ * otherwise, -ENOENT with no message when the log is missing and quiet. */
+static int journal_log_at(struct sxp_io *io, const char *root, struct journal_logs *ls,
+                          const struct journal_rec *r, int flags, int quiet, struct sxp_err *err)
 {
     for (size_t i = ls->n; i-- > 0;)
         if (strlen(ls->v[i].hex) == r->hex_len && memcmp(ls->v[i].hex, r->hex, r->hex_len) == 0)
-            return ls->v[i].fd;
+            return (int)i;
     if (ls->n == ls->cap) {
         size_t cap = ls->cap ? 2 * ls->cap : 16;
         void *p = realloc(ls->v, cap * sizeof(*ls->v));
@@ -219,16 +224,24 @@ static int journal_log_fd(struct sxp_io *io, const char *root, struct journal_lo
     snprintf(rel, sizeof(rel), "streams/%.*s.log", (int)r->hex_len, r->hex);
     if (layout_path(root, rel, path))
         return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
-    int fd = io->open(io, path, O_RDWR | O_CLOEXEC, 0);
+    int fd = io->open(io, path, flags | O_CLOEXEC, 0);
+    if (fd == -ENOENT && quiet)
+        return -ENOENT;
     if (fd < 0)
         return err_set(err, fd == -ENOENT ? -EUCLEAN : fd,
                        "%s/JOURNAL names %s, which %s; run sxp-fsck", root, path,
                        fd == -ENOENT ? "is missing" : "cannot be opened");
+    uint64_t size = 0;
+    int rc = io->fsize(io, fd, &size);
+    if (rc) {
+        (void)io->close(io, fd);
+        return err_set(err, rc, "size of %s: %s", path, strerror(-rc));
+    }
     memcpy(ls->v[ls->n].hex, r->hex, r->hex_len);
     ls->v[ls->n].hex[r->hex_len] = '\0';
     ls->v[ls->n].fd = fd;
-    ls->n++;
-    return fd;
+    ls->v[ls->n].size = size;
+    return (int)ls->n++;
 }
 
 /* J-6: fdatasyncs the logs a replay wrote, JOURNAL_SYNC_CHUNK at once
@@ -275,7 +288,8 @@ static int journal_reset(struct sxp_io *io, const char *path, uint64_t gen, int 
 }
 
 int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
-                   struct journal_replay_report *out, struct sxp_err *err)
+                   journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
+                   struct sxp_err *err)
 {
     char path[PATH_MAX];
     char *buf = NULL;
@@ -303,37 +317,44 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
         out->records++;
         out->bytes += r.len;
         lock_dirty_add(&out->named, lock_dirty_bucket(r.hex, r.hex_len));
-        if (!apply)
+        if (!apply && !orphan)
             continue;
         size_t before = ls.n;
-        int fd = journal_log_fd(io, root, &ls, &r, err);
-        if (fd < 0) {
-            rc = fd;
+        int i = journal_log_at(io, root, &ls, &r, apply ? O_RDWR : O_RDONLY, orphan != NULL, err);
+        if (i < 0 && i != -ENOENT) {
+            rc = i;
             goto out;
         }
         if (ls.n != before)
             out->logs++;
-        uint64_t size = 0;
-        rc = io->fsize(io, fd, &size);
-        if (!rc && size < r.off)
-            rc = err_set(err, -EUCLEAN,
-                         "%s/JOURNAL: streams/%s.log is %llu bytes, shorter than the record "
-                         "for offset %llu; run sxp-fsck",
-                         root, ls.v[ls.n - 1].hex, (unsigned long long)size,
-                         (unsigned long long)r.off);
-        else if (rc)
-            rc = err_set(err, rc, "size of streams/%.*s.log: %s", (int)r.hex_len, r.hex,
-                         strerror(-rc));
-        if (!rc) {
-            rc = io->pwrite(io, fd, r.payload, r.len, r.off);
+        uint64_t size = i < 0 ? 0 : ls.v[i].size;
+        if (i < 0 || size < r.off) {
+            struct journal_orphan o = {r.hex, r.hex_len, r.off, (uint64_t)(r.payload - buf),
+                                       r.len, i < 0,     size};
+            if (!orphan)
+                rc =
+                    err_set(err, -EUCLEAN,
+                            "%s/JOURNAL: streams/%s.log is %llu bytes, shorter than the record "
+                            "for offset %llu; run sxp-fsck",
+                            root, ls.v[i].hex, (unsigned long long)size, (unsigned long long)r.off);
+            else if ((rc = orphan(arg, &o)) == 0)
+                out->orphans++;
             if (rc)
+                goto out;
+            continue;
+        }
+        if (apply) {
+            rc = io->pwrite(io, ls.v[i].fd, r.payload, r.len, r.off);
+            if (rc) {
                 err_set(err, rc, "write streams/%.*s.log: %s", (int)r.hex_len, r.hex,
                         strerror(-rc));
+                goto out;
+            }
         }
-        if (rc)
-            goto out;
+        if (r.off + r.len > size)
+            ls.v[i].size = r.off + r.len;
     }
-    rc = journal_sync_logs(io, &ls, sync, err);
+    rc = apply ? journal_sync_logs(io, &ls, sync, err) : 0;
     if (rc)
         goto out;
     /* J-6: the records' logs may be on no dirty list (J-5: the checkpoint
@@ -360,7 +381,7 @@ int journal_check_readonly(struct sxp_io *io, const char *root, struct sxp_err *
 {
     struct journal_replay_report jr;
     char path[PATH_MAX];
-    int rc = journal_replay(io, root, 0, 0, -1, &jr, err);
+    int rc = journal_replay(io, root, 0, 0, -1, NULL, NULL, &jr, err);
     if (rc || jr.records == 0)
         return rc;
     if (layout_path(root, "LOCK", path))

@@ -38,19 +38,39 @@ size_t journal_record_format(char *out, uint64_t gen, const char *name, size_t n
 struct journal_replay_report {
     unsigned records;        /* valid records of the current generation */
     unsigned logs;           /* distinct logs they wrote */
+    unsigned orphans;        /* records given to the orphan handler */
     uint64_t bytes;          /* payload bytes written back */
     struct lock_dirty named; /* the buckets of their streams (lock.h K-5) */
 };
+
+/* A record that cannot be written back (J-6): its log is missing, or
+ * shorter than the record's offset once the records before it are
+ * written. Damage, not crash residue. */
+struct journal_orphan {
+    const char *hex; /* the stream's file name without ".log" (not NUL-ended) */
+    size_t hex_len;
+    uint64_t off;  /* where the payload belongs in the log */
+    uint64_t jpos; /* where the payload is in ROOT/JOURNAL */
+    size_t len;    /* payload bytes */
+    int missing;   /* 1: no log; 0: the log is log_size bytes */
+    uint64_t log_size;
+};
+/* Returns 0 to go on (the record is then skipped), or -errno to stop. */
+typedef int (*journal_orphan_fn)(void *arg, const struct journal_orphan *o);
 
 /* J-6: writes every valid record of ROOT/JOURNAL's current generation back
  * into its log, in journal order, then fdatasyncs those logs (when sync),
  * makes LOCK (lock_fd, when >= 0) forget its dirty list, and empties the
  * journal. With apply 0 it only counts them (sxp-fsck without -p). A
- * missing or headless journal has no records. -EUCLEAN (with a message)
- * when a record names a log that is missing or shorter than the record's
- * offset. */
+ * missing or headless journal has no records. A record that cannot be
+ * written back (struct journal_orphan) is -EUCLEAN with a message, unless
+ * orphan is given: then it goes to orphan(arg, ...) and is skipped (and
+ * with apply 0 the records are checked against their logs, opened
+ * read-only); the journal is still emptied after the others, so the
+ * handler must have saved what it keeps. */
 int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
-                   struct journal_replay_report *out, struct sxp_err *err);
+                   journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
+                   struct sxp_err *err);
 
 /* A read-only open: -EUCLEAN (with a message) when ROOT/JOURNAL holds
  * records and no writer holds ROOT/LOCK, that is, a crash left appends only

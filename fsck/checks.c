@@ -55,6 +55,11 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
                               "JOURNAL holds acknowledged appends a crash kept out of their "
                               "logs (findings at the end of those logs may be that)",
                               "-p writes them back into their logs first"},
+    [FSCK_JOURNAL_ORPHAN] = {"journal-orphan", FSCK_CORRUPTION,
+                             "a JOURNAL record names a log that is missing, or that does not "
+                             "reach the record's offset (bytes before it are lost)",
+                             "-y moves its lines to lost+found/ and writes the other records "
+                             "back"},
 };
 
 const char *fsck_class_name(enum fsck_class c)

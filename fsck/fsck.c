@@ -393,21 +393,103 @@ static int fsck_settle(struct fsck_ctx *c, char *msg, size_t size)
     return 0;
 }
 
+/* The journal phase's handling of a record that cannot be written back. */
+struct fsck_orphans {
+    struct fsck_ctx *c;
+    struct fsck_lf *lf; /* NULL: only report */
+    int jfd;            /* ROOT/JOURNAL, to copy from */
+    char *msg;
+    size_t size;
+};
+
+/* journal_orphan_fn: a journal-orphan finding; under -y its lines go to
+ * lost+found/ first, durably, since the replay then empties the journal. */
+static int fsck_journal_orphan(void *arg, const struct journal_orphan *o)
+{
+    struct fsck_orphans *x = arg;
+    struct fsck_ctx *c = x->c;
+    char rel[2 * LAYOUT_STREAM_MAX + 16];
+    snprintf(rel, sizeof(rel), "streams/%.*s.log", (int)o->hex_len, o->hex);
+    struct fsck_finding f = {.code = FSCK_JOURNAL_ORPHAN,
+                             .file = fsck_str(c, rel),
+                             .off = o->off,
+                             .len = o->len,
+                             .a = o->missing ? -1 : (int64_t)o->log_size,
+                             .b = (int64_t)o->jpos};
+    if (!f.file) {
+        fsck_msgf(x->msg, x->size, "out of memory");
+        return -ENOMEM;
+    }
+    if (x->lf) {
+        int rc = fsck_lf_put_range(x->lf, rel + strlen("streams/"), x->jfd, o->jpos, o->len,
+                                   "JOURNAL", 0, "journal-orphan", &f.moved_to, x->msg, x->size);
+        if (!rc)
+            rc = fsck_lf_commit(x->lf, x->msg, x->size);
+        if (rc) {
+            free(f.moved_to);
+            return rc;
+        }
+        f.action = FSCK_ACT_MOVED;
+    }
+    if (fsck_flist_add(&c->tree, &f)) {
+        free(f.moved_to);
+        fsck_msgf(x->msg, x->size, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 /* ROOT/JOURNAL (engine/journal.c): its records are acknowledged appends.
  * -n counts them; -p and -y write them back into their logs (J-6) before
  * anything else is checked, so the checks see the logs as acknowledged. A
- * live writer's records are not residue: not looked at. */
+ * record whose log is missing or too short is a journal-orphan (damage):
+ * -n and -p report it and write nothing back (the journal stays whole
+ * for -y); -y copies its lines to lost+found/ and writes the others back.
+ * A live writer's records are not residue: not looked at. */
 static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
 {
     struct journal_replay_report jr;
     struct sxp_err err;
+    struct fsck_lf lf;
+    struct fsck_orphans x = {c, NULL, -1, msg, size};
     int apply = c->o->mode != FSCK_MODE_CHECK;
-    if (journal_replay(c->io, c->root, c->sync, apply, c->lock_fd, &jr, &err) != 0) {
+    if (journal_replay(c->io, c->root, c->sync, 0, -1, fsck_journal_orphan, &x, &jr, &err) != 0) {
         fsck_msgf(msg, size, "%s", err.msg);
         return FSCK_EXIT_FAILED;
     }
     if (jr.records == 0)
         return 0;
+    if (jr.orphans && c->o->mode != FSCK_MODE_YES) {
+        apply = 0; /* corruption: the records wait for -y */
+    } else if (apply) {
+        char path[PATH_MAX];
+        if (jr.orphans) {
+            /* The findings again, this time with their moves. */
+            c->tree.n -= jr.orphans;
+            if (fsck_path(c, "JOURNAL", path)) {
+                fsck_msgf(msg, size, "store path too long: %s", c->root);
+                return FSCK_EXIT_FAILED;
+            }
+            x.jfd = c->io->open(c->io, path, O_RDONLY | O_CLOEXEC, 0);
+            if (x.jfd < 0) {
+                fsck_msgf(msg, size, "open %s: %s", path, strerror(-x.jfd));
+                return FSCK_EXIT_FAILED;
+            }
+            fsck_lf_init(&lf, c);
+            x.lf = &lf;
+        }
+        int rc = journal_replay(c->io, c->root, c->sync, 1, c->lock_fd, fsck_journal_orphan, &x,
+                                &jr, &err);
+        if (x.lf) {
+            fsck_lf_close(&lf);
+            (void)c->io->close(c->io, x.jfd);
+        }
+        if (rc) {
+            if (!msg[0])
+                fsck_msgf(msg, size, "%s", err.msg);
+            return FSCK_EXIT_FAILED;
+        }
+    }
     struct fsck_finding f = {.code = FSCK_JOURNAL_PENDING,
                              .file = fsck_str(c, "JOURNAL"),
                              .len = jr.bytes,

@@ -136,6 +136,18 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
                   " bytes) of acknowledged appends, not yet known to be in their logs",
                   f->a, f->a == 1 ? "" : "s", f->len);
         return;
+    case FSCK_JOURNAL_ORPHAN:
+        if (f->a < 0)
+            fsck_msgf(buf, size,
+                      "a JOURNAL record of %" PRIu64 " bytes at byte %" PRIu64
+                      " of this log, which is missing",
+                      f->len, f->off);
+        else
+            fsck_msgf(buf, size,
+                      "a JOURNAL record of %" PRIu64 " bytes at byte %" PRIu64
+                      " of this log, which ends at byte %" PRId64,
+                      f->len, f->off, f->a);
+        return;
     case FSCK_LIVE_WRITER:
         if (f->a > 0)
             fsck_msgf(buf, size, "pid %" PRId64 " holds the store: checked read-only (--force)",

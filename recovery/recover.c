@@ -668,7 +668,7 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
 
     /* */
     struct journal_replay_report jr;
-    rc = journal_replay(io, root, sync, 1, only ? lock_fd : -1, &jr, err);
+    rc = journal_replay(io, root, sync, 1, only ? lock_fd : -1, NULL, NULL, &jr, err);
     if (rc)
         goto out;
     /* the logs the records wrote, which the list may not name. */

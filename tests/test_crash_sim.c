@@ -573,7 +573,7 @@ static unsigned tc_journal_records(struct tc *t)
 {
     struct journal_replay_report jr;
     struct sxp_err err;
-    if (journal_replay(t->io, TC_STORE, 0, 0, -1, &jr, &err) != 0)
+    if (journal_replay(t->io, TC_STORE, 0, 0, -1, NULL, NULL, &jr, &err) != 0)
         fail_msg("journal: %s", err.msg);
     return jr.records;
 }
@@ -1011,6 +1011,25 @@ static void zeros_ahead_that_find_no_room_fail_no_append(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+static const struct fsck_finding *tc_finding(const struct fsck_report *r, enum fsck_code code)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->f[i].code == code)
+            return &r->f[i];
+    return NULL;
+}
+
+/* sxp-fsck in mode on the test's store: its exit status; *r filled. */
+static int tc_fsck_report(struct tc *t, enum fsck_mode mode, struct fsck_report *r)
+{
+    struct fsck_opts fo;
+    memset(&fo, 0, sizeof(fo));
+    fo.root = TC_STORE;
+    fo.io = t->io;
+    fo.mode = mode;
+    return fsck_run(&fo, r);
+}
+
 /* J-6: a record names bytes at an offset its log must reach once the
  * records before it are written. A log cut shorter than that after the
  * crash is damage, not crash residue: the open refuses it and changes
@@ -1034,7 +1053,72 @@ static void a_record_past_the_end_of_its_log_is_refused(void **state)
     assert_non_null(strstr(err.msg, "streams/61.log is 5 bytes, shorter than the record"));
     assert_int_equal(tc_journal_records(t), 1);
     assert_int_equal(tc_size(t, "streams/61.log"), 5);
-    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_LEFT);
+    struct fsck_report r;
+    assert_int_equal(tc_fsck_report(t, FSCK_MODE_CHECK, &r), FSCK_EXIT_LEFT);
+    const struct fsck_finding *f = tc_finding(&r, FSCK_JOURNAL_ORPHAN);
+    assert_non_null(f);
+    assert_int_equal(f->a, 5); /* where the log ends */
+    fsck_report_free(&r);
+    /* -y keeps the record's lines in lost+found/, and the store opens. */
+    assert_int_equal(tc_fsck(t, FSCK_MODE_YES), FSCK_EXIT_REPAIRED);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    sxp_store *s2 = tc_open(t);
+    assert_int_equal(tc_count(s2, "b"), 1);
+    assert_int_equal(sxp_store_close(s2), 0);
+}
+
+/* J-6: a record whose log is missing after the crash is damage (the
+ * stream was created, its names synced, before its first record): the
+ * open refuses it and changes nothing. sxp-fsck -n and -p report a
+ * journal-orphan and write nothing back; -y copies the record's lines to
+ * lost+found/, writes the other records back, and the store opens. */
+static void a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    struct fsck_report r;
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 2), 0); /* journaled rounds */
+    assert_int_equal(tc_append(s, "b", 2), 0);
+    tc_die_and_lose_power(t, s);
+    assert_int_equal(tc_journal_records(t), 2);
+    assert_int_equal(t->io->unlink(t->io, TC_STORE "/streams/61.log"), 0);
+
+    assert_int_equal(tc_open_fails(t, &err), -EUCLEAN);
+    assert_non_null(strstr(err.msg, "streams/61.log, which is missing"));
+    for (int m = 0; m < 2; m++) {
+        assert_int_equal(tc_fsck_report(t, m ? FSCK_MODE_PREEN : FSCK_MODE_CHECK, &r),
+                         FSCK_EXIT_LEFT);
+        const struct fsck_finding *f = tc_finding(&r, FSCK_JOURNAL_ORPHAN);
+        assert_non_null(f);
+        assert_string_equal(f->file, "streams/61.log");
+        assert_int_equal(f->a, -1);
+        assert_int_equal(f->action, FSCK_ACT_NONE);
+        f = tc_finding(&r, FSCK_JOURNAL_PENDING);
+        assert_non_null(f);
+        assert_int_equal(f->action, FSCK_ACT_NONE);
+        fsck_report_free(&r);
+        assert_int_equal(tc_journal_records(t), 2);
+    }
+
+    assert_int_equal(tc_fsck_report(t, FSCK_MODE_YES, &r), FSCK_EXIT_REPAIRED);
+    const struct fsck_finding *f = tc_finding(&r, FSCK_JOURNAL_ORPHAN);
+    assert_non_null(f);
+    assert_int_equal(f->action, FSCK_ACT_MOVED);
+    assert_non_null(f->moved_to);
+    char lf[256];
+    snprintf(lf, sizeof(lf), "%s/%s", TC_STORE, f->moved_to);
+    uint64_t size = 0;
+    assert_int_equal(t->io->stat(t->io, lf, &size, NULL), 0);
+    assert_int_equal(size, f->len);
+    assert_true(size > 0);
+    fsck_report_free(&r);
+    assert_int_equal(tc_journal_records(t), 0);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "b"), 2);
+    assert_int_equal(sxp_store_close(s), 0);
 }
 
 /* C-5: the checkpoint a round runs after its appends are durable fails
@@ -1244,14 +1328,6 @@ static void a_clean_unsynced_close_is_trusted_only_in_its_boot(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
-static const struct fsck_finding *tc_finding(const struct fsck_report *r, enum fsck_code code)
-{
-    for (size_t i = 0; i < r->n; i++)
-        if (r->f[i].code == code)
-            return &r->f[i];
-    return NULL;
-}
-
 static void fsck_reports_journal_records_and_p_writes_them_back(void **state)
 {
     struct tc *t = *state;
@@ -1412,6 +1488,7 @@ int main(void)
         T(a_round_checkpoints_at_the_bound_of_logs),
         T(a_failed_checkpoint_in_a_round_fails_none_of_its_appends),
         T(a_record_past_the_end_of_its_log_is_refused),
+        T(a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it),
         T(zeros_ahead_that_find_no_room_fail_no_append),
         T(a_recovery_cut_short_after_its_replay_reads_every_log),
         T(a_failed_log_write_after_its_record_keeps_the_journal),
