@@ -58,7 +58,9 @@
  *   J-6  REPLAY. Recovery (recovery/recover.c) writes each valid record's
  *        payload at its offset in its log, in journal order, fdatasyncs
  *        those logs (JOURNAL_SYNC_CHUNK at once, which io_uring runs in
- *        parallel), makes LOCK forget its dirty list (a recovery cut short
+ *        parallel; with no more logs open at once than a quarter of
+ *        RLIMIT_NOFILE, syncing and closing them to open more), makes LOCK
+ *        forget its dirty list (a recovery cut short
  *        after this point must read every log: the list may not name the
  *        records' logs), empties the journal only once all of that is
  *        synced, and only then scans the logs, those the records named
@@ -82,6 +84,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <xxhash.h>
 
 #include "err.h"
@@ -194,25 +197,71 @@ static size_t journal_record_parse(const char *buf, size_t avail, uint64_t gen,
     return hdr + (size_t)len;
 }
 
-/* The logs a replay has written, to sync and close at the end. */
+/* The logs a replay has met. At most max_open are open at once (a session
+ * over thousands of streams leaves up to JOURNAL_CKPT_LOGS of them, more
+ * than a default RLIMIT_NOFILE of 1,024 allows): to open another, the open
+ * ones are synced (when sync) and closed, and a log met again is opened
+ * again. max_open is a quarter of RLIMIT_NOFILE, 16 to JOURNAL_SYNC_CHUNK. */
 struct journal_logs {
     struct {
         char hex[2 * LAYOUT_STREAM_MAX + 1];
-        int fd;
+        int fd;        /* -1: closed, its writes synced */
         uint64_t size; /* once the records so far are written */
     } * v;
     size_t n, cap;
+    size_t nopen, max_open;
+    int flags; /* for open(2): O_RDWR to write, O_RDONLY to look */
+    int sync;  /* fdatasync each log before it is closed */
 };
 
-/* The index in ls of r's log, opened (with flags) on first use; -errno
- * otherwise, -ENOENT with no message when the log is missing and quiet. */
-static int journal_log_at(struct sxp_io *io, const char *root, struct journal_logs *ls,
-                          const struct journal_rec *r, int flags, int quiet, struct sxp_err *err)
+/* J-6: fdatasyncs (when ls->sync) the open logs, JOURNAL_SYNC_CHUNK at once
+ * (io_uring runs them in parallel), and closes them. */
+static int journal_flush_logs(struct sxp_io *io, struct journal_logs *ls, struct sxp_err *err)
 {
+    struct io_wsync w[JOURNAL_SYNC_CHUNK];
+    size_t at[JOURNAL_SYNC_CHUNK];
+    size_t n = 0;
+    for (size_t i = 0; i <= ls->n; i++) {
+        if (i < ls->n && ls->v[i].fd >= 0) {
+            at[n] = i;
+            w[n++] = (struct io_wsync){.fd = ls->v[i].fd, .sync = 1};
+        }
+        if (n == 0 || (n < JOURNAL_SYNC_CHUNK && i < ls->n))
+            continue;
+        if (ls->sync && io->write_sync(io, w, n) != 0)
+            for (size_t k = 0; k < n; k++)
+                if (w[k].res)
+                    return err_set(err, w[k].res, "fdatasync streams/%s.log: %s", ls->v[at[k]].hex,
+                                   strerror(-w[k].res));
+        for (size_t k = 0; k < n; k++) {
+            (void)io->close(io, ls->v[at[k]].fd);
+            ls->v[at[k]].fd = -1;
+            ls->nopen--;
+        }
+        n = 0;
+    }
+    return 0;
+}
+
+/* The index in ls of r's log, open; -errno otherwise, -ENOENT with no
+ * message when the log is missing and quiet. */
+static int journal_log_at(struct sxp_io *io, const char *root, struct journal_logs *ls,
+                          const struct journal_rec *r, int quiet, struct sxp_err *err)
+{
+    size_t at = ls->n;
     for (size_t i = ls->n; i-- > 0;)
-        if (strlen(ls->v[i].hex) == r->hex_len && memcmp(ls->v[i].hex, r->hex, r->hex_len) == 0)
-            return (int)i;
-    if (ls->n == ls->cap) {
+        if (strlen(ls->v[i].hex) == r->hex_len && memcmp(ls->v[i].hex, r->hex, r->hex_len) == 0) {
+            if (ls->v[i].fd >= 0)
+                return (int)i;
+            at = i;
+            break;
+        }
+    if (ls->nopen >= ls->max_open) {
+        int rc = journal_flush_logs(io, ls, err);
+        if (rc)
+            return rc;
+    }
+    if (at == ls->n && ls->n == ls->cap) {
         size_t cap = ls->cap ? 2 * ls->cap : 16;
         void *p = realloc(ls->v, cap * sizeof(*ls->v));
         if (!p)
@@ -224,17 +273,23 @@ static int journal_log_at(struct sxp_io *io, const char *root, struct journal_lo
     snprintf(rel, sizeof(rel), "streams/%.*s.log", (int)r->hex_len, r->hex);
     if (layout_path(root, rel, path))
         return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
-    int fd = io->open(io, path, flags | O_CLOEXEC, 0);
+    int fd = io->open(io, path, ls->flags | O_CLOEXEC, 0);
     if (fd == -ENOENT && quiet)
         return -ENOENT;
     if (fd < 0)
         return err_set(err, fd == -ENOENT ? -EUCLEAN : fd,
-                       "%s/JOURNAL names %s, which %s; run sxp-fsck", root, path,
-                       fd == -ENOENT ? "is missing" : "cannot be opened");
+                       "%s/JOURNAL names %s, which %s (%s); run sxp-fsck", root, path,
+                       fd == -ENOENT ? "is missing" : "cannot be opened", strerror(-fd));
+    ls->nopen++;
+    if (at < ls->n) {
+        ls->v[at].fd = fd; /* met again: its size is known */
+        return (int)at;
+    }
     uint64_t size = 0;
     int rc = io->fsize(io, fd, &size);
     if (rc) {
         (void)io->close(io, fd);
+        ls->nopen--;
         return err_set(err, rc, "size of %s: %s", path, strerror(-rc));
     }
     memcpy(ls->v[ls->n].hex, r->hex, r->hex_len);
@@ -242,27 +297,6 @@ static int journal_log_at(struct sxp_io *io, const char *root, struct journal_lo
     ls->v[ls->n].fd = fd;
     ls->v[ls->n].size = size;
     return (int)ls->n++;
-}
-
-/* J-6: fdatasyncs the logs a replay wrote, JOURNAL_SYNC_CHUNK at once
- * (io_uring runs them in parallel: a crash of a session over thousands of
- * streams leaves up to JOURNAL_CKPT_LOGS of them). */
-static int journal_sync_logs(struct sxp_io *io, const struct journal_logs *ls, int sync,
-                             struct sxp_err *err)
-{
-    struct io_wsync w[JOURNAL_SYNC_CHUNK];
-    for (size_t at = 0; at < ls->n && sync; at += JOURNAL_SYNC_CHUNK) {
-        size_t n = ls->n - at < JOURNAL_SYNC_CHUNK ? ls->n - at : JOURNAL_SYNC_CHUNK;
-        for (size_t k = 0; k < n; k++)
-            w[k] = (struct io_wsync){.fd = ls->v[at + k].fd, .sync = 1};
-        if (io->write_sync(io, w, n) == 0)
-            continue;
-        for (size_t k = 0; k < n; k++)
-            if (w[k].res)
-                return err_set(err, w[k].res, "fdatasync streams/%s.log: %s", ls->v[at + k].hex,
-                               strerror(-w[k].res));
-    }
-    return 0;
 }
 
 /* J-6: once the records are in their synced logs, a header of the next
@@ -294,7 +328,11 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
     char path[PATH_MAX];
     char *buf = NULL;
     size_t len = 0;
-    struct journal_logs ls = {0};
+    struct journal_logs ls = {.flags = apply ? O_RDWR : O_RDONLY, .sync = apply && sync};
+    struct rlimit rl;
+    ls.max_open = JOURNAL_SYNC_CHUNK;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 4 < ls.max_open)
+        ls.max_open = rl.rlim_cur / 4 < 16 ? 16 : (size_t)(rl.rlim_cur / 4);
     uint64_t gen;
     int rc;
 
@@ -320,7 +358,7 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
         if (!apply && !orphan)
             continue;
         size_t before = ls.n;
-        int i = journal_log_at(io, root, &ls, &r, apply ? O_RDWR : O_RDONLY, orphan != NULL, err);
+        int i = journal_log_at(io, root, &ls, &r, orphan != NULL, err);
         if (i < 0 && i != -ENOENT) {
             rc = i;
             goto out;
@@ -354,7 +392,7 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
         if (r.off + r.len > size)
             ls.v[i].size = r.off + r.len;
     }
-    rc = apply ? journal_sync_logs(io, &ls, sync, err) : 0;
+    rc = journal_flush_logs(io, &ls, err);
     if (rc)
         goto out;
     /* J-6: the records' logs may be on no dirty list (J-5: the checkpoint
@@ -371,7 +409,8 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
         rc = journal_reset(io, path, gen + 1, sync, err);
 out:
     for (size_t i = 0; i < ls.n; i++)
-        (void)io->close(io, ls.v[i].fd);
+        if (ls.v[i].fd >= 0)
+            (void)io->close(io, ls.v[i].fd);
     free(ls.v);
     free(buf);
     return rc;
@@ -474,9 +513,14 @@ int journal_checkpoint(sxp_store *s, struct sxp_err *err)
         return 0;
     if (s->j_ndirty == 0 && s->j_end == JOURNAL_HDR_LEN)
         return 0;
+    /* Pinned descriptors stay open past the cache's bound: keep a chunk
+     * within half of it. */
+    size_t chunk =
+        s->max_open_fds / 2 < JOURNAL_SYNC_CHUNK ? s->max_open_fds / 2 : JOURNAL_SYNC_CHUNK;
+    chunk = chunk ? chunk : 1;
     for (size_t at = 0; at < s->j_ndirty;) {
         size_t n = 0;
-        for (; at < s->j_ndirty && n < JOURNAL_SYNC_CHUNK; at++) {
+        for (; at < s->j_ndirty && n < chunk; at++) {
             struct stream *st = s->j_dirty[at];
             if (st->dead) {
                 first = first ? first : st->dead;

@@ -510,6 +510,10 @@ int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err)
     size_t n = 0, total = 0;
     int rc = 0;
 
+    /* The logs are synced and cut by now: their descriptors go first, so
+     * that the temp files below fit under a low RLIMIT_NOFILE. */
+    while (s->lru_tail && s->lru_tail->pins == 0)
+        streams_close_fd(s, s->lru_tail);
     for (size_t i = 0; i < s->table_size && !rc; i++)
         for (struct stream *st = s->table[i]; st && !rc; st = st->hnext) {
             if (st->dead || !st->exists || st->hw <= st->hw_seqfile)

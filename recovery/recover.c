@@ -135,6 +135,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "err.h"
 #include "journal.h"
@@ -150,7 +151,8 @@
 #define RECOVER_THREADS 2
 /* R-6: each thread fdatasyncs the logs it keeps this many at a time, in one
  * write_sync (io_uring runs them in parallel); their descriptors stay open
- * until then. */
+ * until then. Fewer under a low RLIMIT_NOFILE: an eighth of it per thread,
+ * at least 8 (recover_sync_chunk). */
 #define RECOVER_SYNC_CHUNK 128
 
 /* One recovery run; read-only once the workers start. */
@@ -161,7 +163,8 @@ struct recover_ctx {
     int sync;
     struct recover_job *jobs;
     size_t njobs;
-    size_t next; /* next job to take (atomic) */
+    size_t next;       /* next job to take (atomic) */
+    size_t sync_chunk; /* kept logs synced at once, per thread */
 };
 
 /* One stream: its log (R-2..R-4) or a .seq without a log (R-4). Each job
@@ -536,6 +539,17 @@ static int recover_listed(const struct lock_dirty *only, const char *stem)
     return lock_dirty_has(only, lock_dirty_bucket(stem, strlen(stem)));
 }
 
+/* RECOVER_SYNC_CHUNK, or an eighth of RLIMIT_NOFILE if less (at least 8):
+ * RECOVER_THREADS threads hold that many descriptors each. */
+static size_t recover_sync_chunk(void)
+{
+    struct rlimit rl;
+    size_t n = RECOVER_SYNC_CHUNK;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 8 < n)
+        n = rl.rlim_cur / 8 < 8 ? 8 : (size_t)(rl.rlim_cur / 8);
+    return n;
+}
+
 static void *recover_worker(void *arg)
 {
     struct recover_ctx *c = arg;
@@ -546,7 +560,7 @@ static void *recover_worker(void *arg)
             break;
         struct recover_job *j = &c->jobs[i];
         j->rc = j->is_log ? recover_log(c, j, &p) : recover_lone_seq(c, j);
-        if (p.n == RECOVER_SYNC_CHUNK)
+        if (p.n >= c->sync_chunk)
             recover_flush(c, &p);
     }
     recover_flush(c, &p);
@@ -663,6 +677,7 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
     c.io = io;
     c.root = root;
     c.sync = sync;
+    c.sync_chunk = recover_sync_chunk();
     if (layout_path(root, "streams", c.streams_dir))
         return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
 
