@@ -132,5 +132,8 @@ SXP_MUST_CHECK int io_write_atomic_ex(struct sxp_io *io, const char *path, const
                                       const void *bytes, size_t len, int sync, int *out_renamed);
 /* The directory part of path, into out (size PATH_MAX). */
 void io_dirname(const char *path, char *out, size_t out_size);
+/* How many descriptors one use may hold: the soft RLIMIT_NOFILE divided by
+ * divisor, within [min, max]; unknown when there is no finite limit. */
+size_t io_fd_share(unsigned divisor, size_t min, size_t max, size_t unknown);
 
 #endif

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "io.h"
 
@@ -133,4 +134,13 @@ void io_dirname(const char *path, char *out, size_t out_size)
         len = out_size - 1;
     memcpy(out, path, len);
     out[len] = '\0';
+}
+
+size_t io_fd_share(unsigned divisor, size_t min, size_t max, size_t unknown)
+{
+    struct rlimit rl;
+    size_t n = unknown;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        n = rl.rlim_cur / divisor < max ? (size_t)(rl.rlim_cur / divisor) : max;
+    return n < min ? min : n > max ? max : n;
 }

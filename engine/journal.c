@@ -84,7 +84,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <xxhash.h>
 
 #include "err.h"
@@ -329,10 +328,7 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
     char *buf = NULL;
     size_t len = 0;
     struct journal_logs ls = {.flags = apply ? O_RDWR : O_RDONLY, .sync = apply && sync};
-    struct rlimit rl;
-    ls.max_open = JOURNAL_SYNC_CHUNK;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 4 < ls.max_open)
-        ls.max_open = rl.rlim_cur / 4 < 16 ? 16 : (size_t)(rl.rlim_cur / 4);
+    ls.max_open = io_fd_share(4, 16, JOURNAL_SYNC_CHUNK, JOURNAL_SYNC_CHUNK);
     uint64_t gen;
     int rc;
 

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "err.h"
 #include "journal.h"
@@ -57,15 +56,7 @@ int store_check_fence(int fence, const char *dir, struct sxp_err *err)
 
 static unsigned store_default_max_fds(void)
 {
-    struct rlimit rl;
-    unsigned n = 512;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
-        n = (unsigned)(rl.rlim_cur / 2);
-    if (n < 16)
-        n = 16;
-    if (n > 4096)
-        n = 4096;
-    return n;
+    return (unsigned)io_fd_share(2, 16, 4096, 512);
 }
 
 /* mkdir that is fine with an existing directory; *created set when made. */

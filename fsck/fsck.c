@@ -396,6 +396,7 @@ static int fsck_settle(struct fsck_ctx *c, char *msg, size_t size)
 /* The journal phase's handling of a record that cannot be written back. */
 struct fsck_orphans {
     struct fsck_ctx *c;
+    int count_only;     /* 1: no finding yet (-y finds them again, to move) */
     struct fsck_lf *lf; /* NULL: only report */
     int jfd;            /* ROOT/JOURNAL, to copy from */
     char *msg;
@@ -408,6 +409,8 @@ static int fsck_journal_orphan(void *arg, const struct journal_orphan *o)
 {
     struct fsck_orphans *x = arg;
     struct fsck_ctx *c = x->c;
+    if (x->count_only)
+        return 0;
     char rel[2 * LAYOUT_STREAM_MAX + 16];
     snprintf(rel, sizeof(rel), "streams/%.*s.log", (int)o->hex_len, o->hex);
     struct fsck_finding f = {.code = FSCK_JOURNAL_ORPHAN,
@@ -451,8 +454,8 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
     struct journal_replay_report jr;
     struct sxp_err err;
     struct fsck_lf lf;
-    struct fsck_orphans x = {c, NULL, -1, msg, size};
     int apply = c->o->mode != FSCK_MODE_CHECK;
+    struct fsck_orphans x = {c, c->o->mode == FSCK_MODE_YES, NULL, -1, msg, size};
     if (journal_replay(c->io, c->root, c->sync, 0, -1, fsck_journal_orphan, &x, &jr, &err) != 0) {
         fsck_msgf(msg, size, "%s", err.msg);
         return FSCK_EXIT_FAILED;
@@ -463,9 +466,8 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
         apply = 0; /* corruption: the records wait for -y */
     } else if (apply) {
         char path[PATH_MAX];
+        x.count_only = 0;
         if (jr.orphans) {
-            /* The findings again, this time with their moves. */
-            c->tree.n -= jr.orphans;
             if (fsck_path(c, "JOURNAL", path)) {
                 fsck_msgf(msg, size, "store path too long: %s", c->root);
                 return FSCK_EXIT_FAILED;

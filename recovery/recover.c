@@ -135,7 +135,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "err.h"
 #include "journal.h"
@@ -152,7 +151,7 @@
 /* R-6: each thread fdatasyncs the logs it keeps this many at a time, in one
  * write_sync (io_uring runs them in parallel); their descriptors stay open
  * until then. Fewer under a low RLIMIT_NOFILE: an eighth of it per thread,
- * at least 8 (recover_sync_chunk). */
+ * at least 8 (io_fd_share). */
 #define RECOVER_SYNC_CHUNK 128
 
 /* One recovery run; read-only once the workers start. */
@@ -539,17 +538,6 @@ static int recover_listed(const struct lock_dirty *only, const char *stem)
     return lock_dirty_has(only, lock_dirty_bucket(stem, strlen(stem)));
 }
 
-/* RECOVER_SYNC_CHUNK, or an eighth of RLIMIT_NOFILE if less (at least 8):
- * RECOVER_THREADS threads hold that many descriptors each. */
-static size_t recover_sync_chunk(void)
-{
-    struct rlimit rl;
-    size_t n = RECOVER_SYNC_CHUNK;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 8 < n)
-        n = rl.rlim_cur / 8 < 8 ? 8 : (size_t)(rl.rlim_cur / 8);
-    return n;
-}
-
 static void *recover_worker(void *arg)
 {
     struct recover_ctx *c = arg;
@@ -677,7 +665,8 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
     c.io = io;
     c.root = root;
     c.sync = sync;
-    c.sync_chunk = recover_sync_chunk();
+    /* RECOVER_THREADS threads hold that many descriptors each. */
+    c.sync_chunk = io_fd_share(8, 8, RECOVER_SYNC_CHUNK, RECOVER_SYNC_CHUNK);
     if (layout_path(root, "streams", c.streams_dir))
         return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
 

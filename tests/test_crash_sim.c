@@ -850,16 +850,30 @@ static void a_failed_sync_in_recovery_fails_the_open(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
-/* sxp-fsck in mode on the store: its exit status. */
-static int tc_fsck(struct tc *t, enum fsck_mode mode)
+static const struct fsck_finding *tc_finding(const struct fsck_report *r, enum fsck_code code)
 {
-    struct fsck_report r;
+    for (size_t i = 0; i < r->n; i++)
+        if (r->f[i].code == code)
+            return &r->f[i];
+    return NULL;
+}
+
+/* sxp-fsck in mode on the test's store: its exit status; *r filled. */
+static int tc_fsck_report(struct tc *t, enum fsck_mode mode, struct fsck_report *r)
+{
     struct fsck_opts fo;
     memset(&fo, 0, sizeof(fo));
     fo.root = TC_STORE;
     fo.io = t->io;
     fo.mode = mode;
-    int rc = fsck_run(&fo, &r);
+    return fsck_run(&fo, r);
+}
+
+/* sxp-fsck in mode on the store: its exit status. */
+static int tc_fsck(struct tc *t, enum fsck_mode mode)
+{
+    struct fsck_report r;
+    int rc = tc_fsck_report(t, mode, &r);
     fsck_report_free(&r);
     return rc;
 }
@@ -1009,25 +1023,6 @@ static void zeros_ahead_that_find_no_room_fail_no_append(void **state)
     s = tc_open(t);
     assert_int_equal(tc_count(s, "a"), COMMIT_ZERO_AFTER + 3);
     assert_int_equal(sxp_store_close(s), 0);
-}
-
-static const struct fsck_finding *tc_finding(const struct fsck_report *r, enum fsck_code code)
-{
-    for (size_t i = 0; i < r->n; i++)
-        if (r->f[i].code == code)
-            return &r->f[i];
-    return NULL;
-}
-
-/* sxp-fsck in mode on the test's store: its exit status; *r filled. */
-static int tc_fsck_report(struct tc *t, enum fsck_mode mode, struct fsck_report *r)
-{
-    struct fsck_opts fo;
-    memset(&fo, 0, sizeof(fo));
-    fo.root = TC_STORE;
-    fo.io = t->io;
-    fo.mode = mode;
-    return fsck_run(&fo, r);
 }
 
 /* J-6: a record names bytes at an offset its log must reach once the
@@ -1332,14 +1327,9 @@ static void fsck_reports_journal_records_and_p_writes_them_back(void **state)
 {
     struct tc *t = *state;
     struct fsck_report r;
-    struct fsck_opts fo;
     tc_journaled_appends_then_power_loss(t, 2);
 
-    memset(&fo, 0, sizeof(fo));
-    fo.root = TC_STORE;
-    fo.io = t->io;
-    fo.mode = FSCK_MODE_CHECK;
-    assert_int_equal(fsck_run(&fo, &r), FSCK_EXIT_LEFT);
+    assert_int_equal(tc_fsck_report(t, FSCK_MODE_CHECK, &r), FSCK_EXIT_LEFT);
     const struct fsck_finding *f = tc_finding(&r, FSCK_JOURNAL_PENDING);
     assert_non_null(f);
     assert_int_equal(f->a, 3);
@@ -1348,8 +1338,7 @@ static void fsck_reports_journal_records_and_p_writes_them_back(void **state)
     assert_int_equal(tc_journal_records(t), 3); /* -n wrote nothing */
     assert_int_equal(tc_size(t, "streams/61.log"), 0);
 
-    fo.mode = FSCK_MODE_PREEN;
-    assert_int_equal(fsck_run(&fo, &r), FSCK_EXIT_REPAIRED);
+    assert_int_equal(tc_fsck_report(t, FSCK_MODE_PREEN, &r), FSCK_EXIT_REPAIRED);
     f = tc_finding(&r, FSCK_JOURNAL_PENDING);
     assert_non_null(f);
     assert_int_equal(f->action, FSCK_ACT_REPLAYED);
@@ -1411,13 +1400,8 @@ static void a_failed_repair_leaves_the_log_as_it_was(void **state)
 
     for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
         struct fsck_report r;
-        struct fsck_opts fo;
-        memset(&fo, 0, sizeof(fo));
-        fo.root = TC_STORE;
-        fo.io = t->io;
-        fo.mode = FSCK_MODE_YES;
         assert_int_equal(io_fault_fail_nth(t->io, kinds[k], 1, -EIO, 0), 0);
-        assert_int_equal(fsck_run(&fo, &r), FSCK_EXIT_LEFT);
+        assert_int_equal(tc_fsck_report(t, FSCK_MODE_YES, &r), FSCK_EXIT_LEFT);
         io_fault_clear(t->io);
         const struct fsck_finding *f = tc_finding(&r, FSCK_CHECKSUM);
         assert_non_null(f);
