@@ -88,12 +88,16 @@
  * itself, never waits.
  *
  * FAILURE. A failed write or fdatasync fails every request of that log in
- * the round and marks the stream dead (ST-4): its later appends fail with
- * the same error until the store is reopened, because after a failed
- * fdatasync the kernel may have dropped the dirty pages and a retry could
- * report success for data that is gone (IO-5). Recovery on the next open
+ * the round and marks the stream dead (ST-4). After a failed fdatasync
+ * its later appends fail with the same error until the store is reopened,
+ * because the kernel may have dropped the dirty pages and a retry could
+ * report success for data that is gone (IO-5); recovery on the next open
  * cuts whatever part of the failed round reached the disk as a torn tail,
  * or keeps it if whole (an unacknowledged batch may survive as a prefix).
+ * After a failed write only (a full disk), the next append to the stream
+ * revives it: the log is cut back to its acknowledged lines and synced,
+ * and, when a JOURNAL record holds the failed lines, a checkpoint voids
+ * the record first (revive.c; commit_revive).
  *
  * BOUND. A round writes at most COMMIT_MAX_UNSYNCED bytes to one log before
  * its fdatasync (a single request may reach that bound, never exceed it);
@@ -114,6 +118,7 @@
 #include "commit.h"
 #include "err.h"
 #include "journal.h"
+#include "revive.h"
 #include "store_int.h"
 
 struct commit_req {
@@ -407,11 +412,15 @@ static uint64_t commit_journal_bytes(const struct commit_slot *slots, size_t nsl
 /* J-5: writes the round's records at s->j_end (with zeros ahead, as a log's
  * pre-zeroing) and fdatasyncs the journal, in one write_sync with the log
  * writes early[0..nearly) (C-2), whose results it fills in. Returns the
- * journal's result. Called by the leader without s->mu: the slots and
- * s->j_* are the leader's until the round ends. */
+ * journal's result; *written is 1 when the records were all written, so
+ * that they may be durable whatever their sync did (revive.c RV-3).
+ * Called by the leader without s->mu: the slots and s->j_* are the
+ * leader's until the round ends. */
 static int commit_journal_write(sxp_store *s, const struct commit_slot *slots, size_t nslots,
-                                struct io_wsync *early, size_t nearly, unsigned *absorbed)
+                                struct io_wsync *early, size_t nearly, unsigned *absorbed,
+                                int *written)
 {
+    *written = 0;
     uint64_t len = commit_journal_bytes(slots, nslots);
     char *buf = malloc(len);
     struct io_wsync *jw = calloc(nearly + 2, sizeof(*jw));
@@ -448,6 +457,7 @@ static int commit_journal_write(sxp_store *s, const struct commit_slot *slots, s
         s->j_zero_no_room = 1;      /* the leader's, as s->j_* are */
     }
     int rc = jw[nearly].res ? jw[nearly].res : jw[nearly + 1].len ? jw[nearly + 1].res : 0;
+    *written = jw[nearly].res == 0 || jw[nearly].sync_failed;
     for (size_t i = 0; i < nearly; i++) {
         early[i].res = jw[i].res;
         early[i].sync_failed = jw[i].sync_failed;
@@ -579,7 +589,8 @@ static void commit_round(sxp_store *s)
         if (!slots[i].rc && slots[i].bytes && !slots[i].early)
             nw = commit_slot_writes(s, &slots[i], journaled, w, nw);
 
-    int recorded = 0; /* the round's records are durable in the journal */
+    int recorded = 0;    /* the round's records are durable in the journal */
+    int rec_written = 0; /* they were written: maybe durable even if not recorded */
     if (nw) {
         pthread_mutex_unlock(&s->mu);
         /* The buffers belong to the backend (and, through io_uring, to the
@@ -587,7 +598,9 @@ static void commit_round(sxp_store *s)
          * their requests done below. */
         uint64_t t0 = clock_now_ns();
         unsigned absorbed = 0;
-        int jrc = journaled ? commit_journal_write(s, slots, nslots, w, nearly, &absorbed) : 0;
+        int jrc = journaled
+                      ? commit_journal_write(s, slots, nslots, w, nearly, &absorbed, &rec_written)
+                      : 0;
         recorded = journaled && jrc == 0;
         if (jrc == 0) {
             if (nw > nearly)
@@ -626,19 +639,22 @@ static void commit_round(sxp_store *s)
         st->round_slot = 0;
         if (sl->bytes == 0)
             continue; /* the log could not be opened: nothing pinned */
-        for (size_t k = sl->w_at; k < sl->w_at + sl->w_n && !sl->rc; k++)
+        int sync_failed = 0;
+        for (size_t k = sl->w_at; k < sl->w_at + sl->w_n && !sl->rc; k++) {
             sl->rc = w[k].res;
+            sync_failed = w[k].sync_failed;
+        }
         if (sl->rc && sl->unlisted) {
             /* Nothing written: its seqs are free again, unless a later
              * request of the log reserved more since (ST-1). */
             if (st->hw_reserved == sl->last_seq)
                 st->hw_reserved = st->hw;
         } else if (sl->rc) {
-            st->dead = sl->rc;
+            revive_note_failure(s, st, sl->rc, sync_failed, rec_written);
             /* A failed log write after its record was synced may have left
-             * part of the lines: the record stays the log's cover (C-4),
-             * so the checkpoint, finding the stream dead, keeps the
-             * journal, and recovery writes the record back (J-6). */
+             * part of the lines: the record stays the log's cover (C-4)
+             * until a checkpoint after the log is cut back (revive.c
+             * RV-3); until then a crash brings the record back (J-6). */
             if (recorded)
                 (void)journal_note_dirty(s, st);
         } else {
@@ -709,7 +725,7 @@ int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first
 {
     struct commit_req req = {.buf = buf, .len = len, .last_seq = last_seq, .nevents = nevents};
     struct stream *st;
-    int rc;
+    int rc, revived = 0;
 
     if (len > COMMIT_MAX_UNSYNCED)
         return err_set(err, -E2BIG, "append of %zu bytes is over the limit of %llu", len,
@@ -724,10 +740,17 @@ int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first
             streams_wait_idle(s, st);
             continue;
         }
+        if (st->dead && st->revive && !revived) {
+            revived = 1; /* one try per call */
+            commit_revive(s, st);
+            continue;
+        }
         if (st->dead) {
             rc = err_set(err, st->dead,
-                         "stream \"%s\" refuses writes after an I/O failure (%s) until the "
-                         "store is reopened",
+                         st->revive ? "stream \"%s\" refuses writes after a failed write (%s); "
+                                      "it is tried again at the next append"
+                                    : "stream \"%s\" refuses writes after an I/O failure (%s) "
+                                      "until the store is reopened",
                          st->name, strerror(-st->dead));
             goto out;
         }
@@ -803,19 +826,42 @@ void commit_drain(sxp_store *s)
     pthread_mutex_unlock(&s->mu);
 }
 
-int commit_checkpoint(sxp_store *s, struct sxp_err *err)
+/* Takes the commit leader's place for work outside a round, once no round
+ * runs (the leader hands over while appends are queued). s->mu held. */
+static void commit_take_lead(sxp_store *s)
 {
     while (s->leader)
         pthread_cond_wait(&s->cv, &s->mu);
     s->leader = 1;
-    int rc = journal_checkpoint(s, err);
-    if (rc)
-        s->j_dead = rc;
+}
+
+static void commit_leave_lead(sxp_store *s)
+{
     if (s->q_head) {
         commit_hand_over(s->q_head);
     } else {
         s->leader = 0;
         pthread_cond_broadcast(&s->cv);
     }
+}
+
+int commit_checkpoint(sxp_store *s, struct sxp_err *err)
+{
+    commit_take_lead(s);
+    int rc = journal_checkpoint(s, err);
+    if (rc)
+        s->j_dead = rc;
+    commit_leave_lead(s);
     return rc;
+}
+
+void commit_revive(sxp_store *s, struct stream *st)
+{
+    /* Appends queued before the failure fail with it (RV-4). */
+    while (st->dead && st->pending)
+        pthread_cond_wait(&s->cv, &s->mu);
+    commit_take_lead(s);
+    if (st->dead && st->revive)
+        (void)revive_stream(s, st);
+    commit_leave_lead(s);
 }

@@ -64,6 +64,9 @@
  *         reported as US-1 and US-2 would.
  *   US-4  FSYNC -EINTR/-EAGAIN: no writeback error was consumed, so a plain
  *         fdatasync finishes it.
+ *   US-5  No completion at all (the ring broke mid-run): res is the ring's
+ *         error, and sync_failed 1 when the request had an FSYNC, which
+ *         may have run and failed unseen (IO-5).
  * A chunk holds at most the ring's entries in sqes and never two requests
  * on one descriptor, so requests on one descriptor run in order (io.h); each
  * chunk is reaped and finished before the next is built, which also lets
@@ -305,6 +308,7 @@ static void iou_finish(struct io_wsync *r, const struct iou_slot *s, int ring_rc
         if (w == IOU_NO_CQE) {
             assert(ring_rc < 0); /* a whole run reaps every sqe */
             r->res = ring_rc < 0 ? ring_rc : -EIO;
+            r->sync_failed = r->sync; /* its linked sync may have run and failed */
             return;
         }
         if (w == -EINTR || w == -EAGAIN)
@@ -320,6 +324,7 @@ static void iou_finish(struct io_wsync *r, const struct iou_slot *s, int ring_rc
         if (sr == IOU_NO_CQE) {
             assert(ring_rc < 0);
             r->res = ring_rc < 0 ? ring_rc : -EIO;
+            r->sync_failed = 1; /* it may have run and failed: IO-5 */
             return;
         }
         if (sr < 0 && sr != -ECANCELED && sr != -EINTR && sr != -EAGAIN) {

@@ -89,6 +89,7 @@
 #include "err.h"
 #include "frame.h"
 #include "layout.h"
+#include "revive.h"
 #include "store_int.h"
 
 #define JOURNAL_MAGIC "sxpjournal1 "
@@ -507,7 +508,9 @@ int journal_checkpoint(sxp_store *s, struct sxp_err *err)
 
     if (s->j_fd < 0)
         return 0;
-    if (s->j_ndirty == 0 && s->j_end == JOURNAL_HDR_LEN)
+    /* Empty, unless a failed round left records past j_end (j_dead):
+     * those a new header makes void (revive.c RV-3). */
+    if (s->j_ndirty == 0 && s->j_end == JOURNAL_HDR_LEN && !s->j_dead)
         return 0;
     /* Pinned descriptors stay open past the cache's bound: keep a chunk
      * within half of it. */
@@ -518,10 +521,14 @@ int journal_checkpoint(sxp_store *s, struct sxp_err *err)
         size_t n = 0;
         for (; at < s->j_ndirty && n < chunk; at++) {
             struct stream *st = s->j_dirty[at];
-            if (st->dead) {
+            /* A log dead from a failed write is cut back and synced
+             * (revive.c RV-2, RV-3): all this checkpoint needs of it. */
+            if (st->dead && revive_cut(s, st) != 0) {
                 first = first ? first : st->dead;
                 continue;
             }
+            if (st->dead)
+                continue;
             int rc = streams_pin_fd(s, st, NULL);
             if (rc) {
                 first = first ? first : rc;

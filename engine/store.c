@@ -27,6 +27,7 @@
 #include "journal.h"
 #include "lock.h"
 #include "recover.h"
+#include "revive.h"
 #include "store.h"
 #include "store_int.h"
 
@@ -334,15 +335,18 @@ int sxp_store_close(sxp_store *s)
     if (s->lock_fd >= 0) {
         commit_drain(s);
         pthread_mutex_lock(&s->mu);
+        rc = streams_trim_tails(s, NULL);
+        /* J-5: the logs hold everything before a .seq says so. It cuts
+         * the logs of streams dead from a failed write that a record
+         * covers; revive_all cuts the others (revive.c). */
+        int jrc = journal_checkpoint(s, NULL);
+        rc = rc ? rc : jrc;
+        revive_all(s);
         int dead = 0;
         for (size_t i = 0; i < s->table_size; i++)
             for (struct stream *st = s->table[i]; st; st = st->hnext)
                 if (st->dead && !dead)
                     dead = st->dead;
-        rc = streams_trim_tails(s, NULL);
-        /* J-5: the logs hold everything before a .seq says so. */
-        int jrc = journal_checkpoint(s, NULL);
-        rc = rc ? rc : jrc;
         if (!rc)
             rc = streams_flush_seqfiles(s, NULL);
         pthread_mutex_unlock(&s->mu);
@@ -385,6 +389,14 @@ uint64_t store_absorbed_failures(sxp_store *s)
 {
     pthread_mutex_lock(&s->mu);
     uint64_t n = s->st_absorbed;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+uint64_t store_revived(sxp_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    uint64_t n = s->st_revived;
     pthread_mutex_unlock(&s->mu);
     return n;
 }

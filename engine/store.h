@@ -32,5 +32,8 @@ void store_set_checkpoint_logs(sxp_store *s, size_t nlogs);
  * errors harness allows an acknowledged op under a fault only when this
  * grew during it. */
 uint64_t store_absorbed_failures(sxp_store *s);
+/* Streams dead from a failed write that were made alive again this session
+ * (revive.c), for tests and the errors harness. */
+uint64_t store_revived(sxp_store *s);
 
 #endif

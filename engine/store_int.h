@@ -16,7 +16,8 @@
  *   ST-3  fd >= 0 iff the stream is on the descriptor LRU list; a stream with
  *         pins > 0 keeps its descriptor.
  *   ST-4  dead != 0 means a write or fdatasync failed: the stream refuses
- *         writes until the store is reopened (and recovered).
+ *         writes until the store is reopened (and recovered), or, after a
+ *         failed write only, until it is revived (revive.c RV-1..RV-4).
  *   ST-5  hw_seqfile is the value in the .seq file on disk; hw_seqfile <= hw.
  *   ST-7  A failed directory fsync after a rename or unlink in kv/ or blobs/
  *         fences that folder (s->kv_fenced, s->blobs_fenced): every later
@@ -58,6 +59,10 @@ struct stream {
     struct stream *lru_prev;  /* ST-3; most recent at the head */
     struct stream *lru_next;
     int dead;                /* ST-4: 0 or -errno */
+    int revive;              /* dead from a failed write only: revivable (revive.c RV-1) */
+    int revive_rec;          /* RV-3: a JOURNAL record may hold the failed lines, */
+    uint64_t revive_gen;     /* ... of this generation: void once s->j_gen passes it */
+    int revive_cut;          /* RV-2: cut back to size_durable, and synced */
     int exists;              /* 1: .seq is on disk */
     int log_exists;          /* 1: .log is on disk */
     int busy;                /* load, creation or truncate in progress */
@@ -126,6 +131,7 @@ struct sxp_store {
     /* I/O failures a commit round took without failing its callers, whose
      * lines were durable already (commit.c C-5) */
     uint64_t st_absorbed;
+    uint64_t st_revived; /* dead streams made alive again (revive.c) */
 };
 
 /* streams.c: the stream table and the descriptor cache. */
@@ -196,6 +202,10 @@ void commit_drain(sxp_store *s);
 /* Takes the commit leader's place and runs a journal checkpoint (journal.c
  * J-5). s->mu held; dropped while waiting and for the I/O. */
 int commit_checkpoint(sxp_store *s, struct sxp_err *err);
+/* Takes the commit leader's place and tries to revive st, dead from a
+ * failed write (revive.c), once its queued appends have failed. s->mu
+ * held; dropped while waiting and for the I/O. */
+void commit_revive(sxp_store *s, struct stream *st);
 
 /* Checks the store is writable: -EROFS when opened read-only. */
 int store_check_writable(const sxp_store *s, struct sxp_err *err);

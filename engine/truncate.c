@@ -167,6 +167,8 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
     rc = streams_find_existing(s, stream, stream_len, &st, err);
     if (rc || !st || !st->exists)
         goto out;
+    if (st->dead && st->revive)
+        commit_revive(s, st); /* revive.c */
     if (st->dead) {
         rc = err_set(err, st->dead, "stream \"%s\" refuses writes after an I/O failure (%s)",
                      st->name, strerror(-st->dead));

@@ -14,6 +14,9 @@
  *        store_absorbed_failures);
  *   E-2  after a failed fdatasync under an append the stream refuses
  *        writes (the fault cleared) until the store is reopened;
+ *   E-4  after a failed write of its log (only), the next append to the
+ *        stream, the fault cleared, revives it and is acknowledged
+ *        (engine/revive.c);
  *   E-3  a failed append, kv put, kv delete or (first) blob put is not
  *        visible to a reader;
  * then closes (or abandons) the store, reopens it without faults and holds
@@ -207,9 +210,13 @@ static int ce_is_log(const char *path)
     return l > 4 && strcmp(path + l - 4, ".log") == 0;
 }
 
-/* E-2: after a failed fdatasync of its log the stream refuses an append. */
-static void ce_refuses(const struct crash_params *p, sxp_store *s, struct crash_reporter *rep,
-                       const struct crash_op *op, struct crash_stats *st, const char *what)
+/* One more append to op's stream, past the failed op's seqs, the fault
+ * gone. E-2 (revived 0): after a failed fdatasync of its log the stream
+ * refuses it. E-4 (revived 1): after a failed write of its log only, the
+ * stream is revived (engine/revive.c) and takes it. */
+static void ce_append_after(const struct crash_params *p, sxp_store *s, struct crash_reporter *rep,
+                            const struct crash_op *op, int revived, struct crash_stats *st,
+                            const char *what)
 {
     struct sxp_err err;
     int64_t seq = op->seqs[op->nev - 1] + 1000;
@@ -227,12 +234,16 @@ static void ce_refuses(const struct crash_params *p, sxp_store *s, struct crash_
     int rc = sxp_stream_append(s, op->name, op->name_len, ev, &err);
     if (id != 0)
         (void)crash_report_done(rep, id, rc);
-    if (rc == 0) {
+    if (revived && rc != 0) {
+        fprintf(p->out, "%s: BAD: the stream was not revived after its log write failed: %s\n",
+                what, err.msg);
+        st->bad++;
+    } else if (!revived && rc == 0) {
         fprintf(p->out, "%s: BAD: the stream took an append after its fdatasync failed\n", what);
         st->bad++;
     } else if (p->verbose) {
-        fprintf(p->out, "%s: after the failed fdatasync the stream refuses appends: %s\n", what,
-                err.msg);
+        fprintf(p->out, "%s: after the failed %s the stream %s\n", what,
+                revived ? "write" : "fdatasync", revived ? "takes appends again" : err.msg);
     }
     sxp_value_free(ev);
     free(text);
@@ -377,10 +388,13 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
         enum io_fault_kind fk;
         char fpath[4096];
         if (injected > 0 && op->rc != 0 && !rule.persist &&
-            io_fault_last_injected(fio, &fk, fpath, sizeof(fpath)) == 0 &&
-            (fk == IO_FK_FDATASYNC || fk == IO_FK_WRITE_SYNC) && ce_is_log(fpath) &&
-            (op->kind == CRASH_APPEND || op->kind == CRASH_BATCH))
-            ce_refuses(p, s, &rep, op, st, what);
+            io_fault_last_injected(fio, &fk, fpath, sizeof(fpath)) == 0 && ce_is_log(fpath) &&
+            (op->kind == CRASH_APPEND || op->kind == CRASH_BATCH)) {
+            if (fk == IO_FK_FDATASYNC)
+                ce_append_after(p, s, &rep, op, 0, st, what);
+            else if (fk == IO_FK_PWRITE)
+                ce_append_after(p, s, &rep, op, 1, st, what);
+        }
     }
     io_fault_clear(fio);
     if (crash_rand(&rng) & 1)

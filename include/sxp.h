@@ -25,6 +25,9 @@
  *
  * A failed fdatasync is never retried as if the data were safe: the stream
  * it belongs to refuses further writes (-EIO) until the store is reopened.
+ * After a failed write (a full disk: -ENOSPC) the next append to the
+ * stream cuts its log back to the acknowledged events and goes on, so
+ * appends succeed again once there is room, with no reopen.
  */
 #ifndef SXP_H
 #define SXP_H

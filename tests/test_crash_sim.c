@@ -471,28 +471,6 @@ static void zero_filled_tail_after_the_last_line_is_cut_as_residue(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
-static void failed_fdatasync_makes_the_stream_refuse_appends_until_reopen(void **state)
-{
-    struct tc *t = *state;
-    sxp_store *s = tc_open(t);
-    assert_int_equal(tc_append(s, "a", 1), 0);
-    assert_int_equal(tc_append(s, "b", 1), 0);
-    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 1, -EIO, 0), 0);
-    assert_int_equal(tc_append(s, "a", 2), -EIO);
-    io_fault_clear(t->io);
-    assert_int_equal(tc_append(s, "a", 3), -EIO); /* never retried as if safe */
-    assert_int_equal(tc_append(s, "b", 2), 0);    /* other streams go on */
-    assert_true(sxp_store_close(s) < 0);          /* close reports the failure */
-    s = tc_open(t);
-    size_t n = tc_count(s, "a");
-    assert_true(n == 1 || n == 2); /* seq 2 was never acknowledged: either */
-    int64_t hw = 0;
-    struct sxp_err err;
-    assert_int_equal(sxp_stream_last_seq(s, "a", 1, &hw, &err), 0);
-    assert_int_equal(tc_append(s, "a", hw + 1), 0);
-    assert_int_equal(sxp_store_close(s), 0);
-}
-
 /* lock.h K-5: a stream is named in LOCK before its first log write of a
  * session. When that fails, the append fails with nothing written, and no
  * other stream starts being written (a later sync could pass over a lost
@@ -1151,25 +1129,226 @@ static void a_failed_checkpoint_in_a_round_fails_none_of_its_appends(void **stat
 
 /* C-4: a journaled round whose log write fails part way (after its record
  * was synced) leaves a torn line in a log no list names: its record must
- * stay, so the close's checkpoint keeps the journal and recovery writes
- * the line back whole. */
-static void a_failed_log_write_after_its_record_keeps_the_journal(void **state)
+ * stay until the log is cut back, so a crash before that brings the failed
+ * append back whole (J-6, revive.c RV-3), as recovery may any failed one. */
+static void tc_fail_a_log_write_after_its_record(struct tc *t, sxp_store *s)
 {
-    struct tc *t = *state;
     struct io_fault_rule rule = {IO_FAULT_BIT(IO_FK_PWRITE), 2, -EIO, 0, 1, 5};
-    tc_abc_at_1(t);
-    sxp_store *s = tc_open(t);
     assert_int_equal(tc_append(s, "b", 2), 0);            /* the journal's zeros are written */
     assert_int_equal(io_fault_add_rule(t->io, &rule), 0); /* 1: JOURNAL, 2: the log */
     assert_int_equal(tc_append(s, "a", 2), -EIO);
     io_fault_clear(t->io);
     assert_int_equal(tc_journal_records(t), 2);
-    assert_int_not_equal(sxp_store_close(s), 0); /* a dead stream */
-    assert_int_equal(tc_journal_records(t), 2);
+    assert_int_equal(tc_count(s, "a"), 1); /* E-3: not seen */
+}
+
+static void a_failed_log_write_after_its_record_comes_back_after_a_crash(void **state)
+{
+    struct tc *t = *state;
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open(t);
+    tc_fail_a_log_write_after_its_record(t, s);
+    tc_die_and_lose_power(t, s);
     s = tc_open(t);
     assert_int_equal(tc_count(s, "a"), 2); /* synced in the journal: kept */
     assert_int_equal(sxp_store_close(s), 0);
     assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+/* A failed fdatasync of JOURNAL (a session's first appends go through it)
+ * fails its round's appends (E-1), and the journal is not used again this
+ * session. The log of "a" was never written, so it is revived at its next
+ * append, once a checkpoint has voided the record (revive.c RV-3); other
+ * streams go on; nothing of the failed append is read, then or after a
+ * power loss. (A failed fdatasync of a log itself: tc_sync_failure_stays_dead.) */
+static void a_failed_journal_sync_fails_its_round_and_the_streams_go_on(void **state)
+{
+    struct tc *t = *state;
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(tc_append(s, "b", 1), 0);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 1, -EIO, 0), 0);
+    assert_int_equal(tc_append(s, "a", 2), -EIO);
+    enum io_fault_kind kind;
+    char path[256];
+    assert_int_equal(io_fault_last_injected(t->io, &kind, path, sizeof(path)), 0);
+    assert_non_null(strstr(path, "/JOURNAL"));
+    io_fault_clear(t->io);
+    assert_int_equal(tc_count(s, "a"), 1);
+    assert_int_equal(tc_append(s, "a", 3), 0);
+    assert_int_equal(store_revived(s), 1);
+    assert_int_equal(tc_append(s, "b", 2), 0);
+    assert_int_equal(tc_count(s, "a"), 2);
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 2);
+    tc_hw_is(s, "a", 3);
+    tc_hw_is(s, "b", 2);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+/* REVIVAL (revive.c RV-2..RV-4): the next append to that stream cuts its
+ * log back, checkpoints the journal so that the failed append's record is
+ * gone, and goes on. Here it is a big append, made durable by the log's
+ * own fdatasync and recorded nowhere else: had the stale record stayed, a
+ * crash would write the failed line back over it. */
+static void a_failed_log_write_after_its_record_is_revived_after_a_checkpoint(void **state)
+{
+    struct tc *t = *state;
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open(t);
+    tc_fail_a_log_write_after_its_record(t, s);
+    assert_int_equal(store_revived(s), 0);
+    assert_int_equal(tc_append_padded(s, "a", 2, 40 << 10), 0);
+    assert_int_equal(store_revived(s), 1);
+    assert_int_equal(tc_journal_records(t), 0);
+    assert_int_equal(tc_count(s, "a"), 2);
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 2);
+    tc_hw_is(s, "a", 2);
+    tc_hw_is(s, "b", 2);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_true(tc_size(t, "streams/61.log") > 40 << 10); /* the big line */
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+/* Streams "a" at 1 and a session in which "a" took a big append (seq 2,
+ * a round of its own, outside the journal: its log is listed in LOCK now),
+ * so that the next big append's first write is its log's. */
+static sxp_store *tc_a_listed_session(struct tc *t)
+{
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open(t);
+    assert_int_equal(tc_append_padded(s, "a", 2, 40 << 10), 0);
+    return s;
+}
+
+/* REVIVAL (revive.c): a full disk fails a big append part way through its
+ * log write. The stream takes writes again at its next append, with
+ * nothing of the failed one in the log; while the disk stays full each
+ * append fails the same way; the close is clean. */
+static void a_stream_whose_log_write_failed_takes_writes_again(void **state)
+{
+    struct tc *t = *state;
+    enum io_fault_kind kind;
+    char path[256];
+    sxp_store *s = tc_a_listed_session(t);
+    uint64_t size = tc_size(t, "streams/61.log");
+    struct io_fault_rule full = {IO_FAULT_BIT(IO_FK_PWRITE), 1, -ENOSPC, 1, 1, 1000};
+    assert_int_equal(io_fault_add_rule(t->io, &full), 0);
+    assert_int_equal(tc_append_padded(s, "a", 3, 40 << 10), -ENOSPC);
+    assert_int_equal(io_fault_last_injected(t->io, &kind, path, sizeof(path)), 0);
+    assert_non_null(strstr(path, "/61.log"));
+    assert_int_equal(tc_size(t, "streams/61.log"), size + 1000); /* a torn part */
+    assert_int_equal(tc_count(s, "a"), 2);
+    /* Still full: the log is cut back, and the write fails again. */
+    assert_int_equal(tc_append_padded(s, "a", 3, 40 << 10), -ENOSPC);
+    assert_int_equal(store_revived(s), 1);
+    assert_int_equal(tc_size(t, "streams/61.log"), size + 1000);
+    io_fault_clear(t->io); /* room again */
+    assert_int_equal(tc_append(s, "a", 3), 0);
+    assert_int_equal(store_revived(s), 2);
+    assert_int_equal(tc_count(s, "a"), 3);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open(t);
+    struct sxp_stats st;
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 0);
+    assert_int_equal(tc_count(s, "a"), 3);
+    tc_hw_is(s, "a", 3);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+/* The close revives a stream no append came back to: it cuts the log,
+ * and the store is closed clean, with only what was acknowledged. */
+static void the_close_revives_a_stream_whose_log_write_failed(void **state)
+{
+    struct tc *t = *state;
+    sxp_store *s = tc_a_listed_session(t);
+    uint64_t size = tc_size(t, "streams/61.log");
+    struct io_fault_rule torn = {IO_FAULT_BIT(IO_FK_PWRITE), 1, -EIO, 0, 1, 1000};
+    assert_int_equal(io_fault_add_rule(t->io, &torn), 0);
+    assert_int_equal(tc_append_padded(s, "a", 3, 40 << 10), -EIO);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(tc_size(t, "streams/61.log"), size);
+    s = tc_open(t);
+    struct sxp_stats st;
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 0);
+    tc_hw_is(s, "a", 2);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* A truncate of a stream whose log write failed revives it first, then
+ * drops the events it names; the failed append is in neither. */
+static void a_truncate_revives_a_stream_whose_log_write_failed(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    sxp_store *s = tc_a_listed_session(t);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_PWRITE, 1, -ENOSPC, 0), 0);
+    assert_int_equal(tc_append_padded(s, "a", 3, 40 << 10), -ENOSPC);
+    assert_int_equal(sxp_stream_truncate(s, "a", 1, 1, &err), 0);
+    assert_int_equal(store_revived(s), 1);
+    assert_int_equal(tc_count(s, "a"), 1);
+    tc_hw_is(s, "a", 2);
+    assert_int_equal(tc_append(s, "a", 3), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 2);
+    tc_hw_is(s, "a", 3);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+/* RV-1 (IO-5): after a failed fdatasync of a log (cut 0), or of the cut
+ * that would revive it after a failed write (cut 1), the stream refuses
+ * writes until the store is reopened, fault or no fault; the reopen
+ * recovers it. */
+static void tc_sync_failure_stays_dead(struct tc *t, int cut)
+{
+    struct sxp_err err;
+    struct sxp_stats st;
+    sxp_store *s = tc_a_listed_session(t);
+    if (cut) {
+        assert_int_equal(io_fault_fail_nth(t->io, IO_FK_PWRITE, 1, -ENOSPC, 0), 0);
+        assert_int_equal(tc_append_padded(s, "a", 3, 40 << 10), -ENOSPC);
+    }
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 1, -EIO, 0), 0);
+    assert_true(tc_append_padded(s, "a", 3, 40 << 10) < 0);
+    io_fault_clear(t->io);
+    sxp_value *ev = tu_padded_event(3, 10);
+    assert_int_equal(sxp_stream_append(s, "a", 1, ev, &err), -EIO);
+    sxp_value_free(ev);
+    assert_non_null(strstr(err.msg, "until the store is reopened"));
+    assert_int_equal(store_revived(s), 0);
+    assert_int_equal(sxp_store_close(s), -EIO);
+    s = tc_open(t);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 1);
+    /* The failed round's line may be kept whole, as after any crash. */
+    int64_t hw = 0;
+    assert_int_equal(sxp_stream_last_seq(s, "a", 1, &hw, &err), 0);
+    assert_true(hw == 2 || hw == 3);
+    assert_int_equal(tc_count(s, "a"), (size_t)hw);
+    assert_int_equal(tc_append(s, "a", hw + 1), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+static void a_stream_whose_log_sync_failed_stays_dead_until_reopened(void **state)
+{
+    tc_sync_failure_stays_dead(*state, 0);
+}
+
+static void a_stream_whose_revival_sync_failed_stays_dead_until_reopened(void **state)
+{
+    tc_sync_failure_stays_dead(*state, 1);
 }
 
 /* J-6: a replay forgets LOCK's list before it empties the journal, so a
@@ -1463,7 +1642,7 @@ int main(void)
         T(concurrent_blob_put_is_not_acknowledged_before_it_is_durable),
         T(concurrent_kv_delete_is_not_acknowledged_before_it_is_durable),
         T(zero_filled_tail_after_the_last_line_is_cut_as_residue),
-        T(failed_fdatasync_makes_the_stream_refuse_appends_until_reopen),
+        T(a_failed_journal_sync_fails_its_round_and_the_streams_go_on),
         T(failed_lock_sync_refuses_unlisted_logs_outside_the_journal),
         T(failed_directory_fsync_under_kv_put_changes_nothing_visible),
         T(appends_only_the_journal_made_durable_survive_power_loss),
@@ -1475,7 +1654,13 @@ int main(void)
         T(a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it),
         T(zeros_ahead_that_find_no_room_fail_no_append),
         T(a_recovery_cut_short_after_its_replay_reads_every_log),
-        T(a_failed_log_write_after_its_record_keeps_the_journal),
+        T(a_failed_log_write_after_its_record_comes_back_after_a_crash),
+        T(a_failed_log_write_after_its_record_is_revived_after_a_checkpoint),
+        T(a_stream_whose_log_write_failed_takes_writes_again),
+        T(the_close_revives_a_stream_whose_log_write_failed),
+        T(a_truncate_revives_a_stream_whose_log_write_failed),
+        T(a_stream_whose_log_sync_failed_stays_dead_until_reopened),
+        T(a_stream_whose_revival_sync_failed_stays_dead_until_reopened),
         T(a_syncing_open_after_a_clean_unsynced_session_makes_it_durable),
         T(a_syncing_open_after_a_killed_unsynced_session_makes_it_durable),
         T(fsck_repairs_after_an_unsynced_session_make_it_durable),

@@ -367,18 +367,18 @@ static void a_request_over_the_bound_keeps_its_later_ones_behind_it(void **state
     check_reads_in_order(c, "big", 6);
 }
 
-/* A round's failure reaches every caller in it, each with the error,
- * whether it was asleep or still yielding the CPU (SPIN) when the round
- * ended; the held round before it is acknowledged. */
-static void every_caller_of_a_failed_round_gets_its_error(void **state)
+/* Holds an append of seq 2 to "one" (which holds seq 1), arms rule for
+ * what follows, queues FOLLOWERS appends (seqs 3...) behind the held one,
+ * and lets it go: the held append is acknowledged, and each of the
+ * followers, which shared round 2, fails with want, naming the stream. */
+static void followers_of_a_held_round_fail(struct gc *c, const struct io_fault_rule *rule,
+                                           struct app f[FOLLOWERS], int want)
 {
-    struct gc *c = *state;
     append_now(c, "one", 1);
-    struct app lead, f[FOLLOWERS];
+    struct app lead;
     pthread_t lt, ft[FOLLOWERS];
     start_held(c, &lead, &lt, "one", 2);
-    /* The held fdatasync was counted already: the next one is round 2's. */
-    assert_int_equal(io_fault_fail_nth(c->io, IO_FK_FDATASYNC, 1, -EIO, 0), 0);
+    assert_int_equal(io_fault_add_rule(c->io, rule), 0);
     for (int i = 0; i < FOLLOWERS; i++) {
         f[i] = (struct app){.c = c, .seq = 3 + i};
         snprintf(f[i].stream, sizeof(f[i].stream), "one");
@@ -390,19 +390,104 @@ static void every_caller_of_a_failed_round_gets_its_error(void **state)
     assert_int_equal(lead.rc, 0);
     for (int i = 0; i < FOLLOWERS; i++) {
         pthread_join(ft[i], NULL);
-        assert_int_equal(f[i].rc, -EIO);
+        assert_int_equal(f[i].rc, want);
         assert_non_null(strstr(f[i].msg, "\"one\""));
     }
+}
+
+/* A round's failure reaches every caller in it, each with the error,
+ * whether it was asleep or still yielding the CPU (SPIN) when the round
+ * ended; the held round before it is acknowledged. */
+static void every_caller_of_a_failed_round_gets_its_error(void **state)
+{
+    struct gc *c = *state;
+    struct app f[FOLLOWERS];
+    /* The held fdatasync was counted already: the next one is round 2's. */
+    struct io_fault_rule rule = {IO_FAULT_BIT(IO_FK_FDATASYNC), 1, -EIO, 0, 0, 0};
+    followers_of_a_held_round_fail(c, &rule, f, -EIO);
     assert_int_equal(io_fault_injected(c->io), 1);
     assert_int_equal(last_seq(c, "one"), 2);
     struct sxp_stats st;
     sxp_store_stats(c->s, &st);
     assert_int_equal(st.in_flight, 0);
-    /* Close reports the failure; the reopen recovers (the failed round's
-     * lines may survive, unacknowledged, as recovery finds them). */
+    /* The failed sync was JOURNAL's (the round grows the log), and the log
+     * was never written: the close revives the stream (engine/revive.c),
+     * its checkpoint voids the round's record, and the close is clean,
+     * with nothing of the failed round. */
+    enum io_fault_kind kind;
+    char path[PATH_MAX];
+    assert_int_equal(io_fault_last_injected(c->io, &kind, path, sizeof(path)), 0);
+    assert_non_null(strstr(path, "JOURNAL"));
     io_fault_clear(c->io);
-    close_and_reopen(c, -EIO);
-    assert_true(last_seq(c, "one") >= 2);
+    close_and_reopen(c, 0);
+    assert_int_equal(last_seq(c, "one"), 2);
+}
+
+/* Reads stream in this session: its seqs strictly increase from 1, 2;
+ * returns how many events it holds. */
+static size_t read_increasing(struct gc *c, const char *stream)
+{
+    sxp_value *out = NULL;
+    struct sxp_err err;
+    if (sxp_stream_read(c->s, stream, strlen(stream), &out, &err) != 0)
+        fail_msg("read %s: %s", stream, err.msg);
+    size_t n = sxp_value_len(out);
+    int64_t prev = 0;
+    for (size_t k = 0; k < n; k++) {
+        int64_t seq = sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, k), "seq", 3));
+        assert_true(seq > prev);
+        assert_true(k >= 2 || seq == (int64_t)k + 1);
+        prev = seq;
+    }
+    sxp_value_free(out);
+    return n;
+}
+
+/* REVIVAL (engine/revive.c): a round whose log write fails fails every
+ * caller in it; then the callers come back at once, and one of them revives
+ * the stream (its record is dropped by a checkpoint first, RV-3) while the
+ * others wait for it: the stream takes appends again, in seq order, with
+ * nothing of the failed round in it, and the close is clean. */
+static void the_callers_of_a_round_whose_write_failed_revive_its_stream(void **state)
+{
+    struct gc *c = *state;
+    struct app f[FOLLOWERS];
+    pthread_t ft[FOLLOWERS];
+    /* Both rounds go through the journal (the log grows), and round 1's
+     * log write follows its held sync: 1 that write, 2 round 2's record,
+     * 3 its log write, which finds room for 7 bytes. */
+    struct io_fault_rule full = {IO_FAULT_BIT(IO_FK_PWRITE), 3, -ENOSPC, 0, 1, 7};
+    followers_of_a_held_round_fail(c, &full, f, -ENOSPC);
+    enum io_fault_kind kind;
+    char path[PATH_MAX];
+    assert_int_equal(io_fault_last_injected(c->io, &kind, path, sizeof(path)), 0);
+    assert_non_null(strstr(path, ".log"));
+    io_fault_clear(c->io);
+    assert_int_equal(last_seq(c, "one"), 2);
+    assert_int_equal(read_increasing(c, "one"), 2);
+    /* All come back at once, with the same seqs. */
+    for (int i = 0; i < FOLLOWERS; i++)
+        assert_int_equal(pthread_create(&ft[i], NULL, append_run, &f[i]), 0);
+    int64_t top = 2;
+    size_t acked = 2;
+    for (int i = 0; i < FOLLOWERS; i++) {
+        pthread_join(ft[i], NULL);
+        if (f[i].rc != 0 && f[i].rc != -ERANGE)
+            fail_msg("append seq %lld after the revival: %s", (long long)f[i].seq, f[i].msg);
+        if (f[i].rc == 0) {
+            acked++;
+            top = f[i].seq > top ? f[i].seq : top;
+        }
+    }
+    assert_true(top > 2);
+    assert_int_equal(store_revived(c->s), 1);
+    assert_int_equal(last_seq(c, "one"), top);
+    assert_int_equal(read_increasing(c, "one"), acked);
+    close_and_reopen(c, 0);
+    struct sxp_stats st;
+    sxp_store_stats(c->s, &st);
+    assert_int_equal(st.recovered, 0);
+    assert_int_equal(last_seq(c, "one"), top);
 }
 
 /* A follower whose seq another queued append already took is refused at
@@ -585,6 +670,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(every_caller_of_a_failed_round_gets_its_error, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(the_callers_of_a_round_whose_write_failed_revive_its_stream,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_taken_seq_is_refused_while_its_round_is_held, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_big_round_that_grows_its_log_skips_the_journal, setup,
