@@ -67,9 +67,10 @@
  *        among them. Writing the same bytes
  *        twice is harmless, so a crash during replay is repaired by the next
  *        one; the open that follows starts a new generation (journal_start).
- *        A record whose log is missing, or shorter than its offset once the
- *        records before it are written, is corruption: J-5 and the creation
- *        rule (commit.c C-3) make both impossible after a crash. Recovery
+ *        A record whose log is missing (or a directory), or shorter than its
+ *        offset once the records before it are written, is corruption: J-5
+ *        and the creation rule (commit.c C-3) make both impossible after a
+ *        crash. Recovery
  *        refuses it; sxp-fsck reports it (journal-orphan) and under -y
  *        copies its lines to lost+found/ before writing the others back.
  *   J-7  A record's log bytes are never changed while the record is valid:
@@ -243,8 +244,9 @@ static int journal_flush_logs(struct sxp_io *io, struct journal_logs *ls, struct
     return 0;
 }
 
-/* The index in ls of r's log, open; -errno otherwise, -ENOENT with no
- * message when the log is missing and quiet. */
+/* The index in ls of r's log, open; -errno otherwise, -ENOENT or -EISDIR
+ * with no message when the log is missing or a directory stands in its
+ * place and quiet. */
 static int journal_log_at(struct sxp_io *io, const char *root, struct journal_logs *ls,
                           const struct journal_rec *r, int quiet, struct sxp_err *err)
 {
@@ -273,11 +275,15 @@ static int journal_log_at(struct sxp_io *io, const char *root, struct journal_lo
     snprintf(rel, sizeof(rel), "streams/%.*s.log", (int)r->hex_len, r->hex);
     if (layout_path(root, rel, path))
         return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
-    int fd = io->open(io, path, ls->flags | O_CLOEXEC, 0);
-    if (fd == -ENOENT && quiet)
-        return -ENOENT;
+    int fd = io->open(io, path, ls->flags | O_CLOEXEC, 0), is_dir = 0;
+    if (fd >= 0 && !(ls->flags & O_RDWR) && io->stat(io, path, NULL, &is_dir) == 0 && is_dir) {
+        (void)io->close(io, fd); /* read-only, a directory opens */
+        fd = -EISDIR;
+    }
+    if ((fd == -ENOENT || fd == -EISDIR) && quiet)
+        return fd;
     if (fd < 0)
-        return err_set(err, fd == -ENOENT ? -EUCLEAN : fd,
+        return err_set(err, fd == -ENOENT || fd == -EISDIR ? -EUCLEAN : fd,
                        "%s/JOURNAL names %s, which %s (%s); run sxp-fsck", root, path,
                        fd == -ENOENT ? "is missing" : "cannot be opened", strerror(-fd));
     ls->nopen++;
@@ -356,7 +362,7 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
             continue;
         size_t before = ls.n;
         int i = journal_log_at(io, root, &ls, &r, orphan != NULL, err);
-        if (i < 0 && i != -ENOENT) {
+        if (i < 0 && i != -ENOENT && i != -EISDIR) {
             rc = i;
             goto out;
         }
@@ -364,8 +370,11 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
             out->logs++;
         uint64_t size = i < 0 ? 0 : ls.v[i].size;
         if (i < 0 || size < r.off) {
-            struct journal_orphan o = {r.hex, r.hex_len, r.off, (uint64_t)(r.payload - buf),
-                                       r.len, i < 0,     size};
+            struct journal_orphan o = {
+                r.hex, r.hex_len,
+                r.off, (uint64_t)(r.payload - buf),
+                r.len, i == -ENOENT ? JOURNAL_LOG_MISSING : i == -EISDIR ? JOURNAL_LOG_DIR : 0,
+                size};
             if (!orphan)
                 rc =
                     err_set(err, -EUCLEAN,

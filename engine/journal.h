@@ -43,16 +43,18 @@ struct journal_replay_report {
     struct lock_dirty named; /* the buckets of their streams (lock.h K-5) */
 };
 
-/* A record that cannot be written back (J-6): its log is missing, or
- * shorter than the record's offset once the records before it are
- * written. Damage, not crash residue. */
+/* A record that cannot be written back (J-6): its log is missing (or a
+ * directory stands in its place), or shorter than the record's offset once
+ * the records before it are written. Damage, not crash residue. */
+#define JOURNAL_LOG_MISSING 1
+#define JOURNAL_LOG_DIR 2
 struct journal_orphan {
     const char *hex; /* the stream's file name without ".log" (not NUL-ended) */
     size_t hex_len;
     uint64_t off;  /* where the payload belongs in the log */
     uint64_t jpos; /* where the payload is in ROOT/JOURNAL */
     size_t len;    /* payload bytes */
-    int missing;   /* 1: no log; 0: the log is log_size bytes */
+    int missing;   /* JOURNAL_LOG_MISSING, JOURNAL_LOG_DIR; 0: the log is log_size bytes */
     uint64_t log_size;
 };
 /* Returns 0 to go on (the record is then skipped), or -errno to stop. */

@@ -417,7 +417,9 @@ static int fsck_journal_orphan(void *arg, const struct journal_orphan *o)
                              .file = fsck_str(c, rel),
                              .off = o->off,
                              .len = o->len,
-                             .a = o->missing ? -1 : (int64_t)o->log_size,
+                             .a = o->missing == JOURNAL_LOG_DIR ? -2
+                                  : o->missing                  ? -1
+                                                                : (int64_t)o->log_size,
                              .b = (int64_t)o->jpos};
     if (!f.file) {
         fsck_msgf(x->msg, x->size, "out of memory");

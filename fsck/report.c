@@ -140,8 +140,8 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
         if (f->a < 0)
             fsck_msgf(buf, size,
                       "a JOURNAL record of %" PRIu64 " bytes at byte %" PRIu64
-                      " of this log, which is missing",
-                      f->len, f->off);
+                      " of this log, which is %s",
+                      f->len, f->off, f->a == -2 ? "a directory" : "missing");
         else
             fsck_msgf(buf, size,
                       "a JOURNAL record of %" PRIu64 " bytes at byte %" PRIu64

@@ -1044,10 +1044,10 @@ static void a_record_past_the_end_of_its_log_is_refused(void **state)
  * stream was created, its names synced, before its first record): the
  * open refuses it and changes nothing. sxp-fsck -n and -p report a
  * journal-orphan and write nothing back; -y copies the record's lines to
- * lost+found/, writes the other records back, and the store opens. */
-static void a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it(void **state)
+ * lost+found/, writes the other records back, and the store opens. With
+ * dir, a directory stands where the log was. */
+static void tc_orphan_record_repaired(struct tc *t, int dir)
 {
-    struct tc *t = *state;
     struct sxp_err err;
     struct fsck_report r;
     tc_abc_at_1(t);
@@ -1057,16 +1057,19 @@ static void a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it(void 
     tc_die_and_lose_power(t, s);
     assert_int_equal(tc_journal_records(t), 2);
     assert_int_equal(t->io->unlink(t->io, TC_STORE "/streams/61.log"), 0);
+    if (dir)
+        assert_int_equal(t->io->mkdir(t->io, TC_STORE "/streams/61.log", 0755), 0);
 
     assert_int_equal(tc_open_fails(t, &err), -EUCLEAN);
-    assert_non_null(strstr(err.msg, "streams/61.log, which is missing"));
+    assert_non_null(strstr(err.msg, dir ? "streams/61.log, which cannot be opened (Is a directory)"
+                                        : "streams/61.log, which is missing"));
     for (int m = 0; m < 2; m++) {
         assert_int_equal(tc_fsck_report(t, m ? FSCK_MODE_PREEN : FSCK_MODE_CHECK, &r),
                          FSCK_EXIT_LEFT);
         const struct fsck_finding *f = tc_finding(&r, FSCK_JOURNAL_ORPHAN);
         assert_non_null(f);
         assert_string_equal(f->file, "streams/61.log");
-        assert_int_equal(f->a, -1);
+        assert_int_equal(f->a, dir ? -2 : -1);
         assert_int_equal(f->action, FSCK_ACT_NONE);
         f = tc_finding(&r, FSCK_JOURNAL_PENDING);
         assert_non_null(f);
@@ -1092,6 +1095,20 @@ static void a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it(void 
     s = tc_open(t);
     assert_int_equal(tc_count(s, "b"), 2);
     assert_int_equal(sxp_store_close(s), 0);
+}
+
+static void a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it(void **state)
+{
+    tc_orphan_record_repaired(*state, 0);
+}
+
+/* The same when a directory stands where the log was: sxp-fsck -n and -p
+ * reported it before, but -y stopped (exit 8) with the open's own "run
+ * sxp-fsck"; now the record is a journal-orphan as for a missing log, and
+ * the directory, a foreign file, goes to lost+found/ too. */
+static void a_record_whose_log_is_a_directory_is_refused_and_fsck_y_repairs_it(void **state)
+{
+    tc_orphan_record_repaired(*state, 1);
 }
 
 /* C-5: the checkpoint a round runs after its appends are durable fails
@@ -1652,6 +1669,7 @@ int main(void)
         T(a_failed_checkpoint_in_a_round_fails_none_of_its_appends),
         T(a_record_past_the_end_of_its_log_is_refused),
         T(a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it),
+        T(a_record_whose_log_is_a_directory_is_refused_and_fsck_y_repairs_it),
         T(zeros_ahead_that_find_no_room_fail_no_append),
         T(a_recovery_cut_short_after_its_replay_reads_every_log),
         T(a_failed_log_write_after_its_record_comes_back_after_a_crash),
