@@ -1301,6 +1301,28 @@ static void the_close_revives_a_stream_whose_log_write_failed(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* Under SXP_SYNC_NONE the revival cuts the log without a sync: a full
+ * disk there too needs no reopen. */
+static void an_unsynced_session_revives_a_stream_whose_log_write_failed(void **state)
+{
+    struct tc *t = *state;
+    sxp_store *s = tc_open_unsynced(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    uint64_t size = tc_size(t, "streams/61.log");
+    struct io_fault_rule torn = {IO_FAULT_BIT(IO_FK_PWRITE), 1, -ENOSPC, 0, 1, 5};
+    assert_int_equal(io_fault_add_rule(t->io, &torn), 0);
+    assert_int_equal(tc_append(s, "a", 2), -ENOSPC);
+    assert_int_equal(tc_size(t, "streams/61.log"), size + 5);
+    assert_int_equal(tc_append(s, "a", 2), 0);
+    assert_int_equal(store_revived(s), 1);
+    assert_int_equal(tc_count(s, "a"), 2);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 2);
+    tc_hw_is(s, "a", 2);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 /* A truncate of a stream whose log write failed revives it first, then
  * drops the events it names; the failed append is in neither. */
 static void a_truncate_revives_a_stream_whose_log_write_failed(void **state)
@@ -1677,6 +1699,7 @@ int main(void)
         T(a_stream_whose_log_write_failed_takes_writes_again),
         T(the_close_revives_a_stream_whose_log_write_failed),
         T(a_truncate_revives_a_stream_whose_log_write_failed),
+        T(an_unsynced_session_revives_a_stream_whose_log_write_failed),
         T(a_stream_whose_log_sync_failed_stays_dead_until_reopened),
         T(a_stream_whose_revival_sync_failed_stays_dead_until_reopened),
         T(a_syncing_open_after_a_clean_unsynced_session_makes_it_durable),
