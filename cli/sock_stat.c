@@ -18,6 +18,8 @@
  *   fsyncs       fdatasync and fsync calls           bytes     written to logs
  *   streams      streams known in memory
  *   queued       append calls waiting for or in a commit round now
+ *   refusing     streams refusing writes now, after an I/O failure
+ *   revived      streams that took writes again after a failed write
  *
  * Example: (ok {:accepted 5 :appends 1 ... :uptime-ms 410 :workers 64})
  */
@@ -110,6 +112,10 @@ void sock_stat_answer(struct sock_server *srv, struct cli_answer *out)
         rc = sock_stat_int(d, "streams", st.streams);
     if (rc == 0)
         rc = sock_stat_int(d, "queued", st.in_flight);
+    if (rc == 0)
+        rc = sock_stat_int(d, "refusing", st.refusing);
+    if (rc == 0)
+        rc = sock_stat_int(d, "revived", st.revived);
     if (rc != 0)
         cli_answer_error("nomem", "out of memory building the statistics", out);
     else

@@ -178,7 +178,8 @@ static const struct cli_usage_page cli_usage_pages[] = {
              "With --socket PATH, asks the server `sxp serve --socket PATH` runs and\n"
              "prints its figures, one \"NAME: VALUE\" per line: connections open,\n"
              "accepted and refused, requests and errors answered, requests running,\n"
-             "appends, group-commit batches, fsyncs and bytes written since it began.\n"},
+             "appends, group-commit batches, fsyncs and bytes written since it began,\n"
+             "and streams refusing writes after an I/O failure, and revived.\n"},
     {"demo", "usage: sxp demo\n"
              "\n"
              "A short tour: appends to two streams, reads them back, truncates, uses\n"

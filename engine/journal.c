@@ -554,7 +554,7 @@ int journal_checkpoint(sxp_store *s, struct sxp_err *err)
         for (size_t k = 0; k < n; k++) {
             int rc = sync ? w[k].res : 0;
             if (rc) {
-                sts[k]->dead = rc; /* IO-5 */
+                streams_set_dead(s, sts[k], rc); /* IO-5 */
                 first = first ? first : rc;
             }
             streams_unpin_fd(s, sts[k]);

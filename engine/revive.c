@@ -52,7 +52,7 @@
 
 void revive_note_failure(sxp_store *s, struct stream *st, int rc, int sync_failed, int rec_written)
 {
-    st->dead = rc;
+    streams_set_dead(s, st, rc);
     st->revive = !sync_failed;
     st->revive_rec = rec_written;
     st->revive_gen = s->j_gen;
@@ -101,6 +101,7 @@ int revive_ready(sxp_store *s, struct stream *st)
     if (st->revive_rec && s->j_gen <= st->revive_gen)
         return 0; /* RV-3: its record may still be valid */
     st->dead = 0;
+    s->n_dead--;
     st->revive = st->revive_cut = st->revive_rec = 0;
     st->hw_reserved = st->hw;
     s->st_revived++;

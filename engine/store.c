@@ -425,5 +425,7 @@ void sxp_store_stats(sxp_store *s, struct sxp_stats *out)
     out->rec_tmp_removed = s->rec_tmp_removed;
     out->rec_logs_scanned = s->rec_logs_scanned;
     out->rec_logs_skipped = s->rec_logs_skipped;
+    out->refusing = s->n_dead;
+    out->revived = s->st_revived;
     pthread_mutex_unlock(&s->mu);
 }

@@ -132,6 +132,7 @@ struct sxp_store {
      * lines were durable already (commit.c C-5) */
     uint64_t st_absorbed;
     uint64_t st_revived; /* dead streams made alive again (revive.c) */
+    uint64_t n_dead;     /* streams dead now (ST-4) */
 };
 
 /* streams.c: the stream table and the descriptor cache. */
@@ -178,6 +179,9 @@ static inline void streams_sync_req(struct io_wsync *w, struct stream **sts, siz
 void streams_unpin_fd(sxp_store *s, struct stream *st);
 /* Closes the stream's descriptor (pins must be 0). s->mu held. */
 void streams_close_fd(sxp_store *s, struct stream *st);
+/* ST-4: marks st dead with rc, unless it is dead already (the first
+ * failure is the one its appends report). s->mu held. */
+void streams_set_dead(sxp_store *s, struct stream *st, int rc);
 /* Waits until the stream is not busy. s->mu held. */
 void streams_wait_idle(sxp_store *s, struct stream *st);
 /* Cuts the pre-zeroed space off every open log and syncs (used by close). */

@@ -188,6 +188,14 @@ int streams_find_existing(sxp_store *s, const char *name, size_t len, struct str
     return streams_get(s, name, len, out, err);
 }
 
+void streams_set_dead(sxp_store *s, struct stream *st, int rc)
+{
+    if (st->dead)
+        return; /* the first failure is the one reported */
+    s->n_dead++;
+    st->dead = rc;
+}
+
 void streams_wait_idle(sxp_store *s, struct stream *st)
 {
     while (st->busy)
@@ -369,8 +377,8 @@ static int streams_trim_one(sxp_store *s, struct stream *st)
     }
     if (!rc)
         st->size_alloc = st->size_durable;
-    else if (!st->dead)
-        st->dead = rc;
+    else
+        streams_set_dead(s, st, rc);
     return rc;
 }
 
@@ -398,7 +406,7 @@ int streams_trim_tails(sxp_store *s, struct sxp_err *err)
                 continue;
             int rc = s->io->ftruncate(s->io, st->fd, st->size_durable);
             if (rc) {
-                st->dead = rc;
+                streams_set_dead(s, st, rc);
                 first = first ? first : rc;
                 continue;
             }
@@ -414,7 +422,7 @@ int streams_trim_tails(sxp_store *s, struct sxp_err *err)
         for (size_t k = 0; k < n; k++) {
             int rc = sync ? w[k].res : 0;
             if (rc) {
-                sts[k]->dead = rc;
+                streams_set_dead(s, sts[k], rc);
                 first = first ? first : rc;
             } else {
                 sts[k]->size_alloc = sts[k]->size_durable;

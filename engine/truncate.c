@@ -208,7 +208,7 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
         st->size_durable = st->size_written = st->size_alloc = nsize;
         /* A rename that may not be durable: refuse writes until reopen. */
         if (rc)
-            st->dead = rc;
+            streams_set_dead(s, st, rc);
     }
 idle:
     st->busy = 0;

@@ -185,6 +185,8 @@ struct sxp_stats {
     unsigned rec_tmp_removed;  /* temp files removed */
     unsigned rec_logs_scanned; /* logs whose tail recovery read */
     unsigned rec_logs_skipped; /* logs it did not read: not on the dirty list */
+    uint64_t refusing;         /* streams refusing writes now, after an I/O failure */
+    uint64_t revived;          /* streams that took writes again after a failed write */
 };
 SXP_API void sxp_store_stats(sxp_store *s, struct sxp_stats *out);
 

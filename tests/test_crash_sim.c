@@ -1231,6 +1231,15 @@ static void a_failed_log_write_after_its_record_is_revived_after_a_checkpoint(vo
     assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
 }
 
+/* sxp_store_stats: streams refusing writes now, and revived so far. */
+static void tc_refusing_revived(sxp_store *s, uint64_t refusing, uint64_t revived)
+{
+    struct sxp_stats st;
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.refusing, refusing);
+    assert_int_equal(st.revived, revived);
+}
+
 /* Streams "a" at 1 and a session in which "a" took a big append (seq 2,
  * a round of its own, outside the journal: its log is listed in LOCK now),
  * so that the next big append's first write is its log's. */
@@ -1262,13 +1271,16 @@ static void a_stream_whose_log_write_failed_takes_writes_again(void **state)
     assert_non_null(strstr(path, "/61.log"));
     assert_int_equal(tc_size(t, "streams/61.log"), size + 1000); /* a torn part */
     assert_int_equal(tc_count(s, "a"), 2);
+    tc_refusing_revived(s, 1, 0);
     /* Still full: the log is cut back, and the write fails again. */
     assert_int_equal(tc_append_padded(s, "a", 3, 40 << 10), -ENOSPC);
     assert_int_equal(store_revived(s), 1);
     assert_int_equal(tc_size(t, "streams/61.log"), size + 1000);
     io_fault_clear(t->io); /* room again */
+    tc_refusing_revived(s, 1, 1);
     assert_int_equal(tc_append(s, "a", 3), 0);
     assert_int_equal(store_revived(s), 2);
+    tc_refusing_revived(s, 0, 2);
     assert_int_equal(tc_count(s, "a"), 3);
     assert_int_equal(sxp_store_close(s), 0);
     s = tc_open(t);
@@ -1366,6 +1378,7 @@ static void tc_sync_failure_stays_dead(struct tc *t, int cut)
     sxp_value_free(ev);
     assert_non_null(strstr(err.msg, "until the store is reopened"));
     assert_int_equal(store_revived(s), 0);
+    tc_refusing_revived(s, 1, 0);
     assert_int_equal(sxp_store_close(s), -EIO);
     s = tc_open(t);
     sxp_store_stats(s, &st);

@@ -185,7 +185,7 @@ pass "what the server acknowledged is in the store"
 run stat --socket "$S"
 [ "$RC" = 0 ] || fail "stat --socket exits 0"
 for k in connections accepted refused requests errors running workers appends batches fsyncs \
-    bytes streams dir socket io sync uptime-ms; do
+    bytes streams dir socket io sync uptime-ms queued refusing revived; do
     [[ "$OUT" == *"$k:"* ]] || fail "stat --socket shows $k"
 done
 [[ "$OUT" == *$'\nconnections: 1\n'* ]] || fail "stat --socket counts its own connection"
@@ -193,6 +193,7 @@ done
 [[ "$OUT" == *$'\nerrors:      5\n'* ]] || fail "stat --socket counts the 5 error answers"
 [[ "$OUT" == *"socket:      $S"* ]] || fail "stat --socket names the socket"
 [[ "$OUT" == *"dir:         $D"* ]] || fail "stat --socket names the store"
+[[ "$OUT" == *$'\nrefusing:    0\nrevived:     0'* ]] || fail "stat --socket: no stream refuses writes"
 pass "stat --socket shows connections, requests, errors, appends, batches, fsyncs and bytes"
 
 # The log: a line per connection event at info.
