@@ -96,8 +96,8 @@
  * or keeps it if whole (an unacknowledged batch may survive as a prefix).
  * After a failed write only (a full disk), the next append to the stream
  * revives it: the log is cut back to its acknowledged lines and synced,
- * and, when a JOURNAL record holds the failed lines, a checkpoint voids
- * the record first (revive.c; commit_revive).
+ * and, when the round went through JOURNAL, a checkpoint voids its
+ * record first (revive.c; commit_revive).
  *
  * BOUND. A round writes at most COMMIT_MAX_UNSYNCED bytes to one log before
  * its fdatasync (a single request may reach that bound, never exceed it);
@@ -412,15 +412,11 @@ static uint64_t commit_journal_bytes(const struct commit_slot *slots, size_t nsl
 /* J-5: writes the round's records at s->j_end (with zeros ahead, as a log's
  * pre-zeroing) and fdatasyncs the journal, in one write_sync with the log
  * writes early[0..nearly) (C-2), whose results it fills in. Returns the
- * journal's result; *written is 1 when the records were all written, so
- * that they may be durable whatever their sync did (revive.c RV-3).
- * Called by the leader without s->mu: the slots and s->j_* are the
- * leader's until the round ends. */
+ * journal's result. Called by the leader without s->mu: the slots and
+ * s->j_* are the leader's until the round ends. */
 static int commit_journal_write(sxp_store *s, const struct commit_slot *slots, size_t nslots,
-                                struct io_wsync *early, size_t nearly, unsigned *absorbed,
-                                int *written)
+                                struct io_wsync *early, size_t nearly, unsigned *absorbed)
 {
-    *written = 0;
     uint64_t len = commit_journal_bytes(slots, nslots);
     char *buf = malloc(len);
     struct io_wsync *jw = calloc(nearly + 2, sizeof(*jw));
@@ -457,7 +453,6 @@ static int commit_journal_write(sxp_store *s, const struct commit_slot *slots, s
         s->j_zero_no_room = 1;      /* the leader's, as s->j_* are */
     }
     int rc = jw[nearly].res ? jw[nearly].res : jw[nearly + 1].len ? jw[nearly + 1].res : 0;
-    *written = jw[nearly].res == 0 || jw[nearly].sync_failed;
     for (size_t i = 0; i < nearly; i++) {
         early[i].res = jw[i].res;
         early[i].sync_failed = jw[i].sync_failed;
@@ -589,8 +584,7 @@ static void commit_round(sxp_store *s)
         if (!slots[i].rc && slots[i].bytes && !slots[i].early)
             nw = commit_slot_writes(s, &slots[i], journaled, w, nw);
 
-    int recorded = 0;    /* the round's records are durable in the journal */
-    int rec_written = 0; /* they were written: maybe durable even if not recorded */
+    int recorded = 0; /* the round's records are durable in the journal */
     if (nw) {
         pthread_mutex_unlock(&s->mu);
         /* The buffers belong to the backend (and, through io_uring, to the
@@ -598,9 +592,7 @@ static void commit_round(sxp_store *s)
          * their requests done below. */
         uint64_t t0 = clock_now_ns();
         unsigned absorbed = 0;
-        int jrc = journaled
-                      ? commit_journal_write(s, slots, nslots, w, nearly, &absorbed, &rec_written)
-                      : 0;
+        int jrc = journaled ? commit_journal_write(s, slots, nslots, w, nearly, &absorbed) : 0;
         recorded = journaled && jrc == 0;
         if (jrc == 0) {
             if (nw > nearly)
@@ -650,7 +642,9 @@ static void commit_round(sxp_store *s)
             if (st->hw_reserved == sl->last_seq)
                 st->hw_reserved = st->hw;
         } else if (sl->rc) {
-            revive_note_failure(s, st, sl->rc, sync_failed, rec_written);
+            /* A journaled round's record may be durable even when the
+             * journal's write or sync failed (revive.c RV-3). */
+            revive_note_failure(s, st, sl->rc, sync_failed, journaled);
             /* A failed log write after its record was synced may have left
              * part of the lines: the record stays the log's cover (C-4)
              * until a checkpoint after the log is cut back (revive.c

@@ -22,18 +22,19 @@
  *         acknowledged (pre-zeroed space included in the cut, as at a clean
  *         close), and that is durable. A failed cut changes nothing and is
  *         tried again later; a failed fdatasync there is IO-5 (RV-1).
- *   RV-3  RECORD. When the round was journaled and its record was
- *         written whole (its fdatasync returned 0, or failed: the bytes may
- *         reach the disk all the same), recovery could write the failed
- *         lines back at their offset (J-6), over whatever the revived
- *         stream wrote there. So the stream stays dead until a checkpoint
- *         has made that record void: a new header, of a later generation
- *         than the record's (J-3; st->revive_gen), written and synced
- *         anew even when the journal failed this session. Until then a
- *         crash may bring the failed append back whole, as recovery may
- *         with any failed append (durability.md G-rules); after it, never.
- *         A checkpoint that meets a dead, revivable log cuts it (journal.c),
- *         since syncing it is what the checkpoint needs.
+ *   RV-3  RECORD. When the round was journaled, its record may be durable
+ *         (its fdatasync returned 0; or it failed, or the write did, or a
+ *         broken ring left either unknown: the bytes may reach the disk all
+ *         the same), and recovery could write the failed lines back at
+ *         their offset (J-6), over whatever the revived stream wrote there.
+ *         So the stream stays dead until a checkpoint has made that record
+ *         void: a new header, of a later generation than the record's (J-3;
+ *         st->revive_gen), written and synced anew even when the journal
+ *         failed this session. Until then a crash may bring the failed
+ *         append back whole, as recovery may with any failed append
+ *         (durability.md G-rules); after it, never. A checkpoint that meets
+ *         a dead, revivable log cuts it (journal.c), since syncing it is
+ *         what the checkpoint needs.
  *   RV-4  ALIVE. A stream is made alive once cut, with no such record
  *         left, and with no append of it queued (they were queued against
  *         the failed seqs and fail with the round's error). Its high-water
@@ -50,11 +51,11 @@
 
 #include "journal.h"
 
-void revive_note_failure(sxp_store *s, struct stream *st, int rc, int sync_failed, int rec_written)
+void revive_note_failure(sxp_store *s, struct stream *st, int rc, int sync_failed, int journaled)
 {
     streams_set_dead(s, st, rc);
     st->revive = !sync_failed;
-    st->revive_rec = rec_written;
+    st->revive_rec = journaled;
     st->revive_gen = s->j_gen;
     st->revive_cut = 0;
 }

@@ -9,9 +9,10 @@
 
 /* RV-1: records why a commit round failed st's lines and marks the stream
  * dead with rc: sync_failed when an fdatasync of the log failed (IO-5:
- * never revived); rec_written when the round's JOURNAL record of them was
- * written whole, so that it is or may become durable (RV-3). s->mu held. */
-void revive_note_failure(sxp_store *s, struct stream *st, int rc, int sync_failed, int rec_written);
+ * never revived); journaled when the round wrote a JOURNAL record of them,
+ * which is, or may become, durable whatever its write or sync returned
+ * (RV-3). s->mu held. */
+void revive_note_failure(sxp_store *s, struct stream *st, int rc, int sync_failed, int journaled);
 
 /* RV-2: cuts a dead, revivable log back to its acknowledged lines and syncs
  * that. 0 when the log is cut (st->revive_cut), -errno otherwise; a failed
