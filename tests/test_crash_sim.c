@@ -1335,6 +1335,41 @@ static void an_unsynced_session_revives_a_stream_whose_log_write_failed(void **s
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* A power loss in the middle of a revival, before its cut or before the
+ * cut's fdatasync (in every way io_sim loses unsynced bytes), keeps every
+ * acknowledged event; the failed append's torn part is crash residue. */
+static void a_power_loss_during_a_revival_keeps_every_acknowledged_event(void **state)
+{
+    struct tc *t = *state;
+    static const enum io_fault_kind at[] = {IO_FK_FTRUNCATE, IO_FK_FDATASYNC};
+    struct sxp_err err;
+    int64_t hw = 1;
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    for (tc_sim_seed = 1; tc_sim_seed <= 8; tc_sim_seed++) {
+        s = tc_open(t);
+        assert_int_equal(tc_append_padded(s, "a", ++hw, 40 << 10), 0); /* listed */
+        struct io_fault_rule torn = {IO_FAULT_BIT(IO_FK_PWRITE), 1, -ENOSPC, 0, 1, 1000};
+        assert_int_equal(io_fault_add_rule(t->io, &torn), 0);
+        assert_int_equal(tc_append_padded(s, "a", hw + 1, 40 << 10), -ENOSPC);
+        io_fault_clear(t->io);
+        tc_arm(t, at[tc_sim_seed % 2], "/61.log", 1, tc_lose_power_now);
+        assert_int_not_equal(tc_append(s, "a", hw + 1), 0); /* its revival */
+        assert_int_equal(t->fired, 1);
+        io_fault_set_hook(t->io, NULL, NULL);
+        store_abandon(s);
+        io_sim_restart(t->sim);
+        s = tc_open(t);
+        int64_t now = 0;
+        assert_int_equal(sxp_stream_last_seq(s, "a", 1, &now, &err), 0);
+        assert_int_equal(now, hw);
+        assert_int_equal(tc_count(s, "a"), (size_t)hw);
+        assert_int_equal(sxp_store_close(s), 0);
+        assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    }
+}
+
 /* A truncate of a stream whose log write failed revives it first, then
  * drops the events it names; the failed append is in neither. */
 static void a_truncate_revives_a_stream_whose_log_write_failed(void **state)
@@ -1712,6 +1747,7 @@ int main(void)
         T(a_stream_whose_log_write_failed_takes_writes_again),
         T(the_close_revives_a_stream_whose_log_write_failed),
         T(a_truncate_revives_a_stream_whose_log_write_failed),
+        T(a_power_loss_during_a_revival_keeps_every_acknowledged_event),
         T(an_unsynced_session_revives_a_stream_whose_log_write_failed),
         T(a_stream_whose_log_sync_failed_stays_dead_until_reopened),
         T(a_stream_whose_revival_sync_failed_stays_dead_until_reopened),
