@@ -108,6 +108,11 @@ SXP_MUST_CHECK int io_uring_backend_new(unsigned entries, struct sxp_io **out);
  * backend): out[0] bounded (file I/O, fdatasync), out[1] unbounded. A
  * query; changes nothing. io_uring.c PARALLEL SYNCS; for tests. */
 SXP_MUST_CHECK int io_uring_backend_workers(struct sxp_io *io, unsigned out[2]);
+/* No notice on stderr when io's ring breaks (io_uring.c A BROKEN RING). */
+void io_uring_backend_set_quiet(struct sxp_io *io, int quiet);
+/* For tests: the next count submissions to io's ring fail with err
+ * (negative) without reaching the kernel; UINT_MAX: all of them. */
+void io_uring_backend_fail_submit(struct sxp_io *io, int err, unsigned count);
 /* Chooses per kind (and $SXP_IO): io_uring, else plain syscalls with one
  * notice on stderr unless quiet. */
 SXP_MUST_CHECK int io_backend_new(enum sxp_io_kind kind, int quiet, struct sxp_io **out,

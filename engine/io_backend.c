@@ -11,7 +11,8 @@
  *
  * When auto falls back, stderr says so once per process (not per store),
  * unless the caller asked for quiet. The fallback loses no guarantee: both
- * backends keep IO-1..IO-7; io_uring only makes group commit cheaper.
+ * backends keep IO-1..IO-7; io_uring only makes group commit cheaper. A
+ * ring that breaks later falls back by itself (io_uring.c A BROKEN RING).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -28,13 +29,14 @@
 /* Set once the fallback notice has been printed. */
 static atomic_int io_backend_noticed;
 
-static int io_backend_uring(struct sxp_io **out, struct sxp_err *err)
+static int io_backend_uring(int quiet, struct sxp_io **out, struct sxp_err *err)
 {
     int rc = io_uring_backend_new(IO_BACKEND_URING_ENTRIES, out);
     if (rc < 0) {
         char msg[128];
         return err_set(err, rc, "io_uring unavailable: %s", strerror_r(-rc, msg, sizeof(msg)));
     }
+    io_uring_backend_set_quiet(*out, quiet);
     return 0;
 }
 
@@ -49,8 +51,10 @@ static int io_backend_sync(struct sxp_io **out, struct sxp_err *err)
 static int io_backend_auto(int quiet, struct sxp_io **out, struct sxp_err *err)
 {
     int rc = io_uring_backend_new(IO_BACKEND_URING_ENTRIES, out);
-    if (rc == 0)
+    if (rc == 0) {
+        io_uring_backend_set_quiet(*out, quiet);
         return 0;
+    }
     if (!quiet && atomic_exchange(&io_backend_noticed, 1) == 0) {
         char msg[128];
         (void)fprintf(stderr,
@@ -67,7 +71,7 @@ int io_backend_new(enum sxp_io_kind kind, int quiet, struct sxp_io **out, struct
     case SXP_IO_SYNC:
         return io_backend_sync(out, err);
     case SXP_IO_URING:
-        return io_backend_uring(out, err);
+        return io_backend_uring(quiet, out, err);
     case SXP_IO_AUTO:
         break;
     default:
@@ -79,6 +83,6 @@ int io_backend_new(enum sxp_io_kind kind, int quiet, struct sxp_io **out, struct
     if (strcmp(env, "sync") == 0)
         return io_backend_sync(out, err);
     if (strcmp(env, "uring") == 0)
-        return io_backend_uring(out, err);
+        return io_backend_uring(quiet, out, err);
     return err_set(err, -EINVAL, "SXP_IO=%s: expected sync, uring or auto", env);
 }

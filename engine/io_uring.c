@@ -85,9 +85,14 @@
  * keeps its default.
  *
  * A BROKEN RING. If io_uring_enter refuses a submission for good, the ring
- * is marked dead with that error: requests that did not complete get it,
- * and every later ring operation returns it. Unsubmitted sqes stay in the
- * ring unsent, since nothing calls io_uring_enter again.
+ * is marked dead with that error: the requests of that run that did not
+ * complete get it (US-5: a sync among them counts as failed, IO-5, so the
+ * engine never trusts those files' unsynced data again), and every later
+ * write_sync and fdatasync is made with plain syscalls, the same
+ * guarantees io_sync.c gives; stderr says so once, unless quiet. So a
+ * ring that breaks mid-session costs the streams it was writing, not the
+ * store. Unsubmitted sqes stay in the ring unsent, since nothing calls
+ * io_uring_enter again.
  *
  * Statics are prefixed iou_ so they never collide with liburing's io_uring_*.
  */
@@ -99,7 +104,9 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Result of a slot whose sqe has not completed. */
 #define IOU_NO_CQE INT_MIN
@@ -137,7 +144,11 @@ struct iou_backend {
     unsigned sq_entries;    /* sqes the ring holds; also the slots */
     struct iou_slot *slots; /* sq_entries; guarded by lock */
     int dead;               /* 0, or the -errno that broke the ring */
+    int quiet;              /* no notice on stderr when it breaks */
     uint64_t id;            /* tells rings apart for iou_widened */
+    /* io_uring_submit, or a test's stand-in (io_uring_backend_fail_submit) */
+    int submit_err;       /* the error a failed submission returns */
+    unsigned submit_fail; /* submissions left to fail (UINT_MAX: all) */
 };
 
 /* PARALLEL SYNCS: the id of the ring this thread last raised its io-wq
@@ -193,6 +204,16 @@ static int iou_reap_one(struct iou_backend *u)
     return 0;
 }
 
+/* io_uring_submit, unless a test asked for failures. u->lock held. */
+static int iou_submit(struct iou_backend *u)
+{
+    if (u->submit_fail == 0)
+        return io_uring_submit(&u->ring);
+    if (u->submit_fail != UINT_MAX)
+        u->submit_fail--;
+    return u->submit_err;
+}
+
 /* Submits the nsqe (maybe 0) prepared sqes of the chunk reqs[start..end),
  * writes its writes alone (WRITES ALONE) meanwhile, and waits for every completion of those the
  * kernel took, storing results in the slots. Returns 0, or the error that
@@ -204,7 +225,7 @@ static int iou_run(struct iou_backend *u, unsigned nsqe, struct io_wsync *reqs, 
     int tries = 0;
     int rc = 0, reap_rc = 0;
     while (submitted < nsqe) {
-        int n = io_uring_submit(&u->ring);
+        int n = iou_submit(u);
         if (n > 0) {
             submitted += (unsigned)n;
             continue;
@@ -237,7 +258,14 @@ static int iou_run(struct iou_backend *u, unsigned nsqe, struct io_wsync *reqs, 
         rc = reap_rc;
     if (rc == 0)
         return 0;
-    u->dead = rc;
+    __atomic_store_n(&u->dead, rc, __ATOMIC_RELEASE); /* read without the lock */
+    if (!u->quiet) {
+        char msg[128];
+        (void)fprintf(stderr,
+                      "sxp: io_uring failed (%s); the writes it had in hand failed, and "
+                      "plain syscalls with the same guarantees are used from now on\n",
+                      strerror_r(-rc, msg, sizeof(msg)));
+    }
     return rc;
 }
 
@@ -273,6 +301,8 @@ unlock:
 static int iou_fdatasync(struct sxp_io *io, int fd)
 {
     struct iou_backend *u = iou_of(io);
+    if (__atomic_load_n(&u->dead, __ATOMIC_ACQUIRE))
+        return io_posix_fdatasync(io, fd); /* A BROKEN RING */
     for (;;) {
         int res = -EIO;
         int rc = iou_sync_once(u, fd, &res);
@@ -356,9 +386,12 @@ static int iou_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
     struct iou_backend *u = iou_of(io);
     int failed = 0; /* WS-1 needs a scan only once something has failed */
     size_t i = 0;
+    if (__atomic_load_n(&u->dead, __ATOMIC_ACQUIRE))
+        return io_posix_write_sync(io, reqs, n); /* A BROKEN RING */
     pthread_mutex_lock(&u->lock);
     while (i < n) {
         if (u->dead) {
+            /* It broke in this call: the rest were not tried. */
             for (; i < n; i++) {
                 reqs[i].res = u->dead;
                 reqs[i].sync_failed = 0;
@@ -436,6 +469,20 @@ static int iou_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
     }
     pthread_mutex_unlock(&u->lock);
     return io_wsync_first_failure(reqs, n);
+}
+
+void io_uring_backend_set_quiet(struct sxp_io *io, int quiet)
+{
+    iou_of(io)->quiet = quiet;
+}
+
+void io_uring_backend_fail_submit(struct sxp_io *io, int err, unsigned count)
+{
+    struct iou_backend *u = iou_of(io);
+    pthread_mutex_lock(&u->lock);
+    u->submit_err = err;
+    u->submit_fail = count;
+    pthread_mutex_unlock(&u->lock);
 }
 
 int io_uring_backend_workers(struct sxp_io *io, unsigned out[2])

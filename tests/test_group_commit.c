@@ -490,6 +490,79 @@ static void the_callers_of_a_round_whose_write_failed_revive_its_stream(void **s
     assert_int_equal(last_seq(c, "one"), top);
 }
 
+/* An append to s of an event of pad bytes: its result, its message in msg. */
+static int ring_append(sxp_store *s, const char *stream, int64_t seq, size_t pad, char msg[512])
+{
+    sxp_value *ev = tu_padded_event(seq, pad);
+    struct sxp_err err;
+    int rc = sxp_stream_append(s, stream, strlen(stream), ev, &err);
+    sxp_value_free(ev);
+    snprintf(msg, 512, "%s", rc ? err.msg : "");
+    return rc;
+}
+
+static sxp_store *ring_open(const char *dir, struct sxp_io *io)
+{
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    if (store_open_io(dir, &o, io, 0, &s, &err) != 0)
+        fail_msg("open %s: %s", dir, err.msg);
+    return s;
+}
+
+/* A BROKEN RING (engine/io_uring.c), the engine straight on the ring (no
+ * io_fault between them, so group commit's write_sync goes through it): a
+ * ring that breaks mid-session fails the append it had in hand; the stream
+ * whose log fdatasync was in it refuses writes until the store is reopened
+ * (the sync's fate is unknown: IO-5), and every other stream goes on
+ * through plain syscalls, a new one included. */
+static void a_ring_that_breaks_costs_only_the_appends_it_had(void **state)
+{
+    (void)state;
+    struct sxp_io *ring = NULL;
+    char msg[512];
+    int rc = io_uring_backend_new(64, &ring);
+    if (rc < 0) {
+        print_message("io_uring unavailable (%s): skipped\n", strerror(-rc));
+        skip();
+    }
+    char *dir = tu_tmpdir();
+    sxp_store *s = ring_open(dir, ring);
+    assert_int_equal(ring_append(s, "a", 1, 0, msg), 0);
+    assert_int_equal(ring_append(s, "big", 1, 40 << 10, msg), 0); /* a round of its own */
+    io_uring_backend_set_quiet(ring, 1);
+    io_uring_backend_fail_submit(ring, -ENOMEM, UINT_MAX);
+    assert_int_equal(ring_append(s, "big", 2, 40 << 10, msg), -ENOMEM);
+    assert_int_equal(ring_append(s, "a", 2, 0, msg), 0);
+    assert_int_equal(ring_append(s, "a", 3, 40 << 10, msg), 0);
+    assert_int_equal(ring_append(s, "fresh", 1, 0, msg), 0);
+    assert_int_equal(ring_append(s, "big", 3, 0, msg), -ENOMEM);
+    assert_non_null(strstr(msg, "until the store is reopened"));
+    struct sxp_stats st;
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.refusing, 1);
+    assert_int_equal(sxp_store_close(s), -ENOMEM);
+    ring->destroy(ring);
+    assert_int_equal(io_uring_backend_new(64, &ring), 0);
+    s = ring_open(dir, ring);
+    struct sxp_err err;
+    int64_t hw = 0;
+    assert_int_equal(sxp_stream_last_seq(s, "a", 1, &hw, &err), 0);
+    assert_int_equal(hw, 3);
+    assert_int_equal(sxp_stream_last_seq(s, "fresh", 5, &hw, &err), 0);
+    assert_int_equal(hw, 1);
+    assert_int_equal(sxp_stream_last_seq(s, "big", 3, &hw, &err), 0);
+    assert_true(hw == 1 || hw == 2); /* the unacknowledged line may be kept whole */
+    assert_int_equal(ring_append(s, "big", hw + 1, 40 << 10, msg), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    ring->destroy(ring);
+    tu_rmrf(dir);
+    free(dir);
+}
+
 /* A follower whose seq another queued append already took is refused at
  * once, without waiting for the held round and without touching the log. */
 static void a_taken_seq_is_refused_while_its_round_is_held(void **state)
@@ -672,6 +745,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(the_callers_of_a_round_whose_write_failed_revive_its_stream,
                                         setup, teardown),
+        cmocka_unit_test(a_ring_that_breaks_costs_only_the_appends_it_had),
         cmocka_unit_test_setup_teardown(a_taken_seq_is_refused_while_its_round_is_held, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_big_round_that_grows_its_log_skips_the_journal, setup,

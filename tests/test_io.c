@@ -947,6 +947,52 @@ static void uring_a_chunk_of_syncs_widens_the_threads_io_wq(void **state)
         assert_int_equal(w.io->close(w.io, w.fds[f]), 0);
 }
 
+/* A BROKEN RING (io_uring.c): a submission the kernel refuses for a while
+ * (-EBUSY, -EAGAIN) is tried again, and the writes land. */
+static void uring_a_refused_submission_is_tried_again(void **state)
+{
+    struct sxp_io *io = tio_io(state);
+    char path[PATH_MAX], *got = NULL;
+    int fd = tio_open_rw(io, tio_path(state, "log", path));
+    io_uring_backend_fail_submit(io, -EBUSY, 3);
+    struct io_wsync w = {.fd = fd, .buf = "hello\n", .len = 6, .off = 0, .sync = 1};
+    assert_int_equal(io->write_sync(io, &w, 1), 0);
+    assert_int_equal(w.res, 0);
+    assert_int_equal(tio_slurp(path, &got), 6);
+    assert_memory_equal(got, "hello\n", 6);
+    free(got);
+    assert_int_equal(io->close(io, fd), 0);
+}
+
+/* A ring the kernel refuses for good fails the requests it had in hand,
+ * each sync among them as failed (US-5, IO-5), and the backend goes on
+ * with plain syscalls: later writes and syncs land. */
+static void uring_a_broken_ring_fails_what_it_had_and_goes_on_with_syscalls(void **state)
+{
+    struct sxp_io *io = tio_io(state);
+    char path[PATH_MAX], path2[PATH_MAX], *got = NULL;
+    int fd = tio_open_rw(io, tio_path(state, "log", path));
+    int fd2 = tio_open_rw(io, tio_path(state, "log2", path2));
+    io_uring_backend_set_quiet(io, 1);
+    io_uring_backend_fail_submit(io, -ENOMEM, UINT_MAX);
+    struct io_wsync w[2] = {{.fd = fd, .buf = "lost\n", .len = 5, .off = 0, .sync = 1},
+                            {.fd = fd2, .sync = 1}};
+    assert_int_equal(io->write_sync(io, w, 2), -ENOMEM);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(w[k].res, -ENOMEM);
+        assert_int_equal(w[k].sync_failed, 1);
+    }
+    struct io_wsync again = {.fd = fd, .buf = "kept\n", .len = 5, .off = 0, .sync = 1};
+    assert_int_equal(io->write_sync(io, &again, 1), 0);
+    assert_int_equal(again.res, 0);
+    assert_int_equal(io->fdatasync(io, fd2), 0);
+    assert_int_equal(tio_slurp(path, &got), 5);
+    assert_memory_equal(got, "kept\n", 5);
+    free(got);
+    assert_int_equal(io->close(io, fd), 0);
+    assert_int_equal(io->close(io, fd2), 0);
+}
+
 /* Every case, once per backend. */
 #define TIO_CASE(fn, tag, fx)                                                                      \
     {                                                                                              \
@@ -980,6 +1026,9 @@ int main(void)
         TIO_BOTH(write_atomic_removes_its_tmp_when_the_rename_fails),
         TIO_BOTH(read_file_over_max_len_is_e2big_and_missing_is_enoent),
         TIO_CASE(uring_a_chunk_of_syncs_widens_the_threads_io_wq, "io_uring", tio_uring),
+        TIO_CASE(uring_a_refused_submission_is_tried_again, "io_uring", tio_uring),
+        TIO_CASE(uring_a_broken_ring_fails_what_it_had_and_goes_on_with_syscalls, "io_uring",
+                 tio_uring),
         cmocka_unit_test(dirname_takes_the_directory_part_of_a_path),
         cmocka_unit_test(backend_new_follows_sxp_io_and_rejects_an_unknown_value),
         cmocka_unit_test(auto_falls_back_to_sync_with_one_notice_when_io_uring_is_forbidden),
