@@ -20,7 +20,9 @@
  *        drops it lists the log (engine/lock.h K-5, journal.c J-5). The
  *        listing is the leader's, one LOCK sync for all the streams of the
  *        round (commit_list_dirty); when it fails, those logs write nothing
- *        and their appends fail, and they can still take journaled rounds.
+ *        and their appends fail, and they can still take journaled rounds
+ *        (after a failed write of LOCK, not of its sync, the next listing
+ *        cuts it back and goes on: lock.h K-5).
  *   C-5  a failure that leaves the round's lines durable fails none of its
  *        appends: the checkpoint a round runs once its callers are done
  *        (journal.c J-5) stops the journal for the session (j_dead) and

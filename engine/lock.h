@@ -39,6 +39,9 @@
  *      written ahead in zeros (a NUL where a line would start ends the
  *      list; every byte after it must be NUL too), so a bucket's sync
  *      changes no file size. "clean\n" truncates LOCK to those 6 bytes.
+ *      A listing whose write failed (a full disk) is cut off, zeros ahead
+ *      included, and synced at the next listing, which then goes on; after
+ *      a failed sync no line is written again this session (IO-5).
  * K-6  UNSYNCED SESSIONS. A session under SXP_SYNC_NONE writes "pid N
  *      unsynced +dirty\n" (synced, as K-2 asks of every session, so a power
  *      loss in it is seen by K-1) and closes to "clean unsynced B\n" (not

@@ -87,6 +87,7 @@ struct sxp_store {
     uint64_t lock_off;       /* where its next line goes */
     uint64_t lock_alloc;     /* LOCK's size: zeros from lock_off to here */
     int lock_dead;           /* 0, or the -errno that failed an append to it */
+    int lock_revive;         /* lock_dead by a failed write only: cut and go on */
     struct lock_dirty dirty; /* buckets listed (under mu) */
 
     /* ROOT/JOURNAL (journal.c); written by the commit leader only */

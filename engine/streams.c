@@ -264,26 +264,42 @@ int streams_list_dirty(sxp_store *s, struct stream *const *sts, size_t n)
     if (nadd == 0)
         return 0;
     /* A failed write may have left part of a line: the list then reads as
-     * no list (recovery reads every log), and a later line after a failed
-     * sync could hide that (IO-5), so none is tried. */
-    if (s->lock_dead)
+     * no list (recovery reads every log). After a failed sync a later line
+     * could hide that (IO-5), so none is tried again. After a failed write
+     * only (a full disk), the next listing cuts LOCK back to its last whole
+     * line, zeros ahead included, and syncs that first (as revive.c does
+     * for a log). */
+    if (s->lock_dead && !s->lock_revive)
         return s->lock_dead;
+    int cut = s->lock_dead != 0, sync_failed = 0;
     pthread_mutex_unlock(&s->mu);
     pthread_mutex_lock(&s->lock_mu);
     int rc = 0;
+    if (cut) {
+        rc = s->io->ftruncate(s->io, s->lock_fd, s->lock_off);
+        if (!rc) {
+            s->lock_alloc = s->lock_off;
+            rc = s->io->fdatasync(s->io, s->lock_fd);
+            sync_failed = rc != 0;
+        }
+    }
     for (unsigned b = 0; b < LOCK_DIRTY_BUCKETS && !rc; b++)
         if (lock_dirty_has(&add, b))
             rc = lock_append_dirty(s->io, s->lock_fd, &s->lock_off, &s->lock_alloc, b, 0);
-    if (!rc)
+    if (!rc) {
         rc = s->io->fdatasync(s->io, s->lock_fd);
+        sync_failed = rc != 0;
+    }
     pthread_mutex_unlock(&s->lock_mu);
     pthread_mutex_lock(&s->mu);
     if (rc) {
         if (!s->lock_dead)
             s->lock_dead = rc;
+        s->lock_revive = !sync_failed;
         return rc;
     }
-    s->st_syncs++;
+    s->lock_dead = s->lock_revive = 0;
+    s->st_syncs += 1 + (uint64_t)cut;
     lock_dirty_merge(&s->dirty, &add);
     for (size_t i = 0; i < n; i++)
         sts[i]->dirty_logged = 1;

@@ -476,6 +476,19 @@ static void zero_filled_tail_after_the_last_line_is_cut_as_residue(void **state)
  * other stream starts being written (a later sync could pass over a lost
  * line); streams already named go on. Then the power fails: every
  * acknowledged event is there. */
+/* Streams "a" and "b" at 1, closed; then a session in which a big append
+ * (seq 2, a round of its own outside the journal) listed "a" in LOCK. */
+static sxp_store *tc_ab_a_listed(struct tc *t)
+{
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(tc_append(s, "b", 1), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open(t);
+    assert_int_equal(tc_append_padded(s, "a", 2, 40 << 10), 0);
+    return s;
+}
+
 /* C-4: a log not yet on LOCK's dirty list is listed before a round writes
  * it outside the journal (a big append here). When LOCK's sync fails, that
  * append fails and nothing is written; LOCK is not tried again, so such
@@ -485,13 +498,7 @@ static void failed_lock_sync_refuses_unlisted_logs_outside_the_journal(void **st
 {
     struct tc *t = *state;
     struct sxp_err err;
-    sxp_store *s = tc_open(t);
-    assert_int_equal(tc_append(s, "a", 1), 0);
-    assert_int_equal(tc_append(s, "b", 1), 0);
-    assert_int_equal(sxp_store_close(s), 0);
-
-    s = tc_open(t);
-    assert_int_equal(tc_append_padded(s, "a", 2, 40 << 10), 0); /* lists "a" */
+    sxp_store *s = tc_ab_a_listed(t);
     uint64_t b_size = tc_size(t, "streams/62.log");
     assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 1, -EIO, 0), 0);
     assert_int_equal(tc_append_padded(s, "b", 2, 40 << 10), -EIO); /* LOCK's sync fails */
@@ -514,6 +521,38 @@ static void failed_lock_sync_refuses_unlisted_logs_outside_the_journal(void **st
     assert_int_equal(tc_count(s, "a"), 3);
     assert_int_equal(tc_count(s, "b"), 2);
     assert_int_equal(tc_append(s, "b", 3), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* A failed WRITE to LOCK's list (a full disk, part of a line written) is
+ * not a failed sync: the next listing cuts LOCK back to its last whole
+ * line and syncs that, and the appends that needed the listing go on; a
+ * power loss then keeps them. */
+static void a_failed_lock_write_is_cut_back_and_the_listing_goes_on(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    struct sxp_stats st;
+    sxp_store *s = tc_ab_a_listed(t);
+    uint64_t b_size = tc_size(t, "streams/62.log");
+    struct io_fault_rule torn = {IO_FAULT_BIT(IO_FK_PWRITE), 1, -ENOSPC, 0, 1, 2};
+    assert_int_equal(io_fault_add_rule(t->io, &torn), 0);
+    assert_int_equal(tc_append_padded(s, "b", 2, 40 << 10), -ENOSPC); /* LOCK's write */
+    enum io_fault_kind k;
+    char path[512];
+    assert_int_equal(io_fault_last_injected(t->io, &k, path, sizeof(path)), 0);
+    assert_string_equal(path + strlen(path) - 5, "/LOCK");
+    assert_int_equal(tc_size(t, "streams/62.log"), b_size); /* nothing written */
+    io_fault_clear(t->io);
+    assert_int_equal(tc_append_padded(s, "b", 2, 40 << 10), 0); /* cut, listed, written */
+    assert_int_equal(store_checkpoint(s, &err), 0);
+    tc_die_and_lose_power(t, s);
+
+    s = tc_open(t);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 1);
+    assert_int_equal(tc_count(s, "a"), 2);
+    assert_int_equal(tc_count(s, "b"), 2);
     assert_int_equal(sxp_store_close(s), 0);
 }
 
@@ -1731,6 +1770,7 @@ int main(void)
         T(zero_filled_tail_after_the_last_line_is_cut_as_residue),
         T(a_failed_journal_sync_fails_its_round_and_the_streams_go_on),
         T(failed_lock_sync_refuses_unlisted_logs_outside_the_journal),
+        T(a_failed_lock_write_is_cut_back_and_the_listing_goes_on),
         T(failed_directory_fsync_under_kv_put_changes_nothing_visible),
         T(appends_only_the_journal_made_durable_survive_power_loss),
         T(a_log_written_outside_the_journal_is_listed_first),

@@ -723,9 +723,11 @@ static void a_failed_listing_keeps_a_busy_log_behind_the_journal_sync(void **sta
     assert_true(journal >= 0);
     assert_true(hot > journal);
     assert_true(trace_at(g, 's', "LOCK") < 0);
-    /* Close reports the LOCK failure; the reopen recovers every event. */
+    /* It was a failed write, not a failed sync: the close's checkpoint cuts
+     * LOCK back, lists the logs and is clean (streams.c
+     * streams_list_dirty); the reopen reads every event. */
     io_fault_clear(c->io);
-    close_and_reopen(c, -EIO);
+    close_and_reopen(c, 0);
     check_reads_in_order(c, "hot", 65);
     check_reads_in_order(c, "cold", 2);
 }
