@@ -18,7 +18,7 @@ fsck="$build/fsck/sxp-fsck"
 work=$(mktemp -d "${TMPDIR:-/tmp}/sxp-disk-full-XXXXXX")
 mnt="$work/mnt"
 mkdir -p "$mnt"
-if ! mount -t tmpfs -o size=2m tmpfs "$mnt" 2>/dev/null; then
+if ! mount -t tmpfs -o size=4m tmpfs "$mnt" 2>/dev/null; then
     rm -rf "$work"
     echo "skip: cannot mount a tmpfs here"
     exit 77
@@ -30,88 +30,100 @@ fail() {
     fails=$((fails + 1))
 }
 
-# requests N: N appends of 100-byte payloads, round robin over s0, s1, s2.
+# requests N K: N appends of 100-byte payloads, round robin over s0..s(K-1);
+# request i (from 0) goes to s(i % K) with seq i / K + 1.
 requests() {
-    local n=$1 i pad
+    local n=$1 k=$2 i pad
     pad=$(printf 'x%.0s' $(seq 1 100))
-    for ((i = 1; i <= n; i++)); do
-        printf '(persist/append "s%d" {:seq %d :data "%s"})\n' $((i % 3)) $(((i + 2) / 3)) "$pad"
+    for ((i = 0; i < n; i++)); do
+        printf '(persist/append "s%d" {:seq %d :data "%s"})\n' $((i % k)) $((i / k + 1)) "$pad"
     done
 }
 
-for io in uring sync; do
-    fails_before=$fails
+# fill IO K N FREE_KB: a server session on a fresh store over a disk with
+# about FREE_KB left takes N appends over K streams until the disk is full;
+# then the room comes back and the checks of the header above run.
+fill() {
+    local io=$1 k=$2 n=$3 free_kb=$4 fails_before=$fails line i s got
+    local store="$mnt/store"
     rm -rf "${mnt:?}"/*
-    store="$mnt/store"
-    # Leave about 300 KiB free, so the disk fills after a few thousand appends.
-    dd if=/dev/zero of="$mnt/filler" bs=1k count=1700 status=none
+    local total_kb
+    total_kb=$(df -k --output=avail "$mnt" | tail -1)
+    dd if=/dev/zero of="$mnt/filler" bs=1k count=$((total_kb - free_kb)) status=none
     # One server session for all of it: the requests go in through one FIFO
     # (from the background, so that neither side waits on a full pipe) and
     # the answers come back through another.
     rm -f "$work/in" "$work/out.fifo"
     mkfifo "$work/in" "$work/out.fifo"
     SXP_IO=$io "$sxp" --dir "$store" serve --stdio <"$work/in" >"$work/out.fifo" 2>"$work/err" &
-    srv=$!
+    local srv=$!
     exec {to_srv}>"$work/in" {from_srv}<"$work/out.fifo"
-    requests 3000 >&"$to_srv" &
-    feeder=$!
+    requests "$n" "$k" >&"$to_srv" &
+    local feeder=$!
     : >"$work/out"
-    for ((n = 0; n < 3000; n++)); do
+    for ((i = 0; i < n; i++)); do
         IFS= read -r line <&"$from_srv" || break
         printf '%s\n' "$line" >>"$work/out"
     done
     wait "$feeder"
-    answers=$(wc -l <"$work/out")
-    [ "$answers" -eq 3000 ] || fail "$io: $answers answers to 3000 requests"
-    grep -q '^(error "io" "append to stream \\"s[012]\\": No space left on device")$' "$work/out" ||
-        fail "$io: no append failed with 'No space left on device'"
+    [ "$(wc -l <"$work/out")" -eq "$n" ] || fail "$io/$k: $(wc -l <"$work/out") answers to $n"
+    grep -q '^(error "io" "append to stream \\"s[0-9]*\\": No space left on device")$' \
+        "$work/out" || fail "$io/$k: no append failed with 'No space left on device'"
     if grep -v '^(ok' "$work/out" | grep -qv 'No space left on device'; then
-        fail "$io: an error that does not name the full disk:"
+        fail "$io/$k: an error that does not name the full disk:"
         grep -v '^(ok' "$work/out" | grep -v 'No space left on device' | head -3
     fi
     # The acknowledged seqs of each stream, in order.
-    declare -A acked=([s0]="" [s1]="" [s2]="")
-    n=0
+    local -A acked=()
+    i=0
     while read -r line; do
-        n=$((n + 1))
-        if [[ $line == "(ok"* ]]; then
-            acked[s$((n % 3))]+="$(((n + 2) / 3))"$'\n'
-        fi
+        [[ $line == "(ok"* ]] && acked[s$((i % k))]+="$((i / k + 1))"$'\n'
+        i=$((i + 1))
     done <"$work/out"
-    [ -n "${acked[s0]}" ] || fail "$io: nothing was acknowledged before the disk filled"
+    [ -n "${acked[s0]:-}" ] || fail "$io/$k: nothing was acknowledged before the disk filled"
 
     # Space comes back. The same session takes appends on every stream
     # again (a stream whose log write failed is revived, engine/revive.c),
     # and each holds exactly what was acknowledged: nothing of a failed
     # append.
     rm -f "$mnt/filler"
-    for s in s0 s1 s2; do
-        printf '(persist/append "%s" {:seq 1001 :data "room again"})\n' "$s" >&"$to_srv"
+    for ((i = 0; i < k; i++)); do
+        s=s$i
+        printf '(persist/append "%s" {:seq 100000 :data "room again"})\n' "$s" >&"$to_srv"
         IFS= read -r line <&"$from_srv"
-        [[ $line == "(ok"* ]] || fail "$io: append to $s once the space came back: $line"
-        acked[$s]+=$'1001\n'
+        [[ $line == "(ok"* ]] || fail "$io/$k: append to $s once the space came back: $line"
+        acked[$s]+=$'100000\n'
         printf '(persist/read "%s")\n' "$s" >&"$to_srv"
         IFS= read -r line <&"$from_srv"
         got=$(printf '%s\n' "$line" | grep -o ':seq [0-9]*' | cut -d' ' -f2)
         [ "$got"$'\n' = "${acked[$s]}" ] ||
-            fail "$io: $s holds other events than those acknowledged, in the same session"
+            fail "$io/$k: $s holds other events than those acknowledged, in the same session"
     done
     exec {to_srv}>&- {from_srv}<&-
-    wait "$srv" || fail "$io: the server's close failed: $(tail -2 "$work/err")"
+    wait "$srv" || fail "$io/$k: the server's close failed: $(tail -2 "$work/err")"
     # The close was clean: the reopen recovers nothing, and reads the same.
     SXP_IO=$io "$sxp" --dir "$store" stat | grep -q '^recovered: *no$' ||
-        fail "$io: the store was not closed cleanly"
-    for s in s0 s1 s2; do
-        got=$(SXP_IO=$io "$sxp" --dir "$store" read "$s" | grep -o ':seq [0-9]*' | cut -d' ' -f2)
-        [ "$got"$'\n' = "${acked[$s]}" ] || fail "$io: $s after the reopen"
+        fail "$io/$k: the store was not closed cleanly"
+    for ((i = 0; i < k; i++)); do
+        got=$(SXP_IO=$io "$sxp" --dir "$store" read "s$i" | grep -o ':seq [0-9]*' | cut -d' ' -f2)
+        [ "$got"$'\n' = "${acked[s$i]}" ] || fail "$io/$k: s$i after the reopen"
     done
     "$fsck" -n "$store" >"$work/fsck" 2>&1 || {
-        fail "$io: sxp-fsck -n after the reopen"
+        fail "$io/$k: sxp-fsck -n after the reopen"
         cat "$work/fsck"
     }
+    local nacked=0
+    for s in "${!acked[@]}"; do
+        nacked=$((nacked + $(printf '%s' "${acked[$s]}" | wc -l) - 1))
+    done
     [ "$fails" -eq "$fails_before" ] &&
-        echo "ok: $io: acknowledged $(for s in s0 s1 s2; do printf '%s ' "$(printf '%s' "${acked[$s]}" | wc -l)"; done)events, all kept, none failed shown; appends go on in the same session"
-    unset acked
+        echo "ok: $io: $k streams: $nacked of $n appends acknowledged before the disk filled," \
+            "all kept, none failed shown; appends go on in the same session"
+}
+
+for io in uring sync; do
+    fill "$io" 3 3000 300 # a few streams: their logs fill the disk
+    fill "$io" 60 9000 1100 # many: journaled rounds, creations and logs fill it
 
     # Kv and blob writes on a full disk fail cleanly and leave nothing.
     fails_before=$fails
