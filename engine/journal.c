@@ -70,9 +70,9 @@
  *        A record whose log is missing (or a directory), or shorter than its
  *        offset once the records before it are written, is corruption: J-5
  *        and the creation rule (commit.c C-3) make both impossible after a
- *        crash. Recovery
- *        refuses it; sxp-fsck reports it (journal-orphan) and under -y
- *        copies its lines to lost+found/ before writing the others back.
+ *        crash. Recovery refuses it; sxp-fsck reports it (journal-orphan)
+ *        and under -y copies its lines to lost+found/ before writing the
+ *        others back.
  *   J-7  A record's log bytes are never changed while the record is valid:
  *        logs are only appended to, and a truncate checkpoints first.
  *   J-8  A torn header cannot hide records: a header is only written after
@@ -370,11 +370,14 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
             out->logs++;
         uint64_t size = i < 0 ? 0 : ls.v[i].size;
         if (i < 0 || size < r.off) {
-            struct journal_orphan o = {
-                r.hex, r.hex_len,
-                r.off, (uint64_t)(r.payload - buf),
-                r.len, i == -ENOENT ? JOURNAL_LOG_MISSING : i == -EISDIR ? JOURNAL_LOG_DIR : 0,
-                size};
+            struct journal_orphan o = {.hex = r.hex,
+                                       .hex_len = r.hex_len,
+                                       .off = r.off,
+                                       .jpos = (uint64_t)(r.payload - buf),
+                                       .len = r.len,
+                                       .log_size = size};
+            if (i == -ENOENT || i == -EISDIR)
+                o.missing = i == -ENOENT ? JOURNAL_LOG_MISSING : JOURNAL_LOG_DIR;
             if (!orphan)
                 rc =
                     err_set(err, -EUCLEAN,
