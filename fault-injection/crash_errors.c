@@ -16,7 +16,8 @@
  *        writes (the fault cleared) until the store is reopened;
  *   E-4  after a failed write of its log (only), the next append to the
  *        stream, the fault cleared, revives it and is acknowledged
- *        (engine/revive.c);
+ *        (engine/revive.c); and once write faults (ENOSPC, EIO, short
+ *        writes, of any file) are cleared, every stream takes an append;
  *   E-3  a failed append, kv put, kv delete or (first) blob put is not
  *        visible to a reader;
  * then closes (or abandons) the store, reopens it without faults and holds
@@ -210,16 +211,14 @@ static int ce_is_log(const char *path)
     return l > 4 && strcmp(path + l - 4, ".log") == 0;
 }
 
-/* One more append to op's stream, past the failed op's seqs, the fault
- * gone. E-2 (revived 0): after a failed fdatasync of its log the stream
- * refuses it. E-4 (revived 1): after a failed write of its log only, the
- * stream is revived (engine/revive.c) and takes it. */
-static void ce_append_after(const struct crash_params *p, sxp_store *s, struct crash_reporter *rep,
-                            const struct crash_op *op, int revived, struct crash_stats *st,
-                            const char *what)
+/* One more append to a stream, of seq, the fault gone, reported to the
+ * history (an acknowledged one must survive). want_ok: it must be taken,
+ * else refused; why names the rule for the message. */
+static void ce_append_one(const struct crash_params *p, sxp_store *s, struct crash_reporter *rep,
+                          const char *name, size_t name_len, int64_t seq, int want_ok,
+                          const char *why, struct crash_stats *st, const char *what)
 {
     struct sxp_err err;
-    int64_t seq = op->seqs[op->nev - 1] + 1000;
     sxp_value *ev = sxp_value_dict();
     char *text = NULL;
     size_t len = 0;
@@ -229,24 +228,64 @@ static void ce_append_after(const struct crash_params *p, sxp_store *s, struct c
         return;
     }
     const char *texts[1] = {text};
-    uint32_t id = crash_report_intent(rep, CRASH_APPEND, op->name, op->name_len, 0, 1, &seq, texts,
-                                      &len, NULL, 0, NULL);
-    int rc = sxp_stream_append(s, op->name, op->name_len, ev, &err);
+    uint32_t id = crash_report_intent(rep, CRASH_APPEND, name, name_len, 0, 1, &seq, texts, &len,
+                                      NULL, 0, NULL);
+    int rc = sxp_stream_append(s, name, name_len, ev, &err);
     if (id != 0)
         (void)crash_report_done(rep, id, rc);
-    if (revived && rc != 0) {
-        fprintf(p->out, "%s: BAD: the stream was not revived after its log write failed: %s\n",
-                what, err.msg);
-        st->bad++;
-    } else if (!revived && rc == 0) {
-        fprintf(p->out, "%s: BAD: the stream took an append after its fdatasync failed\n", what);
+    if (want_ok != (rc == 0)) {
+        fprintf(p->out, "%s: BAD: %s: %s\n", what, why, rc ? err.msg : "it took an append");
         st->bad++;
     } else if (p->verbose) {
-        fprintf(p->out, "%s: after the failed %s the stream %s\n", what,
-                revived ? "write" : "fdatasync", revived ? "takes appends again" : err.msg);
+        fprintf(p->out, "%s: %s: %s\n", what, why, rc ? err.msg : "it takes appends");
     }
     sxp_value_free(ev);
     free(text);
+}
+
+/* One more append to op's stream, past the failed op's seqs, the fault
+ * gone. E-2 (revived 0): after a failed fdatasync of its log the stream
+ * refuses it. E-4 (revived 1): after a failed write of its log only, the
+ * stream is revived (engine/revive.c) and takes it. */
+static void ce_append_after(const struct crash_params *p, sxp_store *s, struct crash_reporter *rep,
+                            const struct crash_op *op, int revived, struct crash_stats *st,
+                            const char *what)
+{
+    ce_append_one(p, s, rep, op->name, op->name_len, op->seqs[op->nev - 1] + 1000, revived,
+                  revived ? "after a failed write of its log the stream must take an append"
+                          : "after its fdatasync failed the stream must refuse an append",
+                  st, what);
+}
+
+/* E-4 for every stream: once write faults (of any file; no sync failed)
+ * are gone, each stream takes an append, whatever failed before: logs,
+ * JOURNAL and LOCK are cut back and go on. */
+static void ce_all_take_appends(const struct crash_params *p, sxp_store *s,
+                                struct crash_reporter *rep, struct crash_stats *st,
+                                const char *what)
+{
+    struct sxp_err err;
+    sxp_value *names = NULL;
+    if (sxp_stream_list(s, &names, &err) != 0) {
+        fprintf(p->out, "%s: BAD: list the streams once the write faults are gone: %s\n", what,
+                err.msg);
+        st->bad++;
+        return;
+    }
+    for (size_t i = 0; i < sxp_value_len(names); i++) {
+        size_t len = 0;
+        const char *name = sxp_value_as_str(sxp_value_list_get(names, i), &len);
+        int64_t hw = 0;
+        if (sxp_stream_last_seq(s, name, len, &hw, &err) != 0) {
+            fprintf(p->out, "%s: BAD: last-seq once the write faults are gone: %s\n", what,
+                    err.msg);
+            st->bad++;
+            continue;
+        }
+        ce_append_one(p, s, rep, name, len, hw + 1000, 1,
+                      "once the write faults are gone every stream must take an append", st, what);
+    }
+    sxp_value_free(names);
 }
 
 /* Appends 512..4096 NUL bytes to one closed log of the store. */
@@ -397,6 +436,8 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
         }
     }
     io_fault_clear(fio);
+    if (sc->kinds == IO_FAULT_BIT(IO_FK_PWRITE))
+        ce_all_take_appends(p, s, &rep, st, what);
     if (crash_rand(&rng) & 1)
         (void)sxp_store_close(s);
     else
