@@ -135,6 +135,11 @@ SXP_MUST_CHECK int io_write_atomic(struct sxp_io *io, const char *path, const ch
  * them. */
 SXP_MUST_CHECK int io_write_atomic_ex(struct sxp_io *io, const char *path, const char *tmp_path,
                                       const void *bytes, size_t len, int sync, int *out_renamed);
+/* Cuts the file fd to len and, when sync, fdatasyncs the new size (a log
+ * or LOCK cut back to its last whole line). 0 or the first error;
+ * *sync_failed (may be NULL) is set to 1 when that was the fdatasync's
+ * (IO-5), else 0. */
+SXP_MUST_CHECK int io_cut(struct sxp_io *io, int fd, uint64_t len, int sync, int *sync_failed);
 /* The directory part of path, into out (size PATH_MAX). */
 void io_dirname(const char *path, char *out, size_t out_size);
 /* How many descriptors one use may hold: the soft RLIMIT_NOFILE divided by

@@ -136,6 +136,18 @@ void io_dirname(const char *path, char *out, size_t out_size)
     out[len] = '\0';
 }
 
+int io_cut(struct sxp_io *io, int fd, uint64_t len, int sync, int *sync_failed)
+{
+    int rc = io->ftruncate(io, fd, len), failed = 0;
+    if (!rc && sync) {
+        rc = io->fdatasync(io, fd);
+        failed = rc != 0;
+    }
+    if (sync_failed)
+        *sync_failed = failed;
+    return rc;
+}
+
 size_t io_fd_share(unsigned divisor, size_t min, size_t max, size_t unknown)
 {
     struct rlimit rl;

@@ -71,26 +71,24 @@ int revive_cut(sxp_store *s, struct stream *st)
     int rc = streams_pin_fd(s, st, NULL);
     if (rc)
         return rc;
-    int sync = s->opt.sync == SXP_SYNC_ALWAYS, sync_rc = 0;
+    int sync = s->opt.sync == SXP_SYNC_ALWAYS, sync_failed;
     uint64_t end = st->size_durable;
     int fd = st->fd;
     st->busy = 1;
     pthread_mutex_unlock(&s->mu);
-    rc = s->io->ftruncate(s->io, fd, end);
-    if (rc == 0 && sync)
-        rc = sync_rc = s->io->fdatasync(s->io, fd);
+    rc = io_cut(s->io, fd, end, sync, &sync_failed);
     pthread_mutex_lock(&s->mu);
     st->busy = 0;
     pthread_cond_broadcast(&s->cv);
     streams_unpin_fd(s, st);
-    if (sync && (rc == 0 || sync_rc))
+    if (sync && (rc == 0 || sync_failed))
         s->st_syncs++;
     if (rc == 0) {
         st->revive_cut = 1;
         st->size_written = st->size_alloc = end;
-    } else if (sync_rc) {
+    } else if (sync_failed) {
         st->revive = 0; /* RV-1: IO-5 */
-        st->dead = sync_rc;
+        st->dead = rc;
     }
     return rc;
 }

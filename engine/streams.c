@@ -276,12 +276,9 @@ int streams_list_dirty(sxp_store *s, struct stream *const *sts, size_t n)
     pthread_mutex_lock(&s->lock_mu);
     int rc = 0;
     if (cut) {
-        rc = s->io->ftruncate(s->io, s->lock_fd, s->lock_off);
-        if (!rc) {
+        rc = io_cut(s->io, s->lock_fd, s->lock_off, 1, &sync_failed);
+        if (!rc || sync_failed)
             s->lock_alloc = s->lock_off;
-            rc = s->io->fdatasync(s->io, s->lock_fd);
-            sync_failed = rc != 0;
-        }
     }
     for (unsigned b = 0; b < LOCK_DIRTY_BUCKETS && !rc; b++)
         if (lock_dirty_has(&add, b))
@@ -386,11 +383,10 @@ static void streams_lru_push(sxp_store *s, struct stream *st)
  * a log whose descriptor is closed ends in a whole line. */
 static int streams_trim_one(sxp_store *s, struct stream *st)
 {
-    int rc = s->io->ftruncate(s->io, st->fd, st->size_durable);
-    if (!rc && s->opt.sync == SXP_SYNC_ALWAYS) {
-        rc = s->io->fdatasync(s->io, st->fd);
+    int sync = s->opt.sync == SXP_SYNC_ALWAYS, sync_failed;
+    int rc = io_cut(s->io, st->fd, st->size_durable, sync, &sync_failed);
+    if (sync && (!rc || sync_failed))
         s->st_syncs++;
-    }
     if (!rc)
         st->size_alloc = st->size_durable;
     else

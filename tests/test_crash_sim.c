@@ -477,7 +477,8 @@ static void zero_filled_tail_after_the_last_line_is_cut_as_residue(void **state)
  * line); streams already named go on. Then the power fails: every
  * acknowledged event is there. */
 /* Streams "a" and "b" at 1, closed; then a session in which a big append
- * (seq 2, a round of its own outside the journal) listed "a" in LOCK. */
+ * to "a" (seq 2, a round of its own outside the journal) listed its log
+ * in LOCK, so that the next big append's first write is that log's. */
 static sxp_store *tc_ab_a_listed(struct tc *t)
 {
     sxp_store *s = tc_open(t);
@@ -1279,19 +1280,6 @@ static void tc_refusing_revived(sxp_store *s, uint64_t refusing, uint64_t revive
     assert_int_equal(st.revived, revived);
 }
 
-/* Streams "a" at 1 and a session in which "a" took a big append (seq 2,
- * a round of its own, outside the journal: its log is listed in LOCK now),
- * so that the next big append's first write is its log's. */
-static sxp_store *tc_a_listed_session(struct tc *t)
-{
-    sxp_store *s = tc_open(t);
-    assert_int_equal(tc_append(s, "a", 1), 0);
-    assert_int_equal(sxp_store_close(s), 0);
-    s = tc_open(t);
-    assert_int_equal(tc_append_padded(s, "a", 2, 40 << 10), 0);
-    return s;
-}
-
 /* REVIVAL (revive.c): a full disk fails a big append part way through its
  * log write. The stream takes writes again at its next append, with
  * nothing of the failed one in the log; while the disk stays full each
@@ -1301,7 +1289,7 @@ static void a_stream_whose_log_write_failed_takes_writes_again(void **state)
     struct tc *t = *state;
     enum io_fault_kind kind;
     char path[256];
-    sxp_store *s = tc_a_listed_session(t);
+    sxp_store *s = tc_ab_a_listed(t);
     uint64_t size = tc_size(t, "streams/61.log");
     struct io_fault_rule full = {IO_FAULT_BIT(IO_FK_PWRITE), 1, -ENOSPC, 1, 1, 1000};
     assert_int_equal(io_fault_add_rule(t->io, &full), 0);
@@ -1337,7 +1325,7 @@ static void a_stream_whose_log_write_failed_takes_writes_again(void **state)
 static void the_close_revives_a_stream_whose_log_write_failed(void **state)
 {
     struct tc *t = *state;
-    sxp_store *s = tc_a_listed_session(t);
+    sxp_store *s = tc_ab_a_listed(t);
     uint64_t size = tc_size(t, "streams/61.log");
     struct io_fault_rule torn = {IO_FAULT_BIT(IO_FK_PWRITE), 1, -EIO, 0, 1, 1000};
     assert_int_equal(io_fault_add_rule(t->io, &torn), 0);
@@ -1415,7 +1403,7 @@ static void a_truncate_revives_a_stream_whose_log_write_failed(void **state)
 {
     struct tc *t = *state;
     struct sxp_err err;
-    sxp_store *s = tc_a_listed_session(t);
+    sxp_store *s = tc_ab_a_listed(t);
     assert_int_equal(io_fault_fail_nth(t->io, IO_FK_PWRITE, 1, -ENOSPC, 0), 0);
     assert_int_equal(tc_append_padded(s, "a", 3, 40 << 10), -ENOSPC);
     assert_int_equal(sxp_stream_truncate(s, "a", 1, 1, &err), 0);
@@ -1439,7 +1427,7 @@ static void tc_sync_failure_stays_dead(struct tc *t, int cut)
 {
     struct sxp_err err;
     struct sxp_stats st;
-    sxp_store *s = tc_a_listed_session(t);
+    sxp_store *s = tc_ab_a_listed(t);
     if (cut) {
         assert_int_equal(io_fault_fail_nth(t->io, IO_FK_PWRITE, 1, -ENOSPC, 0), 0);
         assert_int_equal(tc_append_padded(s, "a", 3, 40 << 10), -ENOSPC);
