@@ -326,6 +326,15 @@ static unsigned fz_u8(struct fz_in *in)
     return in->i < in->n ? in->p[in->i++] : 0;
 }
 
+/* Takes n bytes of the input into out; past its end, zeros (as fz_u8). */
+static void fz_take(struct fz_in *in, unsigned char *out, size_t n)
+{
+    size_t have = in->n - in->i < n ? in->n - in->i : n;
+    memcpy(out, in->p + in->i, have);
+    memset(out + have, 0, n - have);
+    in->i += have;
+}
+
 static unsigned fz_u16(struct fz_in *in)
 {
     unsigned hi = fz_u8(in);
@@ -539,8 +548,7 @@ static void fz_op_junk(struct fz_tree *t, struct fz_in *in)
     if (!f || is_dir)
         return;
     n %= sizeof(bytes);
-    for (unsigned i = 0; i < n; i++)
-        bytes[i] = (unsigned char)fz_u8(in);
+    fz_take(in, bytes, n);
     fz_insert(f, 0, bytes, n);
 }
 
@@ -625,8 +633,7 @@ static void fz_apply(struct fz_tree *t, struct fz_in *in)
     case 7: { /* insert */
         unsigned char bytes[32];
         size_t n = fz_u8(in) % 32;
-        for (size_t i = 0; i < n; i++)
-            bytes[i] = (unsigned char)fz_u8(in);
+        fz_take(in, bytes, n);
         fz_insert(f, off, bytes, n);
         break;
     }
