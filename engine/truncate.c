@@ -44,7 +44,13 @@ static int truncate_rewrite(sxp_store *s, struct stream *st, int fd, uint64_t en
     int sync = s->opt.sync == SXP_SYNC_ALWAYS;
 
     *out_replaced = 0;
-    rc = stream_find_seq(s->io, fd, end, hw, n + 1, &start);
+    /* n >= hw drops every event (and n + 1 would overflow at INT64_MAX). */
+    if (n >= hw) {
+        start = end;
+        rc = 0;
+    } else {
+        rc = stream_find_seq(s->io, fd, end, hw, n + 1, &start);
+    }
     if (rc)
         return err_set(err, rc, "stream \"%s\": damaged line met while truncating; run sxp-fsck",
                        st->name);

@@ -103,6 +103,10 @@ static void every_operation_answers_as_the_reference(void **state)
     OP_IS(c, "(persist/last-seq \"b\")", "10");
     OP_IS(c, "(persist/streams)", "(list \"a\" \"ab\" \"b\")");
     OP_IS(c, "(persist/truncate \"nobody\" 3)", "nil");
+    /* The largest n drops everything; n + 1 must not overflow. */
+    OP_IS(c, "(persist/truncate \"a\" 9223372036854775807)", "nil");
+    OP_IS(c, "(persist/read \"a\")", "(list)");
+    OP_IS(c, "(persist/last-seq \"a\")", "1");
 
     OP_IS(c, "(persist/kv-get \"k\")", "nil");
     OP_IS(c, "(persist/kv-has? \"k\")", "false");
