@@ -27,7 +27,14 @@ static int append_frame_event(const sxp_value *ev, struct buf *out, int64_t *out
     if (rc)
         return rc;
     size_t start = out->len;
-    rc = sx_serialize(ev, out, err);
+    /* A read answers (list ev ...): the event must fit inside that list,
+     * or it would be stored and then refused by every read. */
+    rc = sx_serialize_nested(ev, 1, out, err);
+    if (rc == -E2BIG)
+        return err_setk(err, rc, "limit",
+                        "event nests deeper than %d levels of ( and { (a symbol's (quote ...) "
+                        "counts; a read's reply list takes the last of %d)",
+                        SX_MAX_DEPTH - 1, SX_MAX_DEPTH);
     if (rc)
         return rc;
     size_t plen = out->len - start;

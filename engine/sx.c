@@ -1176,8 +1176,13 @@ static int sx_ser(const sxp_value *v, struct buf *out, int depth, struct sxp_err
 
 int sx_serialize(const sxp_value *v, struct buf *out, struct sxp_err *err)
 {
+    return sx_serialize_nested(v, 0, out, err);
+}
+
+int sx_serialize_nested(const sxp_value *v, int outer, struct buf *out, struct sxp_err *err)
+{
     size_t start = out->len;
-    int rc = sx_ser(v, out, 0, err);
+    int rc = sx_ser(v, out, outer, err);
     if (rc && out->p) {
         /* Leave out as it was: no half value. */
         out->len = start;

@@ -546,6 +546,43 @@ static void oversized_requests_are_refused_and_change_nothing(void **state)
     OP_IS(c, "(persist/kv-get \"k\")", "nil");
 }
 
+/* {:seq seq :v (list (list ... (quote x)))} with `lists` lists: it
+ * serializes 1 + lists + 1 levels deep. */
+static sxp_value *deep_event(int64_t seq, int lists)
+{
+    sxp_value *v = sxp_value_sym("x", 1);
+    for (int i = 0; i < lists; i++) {
+        sxp_value *l = sxp_value_list();
+        assert_int_equal(sxp_value_list_push(l, v), 0);
+        v = l;
+    }
+    sxp_value *ev = sxp_value_dict();
+    assert_int_equal(sxp_value_dict_set(ev, "seq", 3, sxp_value_int(seq)), 0);
+    assert_int_equal(sxp_value_dict_set(ev, "v", 1, v), 0);
+    return ev;
+}
+
+/* An event is stored only if a read's reply, (list ev ...), can hold it:
+ * 255 levels go in and read back, 256 (the parse limit, SX_MAX_DEPTH) are
+ * refused and nothing is written. */
+static void an_event_too_deep_for_a_read_is_refused(void **state)
+{
+    struct tu_store *c = *state;
+    struct sxp_err err;
+    sxp_value *ev = deep_event(1, 253);
+    assert_int_equal(sxp_stream_append(c->s, "d", 1, ev, &err), 0);
+    sxp_value_free(ev);
+    uint64_t before = tu_tree_digest(c->dir);
+    ev = deep_event(2, 254);
+    assert_over_the_limit(sxp_stream_append(c->s, "d", 1, ev, &err), &err, "nests deeper");
+    sxp_value_free(ev);
+    assert_true(tu_tree_digest(c->dir) == before);
+    char *got = tu_op(c->s, "(persist/read \"d\")");
+    assert_int_equal(strncmp(got, "(list {:seq 1 :v (list (list", 28), 0);
+    free(got);
+    OP_IS(c, "(persist/last-seq \"d\")", "1");
+}
+
 static void a_legacy_store_reads_and_takes_new_appends(void **state)
 {
     struct tu_store *c = *state;
@@ -1040,6 +1077,8 @@ int main(void)
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_blob_whose_bytes_changed_is_refused_on_get,
                                         tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(an_event_too_deep_for_a_read_is_refused, tu_store_setup,
+                                        tu_store_teardown),
         cmocka_unit_test_setup_teardown(oversized_requests_are_refused_and_change_nothing,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_legacy_store_reads_and_takes_new_appends, tu_store_setup,
