@@ -25,6 +25,11 @@
  *         effect of an operation that failed (SPEC section 4).
  *   ST-6  size_written <= size_alloc when size_alloc is not 0; the bytes
  *         between them are zeros (commit.c, pre-zeroing).
+ *   ST-8  A loaded stream of a read-write store has a log that ends in LF
+ *         and whose last line is valid with an integer :seq <= hw (a .seq
+ *         lowered or missing is rolled forward in memory, and written at
+ *         close). A log that does not is refused on load (-EUCLEAN, "run
+ *         sxp-fsck") and nothing is written to it (streams.c).
  */
 #ifndef SXP_STORE_INT_H
 #define SXP_STORE_INT_H

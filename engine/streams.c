@@ -4,9 +4,10 @@
  * A stream's state is loaded from disk the first time it is touched in a
  * process: its high-water mark from the .seq file (brought up to date by
  * recovery or by a clean close before this open, see store.c) and its log
- * size from fstat. No log data is read. Descriptors are kept open in an LRU
- * of at most s->max_open_fds entries, so that 100,000 streams work under the
- * default RLIMIT_NOFILE.
+ * size from fstat. Of the log's data only the last line is read, by a
+ * read-write store (ST-8, log_tail.c); its descriptor stays in the cache. Descriptors are kept open
+ * in an LRU of at most s->max_open_fds entries, so that 100,000 streams work under the default
+ * RLIMIT_NOFILE.
  *
  * CREATION ORDER. A stream is created by its first append, before that
  * append is queued: (1) the .seq file, holding 0, by an atomic write (temp,
@@ -25,6 +26,7 @@
 
 #include "err.h"
 #include "lock.h"
+#include "log_tail.h"
 #include "seqfile.h"
 #include "store_int.h"
 
@@ -68,9 +70,41 @@ static struct stream *streams_find(sxp_store *s, const char *name, size_t len, u
     return NULL;
 }
 
-/* Reads the .seq and sizes the .log of a new table entry. s->mu is dropped
+static void streams_adopt_fd(sxp_store *s, struct stream *st, int fd);
+
+/* ST-8: the last line of the log fd, size bytes, of a stream being loaded
+ * into a read-write store. A log that does not end in a valid line with a
+ * :seq is refused (-EUCLEAN): a clean close or recovery leaves none, so it
+ * is damage, not a crash's torn tail, and only sxp-fsck may decide what to
+ * keep. A seq above the .seq file's hw (a .seq lowered or removed by hand)
+ * raises hw, as recovery does (R-4): a seq is never taken twice. */
+static int streams_check_tail(sxp_store *s, struct stream *st, int fd, uint64_t size,
+                              struct sxp_err *err)
+{
+    enum log_tail_state ts;
+    int64_t seq;
+    uint64_t at;
+    int rc = log_tail(s->io, fd, size, &ts, &seq, &at);
+    if (rc)
+        return err_set(err, rc, "stream \"%s\": reading the end of its log: %s", st->name,
+                       strerror(-rc));
+    if (ts == LT_TORN || ts == LT_DAMAGED) {
+        char hex[2 * LAYOUT_STREAM_MAX + 1];
+        layout_hex_encode(st->name, st->name_len, hex);
+        return err_set(err, -EUCLEAN,
+                       "stream \"%s\" (streams/%s.log) %s at byte %llu, which no crash "
+                       "leaves after recovery or a clean close; run sxp-fsck",
+                       st->name, hex, log_tail_state_name(ts), (unsigned long long)at);
+    }
+    if (ts == LT_OK && seq > st->hw)
+        st->hw = st->hw_reserved = seq;
+    return 0;
+}
+
+/* Reads the .seq and sizes the .log of a new table entry; *out_fd gets the
+ * log's descriptor when it was opened, else stays -1. s->mu is dropped
  * meanwhile; the entry is busy so nobody else uses it half-loaded. */
-static int streams_load(sxp_store *s, struct stream *st, struct sxp_err *err)
+static int streams_load(sxp_store *s, struct stream *st, int *out_fd, struct sxp_err *err)
 {
     char path[PATH_MAX];
     char *text = NULL;
@@ -103,17 +137,31 @@ static int streams_load(sxp_store *s, struct stream *st, struct sxp_err *err)
     if (rc)
         goto out;
     uint64_t size = 0;
-    rc = s->io->stat(s->io, path, &size, NULL);
+    if (s->lock_fd >= 0) {
+        /* ST-8: open the log (the descriptor is kept, see streams_get) and
+         * check its last line. */
+        int fd = s->io->open(s->io, path, O_RDWR | O_CLOEXEC, 0);
+        rc = fd < 0 ? fd : s->io->fsize(s->io, fd, &size);
+        if (rc == 0)
+            rc = streams_check_tail(s, st, fd, size, err);
+        if (rc == 0)
+            *out_fd = fd;
+        else if (fd >= 0)
+            (void)s->io->close(s->io, fd);
+    } else {
+        rc = s->io->stat(s->io, path, &size, NULL);
+    }
     if (rc == 0) {
         st->log_exists = 1;
         st->size_durable = st->size_written = st->size_alloc = size;
         /* A log without .seq only happens in a store that recovery has not
-         * seen (read-only open): the stream exists all the same. */
+         * seen (read-only open), or one damaged by hand (ST-8): the stream
+         * exists all the same. */
         st->exists = 1;
     } else if (rc == -ENOENT) {
         rc = 0;
-    } else {
-        err_set(err, rc, "stat %s: %s", path, strerror(-rc));
+    } else if (rc != -EUCLEAN) {
+        err_set(err, rc, "open %s: %s", path, strerror(-rc));
     }
 out:
     free(text);
@@ -148,12 +196,15 @@ int streams_get(sxp_store *s, const char *name, size_t len, struct stream **out,
     if (!st->loaded) {
         /* A failed load leaves the entry unloaded (never freed: another
          * caller may be waiting on it), and the next caller tries again. */
+        int fd = -1;
         st->busy = 1;
-        int rc = streams_load(s, st, err);
+        int rc = streams_load(s, st, &fd, err);
         st->busy = 0;
         pthread_cond_broadcast(&s->cv);
         if (rc)
             return rc;
+        if (fd >= 0)
+            streams_adopt_fd(s, st, fd);
         st->loaded = 1;
     }
     *out = st;
@@ -461,6 +512,31 @@ void streams_close_fd(sxp_store *s, struct stream *st)
     s->open_fds--;
 }
 
+/* Makes room in the descriptor cache for one more: closes least recently
+ * used descriptors nobody is using. */
+static void streams_make_room(sxp_store *s)
+{
+    struct stream *v = s->lru_tail;
+    while (s->open_fds >= s->max_open_fds && v) {
+        struct stream *prev = v->lru_prev;
+        if (v->pins == 0)
+            streams_close_fd(s, v);
+        v = prev;
+    }
+}
+
+/* Puts the open log descriptor fd of st, which has none, in the cache. */
+static void streams_adopt_fd(sxp_store *s, struct stream *st, int fd)
+{
+    streams_make_room(s);
+    /* Hints belong to the file the last descriptor named (SH-1); under a
+     * read-only open another process may have replaced it since. */
+    seq_hints_free(&st->hints);
+    st->fd = fd;
+    s->open_fds++;
+    streams_lru_push(s, st);
+}
+
 int streams_pin_fd(sxp_store *s, struct stream *st, struct sxp_err *err)
 {
     if (st->fd >= 0) {
@@ -468,14 +544,6 @@ int streams_pin_fd(sxp_store *s, struct stream *st, struct sxp_err *err)
         streams_lru_push(s, st);
         st->pins++;
         return 0;
-    }
-    /* Evict least recently used descriptors nobody is using. */
-    struct stream *v = s->lru_tail;
-    while (s->open_fds >= s->max_open_fds && v) {
-        struct stream *prev = v->lru_prev;
-        if (v->pins == 0)
-            streams_close_fd(s, v);
-        v = prev;
     }
     char path[PATH_MAX];
     int rc = streams_path(s, st, ".log", path);
@@ -485,13 +553,8 @@ int streams_pin_fd(sxp_store *s, struct stream *st, struct sxp_err *err)
     int fd = s->io->open(s->io, path, flags, 0);
     if (fd < 0)
         return err_set(err, fd, "open %s: %s", path, strerror(-fd));
-    /* Hints belong to the file the last descriptor named (SH-1); under a
-     * read-only open another process may have replaced it since. */
-    seq_hints_free(&st->hints);
-    st->fd = fd;
+    streams_adopt_fd(s, st, fd);
     st->pins++;
-    s->open_fds++;
-    streams_lru_push(s, st);
     return 0;
 }
 

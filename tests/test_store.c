@@ -583,6 +583,150 @@ static void an_event_too_deep_for_a_read_is_refused(void **state)
     OP_IS(c, "(persist/last-seq \"d\")", "1");
 }
 
+/* Closes c's store, runs damage(path of stream "a"'s file with suffix),
+ * and opens it again: a clean open, no recovery. */
+static void reopen_after(struct tu_store *c, const char *suffix, void (*damage)(const char *path))
+{
+    char path[4096];
+    assert_int_equal(sxp_store_close(c->s), 0);
+    snprintf(path, sizeof(path), "%s/streams/61%s", c->dir, suffix);
+    damage(path);
+    c->s = tu_open(c->dir);
+}
+
+static void add_unfinished_line(const char *path)
+{
+    size_t len;
+    char *old = tu_read_file(path, &len);
+    char *p = malloc(len + 8);
+    memcpy(p, old, len);
+    memcpy(p + len, "{:seq 4", 7);
+    tu_write_file(path, p, len + 7);
+    free(old);
+    free(p);
+}
+
+static void flip_last_line(const char *path)
+{
+    size_t len;
+    char *p = tu_read_file(path, &len);
+    p[len - 5] ^= 0x01; /* a checksum digit of the last line */
+    tu_write_file(path, p, len);
+    free(p);
+}
+
+static void lower_seq(const char *path)
+{
+    tu_write_file(path, "1\n", 2);
+}
+
+static void remove_seq(const char *path)
+{
+    assert_int_equal(unlink(path), 0);
+}
+
+static void a_store(struct tu_store *c)
+{
+    OP_IS(c, "(persist/append-batch \"a\" (list {:seq 1} {:seq 2} {:seq 3}))", "nil");
+}
+
+/* ST-8: a cleanly closed store whose log ends in bytes sxp never finished
+ * (or in a damaged line) is not written to, read as if whole, or glued
+ * onto: the stream is refused, "run sxp-fsck", and nothing changes. */
+static void a_clean_store_refuses_a_log_with_a_bad_tail(void **state)
+{
+    struct tu_store *c = *state;
+    void (*damages[])(const char *) = {add_unfinished_line, flip_last_line};
+    for (size_t i = 0; i < sizeof(damages) / sizeof(damages[0]); i++) {
+        a_store(c);
+        reopen_after(c, ".log", damages[i]);
+        uint64_t before = tu_tree_digest(c->dir);
+        struct sxp_err err;
+        sxp_value *ev = tu_val("{:seq 5}");
+        assert_int_equal(sxp_stream_append(c->s, "a", 1, ev, &err), -EUCLEAN);
+        sxp_value_free(ev);
+        assert_string_equal(err.kind, "corrupt");
+        assert_non_null(strstr(err.msg, "run sxp-fsck"));
+        assert_non_null(strstr(err.msg, i == 0 ? "unfinished line" : "damaged line"));
+        fails_unchanged(c, "(persist/read \"a\")", -EUCLEAN, "corrupt");
+        assert_true(tu_tree_digest(c->dir) == before);
+        /* Other streams are not affected. */
+        OP_IS(c, "(persist/append \"b\" {:seq 1})", "nil");
+        assert_int_equal(sxp_store_close(c->s), 0);
+        tu_rmrf(c->dir);
+        c->s = tu_open(c->dir);
+    }
+    /* A read-only open may meet a writer's unfinished line: it reads the
+     * finished ones. */
+    a_store(c);
+    reopen_after(c, ".log", add_unfinished_line);
+    assert_int_equal(sxp_store_close(c->s), 0);
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    o.read_only = 1;
+    struct sxp_err err;
+    assert_int_equal(sxp_store_open(c->dir, &o, &c->s, &err), 0);
+    OP_IS(c, "(persist/read \"a\")", "(list {:seq 1} {:seq 2} {:seq 3})");
+}
+
+/* ST-8: a .seq lowered or removed by hand does not let a seq be taken
+ * twice: the last line's seq raises the high-water mark, and close writes
+ * it back. */
+static void a_lagging_or_missing_seq_file_never_reissues_a_seq(void **state)
+{
+    struct tu_store *c = *state;
+    void (*damages[])(const char *) = {lower_seq, remove_seq};
+    for (size_t i = 0; i < sizeof(damages) / sizeof(damages[0]); i++) {
+        a_store(c);
+        reopen_after(c, ".seq", damages[i]);
+        fails_unchanged(c, "(persist/append \"a\" {:seq 2})", -ERANGE, "seq");
+        OP_IS(c, "(persist/last-seq \"a\")", "3");
+        OP_IS(c, "(persist/append \"a\" {:seq 4})", "nil");
+        assert_int_equal(sxp_store_close(c->s), 0);
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/streams/61.seq", c->dir);
+        size_t len;
+        char *text = tu_read_file(path, &len);
+        assert_true(len >= 1 && text[0] == '4');
+        free(text);
+        c->s = tu_open(c->dir);
+        OP_IS(c, "(persist/streams)", "(list \"a\")");
+        OP_IS(c, "(persist/read \"a\")", "(list {:seq 1} {:seq 2} {:seq 3} {:seq 4})");
+        assert_int_equal(sxp_store_close(c->s), 0);
+        tu_rmrf(c->dir);
+        c->s = tu_open(c->dir);
+    }
+}
+
+static void add_blank_lines(const char *path)
+{
+    size_t len;
+    char *old = tu_read_file(path, &len);
+    char *p = malloc(len + 8);
+    memcpy(p, old, len);
+    memcpy(p + len, "\n  \n\n", 5);
+    tu_write_file(path, p, len + 5);
+    free(old);
+    free(p);
+}
+
+/* The last line is found behind blank lines and across windows: a
+ * 100 KB event, then blank lines, with the .seq lowered to 1. */
+static void the_last_line_is_found_behind_blank_lines_and_a_long_event(void **state)
+{
+    struct tu_store *c = *state;
+    struct sxp_err err;
+    OP_IS(c, "(persist/append \"a\" {:seq 1})", "nil");
+    sxp_value *ev = tu_padded_event(7, 100000);
+    assert_int_equal(sxp_stream_append(c->s, "a", 1, ev, &err), 0);
+    sxp_value_free(ev);
+    reopen_after(c, ".log", add_blank_lines);
+    reopen_after(c, ".seq", lower_seq);
+    fails_unchanged(c, "(persist/append \"a\" {:seq 7})", -ERANGE, "seq");
+    OP_IS(c, "(persist/last-seq \"a\")", "7");
+}
+
 static void a_legacy_store_reads_and_takes_new_appends(void **state)
 {
     struct tu_store *c = *state;
@@ -1076,6 +1220,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_store_this_sxp_cannot_read_is_refused_unchanged,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_blob_whose_bytes_changed_is_refused_on_get,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_clean_store_refuses_a_log_with_a_bad_tail, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_lagging_or_missing_seq_file_never_reissues_a_seq,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(the_last_line_is_found_behind_blank_lines_and_a_long_event,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(an_event_too_deep_for_a_read_is_refused, tu_store_setup,
                                         tu_store_teardown),
