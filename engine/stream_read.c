@@ -58,6 +58,18 @@ int stream_line_error(const struct stream *st, const struct frame_line *ln, uint
                    (unsigned long long)off);
 }
 
+/* An event line that is framed well but is not an event in order. */
+static int stream_event_error(const struct stream *st, const char *what, uint64_t line_no,
+                              uint64_t off, struct sxp_err *err)
+{
+    char hex[2 * LAYOUT_STREAM_MAX + 1];
+    layout_hex_encode(st->name, st->name_len, hex);
+    return err_set(err, -EUCLEAN,
+                   "stream \"%s\" (streams/%s.log): the event at line %llu, byte %llu %s; run "
+                   "sxp-fsck",
+                   st->name, hex, (unsigned long long)line_no, (unsigned long long)off, what);
+}
+
 /* Pins the stream's descriptor for reading. *out_end: bytes acknowledged.
  * Returns 1 when there is a log to read, 0 when there is none. */
 static int stream_read_begin(sxp_store *s, const char *name, size_t len, struct stream **out,
@@ -107,7 +119,7 @@ static int stream_scan(sxp_store *s, struct stream *st, uint64_t off, uint64_t e
     struct logread r;
     struct frame_line ln;
     uint64_t at;
-    int64_t taken = 0;
+    int64_t taken = 0, seq = 0, prev = INT64_MIN;
     int rc = logread_open(&r, s->io, st->fd, off, end, 0);
     if (rc)
         return err_set(err, rc, "out of memory");
@@ -121,21 +133,39 @@ static int stream_scan(sxp_store *s, struct stream *st, uint64_t off, uint64_t e
             goto out;
         }
         if (!all) {
-            int64_t seq;
             if (sx_peek_seq(ln.payload, ln.payload_len, &seq) != 0) {
-                rc = err_set(err, -EUCLEAN, "stream \"%s\": line at byte %llu has no :seq",
-                             st->name, (unsigned long long)at);
+                rc = stream_event_error(st, "has no integer :seq", r.line_no, at, err);
                 goto out;
             }
+            if (seq <= prev) {
+                rc = stream_event_error(st, "is out of seq order", r.line_no, at, err);
+                goto out;
+            }
+            prev = seq;
             if (seq < from)
                 continue;
         }
         sxp_value *v = NULL;
         rc = sx_parse_in(ln.payload, ln.payload_len, sink->sc, &v, NULL);
         if (rc) {
-            rc = err_set(err, -EUCLEAN, "stream \"%s\": unparsable event at byte %llu", st->name,
-                         (unsigned long long)at);
+            rc = stream_event_error(st, "does not parse", r.line_no, at, err);
             goto out;
+        }
+        if (all) {
+            /* Every line served is an event: a dict with an integer :seq
+             * above the one before it (INV-1), as the whole-log read of
+             * read-range checks with sx_peek_seq. */
+            const char *bad = NULL;
+            if (sx_event_seq(v, &seq, NULL) != 0)
+                bad = "has no integer :seq";
+            else if (seq <= prev)
+                bad = "is out of seq order";
+            if (bad) {
+                sx_value_free_in(v, sink->sc);
+                rc = stream_event_error(st, bad, r.line_no, at, err);
+                goto out;
+            }
+            prev = seq;
         }
         rc = sink->take(sink->ctx, v, err);
         if (rc)

@@ -374,6 +374,45 @@ static void a_damaged_line_is_an_error_naming_stream_line_and_offset(void **stat
     sxp_value_free(ev);
 }
 
+/* A line that is framed well (legacy: no trailer) but is no event in
+ * order is refused by read and read-range alike, naming its line: never
+ * served as if it were an event. */
+static void a_line_that_is_no_event_in_order_is_never_served(void **state)
+{
+    struct tu_store *c = *state;
+    static const char *const bad[] = {"{:x 1}", "{:seq \"7\"}", "(list 1 2)", "{:seq 1}", "\0\0\0"};
+    static const size_t bad_len[] = {6, 11, 10, 8, 3};
+    assert_int_equal(sxp_store_close(c->s), 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char path[4096], text[64];
+        tu_rmrf(c->dir);
+        c->s = tu_open(c->dir);
+        OP_IS(c, "(persist/append \"a\" {:seq 9})", "nil");
+        assert_int_equal(sxp_store_close(c->s), 0);
+        size_t n = 0;
+        memcpy(text, "{:seq 1}\n", 9);
+        n = 9;
+        memcpy(text + n, bad[i], bad_len[i]);
+        n += bad_len[i];
+        memcpy(text + n, "\n{:seq 9}\n", 10);
+        n += 10;
+        snprintf(path, sizeof(path), "%s/streams/61.log", c->dir);
+        tu_write_file(path, text, n);
+        c->s = tu_open(c->dir);
+        struct sxp_err err;
+        sxp_value *out = NULL;
+        assert_int_equal(sxp_stream_read(c->s, "a", 1, &out, &err), -EUCLEAN);
+        assert_null(out);
+        assert_non_null(strstr(err.msg, "line 2, byte 9"));
+        assert_non_null(strstr(err.msg, "run sxp-fsck"));
+        assert_int_equal(sxp_stream_read_range(c->s, "a", 1, 1, 10, &out, &err), -EUCLEAN);
+        assert_null(out);
+        assert_non_null(strstr(err.msg, "line 2, byte 9"));
+        assert_int_equal(sxp_store_close(c->s), 0);
+    }
+    c->s = tu_open(c->dir);
+}
+
 /* Damage met by a write is refused and changes nothing: a truncate that
  * must copy a damaged line, a kv value whose checksum holds but which is no
  * SX, a kv file larger than any value sxp writes. */
@@ -1220,6 +1259,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_store_this_sxp_cannot_read_is_refused_unchanged,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_blob_whose_bytes_changed_is_refused_on_get,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_line_that_is_no_event_in_order_is_never_served,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_clean_store_refuses_a_log_with_a_bad_tail, tu_store_setup,
                                         tu_store_teardown),
