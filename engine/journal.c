@@ -384,8 +384,10 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
                             "%s/JOURNAL: streams/%s.log is %llu bytes, shorter than the record "
                             "for offset %llu; run sxp-fsck",
                             root, ls.v[i].hex, (unsigned long long)size, (unsigned long long)r.off);
-            else if ((rc = orphan(arg, &o)) == 0)
+            else if ((rc = orphan(arg, &o)) == 0) {
                 out->orphans++;
+                out->orphan_bytes += r.len;
+            }
             if (rc)
                 goto out;
             continue;

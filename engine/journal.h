@@ -39,7 +39,8 @@ struct journal_replay_report {
     unsigned records;        /* valid records of the current generation */
     unsigned logs;           /* distinct logs they wrote */
     unsigned orphans;        /* records given to the orphan handler */
-    uint64_t bytes;          /* payload bytes written back */
+    uint64_t bytes;          /* payload bytes of the records */
+    uint64_t orphan_bytes;   /* ... of them given to the orphan handler */
     struct lock_dirty named; /* the buckets of their streams (lock.h K-5) */
 };
 

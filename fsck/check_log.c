@@ -44,7 +44,7 @@ static int fsck_line_finding(struct fsck_item *it, const struct logscan_line *l,
     case LS_OVERLONG:
     case LS_INCOMPLETE: /* outside a torn tail: only under R-3d */
         f.code = FSCK_CHECKSUM;
-        f.a = cl->residue; /* holds a NUL byte */
+        f.a = l->overlong ? l->has_nul : memchr(l->bytes, '\0', (size_t)l->len) != NULL;
         break;
     case LS_BLANK:
         f.code = FSCK_BLANK_LINE;

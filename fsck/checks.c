@@ -17,7 +17,7 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
                          "-y moves the line to lost+found/"},
     [FSCK_TORN_TAIL] = {"torn-tail", FSCK_RESIDUE,
                         "the end of a log holds what a crash left of an unacknowledged write",
-                        "-p cuts it off"},
+                        "-p saves its bytes to lost+found/ (unless only zeros) and cuts it off"},
     [FSCK_HW_BEHIND] = {"hw-behind", FSCK_RESIDUE,
                         "a stream's .seq is below the max seq of its log", "-p rolls it forward"},
     [FSCK_SEQ_MISSING] = {"seq-missing", FSCK_RESIDUE, "a .log has no .seq beside it",

@@ -22,8 +22,9 @@
  *   event-unparsable  corruption  a line's payload is not SX      -y: line to lost+found
  *   event-no-seq      corruption  not a dict with integer :seq    -y: line to lost+found
  *   blank-line        corruption  a log line of only spaces       -y: line to lost+found
- *   torn-tail         residue     bad lines at the end that a     -p: cut (R-3)
- *                                 crash explains (R-3, R-3b)
+ *   torn-tail         residue     bad lines at the end that a     -p: cut (R-3), its
+ *                                 crash explains (R-3, R-3b)      bytes first saved to
+ *                                                                 lost+found (not zeros)
  *   hw-behind         residue     .seq below the log's max seq    -p: rolled forward (R-4)
  *   seq-missing       residue     a .log with no .seq (INV-4)     -p: created (R-4)
  *   seq-unreadable    corruption  a .seq that does not parse      -y: to lost+found, then

@@ -500,7 +500,7 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
                              .a = jr.records};
     if (apply) {
         f.action = FSCK_ACT_REPLAYED;
-        f.arg = (int64_t)jr.bytes;
+        f.arg = (int64_t)(jr.bytes - jr.orphan_bytes); /* orphans went to lost+found */
     }
     if (!f.file || fsck_flist_add(&c->tree, &f)) {
         fsck_msgf(msg, size, "out of memory");

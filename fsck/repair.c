@@ -3,7 +3,9 @@
  * run in one thread after the check, with the LOCK held.
  *
  *   -p  crash residue, the way recovery repairs it (residue.h): temp files
- *       removed, torn tails cut, .seq files created or rolled forward.
+ *       removed, torn tails cut, .seq files created or rolled forward. A
+ *       torn tail that is not only zeros is first copied to lost+found/
+ *       (code torn-tail), so fsck deletes no byte that was written.
  *   -y  also corruption: bad log lines are copied to lost+found/ and the log
  *       is rewritten without them (temp file, fdatasync, rename, fsync of
  *       streams/); bad files are moved to lost+found/ (lostfound.c); an
@@ -282,6 +284,50 @@ static int fsck_sync_log(struct fsck_ctx *c, const struct fsck_item *it, char *m
     return rc;
 }
 
+/* 1 when [off, off + len) of fd holds only NUL bytes (a pre-zeroed or
+ * never-written tail), 0 when not, -errno on a read error. */
+static int fsck_all_zero(struct fsck_ctx *c, int fd, uint64_t off, uint64_t len)
+{
+    char buf[65536];
+    for (uint64_t done = 0; done < len;) {
+        size_t want = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+        ssize_t n = c->io->pread(c->io, fd, buf, want, off + done);
+        if (n <= 0)
+            return n < 0 ? (int)n : -EIO;
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i])
+                return 0;
+        done += (uint64_t)n;
+    }
+    return 1;
+}
+
+/* Before a torn tail is cut, its bytes go to lost+found/ (durably, code
+ * torn-tail), unless they are only zeros: fsck never deletes a byte that
+ * was written. */
+static int fsck_save_tail(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_item *it,
+                          struct fsck_finding *f, char *msg, size_t size)
+{
+    char path[PATH_MAX];
+    int fd, rc = fsck_open_log(c, it, O_RDONLY, path, &fd, msg, size);
+    if (rc)
+        return rc;
+    uint64_t len = it->log_size - it->torn_off;
+    rc = fsck_all_zero(c, fd, it->torn_off, len);
+    if (rc < 0) {
+        fsck_msgf(msg, size, "read %s: %s", path, strerror(-rc));
+    } else if (rc == 0) {
+        rc = fsck_lf_put_range(lf, strrchr(it->rel, '/') + 1, fd, it->torn_off, len, it->rel,
+                               f->line, fsck_code_name(f->code), &f->moved_to, msg, size);
+        if (rc == 0)
+            rc = fsck_lf_commit(lf, msg, size);
+    } else {
+        rc = 0;
+    }
+    (void)c->io->close(c->io, fd);
+    return rc;
+}
+
 static void fsck_repair_stream(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_item *it)
 {
     char msg[512], path[PATH_MAX];
@@ -302,6 +348,18 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct fsck_lf *lf, struct fs
             for (size_t i = 0; i < it->f.n; i++)
                 fsck_mark_failed(&it->f.v[i], msg);
             return;
+        }
+    }
+    if (it->torn && preen) {
+        for (size_t i = 0; i < it->f.n; i++) {
+            struct fsck_finding *f = &it->f.v[i];
+            if (f->code != FSCK_TORN_TAIL)
+                continue;
+            rc = fsck_save_tail(c, lf, it, f, msg, sizeof(msg));
+            if (rc) {
+                fsck_mark_failed(f, msg);
+                return; /* the log is as it was: its .seq is left too */
+            }
         }
     }
     for (size_t i = 0; i < it->f.n; i++)

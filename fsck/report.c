@@ -57,15 +57,23 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
         fsck_msgf(buf, size, "%s%s",
                   f->detail == LS_BAD_TRAILER ? "bad trailer (no TAB and 16 hex digits at the end)"
                   : f->detail == LS_OVERLONG  ? "line longer than 64 MiB"
-                                              : "checksum mismatch",
+                  : f->detail == LS_INCOMPLETE
+                      ? "incomplete last line (no LF), in a store closed cleanly"
+                      : "checksum mismatch",
                   nul);
         return;
     case FSCK_SEQ_ORDER:
+        /* check_log.c PASS 3: the events outside the longest increasing
+         * run of the log's seqs; b is the seq of the kept event before. */
         if (f->b == INT64_MIN)
-            fsck_msgf(buf, size, "seq %" PRId64 " is out of order", f->a);
+            fsck_msgf(buf, size,
+                      "seq %" PRId64 " is out of order: the longest increasing run of the "
+                      "log's seqs leaves it out (no kept event before it)",
+                      f->a);
         else
             fsck_msgf(buf, size,
-                      "seq %" PRId64 " is not above seq %" PRId64 " of the line kept before it",
+                      "seq %" PRId64 " is out of order: the longest increasing run of the "
+                      "log's seqs leaves it out (the kept event before it has seq %" PRId64 ")",
                       f->a, f->b);
         return;
     case FSCK_EVENT_UNPARSABLE:
@@ -168,7 +176,11 @@ void fsck_finding_action(const struct fsck_finding *f, char *buf, size_t size)
         fsck_msgf(buf, size, "none");
         return;
     case FSCK_ACT_CUT:
-        fsck_msgf(buf, size, "cut at byte %" PRId64, f->arg);
+        if (f->moved_to)
+            fsck_msgf(buf, size, "cut at byte %" PRId64 "; the bytes cut saved to %s", f->arg,
+                      f->moved_to);
+        else
+            fsck_msgf(buf, size, "cut at byte %" PRId64, f->arg);
         return;
     case FSCK_ACT_MOVED:
         if (f->code == FSCK_SEQ_UNREADABLE)

@@ -68,7 +68,7 @@ contains "$work/out" "0 warnings" "no warnings after --upgrade"
 # nothing was unsynced, so it is damage, not a crash (rule R-3d).
 printf '{:item "widget-4" :se' >>"$log"
 expect 4 "-n: half a line under a clean LOCK" -- "$fsck" -n "$work/s"
-contains "$work/out" "[checksum, corruption]" "is corruption"
+contains "$work/out" "incomplete last line (no LF), in a store closed cleanly [checksum, corruption]" "is corruption, named as an incomplete line"
 expect 4 "-p leaves it" -- "$fsck" -p "$work/s"
 
 # The same after a crash (LOCK names the writer that died): a torn tail.
@@ -77,6 +77,11 @@ expect 4 "-n finds a torn tail" -- "$fsck" -n "$work/s"
 expect 4 "--json finds it too" -- "$fsck" --json "$work/s"
 contains "$work/out" '"code": "torn-tail", "class": "residue"' "JSON names code and class"
 expect 1 "-p cuts it" -- "$fsck" -p "$work/s"
+contains "$work/out" "the bytes cut saved to lost+found/6f7264657273.log.1" "-p saves the cut bytes"
+[ "$(cat "$work/s/lost+found/6f7264657273.log.1")" = '{:item "widget-4" :se' ] || {
+    echo "FAIL: the saved tail is not the bytes cut"
+    fails=$((fails + 1))
+}
 expect 0 "then clean" -- "$fsck" -n "$work/s"
 
 # A flipped byte in the first line: corruption.
@@ -85,7 +90,7 @@ expect 4 "-n finds the checksum mismatch" -- "$fsck" -n "$work/s"
 contains "$work/out" "line 1, byte 0: checksum mismatch [checksum, corruption]" "text report"
 expect 4 "-p leaves corruption" -- "$fsck" -p "$work/s"
 expect 1 "-y moves it" -- "$fsck" -y "$work/s"
-contains "$work/out" "moved to lost+found/6f7264657273.log.1" "-y says where"
+contains "$work/out" "moved to lost+found/6f7264657273.log.2" "-y says where"
 [ -s "$work/s/lost+found/MANIFEST" ] || { echo "FAIL: no MANIFEST"; fails=$((fails + 1)); }
 expect 0 "then clean" -- "$fsck" -n "$work/s"
 expect 0 "and -y again does nothing" -- "$fsck" -y "$work/s"
