@@ -10,6 +10,8 @@
  *     bytes; kv/ names of hex digits that are not a valid key's hex (upper
  *     case, odd length, too long); any other name in blobs/   bad-name
  *   anything else, directories included                      foreign-file
+ *   a symbolic link, whatever its name or target (never followed: sxp
+ *     makes none, and a rewrite by rename would replace it)  foreign-file
  *
  * ROOT's other entries (FORMAT, LOCK, lost+found/, and whatever an operator
  * keeps there) are not the walk's business, except temp files.
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cid.h"
 #include "fsck_int.h"
@@ -26,6 +29,7 @@
 struct fsck_ent {
     char *name;
     int is_dir;
+    int is_link; /* a symbolic link (lstat), dangling or not */
 };
 
 struct fsck_ents {
@@ -52,6 +56,7 @@ static int fsck_ents_add(void *arg, const char *name, int is_dir)
         e->oom = 1;
         return 1;
     }
+    e->v[e->n].is_link = 0;
     e->v[e->n++].is_dir = is_dir;
     return 0;
 }
@@ -86,6 +91,16 @@ static int fsck_list(struct fsck_ctx *c, const char *dir, struct fsck_ents *out,
     }
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(*out->v), fsck_ent_cmp);
+    /* The backend's listing follows no link but does not tell one: lstat.
+     * (A simulated filesystem has none: its names do not lstat.) */
+    for (size_t i = 0; i < out->n; i++) {
+        char path[PATH_MAX];
+        struct stat st;
+        out->v[i].is_link = 0;
+        if (snprintf(path, sizeof(path), "%s/%s", dir, out->v[i].name) < (int)sizeof(path) &&
+            lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+            out->v[i].is_link = 1;
+    }
     return 0;
 }
 
@@ -98,7 +113,7 @@ static int fsck_tree_finding(struct fsck_ctx *c, enum fsck_code code, const char
     int is_dir = 0;
     if (snprintf(rel, sizeof(rel), "%s%s%s", sub, *sub ? "/" : "", name) >= (int)sizeof(rel))
         return -ENAMETOOLONG;
-    if (fsck_path(c, rel, path) == 0)
+    if (detail != FSCK_FOREIGN_LINK && fsck_path(c, rel, path) == 0)
         (void)c->io->stat(c->io, path, &size, &is_dir);
     struct fsck_finding f = {.code = code, .detail = detail, .len = is_dir ? 0 : size};
     f.file = fsck_str(c, rel);
@@ -149,9 +164,6 @@ static int fsck_all_hex(const char *s)
     return 1;
 }
 
-/* Detail values of foreign-file. */
-#define FSCK_FOREIGN_DIR 1
-
 static int fsck_walk_streams(struct fsck_ctx *c, char *msg, size_t size)
 {
     struct fsck_ents e;
@@ -171,6 +183,10 @@ static int fsck_walk_streams(struct fsck_ctx *c, char *msg, size_t size)
     for (size_t i = 0; i < e.n && rc == 0; i++) {
         const char *name = e.v[i].name;
         size_t dlen = 0;
+        if (e.v[i].is_link) {
+            rc = fsck_tree_finding(c, FSCK_FOREIGN_FILE, "streams", name, FSCK_FOREIGN_LINK);
+            continue;
+        }
         if (e.v[i].is_dir) {
             rc = fsck_tree_finding(c, FSCK_FOREIGN_FILE, "streams", name, FSCK_FOREIGN_DIR);
             continue;
@@ -259,6 +275,10 @@ static int fsck_walk_files(struct fsck_ctx *c, int blobs, char *msg, size_t size
     for (size_t i = 0; i < e.n && rc == 0; i++) {
         const char *name = e.v[i].name;
         size_t n = strlen(name);
+        if (e.v[i].is_link) {
+            rc = fsck_tree_finding(c, FSCK_FOREIGN_FILE, sub, name, FSCK_FOREIGN_LINK);
+            continue;
+        }
         if (e.v[i].is_dir) {
             rc = fsck_tree_finding(c, FSCK_FOREIGN_FILE, sub, name, FSCK_FOREIGN_DIR);
             continue;

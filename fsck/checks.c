@@ -37,8 +37,8 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
                        "a file is named like a log, .seq, kv file or blob, but not validly",
                        "-y moves it to lost+found/"},
     [FSCK_FOREIGN_FILE] = {"foreign-file", FSCK_CORRUPTION,
-                           "a file or directory in streams/, kv/ or blobs/ that is not the "
-                           "store's",
+                           "a file, directory or symbolic link (never followed) in streams/, "
+                           "kv/ or blobs/ that is not the store's",
                            "-y moves it to lost+found/"},
     [FSCK_LEGACY_LINE] = {"legacy-line", FSCK_WARNING,
                           "log lines or kv values without a checksum (written by the "

@@ -39,7 +39,9 @@
  *                                 odd hex, a key too long, not a
  *                                 cid in blobs/)
  *   foreign-file      corruption  anything else in streams/, kv/, -y: to lost+found
- *                                 blobs/ (directories included)
+ *                                 blobs/ (directories included),
+ *                                 and every symbolic link there
+ *                                 (not followed)
  *   legacy-line       warning     lines or kv values without a    --upgrade: trailers
  *                                 checksum (the reference's)      added
  *   format-missing    warning     no FORMAT file (a legacy store) --upgrade: written

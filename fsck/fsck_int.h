@@ -19,6 +19,10 @@
 
 #include "fsck.h"
 
+/* Detail values of foreign-file. */
+#define FSCK_FOREIGN_DIR 1
+#define FSCK_FOREIGN_LINK 2 /* a symbolic link, not followed */
+
 struct fsck_flist {
     struct fsck_finding *v;
     size_t n, cap;

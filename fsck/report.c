@@ -126,7 +126,10 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
             fsck_msgf(buf, size, "not a cid (CIDv1 raw sha2-256, base32 'b...')");
         return;
     case FSCK_FOREIGN_FILE:
-        fsck_msgf(buf, size, "%s that is not the store's", f->detail ? "a directory" : "a file");
+        fsck_msgf(buf, size, "%s that is not the store's",
+                  f->detail == FSCK_FOREIGN_LINK  ? "a symbolic link (not followed)"
+                  : f->detail == FSCK_FOREIGN_DIR ? "a directory"
+                                                  : "a file");
         return;
     case FSCK_LEGACY_LINE:
         if (fsck_starts(f->file, "kv/"))

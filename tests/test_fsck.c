@@ -561,6 +561,56 @@ static void live_writer_stops_fsck_unless_forced_read_only(void **state)
     fx_remove_tree(root);
 }
 
+/* Symbolic links in the store's folders are foreign files, never
+ * followed: a dangling one or one to a folder does not stop the check
+ * (exit 8), one to a real log is not taken for the log, and -y moves the
+ * links themselves, leaving their targets alone. */
+static void symbolic_links_are_foreign_files_never_followed(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], t[PATH_MAX];
+    static const char *const links[] = {"streams/61.log", "streams/62.log", "streams/63.log",
+                                        "kv/6b"};
+    struct fsck_report r;
+    fx_make_store(root);
+    size_t before_len;
+    char *before = fx_read_file(fx_join(p, root, FX_ORDERS_LOG), &before_len);
+    assert_int_equal(symlink("/nonexistent/sxp-target", fx_join(p, root, links[0])), 0);
+    assert_int_equal(symlink(fx_join(t, root, "kv"), fx_join(p, root, links[1])), 0);
+    assert_int_equal(symlink(fx_join(t, root, FX_ORDERS_LOG), fx_join(p, root, links[2])), 0);
+    assert_int_equal(symlink(fx_join(t, root, FX_KV_CONFIG), fx_join(p, root, links[3])), 0);
+
+    assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_LEFT);
+    for (size_t i = 0; i < 4; i++) {
+        const struct fsck_finding *f = find_in(&r, FSCK_FOREIGN_FILE, links[i]);
+        assert_non_null(f);
+        char msg[256];
+        fsck_finding_message(f, msg, sizeof(msg));
+        assert_non_null(strstr(msg, "symbolic link"));
+    }
+    fsck_report_free(&r);
+
+    assert_int_equal(run_fsck(root, FSCK_MODE_YES, 0, &r), FSCK_EXIT_REPAIRED);
+    for (size_t i = 0; i < 4; i++) {
+        const struct fsck_finding *f = find_in(&r, FSCK_FOREIGN_FILE, links[i]);
+        assert_non_null(f);
+        assert_int_equal(f->action, FSCK_ACT_MOVED);
+        struct stat st;
+        assert_int_equal(lstat(fx_join(p, root, f->moved_to), &st), 0);
+        assert_true(S_ISLNK(st.st_mode));
+        assert_int_equal(lstat(fx_join(p, root, links[i]), &st), -1);
+    }
+    fsck_report_free(&r);
+    size_t after_len;
+    char *after = fx_read_file(fx_join(p, root, FX_ORDERS_LOG), &after_len);
+    assert_int_equal(after_len, before_len);
+    assert_memory_equal(after, before, before_len);
+    free(before);
+    free(after);
+    assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    fx_remove_tree(root);
+}
+
 static void missing_store_cannot_be_checked(void **state)
 {
     (void)state;
@@ -813,6 +863,7 @@ int main(void)
         cmocka_unit_test(after_recovery_fsck_finds_nothing),
         cmocka_unit_test(live_writer_stops_fsck_unless_forced_read_only),
         cmocka_unit_test(missing_store_cannot_be_checked),
+        cmocka_unit_test(symbolic_links_are_foreign_files_never_followed),
         cmocka_unit_test(upgrade_gives_a_legacy_store_its_trailers),
         cmocka_unit_test(moved_line_keeps_its_bytes_and_origin),
         cmocka_unit_test(json_report_names_code_class_file_line_and_offset),
