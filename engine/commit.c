@@ -742,18 +742,21 @@ int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first
             continue;
         }
         if (st->dead) {
+            char q[ERR_QUOTED_MAX];
             rc = err_set(err, st->dead,
-                         st->revive ? "stream \"%s\" refuses writes after a failed write (%s); "
+                         st->revive ? "stream %s refuses writes after a failed write (%s); "
                                       "it is tried again at the next append"
-                                    : "stream \"%s\" refuses writes after an I/O failure (%s) "
+                                    : "stream %s refuses writes after an I/O failure (%s) "
                                       "until the store is reopened",
-                         st->name, strerror(-st->dead));
+                         err_quote(st->name, st->name_len, q, sizeof(q)), strerror(-st->dead));
             goto out;
         }
         if (first_seq <= st->hw_reserved) {
-            rc = err_set(err, -ERANGE,
-                         "seq %lld is not above the high-water mark %lld of stream \"%s\"",
-                         (long long)first_seq, (long long)st->hw_reserved, st->name);
+            char q[ERR_QUOTED_MAX];
+            rc =
+                err_set(err, -ERANGE, "seq %lld is not above the high-water mark %lld of stream %s",
+                        (long long)first_seq, (long long)st->hw_reserved,
+                        err_quote(st->name, st->name_len, q, sizeof(q)));
             goto out;
         }
         if (!st->exists || !st->log_exists) {
@@ -806,8 +809,11 @@ int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first
         pthread_mutex_unlock(&s->mu);
     pthread_cond_destroy(&req.cv);
     rc = req.rc;
-    if (rc)
-        err_set(err, rc, "append to stream \"%s\": %s", st->name, strerror(-rc));
+    if (rc) {
+        char q[ERR_QUOTED_MAX];
+        err_set(err, rc, "append to stream %s: %s", err_quote(st->name, st->name_len, q, sizeof(q)),
+                strerror(-rc));
+    }
     return rc;
 out:
     pthread_mutex_unlock(&s->mu);

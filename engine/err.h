@@ -22,6 +22,13 @@ int err_set(struct sxp_err *err, int code, const char *fmt, ...)
 /* The same with an explicit kind word (a string literal). */
 int err_setk(struct sxp_err *err, int code, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Room for err_quote of a name of up to 127 bytes. */
+#define ERR_QUOTED_MAX (4 * 127 + 3)
+/* name (len bytes, any of them) as a message shows it, into out: in double
+ * quotes, with \" \\ \n \r \t and \xNN for every other byte below 0x20
+ * or 0x7f, so a NUL, a quote or a newline in a name cannot cut or fake the
+ * message. Cut with "..." when out is too small. Returns out. */
+const char *err_quote(const char *name, size_t len, char *out, size_t size);
 /* Clears err to code 0. */
 void err_clear(struct sxp_err *err);
 

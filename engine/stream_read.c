@@ -50,24 +50,25 @@
 int stream_line_error(const struct stream *st, const struct frame_line *ln, uint64_t line_no,
                       uint64_t off, struct sxp_err *err)
 {
-    char hex[2 * LAYOUT_STREAM_MAX + 1];
+    char hex[2 * LAYOUT_STREAM_MAX + 1], q[ERR_QUOTED_MAX];
     layout_hex_encode(st->name, st->name_len, hex);
-    return err_set(err, -EBADMSG,
-                   "stream \"%s\" (streams/%s.log): %s at line %llu, byte %llu; run sxp-fsck",
-                   st->name, hex, frame_status_name(ln->status), (unsigned long long)line_no,
-                   (unsigned long long)off);
+    return err_set(
+        err, -EBADMSG, "stream %s (streams/%s.log): %s at line %llu, byte %llu; run sxp-fsck",
+        err_quote(st->name, st->name_len, q, sizeof(q)), hex, frame_status_name(ln->status),
+        (unsigned long long)line_no, (unsigned long long)off);
 }
 
 /* An event line that is framed well but is not an event in order. */
 static int stream_event_error(const struct stream *st, const char *what, uint64_t line_no,
                               uint64_t off, struct sxp_err *err)
 {
-    char hex[2 * LAYOUT_STREAM_MAX + 1];
+    char hex[2 * LAYOUT_STREAM_MAX + 1], q[ERR_QUOTED_MAX];
     layout_hex_encode(st->name, st->name_len, hex);
     return err_set(err, -EUCLEAN,
-                   "stream \"%s\" (streams/%s.log): the event at line %llu, byte %llu %s; run "
+                   "stream %s (streams/%s.log): the event at line %llu, byte %llu %s; run "
                    "sxp-fsck",
-                   st->name, hex, (unsigned long long)line_no, (unsigned long long)off, what);
+                   err_quote(st->name, st->name_len, q, sizeof(q)), hex,
+                   (unsigned long long)line_no, (unsigned long long)off, what);
 }
 
 /* Pins the stream's descriptor for reading. *out_end: bytes acknowledged.
@@ -120,6 +121,7 @@ static int stream_scan(sxp_store *s, struct stream *st, uint64_t off, uint64_t e
     struct frame_line ln;
     uint64_t at;
     int64_t taken = 0, seq = 0, prev = INT64_MIN;
+    char q[ERR_QUOTED_MAX];
     int rc = logread_open(&r, s->io, st->fd, off, end, 0);
     if (rc)
         return err_set(err, rc, "out of memory");
@@ -173,7 +175,8 @@ static int stream_scan(sxp_store *s, struct stream *st, uint64_t off, uint64_t e
         taken++;
     }
     if (rc < 0)
-        err_set(err, rc, "read stream \"%s\": %s", st->name, strerror(-rc));
+        err_set(err, rc, "read stream %s: %s", err_quote(st->name, st->name_len, q, sizeof(q)),
+                strerror(-rc));
     else
         rc = 0;
 out:
@@ -367,12 +370,13 @@ static int stream_read_events(sxp_store *s, const char *stream, size_t stream_le
     if (!all) {
         rc = stream_find_seq_hinted(s, st, end, from_seq, &off);
         if (rc) {
+            char q[ERR_QUOTED_MAX];
+            err_quote(st->name, st->name_len, q, sizeof(q));
             rc = rc == -EBADMSG
                      ? err_set(err, -EBADMSG,
-                               "stream \"%s\": damaged line met while seeking seq %lld; run "
-                               "sxp-fsck",
-                               st->name, (long long)from_seq)
-                     : err_set(err, rc, "read stream \"%s\": %s", st->name, strerror(-rc));
+                               "stream %s: damaged line met while seeking seq %lld; run sxp-fsck",
+                               q, (long long)from_seq)
+                     : err_set(err, rc, "read stream %s: %s", q, strerror(-rc));
             stream_read_end(s, st);
             return rc;
         }

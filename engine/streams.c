@@ -82,19 +82,21 @@ static int streams_check_tail(sxp_store *s, struct stream *st, int fd, uint64_t 
                               struct sxp_err *err)
 {
     enum log_tail_state ts;
+    char q[ERR_QUOTED_MAX];
     int64_t seq;
     uint64_t at;
     int rc = log_tail(s->io, fd, size, &ts, &seq, &at);
     if (rc)
-        return err_set(err, rc, "stream \"%s\": reading the end of its log: %s", st->name,
-                       strerror(-rc));
+        return err_set(err, rc, "stream %s: reading the end of its log: %s",
+                       err_quote(st->name, st->name_len, q, sizeof(q)), strerror(-rc));
     if (ts == LT_TORN || ts == LT_DAMAGED) {
         char hex[2 * LAYOUT_STREAM_MAX + 1];
         layout_hex_encode(st->name, st->name_len, hex);
         return err_set(err, -EUCLEAN,
-                       "stream \"%s\" (streams/%s.log) %s at byte %llu, which no crash "
+                       "stream %s (streams/%s.log) %s at byte %llu, which no crash "
                        "leaves after recovery or a clean close; run sxp-fsck",
-                       st->name, hex, log_tail_state_name(ts), (unsigned long long)at);
+                       err_quote(st->name, st->name_len, q, sizeof(q)), hex,
+                       log_tail_state_name(ts), (unsigned long long)at);
     }
     if (ts == LT_OK && seq > st->hw)
         st->hw = st->hw_reserved = seq;

@@ -1044,11 +1044,10 @@ static int sx_ser_dict(const sxp_value *v, struct buf *out, int depth, struct sx
     for (size_t i = 0; i < n; i++) {
         const struct sx_pair *p = &v->u.dict.pairs[i];
         if (!sx_name_reads_back(p->key, p->key_len)) {
-            int shown = p->key_len > 64 ? 64 : (int)p->key_len;
+            char q[80];
             return err_setk(err, -EINVAL, "type",
-                            "cannot serialize dict key \"%.*s\": it would not read back as "
-                            "one keyword",
-                            shown, p->key);
+                            "cannot serialize dict key %s: it would not read back as one keyword",
+                            err_quote(p->key, p->key_len, q, sizeof(q)));
         }
     }
     if (n > SX_SORT_LOCAL) {
@@ -1127,10 +1126,10 @@ static int sx_ser(const sxp_value *v, struct buf *out, int depth, struct sxp_err
         break;
     case SXP_SYM:
         if (!sx_sym_reads_back(v->u.s.p, v->u.s.len)) {
-            int shown = v->u.s.len > 64 ? 64 : (int)v->u.s.len;
+            char q[80];
             return err_setk(err, -EINVAL, "type",
-                            "cannot serialize symbol \"%.*s\": it would not read back", shown,
-                            v->u.s.p);
+                            "cannot serialize symbol %s: it would not read back",
+                            err_quote(v->u.s.p, v->u.s.len, q, sizeof(q)));
         }
         if ((rc = sx_ser_depth(depth, err)))
             return rc;
@@ -1139,10 +1138,10 @@ static int sx_ser(const sxp_value *v, struct buf *out, int depth, struct sxp_err
         break;
     case SXP_KW:
         if (!sx_name_reads_back(v->u.s.p, v->u.s.len)) {
-            int shown = v->u.s.len > 64 ? 64 : (int)v->u.s.len;
+            char q[80];
             return err_setk(err, -EINVAL, "type",
-                            "cannot serialize keyword \"%.*s\": it would not read back", shown,
-                            v->u.s.p);
+                            "cannot serialize keyword %s: it would not read back",
+                            err_quote(v->u.s.p, v->u.s.len, q, sizeof(q)));
         }
         if (!(rc = buf_addc(out, ':')))
             rc = buf_add(out, v->u.s.p, v->u.s.len);

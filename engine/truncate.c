@@ -35,7 +35,7 @@
 static int truncate_rewrite(sxp_store *s, struct stream *st, int fd, uint64_t end, int64_t hw,
                             int64_t n, uint64_t *out_size, int *out_replaced, struct sxp_err *err)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
+    char path[PATH_MAX], tmp[PATH_MAX], q[ERR_QUOTED_MAX];
     struct logread r;
     struct frame_line ln;
     struct buf out = BUF_INIT;
@@ -52,8 +52,8 @@ static int truncate_rewrite(sxp_store *s, struct stream *st, int fd, uint64_t en
         rc = stream_find_seq(s->io, fd, end, hw, n + 1, &start);
     }
     if (rc)
-        return err_set(err, rc, "stream \"%s\": damaged line met while truncating; run sxp-fsck",
-                       st->name);
+        return err_set(err, rc, "stream %s: damaged line met while truncating; run sxp-fsck",
+                       err_quote(st->name, st->name_len, q, sizeof(q)));
     rc = logread_open(&r, s->io, fd, start, end, 0);
     if (rc)
         return err_set(err, rc, "out of memory");
@@ -103,7 +103,8 @@ static int truncate_rewrite(sxp_store *s, struct stream *st, int fd, uint64_t en
         }
     }
     if (rc < 0) {
-        err_set(err, rc, "read stream \"%s\": %s", st->name, strerror(-rc));
+        err_set(err, rc, "read stream %s: %s", err_quote(st->name, st->name_len, q, sizeof(q)),
+                strerror(-rc));
         goto cleanup;
     }
     if (!keeping) {
@@ -176,8 +177,9 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
     if (st->dead && st->revive)
         commit_revive(s, st); /* revive.c */
     if (st->dead) {
-        rc = err_set(err, st->dead, "stream \"%s\" refuses writes after an I/O failure (%s)",
-                     st->name, strerror(-st->dead));
+        char q[ERR_QUOTED_MAX];
+        rc = err_set(err, st->dead, "stream %s refuses writes after an I/O failure (%s)",
+                     err_quote(st->name, st->name_len, q, sizeof(q)), strerror(-st->dead));
         goto out;
     }
     st->busy = 1; /* T-1 */

@@ -192,6 +192,21 @@ static void malformed_requests_unknown_ops_and_wrong_arity_are_errors(void **sta
     OP_IS(c, "(persist/read \"s\")", "(list {:seq 1})");
 }
 
+/* A name's NUL, quote or newline cannot cut or fake a message: names are
+ * shown escaped. */
+static void messages_show_names_escaped(void **state)
+{
+    struct tu_store *c = *state;
+    struct sxp_err err;
+    const char name[] = {'a', '\0', '"', '\n', 'b', '\\'};
+    sxp_value *ev = tu_val("{:seq 1}");
+    assert_int_equal(sxp_stream_append(c->s, name, sizeof(name), ev, &err), 0);
+    assert_int_equal(sxp_stream_append(c->s, name, sizeof(name), ev, &err), -ERANGE);
+    sxp_value_free(ev);
+    if (!strstr(err.msg, "of stream \"a\\x00\\\"\\nb\\\\\""))
+        fail_msg("name not escaped in: %s", err.msg);
+}
+
 static void bad_names_are_rejected(void **state)
 {
     struct tu_store *c = *state;
@@ -1268,6 +1283,8 @@ int main(void)
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(the_last_line_is_found_behind_blank_lines_and_a_long_event,
                                         tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(messages_show_names_escaped, tu_store_setup,
+                                        tu_store_teardown),
         cmocka_unit_test_setup_teardown(an_event_too_deep_for_a_read_is_refused, tu_store_setup,
                                         tu_store_teardown),
         cmocka_unit_test_setup_teardown(oversized_requests_are_refused_and_change_nothing,
