@@ -1,8 +1,9 @@
 /*
  * main.c -- sxp-bench: options, the workload registry and the run loop.
  *
- *   sxp-bench [--quick | --full] [--seconds S] [--only PATTERN[,PATTERN...]]
- *             [--dir DIR] [--keep] [--json FILE] [--plot DIR] [--list] [-v]
+ *   sxp-bench [--quick | --full] [--seconds S] [--rounds N]
+ *             [--only PATTERN[,PATTERN...]] [--dir DIR] [--keep] [--json FILE]
+ *             [--plot DIR] [--list] [-v]
  *
  * Every workload of the registry below makes one row (bench.h says what a
  * row's figures mean). Rows run one after the other, in registry order, on a
@@ -411,8 +412,9 @@ static void bench_print_load(FILE *f, const char *when)
 
 static void bench_usage(FILE *f)
 {
-    fputs("usage: sxp-bench [--quick | --full] [--seconds S] [--only PATTERN[,PATTERN...]]\n"
-          "                 [--dir DIR] [--keep] [--json FILE] [--plot DIR] [--list] [-v]\n"
+    fputs("usage: sxp-bench [--quick | --full] [--seconds S] [--rounds N]\n"
+          "                 [--only PATTERN[,PATTERN...]] [--dir DIR] [--keep] [--json FILE]\n"
+          "                 [--plot DIR] [--list] [-v]\n"
           "  --quick     tiny workloads (CI); --full (default): the sizes of issue 5\n"
           "  --seconds   wall-time bound per workload (default 8; 1 under --quick)\n"
           "  --rounds    run every row N times, one after another in turn, each with\n"

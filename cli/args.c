@@ -93,7 +93,7 @@ int cli_args_parse(const char *cmd, const struct cli_optspec *specs, size_t nspe
         if (specs[k].has_value && value == NULL) {
             if (i + 1 >= argc) {
                 cli_args_free(out);
-                return cli_usage_error(cmd, "option '--%s' needs a value", specs[k].name);
+                return cli_usage_error(cmd, "option '%s' needs a value", arg);
             }
             value = argv[++i];
         }

@@ -2,11 +2,13 @@
  * cmd_admin.c -- `sxp recover` and `sxp stat`: the store as a whole.
  *
  * `recover` relies on the rule of sxp_store_open: a read-write open runs
- * recovery unless the store was closed cleanly, and fails, naming the file
- * and offset, on corruption it must not hide. It then closes the store
- * cleanly. `stat` prints the settings and counts the public API exposes;
- * `stat --socket PATH` asks a running server instead ((sxp/stat),
- * sock_stat.c) and prints each of its figures as "NAME: VALUE".
+ * recovery only when the store was not closed cleanly, on the logs the
+ * crashed session wrote, and fails, naming the file and offset, on
+ * corruption it finds there and must not hide. A store closed cleanly is
+ * not checked at all ("nothing to recover", exit 0): sxp-fsck checks it.
+ * `recover` then closes the store cleanly. `stat` prints the settings and counts the public API
+ * exposes; `stat --socket PATH` asks a running server instead ((sxp/stat), sock_stat.c) and prints
+ * each of its figures as "NAME: VALUE".
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,9 +55,9 @@ int cli_cmd_recover(struct cli_global *g, int argc, char **argv)
                st.rec_hw_rolled == 1 ? "" : "s", st.rec_seq_created,
                st.rec_seq_created == 1 ? "" : "s", st.rec_tmp_removed,
                st.rec_tmp_removed == 1 ? "" : "s");
-        printf("recovery read %u log%s; %u other%s were not written by the crashed session\n",
+        printf("recovery read %u log%s; %u other%s %s not written by the crashed session\n",
                st.rec_logs_scanned, st.rec_logs_scanned == 1 ? "" : "s", st.rec_logs_skipped,
-               st.rec_logs_skipped == 1 ? "" : "s");
+               st.rec_logs_skipped == 1 ? "" : "s", st.rec_logs_skipped == 1 ? "was" : "were");
     } else
         printf("%s: was closed cleanly; nothing to recover\n", sxp_store_dir(s));
     printf("%zu stream%s; store closed cleanly\n", sxp_value_len(streams),

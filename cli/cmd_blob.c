@@ -90,7 +90,7 @@ int cli_cmd_blob(struct cli_global *g, int argc, char **argv)
         goto out;
     }
     if (a.seen[0] && strcmp(sub, "get") != 0) {
-        status = cli_usage_error("blob", "-o goes with blob get only");
+        status = cli_usage_error("blob", "-o/--output goes with blob get only");
         goto out;
     }
     if (strcmp(sub, "put") == 0 && (status = cli_blob_read_input(a.pos[1], &bytes, &len)) != 0)

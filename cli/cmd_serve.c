@@ -15,6 +15,8 @@
  *            like an error. After an error the loop goes on.
  *   limit    a line over --max-line bytes is answered (error "limit" ...)
  *            and skipped whole
+ *   stat     (sxp/stat) is answered here, not by the store, as the socket
+ *            server answers it (sock_stat.c), without the socket's figures
  *   end      at end of input the store is closed cleanly and the exit status
  *            is 0; a failure to write an answer (the reader left: SIGPIPE
  *            is ignored, see main.c) ends the loop, closes the store cleanly
@@ -49,11 +51,14 @@ static int cli_serve_stdio(struct cli_global *g, size_t max_line)
 {
     struct cli_line l;
     struct cli_answer ans;
+    struct sock_counters n; /* requests and errors, for (sxp/stat) */
     sxp_store *s = NULL;
+    uint64_t t0_ns = clock_now_ns();
     char msg[128];
     int rc, status = CLI_EXIT_OK;
 
     memset(&l, 0, sizeof(l));
+    memset(&n, 0, sizeof(n));
     l.max = max_line;
     if ((status = cli_store_open(g, 0, &s)) != 0)
         return status;
@@ -70,9 +75,13 @@ static int cli_serve_stdio(struct cli_global *g, size_t max_line)
             cli_answer_error("limit", msg, &ans);
         } else if (cli_answer_blank(l.buf, l.len)) {
             continue;
+        } else if (sock_stat_is(l.buf, l.len)) {
+            sock_stat_answer_stdio(s, g->opts.sync == SXP_SYNC_NONE, t0_ns, &n, &ans);
         } else {
             cli_answer_run(s, l.buf, l.len, &ans);
         }
+        n.requests++;
+        n.errors += ans.failed != 0;
         rc = cli_serve_write(stdout, &ans);
         cli_answer_free(&ans);
         if (rc == 0 && fflush(stdout) != 0)

@@ -84,8 +84,12 @@ int cli_cmd_append(struct cli_global *g, int argc, char **argv)
     if (a.npos == 2 && strcmp(a.pos[1], "-") == 0) {
         if ((status = cli_verbs_events_stdin(events)) != 0)
             goto out;
-        if (sxp_value_len(events) == 0)
-            goto out; /* Nothing to append. */
+        if (sxp_value_len(events) == 0) {
+            /* An empty batch is most likely a mistake upstream (a file not
+             * written, a filter that matched nothing): say so. */
+            status = cli_fail("arg", "no events on standard input");
+            goto out;
+        }
     } else {
         for (int i = 1; i < a.npos; i++) {
             sxp_value *ev = NULL;

@@ -170,11 +170,13 @@ int cli_read_all(FILE *f, char **out, size_t *out_len)
             buf = nb;
             cap *= 2;
         }
+        errno = 0;
         n = fread(buf + len, 1, cap - len - 1, f);
         len += n;
         if (n == 0) {
             if (ferror(f)) {
-                rc = -EIO;
+                /* Keep the cause (EISDIR for a directory), not just EIO. */
+                rc = errno != 0 ? -errno : -EIO;
                 goto fail;
             }
             break;

@@ -27,8 +27,12 @@
  * LIFE.
  *   1. Block SIGTERM and SIGINT (every thread inherits the mask) and take
  *      them through a signalfd.
- *   2. Open the store (a held LOCK fails here, before any socket exists).
- *   3. Create the socket file (sock_listen.c: mode 0600, stale or live).
+ *   2. Check PATH (sock_listen.c L-5): a live server there, a file that is
+ *      not a socket, or a directory that is missing or not writable fails
+ *      here, before the store (or its directory) is created.
+ *   3. Open the store (a held LOCK fails here, before any socket exists),
+ *      then create the socket file (sock_listen.c: mode 0600, stale or
+ *      live).
  *   4. Start the workers, run the loop (sock_loop.c) until the drain ends.
  *   5. Stop the workers (every request they took is finished), close the
  *      store cleanly (so the next open needs no recovery: LOCK reads
@@ -69,7 +73,7 @@ int sock_serve(struct cli_global *g, const struct sock_opts *o)
     struct sock_server srv;
     struct sxp_err err;
     sigset_t mask, old_mask;
-    int status = CLI_EXIT_FAIL, rc, pool_started = 0;
+    int status = CLI_EXIT_FAIL, rc, pool_started = 0, stale;
 
     memset(&srv, 0, sizeof(srv));
     memset(&err, 0, sizeof(err));
@@ -89,6 +93,10 @@ int sock_serve(struct cli_global *g, const struct sock_opts *o)
     if (srv.sigfd < 0) {
         cli_fail("io", "signalfd: %s", strerror(errno));
         goto out_mask;
+    }
+    if (sock_listen_check(o->path, &stale, &err) != 0) {
+        cli_report(&err);
+        goto out_sigfd;
     }
     if (cli_store_open(g, 0, &srv.store) != 0)
         goto out_sigfd;

@@ -13,7 +13,7 @@
  *   sock_conn.c     one connection: framing its input into requests, its
  *                   queue, its output, backpressure
  *   sock_pool.c     the worker threads that run requests on the store
- *   sock_stat.c     the server's own request, (sxp/stat)
+ *   sock_stat.c     the server's own request, (sxp/stat) (--stdio's too)
  *   sock_log.c      log lines on stderr, by level; error reports
  *   sock_client.c   the client: connect, send one request, read its answer
  *
@@ -101,6 +101,11 @@ struct sock_listen {
     ino_t ino; /* so that it removes only that file (L-4) */
 };
 
+/* L-5: 0 when a server may create its socket at path: no live server
+ * answers there, no file that is not a socket is in the way (*out_stale = 1
+ * when a dead server's socket is), and its directory exists and may be
+ * written. Creates nothing. Else -errno and an error naming path. */
+int sock_listen_check(const char *path, int *out_stale, struct sxp_err *err);
 /* Creates the socket file o->path, listening, with o's mode and group. A
  * socket file no server answers on (connect gives ECONNREFUSED) is replaced;
  * a live one, or a file that is not a socket, is left alone and the call
@@ -240,6 +245,11 @@ void sock_conn_free(struct sock_conn *c); /* accepts NULL */
 int sock_stat_is(const char *line, size_t len);
 /* The answer of (sxp/stat): (ok {:connections N ...}). */
 void sock_stat_answer(struct sock_server *srv, struct cli_answer *out);
+/* The answer of (sxp/stat) on `serve --stdio`: the same dict without the
+ * socket figures, for store s (sync_none: it runs under --sync none), served
+ * since t0_ns, having answered n->requests requests (n->errors errors). */
+void sock_stat_answer_stdio(sxp_store *s, int sync_none, uint64_t t0_ns,
+                            const struct sock_counters *n, struct cli_answer *out);
 
 /* ---- sock_client.c ------------------------------------------------------ */
 

@@ -22,6 +22,11 @@
  *        that waits for it to vanish may open the store at once. It is
  *        removed only if it is still the one this server made (same device
  *        and inode), so a server never removes its successor's socket.
+ *   L-5  PATH is checked before the store is opened (sock_listen_check):
+ *        L-3, then its directory must exist and be writable. A bad PATH
+ *        or a live server on it fails with nothing created, not even the
+ *        store's directory. Every message names PATH, never the temporary
+ *        name.
  * Two servers started at the same instant on one PATH can both find it
  * free; each then serves its own store, but only the last renamed is
  * reachable. (One store cannot have two servers: its LOCK refuses.)
@@ -57,7 +62,7 @@ static int sock_listen_probe(const char *path, int *out_stale, struct sxp_err *e
         if (errno == ENOENT)
             return 0;
         rc = -errno;
-        return sock_err_set(err, rc, "io", "%s: %s", path, strerror(-rc));
+        return sock_err_set(err, rc, "io", "cannot create the socket %s: %s", path, strerror(-rc));
     }
     if (!S_ISSOCK(st.st_mode))
         return sock_err_set(err, -EEXIST, "io", "%s exists and is not a socket; not replacing it",
@@ -80,6 +85,47 @@ static int sock_listen_probe(const char *path, int *out_stale, struct sxp_err *e
     return 0;
 }
 
+/* L-5: the directory that is to hold PATH exists, is a directory and may
+ * be written. */
+static int sock_listen_check_dir(const char *path, struct sxp_err *err)
+{
+    char dir[sizeof(((struct sockaddr_un *)NULL)->sun_path)];
+    const char *slash = strrchr(path, '/');
+    struct stat st;
+    int rc;
+
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == path)
+        snprintf(dir, sizeof(dir), "/");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    if (stat(dir, &st) != 0)
+        rc = -errno;
+    else if (!S_ISDIR(st.st_mode))
+        rc = -ENOTDIR;
+    else if (access(dir, W_OK | X_OK) != 0)
+        rc = -errno;
+    else
+        return 0;
+    return sock_err_set(err, rc, "io", "cannot create the socket %s: %s: %s", path, dir,
+                        strerror(-rc));
+}
+
+int sock_listen_check(const char *path, int *out_stale, struct sxp_err *err)
+{
+    size_t plen = strlen(path);
+    int rc;
+
+    *out_stale = 0;
+    if (plen == 0 || plen > SOCK_PATH_MAX)
+        return sock_err_set(err, -ENAMETOOLONG, "arg", "socket path must be 1 to %d bytes: %s",
+                            SOCK_PATH_MAX, path);
+    if ((rc = sock_listen_probe(path, out_stale, err)) != 0)
+        return rc;
+    return sock_listen_check_dir(path, err);
+}
+
 int sock_listen_open(const struct sock_opts *o, struct sock_listen *out, struct sxp_err *err)
 {
     struct sockaddr_un addr;
@@ -92,16 +138,14 @@ int sock_listen_open(const struct sock_opts *o, struct sock_listen *out, struct 
 
     out->fd = -1;
     out->path[0] = '\0';
-    if (plen == 0 || plen >= sizeof(addr.sun_path) || plen >= sizeof(out->path))
-        return sock_err_set(err, -ENAMETOOLONG, "arg", "socket path must be 1 to %zu bytes: %s",
-                            sizeof(addr.sun_path) - 1, o->path);
+    /* Checked again (sock_serve checked before opening the store), and
+     * probed again before the rename, since a server may have started
+     * meanwhile. */
+    if ((rc = sock_listen_check(o->path, &stale, err)) != 0)
+        return rc;
     snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", o->path, (long)getpid());
     direct = strlen(tmp) >= sizeof(addr.sun_path);
     bound = direct ? o->path : tmp;
-    /* Refuse early, before anything is created; probed again before the
-     * rename, since a server may have started meanwhile. */
-    if ((rc = sock_listen_probe(o->path, &stale, err)) != 0)
-        return rc;
     if (direct && stale && unlink(o->path) != 0 && errno != ENOENT) {
         rc = -errno;
         return sock_err_set(err, rc, "io", "%s: removing the stale socket: %s", o->path,
@@ -120,29 +164,32 @@ int sock_listen_open(const struct sock_opts *o, struct sock_listen *out, struct 
     rc = bind(fd, (const struct sockaddr *)&addr, sizeof(addr)) == 0 ? 0 : -errno;
     umask(old_mask);
     if (rc != 0) {
-        sock_err_set(err, rc, "io", "bind %s: %s", bound, strerror(-rc));
+        sock_err_set(err, rc, "io", "cannot create the socket %s: bind: %s", o->path,
+                     strerror(-rc));
         goto fail_fd;
     }
     if (stat(bound, &st) != 0) {
         rc = -errno;
-        sock_err_set(err, rc, "io", "%s: %s", bound, strerror(-rc));
+        sock_err_set(err, rc, "io", "cannot create the socket %s: stat: %s", o->path,
+                     strerror(-rc));
         goto fail_file;
     }
     if (o->has_group && chown(bound, (uid_t)-1, o->gid) != 0) {
         rc = -errno;
-        sock_err_set(err, rc, "io", "chown %s to group %ld: %s", bound, (long)o->gid,
-                     strerror(-rc));
+        sock_err_set(err, rc, "io", "cannot give the socket %s to group %ld: %s", o->path,
+                     (long)o->gid, strerror(-rc));
         goto fail_file;
     }
     mode = o->mode >= 0 ? (mode_t)o->mode : o->has_group ? 0660 : 0600;
     if (chmod(bound, mode) != 0) {
         rc = -errno;
-        sock_err_set(err, rc, "io", "chmod %s: %s", bound, strerror(-rc));
+        sock_err_set(err, rc, "io", "cannot set the mode of the socket %s: %s", o->path,
+                     strerror(-rc));
         goto fail_file;
     }
     if (listen(fd, SOMAXCONN) != 0) {
         rc = -errno;
-        sock_err_set(err, rc, "io", "listen %s: %s", bound, strerror(-rc));
+        sock_err_set(err, rc, "io", "cannot listen on the socket %s: %s", o->path, strerror(-rc));
         goto fail_file;
     }
     if (!direct) {
@@ -150,7 +197,8 @@ int sock_listen_open(const struct sock_opts *o, struct sock_listen *out, struct 
             goto fail_file;
         if (rename(tmp, o->path) != 0) {
             rc = -errno;
-            sock_err_set(err, rc, "io", "rename %s to %s: %s", tmp, o->path, strerror(-rc));
+            sock_err_set(err, rc, "io", "cannot create the socket %s: rename: %s", o->path,
+                         strerror(-rc));
             goto fail_file;
         }
     }

@@ -2,18 +2,21 @@
  * sock_stat.c -- (sxp/stat): the one request the server answers itself.
  *
  * It is answered by the loop in its turn on the connection (C-1), never
- * reaches the store's dispatcher, and changes nothing. The answer is a dict
- * with these keys (canonical SX text sorts them; `sxp stat --socket`,
- * cmd_admin.c, prints them one per line in the order below):
+ * reaches the store's dispatcher, and changes nothing. `serve --stdio`
+ * (cmd_serve.c) answers it too, in its turn, through
+ * sock_stat_answer_stdio. The answer is a dict with these keys (canonical
+ * SX text sorts them; `sxp stat --socket`, cmd_admin.c, prints them one per
+ * line in the order below); the ones marked * are about the socket server
+ * and are left out of the --stdio answer:
  *
- *   socket       the socket path
+ *   socket*      the socket path
  *   dir          the store's root directory
  *   io, sync     the I/O backend ("io_uring" or "sync") and "always" or "none"
  *   uptime-ms    since the server started
- *   connections  open now                accepted   served since start
- *   refused      turned away (uid, --max-conns)
+ *   connections* open now                accepted*  served since start
+ *   refused*     turned away (uid, --max-conns)
  *   requests     answered since start    errors     of them (error ...) answers
- *   running      requests on the workers now         workers   --workers
+ *   running*     requests on the workers now         workers*  --workers
  *   appends      events acknowledged     batches    group-commit rounds
  *   fsyncs       fdatasync and fsync calls           bytes     written to logs
  *   streams      streams known in memory
@@ -22,6 +25,7 @@
  *   revived      streams that took writes again after a failed write
  *
  * Example: (ok {:accepted 5 :appends 1 ... :uptime-ms 410 :workers 64})
+ * and on --stdio: (ok {:appends 1 :batches 1 ... :uptime-ms 12})
  */
 #include <errno.h>
 #include <string.h>
@@ -68,37 +72,40 @@ static int sock_stat_str(sxp_value *d, const char *key, const char *s)
     return sock_stat_put(d, key, sxp_value_str(s, strlen(s)));
 }
 
-void sock_stat_answer(struct sock_server *srv, struct cli_answer *out)
+/* Builds the answer: the socket figures from srv, or none when srv is NULL
+ * (--stdio); the rest from s, sync_none, t0_ns and n. */
+static void sock_stat_build(const struct sock_server *srv, sxp_store *s, int sync_none,
+                            uint64_t t0_ns, const struct sock_counters *n, struct cli_answer *out)
 {
     struct sxp_stats st;
     sxp_value *d = sxp_value_dict();
     int rc;
 
-    sxp_store_stats(srv->store, &st);
+    sxp_store_stats(s, &st);
     rc = d == NULL ? -ENOMEM : 0;
-    if (rc == 0)
+    if (rc == 0 && srv != NULL)
         rc = sock_stat_str(d, "socket", srv->o->path);
     if (rc == 0)
-        rc = sock_stat_str(d, "dir", sxp_store_dir(srv->store));
+        rc = sock_stat_str(d, "dir", sxp_store_dir(s));
     if (rc == 0)
         rc = sock_stat_str(d, "io", st.io_name != NULL ? st.io_name : "?");
     if (rc == 0)
-        rc = sock_stat_str(d, "sync", srv->sync_none ? "none" : "always");
+        rc = sock_stat_str(d, "sync", sync_none ? "none" : "always");
     if (rc == 0)
-        rc = sock_stat_int(d, "uptime-ms", (clock_now_ns() - srv->t0_ns) / 1000000u);
-    if (rc == 0)
+        rc = sock_stat_int(d, "uptime-ms", (clock_now_ns() - t0_ns) / 1000000u);
+    if (rc == 0 && srv != NULL)
         rc = sock_stat_int(d, "connections", srv->nopen);
+    if (rc == 0 && srv != NULL)
+        rc = sock_stat_int(d, "accepted", n->accepted);
+    if (rc == 0 && srv != NULL)
+        rc = sock_stat_int(d, "refused", n->refused);
     if (rc == 0)
-        rc = sock_stat_int(d, "accepted", srv->n.accepted);
+        rc = sock_stat_int(d, "requests", n->requests);
     if (rc == 0)
-        rc = sock_stat_int(d, "refused", srv->n.refused);
-    if (rc == 0)
-        rc = sock_stat_int(d, "requests", srv->n.requests);
-    if (rc == 0)
-        rc = sock_stat_int(d, "errors", srv->n.errors);
-    if (rc == 0)
+        rc = sock_stat_int(d, "errors", n->errors);
+    if (rc == 0 && srv != NULL)
         rc = sock_stat_int(d, "running", srv->inflight);
-    if (rc == 0)
+    if (rc == 0 && srv != NULL)
         rc = sock_stat_int(d, "workers", srv->o->workers);
     if (rc == 0)
         rc = sock_stat_int(d, "appends", st.appends);
@@ -121,4 +128,15 @@ void sock_stat_answer(struct sock_server *srv, struct cli_answer *out)
     else
         cli_answer_ok(d, out);
     sxp_value_free(d);
+}
+
+void sock_stat_answer(struct sock_server *srv, struct cli_answer *out)
+{
+    sock_stat_build(srv, srv->store, srv->sync_none, srv->t0_ns, &srv->n, out);
+}
+
+void sock_stat_answer_stdio(sxp_store *s, int sync_none, uint64_t t0_ns,
+                            const struct sock_counters *n, struct cli_answer *out)
+{
+    sock_stat_build(NULL, s, sync_none, t0_ns, n, out);
 }

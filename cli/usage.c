@@ -102,7 +102,8 @@ static const struct cli_usage_page cli_usage_pages[] = {
               "reading answers). Writes from all clients share fdatasyncs. SIGTERM or\n"
               "SIGINT drains: no new connections, the requests already read are run and\n"
               "answered, then the store is closed cleanly and PATH removed; exit 0.\n"
-              "(sxp/stat) asks the server for its counters (see sxp stat --socket).\n"
+              "(sxp/stat) asks the server for its counters (see sxp stat --socket);\n"
+              "--stdio answers it too, without the figures about the socket.\n"
               "\n"
               "Options:\n"
               "  --max-line BYTES    longest request line (default 16777216); a longer\n"
@@ -129,7 +130,8 @@ static const struct cli_usage_page cli_usage_pages[] = {
                "Appends EVENT, SX text of a dict with an integer :seq above the stream's\n"
                "high-water mark, e.g. '{:seq 1 :total 9.5}'. Several events are appended\n"
                "as one batch (persist/append-batch): all of them or none. With '-' the\n"
-               "events are read from stdin, one per line, as one batch. Prints nothing.\n"},
+               "events are read from stdin, one per line, as one batch; stdin without\n"
+               "an event is an error. Prints nothing.\n"},
     {"read", "usage: sxp read STREAM [--from SEQ] [--limit N]\n"
              "\n"
              "Prints the stream's events, one SX dict per line, in append order. With\n"
@@ -167,8 +169,11 @@ static const struct cli_usage_page cli_usage_pages[] = {
                 "Opens the store for writing, which repairs crash residue (a torn last\n"
                 "line, a high-water mark behind its log, leftover temp files) when the\n"
                 "store was not closed cleanly, says what happened and closes it cleanly.\n"
-                "Corruption is never repaired here: the error names the file and offset;\n"
-                "run sxp-fsck.\n"},
+                "Recovery reads the logs the crashed session wrote; corruption found\n"
+                "there is never repaired here: the error names the file and offset\n"
+                "(exit 1); run sxp-fsck. A store that was closed cleanly is not read:\n"
+                "recover says \"nothing to recover\" and exits 0. To check such a store\n"
+                "for corruption, run sxp-fsck -n DIR.\n"},
     {"stat", "usage: sxp stat\n"
              "       sxp stat --socket PATH\n"
              "\n"

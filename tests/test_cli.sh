@@ -6,8 +6,8 @@
 # Runs BUILD_DIR/cli/sxp on fresh stores in a temporary directory and checks
 # the result text of every operation, the exit statuses (0 ok, 1 failed
 # request, 2 usage), that a failed request prints nothing on stdout and
-# leaves the store unchanged, `serve --stdio`, the lock, `--help` of every
-# command, `recover`, `stat` and `demo`.
+# leaves the store unchanged, `serve --stdio` (and its (sxp/stat)), the lock,
+# `--help` of every command, `recover`, `stat` and `demo`.
 set -euo pipefail
 
 BUILD=${1:?usage: test_cli.sh BUILD_DIR}
@@ -145,6 +145,9 @@ pass "sxp kv get --help exits 0"
 run help blob
 [ "$RC" = 0 ] && [[ "$OUT" == *"usage: sxp blob"* ]] || fail "help blob"
 pass "sxp help blob exits 0"
+run help
+[ "$RC" = 0 ] && [[ "$OUT" == *"usage: sxp [GLOBAL OPTIONS]"* ]] || fail "help"
+pass "sxp help prints the overview"
 
 # Bad usage: exit 2, nothing on stdout, and no store is created.
 bad 2 "" # no command
@@ -173,6 +176,9 @@ bad 2 "" kv put k
 bad 2 "" blob
 bad 2 "" blob get
 bad 2 "" blob put a b
+bad 2 "option '-o' needs a value" blob get "$EMPTY_CID" -o
+bad 2 "option '--output' needs a value" blob get "$EMPTY_CID" --output
+bad 2 "-o/--output goes with blob get only" blob has "$EMPTY_CID" --output x
 bad 2 "" serve
 bad 2 "--max-line" serve --stdio --max-line 0
 bad 2 "option '--socket' needs a value" serve --socket
@@ -305,6 +311,14 @@ ok 3 last-seq fr
 run_in $'{:seq 4}\n\n{:seq 5 :via "stdin"}\n' --dir "$D" append fr -
 [ "$RC" = 0 ] || fail "append STREAM - appends the events of stdin"
 ok $'{:seq 3}\n{:seq 4}\n{:seq 5 :via "stdin"}' read fr
+# No event on stdin is an error, not a silent success, and opens no store.
+for input in "" $'\n  \n'; do
+    run_in "$input" --dir "$T/noevents" append fr -
+    [ "$RC" = 1 ] && [ ! -s "$T/out" ] && [ "$ERR" = "sxp: arg: no events on standard input" ] &&
+        [ ! -e "$T/noevents" ] || fail "append STREAM - with no events fails"
+done
+bad 1 "arg: no events on standard input" append fr -
+pass "append STREAM - with no event on stdin fails with status 1 and creates nothing"
 ok "" append "$(printf 'caf\xc3\xa9')" '{:seq 1}'
 ok "$(printf '(list "alpha" "b" "caf\xc3\xa9" "fr" "orders" "zeta")')" op '(persist/streams)'
 ok '{:seq 1}' read "$(printf 'caf\xc3\xa9')"
@@ -356,6 +370,14 @@ pass "blob get of an absent blob creates no file"
 bad 1 "cid: " blob get ../../etc/passwd
 bad 1 "cid: " blob has ../../etc/passwd
 bad 1 "io: " blob put "$T/no-such-file"
+# A directory is not a file: the error says so (EISDIR, not a bare EIO), names
+# the path, and nothing is stored, not even a new store's directory.
+mkdir "$T/a-dir"
+bad 1 "io: read $T/a-dir: Is a directory" blob put "$T/a-dir"
+run --dir "$T/dirput" blob put "$T/a-dir"
+[ "$RC" = 1 ] && [ "$ERR" = "sxp: io: read $T/a-dir: Is a directory" ] && [ ! -e "$T/dirput" ] ||
+    fail "blob put DIR creates no store"
+pass "blob put of a directory says it is a directory and creates no store"
 
 # `read` pages through a long stream; a reader that leaves early (| head)
 # does not leave the store unclean.
@@ -418,6 +440,18 @@ mapfile -t A <"$T/answers"
     { OUT=$(cat "$T/answers"); fail "serve: a line over --max-line answers a limit error and is skipped"; }
 pass "serve: a line over --max-line answers (error \"limit\" ...) and the next is served"
 
+# (sxp/stat) is answered as the socket server answers it, without the socket
+# figures; requests and errors count the answers before it.
+printf '%s\n' '(persist/last-seq "sv")' '(persist/frob)' '(sxp/stat)' '(persist/last-seq "sv")' |
+    "$SXP" --dir "$D" serve --stdio >"$T/answers"
+mapfile -t A <"$T/answers"
+OUT=$(cat "$T/answers")
+[ "${#A[@]}" = 4 ] && [ "${A[0]}" = "(ok 1)" ] && [ "${A[3]}" = "(ok 1)" ] ||
+    fail "serve: (sxp/stat) is one answer among the others"
+[[ "${A[2]}" == "(ok {:appends 0 :batches 0 :bytes 0 :dir \"$D\" :errors 1 :fsyncs "[0-9]*" :io \""*"\" :queued 0 :refusing 0 :requests 2 :revived 0 :streams "[0-9]*" :sync \"always\" :uptime-ms "[0-9]*"})" ]] ||
+    fail "serve --stdio answers (sxp/stat) with the store's figures"
+pass "serve --stdio answers (sxp/stat) like the socket server, without the socket figures"
+
 # ---- the lock: one read-write process per store --------------------------------
 
 BEFORE=$(snap)
@@ -470,6 +504,26 @@ run --dir "$D" recover
 [[ "$OUT" == *"recovery read 1 log; 6 others were not written by the crashed session"* ]] ||
     fail "recover reads only the dirty list's logs: $OUT"
 pass "recover after a killed writer says recovery ran, on the one log it wrote"
+# The example of docs/cli.md: a torn tail on one of two streams.
+"$SXP" --dir "$T/rec" append orders '{:seq 1 :total 9.5}' '{:seq 2 :total 3}'
+"$SXP" --dir "$T/rec" append audit '{:seq 1}'
+coproc SRV { exec "$SXP" --dir "$T/rec" serve --stdio 2>"$T/srv.err"; }
+SERVER_PID=$SRV_PID
+echo '(persist/append "orders" {:seq 3})' >&"${SRV[1]}"
+read -r ANSWER <&"${SRV[0]}"
+[ "$ANSWER" = "(ok nil)" ] || fail "append through serve"
+{
+    kill -KILL "$SERVER_PID"
+    wait "$SERVER_PID"
+} 2>/dev/null || true
+SERVER_PID=
+close_srv || true
+printf '{:seq 4 :tot' >>"$T/rec/streams/6f7264657273.log"
+ok "$T/rec: was not closed cleanly; recovery cut 1 torn tail (12 bytes), rolled 1 high-water mark forward, recreated 0 .seq files and removed 0 temp files
+recovery read 1 log; 1 other was not written by the crashed session
+2 streams; store closed cleanly" --dir "$T/rec" recover
+ok "$T/rec: was closed cleanly; nothing to recover
+2 streams; store closed cleanly" --dir "$T/rec" recover
 ok '{:seq 2}'$'\n''{:seq 3}' read sv
 run --dir "$D" stat
 [ "$RC" = 0 ] && [[ "$OUT" == *"streams:    7"* ]] && [[ "$OUT" == *"kv keys:    4"* ]] &&

@@ -6,7 +6,8 @@
 #
 # Checks the usage errors of the socket options, the output and exit status
 # of `op --socket` (the same as local `op`), `stat --socket`, the socket's
-# mode, the log, a live socket refused and a stale one replaced, SIGTERM
+# mode, the log, a live socket refused and a stale one replaced, a bad
+# socket path refused before any store is created, SIGTERM
 # (exit 0, store closed cleanly, socket removed) and SIGKILL (what was
 # acknowledged survives). The concurrency, pipelining and bad-input cases
 # are in test_socket.c. A server is waited for by retrying a request in a
@@ -140,6 +141,21 @@ usage "--dir does not go with --socket" --dir "$D" op --socket "$S" '(persist/st
 usage "--dir does not go with --socket" --dir "$D" stat --socket "$S"
 usage "--log-level goes with --socket" --dir "$D" serve --stdio --log-level info
 
+# A socket path in a missing directory: the message names the path and the
+# cause, and is given before the store is opened, so no store is created.
+run --dir "$D" serve --socket "$T/no-such-dir/s.sock"
+[ "$RC" = 1 ] && [ ! -s "$T/out" ] &&
+    [ "$ERR" = "sxp: io: cannot create the socket $T/no-such-dir/s.sock: $T/no-such-dir: No such file or directory" ] ||
+    fail "serve --socket in a missing directory fails naming the socket and the cause"
+[ ! -e "$D" ] && [ ! -e "$T/no-such-dir" ] || fail "a bad socket path creates no store"
+pass "serve --socket in a missing directory exits 1 naming the socket path and creates nothing"
+: >"$T/a-file"
+run --dir "$D" serve --socket "$T/a-file/s.sock"
+[ "$RC" = 1 ] && [[ "$ERR" == "sxp: io: cannot create the socket $T/a-file/s.sock: Not a directory" ]] &&
+    [ ! -e "$D" ] || fail "serve --socket under a file fails and creates no store"
+pass "serve --socket under a file exits 1 and creates no store"
+rm -f "$T/a-file"
+
 run op --socket "$S" '(persist/streams)'
 [ "$RC" = 1 ] && [ ! -s "$T/out" ] && [[ "$ERR" == "sxp: io: connect $S: No such file"* ]] ||
     fail "op --socket with no server fails naming the socket"
@@ -207,7 +223,8 @@ RC=0
 "$SXP" --dir "$T/other" serve --socket "$S" 2>"$T/err2" || RC=$?
 [ "$RC" = 1 ] && grep -q "another server is listening there" "$T/err2" ||
     { ERR=$(cat "$T/err2"); fail "a second server on a live socket exits 1"; }
-pass "a second server on a live socket exits 1 and leaves it alone"
+[ ! -e "$T/other" ] || fail "a second server on a live socket creates no store"
+pass "a second server on a live socket exits 1, leaves it alone and creates no store"
 RC=0
 "$SXP" --dir "$D" serve --socket "$T/sock2" 2>"$T/err2" || RC=$?
 [ "$RC" = 1 ] && grep -q "sxp: locked: " "$T/err2" && [ ! -e "$T/sock2" ] ||
