@@ -158,10 +158,13 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
             return err_set(err, rc, "syncfs %s: %s", bad, strerror(-rc));
     }
     const char *dirs[] = {s->streams_dir, s->kv_dir, s->blobs_dir};
+    int new_store = 0; /* streams/ made now: no log for recovery to look at */
     for (size_t i = 0; i < 3; i++) {
         rc = store_mkdir(s->io, dirs[i], &created);
         if (rc)
             return err_set(err, rc, "create %s: %s", dirs[i], strerror(-rc));
+        if (i == 0)
+            new_store = created;
     }
     if ((created || !clean) && sync) {
         rc = s->io->fsync_dir(s->io, s->root);
@@ -190,7 +193,9 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
             return rc;
         s->rec_logs_scanned = rep.logs_scanned;
         s->rec_logs_skipped = rep.logs_skipped;
-        s->recovered = 1;
+        /* A store this open made has nothing a crash left: not reported
+         * as recovered (its recovery only tidied an empty tree). */
+        s->recovered = !new_store;
         s->rec_tails_cut = rep.tails_cut;
         s->rec_bytes_cut = rep.bytes_cut;
         s->rec_hw_rolled = rep.hw_rolled;
@@ -199,12 +204,14 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
         if (!s->opt.quiet && (rep.tmp_removed || rep.tails_cut || rep.hw_rolled ||
                               rep.seq_created || rep.journal_records))
             fprintf(stderr,
-                    "sxp: recovered %s: %u journal records written back (%llu bytes), %u torn "
-                    "tails cut (%llu bytes), %u high-water marks rolled forward, %u .seq files "
-                    "recreated, %u temp files removed\n",
-                    s->root, rep.journal_records, (unsigned long long)rep.journal_bytes,
-                    rep.tails_cut, (unsigned long long)rep.bytes_cut, rep.hw_rolled,
-                    rep.seq_created, rep.tmp_removed);
+                    "sxp: recovered %s: %u journal record%s written back (%llu bytes), %u torn "
+                    "tail%s cut (%llu bytes), %u high-water mark%s rolled forward, %u .seq "
+                    "file%s recreated, %u temp file%s removed\n",
+                    s->root, rep.journal_records, rep.journal_records == 1 ? "" : "s",
+                    (unsigned long long)rep.journal_bytes, rep.tails_cut,
+                    rep.tails_cut == 1 ? "" : "s", (unsigned long long)rep.bytes_cut, rep.hw_rolled,
+                    rep.hw_rolled == 1 ? "" : "s", rep.seq_created, rep.seq_created == 1 ? "" : "s",
+                    rep.tmp_removed, rep.tmp_removed == 1 ? "" : "s");
     }
     rc = lock_mark_open(s->io, s->lock_fd, sync, &s->lock_off, &s->lock_alloc);
     if (rc)

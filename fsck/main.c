@@ -128,10 +128,11 @@ int main(int argc, char **argv)
         fsck_report_print_json(&r, dir, stdout);
         fsck_report_summary(&r, dir, sum, sizeof(sum));
         fprintf(stderr, "%s\n", sum);
+    } else if (r.fatal[0]) {
+        /* Nothing was checked: one line on stderr, none on stdout. */
+        fprintf(stderr, "sxp-fsck: %s\n", r.fatal);
     } else {
         fsck_report_print_text(&r, dir, stdout);
-        if (r.fatal[0])
-            fprintf(stderr, "sxp-fsck: %s\n", r.fatal);
     }
     fflush(stdout);
     fsck_report_free(&r);

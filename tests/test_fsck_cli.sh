@@ -98,10 +98,17 @@ expect 0 "and -y again does nothing" -- "$fsck" -y "$work/s"
 # A live writer holds the lock.
 echo "pid 4242" >"$work/s/LOCK"
 expect 8 "locked store" -- flock "$work/s/LOCK" "$fsck" -n "$work/s"
-contains "$work/out" "locked by pid 4242" "names the holder"
+contains "$work/err" "locked by pid 4242" "names the holder"
+[ -s "$work/out" ] && { echo "FAIL: stdout not empty when nothing was checked"; fails=$((fails + 1)); }
 expect 0 "--force checks it read-only" -- flock "$work/s/LOCK" "$fsck" -n --force "$work/s"
 contains "$work/out" "live-writer" "--force warns"
 expect 8 "-p never repairs a live store" -- flock "$work/s/LOCK" "$fsck" -p --force "$work/s"
+
+# A missing store: said once, on stderr.
+expect 8 "missing store" -- "$fsck" -n "$work/nope"
+[ "$(wc -l <"$work/err")" -eq 1 ] || { echo "FAIL: the error is not one line"; fails=$((fails + 1)); }
+contains "$work/err" "cannot check $work/nope: No such file or directory" "says why"
+[ -s "$work/out" ] && { echo "FAIL: stdout not empty for a missing store"; fails=$((fails + 1)); }
 
 if [ "$fails" -ne 0 ]; then
     echo "$fails failures"
