@@ -206,6 +206,15 @@ static int sx_perr(struct sx_parser *P, const char *at, const char *what)
                     what);
 }
 
+/* An unterminated string, list or dict: where it opened, and where the
+ * input ended without closing it. */
+static int sx_perr_open(struct sx_parser *P, const char *open, const char *what)
+{
+    return err_setk(P->err, -EINVAL, "parse",
+                    "parse error at byte %zu: unterminated %s (the input ends at byte %zu)",
+                    (size_t)(open - P->text), what, (size_t)(P->end - P->text));
+}
+
 static int sx_nomem(struct sx_parser *P)
 {
     return err_set(P->err, -ENOMEM, "out of memory parsing SX text at byte %zu",
@@ -295,7 +304,7 @@ static int sx_parse_string(struct sx_parser *P, struct sx_item *out)
     for (;;) {
         const char *q = sx_find_quote_or_backslash(pos, end);
         if (!q || (*q == '\\' && q + 1 == end))
-            return sx_perr(P, open, "unterminated string");
+            return sx_perr_open(P, open, "string");
         if (*q == '"') {
             close = q;
             break;
@@ -540,7 +549,7 @@ static int sx_parse_paren(struct sx_parser *P, struct sx_item *out)
     for (;;) {
         P->p = sx_skip_ws(P->p, P->end);
         if (P->p >= P->end) {
-            rc = sx_perr(P, open, "unterminated list");
+            rc = sx_perr_open(P, open, "list");
             goto fail;
         }
         if (*P->p == ')') {
@@ -694,7 +703,7 @@ static int sx_parse_dict(struct sx_parser *P, struct sx_item *out)
     for (;;) {
         P->p = sx_skip_ws(P->p, P->end);
         if (P->p >= P->end) {
-            rc = sx_perr(P, open, "unterminated dict");
+            rc = sx_perr_open(P, open, "dict");
             goto fail;
         }
         if (*P->p == '}') {

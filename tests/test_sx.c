@@ -1005,7 +1005,7 @@ static void trailing_data_and_unbalanced_text_are_rejected(void **state)
     test_parse_fails("{:a 1} x", "at byte 7: trailing data");
     test_parse_fails("(list 1))", "at byte 8: trailing data");
     test_parse_fails("\"a\"b", "at byte 3: trailing data");
-    test_parse_fails("(list 1 2", "at byte 0: unterminated list");
+    test_parse_fails("(list 1 2", "at byte 0: unterminated list (the input ends at byte 9)");
     test_parse_fails("(list (list 1) ", "at byte 0: unterminated list");
     test_parse_fails("{:a 1", "at byte 0: unterminated dict");
     test_parse_fails("{:a 1 :b}", "at byte 8: dict key without a value");
