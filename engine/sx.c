@@ -464,6 +464,13 @@ static int sx_parse_number(struct sx_parser *P, const char *tok, const char *ten
             return sx_perr(P, tok, "bad number");
         if (!isfinite(d))
             return sx_perr(P, tok, "number out of double range");
+        if (d == 0) {
+            /* Underflow: a nonzero mantissa read as 0 (1e-400) would be
+             * stored as a different number. */
+            for (const char *q = tok; q < tend && *q != 'e' && *q != 'E'; q++)
+                if (*q >= '1' && *q <= '9')
+                    return sx_perr(P, tok, "number out of double range (too small: reads as 0)");
+        }
     }
     sx_leaf(out, SXP_NUM);
     out->leaf.u.d = d;

@@ -12,7 +12,9 @@
  *           When that shortest text has no '.' and no exponent (a whole
  *           number from 1e15 to 1e17), it is written in %e form with the
  *           same digits (1234567890123456 -> 1.234567890123456e+15), so it
- *           reads back as a NUM
+ *           reads back as a NUM. Read: a text outside a double's range is
+ *           an error, too large (1e400) or too small (1e-400, a nonzero
+ *           mantissa that would read as 0)
  *   STR     "..." with \" \\ \n \r \t escaped, every other byte raw (NUL and
  *           non-UTF-8 included); the reader takes no other escape
  *   SYM     (quote name); a bare name is read as a symbol too

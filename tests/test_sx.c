@@ -1006,6 +1006,11 @@ static void trailing_data_and_unbalanced_text_are_rejected(void **state)
     test_parse_fails("(list 1))", "at byte 8: trailing data");
     test_parse_fails("\"a\"b", "at byte 3: trailing data");
     test_parse_fails("(list 1 2", "at byte 0: unterminated list (the input ends at byte 9)");
+    /* Underflow is refused, not stored as 0; a written zero is a zero. */
+    test_parse_fails("1e-400", "at byte 0: number out of double range (too small: reads as 0)");
+    test_parse_fails("-0.5e-999", "number out of double range");
+    test_reads_as("0e-400", "0");
+    test_reads_as("4.9e-324", "5e-324"); /* the smallest subnormal: not 0 */
     test_parse_fails("(list (list 1) ", "at byte 0: unterminated list");
     test_parse_fails("{:a 1", "at byte 0: unterminated dict");
     test_parse_fails("{:a 1 :b}", "at byte 8: dict key without a value");
