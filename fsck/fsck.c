@@ -308,6 +308,7 @@ static int fsck_collect(struct fsck_ctx *c, struct fsck_report *r)
 static void fsck_count(struct fsck_report *r)
 {
     r->errors = r->residue = r->corruption = r->warnings = r->repaired = r->left = 0;
+    r->upgraded = 0;
     for (size_t i = 0; i < r->n; i++) {
         const struct fsck_finding *f = &r->f[i];
         switch (fsck_code_class(f->code)) {
@@ -319,6 +320,7 @@ static void fsck_count(struct fsck_report *r)
             break;
         case FSCK_WARNING:
             r->warnings++;
+            r->upgraded += f->action == FSCK_ACT_UPGRADED || f->action == FSCK_ACT_CREATED;
             continue;
         }
         r->errors++;

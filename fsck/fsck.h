@@ -74,6 +74,7 @@ struct fsck_report {
     unsigned residue, corruption, warnings;
     unsigned repaired; /* errors repaired */
     unsigned left;     /* errors not repaired */
+    unsigned upgraded; /* warnings acted on by --upgrade (legacy lines, FORMAT) */
     int status;        /* the exit status (checks.h) */
     char fatal[512];   /* status 8: why the store could not be checked */
 };

@@ -15,7 +15,7 @@
  *                  "action" (words), "moved_to" (null or "lost+found/...")}],
  *    "summary": {"streams", "kv", "blobs", "log_bytes", "bytes", "seconds",
  *                "mb_per_s", "errors", "residue", "corruption", "warnings",
- *                "repaired", "left"}}
+ *                "upgraded", "repaired", "left"}}
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -244,8 +244,10 @@ static double fsck_rate_mb(const struct fsck_report *r)
 
 void fsck_report_summary(const struct fsck_report *r, const char *root, char *buf, size_t size)
 {
-    char logs[32];
+    char logs[32], upgraded[48] = "";
     fsck_bytes(r->log_bytes, logs, sizeof(logs));
+    if (r->upgraded)
+        fsck_msgf(upgraded, sizeof(upgraded), " (%u upgraded)", r->upgraded);
     if (r->fatal[0]) {
         fsck_msgf(buf, size, "sxp-fsck: %s: could not check: %s; exit %d", root, r->fatal,
                   r->status);
@@ -254,11 +256,11 @@ void fsck_report_summary(const struct fsck_report *r, const char *root, char *bu
     fsck_msgf(buf, size,
               "sxp-fsck: %s: %u stream%s (%s of logs), %u kv, %u blob%s checked in %.2f s "
               "(%.1f MB/s): %u error%s (%u residue, %u corruption), %u repaired, %u left, "
-              "%u warning%s; exit %d",
+              "%u warning%s%s; exit %d",
               root, r->streams, r->streams == 1 ? "" : "s", logs, r->kv_files, r->blobs,
               r->blobs == 1 ? "" : "s", (double)r->check_ns / 1e9, fsck_rate_mb(r), r->errors,
               r->errors == 1 ? "" : "s", r->residue, r->corruption, r->repaired, r->left,
-              r->warnings, r->warnings == 1 ? "" : "s", r->status);
+              r->warnings, r->warnings == 1 ? "" : "s", upgraded, r->status);
 }
 
 void fsck_report_print_text(const struct fsck_report *r, const char *root, FILE *out)
@@ -337,8 +339,8 @@ void fsck_report_print_json(const struct fsck_report *r, const char *root, FILE 
             "%s],\n \"summary\": {\"streams\": %u, \"kv\": %u, \"blobs\": %u, "
             "\"log_bytes\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"seconds\": %.3f, "
             "\"mb_per_s\": %.1f, \"errors\": %u, \"residue\": %u, \"corruption\": %u, "
-            "\"warnings\": %u, \"repaired\": %u, \"left\": %u}}\n",
+            "\"warnings\": %u, \"upgraded\": %u, \"repaired\": %u, \"left\": %u}}\n",
             r->n ? "\n " : "", r->streams, r->kv_files, r->blobs, r->log_bytes,
             r->log_bytes + r->kv_bytes + r->blob_bytes, (double)r->check_ns / 1e9, fsck_rate_mb(r),
-            r->errors, r->residue, r->corruption, r->warnings, r->repaired, r->left);
+            r->errors, r->residue, r->corruption, r->warnings, r->upgraded, r->repaired, r->left);
 }

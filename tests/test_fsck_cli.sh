@@ -61,6 +61,7 @@ expect 0 "legacy store: warnings only" -- "$fsck" "$work/s"
 contains "$work/out" "[legacy-line, warning]" "legacy lines are reported"
 [ -s "$work/err" ] && { echo "FAIL: stderr not empty without a terminal"; fails=$((fails + 1)); }
 expect 0 "--upgrade alone implies -p" -- "$fsck" --upgrade "$work/s"
+contains "$work/out" " upgraded); exit 0" "the summary counts what --upgrade did"
 expect 0 "upgraded store is clean" -- "$fsck" -n "$work/s"
 contains "$work/out" "0 warnings" "no warnings after --upgrade"
 
