@@ -1,6 +1,6 @@
 /*
- * report.c -- what sxp-bench prints: the table, the target ratios of issue 5,
- * the JSON file and the charts.
+ * report.c -- what sxp-bench prints: the table, the target ratios (issue 5,
+ * docs/performance.md), the JSON file and the charts.
  *
  * TABLE COLUMNS (bench.h says how each figure is measured):
  *   events/s, MB/s       events and payload megabytes (10^6) per second
@@ -218,7 +218,7 @@ static int report_ratio_pass(const struct report_ratio *t, double v)
 int report_ratios(FILE *f, const struct bench_row *rows, size_t n)
 {
     int missed = 0;
-    fprintf(f, "Target ratios (issue 5), from this run:\n");
+    fprintf(f, "Target ratios (docs/performance.md), from this run:\n");
     for (size_t i = 0; i < REPORT_NRATIOS; i++) {
         const struct report_ratio *t = &report_ratios_table[i];
         double v = 0;

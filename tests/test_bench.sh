@@ -56,6 +56,12 @@ if ! grep -q "^Target ratios" "$tmp/out.txt"; then
     echo "test_bench: the target ratios are missing" >&2
     fail=1
 fi
+# Each MISS is counted in one closing line that says it does not fail.
+misses=$(grep -c " MISS$" "$tmp/out.txt")
+if [ "$misses" -gt 0 ] && ! grep -q "^$misses targets\? missed (MISS is a finding" "$tmp/out.txt"; then
+    echo "test_bench: $misses MISS lines but no line counting them" >&2
+    fail=1
+fi
 
 # The JSON file holds one entry per row.
 if command -v python3 >/dev/null 2>&1; then
