@@ -486,18 +486,24 @@ op '(persist/truncate "sv" 1)' nil
 
 # ---- recover and stat -----------------------------------------------------------
 
+# killed_after_append DIR REQUEST: a serve --stdio on DIR acknowledges
+# REQUEST and is killed, leaving the store not closed cleanly.
+killed_after_append() {
+    coproc SRV { exec "$SXP" --dir "$1" serve --stdio 2>"$T/srv.err"; }
+    SERVER_PID=$SRV_PID
+    echo "$2" >&"${SRV[1]}"
+    read -r ANSWER <&"${SRV[0]}"
+    [ "$ANSWER" = "(ok nil)" ] || fail "append through serve"
+    {
+        kill -KILL "$SERVER_PID"
+        wait "$SERVER_PID"
+    } 2>/dev/null || true
+    SERVER_PID=
+    close_srv || true
+}
+
 ok "$D: was closed cleanly; nothing to recover"$'\n'"7 streams; store closed cleanly" recover
-coproc SRV { exec "$SXP" --dir "$D" serve --stdio 2>"$T/srv.err"; }
-SERVER_PID=$SRV_PID
-echo '(persist/append "sv" {:seq 3})' >&"${SRV[1]}"
-read -r ANSWER <&"${SRV[0]}"
-[ "$ANSWER" = "(ok nil)" ] || fail "append through serve"
-{
-    kill -KILL "$SERVER_PID"
-    wait "$SERVER_PID"
-} 2>/dev/null || true
-SERVER_PID=
-close_srv || true
+killed_after_append "$D" '(persist/append "sv" {:seq 3})'
 run --dir "$D" recover
 [ "$RC" = 0 ] && [[ "$OUT" == "$D: was not closed cleanly"* ]] || fail "recover after a kill"
 # The killed server wrote one stream: recovery read that log only.
@@ -507,17 +513,7 @@ pass "recover after a killed writer says recovery ran, on the one log it wrote"
 # The example of docs/cli.md: a torn tail on one of two streams.
 "$SXP" --dir "$T/rec" append orders '{:seq 1 :total 9.5}' '{:seq 2 :total 3}'
 "$SXP" --dir "$T/rec" append audit '{:seq 1}'
-coproc SRV { exec "$SXP" --dir "$T/rec" serve --stdio 2>"$T/srv.err"; }
-SERVER_PID=$SRV_PID
-echo '(persist/append "orders" {:seq 3})' >&"${SRV[1]}"
-read -r ANSWER <&"${SRV[0]}"
-[ "$ANSWER" = "(ok nil)" ] || fail "append through serve"
-{
-    kill -KILL "$SERVER_PID"
-    wait "$SERVER_PID"
-} 2>/dev/null || true
-SERVER_PID=
-close_srv || true
+killed_after_append "$T/rec" '(persist/append "orders" {:seq 3})'
 printf '{:seq 4 :tot' >>"$T/rec/streams/6f7264657273.log"
 ok "$T/rec: was not closed cleanly; recovery cut 1 torn tail (12 bytes), rolled 1 high-water mark forward, recreated 0 .seq files and removed 0 temp files
 recovery read 1 log; 1 other was not written by the crashed session

@@ -652,16 +652,22 @@ static void reopen_after(struct tu_store *c, const char *suffix, void (*damage)(
     c->s = tu_open(c->dir);
 }
 
-static void add_unfinished_line(const char *path)
+/* Adds n bytes at the end of the file at path. */
+static void append_bytes(const char *path, const char *bytes, size_t n)
 {
     size_t len;
     char *old = tu_read_file(path, &len);
-    char *p = malloc(len + 8);
+    char *p = malloc(len + n);
     memcpy(p, old, len);
-    memcpy(p + len, "{:seq 4", 7);
-    tu_write_file(path, p, len + 7);
+    memcpy(p + len, bytes, n);
+    tu_write_file(path, p, len + n);
     free(old);
     free(p);
+}
+
+static void add_unfinished_line(const char *path)
+{
+    append_bytes(path, "{:seq 4", 7);
 }
 
 static void flip_last_line(const char *path)
@@ -759,14 +765,7 @@ static void a_lagging_or_missing_seq_file_never_reissues_a_seq(void **state)
 
 static void add_blank_lines(const char *path)
 {
-    size_t len;
-    char *old = tu_read_file(path, &len);
-    char *p = malloc(len + 8);
-    memcpy(p, old, len);
-    memcpy(p + len, "\n  \n\n", 5);
-    tu_write_file(path, p, len + 5);
-    free(old);
-    free(p);
+    append_bytes(path, "\n  \n\n", 5);
 }
 
 /* The last line is found behind blank lines and across windows: a
