@@ -125,6 +125,10 @@ SXP_MUST_CHECK int io_backend_new(enum sxp_io_kind kind, int quiet, struct sxp_i
  * larger than max_len. */
 SXP_MUST_CHECK int io_read_file(struct sxp_io *io, const char *path, size_t max_len, char **out,
                                 size_t *out_len);
+/* The same, opened with O_RDONLY | flags; O_NOATIME is dropped when the
+ * file is not ours (EPERM). */
+SXP_MUST_CHECK int io_read_file_flags(struct sxp_io *io, const char *path, int flags,
+                                      size_t max_len, char **out, size_t *out_len);
 /* Atomically replaces path with bytes: write tmp_path, fdatasync, rename,
  * fsync the directory (when sync is set; otherwise write and rename only).
  * tmp_path is removed on failure. */

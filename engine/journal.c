@@ -342,7 +342,9 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
     memset(out, 0, sizeof(*out));
     if (layout_path(root, "JOURNAL", path))
         return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
-    rc = io_read_file(io, path, JOURNAL_FILE_MAX, &buf, &len);
+    /* Only looking (sxp-fsck -n, a read-only open): not even its access
+     * time changes. */
+    rc = io_read_file_flags(io, path, apply ? 0 : O_NOATIME, JOURNAL_FILE_MAX, &buf, &len);
     if (rc == -ENOENT)
         return 0;
     if (rc)

@@ -611,6 +611,27 @@ static void symbolic_links_are_foreign_files_never_followed(void **state)
     fx_remove_tree(root);
 }
 
+/* -n does not even touch JOURNAL's access time (it reads it with
+ * O_NOATIME, as it reads every other file). */
+static void check_leaves_the_journal_access_time_alone(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    static const char *const files[] = {"JOURNAL", NULL};
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    fx_tmpdir(root);
+    sxp_options_init(&o);
+    o.quiet = 1;
+    assert_int_equal(sxp_store_open(root, &o, &s, &err), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    age_atimes(root, files);
+    assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    assert_atimes_aged(root, files);
+    fx_remove_tree(root);
+}
+
 static void missing_store_cannot_be_checked(void **state)
 {
     (void)state;
@@ -863,6 +884,7 @@ int main(void)
         cmocka_unit_test(after_recovery_fsck_finds_nothing),
         cmocka_unit_test(live_writer_stops_fsck_unless_forced_read_only),
         cmocka_unit_test(missing_store_cannot_be_checked),
+        cmocka_unit_test(check_leaves_the_journal_access_time_alone),
         cmocka_unit_test(symbolic_links_are_foreign_files_never_followed),
         cmocka_unit_test(upgrade_gives_a_legacy_store_its_trailers),
         cmocka_unit_test(moved_line_keeps_its_bytes_and_origin),
