@@ -5,9 +5,9 @@
  * process: its high-water mark from the .seq file (brought up to date by
  * recovery or by a clean close before this open, see store.c) and its log
  * size from fstat. Of the log's data only the last line is read, by a
- * read-write store (ST-8, log_tail.c); its descriptor stays in the cache. Descriptors are kept open
- * in an LRU of at most s->max_open_fds entries, so that 100,000 streams work under the default
- * RLIMIT_NOFILE.
+ * read-write store (ST-8, log_tail.c); its descriptor stays in the cache.
+ * Descriptors are kept open in an LRU of at most s->max_open_fds entries,
+ * so that 100,000 streams work under the default RLIMIT_NOFILE.
  *
  * CREATION ORDER. A stream is created by its first append, before that
  * append is queued: (1) the .seq file, holding 0, by an atomic write (temp,
@@ -139,13 +139,16 @@ static int streams_load(sxp_store *s, struct stream *st, int *out_fd, struct sxp
     if (rc)
         goto out;
     uint64_t size = 0;
+    int told = 0; /* err already says what failed */
     if (s->lock_fd >= 0) {
         /* ST-8: open the log (the descriptor is kept, see streams_get) and
          * check its last line. */
         int fd = s->io->open(s->io, path, O_RDWR | O_CLOEXEC, 0);
         rc = fd < 0 ? fd : s->io->fsize(s->io, fd, &size);
-        if (rc == 0)
+        if (rc == 0) {
             rc = streams_check_tail(s, st, fd, size, err);
+            told = rc != 0;
+        }
         if (rc == 0)
             *out_fd = fd;
         else if (fd >= 0)
@@ -162,7 +165,7 @@ static int streams_load(sxp_store *s, struct stream *st, int *out_fd, struct sxp
         st->exists = 1;
     } else if (rc == -ENOENT) {
         rc = 0;
-    } else if (rc != -EUCLEAN) {
+    } else if (!told) {
         err_set(err, rc, "open %s: %s", path, strerror(-rc));
     }
 out:
