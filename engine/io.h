@@ -125,8 +125,10 @@ SXP_MUST_CHECK int io_backend_new(enum sxp_io_kind kind, int quiet, struct sxp_i
  * larger than max_len. */
 SXP_MUST_CHECK int io_read_file(struct sxp_io *io, const char *path, size_t max_len, char **out,
                                 size_t *out_len);
-/* The same, opened with O_RDONLY | flags; O_NOATIME is dropped when the
- * file is not ours (EPERM). */
+/* Opens path O_RDONLY | flags; O_NOATIME is dropped when the file is not
+ * ours (EPERM). Returns the descriptor or -errno. */
+SXP_MUST_CHECK int io_open_read(struct sxp_io *io, const char *path, int flags);
+/* io_read_file, opened with io_open_read(flags). */
 SXP_MUST_CHECK int io_read_file_flags(struct sxp_io *io, const char *path, int flags,
                                       size_t max_len, char **out, size_t *out_len);
 /* Atomically replaces path with bytes: write tmp_path, fdatasync, rename,

@@ -16,15 +16,21 @@ int io_read_file(struct sxp_io *io, const char *path, size_t max_len, char **out
     return io_read_file_flags(io, path, 0, max_len, out, out_len);
 }
 
+int io_open_read(struct sxp_io *io, const char *path, int flags)
+{
+    int fd = io->open(io, path, O_RDONLY | flags, 0);
+    if (fd == -EPERM && (flags & O_NOATIME))
+        fd = io->open(io, path, O_RDONLY | (flags & ~O_NOATIME), 0); /* not the owner */
+    return fd;
+}
+
 int io_read_file_flags(struct sxp_io *io, const char *path, int flags, size_t max_len, char **out,
                        size_t *out_len)
 {
     int rc;
     char *data = NULL;
     uint64_t size;
-    int fd = io->open(io, path, O_RDONLY | flags, 0);
-    if (fd == -EPERM && (flags & O_NOATIME))
-        fd = io->open(io, path, O_RDONLY | (flags & ~O_NOATIME), 0); /* not the owner */
+    int fd = io_open_read(io, path, flags);
     if (fd < 0)
         return fd;
     rc = io->fsize(io, fd, &size);

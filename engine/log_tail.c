@@ -1,7 +1,7 @@
 /*
  * log_tail.c -- the last line of a log, read backwards from its end
  * (log_tail.h). A store's first use of a log reads it so that a clean open
- * does not trust a tail it never wrote (streams.c ST-6).
+ * does not trust a tail it never wrote (store_int.h ST-8, streams.c).
  *
  * The window starts at LOG_TAIL_WINDOW bytes and doubles while the line it
  * looks at starts before it, up to LOG_TAIL_MAX: a longer line than that

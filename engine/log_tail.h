@@ -2,8 +2,8 @@
  * log_tail.h -- the last line of a log, read without reading the log.
  *
  * A store closed cleanly (or brought back by recovery) holds only complete
- * lines, and the last line of a log holds its largest seq (F-1, I-1 in
- * docs/format.md). log_tail reads backwards from the end, a window at a
+ * lines, and the last line of a log holds its largest seq (frame.h F-1;
+ * INV-1 and INV-2 in docs/recovery.md). log_tail reads backwards from the end, a window at a
  * time, to the last line that is not blank, and reports what it found:
  *   LT_EMPTY     no line but blank ones (or an empty log)
  *   LT_OK        a valid or legacy line with an integer :seq (*out_seq)

@@ -70,10 +70,7 @@ const char *fsck_str(struct fsck_ctx *c, const char *s)
 
 int fsck_open_read(struct fsck_ctx *c, const char *path)
 {
-    int fd = c->io->open(c->io, path, O_RDONLY | O_NOATIME, 0);
-    if (fd == -EPERM)
-        fd = c->io->open(c->io, path, O_RDONLY, 0);
-    return fd;
+    return io_open_read(c->io, path, O_NOATIME);
 }
 
 int fsck_read_small(struct fsck_ctx *c, const char *path, char *buf, size_t max, size_t *out_len)
