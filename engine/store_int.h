@@ -38,6 +38,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "err.h"
 #include "io.h"
 #include "layout.h"
 #include "lock.h"
@@ -199,6 +200,10 @@ int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err);
 void streams_free_all(sxp_store *s);
 /* Path of the stream's .log or .seq (suffix) into out (PATH_MAX). */
 int streams_path(const sxp_store *s, const struct stream *st, const char *suffix, char *out);
+/* How a message names st and its log, into out:
+ * "orders" (streams/6f7264657273.log), the name escaped by err_quote. */
+#define STREAMS_LABEL_MAX (ERR_QUOTED_MAX + 2 * LAYOUT_STREAM_MAX + 20)
+const char *streams_label(const struct stream *st, char out[STREAMS_LABEL_MAX]);
 
 /* commit.c: group commit. Appends the framed lines buf[0..len) whose last
  * seq is last_seq (already validated above hw by the caller? no: checked

@@ -50,25 +50,32 @@
 int stream_line_error(const struct stream *st, const struct frame_line *ln, uint64_t line_no,
                       uint64_t off, struct sxp_err *err)
 {
-    char hex[2 * LAYOUT_STREAM_MAX + 1], q[ERR_QUOTED_MAX];
-    layout_hex_encode(st->name, st->name_len, hex);
-    return err_set(
-        err, -EBADMSG, "stream %s (streams/%s.log): %s at line %llu, byte %llu; run sxp-fsck",
-        err_quote(st->name, st->name_len, q, sizeof(q)), hex, frame_status_name(ln->status),
-        (unsigned long long)line_no, (unsigned long long)off);
+    char q[STREAMS_LABEL_MAX];
+    return err_set(err, -EBADMSG, "stream %s: %s at line %llu, byte %llu; run sxp-fsck",
+                   streams_label(st, q), frame_status_name(ln->status), (unsigned long long)line_no,
+                   (unsigned long long)off);
 }
 
 /* An event line that is framed well but is not an event in order. */
 static int stream_event_error(const struct stream *st, const char *what, uint64_t line_no,
                               uint64_t off, struct sxp_err *err)
 {
-    char hex[2 * LAYOUT_STREAM_MAX + 1], q[ERR_QUOTED_MAX];
-    layout_hex_encode(st->name, st->name_len, hex);
-    return err_set(err, -EUCLEAN,
-                   "stream %s (streams/%s.log): the event at line %llu, byte %llu %s; run "
-                   "sxp-fsck",
-                   err_quote(st->name, st->name_len, q, sizeof(q)), hex,
-                   (unsigned long long)line_no, (unsigned long long)off, what);
+    char q[STREAMS_LABEL_MAX];
+    return err_set(err, -EUCLEAN, "stream %s: the event at line %llu, byte %llu %s; run sxp-fsck",
+                   streams_label(st, q), (unsigned long long)line_no, (unsigned long long)off,
+                   what);
+}
+
+/* What is wrong with an event whose :seq (when has_seq) follows *prev: NULL
+ * when nothing is, and *prev becomes seq. */
+static const char *stream_seq_bad(int has_seq, int64_t seq, int64_t *prev)
+{
+    if (!has_seq)
+        return "has no integer :seq";
+    if (seq <= *prev)
+        return "is out of seq order";
+    *prev = seq;
+    return NULL;
 }
 
 /* Pins the stream's descriptor for reading. *out_end: bytes acknowledged.
@@ -134,16 +141,17 @@ static int stream_scan(sxp_store *s, struct stream *st, uint64_t off, uint64_t e
             rc = stream_line_error(st, &ln, r.line_no, at, err);
             goto out;
         }
+        /* Every line served is an event: a dict with an integer :seq above
+         * the one before it (INV-1). A range read peeks at the :seq to skip
+         * lines below from unparsed; a whole read takes it from the value. */
+        const char *bad;
+        int has_seq;
         if (!all) {
-            if (sx_peek_seq(ln.payload, ln.payload_len, &seq) != 0) {
-                rc = stream_event_error(st, "has no integer :seq", r.line_no, at, err);
+            has_seq = sx_peek_seq(ln.payload, ln.payload_len, &seq) == 0;
+            if ((bad = stream_seq_bad(has_seq, seq, &prev))) {
+                rc = stream_event_error(st, bad, r.line_no, at, err);
                 goto out;
             }
-            if (seq <= prev) {
-                rc = stream_event_error(st, "is out of seq order", r.line_no, at, err);
-                goto out;
-            }
-            prev = seq;
             if (seq < from)
                 continue;
         }
@@ -154,20 +162,12 @@ static int stream_scan(sxp_store *s, struct stream *st, uint64_t off, uint64_t e
             goto out;
         }
         if (all) {
-            /* Every line served is an event: a dict with an integer :seq
-             * above the one before it (INV-1), as the whole-log read of
-             * read-range checks with sx_peek_seq. */
-            const char *bad = NULL;
-            if (sx_event_seq(v, &seq, NULL) != 0)
-                bad = "has no integer :seq";
-            else if (seq <= prev)
-                bad = "is out of seq order";
-            if (bad) {
+            has_seq = sx_event_seq(v, &seq, NULL) == 0;
+            if ((bad = stream_seq_bad(has_seq, seq, &prev))) {
                 sx_value_free_in(v, sink->sc);
                 rc = stream_event_error(st, bad, r.line_no, at, err);
                 goto out;
             }
-            prev = seq;
         }
         rc = sink->take(sink->ctx, v, err);
         if (rc)

@@ -20,6 +20,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -70,6 +71,16 @@ static struct stream *streams_find(sxp_store *s, const char *name, size_t len, u
     return NULL;
 }
 
+const char *streams_label(const struct stream *st, char out[STREAMS_LABEL_MAX])
+{
+    char hex[2 * LAYOUT_STREAM_MAX + 1];
+    layout_hex_encode(st->name, st->name_len, hex);
+    err_quote(st->name, st->name_len, out, ERR_QUOTED_MAX);
+    size_t n = strlen(out);
+    snprintf(out + n, STREAMS_LABEL_MAX - n, " (streams/%s.log)", hex);
+    return out;
+}
+
 static void streams_adopt_fd(sxp_store *s, struct stream *st, int fd);
 
 /* ST-8: the last line of the log fd, size bytes, of a stream being loaded
@@ -82,22 +93,18 @@ static int streams_check_tail(sxp_store *s, struct stream *st, int fd, uint64_t 
                               struct sxp_err *err)
 {
     enum log_tail_state ts;
-    char q[ERR_QUOTED_MAX];
+    char q[STREAMS_LABEL_MAX];
     int64_t seq;
     uint64_t at;
     int rc = log_tail(s->io, fd, size, &ts, &seq, &at);
     if (rc)
-        return err_set(err, rc, "stream %s: reading the end of its log: %s",
-                       err_quote(st->name, st->name_len, q, sizeof(q)), strerror(-rc));
-    if (ts == LT_TORN || ts == LT_DAMAGED) {
-        char hex[2 * LAYOUT_STREAM_MAX + 1];
-        layout_hex_encode(st->name, st->name_len, hex);
+        return err_set(err, rc, "stream %s: reading the end of its log: %s", streams_label(st, q),
+                       strerror(-rc));
+    if (ts == LT_TORN || ts == LT_DAMAGED)
         return err_set(err, -EUCLEAN,
-                       "stream %s (streams/%s.log) %s at byte %llu, which no crash "
-                       "leaves after recovery or a clean close; run sxp-fsck",
-                       err_quote(st->name, st->name_len, q, sizeof(q)), hex,
-                       log_tail_state_name(ts), (unsigned long long)at);
-    }
+                       "stream %s %s at byte %llu, which no crash leaves after recovery or a "
+                       "clean close; run sxp-fsck",
+                       streams_label(st, q), log_tail_state_name(ts), (unsigned long long)at);
     if (ts == LT_OK && seq > st->hw)
         st->hw = st->hw_reserved = seq;
     return 0;
