@@ -6,9 +6,10 @@
  * crashed session wrote, and fails, naming the file and offset, on
  * corruption it finds there and must not hide. A store closed cleanly is
  * not checked at all ("nothing to recover", exit 0): sxp-fsck checks it.
- * `recover` then closes the store cleanly. `stat` prints the settings and counts the public API
- * exposes; `stat --socket PATH` asks a running server instead ((sxp/stat), sock_stat.c) and prints
- * each of its figures as "NAME: VALUE".
+ * `recover` then closes the store cleanly. `stat` prints the settings and
+ * counts the public API exposes; `stat --socket PATH` asks a running server
+ * instead ((sxp/stat), sock_stat.c) and prints each of its figures as
+ * "NAME: VALUE".
  */
 #include <stdlib.h>
 #include <string.h>
