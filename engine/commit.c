@@ -427,13 +427,16 @@ static int commit_journal_write(sxp_store *s, const struct commit_slot *slots, s
         free(jw);
         return -ENOMEM;
     }
-    size_t at = 0;
+    size_t at = 0, last = nslots;
+    for (size_t i = 0; i < nslots; i++)
+        if (!slots[i].rc && slots[i].bytes)
+            last = i; /* KIND 'E' (journal.c J-2, J-9) */
     for (size_t i = 0; i < nslots; i++) {
         const struct commit_slot *sl = &slots[i];
         if (sl->rc || sl->bytes == 0)
             continue;
-        at += journal_record_format(buf + at, s->j_gen, sl->st->name, sl->st->name_len, sl->off,
-                                    commit_slot_lines(sl), sl->bytes);
+        at += journal_record_format(buf + at, s->j_gen, s->j_round + 1, i == last, sl->st->name,
+                                    sl->st->name_len, sl->off, commit_slot_lines(sl), sl->bytes);
     }
     uint64_t end = s->j_end + len, zeros = 0;
     if (end > s->j_alloc && !s->j_zero_no_room) {
@@ -617,6 +620,7 @@ static void commit_round(sxp_store *s)
         s->st_absorbed += absorbed;
         if (journaled && jrc == 0) {
             s->j_end += commit_journal_bytes(slots, nslots);
+            s->j_round++;
             if (s->j_end > s->j_alloc)
                 s->j_alloc = s->j_end;
             if (sync)

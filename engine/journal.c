@@ -12,21 +12,27 @@
  *
  * FORMAT.
  *   J-1  The file starts with a HEADER of JOURNAL_HDR_LEN bytes:
- *          "sxpjournal1 " GEN " " SUM "\n"
+ *          "sxpjournal2 " GEN " " SUM "\n"
  *        GEN: the generation, 16 lowercase hex digits; SUM: XXH3-64 of the
  *        28 bytes before it, 16 lowercase hex digits.
  *   J-2  RECORDS follow it, back to back, each a header line and a payload:
- *          "R " GEN " " OFF " " LEN " " NAME " " SUM "\n" PAYLOAD
- *        GEN 16 hex digits, OFF the payload's offset in the log (16 hex
- *        digits), LEN its length (8 hex digits), NAME the stream's file name
- *        without ".log" (the hex of SPEC section 1), SUM 16 hex digits:
- *        XXH3-64, seeded with the XXH3-64 of the payload, of the header line
- *        up to and including the space before SUM. PAYLOAD is LEN bytes of
- *        framed lines, exactly as they go into the log.
+ *          KIND " " GEN " " RND " " OFF " " LEN " " NAME " " SUM "\n" PAYLOAD
+ *        KIND is 'E' for the last record of its round and 'R' for the
+ *        others; GEN 16 hex digits; RND the round's number in its
+ *        generation (8 hex digits: 1 for the generation's first round that
+ *        goes through the journal, and one more for each next); OFF the
+ *        payload's offset in the log (16 hex digits), LEN its length (8 hex
+ *        digits), NAME the stream's file name without ".log" (the hex of
+ *        SPEC section 1), SUM 16 hex digits: XXH3-64, seeded with the
+ *        XXH3-64 of the payload, of the header line up to and including the
+ *        space before SUM. PAYLOAD is LEN bytes of framed lines, exactly as
+ *        they go into the log. A round's records are written together, in
+ *        one write, right after the previous round's.
  *   J-3  The valid records are those from JOURNAL_HDR_LEN on, up to the
  *        first that is not whole, does not check, or has another GEN than
  *        the header's. Bytes after it (zeros written ahead, as for logs in
- *        commit.c, or records of an older generation) mean nothing.
+ *        commit.c, or records of an older generation) mean nothing, unless
+ *        J-9 finds damage in them.
  *
  * RULES.
  *   J-4  A commit round goes through the journal when the store syncs
@@ -77,6 +83,29 @@
  *        logs are only appended to, and a truncate checkpoints first.
  *   J-8  A torn header cannot hide records: a header is only written after
  *        a checkpoint synced every log its records wrote, or on a new file.
+ *   J-9  DAMAGE. A round's records are written only once the previous
+ *        round's fdatasync succeeded (commit.c; a failed one stops the
+ *        journal for the session). Say the first record that does not
+ *        check starts at byte P, and belongs to round p: the round of the
+ *        valid record before it, or the next round when that record ends
+ *        its round (KIND 'E') or there is none. A power loss in the middle
+ *        of round p's write can leave valid records of round p after P, and
+ *        nothing of a later round. A valid record of GEN after P from a
+ *        round above p proves that round p was synced, and so acknowledged,
+ *        before its bytes went bad: the journal is DAMAGED. Recovery refuses
+ *        to open such a store (its lines may be missing from their logs);
+ *        sxp-fsck reports it (journal-damaged) and under -y copies the bytes
+ *        from P to the next valid record to lost+found/, then writes back
+ *        every valid record of GEN after them as well (the valid records of
+ *        GEN in the bad bytes are found by their "KIND GEN " start).
+ *        Damage to round p's own last records, with nothing valid of a
+ *        later round after them, looks exactly like a power loss and is
+ *        not found.
+ *   J-10 VERSION 1 ("sxpjournal1 " headers, written before rounds were
+ *        numbered) had records without KIND and RND:
+ *          "R " GEN " " OFF " " LEN " " NAME " " SUM "\n" PAYLOAD
+ *        A replay reads them (a crash of an older build), without J-9; the
+ *        next open writes a version 2 header, which voids them (J-3).
  */
 #include "journal.h"
 
@@ -93,13 +122,18 @@
 #include "revive.h"
 #include "store_int.h"
 
-#define JOURNAL_MAGIC "sxpjournal1 "
+#define JOURNAL_MAGIC "sxpjournal2 "
+#define JOURNAL_MAGIC_V1 "sxpjournal1 "
 #define JOURNAL_MAGIC_LEN 12
 #define JOURNAL_FILE_MAX ((size_t)256 << 20)
 #define JOURNAL_SYNC_CHUNK 256
 
-/* "R " GEN " " OFF " " LEN " " NAME " " SUM "\n" */
-#define JOURNAL_REC_FIXED (2 + 16 + 1 + 16 + 1 + 8 + 1 + 1 + 16 + 1)
+/* KIND " " GEN " " RND " " OFF " " LEN " " NAME " " SUM "\n" (J-2) */
+#define JOURNAL_REC_FIXED (2 + 16 + 1 + 8 + 1 + 16 + 1 + 8 + 1 + 1 + 16 + 1)
+/* Where NAME starts: after "R " GEN " " OFF " " LEN " " in version 1 (J-10),
+ * after KIND " " GEN " " RND " " OFF " " LEN " " in version 2. */
+#define JOURNAL_NAME_AT_V1 45
+#define JOURNAL_NAME_AT 54
 
 static void journal_header_format(char out[JOURNAL_HDR_LEN], uint64_t gen)
 {
@@ -110,15 +144,21 @@ static void journal_header_format(char out[JOURNAL_HDR_LEN], uint64_t gen)
     out[45] = '\n';
 }
 
-/* 0 and *gen when buf holds a valid header (J-1). */
+/* The header's version (1 or 2) and *gen when buf holds a valid header
+ * (J-1, J-10); 0 otherwise. */
 static int journal_header_parse(const char *buf, size_t len, uint64_t *gen)
 {
     uint64_t sum;
-    if (len < JOURNAL_HDR_LEN || memcmp(buf, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) != 0 ||
-        buf[28] != ' ' || buf[45] != '\n' || frame_hex_get(buf + JOURNAL_MAGIC_LEN, 16, gen) ||
-        frame_hex_get(buf + 29, 16, &sum) || sum != XXH3_64bits(buf, 28))
-        return -1;
-    return 0;
+    int version = 0;
+    if (len >= JOURNAL_HDR_LEN)
+        version = memcmp(buf, JOURNAL_MAGIC, JOURNAL_MAGIC_LEN) == 0      ? 2
+                  : memcmp(buf, JOURNAL_MAGIC_V1, JOURNAL_MAGIC_LEN) == 0 ? 1
+                                                                          : 0;
+    if (!version || buf[28] != ' ' || buf[45] != '\n' ||
+        frame_hex_get(buf + JOURNAL_MAGIC_LEN, 16, gen) || frame_hex_get(buf + 29, 16, &sum) ||
+        sum != XXH3_64bits(buf, 28))
+        return 0;
+    return version;
 }
 
 size_t journal_record_size(size_t name_len, size_t payload_len)
@@ -126,14 +166,17 @@ size_t journal_record_size(size_t name_len, size_t payload_len)
     return JOURNAL_REC_FIXED + 2 * name_len + payload_len;
 }
 
-size_t journal_record_format(char *out, uint64_t gen, const char *name, size_t name_len,
-                             uint64_t off, const char *payload, size_t payload_len)
+size_t journal_record_format(char *out, uint64_t gen, uint32_t rnd, int last, const char *name,
+                             size_t name_len, uint64_t off, const char *payload, size_t payload_len)
 {
     char *p = out;
-    *p++ = 'R';
+    *p++ = last ? 'E' : 'R';
     *p++ = ' ';
     frame_hex_put(gen, 16, p);
     p += 16;
+    *p++ = ' ';
+    frame_hex_put(rnd, 8, p);
+    p += 8;
     *p++ = ' ';
     frame_hex_put(off, 16, p);
     p += 16;
@@ -159,27 +202,38 @@ struct journal_rec {
     uint64_t off;
     const char *payload;
     size_t len;
+    uint32_t rnd; /* 0 in version 1 */
+    int last;     /* KIND 'E' */
+    size_t size;  /* the whole record's bytes */
 };
 
-/* Parses the record at buf[0..avail): its total size, or 0 when it is not
- * a valid record of generation gen (J-3). */
-static size_t journal_record_parse(const char *buf, size_t avail, uint64_t gen,
+/* Parses the record at buf[0..avail) of a version's journal: its total
+ * size, or 0 when it is not a valid record of generation gen (J-3). */
+static size_t journal_record_parse(const char *buf, size_t avail, int version, uint64_t gen,
                                    struct journal_rec *out)
 {
-    uint64_t g, off, len, sum;
-    if (avail < JOURNAL_REC_FIXED || buf[0] != 'R' || buf[1] != ' ' ||
-        frame_hex_get(buf + 2, 16, &g) || g != gen || buf[18] != ' ' ||
-        frame_hex_get(buf + 19, 16, &off) || buf[35] != ' ' || frame_hex_get(buf + 36, 8, &len) ||
-        buf[44] != ' ')
+    uint64_t g, rnd = 0, off, len, sum;
+    size_t name_at = version == 1 ? JOURNAL_NAME_AT_V1 : JOURNAL_NAME_AT;
+    const char *p = buf + 19;
+    if (avail < name_at + 2 + 16 + 1 || (buf[0] != 'R' && (version == 1 || buf[0] != 'E')) ||
+        buf[1] != ' ' || frame_hex_get(buf + 2, 16, &g) || g != gen || buf[18] != ' ')
+        return 0;
+    if (version != 1) {
+        if (frame_hex_get(p, 8, &rnd) || p[8] != ' ' || rnd == 0)
+            return 0;
+        p += 9;
+    }
+    if (frame_hex_get(p, 16, &off) || p[16] != ' ' || frame_hex_get(p + 17, 8, &len) ||
+        p[25] != ' ')
         return 0;
     size_t max_hex = 2 * LAYOUT_STREAM_MAX;
-    const char *name = buf + 45;
-    size_t room = avail - 45;
+    const char *name = buf + name_at;
+    size_t room = avail - name_at;
     const char *sp = memchr(name, ' ', room < max_hex + 1 ? room : max_hex + 1);
     if (!sp || sp == name || (size_t)(sp - name) % 2 != 0)
         return 0;
     size_t hex_len = (size_t)(sp - name);
-    size_t hdr = 45 + hex_len + 1 + 16 + 1;
+    size_t hdr = name_at + hex_len + 1 + 16 + 1;
     if (avail < hdr || buf[hdr - 1] != '\n' || len > avail - hdr || frame_hex_get(sp + 1, 16, &sum))
         return 0;
     for (size_t i = 0; i < hex_len; i++) {
@@ -195,7 +249,49 @@ static size_t journal_record_parse(const char *buf, size_t avail, uint64_t gen,
     out->off = off;
     out->payload = payload;
     out->len = (size_t)len;
-    return hdr + (size_t)len;
+    out->rnd = (uint32_t)rnd;
+    out->last = buf[0] == 'E';
+    out->size = hdr + (size_t)len;
+    return out->size;
+}
+
+/* The first valid record of generation gen (J-2) that starts in
+ * buf[from..len): its start, or len when there is none. A record starts
+ * with KIND " " GEN " ", which is what is looked for. */
+static size_t journal_next_valid(const char *buf, size_t len, size_t from, int version,
+                                 uint64_t gen, struct journal_rec *out)
+{
+    char needle[1 + 16 + 1];
+    needle[0] = ' ';
+    frame_hex_put(gen, 16, needle + 1);
+    needle[17] = ' ';
+    for (size_t at = from + 1; at < len;) {
+        const char *hit = memmem(buf + at, len - at, needle, sizeof(needle));
+        if (!hit)
+            break;
+        size_t start = (size_t)(hit - buf) - 1;
+        if (journal_record_parse(buf + start, len - start, version, gen, out))
+            return start;
+        at = (size_t)(hit - buf) + 1;
+    }
+    return len;
+}
+
+/* J-9: when the records from the first one that does not check (at bad)
+ * on hold a valid one of a round above that record's, its position; 0
+ * otherwise. prev is the valid record before bad, NULL when none. */
+static size_t journal_damage(const char *buf, size_t len, size_t bad, int version, uint64_t gen,
+                             const struct journal_rec *prev)
+{
+    struct journal_rec r;
+    uint32_t p = !prev ? 1 : prev->last ? prev->rnd + 1 : prev->rnd;
+    if (version == 1)
+        return 0;
+    for (size_t at = bad + 1; (at = journal_next_valid(buf, len, at, version, gen, &r)) < len;
+         at += r.size)
+        if (r.rnd > p)
+            return at;
+    return 0;
 }
 
 /* The logs a replay has met. At most max_open are open at once (a session
@@ -349,14 +445,44 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
         return 0;
     if (rc)
         return err_set(err, rc, "read %s: %s", path, strerror(-rc));
-    if (journal_header_parse(buf, len, &gen) != 0)
+    int version = journal_header_parse(buf, len, &gen);
+    if (!version)
         goto out; /* J-8: nothing pending */
 
-    size_t at = JOURNAL_HDR_LEN;
-    struct journal_rec r;
-    size_t n;
-    while ((n = journal_record_parse(buf + at, len - at, gen, &r)) != 0) {
-        at += n;
+    /* J-9 first, so that a refusal writes nothing. */
+    size_t at = JOURNAL_HDR_LEN, n;
+    struct journal_rec r, prev;
+    int have_prev = 0;
+    for (; (n = journal_record_parse(buf + at, len - at, version, gen, &r)) != 0; at += n) {
+        prev = r;
+        have_prev = 1;
+    }
+    size_t later = journal_damage(buf, len, at, version, gen, have_prev ? &prev : NULL);
+    if (later) {
+        out->damaged_at = at;
+        out->damaged_later = later;
+        out->damaged_len = journal_next_valid(buf, len, at + 1, version, gen, &r) - at;
+        if (!orphan) {
+            rc = err_set(err, -EUCLEAN,
+                         "%s/JOURNAL is damaged: the record at byte %zu does not check, and a "
+                         "record of a later round follows it (byte %zu), so appends "
+                         "acknowledged in its bytes may be missing from their logs; run "
+                         "sxp-fsck",
+                         root, at, later);
+            goto out;
+        }
+    }
+
+    for (at = JOURNAL_HDR_LEN;; at += n) {
+        n = journal_record_parse(buf + at, len - at, version, gen, &r);
+        if (n == 0 && !later)
+            break; /* J-3 */
+        if (n == 0) {
+            /* J-9: past damage, every valid record of GEN counts. */
+            if ((at = journal_next_valid(buf, len, at + 1, version, gen, &r)) >= len)
+                break;
+            n = r.size;
+        }
         out->records++;
         out->bytes += r.len;
         lock_dirty_add(&out->named, lock_dirty_bucket(r.hex, r.hex_len));
@@ -479,7 +605,7 @@ int journal_start(sxp_store *s, struct sxp_err *err)
     s->j_fd = fd;
     ssize_t n = s->io->pread(s->io, fd, hdr, sizeof(hdr), 0);
     int rc = 0;
-    if (n != (ssize_t)sizeof(hdr) || journal_header_parse(hdr, sizeof(hdr), &gen) != 0) {
+    if (n != (ssize_t)sizeof(hdr) || !journal_header_parse(hdr, sizeof(hdr), &gen)) {
         /* J-8: without a header, old records could carry any generation,
          * the new one too: drop them before writing one. */
         gen = 0;
@@ -494,6 +620,7 @@ int journal_start(sxp_store *s, struct sxp_err *err)
     if (rc)
         return err_set(err, rc, "write %s: %s", path, strerror(-rc));
     s->j_gen = gen + 1;
+    s->j_round = 0;
     s->j_end = JOURNAL_HDR_LEN;
     s->j_alloc = size;
     return 0;
@@ -586,6 +713,7 @@ int journal_checkpoint(sxp_store *s, struct sxp_err *err)
         s->j_dirty[i]->jdirty = 0;
     s->j_ndirty = 0;
     s->j_gen++;
+    s->j_round = 0;
     s->j_end = JOURNAL_HDR_LEN;
     return 0;
 }

@@ -28,11 +28,13 @@ struct sxp_store;
 
 /* The bytes of one record: header line and payload (J-2). */
 size_t journal_record_size(size_t name_len, size_t payload_len);
-/* Writes one record of generation gen into out (journal_record_size bytes):
- * payload, the lines of the stream named name, belong at off in its log.
- * Returns the bytes written. */
-size_t journal_record_format(char *out, uint64_t gen, const char *name, size_t name_len,
-                             uint64_t off, const char *payload, size_t payload_len);
+/* Writes one record of generation gen and round rnd (J-2; last: the
+ * round's last record) into out (journal_record_size bytes): payload, the
+ * lines of the stream named name, belong at off in its log. Returns the
+ * bytes written. */
+size_t journal_record_format(char *out, uint64_t gen, uint32_t rnd, int last, const char *name,
+                             size_t name_len, uint64_t off, const char *payload,
+                             size_t payload_len);
 
 /* What journal_replay did. */
 struct journal_replay_report {
@@ -42,6 +44,10 @@ struct journal_replay_report {
     uint64_t bytes;          /* payload bytes of the records */
     uint64_t orphan_bytes;   /* ... of them given to the orphan handler */
     struct lock_dirty named; /* the buckets of their streams (lock.h K-5) */
+    /* J-9: the journal is damaged when damaged_at is not 0: the bytes
+     * damaged_at..+damaged_len do not check, and a record of a later round
+     * follows them at damaged_later. */
+    uint64_t damaged_at, damaged_len, damaged_later;
 };
 
 /* A record that cannot be written back (J-6): its log is missing (or a
@@ -70,7 +76,10 @@ typedef int (*journal_orphan_fn)(void *arg, const struct journal_orphan *o);
  * orphan is given: then it goes to orphan(arg, ...) and is skipped (and
  * with apply 0 the records are checked against their logs, opened
  * read-only); the journal is still emptied after the others, so the
- * handler must have saved what it keeps. */
+ * handler must have saved what it keeps. A damaged journal (J-9) is
+ * -EUCLEAN with a message too, unless orphan is given: then the report says
+ * where, and the valid records after the damage count and are written back
+ * as well (the caller saves the damaged bytes first). */
 int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
                    journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
                    struct sxp_err *err);

@@ -100,6 +100,7 @@ struct sxp_store {
     int j_fd;                /* -1: no journal (read-only) */
     int j_dead;              /* 0, or the -errno that stopped its use */
     uint64_t j_gen;          /* the header's generation */
+    uint32_t j_round;        /* the generation's last journaled round (J-2 RND) */
     uint64_t j_end;          /* where the next record goes */
     uint64_t j_alloc;        /* its size: zeros or old records up to here */
     int j_zero_no_room;      /* its zeros found no room: none this session */

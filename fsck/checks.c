@@ -60,6 +60,12 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
                              "reach the record's offset (bytes before it are lost)",
                              "-y moves its lines to lost+found/ and writes the other records "
                              "back"},
+    [FSCK_JOURNAL_DAMAGED] = {"journal-damaged", FSCK_CORRUPTION,
+                              "JOURNAL bytes that do not check, followed by a record of a "
+                              "later round: acknowledged appends in them may be missing from "
+                              "their logs",
+                              "-y moves the bytes to lost+found/ and writes back the records "
+                              "before and after them"},
 };
 
 const char *fsck_class_name(enum fsck_class c)

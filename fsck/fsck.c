@@ -443,13 +443,48 @@ static int fsck_journal_orphan(void *arg, const struct journal_orphan *o)
     return 0;
 }
 
+/* J-9: a journal-damaged finding for the bytes jr names; under -y they go
+ * to lost+found/ first, durably, since the replay then empties the
+ * journal. */
+static int fsck_journal_damaged(struct fsck_orphans *x, const struct journal_replay_report *jr)
+{
+    struct fsck_ctx *c = x->c;
+    struct fsck_finding f = {.code = FSCK_JOURNAL_DAMAGED,
+                             .file = fsck_str(c, "JOURNAL"),
+                             .off = jr->damaged_at,
+                             .len = jr->damaged_len,
+                             .a = (int64_t)jr->damaged_later};
+    if (!f.file) {
+        fsck_msgf(x->msg, x->size, "out of memory");
+        return -ENOMEM;
+    }
+    if (x->lf) {
+        int rc = fsck_lf_put_range(x->lf, "JOURNAL", x->jfd, jr->damaged_at, jr->damaged_len,
+                                   "JOURNAL", 0, "journal-damaged", &f.moved_to, x->msg, x->size);
+        if (!rc)
+            rc = fsck_lf_commit(x->lf, x->msg, x->size);
+        if (rc) {
+            free(f.moved_to);
+            return rc;
+        }
+        f.action = FSCK_ACT_MOVED;
+    }
+    if (fsck_flist_add(&c->tree, &f)) {
+        free(f.moved_to);
+        fsck_msgf(x->msg, x->size, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 /* ROOT/JOURNAL (engine/journal.c): its records are acknowledged appends.
  * -n counts them; -p and -y write them back into their logs (J-6) before
  * anything else is checked, so the checks see the logs as acknowledged. A
- * record whose log is missing or too short is a journal-orphan (damage):
- * -n and -p report it and write nothing back (the journal stays whole
- * for -y); -y copies its lines to lost+found/ and writes the others back.
- * A live writer's records are not residue: not looked at. */
+ * record whose log is missing or too short is a journal-orphan, and bytes
+ * that do not check before a later round's record are journal-damaged
+ * (J-9): -n and -p report them and write nothing back (the journal stays
+ * whole for -y); -y copies their bytes to lost+found/ and writes the
+ * others back. A live writer's records are not residue: not looked at. */
 static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
 {
     struct journal_replay_report jr;
@@ -463,12 +498,15 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
     }
     if (jr.records == 0)
         return 0;
-    if (jr.orphans && c->o->mode != FSCK_MODE_YES) {
+    int damaged = jr.damaged_at != 0;
+    if ((jr.orphans || damaged) && c->o->mode != FSCK_MODE_YES) {
         apply = 0; /* corruption: the records wait for -y */
+        if (damaged && fsck_journal_damaged(&x, &jr))
+            return FSCK_EXIT_FAILED;
     } else if (apply) {
         char path[PATH_MAX];
         x.count_only = 0;
-        if (jr.orphans) {
+        if (jr.orphans || damaged) {
             if (fsck_path(c, "JOURNAL", path)) {
                 fsck_msgf(msg, size, "store path too long: %s", c->root);
                 return FSCK_EXIT_FAILED;
@@ -481,7 +519,11 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
             fsck_lf_init(&lf, c);
             x.lf = &lf;
         }
-        int rc = journal_replay(c->io, c->root, c->sync, 1, c->lock_fd, fsck_journal_orphan, &x,
+        /* The damaged bytes are saved before the replay empties the
+         * journal; the replay finds the same damage again. */
+        int rc = damaged ? fsck_journal_damaged(&x, &jr) : 0;
+        if (!rc)
+            rc = journal_replay(c->io, c->root, c->sync, 1, c->lock_fd, fsck_journal_orphan, &x,
                                 &jr, &err);
         if (x.lf) {
             fsck_lf_close(&lf);

@@ -159,6 +159,12 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
                       " of this log, which ends at byte %" PRId64,
                       f->len, f->off, f->a);
         return;
+    case FSCK_JOURNAL_DAMAGED:
+        fsck_msgf(buf, size,
+                  "%" PRIu64 " bytes at byte %" PRIu64
+                  " do not check, and a record of a later round follows at byte %" PRId64,
+                  f->len, f->off, f->a);
+        return;
     case FSCK_LIVE_WRITER:
         if (f->a > 0)
             fsck_msgf(buf, size, "pid %" PRId64 " holds the store: checked read-only (--force)",

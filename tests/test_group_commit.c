@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "fault.h"
+#include "journal.h"
 #include "store.h"
 #include "sxp.h"
 #include "testutil.h"
@@ -222,6 +223,32 @@ static int64_t last_seq(struct gc *c, const char *stream)
     return hw;
 }
 
+/* The KIND and RND of each of the last n records in JOURNAL (journal.c
+ * J-2), oldest first, as "E1 R2 E2": read off the file, record by record. */
+static void journal_last_kinds(struct gc *c, size_t n, char *out, size_t size)
+{
+    char path[4096];
+    size_t len = 0, at = JOURNAL_HDR_LEN, count = 0;
+    snprintf(path, sizeof(path), "%s/JOURNAL", c->dir);
+    char *j = tu_read_file(path, &len);
+    char kinds[64][16];
+    while (at < len && j[at] != '\0') {
+        char kind = 0;
+        unsigned rnd = 0, plen = 0;
+        assert_int_equal(sscanf(j + at, "%c %*16s %8x %*16s %8x", &kind, &rnd, &plen), 3);
+        const char *nl = memchr(j + at, '\n', len - at);
+        assert_non_null(nl);
+        snprintf(kinds[count++ % 64], sizeof(kinds[0]), "%c%u", kind, rnd);
+        at = (size_t)(nl - j) + 1 + plen;
+    }
+    free(j);
+    assert_true(count >= n && n <= 64);
+    out[0] = '\0';
+    for (size_t i = count - n; i < count; i++)
+        snprintf(out + strlen(out), size - strlen(out), "%s%s", i > count - n ? " " : "",
+                 kinds[i % 64]);
+}
+
 /* Holds an append to "lead", queues one append of pad bytes to each of
  * FOLLOWERS other logs behind it, and checks the two rounds took syncs
  * fdatasyncs between them. */
@@ -261,6 +288,14 @@ static void followers_share_one_round(struct gc *c, size_t pad, uint64_t syncs)
     assert_int_equal(after.batches - before.batches, 2);
     assert_int_equal(after.fdatasyncs - before.fdatasyncs, syncs);
     assert_int_equal(after.in_flight, 0);
+    if (pad == 0) {
+        /* journal.c J-2: round 2's records carry its number, and only the
+         * last is marked as the round's end (J-9 tells a torn round by it);
+         * the creations before were rounds 1 to 8, one record each. */
+        char kinds[128];
+        journal_last_kinds(c, 2 + FOLLOWERS, kinds, sizeof(kinds));
+        assert_string_equal(kinds, "E8 E9 R10 R10 R10 R10 R10 R10 E10");
+    }
 
     /* Every event is in its log after a clean close and reopen. */
     close_and_reopen(c, 0);
