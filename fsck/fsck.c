@@ -402,79 +402,63 @@ struct fsck_orphans {
     size_t size;
 };
 
-/* journal_orphan_fn: a journal-orphan finding; under -y its lines go to
- * lost+found/ first, durably, since the replay then empties the journal. */
-static int fsck_journal_orphan(void *arg, const struct journal_orphan *o)
+/* Records f, a finding about JOURNAL's bytes jpos..+len; under -y (x->lf)
+ * those bytes go to lost+found/ (as base) first, durably, since the replay
+ * then empties the journal. */
+static int fsck_journal_keep(struct fsck_orphans *x, struct fsck_finding *f, const char *base,
+                             uint64_t jpos, uint64_t len)
 {
-    struct fsck_orphans *x = arg;
-    struct fsck_ctx *c = x->c;
-    if (x->count_only)
-        return 0;
-    char rel[2 * LAYOUT_STREAM_MAX + 16];
-    snprintf(rel, sizeof(rel), "streams/%.*s.log", (int)o->hex_len, o->hex);
-    struct fsck_finding f = {.code = FSCK_JOURNAL_ORPHAN,
-                             .file = fsck_str(c, rel),
-                             .off = o->off,
-                             .len = o->len,
-                             .a = o->missing == JOURNAL_LOG_DIR ? -2
-                                  : o->missing                  ? -1
-                                                                : (int64_t)o->log_size,
-                             .b = (int64_t)o->jpos};
-    if (!f.file) {
+    if (!f->file) {
         fsck_msgf(x->msg, x->size, "out of memory");
         return -ENOMEM;
     }
     if (x->lf) {
-        int rc = fsck_lf_put_range(x->lf, rel + strlen("streams/"), x->jfd, o->jpos, o->len,
-                                   "JOURNAL", 0, "journal-orphan", &f.moved_to, x->msg, x->size);
+        int rc = fsck_lf_put_range(x->lf, base, x->jfd, jpos, len, "JOURNAL", 0,
+                                   fsck_code_name(f->code), &f->moved_to, x->msg, x->size);
         if (!rc)
             rc = fsck_lf_commit(x->lf, x->msg, x->size);
         if (rc) {
-            free(f.moved_to);
+            free(f->moved_to);
             return rc;
         }
-        f.action = FSCK_ACT_MOVED;
+        f->action = FSCK_ACT_MOVED;
     }
-    if (fsck_flist_add(&c->tree, &f)) {
-        free(f.moved_to);
+    if (fsck_flist_add(&x->c->tree, f)) {
+        free(f->moved_to);
         fsck_msgf(x->msg, x->size, "out of memory");
         return -ENOMEM;
     }
     return 0;
 }
 
-/* J-9: a journal-damaged finding for the bytes jr names; under -y they go
- * to lost+found/ first, durably, since the replay then empties the
- * journal. */
+/* journal_orphan_fn: a journal-orphan finding, its lines kept under -y. */
+static int fsck_journal_orphan(void *arg, const struct journal_orphan *o)
+{
+    struct fsck_orphans *x = arg;
+    if (x->count_only)
+        return 0;
+    char rel[2 * LAYOUT_STREAM_MAX + 16];
+    snprintf(rel, sizeof(rel), "streams/%.*s.log", (int)o->hex_len, o->hex);
+    struct fsck_finding f = {.code = FSCK_JOURNAL_ORPHAN,
+                             .file = fsck_str(x->c, rel),
+                             .off = o->off,
+                             .len = o->len,
+                             .a = o->missing == JOURNAL_LOG_DIR ? -2
+                                  : o->missing                  ? -1
+                                                                : (int64_t)o->log_size,
+                             .b = (int64_t)o->jpos};
+    return fsck_journal_keep(x, &f, rel + strlen("streams/"), o->jpos, o->len);
+}
+
+/* J-9: a journal-damaged finding for the bytes jr names, kept under -y. */
 static int fsck_journal_damaged(struct fsck_orphans *x, const struct journal_replay_report *jr)
 {
-    struct fsck_ctx *c = x->c;
     struct fsck_finding f = {.code = FSCK_JOURNAL_DAMAGED,
-                             .file = fsck_str(c, "JOURNAL"),
+                             .file = fsck_str(x->c, "JOURNAL"),
                              .off = jr->damaged_at,
                              .len = jr->damaged_len,
                              .a = (int64_t)jr->damaged_later};
-    if (!f.file) {
-        fsck_msgf(x->msg, x->size, "out of memory");
-        return -ENOMEM;
-    }
-    if (x->lf) {
-        int rc = fsck_lf_put_range(x->lf, "JOURNAL", x->jfd, jr->damaged_at, jr->damaged_len,
-                                   "JOURNAL", 0, "journal-damaged", &f.moved_to, x->msg, x->size);
-        if (!rc)
-            rc = fsck_lf_commit(x->lf, x->msg, x->size);
-        if (rc) {
-            free(f.moved_to);
-            return rc;
-        }
-        f.action = FSCK_ACT_MOVED;
-    }
-    if (fsck_flist_add(&c->tree, &f)) {
-        free(f.moved_to);
-        fsck_msgf(x->msg, x->size, "out of memory");
-        return -ENOMEM;
-    }
-    return 0;
+    return fsck_journal_keep(x, &f, "JOURNAL", jr->damaged_at, jr->damaged_len);
 }
 
 /* ROOT/JOURNAL (engine/journal.c): its records are acknowledged appends.

@@ -9,7 +9,7 @@
 # Options:
 #   --seconds N     time per target (default 30)
 #   --targets LIST  space-separated subset of: sx frame request seq cid names
-#                   store_damage (default: all)
+#                   store_damage journal (default: all)
 #   --build DIR     build directory (default: build-fuzz in the repository)
 #   --no-build      use the binaries already in --build
 #   --timeout S     one input running longer than S seconds is a hang (default 10)
@@ -27,7 +27,7 @@ set -u
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds=30
-targets="sx frame request seq cid names store_damage"
+targets="sx frame request seq cid names store_damage journal"
 build="$here/build-fuzz"
 do_build=1
 timeout=10
@@ -96,6 +96,7 @@ for t in $targets; do
     # is slow (a whole store written, recovered and checked three times), so
     # libFuzzer's slow growth of the length limit would waste the run.
     store_damage) extra=(-max_len=512 -len_control=0) ;;
+    journal) extra=(-max_len=256 -len_control=0) ;;
     esac
     echo "fuzz.sh: $t for ${seconds}s (log: $log)"
     start=$(date +%s)

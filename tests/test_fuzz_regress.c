@@ -26,6 +26,7 @@
 
 #include "fuzz/fuzz_cid.c"
 #include "fuzz/fuzz_frame.c"
+#include "fuzz/fuzz_journal.c"
 #include "fuzz/fuzz_names.c"
 #include "fuzz/fuzz_request.c"
 #include "fuzz/fuzz_seq.c"
@@ -158,6 +159,13 @@ static void every_store_damage_script_is_recovered_and_repaired_by_fsck(void **s
     fuzz_store_damage_reset();
 }
 
+static void every_journal_script_is_replayed_or_refused_as_rule_j9_says(void **state)
+{
+    (void)state;
+    regress_target("journal", fuzz_journal_one);
+    fuzz_journal_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +176,7 @@ int main(void)
         cmocka_unit_test(every_file_name_input_classifies_and_round_trips),
         cmocka_unit_test(every_request_input_answers_and_leaves_other_data_alone),
         cmocka_unit_test(every_store_damage_script_is_recovered_and_repaired_by_fsck),
+        cmocka_unit_test(every_journal_script_is_replayed_or_refused_as_rule_j9_says),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

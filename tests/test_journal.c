@@ -203,6 +203,19 @@ static const struct fsck_finding *tj_finding(const struct fsck_report *r, enum f
     return NULL;
 }
 
+/* Writes recs (tj_write), and checks that the store opens and then holds
+ * counts (tj_assert_counts). */
+static void tj_assert_opens(struct tj *t, const struct tj_rec *recs, size_t n, int v1,
+                            const char *counts)
+{
+    struct sxp_err err;
+    tj_write(t, recs, n, v1);
+    int rc = tj_open_rc(t, 0, &err);
+    if (rc)
+        fail_msg("open: %s", err.msg);
+    tj_assert_counts(t, counts);
+}
+
 /* J-3: a record that does not check, followed only by records of its own
  * round, is what a power loss in the middle of the round's write leaves:
  * the journal ends there, and the open goes on. */
@@ -210,10 +223,7 @@ static void a_torn_round_ends_the_journal(void **state)
 {
     struct tj *t = *state;
     const struct tj_rec recs[] = {{"a", 1, 0, 1}, {"b", 1, 1, 0}};
-    tj_write(t, recs, 2, 0);
-    struct sxp_err err;
-    assert_int_equal(tj_open_rc(t, 0, &err), 0);
-    tj_assert_counts(t, "1,1,1");
+    tj_assert_opens(t, recs, 2, 0, "1,1,1");
 }
 
 /* J-9: after the last record of round 1 (KIND 'E'), a bad record starts
@@ -222,10 +232,7 @@ static void a_torn_round_after_a_whole_one_is_not_damage(void **state)
 {
     struct tj *t = *state;
     const struct tj_rec recs[] = {{"a", 1, 1, 0}, {"b", 2, 0, 1}, {"c", 2, 1, 0}};
-    tj_write(t, recs, 3, 0);
-    struct sxp_err err;
-    assert_int_equal(tj_open_rc(t, 0, &err), 0);
-    tj_assert_counts(t, "2,1,1");
+    tj_assert_opens(t, recs, 3, 0, "2,1,1");
 }
 
 /* J-9: the last round's own records can go bad unseen (nothing later
@@ -234,10 +241,7 @@ static void damage_to_the_last_round_looks_like_a_power_loss(void **state)
 {
     struct tj *t = *state;
     const struct tj_rec recs[] = {{"a", 1, 1, 0}, {"b", 2, 1, 1}};
-    tj_write(t, recs, 2, 0);
-    struct sxp_err err;
-    assert_int_equal(tj_open_rc(t, 0, &err), 0);
-    tj_assert_counts(t, "2,1,1");
+    tj_assert_opens(t, recs, 2, 0, "2,1,1");
 }
 
 /* J-9: a record of a later round after bad bytes proves the bad round was
@@ -343,10 +347,7 @@ static void a_version_1_journal_is_written_back(void **state)
 {
     struct tj *t = *state;
     const struct tj_rec recs[] = {{"a", 0, 0, 0}, {"b", 0, 0, 1}, {"c", 0, 0, 0}};
-    tj_write(t, recs, 3, 1);
-    struct sxp_err err;
-    assert_int_equal(tj_open_rc(t, 0, &err), 0);
-    tj_assert_counts(t, "2,1,1");
+    tj_assert_opens(t, recs, 3, 1, "2,1,1");
     /* The open after it wrote a version 2 header. */
     size_t len = 0;
     char *j = tu_read_file(tj_path(t, "JOURNAL"), &len);

@@ -38,10 +38,12 @@ int fuzz_seq_one(const uint8_t *data, size_t size);
 int fuzz_cid_one(const uint8_t *data, size_t size);
 int fuzz_names_one(const uint8_t *data, size_t size);
 int fuzz_store_damage_one(const uint8_t *data, size_t size);
+int fuzz_journal_one(const uint8_t *data, size_t size);
 
 /* Frees what a stateful target keeps between inputs (safe to call twice). */
 void fuzz_request_reset(void);
 void fuzz_store_damage_reset(void);
+void fuzz_journal_reset(void);
 
 #ifdef FUZZ_LIBFUZZER
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -213,6 +213,34 @@ DAMAGE += [
     s([0], [FLIP, 2, u16(5), 2], [SET, 3, u16(0), ord("x")], [CUT, 13, u16(2), 3]),
 ]
 
+# fuzz_journal scripts (see fuzz_journal.c): a record of stream k is op k,
+# | 8 when it ends its round; FLIP 3 POS16 MASK, ZERO 4 POS16 LEN, JUNK
+# 5 | n << 3 and n bytes, CUT 6 POS16. Positions count from the first
+# record; a record here is about 110 bytes.
+JA, JB, JC = 0, 1, 2
+E = 8
+J_FLIP, J_ZERO, J_CUT = 3, 4, 6
+
+
+def j_junk(data):
+    return [5 | len(data) << 3, data]
+
+
+JOURNAL = [
+    s(),
+    s([JA | E], [JB | E], [JC | E]),  # three whole rounds
+    s([JA | E], [JB | E], [JC | E], [J_FLIP, u16(130), 4]),  # damaged
+    s([JA], [JB | E], [J_FLIP, u16(10), 1]),  # a torn round
+    s([JA], [JB | E], [JC | E], [J_FLIP, u16(10), 1]),  # damaged
+    s([JA | E], [JB], [JC | E], [J_FLIP, u16(130), 1]),  # torn round 2
+    s([JA | E], [JB | E], j_junk(b"junk!"), [JC | E]),  # junk starts round 3
+    s([JA | E], [JB | E], j_junk(b"junk!"), [JC | E], [JA | E]),  # damaged
+    s([JA | E], [J_CUT, u16(60)]),  # a torn end
+    s([JA | E], [JB | E], [J_ZERO, u16(150), 40], [JA | E], [JB | E]),
+    s([JA | E | 16], [JB | E | 48], [JC | E], [JA], [JB], [JC | E]),
+    s([7 | 1 << 5], [7 | 2 << 5], [J_FLIP, u16(5), 2]),
+]
+
 if __name__ == "__main__":
     write("sx", SX)
     write("frame", FRAME)
@@ -221,3 +249,4 @@ if __name__ == "__main__":
     write("cid", CID)
     write("names", NAMES)
     write("store_damage", DAMAGE)
+    write("journal", JOURNAL)
