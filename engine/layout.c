@@ -184,6 +184,15 @@ int layout_is_tmp(const char *fname)
     return n >= 4 && memcmp(fname + n - 4, ".tmp", 4) == 0;
 }
 
+int layout_format_version(const char *text, size_t len)
+{
+    if (len == strlen(LAYOUT_FORMAT_TEXT) && memcmp(text, LAYOUT_FORMAT_TEXT, len) == 0)
+        return 2;
+    if (len == strlen(LAYOUT_FORMAT_TEXT_V1) && memcmp(text, LAYOUT_FORMAT_TEXT_V1, len) == 0)
+        return 1;
+    return 0;
+}
+
 enum layout_kind layout_classify_stream_file(const char *fname, char *out, size_t *out_len)
 {
     size_t n = strlen(fname);

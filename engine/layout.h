@@ -6,7 +6,8 @@
  *                                 no newline (surrounding spaces tolerated)
  *   ROOT/kv/<hex(key)>            one framed value
  *   ROOT/blobs/<cid>              raw bytes (cid.h)
- *   ROOT/FORMAT                   "sxp 1\n"; absent in a legacy store
+ *   ROOT/FORMAT                   "sxp 2\n"; absent in a legacy store (see
+ *                                 FORMAT VERSIONS)
  *   ROOT/LOCK                     lock file (engine/lock.c): "clean\n" after a
  *                                 clean close, "pid N\n" while open
  *   ROOT/lost+found/              where sxp-fsck -y moves what it removes
@@ -19,6 +20,13 @@
  * folder of the file it replaces (never a hex name, always under 255 bytes).
  * Any name ending in ".tmp" in streams/, kv/ or blobs/ is leftover crash
  * residue that recovery removes.
+ *
+ * FORMAT VERSIONS. "sxp 1": JOURNAL records without round numbers
+ * (engine/journal.c J-10). "sxp 2": JOURNAL version 2 (J-2). Both are read;
+ * a read-write open writes "sxp 2" over "sxp 1" before its session writes
+ * a version 2 journal, because an sxp that knows only "sxp 1" would take a
+ * version 2 journal for an empty one and drop its records (acknowledged
+ * appends, after a crash) where it now refuses the store.
  *
  * L-1  every name in streams/ is <hex>.log, <hex>.seq or a temp file
  * L-2  every name in kv/ is <hex> or a temp file
@@ -35,7 +43,8 @@
 
 #define LAYOUT_STREAM_MAX 125
 #define LAYOUT_KEY_MAX 127
-#define LAYOUT_FORMAT_TEXT "sxp 1\n"
+#define LAYOUT_FORMAT_TEXT "sxp 2\n"
+#define LAYOUT_FORMAT_TEXT_V1 "sxp 1\n"
 #define LAYOUT_SEQ_MAX_TEXT 32 /* bytes of a .seq file we are willing to read */
 
 /* 0, or -EINVAL (kind "name") naming what is wrong. what: "stream" or "key". */
@@ -58,6 +67,9 @@ int layout_blob_path(const char *root, const char *cid, char *out);
 int layout_tmp_path(const char *dir, char *out);
 /* 1 if a file name ends in ".tmp". */
 int layout_is_tmp(const char *fname);
+/* FORMAT VERSIONS: 2 or 1 when text[0..len) is a FORMAT this sxp reads,
+ * 0 otherwise. */
+int layout_format_version(const char *text, size_t len);
 
 /* What a file name in streams/ is. */
 enum layout_kind {

@@ -116,19 +116,22 @@ static int store_check_format(sxp_store *s, struct sxp_err *err)
         return err_set(err, rc, "store path too long");
     rc = io_read_file(s->io, path, 64, &text, &len);
     if (rc == 0) {
-        int ok = len == strlen(LAYOUT_FORMAT_TEXT) && memcmp(text, LAYOUT_FORMAT_TEXT, len) == 0;
+        int version = layout_format_version(text, len);
         free(text);
-        if (!ok)
-            return err_set(err, -EUCLEAN, "%s: not a store format this sxp reads (want \"sxp 1\")",
+        if (!version)
+            return err_set(err, -EUCLEAN,
+                           "%s: not a store format this sxp reads (want \"sxp 2\" or \"sxp 1\")",
                            path);
-        return 0;
-    }
-    if (rc != -ENOENT && rc != -E2BIG)
+        if (version == 2 || s->lock_fd < 0)
+            return 0;
+        /* layout.h FORMAT VERSIONS: "sxp 2" before a version 2 journal. */
+    } else if (rc != -ENOENT && rc != -E2BIG) {
         return err_set(err, rc, "read %s: %s", path, strerror(-rc));
-    if (rc == -E2BIG)
+    } else if (rc == -E2BIG) {
         return err_set(err, -EUCLEAN, "%s: not a store format this sxp reads", path);
-    if (s->lock_fd < 0)
+    } else if (s->lock_fd < 0) {
         return 0; /* a legacy store, read-only */
+    }
     rc = layout_tmp_path(s->root, tmp);
     if (!rc)
         rc = io_write_atomic(s->io, path, tmp, LAYOUT_FORMAT_TEXT, strlen(LAYOUT_FORMAT_TEXT),

@@ -342,9 +342,9 @@ static int fsck_walk_root(struct fsck_ctx *c, char *msg, size_t size)
             fsck_msgf(msg, size, "out of memory");
             return rc;
         }
-    } else if (rc == -E2BIG || (rc == 0 && (len != strlen(LAYOUT_FORMAT_TEXT) ||
-                                            memcmp(text, LAYOUT_FORMAT_TEXT, len) != 0))) {
-        fsck_msgf(msg, size, "%s: not a store format this sxp-fsck reads (want \"sxp 1\")", path);
+    } else if (rc == -E2BIG || (rc == 0 && !layout_format_version(text, len))) {
+        fsck_msgf(msg, size,
+                  "%s: not a store format this sxp-fsck reads (want \"sxp 2\" or \"sxp 1\")", path);
         return -EUCLEAN;
     } else if (rc) {
         fsck_msgf(msg, size, "cannot read %s: %s", path, strerror(-rc));

@@ -339,7 +339,7 @@ static void every_line_on_disk_carries_its_xxh3_trailer(void **state)
     free(got);
     snprintf(path, sizeof(path), "%s/FORMAT", c->dir);
     got = tu_read_file(path, &len);
-    assert_string_equal(got, "sxp 1\n");
+    assert_string_equal(got, "sxp 2\n");
     free(got);
 }
 
@@ -507,7 +507,7 @@ static void a_store_this_sxp_cannot_read_is_refused_unchanged(void **state)
     assert_int_equal(sxp_store_close(c->s), 0);
     c->s = NULL;
     snprintf(path, sizeof(path), "%s/FORMAT", c->dir);
-    static const char *const formats[] = {"sxp 2\n", "sxp 1", "hello, world\n"};
+    static const char *const formats[] = {"sxp 3\n", "sxp 1", "sxp 2", "hello, world\n"};
     for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
         tu_write_file(path, formats[i], strlen(formats[i]));
         uint64_t before = tu_tree_digest(c->dir);
@@ -517,7 +517,25 @@ static void a_store_this_sxp_cannot_read_is_refused_unchanged(void **state)
             assert_true(tu_tree_digest(c->dir) == before);
         }
     }
+    /* "sxp 1" (layout.h FORMAT VERSIONS) is read; a read-only open leaves
+     * it, a read-write one writes "sxp 2" before its version 2 journal. */
     tu_write_file(path, "sxp 1\n", 6);
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    o.read_only = 1;
+    sxp_store *ro = NULL;
+    assert_int_equal(sxp_store_open(c->dir, &o, &ro, &err), 0);
+    assert_int_equal(sxp_store_close(ro), 0);
+    size_t len = 0;
+    char *text = tu_read_file(path, &len);
+    assert_string_equal(text, "sxp 1\n");
+    free(text);
+    ro = tu_open(c->dir);
+    text = tu_read_file(path, &len);
+    assert_string_equal(text, "sxp 2\n");
+    free(text);
+    assert_int_equal(sxp_store_close(ro), 0);
 
     snprintf(path, sizeof(path), "%s/streams/73.seq", c->dir);
     tu_write_file(path, "many", 4);
