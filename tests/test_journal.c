@@ -195,14 +195,6 @@ static int tj_fsck(const struct tj *t, enum fsck_mode mode, struct fsck_report *
     return fsck_run(&fo, r);
 }
 
-static const struct fsck_finding *tj_finding(const struct fsck_report *r, enum fsck_code code)
-{
-    for (size_t i = 0; i < r->n; i++)
-        if (r->f[i].code == code)
-            return &r->f[i];
-    return NULL;
-}
-
 /* Writes recs (tj_write), and checks that the store opens and then holds
  * counts (tj_assert_counts). */
 static void tj_assert_opens(struct tj *t, const struct tj_rec *recs, size_t n, int v1,
@@ -304,14 +296,14 @@ static void fsck_reports_a_damaged_journal_and_y_saves_it(void **state)
     struct fsck_report r;
     for (int m = 0; m < 2; m++) {
         assert_int_equal(tj_fsck(t, m ? FSCK_MODE_PREEN : FSCK_MODE_CHECK, &r), FSCK_EXIT_LEFT);
-        const struct fsck_finding *f = tj_finding(&r, FSCK_JOURNAL_DAMAGED);
+        const struct fsck_finding *f = fsck_report_find(&r, FSCK_JOURNAL_DAMAGED);
         assert_non_null(f);
         assert_string_equal(f->file, "JOURNAL");
         assert_int_equal(f->off, t->start[1]);
         assert_int_equal(f->len, t->size[1]);
         assert_int_equal(f->a, (int64_t)t->start[2]);
         assert_int_equal(f->action, FSCK_ACT_NONE);
-        f = tj_finding(&r, FSCK_JOURNAL_PENDING);
+        f = fsck_report_find(&r, FSCK_JOURNAL_PENDING);
         assert_non_null(f);
         assert_int_equal(f->a, 3); /* a, c, and b's seq 3 */
         assert_int_equal(f->action, FSCK_ACT_NONE);
@@ -320,7 +312,7 @@ static void fsck_reports_a_damaged_journal_and_y_saves_it(void **state)
     }
 
     assert_int_equal(tj_fsck(t, FSCK_MODE_YES, &r), FSCK_EXIT_REPAIRED);
-    const struct fsck_finding *f = tj_finding(&r, FSCK_JOURNAL_DAMAGED);
+    const struct fsck_finding *f = fsck_report_find(&r, FSCK_JOURNAL_DAMAGED);
     assert_non_null(f);
     assert_int_equal(f->action, FSCK_ACT_MOVED);
     assert_non_null(f->moved_to);
@@ -330,7 +322,7 @@ static void fsck_reports_a_damaged_journal_and_y_saves_it(void **state)
     assert_int_equal(len, t->size[1]);
     assert_memory_equal(saved, "E ", 2);
     free(saved);
-    f = tj_finding(&r, FSCK_JOURNAL_ORPHAN);
+    f = fsck_report_find(&r, FSCK_JOURNAL_ORPHAN);
     assert_non_null(f);
     assert_string_equal(f->file, "streams/62.log");
     assert_int_equal(f->action, FSCK_ACT_MOVED);

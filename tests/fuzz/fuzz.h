@@ -104,4 +104,16 @@ int fuzz_same_text(const sxp_value *a, const sxp_value *b);
 /* A stable error-code check: rc is 0 or a negative errno that sxp.h lists. */
 int fuzz_known_errno(int rc);
 
+/* A script input, read a byte at a time; past its end every byte reads as
+ * 0 (the script targets: store_damage, journal). */
+struct fuzz_in {
+    const uint8_t *p;
+    size_t n, i;
+};
+unsigned fuzz_u8(struct fuzz_in *in);
+/* Two bytes, the first the high one. */
+unsigned fuzz_u16(struct fuzz_in *in);
+/* n bytes into out; past the input's end, zeros. */
+void fuzz_take(struct fuzz_in *in, unsigned char *out, size_t n);
+
 #endif

@@ -260,3 +260,22 @@ int fuzz_known_errno(int rc)
     }
     return 0;
 }
+
+unsigned fuzz_u8(struct fuzz_in *in)
+{
+    return in->i < in->n ? in->p[in->i++] : 0;
+}
+
+unsigned fuzz_u16(struct fuzz_in *in)
+{
+    unsigned hi = fuzz_u8(in);
+    return (hi << 8) | fuzz_u8(in);
+}
+
+void fuzz_take(struct fuzz_in *in, unsigned char *out, size_t n)
+{
+    size_t have = in->n - in->i < n ? in->n - in->i : n;
+    memcpy(out, in->p + in->i, have);
+    memset(out + have, 0, n - have);
+    in->i += have;
+}

@@ -144,22 +144,6 @@ static void fj_init(void)
     }
 }
 
-struct fj_in {
-    const uint8_t *p;
-    size_t n, at;
-};
-
-static unsigned fj_u8(struct fj_in *in)
-{
-    return in->at < in->n ? in->p[in->at++] : 0;
-}
-
-static unsigned fj_u16(struct fj_in *in)
-{
-    unsigned hi = fj_u8(in);
-    return hi << 8 | fj_u8(in);
-}
-
 struct fj_journal {
     char *buf; /* the whole file, header first */
     size_t len;
@@ -185,7 +169,7 @@ static void fj_add_record(struct fj_journal *jr, int stream, uint32_t rnd, int l
 }
 
 /* Builds the journal the script describes, and its truth. */
-static void fj_build(struct fj_in *in, struct fj_journal *jr)
+static void fj_build(struct fuzz_in *in, struct fj_journal *jr)
 {
     int64_t seq[3] = {2, 2, 2};
     uint64_t log_end[3] = {fj_log_size[0], fj_log_size[1], fj_log_size[2]};
@@ -205,8 +189,8 @@ static void fj_build(struct fj_in *in, struct fj_journal *jr)
     memcpy(jr->buf, h, JOURNAL_HDR_LEN);
     free(h);
     jr->len = JOURNAL_HDR_LEN;
-    while (in->at < in->n && jr->nrec < FJ_MAX_RECS) {
-        unsigned op = fj_u8(in);
+    while (in->i < in->n && jr->nrec < FJ_MAX_RECS) {
+        unsigned op = fuzz_u8(in);
         switch (op & 7) {
         case 0:
         case 1:
@@ -226,14 +210,14 @@ static void fj_build(struct fj_in *in, struct fj_journal *jr)
                 break;
             jr->junk[jr->njunk++] = (struct fj_junk){jr->len, jr->len + n};
             for (size_t k = 0; k < n; k++)
-                jr->buf[jr->len++] = (char)fj_u8(in);
+                jr->buf[jr->len++] = (char)fuzz_u8(in);
             break;
         }
         default: /* FLIP, ZERO, CUT: applied once the records are built */
             if (ndmg < sizeof(dmg) / sizeof(dmg[0])) {
                 dmg[ndmg].kind = op & 7;
-                dmg[ndmg].pos = fj_u16(in);
-                dmg[ndmg].arg = (op & 7) == 6 ? 0 : fj_u8(in);
+                dmg[ndmg].pos = fuzz_u16(in);
+                dmg[ndmg].arg = (op & 7) == 6 ? 0 : fuzz_u8(in);
                 ndmg++;
             }
             break;
@@ -330,7 +314,7 @@ static int fj_fsck(enum fsck_mode mode)
 
 int fuzz_journal_one(const uint8_t *data, size_t size)
 {
-    struct fj_in in = {data, size, 0};
+    struct fuzz_in in = {data, size, 0};
     struct fj_journal jr;
     struct journal_replay_report rep;
     struct sxp_err err;

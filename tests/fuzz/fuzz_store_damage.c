@@ -316,31 +316,6 @@ void fuzz_store_damage_reset(void)
 
 /* ---- The script --------------------------------------------------------- */
 
-struct fz_in {
-    const uint8_t *p;
-    size_t n, i;
-};
-
-static unsigned fz_u8(struct fz_in *in)
-{
-    return in->i < in->n ? in->p[in->i++] : 0;
-}
-
-/* Takes n bytes of the input into out; past its end, zeros (as fz_u8). */
-static void fz_take(struct fz_in *in, unsigned char *out, size_t n)
-{
-    size_t have = in->n - in->i < n ? in->n - in->i : n;
-    memcpy(out, in->p + in->i, have);
-    memset(out + have, 0, n - have);
-    in->i += have;
-}
-
-static unsigned fz_u16(struct fz_in *in)
-{
-    unsigned hi = fz_u8(in);
-    return (hi << 8) | fz_u8(in);
-}
-
 struct fz_tree {
     struct fz_file f[FUZZ_DAMAGE_MAX_FILES];
     size_t n;
@@ -401,9 +376,9 @@ static struct fz_file *fz_find(struct fz_tree *t, const char *rel)
 }
 
 /* The file an op names: a live regular file, or NULL when there is none. */
-static struct fz_file *fz_pick(struct fz_tree *t, struct fz_in *in)
+static struct fz_file *fz_pick(struct fz_tree *t, struct fuzz_in *in)
 {
-    unsigned k = fz_u8(in);
+    unsigned k = fuzz_u8(in);
     for (size_t tries = 0; tries < t->n; tries++) {
         struct fz_file *f = &t->f[(k + tries) % t->n];
         if (f->alive && !f->is_dir)
@@ -413,12 +388,12 @@ static struct fz_file *fz_pick(struct fz_tree *t, struct fz_in *in)
 }
 
 /* Makes a name from input bytes: [a-z0-9._-], 1..24 characters. */
-static void fz_junk_name(struct fz_in *in, char *out)
+static void fz_junk_name(struct fuzz_in *in, char *out)
 {
     static const char chars[] = "abcdef0123456789xyz._-ABCDEF";
-    unsigned n = 1 + fz_u8(in) % 24;
+    unsigned n = 1 + fuzz_u8(in) % 24;
     for (unsigned i = 0; i < n; i++)
-        out[i] = chars[fz_u8(in) % (sizeof(chars) - 1)];
+        out[i] = chars[fuzz_u8(in) % (sizeof(chars) - 1)];
     out[n] = '\0';
     if (strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
         out[0] = 'j';
@@ -453,13 +428,13 @@ static void fz_rename_to(struct fz_tree *t, struct fz_file *f, const char *rel)
     f->renamed = 1;
 }
 
-static void fz_op_rename(struct fz_tree *t, struct fz_file *f, struct fz_in *in)
+static void fz_op_rename(struct fz_tree *t, struct fz_file *f, struct fuzz_in *in)
 {
     static const char *const dirs[] = {"streams", "kv", "blobs"};
     char dir[512], rel[600], name[64];
     const char *base;
     fz_split(f->rel, dir, &base);
-    switch (fz_u8(in) % 6) {
+    switch (fuzz_u8(in) % 6) {
     case 0: { /* onto another file */
         struct fz_file *g = fz_pick(t, in);
         if (g && g != f) {
@@ -481,7 +456,7 @@ static void fz_op_rename(struct fz_tree *t, struct fz_file *f, struct fz_in *in)
         fz_rename_to(t, f, rel);
         return;
     case 3:
-        fuzz_fmt(rel, sizeof(rel), "%s/%s", dirs[fz_u8(in) % 3], base);
+        fuzz_fmt(rel, sizeof(rel), "%s/%s", dirs[fuzz_u8(in) % 3], base);
         fz_rename_to(t, f, rel);
         return;
     case 4: { /* .log <-> .seq */
@@ -504,32 +479,32 @@ static void fz_op_rename(struct fz_tree *t, struct fz_file *f, struct fz_in *in)
     }
 }
 
-static void fz_op_junk(struct fz_tree *t, struct fz_in *in)
+static void fz_op_junk(struct fz_tree *t, struct fuzz_in *in)
 {
     static const char *const dirs[] = {"", "streams", "kv", "blobs"};
-    const char *dir = dirs[fz_u8(in) % 4];
-    unsigned kind = fz_u8(in) % 6;
+    const char *dir = dirs[fuzz_u8(in) % 4];
+    unsigned kind = fuzz_u8(in) % 6;
     char name[300], rel[600];
     unsigned char bytes[64];
     switch (kind) {
     case 0:
-        fuzz_fmt(name, sizeof(name), "tmp.%u.%u.tmp", fz_u8(in), fz_u8(in));
+        fuzz_fmt(name, sizeof(name), "tmp.%u.%u.tmp", fuzz_u8(in), fuzz_u8(in));
         break;
     case 1:   /* a stream file: hex of 1..4 bytes */
     case 2: { /* a key file */
-        unsigned n = 1 + fz_u8(in) % 4;
+        unsigned n = 1 + fuzz_u8(in) % 4;
         char raw[4];
         for (unsigned i = 0; i < n; i++)
-            raw[i] = (char)fz_u8(in);
+            raw[i] = (char)fuzz_u8(in);
         layout_hex_encode(raw, n, name);
         if (kind == 1)
-            strcat(name, fz_u8(in) & 1 ? ".seq" : ".log");
+            strcat(name, fuzz_u8(in) & 1 ? ".seq" : ".log");
         break;
     }
     case 3: { /* a well-formed cid of the bytes that follow */
         unsigned char d[8];
         for (int i = 0; i < 8; i++)
-            d[i] = (unsigned char)fz_u8(in);
+            d[i] = (unsigned char)fuzz_u8(in);
         cid_of(d, sizeof(d), name);
         break;
     }
@@ -542,13 +517,13 @@ static void fz_op_junk(struct fz_tree *t, struct fz_in *in)
         strcmp(rel, "streams") == 0 || strcmp(rel, "kv") == 0 || strcmp(rel, "blobs") == 0 ||
         strcmp(rel, "lost+found") == 0)
         return;
-    unsigned n = fz_u8(in);
+    unsigned n = fuzz_u8(in);
     int is_dir = n == 255;
     struct fz_file *f = fz_add(t, rel, is_dir);
     if (!f || is_dir)
         return;
     n %= sizeof(bytes);
-    fz_take(in, bytes, n);
+    fuzz_take(in, bytes, n);
     fz_insert(f, 0, bytes, n);
 }
 
@@ -556,9 +531,9 @@ static void fz_op_junk(struct fz_tree *t, struct fz_in *in)
 static const char *const fz_op_names[] = {"flip", "set",    "zero",   "trunc",  "cut",    "dup",
                                           "swap", "insert", "extend", "rename", "delete", "junk"};
 
-static void fz_apply(struct fz_tree *t, struct fz_in *in)
+static void fz_apply(struct fz_tree *t, struct fuzz_in *in)
 {
-    unsigned op = fz_u8(in) % 12;
+    unsigned op = fuzz_u8(in) % 12;
     if (op == 11) {
         if (fuzz_verbose())
             fprintf(stderr, "fuzz_store_damage: junk\n");
@@ -571,22 +546,22 @@ static void fz_apply(struct fz_tree *t, struct fz_in *in)
     if (fuzz_verbose())
         fprintf(stderr, "fuzz_store_damage: %s %s\n", fz_op_names[op], f->rel);
     size_t len = f->len;
-    size_t off = len ? fz_u16(in) % len : 0;
+    size_t off = len ? fuzz_u16(in) % len : 0;
     switch (op) {
     case 0: /* flip */
         if (len) {
-            f->b[off] ^= (unsigned char)(fz_u8(in) | 1);
+            f->b[off] ^= (unsigned char)(fuzz_u8(in) | 1);
             f->org[off] = FUZZ_DAMAGE_NO_ORIGIN;
         }
         break;
     case 1: /* set */
         if (len) {
-            f->b[off] = (unsigned char)fz_u8(in);
+            f->b[off] = (unsigned char)fuzz_u8(in);
             f->org[off] = FUZZ_DAMAGE_NO_ORIGIN;
         }
         break;
     case 2: { /* zero */
-        size_t n = 1 + fz_u8(in);
+        size_t n = 1 + fuzz_u8(in);
         for (size_t i = off; i < len && i < off + n; i++) {
             f->b[i] = 0;
             f->org[i] = FUZZ_DAMAGE_NO_ORIGIN;
@@ -597,14 +572,14 @@ static void fz_apply(struct fz_tree *t, struct fz_in *in)
         f->len = off;
         break;
     case 4: { /* cut */
-        size_t n = 1 + fz_u8(in);
+        size_t n = 1 + fuzz_u8(in);
         if (len)
             fz_remove(f, off, n < len - off ? n : len - off);
         break;
     }
     case 5: { /* dup */
-        size_t n = 1 + fz_u8(in);
-        size_t to = len ? fz_u16(in) % (len + 1) : 0;
+        size_t n = 1 + fuzz_u8(in);
+        size_t to = len ? fuzz_u16(in) % (len + 1) : 0;
         if (!len)
             break;
         if (n > len - off)
@@ -617,8 +592,8 @@ static void fz_apply(struct fz_tree *t, struct fz_in *in)
         break;
     }
     case 6: { /* swap */
-        size_t b = len ? fz_u16(in) % len : 0;
-        size_t n = 1 + fz_u8(in);
+        size_t b = len ? fuzz_u16(in) % len : 0;
+        size_t n = 1 + fuzz_u8(in);
         size_t a = off < b ? off : b, c = off < b ? b : off;
         if (a + n > c || c + n > len)
             break;
@@ -632,13 +607,13 @@ static void fz_apply(struct fz_tree *t, struct fz_in *in)
     }
     case 7: { /* insert */
         unsigned char bytes[32];
-        size_t n = fz_u8(in) % 32;
-        fz_take(in, bytes, n);
+        size_t n = fuzz_u8(in) % 32;
+        fuzz_take(in, bytes, n);
         fz_insert(f, off, bytes, n);
         break;
     }
     case 8: { /* extend */
-        size_t n = fz_u16(in) % 4096;
+        size_t n = fuzz_u16(in) % 4096;
         fz_reserve(f, len + n);
         memset(f->b + len, 0, n);
         for (size_t i = 0; i < n; i++)
@@ -968,7 +943,7 @@ static sxp_store *fz_open(int *rc, struct sxp_err *err)
 int fuzz_store_damage_one(const uint8_t *data, size_t size)
 {
     static struct fz_tree tree;
-    struct fz_in in = {data, size, 0};
+    struct fuzz_in in = {data, size, 0};
     struct fsck_report r;
     struct sxp_err err;
     char rep[4096];
@@ -976,7 +951,7 @@ int fuzz_store_damage_one(const uint8_t *data, size_t size)
 
     if (!fz.built)
         fz_init();
-    unsigned flags = fz_u8(&in);
+    unsigned flags = fuzz_u8(&in);
     fz_tree_init(&tree);
     for (int i = 0; i < FUZZ_DAMAGE_MAX_OPS && in.i < in.n; i++)
         fz_apply(&tree, &in);
