@@ -96,7 +96,6 @@ static int fsck_list(struct fsck_ctx *c, const char *dir, struct fsck_ents *out,
     for (size_t i = 0; i < out->n; i++) {
         char path[PATH_MAX];
         struct stat st;
-        out->v[i].is_link = 0;
         if (snprintf(path, sizeof(path), "%s/%s", dir, out->v[i].name) < (int)sizeof(path) &&
             lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
             out->v[i].is_link = 1;
