@@ -63,15 +63,6 @@
  * CPU time: callers yield while the disk works, so CPU seconds per event
  * rise (docs/performance.md); the CPU is given to any other runnable
  * thread at each yield. (RocksDB's write thread waits the same way.)
- * A caller spins only when at least COMMIT_SPIN_MIN_FLIGHT appends are in
- * flight (its own among them): the wake-ups a spin saves grow with the
- * callers of a round, but what it costs does not shrink with them. On a
- * virtual machine a busy vCPU slows the disk: one thread spinning beside a
- * write+fdatasync loop cut the loop's rate by 25-45% and put 12-16 ms
- * stalls in its p99.9, the host freezing a busy vCPU for 10-15 ms in
- * every 100 ms while the disk works (docs/performance.md, stop 26). With
- * 2 to 4 writers, waiters that sleep were 15-35% faster than spinning ones
- * side by side and used a third of the CPU; from 8 on, spinning still wins.
  * After the spin a caller sleeps on its own condition variable (in its
  * request), and is woken only when its request is done or it is made the
  * next leader: a round wakes exactly the sleepers it acknowledged, and the
@@ -149,7 +140,6 @@ struct commit_req {
 #define COMMIT_GATHER_MAX_NS 100000
 #define COMMIT_SPIN_ROUNDS 2
 #define COMMIT_SPIN_MAX_NS 1000000
-#define COMMIT_SPIN_MIN_FLIGHT 5
 
 static pthread_condattr_t commit_cv_attr;
 static pthread_once_t commit_cv_once = PTHREAD_ONCE_INIT;
@@ -712,7 +702,7 @@ out:
 static int commit_spin(sxp_store *s, struct commit_req *req)
 {
     uint64_t limit = s->round_ns * COMMIT_SPIN_ROUNDS;
-    if (s->opt.sync != SXP_SYNC_ALWAYS || limit == 0 || s->st_in_flight < COMMIT_SPIN_MIN_FLIGHT)
+    if (s->opt.sync != SXP_SYNC_ALWAYS || limit == 0)
         return 0;
     if (limit > COMMIT_SPIN_MAX_NS)
         limit = COMMIT_SPIN_MAX_NS;
