@@ -109,6 +109,7 @@ struct bench_param {
     int io;               /* sxp backend: enum sxp_io_kind, 0 = SXP_IO_AUTO */
     int list;             /* reads: 1 = sxp_stream_read's list, 0 = sxp_stream_scan */
     int whole;            /* 1: one session with the whole time, even under --rounds */
+    int busy_cpu;         /* 1: one more thread keeps a CPU busy meanwhile (limit.c) */
 };
 
 typedef int (*bench_run_fn)(const struct bench_ctx *ctx, const struct bench_param *p,

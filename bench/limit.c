@@ -13,11 +13,21 @@
  *                       with one write + one fdatasync per event: what the
  *                       disk gives writers that cannot share a sync.
  *
+ * With p->busy_cpu, limit_group_sync runs beside one more thread that keeps
+ * a CPU busy (a loop with no system calls) for as long as it runs. That row
+ * measures the machine, not an engine: on a virtual machine a busy vCPU can
+ * slow the disk (the host has less CPU left for its I/O, or freezes the
+ * busy vCPU), and every multi-threaded committer keeps some CPU busy while
+ * its sync runs (waking its callers, or their spinning). The report shows
+ * the row against limit/per-8-lines (no target); docs/performance.md,
+ * stop 26, says what it showed on this machine.
+ *
  * Lines are as long as sxp's lines for the same events (event.c), and the
  * fdatasyncs are counted by hand.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -193,6 +203,16 @@ out_close:
     return rc;
 }
 
+/* p->busy_cpu: keeps a CPU busy until *arg turns 1. */
+static void *limit_busy_main(void *arg)
+{
+    _Atomic int *stop = arg;
+    volatile uint64_t spins = 0;
+    while (!atomic_load_explicit(stop, memory_order_relaxed))
+        spins++;
+    return NULL;
+}
+
 int limit_group_sync(const struct bench_ctx *ctx, const struct bench_param *p,
                      struct bench_row *row)
 {
@@ -207,6 +227,13 @@ int limit_group_sync(const struct bench_ctx *ctx, const struct bench_param *p,
     buf = malloc(cap);
     if (buf == NULL) {
         rc = -ENOMEM;
+        goto out_close;
+    }
+    _Atomic int busy_stop = 0;
+    pthread_t busy;
+    int busy_on = p->busy_cpu && pthread_create(&busy, NULL, limit_busy_main, &busy_stop) == 0;
+    if (p->busy_cpu && !busy_on) {
+        rc = -EAGAIN;
         goto out_close;
     }
     uint64_t deadline = stats_now_ns() + (uint64_t)(ctx->seconds * 1e9);
@@ -236,6 +263,10 @@ int limit_group_sync(const struct bench_ctx *ctx, const struct bench_param *p,
     bench_region_end(&r, row);
     row->events = done;
     row->fdatasyncs = (double)fsyncs;
+    if (busy_on) {
+        atomic_store_explicit(&busy_stop, 1, memory_order_relaxed);
+        pthread_join(busy, NULL);
+    }
 out_close:
     close(fd);
     free(buf);

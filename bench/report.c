@@ -145,6 +145,8 @@ static const struct report_ratio report_ratios_table[] = {
      "limit/per-8-lines", RATIO_RATE, 0.85},
     {"8 writers, one stream, p99 ack vs one write+fdatasync", "sxp/writers-8-one-stream",
      "limit/write-fdatasync", RATIO_P99_SYNC, 3.0},
+    {"8-lines loop beside one busy CPU vs alone (the machine, not sxp)",
+     "limit/per-8-lines-busy-cpu", "limit/per-8-lines", RATIO_INFO, 0},
     {"8 writers, own streams, vs 8 write+fdatasync loops on 8 files", "sxp/writers-8-own-streams",
      "limit/8-files-parallel", RATIO_INFO, 0},
     {"8 writers, own streams, vs RocksDB sync-8", "sxp/writers-8-own-streams", "rocksdb/sync-8",

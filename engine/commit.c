@@ -63,6 +63,13 @@
  * CPU time: callers yield while the disk works, so CPU seconds per event
  * rise (docs/performance.md); the CPU is given to any other runnable
  * thread at each yield. (RocksDB's write thread waits the same way.)
+ * The spin has a price on a virtual machine: a busy vCPU slows the disk
+ * (the bench's limit/per-8-lines-busy-cpu row; on this machine one busy
+ * thread took 25-50% off a write+fdatasync loop and put 10-15 ms stalls in
+ * its p99.9). Sleeping instead whenever fewer than 5 appends were in flight
+ * was tried (stop 26): a third of the CPU per event and a lower p99.9 for 2
+ * to 4 writers, but up to 25% less throughput on days the disk was fast,
+ * so callers still spin (docs/performance.md).
  * After the spin a caller sleeps on its own condition variable (in its
  * request), and is woken only when its request is done or it is made the
  * next leader: a round wakes exactly the sleepers it acknowledged, and the
