@@ -15,6 +15,7 @@ set style line 4 lc rgb "#2ca02c" lw 2 pt 11 ps 1.2    # SQLite
 set style line 5 lc rgb "#444444" lw 1.5 dt 2 pt 0         # limit
 set style line 6 lc rgb "#9467bd" lw 1.5 dt 4 pt 0         # limit, second kind
 set style line 7 lc rgb "#8c564b" lw 2 pt 13 ps 1.2    # reference design
+set style line 8 lc rgb "#17becf" lw 1.5 dt 3 pt 0         # limit beside a busy CPU
 
 # 1. Throughput against concurrent writers.
 set output dir."/throughput_writers.png"

@@ -365,6 +365,10 @@ static const struct report_series report_tp_series[] = {
     {"tp_sqlite.dat", "SQLite WAL, synchronous=FULL", {"sqlite/txn-1", "sqlite/threads-8"}, 0},
     {"tp_limit_1.dat", "limit: write+fdatasync per event", {"limit/write-fdatasync"}, 1},
     {"tp_limit_8.dat", "limit: one fdatasync per 8 lines", {"limit/per-8-lines"}, 1},
+    {"tp_limit_8_busy.dat",
+     "limit: one fdatasync per 8 lines, a CPU kept busy",
+     {"limit/per-8-lines-busy-cpu"},
+     1},
     {"tp_limit_files.dat",
      "limit: 8 threads, write+fdatasync, a file each",
      {"limit/8-files-parallel"},
@@ -374,9 +378,13 @@ static const struct report_series report_tp_series[] = {
 static const char *report_cdf1[] = {
     "sxp/append",        "limit/write-fdatasync", "limit/inplace-fdatasync",
     "reference/durable", "sqlite/txn-1",          "rocksdb/sync-1"};
-static const char *report_cdf8[] = {"sxp/writers-8-one-stream", "sxp/writers-8-own-streams",
-                                    "limit/per-8-lines",        "limit/8-files-parallel",
-                                    "sqlite/threads-8",         "rocksdb/sync-8"};
+static const char *report_cdf8[] = {"sxp/writers-8-one-stream",
+                                    "sxp/writers-8-own-streams",
+                                    "limit/per-8-lines",
+                                    "limit/per-8-lines-busy-cpu",
+                                    "limit/8-files-parallel",
+                                    "sqlite/threads-8",
+                                    "rocksdb/sync-8"};
 
 /* The gnuplot line style of a row, so an engine has one colour in every
  * chart (the styles are defined in plot.gp). */
@@ -390,6 +398,8 @@ static int report_style(const char *name)
         return 3;
     if (strncmp(name, "sqlite/", 7) == 0)
         return 4;
+    if (strstr(name, "busy-cpu") != NULL)
+        return 8;
     if (strncmp(name, "limit/inplace", 13) == 0 || strncmp(name, "limit/per-8", 11) == 0)
         return 6;
     if (strncmp(name, "limit/8-files", 13) == 0)
