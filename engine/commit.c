@@ -65,11 +65,11 @@
  * thread at each yield. (RocksDB's write thread waits the same way.)
  * The spin has a price on a virtual machine: a busy vCPU slows the disk
  * (the bench's limit/per-8-lines-busy-cpu row; on this machine one busy
- * thread took 25-50% off a write+fdatasync loop and put 10-15 ms stalls in
+ * thread took 25-45% off a write+fdatasync loop and put 12-16 ms stalls in
  * its p99.9). Sleeping instead whenever fewer than 5 appends were in flight
- * was tried (stop 26): a third of the CPU per event and a lower p99.9 for 2
- * to 4 writers, but up to 25% less throughput on days the disk was fast,
- * so callers still spin (docs/performance.md).
+ * was tried (stop 26): less than half the CPU per event and a lower p99.9
+ * for 2 to 4 writers, but up to 27% less throughput on days the disk was
+ * fast, so callers still spin (docs/performance.md).
  * After the spin a caller sleeps on its own condition variable (in its
  * request), and is woken only when its request is done or it is made the
  * next leader: a round wakes exactly the sleepers it acknowledged, and the
