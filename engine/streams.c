@@ -238,9 +238,12 @@ int streams_find_existing(sxp_store *s, const char *name, size_t len, struct str
     probe[len] = '\0';
     int found = 0;
     pthread_mutex_unlock(&s->mu);
+    /* Only ENOENT means "no such stream": any other failure (EACCES, EIO)
+     * goes on to streams_get, whose load reports it, so that an unreadable
+     * streams/ never reads as an empty stream with high-water 0. */
     for (int i = 0; i < 2 && !found; i++) {
         if (layout_stream_path(s->root, probe, len, i ? ".log" : ".seq", path) == 0 &&
-            s->io->stat(s->io, path, NULL, NULL) == 0)
+            s->io->stat(s->io, path, NULL, NULL) != -ENOENT)
             found = 1;
     }
     pthread_mutex_lock(&s->mu);

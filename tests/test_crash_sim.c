@@ -1742,6 +1742,33 @@ static void records_a_checkpoint_ended_are_not_replayed(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* A stream whose files cannot be looked at (EACCES on streams/, EIO) is an
+ * error, never an empty stream with high-water 0: only ENOENT means that
+ * the stream does not exist. */
+static void a_stream_that_cannot_be_looked_up_is_an_error_not_empty(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 5), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open(t);
+    const struct io_fault_rule stat = {IO_FAULT_BIT(IO_FK_STAT), 1, -EACCES, 1, 0, 0};
+    const struct io_fault_rule open = {IO_FAULT_BIT(IO_FK_OPEN), 1, -EACCES, 1, 0, 0};
+    assert_int_equal(io_fault_add_rule(t->io, &stat), 0);
+    assert_int_equal(io_fault_add_rule(t->io, &open), 0);
+    int64_t hw = -1;
+    assert_int_equal(sxp_stream_last_seq(s, "a", 1, &hw, &err), -EACCES);
+    assert_int_equal(hw, -1);
+    sxp_value *list = NULL;
+    assert_int_equal(sxp_stream_read(s, "a", 1, &list, &err), -EACCES);
+    assert_null(list);
+    io_fault_clear(t->io);
+    assert_int_equal(sxp_stream_last_seq(s, "a", 1, &hw, &err), 0);
+    assert_int_equal(hw, 5);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, tc_setup, tc_teardown)
 
 int main(void)
@@ -1786,6 +1813,7 @@ int main(void)
         T(a_clean_unsynced_close_is_trusted_only_in_its_boot),
         T(fsck_reports_journal_records_and_p_writes_them_back),
         T(records_a_checkpoint_ended_are_not_replayed),
+        T(a_stream_that_cannot_be_looked_up_is_an_error_not_empty),
         T(a_failed_repair_leaves_the_log_as_it_was),
         T(a_big_append_is_durable_by_its_own_logs_sync),
         T(a_replay_over_many_logs_cut_short_is_replayed_again),
