@@ -174,17 +174,32 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
     rc = streams_find_existing(s, stream, stream_len, &st, err);
     if (rc || !st || !st->exists)
         goto out;
-    if (st->dead && st->revive)
-        commit_revive(s, st); /* revive.c */
-    if (st->dead) {
-        char q[ERR_QUOTED_MAX];
-        rc = err_set(err, st->dead, "stream %s refuses writes after an I/O failure (%s)",
-                     err_quote(st->name, st->name_len, q, sizeof(q)), strerror(-st->dead));
-        goto out;
+    /* commit_revive drops s->mu: another truncate may have set busy
+     * meanwhile, so look again after it, as commit_append does. busy has
+     * one owner; setting it must follow a look that saw it clear with
+     * s->mu held all along. */
+    for (int revived = 0;;) {
+        streams_wait_idle(s, st);
+        if (st->dead && st->revive && !revived) {
+            revived = 1;
+            commit_revive(s, st); /* revive.c */
+            continue;
+        }
+        break;
     }
+    if (st->dead)
+        goto dead;
     st->busy = 1; /* T-1 */
     while (st->pending || st->pins)
         pthread_cond_wait(&s->cv, &s->mu);
+    if (st->dead) {
+        /* A queued append's round failed while we waited: its record may
+         * be in JOURNAL without the stream being noted for the checkpoint,
+         * so the log must not be replaced now. */
+        st->busy = 0;
+        pthread_cond_broadcast(&s->cv);
+        goto dead;
+    }
     if (st->jdirty) {
         /* J-7: no journal record may name the log we are about to replace. */
         rc = commit_checkpoint(s, err);
@@ -224,4 +239,10 @@ idle:
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;
+dead: {
+    char q[ERR_QUOTED_MAX];
+    rc = err_set(err, st->dead, "stream %s refuses writes after an I/O failure (%s)",
+                 err_quote(st->name, st->name_len, q, sizeof(q)), strerror(-st->dead));
+    goto out;
+}
 }

@@ -25,6 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -767,6 +769,204 @@ static void a_failed_listing_keeps_a_busy_log_behind_the_journal_sync(void **sta
     check_reads_in_order(c, "cold", 2);
 }
 
+/* TWO TRUNCATES OF A STREAM THAT A FAILED WRITE KILLED. Each revives the
+ * stream first, and the revival drops the store's lock; a truncate that set
+ * busy without looking again then ran beside the other, whose end cleared
+ * busy under it, so an append was acknowledged into a log the second
+ * truncate was about to replace (engine/truncate.c). The first truncate is
+ * held in its revival's JOURNAL write, the second queues for the commit lead
+ * behind it; then the second is held in its temp file's fdatasync while a
+ * third thread appends. Whatever the order the truncates run in, an
+ * acknowledged append must survive both, and so must both truncates. */
+struct tr_hold {
+    pthread_t who;      /* the thread to hold */
+    const char *suffix; /* a part of the path */
+    enum io_fault_kind kind;
+    int armed, holding, released;
+};
+
+struct tr_holds {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct tr_hold h[2];
+};
+
+static void tr_hold_hook(void *arg, enum io_fault_kind kind, int when, uint64_t n,
+                         const char *path, int res)
+{
+    struct tr_holds *hs = arg;
+    (void)n;
+    (void)res;
+    pthread_mutex_lock(&hs->mu);
+    for (int i = 0; i < 2; i++) {
+        struct tr_hold *h = &hs->h[i];
+        if (!h->armed || when != 0 || kind != h->kind || !pthread_equal(pthread_self(), h->who) ||
+            strstr(path, h->suffix) == NULL)
+            continue;
+        h->armed = 0;
+        h->holding = 1;
+        pthread_cond_broadcast(&hs->cv);
+        while (!h->released)
+            pthread_cond_wait(&hs->cv, &hs->mu);
+    }
+    pthread_mutex_unlock(&hs->mu);
+}
+
+/* Starts fn(arg) on *th, to be held at its first call of kind on a path
+ * holding suffix (slot i). */
+static void tr_start_armed(struct tr_holds *hs, int i, pthread_t *th, void *(*fn)(void *),
+                           void *arg, enum io_fault_kind kind, const char *suffix)
+{
+    pthread_mutex_lock(&hs->mu); /* the hook waits until who is set */
+    assert_int_equal(pthread_create(th, NULL, fn, arg), 0);
+    hs->h[i] = (struct tr_hold){.who = *th, .kind = kind, .suffix = suffix, .armed = 1};
+    pthread_mutex_unlock(&hs->mu);
+}
+
+static void tr_wait_held(struct tr_holds *hs, int i)
+{
+    pthread_mutex_lock(&hs->mu);
+    while (!hs->h[i].holding)
+        pthread_cond_wait(&hs->cv, &hs->mu);
+    pthread_mutex_unlock(&hs->mu);
+}
+
+static void tr_release(struct tr_holds *hs, int i)
+{
+    pthread_mutex_lock(&hs->mu);
+    hs->h[i].released = 1;
+    pthread_cond_broadcast(&hs->cv);
+    pthread_mutex_unlock(&hs->mu);
+}
+
+struct tr_call {
+    struct gc *c;
+    int64_t n;
+    pid_t tid;
+    int done, rc;
+    char msg[512];
+};
+
+static void *tr_truncate_run(void *arg)
+{
+    struct tr_call *a = arg;
+    struct sxp_err err;
+    __atomic_store_n(&a->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+    a->rc = sxp_stream_truncate(a->c->s, "t", 1, a->n, &err);
+    if (a->rc)
+        snprintf(a->msg, sizeof(a->msg), "%s", err.msg);
+    __atomic_store_n(&a->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void *tr_append_run(void *arg)
+{
+    struct tr_call *a = arg;
+    struct sxp_err err;
+    __atomic_store_n(&a->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
+    sxp_value *ev = tu_padded_event(a->n, 0);
+    a->rc = sxp_stream_append(a->c->s, "t", 1, ev, &err);
+    sxp_value_free(ev);
+    __atomic_store_n(&a->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* 1 when thread tid sleeps (state S: a condition variable here, since the
+ * store is on a real disk but no call of this test's threads blocks in I/O
+ * while the others are held). */
+static int tr_asleep(pid_t tid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[got] = '\0';
+    const char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' && p[2] == 'S';
+}
+
+static pid_t tr_tid(struct tr_call *a)
+{
+    pid_t tid;
+    while ((tid = __atomic_load_n(&a->tid, __ATOMIC_ACQUIRE)) == 0)
+        sched_yield();
+    return tid;
+}
+
+static int64_t tr_events(struct gc *c, int64_t *first, int64_t *last)
+{
+    struct sxp_err err;
+    sxp_value *l = NULL;
+    assert_int_equal(sxp_stream_read(c->s, "t", 1, &l, &err), 0);
+    size_t n = sxp_value_len(l);
+    if (n) {
+        *first = sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(l, 0), "seq", 3));
+        *last = sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(l, n - 1), "seq", 3));
+    }
+    sxp_value_free(l);
+    return (int64_t)n;
+}
+
+static void two_truncates_of_a_revived_stream_keep_an_append_made_meanwhile(void **state)
+{
+    struct gc *c = *state;
+    struct sxp_err err;
+    struct tr_holds hs = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    for (int64_t i = 1; i <= 20; i++)
+        append_now(c, "t", i);
+    assert_int_equal(sxp_store_close(c->s), 0); /* .seq holds 20 */
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    assert_int_equal(store_open_io(c->dir, &o, c->io, 0, &c->s, &err), 0);
+    io_fault_set_hook(c->io, tr_hold_hook, &hs);
+    /* The stream's first append of the session grows its log: the round
+     * goes through JOURNAL, whose record write fails on a full disk. */
+    assert_int_equal(io_fault_fail_nth(c->io, IO_FK_PWRITE, 1, -ENOSPC, 0), 0);
+    struct tr_call a21 = {.c = c, .n = 21};
+    tr_append_run(&a21);
+    assert_int_equal(a21.rc, -ENOSPC);
+    io_fault_clear(c->io);
+
+    struct tr_call t1 = {.c = c, .n = 5}, t2 = {.c = c, .n = 10}, t3 = {.c = c, .n = 21};
+    pthread_t th1, th2, th3;
+    /* t1 revives the stream, holding the commit lead, in its checkpoint. */
+    tr_start_armed(&hs, 0, &th1, tr_truncate_run, &t1, IO_FK_PWRITE, "/JOURNAL");
+    tr_wait_held(&hs, 0);
+    /* t2 queues for the lead behind it; later it is held copying the log. */
+    tr_start_armed(&hs, 1, &th2, tr_truncate_run, &t2, IO_FK_FDATASYNC, "/streams/tmp.");
+    pid_t tid2 = tr_tid(&t2);
+    while (!tr_asleep(tid2))
+        sched_yield();
+    tr_release(&hs, 0);
+    tr_wait_held(&hs, 1);
+
+    assert_int_equal(pthread_create(&th3, NULL, tr_append_run, &t3), 0);
+    pid_t tid3 = tr_tid(&t3);
+    while (!__atomic_load_n(&t3.done, __ATOMIC_ACQUIRE) && !tr_asleep(tid3))
+        sched_yield(); /* acknowledged, or waiting for the truncate */
+    tr_release(&hs, 1);
+    pthread_join(th1, NULL);
+    pthread_join(th2, NULL);
+    pthread_join(th3, NULL);
+    io_fault_set_hook(c->io, gate_hook, &c->g);
+    if (t1.rc || t2.rc)
+        fail_msg("truncates: %d %s / %d %s", t1.rc, t1.msg, t2.rc, t2.msg);
+    assert_int_equal(t3.rc, 0);
+    int64_t first = 0, last = 0;
+    assert_int_equal(tr_events(c, &first, &last), 11); /* 11..21 */
+    assert_int_equal(first, 11);
+    assert_int_equal(last, 21);
+    assert_int_equal(sxp_store_close(c->s), 0);
+    assert_int_equal(store_open_io(c->dir, &o, c->io, 0, &c->s, &err), 0);
+    assert_int_equal(tr_events(c, &first, &last), 11);
+    assert_int_equal(first, 11);
+    assert_int_equal(last, 21);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -785,6 +985,8 @@ int main(void)
         cmocka_unit_test(a_ring_that_breaks_costs_only_the_appends_it_had),
         cmocka_unit_test_setup_teardown(a_taken_seq_is_refused_while_its_round_is_held, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            two_truncates_of_a_revived_stream_keep_an_append_made_meanwhile, setup, teardown),
         cmocka_unit_test_setup_teardown(a_big_round_that_grows_its_log_skips_the_journal, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
