@@ -453,10 +453,17 @@ static int streams_trim_one(sxp_store *s, struct stream *st)
     int rc = io_cut(s->io, st->fd, st->size_durable, sync, &sync_failed);
     if (sync && (!rc || sync_failed))
         s->st_syncs++;
-    if (!rc)
+    if (!rc) {
         st->size_alloc = st->size_durable;
-    else
+    } else {
         streams_set_dead(s, st, rc);
+        /* IO-5: after a failed fdatasync of its log a stream refuses
+         * writes until reopen, even one a failed write had left revivable:
+         * a revival's own sync would succeed and vouch for pages the
+         * failed one may have dropped (journaled lines among them). */
+        if (sync_failed)
+            st->revive = 0;
+    }
     return rc;
 }
 

@@ -1769,6 +1769,48 @@ static void a_stream_that_cannot_be_looked_up_is_an_error_not_empty(void **state
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* A stream a failed write left revivable, whose log then fails an
+ * fdatasync when its descriptor is evicted (the cut of its pre-zeroed
+ * space), refuses writes until reopen (IO-5), as after any failed sync of
+ * its log: a revival's own sync would vouch for pages the failed one may
+ * have dropped. */
+static void a_failed_sync_at_eviction_ends_a_revivable_stream_until_reopen(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    tc_options(&o);
+    o.max_open_files = 1;
+    assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &s, &err), 0);
+    assert_int_equal(tc_append(s, "b", 1), 0);
+    for (int64_t i = 1; i <= 70; i++) /* pre-zeroed space from the 64th on */
+        assert_int_equal(tc_append(s, "a", i), 0);
+    assert_true(tc_size(t, "streams/61.log") > (uint64_t)70 * 40);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_PWRITE, 1, -ENOSPC, 0), 0);
+    assert_int_equal(tc_append(s, "a", 71), -ENOSPC); /* dead, revivable */
+    io_fault_clear(t->io);
+    io_fault_reset_counts(t->io);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 1, -EIO, 0), 0);
+    int rc = tc_append(s, "b", 2); /* evicts a's descriptor: cut, sync */
+    enum io_fault_kind k;
+    char path[256] = "";
+    assert_int_equal(io_fault_last_injected(t->io, &k, path, sizeof(path)), 0);
+    assert_int_equal(k, IO_FK_FDATASYNC);
+    assert_non_null(strstr(path, "/streams/61.log"));
+    assert_int_equal(rc, 0);
+    io_fault_clear(t->io);
+    /* The first failure is the one reported. */
+    assert_int_equal(tc_append(s, "a", 71), -ENOSPC);
+    assert_int_equal(tc_append(s, "a", 71), -ENOSPC); /* not revived later */
+    assert_int_equal(tc_append(s, "b", 3), 0);
+    assert_int_not_equal(sxp_store_close(s), 0); /* a dead stream: not clean */
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 70);
+    assert_int_equal(tc_append(s, "a", 71), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, tc_setup, tc_teardown)
 
 int main(void)
@@ -1814,6 +1856,7 @@ int main(void)
         T(fsck_reports_journal_records_and_p_writes_them_back),
         T(records_a_checkpoint_ended_are_not_replayed),
         T(a_stream_that_cannot_be_looked_up_is_an_error_not_empty),
+        T(a_failed_sync_at_eviction_ends_a_revivable_stream_until_reopen),
         T(a_failed_repair_leaves_the_log_as_it_was),
         T(a_big_append_is_durable_by_its_own_logs_sync),
         T(a_replay_over_many_logs_cut_short_is_replayed_again),
