@@ -191,7 +191,13 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
         rc = lock_read_dirty(s->io, s->lock_fd, &dirty);
         if (rc < 0)
             return err_set(err, rc, "read %s/LOCK: %s", s->root, strerror(-rc));
-        rc = recover_store_only(s->io, s->root, sync, rc ? &dirty : NULL, s->lock_fd, &rep, err);
+        /* Recovery's own writes are durable in every mode: what it
+         * writes back (JOURNAL's records, R-0), rolls forward (.seq) and
+         * cuts stands for what a crashed session, syncing or not, made
+         * durable, and an open under SXP_SYNC_NONE must not trade that for
+         * pages a power loss may drop. It costs syncs at an open after a
+         * crash only. */
+        rc = recover_store_only(s->io, s->root, 1, rc ? &dirty : NULL, s->lock_fd, &rep, err);
         if (rc)
             return rc;
         s->rec_logs_scanned = rep.logs_scanned;

@@ -646,6 +646,37 @@ static void appends_only_the_journal_made_durable_survive_power_loss(void **stat
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* R-0 under SXP_SYNC_NONE: the journal's records are appends a syncing
+ * session acknowledged, so an open that syncs nothing still writes them
+ * back durably before it empties the journal. Each seed loses power right
+ * after that open, keeping a different mix of what was not durable. */
+static void an_unsynced_open_writes_the_journal_back_durably(void **state)
+{
+    struct tc *t = *state;
+    tc_journaled_appends_then_power_loss(t, 3);
+    for (uint64_t seed = 1; seed <= 48; seed++) {
+        struct sxp_io *disk = NULL;
+        struct sxp_options o;
+        struct sxp_err err;
+        sxp_store *s = NULL;
+        assert_int_equal(io_sim_clone(t->sim, &disk), 0);
+        tc_options(&o);
+        o.sync = SXP_SYNC_NONE;
+        assert_int_equal(store_open_io(TC_STORE, &o, disk, 0, &s, &err), 0);
+        store_abandon(s);
+        io_sim_crash(disk, seed, IO_SIM_RANDOM);
+        io_sim_restart(disk);
+        tc_options(&o);
+        if (store_open_io(TC_STORE, &o, disk, 0, &s, &err) != 0)
+            fail_msg("seed %llu: open: %s", (unsigned long long)seed, err.msg);
+        if (tc_count(s, "a") != 3 || tc_count(s, "b") != 1)
+            fail_msg("seed %llu: a has %zu events, b %zu", (unsigned long long)seed,
+                     tc_count(s, "a"), tc_count(s, "b"));
+        assert_int_equal(sxp_store_close(s), 0);
+        disk->destroy(disk);
+    }
+}
+
 static int tc_sim_seed = 1;
 
 /* Loses power, seeded by tc_sim_seed, in the mode tc_sim_seed % 4 picks
@@ -1856,6 +1887,7 @@ int main(void)
         T(fsck_reports_journal_records_and_p_writes_them_back),
         T(records_a_checkpoint_ended_are_not_replayed),
         T(a_stream_that_cannot_be_looked_up_is_an_error_not_empty),
+        T(an_unsynced_open_writes_the_journal_back_durably),
         T(a_failed_sync_at_eviction_ends_a_revivable_stream_until_reopen),
         T(a_failed_repair_leaves_the_log_as_it_was),
         T(a_big_append_is_durable_by_its_own_logs_sync),
