@@ -83,6 +83,18 @@
  *        logs are only appended to, and a truncate checkpoints first.
  *   J-8  A torn header cannot hide records: a header is only written after
  *        a checkpoint synced every log its records wrote, or on a new file.
+ *        So a header that does not check holds nothing pending when it is
+ *        what a crash can leave: (a) a torn creation, with nothing but
+ *        zeros after it (records are written only after a header was
+ *        synced); or (b) a rewrite in place of GEN g to g + 1 torn at some
+ *        byte, the new header's first bytes over the old one's last: every
+ *        rewrite (a checkpoint, journal_start, a replay's reset) happens
+ *        when nothing in the file is pending. Anything else is DAMAGE: records of an unknown generation, maybe
+ *        acknowledged appends missing from their logs. Recovery refuses
+ *        the store; sxp-fsck reports journal-header and under -y moves the
+ *        whole file to lost+found/ and starts an empty journal (no record
+ *        can be written back: its generation is what tells a pending
+ *        record from a stale one).
  *   J-9  DAMAGE. A round's records are written only once the previous
  *        round's fdatasync succeeded (commit.c; a failed one stops the
  *        journal for the session). Say the first record that does not
@@ -423,6 +435,46 @@ static int journal_reset(struct sxp_io *io, const char *path, uint64_t gen, int 
     return 0;
 }
 
+/* J-8 (b): 1 when buf's header is a rewrite of some generation g to g + 1
+ * torn at some byte k: the new header's first k bytes over the old one's
+ * last. Each k names g: GEN's digits before k are g + 1's, those from k on
+ * are g's, and g + 1 carried into the digits before k exactly when g's
+ * digits from k on are all 'f'. */
+static int journal_torn_rewrite(const char *buf, size_t len)
+{
+    const size_t gen_at = JOURNAL_MAGIC_LEN, gen_end = JOURNAL_MAGIC_LEN + 16;
+    char old[JOURNAL_HDR_LEN], neu[JOURNAL_HDR_LEN];
+    if (len < JOURNAL_HDR_LEN)
+        return 0;
+    for (size_t k = 0; k <= JOURNAL_HDR_LEN; k++) {
+        size_t cut = k < gen_at ? gen_at : k > gen_end ? gen_end : k;
+        uint64_t hi = 0, lo = 0, g;
+        size_t m = gen_end - cut; /* g's own low digits */
+        if ((cut > gen_at && frame_hex_get(buf + gen_at, cut - gen_at, &hi)) ||
+            (m && frame_hex_get(buf + cut, m, &lo)))
+            continue;
+        if (m == 16) {
+            g = lo;
+        } else {
+            /* g + 1 carried into hi when g's low digits are all 'f' (or
+             * there are none: then hi is all of g + 1) */
+            if (m == 0 || lo == ((uint64_t)1 << (4 * m)) - 1) {
+                if (hi == 0)
+                    continue;
+                hi--;
+            }
+            g = (hi << (4 * m)) | lo;
+        }
+        if (g == UINT64_MAX)
+            continue;
+        journal_header_format(old, g);
+        journal_header_format(neu, g + 1);
+        if (memcmp(buf, neu, k) == 0 && memcmp(buf + k, old + k, JOURNAL_HDR_LEN - k) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
                    journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
                    struct sxp_err *err)
@@ -446,8 +498,24 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
     if (rc)
         return err_set(err, rc, "read %s: %s", path, strerror(-rc));
     int version = journal_header_parse(buf, len, &gen);
-    if (!version)
-        goto out; /* J-8: nothing pending */
+    if (!version) {
+        /* J-8: a torn creation holds nothing pending; bytes after a header
+         * that does not check are damage. */
+        size_t at = JOURNAL_HDR_LEN;
+        while (at < len && buf[at] == '\0')
+            at++;
+        if (at < len && !journal_torn_rewrite(buf, len)) {
+            out->header_damaged = 1;
+            out->damaged_len = len;
+            if (!orphan)
+                rc = err_set(err, -EUCLEAN,
+                             "%s/JOURNAL is damaged: its header does not check, and %zu bytes "
+                             "of records follow it (from byte %zu), so appends acknowledged "
+                             "in them may be missing from their logs; run sxp-fsck",
+                             root, len - JOURNAL_HDR_LEN, at);
+        }
+        goto out;
+    }
 
     /* J-9 first, so that a refusal writes nothing. */
     size_t at = JOURNAL_HDR_LEN, n;
@@ -553,6 +621,14 @@ out:
     free(ls.v);
     free(buf);
     return rc;
+}
+
+int journal_reset_damaged(struct sxp_io *io, const char *root, int sync, struct sxp_err *err)
+{
+    char path[PATH_MAX];
+    if (layout_path(root, "JOURNAL", path))
+        return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
+    return journal_reset(io, path, 1, sync, err);
 }
 
 int journal_check_readonly(struct sxp_io *io, const char *root, struct sxp_err *err)

@@ -48,6 +48,9 @@ struct journal_replay_report {
      * damaged_at..+damaged_len do not check, and a record of a later round
      * follows them at damaged_later. */
     uint64_t damaged_at, damaged_len, damaged_later;
+    /* J-8: the header does not check and bytes other than zeros follow
+     * it; damaged_len is then the file's size, and no record is read. */
+    int header_damaged;
 };
 
 /* A record that cannot be written back (J-6): its log is missing (or a
@@ -83,6 +86,10 @@ typedef int (*journal_orphan_fn)(void *arg, const struct journal_orphan *o);
 int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
                    journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
                    struct sxp_err *err);
+
+/* J-8, sxp-fsck -y: once the damaged file is saved, a header of generation
+ * 1 and nothing after it. */
+int journal_reset_damaged(struct sxp_io *io, const char *root, int sync, struct sxp_err *err);
 
 /* A read-only open: -EUCLEAN (with a message) when ROOT/JOURNAL holds
  * records and no writer holds ROOT/LOCK, that is, a crash left appends only

@@ -66,6 +66,12 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
                               "their logs",
                               "-y moves the bytes to lost+found/ and writes back the records "
                               "before and after them"},
+    [FSCK_JOURNAL_HEADER] = {"journal-header", FSCK_CORRUPTION,
+                             "JOURNAL's header does not check and records follow it: their "
+                             "generation is unknown, so acknowledged appends in them may be "
+                             "missing from their logs and none can be written back",
+                             "-y moves the whole file to lost+found/ and starts an empty "
+                             "journal"},
 };
 
 const char *fsck_class_name(enum fsck_class c)

@@ -461,6 +461,41 @@ static int fsck_journal_damaged(struct fsck_orphans *x, const struct journal_rep
     return fsck_journal_keep(x, &f, "JOURNAL", jr->damaged_at, jr->damaged_len);
 }
 
+/* J-8: a journal-header finding. -n and -p report it; -y copies the whole
+ * file to lost+found/, durably, then starts an empty journal, so that the
+ * store opens again (its logs as they are: the records' generation, which
+ * tells pending ones from stale ones, is lost with the header). */
+static int fsck_journal_header(struct fsck_orphans *x, const struct journal_replay_report *jr)
+{
+    struct fsck_ctx *c = x->c;
+    struct fsck_finding f = {.code = FSCK_JOURNAL_HEADER,
+                             .file = fsck_str(c, "JOURNAL"),
+                             .len = jr->damaged_len};
+    if (c->o->mode != FSCK_MODE_YES)
+        return fsck_journal_keep(x, &f, "JOURNAL", 0, jr->damaged_len) ? FSCK_EXIT_FAILED : 0;
+    char path[PATH_MAX];
+    struct fsck_lf lf;
+    struct sxp_err err;
+    if (fsck_path(c, "JOURNAL", path)) {
+        fsck_msgf(x->msg, x->size, "store path too long: %s", c->root);
+        return FSCK_EXIT_FAILED;
+    }
+    x->jfd = c->io->open(c->io, path, O_RDONLY | O_CLOEXEC, 0);
+    if (x->jfd < 0) {
+        fsck_msgf(x->msg, x->size, "open %s: %s", path, strerror(-x->jfd));
+        return FSCK_EXIT_FAILED;
+    }
+    fsck_lf_init(&lf, c);
+    x->lf = &lf;
+    int rc = fsck_journal_keep(x, &f, "JOURNAL", 0, jr->damaged_len);
+    fsck_lf_close(&lf);
+    (void)c->io->close(c->io, x->jfd);
+    x->lf = NULL;
+    if (!rc && (rc = journal_reset_damaged(c->io, c->root, c->sync, &err)) != 0)
+        fsck_msgf(x->msg, x->size, "%s", err.msg);
+    return rc ? FSCK_EXIT_FAILED : 0;
+}
+
 /* ROOT/JOURNAL (engine/journal.c): its records are acknowledged appends.
  * -n counts them; -p and -y write them back into their logs (J-6) before
  * anything else is checked, so the checks see the logs as acknowledged. A
@@ -480,6 +515,8 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
         fsck_msgf(msg, size, "%s", err.msg);
         return FSCK_EXIT_FAILED;
     }
+    if (jr.header_damaged)
+        return fsck_journal_header(&x, &jr);
     if (jr.records == 0)
         return 0;
     int damaged = jr.damaged_at != 0;

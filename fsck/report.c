@@ -165,6 +165,12 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
                   " do not check, and a record of a later round follows at byte %" PRId64,
                   f->len, f->off, f->a);
         return;
+    case FSCK_JOURNAL_HEADER:
+        fsck_msgf(buf, size,
+                  "the header does not check, and the %" PRIu64
+                  "-byte file holds records after it: none can be written back",
+                  f->len);
+        return;
     case FSCK_LIVE_WRITER:
         if (f->a > 0)
             fsck_msgf(buf, size, "pid %" PRId64 " holds the store: checked read-only (--force)",

@@ -333,6 +333,138 @@ static void fsck_reports_a_damaged_journal_and_y_saves_it(void **state)
     tj_assert_counts(t, "2,1,2");
 }
 
+/* J-8: a header that does not check, with records after it, is damage:
+ * the records' generation is unknown, and they may be acknowledged
+ * appends their logs lack. The open and a read-only open refuse the store
+ * and change nothing; sxp-fsck -n and -p report journal-header; -y saves
+ * the whole file to lost+found/ and starts an empty journal. */
+static void a_damaged_header_before_records_is_refused(void **state)
+{
+    struct tj *t = *state;
+    const struct tj_rec recs[] = {{"a", 1, 0, 0}, {"b", 1, 1, 0}};
+    tj_write(t, recs, 2, 0);
+    size_t len = 0;
+    char *j = tu_read_file(tj_path(t, "JOURNAL"), &len);
+    j[5] ^= 0x20; /* "sxpjOurnal2": the header no longer checks */
+    tu_write_file(tj_path(t, "JOURNAL"), j, len);
+    uint64_t a = tj_size(t, tj_log("a"));
+    struct sxp_err err;
+    for (int ro = 0; ro < 2; ro++) {
+        assert_int_equal(tj_open_rc(t, ro, &err), -EUCLEAN);
+        assert_non_null(strstr(err.msg, "header does not check"));
+        assert_non_null(strstr(err.msg, "sxp-fsck"));
+    }
+    size_t now_len = 0;
+    char *now = tu_read_file(tj_path(t, "JOURNAL"), &now_len);
+    assert_int_equal(now_len, len);
+    assert_memory_equal(now, j, len);
+    free(now);
+    assert_int_equal(tj_size(t, tj_log("a")), a);
+
+    struct fsck_report r;
+    for (int m = 0; m < 2; m++) {
+        assert_int_equal(tj_fsck(t, m ? FSCK_MODE_PREEN : FSCK_MODE_CHECK, &r), FSCK_EXIT_LEFT);
+        const struct fsck_finding *f = fsck_report_find(&r, FSCK_JOURNAL_HEADER);
+        assert_non_null(f);
+        assert_string_equal(f->file, "JOURNAL");
+        assert_int_equal(f->len, len);
+        assert_int_equal(f->action, FSCK_ACT_NONE);
+        fsck_report_free(&r);
+        assert_int_equal(tj_size(t, "JOURNAL"), len);
+    }
+    assert_int_equal(tj_fsck(t, FSCK_MODE_YES, &r), FSCK_EXIT_REPAIRED);
+    const struct fsck_finding *f = fsck_report_find(&r, FSCK_JOURNAL_HEADER);
+    assert_non_null(f);
+    assert_int_equal(f->action, FSCK_ACT_MOVED);
+    assert_non_null(f->moved_to);
+    size_t saved_len = 0;
+    char *saved = tu_read_file(tj_path(t, f->moved_to), &saved_len);
+    assert_int_equal(saved_len, len);
+    assert_memory_equal(saved, j, len);
+    free(saved);
+    fsck_report_free(&r);
+    free(j);
+    assert_int_equal(tj_size(t, "JOURNAL"), JOURNAL_HDR_LEN);
+    assert_int_equal(tj_fsck(t, FSCK_MODE_CHECK, &r), FSCK_EXIT_CLEAN);
+    fsck_report_free(&r);
+    tj_assert_counts(t, "1,1,1"); /* the records were not written back */
+}
+
+/* J-8: a header that does not check with only zeros after it (a creation
+ * a crash tore, or its zeroed space) holds nothing: the open goes on. */
+static void a_bad_header_with_only_zeros_after_it_is_a_torn_creation(void **state)
+{
+    struct tj *t = *state;
+    char j[JOURNAL_HDR_LEN + 4096];
+    memset(j, 0, sizeof(j));
+    memcpy(j, "sxpjour", 7); /* a torn header */
+    tu_write_file(tj_path(t, "JOURNAL"), j, sizeof(j));
+    struct sxp_err err;
+    int rc = tj_open_rc(t, 0, &err);
+    if (rc)
+        fail_msg("open: %s", err.msg);
+    tj_assert_counts(t, "1,1,1");
+}
+
+/* The header of generation gen (J-1). */
+static void tj_header(char out[JOURNAL_HDR_LEN], uint64_t gen)
+{
+    char text[JOURNAL_HDR_LEN + 1];
+    int n = snprintf(text, sizeof(text), "sxpjournal2 %016llx ", (unsigned long long)gen);
+    snprintf(text + n, sizeof(text) - (size_t)n, "%016llx\n",
+             (unsigned long long)XXH3_64bits(text, 28));
+    memcpy(out, text, JOURNAL_HDR_LEN);
+}
+
+/* JOURNAL as body (a header, then records) but for its header: a rewrite
+ * of generation g to g + step torn at byte k, the new header's first k
+ * bytes over the old one's last. The store is left unclean. */
+static void tj_torn_header(struct tj *t, const char *body, size_t len, uint64_t g, uint64_t step,
+                           size_t k)
+{
+    store_abandon(tu_open(t->dir)); /* LOCK unclean */
+    char *j = malloc(len);
+    assert_non_null(j);
+    memcpy(j, body, len);
+    char neu[JOURNAL_HDR_LEN];
+    tj_header(j, g);
+    tj_header(neu, g + step);
+    memcpy(j, neu, k);
+    tu_write_file(tj_path(t, "JOURNAL"), j, len);
+    free(j);
+}
+
+/* J-8 (b): a header rewrite torn by a power loss, at any byte, and whatever
+ * the generations (0xff to 0x100 carries into GEN's higher digits), holds
+ * nothing pending: every rewrite happens when nothing in the file is. The
+ * open goes on without writing the records back. A header no such tear
+ * explains (g to g + 2) is damage. */
+static void a_torn_header_rewrite_holds_nothing_pending(void **state)
+{
+    struct tj *t = *state;
+    const struct tj_rec recs[] = {{"a", 1, 1, 0}, {"b", 2, 1, 0}};
+    tj_write(t, recs, 2, 0);
+    size_t len = 0;
+    char *body = tu_read_file(tj_path(t, "JOURNAL"), &len);
+    tu_write_file(tj_path(t, "JOURNAL"), body, JOURNAL_HDR_LEN); /* none pending */
+    const uint64_t gens[] = {0x10, 0xff, 0xfffffffffULL}; /* not the records' */
+    struct sxp_err err;
+    for (size_t i = 0; i < sizeof(gens) / sizeof(gens[0]); i++) {
+        for (size_t k = 0; k <= JOURNAL_HDR_LEN; k++) {
+            tj_torn_header(t, body, len, gens[i], 1, k);
+            int rc = tj_open_rc(t, 0, &err);
+            if (rc)
+                fail_msg("gen %llx torn at byte %zu: %s", (unsigned long long)gens[i], k,
+                         err.msg);
+        }
+    }
+    tj_assert_counts(t, "1,1,1");
+    tj_torn_header(t, body, len, 0xff, 2, 35); /* in SUM */
+    assert_int_equal(tj_open_rc(t, 0, &err), -EUCLEAN);
+    assert_non_null(strstr(err.msg, "header does not check"));
+    free(body);
+}
+
 /* J-10: a journal an older build left (version 1: no rounds) is written
  * back; bad bytes end it, whatever follows (it cannot tell rounds apart). */
 static void a_version_1_journal_is_written_back(void **state)
@@ -393,6 +525,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_next_round_after_a_bad_middle_record_is_damage,
                                         tj_setup, tj_teardown),
         cmocka_unit_test_setup_teardown(fsck_reports_a_damaged_journal_and_y_saves_it, tj_setup,
+                                        tj_teardown),
+        cmocka_unit_test_setup_teardown(a_damaged_header_before_records_is_refused, tj_setup,
+                                        tj_teardown),
+        cmocka_unit_test_setup_teardown(a_bad_header_with_only_zeros_after_it_is_a_torn_creation,
+                                        tj_setup, tj_teardown),
+        cmocka_unit_test_setup_teardown(a_torn_header_rewrite_holds_nothing_pending, tj_setup,
                                         tj_teardown),
         cmocka_unit_test_setup_teardown(a_version_1_journal_is_written_back, tj_setup, tj_teardown),
         cmocka_unit_test_setup_teardown(each_open_starts_a_higher_generation, tj_setup,
