@@ -74,6 +74,13 @@ int cli_cmd_op(struct cli_global *g, int argc, char **argv)
         text = a.pos[0];
         len = strlen(text);
     }
+    /* A blank request goes no further, --socket or not: the server skips
+     * blank lines without an answer (serve.md), so a client that sent one
+     * would wait forever; the parse says why, as for a local op. */
+    if (cli_answer_blank(text, len) && sxp_value_parse(text, len, &parsed, &err) != 0) {
+        status = cli_report(&err);
+        goto out;
+    }
     if (a.seen[0]) {
         status = cli_op_socket(a.val[0], text, len);
         goto out;
