@@ -330,6 +330,17 @@ static int commit_slot_add(struct commit_slot *sl, struct commit_req *r)
     return 0;
 }
 
+/* r failed before any of it was written (its log could not be opened, no
+ * memory): its seqs are free again, so a retry of the same seqs is not
+ * refused, unless a later request of the log reserved more since (ST-1).
+ * Below r stand the round's earlier requests of the log, if any. */
+static void commit_unreserve(const struct commit_slot *sl, const struct commit_req *r)
+{
+    struct stream *st = sl->st;
+    if (st->hw_reserved == r->last_seq)
+        st->hw_reserved = sl->bytes ? sl->last_seq : st->hw;
+}
+
 /* J-4: whether this round goes through the journal. Makes room in the
  * journal's dirty list for its logs first. s->mu held. */
 static int commit_use_journal(sxp_store *s, struct commit_slot *slots, size_t nslots)
@@ -556,12 +567,14 @@ static void commit_round(sxp_store *s)
             sl->rc = streams_pin_fd(s, st, NULL);
             st->round_slot = ++nslots;
             if (sl->rc) {
+                commit_unreserve(sl, r);
                 commit_finish(s, r, sl->rc);
                 continue;
             }
         }
         int rc = commit_slot_add(sl, r);
         if (rc) {
+            commit_unreserve(sl, r);
             commit_finish(s, r, rc);
             continue;
         }

@@ -1842,6 +1842,30 @@ static void a_failed_sync_at_eviction_ends_a_revivable_stream_until_reopen(void 
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* An append that fails before anything of it is written (its log cannot be
+ * opened: EMFILE) frees its seq again: a retry of the same seq works. */
+static void an_append_whose_log_cannot_be_opened_frees_its_seq(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    tc_options(&o);
+    o.max_open_files = 1;
+    assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &s, &err), 0);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(tc_append(s, "b", 1), 0); /* a's descriptor is closed */
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_OPEN, 1, -EMFILE, 0), 0);
+    assert_int_equal(tc_append(s, "a", 2), -EMFILE);
+    io_fault_clear(t->io);
+    assert_int_equal(tc_append(s, "a", 2), 0);
+    tc_hw_is(s, "a", 2);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 2);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, tc_setup, tc_teardown)
 
 int main(void)
@@ -1887,6 +1911,7 @@ int main(void)
         T(fsck_reports_journal_records_and_p_writes_them_back),
         T(records_a_checkpoint_ended_are_not_replayed),
         T(a_stream_that_cannot_be_looked_up_is_an_error_not_empty),
+        T(an_append_whose_log_cannot_be_opened_frees_its_seq),
         T(an_unsynced_open_writes_the_journal_back_durably),
         T(a_failed_sync_at_eviction_ends_a_revivable_stream_until_reopen),
         T(a_failed_repair_leaves_the_log_as_it_was),
