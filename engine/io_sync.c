@@ -30,6 +30,12 @@ int io_posix_open(struct sxp_io *io, const char *path, int flags, mode_t mode)
 {
     (void)io;
     int fd;
+    /* A store's files are never symbolic links (sxp makes none, and
+     * sxp-fsck reports one as foreign): a link in a file's place is
+     * refused (ELOOP), never followed out of the store. Directories are
+     * followed: the store's own path may be a link. */
+    if (!(flags & O_DIRECTORY))
+        flags |= O_NOFOLLOW;
     do {
         fd = open(path, flags | O_CLOEXEC, mode);
     } while (fd < 0 && errno == EINTR);

@@ -1264,6 +1264,39 @@ static void no_sync_mode_keeps_the_same_meaning(void **state)
     OP_IS(c, "(persist/read \"q\")", "(list {:seq 1} {:seq 2})");
 }
 
+/* A symbolic link in a log's place is refused, never followed: an append
+ * acknowledged into a file outside the store would be out of sxp-fsck's
+ * sight (it reports links as foreign files). The file it names is left as
+ * it was. */
+static void a_link_in_a_logs_place_is_refused_not_followed(void **state)
+{
+    struct tu_store *c = *state;
+    struct sxp_err err;
+    free(tu_op(c->s, "(persist/append \"a\" {:seq 1})"));
+    assert_int_equal(sxp_store_close(c->s), 0);
+    c->s = NULL;
+    char log[4096], outside[4096];
+    snprintf(log, sizeof(log), "%s/streams/61.log", c->dir);
+    snprintf(outside, sizeof(outside), "%s/outside.log", c->dir);
+    assert_int_equal(rename(log, outside), 0);
+    assert_int_equal(symlink(outside, log), 0);
+    size_t before_len = 0, after_len = 0;
+    char *before = tu_read_file(outside, &before_len);
+    c->s = tu_open(c->dir);
+    sxp_value *ev = tu_val("{:seq 2}");
+    assert_int_equal(sxp_stream_append(c->s, "a", 1, ev, &err), -ELOOP);
+    sxp_value_free(ev);
+    sxp_value *list = NULL;
+    assert_int_equal(sxp_stream_read(c->s, "a", 1, &list, &err), -ELOOP);
+    char *after = tu_read_file(outside, &after_len);
+    assert_int_equal(after_len, before_len);
+    assert_memory_equal(after, before, before_len);
+    free(before);
+    free(after);
+    assert_int_equal(unlink(log), 0);
+    assert_int_equal(rename(outside, log), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1330,6 +1363,8 @@ int main(void)
                                         tu_store_teardown),
         cmocka_unit_test_setup_teardown(no_sync_mode_keeps_the_same_meaning, tu_store_setup,
                                         tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_link_in_a_logs_place_is_refused_not_followed,
+                                        tu_store_setup, tu_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
