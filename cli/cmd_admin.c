@@ -56,6 +56,10 @@ int cli_cmd_recover(struct cli_global *g, int argc, char **argv)
                st.rec_hw_rolled == 1 ? "" : "s", st.rec_seq_created,
                st.rec_seq_created == 1 ? "" : "s", st.rec_tmp_removed,
                st.rec_tmp_removed == 1 ? "" : "s");
+        if (st.rec_tails_saved)
+            printf("%u of those torn tails held whole lines after a damaged one: copied to "
+                   "lost+found/ first (see its MANIFEST)\n",
+                   st.rec_tails_saved);
         printf("recovery read %u log%s; %u other%s %s not written by the crashed session\n",
                st.rec_logs_scanned, st.rec_logs_scanned == 1 ? "" : "s", st.rec_logs_skipped,
                st.rec_logs_skipped == 1 ? "" : "s", st.rec_logs_skipped == 1 ? "was" : "were");

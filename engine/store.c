@@ -206,6 +206,7 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
          * as recovered (its recovery only tidied an empty tree). */
         s->recovered = !new_store;
         s->rec_tails_cut = rep.tails_cut;
+        s->rec_tails_saved = rep.tails_saved;
         s->rec_bytes_cut = rep.bytes_cut;
         s->rec_hw_rolled = rep.hw_rolled;
         s->rec_seq_created = rep.seq_created;
@@ -221,6 +222,11 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
                     rep.tails_cut == 1 ? "" : "s", (unsigned long long)rep.bytes_cut, rep.hw_rolled,
                     rep.hw_rolled == 1 ? "" : "s", rep.seq_created, rep.seq_created == 1 ? "" : "s",
                     rep.tmp_removed, rep.tmp_removed == 1 ? "" : "s");
+        if (!s->opt.quiet && rep.tails_saved)
+            fprintf(stderr,
+                    "sxp: %u of the torn tails held whole lines after a damaged one: copied to "
+                    "%s/lost+found/ (see its MANIFEST) before the cut\n",
+                    rep.tails_saved, s->root);
     }
     rc = lock_mark_open(s->io, s->lock_fd, sync, &s->lock_off, &s->lock_alloc);
     if (rc)
@@ -435,6 +441,7 @@ void sxp_store_stats(sxp_store *s, struct sxp_stats *out)
     out->io_name = s->io->name;
     out->recovered = s->recovered;
     out->rec_tails_cut = s->rec_tails_cut;
+    out->rec_tails_saved = s->rec_tails_saved;
     out->rec_bytes_cut = s->rec_bytes_cut;
     out->rec_hw_rolled = s->rec_hw_rolled;
     out->rec_seq_created = s->rec_seq_created;

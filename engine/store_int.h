@@ -131,7 +131,7 @@ struct sxp_store {
     int kv_fenced;    /* 0, or -errno: kv/ refuses all access (kv.c) */
     int blobs_fenced; /* 0, or -errno: blobs/ likewise (blob.c) */
     int recovered;    /* open ran recovery */
-    unsigned rec_tails_cut, rec_hw_rolled, rec_seq_created, rec_tmp_removed;
+    unsigned rec_tails_cut, rec_tails_saved, rec_hw_rolled, rec_seq_created, rec_tmp_removed;
     unsigned rec_logs_scanned, rec_logs_skipped;
     uint64_t rec_bytes_cut;
     uint64_t st_appends, st_batches, st_syncs, st_bytes;

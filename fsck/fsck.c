@@ -396,7 +396,7 @@ static int fsck_settle(struct fsck_ctx *c, char *msg, size_t size)
 struct fsck_orphans {
     struct fsck_ctx *c;
     int count_only;     /* 1: no finding yet (-y finds them again, to move) */
-    struct fsck_lf *lf; /* NULL: only report */
+    struct lostfound *lf; /* NULL: only report */
     int jfd;            /* ROOT/JOURNAL, to copy from */
     char *msg;
     size_t size;
@@ -413,10 +413,10 @@ static int fsck_journal_keep(struct fsck_orphans *x, struct fsck_finding *f, con
         return -ENOMEM;
     }
     if (x->lf) {
-        int rc = fsck_lf_put_range(x->lf, base, x->jfd, jpos, len, "JOURNAL", 0,
+        int rc = lostfound_put_range(x->lf, base, x->jfd, jpos, len, "JOURNAL", 0,
                                    fsck_code_name(f->code), &f->moved_to, x->msg, x->size);
         if (!rc)
-            rc = fsck_lf_commit(x->lf, x->msg, x->size);
+            rc = lostfound_commit(x->lf, x->msg, x->size);
         if (rc) {
             free(f->moved_to);
             return rc;
@@ -474,7 +474,7 @@ static int fsck_journal_header(struct fsck_orphans *x, const struct journal_repl
     if (c->o->mode != FSCK_MODE_YES)
         return fsck_journal_keep(x, &f, "JOURNAL", 0, jr->damaged_len) ? FSCK_EXIT_FAILED : 0;
     char path[PATH_MAX];
-    struct fsck_lf lf;
+    struct lostfound lf;
     struct sxp_err err;
     if (fsck_path(c, "JOURNAL", path)) {
         fsck_msgf(x->msg, x->size, "store path too long: %s", c->root);
@@ -485,10 +485,10 @@ static int fsck_journal_header(struct fsck_orphans *x, const struct journal_repl
         fsck_msgf(x->msg, x->size, "open %s: %s", path, strerror(-x->jfd));
         return FSCK_EXIT_FAILED;
     }
-    fsck_lf_init(&lf, c);
+    lostfound_init(&lf, c->io, c->root, c->sync);
     x->lf = &lf;
     int rc = fsck_journal_keep(x, &f, "JOURNAL", 0, jr->damaged_len);
-    fsck_lf_close(&lf);
+    lostfound_close(&lf);
     (void)c->io->close(c->io, x->jfd);
     x->lf = NULL;
     if (!rc && (rc = journal_reset_damaged(c->io, c->root, c->sync, &err)) != 0)
@@ -508,7 +508,7 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
 {
     struct journal_replay_report jr;
     struct sxp_err err;
-    struct fsck_lf lf;
+    struct lostfound lf;
     int apply = c->o->mode != FSCK_MODE_CHECK;
     struct fsck_orphans x = {c, c->o->mode == FSCK_MODE_YES, NULL, -1, msg, size};
     if (journal_replay(c->io, c->root, c->sync, 0, -1, fsck_journal_orphan, &x, &jr, &err) != 0) {
@@ -537,7 +537,7 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
                 fsck_msgf(msg, size, "open %s: %s", path, strerror(-x.jfd));
                 return FSCK_EXIT_FAILED;
             }
-            fsck_lf_init(&lf, c);
+            lostfound_init(&lf, c->io, c->root, c->sync);
             x.lf = &lf;
         }
         /* The damaged bytes are saved before the replay empties the
@@ -547,7 +547,7 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
             rc = journal_replay(c->io, c->root, c->sync, 1, c->lock_fd, fsck_journal_orphan, &x,
                                 &jr, &err);
         if (x.lf) {
-            fsck_lf_close(&lf);
+            lostfound_close(&lf);
             (void)c->io->close(c->io, x.jfd);
         }
         if (rc) {

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "fsck.h"
+#include "lostfound.h"
 
 /* Detail values of foreign-file. */
 #define FSCK_FOREIGN_DIR 1
@@ -119,32 +120,6 @@ int fsck_check_blob(struct fsck_ctx *c, struct fsck_item *it);
 /* repair.c: runs the repairs the mode allows and records their actions. */
 void fsck_repair(struct fsck_ctx *c);
 
-/* lostfound.c: ROOT/lost+found/ and its MANIFEST. */
-struct fsck_lf {
-    struct fsck_ctx *c;
-    char dir[PATH_MAX];
-    int manifest_fd; /* -1 until opened */
-    uint64_t manifest_off;
-    int dirty;            /* items written since the last fsck_lf_commit */
-    char last_base[256];  /* the base last given a number ... */
-    unsigned long last_n; /* ... and that number: the next search starts above it */
-};
-void fsck_lf_init(struct fsck_lf *lf, struct fsck_ctx *c);
-/* Copies bytes [off, off + len) of fd into a new item lost+found/<base>.<n>
- * and records it in MANIFEST as coming from rel at that offset and line.
- * *out_name gets "lost+found/<base>.<n>" (malloc'd). The item is durable
- * only after fsck_lf_commit. */
-int fsck_lf_put_range(struct fsck_lf *lf, const char *base, int fd, uint64_t off, uint64_t len,
-                      const char *rel, uint64_t line, const char *code, char **out_name, char *msg,
-                      size_t msg_size);
-/* Moves the file or directory at ROOT/rel into lost+found/ (rename), records
- * it, and makes both directories durable. */
-int fsck_lf_move(struct fsck_lf *lf, const char *rel, uint64_t size, const char *code,
-                 char **out_name, char *msg, size_t msg_size);
-/* Makes every item written so far durable (MANIFEST fdatasync, directory
- * fsync). Must return 0 before the source of a copied item is rewritten. */
-int fsck_lf_commit(struct fsck_lf *lf, char *msg, size_t msg_size);
-void fsck_lf_close(struct fsck_lf *lf);
 
 /* progress.c */
 /* Draws (or, when done, clears) the progress line on stderr. */

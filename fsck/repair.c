@@ -116,7 +116,7 @@ static int fsck_out_range(struct fsck_out *o, int fd, uint64_t off, uint64_t len
 /* Rewrites a log: without its torn tail, without its bad lines (moved to
  * lost+found when move_bad), with trailers on good legacy lines (when
  * upgrading). */
-static int fsck_rewrite_log(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_item *it,
+static int fsck_rewrite_log(struct fsck_ctx *c, struct lostfound *lf, struct fsck_item *it,
                             int move_bad, char *msg, size_t size)
 {
     char path[PATH_MAX], tmp[PATH_MAX];
@@ -173,7 +173,7 @@ static int fsck_rewrite_log(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_
         if (j < nbad && bad[j]->off == l.off) {
             struct fsck_finding *f = bad[j++];
             if (move_bad) {
-                rc = fsck_lf_put_range(lf, base, fd, l.off, l.len, it->rel, l.no,
+                rc = lostfound_put_range(lf, base, fd, l.off, l.len, it->rel, l.no,
                                        fsck_code_name(f->code), &f->moved_to, msg, size);
                 if (rc)
                     goto out;
@@ -204,7 +204,7 @@ static int fsck_rewrite_log(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_
         goto out;
     }
     /* Everything taken out is durable in lost+found/ before the log loses it. */
-    rc = fsck_lf_commit(lf, msg, size);
+    rc = lostfound_commit(lf, msg, size);
     if (rc)
         goto out;
     rc = c->io->rename(c->io, tmp, path);
@@ -305,7 +305,7 @@ static int fsck_all_zero(struct fsck_ctx *c, int fd, uint64_t off, uint64_t len)
 /* Before a torn tail is cut, its bytes go to lost+found/ (durably, code
  * torn-tail), unless they are only zeros: fsck never deletes a byte that
  * was written. */
-static int fsck_save_tail(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_item *it,
+static int fsck_save_tail(struct fsck_ctx *c, struct lostfound *lf, struct fsck_item *it,
                           struct fsck_finding *f, char *msg, size_t size)
 {
     char path[PATH_MAX];
@@ -317,10 +317,10 @@ static int fsck_save_tail(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_it
     if (rc < 0) {
         fsck_msgf(msg, size, "read %s: %s", path, strerror(-rc));
     } else if (rc == 0) {
-        rc = fsck_lf_put_range(lf, strrchr(it->rel, '/') + 1, fd, it->torn_off, len, it->rel,
+        rc = lostfound_put_range(lf, strrchr(it->rel, '/') + 1, fd, it->torn_off, len, it->rel,
                                f->line, fsck_code_name(f->code), &f->moved_to, msg, size);
         if (rc == 0)
-            rc = fsck_lf_commit(lf, msg, size);
+            rc = lostfound_commit(lf, msg, size);
     } else {
         rc = 0;
     }
@@ -328,7 +328,7 @@ static int fsck_save_tail(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_it
     return rc;
 }
 
-static void fsck_repair_stream(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_item *it)
+static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct fsck_item *it)
 {
     char msg[512], path[PATH_MAX];
     struct sxp_err err;
@@ -395,7 +395,7 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct fsck_lf *lf, struct fs
         case FSCK_SEQ_UNREADABLE:
             if (!yes)
                 break;
-            rc = fsck_lf_move(lf, it->rel_seq, f->len, fsck_code_name(f->code), &f->moved_to, msg,
+            rc = lostfound_move(lf, it->rel_seq, f->len, fsck_code_name(f->code), &f->moved_to, msg,
                               sizeof(msg));
             if (rc == 0 && residue_write_seq(c->io, c->streams_dir, path, hw, c->sync, &err)) {
                 fsck_msgf(msg, sizeof(msg), "%s", err.msg);
@@ -458,7 +458,7 @@ static int fsck_upgrade_kv(struct fsck_ctx *c, struct fsck_item *it, char *msg, 
     return rc;
 }
 
-static void fsck_repair_file(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck_item *it)
+static void fsck_repair_file(struct fsck_ctx *c, struct lostfound *lf, struct fsck_item *it)
 {
     char msg[512];
     for (size_t i = 0; i < it->f.n; i++) {
@@ -466,7 +466,7 @@ static void fsck_repair_file(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck
         int rc;
         if ((f->code == FSCK_KV_CORRUPT || f->code == FSCK_BLOB_HASH) &&
             c->o->mode == FSCK_MODE_YES) {
-            rc = fsck_lf_move(lf, f->file, f->len, fsck_code_name(f->code), &f->moved_to, msg,
+            rc = lostfound_move(lf, f->file, f->len, fsck_code_name(f->code), &f->moved_to, msg,
                               sizeof(msg));
             if (rc)
                 fsck_mark_failed(f, msg);
@@ -482,7 +482,7 @@ static void fsck_repair_file(struct fsck_ctx *c, struct fsck_lf *lf, struct fsck
     }
 }
 
-static void fsck_repair_tree(struct fsck_ctx *c, struct fsck_lf *lf)
+static void fsck_repair_tree(struct fsck_ctx *c, struct lostfound *lf)
 {
     char msg[512], path[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX];
     for (size_t i = 0; i < c->tree.n; i++) {
@@ -512,7 +512,7 @@ static void fsck_repair_tree(struct fsck_ctx *c, struct fsck_lf *lf)
         case FSCK_FOREIGN_FILE:
             if (c->o->mode != FSCK_MODE_YES)
                 break;
-            rc = fsck_lf_move(lf, f->file, f->len, fsck_code_name(f->code), &f->moved_to, msg,
+            rc = lostfound_move(lf, f->file, f->len, fsck_code_name(f->code), &f->moved_to, msg,
                               sizeof(msg));
             if (rc)
                 fsck_mark_failed(f, msg);
@@ -543,8 +543,8 @@ static void fsck_repair_tree(struct fsck_ctx *c, struct fsck_lf *lf)
 
 void fsck_repair(struct fsck_ctx *c)
 {
-    struct fsck_lf lf;
-    fsck_lf_init(&lf, c);
+    struct lostfound lf;
+    lostfound_init(&lf, c->io, c->root, c->sync);
     /* Temp files and foreign names first: a log rewrite makes temp files of
      * its own, which must not be mistaken for leftovers. */
     fsck_repair_tree(c, &lf);
@@ -555,5 +555,5 @@ void fsck_repair(struct fsck_ctx *c)
         else
             fsck_repair_file(c, &lf, it);
     }
-    fsck_lf_close(&lf);
+    lostfound_close(&lf);
 }

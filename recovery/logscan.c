@@ -270,6 +270,8 @@ enum logscan_tail_action logscan_tail_feed(struct logscan_tail *t, const struct 
             t->state = LT_SETTLED; /* R-3c */
             return LTA_DURABLE;
         }
+        if (t->state == LT_CANDIDATE)
+            t->x_good++;
         return LTA_GOOD;
     }
     int in_window = !t->clean && l->off + l->len > t->window;

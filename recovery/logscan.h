@@ -111,6 +111,7 @@ struct logscan_tail {
     uint64_t window; /* W: lines ending after it are in the window */
     enum logscan_tail_state state;
     uint64_t x_off, x_no; /* the candidate's first line */
+    uint64_t x_good;      /* good lines after it in the candidate (R-3 c) */
     int have_prev;        /* a good line has been seen */
     int64_t prev_seq;     /* the last good seq (the max, by INV-1) */
     int x_have_prev;      /* have_prev and prev_seq when the candidate began */

@@ -141,6 +141,7 @@
 #include "layout.h"
 #include "lock.h"
 #include "logscan.h"
+#include "lostfound.h"
 #include "residue.h"
 #include "seqfile.h"
 #include "sxcheck.h"
@@ -155,11 +156,19 @@
 #define RECOVER_SYNC_CHUNK 128
 
 /* One recovery run; read-only once the workers start. */
+/* R-3: lost+found/, where a torn tail that held good lines goes before it
+ * is cut; the workers share it. */
+struct recover_saved {
+    pthread_mutex_t mu;
+    struct lostfound lf;
+};
+
 struct recover_ctx {
     struct sxp_io *io;
     const char *root;
     char streams_dir[PATH_MAX];
     int sync;
+    struct recover_saved *saved;
     struct recover_job *jobs;
     size_t njobs;
     size_t next;       /* next job to take (atomic) */
@@ -350,6 +359,33 @@ static uint64_t recover_lines_before(const struct recover_ctx *c, int fd, uint64
     return before;
 }
 
+/* R-3: a torn tail with good lines after its first bad one (case c) is
+ * what a crash leaves when a later page of an unacknowledged batch reached
+ * the disk before an earlier one; or, when a lost sector is the bad line,
+ * events that were acknowledged. The two look alike, so its bytes go to
+ * lost+found/ (code torn-tail, as sxp-fsck -p saves them), durably, before
+ * the cut: nothing that may have been acknowledged is deleted. */
+static int recover_save_tail(const struct recover_ctx *c, struct recover_job *j, int fd,
+                             uint64_t start, const struct logscan_tail *t, uint64_t size)
+{
+    char base[PATH_MAX], rel[PATH_MAX], msg[512];
+    char *name = NULL;
+    snprintf(base, sizeof(base), "%s.log", j->stem);
+    snprintf(rel, sizeof(rel), "streams/%s.log", j->stem);
+    uint64_t line = recover_lines_before(c, fd, start) + t->x_no;
+    pthread_mutex_lock(&c->saved->mu);
+    int rc = lostfound_put_range(&c->saved->lf, base, fd, t->x_off, size - t->x_off, rel, line,
+                                 "torn-tail", &name, msg, sizeof(msg));
+    if (rc == 0)
+        rc = lostfound_commit(&c->saved->lf, msg, sizeof(msg));
+    pthread_mutex_unlock(&c->saved->mu);
+    free(name);
+    if (rc)
+        return err_set(&j->err, rc, "saving the torn tail of streams/%s.log: %s", j->stem, msg);
+    j->rep.tails_saved++;
+    return 0;
+}
+
 /* Names a corrupt line: file, byte offset and line number. */
 static int recover_refuse_line(const struct recover_ctx *c, struct recover_job *j, int fd,
                                const char *stem, uint64_t start, const struct logscan_line *l,
@@ -493,6 +529,9 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
         goto out;
     }
     if (logscan_tail_end(&t, &have_max, &max)) {
+        rc = t.x_good ? recover_save_tail(c, j, fd, start, &t, size) : 0;
+        if (rc)
+            goto out;
         rc = residue_cut_tail(c->io, fd, path, t.x_off, c->sync, &j->err);
         if (rc)
             goto out;
@@ -638,6 +677,7 @@ static void recover_add(struct recover_report *to, const struct recover_report *
     to->bytes_cut += r->bytes_cut;
     to->hw_rolled += r->hw_rolled;
     to->seq_created += r->seq_created;
+    to->tails_saved += r->tails_saved;
     to->logs_scanned += r->logs_scanned;
     to->logs_skipped += r->logs_skipped;
     to->bytes_read += r->bytes_read;
@@ -737,7 +777,13 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
             c.jobs[c.njobs++].stem = ns.seqs[i];
 
     /* R-2..R-4; corruption in one log does not stop the others. */
+    struct recover_saved saved;
+    pthread_mutex_init(&saved.mu, NULL);
+    lostfound_init(&saved.lf, io, root, sync);
+    c.saved = &saved;
     recover_run_jobs(&c);
+    lostfound_close(&saved.lf);
+    pthread_mutex_destroy(&saved.mu);
     int wrc = recover_write_seqs(&c, err);
 
     /* The first failure in job order wins: an I/O error over corruption. */

@@ -147,6 +147,9 @@ static void half_line_at_end_is_cut_and_every_event_stays(void **state)
     assert_int_equal(fx_file_size(fx_join(p, root, FX_ORDERS_LOG)), fx_orders_offset(21));
     assert_orders_intact(root, FX_ORDERS);
     assert_seq_file(root, "20");
+    /* A torn line alone was never acknowledged: nothing to keep. */
+    assert_int_equal(rep.tails_saved, 0);
+    assert_false(fx_exists(fx_join(p, root, "lost+found")));
     fx_remove_tree(root);
 }
 
@@ -332,11 +335,32 @@ static void lost_page_with_a_surviving_later_line_is_a_torn_tail(void **state)
     fx_append(p, line, n);
     n = fx_order_line(22, line, sizeof(line));
     fx_append(p, line, n);
+    size_t all_len = 0;
+    char *all = fx_read_file(p, &all_len);
     assert_int_equal(run_recover(root, &rep, &err), 0);
     assert_int_equal(rep.tails_cut, 1);
     assert_int_equal(fx_file_size(p), fx_orders_offset(21));
     assert_orders_intact(root, FX_ORDERS);
     assert_seq_file(root, "20");
+    /* Line 22 is whole: the cut bytes were copied to lost+found/ first,
+     * as they were, and MANIFEST says where they came from. */
+    assert_int_equal(rep.tails_saved, 1);
+    char item[PATH_MAX], rel[PATH_MAX];
+    const char *base = strrchr(FX_ORDERS_LOG, '/') + 1;
+    snprintf(rel, sizeof(rel), "lost+found/%s.1", base);
+    size_t saved_len = 0;
+    char *saved = fx_read_file(fx_join(item, root, rel), &saved_len);
+    assert_int_equal(saved_len, all_len - fx_orders_offset(21));
+    assert_memory_equal(saved, all + fx_orders_offset(21), saved_len);
+    char *manifest = fx_read_file(fx_join(item, root, "lost+found/MANIFEST"), &saved_len);
+    char want[256];
+    snprintf(want, sizeof(want), "%s.1\t%s\toffset=%llu\tline=21\t", base, FX_ORDERS_LOG,
+             (unsigned long long)fx_orders_offset(21));
+    assert_contains(manifest, want);
+    assert_contains(manifest, "\tcode=torn-tail\n");
+    free(manifest);
+    free(saved);
+    free(all);
     fx_remove_tree(root);
 }
 
