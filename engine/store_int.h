@@ -22,7 +22,11 @@
  *   ST-7  A failed directory fsync after a rename or unlink in kv/ or blobs/
  *         fences that folder (s->kv_fenced, s->blobs_fenced): every later
  *         access fails until the store is reopened, so no reader sees the
- *         effect of an operation that failed (SPEC section 4).
+ *         effect of an operation that failed (SPEC section 4). In streams/
+ *         a failed fsync while a stream is created fences creations
+ *         (s->streams_fenced): a retry's fsync could succeed with the
+ *         failed one's entries not on disk, and acknowledge an append whose
+ *         file a power loss then removes. Existing streams go on.
  *   ST-6  size_written <= size_alloc when size_alloc is not 0; the bytes
  *         between them are zeros (commit.c, pre-zeroing).
  *   ST-8  A loaded stream of a read-write store has a log that ends in LF
@@ -130,6 +134,7 @@ struct sxp_store {
 
     int kv_fenced;    /* 0, or -errno: kv/ refuses all access (kv.c) */
     int blobs_fenced; /* 0, or -errno: blobs/ likewise (blob.c) */
+    int streams_fenced; /* 0, or -errno: no stream is created (streams.c); s->mu */
     int recovered;    /* open ran recovery */
     unsigned rec_tails_cut, rec_tails_saved, rec_hw_rolled, rec_seq_created, rec_tmp_removed;
     unsigned rec_logs_scanned, rec_logs_skipped;
@@ -196,8 +201,11 @@ void streams_wait_idle(sxp_store *s, struct stream *st);
 int streams_trim_tails(sxp_store *s, struct sxp_err *err);
 /* Writes every .seq that lags its stream's hw (used by close). */
 int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err);
-/* Writes one stream's .seq with its hw durably. s->mu held; drops it. */
-int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err);
+/* Writes one stream's .seq with its hw durably. s->mu held; drops it.
+ * *out_renamed (when not NULL): 1 once the new file has its name, so that
+ * a failure after it was the directory's fsync. */
+int streams_write_seqfile(sxp_store *s, struct stream *st, int *out_renamed,
+                          struct sxp_err *err);
 void streams_free_all(sxp_store *s);
 /* Path of the stream's .log or .seq (suffix) into out (PATH_MAX). */
 int streams_path(const sxp_store *s, const struct stream *st, const char *suffix, char *out);

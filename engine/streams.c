@@ -268,7 +268,8 @@ void streams_wait_idle(sxp_store *s, struct stream *st)
         pthread_cond_wait(&s->cv, &s->mu);
 }
 
-int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err)
+int streams_write_seqfile(sxp_store *s, struct stream *st, int *out_renamed,
+                          struct sxp_err *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX], text[LAYOUT_SEQ_MAX_TEXT];
     int64_t hw = st->hw;
@@ -279,7 +280,8 @@ int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err)
     if (rc)
         return err_set(err, rc, "stream path too long");
     pthread_mutex_unlock(&s->mu);
-    rc = io_write_atomic(s->io, path, tmp, text, n, s->opt.sync == SXP_SYNC_ALWAYS);
+    rc = io_write_atomic_ex(s->io, path, tmp, text, n, s->opt.sync == SXP_SYNC_ALWAYS,
+                            out_renamed);
     pthread_mutex_lock(&s->mu);
     if (rc)
         return err_set(err, rc, "write %s: %s", path, strerror(-rc));
@@ -376,9 +378,17 @@ int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err)
 
     if (st->exists && st->log_exists)
         return 0;
+    if (s->streams_fenced) /* ST-7 */
+        return err_set(err, s->streams_fenced,
+                       "%s refuses new streams after a failed directory fsync (%s) until the "
+                       "store is reopened",
+                       s->streams_dir, strerror(-s->streams_fenced));
     st->busy = 1;
     if (!st->exists) {
-        rc = streams_write_seqfile(s, st, err);
+        int renamed = 0;
+        rc = streams_write_seqfile(s, st, &renamed, err);
+        if (rc && renamed)
+            s->streams_fenced = rc; /* the directory's fsync failed */
         if (rc)
             goto out;
     }
@@ -409,6 +419,7 @@ int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err)
         pthread_mutex_lock(&s->mu);
         s->st_syncs++;
         if (rc) {
+            s->streams_fenced = rc; /* ST-7 */
             err_set(err, rc, "fsync %s: %s", s->streams_dir, strerror(-rc));
             goto out;
         }

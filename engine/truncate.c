@@ -207,7 +207,7 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
             goto idle;
     }
     if (st->hw > st->hw_seqfile) {
-        rc = streams_write_seqfile(s, st, err); /* T-2 */
+        rc = streams_write_seqfile(s, st, NULL, err); /* T-2 */
         if (rc)
             goto idle;
     }
