@@ -128,6 +128,20 @@ static int lostfound_pick(struct lostfound *lf, const char *base, char *out)
     return -EEXIST;
 }
 
+/* lostfound_ready, then lostfound_pick, with a message. */
+static int lostfound_claim(struct lostfound *lf, const char *base, char *name, char *msg,
+                           size_t msg_size)
+{
+    int rc = lostfound_ready(lf, msg, msg_size);
+    if (rc)
+        return rc;
+    rc = lostfound_pick(lf, base, name);
+    if (rc)
+        lostfound_msgf(msg, msg_size, "no free name for %s in %s: %s", base, lf->dir,
+                       strerror(-rc));
+    return rc;
+}
+
 /* Appends s to b with the MANIFEST escapes. */
 static void lostfound_escape(struct buf *b, const char *s)
 {
@@ -179,14 +193,9 @@ int lostfound_put_range(struct lostfound *lf, const char *base, int fd, uint64_t
     char name[NAME_MAX + 1], path[PATH_MAX];
     char *buf = NULL;
     int out = -1;
-    int rc = lostfound_ready(lf, msg, msg_size);
+    int rc = lostfound_claim(lf, base, name, msg, msg_size);
     if (rc)
         return rc;
-    rc = lostfound_pick(lf, base, name);
-    if (rc) {
-        lostfound_msgf(msg, msg_size, "no free name for %s in %s: %s", base, lf->dir, strerror(-rc));
-        return rc;
-    }
     if (snprintf(path, sizeof(path), "%s/%s", lf->dir, name) >= (int)sizeof(path)) {
         lostfound_msgf(msg, msg_size, "path too long in %s", lf->dir);
         return -ENAMETOOLONG;
@@ -257,14 +266,9 @@ int lostfound_move(struct lostfound *lf, const char *rel, uint64_t size, const c
     char name[NAME_MAX + 1], from[PATH_MAX], to[PATH_MAX], dir[PATH_MAX];
     const char *base = strrchr(rel, '/');
     base = base ? base + 1 : rel;
-    int rc = lostfound_ready(lf, msg, msg_size);
+    int rc = lostfound_claim(lf, base, name, msg, msg_size);
     if (rc)
         return rc;
-    rc = lostfound_pick(lf, base, name);
-    if (rc) {
-        lostfound_msgf(msg, msg_size, "no free name for %s in %s: %s", base, lf->dir, strerror(-rc));
-        return rc;
-    }
     if (layout_path(lf->root, rel, from) ||
         snprintf(to, sizeof(to), "%s/%s", lf->dir, name) >= (int)sizeof(to)) {
         lostfound_msgf(msg, msg_size, "path too long: %s", rel);

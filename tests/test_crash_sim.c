@@ -154,6 +154,19 @@ static sxp_store *tc_open_unsynced(struct tc *t)
     return s;
 }
 
+/* An open that keeps one log descriptor: every other log's is closed. */
+static sxp_store *tc_open_one_fd(struct tc *t)
+{
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    tc_options(&o);
+    o.max_open_files = 1;
+    if (store_open_io(TC_STORE, &o, t->io, 0, &s, &err) != 0)
+        fail_msg("open %s: %s", TC_STORE, err.msg);
+    return s;
+}
+
 /* The process dies now (store abandoned), then the machine loses power
  * with nothing kept that was not durable, and boots. */
 static void tc_die_and_lose_power(struct tc *t, sxp_store *s)
@@ -1808,12 +1821,7 @@ static void a_stream_that_cannot_be_looked_up_is_an_error_not_empty(void **state
 static void a_failed_sync_at_eviction_ends_a_revivable_stream_until_reopen(void **state)
 {
     struct tc *t = *state;
-    struct sxp_options o;
-    struct sxp_err err;
-    sxp_store *s = NULL;
-    tc_options(&o);
-    o.max_open_files = 1;
-    assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &s, &err), 0);
+    sxp_store *s = tc_open_one_fd(t);
     assert_int_equal(tc_append(s, "b", 1), 0);
     for (int64_t i = 1; i <= 70; i++) /* pre-zeroed space from the 64th on */
         assert_int_equal(tc_append(s, "a", i), 0);
@@ -1847,12 +1855,7 @@ static void a_failed_sync_at_eviction_ends_a_revivable_stream_until_reopen(void 
 static void an_append_whose_log_cannot_be_opened_frees_its_seq(void **state)
 {
     struct tc *t = *state;
-    struct sxp_options o;
-    struct sxp_err err;
-    sxp_store *s = NULL;
-    tc_options(&o);
-    o.max_open_files = 1;
-    assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &s, &err), 0);
+    sxp_store *s = tc_open_one_fd(t);
     assert_int_equal(tc_append(s, "a", 1), 0);
     assert_int_equal(tc_append(s, "b", 1), 0); /* a's descriptor is closed */
     assert_int_equal(io_fault_fail_nth(t->io, IO_FK_OPEN, 1, -EMFILE, 0), 0);
