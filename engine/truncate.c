@@ -225,7 +225,10 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
     streams_unpin_fd(s, st);
     if (replaced) {
         /* The old descriptor names the old file now, and so do the
-         * hints (SH-1). */
+         * hints (SH-1). Its zeros go with it: cutting and syncing a file
+         * no name points to would be a wasted sync, and its failure would
+         * stop the live stream for nothing. */
+        st->size_alloc = st->size_durable;
         streams_close_fd(s, st);
         seq_hints_free(&st->hints);
         st->size_durable = st->size_written = st->size_alloc = nsize;

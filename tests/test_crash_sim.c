@@ -1890,6 +1890,34 @@ static void a_failed_fsync_of_streams_fences_creations_until_reopen(void **state
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+static void tc_nothing(struct tc *t)
+{
+    (void)t;
+}
+
+/* A truncate drops the old file's descriptor without cutting its
+ * pre-zeroed space: no name points to that file any more, so a cut and
+ * its sync would be wasted, and a failure of that sync would stop the
+ * live stream for nothing. */
+static void a_truncate_does_not_sync_the_file_it_replaced(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    sxp_store *s = tc_open(t);
+    for (int64_t i = 1; i <= 70; i++) /* pre-zeroed space from the 64th on */
+        assert_int_equal(tc_append(s, "a", i), 0);
+    assert_int_equal(store_checkpoint(s, &err), 0); /* no journal record names it */
+    tc_arm(t, IO_FK_FDATASYNC, "/61.log", 1, tc_nothing);
+    assert_int_equal(sxp_stream_truncate(s, "a", 1, 10, &err), 0);
+    assert_false(t->fired);
+    io_fault_set_hook(t->io, NULL, NULL);
+    assert_int_equal(tc_append(s, "a", 71), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 61);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, tc_setup, tc_teardown)
 
 int main(void)
@@ -1935,6 +1963,7 @@ int main(void)
         T(fsck_reports_journal_records_and_p_writes_them_back),
         T(records_a_checkpoint_ended_are_not_replayed),
         T(a_stream_that_cannot_be_looked_up_is_an_error_not_empty),
+        T(a_truncate_does_not_sync_the_file_it_replaced),
         T(a_failed_fsync_of_streams_fences_creations_until_reopen),
         T(an_append_whose_log_cannot_be_opened_frees_its_seq),
         T(an_unsynced_open_writes_the_journal_back_durably),
