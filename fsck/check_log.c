@@ -33,8 +33,9 @@
 #include "logscan.h"
 
 /* The finding for a bad line. */
-static int fsck_line_finding(struct fsck_item *it, const struct logscan_line *l,
-                             const struct logscan_class *cl, int64_t prev)
+static int fsck_line_finding(const struct fsck_ctx *c, struct fsck_item *it,
+                             const struct logscan_line *l, const struct logscan_class *cl,
+                             int64_t prev)
 {
     struct fsck_finding f = {
         .file = it->rel, .line = l->no, .off = l->off, .len = l->len, .detail = (int)cl->v};
@@ -42,9 +43,15 @@ static int fsck_line_finding(struct fsck_item *it, const struct logscan_line *l,
     case LS_BAD_SUM:
     case LS_BAD_TRAILER:
     case LS_OVERLONG:
-    case LS_INCOMPLETE: /* outside a torn tail: only under R-3d */
+    case LS_INCOMPLETE:
         f.code = FSCK_CHECKSUM;
         f.a = l->overlong ? l->has_nul : memchr(l->bytes, '\0', (size_t)l->len) != NULL;
+        /* Outside a torn tail an incomplete last line is either under R-3d
+         * (a clean LOCK), or in a candidate the .seq proved durable (R-3c:
+         * the mark is above every good seq before it, so never INT64_MIN).
+         * b tells the report which, so it names the real reason. */
+        if (cl->v == LS_INCOMPLETE)
+            f.b = !c->store_clean && it->hw_state == 1 ? it->hw : INT64_MIN;
         break;
     case LS_BLANK:
         f.code = FSCK_BLANK_LINE;
@@ -86,7 +93,7 @@ static int fsck_rescan(struct fsck_ctx *c, struct fsck_item *it, int fd, uint64_
             prev = cl.seq;
             continue;
         }
-        rc = fsck_line_finding(it, &l, &cl, prev);
+        rc = fsck_line_finding(c, it, &l, &cl, prev);
         if (rc)
             break;
     }
@@ -205,7 +212,7 @@ static int fsck_seq_order(struct fsck_ctx *c, struct fsck_item *it, int fd, uint
             kept = cl.seq;
         } else {
             cl.v = LS_SEQ_ORDER;
-            rc = fsck_line_finding(it, &l, &cl, kept);
+            rc = fsck_line_finding(c, it, &l, &cl, kept);
             if (rc)
                 break;
         }
@@ -278,7 +285,7 @@ int fsck_check_log(struct fsck_ctx *c, struct fsck_item *it)
             /* The held lines were bad lines after all, and so is this one. */
             rc = fsck_rescan(c, it, fd, t.x_off, l.off, t.x_no, t.x_have_prev, t.x_prev_seq);
             if (rc == 0)
-                rc = fsck_line_finding(it, &l, &cl, prev);
+                rc = fsck_line_finding(c, it, &l, &cl, prev);
             break;
         case LTA_DURABLE:
             /* R-3c: the held lines were bad lines after all; this one is
@@ -290,7 +297,7 @@ int fsck_check_log(struct fsck_ctx *c, struct fsck_item *it)
             }
             break;
         case LTA_BAD:
-            rc = fsck_line_finding(it, &l, &cl, prev);
+            rc = fsck_line_finding(c, it, &l, &cl, prev);
             break;
         }
         if (rc < 0)

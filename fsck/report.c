@@ -54,6 +54,16 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
     const char *nul = f->a ? " (holds NUL bytes)" : "";
     switch (f->code) {
     case FSCK_CHECKSUM:
+        /* An incomplete last line is corruption for one of two reasons;
+         * check_log.c puts in b the high-water mark that proved it (R-3c),
+         * or INT64_MIN when LOCK read clean (R-3d). */
+        if (f->detail == LS_INCOMPLETE && f->b != INT64_MIN) {
+            fsck_msgf(buf, size,
+                      "incomplete last line (no LF), not a torn tail: the high-water mark %" PRId64
+                      " says an event after the last good line was durable%s",
+                      f->b, nul);
+            return;
+        }
         fsck_msgf(buf, size, "%s%s",
                   f->detail == LS_BAD_TRAILER ? "bad trailer (no TAB and 16 hex digits at the end)"
                   : f->detail == LS_OVERLONG  ? "line longer than 64 MiB"

@@ -106,6 +106,17 @@ contains "$work/out" "the bytes cut saved to lost+found/6f7264657273.log.1" "-p 
 }
 expect 0 "then clean" -- "$fsck" -n "$work/s"
 
+# An incomplete last line after a crash, but the .seq (3) covers its event:
+# durable, so corruption (R-3c), and the message says so, not "closed
+# cleanly" (LOCK names the writer that died).
+cp -r "$work/s" "$work/r3c"
+echo "pid 4242" >"$work/r3c/LOCK"
+truncate -s -5 "$work/r3c/streams/6f7264657273.log"
+expect 4 "-n: an incomplete last line the .seq covers" -- "$fsck" -n "$work/r3c"
+contains "$work/out" "line 3, byte 86: incomplete last line (no LF), not a torn tail: the high-water mark 3 says an event after the last good line was durable [checksum, corruption]" "names R-3c as the reason"
+grep -q "closed cleanly" "$work/out" && { echo "FAIL: says closed cleanly of a crashed store"; fails=$((fails + 1)); }
+rm -rf "$work/r3c"
+
 # A flipped byte in the first line: corruption.
 printf 'x' | dd of="$log" bs=1 seek=3 conv=notrunc status=none
 expect 4 "-n finds the checksum mismatch" -- "$fsck" -n "$work/s"
