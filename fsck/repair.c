@@ -43,6 +43,18 @@ static void fsck_mark_failed(struct fsck_finding *f, const char *msg)
     f->note = strdup(msg);
 }
 
+/* The tree finding about rel that is still in place after fsck_repair_tree
+ * (a link or directory where a .seq belongs, that -p leaves or -y could not
+ * move), or NULL. A .seq written there would be renamed over a link and
+ * destroy it, though the report says it is left. */
+static const struct fsck_finding *fsck_tree_left(const struct fsck_ctx *c, const char *rel)
+{
+    for (size_t i = 0; i < c->tree.n; i++)
+        if (c->tree.v[i].action != FSCK_ACT_MOVED && strcmp(c->tree.v[i].file, rel) == 0)
+            return &c->tree.v[i];
+    return NULL;
+}
+
 /* A log line finding that -y moves. */
 static int fsck_is_line_code(enum fsck_code code)
 {
@@ -387,6 +399,7 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
     }
 
     int64_t hw = it->have_max ? it->max : 0;
+    const struct fsck_finding *stands;
     if (fsck_path(c, it->rel_seq, path))
         return;
     for (size_t i = 0; i < it->f.n; i++) {
@@ -410,10 +423,18 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
         case FSCK_HW_BEHIND:
             if (!preen)
                 break;
-            if (residue_write_seq(c->io, c->streams_dir, path, hw, c->sync, &err))
+            if ((stands = fsck_tree_left(c, it->rel_seq)) != NULL) {
+                fsck_msgf(msg, sizeof(msg), "not written: %s stands in its place (%s, left)",
+                          stands->detail == FSCK_FOREIGN_LINK  ? "a symbolic link"
+                          : stands->detail == FSCK_FOREIGN_DIR ? "a directory"
+                                                               : "a file",
+                          fsck_code_name(stands->code));
+                fsck_mark_failed(f, msg);
+            } else if (residue_write_seq(c->io, c->streams_dir, path, hw, c->sync, &err)) {
                 fsck_mark_failed(f, err.msg);
-            else
+            } else {
                 fsck_mark(f, f->code == FSCK_SEQ_MISSING ? FSCK_ACT_CREATED : FSCK_ACT_ROLLED, hw);
+            }
             break;
         default:
             break;

@@ -117,6 +117,19 @@ contains "$work/out" "line 3, byte 86: incomplete last line (no LF), not a torn 
 grep -q "closed cleanly" "$work/out" && { echo "FAIL: says closed cleanly of a crashed store"; fails=$((fails + 1)); }
 rm -rf "$work/r3c"
 
+# A symbolic link where a .seq belongs: foreign, which -p leaves, so -p
+# must not write the .seq over it (the rename would destroy the link).
+cp -r "$work/s" "$work/lnk"
+rm "$work/lnk/streams/6f7264657273.seq"
+ln -s "$work/elsewhere" "$work/lnk/streams/6f7264657273.seq"
+expect 4 "-p with a link in a .seq's place" -- "$fsck" -p "$work/lnk"
+contains "$work/out" "not written: a symbolic link stands in its place" "-p says why the .seq is not created"
+[ -L "$work/lnk/streams/6f7264657273.seq" ] || { echo "FAIL: -p destroyed the link it reports as left"; fails=$((fails + 1)); }
+expect 1 "-y moves the link, then creates the .seq" -- "$fsck" -y "$work/lnk"
+[ "$(cat "$work/lnk/streams/6f7264657273.seq")" = 3 ] || { echo "FAIL: -y did not create the .seq"; fails=$((fails + 1)); }
+[ -L "$work/lnk/lost+found/6f7264657273.seq.1" ] || { echo "FAIL: the link is not in lost+found"; fails=$((fails + 1)); }
+rm -rf "$work/lnk"
+
 # A flipped byte in the first line: corruption.
 printf 'x' | dd of="$log" bs=1 seek=3 conv=notrunc status=none
 expect 4 "-n finds the checksum mismatch" -- "$fsck" -n "$work/s"
