@@ -618,6 +618,9 @@ int fsck_run(const struct fsck_opts *o, struct fsck_report *out)
                   rc ? strerror(-rc) : "not a directory");
         goto done;
     }
+    /* Before fsck_lock, which creates LOCK under -p and -y. */
+    if (fsck_probe_store(&c, out->fatal, sizeof(out->fatal)))
+        goto done;
     if (fsck_lock(&c, &live, &live_pid, out->fatal, sizeof(out->fatal)))
         goto done;
     if (live) {

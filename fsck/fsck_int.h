@@ -107,6 +107,9 @@ int fsck_path(const struct fsck_ctx *c, const char *rel, char *out);
 /* Marks an item unreadable with a message. */
 void fsck_item_fail(struct fsck_item *it, int rc, const char *what, const char *path);
 
+/* check_tree.c: 0 when ROOT is a store or empty (NOT A STORE there), else
+ * -errno with msg set (the run exits 8). Creates nothing. */
+int fsck_probe_store(struct fsck_ctx *c, char *msg, size_t msg_size);
 /* check_tree.c: the walk. 0, or -errno with msg set (the run exits 8). */
 int fsck_walk(struct fsck_ctx *c, char *msg, size_t msg_size);
 

@@ -150,6 +150,20 @@ expect 0 "--force checks it read-only" -- flock "$work/s/LOCK" "$fsck" -n --forc
 contains "$work/out" "live-writer" "--force warns"
 expect 8 "-p never repairs a live store" -- flock "$work/s/LOCK" "$fsck" -p --force "$work/s"
 
+# A directory that is not a store (none of FORMAT, LOCK, streams/, kv/,
+# blobs/): no mode checks it, and none makes a store of it.
+mkdir -p "$work/ns/sub"
+echo hi >"$work/ns/a.txt"
+for m in -n -p -y --upgrade; do
+    expect 8 "$m on a directory that is not a store" -- "$fsck" $m "$work/ns"
+    contains "$work/err" "cannot check $work/ns: not a store" "$m says it is not a store"
+done
+[ "$(ls "$work/ns")" = "$(printf 'a.txt\nsub')" ] || { echo "FAIL: fsck wrote into a directory that is not a store"; fails=$((fails + 1)); }
+# An empty one (but for a filesystem's lost+found/) is a store nothing was
+# written to yet.
+mkdir -p "$work/empty/lost+found"
+expect 0 "an empty directory is a clean store" -- "$fsck" -n "$work/empty"
+
 # A missing store: said once, on stderr.
 expect 8 "missing store" -- "$fsck" -n "$work/nope"
 [ "$(wc -l <"$work/err")" -eq 1 ] || { echo "FAIL: the error is not one line"; fails=$((fails + 1)); }
