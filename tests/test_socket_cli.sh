@@ -298,6 +298,24 @@ run --dir "$D" serve --socket "$S"
 pass "a socket path over 107 bytes is a usage error"
 S=$SAVE_S
 
+# ---- a request over --max-line ---------------------------------------------------------
+
+# The server answers `limit` after max-line bytes and closes, while the
+# client still sends: 4 MB is far more than a socket buffer holds, so the
+# send breaks (EPIPE), and the answer waiting behind it is what is said.
+start --log-level error --max-line 1024
+{ printf '(persist/kv-put "big" "'; head -c 4000000 /dev/zero | tr '\0' a; printf '")'; } >"$T/big"
+RC=0
+"$SXP" op --socket "$S" - <"$T/big" >"$T/out" 2>"$T/err" || RC=$?
+OUT=$(cat "$T/out")
+ERR=$(cat "$T/err")
+[ "$RC" = 1 ] && [ "$ERR" = "sxp: limit: request line longer than 1024 bytes (--max-line)" ] ||
+    fail "op --socket with a request over --max-line reports the server's limit answer"
+pass "op --socket with a request over --max-line reports limit, not the broken send"
+sok nil '(persist/kv-get "big")'
+stop TERM
+rm -f "$T/big"
+
 # ---- debug logs each request ----------------------------------------------------------
 
 : >"$T/log"
