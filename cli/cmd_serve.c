@@ -55,6 +55,7 @@ static int cli_serve_stdio(struct cli_global *g, size_t max_line)
     sxp_store *s = NULL;
     uint64_t t0_ns = clock_now_ns();
     char msg[128];
+    size_t nargs = 0;
     int rc, status = CLI_EXIT_OK;
 
     memset(&l, 0, sizeof(l));
@@ -75,8 +76,11 @@ static int cli_serve_stdio(struct cli_global *g, size_t max_line)
             cli_answer_error("limit", msg, &ans);
         } else if (cli_answer_blank(l.buf, l.len)) {
             continue;
-        } else if (sock_stat_is(l.buf, l.len)) {
-            sock_stat_answer_stdio(s, g->opts.sync == SXP_SYNC_NONE, t0_ns, &n, &ans);
+        } else if (sock_stat_is(l.buf, l.len, &nargs)) {
+            if (nargs)
+                sock_stat_answer_arity(nargs, &ans);
+            else
+                sock_stat_answer_stdio(s, g->opts.sync == SXP_SYNC_NONE, t0_ns, &n, &ans);
         } else {
             cli_answer_run(s, l.buf, l.len, &ans);
         }

@@ -123,7 +123,8 @@ void sock_listen_close(struct sock_listen *l);
 enum sock_job_kind {
     SOCK_JOB_RUN,   /* a request for the store: runs on a worker */
     SOCK_JOB_STAT,  /* (sxp/stat): answered by the loop, in order */
-    SOCK_JOB_FIXED, /* an answer made in advance (the --max-line error) */
+    SOCK_JOB_FIXED, /* an answer made in advance (the --max-line error, or
+                       the arity error of (sxp/stat) with arguments) */
 };
 
 struct sock_conn;
@@ -241,8 +242,13 @@ void sock_conn_free(struct sock_conn *c); /* accepts NULL */
 
 /* ---- sock_stat.c ------------------------------------------------------------ */
 
-/* 1 when the line is the server's own request (sxp/stat). */
-int sock_stat_is(const char *line, size_t len);
+/* 1 when the line is the server's own request: a list headed by the symbol
+ * sxp/stat, whitespace allowed as SX allows it; *out_nargs gets the number
+ * of arguments after the head (0 unless it returns 1). With any, the answer
+ * is sock_stat_answer_arity's, never the store's "unknown operation". */
+int sock_stat_is(const char *line, size_t len, size_t *out_nargs);
+/* The answer of (sxp/stat) given nargs arguments: (error "arity" ...). */
+void sock_stat_answer_arity(size_t nargs, struct cli_answer *out);
 /* The answer of (sxp/stat): (ok {:connections N ...}). */
 void sock_stat_answer(struct sock_server *srv, struct cli_answer *out);
 /* The answer of (sxp/stat) on `serve --stdio`: the same dict without the

@@ -155,11 +155,18 @@ static void sock_conn_extract(struct sock_conn *c)
         c->in_start = c->scan = (size_t)(lf - c->in) + 1;
         if (cli_answer_blank(line, len))
             continue;
-        j = sock_job_new(c, sock_stat_is(line, len) ? SOCK_JOB_STAT : SOCK_JOB_RUN, line, len);
+        size_t nargs = 0;
+        int stat = sock_stat_is(line, len, &nargs);
+        enum sock_job_kind kind = SOCK_JOB_RUN;
+        if (stat)
+            kind = nargs ? SOCK_JOB_FIXED : SOCK_JOB_STAT; /* FIXED: the arity error */
+        j = sock_job_new(c, kind, line, len);
         if (j == NULL) {
             sock_conn_close(c, "out of memory");
             return;
         }
+        if (stat && nargs)
+            sock_stat_answer_arity(nargs, &j->ans);
         j->t0_ns = clock_now_ns();
         sock_conn_push(c, j);
     }
@@ -211,7 +218,7 @@ static void sock_conn_answer(struct sock_conn *c, struct sock_job *j)
         srv->n.errors++;
         c->nerr++;
     }
-    if (sock_log_enabled(SOCK_LOG_DEBUG) && j->kind != SOCK_JOB_FIXED)
+    if (sock_log_enabled(SOCK_LOG_DEBUG) && j->len > 0) /* the --max-line answer has none */
         sock_log(SOCK_LOG_DEBUG, "conn %llu: %.*s -> %s%s (%llu us)", (unsigned long long)c->id,
                  j->len > 200 ? 200 : (int)j->len, j->line, j->ans.failed ? "error " : "ok",
                  j->ans.failed ? j->ans.kind : "",

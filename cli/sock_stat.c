@@ -26,13 +26,24 @@
  *
  * Example: (ok {:accepted 5 :appends 1 ... :uptime-ms 410 :workers 64})
  * and on --stdio: (ok {:appends 1 :batches 1 ... :uptime-ms 12})
+ *
+ * It is an operation like the store's: "( sxp/stat )" is the same request,
+ * and "(sxp/stat 1)" is answered (error "arity" ...), worded as the store
+ * words its own; the store, which does not know sxp/stat, never sees it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sock.h"
 
-int sock_stat_is(const char *line, size_t len)
+/* SX whitespace (engine/sx.c): what may stand before and after the '('. */
+static int sock_stat_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+int sock_stat_is(const char *line, size_t len, size_t *out_nargs)
 {
     struct sxp_err err;
     sxp_value *v = NULL;
@@ -41,18 +52,36 @@ int sock_stat_is(const char *line, size_t len)
     size_t i = 0, nlen = 0;
     int is;
 
-    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+    *out_nargs = 0;
+    while (i < len && sock_stat_ws(line[i]))
+        i++;
+    if (i == len || line[i++] != '(')
+        return 0;
+    while (i < len && sock_stat_ws(line[i]))
         i++;
     /* Only lines that start so are parsed here; the rest go to the store. */
-    if (len - i < 5 || memcmp(line + i, "(sxp/", 5) != 0)
+    if (len - i < 4 || memcmp(line + i, "sxp/", 4) != 0)
         return 0;
     if (sxp_value_parse(line, len, &v, &err) != 0)
         return 0; /* the store answers the parse error */
-    head = sxp_value_len(v) == 1 ? sxp_value_list_get(v, 0) : NULL;
+    head = NULL;
+    if (sxp_value_type(v) == SXP_LIST && sxp_value_len(v) >= 1)
+        head = sxp_value_list_get(v, 0);
     name = head != NULL && sxp_value_type(head) == SXP_SYM ? sxp_value_as_str(head, &nlen) : "";
-    is = sxp_value_type(v) == SXP_LIST && nlen == 8 && memcmp(name, "sxp/stat", 8) == 0;
+    is = nlen == 8 && memcmp(name, "sxp/stat", 8) == 0;
+    if (is)
+        *out_nargs = sxp_value_len(v) - 1;
     sxp_value_free(v);
     return is;
+}
+
+void sock_stat_answer_arity(size_t nargs, struct cli_answer *out)
+{
+    char msg[128];
+
+    /* Worded as the store words its own ops' (engine/dispatch.c). */
+    snprintf(msg, sizeof(msg), "sxp/stat takes 0 arguments, not %zu: (sxp/stat)", nargs);
+    cli_answer_error("arity", msg, out);
 }
 
 static int sock_stat_put(sxp_value *d, const char *key, sxp_value *item)

@@ -451,6 +451,13 @@ OUT=$(cat "$T/answers")
 [[ "${A[2]}" == "(ok {:appends 0 :batches 0 :bytes 0 :dir \"$D\" :errors 1 :fsyncs "[0-9]*" :io \""*"\" :queued 0 :refusing 0 :requests 2 :revived 0 :streams "[0-9]*" :sync \"always\" :uptime-ms "[0-9]*"})" ]] ||
     fail "serve --stdio answers (sxp/stat) with the store's figures"
 pass "serve --stdio answers (sxp/stat) like the socket server, without the socket figures"
+printf '%s\n' '(sxp/stat 1)' '( sxp/stat)' | "$SXP" --dir "$D" serve --stdio >"$T/answers"
+mapfile -t A <"$T/answers"
+OUT=$(cat "$T/answers")
+[ "${#A[@]}" = 2 ] && [ "${A[0]}" = '(error "arity" "sxp/stat takes 0 arguments, not 1: (sxp/stat)")' ] &&
+    [[ "${A[1]}" == "(ok {:appends "* ]] ||
+    fail "serve --stdio: (sxp/stat 1) is an arity error, ( sxp/stat) is (sxp/stat)"
+pass "serve --stdio: (sxp/stat 1) is an arity error and ( sxp/stat) is (sxp/stat)"
 
 # ---- the lock: one read-write process per store --------------------------------
 

@@ -223,6 +223,15 @@ done
 [[ "$OUT" == *$'\nrefusing:    0\nrevived:     0'* ]] || fail "stat --socket: no stream refuses writes"
 pass "stat --socket shows connections, requests, errors, appends, batches, fsyncs and bytes"
 
+# (sxp/stat) is an operation like the others: arguments are an arity error
+# (not "unknown operation"), and whitespace may follow the '('.
+sbad arity '(sxp/stat 1)'
+[[ "$ERR" == "sxp: arity: sxp/stat takes 0 arguments, not 1: (sxp/stat)" ]] ||
+    fail "(sxp/stat 1) names the arity"
+run op --socket "$S" $'(\t sxp/stat )'
+[ "$RC" = 0 ] && [[ "$OUT" == "{:accepted "* ]] || fail "op --socket '( sxp/stat )' is (sxp/stat)"
+pass "op --socket '( sxp/stat )' is answered as (sxp/stat)"
+
 # The log: a line per connection event at info.
 grep -q "info: serving $D on $S" "$T/log" || fail "the log says what is served"
 grep -q "info: conn [0-9]* open: pid [0-9]* uid $(id -u)" "$T/log" || fail "the log has opens"
