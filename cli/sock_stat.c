@@ -19,7 +19,9 @@
  *   running*     requests on the workers now         workers*  --workers
  *   appends      events acknowledged     batches    group-commit rounds
  *   fsyncs       fdatasync and fsync calls           bytes     written to logs
- *   streams      streams known in memory
+ *   streams      streams used since start (loaded in memory by an append,
+ *                read, last-seq or truncate): not those on disk, which
+ *                `sxp stat` without --socket counts (sxp_store_stats)
  *   queued       append calls waiting for or in a commit round now
  *   refusing     streams refusing writes now, after an I/O failure
  *   revived      streams that took writes again after a failed write

@@ -178,13 +178,16 @@ static const struct cli_usage_page cli_usage_pages[] = {
              "       sxp stat --socket PATH\n"
              "\n"
              "Prints the store's directory, mode, I/O backend, sync mode, whether\n"
-             "opening it ran recovery, and the number of streams and kv keys.\n"
+             "opening it ran recovery, and the number of streams and kv keys (all\n"
+             "of them, on disk).\n"
              "\n"
              "With --socket PATH, asks the server `sxp serve --socket PATH` runs and\n"
              "prints its figures, one \"NAME: VALUE\" per line: connections open,\n"
              "accepted and refused, requests and errors answered, requests running,\n"
              "appends, group-commit batches, fsyncs and bytes written since it began,\n"
-             "and streams refusing writes after an I/O failure, and revived.\n"},
+             "and streams refusing writes after an I/O failure, and revived. Its\n"
+             "\"streams\" counts the streams the server has used (appended to, read...)\n"
+             "since it began, not those on disk.\n"},
     {"demo", "usage: sxp demo\n"
              "\n"
              "A short tour: appends to two streams, reads them back, truncates, uses\n"

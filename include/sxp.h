@@ -175,7 +175,8 @@ struct sxp_stats {
     uint64_t bytes;            /* bytes written to logs */
     uint64_t in_flight;        /* append calls queued or being committed now */
     uint64_t open_files;       /* log descriptors open now */
-    uint64_t streams;          /* streams known in memory */
+    uint64_t streams;          /* streams in memory: used (appended to, read, asked
+                                  last-seq, truncated) since the open; not those on disk */
     const char *io_name;       /* "io_uring" or "sync" */
     int recovered;             /* 1 when open ran recovery; then: */
     unsigned rec_tails_cut;    /* torn log tails cut */

@@ -280,7 +280,19 @@ start --log-level info
 grep -q "replaced the stale socket $S" "$T/log" || fail "the stale socket is replaced"
 [ "$(stat -c %a "$S")" = 600 ] || fail "the new socket is mode 0600 again"
 pass "a stale socket is replaced by the next server"
+# `streams` of stat --socket counts the streams the server has used, not
+# those on disk (which local stat counts), and the help says so.
+run --dir "$D" --read-only stat
+[[ "$OUT" == *$'\nstreams:    0\n'* ]] && fail "the store has streams on disk"
+run stat --socket "$S"
+[[ "$OUT" == *$'\nstreams:     0\n'* ]] || fail "stat --socket counts no stream before any is used"
 sok 4 '(persist/last-seq "orders")'
+run stat --socket "$S"
+[[ "$OUT" == *$'\nstreams:     1\n'* ]] || fail "stat --socket counts the stream just used"
+run stat --help
+[[ "$OUT" == *"kv keys (all"*"of them, on disk)"* ]] && [[ "$OUT" == *'"streams" counts the streams the server has used'*"not those on disk"* ]] ||
+    fail "stat --help says what each streams figure counts"
+pass "stat counts the streams on disk, stat --socket those the server used, as --help says"
 sok '(list {:seq 4})' '(persist/read-range "orders" 4 1)'
 pass "an append acknowledged before SIGKILL is there after recovery"
 stop INT
