@@ -89,12 +89,13 @@
  *        synced); or (b) a rewrite in place of GEN g to g + 1 torn at some
  *        byte, the new header's first bytes over the old one's last: every
  *        rewrite (a checkpoint, journal_start, a replay's reset) happens
- *        when nothing in the file is pending. Anything else is DAMAGE: records of an unknown generation, maybe
- *        acknowledged appends missing from their logs. Recovery refuses
- *        the store; sxp-fsck reports journal-header and under -y moves the
- *        whole file to lost+found/ and starts an empty journal (no record
- *        can be written back: its generation is what tells a pending
- *        record from a stale one).
+ *        when nothing in the file is pending. Anything else is DAMAGE:
+ *        records of an unknown generation, maybe acknowledged appends
+ *        missing from their logs. Recovery refuses the store; sxp-fsck
+ *        reports journal-header and under -y moves the whole file to
+ *        lost+found/ and starts an empty journal (no record can be written
+ *        back: its generation is what tells a pending record from a stale
+ *        one).
  *   J-9  DAMAGE. A round's records are written only once the previous
  *        round's fdatasync succeeded (commit.c; a failed one stops the
  *        journal for the session). Say the first record that does not

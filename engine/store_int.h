@@ -132,10 +132,10 @@ struct sxp_store {
     size_t last_active; /* callers in and queued behind the last round */
     uint64_t round_ns;  /* average time of a round's write_sync */
 
-    int kv_fenced;    /* 0, or -errno: kv/ refuses all access (kv.c) */
-    int blobs_fenced; /* 0, or -errno: blobs/ likewise (blob.c) */
+    int kv_fenced;      /* 0, or -errno: kv/ refuses all access (kv.c) */
+    int blobs_fenced;   /* 0, or -errno: blobs/ likewise (blob.c) */
     int streams_fenced; /* 0, or -errno: no stream is created (streams.c); s->mu */
-    int recovered;    /* open ran recovery */
+    int recovered;      /* open ran recovery */
     unsigned rec_tails_cut, rec_tails_saved, rec_hw_rolled, rec_seq_created, rec_tmp_removed;
     unsigned rec_logs_scanned, rec_logs_skipped;
     uint64_t rec_bytes_cut;
@@ -204,8 +204,7 @@ int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err);
 /* Writes one stream's .seq with its hw durably. s->mu held; drops it.
  * *out_renamed (when not NULL): 1 once the new file has its name, so that
  * a failure after it was the directory's fsync. */
-int streams_write_seqfile(sxp_store *s, struct stream *st, int *out_renamed,
-                          struct sxp_err *err);
+int streams_write_seqfile(sxp_store *s, struct stream *st, int *out_renamed, struct sxp_err *err);
 void streams_free_all(sxp_store *s);
 /* Path of the stream's .log or .seq (suffix) into out (PATH_MAX). */
 int streams_path(const sxp_store *s, const struct stream *st, const char *suffix, char *out);

@@ -268,8 +268,7 @@ void streams_wait_idle(sxp_store *s, struct stream *st)
         pthread_cond_wait(&s->cv, &s->mu);
 }
 
-int streams_write_seqfile(sxp_store *s, struct stream *st, int *out_renamed,
-                          struct sxp_err *err)
+int streams_write_seqfile(sxp_store *s, struct stream *st, int *out_renamed, struct sxp_err *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX], text[LAYOUT_SEQ_MAX_TEXT];
     int64_t hw = st->hw;
@@ -280,8 +279,7 @@ int streams_write_seqfile(sxp_store *s, struct stream *st, int *out_renamed,
     if (rc)
         return err_set(err, rc, "stream path too long");
     pthread_mutex_unlock(&s->mu);
-    rc = io_write_atomic_ex(s->io, path, tmp, text, n, s->opt.sync == SXP_SYNC_ALWAYS,
-                            out_renamed);
+    rc = io_write_atomic_ex(s->io, path, tmp, text, n, s->opt.sync == SXP_SYNC_ALWAYS, out_renamed);
     pthread_mutex_lock(&s->mu);
     if (rc)
         return err_set(err, rc, "write %s: %s", path, strerror(-rc));

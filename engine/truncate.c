@@ -165,6 +165,7 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
                         struct sxp_err *err)
 {
     struct stream *st;
+    char q[ERR_QUOTED_MAX];
     int rc = store_check_writable(s, err);
     if (!rc)
         rc = layout_check_name("stream", stream, stream_len, LAYOUT_STREAM_MAX, err);
@@ -242,10 +243,8 @@ idle:
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;
-dead: {
-    char q[ERR_QUOTED_MAX];
+dead:
     rc = err_set(err, st->dead, "stream %s refuses writes after an I/O failure (%s)",
                  err_quote(st->name, st->name_len, q, sizeof(q)), strerror(-st->dead));
     goto out;
-}
 }

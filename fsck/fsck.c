@@ -395,9 +395,9 @@ static int fsck_settle(struct fsck_ctx *c, char *msg, size_t size)
 /* The journal phase's handling of a record that cannot be written back. */
 struct fsck_orphans {
     struct fsck_ctx *c;
-    int count_only;     /* 1: no finding yet (-y finds them again, to move) */
+    int count_only;       /* 1: no finding yet (-y finds them again, to move) */
     struct lostfound *lf; /* NULL: only report */
-    int jfd;            /* ROOT/JOURNAL, to copy from */
+    int jfd;              /* ROOT/JOURNAL, to copy from */
     char *msg;
     size_t size;
 };
@@ -414,7 +414,7 @@ static int fsck_journal_keep(struct fsck_orphans *x, struct fsck_finding *f, con
     }
     if (x->lf) {
         int rc = lostfound_put_range(x->lf, base, x->jfd, jpos, len, "JOURNAL", 0,
-                                   fsck_code_name(f->code), &f->moved_to, x->msg, x->size);
+                                     fsck_code_name(f->code), &f->moved_to, x->msg, x->size);
         if (!rc)
             rc = lostfound_commit(x->lf, x->msg, x->size);
         if (rc) {
@@ -468,9 +468,8 @@ static int fsck_journal_damaged(struct fsck_orphans *x, const struct journal_rep
 static int fsck_journal_header(struct fsck_orphans *x, const struct journal_replay_report *jr)
 {
     struct fsck_ctx *c = x->c;
-    struct fsck_finding f = {.code = FSCK_JOURNAL_HEADER,
-                             .file = fsck_str(c, "JOURNAL"),
-                             .len = jr->damaged_len};
+    struct fsck_finding f = {
+        .code = FSCK_JOURNAL_HEADER, .file = fsck_str(c, "JOURNAL"), .len = jr->damaged_len};
     if (c->o->mode != FSCK_MODE_YES)
         return fsck_journal_keep(x, &f, "JOURNAL", 0, jr->damaged_len) ? FSCK_EXIT_FAILED : 0;
     char path[PATH_MAX];

@@ -123,7 +123,6 @@ int fsck_check_blob(struct fsck_ctx *c, struct fsck_item *it);
 /* repair.c: runs the repairs the mode allows and records their actions. */
 void fsck_repair(struct fsck_ctx *c);
 
-
 /* progress.c */
 /* Draws (or, when done, clears) the progress line on stderr. */
 void fsck_progress_draw(const struct fsck_ctx *c, uint64_t elapsed_ns, int done);

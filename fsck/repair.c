@@ -186,7 +186,7 @@ static int fsck_rewrite_log(struct fsck_ctx *c, struct lostfound *lf, struct fsc
             struct fsck_finding *f = bad[j++];
             if (move_bad) {
                 rc = lostfound_put_range(lf, base, fd, l.off, l.len, it->rel, l.no,
-                                       fsck_code_name(f->code), &f->moved_to, msg, size);
+                                         fsck_code_name(f->code), &f->moved_to, msg, size);
                 if (rc)
                     goto out;
                 continue;
@@ -330,7 +330,7 @@ static int fsck_save_tail(struct fsck_ctx *c, struct lostfound *lf, struct fsck_
         fsck_msgf(msg, size, "read %s: %s", path, strerror(-rc));
     } else if (rc == 0) {
         rc = lostfound_put_range(lf, strrchr(it->rel, '/') + 1, fd, it->torn_off, len, it->rel,
-                               f->line, fsck_code_name(f->code), &f->moved_to, msg, size);
+                                 f->line, fsck_code_name(f->code), &f->moved_to, msg, size);
         if (rc == 0)
             rc = lostfound_commit(lf, msg, size);
     } else {
@@ -409,7 +409,7 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
             if (!yes)
                 break;
             rc = lostfound_move(lf, it->rel_seq, f->len, fsck_code_name(f->code), &f->moved_to, msg,
-                              sizeof(msg));
+                                sizeof(msg));
             if (rc == 0 && residue_write_seq(c->io, c->streams_dir, path, hw, c->sync, &err)) {
                 fsck_msgf(msg, sizeof(msg), "%s", err.msg);
                 rc = -EIO;
@@ -488,7 +488,7 @@ static void fsck_repair_file(struct fsck_ctx *c, struct lostfound *lf, struct fs
         if ((f->code == FSCK_KV_CORRUPT || f->code == FSCK_BLOB_HASH) &&
             c->o->mode == FSCK_MODE_YES) {
             rc = lostfound_move(lf, f->file, f->len, fsck_code_name(f->code), &f->moved_to, msg,
-                              sizeof(msg));
+                                sizeof(msg));
             if (rc)
                 fsck_mark_failed(f, msg);
             else
@@ -534,7 +534,7 @@ static void fsck_repair_tree(struct fsck_ctx *c, struct lostfound *lf)
             if (c->o->mode != FSCK_MODE_YES)
                 break;
             rc = lostfound_move(lf, f->file, f->len, fsck_code_name(f->code), &f->moved_to, msg,
-                              sizeof(msg));
+                                sizeof(msg));
             if (rc)
                 fsck_mark_failed(f, msg);
             else

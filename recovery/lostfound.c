@@ -155,7 +155,7 @@ static void lostfound_escape(struct buf *b, const char *s)
 }
 
 static int lostfound_record(struct lostfound *lf, const char *item, const char *from, uint64_t off,
-                          uint64_t line, uint64_t len, const char *code, char *msg, size_t size)
+                            uint64_t line, uint64_t len, const char *code, char *msg, size_t size)
 {
     struct buf b = BUF_INIT;
     lostfound_escape(&b, item);
@@ -187,8 +187,8 @@ static char *lostfound_rel(const char *name)
 }
 
 int lostfound_put_range(struct lostfound *lf, const char *base, int fd, uint64_t off, uint64_t len,
-                      const char *rel, uint64_t line, const char *code, char **out_name, char *msg,
-                      size_t msg_size)
+                        const char *rel, uint64_t line, const char *code, char **out_name,
+                        char *msg, size_t msg_size)
 {
     char name[NAME_MAX + 1], path[PATH_MAX];
     char *buf = NULL;
@@ -261,7 +261,7 @@ int lostfound_commit(struct lostfound *lf, char *msg, size_t msg_size)
 }
 
 int lostfound_move(struct lostfound *lf, const char *rel, uint64_t size, const char *code,
-                 char **out_name, char *msg, size_t msg_size)
+                   char **out_name, char *msg, size_t msg_size)
 {
     char name[NAME_MAX + 1], from[PATH_MAX], to[PATH_MAX], dir[PATH_MAX];
     const char *base = strrchr(rel, '/');

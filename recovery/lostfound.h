@@ -27,9 +27,9 @@ void lostfound_init(struct lostfound *lf, struct sxp_io *io, const char *root, i
  * and records it in MANIFEST as coming from rel at that offset and line.
  * *out_name gets "lost+found/<base>.<n>" (malloc'd). The item is durable
  * only after lostfound_commit. */
-int lostfound_put_range(struct lostfound *lf, const char *base, int fd, uint64_t off,
-                        uint64_t len, const char *rel, uint64_t line, const char *code,
-                        char **out_name, char *msg, size_t msg_size);
+int lostfound_put_range(struct lostfound *lf, const char *base, int fd, uint64_t off, uint64_t len,
+                        const char *rel, uint64_t line, const char *code, char **out_name,
+                        char *msg, size_t msg_size);
 /* Moves the file or directory at ROOT/rel into lost+found/ (rename), records
  * it, and makes both directories durable. */
 int lostfound_move(struct lostfound *lf, const char *rel, uint64_t size, const char *code,

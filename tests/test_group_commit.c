@@ -791,8 +791,8 @@ struct tr_holds {
     struct tr_hold h[2];
 };
 
-static void tr_hold_hook(void *arg, enum io_fault_kind kind, int when, uint64_t n,
-                         const char *path, int res)
+static void tr_hold_hook(void *arg, enum io_fault_kind kind, int when, uint64_t n, const char *path,
+                         int res)
 {
     struct tr_holds *hs = arg;
     (void)n;

@@ -447,15 +447,15 @@ static void a_torn_header_rewrite_holds_nothing_pending(void **state)
     size_t len = 0;
     char *body = tu_read_file(tj_path(t, "JOURNAL"), &len);
     tu_write_file(tj_path(t, "JOURNAL"), body, JOURNAL_HDR_LEN); /* none pending */
-    const uint64_t gens[] = {0x10, 0xff, 0xfffffffffULL}; /* not the records' */
+    /* Not the records' generation, so that no header here is theirs. */
+    const uint64_t gens[] = {0x10, 0xff, 0xfffffffffULL};
     struct sxp_err err;
     for (size_t i = 0; i < sizeof(gens) / sizeof(gens[0]); i++) {
         for (size_t k = 0; k <= JOURNAL_HDR_LEN; k++) {
             tj_torn_header(t, body, len, gens[i], 1, k);
             int rc = tj_open_rc(t, 0, &err);
             if (rc)
-                fail_msg("gen %llx torn at byte %zu: %s", (unsigned long long)gens[i], k,
-                         err.msg);
+                fail_msg("gen %llx torn at byte %zu: %s", (unsigned long long)gens[i], k, err.msg);
         }
     }
     tj_assert_counts(t, "1,1,1");
