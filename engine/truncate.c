@@ -161,11 +161,18 @@ cleanup:
     return rc;
 }
 
+/* The error of a truncate of a stream that refuses writes (ST-4). */
+static int truncate_refused(const struct stream *st, struct sxp_err *err)
+{
+    char q[ERR_QUOTED_MAX];
+    return err_set(err, st->dead, "stream %s refuses writes after an I/O failure (%s)",
+                   err_quote(st->name, st->name_len, q, sizeof(q)), strerror(-st->dead));
+}
+
 int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int64_t n,
                         struct sxp_err *err)
 {
     struct stream *st;
-    char q[ERR_QUOTED_MAX];
     int rc = store_check_writable(s, err);
     if (!rc)
         rc = layout_check_name("stream", stream, stream_len, LAYOUT_STREAM_MAX, err);
@@ -188,8 +195,10 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
         }
         break;
     }
-    if (st->dead)
-        goto dead;
+    if (st->dead) {
+        rc = truncate_refused(st, err);
+        goto out;
+    }
     st->busy = 1; /* T-1 */
     while (st->pending || st->pins)
         pthread_cond_wait(&s->cv, &s->mu);
@@ -197,9 +206,8 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
         /* A queued append's round failed while we waited: its record may
          * be in JOURNAL without the stream being noted for the checkpoint,
          * so the log must not be replaced now. */
-        st->busy = 0;
-        pthread_cond_broadcast(&s->cv);
-        goto dead;
+        rc = truncate_refused(st, err);
+        goto idle;
     }
     if (st->jdirty) {
         /* J-7: no journal record may name the log we are about to replace. */
@@ -243,8 +251,4 @@ idle:
 out:
     pthread_mutex_unlock(&s->mu);
     return rc;
-dead:
-    rc = err_set(err, st->dead, "stream %s refuses writes after an I/O failure (%s)",
-                 err_quote(st->name, st->name_len, q, sizeof(q)), strerror(-st->dead));
-    goto out;
 }

@@ -450,6 +450,34 @@ static int fsck_journal_orphan(void *arg, const struct journal_orphan *o)
     return fsck_journal_keep(x, &f, rel + strlen("streams/"), o->jpos, o->len);
 }
 
+/* -y: opens ROOT/JOURNAL to copy from and lost+found/ to copy into, for
+ * fsck_journal_keep; fsck_journal_lf_close undoes it. */
+static int fsck_journal_lf_open(struct fsck_orphans *x, struct lostfound *lf)
+{
+    struct fsck_ctx *c = x->c;
+    char path[PATH_MAX];
+    if (fsck_path(c, "JOURNAL", path)) {
+        fsck_msgf(x->msg, x->size, "store path too long: %s", c->root);
+        return -ENAMETOOLONG;
+    }
+    x->jfd = c->io->open(c->io, path, O_RDONLY | O_CLOEXEC, 0);
+    if (x->jfd < 0) {
+        fsck_msgf(x->msg, x->size, "open %s: %s", path, strerror(-x->jfd));
+        return x->jfd;
+    }
+    lostfound_init(lf, c->io, c->root, c->sync);
+    x->lf = lf;
+    return 0;
+}
+
+static void fsck_journal_lf_close(struct fsck_orphans *x)
+{
+    lostfound_close(x->lf);
+    (void)x->c->io->close(x->c->io, x->jfd);
+    x->lf = NULL;
+    x->jfd = -1;
+}
+
 /* J-9: a journal-damaged finding for the bytes jr names, kept under -y. */
 static int fsck_journal_damaged(struct fsck_orphans *x, const struct journal_replay_report *jr)
 {
@@ -472,24 +500,12 @@ static int fsck_journal_header(struct fsck_orphans *x, const struct journal_repl
         .code = FSCK_JOURNAL_HEADER, .file = fsck_str(c, "JOURNAL"), .len = jr->damaged_len};
     if (c->o->mode != FSCK_MODE_YES)
         return fsck_journal_keep(x, &f, "JOURNAL", 0, jr->damaged_len) ? FSCK_EXIT_FAILED : 0;
-    char path[PATH_MAX];
     struct lostfound lf;
     struct sxp_err err;
-    if (fsck_path(c, "JOURNAL", path)) {
-        fsck_msgf(x->msg, x->size, "store path too long: %s", c->root);
+    if (fsck_journal_lf_open(x, &lf))
         return FSCK_EXIT_FAILED;
-    }
-    x->jfd = c->io->open(c->io, path, O_RDONLY | O_CLOEXEC, 0);
-    if (x->jfd < 0) {
-        fsck_msgf(x->msg, x->size, "open %s: %s", path, strerror(-x->jfd));
-        return FSCK_EXIT_FAILED;
-    }
-    lostfound_init(&lf, c->io, c->root, c->sync);
-    x->lf = &lf;
     int rc = fsck_journal_keep(x, &f, "JOURNAL", 0, jr->damaged_len);
-    lostfound_close(&lf);
-    (void)c->io->close(c->io, x->jfd);
-    x->lf = NULL;
+    fsck_journal_lf_close(x);
     if (!rc && (rc = journal_reset_damaged(c->io, c->root, c->sync, &err)) != 0)
         fsck_msgf(x->msg, x->size, "%s", err.msg);
     return rc ? FSCK_EXIT_FAILED : 0;
@@ -524,31 +540,17 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
         if (damaged && fsck_journal_damaged(&x, &jr))
             return FSCK_EXIT_FAILED;
     } else if (apply) {
-        char path[PATH_MAX];
         x.count_only = 0;
-        if (jr.orphans || damaged) {
-            if (fsck_path(c, "JOURNAL", path)) {
-                fsck_msgf(msg, size, "store path too long: %s", c->root);
-                return FSCK_EXIT_FAILED;
-            }
-            x.jfd = c->io->open(c->io, path, O_RDONLY | O_CLOEXEC, 0);
-            if (x.jfd < 0) {
-                fsck_msgf(msg, size, "open %s: %s", path, strerror(-x.jfd));
-                return FSCK_EXIT_FAILED;
-            }
-            lostfound_init(&lf, c->io, c->root, c->sync);
-            x.lf = &lf;
-        }
+        if ((jr.orphans || damaged) && fsck_journal_lf_open(&x, &lf))
+            return FSCK_EXIT_FAILED;
         /* The damaged bytes are saved before the replay empties the
          * journal; the replay finds the same damage again. */
         int rc = damaged ? fsck_journal_damaged(&x, &jr) : 0;
         if (!rc)
             rc = journal_replay(c->io, c->root, c->sync, 1, c->lock_fd, fsck_journal_orphan, &x,
                                 &jr, &err);
-        if (x.lf) {
-            lostfound_close(&lf);
-            (void)c->io->close(c->io, x.jfd);
-        }
+        if (x.lf)
+            fsck_journal_lf_close(&x);
         if (rc) {
             if (!msg[0])
                 fsck_msgf(msg, size, "%s", err.msg);

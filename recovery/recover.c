@@ -155,7 +155,6 @@
  * at least 8 (io_fd_share). */
 #define RECOVER_SYNC_CHUNK 128
 
-/* One recovery run; read-only once the workers start. */
 /* R-3: lost+found/, where a torn tail that held good lines goes before it
  * is cut; the workers share it. */
 struct recover_saved {
@@ -163,6 +162,8 @@ struct recover_saved {
     struct lostfound lf;
 };
 
+/* One recovery run; read-only once the workers start (saved is shared
+ * under its own lock). */
 struct recover_ctx {
     struct sxp_io *io;
     const char *root;
