@@ -17,7 +17,8 @@
  * WHEN. engine/store.c calls recover_store on every read-write open whose
  * LOCK does not read "clean\n" (engine/lock.h K-1), before the store serves
  * anything; `sxp recover` calls it always. After a clean close it is not
- * called, so that open reads no log data.
+ * called, so that open reads no log data. The open passes sync = 1 in every
+ * mode: what recovery repairs may be a syncing session's acknowledged data.
  *
  * THE CRASH MODEL. The engine acknowledges an append only after the bytes of
  * its line, LF included, are covered by a completed fdatasync, and it never
@@ -64,7 +65,10 @@
  *            same unacknowledged batch that survived while an earlier one
  *            was lost; its seq still has to exceed the last good seq).
  *        A torn tail is cut: ftruncate to X, fdatasync, reported. A
- *        zero-filled tail (NUL bytes after the last LF) is case (a).
+ *        zero-filled tail (NUL bytes after the last LF) is case (a). A tail
+ *        holding a (c) line is first copied to lost+found/ (MANIFEST code
+ *        torn-tail, lostfound.c) and synced: a sector lost under
+ *        acknowledged events, while the .seq lags, looks the same.
  *        Any other bad line -- a checksum mismatch or a bad trailer without
  *        a NUL byte, an unparsable event under a valid checksum, a missing
  *        or non-integer :seq, a seq not above the one before, a blank line,
