@@ -80,11 +80,14 @@ static int cli_main_io(const char *v, struct sxp_options *o)
     return 0;
 }
 
-/* `sxp help [COMMAND]`. */
+/* `sxp help [COMMAND]`. help's own help is the overview, so `sxp help
+ * help` and `sxp help --help` print it, as for every other command. */
 static int cli_main_help(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
 
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+        cmd = "";
     if (argc > 2)
         return cli_usage_error("", "help takes at most one command");
     if (cli_usage_print(stdout, cmd) != 0)

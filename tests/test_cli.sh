@@ -148,6 +148,14 @@ pass "sxp help blob exits 0"
 run help
 [ "$RC" = 0 ] && [[ "$OUT" == *"usage: sxp [GLOBAL OPTIONS]"* ]] || fail "help"
 pass "sxp help prints the overview"
+# help is a command like the others: its --help (and `sxp help help`) is the
+# overview, not "no such command".
+for h in help --help -h; do
+    run help "$h"
+    [ "$RC" = 0 ] && [[ "$OUT" == *"usage: sxp [GLOBAL OPTIONS]"* ]] && [ ! -s "$T/err" ] ||
+        fail "sxp help $h prints the overview"
+    pass "sxp help $h prints the overview"
+done
 
 # Bad usage: exit 2, nothing on stdout, and no store is created.
 bad 2 "" # no command
