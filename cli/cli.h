@@ -48,6 +48,7 @@ enum cli_exit {
 struct cli_global {
     const char *dir;         /* --dir, else NULL: $SX_PERSIST_DIR, else ./persist-data */
     struct sxp_options opts; /* --sync, --io, --read-only */
+    const char *store_opt;   /* the first of --sync, --io, --read-only given, or NULL */
     int verbose;             /* --verbose: engine notices on stderr */
 };
 
@@ -118,6 +119,11 @@ int cli_args_int(const char *text, int64_t *out);
  * notices (--verbose turns them on). On failure prints the engine's message
  * ("sxp: locked: ...") and returns CLI_EXIT_FAIL; else 0 and *out. */
 int cli_store_open(struct cli_global *g, int quiet, sxp_store **out);
+/* For `CMD --socket`, which reaches a server's store rather than opening
+ * one: a usage error (CLI_EXIT_USAGE) when a global option of a local store
+ * was given (--dir, --sync, --io, --read-only), which the server would
+ * silently ignore; else 0. */
+int cli_socket_globals(const struct cli_global *g, const char *cmd);
 /* Closes s; on failure prints a line and returns CLI_EXIT_FAIL, else 0. */
 int cli_store_close(sxp_store *s);
 /* Prints "sxp: KIND: MESSAGE" for err on stderr; returns CLI_EXIT_FAIL. */

@@ -176,9 +176,8 @@ int cli_cmd_stat(struct cli_global *g, int argc, char **argv)
         goto out;
     }
     if (a.seen[0]) {
-        status = g->dir != NULL ? cli_usage_error("stat", "--dir does not go with --socket: "
-                                                          "the server has its store")
-                                : cli_stat_socket(a.val[0]);
+        if ((status = cli_socket_globals(g, "stat")) == 0)
+            status = cli_stat_socket(a.val[0]);
         goto out;
     }
     if ((status = cli_store_open(g, 1, &s)) != 0)

@@ -60,9 +60,9 @@ int cli_cmd_op(struct cli_global *g, int argc, char **argv)
         cli_args_free(&a);
         return cli_usage_error("op", "op takes exactly one REQUEST, e.g. '(persist/streams)'");
     }
-    if (a.seen[0] && g->dir != NULL) {
+    if (a.seen[0] && (rc = cli_socket_globals(g, "op")) != 0) {
         cli_args_free(&a);
-        return cli_usage_error("op", "--dir does not go with --socket: the server has its store");
+        return rc;
     }
     if (strcmp(a.pos[0], "-") == 0) {
         if ((rc = cli_read_all(stdin, &owned, &len)) != 0) {

@@ -28,6 +28,16 @@ int cli_store_open(struct cli_global *g, int quiet, sxp_store **out)
     return 0;
 }
 
+int cli_socket_globals(const struct cli_global *g, const char *cmd)
+{
+    if (g->dir != NULL)
+        return cli_usage_error(cmd, "--dir does not go with --socket: the server has its store");
+    if (g->store_opt != NULL)
+        return cli_usage_error(cmd, "%s does not go with --socket: the server has its own",
+                               g->store_opt);
+    return 0;
+}
+
 int cli_store_close(sxp_store *s)
 {
     int rc = sxp_store_close(s);

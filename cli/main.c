@@ -121,6 +121,7 @@ int main(int argc, char **argv)
             return cli_flush_stdout();
         } else if (strcmp(arg, "--read-only") == 0) {
             g.opts.read_only = 1;
+            g.store_opt = g.store_opt != NULL ? g.store_opt : "--read-only";
         } else if (strcmp(arg, "--verbose") == 0 || strcmp(arg, "-v") == 0) {
             g.verbose = 1;
         } else if (cli_main_opt_value("dir", argc, argv, &i, &v)) {
@@ -132,11 +133,13 @@ int main(int argc, char **argv)
                 return cli_usage_error("", "--sync needs always or none");
             if ((rc = cli_main_sync(v, &g.opts)) != 0)
                 return rc;
+            g.store_opt = g.store_opt != NULL ? g.store_opt : "--sync";
         } else if (cli_main_opt_value("io", argc, argv, &i, &v)) {
             if (v == NULL)
                 return cli_usage_error("", "--io needs auto, uring or sync");
             if ((rc = cli_main_io(v, &g.opts)) != 0)
                 return rc;
+            g.store_opt = g.store_opt != NULL ? g.store_opt : "--io";
         } else {
             return cli_usage_error("", "unknown option '%s'", arg);
         }

@@ -139,6 +139,11 @@ usage "--drain-timeout takes" --dir "$D" serve --socket "$S" --drain-timeout -1
 usage "cannot run with --read-only" --dir "$D" --read-only serve --socket "$S"
 usage "--dir does not go with --socket" --dir "$D" op --socket "$S" '(persist/streams)'
 usage "--dir does not go with --socket" --dir "$D" stat --socket "$S"
+# The options of a local store are refused too: the server would ignore
+# them, and --read-only would let a write through.
+usage "--read-only does not go with --socket" --read-only op --socket "$S" '(persist/append "a" {:seq 1})'
+usage "--sync does not go with --socket" --sync none op --socket "$S" '(persist/streams)'
+usage "--io does not go with --socket" --io sync stat --socket "$S"
 usage "--log-level goes with --socket" --dir "$D" serve --stdio --log-level info
 
 # A socket path in a missing directory: the message names the path and the
