@@ -9,7 +9,9 @@
  *   3. "--" ends the options; everything after it is positional.
  *   4. Any other argument is positional: "-" (stdin), "-5" (a number) and
  *      SX text such as "-1.5" included. An unknown "--NAME" is a usage error,
- *      so a mistyped option never becomes a stream name.
+ *      so a mistyped option never becomes a stream name; when NAME is a
+ *      global option (--dir, ...), the error says to give it before the
+ *      command.
  * Options may come before, between or after positional arguments.
  */
 #include <errno.h>
@@ -36,6 +38,19 @@ static int cli_args_find_short(const struct cli_optspec *specs, size_t nspecs, c
             return (int)i;
     }
     return -1;
+}
+
+/* 1 when name[0..len) is a global option of main.c, which goes before the
+ * command, not after it. */
+static int cli_args_is_global(const char *name, size_t len)
+{
+    static const char *const globals[] = {"dir", "sync", "io", "read-only", "verbose"};
+
+    for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
+        if (strlen(globals[i]) == len && strncmp(globals[i], name, len) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 int cli_args_parse(const char *cmd, const struct cli_optspec *specs, size_t nspecs, int argc,
@@ -74,6 +89,9 @@ int cli_args_parse(const char *cmd, const struct cli_optspec *specs, size_t nspe
             k = cli_args_find_long(specs, nspecs, arg + 2, len);
             if (k < 0) {
                 cli_args_free(out);
+                if (cli_args_is_global(arg + 2, len))
+                    return cli_usage_error(cmd, "'--%.*s' is a global option: give it before '%s'",
+                                           (int)len, arg + 2, cmd);
                 return cli_usage_error(cmd, "unknown option '%s'", arg);
             }
             if (eq != NULL) {

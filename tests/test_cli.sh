@@ -171,6 +171,9 @@ bad 2 "--limit" read s --limit many
 bad 2 "--limit" read s --limit -1
 bad 2 "--from" read s --from x
 bad 2 "unknown option" read s --frm 3
+# A global option after the command (a natural slip) says where it goes.
+bad 2 "'--dir' is a global option: give it before 'serve'" serve --stdio --dir "$T/other"
+bad 2 "'--read-only' is a global option: give it before 'kv'" kv get k --read-only
 bad 2 "" append s
 bad 2 "" last-seq
 bad 2 "" last-seq a b
