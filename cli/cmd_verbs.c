@@ -77,6 +77,13 @@ int cli_cmd_append(struct cli_global *g, int argc, char **argv)
         status = cli_usage_error("append", "append needs STREAM and at least one EVENT");
         goto out;
     }
+    for (int i = 1; i < a.npos && a.npos > 2; i++) {
+        if (strcmp(a.pos[i], "-") == 0) {
+            status = cli_usage_error("append", "'-' reads the events from stdin: give it alone "
+                                               "after STREAM, with no EVENT beside it");
+            goto out;
+        }
+    }
     if ((events = sxp_value_list()) == NULL) {
         status = cli_fail("nomem", "out of memory");
         goto out;

@@ -175,6 +175,8 @@ bad 2 "unknown option" read s --frm 3
 bad 2 "'--dir' is a global option: give it before 'serve'" serve --stdio --dir "$T/other"
 bad 2 "'--read-only' is a global option: give it before 'kv'" kv get k --read-only
 bad 2 "" append s
+bad 2 "'-' reads the events from stdin" append s - '{:seq 1}'
+bad 2 "'-' reads the events from stdin" append s '{:seq 1}' -
 bad 2 "" last-seq
 bad 2 "" last-seq a b
 bad 2 "" streams extra
