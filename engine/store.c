@@ -2,6 +2,9 @@
  * store.c -- opening and closing a store.
  *
  * OPEN (read-write):
+ *   0. refuse a ROOT that is not a store (STORE OR NOT, below), so that a
+ *      mistyped --dir never scatters FORMAT, LOCK and folders among
+ *      somebody's files;
  *   1. create ROOT (and missing parents), take the LOCK (lock.h);
  *   2. create streams/, kv/, blobs/ if missing, and fsync ROOT so they stay;
  *   3. unless LOCK read "clean\n" (K-1), run recovery (recovery/recover.c):
@@ -11,6 +14,13 @@
  *   4. write "pid N\n" to LOCK durably (K-2), and FORMAT if missing.
  * A read-only open takes no lock, runs no recovery and writes nothing; the
  * store must exist.
+ *
+ * STORE OR NOT. A directory is a store when it holds any of FORMAT, LOCK,
+ * streams/, kv/ and blobs/ (a store the reference wrote has its folders and
+ * no FORMAT), or nothing but lost+found/ (a new filesystem's root): a store
+ * nothing was written to yet. A directory that holds anything else is not a
+ * store, and neither the engine nor sxp-fsck (fsck/check_tree.c) writes in
+ * it. A ROOT that does not exist is created.
  *
  * CLOSE: wait for group commit to drain, write every .seq that lags its
  * stream (temp files, fdatasync, rename, one fsync of streams/), then write
@@ -106,6 +116,31 @@ static int store_make_root(struct sxp_io *io, const char *root, int sync)
     return 0;
 }
 
+/* list_dir callback: any entry but lost+found/ makes the directory not
+ * empty. */
+static int store_probe_entry(void *arg, const char *name, int is_dir)
+{
+    (void)arg;
+    return is_dir && strcmp(name, "lost+found") == 0 ? 0 : 1;
+}
+
+int store_probe(struct sxp_io *io, const char *root)
+{
+    static const char *const marks[] = {"FORMAT", "LOCK", "streams", "kv", "blobs"};
+    char path[PATH_MAX];
+    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+        int rc = layout_path(root, marks[i], path);
+        if (rc)
+            return rc;
+        /* Anything but "absent" (EACCES, a dangling link...) counts as a
+         * mark: what it is, the open or the checks find out. */
+        if (io->stat(io, path, NULL, NULL) != -ENOENT)
+            return 0;
+    }
+    int rc = io->list_dir(io, root, store_probe_entry, NULL);
+    return rc > 0 ? -ENOTEMPTY : rc;
+}
+
 static int store_check_format(sxp_store *s, struct sxp_err *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX];
@@ -145,7 +180,14 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
 {
     int sync = s->opt.sync == SXP_SYNC_ALWAYS;
     int lstate = 0, created = 0;
-    int rc = store_make_root(s->io, s->root, sync);
+    int rc = store_probe(s->io, s->root);
+    if (rc == -ENOTEMPTY)
+        return err_setk(err, rc, "notstore",
+                        "%s is not a store: it holds files but no FORMAT, LOCK, streams/, kv/ or "
+                        "blobs/ (give a new or empty directory)",
+                        s->root);
+    /* Any other failure (ENOENT above all) is the next step's to report. */
+    rc = store_make_root(s->io, s->root, sync);
     if (rc)
         return err_set(err, rc, "create %s: %s", s->root, strerror(-rc));
     rc = lock_acquire(s->io, s->root, &s->lock_fd, &lstate, err);

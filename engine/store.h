@@ -14,6 +14,11 @@
 SXP_MUST_CHECK int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *io,
                                  int own_io, sxp_store **out, struct sxp_err *err);
 
+/* store.c STORE OR NOT: 0 when root is a store or holds nothing yet,
+ * -ENOTEMPTY when it holds something else, -ENOENT when it is absent, or
+ * another negative errno when it cannot be listed. */
+SXP_MUST_CHECK int store_probe(struct sxp_io *io, const char *root);
+
 /* Closes without the clean-shutdown steps, as if the process died here (the
  * LOCK stays unclean, .seq files are not brought up to date). For tests. */
 void store_abandon(sxp_store *s);

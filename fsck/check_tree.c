@@ -16,12 +16,11 @@
  * ROOT's other entries (FORMAT, LOCK, lost+found/, and whatever an operator
  * keeps there) are not the walk's business, except temp files.
  *
- * NOT A STORE. Before anything is locked or created, ROOT must hold one of
- * FORMAT, LOCK, streams/, kv/, blobs/ (a reference store has no FORMAT and
- * no LOCK, but its folders), or be empty (but for lost+found/): an empty
- * directory is a store nothing was written to, as sxp_store_open takes it.
- * Any other directory exits 8, so that -p, -y and --upgrade never make a
- * store of it with LOCK and FORMAT.
+ * NOT A STORE. Before anything is locked or created, ROOT must be a store
+ * by the rule sxp_store_open applies (engine/store.c STORE OR NOT: one of
+ * FORMAT, LOCK, streams/, kv/, blobs/, or nothing but lost+found/). Any
+ * other directory exits 8, so that -p, -y and --upgrade never make a store
+ * of it with LOCK and FORMAT.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +31,7 @@
 #include "cid.h"
 #include "fsck_int.h"
 #include "layout.h"
+#include "store.h"
 
 struct fsck_ent {
     char *name;
@@ -369,39 +369,20 @@ static int fsck_walk_root(struct fsck_ctx *c, char *msg, size_t size)
     return rc;
 }
 
-/* list_dir callback: any entry but lost+found/ makes the directory not
- * empty (a filesystem's root holds one from mkfs before anything else). */
-static int fsck_first_entry(void *arg, const char *name, int is_dir)
-{
-    (void)arg;
-    return is_dir && strcmp(name, "lost+found") == 0 ? 0 : 1;
-}
-
 int fsck_probe_store(struct fsck_ctx *c, char *msg, size_t size)
 {
-    static const char *const marks[] = {"FORMAT", "LOCK", "streams", "kv", "blobs"};
-    char path[PATH_MAX];
-    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
-        if (fsck_path(c, marks[i], path)) {
-            fsck_msgf(msg, size, "store path too long: %s", c->root);
-            return -ENAMETOOLONG;
-        }
-        /* Anything but "absent" (EACCES, a dangling name...) is left to
-         * the checks, which report it. */
-        if (c->io->stat(c->io, path, NULL, NULL) != -ENOENT)
-            return 0;
-    }
-    int rc = c->io->list_dir(c->io, c->root, fsck_first_entry, NULL);
+    int rc = store_probe(c->io, c->root);
     if (rc == 0)
-        return 0; /* empty: a store nothing was written to yet */
-    if (rc > 0) {
+        return 0; /* a store, or one nothing was written to yet */
+    if (rc == -ENOTEMPTY)
         fsck_msgf(msg, size,
                   "cannot check %.400s: not a store (no FORMAT, LOCK, streams/, kv/ or blobs/)",
                   c->root);
-        return -ENOTDIR;
-    }
-    fsck_msgf(msg, size, "cannot list %.400s: %s", c->root, strerror(-rc));
-    return rc;
+    else if (rc == -ENAMETOOLONG)
+        fsck_msgf(msg, size, "store path too long: %s", c->root);
+    else
+        fsck_msgf(msg, size, "cannot list %.400s: %s", c->root, strerror(-rc));
+    return rc == -ENOTEMPTY ? -ENOTDIR : rc;
 }
 
 int fsck_walk(struct fsck_ctx *c, char *msg, size_t size)

@@ -20,6 +20,8 @@
  *   -EUCLEAN  corruption that recovery will not hide (run sxp-fsck)
  *   -EAGAIN   the store is locked by another read-write process
  *   -EROFS    a write to a store opened read-only
+ *   -ENOTEMPTY  a read-write open of a directory that holds files but is
+ *             not a store (kind "notstore"; nothing is written in it)
  *   -EIO, -ENOSPC, ...  the disk said no; nothing was acknowledged
  *   -ENOMEM   out of memory
  *
@@ -52,7 +54,7 @@ struct sxp_err {
     int code;         /* 0 or a negative errno, as returned */
     const char *kind; /* stable word: "seq", "name", "cid", "parse", "arity",
                          "type", "arg", "op", "limit", "checksum", "corrupt",
-                         "locked", "readonly", "io", "nomem",
+                         "locked", "readonly", "notstore", "io", "nomem",
                          "stopped"; "" when code is 0 */
     char msg[512];    /* one line, no trailing newline */
 };

@@ -835,6 +835,42 @@ static void a_legacy_store_reads_and_takes_new_appends(void **state)
     OP_IS(c, "(persist/read-range \"orders\" 2 5)", "(list {:seq 2 :total 3} {:seq 3})");
 }
 
+/* store.c STORE OR NOT: a directory of somebody's files is not made a
+ * store; one with only lost+found/ (a filesystem's root) is. */
+static void a_directory_of_other_files_is_not_made_a_store(void **state)
+{
+    struct tu_store *c = *state;
+    assert_int_equal(sxp_store_close(c->s), 0);
+    c->s = NULL;
+    tu_rmrf(c->dir);
+    assert_int_equal(mkdir(c->dir, 0755), 0);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/notes.txt", c->dir);
+    tu_write_file(path, "mine", 4);
+    uint64_t before = tu_tree_digest(c->dir);
+
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    assert_int_equal(sxp_store_open(c->dir, &o, &s, &err), -ENOTEMPTY);
+    assert_null(s);
+    assert_string_equal(err.kind, "notstore");
+    assert_non_null(strstr(err.msg, "is not a store"));
+    assert_int_equal(tu_tree_digest(c->dir), before);
+    snprintf(path, sizeof(path), "%s/LOCK", c->dir);
+    assert_int_equal(access(path, F_OK), -1);
+
+    /* The same directory with only lost+found/ in it opens as a new store. */
+    snprintf(path, sizeof(path), "%s/notes.txt", c->dir);
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof(path), "%s/lost+found", c->dir);
+    assert_int_equal(mkdir(path, 0700), 0);
+    c->s = tu_open(c->dir);
+    OP_IS(c, "(persist/append \"a\" {:seq 1})", "nil");
+}
+
 static void state_survives_close_and_reopen(void **state)
 {
     struct tu_store *c = *state;
@@ -1363,6 +1399,8 @@ int main(void)
                                         tu_store_teardown),
         cmocka_unit_test_setup_teardown(no_sync_mode_keeps_the_same_meaning, tu_store_setup,
                                         tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_directory_of_other_files_is_not_made_a_store,
+                                        tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_link_in_a_logs_place_is_refused_not_followed,
                                         tu_store_setup, tu_store_teardown),
     };
