@@ -1,13 +1,23 @@
 /*
- * append.c -- persist/append and persist/append-batch: validate, frame, and
+ * append.c -- persist/append and persist/append-batch: check, frame, and
  * hand the lines to group commit (commit.c).
  *
- * Validation happens before anything is queued, so a rejected append writes
- * nothing: the stream name (layout.c), each event being a dict with an
- * integer :seq, the seqs of a batch strictly increasing, and each line and
- * the whole request within the size limits of commit.h. The check against
- * the high-water mark is made under the store lock in commit_append, so two
- * racing appends cannot both take the same seq.
+ * The checks come before anything is queued, so a rejected append writes
+ * nothing. They run in this order, those about the arguments first:
+ *
+ *   AP-1  the stream name is 1..LAYOUT_STREAM_MAX bytes (layout.c);
+ *   AP-2  each event is a dict with an integer :seq, and the seqs of a batch
+ *         strictly increase (append_check_seqs);
+ *   AP-3  each line is within COMMIT_MAX_LINE and nests no deeper than a
+ *         read's reply can hold, and a batch is within COMMIT_MAX_UNSYNCED
+ *         (append_frame);
+ *   AP-4  the store is writable;
+ *   AP-5  each seq is above the high-water mark: checked under the store
+ *         lock in commit_append, so two racing appends cannot both take the
+ *         same seq.
+ *
+ * AP-1..AP-3 judge the arguments alone and need no store, so a wrong
+ * append gets their error on a read-only store too.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,17 +29,45 @@
 #include "store_int.h"
 #include "sx.h"
 
-/* Serializes and frames one event onto out; *out_seq gets its :seq. */
-static int append_frame_event(const sxp_value *ev, struct buf *out, int64_t *out_seq,
-                              struct sxp_err *err)
+/* Puts "batch event i: " before err's message; returns rc. */
+static int append_batch_error(struct sxp_err *err, int rc, size_t i)
 {
-    int rc = sx_event_seq(ev, out_seq, err);
-    if (rc)
-        return rc;
+    char msg[sizeof(err->msg)];
+    if (err) {
+        memcpy(msg, err->msg, sizeof(msg));
+        err_setk(err, rc, err->kind, "batch event %zu: %.480s", i, msg);
+    }
+    return rc;
+}
+
+int append_check_seqs(const sxp_value *const *events, size_t n, int batch, int64_t *out_first,
+                      int64_t *out_last, struct sxp_err *err)
+{
+    int64_t seq = 0, prev = 0;
+    *out_first = 0;
+    *out_last = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rc = sx_event_seq(events[i], &seq, err);
+        if (rc)
+            return batch ? append_batch_error(err, rc, i) : rc;
+        if (i == 0)
+            *out_first = seq;
+        else if (seq <= prev)
+            return err_set(err, -ERANGE, "batch event %zu: seq %lld does not increase (after %lld)",
+                           i, (long long)seq, (long long)prev);
+        prev = seq;
+    }
+    *out_last = prev;
+    return 0;
+}
+
+/* Serializes and frames one event onto out. */
+static int append_frame_event(const sxp_value *ev, struct buf *out, struct sxp_err *err)
+{
     size_t start = out->len;
     /* A read answers (list ev ...): the event must fit inside that list,
      * or it would be stored and then refused by every read. */
-    rc = sx_serialize_nested(ev, 1, out, err);
+    int rc = sx_serialize_nested(ev, 1, out, err);
     if (rc == -E2BIG)
         return err_setk(err, rc, "limit",
                         "event nests deeper than %d levels of ( and { (a symbol's (quote ...) "
@@ -49,12 +87,27 @@ static int append_frame_event(const sxp_value *ev, struct buf *out, int64_t *out
     return 0;
 }
 
-static int append_check(sxp_store *s, const char *stream, size_t len, struct sxp_err *err)
+int append_frame(const sxp_value *const *events, size_t n, int batch, struct buf *out,
+                 struct sxp_err *err)
 {
-    int rc = store_check_writable(s, err);
-    if (rc)
-        return rc;
-    return layout_check_name("stream", stream, len, LAYOUT_STREAM_MAX, err);
+    for (size_t i = 0; i < n; i++) {
+        int rc = append_frame_event(events[i], out, err);
+        if (rc)
+            return batch ? append_batch_error(err, rc, i) : rc;
+        if (i == 0) {
+            /* Room for n events the size of the first, so that a batch of
+             * large events is not copied over and over as the buffer
+             * doubles; a wrong guess only costs the doubling again. */
+            size_t guess = out->len <= COMMIT_MAX_UNSYNCED / n ? out->len * n : COMMIT_MAX_UNSYNCED;
+            rc = buf_reserve(out, guess - out->len);
+            if (rc)
+                return err_set(err, rc, "out of memory");
+        }
+        if (out->len > COMMIT_MAX_UNSYNCED)
+            return err_set(err, -E2BIG, "batch is over the limit of %llu bytes",
+                           (unsigned long long)COMMIT_MAX_UNSYNCED);
+    }
+    return 0;
 }
 
 int sxp_stream_append(sxp_store *s, const char *stream, size_t stream_len, const sxp_value *event,
@@ -62,10 +115,13 @@ int sxp_stream_append(sxp_store *s, const char *stream, size_t stream_len, const
 {
     struct buf b = BUF_INIT;
     int64_t seq;
-    int rc = append_check(s, stream, stream_len, err);
-    if (rc)
-        return rc;
-    rc = append_frame_event(event, &b, &seq, err);
+    int rc = layout_check_name("stream", stream, stream_len, LAYOUT_STREAM_MAX, err);
+    if (!rc)
+        rc = append_check_seqs(&event, 1, 0, &seq, &seq, err);
+    if (!rc)
+        rc = append_frame(&event, 1, 0, &b, err);
+    if (!rc)
+        rc = store_check_writable(s, err);
     if (!rc)
         rc = commit_append(s, stream, stream_len, seq, seq, 1, b.p, b.len, err);
     buf_free(&b);
@@ -76,47 +132,16 @@ int sxp_stream_append_batch(sxp_store *s, const char *stream, size_t stream_len,
                             const sxp_value *const *events, size_t n, struct sxp_err *err)
 {
     struct buf b = BUF_INIT;
-    int64_t first = 0, prev = 0, seq;
-    int rc = append_check(s, stream, stream_len, err);
-    if (rc)
-        return rc;
-    if (n == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        rc = append_frame_event(events[i], &b, &seq, err);
-        if (rc) {
-            char msg[sizeof(err->msg)];
-            if (err) {
-                memcpy(msg, err->msg, sizeof(msg));
-                err_setk(err, rc, err->kind, "batch event %zu: %.480s", i, msg);
-            }
-            goto out;
-        }
-        if (i == 0) {
-            first = seq;
-            /* Room for n events the size of the first, so that a batch of
-             * large events is not copied over and over as the buffer
-             * doubles; a wrong guess only costs the doubling again. */
-            size_t guess = b.len <= COMMIT_MAX_UNSYNCED / n ? b.len * n : COMMIT_MAX_UNSYNCED;
-            rc = buf_reserve(&b, guess - b.len);
-            if (rc) {
-                rc = err_set(err, rc, "out of memory");
-                goto out;
-            }
-        } else if (seq <= prev) {
-            rc = err_set(err, -ERANGE, "batch event %zu: seq %lld does not increase (after %lld)",
-                         i, (long long)seq, (long long)prev);
-            goto out;
-        }
-        prev = seq;
-        if (b.len > COMMIT_MAX_UNSYNCED) {
-            rc = err_set(err, -E2BIG, "batch is over the limit of %llu bytes",
-                         (unsigned long long)COMMIT_MAX_UNSYNCED);
-            goto out;
-        }
-    }
-    rc = commit_append(s, stream, stream_len, first, prev, n, b.p, b.len, err);
-out:
+    int64_t first, last;
+    int rc = layout_check_name("stream", stream, stream_len, LAYOUT_STREAM_MAX, err);
+    if (!rc)
+        rc = append_check_seqs(events, n, 1, &first, &last, err);
+    if (!rc)
+        rc = append_frame(events, n, 1, &b, err);
+    if (!rc)
+        rc = store_check_writable(s, err);
+    if (!rc && n > 0)
+        rc = commit_append(s, stream, stream_len, first, last, n, b.p, b.len, err);
     buf_free(&b);
     return rc;
 }

@@ -15,6 +15,8 @@
 
 #include <openssl/sha.h>
 
+#include "err.h"
+
 #define CID_HEADER_LEN 4
 #define CID_DIGEST_LEN 32
 #define CID_BIN_LEN (CID_HEADER_LEN + CID_DIGEST_LEN)    /* 36 */
@@ -108,6 +110,14 @@ int cid_valid(const char *s, size_t len)
 {
     unsigned char bin[CID_BIN_LEN];
     return cid_decode(s, len, bin) == 0;
+}
+
+int cid_check(const char *cid, struct sxp_err *err)
+{
+    /* A string longer than a cid is as bad as a short one; look no further. */
+    if (!cid_valid(cid, strnlen(cid, SXP_CID_LEN + 1)))
+        return err_setk(err, -EINVAL, "cid", "not a well-formed cid: \"%.80s\"", cid);
+    return 0;
 }
 
 int cid_digest(const char *cid, unsigned char out[32])

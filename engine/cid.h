@@ -22,6 +22,9 @@
 void cid_of(const void *bytes, size_t len, char out[SXP_CID_LEN + 1]);
 /* 1 if s[0..len) is a well-formed cid (CID-1), else 0. */
 int cid_valid(const char *s, size_t len);
+/* 0 when the NUL-terminated cid is well-formed (CID-1), else -EINVAL,
+ * kind "cid", with a message quoting it. */
+int cid_check(const char *cid, struct sxp_err *err);
 /* The 32-byte sha2-256 digest inside a valid cid. Returns 0 or -EINVAL. */
 int cid_digest(const char *cid, unsigned char out[32]);
 

@@ -31,12 +31,14 @@ static void kv_fence(sxp_store *s, int rc)
     __atomic_store_n(&s->kv_fenced, rc, __ATOMIC_RELEASE);
 }
 
+/* The key's path; the key is checked before the fence (ST-7): an argument
+ * is judged before the store's state, as dispatch.c's checks are. */
 static int kv_path_of(sxp_store *s, const char *key, size_t len, char *out, struct sxp_err *err)
 {
-    int rc = kv_fence_check(s, err);
+    int rc = layout_check_name("key", key, len, LAYOUT_KEY_MAX, err);
     if (rc)
         return rc;
-    rc = layout_check_name("key", key, len, LAYOUT_KEY_MAX, err);
+    rc = kv_fence_check(s, err);
     if (rc)
         return rc;
     rc = layout_kv_path(s->root, key, len, out);
@@ -78,31 +80,37 @@ out:
     return rc;
 }
 
+int kv_encode(const sxp_value *v, struct buf *out, struct sxp_err *err)
+{
+    int rc = sx_serialize(v, out, err);
+    if (rc)
+        return rc;
+    if (out->len + FRAME_TRAILER_LEN > COMMIT_MAX_LINE)
+        return err_set(err, -E2BIG, "value of %zu bytes is over the limit of %zu", out->len,
+                       COMMIT_MAX_LINE - FRAME_TRAILER_LEN);
+    rc = buf_reserve(out, FRAME_TRAILER_LEN);
+    if (rc)
+        return err_set(err, rc, "out of memory");
+    out->len = frame_encode(out->p, out->len, out->p);
+    return 0;
+}
+
 int sxp_kv_put(sxp_store *s, const char *key, size_t key_len, const sxp_value *value,
                struct sxp_err *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX];
     struct buf b = BUF_INIT;
-    int rc = store_check_writable(s, err);
+    int renamed = 0;
+    /* The arguments first (the key, then the value), then the store. */
+    int rc = layout_check_name("key", key, key_len, LAYOUT_KEY_MAX, err);
+    if (!rc)
+        rc = kv_encode(value, &b, err);
+    if (!rc)
+        rc = store_check_writable(s, err);
     if (!rc)
         rc = kv_path_of(s, key, key_len, path, err);
     if (rc)
-        return rc;
-    rc = sx_serialize(value, &b, err);
-    if (rc)
         goto out;
-    if (b.len + FRAME_TRAILER_LEN > COMMIT_MAX_LINE) {
-        rc = err_set(err, -E2BIG, "value of %zu bytes is over the limit of %zu", b.len,
-                     COMMIT_MAX_LINE - FRAME_TRAILER_LEN);
-        goto out;
-    }
-    rc = buf_reserve(&b, FRAME_TRAILER_LEN);
-    if (rc) {
-        err_set(err, rc, "out of memory");
-        goto out;
-    }
-    b.len = frame_encode(b.p, b.len, b.p);
-    int renamed = 0;
     rc = layout_tmp_path(s->kv_dir, tmp);
     if (!rc)
         rc = io_write_atomic_ex(s->io, path, tmp, b.p, b.len, s->opt.sync == SXP_SYNC_ALWAYS,
@@ -121,9 +129,9 @@ out:
 int sxp_kv_delete(sxp_store *s, const char *key, size_t key_len, struct sxp_err *err)
 {
     char path[PATH_MAX];
-    int rc = store_check_writable(s, err);
+    int rc = kv_path_of(s, key, key_len, path, err);
     if (!rc)
-        rc = kv_path_of(s, key, key_len, path, err);
+        rc = store_check_writable(s, err);
     if (rc)
         return rc;
     rc = s->io->unlink(s->io, path);

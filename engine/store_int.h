@@ -1,7 +1,8 @@
 /*
  * store_int.h -- the fields of a store and of a stream, shared by the files
  * that implement the operations (store.c, streams.c, commit.c, stream_read.c,
- * truncate.c, kv.c, blob.c, dispatch.c). Nothing outside engine/ sees them.
+ * truncate.c, append.c, kv.c, blob.c, dispatch.c). Nothing outside engine/
+ * sees them.
  *
  * LOCKING. One mutex, s->mu, guards the stream table, every struct stream
  * field, the commit queue and the descriptor cache. Disk I/O is done with
@@ -42,6 +43,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "err.h"
 #include "io.h"
 #include "layout.h"
@@ -229,6 +231,25 @@ int commit_checkpoint(sxp_store *s, struct sxp_err *err);
  * failed write (revive.c), once its queued appends have failed. s->mu
  * held; dropped while waiting and for the I/O. */
 void commit_revive(sxp_store *s, struct stream *st);
+
+/* Argument checks of the writes that need no store; each write makes them
+ * before it looks at the store (append.c AP-1..AP-3). */
+
+/* append.c AP-2: each of events[0..n) is a dict with an integer :seq and,
+ * for a batch, the seqs strictly increase. *out_first and *out_last: the
+ * first and last seq (0 when n is 0). batch: 1 for append-batch, whose
+ * messages name the event ("batch event 2: ..."). */
+int append_check_seqs(const sxp_value *const *events, size_t n, int batch, int64_t *out_first,
+                      int64_t *out_last, struct sxp_err *err);
+/* append.c AP-3: the framed lines of events[0..n), which passed
+ * append_check_seqs, appended to out, within the size limits. */
+int append_frame(const sxp_value *const *events, size_t n, int batch, struct buf *out,
+                 struct sxp_err *err);
+/* kv.c: the framed file of value v into out (empty): its text within
+ * COMMIT_MAX_LINE and the trailer. */
+int kv_encode(const sxp_value *v, struct buf *out, struct sxp_err *err);
+/* blob.c: -E2BIG (kind "limit") when a blob of len bytes is over the limit. */
+int blob_check_len(size_t len, struct sxp_err *err);
 
 /* Checks the store is writable: -EROFS when opened read-only. */
 int store_check_writable(const sxp_store *s, struct sxp_err *err);

@@ -173,9 +173,9 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
                         struct sxp_err *err)
 {
     struct stream *st;
-    int rc = store_check_writable(s, err);
+    int rc = layout_check_name("stream", stream, stream_len, LAYOUT_STREAM_MAX, err);
     if (!rc)
-        rc = layout_check_name("stream", stream, stream_len, LAYOUT_STREAM_MAX, err);
+        rc = store_check_writable(s, err);
     if (rc)
         return rc;
     pthread_mutex_lock(&s->mu);

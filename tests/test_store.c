@@ -622,6 +622,53 @@ static void oversized_requests_are_refused_and_change_nothing(void **state)
     OP_IS(c, "(persist/kv-get \"k\")", "nil");
 }
 
+/* A write judges its arguments before the store (append.c AP-1..AP-4): on
+ * a read-only store a wrong argument gets its own error, not "readonly". */
+static void a_wrong_argument_gets_its_own_error_on_a_read_only_store(void **state)
+{
+    struct tu_store *c = *state;
+    struct sxp_err err;
+    struct sxp_options o;
+    assert_int_equal(sxp_store_close(c->s), 0);
+    sxp_options_init(&o);
+    o.read_only = 1;
+    o.quiet = 1;
+    assert_int_equal(sxp_store_open(c->dir, &o, &c->s, &err), 0);
+
+    sxp_value *ev = tu_val("{:seq 1}");
+    assert_int_equal(sxp_stream_append(c->s, "", 0, ev, &err), -EINVAL);
+    assert_string_equal(err.kind, "name");
+    assert_int_equal(sxp_stream_truncate(c->s, "", 0, 1, &err), -EINVAL);
+    assert_string_equal(err.kind, "name");
+    assert_int_equal(sxp_kv_put(c->s, "", 0, ev, &err), -EINVAL);
+    assert_string_equal(err.kind, "name");
+    assert_int_equal(sxp_kv_delete(c->s, "", 0, &err), -EINVAL);
+    assert_string_equal(err.kind, "name");
+    assert_int_equal(sxp_stream_append(c->s, "s", 1, ev, &err), -EROFS);
+    sxp_value_free(ev);
+    ev = tu_val("{:x 1}");
+    assert_int_equal(sxp_stream_append(c->s, "s", 1, ev, &err), -EINVAL);
+    assert_string_equal(err.kind, "type");
+    sxp_value_free(ev);
+    sxp_value *batch[2] = {tu_val("{:seq 2}"), tu_val("{:seq 1}")};
+    assert_int_equal(
+        sxp_stream_append_batch(c->s, "s", 1, (const sxp_value *const *)batch, 2, &err), -ERANGE);
+    assert_string_equal(err.kind, "seq");
+    sxp_value_free(batch[0]);
+    sxp_value_free(batch[1]);
+
+    ev = tu_padded_event(2, (size_t)16 << 20);
+    assert_over_the_limit(sxp_stream_append(c->s, "s", 1, ev, &err), &err, "event of");
+    assert_over_the_limit(sxp_kv_put(c->s, "k", 1, ev, &err), &err, "value of");
+    sxp_value_free(ev);
+    size_t blen = ((size_t)1 << 30) + 1;
+    void *blob = mmap(NULL, blen, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    assert_true(blob != MAP_FAILED);
+    char cid[SXP_CID_LEN + 1];
+    assert_over_the_limit(sxp_blob_put(c->s, blob, blen, cid, &err), &err, "blob of");
+    assert_int_equal(munmap(blob, blen), 0);
+}
+
 /* {:seq seq :v (list (list ... (quote x)))} with `lists` lists: it
  * serializes 1 + lists + 1 levels deep. */
 static sxp_value *deep_event(int64_t seq, int lists)
@@ -1378,6 +1425,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_event_too_deep_for_a_read_is_refused, tu_store_setup,
                                         tu_store_teardown),
         cmocka_unit_test_setup_teardown(oversized_requests_are_refused_and_change_nothing,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_wrong_argument_gets_its_own_error_on_a_read_only_store,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_legacy_store_reads_and_takes_new_appends, tu_store_setup,
                                         tu_store_teardown),
