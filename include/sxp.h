@@ -268,6 +268,20 @@ SXP_API SXP_MUST_CHECK int sxp_store_op(sxp_store *s, const char *op, const sxp_
 SXP_API SXP_MUST_CHECK int sxp_store_request(sxp_store *s, const char *text, size_t len,
                                              sxp_value **out, struct sxp_err *err);
 
+/* Judges op and args as sxp_store_op does before it touches a store: the
+ * op is known, its arity, the type of each argument, stream names and kv
+ * keys, cids, each event a dict with an integer :seq and the seqs of a
+ * batch increasing, and the size limits. Returns 0, or the code, kind and
+ * message that sxp_store_op returns for the same request on any store. No
+ * store is needed, so a caller can refuse a wrong request before it opens
+ * (and perhaps creates) one. A request that passes can still fail on what
+ * only a store knows: a seq at or below the high-water mark, a read-only
+ * store, the disk. */
+SXP_API SXP_MUST_CHECK int sxp_op_check(const char *op, const sxp_value *args, struct sxp_err *err);
+/* sxp_op_check of a request "(OP ARG...)" parsed as sxp_store_request
+ * parses it: malformed SX fails with the same error there and here. */
+SXP_API SXP_MUST_CHECK int sxp_request_check(const char *text, size_t len, struct sxp_err *err);
+
 /* The cid of bytes, without storing anything. */
 SXP_API void sxp_cid_of(const void *bytes, size_t len, char out_cid[SXP_CID_LEN + 1]);
 

@@ -31,22 +31,45 @@ static void reopen(struct tu_store *c)
     c->s = tu_open(c->dir);
 }
 
+/* Runs req, which must answer want; the check without a store passes it. */
 #define OP_IS(c, req, want)                                                                        \
     do {                                                                                           \
+        struct sxp_err cerr_;                                                                      \
+        assert_int_equal(sxp_request_check(req, strlen(req), &cerr_), 0);                          \
         char *got_ = tu_op((c)->s, req);                                                           \
         assert_string_equal(got_, want);                                                           \
         free(got_);                                                                                \
     } while (0)
 
-/* Asserts that req fails with code and kind and that the tree is unchanged. */
+/* dispatch.c D-2: the check without a store either passes what the store
+ * refused (rc, err) or refuses it with the same code, kind and message. */
+static void assert_check_agrees(const char *req, int rc, const struct sxp_err *err)
+{
+    struct sxp_err cerr;
+    int crc = sxp_request_check(req, strlen(req), &cerr);
+    if (crc == 0)
+        return;
+    assert_int_equal(crc, rc);
+    assert_int_equal(cerr.code, rc);
+    assert_string_equal(cerr.kind, err->kind);
+    assert_string_equal(cerr.msg, err->msg);
+}
+
+/* Asserts that req fails with code and kind and that the tree is unchanged,
+ * and that the check without a store agrees (D-2). */
 static void fails_unchanged(struct tu_store *c, const char *req, int code, const char *kind)
 {
     uint64_t before = tu_tree_digest(c->dir);
-    const char *k = NULL;
-    int rc = tu_op_fails(c->s, req, &k);
+    sxp_value *out = NULL;
+    struct sxp_err err;
+    int rc = sxp_store_request(c->s, req, strlen(req), &out, &err);
     assert_int_equal(rc, code);
+    assert_null(out);
+    assert_int_equal(err.code, rc);
+    assert_true(strlen(err.msg) > 0);
     if (kind)
-        assert_string_equal(k, kind);
+        assert_string_equal(err.kind, kind);
+    assert_check_agrees(req, rc, &err);
     assert_true(tu_tree_digest(c->dir) == before);
 }
 
@@ -194,6 +217,97 @@ static void malformed_requests_unknown_ops_and_wrong_arity_are_errors(void **sta
     fails_unchanged(c, "(persist/truncate \"s\" \"1\")", -EINVAL, "type");
     fails_unchanged(c, "(persist/read-range \"s\" 1 -1)", -EINVAL, "arg");
     OP_IS(c, "(persist/read \"s\")", "(list {:seq 1})");
+}
+
+/* Wrong requests are refused by the check without a store (dispatch.c
+ * D-1), with the code, kind and message the store gives (D-2), so a caller
+ * can refuse them before it opens, and so creates, a store. */
+static void a_wrong_request_is_refused_without_a_store_as_by_the_store(void **state)
+{
+    struct tu_store *c = *state;
+    static const struct {
+        const char *req;
+        int code;
+        const char *kind;
+    } wrong[] = {
+        {"(persist/raed \"x\")", -EINVAL, "op"},
+        {"(persist/append \"s\")", -EINVAL, "arity"},
+        {"(persist/streams 1)", -EINVAL, "arity"},
+        {"(persist/read 5)", -EINVAL, "type"},
+        {"(persist/read \"\")", -EINVAL, "name"},
+        {"(persist/last-seq \"\")", -EINVAL, "name"},
+        {"(persist/append \"\" {:seq 1})", -EINVAL, "name"},
+        {"(persist/append \"s\" {:x 1})", -EINVAL, "type"},
+        {"(persist/append \"s\" {:seq 1.5})", -EINVAL, "type"},
+        {"(persist/append \"s\" (list 1))", -EINVAL, "type"},
+        {"(persist/append-batch \"s\" {:seq 1})", -EINVAL, "type"},
+        {"(persist/append-batch \"s\" (list {:seq 1} {:x 2}))", -EINVAL, "type"},
+        {"(persist/append-batch \"s\" (list {:seq 2} {:seq 2}))", -ERANGE, "seq"},
+        {"(persist/read-range \"s\" 1 -1)", -EINVAL, "arg"},
+        {"(persist/read-range \"s\" \"1\" 1)", -EINVAL, "type"},
+        {"(persist/truncate \"s\" \"x\")", -EINVAL, "type"},
+        {"(persist/truncate \"\" 1)", -EINVAL, "name"},
+        {"(persist/kv-get \"\")", -EINVAL, "name"},
+        {"(persist/kv-put \"\" 1)", -EINVAL, "name"},
+        {"(persist/kv-delete 1)", -EINVAL, "type"},
+        {"(persist/kv-has? \"\")", -EINVAL, "name"},
+        {"(blob/put 1)", -EINVAL, "type"},
+        {"(blob/get \"zz\")", -EINVAL, "cid"},
+        {"(blob/has? \"../../etc/passwd\")", -EINVAL, "cid"},
+        {"(blob/get \"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku\\n\")", -EINVAL,
+         "cid"},
+        {"(persist/read \"s\"", -EINVAL, "parse"},
+        {"42", -EINVAL, "parse"},
+    };
+    OP_IS(c, "(persist/append \"s\" {:seq 1})", "nil");
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+        struct sxp_err err;
+        const char *req = wrong[i].req;
+        int rc = sxp_request_check(req, strlen(req), &err);
+        if (rc != wrong[i].code || strcmp(err.kind, wrong[i].kind) != 0)
+            fail_msg("%s: check gave %d %s: %s", req, rc, err.kind, err.msg);
+        fails_unchanged(c, req, wrong[i].code, wrong[i].kind); /* the same message */
+    }
+    /* The same through sxp_op_check, with the arguments as values. */
+    struct sxp_err err;
+    sxp_value *args = tu_val("(list \"s\")");
+    assert_int_equal(sxp_op_check("persist/append", args, &err), -EINVAL);
+    assert_string_equal(err.kind, "arity");
+    assert_int_equal(sxp_op_check("persist/read", args, &err), 0);
+    assert_int_equal(sxp_op_check("persist/raed", args, &err), -EINVAL);
+    assert_string_equal(err.msg, "unknown operation \"persist/raed\"");
+    sxp_value_free(args);
+    args = tu_val("\"s\"");
+    assert_int_equal(sxp_op_check("persist/read", args, &err), -EINVAL);
+    assert_string_equal(err.kind, "arity");
+    sxp_value_free(args);
+}
+
+/* What only a store can tell passes the check: a seq at or below the
+ * high-water mark, a write to a read-only store. */
+static void what_needs_the_store_passes_the_check(void **state)
+{
+    struct tu_store *c = *state;
+    struct sxp_err err;
+    OP_IS(c, "(persist/append \"s\" {:seq 2})", "nil");
+    static const char *const reqs[] = {
+        "(persist/append \"s\" {:seq 2})",
+        "(persist/append \"s\" {:seq 1})",
+        "(persist/append-batch \"s\" (list {:seq 1} {:seq 3}))",
+    };
+    for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
+        assert_int_equal(sxp_request_check(reqs[i], strlen(reqs[i]), &err), 0);
+        fails_unchanged(c, reqs[i], -ERANGE, "seq");
+    }
+    assert_int_equal(sxp_store_close(c->s), 0);
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.read_only = 1;
+    o.quiet = 1;
+    assert_int_equal(sxp_store_open(c->dir, &o, &c->s, &err), 0);
+    fails_unchanged(c, "(persist/kv-put \"k\" 1)", -EROFS, "readonly");
+    /* A wrong argument is judged first, on a read-only store too. */
+    fails_unchanged(c, "(persist/kv-put \"\" 1)", -EINVAL, "name");
 }
 
 /* A name's NUL, quote or newline cannot cut or fake a message: names are
@@ -704,6 +818,64 @@ static void an_event_too_deep_for_a_read_is_refused(void **state)
     assert_int_equal(strncmp(got, "(list {:seq 1 :v (list (list", 28), 0);
     free(got);
     OP_IS(c, "(persist/last-seq \"d\")", "1");
+}
+
+/* Runs op with args through sxp_op_check and on s: both refuse it with the
+ * same code, kind and message, which says what. */
+static void op_refused_alike(sxp_store *s, const char *op, sxp_value *args, int code,
+                             const char *what)
+{
+    struct sxp_err cerr, err;
+    sxp_value *out = NULL;
+    assert_int_equal(sxp_op_check(op, args, &cerr), code);
+    assert_int_equal(sxp_store_op(s, op, args, &out, &err), code);
+    assert_null(out);
+    assert_string_equal(cerr.kind, err.kind);
+    assert_string_equal(cerr.msg, err.msg);
+    if (!strstr(err.msg, what))
+        fail_msg("\"%s\" does not say \"%s\"", err.msg, what);
+    sxp_value_free(args);
+}
+
+/* A list of the values given, taking them. */
+static sxp_value *args_of(size_t n, ...)
+{
+    va_list ap;
+    sxp_value *list = sxp_value_list();
+    va_start(ap, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(sxp_value_list_push(list, va_arg(ap, sxp_value *)), 0);
+    va_end(ap);
+    return list;
+}
+
+/* The size limits are the check's too (dispatch.c D-3): an event over the
+ * line limit or too deep for a read, a batch over the limit, a kv value
+ * over the line limit, a value that has no text. */
+static void oversized_requests_are_refused_without_a_store_as_by_the_store(void **state)
+{
+    struct tu_store *c = *state;
+    uint64_t before = tu_tree_digest(c->dir);
+    op_refused_alike(c->s, "persist/append",
+                     args_of(2, sxp_value_str("s", 1), tu_padded_event(1, (size_t)16 << 20)),
+                     -E2BIG, "event of");
+    op_refused_alike(c->s, "persist/append", args_of(2, sxp_value_str("s", 1), deep_event(1, 254)),
+                     -E2BIG, "nests deeper");
+    sxp_value *batch =
+        args_of(3, tu_padded_event(1, (size_t)11 << 20), tu_padded_event(2, (size_t)11 << 20),
+                tu_padded_event(3, (size_t)11 << 20));
+    op_refused_alike(c->s, "persist/append-batch", args_of(2, sxp_value_str("s", 1), batch), -E2BIG,
+                     "batch is over the limit");
+    op_refused_alike(c->s, "persist/kv-put",
+                     args_of(2, sxp_value_str("k", 1), tu_padded_event(1, (size_t)16 << 20)),
+                     -E2BIG, "value of");
+    sxp_value *nan = sxp_value_dict();
+    assert_int_equal(sxp_value_dict_set(nan, "seq", 3, sxp_value_int(1)), 0);
+    assert_int_equal(sxp_value_dict_set(nan, "x", 1, sxp_value_num(NAN)), 0);
+    op_refused_alike(c->s, "persist/kv-put", args_of(2, sxp_value_str("k", 1), sxp_value_copy(nan)),
+                     -EINVAL, "");
+    op_refused_alike(c->s, "persist/append", args_of(2, sxp_value_str("s", 1), nan), -EINVAL, "");
+    assert_true(tu_tree_digest(c->dir) == before);
 }
 
 /* Closes c's store, runs damage(path of stream "a"'s file with suffix),
@@ -1396,6 +1568,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(malformed_requests_unknown_ops_and_wrong_arity_are_errors,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(bad_names_are_rejected, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_wrong_request_is_refused_without_a_store_as_by_the_store,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(what_needs_the_store_passes_the_check, tu_store_setup,
+                                        tu_store_teardown),
+        cmocka_unit_test_setup_teardown(
+            oversized_requests_are_refused_without_a_store_as_by_the_store, tu_store_setup,
+            tu_store_teardown),
         cmocka_unit_test_setup_teardown(blob_ids_that_are_not_cids_are_errors_never_paths,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(values_round_trip_through_the_store, tu_store_setup,

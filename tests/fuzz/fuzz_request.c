@@ -28,6 +28,10 @@
  *          blob/get gives the bytes; after truncate N no event of the stream
  *          has seq <= N and last-seq did not go down. Every read result holds
  *          events with strictly increasing :seq.
+ *   FRQ-5  sxp_request_check(R), which needs no store, refuses R with the
+ *          code, kind and message sxp_store_request gave; or passes it, and
+ *          then R succeeded or failed on what only the store knows, never
+ *          with a kind of a wrong argument (dispatch.c D-2).
  */
 #include "fuzz.h"
 
@@ -276,6 +280,19 @@ static int fuzz_request_readonly(const char *op)
     return 0;
 }
 
+/* 1 for the kinds of error that judge a request's text or arguments, which
+ * sxp_request_check gives without a store (FRQ-5). */
+static int fuzz_request_argument_kind(const char *kind)
+{
+    static const char *const args[] = {
+        "parse", "op", "arity", "type", "name", "cid", "arg", "limit",
+    };
+    for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
+        if (strcmp(kind, args[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* Events of a read result have strictly increasing :seq. */
 static void fuzz_request_increasing(const sxp_value *list)
 {
@@ -466,6 +483,18 @@ int fuzz_request_one(const uint8_t *data, size_t size)
         FUZZ_CHECK(err.code == rc && err.kind && err.kind[0]);
         FUZZ_CHECK(memchr(err.msg, '\0', sizeof(err.msg)) != NULL);
     }
+
+    /* FRQ-5 */
+    struct sxp_err cerr;
+    memset(&cerr, 0, sizeof(cerr));
+    int crc = sxp_request_check(text, size, &cerr);
+    if (crc != 0)
+        FUZZ_CHECKF(crc == rc && strcmp(cerr.kind, err.kind) == 0 && strcmp(cerr.msg, err.msg) == 0,
+                    " the check gave %d %s: %s; the store %d %s: %s", crc, cerr.kind, cerr.msg, rc,
+                    err.kind, err.msg);
+    else if (rc != 0)
+        FUZZ_CHECKF(!fuzz_request_argument_kind(err.kind),
+                    " the check passed what the store refused as %s: %s", err.kind, err.msg);
 
     /* FRQ-3 */
     after = fuzz_snap_take();
