@@ -139,8 +139,13 @@ int cli_output_value(const sxp_value *v);
 /* Writes the raw bytes of string v and a newline to f. 0 or -errno. */
 int cli_print_raw(FILE *f, const sxp_value *v);
 /* Runs op with the n arguments given (taking ownership of each, NULL ones
- * included, which mean out of memory). *out: the result. 0 or -errno. */
-int cli_run(sxp_store *s, const char *op, sxp_value **out, struct sxp_err *err, size_t n, ...);
+ * included, which mean out of memory). *out: the result. 0 or -errno, err
+ * saying why. When *s is NULL the request is first checked without a store
+ * (sxp_op_check) and only then is the store of g opened (quiet) into *s,
+ * which the caller closes: a wrong request gets the error the store would
+ * give, and no store is created for it. */
+int cli_run(struct cli_global *g, sxp_store **s, const char *op, sxp_value **out,
+            struct sxp_err *err, size_t n, ...);
 /* A new string value holding the bytes of the C string text. */
 sxp_value *cli_str(const char *text);
 /* Flushes stdout; on failure prints a line and returns CLI_EXIT_FAIL. */

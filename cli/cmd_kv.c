@@ -2,7 +2,8 @@
  * cmd_kv.c -- `sxp kv get|put|delete|has|keys`: the key-value table.
  *
  * Each subcommand is one operation of SPEC.md section 4 run through
- * sxp_store_op. A key is the raw bytes of its argument. `get` of an absent
+ * sxp_store_op, checked before the store is opened (cli_run), so a bad key
+ * creates no store. A key is the raw bytes of its argument. `get` of an absent
  * key prints nil and exits 0, as the operation returns nil. `keys` prints
  * raw key bytes, one per line.
  */
@@ -89,14 +90,12 @@ int cli_cmd_kv(struct cli_global *g, int argc, char **argv)
     if (sub->nargs == 2 && (status = cli_kv_value(a.pos[2], &value)) != 0)
         goto out;
 
-    if ((status = cli_store_open(g, 1, &s)) != 0)
-        goto out;
     if (sub->nargs == 0)
-        rc = cli_run(s, sub->op, &result, &err, 0);
+        rc = cli_run(g, &s, sub->op, &result, &err, 0);
     else if (sub->nargs == 1)
-        rc = cli_run(s, sub->op, &result, &err, 1, cli_str(a.pos[1]));
+        rc = cli_run(g, &s, sub->op, &result, &err, 1, cli_str(a.pos[1]));
     else
-        rc = cli_run(s, sub->op, &result, &err, 2, cli_str(a.pos[1]), value);
+        rc = cli_run(g, &s, sub->op, &result, &err, 2, cli_str(a.pos[1]), value);
     value = NULL; /* cli_run took it. */
     if (rc != 0) {
         status = cli_report(&err);

@@ -2,8 +2,10 @@
  * cmd_op.c -- `sxp op 'REQUEST'`: one request in, its result's SX text out.
  *
  * The request text goes to sxp_store_request unchanged, so `op` means what
- * a line of `serve` means. Malformed SX is reported before the store is
- * opened, so a typo never creates a store directory.
+ * a line of `serve` means. A request that is wrong without a store
+ * (malformed SX, an unknown op, a wrong argument: sxp_request_check) is
+ * reported before the store is opened, so it never creates a store
+ * directory.
  *
  * With --socket PATH the request goes to the server listening there (`sxp
  * serve --socket`) instead of a store opened here; the output and the exit
@@ -86,12 +88,12 @@ int cli_cmd_op(struct cli_global *g, int argc, char **argv)
         goto out;
     }
 
-    if (sxp_value_parse(text, len, &parsed, &err) != 0) {
+    /* Checked without a store first: a wrong request gets the error the
+     * store would give, and no store is opened (so none is created). */
+    if (sxp_request_check(text, len, &err) != 0) {
         status = cli_report(&err);
         goto out;
     }
-    sxp_value_free(parsed); /* Only checked; the store parses it again. */
-    parsed = NULL;
     if ((status = cli_store_open(g, 1, &s)) != 0)
         goto out;
     if (sxp_store_request(s, text, len, &result, &err) != 0) {

@@ -7,8 +7,9 @@
  * request behave alike. `read` prints the same events as persist/read but
  * fetches them in pages of persist/read-range, so memory stays bounded on a
  * long stream. A stream name is the raw bytes of its argument.
- * Values given as SX text are parsed before the store is opened, so a typo
- * changes nothing on disk.
+ * Values given as SX text are parsed, and the operation's request checked
+ * (cli_run), before the store is opened, so a typo or a wrong argument
+ * changes nothing on disk and creates no store.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -64,7 +65,7 @@ int cli_cmd_append(struct cli_global *g, int argc, char **argv)
     struct sxp_err err;
     sxp_store *s = NULL;
     sxp_value *events = NULL, *result = NULL;
-    int status;
+    int status, rc;
 
     memset(&err, 0, sizeof(err));
     if ((status = cli_args_parse("append", NULL, 0, argc, argv, &a)) != 0)
@@ -112,17 +113,15 @@ int cli_cmd_append(struct cli_global *g, int argc, char **argv)
         }
     }
 
-    if ((status = cli_store_open(g, 1, &s)) != 0)
-        goto out;
     if (sxp_value_len(events) == 1) {
-        if (cli_run(s, "persist/append", &result, &err, 2, cli_str(a.pos[0]),
-                    sxp_value_copy(sxp_value_list_get(events, 0))) != 0)
-            status = cli_report(&err);
+        rc = cli_run(g, &s, "persist/append", &result, &err, 2, cli_str(a.pos[0]),
+                     sxp_value_copy(sxp_value_list_get(events, 0)));
     } else {
-        if (cli_run(s, "persist/append-batch", &result, &err, 2, cli_str(a.pos[0]), events) != 0)
-            status = cli_report(&err);
+        rc = cli_run(g, &s, "persist/append-batch", &result, &err, 2, cli_str(a.pos[0]), events);
         events = NULL; /* cli_run took it. */
     }
+    if (rc != 0)
+        status = cli_report(&err);
 out:
     if (s != NULL && cli_store_close(s) != 0)
         status = CLI_EXIT_FAIL;
@@ -165,18 +164,18 @@ int cli_cmd_read(struct cli_global *g, int argc, char **argv)
         goto out;
     }
 
-    if ((status = cli_store_open(g, 1, &s)) != 0)
-        goto out;
     /* Pages of persist/read-range: seqs strictly increase along a log, so
-     * the next page starts above the last seq printed. */
-    while (limit > 0) {
+     * the next page starts above the last seq printed. The first page is
+     * asked for even under --limit 0, so that the stream name is checked
+     * and the store opened as for any other limit. */
+    do {
         int64_t want = limit < CLI_VERBS_READ_PAGE ? limit : CLI_VERBS_READ_PAGE;
         size_t n;
         const sxp_value *last;
 
         sxp_value_free(result);
         result = NULL;
-        if (cli_run(s, "persist/read-range", &result, &err, 3, cli_str(a.pos[0]),
+        if (cli_run(g, &s, "persist/read-range", &result, &err, 3, cli_str(a.pos[0]),
                     sxp_value_int(from), sxp_value_int(want)) != 0) {
             status = cli_report(&err);
             goto out;
@@ -191,7 +190,7 @@ int cli_cmd_read(struct cli_global *g, int argc, char **argv)
                 goto out;
             }
         }
-        if ((int64_t)n < want)
+        if (n == 0 || (int64_t)n < want)
             break;
         last = sxp_value_dict_get(sxp_value_list_get(result, n - 1), "seq", 3);
         if (sxp_value_type(last) != SXP_INT) {
@@ -203,7 +202,7 @@ int cli_cmd_read(struct cli_global *g, int argc, char **argv)
             break;
         from = sxp_value_as_int(last) + 1;
         limit -= (int64_t)n;
-    }
+    } while (limit > 0);
 flush:
     status = cli_flush_stdout();
 out:
@@ -233,9 +232,7 @@ int cli_cmd_last_seq(struct cli_global *g, int argc, char **argv)
         status = cli_usage_error("last-seq", "last-seq takes exactly one STREAM");
         goto out;
     }
-    if ((status = cli_store_open(g, 1, &s)) != 0)
-        goto out;
-    if (cli_run(s, "persist/last-seq", &result, &err, 1, cli_str(a.pos[0])) != 0) {
+    if (cli_run(g, &s, "persist/last-seq", &result, &err, 1, cli_str(a.pos[0])) != 0) {
         status = cli_report(&err);
         goto out;
     }
@@ -267,9 +264,7 @@ int cli_cmd_streams(struct cli_global *g, int argc, char **argv)
         status = cli_usage_error("streams", "streams takes no argument");
         goto out;
     }
-    if ((status = cli_store_open(g, 1, &s)) != 0)
-        goto out;
-    if (cli_run(s, "persist/streams", &result, &err, 0) != 0) {
+    if (cli_run(g, &s, "persist/streams", &result, &err, 0) != 0) {
         status = cli_report(&err);
         goto out;
     }
@@ -293,7 +288,7 @@ int cli_cmd_truncate(struct cli_global *g, int argc, char **argv)
     sxp_store *s = NULL;
     sxp_value *result = NULL;
     int64_t n = 0;
-    int status;
+    int status, rc;
 
     memset(&err, 0, sizeof(err));
     if ((status = cli_args_parse("truncate", NULL, 0, argc, argv, &a)) != 0)
@@ -310,9 +305,8 @@ int cli_cmd_truncate(struct cli_global *g, int argc, char **argv)
         status = cli_usage_error("truncate", "N must be an integer seq, not '%s'", a.pos[1]);
         goto out;
     }
-    if ((status = cli_store_open(g, 1, &s)) != 0)
-        goto out;
-    if (cli_run(s, "persist/truncate", &result, &err, 2, cli_str(a.pos[0]), sxp_value_int(n)) != 0)
+    rc = cli_run(g, &s, "persist/truncate", &result, &err, 2, cli_str(a.pos[0]), sxp_value_int(n));
+    if (rc != 0)
         status = cli_report(&err);
 out:
     if (s != NULL && cli_store_close(s) != 0)

@@ -1,6 +1,7 @@
 /*
  * common.c -- what every command does the same way: open and close the
- * store, run an operation, print a value, report an error.
+ * store, run an operation (checked before the store is opened), print a
+ * value, report an error.
  *
  * An error is reported as one line on stderr, "sxp: KIND: MESSAGE", where
  * KIND is the stable word of struct sxp_err and MESSAGE the engine's own
@@ -13,18 +14,27 @@
 
 #include "cli.h"
 
-int cli_store_open(struct cli_global *g, int quiet, sxp_store **out)
+/* Opens the store of g into *out: 0, or -errno with err filled. */
+static int cli_store_open_err(struct cli_global *g, int quiet, sxp_store **out, struct sxp_err *err)
 {
     struct sxp_options o = g->opts;
+    int rc;
+
+    o.quiet = g->verbose ? 0 : quiet;
+    *out = NULL;
+    rc = sxp_store_open(g->dir, &o, out, err);
+    if (rc != 0)
+        *out = NULL;
+    return rc;
+}
+
+int cli_store_open(struct cli_global *g, int quiet, sxp_store **out)
+{
     struct sxp_err err;
 
     memset(&err, 0, sizeof(err));
-    o.quiet = g->verbose ? 0 : quiet;
-    *out = NULL;
-    if (sxp_store_open(g->dir, &o, out, &err) != 0) {
-        *out = NULL;
+    if (cli_store_open_err(g, quiet, out, &err) != 0)
         return cli_report(&err);
-    }
     return 0;
 }
 
@@ -107,7 +117,8 @@ int cli_print_raw(FILE *f, const sxp_value *v)
     return 0;
 }
 
-int cli_run(sxp_store *s, const char *op, sxp_value **out, struct sxp_err *err, size_t n, ...)
+int cli_run(struct cli_global *g, sxp_store **s, const char *op, sxp_value **out,
+            struct sxp_err *err, size_t n, ...)
 {
     sxp_value *args = sxp_value_list();
     int rc = 0;
@@ -138,7 +149,16 @@ int cli_run(sxp_store *s, const char *op, sxp_value **out, struct sxp_err *err, 
         snprintf(err->msg, sizeof(err->msg), "out of memory building the request");
         goto cleanup;
     }
-    rc = sxp_store_op(s, op, args, out, err);
+    /* A wrong request is refused before the store is opened, with the
+     * error the store would give: nothing is created for it. */
+    if (*s == NULL) {
+        rc = sxp_op_check(op, args, err);
+        if (rc == 0)
+            rc = cli_store_open_err(g, 1, s, err);
+        if (rc != 0)
+            goto cleanup;
+    }
+    rc = sxp_store_op(*s, op, args, out, err);
 cleanup:
     sxp_value_free(args);
     return rc;

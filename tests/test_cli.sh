@@ -6,7 +6,8 @@
 # Runs BUILD_DIR/cli/sxp on fresh stores in a temporary directory and checks
 # the result text of every operation, the exit statuses (0 ok, 1 failed
 # request, 2 usage), that a failed request prints nothing on stdout and
-# leaves the store unchanged, `serve --stdio` (and its (sxp/stat)), the lock,
+# leaves the store unchanged, that a wrong request creates no store where
+# there is none, `serve --stdio` (and its (sxp/stat)), the lock,
 # `--help` of every command, `recover`, `stat` and `demo`.
 set -euo pipefail
 
@@ -114,6 +115,23 @@ bad() {
 # badop REQUEST KIND: sxp op REQUEST fails with status 1 and KIND.
 badop() {
     bad 1 "${2:+$2: }" op "$1"
+}
+
+# nostore ARG...: sxp --dir NEW ARG..., NEW a directory that does not exist,
+# fails as sxp --dir $D ARG... does on the existing store: status 1, the
+# same one line on stderr, nothing on stdout; and NEW is still not there.
+nostore() {
+    local new=$T/nostore want
+    run --dir "$D" "$@"
+    [ "$RC" = 1 ] || fail "sxp $* fails on an existing store"
+    want=$ERR
+    run --dir "$new" "$@"
+    [ "$RC" = 1 ] || fail "sxp $* exits 1 where there is no store"
+    [ ! -s "$T/out" ] || fail "sxp $* prints nothing on stdout"
+    [ "$(wc -l <"$T/err")" = 1 ] || fail "sxp $* prints one line on stderr"
+    [ "$ERR" = "$want" ] || fail "sxp $* says what it says on a store: '$want'"
+    [ ! -e "$new" ] || fail "sxp $* creates no store"
+    pass "sxp $* fails with '$want' and creates no store"
 }
 
 # close_srv: closes the input of the coprocess SRV, if still open.
@@ -301,6 +319,45 @@ badop '(blob/get "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyk")' 
 badop '(persist/append "orders" {:seq 9 :x 99999999999999999999})' parse
 op '(persist/read "orders")' '(list {:item "x" :seq 2})'
 op '(persist/read "b")' '(list {:seq 1} {:seq 5} {:seq 7})'
+
+# A request that is wrong whatever the store holds is refused before a store
+# is opened, with the store's own message: none is created for it.
+nostore op '(persist/raed "x")'
+nostore op '(persist/append "s")'
+nostore op '(persist/streams 1)'
+nostore op '(persist/read 5)'
+nostore op '(persist/read "")'
+nostore op "(persist/append \"$(printf 'x%.0s' $(seq 1 126))\" {:seq 1})"
+nostore op '(persist/append "s" {:x 1})'
+nostore op '(persist/append "s" {:seq "1"})'
+nostore op '(persist/append "s" (list 1))'
+nostore op '(persist/append-batch "b" {:seq 8})'
+nostore op '(persist/append-batch "b" (list {:seq 9} {:seq 8}))'
+nostore op '(persist/read-range "b" 1 -1)'
+nostore op '(persist/truncate "b" "x")'
+nostore op '(persist/kv-put "" 1)'
+nostore op '(persist/kv-has? 7)'
+nostore op '(blob/put 1)'
+nostore op '(blob/get "../../etc/passwd")'
+nostore op '(blob/has? "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyk")'
+nostore append "" '{:seq 1}'
+nostore append s '{:x 1}'
+nostore append s '{:seq 1.5}'
+nostore append s '{:seq 9}' '{:seq 8}'
+nostore read ""
+nostore last-seq ""
+nostore truncate "" 1
+nostore kv get ""
+nostore kv put "" 1
+nostore kv delete ""
+nostore kv has ""
+nostore blob get BADCID
+nostore blob has ../../etc/passwd
+# A request that is right opens the store, and so creates it (docs/cli.md:
+# --dir is created if absent), reads included.
+ok "(list)" --dir "$T/readnew" op '(persist/read "x")'
+[ -d "$T/readnew/streams" ] || fail "a read creates the store"
+pass "a right request on a directory that does not exist creates the store"
 
 # ---- friendly verbs -----------------------------------------------------------
 
