@@ -358,6 +358,15 @@ nostore blob has ../../etc/passwd
 ok "(list)" --dir "$T/readnew" op '(persist/read "x")'
 [ -d "$T/readnew/streams" ] || fail "a read creates the store"
 pass "a right request on a directory that does not exist creates the store"
+# A directory of other files is not made a store (engine/store.c STORE OR
+# NOT): kind notstore, and nothing is written in it.
+mkdir "$T/notstore"
+printf 'mine' >"$T/notstore/notes.txt"
+run --dir "$T/notstore" append orders '{:seq 1}'
+[ "$RC" = 1 ] && [ ! -s "$T/out" ] && [[ "$ERR" == "sxp: notstore: "* ]] ||
+    fail "a directory of other files is refused"
+[ "$(ls -A "$T/notstore")" = notes.txt ] || fail "nothing is written in a directory of other files"
+pass "a directory of other files is refused (notstore) and left as it was"
 
 # ---- friendly verbs -----------------------------------------------------------
 
