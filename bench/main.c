@@ -431,7 +431,8 @@ static void bench_usage(FILE *f)
           "  --keep      keep the scratch directory\n"
           "  --json      write every figure to FILE\n"
           "  --plot      draw PNG charts into DIR (gnuplot)\n"
-          "  --list      print the row names and exit\n",
+          "  --list      print the row names and exit\n"
+          "  -v          say on stderr how long each big store took to build\n",
           f);
 }
 

@@ -29,13 +29,14 @@
 #include "store_int.h"
 #include "sx.h"
 
-/* Puts "batch event i: " before err's message; returns rc. */
+/* Puts "batch event N: " before err's message, N counting from 1 as
+ * `sxp append S -` counts its stdin lines; returns rc. */
 static int append_batch_error(struct sxp_err *err, int rc, size_t i)
 {
     char msg[sizeof(err->msg)];
     if (err) {
         memcpy(msg, err->msg, sizeof(msg));
-        err_setk(err, rc, err->kind, "batch event %zu: %.480s", i, msg);
+        err_setk(err, rc, err->kind, "batch event %zu: %.480s", i + 1, msg);
     }
     return rc;
 }
@@ -54,7 +55,7 @@ int append_check_seqs(const sxp_value *const *events, size_t n, int batch, int64
             *out_first = seq;
         else if (seq <= prev)
             return err_set(err, -ERANGE, "batch event %zu: seq %lld does not increase (after %lld)",
-                           i, (long long)seq, (long long)prev);
+                           i + 1, (long long)seq, (long long)prev);
         prev = seq;
     }
     *out_last = prev;

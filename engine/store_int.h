@@ -238,7 +238,7 @@ void commit_revive(sxp_store *s, struct stream *st);
 /* append.c AP-2: each of events[0..n) is a dict with an integer :seq and,
  * for a batch, the seqs strictly increase. *out_first and *out_last: the
  * first and last seq (0 when n is 0). batch: 1 for append-batch, whose
- * messages name the event ("batch event 2: ..."). */
+ * messages name the event, counting from 1 ("batch event 2: ..."). */
 int append_check_seqs(const sxp_value *const *events, size_t n, int batch, int64_t *out_first,
                       int64_t *out_last, struct sxp_err *err);
 /* append.c AP-3: the framed lines of events[0..n), which passed

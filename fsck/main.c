@@ -46,9 +46,10 @@ static void fsck_usage(FILE *out)
                  "Exit status:\n"
                  "  0   no errors (warnings allowed)\n"
                  "  1   errors were found and all were repaired\n"
-                 "  4   errors are left (under -n: any error found; under -p: corruption)\n"
-                 "  8   the store could not be checked (missing, unreadable, unknown FORMAT,\n"
-                 "      I/O error, or locked by a live writer without --force)\n"
+                 "  4   errors are left (under -n: any error found; under -p: corruption;\n"
+                 "      under -y: a repair that failed)\n"
+                 "  8   the store could not be checked (missing, not a store, unreadable,\n"
+                 "      unknown FORMAT, I/O error, or locked by a live writer without --force)\n"
                  "  16  bad usage\n"
                  "A second run after a repair exits 0.\n");
 }

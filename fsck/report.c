@@ -98,8 +98,8 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
     case FSCK_TORN_TAIL:
         fsck_msgf(buf, size,
                   "torn tail: %" PRIu64 " bytes in %" PRId64
-                  " lines after the last good line, left by a crash",
-                  f->len, f->a);
+                  " line%s after the last good line, left by a crash",
+                  f->len, f->a, f->a == 1 ? "" : "s");
         return;
     case FSCK_HW_BEHIND:
         fsck_msgf(buf, size, "high-water mark %" PRId64 " is below the log's max seq %" PRId64,
