@@ -3,6 +3,20 @@
  * (INV-4) and not below the log's max seq (INV-3). fsck_read_seq runs
  * before the log's check (which uses the mark for R-3c), fsck_check_seq
  * after it, since it needs the max the log's check found.
+ *
+ * BEHIND OR LOWERED. A .seq below its log's max seq is hw-behind, crash
+ * residue, when LOCK does not read clean: a session writes a stream's
+ * .seq only at its close (and truncate), so a crash leaves it behind the
+ * appends of that session, and recovery (R-4) or -p rolls it forward. When
+ * LOCK reads clean (K-3 in engine/lock.h: the close wrote every .seq, or
+ * -p/-y left the store so) no crash explains it: the file was lowered, an
+ * old .seq restored from a backup or edited. That is hw-lowered,
+ * corruption: -p leaves it, -y moves the file to lost+found/ (the number
+ * it held is evidence) and writes the log's max seq in its place. The
+ * engine takes no seq twice meanwhile: the first use of the stream in a
+ * read-write session reads the log's last seq and raises the mark to it
+ * (engine/store_int.h ST-8), as R-4 would; a read-only open reports the
+ * lowered mark as the stream's last-seq.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,7 +54,6 @@ int fsck_read_seq(struct fsck_ctx *c, struct fsck_item *it)
 
 int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it)
 {
-    (void)c;
     int rc = 0;
     if (!it->has_log || it->failed)
         return rc;
@@ -49,8 +62,10 @@ int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it)
         struct fsck_finding f = {.code = FSCK_SEQ_MISSING, .file = it->rel_seq, .b = max};
         rc = fsck_flist_add(&it->f, &f);
     } else if (it->hw_state == 1 && it->hw < max) {
-        struct fsck_finding f = {
-            .code = FSCK_HW_BEHIND, .file = it->rel_seq, .a = it->hw, .b = max};
+        struct fsck_finding f = {.code = c->store_clean ? FSCK_HW_LOWERED : FSCK_HW_BEHIND,
+                                 .file = it->rel_seq,
+                                 .a = it->hw,
+                                 .b = max};
         rc = fsck_flist_add(&it->f, &f);
     }
     return rc;

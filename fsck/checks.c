@@ -72,6 +72,10 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
                              "missing from their logs and none can be written back",
                              "-y moves the whole file to lost+found/ and starts an empty "
                              "journal"},
+    [FSCK_HW_LOWERED] = {"hw-lowered", FSCK_CORRUPTION,
+                         "a stream's .seq is below the max seq of its log in a store closed "
+                         "cleanly, which writes every .seq: it was lowered (restored, edited)",
+                         "-y moves it to lost+found/ and recreates it from the log"},
 };
 
 const char *fsck_class_name(enum fsck_class c)

@@ -26,6 +26,11 @@
  *                                 crash explains (R-3, R-3b)      bytes first saved to
  *                                                                 lost+found (not zeros)
  *   hw-behind         residue     .seq below the log's max seq    -p: rolled forward (R-4)
+ *   hw-lowered        corruption  the same in a store LOCK says   -y: to lost+found, then
+ *                                 was closed cleanly: a clean     recreated from the log
+ *                                 close writes every .seq (lock.h
+ *                                 K-3), so it was lowered
+ *                                 (check_seq.c)
  *   seq-missing       residue     a .log with no .seq (INV-4)     -p: created (R-4)
  *   seq-unreadable    corruption  a .seq that does not parse      -y: to lost+found, then
  *                                                                 recreated from the log
@@ -89,6 +94,7 @@ enum fsck_code {
     FSCK_JOURNAL_ORPHAN,
     FSCK_JOURNAL_DAMAGED,
     FSCK_JOURNAL_HEADER,
+    FSCK_HW_LOWERED,
     FSCK_CODE_COUNT,
 };
 

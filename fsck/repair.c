@@ -9,7 +9,8 @@
  *   -y  also corruption: bad log lines are copied to lost+found/ and the log
  *       is rewritten without them (temp file, fdatasync, rename, fsync of
  *       streams/); bad files are moved to lost+found/ (lostfound.c); an
- *       unreadable .seq is moved there and recreated from its log.
+ *       unreadable or lowered .seq (check_seq.c) is moved there and
+ *       recreated from its log.
  *   --upgrade  legacy lines and kv values get their trailers, FORMAT is
  *       written. A log is rewritten as under -y, but under -p its corrupt
  *       lines are kept as they are (and get no trailer).
@@ -60,6 +61,13 @@ static int fsck_is_line_code(enum fsck_code code)
 {
     return code == FSCK_CHECKSUM || code == FSCK_SEQ_ORDER || code == FSCK_EVENT_UNPARSABLE ||
            code == FSCK_EVENT_NO_SEQ || code == FSCK_BLANK_LINE;
+}
+
+/* A finding about a stream's .seq, which a failed log rewrite leaves. */
+static int fsck_is_seq_code(enum fsck_code code)
+{
+    return code == FSCK_HW_BEHIND || code == FSCK_HW_LOWERED || code == FSCK_SEQ_MISSING ||
+           code == FSCK_SEQ_UNREADABLE;
 }
 
 static int fsck_ptr_off_cmp(const void *a, const void *b)
@@ -380,8 +388,7 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
         rc = fsck_rewrite_log(c, lf, it, yes, msg, sizeof(msg));
         if (rc) {
             for (size_t i = 0; i < it->f.n; i++)
-                if (it->f.v[i].code != FSCK_HW_BEHIND && it->f.v[i].code != FSCK_SEQ_MISSING &&
-                    it->f.v[i].code != FSCK_SEQ_UNREADABLE)
+                if (!fsck_is_seq_code(it->f.v[i].code))
                     fsck_mark_failed(&it->f.v[i], msg);
             return; /* the log is as it was: its .seq is left too */
         }
@@ -406,6 +413,7 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
         struct fsck_finding *f = &it->f.v[i];
         switch (f->code) {
         case FSCK_SEQ_UNREADABLE:
+        case FSCK_HW_LOWERED:
             if (!yes)
                 break;
             rc = lostfound_move(lf, it->rel_seq, f->len, fsck_code_name(f->code), &f->moved_to, msg,

@@ -105,6 +105,13 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
         fsck_msgf(buf, size, "high-water mark %" PRId64 " is below the log's max seq %" PRId64,
                   f->a, f->b);
         return;
+    case FSCK_HW_LOWERED:
+        fsck_msgf(buf, size,
+                  "high-water mark %" PRId64 " is below the log's max seq %" PRId64
+                  ", in a store closed cleanly (which writes every .seq): it was lowered, "
+                  "by hand or by a restore",
+                  f->a, f->b);
+        return;
     case FSCK_SEQ_MISSING:
         fsck_msgf(buf, size, "missing: the log has no .seq (its max seq is %" PRId64 ")", f->b);
         return;
@@ -208,7 +215,7 @@ void fsck_finding_action(const struct fsck_finding *f, char *buf, size_t size)
             fsck_msgf(buf, size, "cut at byte %" PRId64, f->arg);
         return;
     case FSCK_ACT_MOVED:
-        if (f->code == FSCK_SEQ_UNREADABLE)
+        if (f->code == FSCK_SEQ_UNREADABLE || f->code == FSCK_HW_LOWERED)
             fsck_msgf(buf, size, "moved to %s; recreated holding %" PRId64,
                       f->moved_to ? f->moved_to : "lost+found/", f->arg);
         else

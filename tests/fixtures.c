@@ -493,10 +493,16 @@ void fxd_overlong_line(const char *root)
     fx_append_overlong(root, 1);
 }
 
-void fxd_seq_below(const char *root)
+void fxd_seq_lowered(const char *root)
 {
     char p[PATH_MAX];
     fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), "15", 2);
+}
+
+void fxd_seq_below(const char *root)
+{
+    fxd_seq_lowered(root);
+    fx_mark_crashed(root);
 }
 
 void fxd_seq_deleted(const char *root)

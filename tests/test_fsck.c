@@ -94,6 +94,8 @@ static const struct fx_case case_zeros = {
     fxd_zeros, FSCK_TORN_TAIL, FX_ORDERS_LOG, 21, 4, 1, 0, 1, 20, 0};
 static const struct fx_case case_seq_below = {
     fxd_seq_below, FSCK_HW_BEHIND, FX_ORDERS_SEQ, 0, 4, 1, 0, 1, 20, 0};
+static const struct fx_case case_seq_lowered = {
+    fxd_seq_lowered, FSCK_HW_LOWERED, FX_ORDERS_SEQ, 0, 4, 4, 4, 1, 20, 1};
 static const struct fx_case case_seq_deleted = {
     fxd_seq_deleted, FSCK_SEQ_MISSING, FX_ORDERS_SEQ, 0, 4, 1, 0, 1, 20, 0};
 static const struct fx_case case_seq_garbage = {
@@ -358,6 +360,7 @@ FX_TESTS(two_lines_swapped, case_swap)
 FX_TESTS(half_a_line_at_end, case_half)
 FX_TESTS(zero_bytes_appended, case_zeros)
 FX_TESTS(seq_below_max, case_seq_below)
+FX_TESTS(seq_lowered_in_a_clean_store, case_seq_lowered)
 FX_TESTS(seq_deleted, case_seq_deleted)
 FX_TESTS(seq_garbage, case_seq_garbage)
 FX_TESTS(temp_file_left_behind, case_temp)
@@ -858,6 +861,7 @@ int main(void)
         FX_ENTRIES(half_a_line_at_end),
         FX_ENTRIES(zero_bytes_appended),
         FX_ENTRIES(seq_below_max),
+        FX_ENTRIES(seq_lowered_in_a_clean_store),
         FX_ENTRIES(seq_deleted),
         FX_ENTRIES(seq_garbage),
         FX_ENTRIES(temp_file_left_behind),
