@@ -48,8 +48,9 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
                              "no FORMAT file: a store written by the reference",
                              "--upgrade writes it"},
     [FSCK_LIVE_WRITER] = {"live-writer", FSCK_WARNING,
-                          "--force: checked while a writer held the store, so findings "
-                          "at the end of logs may be writes in progress",
+                          "--force: checked while a writer held the store; what its session "
+                          "explains (.seq files behind the logs it writes, their torn tails, "
+                          "its temp files) is counted here, not as errors",
                           "nothing to repair"},
     [FSCK_JOURNAL_PENDING] = {"journal-pending", FSCK_RESIDUE,
                               "JOURNAL holds acknowledged appends a crash kept out of their "

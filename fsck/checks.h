@@ -51,7 +51,12 @@
  *                                 checksum (the reference's)      added
  *   format-missing    warning     no FORMAT file (a legacy store) --upgrade: written
  *   live-writer       warning     --force: checked while a writer none
- *                                 held the store
+ *                                 held the store; counts what its
+ *                                 session explains, which is then
+ *                                 no error: .seq files behind the
+ *                                 logs it writes, their torn
+ *                                 tails, its temp files
+ *                                 (check_live.c LV-1..LV-4)
  *
  * EXIT STATUS (as e2fsck's, SPEC.md section 6):
  *   0   no errors (warnings allowed), or nothing left to repair

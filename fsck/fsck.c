@@ -6,7 +6,10 @@
  * opens LOCK read-only (creating nothing) and takes the lock for the whole
  * check, so no writer starts meanwhile; when a writer has it, -n stops with
  * status 8 ("store at DIR is locked by pid N") unless --force, which checks
- * anyway, read-only, and says so with a live-writer warning. -p and -y open
+ * anyway, read-only, and says so with a live-writer warning; what the
+ * writer's session explains (a .seq behind its log, the end of a log being
+ * written, its temp files) is then counted in that warning, not as errors
+ * (check_live.c), and JOURNAL, the session's, is not checked. -p and -y open
  * (or create) LOCK read-write and hold the lock from before the walk until
  * every repair is durable; --force does not let them repair a live store.
  * A store with no LOCK file (one written by the reference) has no writer.
@@ -102,8 +105,7 @@ void fsck_item_fail(struct fsck_item *it, int rc, const char *what, const char *
     fsck_msgf(it->failmsg, sizeof(it->failmsg), "%s %s: %s", what, path, strerror(-it->failed));
 }
 
-/* Reads the pid a LOCK file names, 0 if none. */
-static long fsck_lock_pid(struct fsck_ctx *c, int fd)
+long fsck_lock_pid(struct fsck_ctx *c, int fd)
 {
     char text[64];
     long pid = 0;
@@ -647,6 +649,8 @@ int fsck_run(const struct fsck_opts *o, struct fsck_report *out)
             break;
         }
     }
+    if (live && !out->fatal[0])
+        fsck_live_explain(&c, live_pid);
     if (!out->fatal[0] && (o->mode != FSCK_MODE_CHECK || o->upgrade))
         fsck_repair(&c);
     if (c.sync_failed && !out->fatal[0])

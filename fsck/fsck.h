@@ -45,13 +45,17 @@ enum fsck_action {
     FSCK_ACT_FAILED,   /* the repair failed (note says why) */
 };
 
+/* The detail of a hw-behind, torn-tail or temp-file under --force that the
+ * live writer's session does not explain (check_live.c). */
+#define FSCK_NOT_LIVE 1
+
 struct fsck_finding {
     enum fsck_code code;
     const char *file; /* relative to the store root; owned by the report */
     uint64_t line;    /* 1-based line number; 0 when about the whole file */
     uint64_t off;     /* byte offset of the line or region */
     uint64_t len;     /* its length in bytes */
-    int64_t a, b;     /* details, by code (see fsck_finding_message) */
+    int64_t a, b, c;  /* details, by code (see fsck_finding_message) */
     int detail;       /* a logscan verdict, or a sub-reason, by code */
     enum fsck_action action;
     int64_t arg;    /* see enum fsck_action */

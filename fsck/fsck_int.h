@@ -106,6 +106,8 @@ int fsck_read_small(struct fsck_ctx *c, const char *path, char *buf, size_t max,
 int fsck_path(const struct fsck_ctx *c, const char *rel, char *out);
 /* Marks an item unreadable with a message. */
 void fsck_item_fail(struct fsck_item *it, int rc, const char *what, const char *path);
+/* The pid a LOCK file (open on fd) names, 0 if none. */
+long fsck_lock_pid(struct fsck_ctx *c, int fd);
 
 /* check_tree.c: 0 when ROOT is a store or empty (NOT A STORE there), else
  * -errno with msg set (the run exits 8). Creates nothing. */
@@ -119,6 +121,13 @@ int fsck_read_seq(struct fsck_ctx *c, struct fsck_item *it);
 int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it);
 int fsck_check_kv(struct fsck_ctx *c, struct fsck_item *it);
 int fsck_check_blob(struct fsck_ctx *c, struct fsck_item *it);
+
+/* check_live.c: under -n --force, after the check, takes what the live
+ * writer's session (pid, as LOCK named it before the walk) explains out
+ * of the findings and counts it in the live-writer finding, which must be
+ * in c->tree: its a is the pid (0: none named), b the .seq files behind
+ * their logs, c the torn tails, detail the temp files. */
+void fsck_live_explain(struct fsck_ctx *c, long pid);
 
 /* repair.c: runs the repairs the mode allows and records their actions. */
 void fsck_repair(struct fsck_ctx *c);

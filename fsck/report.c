@@ -49,6 +49,42 @@ static int fsck_starts(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* Why a hw-behind or torn-tail under --force is an error (check_live.c). */
+#define FSCK_MSG_NOT_LIVE                                                                          \
+    "the live writer has not written this session (neither LOCK's dirty list nor JOURNAL "         \
+    "names the log)"
+
+/* "N thing" or "N things", after ", " unless first; appends to buf. */
+static void fsck_count_words(char *buf, size_t size, int *first, int64_t n, const char *one,
+                             const char *many)
+{
+    size_t len = strlen(buf);
+    if (n <= 0 || len >= size)
+        return;
+    fsck_msgf(buf + len, size - len, "%s%" PRId64 " %s", *first ? "" : ", ", n,
+              n == 1 ? one : many);
+    *first = 0;
+}
+
+/* live-writer: the holder, and what its session explains (fsck_int.h). */
+static void fsck_live_message(const struct fsck_finding *f, char *buf, size_t size)
+{
+    int first = 1;
+    if (f->a > 0)
+        fsck_msgf(buf, size, "pid %" PRId64 " holds the store: checked read-only (--force)", f->a);
+    else
+        fsck_msgf(buf, size, "another process holds the store: checked read-only (--force)");
+    if (f->b <= 0 && f->c <= 0 && f->detail <= 0)
+        return;
+    size_t len = strlen(buf);
+    fsck_msgf(buf + len, size - len, "; not counted as errors, as its session explains them: ");
+    fsck_count_words(buf, size, &first, f->b, ".seq behind its log (written at close)",
+                     ".seq files behind their logs (written at close)");
+    fsck_count_words(buf, size, &first, f->c, "log end being written", "log ends being written");
+    fsck_count_words(buf, size, &first, f->detail, "temp file of a write in progress",
+                     "temp files of writes in progress");
+}
+
 void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
 {
     const char *nul = f->a ? " (holds NUL bytes)" : "";
@@ -97,13 +133,13 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
         return;
     case FSCK_TORN_TAIL:
         fsck_msgf(buf, size,
-                  "torn tail: %" PRIu64 " bytes in %" PRId64
-                  " line%s after the last good line, left by a crash",
-                  f->len, f->a, f->a == 1 ? "" : "s");
+                  "torn tail: %" PRIu64 " bytes in %" PRId64 " line%s after the last good line, %s",
+                  f->len, f->a, f->a == 1 ? "" : "s",
+                  f->detail == FSCK_NOT_LIVE ? "in a log " FSCK_MSG_NOT_LIVE : "left by a crash");
         return;
     case FSCK_HW_BEHIND:
-        fsck_msgf(buf, size, "high-water mark %" PRId64 " is below the log's max seq %" PRId64,
-                  f->a, f->b);
+        fsck_msgf(buf, size, "high-water mark %" PRId64 " is below the log's max seq %" PRId64 "%s",
+                  f->a, f->b, f->detail == FSCK_NOT_LIVE ? ", in a log " FSCK_MSG_NOT_LIVE : "");
         return;
     case FSCK_HW_LOWERED:
         fsck_msgf(buf, size,
@@ -120,8 +156,10 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
                   f->a ? " (longer than 32 bytes)" : "");
         return;
     case FSCK_TEMP_FILE:
-        fsck_msgf(buf, size, "leftover temp file of an interrupted write (%" PRIu64 " bytes)",
-                  f->len);
+        fsck_msgf(
+            buf, size, "leftover temp file of an interrupted write (%" PRIu64 " bytes)%s", f->len,
+            f->detail == FSCK_NOT_LIVE ? ", not the live writer's (its name holds another pid)"
+                                       : "");
         return;
     case FSCK_KV_CORRUPT:
         fsck_msgf(buf, size, "%s",
@@ -189,11 +227,7 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
                   f->len);
         return;
     case FSCK_LIVE_WRITER:
-        if (f->a > 0)
-            fsck_msgf(buf, size, "pid %" PRId64 " holds the store: checked read-only (--force)",
-                      f->a);
-        else
-            fsck_msgf(buf, size, "another process holds the store: checked read-only (--force)");
+        fsck_live_message(f, buf, size);
         return;
     case FSCK_CODE_COUNT:
         break;
