@@ -28,6 +28,10 @@ int fsck_check_kv(struct fsck_ctx *c, struct fsck_item *it)
         return -ENAMETOOLONG;
     }
     fd = fsck_open_read(c, path);
+    if (fd == -ENOENT && c->live) {
+        it->gone = 1; /* check_live.c LV-5: a kv-delete since the walk */
+        return 0;
+    }
     if (fd < 0) {
         fsck_item_fail(it, fd, "open", path);
         return fd;

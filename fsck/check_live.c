@@ -25,6 +25,11 @@
  *         or closing; a listing cut short), JOURNAL does not read whole (a
  *         round being written), or LOCK names another pid than before the
  *         walk (sessions changed).
+ *   LV-5  A kv file that the walk listed and that is gone when its check
+ *         opens it was deleted by the session (kv-delete): it is not
+ *         checked or counted, and stops nothing (check_kv.c). Without a
+ *         writer that stays a failure to check (status 8): nothing else
+ *         removes a file while fsck holds LOCK.
  * JOURNAL holds the session's pending records too: fsck.c does not read it
  * under --force for findings (no journal-pending), only here for names.
  *

@@ -286,6 +286,8 @@ static int fsck_collect(struct fsck_ctx *c, struct fsck_report *r)
                 r->log_bytes += it->log_size;
             break;
         case FSCK_ITEM_KV:
+            if (it->gone)
+                break; /* LV-5: not checked */
             r->kv_files++;
             r->kv_bytes += it->size;
             break;
@@ -626,6 +628,7 @@ int fsck_run(const struct fsck_opts *o, struct fsck_report *out)
         goto done;
     if (fsck_lock(&c, &live, &live_pid, out->fatal, sizeof(out->fatal)))
         goto done;
+    c.live = live;
     if (live) {
         struct fsck_finding f = {
             .code = FSCK_LIVE_WRITER, .file = fsck_str(&c, "LOCK"), .a = live_pid};

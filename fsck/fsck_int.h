@@ -53,6 +53,7 @@ struct fsck_item {
     uint64_t legacy;   /* good legacy lines (logs), 1 for a legacy kv value */
     int hw_state;      /* .seq: 0 absent, 1 read into hw, 2 unreadable */
     int64_t hw;
+    int gone;   /* a kv file the live writer deleted after the walk (LV-5) */
     int failed; /* the item could not be checked (I/O error) */
     char failmsg[256];
 };
@@ -67,6 +68,7 @@ struct fsck_ctx {
     int sync;           /* repairs are made durable */
     int lock_fd;        /* ROOT/LOCK while held, else -1 */
     int legacy_store;   /* no FORMAT file */
+    int live;           /* -n --force, and a writer holds LOCK (check_live.c) */
     int store_clean;    /* LOCK read "clean\n" (R-3d) */
     int store_unsynced; /* LOCK says its last session ran without syncs (K-6) */
     int sync_failed;    /* a repair could not make a log durable: LOCK stays */

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "commit.h"
+#include "fault.h"
 #include "fixtures.h"
 #include "frame.h"
 #include "fsck.h"
@@ -722,6 +723,61 @@ static void healthy_live_store_checks_clean_under_force(void **state)
     fx_remove_tree(root);
 }
 
+/* An io_fault hook: just before the open of the file arg names, the
+ * "writer" deletes it (a kv-delete between fsck's walk and its check). */
+static void delete_before_open(void *arg, enum io_fault_kind kind, int when, uint64_t n,
+                               const char *path, int res)
+{
+    (void)n;
+    (void)res;
+    if (kind == IO_FK_OPEN && when == 0 && strcmp(path, arg) == 0)
+        (void)unlink(path);
+}
+
+/* check_live.c LV-5: under --force, a kv file the live writer deletes after
+ * the walk is not checked and stops nothing; without a writer the same is
+ * a failure to check (status 8). */
+static void kv_file_a_live_writer_deletes_during_the_check_is_skipped(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], target[PATH_MAX], text[64];
+    struct sxp_io *inner = NULL, *io = NULL;
+    struct sxp_err err;
+    struct fsck_report r;
+    struct fsck_opts o;
+    fx_make_store(root);
+    fx_join(target, root, FX_KV_CONFIG);
+    size_t len;
+    char *value = fx_read_file(target, &len);
+    snprintf(text, sizeof(text), "pid %ld\n", (long)getpid());
+    fx_write_file(fx_join(p, root, "LOCK"), text, strlen(text));
+    int fd = open(p, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    assert_int_equal(io_backend_new(SXP_IO_AUTO, 1, &inner, &err), 0);
+    assert_int_equal(io_fault_new(inner, &io), 0);
+    io_fault_own_inner(io);
+    io_fault_set_hook(io, delete_before_open, target);
+    memset(&o, 0, sizeof(o));
+    o.root = root;
+    o.force = 1;
+    o.io = io;
+    assert_int_equal(fsck_run(&o, &r), FSCK_EXIT_CLEAN);
+    assert_int_equal(r.kv_files, 1);
+    assert_false(fx_exists(target));
+    fsck_report_free(&r);
+    close(fd);
+
+    fx_write_file(target, value, len);
+    o.force = 0;
+    assert_int_equal(fsck_run(&o, &r), FSCK_EXIT_FAILED);
+    assert_non_null(strstr(r.fatal, "No such file"));
+    fsck_report_free(&r);
+    io->destroy(io);
+    free(value);
+    fx_remove_tree(root);
+}
+
 /* Symbolic links in the store's folders are foreign files, never
  * followed: a dangling one or one to a folder does not stop the check
  * (exit 8), one to a real log is not taken for the log, and -y moves the
@@ -1047,6 +1103,7 @@ int main(void)
         cmocka_unit_test(live_writer_stops_fsck_unless_forced_read_only),
         cmocka_unit_test(live_writer_explains_only_the_logs_it_lists),
         cmocka_unit_test(healthy_live_store_checks_clean_under_force),
+        cmocka_unit_test(kv_file_a_live_writer_deletes_during_the_check_is_skipped),
         cmocka_unit_test(missing_store_cannot_be_checked),
         cmocka_unit_test(check_leaves_the_journal_access_time_alone),
         cmocka_unit_test(symbolic_links_are_foreign_files_never_followed),
