@@ -10,7 +10,9 @@
  *       is rewritten without them (temp file, fdatasync, rename, fsync of
  *       streams/); bad files are moved to lost+found/ (lostfound.c); an
  *       unreadable or lowered .seq (check_seq.c) is moved there and
- *       recreated from its log.
+ *       recreated from its log. A .seq written from the log holds its max
+ *       seq, which is below the lost mark (and lets seqs be taken again)
+ *       when a truncate removed every event: docs/fsck.md says so.
  *   --upgrade  legacy lines and kv values get their trailers, FORMAT is
  *       written. A log is rewritten as under -y, but under -p its corrupt
  *       lines are kept as they are (and get no trailer).
