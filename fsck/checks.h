@@ -25,7 +25,8 @@
  *   torn-tail         residue     bad lines at the end that a     -p: cut (R-3), its
  *                                 crash explains (R-3, R-3b)      bytes first saved to
  *                                                                 lost+found (not zeros)
- *   hw-behind         residue     .seq below the log's max seq    -p: rolled forward (R-4)
+ *   hw-behind         residue     .seq below the log's max seq,   -p: rolled forward (R-4)
+ *                                 LOCK not clean (check_seq.c)
  *   hw-lowered        corruption  the same in a store LOCK says   -y: to lost+found, then
  *                                 was closed cleanly: a clean     recreated from the log
  *                                 close writes every .seq (lock.h
@@ -57,6 +58,18 @@
  *                                 logs it writes, their torn
  *                                 tails, its temp files
  *                                 (check_live.c LV-1..LV-4)
+ *   journal-pending   residue     JOURNAL holds records of        -p: written back into
+ *                                 acknowledged appends (J-6)      their logs first (R-0)
+ *   journal-orphan    corruption  a record's log is missing, or   -y: its lines to
+ *                                 ends before its offset (J-6)    lost+found, the others
+ *                                                                 written back
+ *   journal-damaged   corruption  bytes that do not check, before -y: them to lost+found,
+ *                                 a later round's record (J-9)    the records around
+ *                                                                 them written back
+ *   journal-header    corruption  JOURNAL's header does not       -y: the file to
+ *                                 check, and records follow it    lost+found, then an
+ *                                 (J-8)                           empty journal
+ * (J-n: engine/journal.c.)
  *
  * EXIT STATUS (as e2fsck's, SPEC.md section 6):
  *   0   no errors (warnings allowed), or nothing left to repair
