@@ -1021,13 +1021,19 @@ static void the_last_line_is_found_behind_blank_lines_and_a_long_event(void **st
     OP_IS(c, "(persist/last-seq \"a\")", "7");
 }
 
-static void a_legacy_store_reads_and_takes_new_appends(void **state)
+/* Closes the fixture's store and leaves c->dir an empty directory. */
+static void empty_dir(struct tu_store *c)
 {
-    struct tu_store *c = *state;
     assert_int_equal(sxp_store_close(c->s), 0);
     c->s = NULL;
     tu_rmrf(c->dir);
     assert_int_equal(mkdir(c->dir, 0755), 0);
+}
+
+static void a_legacy_store_reads_and_takes_new_appends(void **state)
+{
+    struct tu_store *c = *state;
+    empty_dir(c);
     char path[4096];
     snprintf(path, sizeof(path), "%s/streams", c->dir);
     assert_int_equal(mkdir(path, 0755), 0);
@@ -1059,10 +1065,7 @@ static void a_legacy_store_reads_and_takes_new_appends(void **state)
 static void a_directory_of_other_files_is_not_made_a_store(void **state)
 {
     struct tu_store *c = *state;
-    assert_int_equal(sxp_store_close(c->s), 0);
-    c->s = NULL;
-    tu_rmrf(c->dir);
-    assert_int_equal(mkdir(c->dir, 0755), 0);
+    empty_dir(c);
     char path[4096];
     snprintf(path, sizeof(path), "%s/notes.txt", c->dir);
     tu_write_file(path, "mine", 4);
