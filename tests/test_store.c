@@ -696,6 +696,19 @@ static void assert_over_the_limit(int rc, const struct sxp_err *err, const char 
         fail_msg("\"%s\" does not say \"%s\"", err->msg, what);
 }
 
+/* blob/put of 1 GiB + 1 byte is refused as over the limit. Never read: the
+ * length is refused first, and untouched pages cost nothing. */
+static void assert_blob_over_the_limit(sxp_store *s)
+{
+    struct sxp_err err;
+    size_t blen = ((size_t)1 << 30) + 1;
+    void *blob = mmap(NULL, blen, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    assert_true(blob != MAP_FAILED);
+    char cid[SXP_CID_LEN + 1];
+    assert_over_the_limit(sxp_blob_put(s, blob, blen, cid, &err), &err, "blob of");
+    assert_int_equal(munmap(blob, blen), 0);
+}
+
 /* Oversized requests: an event over the line limit (16 MiB), a batch over
  * what one round may leave unsynced (32 MiB), a kv value over the line
  * limit, a blob over 1 GiB. Each is refused before anything is written. */
@@ -723,13 +736,7 @@ static void oversized_requests_are_refused_and_change_nothing(void **state)
     assert_over_the_limit(sxp_kv_put(c->s, "k", 1, v, &err), &err, "value of");
     sxp_value_free(v);
 
-    /* Never read: the length is refused first. Untouched pages cost nothing. */
-    size_t blen = ((size_t)1 << 30) + 1;
-    void *blob = mmap(NULL, blen, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    assert_true(blob != MAP_FAILED);
-    char cid[SXP_CID_LEN + 1];
-    assert_over_the_limit(sxp_blob_put(c->s, blob, blen, cid, &err), &err, "blob of");
-    assert_int_equal(munmap(blob, blen), 0);
+    assert_blob_over_the_limit(c->s);
 
     assert_true(tu_tree_digest(c->dir) == before);
     OP_IS(c, "(persist/last-seq \"s\")", "1");
@@ -775,12 +782,7 @@ static void a_wrong_argument_gets_its_own_error_on_a_read_only_store(void **stat
     assert_over_the_limit(sxp_stream_append(c->s, "s", 1, ev, &err), &err, "event of");
     assert_over_the_limit(sxp_kv_put(c->s, "k", 1, ev, &err), &err, "value of");
     sxp_value_free(ev);
-    size_t blen = ((size_t)1 << 30) + 1;
-    void *blob = mmap(NULL, blen, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    assert_true(blob != MAP_FAILED);
-    char cid[SXP_CID_LEN + 1];
-    assert_over_the_limit(sxp_blob_put(c->s, blob, blen, cid, &err), &err, "blob of");
-    assert_int_equal(munmap(blob, blen), 0);
+    assert_blob_over_the_limit(c->s);
 }
 
 /* {:seq seq :v (list (list ... (quote x)))} with `lists` lists: it
