@@ -45,8 +45,9 @@
  *          or -EUCLEAN; then close. Never a crash, a hang or a leak.
  *   FSD-2  If that open recovered and succeeded, recovery left no crash
  *          residue and no log corruption: fsck -n finds no torn-tail,
- *          hw-behind, seq-missing, temp-file, checksum, seq-order,
- *          event-unparsable, event-no-seq, blank-line or seq-unreadable.
+ *          hw-behind, hw-lowered, seq-missing, temp-file, checksum,
+ *          seq-order, event-unparsable, event-no-seq, blank-line or
+ *          seq-unreadable.
  *   FSD-3  fsck -n exits 0 or 4; then fsck -y exits 0 or 1 (every repair
  *          done; 4 would be a repair that failed in a writable temp
  *          directory); then fsck -n exits 0. Never 8.
@@ -981,7 +982,7 @@ int fuzz_store_damage_one(const uint8_t *data, size_t size)
         static const enum fsck_code after_recovery[] = {
             FSCK_TORN_TAIL,  FSCK_HW_BEHIND,      FSCK_SEQ_MISSING,      FSCK_TEMP_FILE,
             FSCK_CHECKSUM,   FSCK_SEQ_ORDER,      FSCK_EVENT_UNPARSABLE, FSCK_EVENT_NO_SEQ,
-            FSCK_BLANK_LINE, FSCK_SEQ_UNREADABLE,
+            FSCK_BLANK_LINE, FSCK_SEQ_UNREADABLE, FSCK_HW_LOWERED,
         };
         for (size_t i = 0; i < sizeof(after_recovery) / sizeof(after_recovery[0]); i++)
             FUZZ_CHECKF(fsck_report_count(&r, after_recovery[i]) == 0,
