@@ -48,8 +48,8 @@
  *      synced), B the kernel's boot id (io->boot_id). That text reads
  *      clean only in boot B: the page cache still holds every byte the
  *      session wrote. After a reboot (a power loss, maybe) it reads
- *      unclean and the open recovers. The session's dirty list is written
- *      without syncs, so it is not trusted: recovery after it reads every
+ *      unclean and the open recovers. The session writes no dirty list
+ *      (streams.c streams_list_dirty), so recovery after it reads every
  *      log. Its files were written and renamed without syncs, so a
  *      syncing process (open, sxp-fsck -p/-y) that finds "unsynced" first
  *      makes the whole store durable, syncfs(2) of ROOT, streams/, kv/ and
