@@ -27,7 +27,11 @@
  *         a failed fsync while a stream is created fences creations
  *         (s->streams_fenced): a retry's fsync could succeed with the
  *         failed one's entries not on disk, and acknowledge an append whose
- *         file a power loss then removes. Existing streams go on.
+ *         file a power loss then removes. Existing streams go on. A
+ *         failed fsync of streams/ after a truncate renamed its new log
+ *         over the old one fences that stream (st->fenced): its reads fail
+ *         too, as its writes do (ST-4), until the store is reopened, since
+ *         the events the truncate dropped may come back at a power loss.
  *   ST-6  size_written <= size_alloc when size_alloc is not 0; the bytes
  *         between them are zeros (commit.c, pre-zeroing).
  *   ST-8  A loaded stream of a read-write store has a log that ends in LF
@@ -71,6 +75,7 @@ struct stream {
     struct stream *lru_prev;  /* ST-3; most recent at the head */
     struct stream *lru_next;
     int dead;                /* ST-4: 0 or -errno */
+    int fenced;              /* ST-7: 0, or the -errno of a truncate's failed fsync: reads fail */
     int revive;              /* dead from a failed write only: revivable (revive.c RV-1) */
     int revive_rec;          /* RV-3: a JOURNAL record may hold the failed lines, */
     uint64_t revive_gen;     /* ... of this generation: void once s->j_gen passes it */

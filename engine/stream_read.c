@@ -88,6 +88,14 @@ static int stream_read_begin(sxp_store *s, const char *name, size_t len, struct 
         return rc;
     pthread_mutex_lock(&s->mu);
     rc = streams_find_existing(s, name, len, out, err);
+    if (rc == 0 && *out && (*out)->fenced) {
+        char q[ERR_QUOTED_MAX];
+        rc = err_set(err, (*out)->fenced,
+                     "stream %s refuses reads after its truncate failed (%s) until the store "
+                     "is reopened",
+                     err_quote((*out)->name, (*out)->name_len, q, sizeof(q)),
+                     strerror(-(*out)->fenced));
+    }
     if (rc == 0 && *out && (*out)->log_exists && (*out)->size_durable > 0) {
         rc = streams_pin_fd(s, *out, err);
         if (rc == 0) {

@@ -14,7 +14,9 @@
  *   T-4  the temp file is renamed over the log and streams/ fsync'ed.
  * A crash before T-4's rename leaves the old log and a temp file (removed by
  * recovery); after it, the new log. Either is a valid state. The .seq file
- * stays, so a stream emptied by truncate is still listed.
+ * stays, so a stream emptied by truncate is still listed. When T-4's fsync
+ * fails the rename cannot be taken back: the truncate fails and the stream
+ * refuses reads and writes until reopen (ST-7 in store_int.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -241,9 +243,13 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
         streams_close_fd(s, st);
         seq_hints_free(&st->hints);
         st->size_durable = st->size_written = st->size_alloc = nsize;
-        /* A rename that may not be durable: refuse writes until reopen. */
-        if (rc)
+        /* A rename that may not be durable: refuse writes, and reads,
+         * until reopen (ST-7). Readers would see the events dropped by a
+         * truncate that failed, and a power loss could bring them back. */
+        if (rc) {
             streams_set_dead(s, st, rc);
+            st->fenced = rc;
+        }
     }
 idle:
     st->busy = 0;
