@@ -598,6 +598,36 @@ static void failed_directory_fsync_under_kv_put_changes_nothing_visible(void **s
         assert_int_equal(rc, -EIO);
 }
 
+/* SPEC 4: a truncate whose fsync of streams/ fails after the rename
+ * returns the error; a reader must not see its effect (the rename may not
+ * survive a power loss): the read fails, or shows every event. */
+static void failed_directory_fsync_under_truncate_changes_nothing_visible(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    sxp_value *list = NULL;
+    sxp_store *s = tc_open(t);
+    for (int64_t i = 1; i <= 3; i++)
+        assert_int_equal(tc_append(s, "a", i), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open(t);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FSYNC_DIR, 1, -EIO, 0), 0);
+    assert_int_equal(sxp_stream_truncate(s, "a", 1, 2, &err), -EIO);
+    io_fault_clear(t->io);
+    int rc = sxp_stream_read(s, "a", 1, &list, &err);
+    size_t n = rc == 0 ? sxp_value_len(list) : 0;
+    sxp_value_free(list);
+    if (rc == 0)
+        assert_int_equal(n, 3);
+    else
+        assert_int_equal(rc, -EIO);
+    /* And the power loss the failed fsync allows for brings them back. */
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 3);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 /* ---- the journal (engine/journal.c) --------------------------------------- */
 
 static unsigned tc_journal_records(struct tc *t)
@@ -1936,6 +1966,7 @@ int main(void)
         T(failed_lock_sync_refuses_unlisted_logs_outside_the_journal),
         T(a_failed_lock_write_is_cut_back_and_the_listing_goes_on),
         T(failed_directory_fsync_under_kv_put_changes_nothing_visible),
+        T(failed_directory_fsync_under_truncate_changes_nothing_visible),
         T(appends_only_the_journal_made_durable_survive_power_loss),
         T(a_log_written_outside_the_journal_is_listed_first),
         T(a_checkpoint_lists_the_logs_it_takes_from_the_journal),
