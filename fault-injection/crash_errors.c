@@ -18,8 +18,9 @@
  *        stream, the fault cleared, revives it and is acknowledged
  *        (engine/revive.c); and once write faults (ENOSPC, EIO, short
  *        writes, of any file) are cleared, every stream takes an append;
- *   E-3  a failed append, kv put, kv delete or (first) blob put is not
- *        visible to a reader;
+ *   E-3  a failed append (no event of a batch), kv put, kv delete or
+ *        (first) blob put is not visible to a reader, and a failed truncate
+ *        removed no event a reader sees;
  * then closes (or abandons) the store, reopens it without faults and holds
  * it to G-1..G-8. One more scenario appends 512 to 4096 NUL bytes to a
  * closed log (crash residue, not corruption): the open must succeed, or
@@ -147,6 +148,49 @@ static void ce_check(const struct crash_params *p, const struct crash_base *base
     st->printed += v.printed;
 }
 
+/* The :seq of the i-th event of list. */
+static int64_t ce_seq_at(const sxp_value *list, size_t i)
+{
+    return sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(list, i), "seq", 3));
+}
+
+/* E-3 for a failed truncate: every acknowledged event of its stream with a
+ * seq at or below its n that no earlier truncate may have removed is still
+ * read back (a read that fails, refusing the stream, shows nothing). Ops
+ * run one at a time here, so "earlier" is the history's order. */
+static void ce_truncate_invisible(const struct crash_params *p, sxp_store *s,
+                                  const struct crash_hist *h, const struct crash_op *op,
+                                  struct crash_stats *st, const char *what)
+{
+    struct sxp_err err;
+    sxp_value *got = NULL;
+    if (sxp_stream_read(s, op->name, op->name_len, &got, &err) < 0)
+        return;
+    for (size_t i = 0; i < h->n && &h->ops[i] != op; i++) {
+        const struct crash_op *a = &h->ops[i];
+        if ((a->kind != CRASH_APPEND && a->kind != CRASH_BATCH) || a->done_at == 0 || a->rc != 0 ||
+            a->name_len != op->name_len || memcmp(a->name, op->name, op->name_len) != 0)
+            continue;
+        for (size_t j = 0; j < a->nev; j++) {
+            int64_t seq = a->seqs[j];
+            int gone = seq > op->n, present = 0;
+            for (size_t k = i + 1; k < h->n && &h->ops[k] != op && !gone; k++)
+                gone = h->ops[k].kind == CRASH_TRUNCATE && h->ops[k].n >= seq &&
+                       h->ops[k].name_len == op->name_len &&
+                       memcmp(h->ops[k].name, op->name, op->name_len) == 0;
+            for (size_t k = 0; k < sxp_value_len(got) && !gone && !present; k++)
+                present = ce_seq_at(got, k) == seq;
+            if (!gone && !present) {
+                fprintf(p->out,
+                        "%s: BAD: failed truncate %lld (%s) removed seq %lld as readers see it\n",
+                        what, (long long)op->n, strerror(-op->rc), (long long)seq);
+                st->bad++;
+            }
+        }
+    }
+    sxp_value_free(got);
+}
+
 /* E-3: a failed op left nothing a reader sees. keys_before: the kv keys
  * listed before the op ran. */
 static void ce_invisible(const struct crash_params *p, sxp_store *s, const struct crash_hist *h,
@@ -181,14 +225,21 @@ static void ce_invisible(const struct crash_params *p, sxp_store *s, const struc
         return;
     }
     if (op->kind == CRASH_APPEND || op->kind == CRASH_BATCH) {
-        if (sxp_stream_read_range(s, op->name, op->name_len, op->seqs[0], 1, &got, &err) == 0 &&
-            sxp_value_len(got) > 0 &&
-            sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(got, 0), "seq", 3)) ==
-                op->seqs[0]) {
-            fprintf(p->out, "%s: BAD: failed append of seq %lld (%s) is visible to readers\n", what,
-                    (long long)op->seqs[0], strerror(-op->rc));
-            st->bad++;
-        }
+        /* None of its events, the first or any later one of a batch. */
+        if (sxp_stream_read_range(s, op->name, op->name_len, op->seqs[0], (int64_t)op->nev, &got,
+                                  &err) == 0)
+            for (size_t i = 0; i < sxp_value_len(got); i++) {
+                int64_t seq = ce_seq_at(got, i);
+                for (size_t j = 0; j < op->nev; j++)
+                    if (seq == op->seqs[j]) {
+                        fprintf(p->out,
+                                "%s: BAD: failed append of seq %lld (%s) is visible to readers\n",
+                                what, (long long)seq, strerror(-op->rc));
+                        st->bad++;
+                    }
+            }
+    } else if (op->kind == CRASH_TRUNCATE) {
+        ce_truncate_invisible(p, s, h, op, st, what);
     } else if (op->kind == CRASH_KV_PUT) {
         char *text = NULL;
         size_t len = 0;
