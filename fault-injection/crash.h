@@ -238,6 +238,8 @@ struct crash_params {
     unsigned fresh_every; /* kill: start a new store every this many runs */
     unsigned max_points;  /* sim: crash points explored per run at most */
     int drop_dirsync;     /* sim: a broken backend that skips fsync_dir */
+    unsigned drop_mask;   /* sim: --drop: IO_FAULT_BIT kinds it skips ... */
+    const char *drop_at;  /* ... on paths ending so (NULL: all) */
     const char *kill_at;  /* points: run only this SXP_KILL_AT point */
     int all_kinds;        /* points: every kill kind, not only "any" */
     int verbose;

@@ -5,10 +5,15 @@
  *             [--duration-ms D] [--dir DIR] [--threads T] [--ops N]
  *             [--streams N] [--keys N] [--fresh-every N] [--max-points N]
  *             [--kill-at KIND:N[:after]] [--all-kinds] [--drop-dirsync]
+ *             [--drop KIND[:SUFFIX]]
  *             [--fsck PATH | --no-fsck] [--trace] [--run R] [--point P] [-v]
  *
  * --run and --point narrow --mode sim to one run and one crash point, to
  * reproduce what a failure message names; --trace prints the run's calls.
+ * --drop-dirsync and --drop (sim only) break the disk on purpose, to see the
+ * checks catch it: --drop fsync_dir:/kv skips every fsync of a directory
+ * whose path ends in "/kv", --drop fdatasync:JOURNAL every sync of JOURNAL
+ * (KIND is a name io_fault gives: fdatasync, fsync_dir, rename, ...).
  *
  * The modes are described at the top of crash_kill.c, crash_sim.c and
  * crash_errors.c, the guarantees in crash.h and docs/durability.md. The
@@ -27,6 +32,7 @@
 #include <unistd.h>
 
 #include "crash.h"
+#include "fault.h"
 
 static void crash_usage(FILE *f)
 {
@@ -34,6 +40,7 @@ static void crash_usage(FILE *f)
                "                 [--duration-ms D] [--dir DIR] [--threads T] [--ops N]\n"
                "                 [--streams N] [--keys N] [--fresh-every N] [--max-points N]\n"
                "                 [--kill-at KIND:N[:after]] [--all-kinds] [--drop-dirsync]\n"
+               "                 [--drop KIND[:SUFFIX]]\n"
                "                 [--fsck PATH | --no-fsck] [--trace] [--run R] [--point P] [-v]\n"
                "modes: kill    SIGKILL a workload child at a random seeded moment (default)\n"
                "       points  SIGKILL it at each disk-changing call in turn (SXP_KILL_AT)\n"
@@ -77,6 +84,7 @@ int main(int argc, char **argv)
         O_KILLAT,
         O_ALLK,
         O_DROP,
+        O_DROPK,
         O_FSCK,
         O_NOFSCK,
         O_TRACE,
@@ -99,6 +107,7 @@ int main(int argc, char **argv)
         {"kill-at", required_argument, NULL, O_KILLAT},
         {"all-kinds", no_argument, NULL, O_ALLK},
         {"drop-dirsync", no_argument, NULL, O_DROP},
+        {"drop", required_argument, NULL, O_DROPK},
         {"fsck", required_argument, NULL, O_FSCK},
         {"no-fsck", no_argument, NULL, O_NOFSCK},
         {"trace", no_argument, NULL, O_TRACE},
@@ -176,6 +185,19 @@ int main(int argc, char **argv)
         case O_DROP:
             p.drop_dirsync = 1;
             break;
+        case O_DROPK: {
+            /* KIND or KIND:SUFFIX, KIND one of io_fault's kind names. */
+            char *colon = strchr(optarg, ':');
+            if (colon != NULL)
+                *colon = '\0';
+            int k = io_fault_kind_parse(optarg);
+            bad = k < 0;
+            if (colon != NULL)
+                *colon = ':';
+            p.drop_mask |= bad ? 0 : IO_FAULT_BIT(k);
+            p.drop_at = colon ? colon + 1 : NULL;
+            break;
+        }
         case O_FSCK:
             fsck = optarg;
             break;
@@ -217,8 +239,8 @@ int main(int argc, char **argv)
         snprintf(defdir, sizeof(defdir), "/tmp/sxp-crash-%ld", (long)getpid());
         p.dir = defdir;
     }
-    if (p.drop_dirsync && p.mode != CRASH_MODE_SIM) {
-        fprintf(stderr, "sxp-crash: --drop-dirsync goes with --mode sim\n");
+    if ((p.drop_dirsync || p.drop_mask) && p.mode != CRASH_MODE_SIM) {
+        fprintf(stderr, "sxp-crash: --drop-dirsync and --drop go with --mode sim\n");
         return 2;
     }
     if (!no_fsck) {

@@ -24,7 +24,10 @@
  *
  * With drop_dirsync the disk is reached through a wrapper that pretends to
  * fsync directories and does nothing: a deliberately broken ordering that
- * the checks must catch as lost acknowledged operations.
+ * the checks must catch as lost acknowledged operations. --drop KIND:SUFFIX
+ * does the same to one kind of call on the paths ending in SUFFIX only
+ * (fsync_dir:/kv, fdatasync:JOURNAL, ...): one sync taken away at a time,
+ * each of which the checks must catch.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -65,6 +68,14 @@ static void cs_hook_fn(void *arg, enum io_fault_kind kind, int when, uint64_t n,
         io_sim_crash(h->sim, h->seed, h->mode);
 }
 
+/* The syncs a deliberately broken backend skips (--drop-dirsync, --drop). */
+static void cs_drop(const struct crash_params *p, struct sxp_io *io)
+{
+    unsigned mask = p->drop_mask | (p->drop_dirsync ? IO_FAULT_BIT(IO_FK_FSYNC_DIR) : 0);
+    if (mask)
+        io_fault_set_drop_path(io, mask, p->drop_dirsync ? NULL : p->drop_at);
+}
+
 /* A fresh disk with /sim, and the wrapper the engine is given. */
 static int cs_disk(const struct crash_params *p, struct sxp_io **out_sim, struct sxp_io **out_io)
 {
@@ -80,8 +91,7 @@ static int cs_disk(const struct crash_params *p, struct sxp_io **out_sim, struct
         return rc;
     }
     io_fault_own_inner(io);
-    if (p->drop_dirsync)
-        io_fault_set_drop(io, IO_FAULT_BIT(IO_FK_FSYNC_DIR));
+    cs_drop(p, io);
     *out_sim = sim;
     *out_io = io;
     return 0;
@@ -93,8 +103,7 @@ static int cs_wrap(const struct crash_params *p, struct sxp_io *sim, struct sxp_
     int rc = io_fault_new(sim, out_io);
     if (rc < 0)
         return rc;
-    if (p->drop_dirsync)
-        io_fault_set_drop(*out_io, IO_FAULT_BIT(IO_FK_FSYNC_DIR));
+    cs_drop(p, *out_io);
     return 0;
 }
 

@@ -105,6 +105,11 @@ void io_fault_reset_counts(struct sxp_io *io);
  * backend: a deliberately broken backend (e.g. one that pretends to sync a
  * directory) for tests that must see the harness catch it. 0: none. */
 void io_fault_set_drop(struct sxp_io *io, unsigned mask);
+/* Like io_fault_set_drop, but only the calls whose path (for a call on a
+ * descriptor: the path it was opened with) ends in suffix, so that one
+ * sync the engine depends on can be taken away at a time. NULL or "":
+ * every call of the kinds in mask. */
+void io_fault_set_drop_path(struct sxp_io *io, unsigned mask, const char *suffix);
 
 /* Prints every call (kind, path or descriptor, result) to out; NULL stops. */
 void io_fault_set_trace(struct sxp_io *io, FILE *out);

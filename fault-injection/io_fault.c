@@ -36,6 +36,7 @@ struct io_fault {
     uint64_t kill_counts[IO_KILL_COUNT];
     uint64_t injected;
     unsigned drop;
+    char drop_end[256]; /* only calls whose path ends so ("": all) */
     io_fault_hook_fn hook;
     void *hook_arg;
     struct io_kill_point kill;
@@ -204,6 +205,12 @@ static unsigned fault_kill_mask(enum io_fault_kind kind, int flags)
     }
 }
 
+static int fault_ends_with(const char *path, const char *suffix)
+{
+    size_t pl = strlen(path), sl = strlen(suffix);
+    return pl >= sl && strcmp(path + pl - sl, suffix) == 0;
+}
+
 static void fault_die(void)
 {
     /* SIGKILL cannot be caught: the process ends here, as a kill -9 would
@@ -257,7 +264,8 @@ static void fault_enter(struct io_fault *f, enum io_fault_kind kind, int flags, 
     }
     if (c->inject != 0)
         f->injected++;
-    else if (f->drop & IO_FAULT_BIT(kind))
+    else if ((f->drop & IO_FAULT_BIT(kind)) &&
+             fault_ends_with(path ? path : c->fdpath, f->drop_end))
         c->drop = 1;
     io_fault_hook_fn hook = f->hook;
     void *hook_arg = f->hook_arg;
@@ -658,9 +666,15 @@ void io_fault_reset_counts(struct sxp_io *io)
 
 void io_fault_set_drop(struct sxp_io *io, unsigned mask)
 {
+    io_fault_set_drop_path(io, mask, NULL);
+}
+
+void io_fault_set_drop_path(struct sxp_io *io, unsigned mask, const char *suffix)
+{
     struct io_fault *f = fault_of(io);
     pthread_mutex_lock(&f->mu);
     f->drop = mask;
+    snprintf(f->drop_end, sizeof(f->drop_end), "%s", suffix ? suffix : "");
     pthread_mutex_unlock(&f->mu);
 }
 
