@@ -12,6 +12,14 @@
  * on it (recovery), and held to the guarantees (crash_verify.c); every
  * sixteenth check also exports the disk and runs sxp-fsck -n on the copy.
  *
+ * A CLEAN START. In half the runs (by seed) the disk first holds a store
+ * that another session wrote and closed cleanly: LOCK reads "clean", so
+ * only the crashed session's own mark (lock.h K-2) and dirty list (K-5)
+ * tell recovery to run and which logs to read, and the logs of the first
+ * session are there to be skipped or read. A fresh disk cannot tell: an
+ * empty LOCK makes recovery read every log. The first session's state is
+ * the baseline the checks start from; crash points count from after it.
+ *
  * Two more scenarios per point:
  *   KILL THEN POWER LOSS: the process dies at p (the page cache stays),
  *   the store is reopened and recovered, a second workload runs, then the
@@ -107,6 +115,34 @@ static int cs_wrap(const struct crash_params *p, struct sxp_io *sim, struct sxp_
     return 0;
 }
 
+/* Where a run starts: a fresh disk (sim NULL), or a clone of sim, which
+ * holds a store closed cleanly with the state base (A CLEAN START). */
+struct cs_start {
+    struct sxp_io *sim;
+    struct sxp_io *io; /* io_fault over sim; owns it */
+    struct crash_base base;
+};
+
+/* A disk to run on from start: a fresh one, or a clone of start's. */
+static int cs_start_disk(const struct crash_params *p, const struct cs_start *start,
+                         struct sxp_io **out_sim, struct sxp_io **out_io)
+{
+    struct sxp_io *sim = NULL;
+    if (start->sim == NULL)
+        return cs_disk(p, out_sim, out_io);
+    int rc = io_sim_clone(start->sim, &sim);
+    if (rc == 0)
+        rc = cs_wrap(p, sim, out_io);
+    if (rc < 0) {
+        if (sim)
+            sim->destroy(sim);
+        return rc;
+    }
+    io_fault_own_inner(*out_io);
+    *out_sim = sim;
+    return 0;
+}
+
 static void cs_options(struct sxp_options *o, uint64_t seed)
 {
     sxp_options_init(o);
@@ -115,10 +151,12 @@ static void cs_options(struct sxp_options *o, uint64_t seed)
 }
 
 /* Opens the store through io and runs the workload, reporting to rep;
- * the store is abandoned after, as a dead process leaves it. */
+ * the store is abandoned after, as a dead process leaves it, unless
+ * capture is set: then its state goes there (from rep's history) and it
+ * is closed cleanly (a failure counts in w->errors). */
 static void cs_play(const struct crash_params *p, struct sxp_io *io, struct crash_reporter *rep,
                     uint64_t seed, unsigned ops, int existing_only, unsigned threads,
-                    struct crash_workload *w)
+                    struct crash_workload *w, struct crash_base *capture)
 {
     struct sxp_options o;
     struct sxp_err err;
@@ -142,23 +180,34 @@ static void cs_play(const struct crash_params *p, struct sxp_io *io, struct cras
     w->stop_on_error = 1;
     w->existing_only = existing_only;
     (void)crash_workload_run(w);
-    store_abandon(s);
+    if (capture == NULL) {
+        store_abandon(s);
+        return;
+    }
+    int rc = crash_base_capture(s, rep->hist, capture, &err);
+    if (rc < 0)
+        snprintf(w->first_msg, sizeof(w->first_msg), "capture: %.200s", err.msg);
+    int crc = sxp_store_close(s);
+    if (rc == 0 && crc < 0)
+        snprintf(w->first_msg, sizeof(w->first_msg), "close: %s", strerror(-crc));
+    if (rc < 0 || crc < 0)
+        w->errors++;
 }
 
-/* Opens the store on io after a crash and checks it. out_base (may be
- * NULL) gets the recovered state before anything is added. fsck_every:
+/* Opens the store on io after a crash and checks it against base (the
+ * state the run started from) and h. out_base (may be NULL) gets the
+ * recovered state before anything is added. fsck_every:
  * export and run sxp-fsck -n this time. */
 static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sxp_io *io,
-                     const struct crash_hist *h, uint64_t seed, struct crash_base *out_base,
-                     int run_fsck, struct crash_stats *st, const char *what)
+                     const struct crash_base *base, const struct crash_hist *h, uint64_t seed,
+                     struct crash_base *out_base, int run_fsck, struct crash_stats *st,
+                     const char *what)
 {
     struct sxp_options o;
     struct sxp_err err;
     struct crash_verdict v;
-    struct crash_base empty;
     sxp_store *s = NULL;
     memset(&v, 0, sizeof(v));
-    crash_base_init(&empty);
     cs_options(&o, seed);
     int rc = store_open_io(CS_STORE, &o, io, 0, &s, &err);
     if (rc < 0) {
@@ -169,12 +218,12 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
         st->bad++;
         return;
     }
-    crash_verify(s, &empty, h, &v, p->out, crash_print_budget(st), what);
+    crash_verify(s, base, h, &v, p->out, crash_print_budget(st), what);
     if (out_base != NULL && crash_base_capture(s, h, out_base, &err) < 0) {
         fprintf(p->out, "%s: BAD: reading the store back failed: %s\n", what, err.msg);
         v.bad++;
     }
-    crash_verify_continue(s, &empty, h, 3, &v, p->out, crash_print_budget(st), what);
+    crash_verify_continue(s, base, h, 3, &v, p->out, crash_print_budget(st), what);
     rc = sxp_store_close(s);
     if (rc < 0) {
         fprintf(p->out, "%s: BAD: close failed: %s\n", what, strerror(-rc));
@@ -208,23 +257,24 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
     st->printed += v.printed;
 }
 
-/* Replays the workload on a fresh disk with a power loss (or a kill) at
- * point. Returns the disk, booted again, and the history. */
-static int cs_replay(const struct crash_params *p, uint64_t seed, unsigned ops, unsigned threads,
-                     uint64_t point, enum io_sim_mode mode, uint64_t crash_seed, int kill_only,
-                     struct crash_hist *h, struct sxp_io **out_sim, struct sxp_io **out_io)
+/* Replays the workload on a disk from start with a power loss (or a kill)
+ * at point. Returns the disk, booted again, and the history. */
+static int cs_replay(const struct crash_params *p, const struct cs_start *start, uint64_t seed,
+                     unsigned ops, unsigned threads, uint64_t point, enum io_sim_mode mode,
+                     uint64_t crash_seed, int kill_only, struct crash_hist *h,
+                     struct sxp_io **out_sim, struct sxp_io **out_io)
 {
     struct sxp_io *sim = NULL, *io = NULL;
     struct crash_reporter rep;
     struct crash_workload w;
     struct cs_hook hook = {NULL, point, crash_seed, mode, kill_only, 0};
-    int rc = cs_disk(p, &sim, &io);
+    int rc = cs_start_disk(p, start, &sim, &io);
     if (rc < 0)
         return rc;
     hook.sim = sim;
     io_fault_set_hook(io, cs_hook_fn, &hook);
     crash_reporter_init(&rep, -1, h);
-    cs_play(p, io, &rep, seed, ops, 0, threads, &w);
+    cs_play(p, io, &rep, seed, ops, 0, threads, &w, NULL);
     crash_reporter_destroy(&rep);
     io_fault_set_hook(io, NULL, NULL);
     if (!hook.fired) {
@@ -244,8 +294,8 @@ static int cs_replay(const struct crash_params *p, uint64_t seed, unsigned ops, 
  * crashed disk) at up to CS_RECOVERY_POINTS of its calls, and checks each
  * further open converges to ref. */
 static void cs_recovery_crashes(const struct crash_params *p, struct sxp_io *disk,
-                                const struct crash_hist *h, uint64_t seed,
-                                const struct crash_base *ref, struct crash_stats *st,
+                                const struct crash_base *base, const struct crash_hist *h,
+                                uint64_t seed, const struct crash_base *ref, struct crash_stats *st,
                                 const char *what)
 {
     struct sxp_io *c = NULL, *io = NULL;
@@ -293,7 +343,7 @@ static void cs_recovery_crashes(const struct crash_params *p, struct sxp_io *dis
                  (unsigned long long)q);
         crash_base_init(&got);
         uint64_t bad0 = st->bad + st->lost;
-        cs_check(p, c, io, h, seed, &got, 0, st, w2);
+        cs_check(p, c, io, base, h, seed, &got, 0, st, w2);
         if (st->bad + st->lost == bad0 && !crash_base_equal(ref, &got)) {
             fprintf(p->out,
                     "%s: BAD: the store after the interrupted recovery differs from "
@@ -312,8 +362,9 @@ static const enum io_sim_mode cs_outcomes[] = {
     IO_SIM_LOSE_ALL, IO_SIM_KEEP_ALL, IO_SIM_TORN, IO_SIM_SECTORS, IO_SIM_RANDOM, IO_SIM_RANDOM,
 };
 
-static void cs_point(const struct crash_params *p, unsigned run, uint64_t rseed, unsigned ops,
-                     uint64_t point, int last, struct crash_stats *st, uint64_t *checks)
+static void cs_point(const struct crash_params *p, const struct cs_start *start, unsigned run,
+                     uint64_t rseed, unsigned ops, uint64_t point, int last, struct crash_stats *st,
+                     uint64_t *checks)
 {
     char what[160];
     for (size_t o = 0; o < sizeof(cs_outcomes) / sizeof(cs_outcomes[0]); o++) {
@@ -324,8 +375,8 @@ static void cs_point(const struct crash_params *p, unsigned run, uint64_t rseed,
                  (unsigned long long)p->seed, run, (unsigned long long)point, last ? " (end)" : "",
                  io_sim_mode_name(cs_outcomes[o]), (unsigned long long)cseed);
         crash_hist_init(&h);
-        if (cs_replay(p, rseed, ops, 1, last ? 0 : point, cs_outcomes[o], cseed, 0, &h, &sim, &io) <
-            0) {
+        if (cs_replay(p, start, rseed, ops, 1, last ? 0 : point, cs_outcomes[o], cseed, 0, &h, &sim,
+                      &io) < 0) {
             st->bad++;
             crash_hist_free(&h);
             continue;
@@ -337,9 +388,10 @@ static void cs_point(const struct crash_params *p, unsigned run, uint64_t rseed,
         struct sxp_io *disk = NULL;
         if (recovery && io_sim_clone(sim, &disk) < 0)
             disk = NULL;
-        cs_check(p, sim, io, &h, rseed, recovery ? &ref : NULL, ++*checks % 16 == 0, st, what);
+        cs_check(p, sim, io, &start->base, &h, rseed, recovery ? &ref : NULL, ++*checks % 16 == 0,
+                 st, what);
         if (disk != NULL) {
-            cs_recovery_crashes(p, disk, &h, cseed, &ref, st, what);
+            cs_recovery_crashes(p, disk, &start->base, &h, cseed, &ref, st, what);
             disk->destroy(disk);
         }
         crash_base_free(&ref);
@@ -363,7 +415,8 @@ static void cs_point(const struct crash_params *p, unsigned run, uint64_t rseed,
                  (unsigned long long)p->seed, run, (unsigned long long)point, last ? " (end)" : "",
                  io_sim_mode_name(mode), (unsigned long long)cseed);
         crash_hist_init(&h);
-        if (cs_replay(p, rseed, ops, 1, last ? 0 : point, mode, cseed, 1, &h, &sim, &io) < 0) {
+        if (cs_replay(p, start, rseed, ops, 1, last ? 0 : point, mode, cseed, 1, &h, &sim, &io) <
+            0) {
             st->bad++;
             crash_hist_free(&h);
             return;
@@ -371,7 +424,7 @@ static void cs_point(const struct crash_params *p, unsigned run, uint64_t rseed,
         crash_reporter_init(&rep, -1, &h);
         /* Ids of the second workload follow the first's. */
         rep.next_id = (uint32_t)h.n;
-        cs_play(p, io, &rep, crash_mix(rseed, 99), ops / 2 + 1, k == 0, 1, &w);
+        cs_play(p, io, &rep, crash_mix(rseed, 99), ops / 2 + 1, k == 0, 1, &w, NULL);
         crash_reporter_destroy(&rep);
         if (w.errors != 0) {
             fprintf(p->out, "%s: BAD: the workload after the kill failed: %s\n", what, w.first_msg);
@@ -381,10 +434,41 @@ static void cs_point(const struct crash_params *p, unsigned run, uint64_t rseed,
         crash_hist_cut(&h);
         io_sim_restart(sim);
         st->kills++;
-        cs_check(p, sim, io, &h, rseed, NULL, ++*checks % 16 == 0, st, what);
+        cs_check(p, sim, io, &start->base, &h, rseed, NULL, ++*checks % 16 == 0, st, what);
         io->destroy(io);
         crash_hist_free(&h);
     }
+}
+
+/* A CLEAN START: a first session of ops operations on a fresh disk,
+ * closed cleanly; its state goes to start->base. Returns 0, 1 when the
+ * session failed (reported), or -errno. */
+static int cs_start_clean(const struct crash_params *p, unsigned run, uint64_t rseed, unsigned ops,
+                          struct cs_start *start, struct crash_stats *st)
+{
+    struct crash_hist h;
+    struct crash_reporter rep;
+    struct crash_workload w;
+    if (cs_disk(p, &start->sim, &start->io) < 0)
+        return -ENOMEM;
+    crash_hist_init(&h);
+    crash_reporter_init(&rep, -1, &h);
+    cs_play(p, start->io, &rep, crash_mix(rseed, 77), ops, 0, 1, &w, &start->base);
+    crash_reporter_destroy(&rep);
+    crash_hist_free(&h);
+    if (w.errors == 0)
+        return 0;
+    fprintf(p->out, "sim seed %llu run %u: BAD: the first session failed without a crash: %s\n",
+            (unsigned long long)p->seed, run, w.first_msg);
+    st->bad++;
+    return 1;
+}
+
+static void cs_start_free(struct cs_start *start)
+{
+    if (start->io != NULL)
+        start->io->destroy(start->io);
+    crash_base_free(&start->base);
 }
 
 int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
@@ -399,27 +483,43 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
         struct crash_reporter rep;
         struct crash_workload w;
         struct sxp_io *sim = NULL, *io = NULL;
+        struct cs_start start = {NULL, NULL, {0}};
+        crash_base_init(&start.base);
+
+        st->runs++;
+        if ((rseed >> 16) & 1) {
+            int rc = cs_start_clean(p, r, rseed, ops / 2 + 1, &start, st);
+            if (rc < 0)
+                return rc;
+            if (rc > 0) {
+                cs_start_free(&start);
+                continue;
+            }
+        }
 
         /* Count the calls of the whole workload. */
         crash_hist_init(&h);
-        if (cs_disk(p, &sim, &io) < 0)
+        if (cs_start_disk(p, &start, &sim, &io) < 0) {
+            cs_start_free(&start);
             return -ENOMEM;
+        }
         crash_reporter_init(&rep, -1, &h);
         if (p->trace) {
-            fprintf(p->out, "sim seed %llu run %u: the calls, numbered as crash points:\n",
-                    (unsigned long long)p->seed, r);
+            fprintf(p->out, "sim seed %llu run %u: the calls, numbered as crash points%s:\n",
+                    (unsigned long long)p->seed, r,
+                    start.sim ? " (after a first session closed cleanly)" : "");
             io_fault_set_trace(io, p->out);
         }
-        cs_play(p, io, &rep, rseed, ops, 0, 1, &w);
+        cs_play(p, io, &rep, rseed, ops, 0, 1, &w, NULL);
         crash_reporter_destroy(&rep);
         uint64_t calls = io_fault_kill_count(io, IO_KILL_ANY);
         io->destroy(io);
         crash_hist_free(&h);
-        st->runs++;
         if (w.errors != 0) {
             fprintf(p->out, "sim seed %llu run %u: BAD: the workload failed without a crash: %s\n",
                     (unsigned long long)p->seed, r, w.first_msg);
             st->bad++;
+            cs_start_free(&start);
             continue;
         }
 
@@ -431,7 +531,7 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
             uint64_t point = sample ? 1 + crash_rand(&rng) % npoints : i + 1;
             if (p->only_point >= 0 && point != (uint64_t)p->only_point)
                 continue;
-            cs_point(p, r, rseed, ops, point, point == npoints, st, &checks);
+            cs_point(p, &start, r, rseed, ops, point, point == npoints, st, &checks);
         }
         /* Random exploration of a longer workload from several threads:
          * points drawn from what a counting pass made, orders of calls
@@ -440,10 +540,12 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
             unsigned mops = ops * 4;
             struct sxp_io *msim = NULL, *mio = NULL;
             crash_hist_init(&h);
-            if (cs_disk(p, &msim, &mio) < 0)
+            if (cs_start_disk(p, &start, &msim, &mio) < 0) {
+                cs_start_free(&start);
                 return -ENOMEM;
+            }
             crash_reporter_init(&rep, -1, &h);
-            cs_play(p, mio, &rep, rseed, mops, 0, p->threads, &w);
+            cs_play(p, mio, &rep, rseed, mops, 0, p->threads, &w, NULL);
             crash_reporter_destroy(&rep);
             uint64_t mcalls = io_fault_kill_count(mio, IO_KILL_ANY);
             mio->destroy(mio);
@@ -459,10 +561,11 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
                          (unsigned long long)p->seed, r, p->threads, (unsigned long long)point,
                          io_sim_mode_name(mode), (unsigned long long)cseed);
                 crash_hist_init(&h);
-                if (cs_replay(p, rseed, mops, p->threads, point, mode, cseed, 0, &h, &msim, &mio) ==
-                    0) {
+                if (cs_replay(p, &start, rseed, mops, p->threads, point, mode, cseed, 0, &h, &msim,
+                              &mio) == 0) {
                     st->kills++;
-                    cs_check(p, msim, mio, &h, rseed, NULL, ++checks % 16 == 0, st, what);
+                    cs_check(p, msim, mio, &start.base, &h, rseed, NULL, ++checks % 16 == 0, st,
+                             what);
                     mio->destroy(mio);
                 }
                 crash_hist_free(&h);
@@ -472,6 +575,7 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
             fprintf(p->out, "sim seed %llu run %u: %llu calls, lost %llu bad %llu so far\n",
                     (unsigned long long)p->seed, r, (unsigned long long)calls,
                     (unsigned long long)st->lost, (unsigned long long)st->bad);
+        cs_start_free(&start);
     }
     return (st->lost || st->bad) ? 1 : 0;
 }
