@@ -8,9 +8,11 @@
  * reported under the stream's mutex, so intents of one stream arrive in
  * seq order. The append itself runs unlocked; two threads racing on one
  * stream may arrive out of order, and the later seq wins while the other
- * gets -ERANGE (reported, and not counted as an error). Truncates cut at
- * or just below the stream's last acknowledged seq, so streams stay short
- * and truncation is exercised at every size.
+ * gets -ERANGE (reported, and not counted as an error). Truncates mostly
+ * cut at or just below the stream's last acknowledged seq, so streams stay
+ * short and truncation is exercised at every size; three in ten cut
+ * further back, keeping up to a few dozen lines, and one in ten past the
+ * high-water mark.
  *
  * Some blob puts repeat one of four common blobs (put of what exists), and
  * with existing_only the workload creates no file at all: appends only to
@@ -280,8 +282,14 @@ static int wl_truncate(struct wl_thread *t)
     unsigned si = (unsigned)wl_below(t, w->nstreams);
     struct wl_stream *st = &t->sh->st[si];
     struct sxp_err err;
+    uint64_t r = wl_below(t, 10);
     pthread_mutex_lock(&st->mu);
-    int64_t n = st->acked - (int64_t)wl_below(t, 4);
+    /* Mostly at the end; sometimes further back, so that many lines are
+     * copied to the new log; sometimes past the high-water mark, which
+     * drops every event (and appends below n may follow). */
+    int64_t n = r < 6   ? st->acked - (int64_t)wl_below(t, 4)
+                : r < 9 ? st->acked - (int64_t)wl_below(t, 24)
+                        : st->acked + 1 + (int64_t)wl_below(t, 4);
     if (n < 0)
         n = 0;
     uint32_t id = crash_report_intent(w->rep, CRASH_TRUNCATE, t->sh->names[si],
