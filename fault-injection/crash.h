@@ -171,11 +171,14 @@ struct crash_workload {
     int existing_only;    /* only appends to streams that have events and
                              puts of blobs that may exist: ops that create
                              no file, so they sync no directory */
+    int abort_bad_read;   /* a reader's violation aborts the process */
     /* OUT */
     uint64_t done_ops; /* ops run */
     uint64_t errors;   /* ops that failed for another reason than seq */
     int first_error;   /* the first such failure */
     char first_msg[256];
+    uint64_t read_bad;  /* what readers saw that they must not (READS) */
+    char read_msg[256]; /* the first of it */
 };
 
 /* The i-th stream name / key of the workload (some are odd bytes). */

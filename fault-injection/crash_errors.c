@@ -95,8 +95,11 @@ static int ce_open(const struct crash_params *p, struct sxp_io **out_fault, sxp_
     return store_open_io(p->dir, &o, fio, 0, out, err);
 }
 
+/* Runs ops ops on s; what its readers saw that they must not (READS in
+ * crash_workload.c) is bad, reported as what. */
 static void ce_workload(sxp_store *s, struct crash_reporter *rep, uint64_t seed, unsigned ops,
-                        const struct crash_params *p, struct crash_workload *w)
+                        const struct crash_params *p, struct crash_workload *w,
+                        struct crash_stats *st, const char *what)
 {
     memset(w, 0, sizeof(*w));
     w->store = s;
@@ -108,6 +111,11 @@ static void ce_workload(sxp_store *s, struct crash_reporter *rep, uint64_t seed,
     w->nkeys = p->nkeys ? p->nkeys : 4;
     w->max_event = 3000;
     (void)crash_workload_run(w);
+    if (w->read_bad) {
+        fprintf(p->out, "%s: BAD: a reader saw: %s (and %llu more)\n", what, w->read_msg,
+                (unsigned long long)w->read_bad - 1);
+        st->bad += w->read_bad;
+    }
 }
 
 /* Reopens without faults, checks G-1..G-7, closes and runs fsck -n (G-8). */
@@ -415,7 +423,7 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
         st->bad++;
         goto out;
     }
-    ce_workload(s, &rep, crash_mix(rseed, 1), 10, p, &w);
+    ce_workload(s, &rep, crash_mix(rseed, 1), 10, p, &w, st, what);
 
     if (sc->kinds == 0) {
         /* The process dies (no clean close) and the filesystem leaves the
@@ -451,7 +459,7 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
         /* The listing itself may meet the fault: then it lists nothing. */
         if (sxp_kv_keys(s, &keys_before, &err) < 0)
             keys_before = NULL;
-        ce_workload(s, &rep, crash_mix(rseed, 100 + i), 1, p, &w);
+        ce_workload(s, &rep, crash_mix(rseed, 100 + i), 1, p, &w, st, what);
         uint64_t injected = io_fault_injected(fio) - before;
         st->faults += injected;
         if (h.n == n0) {
@@ -522,7 +530,7 @@ int crash_run_errors(const struct crash_params *p, struct crash_stats *st)
 
 /* Builds the loop's starting store in tpl; dirty: needing recovery. */
 static int ce_template(const struct crash_params *p, const char *tpl, int dirty,
-                       struct crash_base *base)
+                       struct crash_base *base, struct crash_stats *st)
 {
     struct crash_params q = *p;
     struct crash_hist h;
@@ -542,7 +550,7 @@ static int ce_template(const struct crash_params *p, const char *tpl, int dirty,
     }
     crash_hist_init(&h);
     crash_reporter_init(&rep, -1, &h);
-    ce_workload(s, &rep, crash_mix(p->seed, 3), 10, p, &w);
+    ce_workload(s, &rep, crash_mix(p->seed, 3), 10, p, &w, st, tpl);
     rc = crash_base_capture(s, &h, base, &err);
     crash_reporter_destroy(&rep);
     crash_hist_free(&h);
@@ -564,7 +572,7 @@ int crash_run_loop(const struct crash_params *p, struct crash_stats *st)
         crash_base_init(&base[d]);
         snprintf(tpl[d], sizeof(tpl[d]), "%s.tpl-%s", p->dir, d ? "dirty" : "clean");
         if (rc == 0)
-            rc = ce_template(p, tpl[d], d, &base[d]);
+            rc = ce_template(p, tpl[d], d, &base[d], st);
     }
     for (int persist = 0; rc == 0 && persist <= 1; persist++) {
         for (uint64_t n = 1; n < 100000; n++) {
@@ -612,7 +620,7 @@ int crash_run_loop(const struct crash_params *p, struct crash_stats *st)
                 break;
             }
             if (store_open_io(p->dir, &o, fio, 0, &s, &err) == 0) {
-                ce_workload(s, &rep, crash_mix(p->seed, 11), ops, p, &w);
+                ce_workload(s, &rep, crash_mix(p->seed, 11), ops, p, &w, st, what);
                 if (n & 2)
                     (void)sxp_store_close(s);
                 else

@@ -83,6 +83,7 @@ int crash_child_main(const struct crash_params *p, uint64_t seed, unsigned ops, 
     w.nstreams = p->nstreams;
     w.nkeys = p->nkeys;
     w.max_event = 64 << 10;
+    w.abort_bad_read = 1; /* seen even when the kill comes first */
     rc = crash_workload_run(&w);
     crash_reporter_destroy(&rep);
     if (rc < 0) {

@@ -153,10 +153,12 @@ static void cs_options(struct sxp_options *o, uint64_t seed)
 /* Opens the store through io and runs the workload, reporting to rep;
  * the store is abandoned after, as a dead process leaves it, unless
  * capture is set: then its state goes there (from rep's history) and it
- * is closed cleanly (a failure counts in w->errors). */
+ * is closed cleanly (a failure counts in w->errors). What its readers saw
+ * that they must not (crash_workload.c READS) is bad, reported as what. */
 static void cs_play(const struct crash_params *p, struct sxp_io *io, struct crash_reporter *rep,
                     uint64_t seed, unsigned ops, int existing_only, unsigned threads,
-                    struct crash_workload *w, struct crash_base *capture)
+                    struct crash_workload *w, struct crash_base *capture, struct crash_stats *st,
+                    const char *what)
 {
     struct sxp_options o;
     struct sxp_err err;
@@ -180,6 +182,11 @@ static void cs_play(const struct crash_params *p, struct sxp_io *io, struct cras
     w->stop_on_error = 1;
     w->existing_only = existing_only;
     (void)crash_workload_run(w);
+    if (w->read_bad) {
+        fprintf(p->out, "%s: BAD: a reader saw: %s (and %llu more)\n", what, w->read_msg,
+                (unsigned long long)w->read_bad - 1);
+        st->bad += w->read_bad;
+    }
     if (capture == NULL) {
         store_abandon(s);
         return;
@@ -262,7 +269,8 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
 static int cs_replay(const struct crash_params *p, const struct cs_start *start, uint64_t seed,
                      unsigned ops, unsigned threads, uint64_t point, enum io_sim_mode mode,
                      uint64_t crash_seed, int kill_only, struct crash_hist *h,
-                     struct sxp_io **out_sim, struct sxp_io **out_io)
+                     struct sxp_io **out_sim, struct sxp_io **out_io, struct crash_stats *st,
+                     const char *what)
 {
     struct sxp_io *sim = NULL, *io = NULL;
     struct crash_reporter rep;
@@ -274,7 +282,7 @@ static int cs_replay(const struct crash_params *p, const struct cs_start *start,
     hook.sim = sim;
     io_fault_set_hook(io, cs_hook_fn, &hook);
     crash_reporter_init(&rep, -1, h);
-    cs_play(p, io, &rep, seed, ops, 0, threads, &w, NULL);
+    cs_play(p, io, &rep, seed, ops, 0, threads, &w, NULL, st, what);
     crash_reporter_destroy(&rep);
     io_fault_set_hook(io, NULL, NULL);
     if (!hook.fired) {
@@ -376,7 +384,7 @@ static void cs_point(const struct crash_params *p, const struct cs_start *start,
                  io_sim_mode_name(cs_outcomes[o]), (unsigned long long)cseed);
         crash_hist_init(&h);
         if (cs_replay(p, start, rseed, ops, 1, last ? 0 : point, cs_outcomes[o], cseed, 0, &h, &sim,
-                      &io) < 0) {
+                      &io, st, what) < 0) {
             st->bad++;
             crash_hist_free(&h);
             continue;
@@ -415,8 +423,8 @@ static void cs_point(const struct crash_params *p, const struct cs_start *start,
                  (unsigned long long)p->seed, run, (unsigned long long)point, last ? " (end)" : "",
                  io_sim_mode_name(mode), (unsigned long long)cseed);
         crash_hist_init(&h);
-        if (cs_replay(p, start, rseed, ops, 1, last ? 0 : point, mode, cseed, 1, &h, &sim, &io) <
-            0) {
+        if (cs_replay(p, start, rseed, ops, 1, last ? 0 : point, mode, cseed, 1, &h, &sim, &io, st,
+                      what) < 0) {
             st->bad++;
             crash_hist_free(&h);
             return;
@@ -424,7 +432,7 @@ static void cs_point(const struct crash_params *p, const struct cs_start *start,
         crash_reporter_init(&rep, -1, &h);
         /* Ids of the second workload follow the first's. */
         rep.next_id = (uint32_t)h.n;
-        cs_play(p, io, &rep, crash_mix(rseed, 99), ops / 2 + 1, k == 0, 1, &w, NULL);
+        cs_play(p, io, &rep, crash_mix(rseed, 99), ops / 2 + 1, k == 0, 1, &w, NULL, st, what);
         crash_reporter_destroy(&rep);
         if (w.errors != 0) {
             fprintf(p->out, "%s: BAD: the workload after the kill failed: %s\n", what, w.first_msg);
@@ -453,7 +461,10 @@ static int cs_start_clean(const struct crash_params *p, unsigned run, uint64_t r
         return -ENOMEM;
     crash_hist_init(&h);
     crash_reporter_init(&rep, -1, &h);
-    cs_play(p, start->io, &rep, crash_mix(rseed, 77), ops, 0, 1, &w, &start->base);
+    char what[96];
+    snprintf(what, sizeof(what), "sim seed %llu run %u: the first session",
+             (unsigned long long)p->seed, run);
+    cs_play(p, start->io, &rep, crash_mix(rseed, 77), ops, 0, 1, &w, &start->base, st, what);
     crash_reporter_destroy(&rep);
     crash_hist_free(&h);
     if (w.errors == 0)
@@ -510,7 +521,9 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
                     start.sim ? " (after a first session closed cleanly)" : "");
             io_fault_set_trace(io, p->out);
         }
-        cs_play(p, io, &rep, rseed, ops, 0, 1, &w, NULL);
+        char what0[96];
+        snprintf(what0, sizeof(what0), "sim seed %llu run %u", (unsigned long long)p->seed, r);
+        cs_play(p, io, &rep, rseed, ops, 0, 1, &w, NULL, st, what0);
         crash_reporter_destroy(&rep);
         uint64_t calls = io_fault_kill_count(io, IO_KILL_ANY);
         io->destroy(io);
@@ -545,7 +558,7 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
                 return -ENOMEM;
             }
             crash_reporter_init(&rep, -1, &h);
-            cs_play(p, mio, &rep, rseed, mops, 0, p->threads, &w, NULL);
+            cs_play(p, mio, &rep, rseed, mops, 0, p->threads, &w, NULL, st, what0);
             crash_reporter_destroy(&rep);
             uint64_t mcalls = io_fault_kill_count(mio, IO_KILL_ANY);
             mio->destroy(mio);
@@ -562,7 +575,7 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
                          io_sim_mode_name(mode), (unsigned long long)cseed);
                 crash_hist_init(&h);
                 if (cs_replay(p, &start, rseed, mops, p->threads, point, mode, cseed, 0, &h, &msim,
-                              &mio) == 0) {
+                              &mio, st, what) == 0) {
                     st->kills++;
                     cs_check(p, msim, mio, &start.base, &h, rseed, NULL, ++checks % 16 == 0, st,
                              what);

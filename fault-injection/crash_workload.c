@@ -2,7 +2,8 @@
  * crash_workload.c -- the operations sxp-crash throws at a store: appends
  * and append-batches across many streams, truncates, kv puts and deletes,
  * blob puts, from several threads at once, each reported before it is
- * submitted and when it returns (crash_hist.c).
+ * submitted and when it returns (crash_hist.c); and reads, checked as they
+ * go (READS).
  *
  * Seqs: each stream has a next seq, taken (with an occasional gap) and
  * reported under the stream's mutex, so intents of one stream arrive in
@@ -25,6 +26,16 @@
  * backslashes included), mostly short, sometimes up to max_event bytes,
  * so lines cross sector and page boundaries.
  *
+ * READS. Some ops read a stream and check, in the session, what a reader
+ * may see (SPEC section 4): last-seq never below an acknowledged seq and
+ * never going down; events in seq order, none above last-seq, none at or
+ * below an acknowledged truncate's n that the truncate removed (any seq at
+ * or below both n and the highest seq acknowledged when it began), none of
+ * a failed append; and read-range giving what read gives from its
+ * from-seq, whenever two reads around it agree (nothing changed
+ * meanwhile). A violation counts in read_bad (and, with abort_bad_read,
+ * aborts the process, so a killed workload still shows it).
+ *
  * Checkpoints: a store checkpoints its journal inside a commit round once
  * the journal holds 4,096 logs (journal.c J-5), which 64 streams never
  * reach. In three runs of four (by seed) the workload lowers that bound to
@@ -33,6 +44,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +53,18 @@
 #include "crash.h"
 #include "store.h"
 
+#define WL_FAILED_MAX 32
+
 struct wl_stream {
     pthread_mutex_t mu;
     int listed;    /* in persist/streams when the workload began */
     int64_t next;  /* next seq to hand out */
     int64_t acked; /* highest acknowledged seq (or the hw at start) */
+    /* READS: what a reader may no longer see */
+    int64_t gone;                  /* no event at or below this (an acknowledged truncate) */
+    int64_t seen_hw;               /* the highest last-seq a reader saw */
+    int64_t failed[WL_FAILED_MAX]; /* seqs of failed appends (the last ones) */
+    unsigned nfailed;              /* failed appends so far */
 };
 
 struct wl_shared {
@@ -260,14 +279,14 @@ static int wl_append(struct wl_thread *t, int batch)
         rc = sxp_stream_append(w->store, t->sh->names[si], t->sh->name_lens[si], evs[0], &err);
     if (crash_report_done(w->rep, id, rc) < 0)
         stop = 1;
-    if (rc == 0) {
-        pthread_mutex_lock(&st->mu);
-        if (seqs[n - 1] > st->acked)
-            st->acked = seqs[n - 1];
-        pthread_mutex_unlock(&st->mu);
-    } else if (wl_failed(t, rc, &err, batch ? "append-batch" : "append")) {
+    pthread_mutex_lock(&st->mu);
+    if (rc == 0 && seqs[n - 1] > st->acked)
+        st->acked = seqs[n - 1];
+    for (size_t i = 0; rc != 0 && i < n; i++)
+        st->failed[st->nfailed++ % WL_FAILED_MAX] = seqs[i];
+    pthread_mutex_unlock(&st->mu);
+    if (rc != 0 && wl_failed(t, rc, &err, batch ? "append-batch" : "append"))
         stop = 1;
-    }
 out:
     for (size_t i = 0; i < n; i++) {
         sxp_value_free(evs[i]);
@@ -292,12 +311,21 @@ static int wl_truncate(struct wl_thread *t)
                         : st->acked + 1 + (int64_t)wl_below(t, 4);
     if (n < 0)
         n = 0;
+    /* Every seq up to here was acknowledged, is queued (the truncate waits
+     * for it, then drops it) or will be refused: none is seen again. */
+    int64_t gone = n < st->acked ? n : st->acked;
     uint32_t id = crash_report_intent(w->rep, CRASH_TRUNCATE, t->sh->names[si],
                                       t->sh->name_lens[si], n, 0, NULL, NULL, NULL, NULL, 0, NULL);
     pthread_mutex_unlock(&st->mu);
     if (id == 0)
         return 1;
     int rc = sxp_stream_truncate(w->store, t->sh->names[si], t->sh->name_lens[si], n, &err);
+    if (rc == 0) {
+        pthread_mutex_lock(&st->mu);
+        if (gone > st->gone)
+            st->gone = gone;
+        pthread_mutex_unlock(&st->mu);
+    }
     if (crash_report_done(w->rep, id, rc) < 0)
         return 1;
     return rc < 0 && wl_failed(t, rc, &err, "truncate");
@@ -392,6 +420,126 @@ static int wl_blob(struct wl_thread *t)
     return rc < 0 && wl_failed(t, rc, &err, "blob-put");
 }
 
+/* READS: a violation seen by a reader. */
+static void wl_read_bad(struct wl_thread *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void wl_read_bad(struct wl_thread *t, const char *fmt, ...)
+{
+    struct crash_workload *w = t->sh->w;
+    char msg[sizeof(w->read_msg)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&t->sh->err_mu);
+    if (w->read_bad++ == 0)
+        memcpy(w->read_msg, msg, sizeof(msg));
+    pthread_mutex_unlock(&t->sh->err_mu);
+    if (w->abort_bad_read) {
+        fprintf(stderr, "sxp-crash: BAD: a reader saw: %s\n", msg);
+        abort();
+    }
+}
+
+static int64_t wl_seq_at(const sxp_value *list, size_t i)
+{
+    return sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(list, i), "seq", 3));
+}
+
+/* READS: reads a stream and checks what it shows; returns 1 when the
+ * thread should stop. */
+static int wl_read(struct wl_thread *t)
+{
+    struct crash_workload *w = t->sh->w;
+    unsigned si = (unsigned)wl_below(t, w->nstreams);
+    struct wl_stream *st = &t->sh->st[si];
+    const char *name = t->sh->names[si];
+    size_t len = t->sh->name_lens[si];
+    char pname[32];
+    sxp_value *list = NULL, *again = NULL, *range = NULL;
+    struct sxp_err err;
+    int64_t hw1 = 0, hw2 = 0, failed[WL_FAILED_MAX];
+    snprintf(pname, sizeof(pname), "%u", si);
+
+    pthread_mutex_lock(&st->mu);
+    int64_t acked = st->acked, gone = st->gone, seen = st->seen_hw;
+    unsigned nfailed = st->nfailed < WL_FAILED_MAX ? st->nfailed : WL_FAILED_MAX;
+    memcpy(failed, st->failed, sizeof(failed));
+    pthread_mutex_unlock(&st->mu);
+
+    int rc = sxp_stream_last_seq(w->store, name, len, &hw1, &err);
+    if (rc == 0)
+        rc = sxp_stream_read(w->store, name, len, &list, &err);
+    if (rc == 0)
+        rc = sxp_stream_last_seq(w->store, name, len, &hw2, &err);
+    if (rc < 0) {
+        sxp_value_free(list);
+        return wl_failed(t, rc, &err, "read");
+    }
+    if (hw1 < acked)
+        wl_read_bad(t, "stream %s: last-seq %lld below acknowledged %lld", pname, (long long)hw1,
+                    (long long)acked);
+    if (hw1 < seen || hw2 < hw1)
+        wl_read_bad(t, "stream %s: last-seq went down from %lld to %lld", pname,
+                    (long long)(hw1 < seen ? seen : hw1), (long long)(hw1 < seen ? hw1 : hw2));
+    int64_t prev = INT64_MIN;
+    for (size_t i = 0; i < sxp_value_len(list); i++) {
+        int64_t seq = wl_seq_at(list, i);
+        if (seq <= prev)
+            wl_read_bad(t, "stream %s: seq %lld after %lld", pname, (long long)seq,
+                        (long long)prev);
+        if (seq > hw2)
+            wl_read_bad(t, "stream %s: seq %lld above last-seq %lld", pname, (long long)seq,
+                        (long long)hw2);
+        if (seq <= gone)
+            wl_read_bad(t, "stream %s: seq %lld read after an acknowledged truncate removed it",
+                        pname, (long long)seq);
+        for (unsigned k = 0; k < nfailed; k++)
+            if (failed[k] == seq)
+                wl_read_bad(t, "stream %s: seq %lld of a failed append is visible", pname,
+                            (long long)seq);
+        prev = seq;
+    }
+
+    /* read-range against read, when nothing changed around it. */
+    size_t nl = sxp_value_len(list);
+    int64_t from = nl && wl_below(t, 4) ? wl_seq_at(list, (size_t)wl_below(t, nl))
+                                        : (int64_t)wl_below(t, (uint64_t)(hw2 + 3));
+    from += wl_below(t, 4) == 0; /* sometimes between two events */
+    int64_t limit = 1 + (int64_t)wl_below(t, 5);
+    rc = sxp_stream_read_range(w->store, name, len, from, limit, &range, &err);
+    if (rc == 0)
+        rc = sxp_stream_read(w->store, name, len, &again, &err);
+    if (rc < 0) {
+        sxp_value_free(list);
+        sxp_value_free(range);
+        return wl_failed(t, rc, &err, "read-range");
+    }
+    if (sxp_value_equal(list, again)) {
+        size_t k = 0, j = 0;
+        while (k < nl && wl_seq_at(list, k) < from)
+            k++;
+        for (; j < sxp_value_len(range); j++, k++)
+            if (k >= nl ||
+                !sxp_value_equal(sxp_value_list_get(range, j), sxp_value_list_get(list, k)))
+                break;
+        if (j != sxp_value_len(range) || (j < (size_t)limit && k < nl))
+            wl_read_bad(t,
+                        "stream %s: read-range from %lld limit %lld gave %zu events, not what "
+                        "read gives from there",
+                        pname, (long long)from, (long long)limit, sxp_value_len(range));
+    }
+    pthread_mutex_lock(&st->mu);
+    if (hw2 > st->seen_hw)
+        st->seen_hw = hw2;
+    pthread_mutex_unlock(&st->mu);
+    sxp_value_free(list);
+    sxp_value_free(again);
+    sxp_value_free(range);
+    return 0;
+}
+
 static void *wl_thread_main(void *arg)
 {
     struct wl_thread *t = arg;
@@ -404,20 +552,22 @@ static void *wl_thread_main(void *arg)
             break;
         uint64_t r = wl_below(t, 100);
         int stop;
-        if (w->existing_only)
-            r = r < 40 ? 0 : r < 60 ? 50 : r < 80 ? 84 : 90; /* append, batch, delete, blob */
-        if (r < 50)
+        if (w->existing_only) /* append, batch, delete, blob, read */
+            r = r < 35 ? 0 : r < 55 ? 50 : r < 75 ? 80 : r < 90 ? 88 : 95;
+        if (r < 46)
             stop = wl_append(t, 0);
-        else if (r < 63)
+        else if (r < 59)
             stop = wl_append(t, 1);
-        else if (r < 68)
+        else if (r < 64)
             stop = wl_truncate(t);
-        else if (r < 83)
+        else if (r < 78)
             stop = wl_kv(t, 0);
-        else if (r < 88)
+        else if (r < 83)
             stop = wl_kv(t, 1);
-        else
+        else if (r < 93)
             stop = wl_blob(t);
+        else
+            stop = wl_read(t);
         atomic_fetch_add(&sh->done, 1);
         if (stop)
             break;
@@ -446,6 +596,8 @@ int crash_workload_run(struct crash_workload *w)
     w->errors = 0;
     w->first_error = 0;
     w->first_msg[0] = '\0';
+    w->read_bad = 0;
+    w->read_msg[0] = '\0';
     sh->w = w;
     pthread_mutex_init(&sh->err_mu, NULL);
     sh->st = calloc(w->nstreams, sizeof(*sh->st));
@@ -464,6 +616,7 @@ int crash_workload_run(struct crash_workload *w)
             rc = sxp_stream_last_seq(w->store, sh->names[i], sh->name_lens[i], &hw, &err);
         sh->st[i].next = hw + 1;
         sh->st[i].acked = hw;
+        sh->st[i].seen_hw = hw;
     }
     if (rc == 0 && w->existing_only) {
         sxp_value *list = NULL;
