@@ -172,6 +172,7 @@ struct crash_workload {
                              puts of blobs that may exist: ops that create
                              no file, so they sync no directory */
     int abort_bad_read;   /* a reader's violation aborts the process */
+    int truncates;        /* only truncates (one op in three) and appends */
     /* OUT */
     uint64_t done_ops; /* ops run */
     uint64_t errors;   /* ops that failed for another reason than seq */

@@ -51,21 +51,23 @@ struct ce_scn {
     int err;
     int short_write;
     int must_fail; /* E-1 applies */
+    int truncates; /* only truncates and appends, to 2 streams */
 };
 
 static const struct ce_scn ce_scns[] = {
-    {"EIO on fdatasync", IO_FAULT_BIT(IO_FK_FDATASYNC), -EIO, 0, 1},
-    {"ENOSPC on write", IO_FAULT_BIT(IO_FK_PWRITE), -ENOSPC, 0, 1},
-    {"EIO on write", IO_FAULT_BIT(IO_FK_PWRITE), -EIO, 0, 1},
-    {"short write", IO_FAULT_BIT(IO_FK_PWRITE), -EIO, 1, 1},
-    {"EIO on write_sync", IO_FAULT_BIT(IO_FK_WRITE_SYNC), -EIO, 0, 1},
-    {"EIO on rename", IO_FAULT_BIT(IO_FK_RENAME), -EIO, 0, 1},
-    {"EIO on open", IO_FAULT_BIT(IO_FK_OPEN), -EIO, 0, 0},
-    {"ENOSPC on open", IO_FAULT_BIT(IO_FK_OPEN), -ENOSPC, 0, 0},
-    {"EIO on directory fsync", IO_FAULT_BIT(IO_FK_FSYNC_DIR), -EIO, 0, 1},
-    {"EIO on ftruncate", IO_FAULT_BIT(IO_FK_FTRUNCATE), -EIO, 0, 0},
-    {"EIO on unlink", IO_FAULT_BIT(IO_FK_UNLINK), -EIO, 0, 0},
-    {"zero-filled tail", 0, 0, 0, 0},
+    {"EIO on fdatasync", IO_FAULT_BIT(IO_FK_FDATASYNC), -EIO, 0, 1, 0},
+    {"ENOSPC on write", IO_FAULT_BIT(IO_FK_PWRITE), -ENOSPC, 0, 1, 0},
+    {"EIO on write", IO_FAULT_BIT(IO_FK_PWRITE), -EIO, 0, 1, 0},
+    {"short write", IO_FAULT_BIT(IO_FK_PWRITE), -EIO, 1, 1, 0},
+    {"EIO on write_sync", IO_FAULT_BIT(IO_FK_WRITE_SYNC), -EIO, 0, 1, 0},
+    {"EIO on rename", IO_FAULT_BIT(IO_FK_RENAME), -EIO, 0, 1, 0},
+    {"EIO on open", IO_FAULT_BIT(IO_FK_OPEN), -EIO, 0, 0, 0},
+    {"ENOSPC on open", IO_FAULT_BIT(IO_FK_OPEN), -ENOSPC, 0, 0, 0},
+    {"EIO on directory fsync", IO_FAULT_BIT(IO_FK_FSYNC_DIR), -EIO, 0, 1, 0},
+    {"EIO on directory fsync under truncates", IO_FAULT_BIT(IO_FK_FSYNC_DIR), -EIO, 0, 1, 1},
+    {"EIO on ftruncate", IO_FAULT_BIT(IO_FK_FTRUNCATE), -EIO, 0, 0, 0},
+    {"EIO on unlink", IO_FAULT_BIT(IO_FK_UNLINK), -EIO, 0, 0, 0},
+    {"zero-filled tail", 0, 0, 0, 0, 0},
 };
 
 static void ce_options(struct sxp_options *o)
@@ -99,7 +101,7 @@ static int ce_open(const struct crash_params *p, struct sxp_io **out_fault, sxp_
  * crash_workload.c) is bad, reported as what. */
 static void ce_workload(sxp_store *s, struct crash_reporter *rep, uint64_t seed, unsigned ops,
                         const struct crash_params *p, struct crash_workload *w,
-                        struct crash_stats *st, const char *what)
+                        struct crash_stats *st, const char *what, int truncates)
 {
     memset(w, 0, sizeof(*w));
     w->store = s;
@@ -110,6 +112,9 @@ static void ce_workload(sxp_store *s, struct crash_reporter *rep, uint64_t seed,
     w->nstreams = p->nstreams ? p->nstreams : 6;
     w->nkeys = p->nkeys ? p->nkeys : 4;
     w->max_event = 3000;
+    w->truncates = truncates;
+    if (truncates)
+        w->nstreams = 2; /* streams with events to drop */
     (void)crash_workload_run(w);
     if (w->read_bad) {
         fprintf(p->out, "%s: BAD: a reader saw: %s (and %llu more)\n", what, w->read_msg,
@@ -423,7 +428,7 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
         st->bad++;
         goto out;
     }
-    ce_workload(s, &rep, crash_mix(rseed, 1), 10, p, &w, st, what);
+    ce_workload(s, &rep, crash_mix(rseed, 1), 10, p, &w, st, what, sc->truncates);
 
     if (sc->kinds == 0) {
         /* The process dies (no clean close) and the filesystem leaves the
@@ -459,7 +464,7 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
         /* The listing itself may meet the fault: then it lists nothing. */
         if (sxp_kv_keys(s, &keys_before, &err) < 0)
             keys_before = NULL;
-        ce_workload(s, &rep, crash_mix(rseed, 100 + i), 1, p, &w, st, what);
+        ce_workload(s, &rep, crash_mix(rseed, 100 + i), 1, p, &w, st, what, sc->truncates);
         uint64_t injected = io_fault_injected(fio) - before;
         st->faults += injected;
         if (h.n == n0) {
@@ -550,7 +555,7 @@ static int ce_template(const struct crash_params *p, const char *tpl, int dirty,
     }
     crash_hist_init(&h);
     crash_reporter_init(&rep, -1, &h);
-    ce_workload(s, &rep, crash_mix(p->seed, 3), 10, p, &w, st, tpl);
+    ce_workload(s, &rep, crash_mix(p->seed, 3), 10, p, &w, st, tpl, 0);
     rc = crash_base_capture(s, &h, base, &err);
     crash_reporter_destroy(&rep);
     crash_hist_free(&h);
@@ -620,7 +625,7 @@ int crash_run_loop(const struct crash_params *p, struct crash_stats *st)
                 break;
             }
             if (store_open_io(p->dir, &o, fio, 0, &s, &err) == 0) {
-                ce_workload(s, &rep, crash_mix(p->seed, 11), ops, p, &w, st, what);
+                ce_workload(s, &rep, crash_mix(p->seed, 11), ops, p, &w, st, what, 0);
                 if (n & 2)
                     (void)sxp_store_close(s);
                 else

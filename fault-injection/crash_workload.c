@@ -554,6 +554,8 @@ static void *wl_thread_main(void *arg)
         int stop;
         if (w->existing_only) /* append, batch, delete, blob, read */
             r = r < 35 ? 0 : r < 55 ? 50 : r < 75 ? 80 : r < 90 ? 88 : 95;
+        else if (w->truncates) /* truncate, append, batch */
+            r = r % 3 == 0 ? 60 : r % 3 == 1 ? 0 : 50;
         if (r < 46)
             stop = wl_append(t, 0);
         else if (r < 59)
