@@ -117,16 +117,21 @@ static void tc_options(struct sxp_options *o)
     o->quiet = 1;
 }
 
+/* An open with options o (tc_options and a change) that must succeed. */
+static sxp_store *tc_open_with(struct tc *t, const struct sxp_options *o)
+{
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    if (store_open_io(TC_STORE, o, t->io, 0, &s, &err) != 0)
+        fail_msg("open %s: %s", TC_STORE, err.msg);
+    return s;
+}
+
 static sxp_store *tc_open(struct tc *t)
 {
     struct sxp_options o;
-    struct sxp_err err;
-    sxp_store *s = NULL;
     tc_options(&o);
-    int rc = store_open_io(TC_STORE, &o, t->io, 0, &s, &err);
-    if (rc != 0)
-        fail_msg("open %s: %s", TC_STORE, err.msg);
-    return s;
+    return tc_open_with(t, &o);
 }
 
 /* An open with the default options that must fail: its error. */
@@ -145,26 +150,18 @@ static int tc_open_fails(struct tc *t, struct sxp_err *err)
 static sxp_store *tc_open_unsynced(struct tc *t)
 {
     struct sxp_options o;
-    struct sxp_err err;
-    sxp_store *s = NULL;
     tc_options(&o);
     o.sync = SXP_SYNC_NONE;
-    if (store_open_io(TC_STORE, &o, t->io, 0, &s, &err) != 0)
-        fail_msg("open %s: %s", TC_STORE, err.msg);
-    return s;
+    return tc_open_with(t, &o);
 }
 
 /* An open that keeps one log descriptor: every other log's is closed. */
 static sxp_store *tc_open_one_fd(struct tc *t)
 {
     struct sxp_options o;
-    struct sxp_err err;
-    sxp_store *s = NULL;
     tc_options(&o);
     o.max_open_files = 1;
-    if (store_open_io(TC_STORE, &o, t->io, 0, &s, &err) != 0)
-        fail_msg("open %s: %s", TC_STORE, err.msg);
-    return s;
+    return tc_open_with(t, &o);
 }
 
 /* The process dies now (store abandoned), then the machine loses power
