@@ -56,6 +56,11 @@ int cli_cmd_recover(struct cli_global *g, int argc, char **argv)
                st.rec_hw_rolled == 1 ? "" : "s", st.rec_seq_created,
                st.rec_seq_created == 1 ? "" : "s", st.rec_tmp_removed,
                st.rec_tmp_removed == 1 ? "" : "s");
+        if (st.rec_unborn)
+            printf("%u stream%s never appended to (the first append failed or never became "
+                   "durable): %s empty log removed\n",
+                   st.rec_unborn, st.rec_unborn == 1 ? "" : "s",
+                   st.rec_unborn == 1 ? "its" : "their");
         if (st.rec_tails_saved)
             printf("%u of those torn tails held whole lines after a damaged one: copied to "
                    "lost+found/ first (see its MANIFEST)\n",

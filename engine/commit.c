@@ -12,8 +12,8 @@
  *        write_sync as the record (an EARLY slot) and runs while the
  *        journal syncs, since recovery reads a listed log's tail anyway
  *        (journal.c J-5), and
- *   C-3  the log and .seq names were made durable by an fsync of streams/
- *        when the stream was created (streams.c), before C-1, and
+ *   C-3  the log's name was made durable by an fsync of streams/ when the
+ *        stream was created (streams.c CREATION ORDER), before C-1, and
  *   C-4  the stream was named in LOCK's dirty list, durably, before the
  *        session's first write to its log outside the journal; a journaled
  *        round's record covers its log instead, until the checkpoint that
@@ -783,7 +783,7 @@ int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first
                         err_quote(st->name, st->name_len, q, sizeof(q)));
             goto out;
         }
-        if (!st->exists || !st->log_exists) {
+        if (!st->log_exists) {
             /* Creation drops s->mu: check everything again afterwards. */
             rc = streams_create(s, st, err);
             if (rc)

@@ -47,6 +47,42 @@ static int names_cmp(const void *a, const void *b)
     return (x->len > y->len) - (x->len < y->len);
 }
 
+int names_sort(struct names *ns)
+{
+    if (ns->n < 2)
+        return 0;
+    struct names_item *items = calloc(ns->n, sizeof(*items));
+    if (!items)
+        return -ENOMEM;
+    for (size_t i = 0; i < ns->n; i++)
+        items[i] = (struct names_item){ns->p[i], ns->len[i]};
+    qsort(items, ns->n, sizeof(*items), names_cmp);
+    for (size_t i = 0; i < ns->n; i++) {
+        ns->p[i] = (char *)items[i].p;
+        ns->len[i] = items[i].len;
+    }
+    free(items);
+    return 0;
+}
+
+int names_has(const struct names *ns, const char *bytes, size_t len)
+{
+    size_t lo = 0, hi = ns->n;
+    struct names_item key = {bytes, len};
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        struct names_item at = {ns->p[mid], ns->len[mid]};
+        int c = names_cmp(&key, &at);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return 0;
+}
+
 int names_to_list(struct names *ns, sxp_value **out, struct sxp_err *err)
 {
     struct names_item *items = calloc(ns->n ? ns->n : 1, sizeof(*items));

@@ -253,17 +253,20 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
         s->rec_hw_rolled = rep.hw_rolled;
         s->rec_seq_created = rep.seq_created;
         s->rec_tmp_removed = rep.tmp_removed;
+        s->rec_unborn = rep.unborn_removed;
         if (!s->opt.quiet && (rep.tmp_removed || rep.tails_cut || rep.hw_rolled ||
-                              rep.seq_created || rep.journal_records))
+                              rep.seq_created || rep.journal_records || rep.unborn_removed))
             fprintf(stderr,
                     "sxp: recovered %s: %u journal record%s written back (%llu bytes), %u torn "
                     "tail%s cut (%llu bytes), %u high-water mark%s rolled forward, %u .seq "
-                    "file%s recreated, %u temp file%s removed\n",
+                    "file%s recreated, %u temp file%s removed, %u empty log%s of streams never "
+                    "appended to removed\n",
                     s->root, rep.journal_records, rep.journal_records == 1 ? "" : "s",
                     (unsigned long long)rep.journal_bytes, rep.tails_cut,
                     rep.tails_cut == 1 ? "" : "s", (unsigned long long)rep.bytes_cut, rep.hw_rolled,
                     rep.hw_rolled == 1 ? "" : "s", rep.seq_created, rep.seq_created == 1 ? "" : "s",
-                    rep.tmp_removed, rep.tmp_removed == 1 ? "" : "s");
+                    rep.tmp_removed, rep.tmp_removed == 1 ? "" : "s", rep.unborn_removed,
+                    rep.unborn_removed == 1 ? "" : "s");
         if (!s->opt.quiet && rep.tails_saved)
             fprintf(stderr,
                     "sxp: %u of the torn tails held whole lines after a damaged one: copied to "
@@ -487,6 +490,7 @@ void sxp_store_stats(sxp_store *s, struct sxp_stats *out)
     out->rec_bytes_cut = s->rec_bytes_cut;
     out->rec_hw_rolled = s->rec_hw_rolled;
     out->rec_seq_created = s->rec_seq_created;
+    out->rec_unborn = s->rec_unborn;
     out->rec_tmp_removed = s->rec_tmp_removed;
     out->rec_logs_scanned = s->rec_logs_scanned;
     out->rec_logs_skipped = s->rec_logs_skipped;

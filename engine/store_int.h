@@ -80,8 +80,9 @@ struct stream {
     int revive_rec;          /* RV-3: a JOURNAL record may hold the failed lines, */
     uint64_t revive_gen;     /* ... of this generation: void once s->j_gen passes it */
     int revive_cut;          /* RV-2: cut back to size_durable, and synced */
-    int exists;              /* 1: .seq is on disk */
+    int seq_exists;          /* 1: .seq is on disk */
     int log_exists;          /* 1: .log is on disk */
+    int log_undurable;       /* 1: .log made, but the fsync of its name failed (ST-7) */
     int busy;                /* load, creation or truncate in progress */
     int loaded;              /* 1 once its state was read from disk */
     int dirty_logged;        /* 1 once LOCK's dirty list names it (lock.h K-5) */
@@ -143,7 +144,8 @@ struct sxp_store {
     int blobs_fenced;   /* 0, or -errno: blobs/ likewise (blob.c) */
     int streams_fenced; /* 0, or -errno: no stream is created (streams.c); s->mu */
     int recovered;      /* open ran recovery */
-    unsigned rec_tails_cut, rec_tails_saved, rec_hw_rolled, rec_seq_created, rec_tmp_removed;
+    unsigned rec_tails_cut, rec_tails_saved, rec_hw_rolled, rec_seq_created, rec_tmp_removed,
+        rec_unborn;
     unsigned rec_logs_scanned, rec_logs_skipped;
     uint64_t rec_bytes_cut;
     uint64_t st_appends, st_batches, st_syncs, st_bytes;
@@ -159,7 +161,7 @@ struct sxp_store {
 
 /* Finds the stream, loading its state from disk on first use (.seq value,
  * log size); never creates files. Returns 0 and *out (never NULL: an
- * unknown stream gets an entry with exists == 0), or -errno. Called and
+ * unknown stream gets an entry with neither file), or -errno. Called and
  * returns with s->mu held; may drop it while reading the disk. */
 int streams_get(sxp_store *s, const char *name, size_t len, struct stream **out,
                 struct sxp_err *err);
@@ -167,9 +169,14 @@ int streams_get(sxp_store *s, const char *name, size_t len, struct stream **out,
  * the stream is neither in memory nor on disk. s->mu held. */
 int streams_find_existing(sxp_store *s, const char *name, size_t len, struct stream **out,
                           struct sxp_err *err);
-/* Makes sure the stream's .seq and .log exist durably (creating them and
- * fsyncing streams/ when needed). s->mu held; drops it for the I/O. */
+/* Makes sure the stream's .log exists durably (creating it and fsyncing
+ * streams/ when needed; no .seq: streams.c CREATION ORDER). s->mu held;
+ * drops it for the I/O. */
 int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err);
+/* For persist/streams, of a name whose .log is on disk without a .seq: 1
+ * when the stream holds an acknowledged event, 0 when it is unborn
+ * (streams.c UNBORN STREAMS), or -errno. s->mu NOT held. */
+int streams_born(sxp_store *s, const char *name, size_t len, struct sxp_err *err);
 /* Counts n fdatasync/fsync calls of kv and blob writes in the stats. */
 static inline void store_count_syncs(sxp_store *s, uint64_t n)
 {
@@ -206,7 +213,8 @@ void streams_set_dead(sxp_store *s, struct stream *st, int rc);
 void streams_wait_idle(sxp_store *s, struct stream *st);
 /* Cuts the pre-zeroed space off every open log and syncs (used by close). */
 int streams_trim_tails(sxp_store *s, struct sxp_err *err);
-/* Writes every .seq that lags its stream's hw (used by close). */
+/* Writes every .seq that lags its stream's hw, and removes the logs of
+ * unborn streams (used by close). */
 int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err);
 /* Writes one stream's .seq with its hw durably. s->mu held; drops it.
  * *out_renamed (when not NULL): 1 once the new file has its name, so that

@@ -468,26 +468,71 @@ int sxp_stream_last_seq(sxp_store *s, const char *stream, size_t stream_len, int
     return rc;
 }
 
+/* LISTING. persist/streams lists every stream that ever had an append
+ * (SPEC section 2, keyed off .seq): each name with a .seq file, and each
+ * name with only a .log whose stream holds an acknowledged event (a stream
+ * created this session, whose .seq comes at its first truncate or the
+ * close: streams.c CREATION ORDER). An unborn stream is not listed. */
+struct stream_listing {
+    struct names seqs;
+    struct names logs; /* names with a .log, a .seq or not */
+    struct names born; /* names with only a .log, listed */
+};
+
 static int stream_list_add(void *arg, const char *fname, int is_dir)
 {
+    struct stream_listing *l = arg;
     char name[LAYOUT_STREAM_MAX];
     size_t len;
-    if (is_dir || layout_classify_stream_file(fname, name, &len) != LAYOUT_SEQ)
+    if (is_dir)
         return 0;
-    return names_add(arg, name, len);
+    switch (layout_classify_stream_file(fname, name, &len)) {
+    case LAYOUT_SEQ:
+        return names_add(&l->seqs, name, len);
+    case LAYOUT_LOG:
+        return names_add(&l->logs, name, len);
+    default:
+        return 0;
+    }
 }
 
 int sxp_stream_list(sxp_store *s, sxp_value **out, struct sxp_err *err)
 {
-    struct names ns = {0};
+    struct stream_listing l;
+    memset(&l, 0, sizeof(l));
     *out = NULL;
-    int rc = s->io->list_dir(s->io, s->streams_dir, stream_list_add, &ns);
+    int rc = s->io->list_dir(s->io, s->streams_dir, stream_list_add, &l);
     if (rc == -ENOENT)
         rc = 0;
-    if (rc)
+    if (rc) {
         err_set(err, rc, "list %s: %s", s->streams_dir, strerror(-rc));
-    else
-        rc = names_to_list(&ns, out, err);
-    names_free(&ns);
+        goto out;
+    }
+    rc = names_sort(&l.seqs);
+    if (rc) {
+        err_set(err, rc, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < l.logs.n && !rc; i++) {
+        if (names_has(&l.seqs, l.logs.p[i], l.logs.len[i]))
+            continue;
+        rc = streams_born(s, l.logs.p[i], l.logs.len[i], err);
+        if (rc > 0) {
+            rc = names_add(&l.born, l.logs.p[i], l.logs.len[i]);
+            if (rc)
+                err_set(err, rc, "out of memory");
+        }
+    }
+    for (size_t i = 0; i < l.born.n && !rc; i++) {
+        rc = names_add(&l.seqs, l.born.p[i], l.born.len[i]);
+        if (rc)
+            err_set(err, rc, "out of memory");
+    }
+    if (!rc)
+        rc = names_to_list(&l.seqs, out, err);
+out:
+    names_free(&l.seqs);
+    names_free(&l.logs);
+    names_free(&l.born);
     return rc;
 }

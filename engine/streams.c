@@ -10,12 +10,21 @@
  * so that 100,000 streams work under the default RLIMIT_NOFILE.
  *
  * CREATION ORDER. A stream is created by its first append, before that
- * append is queued: (1) the .seq file, holding 0, by an atomic write (temp,
- * fdatasync, rename); (2) the empty .log, O_CREAT; (3) one fsync of streams/
- * so both names survive a power loss. The append's own fdatasync then covers
- * the log's data and size. So a durable .log always has a .seq beside it, and
- * a crash between the steps leaves at most an empty stream with hw 0 that
- * recovery tidies (recover.c).
+ * append is queued: the empty .log, O_CREAT, then one fsync of streams/ so
+ * its name survives a power loss before the append's own fdatasync covers
+ * its data and size (commit.c C-3). No .seq is written then: a stream's
+ * .seq appears with its first high-water mark, at its first truncate
+ * (truncate.c T-2) or at the close (streams_flush_seqfiles), so .seq files
+ * on disk name only streams that had an acknowledged append. Until then
+ * the stream is listed from memory (streams_born).
+ *
+ * UNBORN STREAMS. A stream whose .log exists but that has no .seq and no
+ * acknowledged event (hw 0: its first append failed, or has not finished)
+ * is UNBORN: persist/streams does not list it, since a failed operation
+ * changes nothing a reader sees (docs/durability.md E-3), and the close
+ * removes its empty log (streams_flush_seqfiles). Recovery removes what a
+ * crash leaves of one (recover.c R-4b) once the journal is replayed, so no
+ * JOURNAL record can name a log taken away.
  */
 #include <assert.h>
 #include <errno.h>
@@ -134,7 +143,7 @@ static int streams_load(sxp_store *s, struct stream *st, int *out_fd, struct sxp
             goto out;
         }
         st->hw = st->hw_reserved = st->hw_seqfile = hw;
-        st->exists = 1;
+        st->seq_exists = 1;
     } else if (rc == -E2BIG) {
         rc = err_set(err, -EUCLEAN, "%s: unreadable high-water mark: run sxp-fsck", path);
         goto out;
@@ -166,10 +175,6 @@ static int streams_load(sxp_store *s, struct stream *st, int *out_fd, struct sxp
     if (rc == 0) {
         st->log_exists = 1;
         st->size_durable = st->size_written = st->size_alloc = size;
-        /* A log without .seq only happens in a store that recovery has not
-         * seen (read-only open), or one damaged by hand (ST-8): the stream
-         * exists all the same. */
-        st->exists = 1;
     } else if (rc == -ENOENT) {
         rc = 0;
     } else if (!told) {
@@ -287,6 +292,7 @@ int streams_write_seqfile(sxp_store *s, struct stream *st, int *out_renamed, str
         s->st_syncs += 2;
     if (hw > st->hw_seqfile)
         st->hw_seqfile = hw;
+    st->seq_exists = 1;
     return 0;
 }
 
@@ -374,43 +380,31 @@ int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err)
     char path[PATH_MAX];
     int rc = 0;
 
-    if (st->exists && st->log_exists)
+    if (st->log_exists)
         return 0;
     if (s->streams_fenced) /* ST-7 */
         return err_set(err, s->streams_fenced,
                        "%s refuses new streams after a failed directory fsync (%s) until the "
                        "store is reopened",
                        s->streams_dir, strerror(-s->streams_fenced));
+    rc = streams_path(s, st, ".log", path);
+    if (rc)
+        return err_set(err, rc, "stream path too long");
     st->busy = 1;
-    if (!st->exists) {
-        int renamed = 0;
-        rc = streams_write_seqfile(s, st, &renamed, err);
-        if (rc && renamed)
-            s->streams_fenced = rc; /* the directory's fsync failed */
-        if (rc)
-            goto out;
+    pthread_mutex_unlock(&s->mu);
+    int fd = s->io->open(s->io, path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0)
+        rc = s->io->close(s->io, fd);
+    else
+        rc = fd;
+    pthread_mutex_lock(&s->mu);
+    if (rc) {
+        err_set(err, rc, "create %s: %s", path, strerror(-rc));
+        goto out;
     }
-    if (!st->log_exists) {
-        rc = streams_path(s, st, ".log", path);
-        if (rc) {
-            err_set(err, rc, "stream path too long");
-            goto out;
-        }
-        pthread_mutex_unlock(&s->mu);
-        int fd = s->io->open(s->io, path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (fd >= 0)
-            rc = s->io->close(s->io, fd);
-        else
-            rc = fd;
-        pthread_mutex_lock(&s->mu);
-        if (rc) {
-            err_set(err, rc, "create %s: %s", path, strerror(-rc));
-            goto out;
-        }
-    }
-    /* The directory entries of .seq and .log must survive a power loss
-     * before the first append is acknowledged, or the acknowledged event
-     * could vanish with the file that holds it. */
+    /* The log's directory entry must survive a power loss before its first
+     * append is acknowledged, or the acknowledged event could vanish with
+     * the file that holds it. */
     if (s->opt.sync == SXP_SYNC_ALWAYS) {
         pthread_mutex_unlock(&s->mu);
         rc = s->io->fsync_dir(s->io, s->streams_dir);
@@ -418,16 +412,40 @@ int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err)
         s->st_syncs++;
         if (rc) {
             s->streams_fenced = rc; /* ST-7 */
+            st->log_undurable = 1;  /* not to be written, but the close removes it */
             err_set(err, rc, "fsync %s: %s", s->streams_dir, strerror(-rc));
             goto out;
         }
     }
-    st->exists = 1;
     st->log_exists = 1;
 out:
     st->busy = 0;
     pthread_cond_broadcast(&s->cv);
     return rc;
+}
+
+int streams_born(sxp_store *s, const char *name, size_t len, struct sxp_err *err)
+{
+    char path[PATH_MAX];
+    uint64_t size = 0;
+    pthread_mutex_lock(&s->mu);
+    struct stream *st = streams_find(s, name, len, XXH3_64bits(name, len));
+    int known = st && st->loaded && s->lock_fd >= 0, born = known && st->hw > 0;
+    pthread_mutex_unlock(&s->mu);
+    if (known)
+        return born;
+    /* Not in memory, or a read-only view (whose hw comes from .seq files
+     * only): a log with bytes in it holds an event. Another writer's
+     * unacknowledged line counts too; a read-only view of a live store is
+     * no snapshot. */
+    int rc = layout_stream_path(s->root, name, len, ".log", path);
+    if (!rc)
+        rc = s->io->stat(s->io, path, &size, NULL);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc)
+        return err_set(err, rc, "stat %s: %s", path, strerror(-rc));
+    return size > 0;
 }
 
 static void streams_lru_unlink(sxp_store *s, struct stream *st)
@@ -613,8 +631,33 @@ static int streams_flush_chunk(sxp_store *s, struct stream **sts, size_t n)
         seqfile_write_many(s->io, s->streams_dir, v, n, s->opt.sync == SXP_SYNC_ALWAYS, &synced);
     s->st_syncs += synced;
     for (size_t i = 0; i < n; i++)
-        if (v[i].done)
+        if (v[i].done) {
             sts[i]->hw_seqfile = sts[i]->hw;
+            sts[i]->seq_exists = 1;
+        }
+    return rc;
+}
+
+/* UNBORN STREAMS: st's log is empty and no append to it was ever
+ * acknowledged. Its log goes at the close; the caller fsyncs streams/. */
+static int streams_unborn(const struct stream *st)
+{
+    return !st->dead && !st->seq_exists && (st->log_exists || st->log_undurable) && st->hw == 0 &&
+           st->size_written == 0 && st->pins == 0;
+}
+
+static int streams_drop_unborn(sxp_store *s, struct stream *st)
+{
+    char path[PATH_MAX];
+    int rc = streams_path(s, st, ".log", path);
+    if (st->fd >= 0)
+        streams_close_fd(s, st);
+    if (!rc)
+        rc = s->io->unlink(s->io, path);
+    if (rc == -ENOENT)
+        rc = 0;
+    if (!rc)
+        st->log_exists = st->log_undurable = 0;
     return rc;
 }
 
@@ -630,7 +673,12 @@ int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err)
         streams_close_fd(s, s->lru_tail);
     for (size_t i = 0; i < s->table_size && !rc; i++)
         for (struct stream *st = s->table[i]; st && !rc; st = st->hnext) {
-            if (st->dead || !st->exists || st->hw <= st->hw_seqfile)
+            if (streams_unborn(st)) {
+                rc = streams_drop_unborn(s, st);
+                total++;
+                continue;
+            }
+            if (st->dead || st->hw <= st->hw_seqfile)
                 continue;
             chunk[n++] = st;
             total++;
@@ -641,7 +689,7 @@ int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err)
         }
     if (!rc && n)
         rc = streams_flush_chunk(s, chunk, n);
-    /* One directory fsync makes every rename above durable. */
+    /* One directory fsync makes every rename and unlink above durable. */
     if (!rc && total && s->opt.sync == SXP_SYNC_ALWAYS) {
         rc = s->io->fsync_dir(s->io, s->streams_dir);
         s->st_syncs++;

@@ -182,7 +182,7 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
         return rc;
     pthread_mutex_lock(&s->mu);
     rc = streams_find_existing(s, stream, stream_len, &st, err);
-    if (rc || !st || !st->exists)
+    if (rc || !st)
         goto out;
     /* commit_revive drops s->mu: another truncate may have set busy
      * meanwhile, so look again after it, as commit_append does. busy has

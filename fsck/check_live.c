@@ -6,7 +6,9 @@
  * residue in a store at rest:
  *   LV-1  a .seq behind its log (hw-behind): a session writes a stream's
  *         .seq at its close (and truncate), not at each append, so every
- *         log it appended to has seqs above its .seq while it runs;
+ *         log it appended to has seqs above its .seq while it runs; and
+ *         for the same reason no .seq beside the log of a stream it created
+ *         (seq-missing, engine/streams.c CREATION ORDER);
  *   LV-2  a torn tail at the end of a log (torn-tail): the zeros it writes
  *         ahead of a busy log's lines (engine/commit.c PRE-ZEROING), and a
  *         line it is writing as fsck reads it;
@@ -30,6 +32,11 @@
  *         checked or counted, and stops nothing (check_kv.c). Without a
  *         writer that stays a failure to check (status 8): nothing else
  *         removes a file while fsck holds LOCK.
+ *   LV-6  An unborn stream's empty log (seq-missing, check_seq.c MISSING)
+ *         in any bucket: a stream being created, whose log the session
+ *         makes before it lists or journals it, or one whose first append
+ *         failed, whose log the close removes. Recovery removed those that
+ *         an earlier session left (R-4b), before this session began.
  * JOURNAL holds the session's pending records too: fsck.c does not read it
  * under --force for findings (no journal-pending), only here for names.
  *
@@ -94,7 +101,7 @@ void fsck_live_explain(struct fsck_ctx *c, long pid)
 {
     struct lock_dirty w;
     struct fsck_finding *lw = NULL;
-    int64_t seqs = 0, tails = 0, temps = 0;
+    int64_t seqs = 0, news = 0, unborn = 0, tails = 0, temps = 0;
     int all;
     long pid_now;
     fsck_live_logs(c, pid, &w, &all, &pid_now);
@@ -106,9 +113,15 @@ void fsck_live_explain(struct fsck_ctx *c, long pid)
         size_t k = 0;
         for (size_t j = 0; j < it->f.n; j++) {
             struct fsck_finding *f = &it->f.v[j];
-            if (f->code == FSCK_HW_BEHIND || f->code == FSCK_TORN_TAIL) {
+            if (f->code == FSCK_SEQ_MISSING && f->a) {
+                unborn++;
+                continue; /* LV-6 */
+            }
+            if (f->code == FSCK_HW_BEHIND || f->code == FSCK_TORN_TAIL ||
+                f->code == FSCK_SEQ_MISSING) {
                 if (mine) {
                     seqs += f->code == FSCK_HW_BEHIND;
+                    news += f->code == FSCK_SEQ_MISSING;
                     tails += f->code == FSCK_TORN_TAIL;
                     continue; /* LV-1, LV-2 */
                 }
@@ -139,6 +152,8 @@ void fsck_live_explain(struct fsck_ctx *c, long pid)
     if (!lw)
         return;
     lw->b = seqs;
+    lw->d = news;
+    lw->e = unborn;
     lw->c = tails;
     lw->detail = (int)temps;
 }

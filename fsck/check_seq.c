@@ -17,6 +17,13 @@
  * read-write session reads the log's last seq and raises the mark to it
  * (engine/store_int.h ST-8), as R-4 would; a read-only open reports the
  * lowered mark as the stream's last-seq.
+ *
+ * MISSING. A .log without a .seq is seq-missing, residue: a session writes
+ * a new stream's .seq at its first truncate or its close (engine/streams.c
+ * CREATION ORDER). When the log holds no event once its torn tail is cut,
+ * the stream is UNBORN (a = 1): its first append failed or never became
+ * durable, and -p removes the empty log as recovery does (R-4b), where it
+ * creates the .seq of any other log (R-4).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,7 +66,10 @@ int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it)
         return rc;
     int64_t max = it->have_max ? it->max : 0;
     if (!it->has_seq) {
-        struct fsck_finding f = {.code = FSCK_SEQ_MISSING, .file = it->rel_seq, .b = max};
+        /* UNBORN (recover.c R-4b): no event stays once a torn tail is cut. */
+        int unborn = it->log_size == 0 || (it->torn && it->torn_off == 0);
+        struct fsck_finding f = {
+            .code = FSCK_SEQ_MISSING, .file = it->rel_seq, .a = unborn, .b = max};
         rc = fsck_flist_add(&it->f, &f);
     } else if (it->hw_state == 1 && it->hw < max) {
         struct fsck_finding f = {.code = c->store_clean ? FSCK_HW_LOWERED : FSCK_HW_BEHIND,

@@ -21,7 +21,8 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
     [FSCK_HW_BEHIND] = {"hw-behind", FSCK_RESIDUE,
                         "a stream's .seq is below the max seq of its log", "-p rolls it forward"},
     [FSCK_SEQ_MISSING] = {"seq-missing", FSCK_RESIDUE, "a .log has no .seq beside it",
-                          "-p creates it from the log's max seq"},
+                          "-p creates it from the log's max seq, or removes the log when it "
+                          "holds no event (an unborn stream)"},
     [FSCK_SEQ_UNREADABLE] = {"seq-unreadable", FSCK_CORRUPTION,
                              "a .seq file does not hold an integer",
                              "-y moves it to lost+found/ and recreates it from the log"},
@@ -49,8 +50,9 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
                              "--upgrade writes it"},
     [FSCK_LIVE_WRITER] = {"live-writer", FSCK_WARNING,
                           "--force: checked while a writer held the store; what its session "
-                          "explains (.seq files behind the logs it writes, their torn tails, "
-                          "its temp files) is counted here, not as errors",
+                          "explains (.seq files behind the logs it writes or not yet "
+                          "written, their torn tails, unborn streams' logs, its temp files) is "
+                          "counted here, not as errors",
                           "nothing to repair"},
     [FSCK_JOURNAL_PENDING] = {"journal-pending", FSCK_RESIDUE,
                               "JOURNAL holds acknowledged appends a crash kept out of their "

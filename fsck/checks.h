@@ -32,7 +32,9 @@
  *                                 close writes every .seq (lock.h
  *                                 K-3), so it was lowered
  *                                 (check_seq.c)
- *   seq-missing       residue     a .log with no .seq (INV-4)     -p: created (R-4)
+ *   seq-missing       residue     a .log with no .seq (INV-4);    -p: created (R-4); an
+ *                                 unborn when the log holds no    unborn stream's empty
+ *                                 event (check_seq.c MISSING)     log removed (R-4b)
  *   seq-unreadable    corruption  a .seq that does not parse      -y: to lost+found, then
  *                                                                 recreated from the log
  *   temp-file         residue     leftover "*.tmp" (INV-5)        -p: removed (R-1)
@@ -55,9 +57,10 @@
  *                                 held the store; counts what its
  *                                 session explains, which is then
  *                                 no error: .seq files behind the
- *                                 logs it writes, their torn
- *                                 tails, its temp files
- *                                 (check_live.c LV-1..LV-4)
+ *                                 logs it writes or not yet
+ *                                 written, their torn tails,
+ *                                 unborn streams' logs, its temp
+ *                                 files (check_live.c LV-1..LV-6)
  *   journal-pending   residue     JOURNAL holds records of        -p: written back into
  *                                 acknowledged appends (J-6)      their logs first (R-0)
  *   journal-orphan    corruption  a record's log is missing, or   -y: its lines to

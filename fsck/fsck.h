@@ -56,6 +56,7 @@ struct fsck_finding {
     uint64_t off;     /* byte offset of the line or region */
     uint64_t len;     /* its length in bytes */
     int64_t a, b, c;  /* details, by code (see fsck_finding_message) */
+    int64_t d, e;     /* more of them (live-writer) */
     int detail;       /* a logscan verdict, or a sub-reason, by code */
     enum fsck_action action;
     int64_t arg;    /* see enum fsck_action */

@@ -306,6 +306,28 @@ static int fsck_sync_log(struct fsck_ctx *c, const struct fsck_item *it, char *m
     return rc;
 }
 
+/* -p on an unborn stream (check_seq.c MISSING): its log, empty once any
+ * torn tail was cut above, is removed, as recovery does (R-4b), and the
+ * unlink made durable. The finding names the .seq; the action says what
+ * went. */
+static void fsck_remove_unborn(struct fsck_ctx *c, struct fsck_item *it, struct fsck_finding *f)
+{
+    char path[PATH_MAX], msg[512];
+    int rc = fsck_path(c, it->rel, path);
+    if (rc == 0)
+        rc = c->io->unlink(c->io, path);
+    if (rc == -ENOENT)
+        rc = 0;
+    if (rc == 0 && c->sync)
+        rc = c->io->fsync_dir(c->io, c->streams_dir);
+    if (rc) {
+        fsck_msgf(msg, sizeof(msg), "remove %s: %s", it->rel, strerror(-rc));
+        fsck_mark_failed(f, msg);
+    } else {
+        fsck_mark(f, FSCK_ACT_REMOVED, 0);
+    }
+}
+
 /* 1 when [off, off + len) of fd holds only NUL bytes (a pre-zeroed or
  * never-written tail), 0 when not, -errno on a read error. */
 static int fsck_all_zero(struct fsck_ctx *c, int fd, uint64_t off, uint64_t len)
@@ -433,6 +455,10 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
         case FSCK_HW_BEHIND:
             if (!preen)
                 break;
+            if (f->code == FSCK_SEQ_MISSING && f->a) {
+                fsck_remove_unborn(c, it, f); /* check_seq.c MISSING */
+                break;
+            }
             if ((stands = fsck_tree_left(c, it->rel_seq)) != NULL) {
                 fsck_msgf(msg, sizeof(msg), "not written: %s stands in its place (%s, left)",
                           stands->detail == FSCK_FOREIGN_LINK  ? "a symbolic link"

@@ -74,12 +74,17 @@ static void fsck_live_message(const struct fsck_finding *f, char *buf, size_t si
         fsck_msgf(buf, size, "pid %" PRId64 " holds the store: checked read-only (--force)", f->a);
     else
         fsck_msgf(buf, size, "another process holds the store: checked read-only (--force)");
-    if (f->b <= 0 && f->c <= 0 && f->detail <= 0)
+    if (f->b <= 0 && f->c <= 0 && f->detail <= 0 && f->d <= 0 && f->e <= 0)
         return;
     size_t len = strlen(buf);
     fsck_msgf(buf + len, size - len, "; not counted as errors, as its session explains them: ");
     fsck_count_words(buf, size, &first, f->b, ".seq behind its log (written at close)",
                      ".seq files behind their logs (written at close)");
+    fsck_count_words(buf, size, &first, f->d, "new stream (its .seq written at close)",
+                     "new streams (their .seq written at close)");
+    fsck_count_words(buf, size, &first, f->e,
+                     "empty log of a stream being created (or whose first append failed)",
+                     "empty logs of streams being created (or whose first append failed)");
     fsck_count_words(buf, size, &first, f->c, "log end being written", "log ends being written");
     fsck_count_words(buf, size, &first, f->detail, "temp file of a write in progress",
                      "temp files of writes in progress");
@@ -149,7 +154,14 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
                   f->a, f->b);
         return;
     case FSCK_SEQ_MISSING:
-        fsck_msgf(buf, size, "missing: the log has no .seq (its max seq is %" PRId64 ")", f->b);
+        if (f->a)
+            fsck_msgf(buf, size,
+                      "missing, and the log holds no event: a stream never appended to (its "
+                      "first append failed or never became durable)");
+        else
+            fsck_msgf(buf, size, "missing: the log has no .seq (its max seq is %" PRId64 ")", f->b);
+        if (f->detail == FSCK_NOT_LIVE)
+            fsck_msgf(buf + strlen(buf), size - strlen(buf), ", in a log " FSCK_MSG_NOT_LIVE);
         return;
     case FSCK_SEQ_UNREADABLE:
         fsck_msgf(buf, size, "high-water mark is not an integer%s",
@@ -256,7 +268,7 @@ void fsck_finding_action(const struct fsck_finding *f, char *buf, size_t size)
             fsck_msgf(buf, size, "moved to %s", f->moved_to ? f->moved_to : "lost+found/");
         return;
     case FSCK_ACT_REMOVED:
-        fsck_msgf(buf, size, "removed");
+        fsck_msgf(buf, size, f->code == FSCK_SEQ_MISSING ? "the empty log removed" : "removed");
         return;
     case FSCK_ACT_ROLLED:
         fsck_msgf(buf, size, "rolled forward to %" PRId64, f->arg);

@@ -188,6 +188,7 @@ struct sxp_stats {
     unsigned rec_hw_rolled;    /* .seq files rolled forward */
     unsigned rec_seq_created;  /* .seq files recreated */
     unsigned rec_tmp_removed;  /* temp files removed */
+    unsigned rec_unborn;       /* empty logs of streams never appended to, removed */
     unsigned rec_logs_scanned; /* logs whose tail recovery read */
     unsigned rec_logs_skipped; /* logs it did not read: not on the dirty list */
     uint64_t refusing;         /* streams refusing writes now, after an I/O failure */

@@ -101,12 +101,19 @@
  *        streams/ makes all the renames durable. A .seq that does not parse
  *        (layout_seq_parse) is corruption, since atomic writes cannot tear
  *        it: -EUCLEAN naming it. A .seq with no .log is a stream whose
- *        events were all truncated away, or one whose creation was cut
- *        short (engine/streams.c): fine, but it must parse.
+ *        events were all truncated away: fine, but it must parse.
+ *   R-4b UNBORN STREAMS. A log with no .seq that is empty once its torn
+ *        tail is cut is an unborn stream's (engine/streams.c): its first
+ *        append failed or never became durable. The log is removed, not
+ *        given a .seq of 0, so persist/streams lists no stream that never
+ *        had an append. The unlinks come after R-0 emptied the journal (no
+ *        record can name a log taken away) and share R-4's fsync of
+ *        streams/.
  *   R-5  Recovery reads no kv values and no blobs: they are replaced
  *        atomically, so a crash leaves at most a temp file (R-1). sxp-fsck
  *        reads them.
- *   R-6  Recovery never removes a file that is not a temp file. Every repair
+ *   R-6  Recovery never removes a file that is not a temp file, but for
+ *        R-4b's empty logs. Every repair
  *        is durable before recover_store returns when sync is set (data
  *        fdatasync, then directory fsync), and so is every log it keeps: a
  *        process killed mid-write leaves written but unsynced pages in the
@@ -191,6 +198,7 @@ struct recover_job {
     int seq_write;             /* 1 when the .seq is to be written */
     int seq_had;               /* 1: it existed (rolled forward), 0: created */
     int64_t seq_value;         /* what it is to hold */
+    int unborn;                /* R-4b: its empty log is to be removed */
 };
 
 /* one thread's kept logs waiting for their fdatasync. */
@@ -342,11 +350,16 @@ static int recover_read_hw(const struct recover_ctx *c, struct recover_job *j, c
     return 1;
 }
 
-/* R-4 for one stream whose log's max seq is max; have_hw and hw: what
- * recover_read_hw found. The write itself is left to recover_write_seqs,
- * which does all of them at once after the scans. */
-static void recover_seq(struct recover_job *j, int have_hw, int64_t hw, int64_t max)
+/* R-4 for one stream whose log's max seq is max and that ends empty or
+ * not (empty); have_hw and hw: what recover_read_hw found. The write
+ * itself is left to recover_write_seqs, which does all of them at once
+ * after the scans, and so is R-4b's unlink of an unborn stream's log. */
+static void recover_seq(struct recover_job *j, int have_hw, int64_t hw, int64_t max, int empty)
 {
+    if (!have_hw && empty) {
+        j->unborn = 1; /* R-4b */
+        return;
+    }
     if (have_hw && hw >= max)
         return;
     j->seq_write = 1;
@@ -533,7 +546,9 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
                             stem, bad.from, before + bad.no, t.hw, bad.prev_seq);
         goto out;
     }
+    uint64_t kept = size; /* the log's size once repaired */
     if (logscan_tail_end(&t, &have_max, &max)) {
+        kept = t.x_off;
         rc = t.x_good ? recover_save_tail(c, j, fd, start, &t, size) : 0;
         if (rc)
             goto out;
@@ -553,7 +568,7 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
     }
 
     /* */
-    recover_seq(j, have_hw, hw, have_max ? max : 0);
+    recover_seq(j, have_hw, hw, have_max ? max : 0, kept == 0);
     rc = 0;
 out:
     if (reader_open)
@@ -619,19 +634,21 @@ static void recover_run_jobs(struct recover_ctx *c)
  * log kept was fdatasynced (R-6, recover_flush) before this runs. */
 static int recover_write_seqs(struct recover_ctx *c, struct sxp_err *err)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < c->njobs; i++)
+    size_t n = 0, unborn = 0;
+    for (size_t i = 0; i < c->njobs; i++) {
         n += c->jobs[i].rc == 0 && c->jobs[i].seq_write;
-    if (n == 0)
+        unborn += c->jobs[i].rc == 0 && c->jobs[i].unborn;
+    }
+    if (n == 0 && unborn == 0)
         return 0;
     /* Paths are packed end to end: a store may have 100,000 of them. */
     size_t bytes = 0;
     for (size_t i = 0; i < c->njobs; i++)
         if (c->jobs[i].rc == 0 && c->jobs[i].seq_write)
             bytes += strlen(c->streams_dir) + 1 + strlen(c->jobs[i].stem) + sizeof(".seq");
-    struct seqfile_item *v = calloc(n, sizeof(*v));
-    char *paths = malloc(bytes);
-    struct recover_job **js = calloc(n, sizeof(*js));
+    struct seqfile_item *v = calloc(n + 1, sizeof(*v));
+    char *paths = malloc(bytes + 1);
+    struct recover_job **js = calloc(n + 1, sizeof(*js));
     int rc = 0;
     if (!v || !paths || !js) {
         rc = err_set(err, -ENOMEM, "out of memory");
@@ -655,7 +672,22 @@ static int recover_write_seqs(struct recover_ctx *c, struct sxp_err *err)
         at += len;
         js[n++] = j;
     }
-    rc = seqfile_write_many(c->io, c->streams_dir, v, n, c->sync, NULL);
+    rc = n ? seqfile_write_many(c->io, c->streams_dir, v, n, c->sync, NULL) : 0;
+    /* R-4b: the same fsync of streams/ makes the unlinks durable. */
+    for (size_t i = 0; i < c->njobs && rc == 0; i++) {
+        struct recover_job *j = &c->jobs[i];
+        char path[PATH_MAX];
+        if (j->rc || !j->unborn)
+            continue;
+        if (snprintf(path, sizeof(path), "%s/%s.log", c->streams_dir, j->stem) >=
+            (int)sizeof(path)) {
+            rc = -ENAMETOOLONG;
+            break;
+        }
+        rc = c->io->unlink(c->io, path);
+        if (rc == 0)
+            j->rep.unborn_removed++;
+    }
     if (rc == 0 && c->sync)
         rc = c->io->fsync_dir(c->io, c->streams_dir);
     for (size_t k = 0; k < n; k++) {
@@ -682,6 +714,7 @@ static void recover_add(struct recover_report *to, const struct recover_report *
     to->bytes_cut += r->bytes_cut;
     to->hw_rolled += r->hw_rolled;
     to->seq_created += r->seq_created;
+    to->unborn_removed += r->unborn_removed;
     to->tails_saved += r->tails_saved;
     to->logs_scanned += r->logs_scanned;
     to->logs_skipped += r->logs_skipped;

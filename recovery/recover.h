@@ -25,6 +25,7 @@ struct recover_report {
     unsigned tails_saved;     /* of them, saved to lost+found/ first (R-3 c) */
     unsigned hw_rolled;       /* .seq files rolled forward to the log's max seq */
     unsigned seq_created;     /* .seq files recreated for a log that had none */
+    unsigned unborn_removed;  /* empty logs without .seq removed (R-4b) */
     unsigned logs_scanned;    /* logs whose tail was read */
     unsigned logs_skipped;    /* logs not on the dirty list, not read */
     uint64_t bytes_read;      /* log bytes read */

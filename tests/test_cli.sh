@@ -606,6 +606,16 @@ recovery read 1 log; 1 other was not written by the crashed session
 2 streams; store closed cleanly" --dir "$T/rec" recover
 ok "$T/rec: was closed cleanly; nothing to recover
 2 streams; store closed cleanly" --dir "$T/rec" recover
+# A crash during a stream's first append can leave its empty log, with no
+# .seq (recover.c R-4b): never listed, and recovery removes it.
+killed_after_append "$T/rec" '(persist/append "audit" {:seq 2})'
+: >"$T/rec/streams/6e6577.log"
+ok "$T/rec: was not closed cleanly; recovery cut 0 torn tails (0 bytes), rolled 1 high-water mark forward, recreated 0 .seq files and removed 0 temp files
+1 stream never appended to (the first append failed or never became durable): its empty log removed
+recovery read 2 logs; 1 other was not written by the crashed session
+2 streams; store closed cleanly" --dir "$T/rec" recover
+[ ! -e "$T/rec/streams/6e6577.log" ] || fail "recover removes an unborn stream's empty log"
+pass "recover removes an unborn stream's empty log"
 ok '{:seq 2}'$'\n''{:seq 3}' read sv
 run --dir "$D" stat
 [ "$RC" = 0 ] && [[ "$OUT" == *"streams:    7"* ]] && [[ "$OUT" == *"kv keys:    4"* ]] &&

@@ -334,9 +334,9 @@ static void kill_before_a_new_stream_is_synced_then_power_loss_keeps_its_appends
 {
     struct tc *t = *state;
     sxp_store *s = tc_open(t);
-    /* Creating stream "a" fsyncs streams/ after its .seq and after its
-     * .log; the process dies before the second. */
-    tc_arm(t, IO_FK_FSYNC_DIR, "/streams", 2, tc_kill);
+    /* Creating stream "a" fsyncs streams/ once, after its .log (streams.c
+     * CREATION ORDER); the process dies before it. */
+    tc_arm(t, IO_FK_FSYNC_DIR, "/streams", 1, tc_kill);
     assert_true(tc_append(s, "a", 1) < 0);
     assert_true(t->fired);
     store_abandon(s);
@@ -622,6 +622,139 @@ static void failed_directory_fsync_under_truncate_changes_nothing_visible(void *
     tc_die_and_lose_power(t, s);
     s = tc_open(t);
     assert_int_equal(tc_count(s, "a"), 3);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* ---- unborn streams (engine/streams.c UNBORN STREAMS) --------------------- */
+
+static int64_t tc_seq_file(struct tc *t, const char *name);
+
+static int tc_exists(struct tc *t, const char *rel)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", TC_STORE, rel);
+    int rc = t->io->stat(t->io, path, NULL, NULL);
+    if (rc != 0 && rc != -ENOENT)
+        fail_msg("stat %s: %s", path, strerror(-rc));
+    return rc == 0;
+}
+
+/* persist/streams, as one string "a,b,...". */
+static const char *tc_listed(sxp_store *s, char *out, size_t size)
+{
+    struct sxp_err err;
+    sxp_value *names = NULL;
+    if (sxp_stream_list(s, &names, &err) != 0)
+        fail_msg("persist/streams: %s", err.msg);
+    out[0] = '\0';
+    for (size_t i = 0; i < sxp_value_len(names); i++) {
+        size_t len = 0, at = strlen(out);
+        const char *p = sxp_value_as_str(sxp_value_list_get(names, i), &len);
+        snprintf(out + at, size - at, "%s%.*s", i ? "," : "", (int)len, p);
+    }
+    sxp_value_free(names);
+    return out;
+}
+
+/* E-3 for a stream's first append: one whose write fails (a full disk)
+ * leaves no stream a reader can see, in the session or after the close,
+ * which removes the empty log; the name is free for a later append. */
+static void a_failed_first_append_lists_no_stream(void **state)
+{
+    struct tc *t = *state;
+    char l[64];
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_PWRITE, 1, -ENOSPC, 1), 0);
+    assert_int_equal(tc_append(s, "z", 1), -ENOSPC);
+    io_fault_clear(t->io);
+    assert_string_equal(tc_listed(s, l, sizeof(l)), "a");
+    assert_true(tc_exists(t, "streams/7a.log"));
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_false(tc_exists(t, "streams/7a.log"));
+    assert_false(tc_exists(t, "streams/7a.seq"));
+    assert_true(tc_exists(t, "streams/61.seq"));
+    s = tc_open(t);
+    assert_string_equal(tc_listed(s, l, sizeof(l)), "a");
+    assert_int_equal(tc_append(s, "z", 1), 0);
+    assert_string_equal(tc_listed(s, l, sizeof(l)), "a,z");
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open(t);
+    assert_string_equal(tc_listed(s, l, sizeof(l)), "a,z");
+    assert_int_equal(tc_count(s, "z"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* A first append whose fdatasync fails (the journal's or the log's): no
+ * stream is listed, after the close (which removes the log, or leaves it
+ * to recovery, R-4b, when the log's own sync failed: IO-5) and after a
+ * power loss. */
+static void a_first_append_whose_sync_failed_is_gone_after_recovery(void **state)
+{
+    struct tc *t = *state;
+    char l[64];
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 1, -EIO, 1), 0);
+    assert_int_equal(tc_append(s, "z", 1), -EIO);
+    io_fault_clear(t->io);
+    assert_string_equal(tc_listed(s, l, sizeof(l)), "a");
+    (void)sxp_store_close(s); /* -EIO when the log's sync failed, not the journal's */
+    s = tc_open(t);
+    /* Its line may have reached the disk: then recovery keeps it, as it
+     * may any failed append; else the log is gone. */
+    if (tc_count(s, "z") == 0) {
+        assert_string_equal(tc_listed(s, l, sizeof(l)), "a");
+        assert_false(tc_exists(t, "streams/7a.log"));
+    } else {
+        assert_string_equal(tc_listed(s, l, sizeof(l)), "a,z");
+    }
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 1, -EIO, 1), 0);
+    assert_int_equal(tc_append(s, "y", 1), -EIO);
+    io_fault_clear(t->io);
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "y"), 0);
+    assert_false(strstr(tc_listed(s, l, sizeof(l)), "y"));
+    assert_false(tc_exists(t, "streams/79.log"));
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* A creation whose fsync of streams/ fails: no stream is listed, and
+ * none after the reopen. */
+static void a_failed_creation_lists_no_stream(void **state)
+{
+    struct tc *t = *state;
+    char l[64];
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FSYNC_DIR, 1, -EIO, 1), 0);
+    assert_int_equal(tc_append(s, "z", 1), -EIO);
+    io_fault_clear(t->io);
+    assert_string_equal(tc_listed(s, l, sizeof(l)), "a");
+    (void)sxp_store_close(s);
+    s = tc_open(t);
+    assert_string_equal(tc_listed(s, l, sizeof(l)), "a");
+    assert_false(tc_exists(t, "streams/7a.log"));
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* A stream created and appended to this session has no .seq until the
+ * close (streams.c CREATION ORDER) and is listed all the same; a power
+ * loss before the close keeps it listed (recovery writes its .seq). */
+static void a_new_stream_is_listed_before_its_seq_is_written(void **state)
+{
+    struct tc *t = *state;
+    char l[64];
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "n", 1), 0);
+    assert_int_equal(tc_append(s, "n", 2), 0);
+    assert_false(tc_exists(t, "streams/6e.seq"));
+    assert_string_equal(tc_listed(s, l, sizeof(l)), "n");
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    assert_string_equal(tc_listed(s, l, sizeof(l)), "n");
+    assert_int_equal(tc_seq_file(t, "n"), 2);
     assert_int_equal(sxp_store_close(s), 0);
 }
 
@@ -1964,6 +2097,10 @@ int main(void)
         T(a_failed_lock_write_is_cut_back_and_the_listing_goes_on),
         T(failed_directory_fsync_under_kv_put_changes_nothing_visible),
         T(failed_directory_fsync_under_truncate_changes_nothing_visible),
+        T(a_failed_first_append_lists_no_stream),
+        T(a_first_append_whose_sync_failed_is_gone_after_recovery),
+        T(a_failed_creation_lists_no_stream),
+        T(a_new_stream_is_listed_before_its_seq_is_written),
         T(appends_only_the_journal_made_durable_survive_power_loss),
         T(a_log_written_outside_the_journal_is_listed_first),
         T(a_checkpoint_lists_the_logs_it_takes_from_the_journal),

@@ -640,9 +640,44 @@ static void live_writer_explains_only_the_logs_it_lists(void **state)
     fx_remove_tree(root);
 }
 
+/* Unborn streams (check_seq.c MISSING): an empty log and one holding only
+ * a torn line, neither with a .seq, are seq-missing (residue, a = 1); -p
+ * cuts the torn line and removes both logs, as recovery does (R-4b),
+ * where it would give any other log a .seq; -n then finds nothing. */
+static void unborn_streams_lose_their_logs_under_preen(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    struct fsck_report r;
+    fx_make_store(root);
+    fx_mark_crashed(root); /* else the incomplete line is corruption (R-3d) */
+    fx_write_file(fx_join(p, root, "streams/7a.log"), "", 0);
+    fx_write_file(fx_join(p, root, "streams/79.log"), "{:seq 1 :x", 10);
+    assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_LEFT);
+    const struct fsck_finding *f = find_in(&r, FSCK_SEQ_MISSING, "streams/7a.seq");
+    assert_non_null(f);
+    assert_int_equal(f->a, 1);
+    f = find_in(&r, FSCK_SEQ_MISSING, "streams/79.seq");
+    assert_non_null(f);
+    assert_int_equal(f->a, 1);
+    fsck_report_free(&r);
+    assert_int_equal(run_fsck(root, FSCK_MODE_PREEN, 0, &r), FSCK_EXIT_REPAIRED);
+    print_report(&r, root);
+    assert_int_equal(find_in(&r, FSCK_SEQ_MISSING, "streams/7a.seq")->action, FSCK_ACT_REMOVED);
+    assert_int_equal(find_in(&r, FSCK_SEQ_MISSING, "streams/79.seq")->action, FSCK_ACT_REMOVED);
+    fsck_report_free(&r);
+    assert_false(fx_exists(fx_join(p, root, "streams/7a.log")));
+    assert_false(fx_exists(fx_join(p, root, "streams/7a.seq")));
+    assert_false(fx_exists(fx_join(p, root, "streams/79.log")));
+    assert_false(fx_exists(fx_join(p, root, "streams/79.seq")));
+    assert_true(fx_exists(fx_join(p, root, FX_ORDERS_SEQ)));
+    assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    fx_remove_tree(root);
+}
+
 /* A healthy store that a session of the engine holds, as an operator meets
  * it: the .seq files lag behind the logs the session appended to (one
- * listed in LOCK, one only named by JOURNAL), a busy log ends in the zeros
+ * listed in LOCK; a new one, only named by JOURNAL, has none yet), a busy log ends in the zeros
  * written ahead of it, and an atomic write of the session is in progress.
  * -n --force exits 0 and counts them in the live-writer warning; what the
  * session does not explain (a .seq lowered before it, a temp file of
@@ -690,6 +725,9 @@ static void healthy_live_store_checks_clean_under_force(void **state)
     snprintf(name, sizeof(name), "kv/tmp.%ld.999.tmp", (long)getpid());
     fx_write_file(fx_join(p, root, name), "1", 1);
     fx_write_file(fx_join(p, root, "kv/tmp.1.1.tmp"), "1", 1);
+    /* A stream being created: its empty log, in a bucket not listed (LV-6). */
+    assert_false(lock_dirty_has(&d, lock_dirty_bucket("7a", 2)));
+    fx_write_file(fx_join(p, root, "streams/7a.log"), "", 0);
 
     memset(&o, 0, sizeof(o));
     o.root = root;
@@ -701,7 +739,9 @@ static void healthy_live_store_checks_clean_under_force(void **state)
     assert_int_equal(find_in(&r, FSCK_HW_BEHIND, "streams/7573657273.seq")->detail, FSCK_NOT_LIVE);
     assert_int_equal(find_in(&r, FSCK_TEMP_FILE, "kv/tmp.1.1.tmp")->detail, FSCK_NOT_LIVE);
     const struct fsck_finding *lw = fsck_report_find(&r, FSCK_LIVE_WRITER);
-    assert_int_equal(lw->b, 2); /* orders, quiet */
+    assert_int_equal(lw->b, 1); /* orders */
+    assert_int_equal(lw->d, 1); /* quiet: its .seq is written at close */
+    assert_int_equal(lw->e, 1); /* 7a: unborn */
     assert_int_equal(lw->c, 1); /* orders' zeros */
     assert_int_equal(lw->detail, 1);
     fsck_report_free(&r);
@@ -718,6 +758,8 @@ static void healthy_live_store_checks_clean_under_force(void **state)
     fsck_report_free(&r);
 
     assert_int_equal(unlink(fx_join(p, root, name)), 0);
+    /* The session did not make 7a.log, so its close would not remove it. */
+    assert_int_equal(unlink(fx_join(p, root, "streams/7a.log")), 0);
     assert_int_equal(sxp_store_close(s), 0);
     assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
     fx_remove_tree(root);
@@ -1102,6 +1144,7 @@ int main(void)
         cmocka_unit_test(after_recovery_fsck_finds_nothing),
         cmocka_unit_test(live_writer_stops_fsck_unless_forced_read_only),
         cmocka_unit_test(live_writer_explains_only_the_logs_it_lists),
+        cmocka_unit_test(unborn_streams_lose_their_logs_under_preen),
         cmocka_unit_test(healthy_live_store_checks_clean_under_force),
         cmocka_unit_test(kv_file_a_live_writer_deletes_during_the_check_is_skipped),
         cmocka_unit_test(missing_store_cannot_be_checked),

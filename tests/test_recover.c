@@ -469,9 +469,11 @@ static void seq_above_the_log_is_kept(void **state)
     fx_remove_tree(root);
 }
 
-/* R-4: an empty log with no .seq gets a .seq of 0; a lone .seq is fine
- * when it parses and refused when not. */
-static void empty_log_gets_seq_zero_and_lone_seq_must_parse(void **state)
+/* R-4b: a log with no .seq that holds no event once its torn tail is
+ * cut is an unborn stream's: removed, not given a .seq of 0 (persist/
+ * streams would list it). An empty log with a .seq is a stream truncated
+ * to nothing: kept. A lone .seq is fine when it parses, refused when not. */
+static void unborn_logs_are_removed_and_lone_seq_must_parse(void **state)
 {
     (void)state;
     char root[PATH_MAX], p[PATH_MAX];
@@ -479,13 +481,25 @@ static void empty_log_gets_seq_zero_and_lone_seq_must_parse(void **state)
     struct sxp_err err;
     fx_make_store(root);
     fx_write_file(fx_join(p, root, "streams/6e6577.log"), "", 0);
+    fx_write_file(fx_join(p, root, "streams/746f726e.log"), "{:seq 1 :x", 10);
+    fx_write_file(fx_join(p, root, "streams/6b657074.log"), "", 0);
+    fx_write_file(fx_join(p, root, "streams/6b657074.seq"), "4", 1);
     fx_write_file(fx_join(p, root, "streams/6f6c64.seq"), "7", 1);
     assert_int_equal(run_recover(root, &rep, &err), 0);
-    assert_int_equal(rep.seq_created, 1);
+    assert_int_equal(rep.seq_created, 0);
+    assert_int_equal(rep.unborn_removed, 2);
+    assert_int_equal(rep.tails_cut, 1);
+    assert_false(fx_exists(fx_join(p, root, "streams/6e6577.log")));
+    assert_false(fx_exists(fx_join(p, root, "streams/6e6577.seq")));
+    assert_false(fx_exists(fx_join(p, root, "streams/746f726e.log")));
+    assert_true(fx_exists(fx_join(p, root, "streams/6b657074.log")));
     size_t len;
-    char *t = fx_read_file(fx_join(p, root, "streams/6e6577.seq"), &len);
-    assert_string_equal(t, "0");
+    char *t = fx_read_file(fx_join(p, root, "streams/6b657074.seq"), &len);
+    assert_string_equal(t, "4");
     free(t);
+    /* Running it again changes nothing. */
+    assert_int_equal(run_recover(root, &rep, &err), 0);
+    assert_int_equal(rep.unborn_removed + rep.seq_created + rep.tails_cut, 0);
     fx_write_file(fx_join(p, root, "streams/6f6c64.seq"), "x7", 2);
     assert_int_equal(run_recover(root, &rep, &err), -EUCLEAN);
     assert_contains(err.msg, "streams/6f6c64.seq");
@@ -1117,7 +1131,7 @@ int main(void)
         cmocka_unit_test(lost_page_before_lines_above_the_high_water_mark_is_cut),
         cmocka_unit_test(repeated_seq_at_the_end_is_refused),
         cmocka_unit_test(seq_above_the_log_is_kept),
-        cmocka_unit_test(empty_log_gets_seq_zero_and_lone_seq_must_parse),
+        cmocka_unit_test(unborn_logs_are_removed_and_lone_seq_must_parse),
         cmocka_unit_test(temp_files_in_every_folder_are_removed_and_nothing_else),
         cmocka_unit_test(recovery_reads_only_the_window_and_trusts_what_is_before),
         cmocka_unit_test(fast_event_check_agrees_with_sx_parse),
