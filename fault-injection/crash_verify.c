@@ -438,6 +438,17 @@ void crash_verify(sxp_store *s, const struct crash_base *base, const struct cras
                 cv_name(p, l, pn, sizeof(pn));
                 cv_report(&c, 0, "stream \"%s\" is listed but was never appended to", pn);
             }
+            /* Listed means an append became durable (engine/streams.c
+             * UNBORN STREAMS): never a high-water mark of 0. */
+            int64_t hw = 0;
+            if (sxp_stream_last_seq(s, p, l, &hw, &err) == 0 && hw < 1) {
+                char pn[300];
+                cv_name(p, l, pn, sizeof(pn));
+                cv_report(&c, 0,
+                          "stream \"%s\" is listed with last-seq %lld: no append to it "
+                          "became durable",
+                          pn, (long long)hw);
+            }
         }
         for (size_t j = 0; j < base->nstreams; j++)
             if (!cv_name_in(names, base->streams[j].name, base->streams[j].name_len))
