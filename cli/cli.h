@@ -4,7 +4,8 @@
  * The command reaches the store only through the public API of sxp.h. Each
  * file holds one concept:
  *
- *   main.c       global options (--dir, --sync, --io, ...) and dispatch
+ *   main.c       parsing the global options, and dispatch to a command
+ *   globals.c    the table of the global options (--dir, --sync, --io, ...)
  *   usage.c      the help text of every command, usage errors
  *   args.c       the per-command argument parser
  *   common.c     opening the store, printing values, reporting errors
@@ -68,6 +69,31 @@ int cli_cmd_blob(struct cli_global *g, int argc, char **argv);
 int cli_cmd_recover(struct cli_global *g, int argc, char **argv);
 int cli_cmd_stat(struct cli_global *g, int argc, char **argv);
 int cli_cmd_demo(struct cli_global *g, int argc, char **argv);
+
+/* ---- globals.c ---------------------------------------------------------- */
+
+/* What a global option does. */
+enum cli_globals_kind {
+    CLI_GLOBALS_SET,     /* sets something in struct cli_global: goes before the command */
+    CLI_GLOBALS_HELP,    /* prints the overview */
+    CLI_GLOBALS_VERSION, /* prints the version */
+};
+
+/* One global option (globals.c says the rules). */
+struct cli_globals_opt {
+    const char *name;           /* long name without "--" */
+    char short_name;            /* one letter, or 0 */
+    const char *value;          /* its value as the help shows it ("DIR"), or NULL: none */
+    enum cli_globals_kind kind; /* what it does */
+    /* CLI_GLOBALS_SET: applies the option to g, value NULL when it is
+     * missing. 0, or the status of a usage error it printed. */
+    int (*set)(struct cli_global *g, const char *value);
+};
+
+/* The global option whose long name is name[0..len), or NULL. */
+const struct cli_globals_opt *cli_globals_find_long(const char *name, size_t len);
+/* The global option whose short name is c, or NULL. */
+const struct cli_globals_opt *cli_globals_find_short(char c);
 
 /* ---- usage.c ------------------------------------------------------------ */
 

@@ -1,10 +1,10 @@
 /*
- * main.c -- `sxp`: global options and dispatch to a command.
+ * main.c -- `sxp`: the global options, then dispatch to a command.
  *
- *   sxp [--dir DIR] [--sync always|none] [--io auto|uring|sync] [--read-only]
- *       [--verbose] COMMAND [ARG...]
+ *   sxp [GLOBAL OPTION...] COMMAND [ARG...]
  *
- * Global options come before the command; each command parses its own
+ * Global options come before the command; globals.c has their table and
+ * rules, and this file parses them from it. Each command parses its own
  * arguments (args.c). The exit statuses are those of cli.h.
  */
 #include <signal.h>
@@ -34,50 +34,27 @@ static const struct cli_command cli_commands[] = {
     {"demo", cli_cmd_demo},
 };
 
-/* Matches "--NAME VALUE" or "--NAME=VALUE" at argv[*i]; on a match sets
- * *out_value (NULL when the value is missing) and advances *i past it. */
-static int cli_main_opt_value(const char *name, int argc, char **argv, int *i,
-                              const char **out_value)
+/* The global option that arg gives ("--NAME", "--NAME=VALUE", "-X"), or
+ * NULL when it gives none (globals.c, rule 1). *out_value is the text after
+ * "=", or NULL when there is none. */
+static const struct cli_globals_opt *cli_main_global(const char *arg, const char **out_value)
 {
-    const char *arg = argv[*i];
-    size_t n = strlen(name);
+    const struct cli_globals_opt *o;
+    const char *eq;
+    size_t len;
 
-    if (strncmp(arg, "--", 2) != 0 || strncmp(arg + 2, name, n) != 0)
-        return 0;
-    if (arg[2 + n] == '=') {
-        *out_value = arg + 3 + n;
-        return 1;
-    }
-    if (arg[2 + n] != '\0')
-        return 0;
-    *out_value = *i + 1 < argc ? argv[*i + 1] : NULL;
-    if (*out_value != NULL)
-        (*i)++;
-    return 1;
-}
-
-static int cli_main_sync(const char *v, struct sxp_options *o)
-{
-    if (strcmp(v, "always") == 0)
-        o->sync = SXP_SYNC_ALWAYS;
-    else if (strcmp(v, "none") == 0)
-        o->sync = SXP_SYNC_NONE;
-    else
-        return cli_usage_error("", "--sync takes always or none, not '%s'", v);
-    return 0;
-}
-
-static int cli_main_io(const char *v, struct sxp_options *o)
-{
-    if (strcmp(v, "auto") == 0)
-        o->io = SXP_IO_AUTO;
-    else if (strcmp(v, "uring") == 0)
-        o->io = SXP_IO_URING;
-    else if (strcmp(v, "sync") == 0)
-        o->io = SXP_IO_SYNC;
-    else
-        return cli_usage_error("", "--io takes auto, uring or sync, not '%s'", v);
-    return 0;
+    *out_value = NULL;
+    if (arg[1] != '-')
+        return arg[2] == '\0' ? cli_globals_find_short(arg[1]) : NULL;
+    eq = strchr(arg + 2, '=');
+    len = eq != NULL ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
+    o = cli_globals_find_long(arg + 2, len);
+    if (o == NULL || eq == NULL)
+        return o;
+    if (o->value == NULL)
+        return NULL;
+    *out_value = eq + 1;
+    return o;
 }
 
 /* `sxp help [COMMAND]`. help's own help is the overview, so `sxp help
@@ -98,8 +75,7 @@ static int cli_main_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
     struct cli_global g;
-    const char *v = NULL;
-    int i, rc;
+    int i;
 
     /* A reader that goes away (`sxp read s | head`) must not kill us while
      * the store is open: writes then fail with EPIPE, and the command
@@ -109,40 +85,27 @@ int main(int argc, char **argv)
     sxp_options_init(&g.opts);
 
     for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-        const char *arg = argv[i];
+        const struct cli_globals_opt *o;
+        const char *v;
+        int rc;
 
-        if (strcmp(arg, "--") == 0) {
+        if (strcmp(argv[i], "--") == 0) {
             i++;
             break;
-        } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        }
+        o = cli_main_global(argv[i], &v);
+        if (o == NULL)
+            return cli_usage_error("", "unknown option '%s'", argv[i]);
+        if (o->kind == CLI_GLOBALS_HELP)
             return cli_usage_help("");
-        } else if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0) {
+        if (o->kind == CLI_GLOBALS_VERSION) {
             printf("sxp %s\n", CLI_VERSION);
             return cli_flush_stdout();
-        } else if (strcmp(arg, "--read-only") == 0) {
-            g.opts.read_only = 1;
-            g.store_opt = g.store_opt != NULL ? g.store_opt : "--read-only";
-        } else if (strcmp(arg, "--verbose") == 0 || strcmp(arg, "-v") == 0) {
-            g.verbose = 1;
-        } else if (cli_main_opt_value("dir", argc, argv, &i, &v)) {
-            if (v == NULL || v[0] == '\0')
-                return cli_usage_error("", "--dir needs a directory");
-            g.dir = v;
-        } else if (cli_main_opt_value("sync", argc, argv, &i, &v)) {
-            if (v == NULL)
-                return cli_usage_error("", "--sync needs always or none");
-            if ((rc = cli_main_sync(v, &g.opts)) != 0)
-                return rc;
-            g.store_opt = g.store_opt != NULL ? g.store_opt : "--sync";
-        } else if (cli_main_opt_value("io", argc, argv, &i, &v)) {
-            if (v == NULL)
-                return cli_usage_error("", "--io needs auto, uring or sync");
-            if ((rc = cli_main_io(v, &g.opts)) != 0)
-                return rc;
-            g.store_opt = g.store_opt != NULL ? g.store_opt : "--io";
-        } else {
-            return cli_usage_error("", "unknown option '%s'", arg);
         }
+        if (o->value != NULL && v == NULL && i + 1 < argc)
+            v = argv[++i];
+        if ((rc = o->set(&g, v)) != 0)
+            return rc;
     }
     if (i >= argc)
         return cli_usage_error("", "no command given");
