@@ -10,8 +10,8 @@
  *   4. Any other argument is positional: "-" (stdin), "-5" (a number) and
  *      SX text such as "-1.5" included. An unknown "--NAME" is a usage error,
  *      so a mistyped option never becomes a stream name; when NAME is a
- *      global option (--dir, ...), the error says to give it before the
- *      command.
+ *      global option that sets something (--dir, ...; globals.c, rule 3),
+ *      the error says to give it before the command.
  * Options may come before, between or after positional arguments.
  */
 #include <errno.h>
@@ -40,17 +40,13 @@ static int cli_args_find_short(const struct cli_optspec *specs, size_t nspecs, c
     return -1;
 }
 
-/* 1 when name[0..len) is a global option of main.c, which goes before the
- * command, not after it. */
+/* 1 when name[0..len) is a global option that sets something (globals.c,
+ * rule 3): it goes before the command, not after it. */
 static int cli_args_is_global(const char *name, size_t len)
 {
-    static const char *const globals[] = {"dir", "sync", "io", "read-only", "verbose"};
+    const struct cli_globals_opt *o = cli_globals_find_long(name, len);
 
-    for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
-        if (strlen(globals[i]) == len && strncmp(globals[i], name, len) == 0)
-            return 1;
-    }
-    return 0;
+    return o != NULL && o->kind == CLI_GLOBALS_SET;
 }
 
 int cli_args_parse(const char *cmd, const struct cli_optspec *specs, size_t nspecs, int argc,

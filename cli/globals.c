@@ -11,6 +11,11 @@
  *   2. main.c reads the arguments before the command with this table; the
  *      first one not starting with '-', or "-" alone, is the command, and
  *      "--" ends the options. Any other is a usage error (unknown option).
+ *   3. After the command, "--NAME" of an option that sets something
+ *      (CLI_GLOBALS_SET) is a usage error saying to give it before the
+ *      command (args.c). There "--help" and "-h" ask for the command's help,
+ *      "--version" is an unknown option, and a short name such as "-v" is
+ *      a positional argument unless the command has an option "-v".
  */
 #include <string.h>
 
