@@ -88,12 +88,16 @@ struct cli_globals_opt {
     /* CLI_GLOBALS_SET: applies the option to g, value NULL when it is
      * missing. 0, or the status of a usage error it printed. */
     int (*set)(struct cli_global *g, const char *value);
+    const char *help; /* its help in `sxp --help`, lines separated by LF */
 };
 
 /* The global option whose long name is name[0..len), or NULL. */
 const struct cli_globals_opt *cli_globals_find_long(const char *name, size_t len);
 /* The global option whose short name is c, or NULL. */
 const struct cli_globals_opt *cli_globals_find_short(char c);
+/* Writes the list of the global options of `sxp --help` to f, a line or
+ * more for each, in the order of the table. */
+void cli_globals_usage(FILE *f);
 
 /* ---- usage.c ------------------------------------------------------------ */
 

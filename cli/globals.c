@@ -16,7 +16,12 @@
  *      command (args.c). There "--help" and "-h" ask for the command's help,
  *      "--version" is an unknown option, and a short name such as "-v" is
  *      a positional argument unless the command has an option "-v".
+ *   4. `sxp --help` lists the options in the order of the table, each with
+ *      its help text (cli_globals_usage).
+ * Adding an option is one entry in cli_globals_table; docs/cli.md tells
+ * about it at more length.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
@@ -83,16 +88,25 @@ static int cli_globals_set_verbose(struct cli_global *g, const char *v)
 }
 
 static const struct cli_globals_opt cli_globals_table[] = {
-    {"dir", 0, "DIR", CLI_GLOBALS_SET, cli_globals_set_dir},
-    {"sync", 0, "always|none", CLI_GLOBALS_SET, cli_globals_set_sync},
-    {"io", 0, "auto|uring|sync", CLI_GLOBALS_SET, cli_globals_set_io},
-    {"read-only", 0, NULL, CLI_GLOBALS_SET, cli_globals_set_read_only},
-    {"verbose", 'v', NULL, CLI_GLOBALS_SET, cli_globals_set_verbose},
-    {"help", 'h', NULL, CLI_GLOBALS_HELP, NULL},
-    {"version", 'V', NULL, CLI_GLOBALS_VERSION, NULL},
+    {"dir", 0, "DIR", CLI_GLOBALS_SET, cli_globals_set_dir,
+     "the store (default: $SX_PERSIST_DIR,\nelse ./persist-data)"},
+    {"sync", 0, "always|none", CLI_GLOBALS_SET, cli_globals_set_sync,
+     "always: durable before ack (default);\nnone: survives a process kill only"},
+    {"io", 0, "auto|uring|sync", CLI_GLOBALS_SET, cli_globals_set_io,
+     "disk access: io_uring when available (default),\nio_uring or fail, plain syscalls"},
+    {"read-only", 0, NULL, CLI_GLOBALS_SET, cli_globals_set_read_only,
+     "no lock, no recovery; every write fails"},
+    {"verbose", 'v', NULL, CLI_GLOBALS_SET, cli_globals_set_verbose,
+     "show engine notices (recovery, I/O fallback)"},
+    {"help", 'h', NULL, CLI_GLOBALS_HELP, NULL, "this text"},
+    {"version", 'V', NULL, CLI_GLOBALS_VERSION, NULL, "the version"},
 };
 
 #define CLI_GLOBALS_N (sizeof(cli_globals_table) / sizeof(cli_globals_table[0]))
+
+/* The column where an option's help starts in `sxp --help`, as in the list
+ * of commands above it (usage.c). */
+#define CLI_GLOBALS_HELP_COL 28
 
 const struct cli_globals_opt *cli_globals_find_long(const char *name, size_t len)
 {
@@ -112,4 +126,30 @@ const struct cli_globals_opt *cli_globals_find_short(char c)
             return &cli_globals_table[i];
     }
     return NULL;
+}
+
+void cli_globals_usage(FILE *f)
+{
+    for (size_t i = 0; i < CLI_GLOBALS_N; i++) {
+        const struct cli_globals_opt *o = &cli_globals_table[i];
+        const char *line = o->help;
+        int w = fprintf(f, "  ");
+
+        if (o->short_name != 0)
+            w += fprintf(f, "-%c, ", o->short_name);
+        w += fprintf(f, "--%s", o->name);
+        if (o->value != NULL)
+            w += fprintf(f, " %s", o->value);
+        for (;;) {
+            const char *lf = strchr(line, '\n');
+            int len = lf != NULL ? (int)(lf - line) : (int)strlen(line);
+
+            fprintf(f, "%*s%.*s\n", w + 2 <= CLI_GLOBALS_HELP_COL ? CLI_GLOBALS_HELP_COL - w : 2,
+                    "", len, line);
+            if (lf == NULL)
+                break;
+            line = lf + 1;
+            w = 0;
+        }
+    }
 }

@@ -1,9 +1,10 @@
 /*
  * usage.c -- the help text of `sxp` and of each command, and usage errors.
  *
- * The texts here are the reference the program gives; docs/cli.md retells
- * them at more length. A usage error is one line naming the problem and a
- * hint to the command's help, on stderr, with exit status 2.
+ * The texts here, and the lines of the global options in globals.c, are
+ * the reference the program gives; docs/cli.md retells them at more
+ * length. A usage error is one line naming the problem and a hint to the
+ * command's help, on stderr, with exit status 2.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,6 +13,8 @@
 
 #include "cli.h"
 
+/* The overview ("") is its page, then the global options (globals.c
+ * writes them from its table), then cli_usage_overview_end. */
 struct cli_usage_page {
     const char *cmd;  /* "" for the whole command */
     const char *text; /* printed as is */
@@ -39,20 +42,7 @@ static const struct cli_usage_page cli_usage_pages[] = {
          "  stat [--socket PATH]      counts and settings of the store (or server)\n"
          "  help [COMMAND]            this text, or a command's\n"
          "\n"
-         "Global options (before the command):\n"
-         "  --dir DIR                 the store (default: $SX_PERSIST_DIR,\n"
-         "                            else ./persist-data)\n"
-         "  --sync always|none        always: durable before ack (default);\n"
-         "                            none: survives a process kill only\n"
-         "  --io auto|uring|sync      disk access: io_uring when available (default),\n"
-         "                            io_uring or fail, plain syscalls\n"
-         "  --read-only               no lock, no recovery; every write fails\n"
-         "  -v, --verbose             show engine notices (recovery, I/O fallback)\n"
-         "  -h, --help                this text\n"
-         "  -V, --version             the version\n"
-         "\n"
-         "Exit status: 0 ok, 1 the request failed (one line on stderr), 2 bad usage.\n"
-         "Each command takes --help.\n"},
+         "Global options (before the command):\n"},
     {"op", "usage: sxp op [--socket PATH] 'REQUEST'\n"
            "       sxp op [--socket PATH] -\n"
            "\n"
@@ -202,6 +192,12 @@ static const struct cli_usage_page cli_usage_pages[] = {
              "and a blob, and may run again (its seqs continue above the old ones).\n"},
 };
 
+/* The end of the overview, after its list of the global options. */
+static const char cli_usage_overview_end[] =
+    "\n"
+    "Exit status: 0 ok, 1 the request failed (one line on stderr), 2 bad usage.\n"
+    "Each command takes --help.\n";
+
 static const struct cli_usage_page *cli_usage_find(const char *cmd)
 {
     for (size_t i = 0; i < sizeof(cli_usage_pages) / sizeof(cli_usage_pages[0]); i++) {
@@ -218,6 +214,10 @@ int cli_usage_print(FILE *f, const char *cmd)
     if (p == NULL)
         return -ENOENT;
     fputs(p->text, f);
+    if (p->cmd[0] == '\0') {
+        cli_globals_usage(f);
+        fputs(cli_usage_overview_end, f);
+    }
     return 0;
 }
 
