@@ -627,6 +627,98 @@ pass "--io sync uses plain syscalls"
 ok "" --io sync --sync none append sv '{:seq 4}'
 ok 4 last-seq sv
 
+# ---- the global options -------------------------------------------------------------
+
+# Every global option `sxp --help` lists comes from one table (cli/globals.c)
+# that main.c parses before the command and args.c looks names up in after
+# it. So each one listed works before a command, in its long, short and "="
+# forms, and each that sets something (all but --help and --version, which
+# print and stop) is refused after a command with a usage error saying where
+# it goes.
+G=$T/globals
+"$SXP" --dir "$G" append g '{:seq 1}'
+run --help
+HELP=$OUT
+
+# global_form NAME ARG...: the global option NAME, given as ARG..., works
+# before a command and, when it sets something and ARG is long, is refused
+# after one.
+global_form() {
+    local name=$1
+    shift
+    case $name in
+    --help)
+        run "$@" streams
+        [ "$RC" = 0 ] && [ "$OUT" = "$HELP" ] || fail "sxp $* streams prints the overview"
+        ;;
+    --version)
+        run "$@" streams
+        [ "$RC" = 0 ] && [[ "$OUT" == "sxp "* ]] || fail "sxp $* streams prints the version"
+        ;;
+    *)
+        run --dir "$G" "$@" streams
+        [ "$RC" = 0 ] && [ "$OUT" = g ] || fail "sxp --dir G $* streams lists the streams"
+        if [[ "$1" == --* ]]; then
+            run --dir "$G" streams "$@"
+            [ "$RC" = 2 ] && [ ! -s "$T/out" ] &&
+                [[ "$ERR" == "sxp: '$name' is a global option: give it before 'streams'"* ]] ||
+                fail "sxp streams $* says to give $name before the command"
+        fi
+        ;;
+    esac
+}
+
+SEEN=
+in_globals=0
+while IFS= read -r line; do
+    case $line in
+    "Global options"*) in_globals=1 ;;
+    "") in_globals=0 ;;
+    esac
+    if [ "$in_globals" = 0 ] || [[ "$line" != "  -"* ]]; then
+        continue
+    fi
+    spec=${line#  }
+    spec=${spec%%  *} # "--dir DIR", "-v, --verbose"
+    short=
+    if [[ "$spec" == -?,\ * ]]; then
+        short=${spec%%,*}
+        spec=${spec#*, }
+    fi
+    name=${spec%% *}
+    value=
+    if [[ "$spec" == *" "* ]]; then
+        value=${spec#* }
+    fi
+    SEEN="$SEEN $name"
+    case $value in
+    "")
+        global_form "$name" "$name"
+        if [ -n "$short" ]; then
+            global_form "$name" "$short"
+        fi
+        ;;
+    *)
+        case $value in
+        DIR) v=$G ;;
+        *"|"*) v=${value%%|*} ;;
+        *) fail "test_cli.sh has no value to give '$name $value': add one" ;;
+        esac
+        global_form "$name" "$name" "$v"
+        global_form "$name" "$name=$v"
+        if [ -n "$short" ]; then
+            global_form "$name" "$short" "$v"
+        fi
+        ;;
+    esac
+    case $name in
+    --help | --version) pass "global option ${short:+$short, }$name: before a command it prints and stops" ;;
+    *) pass "global option ${short:+$short, }$name${value:+ $value}: taken before a command, refused after one" ;;
+    esac
+done <<<"$HELP"
+[[ "$SEEN " == *" --dir "* ]] && [[ "$SEEN " == *" --help "* ]] ||
+    fail "sxp --help lists --dir and --help among the global options (found:$SEEN)"
+
 # ---- where the store is ------------------------------------------------------------
 
 RC=0
