@@ -669,6 +669,7 @@ global_form() {
 }
 
 SEEN=
+SPECS=()
 in_globals=0
 while IFS= read -r line; do
     case $line in
@@ -691,6 +692,7 @@ while IFS= read -r line; do
         value=${spec#* }
     fi
     SEEN="$SEEN $name"
+    SPECS+=("${short:+$short, }$name${value:+ $value}")
     case $value in
     "")
         global_form "$name" "$name"
@@ -718,6 +720,16 @@ while IFS= read -r line; do
 done <<<"$HELP"
 [[ "$SEEN " == *" --dir "* ]] && [[ "$SEEN " == *" --help "* ]] ||
     fail "sxp --help lists --dir and --help among the global options (found:$SEEN)"
+
+# docs/cli.md's table of global options has a row for each, and only those,
+# in the form `sxp --help` shows them ("`-v`, `--verbose`", "`--dir DIR`").
+DOC=$(cd "$(dirname "$0")/.." && pwd)/docs/cli.md
+DOC_SPECS=$(sed -n '/^## Global options/,/^## /p' "$DOC" | { grep '^| `' || true; } | sed 's/\\|/@/g' |
+    cut -d'|' -f2 | tr -d '`' | sed 's/^ *//; s/ *$//; s/@/|/g' | LC_ALL=C sort)
+HELP_SPECS=$(printf '%s\n' "${SPECS[@]}" | LC_ALL=C sort)
+[ "$DOC_SPECS" = "$HELP_SPECS" ] ||
+    fail "docs/cli.md lists the global options of sxp --help: $(diff <(echo "$HELP_SPECS") <(echo "$DOC_SPECS"))"
+pass "docs/cli.md lists the same global options as sxp --help"
 
 # ---- where the store is ------------------------------------------------------------
 
