@@ -21,8 +21,7 @@
 /* ST-7: after a failed directory fsync, blobs/ refuses access until reopen. */
 static int blob_fence_check(sxp_store *s, struct sxp_err *err)
 {
-    return store_check_fence(__atomic_load_n(&s->blobs_fenced, __ATOMIC_ACQUIRE), s->blobs_dir,
-                             err);
+    return store_check_fence(&s->blobs_d, err);
 }
 
 /* The blob's path; the cid is checked before the fence (ST-7): an argument
@@ -64,26 +63,24 @@ int sxp_blob_put(sxp_store *s, const void *bytes, size_t len, char out_cid[SXP_C
     rc = layout_blob_path(s->root, out_cid, path);
     if (rc)
         return err_set(err, rc, "blob path too long");
+    uint64_t mark = store_dir_mark(&s->blobs_d);
     rc = s->io->stat(s->io, path, &size, NULL);
     if (rc == 0 && size == len) {
         if (s->opt.sync != SXP_SYNC_ALWAYS)
             return 0;
         /* The file may be what a killed put left, its name not yet
-         * durable: sync the folder before acknowledging. */
-        rc = s->io->fsync_dir(s->io, s->blobs_dir);
-        if (rc)
-            __atomic_store_n(&s->blobs_fenced, rc, __ATOMIC_RELEASE);
-        else
+         * durable: sync the folder before acknowledging. A failure fences
+         * blobs/ (ST-7). */
+        rc = store_fsync_dir(s, &s->blobs_d, mark);
+        if (!rc)
             store_count_syncs(s, 1);
         return rc ? err_set(err, rc, "fsync %s: %s", s->blobs_dir, strerror(-rc)) : 0;
     }
-    int renamed = 0;
     rc = layout_tmp_path(s->blobs_dir, tmp);
     if (!rc)
-        rc = io_write_atomic_ex(s->io, path, tmp, bytes, len, s->opt.sync == SXP_SYNC_ALWAYS,
-                                &renamed);
-    if (rc && renamed)
-        __atomic_store_n(&s->blobs_fenced, rc, __ATOMIC_RELEASE);
+        rc = io_write_replace(s->io, path, tmp, bytes, len, s->opt.sync == SXP_SYNC_ALWAYS);
+    if (!rc)
+        rc = store_fsync_dir(s, &s->blobs_d, mark);
     if (rc)
         return err_set(err, rc, "write %s: %s", path, strerror(-rc));
     if (s->opt.sync == SXP_SYNC_ALWAYS)

@@ -136,11 +136,11 @@ SXP_MUST_CHECK int io_read_file_flags(struct sxp_io *io, const char *path, int f
  * tmp_path is removed on failure. */
 SXP_MUST_CHECK int io_write_atomic(struct sxp_io *io, const char *path, const char *tmp_path,
                                    const void *bytes, size_t len, int sync);
-/* The same; *out_renamed (may be NULL) is set to 1 once path names the new
- * bytes, so a caller whose directory fsync failed knows readers can see
- * them. */
-SXP_MUST_CHECK int io_write_atomic_ex(struct sxp_io *io, const char *path, const char *tmp_path,
-                                      const void *bytes, size_t len, int sync, int *out_renamed);
+/* The same but the directory's fsync, which the caller does (the engine's
+ * go through store_fsync_dir, ST-7): 0 once path names the new bytes,
+ * which readers can then see; on failure path is as it was. */
+SXP_MUST_CHECK int io_write_replace(struct sxp_io *io, const char *path, const char *tmp_path,
+                                    const void *bytes, size_t len, int sync);
 /* Cuts the file fd to len and, when sync, fdatasyncs the new size (a log
  * or LOCK cut back to its last whole line). 0 or the first error;
  * *sync_failed (may be NULL) is set to 1 when that was the fdatasync's

@@ -73,16 +73,21 @@ close_fd:
 int io_write_atomic(struct sxp_io *io, const char *path, const char *tmp_path, const void *bytes,
                     size_t len, int sync)
 {
-    return io_write_atomic_ex(io, path, tmp_path, bytes, len, sync, NULL);
+    char dir[PATH_MAX];
+    int rc = io_write_replace(io, path, tmp_path, bytes, len, sync);
+    if (rc == 0 && sync) {
+        /* The rename lives in the directory: until the directory is synced
+         * the new name may vanish at a power loss (IO-4). */
+        io_dirname(path, dir, sizeof(dir));
+        rc = io->fsync_dir(io, dir);
+    }
+    return rc;
 }
 
-int io_write_atomic_ex(struct sxp_io *io, const char *path, const char *tmp_path, const void *bytes,
-                       size_t len, int sync, int *out_renamed)
+int io_write_replace(struct sxp_io *io, const char *path, const char *tmp_path, const void *bytes,
+                     size_t len, int sync)
 {
     int rc;
-    char dir[PATH_MAX];
-    if (out_renamed)
-        *out_renamed = 0;
     int fd = io->open(io, tmp_path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
     if (fd < 0)
         return fd; /* nothing was created */
@@ -103,16 +108,7 @@ int io_write_atomic_ex(struct sxp_io *io, const char *path, const char *tmp_path
     rc = io->rename(io, tmp_path, path);
     if (rc < 0)
         goto unlink_tmp;
-    if (out_renamed)
-        *out_renamed = 1;
-    if (sync) {
-        /* The rename lives in the directory: until the directory is synced
-         * the new name may vanish at a power loss (IO-4). The tmp name is
-         * gone now, so there is nothing left to remove on failure. */
-        io_dirname(path, dir, sizeof(dir));
-        rc = io->fsync_dir(io, dir);
-    }
-    return rc;
+    return 0;
 
 close_tmp:
     if (fd >= 0) {

@@ -23,12 +23,7 @@
 /* ST-7: after a failed directory fsync, kv/ refuses access until reopen. */
 static int kv_fence_check(sxp_store *s, struct sxp_err *err)
 {
-    return store_check_fence(__atomic_load_n(&s->kv_fenced, __ATOMIC_ACQUIRE), s->kv_dir, err);
-}
-
-static void kv_fence(sxp_store *s, int rc)
-{
-    __atomic_store_n(&s->kv_fenced, rc, __ATOMIC_RELEASE);
+    return store_check_fence(&s->kv_d, err);
 }
 
 /* The key's path; the key is checked before the fence (ST-7): an argument
@@ -100,7 +95,6 @@ int sxp_kv_put(sxp_store *s, const char *key, size_t key_len, const sxp_value *v
 {
     char path[PATH_MAX], tmp[PATH_MAX];
     struct buf b = BUF_INIT;
-    int renamed = 0;
     /* The arguments first (the key, then the value), then the store. */
     int rc = layout_check_name("key", key, key_len, LAYOUT_KEY_MAX, err);
     if (!rc)
@@ -112,11 +106,11 @@ int sxp_kv_put(sxp_store *s, const char *key, size_t key_len, const sxp_value *v
     if (rc)
         goto out;
     rc = layout_tmp_path(s->kv_dir, tmp);
+    uint64_t mark = store_dir_mark(&s->kv_d);
     if (!rc)
-        rc = io_write_atomic_ex(s->io, path, tmp, b.p, b.len, s->opt.sync == SXP_SYNC_ALWAYS,
-                                &renamed);
-    if (rc && renamed)
-        kv_fence(s, rc);
+        rc = io_write_replace(s->io, path, tmp, b.p, b.len, s->opt.sync == SXP_SYNC_ALWAYS);
+    if (!rc)
+        rc = store_fsync_dir(s, &s->kv_d, mark); /* fences kv/ when it fails */
     if (rc)
         err_set(err, rc, "write %s: %s", path, strerror(-rc));
     else if (s->opt.sync == SXP_SYNC_ALWAYS)
@@ -134,19 +128,19 @@ int sxp_kv_delete(sxp_store *s, const char *key, size_t key_len, struct sxp_err 
         rc = store_check_writable(s, err);
     if (rc)
         return rc;
+    uint64_t mark = store_dir_mark(&s->kv_d);
     rc = s->io->unlink(s->io, path);
     if (rc == -ENOENT && s->opt.sync != SXP_SYNC_ALWAYS)
         return 0;
     if (rc && rc != -ENOENT)
         return err_set(err, rc, "unlink %s: %s", path, strerror(-rc));
     /* The unlink is acknowledged only once the directory entry's removal
-     * is durable; otherwise the old value could come back after a crash. */
+     * is durable; otherwise the old value could come back after a crash.
+     * A failure fences kv/ (ST-7). */
     if (s->opt.sync == SXP_SYNC_ALWAYS) {
-        rc = s->io->fsync_dir(s->io, s->kv_dir);
-        if (rc) {
-            kv_fence(s, rc);
+        rc = store_fsync_dir(s, &s->kv_d, mark);
+        if (rc)
             return err_set(err, rc, "fsync %s: %s", s->kv_dir, strerror(-rc));
-        }
         store_count_syncs(s, 1);
     }
     return 0;

@@ -55,14 +55,41 @@ int store_check_writable(const sxp_store *s, struct sxp_err *err)
     return 0;
 }
 
-int store_check_fence(int fence, const char *dir, struct sxp_err *err)
+int store_check_fence(const struct store_dir *d, struct sxp_err *err)
 {
+    int fence = __atomic_load_n(&d->fenced, __ATOMIC_ACQUIRE);
     if (!fence)
         return 0;
     return err_set(err, fence,
                    "%s refuses access after a failed directory fsync (%s) until the store is "
                    "reopened",
-                   dir, strerror(-fence));
+                   d->path, strerror(-fence));
+}
+
+int store_fsync_dir(sxp_store *s, struct store_dir *d, uint64_t mark)
+{
+    if (s->opt.sync != SXP_SYNC_ALWAYS)
+        return 0;
+    pthread_mutex_lock(&d->mu);
+    int rc;
+    if (__atomic_load_n(&d->fails, __ATOMIC_ACQUIRE) != mark) {
+        rc = __atomic_load_n(&d->fenced, __ATOMIC_ACQUIRE); /* ST-7: the entry may be gone */
+    } else {
+        rc = s->io->fsync_dir(s->io, d->path);
+        if (rc) {
+            if (!__atomic_load_n(&d->fenced, __ATOMIC_ACQUIRE))
+                __atomic_store_n(&d->fenced, rc, __ATOMIC_RELEASE);
+            __atomic_add_fetch(&d->fails, 1, __ATOMIC_ACQ_REL);
+        }
+    }
+    pthread_mutex_unlock(&d->mu);
+    return rc;
+}
+
+static void store_dir_init(struct store_dir *d, const char *path)
+{
+    pthread_mutex_init(&d->mu, NULL);
+    d->path = path;
 }
 
 static unsigned store_default_max_fds(void)
@@ -294,6 +321,9 @@ static void store_free(sxp_store *s)
         s->io->destroy(s->io);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->lock_mu);
+    pthread_mutex_destroy(&s->kv_d.mu);
+    pthread_mutex_destroy(&s->blobs_d.mu);
+    pthread_mutex_destroy(&s->streams_d.mu);
     pthread_cond_destroy(&s->cv);
     free(s);
 }
@@ -321,6 +351,9 @@ int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *i
     s->j_ckpt_logs = JOURNAL_CKPT_LOGS;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->lock_mu, NULL);
+    store_dir_init(&s->kv_d, s->kv_dir);
+    store_dir_init(&s->blobs_d, s->blobs_dir);
+    store_dir_init(&s->streams_d, s->streams_dir);
     pthread_cond_init(&s->cv, NULL);
     if (o)
         s->opt = *o;

@@ -21,17 +21,26 @@
  *         failed write only, until it is revived (revive.c RV-1..RV-4).
  *   ST-5  hw_seqfile is the value in the .seq file on disk; hw_seqfile <= hw.
  *   ST-7  A failed directory fsync after a rename or unlink in kv/ or blobs/
- *         fences that folder (s->kv_fenced, s->blobs_fenced): every later
- *         access fails until the store is reopened, so no reader sees the
- *         effect of an operation that failed (SPEC section 4). In streams/
- *         a failed fsync while a stream is created fences creations
- *         (s->streams_fenced): a retry's fsync could succeed with the
- *         failed one's entries not on disk, and acknowledge an append whose
- *         file a power loss then removes. Existing streams go on. A
- *         failed fsync of streams/ after a truncate renamed its new log
- *         over the old one fences that stream (st->fenced): its reads fail
- *         too, as its writes do (ST-4), until the store is reopened, since
- *         the events the truncate dropped may come back at a power loss.
+ *         fences that folder (s->kv_d, s->blobs_d): every later access
+ *         fails until the store is reopened, so no reader sees the effect
+ *         of an operation that failed (SPEC section 4). A failed fsync of
+ *         streams/ fences creations (s->streams_d): a retry's fsync could
+ *         succeed with the failed one's entries not on disk, and acknowledge
+ *         an append whose file a power loss then removes. Existing streams
+ *         go on. When it came after a truncate renamed its new log over the
+ *         old one it fences that stream as well (st->fenced): its reads
+ *         fail too, as its writes do (ST-4), until the store is reopened,
+ *         since the events the truncate dropped may come back at a power
+ *         loss.
+ *         A kernel may drop the pending entries of a directory whose fsync
+ *         failed, so a later fsync that succeeds proves nothing of an entry
+ *         written before the failure, whoever wrote it. So the fsyncs of one
+ *         folder run one at a time (store_fsync_dir), each failure is
+ *         counted under that lock, and an operation that took its mark
+ *         (store_dir_mark) before a failure is failed with the fence's
+ *         error instead of fsyncing: its entry, written before its fsync,
+ *         may be gone. An entry written after the failure is made durable
+ *         by a later fsync as usual (the close's .seq files, say).
  *   ST-6  size_written <= size_alloc when size_alloc is not 0; the bytes
  *         between them are zeros (commit.c, pre-zeroing).
  *   ST-8  A loaded stream of a read-write store has a log that ends in LF
@@ -56,6 +65,14 @@
 #include "sxp.h"
 
 struct commit_req;
+
+/* ST-7: one folder's directory fsyncs (store.c store_fsync_dir). */
+struct store_dir {
+    pthread_mutex_t mu; /* its fsyncs run one at a time */
+    uint64_t fails;     /* fsyncs of it that failed so far (atomic) */
+    int fenced;         /* 0, or the -errno of the first (atomic) */
+    const char *path;
+};
 
 struct stream {
     char name[LAYOUT_STREAM_MAX + 1]; /* NUL-terminated for messages only */
@@ -140,10 +157,12 @@ struct sxp_store {
     size_t last_active; /* callers in and queued behind the last round */
     uint64_t round_ns;  /* average time of a round's write_sync */
 
-    int kv_fenced;      /* 0, or -errno: kv/ refuses all access (kv.c) */
-    int blobs_fenced;   /* 0, or -errno: blobs/ likewise (blob.c) */
-    int streams_fenced; /* 0, or -errno: no stream is created (streams.c); s->mu */
-    int recovered;      /* open ran recovery */
+    /* ST-7: each folder's fsyncs and fence. kv/ and blobs/ refuse all
+     * access once fenced (kv.c, blob.c); streams/ refuses new streams
+     * (streams.c). */
+    struct store_dir kv_d, blobs_d, streams_d;
+
+    int recovered; /* open ran recovery */
     unsigned rec_tails_cut, rec_tails_saved, rec_hw_rolled, rec_seq_created, rec_tmp_removed,
         rec_unborn;
     unsigned rec_logs_scanned, rec_logs_skipped;
@@ -216,10 +235,9 @@ int streams_trim_tails(sxp_store *s, struct sxp_err *err);
 /* Writes every .seq that lags its stream's hw, and removes the logs of
  * unborn streams (used by close). */
 int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err);
-/* Writes one stream's .seq with its hw durably. s->mu held; drops it.
- * *out_renamed (when not NULL): 1 once the new file has its name, so that
- * a failure after it was the directory's fsync. */
-int streams_write_seqfile(sxp_store *s, struct stream *st, int *out_renamed, struct sxp_err *err);
+/* Writes one stream's .seq with its hw durably (a failed fsync of
+ * streams/ fences creations, ST-7). s->mu held; drops it. */
+int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err);
 void streams_free_all(sxp_store *s);
 /* Path of the stream's .log or .seq (suffix) into out (PATH_MAX). */
 int streams_path(const sxp_store *s, const struct stream *st, const char *suffix, char *out);
@@ -267,6 +285,15 @@ int blob_check_len(size_t len, struct sxp_err *err);
 /* Checks the store is writable: -EROFS when opened read-only. */
 int store_check_writable(const sxp_store *s, struct sxp_err *err);
 /* 0, or the fence's error (ST-7) with a message naming the folder. */
-int store_check_fence(int fence, const char *dir, struct sxp_err *err);
+int store_check_fence(const struct store_dir *d, struct sxp_err *err);
+/* ST-7: what to pass store_fsync_dir, taken before the entry it is to make
+ * durable (a rename, unlink or create in d) is written. */
+static inline uint64_t store_dir_mark(const struct store_dir *d)
+{
+    return __atomic_load_n(&d->fails, __ATOMIC_ACQUIRE);
+}
+/* ST-7: fsyncs d for an entry written after mark was taken: 0 once it is
+ * durable; else -errno, and d is fenced. Under SXP_SYNC_NONE, 0. */
+int store_fsync_dir(sxp_store *s, struct store_dir *d, uint64_t mark);
 
 #endif

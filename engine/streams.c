@@ -273,7 +273,7 @@ void streams_wait_idle(sxp_store *s, struct stream *st)
         pthread_cond_wait(&s->cv, &s->mu);
 }
 
-int streams_write_seqfile(sxp_store *s, struct stream *st, int *out_renamed, struct sxp_err *err)
+int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX], text[LAYOUT_SEQ_MAX_TEXT];
     int64_t hw = st->hw;
@@ -284,7 +284,10 @@ int streams_write_seqfile(sxp_store *s, struct stream *st, int *out_renamed, str
     if (rc)
         return err_set(err, rc, "stream path too long");
     pthread_mutex_unlock(&s->mu);
-    rc = io_write_atomic_ex(s->io, path, tmp, text, n, s->opt.sync == SXP_SYNC_ALWAYS, out_renamed);
+    uint64_t mark = store_dir_mark(&s->streams_d);
+    rc = io_write_replace(s->io, path, tmp, text, n, s->opt.sync == SXP_SYNC_ALWAYS);
+    if (!rc)
+        rc = store_fsync_dir(s, &s->streams_d, mark); /* ST-7 */
     pthread_mutex_lock(&s->mu);
     if (rc)
         return err_set(err, rc, "write %s: %s", path, strerror(-rc));
@@ -382,16 +385,18 @@ int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err)
 
     if (st->log_exists)
         return 0;
-    if (s->streams_fenced) /* ST-7 */
-        return err_set(err, s->streams_fenced,
+    int fence = __atomic_load_n(&s->streams_d.fenced, __ATOMIC_ACQUIRE);
+    if (fence) /* ST-7 */
+        return err_set(err, fence,
                        "%s refuses new streams after a failed directory fsync (%s) until the "
                        "store is reopened",
-                       s->streams_dir, strerror(-s->streams_fenced));
+                       s->streams_dir, strerror(-fence));
     rc = streams_path(s, st, ".log", path);
     if (rc)
         return err_set(err, rc, "stream path too long");
     st->busy = 1;
     pthread_mutex_unlock(&s->mu);
+    uint64_t mark = store_dir_mark(&s->streams_d);
     int fd = s->io->open(s->io, path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd >= 0)
         rc = s->io->close(s->io, fd);
@@ -407,12 +412,11 @@ int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err)
      * the file that holds it. */
     if (s->opt.sync == SXP_SYNC_ALWAYS) {
         pthread_mutex_unlock(&s->mu);
-        rc = s->io->fsync_dir(s->io, s->streams_dir);
+        rc = store_fsync_dir(s, &s->streams_d, mark); /* fences creations when it fails */
         pthread_mutex_lock(&s->mu);
         s->st_syncs++;
         if (rc) {
-            s->streams_fenced = rc; /* ST-7 */
-            st->log_undurable = 1;  /* not to be written, but the close removes it */
+            st->log_undurable = 1; /* not to be written, but the close removes it */
             err_set(err, rc, "fsync %s: %s", s->streams_dir, strerror(-rc));
             goto out;
         }
@@ -666,6 +670,7 @@ int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err)
     struct stream *chunk[SEQFILE_CHUNK];
     size_t n = 0, total = 0;
     int rc = 0;
+    uint64_t mark = store_dir_mark(&s->streams_d);
 
     /* The logs are synced and cut by now: their descriptors go first, so
      * that the temp files below fit under a low RLIMIT_NOFILE. */
@@ -691,7 +696,7 @@ int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err)
         rc = streams_flush_chunk(s, chunk, n);
     /* One directory fsync makes every rename and unlink above durable. */
     if (!rc && total && s->opt.sync == SXP_SYNC_ALWAYS) {
-        rc = s->io->fsync_dir(s->io, s->streams_dir);
+        rc = store_fsync_dir(s, &s->streams_d, mark);
         s->st_syncs++;
     }
     if (rc)

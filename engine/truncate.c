@@ -135,6 +135,7 @@ static int truncate_rewrite(sxp_store *s, struct stream *st, int fd, uint64_t en
             goto cleanup;
         }
     }
+    uint64_t mark = store_dir_mark(&s->streams_d);
     rc = s->io->rename(s->io, tmp, path);
     if (rc) {
         err_set(err, rc, "rename %s to %s: %s", tmp, path, strerror(-rc));
@@ -145,7 +146,7 @@ static int truncate_rewrite(sxp_store *s, struct stream *st, int fd, uint64_t en
     /* T-4: the rename itself survives a power loss only once streams/ is
      * synced; until then the truncate is not acknowledged. */
     if (sync) {
-        rc = s->io->fsync_dir(s->io, s->streams_dir);
+        rc = store_fsync_dir(s, &s->streams_d, mark); /* fences creations when it fails */
         if (rc) {
             err_set(err, rc, "fsync %s: %s", s->streams_dir, strerror(-rc));
             goto cleanup;
@@ -218,7 +219,7 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
             goto idle;
     }
     if (st->hw > st->hw_seqfile) {
-        rc = streams_write_seqfile(s, st, NULL, err); /* T-2 */
+        rc = streams_write_seqfile(s, st, err); /* T-2 */
         if (rc)
             goto idle;
     }
