@@ -23,10 +23,13 @@
  * CREATION ORDER). When the log holds no event once its torn tail is cut,
  * the stream is UNBORN (a = 1): its first append failed or never became
  * durable, and -p removes the empty log as recovery does (R-4b), where it
- * creates the .seq of any other log (R-4).
+ * creates the .seq of any other log (R-4). Not while a JOURNAL record that
+ * was not written back (-n; -p holding them for -y) may name the log: its
+ * lines are still to come, as recovery writes records back first (R-0).
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "fsck_int.h"
 #include "layout.h"
@@ -68,6 +71,8 @@ int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it)
     if (!it->has_seq) {
         /* UNBORN (recover.c R-4b): no event stays once a torn tail is cut. */
         int unborn = it->log_size == 0 || (it->torn && it->torn_off == 0);
+        if (lock_dirty_has(&c->held, lock_dirty_bucket(it->name, strlen(it->name))))
+            unborn = 0; /* a pending record may name it */
         struct fsck_finding f = {
             .code = FSCK_SEQ_MISSING, .file = it->rel_seq, .a = unborn, .b = max};
         rc = fsck_flist_add(&it->f, &f);

@@ -561,6 +561,8 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
             return FSCK_EXIT_FAILED;
         }
     }
+    if (!apply)
+        c->held = jr.named; /* check_seq.c MISSING */
     struct fsck_finding f = {.code = FSCK_JOURNAL_PENDING,
                              .file = fsck_str(c, "JOURNAL"),
                              .len = jr.bytes,

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "fsck.h"
+#include "lock.h"
 #include "lostfound.h"
 
 /* Detail values of foreign-file. */
@@ -72,6 +73,9 @@ struct fsck_ctx {
     int store_clean;    /* LOCK read "clean\n" (R-3d) */
     int store_unsynced; /* LOCK says its last session ran without syncs (K-6) */
     int sync_failed;    /* a repair could not make a log durable: LOCK stays */
+    /* JOURNAL records not written back (-n, or held for -y): the buckets
+     * of their logs, which may be empty only for now (check_seq.c) */
+    struct lock_dirty held;
     char sync_msg[256];
 
     struct fsck_item *items;

@@ -1355,6 +1355,34 @@ static void a_record_whose_log_is_a_directory_is_refused_and_fsck_y_repairs_it(v
     tc_orphan_record_repaired(*state, 1);
 }
 
+/* R-4b under sxp-fsck -p: a new stream's first append, acknowledged
+ * through the journal, whose log lost its lines at the power loss, is
+ * not unborn: its record is pending. When another record is an orphan,
+ * -p writes no record back (they wait for -y), so the log is still empty
+ * when its seq-missing is repaired; -p must leave it for -y to write the
+ * record into, not remove it as an unborn stream's. */
+static void fsck_p_keeps_a_new_log_whose_record_is_not_written_back(void **state)
+{
+    struct tc *t = *state;
+    struct fsck_report r;
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 2), 0); /* journaled rounds */
+    assert_int_equal(tc_append(s, "z", 1), 0); /* creates z */
+    tc_die_and_lose_power(t, s);
+    assert_int_equal(tc_journal_records(t), 2);
+    assert_int_equal(tc_size(t, "streams/7a.log"), 0); /* its line was in the page cache */
+    assert_int_equal(t->io->unlink(t->io, TC_STORE "/streams/61.log"), 0);
+    assert_int_equal(tc_fsck_report(t, FSCK_MODE_PREEN, &r), FSCK_EXIT_LEFT);
+    assert_non_null(tc_finding(&r, FSCK_JOURNAL_ORPHAN));
+    fsck_report_free(&r);
+    assert_true(tc_exists(t, "streams/7a.log")); /* fails: -p removed it */
+    assert_int_equal(tc_fsck(t, FSCK_MODE_YES), FSCK_EXIT_REPAIRED);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "z"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 /* C-5: the checkpoint a round runs after its appends are durable fails
  * none of them. Here the fdatasync of "a"'s log fails in it: "b"'s append
  * is acknowledged all the same (its record is synced), "a" refuses writes
@@ -2109,6 +2137,7 @@ int main(void)
         T(a_record_past_the_end_of_its_log_is_refused),
         T(a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it),
         T(a_record_whose_log_is_a_directory_is_refused_and_fsck_y_repairs_it),
+        T(fsck_p_keeps_a_new_log_whose_record_is_not_written_back),
         T(zeros_ahead_that_find_no_room_fail_no_append),
         T(a_recovery_cut_short_after_its_replay_reads_every_log),
         T(a_failed_log_write_after_its_record_comes_back_after_a_crash),
