@@ -99,7 +99,7 @@ struct stream {
     int revive_cut;          /* RV-2: cut back to size_durable, and synced */
     int seq_exists;          /* 1: .seq is on disk */
     int log_exists;          /* 1: .log is on disk */
-    int log_undurable;       /* 1: .log made, but the fsync of its name failed (ST-7) */
+    int log_undurable;       /* 1: .log made, but its creation failed (ST-7, or close) */
     int busy;                /* load, creation or truncate in progress */
     int loaded;              /* 1 once its state was read from disk */
     int dirty_logged;        /* 1 once LOCK's dirty list names it (lock.h K-5) */

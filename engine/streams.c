@@ -404,6 +404,9 @@ int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err)
         rc = fd;
     pthread_mutex_lock(&s->mu);
     if (rc) {
+        /* A failed close leaves the file made: the close removes it. */
+        if (fd >= 0)
+            st->log_undurable = 1;
         err_set(err, rc, "create %s: %s", path, strerror(-rc));
         goto out;
     }

@@ -739,6 +739,28 @@ static void a_failed_creation_lists_no_stream(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+static int tc_fsck(struct tc *t, enum fsck_mode mode);
+
+/* A creation whose open made the log but whose close of it failed: the
+ * append fails and no stream is listed, and the close must still remove
+ * the empty log, or the store it marks clean holds a .log without a .seq
+ * (INV-4), which sxp-fsck -n reports (seq-missing, exit 4). */
+static void a_creation_whose_close_failed_leaves_no_log(void **state)
+{
+    struct tc *t = *state;
+    char l[64];
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    /* The first close from here is that of z's new log (streams.c). */
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_CLOSE, 1, -EIO, 0), 0);
+    assert_int_equal(tc_append(s, "z", 1), -EIO);
+    io_fault_clear(t->io);
+    assert_string_equal(tc_listed(s, l, sizeof(l)), "a");
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_false(tc_exists(t, "streams/7a.log")); /* fails: left behind */
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
 /* A stream created and appended to this session has no .seq until the
  * close (streams.c CREATION ORDER) and is listed all the same; a power
  * loss before the close keeps it listed (recovery writes its .seq). */
@@ -2128,6 +2150,7 @@ int main(void)
         T(a_failed_first_append_lists_no_stream),
         T(a_first_append_whose_sync_failed_is_gone_after_recovery),
         T(a_failed_creation_lists_no_stream),
+        T(a_creation_whose_close_failed_leaves_no_log),
         T(a_new_stream_is_listed_before_its_seq_is_written),
         T(appends_only_the_journal_made_durable_survive_power_loss),
         T(a_log_written_outside_the_journal_is_listed_first),
