@@ -36,7 +36,9 @@
  *         in any bucket: a stream being created, whose log the session
  *         makes before it lists or journals it, or one whose first append
  *         failed, whose log the close removes. Recovery removed those that
- *         an earlier session left (R-4b), before this session began.
+ *         an earlier session left (R-4b), before this session began. One
+ *         that the close removes after the walk is, as in LV-5, not checked
+ *         or counted and stops nothing (check_log.c).
  * JOURNAL holds the session's pending records too: fsck.c does not read it
  * under --force for findings (no journal-pending), only here for names.
  *

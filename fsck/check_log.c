@@ -242,6 +242,11 @@ int fsck_check_log(struct fsck_ctx *c, struct fsck_item *it)
         return -ENAMETOOLONG;
     }
     fd = fsck_open_read(c, path);
+    if (fd == -ENOENT && c->live && !it->has_seq) {
+        it->gone = 1; /* check_live.c LV-6: the close removed an unborn log */
+        it->has_log = 0;
+        return 0;
+    }
     if (fd < 0) {
         fsck_item_fail(it, fd, "open", path);
         return fd;

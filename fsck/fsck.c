@@ -281,6 +281,8 @@ static int fsck_collect(struct fsck_ctx *c, struct fsck_report *r)
         it->f.n = 0;
         switch (it->kind) {
         case FSCK_ITEM_STREAM:
+            if (it->gone)
+                break; /* LV-6: not checked */
             r->streams++;
             if (it->has_log)
                 r->log_bytes += it->log_size;

@@ -820,6 +820,42 @@ static void kv_file_a_live_writer_deletes_during_the_check_is_skipped(void **sta
     fx_remove_tree(root);
 }
 
+/* LV-6 and the close (engine/streams.c UNBORN STREAMS): a live writer's
+ * close removes the empty log of a stream whose first append failed. One
+ * that goes between fsck's walk and its check is, like a kv-delete (LV-5),
+ * no failure to check under --force: the store is what the writer left. */
+static void unborn_log_a_live_writer_removes_during_the_check_is_skipped(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], target[PATH_MAX], text[64];
+    struct sxp_io *inner = NULL, *io = NULL;
+    struct sxp_err err;
+    struct fsck_report r;
+    struct fsck_opts o;
+    fx_make_store(root);
+    fx_write_file(fx_join(target, root, "streams/7a.log"), "", 0);
+    snprintf(text, sizeof(text), "pid %ld\n", (long)getpid());
+    fx_write_file(fx_join(p, root, "LOCK"), text, strlen(text));
+    int fd = open(p, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    assert_int_equal(io_backend_new(SXP_IO_AUTO, 1, &inner, &err), 0);
+    assert_int_equal(io_fault_new(inner, &io), 0);
+    io_fault_own_inner(io);
+    io_fault_set_hook(io, delete_before_open, target);
+    memset(&o, 0, sizeof(o));
+    o.root = root;
+    o.force = 1;
+    o.io = io;
+    /* Fails: exit 8, "open ...7a.log: No such file or directory". */
+    assert_int_equal(fsck_run(&o, &r), FSCK_EXIT_CLEAN);
+    assert_false(fx_exists(target));
+    fsck_report_free(&r);
+    close(fd);
+    io->destroy(io);
+    fx_remove_tree(root);
+}
+
 /* Symbolic links in the store's folders are foreign files, never
  * followed: a dangling one or one to a folder does not stop the check
  * (exit 8), one to a real log is not taken for the log, and -y moves the
@@ -1147,6 +1183,7 @@ int main(void)
         cmocka_unit_test(unborn_streams_lose_their_logs_under_preen),
         cmocka_unit_test(healthy_live_store_checks_clean_under_force),
         cmocka_unit_test(kv_file_a_live_writer_deletes_during_the_check_is_skipped),
+        cmocka_unit_test(unborn_log_a_live_writer_removes_during_the_check_is_skipped),
         cmocka_unit_test(missing_store_cannot_be_checked),
         cmocka_unit_test(check_leaves_the_journal_access_time_alone),
         cmocka_unit_test(symbolic_links_are_foreign_files_never_followed),
