@@ -193,8 +193,9 @@ int streams_find_existing(sxp_store *s, const char *name, size_t len, struct str
  * drops it for the I/O. */
 int streams_create(sxp_store *s, struct stream *st, struct sxp_err *err);
 /* For persist/streams, of a name whose .log is on disk without a .seq: 1
- * when the stream holds an acknowledged event, 0 when it is unborn
- * (streams.c UNBORN STREAMS), or -errno. s->mu NOT held. */
+ * when the stream holds an acknowledged event (for a name this store does
+ * not know: when the log's first line is a whole event), 0 when it is
+ * unborn (streams.c UNBORN STREAMS), or -errno. s->mu NOT held. */
 int streams_born(sxp_store *s, const char *name, size_t len, struct sxp_err *err);
 /* Counts n fdatasync/fsync calls of kv and blob writes in the stats. */
 static inline void store_count_syncs(sxp_store *s, uint64_t n)

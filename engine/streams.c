@@ -37,8 +37,10 @@
 #include "err.h"
 #include "lock.h"
 #include "log_tail.h"
+#include "logread.h"
 #include "seqfile.h"
 #include "store_int.h"
+#include "sx.h"
 
 /* Logs cut (streams_trim_tails) per write_sync batch. */
 #define STREAMS_TRIM_CHUNK 64
@@ -442,17 +444,35 @@ int streams_born(sxp_store *s, const char *name, size_t len, struct sxp_err *err
     if (known)
         return born;
     /* Not in memory, or a read-only view (whose hw comes from .seq files
-     * only): a log with bytes in it holds an event. Another writer's
-     * unacknowledged line counts too; a read-only view of a live store is
-     * no snapshot. */
+     * only): a log whose first line is a whole event holds one, as a read
+     * would show it. Another writer's unacknowledged line counts too; a
+     * read-only view of a live store is no snapshot. Bytes short of a
+     * whole line (a failed or unfinished first append) do not. */
     int rc = layout_stream_path(s->root, name, len, ".log", path);
-    if (!rc)
-        rc = s->io->stat(s->io, path, &size, NULL);
-    if (rc == -ENOENT)
+    int fd = rc ? rc : s->io->open(s->io, path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd == -ENOENT)
         return 0;
+    if (fd < 0)
+        return err_set(err, fd, "open %s: %s", path, strerror(-fd));
+    rc = s->io->fsize(s->io, fd, &size);
+    if (rc == 0 && size > 0) {
+        struct logread r;
+        struct frame_line ln;
+        uint64_t at;
+        int64_t seq;
+        rc = logread_open(&r, s->io, fd, 0, size, 0);
+        if (rc == 0) {
+            rc = logread_next(&r, &ln, &at);
+            born = rc == 1 && (ln.status == FRAME_OK || ln.status == FRAME_LEGACY) &&
+                   sx_peek_seq(ln.payload, ln.payload_len, &seq) == 0;
+            rc = rc < 0 ? rc : 0;
+            logread_close(&r);
+        }
+    }
+    (void)s->io->close(s->io, fd);
     if (rc)
-        return err_set(err, rc, "stat %s: %s", path, strerror(-rc));
-    return size > 0;
+        return err_set(err, rc, "read %s: %s", path, strerror(-rc));
+    return born;
 }
 
 static void streams_lru_unlink(sxp_store *s, struct stream *st)

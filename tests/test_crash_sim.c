@@ -739,6 +739,37 @@ static void a_failed_creation_lists_no_stream(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* E-3 for a reader in another process (a read-only open, as sxp
+ * --read-only and serve --read-only make): a first append whose log
+ * write failed part way (after its record was synced) left 5 bytes of a
+ * line in the new log, which the writer never acknowledged and which no
+ * read shows. The read-only view must not list the stream either: its
+ * last-seq is 0 and it holds no event (streams.c UNBORN STREAMS). */
+static void a_read_only_view_lists_no_stream_whose_first_append_failed(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_options o;
+    struct sxp_err err;
+    char l[64];
+    int64_t hw = -1;
+    sxp_store *s = tc_open(t), *ro = NULL;
+    struct io_fault_rule rule = {IO_FAULT_BIT(IO_FK_PWRITE), 2, -EIO, 0, 1, 5};
+    assert_int_equal(tc_append(s, "a", 1), 0);            /* the journal's zeros are written */
+    assert_int_equal(io_fault_add_rule(t->io, &rule), 0); /* 1: JOURNAL, 2: z's log */
+    assert_int_equal(tc_append(s, "z", 1), -EIO);
+    io_fault_clear(t->io);
+    assert_int_equal(tc_size(t, "streams/7a.log"), 5);
+    assert_string_equal(tc_listed(s, l, sizeof(l)), "a");
+    tc_options(&o);
+    o.read_only = 1;
+    assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &ro, &err), 0);
+    assert_int_equal(sxp_stream_last_seq(ro, "z", 1, &hw, &err), 0);
+    assert_int_equal(hw, 0);
+    assert_string_equal(tc_listed(ro, l, sizeof(l)), "a"); /* fails: "a,z" */
+    assert_int_equal(sxp_store_close(ro), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 static int tc_fsck(struct tc *t, enum fsck_mode mode);
 
 /* A creation whose open made the log but whose close of it failed: the
@@ -2151,6 +2182,7 @@ int main(void)
         T(a_first_append_whose_sync_failed_is_gone_after_recovery),
         T(a_failed_creation_lists_no_stream),
         T(a_creation_whose_close_failed_leaves_no_log),
+        T(a_read_only_view_lists_no_stream_whose_first_append_failed),
         T(a_new_stream_is_listed_before_its_seq_is_written),
         T(appends_only_the_journal_made_durable_survive_power_loss),
         T(a_log_written_outside_the_journal_is_listed_first),
