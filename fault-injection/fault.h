@@ -107,8 +107,10 @@ void io_fault_reset_counts(struct sxp_io *io);
 void io_fault_set_drop(struct sxp_io *io, unsigned mask);
 /* Like io_fault_set_drop, but only the calls whose path (for a call on a
  * descriptor: the path it was opened with) ends in suffix, so that one
- * sync the engine depends on can be taken away at a time. NULL or "":
- * every call of the kinds in mask. */
+ * sync the engine depends on can be taken away at a time. A suffix that
+ * ends in '/' names a directory: the calls on what is directly in it
+ * ("/lost+found/": its MANIFEST and items, not the directory itself). NULL
+ * or "": every call of the kinds in mask. */
 void io_fault_set_drop_path(struct sxp_io *io, unsigned mask, const char *suffix);
 
 /* Prints every call (kind, path or descriptor, result) to out; NULL stops. */

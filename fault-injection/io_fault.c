@@ -211,6 +211,20 @@ static int fault_ends_with(const char *path, const char *suffix)
     return pl >= sl && strcmp(path + pl - sl, suffix) == 0;
 }
 
+/* Whether a drop applies to path: it ends in suffix, or, for a suffix that
+ * ends in '/' (a directory), it names a file directly in that directory. */
+static int fault_drop_matches(const char *path, const char *suffix)
+{
+    size_t sl = strlen(suffix);
+    if (sl == 0 || suffix[sl - 1] != '/')
+        return fault_ends_with(path, suffix);
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL || slash[1] == '\0')
+        return 0;
+    size_t dl = (size_t)(slash - path) + 1; /* the directory, its '/' included */
+    return dl >= sl && memcmp(slash + 1 - sl, suffix, sl) == 0;
+}
+
 static void fault_die(void)
 {
     /* SIGKILL cannot be caught: the process ends here, as a kill -9 would
@@ -265,7 +279,7 @@ static void fault_enter(struct io_fault *f, enum io_fault_kind kind, int flags, 
     if (c->inject != 0)
         f->injected++;
     else if ((f->drop & IO_FAULT_BIT(kind)) &&
-             fault_ends_with(path ? path : c->fdpath, f->drop_end))
+             fault_drop_matches(path ? path : c->fdpath, f->drop_end))
         c->drop = 1;
     io_fault_hook_fn hook = f->hook;
     void *hook_arg = f->hook_arg;

@@ -213,6 +213,41 @@ static void dropped_fsync_dir_reports_success_but_syncs_nothing(void **state)
     assert_int_equal(t->io->stat(t->io, "/d/a", NULL, NULL), -ENOENT);
 }
 
+/* A drop suffix ending in '/' names a directory: the calls on what is
+ * directly in it are skipped (the fdatasync of its file, the fsync of its
+ * subdirectory), not those on the directory itself or on anything deeper
+ * or elsewhere. */
+static void drop_suffix_ending_in_a_slash_skips_the_calls_in_that_directory(void **state)
+{
+    struct tf *t = *state;
+    assert_int_equal(io_sim_mkdirs(t->sim, "/d/lf/sub"), 0);
+    assert_int_equal(io_sim_mkdirs(t->sim, "/d/xlf"), 0);
+    io_fault_set_drop_path(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC) | IO_FAULT_BIT(IO_FK_FSYNC_DIR),
+                           "/lf/");
+    const char *paths[] = {"/d/lf/a", "/d/lf/sub/b", "/d/xlf/c", "/d/lf.d"};
+    for (size_t i = 0; i < 4; i++) {
+        int fd = tf_create(t->io, paths[i]);
+        assert_int_equal(t->io->pwrite(t->io, fd, "x", 1, 0), 0);
+        assert_int_equal(t->io->fdatasync(t->io, fd), 0);
+        assert_int_equal(t->io->close(t->io, fd), 0);
+    }
+    const char *dirs[] = {"/d/lf", "/d/lf/sub", "/d/xlf", "/d"};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(t->io->fsync_dir(t->io, dirs[i]), 0);
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+    uint64_t size = 9;
+    /* /d/lf/a kept its name (the fsync of /d/lf ran), not its byte. */
+    assert_int_equal(t->io->stat(t->io, paths[0], &size, NULL), 0);
+    assert_int_equal(size, 0);
+    /* /d/lf/sub is in /lf/: its fsync was skipped, so b's name is gone. */
+    assert_int_equal(t->io->stat(t->io, paths[1], NULL, NULL), -ENOENT);
+    for (size_t i = 2; i < 4; i++) {
+        assert_int_equal(t->io->stat(t->io, paths[i], &size, NULL), 0);
+        assert_int_equal(size, 1);
+    }
+}
+
 struct tf_hook_log {
     int n;
     enum io_fault_kind kinds[16];
@@ -414,6 +449,7 @@ int main(void)
         T(counters_count_calls_per_kind_and_reset),
         T(close_fault_still_closes_the_descriptor),
         T(dropped_fsync_dir_reports_success_but_syncs_nothing),
+        T(drop_suffix_ending_in_a_slash_skips_the_calls_in_that_directory),
         T(hook_sees_each_call_before_and_after_with_the_disk_change_count),
         T(kill_spec_parses_kind_count_and_side),
         T(kill_point_stops_the_process_before_or_after_the_nth_call),
