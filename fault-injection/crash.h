@@ -12,6 +12,7 @@
  *   crash_sim.c       --mode sim (power loss on the simulated disk)
  *   crash_errors.c    --mode errors and --mode loop (injected I/O errors)
  *   crash_fsck.c      running sxp-fsck on a directory
+ *   crash_lostfound.c what recovery saved in lost+found/ outlives a power loss
  *   crash_main.c      the command line
  *
  * THE GUARANTEES (docs/durability.md retells them; crash_verify.c checks
@@ -208,6 +209,20 @@ void crash_verify_continue(sxp_store *s, const struct crash_base *base, const st
                            unsigned max_streams, struct crash_verdict *v, FILE *out,
                            unsigned print_limit, const char *what);
 
+/* ---- lost+found (crash_lostfound.c; LF-1, LF-2 at its top) --------------- */
+
+struct sxp_io;
+
+/* The length of ROOT/lost+found/MANIFEST on the simulated disk sim (0 when
+ * there is none), taken before a recovering open. */
+uint64_t crash_lostfound_mark(struct sxp_io *sim, const char *root);
+/* After an open of root on sim whose recovery reports saved tails saved
+ * (sxp_stats.rec_tails_saved), with mark taken before it: checks LF-1 and,
+ * on a copy of sim, LF-2; violations count as bad in v. Returns 1 when
+ * there was something to check (saved tails, or MANIFEST grew), else 0. */
+int crash_lostfound_check(struct sxp_io *sim, const char *root, uint64_t mark, unsigned saved,
+                          struct crash_verdict *v, FILE *out, unsigned limit, const char *what);
+
 /* ---- fsck ----------------------------------------------------------------- */
 
 /* Locates sxp-fsck: $SXP_FSCK, then beside this executable, then
@@ -265,6 +280,8 @@ struct crash_stats {
     uint64_t printed;          /* violation messages printed (capped) */
     uint64_t lock_waits;       /* kill: opens that waited for a dead child's LOCK */
     uint64_t lock_wait_max_ns; /* the longest of those waits */
+    uint64_t lostfound;        /* sim: recoveries whose lost+found/ items were
+                                  held to a power loss (crash_lostfound.c) */
 };
 
 void crash_params_defaults(struct crash_params *p);

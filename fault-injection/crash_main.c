@@ -12,8 +12,10 @@
  * reproduce what a failure message names; --trace prints the run's calls.
  * --drop-dirsync and --drop (sim only) break the disk on purpose, to see the
  * checks catch it: --drop fsync_dir:/kv skips every fsync of a directory
- * whose path ends in "/kv", --drop fdatasync:JOURNAL every sync of JOURNAL
- * (KIND is a name io_fault gives: fdatasync, fsync_dir, rename, ...).
+ * whose path ends in "/kv", --drop fdatasync:JOURNAL every sync of JOURNAL,
+ * --drop fdatasync:/lost+found/ every sync of a file in lost+found/ (a
+ * SUFFIX ending in '/' names a directory; KIND is a name io_fault gives:
+ * fdatasync, fsync_dir, rename, ...).
  *
  * The modes are described at the top of crash_kill.c, crash_sim.c and
  * crash_errors.c, the guarantees in crash.h and docs/durability.md. The
@@ -273,11 +275,14 @@ int main(int argc, char **argv)
         break;
     }
     printf("sxp-crash: mode %s seed %llu: runs %llu kills %llu acked %llu lost %llu bad %llu "
-           "faults %llu fsck %llu%s\n",
+           "faults %llu fsck %llu",
            crash_mode_names[p.mode], (unsigned long long)p.seed, (unsigned long long)st.runs,
            (unsigned long long)st.kills, (unsigned long long)st.acked, (unsigned long long)st.lost,
            (unsigned long long)st.bad, (unsigned long long)st.faults,
-           (unsigned long long)st.fsck_runs, st.fsck_skipped ? " (fsck skipped where absent)" : "");
+           (unsigned long long)st.fsck_runs);
+    if (p.mode == CRASH_MODE_SIM)
+        printf(" lost+found %llu", (unsigned long long)st.lostfound);
+    printf("%s\n", st.fsck_skipped ? " (fsck skipped where absent)" : "");
     if (st.lock_waits)
         printf("sxp-crash: note: %llu opens waited for a killed child's LOCK (io_uring "
                "teardown), the longest %.1f ms\n",

@@ -30,6 +30,13 @@
  *   the seed); a further open must pass the same checks and converge to the
  *   state an uninterrupted recovery gives.
  *
+ * LOST+FOUND. Every recovering open (the check's, and the open of the
+ * workload after a kill) is followed by crash_lostfound_check: the torn
+ * tails recovery reports saving to lost+found/ must be in MANIFEST and in
+ * their items, and still there after a power loss right after the open
+ * (LF-1, LF-2 in crash_lostfound.c). The store itself shows nothing of
+ * them, so no other check would see a sync missing there.
+ *
  * With drop_dirsync the disk is reached through a wrapper that pretends to
  * fsync directories and does nothing: a deliberately broken ordering that
  * the checks must catch as lost acknowledged operations. --drop KIND:SUFFIX
@@ -150,27 +157,45 @@ static void cs_options(struct sxp_options *o, uint64_t seed)
     o->max_open_files = (seed & 1) ? 2 : 0;
 }
 
+/* LF-1, LF-2 after a recovering open of s on sim (crash_lostfound.c),
+ * lf_mark taken before the open; a violation counts as bad in st. */
+static void cs_lostfound(const struct crash_params *p, struct sxp_io *sim, sxp_store *s,
+                         uint64_t lf_mark, struct crash_stats *st, const char *what)
+{
+    struct crash_verdict v;
+    struct sxp_stats ss;
+    memset(&v, 0, sizeof(v));
+    sxp_store_stats(s, &ss);
+    if (crash_lostfound_check(sim, CS_STORE, lf_mark, ss.recovered ? ss.rec_tails_saved : 0, &v,
+                              p->out, crash_print_budget(st), what))
+        st->lostfound++;
+    st->bad += v.bad;
+    st->printed += v.printed;
+}
+
 /* Opens the store through io and runs the workload, reporting to rep;
  * the store is abandoned after, as a dead process leaves it, unless
  * capture is set: then its state goes there (from rep's history) and it
  * is closed cleanly (a failure counts in w->errors). What its readers saw
  * that they must not (crash_workload.c READS) is bad, reported as what. */
-static void cs_play(const struct crash_params *p, struct sxp_io *io, struct crash_reporter *rep,
-                    uint64_t seed, unsigned ops, int existing_only, unsigned threads,
-                    struct crash_workload *w, struct crash_base *capture, struct crash_stats *st,
-                    const char *what)
+static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp_io *io,
+                    struct crash_reporter *rep, uint64_t seed, unsigned ops, int existing_only,
+                    unsigned threads, struct crash_workload *w, struct crash_base *capture,
+                    struct crash_stats *st, const char *what)
 {
     struct sxp_options o;
     struct sxp_err err;
     sxp_store *s = NULL;
     memset(w, 0, sizeof(*w));
     cs_options(&o, seed);
+    uint64_t lf_mark = crash_lostfound_mark(sim, CS_STORE);
     if (store_open_io(CS_STORE, &o, io, 0, &s, &err) < 0) {
         w->first_error = err.code;
         snprintf(w->first_msg, sizeof(w->first_msg), "open: %.200s", err.msg);
         w->errors = 1;
         return;
     }
+    cs_lostfound(p, sim, s, lf_mark, st, what);
     w->store = s;
     w->rep = rep;
     w->seed = seed;
@@ -216,6 +241,7 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
     sxp_store *s = NULL;
     memset(&v, 0, sizeof(v));
     cs_options(&o, seed);
+    uint64_t lf_mark = crash_lostfound_mark(sim, CS_STORE);
     int rc = store_open_io(CS_STORE, &o, io, 0, &s, &err);
     if (rc < 0) {
         /* No store at all is fine only if nothing was ever acknowledged
@@ -225,6 +251,7 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
         st->bad++;
         return;
     }
+    cs_lostfound(p, sim, s, lf_mark, st, what);
     crash_verify(s, base, h, &v, p->out, crash_print_budget(st), what);
     if (out_base != NULL && crash_base_capture(s, h, out_base, &err) < 0) {
         fprintf(p->out, "%s: BAD: reading the store back failed: %s\n", what, err.msg);
@@ -282,7 +309,7 @@ static int cs_replay(const struct crash_params *p, const struct cs_start *start,
     hook.sim = sim;
     io_fault_set_hook(io, cs_hook_fn, &hook);
     crash_reporter_init(&rep, -1, h);
-    cs_play(p, io, &rep, seed, ops, 0, threads, &w, NULL, st, what);
+    cs_play(p, sim, io, &rep, seed, ops, 0, threads, &w, NULL, st, what);
     crash_reporter_destroy(&rep);
     io_fault_set_hook(io, NULL, NULL);
     if (!hook.fired) {
@@ -432,7 +459,7 @@ static void cs_point(const struct crash_params *p, const struct cs_start *start,
         crash_reporter_init(&rep, -1, &h);
         /* Ids of the second workload follow the first's. */
         rep.next_id = (uint32_t)h.n;
-        cs_play(p, io, &rep, crash_mix(rseed, 99), ops / 2 + 1, k == 0, 1, &w, NULL, st, what);
+        cs_play(p, sim, io, &rep, crash_mix(rseed, 99), ops / 2 + 1, k == 0, 1, &w, NULL, st, what);
         crash_reporter_destroy(&rep);
         if (w.errors != 0) {
             fprintf(p->out, "%s: BAD: the workload after the kill failed: %s\n", what, w.first_msg);
@@ -464,7 +491,8 @@ static int cs_start_clean(const struct crash_params *p, unsigned run, uint64_t r
     char what[96];
     snprintf(what, sizeof(what), "sim seed %llu run %u: the first session",
              (unsigned long long)p->seed, run);
-    cs_play(p, start->io, &rep, crash_mix(rseed, 77), ops, 0, 1, &w, &start->base, st, what);
+    cs_play(p, start->sim, start->io, &rep, crash_mix(rseed, 77), ops, 0, 1, &w, &start->base, st,
+            what);
     crash_reporter_destroy(&rep);
     crash_hist_free(&h);
     if (w.errors == 0)
@@ -523,7 +551,7 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
         }
         char what0[96];
         snprintf(what0, sizeof(what0), "sim seed %llu run %u", (unsigned long long)p->seed, r);
-        cs_play(p, io, &rep, rseed, ops, 0, 1, &w, NULL, st, what0);
+        cs_play(p, sim, io, &rep, rseed, ops, 0, 1, &w, NULL, st, what0);
         crash_reporter_destroy(&rep);
         uint64_t calls = io_fault_kill_count(io, IO_KILL_ANY);
         io->destroy(io);
@@ -558,7 +586,7 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
                 return -ENOMEM;
             }
             crash_reporter_init(&rep, -1, &h);
-            cs_play(p, mio, &rep, rseed, mops, 0, p->threads, &w, NULL, st, what0);
+            cs_play(p, msim, mio, &rep, rseed, mops, 0, p->threads, &w, NULL, st, what0);
             crash_reporter_destroy(&rep);
             uint64_t mcalls = io_fault_kill_count(mio, IO_KILL_ANY);
             mio->destroy(mio);
