@@ -173,6 +173,20 @@ const char *io_sim_mode_name(enum io_sim_mode m);
 
 #define IO_SIM_SECTOR 512
 
+/* What a directory fsync that failed did with the directory's pending
+ * entries (io_sim_dir_sync_failed; the model at the top of io_sim.c). */
+enum io_sim_dirfail {
+    IO_SIM_DIRFAIL_KEEP,    /* still pending: a later fsync or a power loss
+                               may yet make them durable */
+    IO_SIM_DIRFAIL_DROP,    /* dropped: seen until a power loss, which takes
+                               them; no later fsync makes them durable */
+    IO_SIM_DIRFAIL_PARTIAL, /* each one made durable before the error, or
+                               dropped */
+    IO_SIM_DIRFAIL_RANDOM,  /* one of the three above, by seed */
+    IO_SIM_DIRFAIL_COUNT
+};
+const char *io_sim_dirfail_name(enum io_sim_dirfail f);
+
 /* A new empty disk with only "/" (the io table's destroy frees it). */
 SXP_MUST_CHECK int io_sim_new(struct sxp_io **out);
 /* Creates the directory path and its parents, durably (test setup). */
@@ -191,6 +205,12 @@ void io_sim_kill(struct sxp_io *sim);
 void io_sim_restart(struct sxp_io *sim);
 /* 1 between io_sim_crash and io_sim_restart. */
 int io_sim_is_off(struct sxp_io *sim);
+/* An fsync of the directory dir failed without reaching the disk (an
+ * io_fault rule failed it): dir's pending entries take the outcome how
+ * (RANDOM: chosen by seed). Returns the outcome taken, or -EIO while the
+ * disk is off, -ENOENT or -ENOTDIR for a bad dir. */
+SXP_MUST_CHECK int io_sim_dir_sync_failed(struct sxp_io *sim, const char *dir,
+                                          enum io_sim_dirfail how, uint64_t seed);
 /* Makes everything durable, as a clean shutdown would (tests). */
 void io_sim_sync_all(struct sxp_io *sim);
 /* A copy of the whole disk, durable and pending state alike, without its

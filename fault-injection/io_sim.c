@@ -24,6 +24,17 @@
  *   has durable data and no durable name, and vanishes at a crash. syncfs
  *   makes every file's cache and every pending directory op durable.
  *
+ *   A failed directory fsync. The disk fails no call itself (but every one
+ *   while it is off): a test fails an fsync_dir through io_fault, before it
+ *   reaches the disk, and tells the disk with io_sim_dir_sync_failed. A
+ *   kernel reports such a writeback error once; it may have written some of
+ *   the directory's changes, or none, and dropped the rest, so that a later
+ *   fsync succeeds without them. The directory's pending ops take one
+ *   outcome: KEEP (still pending, as if nothing had been tried), DROP
+ *   (forgotten: lookups still see them until a power loss takes them, and
+ *   no fsync makes them durable), or PARTIAL (each made durable or
+ *   forgotten).
+ *
  *   Power loss (io_sim_crash.c). For each file with pending ops, the mode
  *   and the seed choose one outcome: (a) LOST: the durable content stays as
  *   it was; (b) TORN: the first k pending ops reach the disk and op k+1 only
@@ -1062,6 +1073,21 @@ int io_sim_is_off(struct sxp_io *io)
     int off = s->off;
     pthread_mutex_unlock(&s->mu);
     return off;
+}
+
+int io_sim_dir_sync_failed(struct sxp_io *io, const char *dir, enum io_sim_dirfail how,
+                           uint64_t seed)
+{
+    struct io_sim *s = sim_of(io);
+    struct sim_node *n = NULL;
+    if ((unsigned)how >= IO_SIM_DIRFAIL_COUNT)
+        return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    int rc = sim_resolve_dir(s, dir, &n);
+    if (rc == 0)
+        rc = sim_dir_fail_locked(s, n, how, seed);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }
 
 void io_sim_sync_all(struct sxp_io *io)

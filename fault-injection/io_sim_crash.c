@@ -209,6 +209,44 @@ void sim_crash_locked(struct io_sim *s, uint64_t seed, enum io_sim_mode mode)
     s->off = 1;
 }
 
+static const char *const sim_dirfail_names[IO_SIM_DIRFAIL_COUNT] = {
+    "keep",
+    "drop",
+    "partial",
+    "random",
+};
+
+const char *io_sim_dirfail_name(enum io_sim_dirfail f)
+{
+    if ((unsigned)f >= IO_SIM_DIRFAIL_COUNT)
+        return "?";
+    return sim_dirfail_names[f];
+}
+
+int sim_dir_fail_locked(struct io_sim *s, struct sim_node *dir, enum io_sim_dirfail how,
+                        uint64_t seed)
+{
+    uint64_t rng = seed ^ 0x5358505f44495246ull; /* "SXP_DIRF" */
+    size_t keep = 0;
+    int rc = 0;
+    if (how == IO_SIM_DIRFAIL_RANDOM)
+        how = (enum io_sim_dirfail)sim_below(&rng, IO_SIM_DIRFAIL_RANDOM);
+    if (how == IO_SIM_DIRFAIL_KEEP)
+        return (int)how;
+    for (size_t i = 0; i < s->ndops; i++) {
+        struct sim_dop *d = &s->dops[i];
+        if (d->dir != dir) {
+            s->dops[keep++] = *d;
+            continue;
+        }
+        if (how == IO_SIM_DIRFAIL_PARTIAL && (sim_rand(&rng) & 1) && rc == 0)
+            rc = sim_dop_apply_durable(d);
+        sim_dop_free(d);
+    }
+    s->ndops = keep;
+    return rc < 0 ? rc : (int)how;
+}
+
 void sim_sync_all_locked(struct io_sim *s)
 {
     int rc = 0;

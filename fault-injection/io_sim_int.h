@@ -107,6 +107,10 @@ struct sim_node *sim_lookup(struct io_sim *s, const char *path);
 
 /* io_sim_crash.c: called with s->mu held */
 void sim_crash_locked(struct io_sim *s, uint64_t seed, enum io_sim_mode mode);
+/* A failed fsync of dir: its pending ops take outcome how (RANDOM: one of
+ * the others, by seed). Returns the outcome taken, or -ENOMEM. */
+int sim_dir_fail_locked(struct io_sim *s, struct sim_node *dir, enum io_sim_dirfail how,
+                        uint64_t seed);
 void sim_sync_all_locked(struct io_sim *s);
 
 #endif

@@ -605,6 +605,115 @@ static void clone_is_an_independent_copy_with_pending_state(void **state)
     copy->destroy(copy);
 }
 
+/* ---- a failed directory fsync (io_sim_dir_sync_failed) ------------------ */
+
+/* KEEP: the entries stay pending, and a later fsync makes them durable. */
+static void failed_dir_fsync_kept_leaves_the_entries_to_a_later_fsync(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "a", 1, 0);
+    assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_DIRFAIL_KEEP, 1), IO_SIM_DIRFAIL_KEEP);
+    assert_int_equal(io->fsync_dir(io, "/d"), 0);
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+    char *got = tsim_get(io, "/d/a", NULL);
+    assert_string_equal(got, "a");
+    free(got);
+}
+
+/* DROP: the entries are still seen, but a later fsync that succeeds does
+ * not make them durable, and a power loss takes them; what was pending in
+ * another directory, or came after the failure, is not touched. */
+static void failed_dir_fsync_dropped_entries_no_later_fsync_makes_durable(void **state)
+{
+    struct sxp_io *io = *state;
+    assert_int_equal(io_sim_mkdirs(io, "/e"), 0);
+    tsim_put(io, "/d/old", "old", 1, 1);
+    tsim_put(io, "/d/a", "a", 1, 0);
+    assert_int_equal(io->unlink(io, "/d/old"), 0);
+    tsim_put(io, "/e/c", "c", 1, 0);
+    assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_DIRFAIL_DROP, 1), IO_SIM_DIRFAIL_DROP);
+    char *got = tsim_get(io, "/d/a", NULL);
+    assert_string_equal(got, "a");
+    free(got);
+    assert_null(tsim_get(io, "/d/old", NULL));
+    tsim_put(io, "/d/b", "b", 1, 1); /* this fsync succeeds */
+    assert_int_equal(io->fsync_dir(io, "/e"), 0);
+    tsim_crash(io, 1, IO_SIM_KEEP_ALL);
+    assert_null(tsim_get(io, "/d/a", NULL));
+    got = tsim_get(io, "/d/old", NULL); /* the unlink was dropped too */
+    assert_string_equal(got, "old");
+    free(got);
+    got = tsim_get(io, "/d/b", NULL);
+    assert_string_equal(got, "b");
+    free(got);
+    got = tsim_get(io, "/e/c", NULL);
+    assert_string_equal(got, "c");
+    free(got);
+}
+
+/* PARTIAL: each entry is made durable or forgotten, never half of a
+ * rename; over seeds both happen, and a seed gives the same disk. RANDOM
+ * picks each of the three outcomes, by seed. */
+static void failed_dir_fsync_partial_keeps_each_entry_or_none_by_seed(void **state)
+{
+    struct sxp_io *base = *state;
+    int seen_kept = 0, seen_lost = 0, seen[IO_SIM_DIRFAIL_RANDOM] = {0};
+    uint64_t seed0 = tsim_seed();
+    tsim_put(base, "/d/r", "old", 1, 1);
+    for (uint64_t i = 0; i < 32; i++) {
+        uint64_t seed = seed0 + i;
+        int kept[2][3];
+        for (int round = 0; round < 2; round++) {
+            struct sxp_io *io = NULL;
+            assert_int_equal(io_sim_clone(base, &io), 0);
+            tsim_put(io, "/d/a", "a", 1, 0);
+            tsim_put(io, "/d/b", "b", 1, 0);
+            tsim_put(io, "/d/r.tmp", "new", 1, 0);
+            assert_int_equal(io->rename(io, "/d/r.tmp", "/d/r"), 0);
+            assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_DIRFAIL_PARTIAL, seed),
+                             IO_SIM_DIRFAIL_PARTIAL);
+            assert_int_equal(io->fsync_dir(io, "/d"), 0);
+            tsim_crash(io, seed, IO_SIM_KEEP_ALL);
+            const char *names[] = {"/d/a", "/d/b"};
+            for (int k = 0; k < 2; k++) {
+                char *got = tsim_get(io, names[k], NULL);
+                kept[round][k] = got != NULL;
+                free(got);
+            }
+            char *r = tsim_get(io, "/d/r", NULL);
+            assert_non_null(r); /* old or new, never neither */
+            assert_true(strcmp(r, "old") == 0 || strcmp(r, "new") == 0);
+            kept[round][2] = strcmp(r, "new") == 0;
+            free(r);
+            for (int k = 0; k < 3; k++) {
+                seen_kept |= kept[round][k];
+                seen_lost |= !kept[round][k];
+            }
+            io->destroy(io);
+        }
+        assert_memory_equal(kept[0], kept[1], sizeof(kept[0]));
+        int how = io_sim_dir_sync_failed(base, "/d", IO_SIM_DIRFAIL_RANDOM, seed);
+        assert_true(how >= 0 && how < IO_SIM_DIRFAIL_RANDOM);
+        assert_int_equal(io_sim_dir_sync_failed(base, "/d", IO_SIM_DIRFAIL_RANDOM, seed), how);
+        seen[how] = 1;
+    }
+    assert_true(seen_kept && seen_lost);
+    for (int k = 0; k < IO_SIM_DIRFAIL_RANDOM; k++)
+        assert_true(seen[k]);
+}
+
+static void failed_dir_fsync_of_no_directory_or_while_off_is_an_error(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "a", 1, 1);
+    assert_int_equal(io_sim_dir_sync_failed(io, "/nope", IO_SIM_DIRFAIL_DROP, 1), -ENOENT);
+    assert_int_equal(io_sim_dir_sync_failed(io, "/d/a", IO_SIM_DIRFAIL_DROP, 1), -ENOTDIR);
+    assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_DIRFAIL_COUNT, 1), -EINVAL);
+    io_sim_crash(io, 1, IO_SIM_LOSE_ALL);
+    assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_DIRFAIL_DROP, 1), -EIO);
+    io_sim_restart(io);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, tsim_setup, tsim_teardown)
 
 int main(void)
@@ -635,6 +744,10 @@ int main(void)
         T(sync_all_makes_everything_durable),
         T(kill_keeps_the_page_cache_that_a_later_power_loss_may_drop),
         T(clone_is_an_independent_copy_with_pending_state),
+        T(failed_dir_fsync_kept_leaves_the_entries_to_a_later_fsync),
+        T(failed_dir_fsync_dropped_entries_no_later_fsync_makes_durable),
+        T(failed_dir_fsync_partial_keeps_each_entry_or_none_by_seed),
+        T(failed_dir_fsync_of_no_directory_or_while_off_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
