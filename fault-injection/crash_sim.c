@@ -74,7 +74,8 @@ static void cs_hook_fn(void *arg, enum io_fault_kind kind, int when, uint64_t n,
     (void)kind;
     (void)path;
     (void)res;
-    if (when != 0 || n != h->point || h->fired)
+    /* n is 0 for a call that changes nothing: point 0 (none) never fires. */
+    if (when != 0 || h->point == 0 || n != h->point || h->fired)
         return;
     h->fired = 1;
     if (h->kill_only)
@@ -312,6 +313,14 @@ static int cs_replay(const struct crash_params *p, const struct cs_start *start,
     cs_play(p, sim, io, &rep, seed, ops, 0, threads, &w, NULL, st, what);
     crash_reporter_destroy(&rep);
     io_fault_set_hook(io, NULL, NULL);
+    if (point == 0 && w.errors != 0) {
+        /* The end point: the disk is powered off (or the process killed)
+         * only once the whole workload ran, which the counting pass did
+         * without an error. */
+        fprintf(p->out, "%s: BAD: the workload failed before its end point: %s\n", what,
+                w.first_msg);
+        st->bad++;
+    }
     if (!hook.fired) {
         if (kill_only)
             io_sim_kill(sim);
