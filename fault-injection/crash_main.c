@@ -5,7 +5,7 @@
  *             [--duration-ms D] [--dir DIR] [--threads T] [--ops N]
  *             [--streams N] [--keys N] [--fresh-every N] [--max-points N]
  *             [--kill-at KIND:N[:after]] [--all-kinds] [--drop-dirsync]
- *             [--drop KIND[:SUFFIX]]
+ *             [--drop KIND[:SUFFIX]] [--racing-dirfail]
  *             [--fsck PATH | --no-fsck] [--trace] [--run R] [--point P] [-v]
  *
  * --run and --point narrow --mode sim to one run and one crash point, to
@@ -15,7 +15,10 @@
  * whose path ends in "/kv", --drop fdatasync:JOURNAL every sync of JOURNAL,
  * --drop fdatasync:/lost+found/ every sync of a file in lost+found/ (a
  * SUFFIX ending in '/' names a directory; KIND is a name io_fault gives:
- * fdatasync, fsync_dir, rename, ...).
+ * fdatasync, fsync_dir, rename, ...). --racing-dirfail (sim only) also fails
+ * one directory fsync in each try of the multi-threaded phase, whose
+ * dropped entries other threads race (the KNOWN BUG of test_crash_sim.c:
+ * until the engine is fixed, it finds lost acknowledged ops now and then).
  *
  * The modes are described at the top of crash_kill.c, crash_sim.c and
  * crash_errors.c, the guarantees in crash.h and docs/durability.md. The
@@ -42,7 +45,7 @@ static void crash_usage(FILE *f)
                "                 [--duration-ms D] [--dir DIR] [--threads T] [--ops N]\n"
                "                 [--streams N] [--keys N] [--fresh-every N] [--max-points N]\n"
                "                 [--kill-at KIND:N[:after]] [--all-kinds] [--drop-dirsync]\n"
-               "                 [--drop KIND[:SUFFIX]]\n"
+               "                 [--drop KIND[:SUFFIX]] [--racing-dirfail]\n"
                "                 [--fsck PATH | --no-fsck] [--trace] [--run R] [--point P] [-v]\n"
                "modes: kill    SIGKILL a workload child at a random seeded moment (default)\n"
                "       points  SIGKILL it at each disk-changing call in turn (SXP_KILL_AT)\n"
@@ -87,6 +90,7 @@ int main(int argc, char **argv)
         O_ALLK,
         O_DROP,
         O_DROPK,
+        O_RACEDF,
         O_FSCK,
         O_NOFSCK,
         O_TRACE,
@@ -110,6 +114,7 @@ int main(int argc, char **argv)
         {"all-kinds", no_argument, NULL, O_ALLK},
         {"drop-dirsync", no_argument, NULL, O_DROP},
         {"drop", required_argument, NULL, O_DROPK},
+        {"racing-dirfail", no_argument, NULL, O_RACEDF},
         {"fsck", required_argument, NULL, O_FSCK},
         {"no-fsck", no_argument, NULL, O_NOFSCK},
         {"trace", no_argument, NULL, O_TRACE},
@@ -200,6 +205,9 @@ int main(int argc, char **argv)
             p.drop_at = colon ? colon + 1 : NULL;
             break;
         }
+        case O_RACEDF:
+            p.racing_dirfail = 1;
+            break;
         case O_FSCK:
             fsck = optarg;
             break;
@@ -241,8 +249,9 @@ int main(int argc, char **argv)
         snprintf(defdir, sizeof(defdir), "/tmp/sxp-crash-%ld", (long)getpid());
         p.dir = defdir;
     }
-    if ((p.drop_dirsync || p.drop_mask) && p.mode != CRASH_MODE_SIM) {
-        fprintf(stderr, "sxp-crash: --drop-dirsync and --drop go with --mode sim\n");
+    if ((p.drop_dirsync || p.drop_mask || p.racing_dirfail) && p.mode != CRASH_MODE_SIM) {
+        fprintf(stderr, "sxp-crash: --drop-dirsync, --drop and --racing-dirfail go with --mode "
+                        "sim\n");
         return 2;
     }
     if (!no_fsck) {
