@@ -13,6 +13,7 @@
  *   crash_errors.c    --mode errors and --mode loop (injected I/O errors)
  *   crash_fsck.c      running sxp-fsck on a directory
  *   crash_lostfound.c what recovery saved in lost+found/ outlives a power loss
+ *   crash_readonly.c  a read-only open of a crashed store changes nothing
  *   crash_main.c      the command line
  *
  * THE GUARANTEES (docs/durability.md retells them; crash_verify.c checks
@@ -203,6 +204,11 @@ struct crash_verdict {
  * printed to out (at most print_limit, prefixed by what) and counted. */
 void crash_verify(sxp_store *s, const struct crash_base *base, const struct crash_hist *h,
                   struct crash_verdict *v, FILE *out, unsigned print_limit, const char *what);
+/* The same checks (but G-7) on s open read-only and not recovered, as
+ * crash_readonly.c RO-4 relaxes them; the stream list is not looked at. */
+void crash_verify_readonly(sxp_store *s, const struct crash_base *base, const struct crash_hist *h,
+                           struct crash_verdict *v, FILE *out, unsigned print_limit,
+                           const char *what);
 /* G-7: appends one event at last-seq + 1 to up to max_streams streams that
  * base or h know, checks each, and counts failures as bad. */
 void crash_verify_continue(sxp_store *s, const struct crash_base *base, const struct crash_hist *h,
@@ -222,6 +228,16 @@ uint64_t crash_lostfound_mark(struct sxp_io *sim, const char *root);
  * there was something to check (saved tails, or MANIFEST grew), else 0. */
 int crash_lostfound_check(struct sxp_io *sim, const char *root, uint64_t mark, unsigned saved,
                           struct crash_verdict *v, FILE *out, unsigned limit, const char *what);
+
+/* ---- a read-only open (crash_readonly.c; RO-1..RO-4 at its top) ---------- */
+
+/* Opens root read-only through io over the simulated disk sim (a crashed
+ * disk not yet recovered), checks it against base and h and closes it;
+ * violations count in v. Returns 1 when the open succeeded, 0 when it was
+ * refused as documented (RO-2). */
+int crash_readonly_check(struct sxp_io *sim, struct sxp_io *io, const char *root,
+                         const struct crash_base *base, const struct crash_hist *h,
+                         struct crash_verdict *v, FILE *out, unsigned limit, const char *what);
 
 /* ---- fsck ----------------------------------------------------------------- */
 
@@ -283,6 +299,9 @@ struct crash_stats {
     uint64_t lock_wait_max_ns; /* the longest of those waits */
     uint64_t lostfound;        /* sim: recoveries whose lost+found/ items were
                                   held to a power loss (crash_lostfound.c) */
+    uint64_t readonly;         /* sim: read-only opens of a crashed store that
+                                  read it (crash_readonly.c) ... */
+    uint64_t readonly_refused; /* ... and that were refused as documented */
 };
 
 void crash_params_defaults(struct crash_params *p);

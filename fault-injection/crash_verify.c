@@ -118,8 +118,25 @@ static int cv_truncated(const struct crash_hist *h, const char *name, size_t len
     return 0;
 }
 
-static void cv_stream(sxp_store *s, const struct crash_bstream *bs, const char *name, size_t len,
-                      const struct crash_hist *h, struct cv_ctx *c)
+/* sxp_stream_scan's callback: a copy of each event into the list ctx. */
+static int cv_collect(void *ctx, const sxp_value *ev)
+{
+    sxp_value *copy = sxp_value_copy(ev);
+    if (copy == NULL)
+        return -ENOMEM;
+    if (sxp_value_list_push(ctx, copy) != 0) {
+        sxp_value_free(copy);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Holds one stream to G-1..G-4. ro: the store is open read-only and was
+ * not recovered (crash_readonly.c RO-4): a damaged line (a torn tail only
+ * recovery cuts) ends the events read, and last-seq is the .seq file's
+ * mark, which may lag the log. */
+static void cv_stream_at(sxp_store *s, const struct crash_bstream *bs, const char *name, size_t len,
+                         const struct crash_hist *h, struct cv_ctx *c, int ro)
 {
     char pname[300];
     struct cv_cand *cand = NULL;
@@ -170,7 +187,21 @@ static void cv_stream(sxp_store *s, const struct crash_bstream *bs, const char *
         }
     }
 
-    int rc = sxp_stream_read(s, name, len, &list, &err);
+    int rc;
+    if (ro) {
+        /* Events before a damaged line are visited, then the scan fails
+         * (sxp.h, sxp_stream_scan): -EBADMSG for a bad checksum, and
+         * -EUCLEAN for NUL bytes with no TAB, read as a legacy line that
+         * does not parse. */
+        list = sxp_value_list();
+        rc = list ? sxp_stream_scan(s, name, len, INT64_MIN, -1, cv_collect, list, &err) : -ENOMEM;
+        if (rc == -EBADMSG || rc == -EUCLEAN)
+            rc = 0;
+        else if (rc == -ENOMEM)
+            snprintf(err.msg, sizeof(err.msg), "out of memory");
+    } else {
+        rc = sxp_stream_read(s, name, len, &list, &err);
+    }
     if (rc == 0)
         rc = sxp_stream_last_seq(s, name, len, &hw, &err);
     if (rc < 0) {
@@ -275,7 +306,17 @@ static void cv_stream(sxp_store *s, const struct crash_bstream *bs, const char *
         }
     }
 
-    /* G-4 the high-water mark. */
+    /* G-4 the high-water mark; read-only, the .seq file's (never lower
+     * than the baseline's, which a clean close or a truncate wrote). */
+    if (ro) {
+        if (bs != NULL && hw < bs->hw)
+            cv_report(c, 0, "stream \"%s\": last-seq %lld below the baseline's %lld", pname,
+                      (long long)hw, (long long)bs->hw);
+        if (hw > hw_max)
+            cv_report(c, 0, "stream \"%s\": last-seq %lld above anything submitted (%lld)", pname,
+                      (long long)hw, (long long)hw_max);
+        goto out;
+    }
     if (hw < hw_min)
         cv_report(c, 1, "stream \"%s\": last-seq %lld below acknowledged %lld", pname,
                   (long long)hw, (long long)hw_min);
@@ -291,6 +332,12 @@ nomem:
 out:
     sxp_value_free(list);
     free(cand);
+}
+
+static void cv_stream(sxp_store *s, const struct crash_bstream *bs, const char *name, size_t len,
+                      const struct crash_hist *h, struct cv_ctx *c)
+{
+    cv_stream_at(s, bs, name, len, h, c, 0);
 }
 
 /* ---- kv ------------------------------------------------------------------ */
@@ -568,4 +615,55 @@ void crash_verify_continue(sxp_store *s, const struct crash_base *base, const st
         sxp_value_free(ev);
         sxp_value_free(got);
     }
+}
+
+/* ---- a read-only open before recovery (crash_readonly.c) ------------------ */
+
+void crash_verify_readonly(sxp_store *s, const struct crash_base *base, const struct crash_hist *h,
+                           struct crash_verdict *v, FILE *out, unsigned print_limit,
+                           const char *what)
+{
+    struct cv_ctx c = {.v = v, .out = out, .limit = print_limit, .what = what};
+
+    for (size_t i = 0; i < h->n; i++)
+        if (cv_acked(&h->ops[i]))
+            v->acked++;
+    /* Each stream, key and blob once: the baseline's, then the history's. */
+    for (size_t i = 0; i < base->nstreams; i++)
+        cv_stream_at(s, &base->streams[i], base->streams[i].name, base->streams[i].name_len, h, &c,
+                     1);
+    for (size_t i = 0; i < h->n; i++) {
+        const struct crash_op *op = &h->ops[i];
+        int seen = 0;
+        if (op->kind != CRASH_APPEND && op->kind != CRASH_BATCH && op->kind != CRASH_TRUNCATE)
+            continue;
+        for (size_t j = 0; j < base->nstreams && !seen; j++)
+            seen = cv_same_name(op, base->streams[j].name, base->streams[j].name_len);
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = (h->ops[j].kind == CRASH_APPEND || h->ops[j].kind == CRASH_BATCH ||
+                    h->ops[j].kind == CRASH_TRUNCATE) &&
+                   cv_same_name(&h->ops[j], op->name, op->name_len);
+        if (!seen)
+            cv_stream_at(s, NULL, op->name, op->name_len, h, &c, 1);
+    }
+    for (size_t i = 0; i < base->nkv; i++)
+        cv_key(s, &base->kv[i], base->kv[i].key, base->kv[i].key_len, h, &c);
+    for (size_t i = 0; i < h->n; i++) {
+        const struct crash_op *op = &h->ops[i];
+        int seen = 0;
+        if (op->kind != CRASH_KV_PUT && op->kind != CRASH_KV_DEL)
+            continue;
+        for (size_t j = 0; j < base->nkv && !seen; j++)
+            seen = cv_same_name(op, base->kv[j].key, base->kv[j].key_len);
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = (h->ops[j].kind == CRASH_KV_PUT || h->ops[j].kind == CRASH_KV_DEL) &&
+                   cv_same_name(&h->ops[j], op->name, op->name_len);
+        if (!seen)
+            cv_key(s, NULL, op->name, op->name_len, h, &c);
+    }
+    for (size_t i = 0; i < base->nblobs; i++)
+        cv_blob(s, base->blobs[i], 1, &c);
+    for (size_t i = 0; i < h->n; i++)
+        if (h->ops[i].kind == CRASH_BLOB)
+            cv_blob(s, h->ops[i].cid, cv_acked(&h->ops[i]), &c);
 }

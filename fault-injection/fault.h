@@ -219,6 +219,11 @@ void io_sim_sync_all(struct sxp_io *sim);
 SXP_MUST_CHECK int io_sim_clone(struct sxp_io *sim, struct sxp_io **out);
 /* Descriptors open now. */
 unsigned io_sim_open_fds(struct sxp_io *sim);
+/* A digest of the whole disk: every name, the bytes reads see and the
+ * durable ones, and every pending write and directory change (not the
+ * descriptors and locks). Equal digests: nothing was written, renamed,
+ * made durable or queued in between. */
+uint64_t io_sim_digest(struct sxp_io *sim);
 /* Copies the tree under sim_dir, as a reader sees it now, into real_dir
  * on the real filesystem (created if needed; files there are replaced), so
  * that sxp-fsck can check it. */

@@ -1,9 +1,9 @@
 /*
- * io_sim_crash.c -- power loss on the simulated disk, and export of its
- * tree to the real filesystem. The outcomes are those of the model at the
- * top of io_sim.c; every choice comes from one generator seeded by the
- * caller, and nodes are visited in creation order, so a seed and a call
- * sequence give the same disk every time.
+ * io_sim_crash.c -- power loss on the simulated disk, a failed directory
+ * fsync, and export, digest and clone of the disk. The outcomes are those
+ * of the model at the top of io_sim.c; every choice comes from one
+ * generator seeded by the caller, and nodes are visited in creation order,
+ * so a seed and a call sequence give the same disk every time.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "io_sim_int.h"
 
@@ -322,6 +323,72 @@ int io_sim_export(struct sxp_io *io, const char *sim_dir, const char *real_dir)
         rc = sim_export_dir(n, real_dir);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+/* ---- digest ------------------------------------------------------------- */
+
+static void sim_digest_map(XXH3_state_t *x, const struct sim_dirmap *m)
+{
+    uint64_t n = m->n;
+    XXH3_64bits_update(x, &n, sizeof(n));
+    for (size_t i = 0; i < m->n; i++) {
+        uint64_t idx = m->e[i].node->idx;
+        XXH3_64bits_update(x, m->e[i].name, strlen(m->e[i].name) + 1);
+        XXH3_64bits_update(x, &idx, sizeof(idx));
+    }
+}
+
+static void sim_digest_bytes(XXH3_state_t *x, const struct sim_bytes *b)
+{
+    uint64_t n = b->len;
+    XXH3_64bits_update(x, &n, sizeof(n));
+    if (b->len > 0)
+        XXH3_64bits_update(x, b->p, b->len);
+}
+
+uint64_t io_sim_digest(struct sxp_io *io)
+{
+    struct io_sim *s = (struct io_sim *)io;
+    XXH3_state_t *x = XXH3_createState();
+    if (x == NULL) {
+        fprintf(stderr, "io_sim: out of memory in a digest\n");
+        abort();
+    }
+    XXH3_64bits_reset(x);
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->nnodes; i++)
+        s->nodes[i]->idx = i;
+    uint64_t hdr[3] = {s->nnodes, s->ndops, s->root->idx};
+    XXH3_64bits_update(x, hdr, sizeof(hdr));
+    for (size_t i = 0; i < s->nnodes; i++) {
+        const struct sim_node *n = s->nodes[i];
+        uint64_t head[2] = {(uint64_t)n->is_dir, n->npend};
+        XXH3_64bits_update(x, head, sizeof(head));
+        sim_digest_map(x, &n->cur);
+        sim_digest_map(x, &n->dur);
+        sim_digest_bytes(x, &n->cache);
+        sim_digest_bytes(x, &n->durable);
+        for (size_t k = 0; k < n->npend; k++) {
+            const struct sim_op *op = &n->pend[k];
+            uint64_t o[3] = {(uint64_t)op->trunc, op->off, op->len};
+            XXH3_64bits_update(x, o, sizeof(o));
+            if (op->len > 0)
+                XXH3_64bits_update(x, op->data, op->len);
+        }
+    }
+    for (size_t i = 0; i < s->ndops; i++) {
+        const struct sim_dop *d = &s->dops[i];
+        uint64_t o[4] = {(uint64_t)d->kind, d->dir->idx, d->node->idx,
+                         d->from_dir ? d->from_dir->idx + 1 : 0};
+        XXH3_64bits_update(x, o, sizeof(o));
+        XXH3_64bits_update(x, d->name, strlen(d->name) + 1);
+        if (d->from_name != NULL)
+            XXH3_64bits_update(x, d->from_name, strlen(d->from_name) + 1);
+    }
+    pthread_mutex_unlock(&s->mu);
+    uint64_t h = XXH3_64bits_digest(x);
+    XXH3_freeState(x);
+    return h;
 }
 
 /* ---- clone -------------------------------------------------------------- */

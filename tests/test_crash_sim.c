@@ -399,6 +399,129 @@ static void dropping_a_sync_of_lost_found_is_caught(void **state)
     }
 }
 
+/* crash_readonly.c on one crashed store: stream "a" holds 1..3 (and a
+ * key, a blob) from a session closed cleanly, whose state is base; a
+ * second session opens it (LOCK unclean) and dies, and its log gets a torn
+ * tail: a lost sector, then a good line of seq 5. */
+static void tc_crashed_store_with_a_torn_tail(struct tc *t, struct crash_base *base,
+                                              struct crash_hist *h)
+{
+    struct sxp_err err;
+    char log[256], tail[64];
+    const char *ev = "{:seq 5}";
+    uint64_t size = 0;
+    sxp_store *s = tc_open(t);
+    for (int64_t i = 1; i <= 3; i++)
+        assert_int_equal(tc_append(s, "a", i), 0);
+    assert_int_equal(tc_kv_put(s, "k", "1"), 0);
+    assert_int_equal(tc_blob_put(s, "blob"), 0);
+    assert_int_equal(crash_base_capture(s, h, base, &err), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open(t);
+    store_abandon(s);
+    memset(tail, 0, 8);
+    tail[8] = '\n';
+    size_t n = 9 + frame_encode(ev, strlen(ev), tail + 9);
+    snprintf(log, sizeof(log), "%s/streams/61.log", TC_STORE);
+    int fd = t->io->open(t->io, log, O_RDWR, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(t->io->fsize(t->io, fd, &size), 0);
+    assert_int_equal(t->io->pwrite(t->io, fd, tail, n, size), 0);
+    assert_int_equal(t->io->fdatasync(t->io, fd), 0);
+    assert_int_equal(t->io->close(t->io, fd), 0);
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+}
+
+static void a_read_only_open_of_a_crashed_store_reads_it_and_changes_nothing(void **state)
+{
+    struct tc *t = *state;
+    struct crash_base base;
+    struct crash_hist h;
+    struct crash_verdict v;
+    crash_base_init(&base);
+    crash_hist_init(&h);
+    tc_crashed_store_with_a_torn_tail(t, &base, &h);
+    memset(&v, 0, sizeof(v));
+    /* RO-4: the scan meets the torn tail after seq 3 (-EBADMSG), which
+     * only recovery cuts; the events before it are all there. */
+    assert_int_equal(crash_readonly_check(t->sim, t->io, TC_STORE, &base, &h, &v, stdout, 10, "#"),
+                     1);
+    assert_int_equal(v.bad, 0);
+    assert_int_equal(v.lost, 0);
+    /* A store that lost an event base promised: RO-4 sees it missing. */
+    base.streams[0].seqs[0] = 9;
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(crash_readonly_check(t->sim, t->io, TC_STORE, &base, &h, &v, NULL, 0, "#"), 1);
+    assert_int_equal(v.lost, 1);
+    crash_base_free(&base);
+    crash_hist_free(&h);
+}
+
+static void tc_mkdir_through_io(struct tc *t)
+{
+    assert_int_equal(t->io->mkdir(t->io, TC_STORE "/x", 0755), 0);
+}
+
+static void tc_mkdir_behind_io(struct tc *t)
+{
+    assert_int_equal(t->sim->mkdir(t->sim, TC_STORE "/y", 0755), 0);
+}
+
+/* RO-1: a change made while the read-only open runs is caught, whether it
+ * is a call through the io table or a change to the disk behind it. */
+static void a_change_during_a_read_only_open_is_caught(void **state)
+{
+    struct tc *t = *state;
+    struct crash_base base;
+    struct crash_hist h;
+    struct crash_verdict v;
+    void (*changes[])(struct tc *) = {tc_mkdir_through_io, tc_mkdir_behind_io};
+    crash_base_init(&base);
+    crash_hist_init(&h);
+    tc_crashed_store_with_a_torn_tail(t, &base, &h);
+    for (size_t i = 0; i < 2; i++) {
+        memset(&v, 0, sizeof(v));
+        tc_arm(t, IO_FK_OPEN, "/FORMAT", 1, changes[i]);
+        assert_int_equal(
+            crash_readonly_check(t->sim, t->io, TC_STORE, &base, &h, &v, stdout, 10, "#"), 1);
+        assert_true(t->fired);
+        io_fault_set_hook(t->io, NULL, NULL);
+        assert_int_equal(v.bad, 1);
+    }
+    crash_base_free(&base);
+    crash_hist_free(&h);
+}
+
+/* RO-2: refused as documented while JOURNAL holds records; refused for
+ * anything else is bad. */
+static void a_read_only_open_is_refused_only_as_documented(void **state)
+{
+    struct tc *t = *state;
+    struct crash_base base;
+    struct crash_hist h;
+    struct crash_verdict v;
+    crash_base_init(&base);
+    crash_hist_init(&h);
+    sxp_store *s = tc_open(t);
+    for (int64_t i = 1; i <= 3; i++)
+        assert_int_equal(tc_append(s, "a", i), 0);
+    tc_die_and_lose_power(t, s); /* the journal kept them */
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(crash_readonly_check(t->sim, t->io, TC_STORE, &base, &h, &v, stdout, 10, "#"),
+                     0);
+    assert_int_equal(v.bad, 0);
+    /* A FORMAT no sxp reads: the open is refused for it. */
+    s = tc_open(t);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(
+        io_write_atomic(t->io, TC_STORE "/FORMAT", TC_STORE "/FORMAT.tmp", "sxp 9\n", 6, 1), 0);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(crash_readonly_check(t->sim, t->io, TC_STORE, &base, &h, &v, NULL, 0, "#"), 0);
+    assert_int_equal(v.bad, 1);
+    crash_hist_free(&h);
+}
+
 /* ---- what a killed process leaves in the page cache ---------------------- */
 
 static void kill_before_the_store_root_is_synced_then_power_loss_keeps_later_appends(void **state)
@@ -2401,6 +2524,9 @@ int main(void)
         T(dropping_directory_fsyncs_is_caught_as_lost_data),
         T(a_torn_tail_saved_to_lost_found_survives_a_power_loss),
         T(dropping_a_sync_of_lost_found_is_caught),
+        T(a_read_only_open_of_a_crashed_store_reads_it_and_changes_nothing),
+        T(a_change_during_a_read_only_open_is_caught),
+        T(a_read_only_open_is_refused_only_as_documented),
         T(kill_before_the_store_root_is_synced_then_power_loss_keeps_later_appends),
         T(kill_before_a_new_stream_is_synced_then_power_loss_keeps_its_appends),
         T(kv_delete_after_a_killed_delete_survives_power_loss),

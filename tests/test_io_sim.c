@@ -605,6 +605,37 @@ static void clone_is_an_independent_copy_with_pending_state(void **state)
     copy->destroy(copy);
 }
 
+/* The digest changes with every write, sync, name change or pending op,
+ * and not with reads, opens, locks or closes. */
+static void digest_sees_every_change_and_no_read(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "hello", 1, 1);
+    uint64_t d0 = io_sim_digest(io);
+    int fd = io->open(io, "/d/a", O_RDONLY, 0);
+    assert_true(fd >= 0);
+    char buf[8];
+    assert_int_equal(io->pread(io, fd, buf, sizeof(buf), 0), 5);
+    assert_int_equal(io->lock(io, fd), 0);
+    assert_int_equal(io->close(io, fd), 0);
+    assert_int_equal(io->stat(io, "/d/a", NULL, NULL), 0);
+    assert_true(io_sim_digest(io) == d0);
+    /* The same bytes written again: a pending op, then its sync. */
+    fd = io->open(io, "/d/a", O_RDWR, 0);
+    assert_int_equal(io->pwrite(io, fd, "h", 1, 0), 0);
+    uint64_t d1 = io_sim_digest(io);
+    assert_true(d1 != d0);
+    assert_int_equal(io->fdatasync(io, fd), 0);
+    assert_true(io_sim_digest(io) != d1);
+    assert_int_equal(io->close(io, fd), 0);
+    uint64_t d2 = io_sim_digest(io);
+    assert_int_equal(io->rename(io, "/d/a", "/d/b"), 0);
+    uint64_t d3 = io_sim_digest(io);
+    assert_true(d3 != d2);
+    assert_int_equal(io->fsync_dir(io, "/d"), 0);
+    assert_true(io_sim_digest(io) != d3);
+}
+
 /* ---- a failed directory fsync (io_sim_dir_sync_failed) ------------------ */
 
 /* KEEP: the entries stay pending, and a later fsync makes them durable. */
@@ -744,6 +775,7 @@ int main(void)
         T(sync_all_makes_everything_durable),
         T(kill_keeps_the_page_cache_that_a_later_power_loss_may_drop),
         T(clone_is_an_independent_copy_with_pending_state),
+        T(digest_sees_every_change_and_no_read),
         T(failed_dir_fsync_kept_leaves_the_entries_to_a_later_fsync),
         T(failed_dir_fsync_dropped_entries_no_later_fsync_makes_durable),
         T(failed_dir_fsync_partial_keeps_each_entry_or_none_by_seed),
