@@ -2,8 +2,11 @@
  * test_crash_sim.c -- simulated power loss through the whole engine: the
  * sxp-crash sim harness at small size (every crash point of a short
  * workload, several outcomes each), the deliberately broken backend it must
- * catch, and one named test per durability rule the harness checks or
- * found broken:
+ * catch, the harness's own checks held to stores built for them (what
+ * recovery saves in lost+found/ outlives a power loss, each of its syncs
+ * dropped is caught; a read-only open of a crashed store changes nothing
+ * and is refused only as documented), and one named test per durability
+ * rule the harness checks or found broken:
  *
  *   - a store, stream, kv delete or blob that a killed process left in the
  *     page cache must be made durable before the next process acknowledges
