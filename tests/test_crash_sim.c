@@ -17,8 +17,7 @@
  *   - a failed fdatasync fails the stream until reopen;
  *   - a failed op changes nothing a reader sees;
  *   - a failed directory fsync whose entries the disk drops must not let a
- *     racing caller's op be acknowledged (KNOWN BUG cases, skipped unless
- *     SXP_TEST_KNOWN_BUGS=1);
+ *     racing caller's op be acknowledged (store.c store_fsync_dir);
  *   - appends only the journal made durable survive power loss, are
  *     refused to a read-only open until replayed, are reported by sxp-fsck
  *     -n and written back by -p; records a checkpoint ended are not.
@@ -54,8 +53,10 @@
 struct tc {
     struct sxp_io *sim;
     struct sxp_io *io; /* io_fault over sim; owns it */
-    /* The trigger: before the nth call of kind whose path ends in suffix. */
+    /* The trigger: before the nth call of kind whose path ends in suffix
+     * (after it, and only when it succeeded, when after is set). */
     enum io_fault_kind kind;
+    int after;
     const char *suffix;
     unsigned nth;
     unsigned seen;
@@ -90,8 +91,7 @@ static void tc_hook(void *arg, enum io_fault_kind kind, int when, uint64_t n, co
     struct tc *t = arg;
     size_t pl = strlen(path), sl = t->suffix ? strlen(t->suffix) : 0;
     (void)n;
-    (void)res;
-    if (when != 0 || t->fired || kind != t->kind || pl < sl ||
+    if (when != t->after || (t->after && res < 0) || t->fired || kind != t->kind || pl < sl ||
         strcmp(path + pl - sl, t->suffix) != 0)
         return;
     if (++t->seen < t->nth)
@@ -104,12 +104,21 @@ static void tc_arm(struct tc *t, enum io_fault_kind kind, const char *suffix, un
                    void (*action)(struct tc *t))
 {
     t->kind = kind;
+    t->after = 0;
     t->suffix = suffix;
     t->nth = nth;
     t->seen = 0;
     t->fired = 0;
     t->action = action;
     io_fault_set_hook(t->io, tc_hook, t);
+}
+
+/* As tc_arm, but just after the nth such call that succeeded. */
+static void tc_arm_after(struct tc *t, enum io_fault_kind kind, const char *suffix, unsigned nth,
+                         void (*action)(struct tc *t))
+{
+    tc_arm(t, kind, suffix, nth, action);
+    t->after = 1;
 }
 
 static void tc_kill(struct tc *t)
@@ -619,7 +628,9 @@ static void concurrent_blob_put_is_not_acknowledged_before_it_is_durable(void **
     struct tc *t = *state;
     sxp_store *s = tc_open(t);
     t->store = s;
-    tc_arm(t, IO_FK_FSYNC_DIR, "/blobs", 1, tc_nested_blob_put);
+    /* Just after its rename: its fsync of blobs/ would wait for the
+     * second caller's (store_fsync_dir), which a hook in it cannot. */
+    tc_arm_after(t, IO_FK_RENAME, ".tmp", 1, tc_nested_blob_put);
     assert_true(tc_blob_put(s, "same blob") < 0); /* the power failed under it */
     assert_true(t->fired);
     store_abandon(s);
@@ -645,7 +656,7 @@ static void concurrent_kv_delete_is_not_acknowledged_before_it_is_durable(void *
     sxp_store *s = tc_open(t);
     assert_int_equal(tc_kv_put(s, "k", "1"), 0);
     t->store = s;
-    tc_arm(t, IO_FK_FSYNC_DIR, "/kv", 1, tc_nested_kv_delete);
+    tc_arm_after(t, IO_FK_UNLINK, "/kv/6b", 1, tc_nested_kv_delete);
     assert_true(sxp_kv_delete(s, "k", 1, &err) < 0);
     assert_true(t->fired);
     store_abandon(s);
@@ -2347,37 +2358,18 @@ static void a_failed_fsync_of_streams_fences_creations_until_reopen(void **state
     assert_int_equal(sxp_store_close(s), 0);
 }
 
-/* ---- KNOWN BUG: a failed directory fsync racing another caller's ---------
+/* ---- a failed directory fsync racing another caller's (ST-7) ------------
  *
  * A kernel may drop the pending entries of a directory whose fsync failed
  * (the error is reported once): a later fsync of it succeeds without them
- * (io_sim.c, IO_SIM_DIRFAIL_DROP). The engine fences kv/, blobs/ and new
- * streams after such a failure (ST-7), but only once the failed call has
- * returned, and a caller checks the fence before it writes its entry: a
- * caller whose entry was written before another's fsync failed, and whose
- * own fsync runs after it, is acknowledged though its entry is gone for
- * good. A power loss then takes an acknowledged kv put, blob or stream.
- * sxp-crash --mode sim --racing-dirfail finds it now and then (threads
- * race a failed fsync); the cases below make the interleaving with a
- * nested call: B's fsync fails, and the disk drops the entries, while A
- * waits just before its own fsync.
- *
- * The engine is not fixed yet: these cases are skipped unless
- * SXP_TEST_KNOWN_BUGS=1 (then they fail). */
-
-static int tc_known_bugs(void)
-{
-    const char *e = getenv("SXP_TEST_KNOWN_BUGS");
-    return e != NULL && strcmp(e, "1") == 0;
-}
-
-#define TC_KNOWN_BUG(why)                                                                          \
-    do {                                                                                           \
-        if (!tc_known_bugs()) {                                                                    \
-            print_message("known engine bug, skipped (SXP_TEST_KNOWN_BUGS=1 runs it): %s\n", why); \
-            skip();                                                                                \
-        }                                                                                          \
-    } while (0)
+ * (io_sim.c, IO_SIM_DIRFAIL_DROP). So a caller A whose entry was written
+ * before another caller B's fsync of the same folder failed must not be
+ * acknowledged on its own fsync's success (store.c store_fsync_dir). The
+ * cases below make the interleaving with a nested call just after A's
+ * entry is written: B's fsync fails and the disk drops the entries; then
+ * A goes on. A must fail, or its op must survive a power loss. (Before
+ * the fix each was acknowledged and lost; a new stream's made the next
+ * open refuse the store, its JOURNAL record naming a missing log.) */
 
 /* B's next fsync of a directory fails ... */
 static void tc_fail_next_dirsync(struct tc *t)
@@ -2406,13 +2398,13 @@ static void tc_nested_failed_kv_put(struct tc *t)
 static void kv_put_racing_a_failed_fsync_of_kv_is_not_acknowledged_unless_durable(void **state)
 {
     struct tc *t = *state;
-    TC_KNOWN_BUG("a kv put whose rename a failed fsync of kv/ dropped is acknowledged");
     sxp_store *s = tc_open(t);
     t->store = s;
-    tc_arm(t, IO_FK_FSYNC_DIR, "/kv", 1, tc_nested_failed_kv_put);
+    tc_arm_after(t, IO_FK_RENAME, ".tmp", 1, tc_nested_failed_kv_put);
     int rc = tc_kv_put(s, "a", "1");
     assert_true(t->fired);
     assert_true(t->nested_rc < 0);
+    assert_true(rc < 0); /* its rename came before the failure */
     tc_die_and_lose_power(t, s);
     s = tc_open(t);
     if (rc == 0) /* acknowledged: it must be there */
@@ -2430,13 +2422,13 @@ static void tc_nested_failed_blob_put(struct tc *t)
 static void blob_put_racing_a_failed_fsync_of_blobs_is_not_acknowledged_unless_durable(void **state)
 {
     struct tc *t = *state;
-    TC_KNOWN_BUG("a blob put whose rename a failed fsync of blobs/ dropped is acknowledged");
     sxp_store *s = tc_open(t);
     t->store = s;
-    tc_arm(t, IO_FK_FSYNC_DIR, "/blobs", 1, tc_nested_failed_blob_put);
+    tc_arm_after(t, IO_FK_RENAME, ".tmp", 1, tc_nested_failed_blob_put);
     int rc = tc_blob_put(s, "blob a");
     assert_true(t->fired);
     assert_true(t->nested_rc < 0);
+    assert_true(rc < 0);
     tc_die_and_lose_power(t, s);
     s = tc_open(t);
     if (rc == 0)
@@ -2459,18 +2451,20 @@ static void tc_nested_failed_truncate(struct tc *t)
     tc_drop_pending(t, "streams");
 }
 
-/* Stream "a" is created by its first append: its .seq, then its .log, each
- * followed by an fsync of streams/; B fails just before the second. */
+/* Stream "a" is created by its first append: its .log (the load's open of
+ * the missing log fails first), then an fsync of streams/; B fails just
+ * after the log is made. */
 static void tc_stream_creation_racing(struct tc *t, void (*nested)(struct tc *t))
 {
     sxp_store *s = tc_open(t);
     assert_int_equal(tc_append(s, "c", 1), 0);
     assert_int_equal(tc_append(s, "c", 2), 0);
     t->store = s;
-    tc_arm(t, IO_FK_FSYNC_DIR, "/streams", 2, nested);
+    tc_arm_after(t, IO_FK_OPEN, "/streams/61.log", 1, nested);
     int rc = tc_append(s, "a", 1);
     assert_true(t->fired);
     assert_true(t->nested_rc < 0);
+    assert_true(rc < 0);
     tc_die_and_lose_power(t, s);
     s = tc_open(t);
     if (rc == 0) /* acknowledged: it must be there */
@@ -2480,13 +2474,11 @@ static void tc_stream_creation_racing(struct tc *t, void (*nested)(struct tc *t)
 
 static void stream_created_racing_a_failed_creation_is_not_acknowledged_unless_durable(void **state)
 {
-    TC_KNOWN_BUG("a stream whose .log a failed fsync of streams/ dropped takes appends");
     tc_stream_creation_racing(*state, tc_nested_failed_creation);
 }
 
 static void stream_created_racing_a_failed_truncate_is_not_acknowledged_unless_durable(void **state)
 {
-    TC_KNOWN_BUG("a stream whose .log a truncate's failed fsync of streams/ dropped takes appends");
     tc_stream_creation_racing(*state, tc_nested_failed_truncate);
 }
 
