@@ -40,6 +40,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -199,6 +200,13 @@ struct crash_verdict {
     uint64_t bad;     /* other violations */
     unsigned printed; /* messages printed so far */
 };
+
+/* Counts one violation in v (lost or bad) and prints it to out, prefixed
+ * by what, unless out is NULL or limit messages were printed. */
+void crash_vreport(struct crash_verdict *v, FILE *out, unsigned limit, const char *what, int lost,
+                   const char *fmt, va_list ap);
+void crash_report_bad(struct crash_verdict *v, FILE *out, unsigned limit, const char *what,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Checks the open store s against base and h (G-1..G-6). Violations are
  * printed to out (at most print_limit, prefixed by what) and counted. */

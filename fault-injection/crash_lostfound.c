@@ -39,24 +39,6 @@ struct cl_item {
     size_t len;
 };
 
-static void cl_bad(struct crash_verdict *v, FILE *out, unsigned limit, const char *what,
-                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void cl_bad(struct crash_verdict *v, FILE *out, unsigned limit, const char *what,
-                   const char *fmt, ...)
-{
-    va_list ap;
-    v->bad++;
-    if (out == NULL || v->printed >= limit)
-        return;
-    v->printed++;
-    fprintf(out, "%s: BAD: ", what);
-    va_start(ap, fmt);
-    vfprintf(out, fmt, ap);
-    va_end(ap);
-    fputc('\n', out);
-}
-
 static void cl_path(const char *root, const char *name, char *out, size_t size)
 {
     snprintf(out, size, "%s/lost+found/%s", root, name);
@@ -127,7 +109,8 @@ static void cl_power_loss(struct sxp_io *sim, const char *root, const char *mani
     size_t got_len = 0;
     int rc = io_sim_clone(sim, &c);
     if (rc < 0) {
-        cl_bad(v, out, limit, what, "copying the disk for the lost+found check: %s", strerror(-rc));
+        crash_report_bad(v, out, limit, what, "copying the disk for the lost+found check: %s",
+                         strerror(-rc));
         return;
     }
     io_sim_crash(c, 0, IO_SIM_LOSE_ALL);
@@ -135,30 +118,34 @@ static void cl_power_loss(struct sxp_io *sim, const char *root, const char *mani
     cl_path(root, "MANIFEST", path, sizeof(path));
     rc = io_read_file(c, path, CL_FILE_MAX, &got, &got_len);
     if (rc < 0)
-        cl_bad(v, out, limit, what,
-               "lost+found/MANIFEST, %zu bytes after recovery, is gone after a power loss "
-               "(LF-2: %s)",
-               manifest_len, strerror(-rc));
+        crash_report_bad(
+            v, out, limit, what,
+            "lost+found/MANIFEST, %zu bytes after recovery, is gone after a power loss "
+            "(LF-2: %s)",
+            manifest_len, strerror(-rc));
     else if (got_len < manifest_len || memcmp(got, manifest, manifest_len) != 0)
-        cl_bad(v, out, limit, what,
-               "lost+found/MANIFEST held %zu bytes after recovery, and %zu others after a power "
-               "loss (LF-2: not synced)",
-               manifest_len, got_len);
+        crash_report_bad(
+            v, out, limit, what,
+            "lost+found/MANIFEST held %zu bytes after recovery, and %zu others after a power "
+            "loss (LF-2: not synced)",
+            manifest_len, got_len);
     free(got);
     for (size_t i = 0; i < n; i++) {
         got = NULL;
         cl_path(root, items[i].name, path, sizeof(path));
         rc = io_read_file(c, path, CL_FILE_MAX, &got, &got_len);
         if (rc < 0)
-            cl_bad(v, out, limit, what,
-                   "lost+found/%s, the %zu bytes of a torn tail recovery saved, is gone after a "
-                   "power loss (LF-2: %s)",
-                   items[i].name, items[i].len, strerror(-rc));
+            crash_report_bad(
+                v, out, limit, what,
+                "lost+found/%s, the %zu bytes of a torn tail recovery saved, is gone after a "
+                "power loss (LF-2: %s)",
+                items[i].name, items[i].len, strerror(-rc));
         else if (got_len != items[i].len || memcmp(got, items[i].bytes, got_len) != 0)
-            cl_bad(v, out, limit, what,
-                   "lost+found/%s held %zu bytes after recovery and %zu other ones after a power "
-                   "loss (LF-2: not synced)",
-                   items[i].name, items[i].len, got_len);
+            crash_report_bad(
+                v, out, limit, what,
+                "lost+found/%s held %zu bytes after recovery and %zu other ones after a power "
+                "loss (LF-2: not synced)",
+                items[i].name, items[i].len, got_len);
         free(got);
     }
     c->destroy(c);
@@ -176,15 +163,15 @@ int crash_lostfound_check(struct sxp_io *sim, const char *root, uint64_t mark, u
     cl_path(root, "MANIFEST", path, sizeof(path));
     int rc = io_read_file(sim, path, CL_FILE_MAX, &m, &mlen);
     if (rc < 0 || mlen < mark) {
-        cl_bad(v, out, limit, what,
-               "recovery reports %u torn tails saved, but lost+found/MANIFEST %s (LF-1)", saved,
-               rc < 0 ? strerror(-rc) : "shrank");
+        crash_report_bad(v, out, limit, what,
+                         "recovery reports %u torn tails saved, but lost+found/MANIFEST %s (LF-1)",
+                         saved, rc < 0 ? strerror(-rc) : "shrank");
         free(m);
         return 1;
     }
     items = calloc(saved + 1, sizeof(*items));
     if (items == NULL) {
-        cl_bad(v, out, limit, what, "out of memory");
+        crash_report_bad(v, out, limit, what, "out of memory");
         free(m);
         return 1;
     }
@@ -192,13 +179,13 @@ int crash_lostfound_check(struct sxp_io *sim, const char *root, uint64_t mark, u
     for (const char *p = m + mark, *end = m + mlen; p < end && !broken;) {
         const char *lf = memchr(p, '\n', (size_t)(end - p));
         if (lf == NULL) {
-            cl_bad(v, out, limit, what, "lost+found/MANIFEST ends in a cut line (LF-1)");
+            crash_report_bad(v, out, limit, what, "lost+found/MANIFEST ends in a cut line (LF-1)");
             broken = 1;
         } else if (n == saved) {
             n++; /* one line too many: said below */
             break;
         } else if (cl_read_item(sim, root, p, lf, &items[n], msg, sizeof(msg)) < 0) {
-            cl_bad(v, out, limit, what, "lost+found/MANIFEST: %s (LF-1)", msg);
+            crash_report_bad(v, out, limit, what, "lost+found/MANIFEST: %s (LF-1)", msg);
             free(items[n].bytes);
             items[n].bytes = NULL;
             broken = 1;
@@ -208,10 +195,11 @@ int crash_lostfound_check(struct sxp_io *sim, const char *root, uint64_t mark, u
         }
     }
     if (!broken && n != saved)
-        cl_bad(v, out, limit, what,
-               "recovery reports %u torn tails saved, and lost+found/MANIFEST gained %s%zu lines "
-               "(LF-1)",
-               saved, n > saved ? "more than " : "", n > saved ? (size_t)saved : n);
+        crash_report_bad(
+            v, out, limit, what,
+            "recovery reports %u torn tails saved, and lost+found/MANIFEST gained %s%zu lines "
+            "(LF-1)",
+            saved, n > saved ? "more than " : "", n > saved ? (size_t)saved : n);
     else if (!broken)
         cl_power_loss(sim, root, m, mlen, items, n, v, out, limit, what);
     for (size_t i = 0; i < n && i < saved; i++)

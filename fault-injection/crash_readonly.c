@@ -36,24 +36,6 @@
 #include "fault.h"
 #include "store.h"
 
-static void cr_bad(struct crash_verdict *v, FILE *out, unsigned limit, const char *what,
-                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void cr_bad(struct crash_verdict *v, FILE *out, unsigned limit, const char *what,
-                   const char *fmt, ...)
-{
-    va_list ap;
-    v->bad++;
-    if (out == NULL || v->printed >= limit)
-        return;
-    v->printed++;
-    fprintf(out, "%s: BAD: ", what);
-    va_start(ap, fmt);
-    vfprintf(out, fmt, ap);
-    va_end(ap);
-    fputc('\n', out);
-}
-
 /* 1 when base or h promised anything: a baseline, or an acknowledged op. */
 static int cr_promised(const struct crash_base *base, const struct crash_hist *h)
 {
@@ -71,7 +53,7 @@ static void cr_writes(sxp_store *s, struct crash_verdict *v, FILE *out, unsigned
     const char *names[3] = {"append", "kv-put", "blob/put"};
     if (ev == NULL || sxp_value_dict_set(ev, "seq", 3, sxp_value_int(1)) != 0) {
         sxp_value_free(ev);
-        cr_bad(v, out, limit, what, "out of memory");
+        crash_report_bad(v, out, limit, what, "out of memory");
         return;
     }
     rc[0] = sxp_stream_append(s, "ro", 2, ev, &err);
@@ -80,8 +62,8 @@ static void cr_writes(sxp_store *s, struct crash_verdict *v, FILE *out, unsigned
     sxp_value_free(ev);
     for (int i = 0; i < 3; i++)
         if (rc[i] != -EROFS)
-            cr_bad(v, out, limit, what, "%s returned %d (%s), not -EROFS (RO-3)", names[i], rc[i],
-                   strerror(rc[i] < 0 ? -rc[i] : 0));
+            crash_report_bad(v, out, limit, what, "%s returned %d (%s), not -EROFS (RO-3)",
+                             names[i], rc[i], strerror(rc[i] < 0 ? -rc[i] : 0));
 }
 
 int crash_readonly_check(struct sxp_io *sim, struct sxp_io *io, const char *root,
@@ -106,19 +88,19 @@ int crash_readonly_check(struct sxp_io *sim, struct sxp_io *io, const char *root
         cr_writes(s, v, out, limit, w);
         rc = sxp_store_close(s);
         if (rc < 0)
-            cr_bad(v, out, limit, w, "close failed: %s", strerror(-rc));
+            crash_report_bad(v, out, limit, w, "close failed: %s", strerror(-rc));
     } else if (rc == -EUCLEAN && strstr(err.msg, "JOURNAL holds") != NULL) {
         /* RO-2: records recovery writes back; the open after says. */
     } else if (rc == -ENOENT && !cr_promised(base, h)) {
         /* RO-2: the crash came before the store's root was durable. */
     } else {
-        cr_bad(v, out, limit, w, "refused: %s (RO-2)", err.msg);
+        crash_report_bad(v, out, limit, w, "refused: %s (RO-2)", err.msg);
     }
     uint64_t changed = io_fault_kill_count(io, IO_KILL_ANY) - calls;
     if (changed != 0)
-        cr_bad(v, out, limit, w, "made %llu calls that change the disk (RO-1)",
-               (unsigned long long)changed);
+        crash_report_bad(v, out, limit, w, "made %llu calls that change the disk (RO-1)",
+                         (unsigned long long)changed);
     else if (io_sim_digest(sim) != digest)
-        cr_bad(v, out, limit, w, "the disk changed under it (RO-1)");
+        crash_report_bad(v, out, limit, w, "the disk changed under it (RO-1)");
     return opened;
 }

@@ -66,21 +66,36 @@ static void cv_name(const char *name, size_t len, char *out, size_t size)
 static void cv_report(struct cv_ctx *c, int lost, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+void crash_vreport(struct crash_verdict *v, FILE *out, unsigned limit, const char *what, int lost,
+                   const char *fmt, va_list ap)
+{
+    if (lost)
+        v->lost++;
+    else
+        v->bad++;
+    if (out == NULL || v->printed >= limit)
+        return;
+    v->printed++;
+    fprintf(out, "%s: %s: ", what, lost ? "LOST" : "BAD");
+    vfprintf(out, fmt, ap);
+    fputc('\n', out);
+}
+
+void crash_report_bad(struct crash_verdict *v, FILE *out, unsigned limit, const char *what,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    crash_vreport(v, out, limit, what, 0, fmt, ap);
+    va_end(ap);
+}
+
 static void cv_report(struct cv_ctx *c, int lost, const char *fmt, ...)
 {
     va_list ap;
-    if (lost)
-        c->v->lost++;
-    else
-        c->v->bad++;
-    if (c->out == NULL || c->v->printed >= c->limit)
-        return;
-    c->v->printed++;
-    fprintf(c->out, "%s: %s: ", c->what, lost ? "LOST" : "BAD");
     va_start(ap, fmt);
-    vfprintf(c->out, fmt, ap);
+    crash_vreport(c->v, c->out, c->limit, c->what, lost, fmt, ap);
     va_end(ap);
-    fputc('\n', c->out);
 }
 
 static uint64_t cv_done(const struct crash_op *op)
@@ -334,12 +349,6 @@ out:
     free(cand);
 }
 
-static void cv_stream(sxp_store *s, const struct crash_bstream *bs, const char *name, size_t len,
-                      const struct crash_hist *h, struct cv_ctx *c)
-{
-    cv_stream_at(s, bs, name, len, h, c, 0);
-}
-
 /* ---- kv ------------------------------------------------------------------ */
 
 static void cv_key(sxp_store *s, const struct crash_bkv *bk, const char *key, size_t len,
@@ -440,20 +449,14 @@ static int cv_name_in(const sxp_value *list, const char *name, size_t len)
     return 0;
 }
 
-void crash_verify(sxp_store *s, const struct crash_base *base, const struct crash_hist *h,
-                  struct crash_verdict *v, FILE *out, unsigned print_limit, const char *what)
+/* cv_stream_at (ro) for each stream of the baseline, then each other
+ * stream h names. */
+static void cv_each_stream(sxp_store *s, const struct crash_base *base, const struct crash_hist *h,
+                           struct cv_ctx *c, int ro)
 {
-    struct cv_ctx c = {v, out, print_limit, what};
-    struct sxp_err err;
-    sxp_value *names = NULL, *keys = NULL;
-
-    for (size_t i = 0; i < h->n; i++)
-        if (cv_acked(&h->ops[i]))
-            v->acked++;
-
-    /* Streams: the baseline's, then those only the history names. */
     for (size_t i = 0; i < base->nstreams; i++)
-        cv_stream(s, &base->streams[i], base->streams[i].name, base->streams[i].name_len, h, &c);
+        cv_stream_at(s, &base->streams[i], base->streams[i].name, base->streams[i].name_len, h, c,
+                     ro);
     for (size_t i = 0; i < h->n; i++) {
         const struct crash_op *op = &h->ops[i];
         int seen = 0;
@@ -466,8 +469,44 @@ void crash_verify(sxp_store *s, const struct crash_base *base, const struct cras
                     h->ops[j].kind == CRASH_TRUNCATE) &&
                    cv_same_name(&h->ops[j], op->name, op->name_len);
         if (!seen)
-            cv_stream(s, NULL, op->name, op->name_len, h, &c);
+            cv_stream_at(s, NULL, op->name, op->name_len, h, c, ro);
     }
+}
+
+/* cv_key for each key of the baseline, then each other key h names. */
+static void cv_each_key(sxp_store *s, const struct crash_base *base, const struct crash_hist *h,
+                        struct cv_ctx *c)
+{
+    for (size_t i = 0; i < base->nkv; i++)
+        cv_key(s, &base->kv[i], base->kv[i].key, base->kv[i].key_len, h, c);
+    for (size_t i = 0; i < h->n; i++) {
+        const struct crash_op *op = &h->ops[i];
+        int seen = 0;
+        if (op->kind != CRASH_KV_PUT && op->kind != CRASH_KV_DEL)
+            continue;
+        for (size_t j = 0; j < base->nkv && !seen; j++)
+            seen = cv_same_name(op, base->kv[j].key, base->kv[j].key_len);
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = (h->ops[j].kind == CRASH_KV_PUT || h->ops[j].kind == CRASH_KV_DEL) &&
+                   cv_same_name(&h->ops[j], op->name, op->name_len);
+        if (!seen)
+            cv_key(s, NULL, op->name, op->name_len, h, c);
+    }
+}
+
+void crash_verify(sxp_store *s, const struct crash_base *base, const struct crash_hist *h,
+                  struct crash_verdict *v, FILE *out, unsigned print_limit, const char *what)
+{
+    struct cv_ctx c = {v, out, print_limit, what};
+    struct sxp_err err;
+    sxp_value *names = NULL, *keys = NULL;
+
+    for (size_t i = 0; i < h->n; i++)
+        if (cv_acked(&h->ops[i]))
+            v->acked++;
+
+    /* Streams: the baseline's, then those only the history names. */
+    cv_each_stream(s, base, h, &c, 0);
     if (sxp_stream_list(s, &names, &err) != 0) {
         cv_report(&c, 0, "persist/streams failed: %s", err.msg);
     } else {
@@ -512,21 +551,7 @@ void crash_verify(sxp_store *s, const struct crash_base *base, const struct cras
     }
 
     /* Keys. */
-    for (size_t i = 0; i < base->nkv; i++)
-        cv_key(s, &base->kv[i], base->kv[i].key, base->kv[i].key_len, h, &c);
-    for (size_t i = 0; i < h->n; i++) {
-        const struct crash_op *op = &h->ops[i];
-        int seen = 0;
-        if (op->kind != CRASH_KV_PUT && op->kind != CRASH_KV_DEL)
-            continue;
-        for (size_t j = 0; j < base->nkv && !seen; j++)
-            seen = cv_same_name(op, base->kv[j].key, base->kv[j].key_len);
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = (h->ops[j].kind == CRASH_KV_PUT || h->ops[j].kind == CRASH_KV_DEL) &&
-                   cv_same_name(&h->ops[j], op->name, op->name_len);
-        if (!seen)
-            cv_key(s, NULL, op->name, op->name_len, h, &c);
-    }
+    cv_each_key(s, base, h, &c);
     if (sxp_kv_keys(s, &keys, &err) != 0) {
         cv_report(&c, 0, "persist/kv-keys failed: %s", err.msg);
     } else {
@@ -629,38 +654,8 @@ void crash_verify_readonly(sxp_store *s, const struct crash_base *base, const st
         if (cv_acked(&h->ops[i]))
             v->acked++;
     /* Each stream, key and blob once: the baseline's, then the history's. */
-    for (size_t i = 0; i < base->nstreams; i++)
-        cv_stream_at(s, &base->streams[i], base->streams[i].name, base->streams[i].name_len, h, &c,
-                     1);
-    for (size_t i = 0; i < h->n; i++) {
-        const struct crash_op *op = &h->ops[i];
-        int seen = 0;
-        if (op->kind != CRASH_APPEND && op->kind != CRASH_BATCH && op->kind != CRASH_TRUNCATE)
-            continue;
-        for (size_t j = 0; j < base->nstreams && !seen; j++)
-            seen = cv_same_name(op, base->streams[j].name, base->streams[j].name_len);
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = (h->ops[j].kind == CRASH_APPEND || h->ops[j].kind == CRASH_BATCH ||
-                    h->ops[j].kind == CRASH_TRUNCATE) &&
-                   cv_same_name(&h->ops[j], op->name, op->name_len);
-        if (!seen)
-            cv_stream_at(s, NULL, op->name, op->name_len, h, &c, 1);
-    }
-    for (size_t i = 0; i < base->nkv; i++)
-        cv_key(s, &base->kv[i], base->kv[i].key, base->kv[i].key_len, h, &c);
-    for (size_t i = 0; i < h->n; i++) {
-        const struct crash_op *op = &h->ops[i];
-        int seen = 0;
-        if (op->kind != CRASH_KV_PUT && op->kind != CRASH_KV_DEL)
-            continue;
-        for (size_t j = 0; j < base->nkv && !seen; j++)
-            seen = cv_same_name(op, base->kv[j].key, base->kv[j].key_len);
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = (h->ops[j].kind == CRASH_KV_PUT || h->ops[j].kind == CRASH_KV_DEL) &&
-                   cv_same_name(&h->ops[j], op->name, op->name_len);
-        if (!seen)
-            cv_key(s, NULL, op->name, op->name_len, h, &c);
-    }
+    cv_each_stream(s, base, h, &c, 1);
+    cv_each_key(s, base, h, &c);
     for (size_t i = 0; i < base->nblobs; i++)
         cv_blob(s, base->blobs[i], 1, &c);
     for (size_t i = 0; i < h->n; i++)
