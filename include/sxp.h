@@ -224,7 +224,11 @@ SXP_API SXP_MUST_CHECK int sxp_stream_read_range(sxp_store *s, const char *strea
  * fn returns 0 to go on; a positive value stops the scan, which returns it;
  * a negative errno stops it too, and is returned with err kind "stopped".
  * Events before a damaged line are visited; the scan then fails as
- * sxp_stream_read does (-EBADMSG). fn NULL is -EINVAL. */
+ * sxp_stream_read does: -EBADMSG for a line whose checksum or trailer is
+ * wrong, -EUCLEAN (kind "corrupt") for one without a trailer that is no
+ * event, such as the NUL bytes of a torn tail that only recovery cuts (a
+ * line without a trailer reads as the reference's format). fn NULL is
+ * -EINVAL. */
 typedef int (*sxp_event_fn)(void *ctx, const sxp_value *event);
 SXP_API SXP_MUST_CHECK int sxp_stream_scan(sxp_store *s, const char *stream, size_t stream_len,
                                            int64_t from_seq, int64_t limit, sxp_event_fn fn,
