@@ -630,8 +630,9 @@ static void recover_run_jobs(struct recover_ctx *c)
 }
 
 /* R-4's writes, for every job that asked for one: SEQFILE_CHUNK temp files
- * synced at once, and one fsync of streams/ for all the renames. Every
- * log kept was fdatasynced (R-6, recover_flush) before this runs. */
+ * synced at once; then R-4b's unlinks of unborn logs; and one fsync of
+ * streams/ for all the renames and unlinks. Every log kept was
+ * fdatasynced (R-6, recover_flush) before this runs. */
 static int recover_write_seqs(struct recover_ctx *c, struct sxp_err *err)
 {
     size_t n = 0, unborn = 0;
