@@ -24,8 +24,13 @@
  * the stream is UNBORN (a = 1): its first append failed or never became
  * durable, and -p removes the empty log as recovery does (R-4b), where it
  * creates the .seq of any other log (R-4). Not while a JOURNAL record that
- * was not written back (-n; -p holding them for -y) may name the log: its
- * lines are still to come, as recovery writes records back first (R-0).
+ * was not written back (-n; -p holding them for -y) may name the log (c =
+ * 1): its lines are still to come, as recovery writes records back first
+ * (R-0), so -p neither removes the log nor writes a .seq from it; -y,
+ * which writes the records back (or saves them in lost+found/) before the
+ * checks, judges it. When JOURNAL's header does not check (journal-header),
+ * its records cannot be read to say which logs they name: every log
+ * without a .seq is held so.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -71,10 +76,13 @@ int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it)
     if (!it->has_seq) {
         /* UNBORN (recover.c R-4b): no event stays once a torn tail is cut. */
         int unborn = it->log_size == 0 || (it->torn && it->torn_off == 0);
-        if (lock_dirty_has(&c->held, lock_dirty_bucket(it->name, strlen(it->name))))
-            unborn = 0; /* a pending record may name it */
-        struct fsck_finding f = {
-            .code = FSCK_SEQ_MISSING, .file = it->rel_seq, .a = unborn, .b = max};
+        int held =
+            c->held_all || lock_dirty_has(&c->held, lock_dirty_bucket(it->name, strlen(it->name)));
+        struct fsck_finding f = {.code = FSCK_SEQ_MISSING,
+                                 .file = it->rel_seq,
+                                 .a = unborn && !held,
+                                 .b = max,
+                                 .c = held}; /* a pending record may name it: left for -y */
         rc = fsck_flist_add(&it->f, &f);
     } else if (it->hw_state == 1 && it->hw < max) {
         struct fsck_finding f = {.code = c->store_clean ? FSCK_HW_LOWERED : FSCK_HW_BEHIND,

@@ -76,6 +76,7 @@ struct fsck_ctx {
     /* JOURNAL records not written back (-n, or held for -y): the buckets
      * of their logs, which may be empty only for now (check_seq.c) */
     struct lock_dirty held;
+    int held_all; /* JOURNAL's header does not check: its records may name any log */
     char sync_msg[256];
 
     struct fsck_item *items;

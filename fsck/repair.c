@@ -455,6 +455,8 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
         case FSCK_HW_BEHIND:
             if (!preen)
                 break;
+            if (f->code == FSCK_SEQ_MISSING && f->c)
+                break; /* check_seq.c MISSING: a held record may name the log */
             if (f->code == FSCK_SEQ_MISSING && f->a) {
                 fsck_remove_unborn(c, it, f); /* check_seq.c MISSING */
                 break;

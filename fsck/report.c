@@ -160,6 +160,10 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
                       "first append failed or never became durable)");
         else
             fsck_msgf(buf, size, "missing: the log has no .seq (its max seq is %" PRId64 ")", f->b);
+        if (f->c)
+            fsck_msgf(buf + strlen(buf), size - strlen(buf),
+                      "; JOURNAL's records, not written back, may still add lines to it: left "
+                      "for -y");
         if (f->detail == FSCK_NOT_LIVE)
             fsck_msgf(buf + strlen(buf), size - strlen(buf), ", in a log " FSCK_MSG_NOT_LIVE);
         return;

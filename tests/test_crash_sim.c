@@ -1656,11 +1656,55 @@ static void fsck_p_keeps_a_new_log_whose_record_is_not_written_back(void **state
     assert_int_equal(tc_fsck_report(t, FSCK_MODE_PREEN, &r), FSCK_EXIT_LEFT);
     assert_non_null(tc_finding(&r, FSCK_JOURNAL_ORPHAN));
     fsck_report_free(&r);
-    assert_true(tc_exists(t, "streams/7a.log")); /* fails: -p removed it */
+    assert_true(tc_exists(t, "streams/7a.log"));  /* fails: -p removed it */
+    assert_false(tc_exists(t, "streams/7a.seq")); /* -y writes it, after the records */
     assert_int_equal(tc_fsck(t, FSCK_MODE_YES), FSCK_EXIT_REPAIRED);
     s = tc_open(t);
     assert_int_equal(tc_count(s, "z"), 1);
     assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* The same under a JOURNAL whose header does not check (journal-header,
+ * J-8): its records cannot be read to say which logs they name, so -n and
+ * -p call no log unborn; -y saves the whole journal in lost+found/ first. */
+static void fsck_p_keeps_an_empty_log_behind_a_damaged_journal_header(void **state)
+{
+    struct tc *t = *state;
+    struct fsck_report r;
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 2), 0); /* journaled rounds */
+    assert_int_equal(tc_append(s, "z", 1), 0); /* creates z */
+    tc_die_and_lose_power(t, s);
+    assert_int_equal(tc_journal_records(t), 2);
+    assert_int_equal(tc_size(t, "streams/7a.log"), 0);
+    int fd = t->io->open(t->io, TC_STORE "/JOURNAL", O_RDWR, 0);
+    char c;
+    assert_true(fd >= 0);
+    assert_int_equal(t->io->pread(t->io, fd, &c, 1, 5), 1);
+    c ^= 0x20; /* the header no longer checks */
+    assert_int_equal(t->io->pwrite(t->io, fd, &c, 1, 5), 0);
+    assert_int_equal(t->io->close(t->io, fd), 0);
+    for (int m = 0; m < 2; m++) {
+        assert_int_equal(tc_fsck_report(t, m ? FSCK_MODE_PREEN : FSCK_MODE_CHECK, &r),
+                         FSCK_EXIT_LEFT);
+        assert_non_null(tc_finding(&r, FSCK_JOURNAL_HEADER));
+        const struct fsck_finding *f = tc_finding(&r, FSCK_SEQ_MISSING);
+        assert_non_null(f);
+        assert_int_equal(f->a, 0); /* not called unborn */
+        assert_int_equal(f->c, 1); /* held for -y */
+        assert_int_equal(f->action, FSCK_ACT_NONE);
+        fsck_report_free(&r);
+        assert_true(tc_exists(t, "streams/7a.log"));  /* -p removed it before */
+        assert_false(tc_exists(t, "streams/7a.seq")); /* nor is "0" written for it */
+    }
+    assert_int_equal(tc_fsck_report(t, FSCK_MODE_YES, &r), FSCK_EXIT_REPAIRED);
+    const struct fsck_finding *f = tc_finding(&r, FSCK_JOURNAL_HEADER);
+    assert_non_null(f);
+    assert_int_equal(f->action, FSCK_ACT_MOVED); /* z's event is kept there */
+    fsck_report_free(&r);
+    assert_false(tc_exists(t, "streams/7a.log"));
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
 }
 
 /* C-5: the checkpoint a round runs after its appends are durable fails
@@ -2549,6 +2593,7 @@ int main(void)
         T(a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it),
         T(a_record_whose_log_is_a_directory_is_refused_and_fsck_y_repairs_it),
         T(fsck_p_keeps_a_new_log_whose_record_is_not_written_back),
+        T(fsck_p_keeps_an_empty_log_behind_a_damaged_journal_header),
         T(zeros_ahead_that_find_no_room_fail_no_append),
         T(a_recovery_cut_short_after_its_replay_reads_every_log),
         T(a_failed_log_write_after_its_record_comes_back_after_a_crash),
