@@ -31,6 +31,16 @@
  * checks, judges it. When JOURNAL's header does not check (journal-header),
  * its records cannot be read to say which logs they name: every log
  * without a .seq is held so.
+ *
+ * LOST. In a store whose LOCK reads clean (R-3d) no crash explains a
+ * missing .seq: a clean close writes every stream's .seq and removes the
+ * logs of unborn streams (engine/streams.c). So the file was removed (by
+ * hand, a restore), and the mark it held may have been above the log's
+ * max seq: a truncate keeps the mark, and a .seq written from the log
+ * would let seqs already taken be taken again. It is seq-lost, corruption,
+ * as hw-lowered is: -p leaves it, -y writes the log's max seq, which the
+ * operator asked for (docs/fsck.md). An empty log is kept then: it may be
+ * a stream every event of which was truncated.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,9 +88,9 @@ int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it)
         int unborn = it->log_size == 0 || (it->torn && it->torn_off == 0);
         int held =
             c->held_all || lock_dirty_has(&c->held, lock_dirty_bucket(it->name, strlen(it->name)));
-        struct fsck_finding f = {.code = FSCK_SEQ_MISSING,
+        struct fsck_finding f = {.code = c->store_clean ? FSCK_SEQ_LOST : FSCK_SEQ_MISSING,
                                  .file = it->rel_seq,
-                                 .a = unborn && !held,
+                                 .a = unborn && !held && !c->store_clean,
                                  .b = max,
                                  .c = held}; /* a pending record may name it: left for -y */
         rc = fsck_flist_add(&it->f, &f);

@@ -79,6 +79,11 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
                          "a stream's .seq is below the max seq of its log in a store closed "
                          "cleanly, which writes every .seq: it was lowered (restored, edited)",
                          "-y moves it to lost+found/ and recreates it from the log"},
+    [FSCK_SEQ_LOST] = {"seq-lost", FSCK_CORRUPTION,
+                       "a .log has no .seq in a store closed cleanly, which writes every .seq: "
+                       "it was removed, and the mark it held may have been above the log's max "
+                       "seq (a truncate's)",
+                       "-y recreates it from the log's max seq"},
 };
 
 const char *fsck_class_name(enum fsck_class c)

@@ -35,6 +35,11 @@
  *   seq-missing       residue     a .log with no .seq (INV-4);    -p: created (R-4); an
  *                                 unborn when the log holds no    unborn stream's empty
  *                                 event (check_seq.c MISSING)     log removed (R-4b)
+ *   seq-lost          corruption  the same in a store LOCK says   -y: created from the log
+ *                                 was closed cleanly: a clean     (the mark it held may
+ *                                 close writes every .seq and     have been higher)
+ *                                 removes unborn logs, so the
+ *                                 file was removed (check_seq.c)
  *   seq-unreadable    corruption  a .seq that does not parse      -y: to lost+found, then
  *                                                                 recreated from the log
  *   temp-file         residue     leftover "*.tmp" (INV-5)        -p: removed (R-1)
@@ -116,6 +121,7 @@ enum fsck_code {
     FSCK_JOURNAL_DAMAGED,
     FSCK_JOURNAL_HEADER,
     FSCK_HW_LOWERED,
+    FSCK_SEQ_LOST,
     FSCK_CODE_COUNT,
 };
 

@@ -69,7 +69,7 @@ static int fsck_is_line_code(enum fsck_code code)
 static int fsck_is_seq_code(enum fsck_code code)
 {
     return code == FSCK_HW_BEHIND || code == FSCK_HW_LOWERED || code == FSCK_SEQ_MISSING ||
-           code == FSCK_SEQ_UNREADABLE;
+           code == FSCK_SEQ_LOST || code == FSCK_SEQ_UNREADABLE;
 }
 
 static int fsck_ptr_off_cmp(const void *a, const void *b)
@@ -452,8 +452,9 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
                 fsck_mark(f, FSCK_ACT_MOVED, hw);
             break;
         case FSCK_SEQ_MISSING:
+        case FSCK_SEQ_LOST:
         case FSCK_HW_BEHIND:
-            if (!preen)
+            if (!preen || (f->code == FSCK_SEQ_LOST && !yes))
                 break;
             if (f->code == FSCK_SEQ_MISSING && f->c)
                 break; /* check_seq.c MISSING: a held record may name the log */
@@ -471,7 +472,7 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
             } else if (residue_write_seq(c->io, c->streams_dir, path, hw, c->sync, &err)) {
                 fsck_mark_failed(f, err.msg);
             } else {
-                fsck_mark(f, f->code == FSCK_SEQ_MISSING ? FSCK_ACT_CREATED : FSCK_ACT_ROLLED, hw);
+                fsck_mark(f, f->code == FSCK_HW_BEHIND ? FSCK_ACT_ROLLED : FSCK_ACT_CREATED, hw);
             }
             break;
         default:

@@ -167,6 +167,13 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
         if (f->detail == FSCK_NOT_LIVE)
             fsck_msgf(buf + strlen(buf), size - strlen(buf), ", in a log " FSCK_MSG_NOT_LIVE);
         return;
+    case FSCK_SEQ_LOST:
+        fsck_msgf(buf, size,
+                  "missing in a store closed cleanly (which writes every .seq): it was removed, "
+                  "and the high-water mark it held may have been above the log's max seq %" PRId64
+                  " (a truncate keeps it)",
+                  f->b);
+        return;
     case FSCK_SEQ_UNREADABLE:
         fsck_msgf(buf, size, "high-water mark is not an integer%s",
                   f->a ? " (longer than 32 bytes)" : "");

@@ -505,11 +505,17 @@ void fxd_seq_below(const char *root)
     fx_mark_crashed(root);
 }
 
-void fxd_seq_deleted(const char *root)
+void fxd_seq_removed(const char *root)
 {
     char p[PATH_MAX];
     if (unlink(fx_join(p, root, FX_ORDERS_SEQ)) != 0)
         fx_fail("unlink %s", p);
+}
+
+void fxd_seq_deleted(const char *root)
+{
+    fxd_seq_removed(root);
+    fx_mark_crashed(root);
 }
 
 void fxd_seq_garbage(const char *root)

@@ -89,7 +89,8 @@ void fxd_half_line(const char *root);     /* a crash: half of event 21's line, n
 void fxd_zeros(const char *root);         /* a crash: 1000 NUL bytes after orders' last line */
 void fxd_seq_below(const char *root);     /* a crash: orders .seq holds 15 */
 void fxd_seq_lowered(const char *root);   /* orders .seq holds 15, LOCK clean */
-void fxd_seq_deleted(const char *root);   /* orders .seq removed */
+void fxd_seq_deleted(const char *root);   /* a crash: orders .seq removed */
+void fxd_seq_removed(const char *root);   /* orders .seq removed, LOCK clean */
 void fxd_seq_garbage(const char *root);   /* orders .seq holds "garbage" */
 void fxd_temp_file(const char *root);     /* streams/tmp.999.1.tmp */
 void fxd_kv_damaged(const char *root);    /* a byte of kv config flipped */

@@ -101,6 +101,8 @@ static const struct fx_case case_seq_lowered = {
     fxd_seq_lowered, FSCK_HW_LOWERED, FX_ORDERS_SEQ, 0, 4, 4, 4, 1, 20, 1};
 static const struct fx_case case_seq_deleted = {
     fxd_seq_deleted, FSCK_SEQ_MISSING, FX_ORDERS_SEQ, 0, 4, 1, 0, 1, 20, 0};
+static const struct fx_case case_seq_removed = {
+    fxd_seq_removed, FSCK_SEQ_LOST, FX_ORDERS_SEQ, 0, 4, 4, 4, 1, 20, 0};
 static const struct fx_case case_seq_garbage = {
     fxd_seq_garbage, FSCK_SEQ_UNREADABLE, FX_ORDERS_SEQ, 0, 4, 4, 4, 1, 20, 1};
 static const struct fx_case case_temp = {
@@ -365,6 +367,7 @@ FX_TESTS(zero_bytes_appended, case_zeros)
 FX_TESTS(seq_below_max, case_seq_below)
 FX_TESTS(seq_lowered_in_a_clean_store, case_seq_lowered)
 FX_TESTS(seq_deleted, case_seq_deleted)
+FX_TESTS(seq_removed_from_a_clean_store, case_seq_removed)
 FX_TESTS(seq_garbage, case_seq_garbage)
 FX_TESTS(temp_file_left_behind, case_temp)
 FX_TESTS(kv_file_damaged, case_kv)
@@ -637,6 +640,58 @@ static void live_writer_explains_only_the_logs_it_lists(void **state)
                                 "behind its log (written at close), 1 log end being written"));
     fsck_report_free(&r);
     close(fd);
+    fx_remove_tree(root);
+}
+
+/* check_seq.c LOST: a stream truncated to nothing after a clean close has
+ * an empty log and a .seq holding its mark. Its .seq removed, it is
+ * seq-lost, not an unborn stream: -p changes nothing (removing the log
+ * would lose the stream), -y writes the only mark it has (0) and keeps the
+ * log. */
+static void a_seq_removed_after_a_clean_close_is_corruption_even_for_an_empty_log(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    struct sxp_options so;
+    struct sxp_err err;
+    struct fsck_report r;
+    sxp_store *s = NULL;
+    fx_make_store(root);
+    sxp_options_init(&so);
+    so.quiet = 1;
+    assert_int_equal(sxp_store_open(root, &so, &s, &err), 0);
+    assert_int_equal(sxp_stream_truncate(s, "orders", 6, FX_ORDERS, &err), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(fx_file_size(fx_join(p, root, FX_ORDERS_LOG)), 0);
+    assert_int_equal(unlink(fx_join(p, root, FX_ORDERS_SEQ)), 0);
+    char *before = fx_snapshot(root);
+    for (int m = 0; m < 2; m++) {
+        assert_int_equal(run_fsck(root, m ? FSCK_MODE_PREEN : FSCK_MODE_CHECK, 0, &r),
+                         FSCK_EXIT_LEFT);
+        const struct fsck_finding *f = find_in(&r, FSCK_SEQ_LOST, FX_ORDERS_SEQ);
+        assert_non_null(f);
+        assert_int_equal(f->b, 0);
+        assert_int_equal(f->action, FSCK_ACT_NONE);
+        assert_int_equal(r.corruption, 1);
+        fsck_report_free(&r);
+        char *after = fx_snapshot(root);
+        assert_string_equal(before, after);
+        free(after);
+    }
+    free(before);
+    assert_int_equal(run_fsck(root, FSCK_MODE_YES, 0, &r), FSCK_EXIT_REPAIRED);
+    const struct fsck_finding *f = find_in(&r, FSCK_SEQ_LOST, FX_ORDERS_SEQ);
+    assert_non_null(f);
+    assert_int_equal(f->action, FSCK_ACT_CREATED);
+    assert_int_equal(f->arg, 0);
+    fsck_report_free(&r);
+    assert_true(fx_exists(fx_join(p, root, FX_ORDERS_LOG)));
+    size_t len = 0;
+    char *seq = fx_read_file(fx_join(p, root, FX_ORDERS_SEQ), &len);
+    assert_int_equal(len, 1);
+    assert_memory_equal(seq, "0", 1);
+    free(seq);
+    assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
     fx_remove_tree(root);
 }
 
@@ -1155,6 +1210,7 @@ int main(void)
         FX_ENTRIES(seq_below_max),
         FX_ENTRIES(seq_lowered_in_a_clean_store),
         FX_ENTRIES(seq_deleted),
+        FX_ENTRIES(seq_removed_from_a_clean_store),
         FX_ENTRIES(seq_garbage),
         FX_ENTRIES(temp_file_left_behind),
         FX_ENTRIES(kv_file_damaged),
@@ -1181,6 +1237,7 @@ int main(void)
         cmocka_unit_test(live_writer_stops_fsck_unless_forced_read_only),
         cmocka_unit_test(live_writer_explains_only_the_logs_it_lists),
         cmocka_unit_test(unborn_streams_lose_their_logs_under_preen),
+        cmocka_unit_test(a_seq_removed_after_a_clean_close_is_corruption_even_for_an_empty_log),
         cmocka_unit_test(healthy_live_store_checks_clean_under_force),
         cmocka_unit_test(kv_file_a_live_writer_deletes_during_the_check_is_skipped),
         cmocka_unit_test(unborn_log_a_live_writer_removes_during_the_check_is_skipped),

@@ -121,7 +121,10 @@ rm -rf "$work/r3c"
 
 # A symbolic link where a .seq belongs: foreign, which -p leaves, so -p
 # must not write the .seq over it (the rename would destroy the link).
+# After a crash (LOCK names the writer that died): else the missing .seq
+# is seq-lost, which -p leaves anyway.
 cp -r "$work/s" "$work/lnk"
+echo "pid 4242" >"$work/lnk/LOCK"
 rm "$work/lnk/streams/6f7264657273.seq"
 ln -s "$work/elsewhere" "$work/lnk/streams/6f7264657273.seq"
 expect 4 "-p with a link in a .seq's place" -- "$fsck" -p "$work/lnk"
@@ -155,6 +158,19 @@ if [ -x "$sxp" ]; then
     expect 1 "the engine refuses seq 4 after a lowered .seq" -- "$sxp" --dir "$low" append s '{:seq 4}'
     contains "$work/err" "seq 4 is not above the high-water mark 5" "the engine names the log's max"
     expect 0 "its close wrote the .seq" -- "$fsck" -n "$low"
+    # A .seq removed after a clean close (seq-lost): corruption too, as the
+    # mark it held may be above the log (a truncate keeps it). -p leaves it;
+    # -y writes the log's max.
+    "$sxp" --dir "$low" truncate s 5 >/dev/null
+    rm "$low/streams/73.seq"
+    expect 4 "-n: a .seq removed after a clean close" -- "$fsck" -n "$low"
+    contains "$work/out" "streams/73.seq: missing in a store closed cleanly (which writes every .seq): it was removed, and the high-water mark it held may have been above the log's max seq 0 (a truncate keeps it) [seq-lost, corruption]" "is corruption"
+    expect 4 "-p leaves it" -- "$fsck" -p "$low"
+    [ -e "$low/streams/73.seq" ] && { echo "FAIL: -p wrote a .seq whose mark it does not know"; fails=$((fails + 1)); }
+    [ -e "$low/streams/73.log" ] || { echo "FAIL: -p removed a truncated stream's log"; fails=$((fails + 1)); }
+    expect 1 "-y writes the log's max" -- "$fsck" -y "$low"
+    [ "$(cat "$low/streams/73.seq")" = 0 ] || { echo "FAIL: -y did not create the .seq"; fails=$((fails + 1)); }
+    expect 0 "then clean" -- "$fsck" -n "$low"
     rm -rf "$low"
 fi
 
