@@ -1635,6 +1635,20 @@ static void a_record_whose_log_is_a_directory_is_refused_and_fsck_y_repairs_it(v
     tc_orphan_record_repaired(*state, 1);
 }
 
+/* A new stream "z" whose first append, acknowledged through the journal
+ * beside one to "a", lost its line at a power loss: its log is empty, and
+ * the record that holds the line is not written back yet. */
+static void tc_new_stream_only_in_the_journal(struct tc *t)
+{
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 2), 0); /* journaled rounds */
+    assert_int_equal(tc_append(s, "z", 1), 0); /* creates z */
+    tc_die_and_lose_power(t, s);
+    assert_int_equal(tc_journal_records(t), 2);
+    assert_int_equal(tc_size(t, "streams/7a.log"), 0); /* its line was in the page cache */
+}
+
 /* R-4b under sxp-fsck -p: a new stream's first append, acknowledged
  * through the journal, whose log lost its lines at the power loss, is
  * not unborn: its record is pending. When another record is an orphan,
@@ -1645,13 +1659,7 @@ static void fsck_p_keeps_a_new_log_whose_record_is_not_written_back(void **state
 {
     struct tc *t = *state;
     struct fsck_report r;
-    tc_abc_at_1(t);
-    sxp_store *s = tc_open(t);
-    assert_int_equal(tc_append(s, "a", 2), 0); /* journaled rounds */
-    assert_int_equal(tc_append(s, "z", 1), 0); /* creates z */
-    tc_die_and_lose_power(t, s);
-    assert_int_equal(tc_journal_records(t), 2);
-    assert_int_equal(tc_size(t, "streams/7a.log"), 0); /* its line was in the page cache */
+    tc_new_stream_only_in_the_journal(t);
     assert_int_equal(t->io->unlink(t->io, TC_STORE "/streams/61.log"), 0);
     assert_int_equal(tc_fsck_report(t, FSCK_MODE_PREEN, &r), FSCK_EXIT_LEFT);
     assert_non_null(tc_finding(&r, FSCK_JOURNAL_ORPHAN));
@@ -1659,7 +1667,7 @@ static void fsck_p_keeps_a_new_log_whose_record_is_not_written_back(void **state
     assert_true(tc_exists(t, "streams/7a.log"));  /* fails: -p removed it */
     assert_false(tc_exists(t, "streams/7a.seq")); /* -y writes it, after the records */
     assert_int_equal(tc_fsck(t, FSCK_MODE_YES), FSCK_EXIT_REPAIRED);
-    s = tc_open(t);
+    sxp_store *s = tc_open(t);
     assert_int_equal(tc_count(s, "z"), 1);
     assert_int_equal(sxp_store_close(s), 0);
 }
@@ -1671,13 +1679,7 @@ static void fsck_p_keeps_an_empty_log_behind_a_damaged_journal_header(void **sta
 {
     struct tc *t = *state;
     struct fsck_report r;
-    tc_abc_at_1(t);
-    sxp_store *s = tc_open(t);
-    assert_int_equal(tc_append(s, "a", 2), 0); /* journaled rounds */
-    assert_int_equal(tc_append(s, "z", 1), 0); /* creates z */
-    tc_die_and_lose_power(t, s);
-    assert_int_equal(tc_journal_records(t), 2);
-    assert_int_equal(tc_size(t, "streams/7a.log"), 0);
+    tc_new_stream_only_in_the_journal(t);
     int fd = t->io->open(t->io, TC_STORE "/JOURNAL", O_RDWR, 0);
     char c;
     assert_true(fd >= 0);
