@@ -48,6 +48,11 @@
  *         lowered or missing is rolled forward in memory, and written at
  *         close). A log that does not is refused on load (-EUCLEAN, "run
  *         sxp-fsck") and nothing is written to it (streams.c).
+ *   ST-9  A loaded stream of a read-only store has hw >= the :seq of its
+ *         log's last whole valid line (bytes after the last LF skipped), as
+ *         a read-write open would take it (ST-8): a .seq that lags its log
+ *         (a live writer's, a crashed session's) is not what last-seq says.
+ *         A damaged last line leaves the .seq's mark (streams.c).
  */
 #ifndef SXP_STORE_INT_H
 #define SXP_STORE_INT_H

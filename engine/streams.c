@@ -4,8 +4,9 @@
  * A stream's state is loaded from disk the first time it is touched in a
  * process: its high-water mark from the .seq file (brought up to date by
  * recovery or by a clean close before this open, see store.c) and its log
- * size from fstat. Of the log's data only the last line is read, by a
- * read-write store (ST-8, log_tail.c); its descriptor stays in the cache.
+ * size from fstat. Of the log's data only the last line is read (ST-8 in
+ * a read-write store, whose descriptor stays in the cache; ST-9 in a
+ * read-only one, log_tail.c).
  * Descriptors are kept open in an LRU of at most s->max_open_fds entries,
  * so that 100,000 streams work under the default RLIMIT_NOFILE.
  *
@@ -121,6 +122,32 @@ static int streams_check_tail(sxp_store *s, struct stream *st, int fd, uint64_t 
     return 0;
 }
 
+/* ST-9: the seq of the last whole line of the log fd, size bytes, of a
+ * stream being loaded into a read-only store raises hw above a .seq that
+ * lags it: a live writer writes its .seq files at close, and a crashed
+ * session's lag behind its log until recovery rolls them forward, yet the
+ * events a read shows are there. Bytes after the last LF (a line being
+ * written, a torn tail, a live writer's zeros: commit.c PRE-ZEROING) are
+ * skipped, as a read skips them; a damaged last line leaves the .seq's
+ * mark, and a read reports the damage. */
+static int streams_ro_tail(sxp_store *s, struct stream *st, int fd, uint64_t size,
+                           struct sxp_err *err)
+{
+    enum log_tail_state ts;
+    char q[STREAMS_LABEL_MAX];
+    int64_t seq;
+    uint64_t at;
+    int rc = log_tail(s->io, fd, size, &ts, &seq, &at);
+    if (rc == 0 && ts == LT_TORN)
+        rc = log_tail(s->io, fd, at, &ts, &seq, &at);
+    if (rc)
+        return err_set(err, rc, "stream %s: reading the end of its log: %s", streams_label(st, q),
+                       strerror(-rc));
+    if (ts == LT_OK && seq > st->hw)
+        st->hw = st->hw_reserved = seq;
+    return 0;
+}
+
 /* Reads the .seq and sizes the .log of a new table entry; *out_fd gets the
  * log's descriptor when it was opened, else stays -1. s->mu is dropped
  * meanwhile; the entry is busy so nobody else uses it half-loaded. */
@@ -172,7 +199,15 @@ static int streams_load(sxp_store *s, struct stream *st, int *out_fd, struct sxp
         else if (fd >= 0)
             (void)s->io->close(s->io, fd);
     } else {
-        rc = s->io->stat(s->io, path, &size, NULL);
+        /* ST-9: a read-only view takes its mark from the log too. */
+        int fd = s->io->open(s->io, path, O_RDONLY | O_CLOEXEC, 0);
+        rc = fd < 0 ? fd : s->io->fsize(s->io, fd, &size);
+        if (rc == 0) {
+            rc = streams_ro_tail(s, st, fd, size, err);
+            told = rc != 0;
+        }
+        if (fd >= 0)
+            (void)s->io->close(s->io, fd);
     }
     if (rc == 0) {
         st->log_exists = 1;
@@ -443,8 +478,9 @@ int streams_born(sxp_store *s, const char *name, size_t len, struct sxp_err *err
     pthread_mutex_unlock(&s->mu);
     if (known)
         return born;
-    /* Not in memory, or a read-only view (whose hw comes from .seq files
-     * only): a log whose first line is a whole event holds one, as a read
+    /* Not in memory, or a read-only view (where another process writes:
+     * an entry loaded earlier may not know a stream born since): a log
+     * whose first line is a whole event holds one, as a read
      * would show it. Another writer's unacknowledged line counts too; a
      * read-only view of a live store is no snapshot. Bytes short of a
      * whole line (a failed or unfinished first append) do not. */

@@ -148,8 +148,8 @@ static int cv_collect(void *ctx, const sxp_value *ev)
 
 /* Holds one stream to G-1..G-4. ro: the store is open read-only and was
  * not recovered (crash_readonly.c RO-4): a damaged line (a torn tail only
- * recovery cuts) ends the events read, and last-seq is the .seq file's
- * mark, which may lag the log. */
+ * recovery cuts) ends the events read, and last-seq is the higher of the
+ * .seq file's mark and the log's last whole line (engine ST-9). */
 static void cv_stream_at(sxp_store *s, const struct crash_bstream *bs, const char *name, size_t len,
                          const struct crash_hist *h, struct cv_ctx *c, int ro)
 {
@@ -321,8 +321,9 @@ static void cv_stream_at(sxp_store *s, const struct crash_bstream *bs, const cha
         }
     }
 
-    /* G-4 the high-water mark; read-only, the .seq file's (never lower
-     * than the baseline's, which a clean close or a truncate wrote). */
+    /* G-4 the high-water mark; read-only, the .seq file's or the log's
+     * last whole line's (never lower than the baseline's, which a clean
+     * close or a truncate wrote, nor above what was submitted). */
     if (ro) {
         if (bs != NULL && hw < bs->hw)
             cv_report(c, 0, "stream \"%s\": last-seq %lld below the baseline's %lld", pname,

@@ -15,8 +15,8 @@
  * it held is evidence) and writes the log's max seq in its place. The
  * engine takes no seq twice meanwhile: the first use of the stream in a
  * read-write session reads the log's last seq and raises the mark to it
- * (engine/store_int.h ST-8), as R-4 would; a read-only open reports the
- * lowered mark as the stream's last-seq.
+ * (engine/store_int.h ST-8), as R-4 would; a read-only open reports that
+ * mark too (ST-9), without writing it.
  *
  * MISSING. A .log without a .seq is seq-missing, residue: a session writes
  * a new stream's .seq at its first truncate or its close (engine/streams.c

@@ -561,6 +561,9 @@ pass "--read-only reads a store another process holds"
 echo '(persist/append "sv" {:seq 2})' >&"${SRV[1]}"
 read -r ANSWER <&"${SRV[0]}"
 [ "$ANSWER" = "(ok nil)" ] || fail "the server still writes"
+run --dir "$D" --read-only last-seq sv
+[ "$RC" = 0 ] && [ "$OUT" = 2 ] || fail "--read-only last-seq is the log's, not the lagging .seq's"
+pass "--read-only last-seq of a store another process holds says its last append"
 close_srv
 RC=0
 wait "$SERVER_PID" || RC=$?

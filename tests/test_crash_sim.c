@@ -413,8 +413,8 @@ static void dropping_a_sync_of_lost_found_is_caught(void **state)
 
 /* crash_readonly.c on one crashed store: stream "a" holds 1..3 (and a
  * key, a blob) from a session closed cleanly, whose state is base; a
- * second session opens it (LOCK unclean) and dies, and its log gets a torn
- * tail: a lost sector, then a good line of seq 5. */
+ * second session opens it (LOCK unclean), submits seq 5 and dies, and its
+ * log gets a torn tail: a lost sector, then the good line of seq 5. */
 static void tc_crashed_store_with_a_torn_tail(struct tc *t, struct crash_base *base,
                                               struct crash_hist *h)
 {
@@ -431,6 +431,13 @@ static void tc_crashed_store_with_a_torn_tail(struct tc *t, struct crash_base *b
     assert_int_equal(sxp_store_close(s), 0);
     s = tc_open(t);
     store_abandon(s);
+    struct crash_reporter r;
+    int64_t seq5 = 5;
+    size_t ev_len = strlen(ev);
+    crash_reporter_init(&r, -1, h);
+    assert_true(crash_report_intent(&r, CRASH_APPEND, "a", 1, 0, 1, &seq5, &ev, &ev_len, NULL, 0,
+                                    NULL) != 0);
+    crash_reporter_destroy(&r);
     memset(tail, 0, 8);
     tail[8] = '\n';
     size_t n = 9 + frame_encode(ev, strlen(ev), tail + 9);

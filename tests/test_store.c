@@ -507,6 +507,47 @@ static void a_damaged_line_is_an_error_naming_stream_line_and_offset(void **stat
     sxp_value_free(ev);
 }
 
+static int64_t ro_last_seq(const char *dir, const char *stream)
+{
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.read_only = 1;
+    o.quiet = 1;
+    struct sxp_err err;
+    sxp_store *r = NULL;
+    int64_t hw = -1;
+    assert_int_equal(sxp_store_open(dir, &o, &r, &err), 0);
+    assert_int_equal(sxp_stream_last_seq(r, stream, strlen(stream), &hw, &err), 0);
+    assert_int_equal(sxp_store_close(r), 0);
+    return hw;
+}
+
+/* ST-9: a writer writes .seq files at its close, so while it runs they lag
+ * its logs (or are missing); a read-only view's last-seq is the log's last
+ * seq all the same, as its reads show the events, and bytes after the last
+ * LF (a line being written, zeros written ahead) do not count. */
+static void a_read_only_view_of_a_live_store_says_the_logs_last_seq(void **state)
+{
+    struct tu_store *c = *state;
+    OP_IS(c, "(persist/append \"e\" {:seq 1})", "nil");
+    reopen(c); /* e.seq holds 1 */
+    OP_IS(c, "(persist/append-batch \"d\" (list {:seq 1} {:seq 2} {:seq 3}))", "nil");
+    OP_IS(c, "(persist/append \"e\" {:seq 5})", "nil");
+    OP_IS(c, "(persist/append \"e\" {:seq 6})", "nil");
+    assert_int_equal(ro_last_seq(c->dir, "d"), 3);
+    assert_int_equal(ro_last_seq(c->dir, "e"), 6);
+    assert_int_equal(ro_last_seq(c->dir, "none"), 0);
+
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/streams/65.log", c->dir);
+    FILE *f = fopen(path, "ab");
+    assert_non_null(f);
+    static const char tail[] = "{:seq 7}\t0123\0\0\0\0";
+    assert_int_equal(fwrite(tail, 1, sizeof(tail), f), sizeof(tail));
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(ro_last_seq(c->dir, "e"), 6);
+}
+
 /* A line that is framed well (legacy: no trailer) but is no event in
  * order is refused by read and read-range alike, naming its line: never
  * served as if it were an event. */
@@ -1589,6 +1630,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_line_on_disk_carries_its_xxh3_trailer, tu_store_setup,
                                         tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_damaged_line_is_an_error_naming_stream_line_and_offset,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_read_only_view_of_a_live_store_says_the_logs_last_seq,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(damage_under_a_truncate_or_a_kv_get_is_refused_and_kept,
                                         tu_store_setup, tu_store_teardown),
