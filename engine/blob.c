@@ -5,10 +5,12 @@
  * A cid argument is validated (CID-1) before any path is built from it, so
  * "../../etc/passwd" is an error, never a path. blob/put writes through a
  * temp file, fdatasync, rename and fsync of blobs/, and is idempotent: a
- * blob already present with the right size is not rewritten. blob/get
- * verifies the bytes against the cid; a mismatch is an error.
+ * blob already present with the same bytes is not rewritten (one whose
+ * bytes changed on disk is: a put acknowledges bytes a get can return).
+ * blob/get verifies the bytes against the cid; a mismatch is an error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +19,32 @@
 #include "store_int.h"
 
 #define BLOB_MAX ((size_t)1 << 30) /* 1 GiB */
+#define BLOB_CMP_CHUNK ((size_t)1 << 20)
+
+/* 1 when the file at path holds exactly bytes[0..len), 0 when it holds
+ * anything else or cannot be read (a rewrite replaces it either way). */
+static int blob_same(sxp_store *s, const char *path, const void *bytes, size_t len)
+{
+    int same = 0;
+    char *buf = malloc(len < BLOB_CMP_CHUNK ? len + 1 : BLOB_CMP_CHUNK);
+    int fd = buf ? s->io->open(s->io, path, O_RDONLY | O_CLOEXEC, 0) : -ENOMEM;
+    if (fd < 0)
+        goto out;
+    size_t off = 0;
+    while (off < len) {
+        size_t want = len - off < BLOB_CMP_CHUNK ? len - off : BLOB_CMP_CHUNK;
+        ssize_t n = s->io->pread(s->io, fd, buf, want, off);
+        if (n <= 0 || memcmp(buf, (const char *)bytes + off, (size_t)n) != 0)
+            goto close;
+        off += (size_t)n;
+    }
+    same = s->io->pread(s->io, fd, buf, 1, off) == 0; /* and no byte more */
+close:
+    (void)s->io->close(s->io, fd);
+out:
+    free(buf);
+    return same;
+}
 
 /* ST-7: after a failed directory fsync, blobs/ refuses access until reopen. */
 static int blob_fence_check(sxp_store *s, struct sxp_err *err)
@@ -65,7 +93,7 @@ int sxp_blob_put(sxp_store *s, const void *bytes, size_t len, char out_cid[SXP_C
         return err_set(err, rc, "blob path too long");
     uint64_t mark = store_dir_mark(&s->blobs_d);
     rc = s->io->stat(s->io, path, &size, NULL);
-    if (rc == 0 && size == len) {
+    if (rc == 0 && size == len && blob_same(s, path, bytes, len)) {
         if (s->opt.sync != SXP_SYNC_ALWAYS)
             return 0;
         /* The file may be what a killed put left, its name not yet

@@ -729,6 +729,27 @@ static void a_blob_whose_bytes_changed_is_refused_on_get(void **state)
     assert_non_null(strstr(err.msg, "do not hash to their cid"));
 }
 
+/* A put acknowledges bytes a get can return: putting the bytes of a blob
+ * whose file changed on disk (same size, another byte) writes them again,
+ * where a check of the size alone had kept the bad file. */
+static void a_blob_whose_bytes_changed_is_written_again_by_its_put(void **state)
+{
+    struct tu_store *c = *state;
+    struct sxp_err err;
+    char cid[SXP_CID_LEN + 1], cid2[SXP_CID_LEN + 1], path[4096];
+    assert_int_equal(sxp_blob_put(c->s, "hello world", 11, cid, &err), 0);
+    snprintf(path, sizeof(path), "%s/blobs/%s", c->dir, cid);
+    tu_write_file(path, "hello World", 11);
+    assert_int_equal(sxp_blob_put(c->s, "hello world", 11, cid2, &err), 0);
+    assert_string_equal(cid, cid2);
+    void *out = NULL;
+    size_t out_len = 0;
+    assert_int_equal(sxp_blob_get(c->s, cid, &out, &out_len, &err), 0);
+    assert_int_equal(out_len, 11);
+    assert_memory_equal(out, "hello world", 11);
+    free(out);
+}
+
 static void assert_over_the_limit(int rc, const struct sxp_err *err, const char *what)
 {
     assert_int_equal(rc, -E2BIG);
@@ -1638,6 +1659,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_store_this_sxp_cannot_read_is_refused_unchanged,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_blob_whose_bytes_changed_is_refused_on_get,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_blob_whose_bytes_changed_is_written_again_by_its_put,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_line_that_is_no_event_in_order_is_never_served,
                                         tu_store_setup, tu_store_teardown),
