@@ -30,6 +30,7 @@
  * log.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,23 +48,39 @@
 /* Misses (SEEKING) before a search only halves. */
 #define SEEK_MISSES_MAX 1
 
+/* "line N, byte B", or "byte B" when the line's number is not known
+ * (line_no 0: a read that began at a seek's offset counts its lines from
+ * there, not from the log's start). */
+static const char *stream_where(uint64_t line_no, uint64_t off, char *out, size_t size)
+{
+    if (line_no)
+        snprintf(out, size, "line %llu, byte %llu", (unsigned long long)line_no,
+                 (unsigned long long)off);
+    else
+        snprintf(out, size, "byte %llu", (unsigned long long)off);
+    return out;
+}
+
+uint64_t stream_line_no(const struct logread *r)
+{
+    return r->start == 0 ? r->line_no : 0;
+}
+
 int stream_line_error(const struct stream *st, const struct frame_line *ln, uint64_t line_no,
                       uint64_t off, struct sxp_err *err)
 {
-    char q[STREAMS_LABEL_MAX];
-    return err_set(err, -EBADMSG, "stream %s: %s at line %llu, byte %llu; run sxp-fsck",
-                   streams_label(st, q), frame_status_name(ln->status), (unsigned long long)line_no,
-                   (unsigned long long)off);
+    char q[STREAMS_LABEL_MAX], w[64];
+    return err_set(err, -EBADMSG, "stream %s: %s at %s; run sxp-fsck", streams_label(st, q),
+                   frame_status_name(ln->status), stream_where(line_no, off, w, sizeof(w)));
 }
 
 /* An event line that is framed well but is not an event in order. */
 static int stream_event_error(const struct stream *st, const char *what, uint64_t line_no,
                               uint64_t off, struct sxp_err *err)
 {
-    char q[STREAMS_LABEL_MAX];
-    return err_set(err, -EUCLEAN, "stream %s: the event at line %llu, byte %llu %s; run sxp-fsck",
-                   streams_label(st, q), (unsigned long long)line_no, (unsigned long long)off,
-                   what);
+    char q[STREAMS_LABEL_MAX], w[64];
+    return err_set(err, -EUCLEAN, "stream %s: the event at %s %s; run sxp-fsck",
+                   streams_label(st, q), stream_where(line_no, off, w, sizeof(w)), what);
 }
 
 /* What is wrong with an event whose :seq (when has_seq) follows *prev: NULL
@@ -146,7 +163,7 @@ static int stream_scan(sxp_store *s, struct stream *st, uint64_t off, uint64_t e
         if (ln.status == FRAME_INCOMPLETE)
             break; /* not acknowledged: only a read-only open sees one */
         if (ln.status != FRAME_OK && ln.status != FRAME_LEGACY) {
-            rc = stream_line_error(st, &ln, r.line_no, at, err);
+            rc = stream_line_error(st, &ln, stream_line_no(&r), at, err);
             goto out;
         }
         /* Every line served is an event: a dict with an integer :seq above
@@ -157,7 +174,7 @@ static int stream_scan(sxp_store *s, struct stream *st, uint64_t off, uint64_t e
         if (!all) {
             has_seq = sx_peek_seq(ln.payload, ln.payload_len, &seq) == 0;
             if ((bad = stream_seq_bad(has_seq, seq, &prev))) {
-                rc = stream_event_error(st, bad, r.line_no, at, err);
+                rc = stream_event_error(st, bad, stream_line_no(&r), at, err);
                 goto out;
             }
             if (seq < from)
@@ -166,14 +183,14 @@ static int stream_scan(sxp_store *s, struct stream *st, uint64_t off, uint64_t e
         sxp_value *v = NULL;
         rc = sx_parse_in(ln.payload, ln.payload_len, sink->sc, &v, NULL);
         if (rc) {
-            rc = stream_event_error(st, "does not parse", r.line_no, at, err);
+            rc = stream_event_error(st, "does not parse", stream_line_no(&r), at, err);
             goto out;
         }
         if (all) {
             has_seq = sx_event_seq(v, &seq, NULL) == 0;
             if ((bad = stream_seq_bad(has_seq, seq, &prev))) {
                 sx_value_free_in(v, sink->sc);
-                rc = stream_event_error(st, bad, r.line_no, at, err);
+                rc = stream_event_error(st, bad, stream_line_no(&r), at, err);
                 goto out;
             }
         }

@@ -9,6 +9,7 @@
 
 #include "frame.h"
 #include "io.h"
+#include "logread.h"
 #include "store_int.h"
 
 /* Reads the first line that starts at or after off (off itself when 0):
@@ -22,7 +23,12 @@ int stream_probe(struct sxp_io *io, int fd, uint64_t off, uint64_t end, uint64_t
  * guides the search. */
 int stream_find_seq(struct sxp_io *io, int fd, uint64_t end, int64_t hw, int64_t from,
                     uint64_t *out_off);
-/* Sets err for a damaged line of st (-EBADMSG) and returns the code. */
+/* The number of the line r returned last, counted from the log's first
+ * line; 0 (not known) when r began after it, at a seek's offset. */
+uint64_t stream_line_no(const struct logread *r);
+/* Sets err for a damaged line of st (-EBADMSG) and returns the code.
+ * line_no 0: not known (a read that began mid-log, after a seek), and the
+ * message names the byte offset only. */
 int stream_line_error(const struct stream *st, const struct frame_line *ln, uint64_t line_no,
                       uint64_t off, struct sxp_err *err);
 

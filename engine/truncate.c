@@ -71,7 +71,7 @@ static int truncate_rewrite(sxp_store *s, struct stream *st, int fd, uint64_t en
             continue;
         if ((ln.status != FRAME_OK && ln.status != FRAME_LEGACY) ||
             sx_peek_seq(ln.payload, ln.payload_len, &seq) != 0) {
-            rc = stream_line_error(st, &ln, r.line_no, at, err);
+            rc = stream_line_error(st, &ln, stream_line_no(&r), at, err);
             goto cleanup;
         }
         if (!keeping) {

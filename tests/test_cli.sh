@@ -477,6 +477,18 @@ FIRST=$("$SXP" --dir "$T/big" read many 2>"$T/err" | head -1 || true)
 run --dir "$T/big" recover
 [ "$RC" = 0 ] && [[ "$OUT" == *"was closed cleanly"* ]] || fail "a reader leaving early leaves the store clean"
 pass "read | head leaves the store closed cleanly"
+# A damaged line that a later page meets: the pages before it are printed
+# (cli.md), then exit 1 with one line naming the line's byte offset, never
+# a line number counted from where the page began (line 2000 is not 976).
+LOG=$T/big/streams/6d616e79.log
+OFF=$(head -n 1999 "$LOG" | wc -c)
+printf 'X' | dd of="$LOG" bs=1 seek=$((OFF + 3)) conv=notrunc 2>/dev/null
+run --dir "$T/big" read many
+[ "$RC" = 1 ] && [ "$(wc -l <"$T/out")" = 1024 ] || fail "read of a damaged stream exits 1 after a page"
+[[ "$ERR" == "sxp: checksum: "*"byte $OFF;"* ]] && [ "$(wc -l <"$T/err")" = 1 ] ||
+    fail "read names the damaged line's offset"
+[[ "$ERR" != *"line "* || "$ERR" == *"line 2000,"* ]] || fail "read names no other line than 2000"
+pass "read of a stream damaged after its first page exits 1 naming the byte, not a wrong line"
 
 # ---- serve --stdio --------------------------------------------------------------
 

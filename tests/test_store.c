@@ -548,6 +548,49 @@ static void a_read_only_view_of_a_live_store_says_the_logs_last_seq(void **state
     assert_int_equal(ro_last_seq(c->dir, "e"), 6);
 }
 
+/* msg names byte off, and a line only as the log's own line number. */
+static void assert_names_line_of_log(const char *msg, unsigned line, size_t off)
+{
+    char want[64];
+    snprintf(want, sizeof(want), "byte %zu", off);
+    if (!strstr(msg, want))
+        fail_msg("\"%s\" does not say \"%s\"", msg, want);
+    const char *l = strstr(msg, "line ");
+    snprintf(want, sizeof(want), "line %u, byte", line);
+    if (l && strncmp(l, want, strlen(want)) != 0)
+        fail_msg("\"%s\" names another line than %u", msg, line);
+}
+
+/* A read that seeks (read-range, truncate) counts lines from where it
+ * began, so its errors must not call that count the log's line number:
+ * the damaged line 2500 of a long log was "line 658" to read-range. */
+static void a_damaged_line_met_after_a_seek_is_named_by_its_offset(void **state)
+{
+    struct tu_store *c = *state;
+    tu_append_padded(c->s, "d", 1, 3000, 1, 40);
+    char path[4096];
+    size_t len;
+    char *bytes = close_and_read_log_d(c, path, sizeof(path), &len);
+    size_t off = 0;
+    for (int line = 1; line < 2500; line++)
+        off += (size_t)(strchr(bytes + off, '\n') - (bytes + off)) + 1;
+    bytes[off + 2] ^= 0x01;
+    tu_write_file(path, bytes, len);
+    free(bytes);
+    c->s = tu_open(c->dir);
+
+    struct sxp_err err;
+    sxp_value *out = NULL;
+    assert_int_equal(sxp_stream_read(c->s, "d", 1, &out, &err), -EBADMSG);
+    assert_names_line_of_log(err.msg, 2500, off);
+    assert_non_null(strstr(err.msg, "line 2500"));
+    assert_int_equal(sxp_stream_read_range(c->s, "d", 1, 2400, 200, &out, &err), -EBADMSG);
+    assert_null(out);
+    assert_names_line_of_log(err.msg, 2500, off);
+    assert_int_equal(sxp_stream_truncate(c->s, "d", 1, 2400, &err), -EBADMSG);
+    assert_names_line_of_log(err.msg, 2500, off);
+}
+
 /* A line that is framed well (legacy: no trailer) but is no event in
  * order is refused by read and read-range alike, naming its line: never
  * served as if it were an event. */
@@ -1653,6 +1696,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_damaged_line_is_an_error_naming_stream_line_and_offset,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_read_only_view_of_a_live_store_says_the_logs_last_seq,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_damaged_line_met_after_a_seek_is_named_by_its_offset,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(damage_under_a_truncate_or_a_kv_get_is_refused_and_kept,
                                         tu_store_setup, tu_store_teardown),
