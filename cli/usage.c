@@ -127,7 +127,10 @@ static const struct cli_usage_page cli_usage_pages[] = {
              "\n"
              "Prints the stream's events, one SX dict per line, in append order. With\n"
              "--from or --limit, only the events with seq >= SEQ, at most N of them\n"
-             "(persist/read-range). An unknown stream prints nothing.\n"},
+             "(persist/read-range). An unknown stream prints nothing.\n"
+             "\n"
+             "Long streams are read page by page, so a damaged line exits 1 after the\n"
+             "events before it were printed: trust the output only on status 0.\n"},
     {"last-seq", "usage: sxp last-seq STREAM\n"
                  "\n"
                  "Prints the stream's high-water mark: the highest seq ever appended (kept\n"
