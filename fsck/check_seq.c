@@ -62,6 +62,7 @@ int fsck_read_seq(struct fsck_ctx *c, struct fsck_item *it)
         rc = fsck_read_small(c, path, text, LAYOUT_SEQ_MAX_TEXT, &len);
         if (rc == 0 && layout_seq_parse(text, len, &it->hw) == 0) {
             it->hw_state = 1;
+            it->hw_len = len;
         } else if (rc == 0 || rc == -E2BIG) {
             it->hw_state = 2;
             struct fsck_finding f = {.code = FSCK_SEQ_UNREADABLE,
@@ -97,6 +98,7 @@ int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it)
     } else if (it->hw_state == 1 && it->hw < max) {
         struct fsck_finding f = {.code = c->store_clean ? FSCK_HW_LOWERED : FSCK_HW_BEHIND,
                                  .file = it->rel_seq,
+                                 .len = it->hw_len,
                                  .a = it->hw,
                                  .b = max};
         rc = fsck_flist_add(&it->f, &f);

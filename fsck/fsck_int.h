@@ -54,8 +54,9 @@ struct fsck_item {
     uint64_t legacy;   /* good legacy lines (logs), 1 for a legacy kv value */
     int hw_state;      /* .seq: 0 absent, 1 read into hw, 2 unreadable */
     int64_t hw;
-    int gone;   /* a kv file or unborn log the live writer removed after the walk (LV-5, 6) */
-    int failed; /* the item could not be checked (I/O error) */
+    size_t hw_len; /* bytes of the .seq read into hw (what -y moves to lost+found) */
+    int gone;      /* a kv file or unborn log the live writer removed after the walk (LV-5, 6) */
+    int failed;    /* the item could not be checked (I/O error) */
     char failmsg[256];
 };
 

@@ -150,6 +150,7 @@ if [ -x "$sxp" ]; then
     contains "$work/out" "-> moved to lost+found/73.seq.1; recreated holding 5" "-y says what it did"
     [ "$(cat "$low/streams/73.seq")" = 5 ] || { echo "FAIL: -y did not recreate the .seq"; fails=$((fails + 1)); }
     [ "$(cat "$low/lost+found/73.seq.1")" = 3 ] || { echo "FAIL: the lowered .seq is not in lost+found"; fails=$((fails + 1)); }
+    contains "$low/lost+found/MANIFEST" "$(printf '73.seq.1\tstreams/73.seq\toffset=0\tline=0\tlen=1\tcode=hw-lowered')" "MANIFEST gives the moved .seq's length"
     expect 0 "then clean" -- "$fsck" -n "$low"
     # The engine, meanwhile, takes no seq twice: its first use of the stream
     # reads the log's last seq (engine/store_int.h ST-8), and its close
