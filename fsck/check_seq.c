@@ -64,11 +64,12 @@ int fsck_read_seq(struct fsck_ctx *c, struct fsck_item *it)
             it->hw_state = 1;
             it->hw_len = len;
         } else if (rc == 0 || rc == -E2BIG) {
+            uint64_t whole = len; /* what -y moves, and MANIFEST says */
+            if (rc == -E2BIG && c->io->stat(c->io, path, &whole, NULL) != 0)
+                whole = 0;
             it->hw_state = 2;
-            struct fsck_finding f = {.code = FSCK_SEQ_UNREADABLE,
-                                     .file = it->rel_seq,
-                                     .len = rc == 0 ? len : 0,
-                                     .a = rc == -E2BIG};
+            struct fsck_finding f = {
+                .code = FSCK_SEQ_UNREADABLE, .file = it->rel_seq, .len = whole, .a = rc == -E2BIG};
             rc = fsck_flist_add(&it->f, &f);
         } else {
             fsck_item_fail(it, rc, "read", path);

@@ -151,6 +151,12 @@ if [ -x "$sxp" ]; then
     [ "$(cat "$low/streams/73.seq")" = 5 ] || { echo "FAIL: -y did not recreate the .seq"; fails=$((fails + 1)); }
     [ "$(cat "$low/lost+found/73.seq.1")" = 3 ] || { echo "FAIL: the lowered .seq is not in lost+found"; fails=$((fails + 1)); }
     contains "$low/lost+found/MANIFEST" "$(printf '73.seq.1\tstreams/73.seq\toffset=0\tline=0\tlen=1\tcode=hw-lowered')" "MANIFEST gives the moved .seq's length"
+    # The same for a .seq too long to read (over 32 bytes).
+    head -c 40 /dev/zero | tr '\0' 7 >"$low/streams/73.seq"
+    expect 1 "-y moves a .seq too long to read" -- "$fsck" -y "$low"
+    contains "$work/out" "high-water mark is not an integer (longer than 32 bytes)" "says why"
+    contains "$low/lost+found/MANIFEST" "$(printf '73.seq.2\tstreams/73.seq\toffset=0\tline=0\tlen=40\tcode=seq-unreadable')" "MANIFEST gives its length"
+    [ "$(cat "$low/streams/73.seq")" = 5 ] || { echo "FAIL: -y did not recreate the .seq"; fails=$((fails + 1)); }
     expect 0 "then clean" -- "$fsck" -n "$low"
     # The engine, meanwhile, takes no seq twice: its first use of the stream
     # reads the log's last seq (engine/store_int.h ST-8), and its close
