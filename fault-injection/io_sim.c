@@ -10,8 +10,9 @@
  *   CACHE, which every read and fsize sees, and the DURABLE content, what
  *   the platter holds. pwrite and ftruncate change the cache and are
  *   remembered, in order, as PENDING ops of the file. fdatasync (and the
- *   sync half of write_sync) copies the cache to the durable content and
- *   forgets the pending ops: IO-3.
+ *   sync half of write_sync) applies the pending ops to the durable
+ *   content and forgets them: IO-3. Unless a failed fdatasync dropped some
+ *   (below), the durable content is then the cache.
  *
  *   Directories. Each directory has CURRENT entries (what lookups, stat and
  *   list_dir see) and DURABLE entries. create (open with O_CREAT), mkdir,
@@ -35,21 +36,56 @@
  *   no fsync makes them durable), or PARTIAL (each made durable or
  *   forgotten).
  *
+ *   A failed file fdatasync. Likewise a test fails an fdatasync through
+ *   io_fault and tells the disk with io_sim_file_sync_failed. A kernel
+ *   whose writeback of a file fails marks the dirty pages clean all the
+ *   same: reads still see the new bytes, but no later fsync writes them,
+ *   unless a write dirties their page again, and a power loss (or the page
+ *   leaving the cache) loses them. So a later fdatasync that succeeds
+ *   proves nothing of the writes before the failure (IO-5). The file's
+ *   pending ops take one outcome:
+ *     KEEP     still pending, as if nothing had been tried.
+ *     DROP     every pending write becomes a GHOST: its bytes are
+ *              forgotten, the IO_SIM_PAGE (4 KiB) pages it touched are
+ *              marked DROPPED, and it keeps only the size it gave the file
+ *              (metadata the filesystem may still commit), so that it,
+ *              like a pending truncate, still reaches the disk or not
+ *              with the next fdatasync or power loss. Where a ghost's
+ *              bytes reach the disk only as size, they read as NUL past
+ *              the old end and as the old bytes within it.
+ *     PARTIAL  every pending op is applied to the durable content now, in
+ *              order, but each page piece of each write is written or
+ *              dropped by seed (a dropped piece past the old end reads as
+ *              NUL, and its page is marked DROPPED).
+ *   A later pwrite (or a cut inside the page: the kernel zeroes the page's
+ *   tail) that touches a dropped page dirties it again, whole: the page,
+ *   as the cache holds it then, is queued as a pending write and leaves the
+ *   dropped set. A cut past a dropped page takes it away. While a file has
+ *   dropped pages, fdatasync, syncfs and a power loss that keeps everything
+ *   apply its pending ops to the durable content one by one (ghosts as
+ *   sizes), so the dropped bytes stay as the disk has them; the cache keeps
+ *   showing them until a power loss (io_sim_crash.c) makes the cache the
+ *   durable content again. A write that races the failed call on the same
+ *   file before the test tells the disk is dropped with it (the engine
+ *   serialises a file's writes and syncs).
+ *
  *   Power loss (io_sim_crash.c). For each file with pending ops, the mode
  *   and the seed choose one outcome: (a) LOST: the durable content stays as
  *   it was; (b) TORN: the first k pending ops reach the disk and op k+1 only
  *   as a prefix torn at any byte; (c) SECTORS: each 512-byte sector piece of
  *   each pending write reaches the disk or not, independently, out of order;
  *   a lost piece past the old end of the file reads as NUL (the size made
- *   it, the data did not: a zero-filled tail); (d) KEPT: the whole cache
- *   reaches the disk. Each pending directory op survives or vanishes on its
- *   own (or, in some crashes, a random prefix of them survives, as a
- *   journal would keep them). Then the cache and the current entries become
- *   the durable ones, nodes no name reaches are freed, every descriptor and
- *   lock is gone, and every call fails with -EIO until io_sim_restart boots
- *   the disk again. Descriptor numbers carry the boot count, so a
- *   descriptor from before the crash is -EBADF afterwards, never someone
- *   else's file.
+ *   it, the data did not: a zero-filled tail); (d) KEPT: every pending op
+ *   reaches the disk (the whole cache, but for dropped pages). A ghost
+ *   reaches it as its size only, in each of them. Each pending directory
+ *   op survives or vanishes on its own (or, in some crashes, a random
+ *   prefix of them survives, as a journal would keep them). Then the
+ *   durable contents and entries become what reads and lookups see (no
+ *   page is dropped any more), nodes no name reaches are freed, every
+ *   descriptor and lock is gone, and every call fails with -EIO until
+ *   io_sim_restart boots the disk again. Descriptor numbers carry the boot
+ *   count, so a descriptor from before the crash is -EBADF afterwards,
+ *   never someone else's file.
  *
  *   A process kill (io_sim_kill) drops the descriptors and locks and keeps
  *   everything else, pending ops included: the page cache outlives the
@@ -208,6 +244,7 @@ void sim_node_free(struct sim_node *n)
         return;
     sim_node_clear_pending(n);
     free(n->pend);
+    free(n->dropped);
     free(n->durable.p);
     free(n->cache.p);
     sim_map_free(&n->cur);
@@ -257,6 +294,103 @@ static int sim_node_add_op(struct sim_node *n, int trunc, uint64_t off, const vo
         memcpy(op->data, data, len);
     }
     n->npend++;
+    return 0;
+}
+
+int sim_op_apply(struct sim_bytes *b, const struct sim_op *op, size_t len)
+{
+    if (op->trunc)
+        return sim_bytes_resize(b, op->off);
+    if (op->ghost)
+        return op->off + len > b->len ? sim_bytes_resize(b, op->off + len) : 0;
+    return sim_bytes_write(b, op->off, op->data, len);
+}
+
+int sim_node_settle(struct sim_node *n)
+{
+    int rc = 0;
+    if (n->ndropped == 0) {
+        /* Nothing dropped: the pending ops lead from the durable content
+         * to the cache. */
+        rc = sim_bytes_set(&n->durable, &n->cache);
+    } else {
+        for (size_t i = 0; rc == 0 && i < n->npend; i++)
+            rc = sim_op_apply(&n->durable, &n->pend[i], n->pend[i].len);
+    }
+    if (rc == 0)
+        sim_node_clear_pending(n);
+    return rc;
+}
+
+int sim_node_drop_pages(struct sim_node *n, uint64_t off, uint64_t len)
+{
+    if (len == 0)
+        return 0;
+    uint64_t last = (off + len - 1) / IO_SIM_PAGE;
+    if (last >= SIZE_MAX / 2)
+        return -EFBIG;
+    if (last >= n->capdropped) {
+        size_t cap = n->capdropped ? n->capdropped : 16;
+        while (cap <= last)
+            cap *= 2;
+        unsigned char *d = realloc(n->dropped, cap);
+        if (d == NULL)
+            return -ENOMEM;
+        memset(d + n->capdropped, 0, cap - n->capdropped);
+        n->dropped = d;
+        n->capdropped = cap;
+    }
+    for (uint64_t p = off / IO_SIM_PAGE; p <= last; p++) {
+        n->ndropped += !n->dropped[p];
+        n->dropped[p] = 1;
+    }
+    return 0;
+}
+
+void sim_node_clear_dropped(struct sim_node *n)
+{
+    if (n->ndropped > 0)
+        memset(n->dropped, 0, n->capdropped);
+    n->ndropped = 0;
+}
+
+/* A write (or a truncate's zeroing) touched [off, off + len) of n: every
+ * dropped page there is dirty again, and the next fdatasync writes the
+ * whole of it as the cache holds it, a pending write of the page. */
+static int sim_node_redirty(struct sim_node *n, uint64_t off, uint64_t len)
+{
+    if (n->ndropped == 0 || len == 0)
+        return 0;
+    int rc = 0;
+    for (uint64_t p = off / IO_SIM_PAGE; rc == 0 && p <= (off + len - 1) / IO_SIM_PAGE; p++) {
+        if (p >= n->capdropped)
+            break;
+        if (!n->dropped[p])
+            continue;
+        n->dropped[p] = 0;
+        n->ndropped--;
+        uint64_t start = p * IO_SIM_PAGE, end = start + IO_SIM_PAGE;
+        if (end > n->cache.len)
+            end = n->cache.len;
+        if (start < end)
+            rc = sim_node_add_op(n, 0, start, n->cache.p + start, (size_t)(end - start));
+    }
+    return rc;
+}
+
+/* n's cache was cut or extended from old_len to len: the dropped pages
+ * past the end are gone, and a cut inside a dropped page zeroes its tail,
+ * which dirties it again. */
+static int sim_node_truncated(struct sim_node *n, uint64_t len, uint64_t old_len)
+{
+    if (n->ndropped == 0)
+        return 0;
+    for (uint64_t p = (len + IO_SIM_PAGE - 1) / IO_SIM_PAGE; p < n->capdropped; p++) {
+        n->ndropped -= n->dropped[p];
+        n->dropped[p] = 0;
+    }
+    if (len < old_len && len % IO_SIM_PAGE != 0)
+        return sim_node_redirty(n, len - 1, 1);
     return 0;
 }
 
@@ -480,10 +614,14 @@ static int sim_open(struct sxp_io *io, const char *path, int flags, mode_t mode)
         }
         if ((flags & O_TRUNC) && !node->is_dir && (flags & O_ACCMODE) != O_RDONLY &&
             node->cache.len > 0) {
+            uint64_t old_len = node->cache.len;
             rc = sim_node_add_op(node, 1, 0, NULL, 0);
             if (rc < 0)
                 goto out;
             node->cache.len = 0;
+            rc = sim_node_truncated(node, 0, old_len);
+            if (rc < 0)
+                goto out;
         }
     } else {
         if (!(flags & O_CREAT)) {
@@ -584,8 +722,9 @@ static int sim_pwrite_locked(struct io_sim *s, int fd, const void *buf, size_t l
         /* Keep the pending ops equal to what the cache holds. */
         f->node->npend--;
         free(f->node->pend[f->node->npend].data);
+        return rc;
     }
-    return rc;
+    return sim_node_redirty(f->node, off, len);
 }
 
 static int sim_pwrite(struct sxp_io *io, int fd, const void *buf, size_t len, uint64_t off)
@@ -624,11 +763,7 @@ static int sim_fdatasync_locked(struct io_sim *s, int fd)
         return -EBADF;
     if (f->node->is_dir)
         return sim_fsync_dir_node(s, f->node);
-    int rc = sim_bytes_set(&f->node->durable, &f->node->cache);
-    if (rc < 0)
-        return rc;
-    sim_node_clear_pending(f->node);
-    return 0;
+    return sim_node_settle(f->node);
 }
 
 static int sim_fdatasync(struct sxp_io *io, int fd)
@@ -653,12 +788,14 @@ static int sim_ftruncate(struct sxp_io *io, int fd, uint64_t len)
     } else if (f->node->is_dir) {
         rc = -EISDIR;
     } else {
+        uint64_t old_len = f->node->cache.len;
         rc = sim_node_add_op(f->node, 1, len, NULL, 0);
         if (rc == 0) {
             rc = sim_bytes_resize(&f->node->cache, len);
-            if (rc < 0) {
+            if (rc < 0)
                 f->node->npend--;
-            }
+            else
+                rc = sim_node_truncated(f->node, len, old_len);
         }
     }
     pthread_mutex_unlock(&s->mu);
@@ -733,11 +870,8 @@ static int sim_syncfs(struct sxp_io *io, const char *path)
     int rc = sim_resolve_dir(s, path, &n);
     for (size_t i = 0; rc == 0 && i < s->nnodes; i++) {
         struct sim_node *f = s->nodes[i];
-        if (f->is_dir)
-            continue;
-        rc = sim_bytes_set(&f->durable, &f->cache);
-        if (rc == 0)
-            sim_node_clear_pending(f);
+        if (!f->is_dir)
+            rc = sim_node_settle(f);
     }
     size_t done = 0;
     for (; rc == 0 && done < s->ndops; done++) {
@@ -1086,6 +1220,21 @@ int io_sim_dir_sync_failed(struct sxp_io *io, const char *dir, enum io_sim_dirfa
     int rc = sim_resolve_dir(s, dir, &n);
     if (rc == 0)
         rc = sim_dir_fail_locked(s, n, how, seed);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int io_sim_file_sync_failed(struct sxp_io *io, const char *path, enum io_sim_filefail how,
+                            uint64_t seed)
+{
+    struct io_sim *s = sim_of(io);
+    struct sim_node *n = NULL;
+    if ((unsigned)how >= IO_SIM_FILEFAIL_COUNT)
+        return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    int rc = s->off ? -EIO : sim_resolve(s, path, &n);
+    if (rc == 0)
+        rc = n->is_dir ? -EISDIR : sim_file_fail_locked(n, how, seed);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

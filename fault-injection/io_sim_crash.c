@@ -1,6 +1,6 @@
 /*
  * io_sim_crash.c -- power loss on the simulated disk, a failed directory
- * fsync, and export, digest and clone of the disk. The outcomes are those
+ * fsync or file fdatasync, and export, digest and clone of the disk. The outcomes are those
  * of the model at the top of io_sim.c; every choice comes from one
  * generator seeded by the caller, and nodes are visited in creation order,
  * so a seed and a call sequence give the same disk every time.
@@ -50,19 +50,12 @@ static uint64_t sim_below(uint64_t *state, uint64_t n)
     return n == 0 ? 0 : sim_rand(state) % n;
 }
 
-static int sim_apply_op(struct sim_bytes *b, const struct sim_op *op, size_t len)
-{
-    if (op->trunc)
-        return sim_bytes_resize(b, op->off);
-    return sim_bytes_write(b, op->off, op->data, len);
-}
-
 /* SECTORS: each sector piece of each write is kept or lost on its own. A
  * lost piece past the end reads as NUL. */
 static int sim_apply_sectors(struct sim_bytes *b, const struct sim_op *op, uint64_t *rng)
 {
-    if (op->trunc)
-        return sim_bytes_resize(b, op->off);
+    if (op->trunc || op->ghost)
+        return sim_op_apply(b, op, op->len);
     uint64_t pos = op->off, end = op->off + op->len;
     while (pos < end) {
         uint64_t stop = (pos / IO_SIM_SECTOR + 1) * IO_SIM_SECTOR;
@@ -87,19 +80,19 @@ static int sim_crash_file(struct sim_node *n, enum sim_outcome out, uint64_t *rn
     case SIM_OUT_LOST:
         break;
     case SIM_OUT_KEPT:
-        rc = sim_bytes_set(&n->durable, &n->cache);
+        rc = sim_node_settle(n);
         break;
     case SIM_OUT_TORN: {
         size_t k = (size_t)sim_below(rng, n->npend + 1);
         for (size_t i = 0; rc == 0 && i < k; i++)
-            rc = sim_apply_op(&n->durable, &n->pend[i], n->pend[i].len);
+            rc = sim_op_apply(&n->durable, &n->pend[i], n->pend[i].len);
         if (rc == 0 && k < n->npend) {
             const struct sim_op *op = &n->pend[k];
             if (op->trunc) {
                 if (sim_rand(rng) & 1)
-                    rc = sim_apply_op(&n->durable, op, 0);
+                    rc = sim_op_apply(&n->durable, op, 0);
             } else {
-                rc = sim_apply_op(&n->durable, op, (size_t)sim_below(rng, op->len));
+                rc = sim_op_apply(&n->durable, op, (size_t)sim_below(rng, op->len));
             }
         }
         break;
@@ -194,10 +187,12 @@ void sim_crash_locked(struct io_sim *s, uint64_t seed, enum io_sim_mode mode)
         n->lock_fd = -1;
         if (rc < 0)
             break;
-        if (n->is_dir)
+        if (n->is_dir) {
             rc = sim_map_copy(&n->cur, &n->dur);
-        else
+        } else {
             rc = sim_bytes_set(&n->cache, &n->durable);
+            sim_node_clear_dropped(n);
+        }
     }
     if (rc < 0) {
         /* Out of memory in a test backend: nothing sensible to go on with. */
@@ -248,6 +243,76 @@ int sim_dir_fail_locked(struct io_sim *s, struct sim_node *dir, enum io_sim_dirf
     return rc < 0 ? rc : (int)how;
 }
 
+static const char *const sim_filefail_names[IO_SIM_FILEFAIL_COUNT] = {
+    "keep",
+    "drop",
+    "partial",
+    "random",
+};
+
+const char *io_sim_filefail_name(enum io_sim_filefail f)
+{
+    if ((unsigned)f >= IO_SIM_FILEFAIL_COUNT)
+        return "?";
+    return sim_filefail_names[f];
+}
+
+/* PARTIAL, one write: each page piece reaches the disk, or only the size
+ * it gives the file does and its page is dropped. */
+static int sim_file_fail_partial(struct sim_node *n, const struct sim_op *op, uint64_t *rng)
+{
+    uint64_t pos = op->off, end = op->off + op->len;
+    int rc = 0;
+    while (rc == 0 && pos < end) {
+        uint64_t stop = (pos / IO_SIM_PAGE + 1) * IO_SIM_PAGE;
+        if (stop > end)
+            stop = end;
+        if (sim_rand(rng) & 1) {
+            rc =
+                sim_bytes_write(&n->durable, pos, op->data + (pos - op->off), (size_t)(stop - pos));
+        } else {
+            rc = stop > n->durable.len ? sim_bytes_resize(&n->durable, stop) : 0;
+            if (rc == 0)
+                rc = sim_node_drop_pages(n, pos, stop - pos);
+        }
+        pos = stop;
+    }
+    return rc;
+}
+
+int sim_file_fail_locked(struct sim_node *n, enum io_sim_filefail how, uint64_t seed)
+{
+    uint64_t rng = seed ^ 0x5358505f46494c46ull; /* "SXP_FILF" */
+    int rc = 0;
+    if (how == IO_SIM_FILEFAIL_RANDOM)
+        how = (enum io_sim_filefail)sim_below(&rng, IO_SIM_FILEFAIL_RANDOM);
+    if (how == IO_SIM_FILEFAIL_KEEP)
+        return (int)how;
+    for (size_t i = 0; rc == 0 && i < n->npend; i++) {
+        struct sim_op *op = &n->pend[i];
+        if (how == IO_SIM_FILEFAIL_PARTIAL) {
+            /* In order, truncates and sizes included: the disk holds what
+             * the writeback did before the error. */
+            if (op->trunc || op->ghost)
+                rc = sim_op_apply(&n->durable, op, op->len);
+            else
+                rc = sim_file_fail_partial(n, op, &rng);
+        } else if (!op->trunc && !op->ghost) {
+            /* DROP: the bytes are forgotten; the size they give the file
+             * stays pending, as the truncates do. */
+            rc = sim_node_drop_pages(n, op->off, op->len);
+            if (rc == 0) {
+                free(op->data);
+                op->data = NULL;
+                op->ghost = 1;
+            }
+        }
+    }
+    if (rc == 0 && how == IO_SIM_FILEFAIL_PARTIAL)
+        sim_node_clear_pending(n);
+    return rc < 0 ? rc : (int)how;
+}
+
 void sim_sync_all_locked(struct io_sim *s)
 {
     int rc = 0;
@@ -259,10 +324,8 @@ void sim_sync_all_locked(struct io_sim *s)
     s->ndops = 0;
     for (size_t i = 0; rc == 0 && i < s->nnodes; i++) {
         struct sim_node *n = s->nodes[i];
-        if (!n->is_dir) {
-            rc = sim_bytes_set(&n->durable, &n->cache);
-            sim_node_clear_pending(n);
-        }
+        if (!n->is_dir)
+            rc = sim_node_settle(n);
     }
     if (rc < 0) {
         fprintf(stderr, "io_sim: out of memory during sync_all\n");
@@ -362,17 +425,22 @@ uint64_t io_sim_digest(struct sxp_io *io)
     XXH3_64bits_update(x, hdr, sizeof(hdr));
     for (size_t i = 0; i < s->nnodes; i++) {
         const struct sim_node *n = s->nodes[i];
-        uint64_t head[2] = {(uint64_t)n->is_dir, n->npend};
+        uint64_t head[3] = {(uint64_t)n->is_dir, n->npend, n->ndropped};
         XXH3_64bits_update(x, head, sizeof(head));
+        for (size_t p = 0; n->ndropped > 0 && p < n->capdropped; p++)
+            if (n->dropped[p]) {
+                uint64_t page = p;
+                XXH3_64bits_update(x, &page, sizeof(page));
+            }
         sim_digest_map(x, &n->cur);
         sim_digest_map(x, &n->dur);
         sim_digest_bytes(x, &n->cache);
         sim_digest_bytes(x, &n->durable);
         for (size_t k = 0; k < n->npend; k++) {
             const struct sim_op *op = &n->pend[k];
-            uint64_t o[3] = {(uint64_t)op->trunc, op->off, op->len};
+            uint64_t o[4] = {(uint64_t)op->trunc, (uint64_t)op->ghost, op->off, op->len};
             XXH3_64bits_update(x, o, sizeof(o));
-            if (op->len > 0)
+            if (op->data != NULL)
                 XXH3_64bits_update(x, op->data, op->len);
         }
     }
@@ -409,6 +477,14 @@ static int sim_clone_node(const struct sim_node *n, struct sim_node *c)
     int rc = sim_bytes_set(&c->durable, &n->durable);
     if (rc == 0)
         rc = sim_bytes_set(&c->cache, &n->cache);
+    if (rc == 0 && n->capdropped > 0) {
+        c->dropped = malloc(n->capdropped);
+        if (c->dropped == NULL)
+            return -ENOMEM;
+        memcpy(c->dropped, n->dropped, n->capdropped);
+        c->capdropped = n->capdropped;
+        c->ndropped = n->ndropped;
+    }
     if (rc == 0 && n->npend > 0) {
         c->pend = calloc(n->npend, sizeof(*c->pend));
         if (c->pend == NULL)
@@ -417,7 +493,7 @@ static int sim_clone_node(const struct sim_node *n, struct sim_node *c)
         for (size_t i = 0; i < n->npend; i++) {
             c->pend[i] = n->pend[i];
             c->pend[i].data = NULL;
-            if (n->pend[i].len > 0) {
+            if (n->pend[i].data != NULL) {
                 c->pend[i].data = malloc(n->pend[i].len);
                 if (c->pend[i].data == NULL)
                     return -ENOMEM;

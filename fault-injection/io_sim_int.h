@@ -21,9 +21,11 @@ struct sim_bytes {
 /* One write or truncate not yet made durable by fdatasync. */
 struct sim_op {
     int trunc; /* 1: ftruncate to off; 0: pwrite of len bytes at off */
+    int ghost; /* write whose bytes a failed fdatasync dropped: it only
+                  extends the file to off + len (io_sim.c) */
     uint64_t off;
     size_t len;
-    char *data; /* copy of the written bytes */
+    char *data; /* copy of the written bytes; NULL for a ghost */
 };
 
 struct sim_node;
@@ -47,8 +49,12 @@ struct sim_node {
     struct sim_bytes cache;   /* file: the content reads see */
     struct sim_op *pend;      /* file: writes since the last fdatasync */
     size_t npend, cappend;
-    struct sim_dirmap cur; /* dir: entries lookups see */
-    struct sim_dirmap dur; /* dir: entries a power loss keeps */
+    unsigned char *dropped; /* file: 1 per IO_SIM_PAGE page whose cached bytes
+                               a failed fdatasync dropped, until written again */
+    size_t capdropped;      /* pages the map covers */
+    size_t ndropped;        /* pages set */
+    struct sim_dirmap cur;  /* dir: entries lookups see */
+    struct sim_dirmap dur;  /* dir: entries a power loss keeps */
 };
 
 /* A directory change not yet made durable by fsync_dir. */
@@ -101,6 +107,16 @@ void sim_map_free(struct sim_dirmap *m);
 int sim_dop_apply_durable(const struct sim_dop *d);
 void sim_dop_free(struct sim_dop *d);
 void sim_node_clear_pending(struct sim_node *n);
+/* Applies len bytes of op (a ghost: the size only) to b. */
+int sim_op_apply(struct sim_bytes *b, const struct sim_op *op, size_t len);
+/* Makes n's pending ops durable and forgets them (fdatasync, syncfs, a
+ * power loss that keeps everything): the cache, unless a failed fdatasync
+ * dropped pages, which stay as the disk has them. */
+int sim_node_settle(struct sim_node *n);
+/* Marks the pages of [off, off + len) of n dropped. -ENOMEM. */
+int sim_node_drop_pages(struct sim_node *n, uint64_t off, uint64_t len);
+/* Forgets every dropped page (after a power loss the cache is the disk). */
+void sim_node_clear_dropped(struct sim_node *n);
 void sim_node_free(struct sim_node *n);
 /* Looks path up in the current tree; NULL when absent. */
 struct sim_node *sim_lookup(struct io_sim *s, const char *path);
@@ -111,6 +127,10 @@ void sim_crash_locked(struct io_sim *s, uint64_t seed, enum io_sim_mode mode);
  * the others, by seed). Returns the outcome taken, or -ENOMEM. */
 int sim_dir_fail_locked(struct io_sim *s, struct sim_node *dir, enum io_sim_dirfail how,
                         uint64_t seed);
+/* A failed fdatasync of the file n: its pending ops take outcome how
+ * (RANDOM: one of the others, by seed). Returns the outcome taken, or
+ * -ENOMEM. */
+int sim_file_fail_locked(struct sim_node *n, enum io_sim_filefail how, uint64_t seed);
 void sim_sync_all_locked(struct io_sim *s);
 
 #endif

@@ -745,6 +745,279 @@ static void failed_dir_fsync_of_no_directory_or_while_off_is_an_error(void **sta
     io_sim_restart(io);
 }
 
+/* ---- a failed file fdatasync (io_sim_file_sync_failed) ------------------ */
+
+/* Writes len bytes of c at off to path (opened, written, closed). */
+static void tsim_fill(struct sxp_io *io, const char *path, char c, size_t len, uint64_t off)
+{
+    char *buf = malloc(len);
+    assert_non_null(buf);
+    memset(buf, c, len);
+    int fd = io->open(io, path, O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(io->pwrite(io, fd, buf, len, off), 0);
+    assert_int_equal(io->close(io, fd), 0);
+    free(buf);
+}
+
+static void tsim_fdatasync(struct sxp_io *io, const char *path)
+{
+    int fd = io->open(io, path, O_RDWR, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(io->fdatasync(io, fd), 0);
+    assert_int_equal(io->close(io, fd), 0);
+}
+
+/* Asserts got[from, to) are all c. */
+static void tsim_all(const char *got, size_t from, size_t to, char c)
+{
+    for (size_t i = from; i < to; i++)
+        if (got[i] != c)
+            fail_msg("byte %zu is 0x%02x, not 0x%02x", i, (unsigned char)got[i], (unsigned char)c);
+}
+
+/* "/d/a": 100 durable bytes 'a', then 'B' over 10..60 and 'C' from 100
+ * to 5100 written, not synced (pages 0 and 1). */
+static void tsim_old_and_new(struct sxp_io *io)
+{
+    tsim_put(io, "/d/a", "", 0, 1);
+    tsim_fill(io, "/d/a", 'a', 100, 0);
+    tsim_fdatasync(io, "/d/a");
+    tsim_fill(io, "/d/a", 'B', 50, 10);
+    tsim_fill(io, "/d/a", 'C', 5000, 100);
+}
+
+/* KEEP: the writes stay pending, and a later fdatasync makes them durable. */
+static void failed_fdatasync_kept_leaves_the_writes_to_a_later_fdatasync(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_old_and_new(io);
+    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_KEEP, 1),
+                     IO_SIM_FILEFAIL_KEEP);
+    tsim_fdatasync(io, "/d/a");
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+    size_t len = 0;
+    char *got = tsim_get(io, "/d/a", &len);
+    assert_int_equal(len, 5100);
+    tsim_all(got, 0, 10, 'a');
+    tsim_all(got, 10, 60, 'B');
+    tsim_all(got, 60, 100, 'a');
+    tsim_all(got, 100, 5100, 'C');
+    free(got);
+}
+
+/* DROP: reads still see the writes, but a later fdatasync that succeeds
+ * (or syncfs, or a clean shutdown) does not write them: the disk keeps
+ * the old bytes, and the new size with NUL past the old end. Another
+ * file's pending write is not touched. */
+static void failed_fdatasync_dropped_writes_no_later_sync_makes_durable(void **state)
+{
+    struct sxp_io *base = *state;
+    tsim_old_and_new(base);
+    tsim_put(base, "/d/other", "other", 0, 1);
+    assert_int_equal(io_sim_file_sync_failed(base, "/d/a", IO_SIM_FILEFAIL_DROP, 1),
+                     IO_SIM_FILEFAIL_DROP);
+    for (int how = 0; how < 3; how++) {
+        struct sxp_io *io = NULL;
+        assert_int_equal(io_sim_clone(base, &io), 0);
+        size_t len = 0;
+        char *got = tsim_get(io, "/d/a", &len);
+        assert_int_equal(len, 5100); /* the cache still shows them */
+        tsim_all(got, 10, 60, 'B');
+        tsim_all(got, 100, 5100, 'C');
+        free(got);
+        if (how == 0)
+            tsim_fdatasync(io, "/d/a");
+        else if (how == 1)
+            assert_int_equal(io->syncfs(io, "/d"), 0);
+        else
+            io_sim_sync_all(io);
+        tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+        got = tsim_get(io, "/d/a", &len);
+        assert_int_equal(len, 5100);
+        tsim_all(got, 0, 100, 'a');
+        tsim_all(got, 100, 5100, '\0');
+        free(got);
+        got = tsim_get(io, "/d/other", NULL); /* pending, unless synced */
+        assert_string_equal(got, how == 0 ? "" : "other");
+        free(got);
+        io->destroy(io);
+    }
+}
+
+/* DROP, then a power loss in any mode: the dropped bytes never reach the
+ * disk (only, at most, the size they gave the file). */
+static void power_loss_after_a_dropped_fdatasync_keeps_no_dropped_byte(void **state)
+{
+    struct sxp_io *base = *state;
+    uint64_t seed = tsim_seed();
+    tsim_old_and_new(base);
+    assert_int_equal(io_sim_file_sync_failed(base, "/d/a", IO_SIM_FILEFAIL_DROP, 1),
+                     IO_SIM_FILEFAIL_DROP);
+    int saw_size = 0, saw_old_size = 0;
+    for (uint64_t i = 0; i < 40; i++) {
+        struct sxp_io *io = NULL;
+        assert_int_equal(io_sim_clone(base, &io), 0);
+        tsim_crash(io, seed + i, (enum io_sim_mode)(i % IO_SIM_MODE_COUNT));
+        size_t len = 0;
+        char *got = tsim_get(io, "/d/a", &len);
+        assert_true(len >= 100 && len <= 5100);
+        saw_size |= len == 5100;
+        saw_old_size |= len == 100;
+        tsim_all(got, 0, 100, 'a');
+        tsim_all(got, 100, len, '\0');
+        free(got);
+        io->destroy(io);
+    }
+    assert_true(saw_size && saw_old_size);
+}
+
+/* A write after the failure into a dropped page dirties the whole page
+ * again: the next fdatasync writes it as the cache holds it, dropped bytes
+ * included, and no other dropped page. */
+static void write_into_a_dropped_page_makes_the_whole_page_durable_again(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "", 0, 1);
+    tsim_fill(io, "/d/a", 'a', 100, 0);
+    tsim_fdatasync(io, "/d/a");
+    tsim_fill(io, "/d/a", 'C', 8000, 100); /* pages 0 and 1 */
+    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_DROP, 1),
+                     IO_SIM_FILEFAIL_DROP);
+    tsim_fdatasync(io, "/d/a"); /* writes nothing of them */
+    tsim_fill(io, "/d/a", 'Z', 1, 5000);
+    tsim_fill(io, "/d/a", 'e', 100, 8100); /* a new page, not dropped */
+    tsim_fdatasync(io, "/d/a");
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+    size_t len = 0;
+    char *got = tsim_get(io, "/d/a", &len);
+    assert_int_equal(len, 8200);
+    tsim_all(got, 0, 100, 'a');
+    tsim_all(got, 100, 4096, '\0'); /* page 0 is still dropped */
+    tsim_all(got, 4096, 5000, 'C'); /* page 1 was written again, whole */
+    tsim_all(got, 5000, 5001, 'Z');
+    tsim_all(got, 5001, 8100, 'C');
+    tsim_all(got, 8100, 8200, 'e');
+    free(got);
+}
+
+/* A cut inside a dropped page zeroes its tail and so dirties it again; a
+ * dropped page wholly past the cut is gone. */
+static void cut_inside_a_dropped_page_makes_it_durable_again(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "", 0, 1);
+    tsim_fdatasync(io, "/d/a");
+    tsim_fill(io, "/d/a", 'C', 10000, 0); /* pages 0, 1, 2 */
+    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_DROP, 1),
+                     IO_SIM_FILEFAIL_DROP);
+    int fd = io->open(io, "/d/a", O_RDWR, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(io->ftruncate(io, fd, 6000), 0);
+    assert_int_equal(io->ftruncate(io, fd, 9000), 0); /* page 2 holds zeros now */
+    assert_int_equal(io->fdatasync(io, fd), 0);
+    assert_int_equal(io->close(io, fd), 0);
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+    size_t len = 0;
+    char *got = tsim_get(io, "/d/a", &len);
+    assert_int_equal(len, 9000);
+    tsim_all(got, 0, 4096, '\0');
+    tsim_all(got, 4096, 6000, 'C');
+    tsim_all(got, 6000, 9000, '\0');
+    free(got);
+}
+
+/* PARTIAL: each page of the writes is made durable now or dropped (a
+ * later fdatasync does not write it); over seeds both happen, and a seed
+ * gives the same disk. RANDOM picks each of the three outcomes, by seed. */
+static void failed_fdatasync_partial_keeps_each_page_or_none_by_seed(void **state)
+{
+    struct sxp_io *base = *state;
+    int seen_kept = 0, seen_lost = 0, seen[IO_SIM_FILEFAIL_RANDOM] = {0};
+    uint64_t seed0 = tsim_seed();
+    tsim_put(base, "/d/a", "", 0, 1);
+    tsim_fdatasync(base, "/d/a");
+    for (char k = 0; k < 4; k++)
+        tsim_fill(base, "/d/a", (char)('A' + k), IO_SIM_PAGE, (uint64_t)k * IO_SIM_PAGE);
+    for (uint64_t i = 0; i < 32; i++) {
+        uint64_t seed = seed0 + i;
+        int kept[2][4];
+        for (int round = 0; round < 2; round++) {
+            struct sxp_io *io = NULL;
+            assert_int_equal(io_sim_clone(base, &io), 0);
+            assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_PARTIAL, seed),
+                             IO_SIM_FILEFAIL_PARTIAL);
+            if (round == 1)
+                tsim_fdatasync(io, "/d/a");
+            tsim_crash(io, seed, IO_SIM_LOSE_ALL);
+            size_t len = 0;
+            char *got = tsim_get(io, "/d/a", &len);
+            assert_int_equal(len, 4 * IO_SIM_PAGE);
+            for (int k = 0; k < 4; k++) {
+                size_t from = (size_t)k * IO_SIM_PAGE, to = from + IO_SIM_PAGE;
+                kept[round][k] = got[from] != '\0';
+                tsim_all(got, from, to, kept[round][k] ? (char)('A' + k) : '\0');
+                seen_kept |= kept[round][k];
+                seen_lost |= !kept[round][k];
+            }
+            free(got);
+            io->destroy(io);
+        }
+        assert_memory_equal(kept[0], kept[1], sizeof(kept[0]));
+        int how = io_sim_file_sync_failed(base, "/d/a", IO_SIM_FILEFAIL_RANDOM, seed);
+        assert_true(how >= 0 && how < IO_SIM_FILEFAIL_RANDOM);
+        seen[how] = 1;
+        /* Drawn again with the same seed, the same outcome (on a copy:
+         * the first draw changed base, and a drop is not undone). */
+        struct sxp_io *io = NULL;
+        assert_int_equal(io_sim_clone(base, &io), 0);
+        assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_RANDOM, seed), how);
+        io->destroy(io);
+    }
+    assert_true(seen_kept && seen_lost);
+    for (int k = 0; k < IO_SIM_FILEFAIL_RANDOM; k++)
+        assert_true(seen[k]);
+}
+
+/* A copy holds the dropped pages too, and the digest tells them apart. */
+static void clone_and_digest_carry_the_dropped_pages(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_old_and_new(io);
+    uint64_t d0 = io_sim_digest(io);
+    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_DROP, 1),
+                     IO_SIM_FILEFAIL_DROP);
+    assert_true(io_sim_digest(io) != d0);
+    tsim_fdatasync(io, "/d/a");
+    struct sxp_io *copy = NULL;
+    assert_int_equal(io_sim_clone(io, &copy), 0);
+    assert_true(io_sim_digest(copy) == io_sim_digest(io));
+    tsim_fill(copy, "/d/a", 'x', 1, 0); /* page 0 dirty again, not page 1 */
+    tsim_fdatasync(copy, "/d/a");
+    tsim_crash(copy, 1, IO_SIM_LOSE_ALL);
+    size_t len = 0;
+    char *got = tsim_get(copy, "/d/a", &len);
+    assert_int_equal(len, 5100);
+    tsim_all(got, 0, 1, 'x');
+    tsim_all(got, 10, 60, 'B');
+    tsim_all(got, 100, 4096, 'C');
+    tsim_all(got, 4096, 5100, '\0');
+    free(got);
+    copy->destroy(copy);
+}
+
+static void failed_fdatasync_of_no_file_or_while_off_is_an_error(void **state)
+{
+    struct sxp_io *io = *state;
+    tsim_put(io, "/d/a", "a", 1, 1);
+    assert_int_equal(io_sim_file_sync_failed(io, "/nope", IO_SIM_FILEFAIL_DROP, 1), -ENOENT);
+    assert_int_equal(io_sim_file_sync_failed(io, "/d", IO_SIM_FILEFAIL_DROP, 1), -EISDIR);
+    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_COUNT, 1), -EINVAL);
+    io_sim_crash(io, 1, IO_SIM_LOSE_ALL);
+    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_DROP, 1), -EIO);
+    io_sim_restart(io);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, tsim_setup, tsim_teardown)
 
 int main(void)
@@ -780,6 +1053,14 @@ int main(void)
         T(failed_dir_fsync_dropped_entries_no_later_fsync_makes_durable),
         T(failed_dir_fsync_partial_keeps_each_entry_or_none_by_seed),
         T(failed_dir_fsync_of_no_directory_or_while_off_is_an_error),
+        T(failed_fdatasync_kept_leaves_the_writes_to_a_later_fdatasync),
+        T(failed_fdatasync_dropped_writes_no_later_sync_makes_durable),
+        T(power_loss_after_a_dropped_fdatasync_keeps_no_dropped_byte),
+        T(write_into_a_dropped_page_makes_the_whole_page_durable_again),
+        T(cut_inside_a_dropped_page_makes_it_durable_again),
+        T(failed_fdatasync_partial_keeps_each_page_or_none_by_seed),
+        T(clone_and_digest_carry_the_dropped_pages),
+        T(failed_fdatasync_of_no_file_or_while_off_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
