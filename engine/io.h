@@ -22,7 +22,10 @@
  *   IO-4  A file's directory entry (creation, rename, unlink) is durable
  *         after fsync_dir of its directory returns 0, and not before.
  *   IO-5  A failed fdatasync means the data may be lost; the caller must not
- *         call it again and treat the data as safe.
+ *         call it again and treat the data as safe. Reads may go on showing
+ *         it (a kernel marks the pages clean after a failed writeback), to
+ *         this process and the next ones until a reboot, while no later
+ *         fdatasync writes it unless it is written again (recover.c R-6).
  *   IO-6  Paths are full paths as the engine builds them (root + "/" + ...).
  *   IO-7  Descriptors are the backend's own small integers; only the backend
  *         that returned one may be given it.

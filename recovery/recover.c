@@ -121,6 +121,16 @@
  *        fdatasynced before its .seq is written (R-3c, R-3d depend on it):
  *        each thread syncs the logs it kept RECOVER_SYNC_CHUNK at a time in
  *        one write_sync, and R-4 writes .seq files only after all threads.
+ *        An fdatasync alone is not enough: when the crashed session's
+ *        fdatasync of a log failed, in this boot, the kernel marked the
+ *        failed round's pages clean all the same (io.h IO-5), so they read
+ *        as good lines that no fdatasync writes. So every kept line of the
+ *        window that the .seq does not cover (its seq above the mark, or no
+ *        .seq) is first written again, the same bytes at the same offset
+ *        (recover_rewrite), which dirties its pages; lines the .seq covers
+ *        were durable when it was written (R-3c). That is at most what the
+ *        crashed session appended since the stream's last close, truncate
+ *        or recovery, and never more than the window.
  *        Running it twice changes nothing the second time.
  *
  * EXAMPLES (each a log after a crash; W the window's start):
@@ -165,6 +175,8 @@
  * until then. Fewer under a low RLIMIT_NOFILE: an eighth of it per thread,
  * at least 8 (io_fd_share). */
 #define RECOVER_SYNC_CHUNK 128
+/* lines above the .seq are written again in pieces of this size. */
+#define RECOVER_REWRITE_CHUNK ((size_t)1 << 20)
 
 /* R-3: lost+found/, where a torn tail that held good lines goes before it
  * is cut; the workers share it. */
@@ -435,6 +447,34 @@ static int recover_refuse_durable(const struct recover_ctx *c, struct recover_jo
                           stem, t->x_off, before + t->x_no, seq, t->hw);
 }
 
+/* R-6: writes [from, to) of the log at fd again, the bytes it holds, so
+ * that its next fdatasync writes them: a page a failed fdatasync left clean
+ * in the page cache reads as written, but no fdatasync writes it until it
+ * is dirtied again (io.h IO-5). */
+static int recover_rewrite(const struct recover_ctx *c, struct recover_job *j, int fd,
+                           const char *path, uint64_t from, uint64_t to)
+{
+    size_t cap = to - from < RECOVER_REWRITE_CHUNK ? (size_t)(to - from) : RECOVER_REWRITE_CHUNK;
+    char *buf = malloc(cap ? cap : 1);
+    int rc = 0;
+    if (buf == NULL)
+        return err_set(&j->err, -ENOMEM, "out of memory");
+    for (uint64_t off = from; rc == 0 && off < to; off += cap) {
+        size_t len = to - off < cap ? (size_t)(to - off) : cap;
+        ssize_t n = c->io->pread(c->io, fd, buf, len, off);
+        if (n >= 0 && (size_t)n != len)
+            n = -EIO; /* the file is ours, locked: it cannot shrink */
+        if (n < 0)
+            rc = err_set(&j->err, (int)n, "read %s: %s", path, strerror((int)-n));
+        else if ((rc = c->io->pwrite(c->io, fd, buf, len, off)) < 0)
+            rc = err_set(&j->err, rc, "write %s at byte %" PRIu64 ": %s", path, off, strerror(-rc));
+    }
+    free(buf);
+    if (rc == 0)
+        j->rep.bytes_rewritten += to - from;
+    return rc;
+}
+
 /* R-6: fdatasyncs the pending logs in one write_sync and closes them. A
  * failed sync fails its job, which then writes no .seq (R-4). */
 static void recover_flush(const struct recover_ctx *c, struct recover_pending *p)
@@ -468,6 +508,7 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
     struct logscan_line l;
     struct logscan_class cl;
     uint64_t size = 0, start = 0;
+    uint64_t above = UINT64_MAX; /* the first good line the .seq does not cover */
     int64_t prev = 0, max = 0, hw = 0;
     int have_prev = 0, have_max = 0, have_hw = 0, fd = -1, rc;
     int reader_open = 0;
@@ -529,6 +570,8 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
             rc = recover_refuse_durable(c, j, fd, stem, start, &t, cl.seq);
             goto out;
         }
+        if (above == UINT64_MAX && cl.v == LS_GOOD && (!have_hw || cl.seq > hw))
+            above = l.off;
     }
     if (rc < 0) {
         rc = err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
@@ -547,8 +590,17 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
         goto out;
     }
     uint64_t kept = size; /* the log's size once repaired */
-    if (logscan_tail_end(&t, &have_max, &max)) {
+    int torn = logscan_tail_end(&t, &have_max, &max);
+    if (torn)
         kept = t.x_off;
+    if (c->sync && above < kept) {
+        /* R-6: the lines no .seq vouches for are written again before the
+         * sync that makes them durable (the cut's, or recover_flush's). */
+        rc = recover_rewrite(c, j, fd, path, above, kept);
+        if (rc)
+            goto out;
+    }
+    if (torn) {
         rc = t.x_good ? recover_save_tail(c, j, fd, start, &t, size) : 0;
         if (rc)
             goto out;
@@ -720,6 +772,7 @@ static void recover_add(struct recover_report *to, const struct recover_report *
     to->logs_scanned += r->logs_scanned;
     to->logs_skipped += r->logs_skipped;
     to->bytes_read += r->bytes_read;
+    to->bytes_rewritten += r->bytes_rewritten;
 }
 
 int recover_store(struct sxp_io *io, const char *root, int sync, struct recover_report *out,

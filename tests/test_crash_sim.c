@@ -14,7 +14,9 @@
  *   - two callers racing on one blob or one kv delete: the second may not
  *     be acknowledged before the first's directory entry is durable;
  *   - a zero-filled tail is crash residue, cut by recovery;
- *   - a failed fdatasync fails the stream until reopen;
+ *   - a failed fdatasync fails the stream until reopen, and the reopen
+ *     (in the same boot, the failed writes dropped by the disk but still
+ *     read from the page cache) writes them again before it syncs them;
  *   - a failed op changes nothing a reader sees;
  *   - a failed directory fsync whose entries the disk drops must not let a
  *     racing caller's op be acknowledged (store.c store_fsync_dir);
@@ -2030,6 +2032,53 @@ static void a_stream_whose_revival_sync_failed_stays_dead_until_reopened(void **
     tc_sync_failure_stays_dead(*state, 1);
 }
 
+/* A failed fdatasync whose writes the disk drops (io_sim.c, a failed file
+ * fdatasync): as a kernel's failed writeback, it leaves the round's lines
+ * in the page cache, where reads see them, though no later fdatasync
+ * writes them. */
+static void tc_drop_failed_sync(void *arg, enum io_fault_kind kind, int when, uint64_t n,
+                                const char *path, int res)
+{
+    struct tc *t = arg;
+    (void)n;
+    if (kind == IO_FK_FDATASYNC && when == 1 && res < 0)
+        assert_int_equal(io_sim_file_sync_failed(t->sim, path, IO_SIM_FILEFAIL_DROP, 1),
+                         IO_SIM_FILEFAIL_DROP);
+}
+
+/* R-6: the open after a session whose fdatasync of a log failed, in the
+ * same boot, sees the failed round's lines in the page cache as good ones.
+ * If it synced them with an fdatasync alone, they would stay as the disk
+ * has them (not written), while the recovered .seq vouches for them and
+ * the next acknowledged append lands after them: the power loss that
+ * follows would leave a hole under acknowledged events (the open refused
+ * the store: "the high-water mark says an event ... was durable"). */
+static void a_log_whose_dropped_sync_failed_is_made_durable_by_the_next_open(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    sxp_store *s = tc_ab_a_listed(t);
+    io_fault_set_hook(t->io, tc_drop_failed_sync, t);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 1, -EIO, 0), 0);
+    assert_true(tc_append_padded(s, "a", 3, 40 << 10) < 0);
+    io_fault_clear(t->io);
+    io_fault_set_hook(t->io, NULL, NULL);
+    assert_int_equal(sxp_store_close(s), -EIO);
+    s = tc_open(t); /* the same boot: the page cache shows seq 3 */
+    int64_t hw = 0;
+    assert_int_equal(sxp_stream_last_seq(s, "a", 1, &hw, &err), 0);
+    assert_true(hw == 2 || hw == 3);
+    assert_int_equal(tc_append(s, "a", hw + 1), 0);
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    int64_t after = 0;
+    assert_int_equal(sxp_stream_last_seq(s, "a", 1, &after, &err), 0);
+    assert_int_equal(after, hw + 1);
+    assert_int_equal(tc_count(s, "a"), (size_t)hw + 1);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
 /* J-6: a replay forgets LOCK's list before it empties the journal, so a
  * recovery killed right after that reads every log the next time. */
 static void a_recovery_cut_short_after_its_replay_reads_every_log(void **state)
@@ -2614,6 +2663,7 @@ int main(void)
         T(an_unsynced_session_revives_a_stream_whose_log_write_failed),
         T(a_stream_whose_log_sync_failed_stays_dead_until_reopened),
         T(a_stream_whose_revival_sync_failed_stays_dead_until_reopened),
+        T(a_log_whose_dropped_sync_failed_is_made_durable_by_the_next_open),
         T(a_syncing_open_after_a_clean_unsynced_session_makes_it_durable),
         T(a_syncing_open_after_a_killed_unsynced_session_makes_it_durable),
         T(fsck_repairs_after_an_unsynced_session_make_it_durable),

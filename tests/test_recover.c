@@ -212,6 +212,27 @@ static void deleted_seq_is_recreated_from_the_log(void **state)
     fx_remove_tree(root);
 }
 
+/* R-6: the kept lines that the .seq does not cover are written again
+ * before their sync (a failed fdatasync may have left them clean in the
+ * page cache), and no other: none when the mark covers the log, seqs 16 to
+ * 20 above a mark of 15, the whole log without a .seq. */
+static void only_lines_above_the_seq_are_written_again_before_their_sync(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    struct recover_report rep = assert_recovers(fxd_zeros, root);
+    assert_int_equal(rep.bytes_rewritten, 0);
+    fx_remove_tree(root);
+    rep = assert_recovers(fxd_seq_below, root);
+    assert_int_equal(rep.bytes_rewritten, fx_orders_offset(21) - fx_orders_offset(16));
+    assert_orders_intact(root, FX_ORDERS);
+    fx_remove_tree(root);
+    rep = assert_recovers(fxd_seq_deleted, root);
+    assert_int_equal(rep.bytes_rewritten, fx_orders_offset(21));
+    assert_orders_intact(root, FX_ORDERS);
+    fx_remove_tree(root);
+}
+
 static void garbage_seq_refuses_recovery_naming_it(void **state)
 {
     (void)state;
@@ -1118,6 +1139,7 @@ int main(void)
         cmocka_unit_test(zero_bytes_appended_are_cut),
         cmocka_unit_test(seq_below_max_is_rolled_forward),
         cmocka_unit_test(deleted_seq_is_recreated_from_the_log),
+        cmocka_unit_test(only_lines_above_the_seq_are_written_again_before_their_sync),
         cmocka_unit_test(garbage_seq_refuses_recovery_naming_it),
         cmocka_unit_test(temp_file_is_removed),
         cmocka_unit_test(damaged_kv_file_is_left_to_fsck),
