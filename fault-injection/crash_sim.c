@@ -43,6 +43,19 @@
  * threads' entries are pending: the engine does not survive that yet (the
  * KNOWN BUG cases of tests/test_crash_sim.c).
  *
+ * FAILED FILE SYNCS. Likewise for each fdatasync the counting pass made
+ * (each sync of a write_sync included; or max_points / 2 of them), replays
+ * fail that one, and the file's pending writes take an outcome
+ * (io_sim_file_sync_failed: kept pending, dropped, or some pages written;
+ * a dropped write still reads as written, and no later fdatasync writes
+ * it). The workload goes on after the error (the stream refuses writes
+ * until reopen, E-2; a checkpoint stops the journal; a put fails). Three
+ * replays each (cs_syncfails): dropped, with a power loss at the end that
+ * loses everything not durable; the seed's choice of both; and dropped,
+ * then KILL THEN POWER LOSS at the end of the workload: the next open runs
+ * on the page cache that still shows the dropped writes, a second
+ * workload appends on top of them, and only then does the power fail.
+ *
  * READ-ONLY FIRST. Before the store is opened read-write after a crash, it
  * is opened read-only and held to RO-1..RO-4 (crash_readonly.c): that open
  * changes nothing, is refused only while JOURNAL holds records, and reads
@@ -76,14 +89,23 @@
 #define CS_STORE "/sim/store"
 #define CS_RECOVERY_POINTS 8
 
-/* FAILED DIRECTORY FSYNCS: the nth fsync_dir of a replay fails (-EIO),
- * and the disk's pending entries of that directory take the outcome how
- * (io_sim_dir_sync_failed), by seed. */
-struct cs_dirfail {
+/* FAILED DIRECTORY FSYNCS and FAILED FILE SYNCS: the nth call of kind
+ * (IO_FK_FSYNC_DIR or IO_FK_FDATASYNC) of a replay fails (-EIO), and what
+ * the disk had pending of that directory or file takes the outcome how
+ * (io_sim_dir_sync_failed: an enum io_sim_dirfail; io_sim_file_sync_failed:
+ * an enum io_sim_filefail), by seed. */
+struct cs_fail {
+    enum io_fault_kind kind;
     uint64_t nth;
-    enum io_sim_dirfail how;
+    int how;
     uint64_t seed;
 };
+
+static const char *cs_fail_how_name(const struct cs_fail *f)
+{
+    return f->kind == IO_FK_FDATASYNC ? io_sim_filefail_name((enum io_sim_filefail)f->how)
+                                      : io_sim_dirfail_name((enum io_sim_dirfail)f->how);
+}
 
 struct cs_hook {
     struct sxp_io *sim;
@@ -92,18 +114,23 @@ struct cs_hook {
     enum io_sim_mode mode;
     int kill_only; /* 1: io_sim_kill, 0: io_sim_crash */
     int fired;
-    const struct cs_dirfail *df; /* what a failed fsync_dir leaves, or NULL */
+    const struct cs_fail *df; /* what a failed sync leaves, or NULL */
 };
 
 static void cs_hook_fn(void *arg, enum io_fault_kind kind, int when, uint64_t n, const char *path,
                        int res)
 {
     struct cs_hook *h = arg;
-    if (when == 1 && kind == IO_FK_FSYNC_DIR && res < 0 && h->df != NULL) {
+    if (when == 1 && h->df != NULL && kind == h->df->kind && res < 0) {
         /* Within the failed call, before the engine sees its error: the
-         * disk drops (or keeps) the entries as the kernel's error did. A
-         * failure of the disk itself (off: -EIO) changes nothing there. */
-        int how = io_sim_dir_sync_failed(h->sim, path, h->df->how, crash_mix(h->df->seed, n));
+         * disk drops (or keeps) the entries or writes as the kernel's error
+         * did. A failure of the disk itself (off: -EIO) changes nothing
+         * there, nor does a file the path no longer names. */
+        uint64_t seed = crash_mix(h->df->seed, n);
+        int how =
+            kind == IO_FK_FDATASYNC
+                ? io_sim_file_sync_failed(h->sim, path, (enum io_sim_filefail)h->df->how, seed)
+                : io_sim_dir_sync_failed(h->sim, path, (enum io_sim_dirfail)h->df->how, seed);
         (void)how;
         return;
     }
@@ -343,7 +370,7 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
  * at point. Returns the disk, booted again, and the history. */
 static int cs_replay(const struct crash_params *p, const struct cs_start *start, uint64_t seed,
                      unsigned ops, unsigned threads, uint64_t point, enum io_sim_mode mode,
-                     uint64_t crash_seed, int kill_only, const struct cs_dirfail *df,
+                     uint64_t crash_seed, int kill_only, const struct cs_fail *df,
                      struct crash_hist *h, struct sxp_io **out_sim, struct sxp_io **out_io,
                      struct crash_stats *st, const char *what)
 {
@@ -354,7 +381,7 @@ static int cs_replay(const struct crash_params *p, const struct cs_start *start,
     int rc = cs_start_disk(p, start, &sim, &io);
     if (rc < 0)
         return rc;
-    if (df != NULL && (rc = io_fault_fail_nth(io, IO_FK_FSYNC_DIR, df->nth, -EIO, 0)) < 0) {
+    if (df != NULL && (rc = io_fault_fail_nth(io, df->kind, df->nth, -EIO, 0)) < 0) {
         io->destroy(io);
         return rc;
     }
@@ -455,6 +482,48 @@ static void cs_recovery_crashes(const struct crash_params *p, struct sxp_io *dis
     }
 }
 
+/* KILL THEN POWER LOSS: a replay whose process dies at point (0: once
+ * the workload ran), with df failing one of its syncs (or NULL); the store
+ * is opened again on the same page cache (recovery) and a second workload
+ * runs, creating no file when existing_only; then the power fails with
+ * mode and the store is checked. Returns -1 when the replay could not
+ * run (counted as bad). */
+static int cs_kill_go_on(const struct crash_params *p, const struct cs_start *start, uint64_t rseed,
+                         unsigned ops, uint64_t point, enum io_sim_mode mode, uint64_t cseed,
+                         const struct cs_fail *df, int existing_only, struct crash_stats *st,
+                         uint64_t *checks, const char *what)
+{
+    struct crash_hist h;
+    struct crash_reporter rep;
+    struct crash_workload w;
+    struct sxp_io *sim = NULL, *io = NULL;
+    crash_hist_init(&h);
+    if (cs_replay(p, start, rseed, ops, 1, point, mode, cseed, 1, df, &h, &sim, &io, st, what) <
+        0) {
+        st->bad++;
+        crash_hist_free(&h);
+        return -1;
+    }
+    crash_reporter_init(&rep, -1, &h);
+    /* Ids of the second workload follow the first's. */
+    rep.next_id = (uint32_t)h.n;
+    cs_play(p, sim, io, &rep, crash_mix(rseed, 99), ops / 2 + 1,
+            existing_only ? CS_EXISTING_ONLY : 0, 1, &w, NULL, st, what);
+    crash_reporter_destroy(&rep);
+    if (w.errors != 0) {
+        fprintf(p->out, "%s: BAD: the workload after the kill failed: %s\n", what, w.first_msg);
+        st->bad++;
+    }
+    io_sim_crash(sim, cseed, mode);
+    crash_hist_cut(&h);
+    io_sim_restart(sim);
+    st->kills++;
+    cs_check(p, sim, io, &start->base, &h, rseed, NULL, ++*checks % 16 == 0, st, what);
+    io->destroy(io);
+    crash_hist_free(&h);
+    return 0;
+}
+
 static const enum io_sim_mode cs_outcomes[] = {
     IO_SIM_LOSE_ALL, IO_SIM_KEEP_ALL, IO_SIM_TORN, IO_SIM_SECTORS, IO_SIM_RANDOM, IO_SIM_RANDOM,
 };
@@ -501,40 +570,15 @@ static void cs_point(const struct crash_params *p, const struct cs_start *start,
      * syncs no directory that would hide a missing sync of the recovery or
      * of the first process), once at random after the usual workload. */
     for (int k = 0; k < 2; k++) {
-        struct crash_hist h;
-        struct crash_reporter rep;
-        struct crash_workload w;
-        struct sxp_io *sim = NULL, *io = NULL;
         enum io_sim_mode mode = k ? IO_SIM_RANDOM : IO_SIM_LOSE_ALL;
         uint64_t cseed = crash_mix(rseed, point * 16 + 14 + (uint64_t)k);
         snprintf(what, sizeof(what),
                  "sim seed %llu run %u point %llu%s: kill, recover, power loss %s/%llu",
                  (unsigned long long)p->seed, run, (unsigned long long)point, last ? " (end)" : "",
                  io_sim_mode_name(mode), (unsigned long long)cseed);
-        crash_hist_init(&h);
-        if (cs_replay(p, start, rseed, ops, 1, last ? 0 : point, mode, cseed, 1, NULL, &h, &sim,
-                      &io, st, what) < 0) {
-            st->bad++;
-            crash_hist_free(&h);
+        if (cs_kill_go_on(p, start, rseed, ops, last ? 0 : point, mode, cseed, NULL, k == 0, st,
+                          checks, what) < 0)
             return;
-        }
-        crash_reporter_init(&rep, -1, &h);
-        /* Ids of the second workload follow the first's. */
-        rep.next_id = (uint32_t)h.n;
-        cs_play(p, sim, io, &rep, crash_mix(rseed, 99), ops / 2 + 1, k == 0 ? CS_EXISTING_ONLY : 0,
-                1, &w, NULL, st, what);
-        crash_reporter_destroy(&rep);
-        if (w.errors != 0) {
-            fprintf(p->out, "%s: BAD: the workload after the kill failed: %s\n", what, w.first_msg);
-            st->bad++;
-        }
-        io_sim_crash(sim, cseed, mode);
-        crash_hist_cut(&h);
-        io_sim_restart(sim);
-        st->kills++;
-        cs_check(p, sim, io, &start->base, &h, rseed, NULL, ++*checks % 16 == 0, st, what);
-        io->destroy(io);
-        crash_hist_free(&h);
     }
 }
 
@@ -556,16 +600,70 @@ static void cs_dirfails(const struct crash_params *p, const struct cs_start *sta
         for (int k = 0; k < 2; k++) {
             struct crash_hist h;
             struct sxp_io *sim = NULL, *io = NULL;
-            struct cs_dirfail df = {nth, k ? IO_SIM_DIRFAIL_RANDOM : IO_SIM_DIRFAIL_DROP,
-                                    crash_mix(rseed, 4096 + nth * 2 + (uint64_t)k)};
+            struct cs_fail df = {IO_FK_FSYNC_DIR, nth,
+                                 k ? IO_SIM_DIRFAIL_RANDOM : IO_SIM_DIRFAIL_DROP,
+                                 crash_mix(rseed, 4096 + nth * 2 + (uint64_t)k)};
             enum io_sim_mode mode = k ? IO_SIM_RANDOM : IO_SIM_LOSE_ALL;
             uint64_t cseed = crash_mix(rseed, 8192 + nth * 2 + (uint64_t)k);
             char what[160];
             snprintf(what, sizeof(what),
                      "sim seed %llu run %u dirsync %llu failed (%s/%llu), power loss %s/%llu",
                      (unsigned long long)p->seed, run, (unsigned long long)nth,
-                     io_sim_dirfail_name(df.how), (unsigned long long)df.seed,
-                     io_sim_mode_name(mode), (unsigned long long)cseed);
+                     cs_fail_how_name(&df), (unsigned long long)df.seed, io_sim_mode_name(mode),
+                     (unsigned long long)cseed);
+            crash_hist_init(&h);
+            if (cs_replay(p, start, rseed, ops, 1, 0, mode, cseed, 0, &df, &h, &sim, &io, st,
+                          what) < 0) {
+                st->bad++;
+                crash_hist_free(&h);
+                continue;
+            }
+            st->kills++;
+            cs_check(p, sim, io, &start->base, &h, rseed, NULL, ++*checks % 16 == 0, st, what);
+            io->destroy(io);
+            crash_hist_free(&h);
+        }
+    }
+}
+
+/* FAILED FILE SYNCS: for each of the syncs fdatasyncs the workload makes
+ * (or max_points / 2 of them), replays in which that one fails: the
+ * workload goes on (the stream refuses writes, E-2; a checkpoint stops the
+ * journal; a kv or blob put fails), and the file's pending writes take an
+ * outcome (io_sim_file_sync_failed: kept pending, dropped, or some pages
+ * written). Three times each: dropped, and the power fails at the end of
+ * the workload losing everything not durable; the seed's choice of both;
+ * and dropped, the process killed at the end, the store opened again on
+ * the same page cache (where the dropped writes still read as written, and
+ * no fdatasync writes them) and a second workload run on it, then the
+ * power fails. The store recovered must hold every acknowledged op. */
+static void cs_syncfails(const struct crash_params *p, const struct cs_start *start, unsigned run,
+                         uint64_t rseed, unsigned ops, uint64_t syncs, struct crash_stats *st,
+                         uint64_t *checks)
+{
+    uint64_t rng = crash_mix(rseed, 12287);
+    uint64_t cap = p->max_points ? (p->max_points + 1) / 2 : syncs;
+    for (uint64_t i = 0; i < (syncs < cap ? syncs : cap); i++) {
+        uint64_t nth = syncs <= cap ? i + 1 : 1 + crash_rand(&rng) % syncs;
+        for (int k = 0; k < 3; k++) {
+            struct crash_hist h;
+            struct sxp_io *sim = NULL, *io = NULL;
+            struct cs_fail df = {IO_FK_FDATASYNC, nth,
+                                 k == 1 ? IO_SIM_FILEFAIL_RANDOM : IO_SIM_FILEFAIL_DROP,
+                                 crash_mix(rseed, 16384 + nth * 4 + (uint64_t)k)};
+            enum io_sim_mode mode = k == 1 ? IO_SIM_RANDOM : IO_SIM_LOSE_ALL;
+            uint64_t cseed = crash_mix(rseed, 32768 + nth * 4 + (uint64_t)k);
+            char what[200];
+            snprintf(what, sizeof(what),
+                     "sim seed %llu run %u fdatasync %llu failed (%s/%llu)%s, power loss %s/%llu",
+                     (unsigned long long)p->seed, run, (unsigned long long)nth,
+                     cs_fail_how_name(&df), (unsigned long long)df.seed,
+                     k == 2 ? ", kill, recover, go on" : "", io_sim_mode_name(mode),
+                     (unsigned long long)cseed);
+            if (k == 2) {
+                (void)cs_kill_go_on(p, start, rseed, ops, 0, mode, cseed, &df, 1, st, checks, what);
+                continue;
+            }
             crash_hist_init(&h);
             if (cs_replay(p, start, rseed, ops, 1, 0, mode, cseed, 0, &df, &h, &sim, &io, st,
                           what) < 0) {
@@ -661,6 +759,7 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
         crash_reporter_destroy(&rep);
         uint64_t calls = io_fault_kill_count(io, IO_KILL_ANY);
         uint64_t dirsyncs = io_fault_calls(io, IO_FAULT_BIT(IO_FK_FSYNC_DIR));
+        uint64_t fsyncs = io_fault_calls(io, IO_FAULT_BIT(IO_FK_FDATASYNC));
         io->destroy(io);
         crash_hist_free(&h);
         if (w.errors != 0) {
@@ -681,8 +780,10 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
                 continue;
             cs_point(p, &start, r, rseed, ops, point, point == npoints, st, &checks);
         }
-        if (p->only_point < 0)
+        if (p->only_point < 0) {
             cs_dirfails(p, &start, r, rseed, ops, dirsyncs, st, &checks);
+            cs_syncfails(p, &start, r, rseed, ops, fsyncs, st, &checks);
+        }
         /* Random exploration of a longer workload from several threads:
          * points drawn from what a counting pass made, orders of calls
          * as the threads happen to interleave. */
@@ -717,8 +818,9 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
                  * test_crash_sim.c, so not by default. */
                 int tries_k = p->racing_dirfail && mdirsyncs > 0 ? 2 : 1;
                 for (int k = 0; k < tries_k; k++) {
-                    struct cs_dirfail df = {1 + crash_mix(cseed, 1) % (mdirsyncs ? mdirsyncs : 1),
-                                            IO_SIM_DIRFAIL_RANDOM, crash_mix(cseed, 2)};
+                    struct cs_fail df = {IO_FK_FSYNC_DIR,
+                                         1 + crash_mix(cseed, 1) % (mdirsyncs ? mdirsyncs : 1),
+                                         IO_SIM_DIRFAIL_RANDOM, crash_mix(cseed, 2)};
                     if (k == 1)
                         snprintf(what + strlen(what), sizeof(what) - strlen(what),
                                  ", dirsync %llu failed", (unsigned long long)df.nth);
