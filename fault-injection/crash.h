@@ -284,6 +284,7 @@ struct crash_params {
     unsigned drop_mask;   /* sim: --drop: IO_FAULT_BIT kinds it skips ... */
     const char *drop_at;  /* ... on paths ending so (NULL: all) */
     int racing_dirfail;   /* sim: fail a directory fsync in threaded tries too */
+    int racing_syncfail;  /* sim: fail a file fdatasync in threaded tries too */
     const char *kill_at;  /* points: run only this SXP_KILL_AT point */
     int all_kinds;        /* points: every kill kind, not only "any" */
     int verbose;

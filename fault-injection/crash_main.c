@@ -5,7 +5,7 @@
  *             [--duration-ms D] [--dir DIR] [--threads T] [--ops N]
  *             [--streams N] [--keys N] [--fresh-every N] [--max-points N]
  *             [--kill-at KIND:N[:after]] [--all-kinds] [--drop-dirsync]
- *             [--drop KIND[:SUFFIX]] [--racing-dirfail]
+ *             [--drop KIND[:SUFFIX]] [--racing-dirfail] [--racing-syncfail]
  *             [--fsck PATH | --no-fsck] [--trace] [--run R] [--point P] [-v]
  *
  * --run and --point narrow --mode sim to one run and one crash point, to
@@ -17,8 +17,10 @@
  * SUFFIX ending in '/' names a directory; KIND is a name io_fault gives:
  * fdatasync, fsync_dir, rename, ...). --racing-dirfail (sim only) also fails
  * one directory fsync in each try of the multi-threaded phase, whose
- * dropped entries other threads race (the KNOWN BUG of test_crash_sim.c:
- * until the engine is fixed, it finds lost acknowledged ops now and then).
+ * dropped entries other threads race (the cases of test_crash_sim.c that
+ * race a failed directory fsync).
+ * --racing-syncfail (sim only) likewise fails one file fdatasync in each
+ * try, the disk dropping, keeping or partly writing its writes.
  *
  * The modes are described at the top of crash_kill.c, crash_sim.c and
  * crash_errors.c, the guarantees in crash.h and docs/durability.md. The
@@ -45,7 +47,7 @@ static void crash_usage(FILE *f)
                "                 [--duration-ms D] [--dir DIR] [--threads T] [--ops N]\n"
                "                 [--streams N] [--keys N] [--fresh-every N] [--max-points N]\n"
                "                 [--kill-at KIND:N[:after]] [--all-kinds] [--drop-dirsync]\n"
-               "                 [--drop KIND[:SUFFIX]] [--racing-dirfail]\n"
+               "                 [--drop KIND[:SUFFIX]] [--racing-dirfail] [--racing-syncfail]\n"
                "                 [--fsck PATH | --no-fsck] [--trace] [--run R] [--point P] [-v]\n"
                "modes: kill    SIGKILL a workload child at a random seeded moment (default)\n"
                "       points  SIGKILL it at each disk-changing call in turn (SXP_KILL_AT)\n"
@@ -91,6 +93,7 @@ int main(int argc, char **argv)
         O_DROP,
         O_DROPK,
         O_RACEDF,
+        O_RACESF,
         O_FSCK,
         O_NOFSCK,
         O_TRACE,
@@ -115,6 +118,7 @@ int main(int argc, char **argv)
         {"drop-dirsync", no_argument, NULL, O_DROP},
         {"drop", required_argument, NULL, O_DROPK},
         {"racing-dirfail", no_argument, NULL, O_RACEDF},
+        {"racing-syncfail", no_argument, NULL, O_RACESF},
         {"fsck", required_argument, NULL, O_FSCK},
         {"no-fsck", no_argument, NULL, O_NOFSCK},
         {"trace", no_argument, NULL, O_TRACE},
@@ -208,6 +212,9 @@ int main(int argc, char **argv)
         case O_RACEDF:
             p.racing_dirfail = 1;
             break;
+        case O_RACESF:
+            p.racing_syncfail = 1;
+            break;
         case O_FSCK:
             fsck = optarg;
             break;
@@ -249,9 +256,10 @@ int main(int argc, char **argv)
         snprintf(defdir, sizeof(defdir), "/tmp/sxp-crash-%ld", (long)getpid());
         p.dir = defdir;
     }
-    if ((p.drop_dirsync || p.drop_mask || p.racing_dirfail) && p.mode != CRASH_MODE_SIM) {
-        fprintf(stderr, "sxp-crash: --drop-dirsync, --drop and --racing-dirfail go with --mode "
-                        "sim\n");
+    if ((p.drop_dirsync || p.drop_mask || p.racing_dirfail || p.racing_syncfail) &&
+        p.mode != CRASH_MODE_SIM) {
+        fprintf(stderr, "sxp-crash: --drop-dirsync, --drop, --racing-dirfail and --racing-syncfail "
+                        "go with --mode sim\n");
         return 2;
     }
     if (!no_fsck) {

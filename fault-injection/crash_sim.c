@@ -40,8 +40,8 @@
  * are fenced, ST-7 in engine/store_int.h), and the recovered store must
  * hold every op acknowledged before or after the failure. With
  * racing_dirfail the multi-threaded tries below fail one too, while other
- * threads' entries are pending: the engine does not survive that yet (the
- * KNOWN BUG cases of tests/test_crash_sim.c).
+ * threads' entries are pending (the cases of tests/test_crash_sim.c that
+ * race a failed directory fsync).
  *
  * FAILED FILE SYNCS. Likewise for each fdatasync the counting pass made
  * (each sync of a write_sync included; or max_points / 2 of them), replays
@@ -55,6 +55,8 @@
  * then KILL THEN POWER LOSS at the end of the workload: the next open runs
  * on the page cache that still shows the dropped writes, a second
  * workload appends on top of them, and only then does the power fail.
+ * With racing_syncfail the multi-threaded tries fail one fdatasync too
+ * (the outcome by seed), while other threads' rounds go on.
  *
  * READ-ONLY FIRST. Before the store is opened read-write after a crash, it
  * is opened read-only and held to RO-1..RO-4 (crash_readonly.c): that open
@@ -800,6 +802,7 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
             crash_reporter_destroy(&rep);
             uint64_t mcalls = io_fault_kill_count(mio, IO_KILL_ANY);
             uint64_t mdirsyncs = io_fault_calls(mio, IO_FAULT_BIT(IO_FK_FSYNC_DIR));
+            uint64_t mfsyncs = io_fault_calls(mio, IO_FAULT_BIT(IO_FK_FDATASYNC));
             mio->destroy(mio);
             crash_hist_free(&h);
             unsigned tries = p->max_points ? (p->max_points + 3) / 4 : 16;
@@ -812,24 +815,35 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
                          "sim seed %llu run %u threads %u point %llu outcome %s/%llu",
                          (unsigned long long)p->seed, r, p->threads, (unsigned long long)point,
                          io_sim_mode_name(mode), (unsigned long long)cseed);
-                /* Once as it comes, and with racing_dirfail once with one
-                 * of its fsync_dirs failed (FAILED DIRECTORY FSYNCS), the
-                 * other threads racing it: the KNOWN BUG of
-                 * test_crash_sim.c, so not by default. */
-                int tries_k = p->racing_dirfail && mdirsyncs > 0 ? 2 : 1;
-                for (int k = 0; k < tries_k; k++) {
-                    struct cs_fail df = {IO_FK_FSYNC_DIR,
-                                         1 + crash_mix(cseed, 1) % (mdirsyncs ? mdirsyncs : 1),
-                                         IO_SIM_DIRFAIL_RANDOM, crash_mix(cseed, 2)};
-                    if (k == 1)
-                        snprintf(what + strlen(what), sizeof(what) - strlen(what),
-                                 ", dirsync %llu failed", (unsigned long long)df.nth);
+                /* Once as it comes; with racing_dirfail once with one of
+                 * its fsync_dirs failed (FAILED DIRECTORY FSYNCS), and with
+                 * racing_syncfail once with one of its fdatasyncs failed
+                 * (FAILED FILE SYNCS), the other threads racing it. Not by
+                 * default: each costs as much again as the try. */
+                for (int k = 0; k < 3; k++) {
+                    uint64_t nsync = k == 1 ? mdirsyncs : mfsyncs;
+                    if ((k == 1 && (!p->racing_dirfail || mdirsyncs == 0)) ||
+                        (k == 2 && (!p->racing_syncfail || mfsyncs == 0)))
+                        continue;
+                    struct cs_fail df = {k == 1 ? IO_FK_FSYNC_DIR : IO_FK_FDATASYNC,
+                                         1 + crash_mix(cseed, 1) % (nsync ? nsync : 1),
+                                         k == 1 ? (int)IO_SIM_DIRFAIL_RANDOM
+                                                : (int)IO_SIM_FILEFAIL_RANDOM,
+                                         crash_mix(cseed, 2)};
+                    char whatk[200];
+                    snprintf(whatk, sizeof(whatk), "%s%s%llu%s", what,
+                             k == 1   ? ", dirsync "
+                             : k == 2 ? ", fdatasync "
+                                      : "",
+                             (unsigned long long)df.nth, k ? " failed" : "");
+                    if (k == 0)
+                        snprintf(whatk, sizeof(whatk), "%s", what);
                     crash_hist_init(&h);
                     if (cs_replay(p, &start, rseed, mops, p->threads, point, mode, cseed, 0,
-                                  k ? &df : NULL, &h, &msim, &mio, st, what) == 0) {
+                                  k ? &df : NULL, &h, &msim, &mio, st, whatk) == 0) {
                         st->kills++;
                         cs_check(p, msim, mio, &start.base, &h, rseed, NULL, ++checks % 16 == 0, st,
-                                 what);
+                                 whatk);
                         mio->destroy(mio);
                     }
                     crash_hist_free(&h);
