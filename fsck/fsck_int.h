@@ -50,9 +50,10 @@ struct fsck_item {
     int64_t max;  /* ... and this is their max seq (INV-1) */
     int torn;     /* a torn tail starts at torn_off */
     uint64_t torn_off;
-    uint64_t log_size; /* the log's size when checked */
-    uint64_t legacy;   /* good legacy lines (logs), 1 for a legacy kv value */
-    int hw_state;      /* .seq: 0 absent, 1 read into hw, 2 unreadable */
+    uint64_t above_off; /* the first good line the .seq does not cover, or UINT64_MAX */
+    uint64_t log_size;  /* the log's size when checked */
+    uint64_t legacy;    /* good legacy lines (logs), 1 for a legacy kv value */
+    int hw_state;       /* .seq: 0 absent, 1 read into hw, 2 unreadable */
     int64_t hw;
     size_t hw_len; /* bytes of the .seq read into hw (what -y moves to lost+found) */
     int gone;      /* a kv file or unborn log the live writer removed after the walk (LV-5, 6) */

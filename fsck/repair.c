@@ -293,16 +293,24 @@ static int fsck_cut_tail(struct fsck_ctx *c, struct fsck_item *it, char *msg, si
     return rc;
 }
 
+/* R-6: the lines that stay and that the .seq does not cover are written
+ * again (a failed fdatasync of the crashed session may have left their
+ * pages clean in the page cache), then the log is synced. */
 static int fsck_sync_log(struct fsck_ctx *c, const struct fsck_item *it, char *msg, size_t size)
 {
     char path[PATH_MAX];
-    int fd, rc = fsck_open_log(c, it, O_RDONLY, path, &fd, msg, size);
+    struct sxp_err err;
+    int fd, rc = fsck_open_log(c, it, O_RDWR, path, &fd, msg, size);
     if (rc)
         return rc;
-    rc = c->io->fdatasync(c->io, fd);
-    (void)c->io->close(c->io, fd);
-    if (rc)
+    rc = residue_rewrite(c->io, fd, path, it->above_off, it->torn ? it->torn_off : it->log_size,
+                         NULL, &err);
+    if (rc) {
+        fsck_msgf(msg, size, "%s", err.msg);
+    } else if ((rc = c->io->fdatasync(c->io, fd)) != 0) {
         fsck_msgf(msg, size, "fdatasync %s: %s", path, strerror(-rc));
+    }
+    (void)c->io->close(c->io, fd);
     return rc;
 }
 
@@ -383,7 +391,8 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
 
     if (preen && it->has_log && !c->store_clean && c->sync) {
         /* R-6: a killed writer's unsynced pages, read as good lines, are
-         * made durable before a .seq vouches for them or LOCK reads clean. */
+         * made durable before a .seq vouches for them or LOCK reads clean;
+         * those above the .seq are written again first (fsck_sync_log). */
         rc = fsck_sync_log(c, it, msg, sizeof(msg));
         if (rc) {
             if (!c->sync_failed)

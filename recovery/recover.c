@@ -127,7 +127,7 @@
  *        as good lines that no fdatasync writes. So every kept line of the
  *        window that the .seq does not cover (its seq above the mark, or no
  *        .seq) is first written again, the same bytes at the same offset
- *        (recover_rewrite), which dirties its pages; lines the .seq covers
+ *        (residue_rewrite), which dirties its pages; lines the .seq covers
  *        were durable when it was written (R-3c). That is at most what the
  *        crashed session appended since the stream's last close, truncate
  *        or recovery, and never more than the window.
@@ -175,8 +175,6 @@
  * until then. Fewer under a low RLIMIT_NOFILE: an eighth of it per thread,
  * at least 8 (io_fd_share). */
 #define RECOVER_SYNC_CHUNK 128
-/* lines above the .seq are written again in pieces of this size. */
-#define RECOVER_REWRITE_CHUNK ((size_t)1 << 20)
 
 /* R-3: lost+found/, where a torn tail that held good lines goes before it
  * is cut; the workers share it. */
@@ -447,34 +445,6 @@ static int recover_refuse_durable(const struct recover_ctx *c, struct recover_jo
                           stem, t->x_off, before + t->x_no, seq, t->hw);
 }
 
-/* R-6: writes [from, to) of the log at fd again, the bytes it holds, so
- * that its next fdatasync writes them: a page a failed fdatasync left clean
- * in the page cache reads as written, but no fdatasync writes it until it
- * is dirtied again (io.h IO-5). */
-static int recover_rewrite(const struct recover_ctx *c, struct recover_job *j, int fd,
-                           const char *path, uint64_t from, uint64_t to)
-{
-    size_t cap = to - from < RECOVER_REWRITE_CHUNK ? (size_t)(to - from) : RECOVER_REWRITE_CHUNK;
-    char *buf = malloc(cap ? cap : 1);
-    int rc = 0;
-    if (buf == NULL)
-        return err_set(&j->err, -ENOMEM, "out of memory");
-    for (uint64_t off = from; rc == 0 && off < to; off += cap) {
-        size_t len = to - off < cap ? (size_t)(to - off) : cap;
-        ssize_t n = c->io->pread(c->io, fd, buf, len, off);
-        if (n >= 0 && (size_t)n != len)
-            n = -EIO; /* the file is ours, locked: it cannot shrink */
-        if (n < 0)
-            rc = err_set(&j->err, (int)n, "read %s: %s", path, strerror((int)-n));
-        else if ((rc = c->io->pwrite(c->io, fd, buf, len, off)) < 0)
-            rc = err_set(&j->err, rc, "write %s at byte %" PRIu64 ": %s", path, off, strerror(-rc));
-    }
-    free(buf);
-    if (rc == 0)
-        j->rep.bytes_rewritten += to - from;
-    return rc;
-}
-
 /* R-6: fdatasyncs the pending logs in one write_sync and closes them. A
  * failed sync fails its job, which then writes no .seq (R-4). */
 static void recover_flush(const struct recover_ctx *c, struct recover_pending *p)
@@ -596,9 +566,11 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
     if (c->sync && above < kept) {
         /* R-6: the lines no .seq vouches for are written again before the
          * sync that makes them durable (the cut's, or recover_flush's). */
-        rc = recover_rewrite(c, j, fd, path, above, kept);
+        uint64_t bytes = 0;
+        rc = residue_rewrite(c->io, fd, path, above, kept, &bytes, &j->err);
         if (rc)
             goto out;
+        j->rep.bytes_rewritten += bytes;
     }
     if (torn) {
         rc = t.x_good ? recover_save_tail(c, j, fd, start, &t, size) : 0;

@@ -8,7 +8,8 @@
  * by fdatasync of the log, which covers the new size. A .seq is replaced by
  * rename only after its temp file's data is synced, and the rename is made
  * durable by the fsync of streams/, so the .seq reads either its old or its
- * new value after any crash, never a torn one.
+ * new value after any crash, never a torn one. A rewrite (R-6) only
+ * dirties pages; the fdatasync of the log that follows writes them.
  */
 #include "residue.h"
 
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commit.h"
 #include "err.h"
 #include "layout.h"
 
@@ -113,6 +115,41 @@ int residue_cut_tail(struct sxp_io *io, int fd, const char *path, uint64_t off, 
             return err_set(err, rc, "fdatasync %s: %s", path, strerror(-rc));
     }
     return 0;
+}
+
+/* the bytes are copied in pieces of this size. */
+#define RESIDUE_REWRITE_CHUNK ((size_t)1 << 20)
+
+int residue_rewrite(struct sxp_io *io, int fd, const char *path, uint64_t from, uint64_t to,
+                    uint64_t *out_bytes, struct sxp_err *err)
+{
+    if (out_bytes != NULL)
+        *out_bytes = 0;
+    if (to > COMMIT_MAX_UNSYNCED && from < to - COMMIT_MAX_UNSYNCED)
+        from = to - COMMIT_MAX_UNSYNCED;
+    if (from >= to)
+        return 0;
+    size_t cap = to - from < RESIDUE_REWRITE_CHUNK ? (size_t)(to - from) : RESIDUE_REWRITE_CHUNK;
+    char *buf = malloc(cap);
+    int rc = 0;
+    if (buf == NULL)
+        return err_set(err, -ENOMEM, "out of memory");
+    for (uint64_t off = from; rc == 0 && off < to; off += cap) {
+        size_t len = to - off < cap ? (size_t)(to - off) : cap;
+        ssize_t n = io->pread(io, fd, buf, len, off);
+        if (n >= 0 && (size_t)n != len)
+            n = -EIO; /* the log is locked: nothing else can cut it */
+        if (n < 0)
+            rc = err_set(err, (int)n, "read %s at byte %llu: %s", path, (unsigned long long)off,
+                         strerror((int)-n));
+        else if ((rc = io->pwrite(io, fd, buf, len, off)) < 0)
+            rc = err_set(err, rc, "write %s at byte %llu: %s", path, (unsigned long long)off,
+                         strerror(-rc));
+    }
+    free(buf);
+    if (rc == 0 && out_bytes != NULL)
+        *out_bytes = to - from;
+    return rc;
 }
 
 int residue_write_seq(struct sxp_io *io, const char *dir, const char *seq_path, int64_t value,

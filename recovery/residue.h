@@ -1,7 +1,8 @@
 /*
- * residue.h -- the three repairs of crash residue (rules R-1, R-3, R-4 of
- * recover.c), shared by recovery and by sxp-fsck -p/-y. Each is durable
- * when sync is set, and each is a no-op when there is nothing to repair.
+ * residue.h -- the repairs of crash residue (rules R-1, R-3, R-4 and R-6's
+ * rewrite of recover.c), shared by recovery and by sxp-fsck -p/-y. Each is
+ * durable when sync is set (the rewrite, once the log is synced after it),
+ * and each is a no-op when there is nothing to repair.
  */
 #ifndef SXP_RESIDUE_H
 #define SXP_RESIDUE_H
@@ -21,6 +22,16 @@ SXP_MUST_CHECK int residue_remove_temps(struct sxp_io *io, const char *dir, int 
  * fdatasyncs it when sync is set. */
 SXP_MUST_CHECK int residue_cut_tail(struct sxp_io *io, int fd, const char *path, uint64_t off,
                                     int sync, struct sxp_err *err);
+
+/* R-6: writes the bytes [from, to) of the log open on fd (read-write;
+ * path for messages) again, as they are, so that the log's next fdatasync
+ * writes them: a failed fdatasync may have left their pages clean in the
+ * page cache, read as written but written by no later fdatasync (io.h
+ * IO-5). from is raised to the window (the last COMMIT_MAX_UNSYNCED
+ * bytes before to): what lies before it was synced before anything in it
+ * was written (R-2). *out_bytes (may be NULL) gets the bytes written. */
+SXP_MUST_CHECK int residue_rewrite(struct sxp_io *io, int fd, const char *path, uint64_t from,
+                                   uint64_t to, uint64_t *out_bytes, struct sxp_err *err);
 
 /* R-4: atomically writes seq_path (a .seq file in dir) to hold value:
  * temp file, fdatasync, rename, fsync of dir. */

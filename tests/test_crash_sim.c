@@ -16,7 +16,8 @@
  *   - a zero-filled tail is crash residue, cut by recovery;
  *   - a failed fdatasync fails the stream until reopen, and the reopen
  *     (in the same boot, the failed writes dropped by the disk but still
- *     read from the page cache) writes them again before it syncs them;
+ *     read from the page cache) or sxp-fsck -p writes them again before
+ *     it syncs them;
  *   - a failed op changes nothing a reader sees;
  *   - a failed directory fsync whose entries the disk drops must not let a
  *     racing caller's op be acknowledged (store.c store_fsync_dir);
@@ -2053,9 +2054,8 @@ static void tc_drop_failed_sync(void *arg, enum io_fault_kind kind, int when, ui
  * the next acknowledged append lands after them: the power loss that
  * follows would leave a hole under acknowledged events (the open refused
  * the store: "the high-water mark says an event ... was durable"). */
-static void a_log_whose_dropped_sync_failed_is_made_durable_by_the_next_open(void **state)
+static void tc_dropped_sync_then_repaired(struct tc *t, int fsck)
 {
-    struct tc *t = *state;
     struct sxp_err err;
     sxp_store *s = tc_ab_a_listed(t);
     io_fault_set_hook(t->io, tc_drop_failed_sync, t);
@@ -2064,7 +2064,11 @@ static void a_log_whose_dropped_sync_failed_is_made_durable_by_the_next_open(voi
     io_fault_clear(t->io);
     io_fault_set_hook(t->io, NULL, NULL);
     assert_int_equal(sxp_store_close(s), -EIO);
-    s = tc_open(t); /* the same boot: the page cache shows seq 3 */
+    /* The same boot: the page cache shows seq 3. sxp-fsck -p repairs as
+     * recovery does (fsck/repair.c), and leaves the store clean. */
+    if (fsck)
+        assert_true(tc_fsck(t, FSCK_MODE_PREEN) <= FSCK_EXIT_REPAIRED);
+    s = tc_open(t);
     int64_t hw = 0;
     assert_int_equal(sxp_stream_last_seq(s, "a", 1, &hw, &err), 0);
     assert_true(hw == 2 || hw == 3);
@@ -2077,6 +2081,16 @@ static void a_log_whose_dropped_sync_failed_is_made_durable_by_the_next_open(voi
     assert_int_equal(tc_count(s, "a"), (size_t)hw + 1);
     assert_int_equal(sxp_store_close(s), 0);
     assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+static void a_log_whose_dropped_sync_failed_is_made_durable_by_the_next_open(void **state)
+{
+    tc_dropped_sync_then_repaired(*state, 0);
+}
+
+static void a_log_whose_dropped_sync_failed_is_made_durable_by_fsck_p(void **state)
+{
+    tc_dropped_sync_then_repaired(*state, 1);
 }
 
 /* J-6: a replay forgets LOCK's list before it empties the journal, so a
@@ -2664,6 +2678,7 @@ int main(void)
         T(a_stream_whose_log_sync_failed_stays_dead_until_reopened),
         T(a_stream_whose_revival_sync_failed_stays_dead_until_reopened),
         T(a_log_whose_dropped_sync_failed_is_made_durable_by_the_next_open),
+        T(a_log_whose_dropped_sync_failed_is_made_durable_by_fsck_p),
         T(a_syncing_open_after_a_clean_unsynced_session_makes_it_durable),
         T(a_syncing_open_after_a_killed_unsynced_session_makes_it_durable),
         T(fsck_repairs_after_an_unsynced_session_make_it_durable),
