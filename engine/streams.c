@@ -95,54 +95,37 @@ const char *streams_label(const struct stream *st, char out[STREAMS_LABEL_MAX])
 
 static void streams_adopt_fd(sxp_store *s, struct stream *st, int fd);
 
-/* ST-8: the last line of the log fd, size bytes, of a stream being loaded
- * into a read-write store. A log that does not end in a valid line with a
- * :seq is refused (-EUCLEAN): a clean close or recovery leaves none, so it
- * is damage, not a crash's torn tail, and only sxp-fsck may decide what to
- * keep. A seq above the .seq file's hw (a .seq lowered or removed by hand)
- * raises hw, as recovery does (R-4): a seq is never taken twice. */
-static int streams_check_tail(sxp_store *s, struct stream *st, int fd, uint64_t size,
-                              struct sxp_err *err)
+/* The last line of the log fd, size bytes, of a stream being loaded; a
+ * seq above the .seq file's hw raises hw, as recovery does (R-4): a seq
+ * is never taken twice, and last-seq is never below what a read shows.
+ *  ST-8, a read-write store: a log that does not end in a valid line with
+ *   a :seq is refused (-EUCLEAN): a clean close or recovery leaves none, so
+ *   it is damage, not a crash's torn tail, and only sxp-fsck may decide
+ *   what to keep (a .seq lowered or removed by hand raises hw here).
+ *  ST-9, read_only: a live writer writes its .seq files at close, and a
+ *   crashed session's lag behind its log until recovery rolls them
+ *   forward, yet the events a read shows are there. Bytes after the last
+ *   LF (a line being written, a torn tail, a live writer's zeros:
+ *   commit.c PRE-ZEROING) are skipped, as a read skips them; a damaged
+ *   last line leaves the .seq's mark, and a read reports the damage. */
+static int streams_load_tail(sxp_store *s, struct stream *st, int fd, uint64_t size, int read_only,
+                             struct sxp_err *err)
 {
     enum log_tail_state ts;
     char q[STREAMS_LABEL_MAX];
     int64_t seq;
     uint64_t at;
     int rc = log_tail(s->io, fd, size, &ts, &seq, &at);
-    if (rc)
-        return err_set(err, rc, "stream %s: reading the end of its log: %s", streams_label(st, q),
-                       strerror(-rc));
-    if (ts == LT_TORN || ts == LT_DAMAGED)
-        return err_set(err, -EUCLEAN,
-                       "stream %s %s at byte %llu, which no crash leaves after recovery or a "
-                       "clean close; run sxp-fsck",
-                       streams_label(st, q), log_tail_state_name(ts), (unsigned long long)at);
-    if (ts == LT_OK && seq > st->hw)
-        st->hw = st->hw_reserved = seq;
-    return 0;
-}
-
-/* ST-9: the seq of the last whole line of the log fd, size bytes, of a
- * stream being loaded into a read-only store raises hw above a .seq that
- * lags it: a live writer writes its .seq files at close, and a crashed
- * session's lag behind its log until recovery rolls them forward, yet the
- * events a read shows are there. Bytes after the last LF (a line being
- * written, a torn tail, a live writer's zeros: commit.c PRE-ZEROING) are
- * skipped, as a read skips them; a damaged last line leaves the .seq's
- * mark, and a read reports the damage. */
-static int streams_ro_tail(sxp_store *s, struct stream *st, int fd, uint64_t size,
-                           struct sxp_err *err)
-{
-    enum log_tail_state ts;
-    char q[STREAMS_LABEL_MAX];
-    int64_t seq;
-    uint64_t at;
-    int rc = log_tail(s->io, fd, size, &ts, &seq, &at);
-    if (rc == 0 && ts == LT_TORN)
+    if (rc == 0 && read_only && ts == LT_TORN)
         rc = log_tail(s->io, fd, at, &ts, &seq, &at);
     if (rc)
         return err_set(err, rc, "stream %s: reading the end of its log: %s", streams_label(st, q),
                        strerror(-rc));
+    if (!read_only && (ts == LT_TORN || ts == LT_DAMAGED))
+        return err_set(err, -EUCLEAN,
+                       "stream %s %s at byte %llu, which no crash leaves after recovery or a "
+                       "clean close; run sxp-fsck",
+                       streams_label(st, q), log_tail_state_name(ts), (unsigned long long)at);
     if (ts == LT_OK && seq > st->hw)
         st->hw = st->hw_reserved = seq;
     return 0;
@@ -191,7 +174,7 @@ static int streams_load(sxp_store *s, struct stream *st, int *out_fd, struct sxp
         int fd = s->io->open(s->io, path, O_RDWR | O_CLOEXEC, 0);
         rc = fd < 0 ? fd : s->io->fsize(s->io, fd, &size);
         if (rc == 0) {
-            rc = streams_check_tail(s, st, fd, size, err);
+            rc = streams_load_tail(s, st, fd, size, 0, err);
             told = rc != 0;
         }
         if (rc == 0)
@@ -203,7 +186,7 @@ static int streams_load(sxp_store *s, struct stream *st, int *out_fd, struct sxp
         int fd = s->io->open(s->io, path, O_RDONLY | O_CLOEXEC, 0);
         rc = fd < 0 ? fd : s->io->fsize(s->io, fd, &size);
         if (rc == 0) {
-            rc = streams_ro_tail(s, st, fd, size, err);
+            rc = streams_load_tail(s, st, fd, size, 1, err);
             told = rc != 0;
         }
         if (fd >= 0)

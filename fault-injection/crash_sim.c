@@ -584,6 +584,28 @@ static void cs_point(const struct crash_params *p, const struct cs_start *start,
     }
 }
 
+/* A replay of the workload in which the failure df is injected, then the
+ * power fails (mode, cseed) at its end; the store recovered is checked
+ * against every acknowledged op. */
+static void cs_fail_then_power_loss(const struct crash_params *p, const struct cs_start *start,
+                                    uint64_t rseed, unsigned ops, enum io_sim_mode mode,
+                                    uint64_t cseed, const struct cs_fail *df,
+                                    struct crash_stats *st, uint64_t *checks, const char *what)
+{
+    struct crash_hist h;
+    struct sxp_io *sim = NULL, *io = NULL;
+    crash_hist_init(&h);
+    if (cs_replay(p, start, rseed, ops, 1, 0, mode, cseed, 0, df, &h, &sim, &io, st, what) < 0) {
+        st->bad++;
+        crash_hist_free(&h);
+        return;
+    }
+    st->kills++;
+    cs_check(p, sim, io, &start->base, &h, rseed, NULL, ++*checks % 16 == 0, st, what);
+    io->destroy(io);
+    crash_hist_free(&h);
+}
+
 /* FAILED DIRECTORY FSYNCS: for each of the dirsyncs fsync_dirs the
  * workload makes (or max_points / 2 of them), a replay in which that one
  * fails: the workload goes on (kv/, blobs/ or the stream creations
@@ -600,8 +622,6 @@ static void cs_dirfails(const struct crash_params *p, const struct cs_start *sta
     for (uint64_t i = 0; i < (dirsyncs < cap ? dirsyncs : cap); i++) {
         uint64_t nth = dirsyncs <= cap ? i + 1 : 1 + crash_rand(&rng) % dirsyncs;
         for (int k = 0; k < 2; k++) {
-            struct crash_hist h;
-            struct sxp_io *sim = NULL, *io = NULL;
             struct cs_fail df = {IO_FK_FSYNC_DIR, nth,
                                  k ? IO_SIM_DIRFAIL_RANDOM : IO_SIM_DIRFAIL_DROP,
                                  crash_mix(rseed, 4096 + nth * 2 + (uint64_t)k)};
@@ -613,17 +633,7 @@ static void cs_dirfails(const struct crash_params *p, const struct cs_start *sta
                      (unsigned long long)p->seed, run, (unsigned long long)nth,
                      cs_fail_how_name(&df), (unsigned long long)df.seed, io_sim_mode_name(mode),
                      (unsigned long long)cseed);
-            crash_hist_init(&h);
-            if (cs_replay(p, start, rseed, ops, 1, 0, mode, cseed, 0, &df, &h, &sim, &io, st,
-                          what) < 0) {
-                st->bad++;
-                crash_hist_free(&h);
-                continue;
-            }
-            st->kills++;
-            cs_check(p, sim, io, &start->base, &h, rseed, NULL, ++*checks % 16 == 0, st, what);
-            io->destroy(io);
-            crash_hist_free(&h);
+            cs_fail_then_power_loss(p, start, rseed, ops, mode, cseed, &df, st, checks, what);
         }
     }
 }
@@ -648,8 +658,6 @@ static void cs_syncfails(const struct crash_params *p, const struct cs_start *st
     for (uint64_t i = 0; i < (syncs < cap ? syncs : cap); i++) {
         uint64_t nth = syncs <= cap ? i + 1 : 1 + crash_rand(&rng) % syncs;
         for (int k = 0; k < 3; k++) {
-            struct crash_hist h;
-            struct sxp_io *sim = NULL, *io = NULL;
             struct cs_fail df = {IO_FK_FDATASYNC, nth,
                                  k == 1 ? IO_SIM_FILEFAIL_RANDOM : IO_SIM_FILEFAIL_DROP,
                                  crash_mix(rseed, 16384 + nth * 4 + (uint64_t)k)};
@@ -666,17 +674,7 @@ static void cs_syncfails(const struct crash_params *p, const struct cs_start *st
                 (void)cs_kill_go_on(p, start, rseed, ops, 0, mode, cseed, &df, 1, st, checks, what);
                 continue;
             }
-            crash_hist_init(&h);
-            if (cs_replay(p, start, rseed, ops, 1, 0, mode, cseed, 0, &df, &h, &sim, &io, st,
-                          what) < 0) {
-                st->bad++;
-                crash_hist_free(&h);
-                continue;
-            }
-            st->kills++;
-            cs_check(p, sim, io, &start->base, &h, rseed, NULL, ++*checks % 16 == 0, st, what);
-            io->destroy(io);
-            crash_hist_free(&h);
+            cs_fail_then_power_loss(p, start, rseed, ops, mode, cseed, &df, st, checks, what);
         }
     }
 }
