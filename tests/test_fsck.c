@@ -840,46 +840,60 @@ static void delete_before_open(void *arg, enum io_fault_kind kind, int when, uin
         (void)unlink(path);
 }
 
+/* A check of root under --force while this process holds its LOCK as a
+ * live writer would, through an io that deletes target just before fsck
+ * opens it (delete_before_open). Close lock_fd and destroy o.io after. */
+struct vanishing {
+    struct fsck_opts o;
+    int lock_fd;
+};
+
+static void vanishing_start(struct vanishing *v, const char *root, const char *target)
+{
+    char p[PATH_MAX], text[64];
+    struct sxp_io *inner = NULL, *io = NULL;
+    struct sxp_err err;
+    snprintf(text, sizeof(text), "pid %ld\n", (long)getpid());
+    fx_write_file(fx_join(p, root, "LOCK"), text, strlen(text));
+    v->lock_fd = open(p, O_RDWR);
+    assert_true(v->lock_fd >= 0);
+    assert_int_equal(flock(v->lock_fd, LOCK_EX | LOCK_NB), 0);
+    assert_int_equal(io_backend_new(SXP_IO_AUTO, 1, &inner, &err), 0);
+    assert_int_equal(io_fault_new(inner, &io), 0);
+    io_fault_own_inner(io);
+    io_fault_set_hook(io, delete_before_open, (void *)target);
+    memset(&v->o, 0, sizeof(v->o));
+    v->o.root = root;
+    v->o.force = 1;
+    v->o.io = io;
+}
+
 /* check_live.c LV-5: under --force, a kv file the live writer deletes after
  * the walk is not checked and stops nothing; without a writer the same is
  * a failure to check (status 8). */
 static void kv_file_a_live_writer_deletes_during_the_check_is_skipped(void **state)
 {
     (void)state;
-    char root[PATH_MAX], p[PATH_MAX], target[PATH_MAX], text[64];
-    struct sxp_io *inner = NULL, *io = NULL;
-    struct sxp_err err;
+    char root[PATH_MAX], target[PATH_MAX];
     struct fsck_report r;
-    struct fsck_opts o;
+    struct vanishing v;
     fx_make_store(root);
     fx_join(target, root, FX_KV_CONFIG);
     size_t len;
     char *value = fx_read_file(target, &len);
-    snprintf(text, sizeof(text), "pid %ld\n", (long)getpid());
-    fx_write_file(fx_join(p, root, "LOCK"), text, strlen(text));
-    int fd = open(p, O_RDWR);
-    assert_true(fd >= 0);
-    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
-    assert_int_equal(io_backend_new(SXP_IO_AUTO, 1, &inner, &err), 0);
-    assert_int_equal(io_fault_new(inner, &io), 0);
-    io_fault_own_inner(io);
-    io_fault_set_hook(io, delete_before_open, target);
-    memset(&o, 0, sizeof(o));
-    o.root = root;
-    o.force = 1;
-    o.io = io;
-    assert_int_equal(fsck_run(&o, &r), FSCK_EXIT_CLEAN);
+    vanishing_start(&v, root, target);
+    assert_int_equal(fsck_run(&v.o, &r), FSCK_EXIT_CLEAN);
     assert_int_equal(r.kv_files, 1);
     assert_false(fx_exists(target));
     fsck_report_free(&r);
-    close(fd);
+    close(v.lock_fd);
 
     fx_write_file(target, value, len);
-    o.force = 0;
-    assert_int_equal(fsck_run(&o, &r), FSCK_EXIT_FAILED);
+    v.o.force = 0;
+    assert_int_equal(fsck_run(&v.o, &r), FSCK_EXIT_FAILED);
     assert_non_null(strstr(r.fatal, "No such file"));
     fsck_report_free(&r);
-    io->destroy(io);
+    v.o.io->destroy(v.o.io);
     free(value);
     fx_remove_tree(root);
 }
@@ -891,32 +905,18 @@ static void kv_file_a_live_writer_deletes_during_the_check_is_skipped(void **sta
 static void unborn_log_a_live_writer_removes_during_the_check_is_skipped(void **state)
 {
     (void)state;
-    char root[PATH_MAX], p[PATH_MAX], target[PATH_MAX], text[64];
-    struct sxp_io *inner = NULL, *io = NULL;
-    struct sxp_err err;
+    char root[PATH_MAX], target[PATH_MAX];
     struct fsck_report r;
-    struct fsck_opts o;
+    struct vanishing v;
     fx_make_store(root);
     fx_write_file(fx_join(target, root, "streams/7a.log"), "", 0);
-    snprintf(text, sizeof(text), "pid %ld\n", (long)getpid());
-    fx_write_file(fx_join(p, root, "LOCK"), text, strlen(text));
-    int fd = open(p, O_RDWR);
-    assert_true(fd >= 0);
-    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
-    assert_int_equal(io_backend_new(SXP_IO_AUTO, 1, &inner, &err), 0);
-    assert_int_equal(io_fault_new(inner, &io), 0);
-    io_fault_own_inner(io);
-    io_fault_set_hook(io, delete_before_open, target);
-    memset(&o, 0, sizeof(o));
-    o.root = root;
-    o.force = 1;
-    o.io = io;
+    vanishing_start(&v, root, target);
     /* Fails: exit 8, "open ...7a.log: No such file or directory". */
-    assert_int_equal(fsck_run(&o, &r), FSCK_EXIT_CLEAN);
+    assert_int_equal(fsck_run(&v.o, &r), FSCK_EXIT_CLEAN);
     assert_false(fx_exists(target));
     fsck_report_free(&r);
-    close(fd);
-    io->destroy(io);
+    close(v.lock_fd);
+    v.o.io->destroy(v.o.io);
     fx_remove_tree(root);
 }
 
