@@ -606,6 +606,31 @@ static void cs_fail_then_power_loss(const struct crash_params *p, const struct c
     crash_hist_free(&h);
 }
 
+/* Which of the n calls of one kind a workload makes are failed in turn:
+ * every one, or max_points / 2 of them chosen by the seed. */
+struct cs_picks {
+    uint64_t n, count, i, rng;
+};
+
+static void cs_picks_init(struct cs_picks *pk, const struct crash_params *p, uint64_t n,
+                          uint64_t rng)
+{
+    uint64_t cap = p->max_points ? (p->max_points + 1) / 2 : n;
+    pk->n = n;
+    pk->count = n < cap ? n : cap;
+    pk->i = 0;
+    pk->rng = rng;
+}
+
+/* The next call to fail, 1-based; 0 when done. */
+static uint64_t cs_picks_next(struct cs_picks *pk)
+{
+    if (pk->i >= pk->count)
+        return 0;
+    pk->i++;
+    return pk->count == pk->n ? pk->i : 1 + crash_rand(&pk->rng) % pk->n;
+}
+
 /* FAILED DIRECTORY FSYNCS: for each of the dirsyncs fsync_dirs the
  * workload makes (or max_points / 2 of them), a replay in which that one
  * fails: the workload goes on (kv/, blobs/ or the stream creations
@@ -616,11 +641,9 @@ static void cs_dirfails(const struct crash_params *p, const struct cs_start *sta
                         uint64_t rseed, unsigned ops, uint64_t dirsyncs, struct crash_stats *st,
                         uint64_t *checks)
 {
-    /* Every one, or max_points / 2 of them chosen by the seed. */
-    uint64_t rng = crash_mix(rseed, 4095);
-    uint64_t cap = p->max_points ? (p->max_points + 1) / 2 : dirsyncs;
-    for (uint64_t i = 0; i < (dirsyncs < cap ? dirsyncs : cap); i++) {
-        uint64_t nth = dirsyncs <= cap ? i + 1 : 1 + crash_rand(&rng) % dirsyncs;
+    struct cs_picks pk;
+    cs_picks_init(&pk, p, dirsyncs, crash_mix(rseed, 4095));
+    for (uint64_t nth; (nth = cs_picks_next(&pk)) != 0;) {
         for (int k = 0; k < 2; k++) {
             struct cs_fail df = {IO_FK_FSYNC_DIR, nth,
                                  k ? IO_SIM_DIRFAIL_RANDOM : IO_SIM_DIRFAIL_DROP,
@@ -653,10 +676,9 @@ static void cs_syncfails(const struct crash_params *p, const struct cs_start *st
                          uint64_t rseed, unsigned ops, uint64_t syncs, struct crash_stats *st,
                          uint64_t *checks)
 {
-    uint64_t rng = crash_mix(rseed, 12287);
-    uint64_t cap = p->max_points ? (p->max_points + 1) / 2 : syncs;
-    for (uint64_t i = 0; i < (syncs < cap ? syncs : cap); i++) {
-        uint64_t nth = syncs <= cap ? i + 1 : 1 + crash_rand(&rng) % syncs;
+    struct cs_picks pk;
+    cs_picks_init(&pk, p, syncs, crash_mix(rseed, 12287));
+    for (uint64_t nth; (nth = cs_picks_next(&pk)) != 0;) {
         for (int k = 0; k < 3; k++) {
             struct cs_fail df = {IO_FK_FDATASYNC, nth,
                                  k == 1 ? IO_SIM_FILEFAIL_RANDOM : IO_SIM_FILEFAIL_DROP,
