@@ -94,20 +94,13 @@
 /* FAILED DIRECTORY FSYNCS and FAILED FILE SYNCS: the nth call of kind
  * (IO_FK_FSYNC_DIR or IO_FK_FDATASYNC) of a replay fails (-EIO), and what
  * the disk had pending of that directory or file takes the outcome how
- * (io_sim_dir_sync_failed: an enum io_sim_dirfail; io_sim_file_sync_failed:
- * an enum io_sim_filefail), by seed. */
+ * (io_sim_dir_sync_failed, io_sim_file_sync_failed), by seed. */
 struct cs_fail {
     enum io_fault_kind kind;
     uint64_t nth;
-    int how;
+    enum io_sim_syncfail how;
     uint64_t seed;
 };
-
-static const char *cs_fail_how_name(const struct cs_fail *f)
-{
-    return f->kind == IO_FK_FDATASYNC ? io_sim_filefail_name((enum io_sim_filefail)f->how)
-                                      : io_sim_dirfail_name((enum io_sim_dirfail)f->how);
-}
 
 struct cs_hook {
     struct sxp_io *sim;
@@ -129,10 +122,8 @@ static void cs_hook_fn(void *arg, enum io_fault_kind kind, int when, uint64_t n,
          * did. A failure of the disk itself (off: -EIO) changes nothing
          * there, nor does a file the path no longer names. */
         uint64_t seed = crash_mix(h->df->seed, n);
-        int how =
-            kind == IO_FK_FDATASYNC
-                ? io_sim_file_sync_failed(h->sim, path, (enum io_sim_filefail)h->df->how, seed)
-                : io_sim_dir_sync_failed(h->sim, path, (enum io_sim_dirfail)h->df->how, seed);
+        int how = kind == IO_FK_FDATASYNC ? io_sim_file_sync_failed(h->sim, path, h->df->how, seed)
+                                          : io_sim_dir_sync_failed(h->sim, path, h->df->how, seed);
         (void)how;
         return;
     }
@@ -646,7 +637,7 @@ static void cs_dirfails(const struct crash_params *p, const struct cs_start *sta
     for (uint64_t nth; (nth = cs_picks_next(&pk)) != 0;) {
         for (int k = 0; k < 2; k++) {
             struct cs_fail df = {IO_FK_FSYNC_DIR, nth,
-                                 k ? IO_SIM_DIRFAIL_RANDOM : IO_SIM_DIRFAIL_DROP,
+                                 k ? IO_SIM_SYNCFAIL_RANDOM : IO_SIM_SYNCFAIL_DROP,
                                  crash_mix(rseed, 4096 + nth * 2 + (uint64_t)k)};
             enum io_sim_mode mode = k ? IO_SIM_RANDOM : IO_SIM_LOSE_ALL;
             uint64_t cseed = crash_mix(rseed, 8192 + nth * 2 + (uint64_t)k);
@@ -654,8 +645,8 @@ static void cs_dirfails(const struct crash_params *p, const struct cs_start *sta
             snprintf(what, sizeof(what),
                      "sim seed %llu run %u dirsync %llu failed (%s/%llu), power loss %s/%llu",
                      (unsigned long long)p->seed, run, (unsigned long long)nth,
-                     cs_fail_how_name(&df), (unsigned long long)df.seed, io_sim_mode_name(mode),
-                     (unsigned long long)cseed);
+                     io_sim_syncfail_name(df.how), (unsigned long long)df.seed,
+                     io_sim_mode_name(mode), (unsigned long long)cseed);
             cs_fail_then_power_loss(p, start, rseed, ops, mode, cseed, &df, st, checks, what);
         }
     }
@@ -681,7 +672,7 @@ static void cs_syncfails(const struct crash_params *p, const struct cs_start *st
     for (uint64_t nth; (nth = cs_picks_next(&pk)) != 0;) {
         for (int k = 0; k < 3; k++) {
             struct cs_fail df = {IO_FK_FDATASYNC, nth,
-                                 k == 1 ? IO_SIM_FILEFAIL_RANDOM : IO_SIM_FILEFAIL_DROP,
+                                 k == 1 ? IO_SIM_SYNCFAIL_RANDOM : IO_SIM_SYNCFAIL_DROP,
                                  crash_mix(rseed, 16384 + nth * 4 + (uint64_t)k)};
             enum io_sim_mode mode = k == 1 ? IO_SIM_RANDOM : IO_SIM_LOSE_ALL;
             uint64_t cseed = crash_mix(rseed, 32768 + nth * 4 + (uint64_t)k);
@@ -689,7 +680,7 @@ static void cs_syncfails(const struct crash_params *p, const struct cs_start *st
             snprintf(what, sizeof(what),
                      "sim seed %llu run %u fdatasync %llu failed (%s/%llu)%s, power loss %s/%llu",
                      (unsigned long long)p->seed, run, (unsigned long long)nth,
-                     cs_fail_how_name(&df), (unsigned long long)df.seed,
+                     io_sim_syncfail_name(df.how), (unsigned long long)df.seed,
                      k == 2 ? ", kill, recover, go on" : "", io_sim_mode_name(mode),
                      (unsigned long long)cseed);
             if (k == 2) {
@@ -847,8 +838,8 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
                         continue;
                     struct cs_fail df = {k == 1 ? IO_FK_FSYNC_DIR : IO_FK_FDATASYNC,
                                          1 + crash_mix(cseed, 1) % (nsync ? nsync : 1),
-                                         k == 1 ? (int)IO_SIM_DIRFAIL_RANDOM
-                                                : (int)IO_SIM_FILEFAIL_RANDOM,
+                                         k == 1 ? (int)IO_SIM_SYNCFAIL_RANDOM
+                                                : (int)IO_SIM_SYNCFAIL_RANDOM,
                                          crash_mix(cseed, 2)};
                     char whatk[200];
                     snprintf(whatk, sizeof(whatk), "%s%s%llu%s", what,

@@ -176,36 +176,26 @@ const char *io_sim_mode_name(enum io_sim_mode m);
  * dirties again, whole pages (a failed file fdatasync, at the top of io_sim.c). */
 #define IO_SIM_PAGE 4096
 
-/* What a directory fsync that failed did with the directory's pending
- * entries (io_sim_dir_sync_failed; the model at the top of io_sim.c). */
-enum io_sim_dirfail {
-    IO_SIM_DIRFAIL_KEEP,    /* still pending: a later fsync or a power loss
-                               may yet make them durable */
-    IO_SIM_DIRFAIL_DROP,    /* dropped: seen until a power loss, which takes
-                               them; no later fsync makes them durable */
-    IO_SIM_DIRFAIL_PARTIAL, /* each one made durable before the error, or
-                               dropped */
-    IO_SIM_DIRFAIL_RANDOM,  /* one of the three above, by seed */
-    IO_SIM_DIRFAIL_COUNT
+/* What a failed sync did with what the disk had pending (the model at the
+ * top of io_sim.c): a directory fsync with the directory's entries
+ * (io_sim_dir_sync_failed), a file fdatasync with the file's writes
+ * (io_sim_file_sync_failed). */
+enum io_sim_syncfail {
+    IO_SIM_SYNCFAIL_KEEP,    /* still pending: a later sync or a power loss
+                                may yet make them durable */
+    IO_SIM_SYNCFAIL_DROP,    /* dropped: seen until a power loss, which takes
+                                them; no later sync makes them durable. A
+                                file's: reads still see them, the pages a
+                                later write dirties again are written whole,
+                                truncates and sizes stay pending */
+    IO_SIM_SYNCFAIL_PARTIAL, /* each entry, or each page piece of each write,
+                                made durable before the error, or dropped; a
+                                file's sizes and truncates made durable with
+                                them */
+    IO_SIM_SYNCFAIL_RANDOM,  /* one of the three above, by seed */
+    IO_SIM_SYNCFAIL_COUNT
 };
-const char *io_sim_dirfail_name(enum io_sim_dirfail f);
-
-/* What a file fdatasync that failed did with the file's pending writes
- * (io_sim_file_sync_failed; the model at the top of io_sim.c). */
-enum io_sim_filefail {
-    IO_SIM_FILEFAIL_KEEP,    /* still pending: a later fdatasync or a power
-                                loss may yet make them durable */
-    IO_SIM_FILEFAIL_DROP,    /* dropped: reads still see them, no later
-                                fdatasync writes them (but the pages a later
-                                write dirties again, whole), a power loss
-                                takes them; truncates and sizes stay pending */
-    IO_SIM_FILEFAIL_PARTIAL, /* each page piece of each write made durable
-                                before the error, or dropped; the sizes and
-                                truncates made durable with them */
-    IO_SIM_FILEFAIL_RANDOM,  /* one of the three above, by seed */
-    IO_SIM_FILEFAIL_COUNT
-};
-const char *io_sim_filefail_name(enum io_sim_filefail f);
+const char *io_sim_syncfail_name(enum io_sim_syncfail f);
 
 /* A new empty disk with only "/" (the io table's destroy frees it). */
 SXP_MUST_CHECK int io_sim_new(struct sxp_io **out);
@@ -230,13 +220,13 @@ int io_sim_is_off(struct sxp_io *sim);
  * (RANDOM: chosen by seed). Returns the outcome taken, or -EIO while the
  * disk is off, -ENOENT or -ENOTDIR for a bad dir. */
 SXP_MUST_CHECK int io_sim_dir_sync_failed(struct sxp_io *sim, const char *dir,
-                                          enum io_sim_dirfail how, uint64_t seed);
+                                          enum io_sim_syncfail how, uint64_t seed);
 /* An fdatasync of the file path failed without reaching the disk (an
  * io_fault rule failed it): the file's pending writes take the outcome how
  * (RANDOM: chosen by seed). Returns the outcome taken, or -EIO while the
  * disk is off, -ENOENT or -EISDIR for a bad path. */
 SXP_MUST_CHECK int io_sim_file_sync_failed(struct sxp_io *sim, const char *path,
-                                           enum io_sim_filefail how, uint64_t seed);
+                                           enum io_sim_syncfail how, uint64_t seed);
 /* Makes everything durable, as a clean shutdown would (tests): every
  * pending write and directory entry, not the pages a failed fdatasync
  * dropped. */

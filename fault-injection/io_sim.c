@@ -1209,12 +1209,12 @@ int io_sim_is_off(struct sxp_io *io)
     return off;
 }
 
-int io_sim_dir_sync_failed(struct sxp_io *io, const char *dir, enum io_sim_dirfail how,
+int io_sim_dir_sync_failed(struct sxp_io *io, const char *dir, enum io_sim_syncfail how,
                            uint64_t seed)
 {
     struct io_sim *s = sim_of(io);
     struct sim_node *n = NULL;
-    if ((unsigned)how >= IO_SIM_DIRFAIL_COUNT)
+    if ((unsigned)how >= IO_SIM_SYNCFAIL_COUNT)
         return -EINVAL;
     pthread_mutex_lock(&s->mu);
     int rc = sim_resolve_dir(s, dir, &n);
@@ -1224,12 +1224,12 @@ int io_sim_dir_sync_failed(struct sxp_io *io, const char *dir, enum io_sim_dirfa
     return rc;
 }
 
-int io_sim_file_sync_failed(struct sxp_io *io, const char *path, enum io_sim_filefail how,
+int io_sim_file_sync_failed(struct sxp_io *io, const char *path, enum io_sim_syncfail how,
                             uint64_t seed)
 {
     struct io_sim *s = sim_of(io);
     struct sim_node *n = NULL;
-    if ((unsigned)how >= IO_SIM_FILEFAIL_COUNT)
+    if ((unsigned)how >= IO_SIM_SYNCFAIL_COUNT)
         return -EINVAL;
     pthread_mutex_lock(&s->mu);
     int rc = s->off ? -EIO : sim_resolve(s, path, &n);

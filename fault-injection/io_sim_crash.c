@@ -205,29 +205,29 @@ void sim_crash_locked(struct io_sim *s, uint64_t seed, enum io_sim_mode mode)
     s->off = 1;
 }
 
-static const char *const sim_dirfail_names[IO_SIM_DIRFAIL_COUNT] = {
+static const char *const sim_syncfail_names[IO_SIM_SYNCFAIL_COUNT] = {
     "keep",
     "drop",
     "partial",
     "random",
 };
 
-const char *io_sim_dirfail_name(enum io_sim_dirfail f)
+const char *io_sim_syncfail_name(enum io_sim_syncfail f)
 {
-    if ((unsigned)f >= IO_SIM_DIRFAIL_COUNT)
+    if ((unsigned)f >= IO_SIM_SYNCFAIL_COUNT)
         return "?";
-    return sim_dirfail_names[f];
+    return sim_syncfail_names[f];
 }
 
-int sim_dir_fail_locked(struct io_sim *s, struct sim_node *dir, enum io_sim_dirfail how,
+int sim_dir_fail_locked(struct io_sim *s, struct sim_node *dir, enum io_sim_syncfail how,
                         uint64_t seed)
 {
     uint64_t rng = seed ^ 0x5358505f44495246ull; /* "SXP_DIRF" */
     size_t keep = 0;
     int rc = 0;
-    if (how == IO_SIM_DIRFAIL_RANDOM)
-        how = (enum io_sim_dirfail)sim_below(&rng, IO_SIM_DIRFAIL_RANDOM);
-    if (how == IO_SIM_DIRFAIL_KEEP)
+    if (how == IO_SIM_SYNCFAIL_RANDOM)
+        how = (enum io_sim_syncfail)sim_below(&rng, IO_SIM_SYNCFAIL_RANDOM);
+    if (how == IO_SIM_SYNCFAIL_KEEP)
         return (int)how;
     for (size_t i = 0; i < s->ndops; i++) {
         struct sim_dop *d = &s->dops[i];
@@ -235,26 +235,12 @@ int sim_dir_fail_locked(struct io_sim *s, struct sim_node *dir, enum io_sim_dirf
             s->dops[keep++] = *d;
             continue;
         }
-        if (how == IO_SIM_DIRFAIL_PARTIAL && (sim_rand(&rng) & 1) && rc == 0)
+        if (how == IO_SIM_SYNCFAIL_PARTIAL && (sim_rand(&rng) & 1) && rc == 0)
             rc = sim_dop_apply_durable(d);
         sim_dop_free(d);
     }
     s->ndops = keep;
     return rc < 0 ? rc : (int)how;
-}
-
-static const char *const sim_filefail_names[IO_SIM_FILEFAIL_COUNT] = {
-    "keep",
-    "drop",
-    "partial",
-    "random",
-};
-
-const char *io_sim_filefail_name(enum io_sim_filefail f)
-{
-    if ((unsigned)f >= IO_SIM_FILEFAIL_COUNT)
-        return "?";
-    return sim_filefail_names[f];
 }
 
 /* PARTIAL, one write: each page piece reaches the disk, or only the size
@@ -280,17 +266,17 @@ static int sim_file_fail_partial(struct sim_node *n, const struct sim_op *op, ui
     return rc;
 }
 
-int sim_file_fail_locked(struct sim_node *n, enum io_sim_filefail how, uint64_t seed)
+int sim_file_fail_locked(struct sim_node *n, enum io_sim_syncfail how, uint64_t seed)
 {
     uint64_t rng = seed ^ 0x5358505f46494c46ull; /* "SXP_FILF" */
     int rc = 0;
-    if (how == IO_SIM_FILEFAIL_RANDOM)
-        how = (enum io_sim_filefail)sim_below(&rng, IO_SIM_FILEFAIL_RANDOM);
-    if (how == IO_SIM_FILEFAIL_KEEP)
+    if (how == IO_SIM_SYNCFAIL_RANDOM)
+        how = (enum io_sim_syncfail)sim_below(&rng, IO_SIM_SYNCFAIL_RANDOM);
+    if (how == IO_SIM_SYNCFAIL_KEEP)
         return (int)how;
     for (size_t i = 0; rc == 0 && i < n->npend; i++) {
         struct sim_op *op = &n->pend[i];
-        if (how == IO_SIM_FILEFAIL_PARTIAL) {
+        if (how == IO_SIM_SYNCFAIL_PARTIAL) {
             /* In order, truncates and sizes included: the disk holds what
              * the writeback did before the error. */
             if (op->trunc || op->ghost)
@@ -308,7 +294,7 @@ int sim_file_fail_locked(struct sim_node *n, enum io_sim_filefail how, uint64_t 
             }
         }
     }
-    if (rc == 0 && how == IO_SIM_FILEFAIL_PARTIAL)
+    if (rc == 0 && how == IO_SIM_SYNCFAIL_PARTIAL)
         sim_node_clear_pending(n);
     return rc < 0 ? rc : (int)how;
 }

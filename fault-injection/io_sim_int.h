@@ -125,12 +125,12 @@ struct sim_node *sim_lookup(struct io_sim *s, const char *path);
 void sim_crash_locked(struct io_sim *s, uint64_t seed, enum io_sim_mode mode);
 /* A failed fsync of dir: its pending ops take outcome how (RANDOM: one of
  * the others, by seed). Returns the outcome taken, or -ENOMEM. */
-int sim_dir_fail_locked(struct io_sim *s, struct sim_node *dir, enum io_sim_dirfail how,
+int sim_dir_fail_locked(struct io_sim *s, struct sim_node *dir, enum io_sim_syncfail how,
                         uint64_t seed);
 /* A failed fdatasync of the file n: its pending ops take outcome how
  * (RANDOM: one of the others, by seed). Returns the outcome taken, or
  * -ENOMEM. */
-int sim_file_fail_locked(struct sim_node *n, enum io_sim_filefail how, uint64_t seed);
+int sim_file_fail_locked(struct sim_node *n, enum io_sim_syncfail how, uint64_t seed);
 void sim_sync_all_locked(struct io_sim *s);
 
 #endif

@@ -2043,8 +2043,8 @@ static void tc_drop_failed_sync(void *arg, enum io_fault_kind kind, int when, ui
     struct tc *t = arg;
     (void)n;
     if (kind == IO_FK_FDATASYNC && when == 1 && res < 0)
-        assert_int_equal(io_sim_file_sync_failed(t->sim, path, IO_SIM_FILEFAIL_DROP, 1),
-                         IO_SIM_FILEFAIL_DROP);
+        assert_int_equal(io_sim_file_sync_failed(t->sim, path, IO_SIM_SYNCFAIL_DROP, 1),
+                         IO_SIM_SYNCFAIL_DROP);
 }
 
 /* R-6: the open after a session whose fdatasync of a log failed, in the
@@ -2478,7 +2478,7 @@ static void a_failed_fsync_of_streams_fences_creations_until_reopen(void **state
  *
  * A kernel may drop the pending entries of a directory whose fsync failed
  * (the error is reported once): a later fsync of it succeeds without them
- * (io_sim.c, IO_SIM_DIRFAIL_DROP). So a caller A whose entry was written
+ * (io_sim.c, IO_SIM_SYNCFAIL_DROP). So a caller A whose entry was written
  * before another caller B's fsync of the same folder failed must not be
  * acknowledged on its own fsync's success (store.c store_fsync_dir). The
  * cases below make the interleaving with a nested call just after A's
@@ -2500,8 +2500,8 @@ static void tc_drop_pending(struct tc *t, const char *dir)
     char path[256];
     snprintf(path, sizeof(path), "%s/%s", TC_STORE, dir);
     io_fault_clear(t->io);
-    assert_int_equal(io_sim_dir_sync_failed(t->sim, path, IO_SIM_DIRFAIL_DROP, 1),
-                     IO_SIM_DIRFAIL_DROP);
+    assert_int_equal(io_sim_dir_sync_failed(t->sim, path, IO_SIM_SYNCFAIL_DROP, 1),
+                     IO_SIM_SYNCFAIL_DROP);
 }
 
 static void tc_nested_failed_kv_put(struct tc *t)

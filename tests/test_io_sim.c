@@ -643,7 +643,8 @@ static void failed_dir_fsync_kept_leaves_the_entries_to_a_later_fsync(void **sta
 {
     struct sxp_io *io = *state;
     tsim_put(io, "/d/a", "a", 1, 0);
-    assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_DIRFAIL_KEEP, 1), IO_SIM_DIRFAIL_KEEP);
+    assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_SYNCFAIL_KEEP, 1),
+                     IO_SIM_SYNCFAIL_KEEP);
     assert_int_equal(io->fsync_dir(io, "/d"), 0);
     tsim_crash(io, 1, IO_SIM_LOSE_ALL);
     char *got = tsim_get(io, "/d/a", NULL);
@@ -662,7 +663,8 @@ static void failed_dir_fsync_dropped_entries_no_later_fsync_makes_durable(void *
     tsim_put(io, "/d/a", "a", 1, 0);
     assert_int_equal(io->unlink(io, "/d/old"), 0);
     tsim_put(io, "/e/c", "c", 1, 0);
-    assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_DIRFAIL_DROP, 1), IO_SIM_DIRFAIL_DROP);
+    assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_SYNCFAIL_DROP, 1),
+                     IO_SIM_SYNCFAIL_DROP);
     char *got = tsim_get(io, "/d/a", NULL);
     assert_string_equal(got, "a");
     free(got);
@@ -688,7 +690,7 @@ static void failed_dir_fsync_dropped_entries_no_later_fsync_makes_durable(void *
 static void failed_dir_fsync_partial_keeps_each_entry_or_none_by_seed(void **state)
 {
     struct sxp_io *base = *state;
-    int seen_kept = 0, seen_lost = 0, seen[IO_SIM_DIRFAIL_RANDOM] = {0};
+    int seen_kept = 0, seen_lost = 0, seen[IO_SIM_SYNCFAIL_RANDOM] = {0};
     uint64_t seed0 = tsim_seed();
     tsim_put(base, "/d/r", "old", 1, 1);
     for (uint64_t i = 0; i < 32; i++) {
@@ -701,8 +703,8 @@ static void failed_dir_fsync_partial_keeps_each_entry_or_none_by_seed(void **sta
             tsim_put(io, "/d/b", "b", 1, 0);
             tsim_put(io, "/d/r.tmp", "new", 1, 0);
             assert_int_equal(io->rename(io, "/d/r.tmp", "/d/r"), 0);
-            assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_DIRFAIL_PARTIAL, seed),
-                             IO_SIM_DIRFAIL_PARTIAL);
+            assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_SYNCFAIL_PARTIAL, seed),
+                             IO_SIM_SYNCFAIL_PARTIAL);
             assert_int_equal(io->fsync_dir(io, "/d"), 0);
             tsim_crash(io, seed, IO_SIM_KEEP_ALL);
             const char *names[] = {"/d/a", "/d/b"};
@@ -723,13 +725,13 @@ static void failed_dir_fsync_partial_keeps_each_entry_or_none_by_seed(void **sta
             io->destroy(io);
         }
         assert_memory_equal(kept[0], kept[1], sizeof(kept[0]));
-        int how = io_sim_dir_sync_failed(base, "/d", IO_SIM_DIRFAIL_RANDOM, seed);
-        assert_true(how >= 0 && how < IO_SIM_DIRFAIL_RANDOM);
-        assert_int_equal(io_sim_dir_sync_failed(base, "/d", IO_SIM_DIRFAIL_RANDOM, seed), how);
+        int how = io_sim_dir_sync_failed(base, "/d", IO_SIM_SYNCFAIL_RANDOM, seed);
+        assert_true(how >= 0 && how < IO_SIM_SYNCFAIL_RANDOM);
+        assert_int_equal(io_sim_dir_sync_failed(base, "/d", IO_SIM_SYNCFAIL_RANDOM, seed), how);
         seen[how] = 1;
     }
     assert_true(seen_kept && seen_lost);
-    for (int k = 0; k < IO_SIM_DIRFAIL_RANDOM; k++)
+    for (int k = 0; k < IO_SIM_SYNCFAIL_RANDOM; k++)
         assert_true(seen[k]);
 }
 
@@ -737,11 +739,11 @@ static void failed_dir_fsync_of_no_directory_or_while_off_is_an_error(void **sta
 {
     struct sxp_io *io = *state;
     tsim_put(io, "/d/a", "a", 1, 1);
-    assert_int_equal(io_sim_dir_sync_failed(io, "/nope", IO_SIM_DIRFAIL_DROP, 1), -ENOENT);
-    assert_int_equal(io_sim_dir_sync_failed(io, "/d/a", IO_SIM_DIRFAIL_DROP, 1), -ENOTDIR);
-    assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_DIRFAIL_COUNT, 1), -EINVAL);
+    assert_int_equal(io_sim_dir_sync_failed(io, "/nope", IO_SIM_SYNCFAIL_DROP, 1), -ENOENT);
+    assert_int_equal(io_sim_dir_sync_failed(io, "/d/a", IO_SIM_SYNCFAIL_DROP, 1), -ENOTDIR);
+    assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_SYNCFAIL_COUNT, 1), -EINVAL);
     io_sim_crash(io, 1, IO_SIM_LOSE_ALL);
-    assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_DIRFAIL_DROP, 1), -EIO);
+    assert_int_equal(io_sim_dir_sync_failed(io, "/d", IO_SIM_SYNCFAIL_DROP, 1), -EIO);
     io_sim_restart(io);
 }
 
@@ -792,8 +794,8 @@ static void failed_fdatasync_kept_leaves_the_writes_to_a_later_fdatasync(void **
 {
     struct sxp_io *io = *state;
     tsim_old_and_new(io);
-    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_KEEP, 1),
-                     IO_SIM_FILEFAIL_KEEP);
+    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_SYNCFAIL_KEEP, 1),
+                     IO_SIM_SYNCFAIL_KEEP);
     tsim_fdatasync(io, "/d/a");
     tsim_crash(io, 1, IO_SIM_LOSE_ALL);
     size_t len = 0;
@@ -815,8 +817,8 @@ static void failed_fdatasync_dropped_writes_no_later_sync_makes_durable(void **s
     struct sxp_io *base = *state;
     tsim_old_and_new(base);
     tsim_put(base, "/d/other", "other", 0, 1);
-    assert_int_equal(io_sim_file_sync_failed(base, "/d/a", IO_SIM_FILEFAIL_DROP, 1),
-                     IO_SIM_FILEFAIL_DROP);
+    assert_int_equal(io_sim_file_sync_failed(base, "/d/a", IO_SIM_SYNCFAIL_DROP, 1),
+                     IO_SIM_SYNCFAIL_DROP);
     for (int how = 0; how < 3; how++) {
         struct sxp_io *io = NULL;
         assert_int_equal(io_sim_clone(base, &io), 0);
@@ -852,8 +854,8 @@ static void power_loss_after_a_dropped_fdatasync_keeps_no_dropped_byte(void **st
     struct sxp_io *base = *state;
     uint64_t seed = tsim_seed();
     tsim_old_and_new(base);
-    assert_int_equal(io_sim_file_sync_failed(base, "/d/a", IO_SIM_FILEFAIL_DROP, 1),
-                     IO_SIM_FILEFAIL_DROP);
+    assert_int_equal(io_sim_file_sync_failed(base, "/d/a", IO_SIM_SYNCFAIL_DROP, 1),
+                     IO_SIM_SYNCFAIL_DROP);
     int saw_size = 0, saw_old_size = 0;
     for (uint64_t i = 0; i < 40; i++) {
         struct sxp_io *io = NULL;
@@ -882,8 +884,8 @@ static void write_into_a_dropped_page_makes_the_whole_page_durable_again(void **
     tsim_fill(io, "/d/a", 'a', 100, 0);
     tsim_fdatasync(io, "/d/a");
     tsim_fill(io, "/d/a", 'C', 8000, 100); /* pages 0 and 1 */
-    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_DROP, 1),
-                     IO_SIM_FILEFAIL_DROP);
+    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_SYNCFAIL_DROP, 1),
+                     IO_SIM_SYNCFAIL_DROP);
     tsim_fdatasync(io, "/d/a"); /* writes nothing of them */
     tsim_fill(io, "/d/a", 'Z', 1, 5000);
     tsim_fill(io, "/d/a", 'e', 100, 8100); /* a new page, not dropped */
@@ -909,8 +911,8 @@ static void cut_inside_a_dropped_page_makes_it_durable_again(void **state)
     tsim_put(io, "/d/a", "", 0, 1);
     tsim_fdatasync(io, "/d/a");
     tsim_fill(io, "/d/a", 'C', 10000, 0); /* pages 0, 1, 2 */
-    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_DROP, 1),
-                     IO_SIM_FILEFAIL_DROP);
+    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_SYNCFAIL_DROP, 1),
+                     IO_SIM_SYNCFAIL_DROP);
     int fd = io->open(io, "/d/a", O_RDWR, 0);
     assert_true(fd >= 0);
     assert_int_equal(io->ftruncate(io, fd, 6000), 0);
@@ -933,7 +935,7 @@ static void cut_inside_a_dropped_page_makes_it_durable_again(void **state)
 static void failed_fdatasync_partial_keeps_each_page_or_none_by_seed(void **state)
 {
     struct sxp_io *base = *state;
-    int seen_kept = 0, seen_lost = 0, seen[IO_SIM_FILEFAIL_RANDOM] = {0};
+    int seen_kept = 0, seen_lost = 0, seen[IO_SIM_SYNCFAIL_RANDOM] = {0};
     uint64_t seed0 = tsim_seed();
     tsim_put(base, "/d/a", "", 0, 1);
     tsim_fdatasync(base, "/d/a");
@@ -945,8 +947,8 @@ static void failed_fdatasync_partial_keeps_each_page_or_none_by_seed(void **stat
         for (int round = 0; round < 2; round++) {
             struct sxp_io *io = NULL;
             assert_int_equal(io_sim_clone(base, &io), 0);
-            assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_PARTIAL, seed),
-                             IO_SIM_FILEFAIL_PARTIAL);
+            assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_SYNCFAIL_PARTIAL, seed),
+                             IO_SIM_SYNCFAIL_PARTIAL);
             if (round == 1)
                 tsim_fdatasync(io, "/d/a");
             tsim_crash(io, seed, IO_SIM_LOSE_ALL);
@@ -964,18 +966,18 @@ static void failed_fdatasync_partial_keeps_each_page_or_none_by_seed(void **stat
             io->destroy(io);
         }
         assert_memory_equal(kept[0], kept[1], sizeof(kept[0]));
-        int how = io_sim_file_sync_failed(base, "/d/a", IO_SIM_FILEFAIL_RANDOM, seed);
-        assert_true(how >= 0 && how < IO_SIM_FILEFAIL_RANDOM);
+        int how = io_sim_file_sync_failed(base, "/d/a", IO_SIM_SYNCFAIL_RANDOM, seed);
+        assert_true(how >= 0 && how < IO_SIM_SYNCFAIL_RANDOM);
         seen[how] = 1;
         /* Drawn again with the same seed, the same outcome (on a copy:
          * the first draw changed base, and a drop is not undone). */
         struct sxp_io *io = NULL;
         assert_int_equal(io_sim_clone(base, &io), 0);
-        assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_RANDOM, seed), how);
+        assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_SYNCFAIL_RANDOM, seed), how);
         io->destroy(io);
     }
     assert_true(seen_kept && seen_lost);
-    for (int k = 0; k < IO_SIM_FILEFAIL_RANDOM; k++)
+    for (int k = 0; k < IO_SIM_SYNCFAIL_RANDOM; k++)
         assert_true(seen[k]);
 }
 
@@ -985,8 +987,8 @@ static void clone_and_digest_carry_the_dropped_pages(void **state)
     struct sxp_io *io = *state;
     tsim_old_and_new(io);
     uint64_t d0 = io_sim_digest(io);
-    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_DROP, 1),
-                     IO_SIM_FILEFAIL_DROP);
+    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_SYNCFAIL_DROP, 1),
+                     IO_SIM_SYNCFAIL_DROP);
     assert_true(io_sim_digest(io) != d0);
     tsim_fdatasync(io, "/d/a");
     struct sxp_io *copy = NULL;
@@ -1010,11 +1012,11 @@ static void failed_fdatasync_of_no_file_or_while_off_is_an_error(void **state)
 {
     struct sxp_io *io = *state;
     tsim_put(io, "/d/a", "a", 1, 1);
-    assert_int_equal(io_sim_file_sync_failed(io, "/nope", IO_SIM_FILEFAIL_DROP, 1), -ENOENT);
-    assert_int_equal(io_sim_file_sync_failed(io, "/d", IO_SIM_FILEFAIL_DROP, 1), -EISDIR);
-    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_COUNT, 1), -EINVAL);
+    assert_int_equal(io_sim_file_sync_failed(io, "/nope", IO_SIM_SYNCFAIL_DROP, 1), -ENOENT);
+    assert_int_equal(io_sim_file_sync_failed(io, "/d", IO_SIM_SYNCFAIL_DROP, 1), -EISDIR);
+    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_SYNCFAIL_COUNT, 1), -EINVAL);
     io_sim_crash(io, 1, IO_SIM_LOSE_ALL);
-    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_FILEFAIL_DROP, 1), -EIO);
+    assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_SYNCFAIL_DROP, 1), -EIO);
     io_sim_restart(io);
 }
 
