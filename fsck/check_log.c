@@ -257,7 +257,7 @@ int fsck_check_log(struct fsck_ctx *c, struct fsck_item *it)
         goto out;
     }
     it->log_size = size;
-    it->above_off = UINT64_MAX;
+    it->above_off = UINT64_MAX; /* set from the scan below, when it ends */
     logscan_tail_init(&t, size, 0, 0);
     if (it->hw_state == 1)
         logscan_tail_set_hw(&t, it->hw);
@@ -276,9 +276,6 @@ int fsck_check_log(struct fsck_ctx *c, struct fsck_item *it)
         int64_t prev = t.prev_seq;
         enum logscan_tail_action a = logscan_tail_feed(&t, &l, &cl);
         last_no = l.no;
-        if (it->above_off == UINT64_MAX && cl.v == LS_GOOD &&
-            (it->hw_state != 1 || cl.seq > it->hw))
-            it->above_off = l.off;
         switch (a) {
         case LTA_GOOD:
             if (cl.legacy && legacy++ == 0) {
@@ -328,6 +325,7 @@ int fsck_check_log(struct fsck_ctx *c, struct fsck_item *it)
             goto out;
         }
     }
+    it->above_off = t.above_off;
     it->torn = logscan_tail_end(&t, &it->have_max, &it->max);
     if (it->torn) {
         it->torn_off = t.x_off;

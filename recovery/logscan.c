@@ -245,6 +245,7 @@ void logscan_tail_init(struct logscan_tail *t, uint64_t size, int have_prev, int
     t->window = size > COMMIT_MAX_UNSYNCED ? size - COMMIT_MAX_UNSYNCED : 0;
     t->have_prev = have_prev;
     t->prev_seq = prev_seq;
+    t->above_off = UINT64_MAX;
 }
 
 void logscan_tail_set_hw(struct logscan_tail *t, int64_t hw)
@@ -266,6 +267,8 @@ enum logscan_tail_action logscan_tail_feed(struct logscan_tail *t, const struct 
     if (out->v == LS_GOOD) {
         t->have_prev = 1;
         t->prev_seq = out->seq;
+        if (t->above_off == UINT64_MAX && (!t->have_hw || out->seq > t->hw))
+            t->above_off = l->off;
         if (t->state == LT_CANDIDATE && t->have_hw && out->seq <= t->hw) {
             t->state = LT_SETTLED; /* R-3c */
             return LTA_DURABLE;

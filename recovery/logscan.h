@@ -122,6 +122,9 @@ struct logscan_tail {
     int have_hw;       /* R-3c: the stream's .seq was read ... */
     int64_t hw;        /* ... and holds this high-water mark */
     int clean;         /* R-3d: the store was closed cleanly: nothing is torn */
+    /* R-6: the first good line fed that the .seq does not cover (its seq
+     * above hw, or no hw), or UINT64_MAX */
+    uint64_t above_off;
 };
 
 /* Starts the machine for a log of size bytes; the window is its last

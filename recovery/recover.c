@@ -478,7 +478,6 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
     struct logscan_line l;
     struct logscan_class cl;
     uint64_t size = 0, start = 0;
-    uint64_t above = UINT64_MAX; /* the first good line the .seq does not cover */
     int64_t prev = 0, max = 0, hw = 0;
     int have_prev = 0, have_max = 0, have_hw = 0, fd = -1, rc;
     int reader_open = 0;
@@ -540,8 +539,6 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
             rc = recover_refuse_durable(c, j, fd, stem, start, &t, cl.seq);
             goto out;
         }
-        if (above == UINT64_MAX && cl.v == LS_GOOD && (!have_hw || cl.seq > hw))
-            above = l.off;
     }
     if (rc < 0) {
         rc = err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
@@ -563,11 +560,11 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
     int torn = logscan_tail_end(&t, &have_max, &max);
     if (torn)
         kept = t.x_off;
-    if (c->sync && above < kept) {
+    if (c->sync && t.above_off < kept) {
         /* R-6: the lines no .seq vouches for are written again before the
          * sync that makes them durable (the cut's, or recover_flush's). */
         uint64_t bytes = 0;
-        rc = residue_rewrite(c->io, fd, path, above, kept, &bytes, &j->err);
+        rc = residue_rewrite(c->io, fd, path, t.above_off, kept, &bytes, &j->err);
         if (rc)
             goto out;
         j->rep.bytes_rewritten += bytes;
