@@ -315,8 +315,10 @@ static size_t journal_damage(const char *buf, size_t len, size_t bad, int versio
 struct journal_logs {
     struct {
         char hex[2 * LAYOUT_STREAM_MAX + 1];
-        int fd;        /* -1: closed, its writes synced */
-        uint64_t size; /* once the records so far are written */
+        int fd;          /* -1: closed, its writes synced */
+        uint64_t size;   /* once the records so far are written */
+        uint64_t lo, hi; /* the records' bytes so far, when run is 1 */
+        int run;         /* 0: no record yet; 1: lo..hi unbroken; -1: broken */
     } * v;
     size_t n, cap;
     size_t nopen, max_open;
@@ -411,6 +413,7 @@ static int journal_log_at(struct sxp_io *io, const char *root, struct journal_lo
     ls->v[ls->n].hex[r->hex_len] = '\0';
     ls->v[ls->n].fd = fd;
     ls->v[ls->n].size = size;
+    ls->v[ls->n].run = 0;
     return (int)ls->n++;
 }
 
@@ -476,9 +479,50 @@ static int journal_torn_rewrite(const char *buf, size_t len)
     return 0;
 }
 
-int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
-                   journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
-                   struct sxp_err *err)
+/* Adds a record's bytes off..end to its log's run (struct journal_written). */
+static void journal_run_add(struct journal_logs *ls, size_t i, uint64_t off, uint64_t end)
+{
+    if (ls->v[i].run == 0) {
+        ls->v[i].lo = off;
+        ls->v[i].hi = end;
+        ls->v[i].run = 1;
+    } else if (ls->v[i].run == 1 && off >= ls->v[i].lo && off <= ls->v[i].hi) {
+        if (end > ls->v[i].hi)
+            ls->v[i].hi = end;
+    } else {
+        ls->v[i].run = -1;
+    }
+}
+
+static int journal_written_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct journal_written *)a)->hex,
+                  ((const struct journal_written *)b)->hex);
+}
+
+/* The unbroken runs of ls, sorted, into *out. */
+static int journal_written_list(const struct journal_logs *ls, struct journal_written_list *out,
+                                struct sxp_err *err)
+{
+    out->v = calloc(ls->n ? ls->n : 1, sizeof(*out->v));
+    out->n = 0;
+    if (!out->v)
+        return err_set(err, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < ls->n; i++) {
+        if (ls->v[i].run != 1)
+            continue;
+        struct journal_written *w = &out->v[out->n++];
+        memcpy(w->hex, ls->v[i].hex, sizeof(w->hex));
+        w->lo = ls->v[i].lo;
+        w->hi = ls->v[i].hi;
+    }
+    qsort(out->v, out->n, sizeof(*out->v), journal_written_cmp);
+    return 0;
+}
+
+static int journal_replay_in(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
+                             journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
+                             struct journal_written_list *written, struct sxp_err *err)
 {
     char path[PATH_MAX];
     char *buf = NULL;
@@ -596,6 +640,7 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
                         strerror(-rc));
                 goto out;
             }
+            journal_run_add(&ls, (size_t)i, r.off, r.off + r.len);
         }
         if (r.off + r.len > size)
             ls.v[i].size = r.off + r.len;
@@ -615,6 +660,8 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
     }
     if (apply && out->records)
         rc = journal_reset(io, path, gen + 1, sync, err);
+    if (rc == 0 && written)
+        rc = journal_written_list(&ls, written, err);
 out:
     for (size_t i = 0; i < ls.n; i++)
         if (ls.v[i].fd >= 0)
@@ -622,6 +669,22 @@ out:
     free(ls.v);
     free(buf);
     return rc;
+}
+
+int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
+                   journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
+                   struct sxp_err *err)
+{
+    return journal_replay_in(io, root, sync, apply, lock_fd, orphan, arg, out, NULL, err);
+}
+
+int journal_replay_written(struct sxp_io *io, const char *root, int lock_fd,
+                           struct journal_replay_report *out, struct journal_written_list *written,
+                           struct sxp_err *err)
+{
+    written->v = NULL;
+    written->n = 0;
+    return journal_replay_in(io, root, 1, 1, lock_fd, NULL, NULL, out, written, err);
 }
 
 int journal_reset_damaged(struct sxp_io *io, const char *root, int sync, struct sxp_err *err)

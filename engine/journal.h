@@ -10,6 +10,7 @@
 
 #include "commit.h"
 #include "io.h"
+#include "layout.h"
 #include "lock.h"
 #include "sxp.h"
 
@@ -70,6 +71,18 @@ struct journal_orphan {
 /* Returns 0 to go on (the record is then skipped), or -errno to stop. */
 typedef int (*journal_orphan_fn)(void *arg, const struct journal_orphan *o);
 
+/* What a replay wrote into one log and then fdatasynced (J-6): bytes lo to
+ * hi of streams/<hex>.log, one unbroken run of its records' payloads.
+ * Recovery need not write those bytes again or sync them (R-6). */
+struct journal_written {
+    char hex[2 * LAYOUT_STREAM_MAX + 1];
+    uint64_t lo, hi;
+};
+struct journal_written_list {
+    struct journal_written *v; /* sorted by hex; free() it */
+    size_t n;
+};
+
 /* J-6: writes every valid record of ROOT/JOURNAL's current generation back
  * into its log, in journal order, then fdatasyncs those logs (when sync),
  * makes LOCK (lock_fd, when >= 0) forget its dirty list, and empties the
@@ -86,6 +99,12 @@ typedef int (*journal_orphan_fn)(void *arg, const struct journal_orphan *o);
 int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
                    journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
                    struct sxp_err *err);
+/* As journal_replay with apply and sync 1, and, when it returns 0, the
+ * logs it wrote and synced in *written: those whose records, in journal
+ * order, each continued or overlapped the run before them. */
+int journal_replay_written(struct sxp_io *io, const char *root, int lock_fd,
+                           struct journal_replay_report *out, struct journal_written_list *written,
+                           struct sxp_err *err);
 
 /* J-8, sxp-fsck -y: once the damaged file is saved, a header of generation
  * 1 and nothing after it. */

@@ -130,7 +130,11 @@
  *        (residue_rewrite), which dirties its pages; lines the .seq covers
  *        were durable when it was written (R-3c). That is at most what the
  *        crashed session appended since the stream's last close, truncate
- *        or recovery, and never more than the window.
+ *        or recovery, and never more than the window. Lines R-0 has just
+ *        written and synced are durable too: when one unbroken run of the
+ *        log's records holds every kept line above the .seq (struct
+ *        journal_written), they are not written again. A log kept whole is
+ *        synced only when some line stays that neither vouches for.
  *        Running it twice changes nothing the second time.
  *
  * EXAMPLES (each a log after a crash; W the window's start):
@@ -193,8 +197,9 @@ struct recover_ctx {
     struct recover_saved *saved;
     struct recover_job *jobs;
     size_t njobs;
-    size_t next;       /* next job to take (atomic) */
-    size_t sync_chunk; /* kept logs synced at once, per thread */
+    size_t next;                         /* next job to take (atomic) */
+    size_t sync_chunk;                   /* kept logs synced at once, per thread */
+    struct journal_written_list written; /* R-0's synced runs */
 };
 
 /* One stream: its log (R-2..R-4) or a .seq without a log (R-4). Each job
@@ -466,8 +471,27 @@ static void recover_flush(const struct recover_ctx *c, struct recover_pending *p
     p->n = 0;
 }
 
+/* R-0 wrote bytes from..to of streams/<stem>.log and synced them. */
+static int recover_written(const struct recover_ctx *c, const char *stem, uint64_t from,
+                           uint64_t to)
+{
+    const struct journal_written_list *l = &c->written;
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(stem, l->v[mid].hex);
+        if (cmp == 0)
+            return l->v[mid].lo <= from && to <= l->v[mid].hi;
+        if (cmp < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return 0;
+}
+
 /* R-2, R-3 and R-4 for streams/<stem>.log. A log kept whole is left open in
- * p for its fdatasync (R-6). */
+ * p for its fdatasync when lines no .seq vouches for stay (R-6). */
 static int recover_log(const struct recover_ctx *c, struct recover_job *j,
                        struct recover_pending *p)
 {
@@ -560,9 +584,12 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
     int torn = logscan_tail_end(&t, &have_max, &max);
     if (torn)
         kept = t.x_off;
-    if (c->sync && t.above_off < kept) {
-        /* R-6: the lines no .seq vouches for are written again before the
-         * sync that makes them durable (the cut's, or recover_flush's). */
+    /* R-6: the lines no .seq vouches for, unless R-0 has just written and
+     * synced every one of them. */
+    int unvouched = t.above_off < kept && !recover_written(c, stem, t.above_off, kept);
+    if (c->sync && unvouched) {
+        /* R-6: they are written again before the sync that makes them
+         * durable (the cut's, or recover_flush's). */
         uint64_t bytes = 0;
         rc = residue_rewrite(c->io, fd, path, t.above_off, kept, &bytes, &j->err);
         if (rc)
@@ -578,7 +605,7 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
             goto out;
         j->rep.tails_cut++;
         j->rep.bytes_cut += size - t.x_off;
-    } else if (c->sync) {
+    } else if (c->sync && unvouched) {
         /* R-6: what stays may be a killed writer's unsynced pages, still in
          * the page cache. Sync them before R-4 vouches for them in a .seq
          * (R-3c) and before LOCK can read clean again (R-3d): the worker
@@ -586,6 +613,7 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
         p->job[p->n] = j;
         p->fd[p->n++] = fd;
         fd = -1;
+        j->rep.logs_synced++;
     }
 
     /* */
@@ -742,6 +770,7 @@ static void recover_add(struct recover_report *to, const struct recover_report *
     to->logs_skipped += r->logs_skipped;
     to->bytes_read += r->bytes_read;
     to->bytes_rewritten += r->bytes_rewritten;
+    to->logs_synced += r->logs_synced;
 }
 
 int recover_store(struct sxp_io *io, const char *root, int sync, struct recover_report *out,
@@ -773,7 +802,10 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
 
     /* */
     struct journal_replay_report jr;
-    rc = journal_replay(io, root, sync, 1, only ? lock_fd : -1, NULL, NULL, &jr, err);
+    if (sync)
+        rc = journal_replay_written(io, root, only ? lock_fd : -1, &jr, &c.written, err);
+    else
+        rc = journal_replay(io, root, sync, 1, only ? lock_fd : -1, NULL, NULL, &jr, err);
     if (rc)
         goto out;
     /* the logs the records wrote, which the list may not name. */
@@ -869,6 +901,7 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
                       corrupt - 1);
 out:
     free(c.jobs);
+    free(c.written.v);
     recover_names_free(&ns);
     if (out)
         *out = rep;

@@ -30,6 +30,7 @@ struct recover_report {
     unsigned logs_skipped;    /* logs not on the dirty list, not read */
     uint64_t bytes_read;      /* log bytes read */
     uint64_t bytes_rewritten; /* bytes of lines above the .seq written again */
+    unsigned logs_synced;     /* logs kept whole and fdatasynced for those lines */
     unsigned journal_records; /* JOURNAL records written back into logs */
     uint64_t journal_bytes;   /* their payload bytes */
 };

@@ -34,6 +34,7 @@
 #include "frame.h"
 #include "fsck.h"
 #include "journal.h"
+#include "recover.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -480,6 +481,41 @@ static void a_version_1_journal_is_written_back(void **state)
     free(j);
 }
 
+/* R-6: recovery neither writes again nor syncs the lines that R-0 has just
+ * written back and synced; a log with a line above its .seq that no record
+ * holds (a round that did not go through the journal) gets both. */
+static void recovery_leaves_what_the_replay_synced(void **state)
+{
+    struct tj *t = *state;
+    const struct tj_rec recs[] = {{"a", 1, 0, 0}, {"b", 1, 1, 0}, {"a", 2, 1, 0}};
+    tj_write(t, recs, 3, 0);
+    char line[128];
+    int len = snprintf(line, sizeof(line), "{:seq 2 :x \"w\"}");
+    size_t framed = frame_encode(line, (size_t)len, line);
+    size_t clen = 0;
+    char *c = tu_read_file(tj_path(t, tj_log("c")), &clen);
+    c = realloc(c, clen + framed);
+    assert_non_null(c);
+    memcpy(c + clen, line, framed);
+    tu_write_file(tj_path(t, tj_log("c")), c, clen + framed);
+    free(c);
+
+    struct sxp_io *io = NULL;
+    struct sxp_err err;
+    struct recover_report rep;
+    assert_int_equal(io_backend_new(SXP_IO_AUTO, 1, &io, &err), 0);
+    int rc = recover_store(io, t->dir, 1, &rep, &err);
+    io->destroy(io);
+    if (rc)
+        fail_msg("recover_store: %s", err.msg);
+    assert_int_equal(rep.journal_records, 3);
+    assert_int_equal(rep.logs_scanned, 3);
+    assert_int_equal(rep.hw_rolled, 3);
+    assert_int_equal(rep.bytes_rewritten, framed); /* c's line alone */
+    assert_int_equal(rep.logs_synced, 1);          /* c */
+    tj_assert_counts(t, "3,2,2");
+}
+
 /* JOURNAL's generation, read off its header. */
 static uint64_t tj_gen(const struct tj *t)
 {
@@ -527,6 +563,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(fsck_reports_a_damaged_journal_and_y_saves_it, tj_setup,
                                         tj_teardown),
         cmocka_unit_test_setup_teardown(a_damaged_header_before_records_is_refused, tj_setup,
+                                        tj_teardown),
+        cmocka_unit_test_setup_teardown(recovery_leaves_what_the_replay_synced, tj_setup,
                                         tj_teardown),
         cmocka_unit_test_setup_teardown(a_bad_header_with_only_zeros_after_it_is_a_torn_creation,
                                         tj_setup, tj_teardown),
