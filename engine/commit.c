@@ -69,7 +69,11 @@
  * its p99.9). Sleeping instead whenever fewer than 5 appends were in flight
  * was tried (stop 26): less than half the CPU per event and a lower p99.9
  * for 2 to 4 writers, but up to 27% less throughput on days the disk was
- * fast, so callers still spin (docs/performance.md).
+ * fast, so callers still spin (docs/performance.md). Napping on a futex
+ * through most of each round's I/O, woken by a timer or by one
+ * FUTEX_WAKE (stop 31), halved the CPU again and made the round's sync
+ * faster, but the callers came back later, and throughput moved by -14%
+ * to +22% by row and run: not kept either.
  * After the spin a caller sleeps on its own condition variable (in its
  * request), and is woken only when its request is done or it is made the
  * next leader: a round wakes exactly the sleepers it acknowledged, and the
