@@ -57,10 +57,12 @@
  *              order, but each page piece of each write is written or
  *              dropped by seed (a dropped piece past the old end reads as
  *              NUL, and its page is marked DROPPED).
- *   A later pwrite (or a cut inside the page: the kernel zeroes the page's
- *   tail) that touches a dropped page dirties it again, whole: the page,
- *   as the cache holds it then, is queued as a pending write and leaves the
- *   dropped set. A cut past a dropped page takes it away. While a file has
+ *   A later pwrite that touches a dropped page dirties it again, and so
+ *   does an ftruncate whose lower end (the new end of a cut, the old end
+ *   of a growing ftruncate) lies inside the page, since the kernel zeroes
+ *   the page past that end: the whole page, as the cache holds it then,
+ *   is queued as a pending write and leaves the dropped set. A cut past a
+ *   dropped page takes it away. While a file has
  *   dropped pages, fdatasync, syncfs and a power loss that keeps everything
  *   apply its pending ops to the durable content one by one (ghosts as
  *   sizes), so the dropped bytes stay as the disk has them; the cache keeps
@@ -379,18 +381,21 @@ static int sim_node_redirty(struct sim_node *n, uint64_t off, uint64_t len)
 }
 
 /* n's cache was cut or extended from old_len to len: the dropped pages
- * past the end are gone, and a cut inside a dropped page zeroes its tail,
- * which dirties it again. */
+ * past the end are gone, and the page holding the lower of the two ends,
+ * unless that end is on a page boundary, is zeroed past it (a cut zeroes
+ * its tail, a growing ftruncate what lies past the old end), which
+ * dirties it again. */
 static int sim_node_truncated(struct sim_node *n, uint64_t len, uint64_t old_len)
 {
+    uint64_t edge = len < old_len ? len : old_len;
     if (n->ndropped == 0)
         return 0;
     for (uint64_t p = (len + IO_SIM_PAGE - 1) / IO_SIM_PAGE; p < n->capdropped; p++) {
         n->ndropped -= n->dropped[p];
         n->dropped[p] = 0;
     }
-    if (len < old_len && len % IO_SIM_PAGE != 0)
-        return sim_node_redirty(n, len - 1, 1);
+    if (len != old_len && edge % IO_SIM_PAGE != 0)
+        return sim_node_redirty(n, edge, 1);
     return 0;
 }
 

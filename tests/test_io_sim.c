@@ -929,6 +929,39 @@ static void cut_inside_a_dropped_page_makes_it_durable_again(void **state)
     free(got);
 }
 
+/* An ftruncate that grows a file whose old end lies inside a dropped page
+ * zeroes the page past that end and so dirties it again, whole; a file
+ * whose old end is on a page boundary has no page to zero, and its
+ * dropped pages stay dropped. */
+static void growing_ftruncate_from_inside_a_dropped_page_makes_it_durable_again(void **state)
+{
+    struct sxp_io *io = *state;
+    const char *names[] = {"/d/a", "/d/b"};
+    const size_t ends[] = {6000, 2 * IO_SIM_PAGE};
+    for (int k = 0; k < 2; k++) {
+        tsim_put(io, names[k], "", 0, 1);
+        tsim_fdatasync(io, names[k]);
+        tsim_fill(io, names[k], 'C', ends[k], 0); /* pages 0 and 1 */
+        assert_int_equal(io_sim_file_sync_failed(io, names[k], IO_SIM_SYNCFAIL_DROP, 1),
+                         IO_SIM_SYNCFAIL_DROP);
+        int fd = io->open(io, names[k], O_RDWR, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(io->ftruncate(io, fd, 10000), 0);
+        assert_int_equal(io->fdatasync(io, fd), 0);
+        assert_int_equal(io->close(io, fd), 0);
+    }
+    tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+    for (int k = 0; k < 2; k++) {
+        size_t len = 0;
+        char *got = tsim_get(io, names[k], &len);
+        assert_int_equal(len, 10000);
+        tsim_all(got, 0, IO_SIM_PAGE, '\0');                      /* page 0 is still dropped */
+        tsim_all(got, IO_SIM_PAGE, ends[k], k == 0 ? 'C' : '\0'); /* page 1: written again */
+        tsim_all(got, ends[k], 10000, '\0');
+        free(got);
+    }
+}
+
 /* PARTIAL: each page of the writes is made durable now or dropped (a
  * later fdatasync does not write it); over seeds both happen, and a seed
  * gives the same disk. RANDOM picks each of the three outcomes, by seed. */
@@ -1060,6 +1093,7 @@ int main(void)
         T(power_loss_after_a_dropped_fdatasync_keeps_no_dropped_byte),
         T(write_into_a_dropped_page_makes_the_whole_page_durable_again),
         T(cut_inside_a_dropped_page_makes_it_durable_again),
+        T(growing_ftruncate_from_inside_a_dropped_page_makes_it_durable_again),
         T(failed_fdatasync_partial_keeps_each_page_or_none_by_seed),
         T(clone_and_digest_carry_the_dropped_pages),
         T(failed_fdatasync_of_no_file_or_while_off_is_an_error),
