@@ -179,7 +179,8 @@ const char *io_sim_mode_name(enum io_sim_mode m);
 /* What a failed sync did with what the disk had pending (the model at the
  * top of io_sim.c): a directory fsync with the directory's entries
  * (io_sim_dir_sync_failed), a file fdatasync with the file's writes
- * (io_sim_file_sync_failed). */
+ * (io_sim_file_sync_failed), a syncfs with every file's writes
+ * (io_sim_fs_sync_failed). */
 enum io_sim_syncfail {
     IO_SIM_SYNCFAIL_KEEP,    /* still pending: a later sync or a power loss
                                 may yet make them durable */
@@ -227,6 +228,14 @@ SXP_MUST_CHECK int io_sim_dir_sync_failed(struct sxp_io *sim, const char *dir,
  * disk is off, -ENOENT or -EISDIR for a bad path. */
 SXP_MUST_CHECK int io_sim_file_sync_failed(struct sxp_io *sim, const char *path,
                                            enum io_sim_syncfail how, uint64_t seed);
+/* A syncfs of the filesystem holding path failed without reaching the disk
+ * (an io_fault rule failed it; io_fault counts a syncfs as an fsync_dir):
+ * every file's pending writes take the outcome how, one for all of them
+ * (RANDOM: chosen by seed), as io_sim_file_sync_failed gives it; directory
+ * entries stay pending. Returns the outcome taken, or -EIO while the disk
+ * is off, -ENOENT or -ENOTDIR for a bad path. */
+SXP_MUST_CHECK int io_sim_fs_sync_failed(struct sxp_io *sim, const char *path,
+                                         enum io_sim_syncfail how, uint64_t seed);
 /* Makes everything durable, as a clean shutdown would (tests): every
  * pending write and directory entry, not the pages a failed fdatasync
  * dropped. */

@@ -71,6 +71,15 @@
  *   file before the test tells the disk is dropped with it (the engine
  *   serialises a file's writes and syncs).
  *
+ *   A failed syncfs. syncfs is a writeback of every dirty page of the
+ *   filesystem, and its failure one that the kernel reports once (a later
+ *   syncfs from a new descriptor succeeds) after marking the pages clean
+ *   all the same. A test fails a syncfs through io_fault (which counts it
+ *   as an fsync_dir) and tells the disk with io_sim_fs_sync_failed: every
+ *   file's pending ops take one outcome, KEEP, DROP or PARTIAL, each file
+ *   as a failed fdatasync of it would (above). Directory entries stay
+ *   pending; a directory's own failure is io_sim_dir_sync_failed's.
+ *
  *   Power loss (io_sim_crash.c). For each file with pending ops, the mode
  *   and the seed choose one outcome: (a) LOST: the durable content stays as
  *   it was; (b) TORN: the first k pending ops reach the disk and op k+1 only
@@ -1240,6 +1249,21 @@ int io_sim_file_sync_failed(struct sxp_io *io, const char *path, enum io_sim_syn
     int rc = s->off ? -EIO : sim_resolve(s, path, &n);
     if (rc == 0)
         rc = n->is_dir ? -EISDIR : sim_file_fail_locked(n, how, seed);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int io_sim_fs_sync_failed(struct sxp_io *io, const char *path, enum io_sim_syncfail how,
+                          uint64_t seed)
+{
+    struct io_sim *s = sim_of(io);
+    struct sim_node *n = NULL;
+    if ((unsigned)how >= IO_SIM_SYNCFAIL_COUNT)
+        return -EINVAL;
+    pthread_mutex_lock(&s->mu);
+    int rc = sim_resolve_dir(s, path, &n);
+    if (rc == 0)
+        rc = sim_fs_fail_locked(s, how, seed);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

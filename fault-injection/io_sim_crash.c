@@ -1,6 +1,7 @@
 /*
  * io_sim_crash.c -- power loss on the simulated disk, a failed directory
- * fsync or file fdatasync, and export, digest and clone of the disk. The outcomes are those
+ * fsync, file fdatasync or syncfs, and export, digest and clone of the
+ * disk. The outcomes are those
  * of the model at the top of io_sim.c; every choice comes from one
  * generator seeded by the caller, and nodes are visited in creation order,
  * so a seed and a call sequence give the same disk every time.
@@ -296,6 +297,21 @@ int sim_file_fail_locked(struct sim_node *n, enum io_sim_syncfail how, uint64_t 
     }
     if (rc == 0 && how == IO_SIM_SYNCFAIL_PARTIAL)
         sim_node_clear_pending(n);
+    return rc < 0 ? rc : (int)how;
+}
+
+int sim_fs_fail_locked(struct io_sim *s, enum io_sim_syncfail how, uint64_t seed)
+{
+    uint64_t rng = seed ^ 0x5358505f46535946ull; /* "SXP_FSYF" */
+    int rc = 0;
+    if (how == IO_SIM_SYNCFAIL_RANDOM)
+        how = (enum io_sim_syncfail)sim_below(&rng, IO_SIM_SYNCFAIL_RANDOM);
+    /* One outcome for the whole filesystem; PARTIAL's pages by file. */
+    for (size_t i = 0; rc >= 0 && i < s->nnodes; i++) {
+        uint64_t fseed = sim_rand(&rng);
+        if (!s->nodes[i]->is_dir && s->nodes[i]->npend > 0)
+            rc = sim_file_fail_locked(s->nodes[i], how, fseed);
+    }
     return rc < 0 ? rc : (int)how;
 }
 

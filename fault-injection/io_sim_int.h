@@ -131,6 +131,10 @@ int sim_dir_fail_locked(struct io_sim *s, struct sim_node *dir, enum io_sim_sync
  * (RANDOM: one of the others, by seed). Returns the outcome taken, or
  * -ENOMEM. */
 int sim_file_fail_locked(struct sim_node *n, enum io_sim_syncfail how, uint64_t seed);
+/* A failed syncfs: every file's pending ops take the one outcome how
+ * (RANDOM: one of the others, by seed), as sim_file_fail_locked gives it;
+ * directory entries stay pending. Returns the outcome taken, or -ENOMEM. */
+int sim_fs_fail_locked(struct io_sim *s, enum io_sim_syncfail how, uint64_t seed);
 void sim_sync_all_locked(struct io_sim *s);
 
 #endif

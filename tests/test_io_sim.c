@@ -1014,6 +1014,99 @@ static void failed_fdatasync_partial_keeps_each_page_or_none_by_seed(void **stat
         assert_true(seen[k]);
 }
 
+/* ---- a failed syncfs (io_sim_fs_sync_failed) ----------------------------- */
+
+/* A failed syncfs does to every file's pending writes what a failed
+ * fdatasync of it does, one outcome for all: dropped, a later syncfs that
+ * succeeds writes none of them (only the sizes they gave the files), and
+ * the directory entries, left pending, it makes durable; kept, it writes
+ * them all. */
+static void failed_syncfs_drops_or_keeps_every_files_writes(void **state)
+{
+    struct sxp_io *base = *state;
+    tsim_old_and_new(base); /* "/d/a" */
+    assert_int_equal(base->mkdir(base, "/d/sub", 0755), 0);
+    tsim_put(base, "/d/sub/b", "bee", 0, 0);
+    for (int how = IO_SIM_SYNCFAIL_KEEP; how <= IO_SIM_SYNCFAIL_DROP; how++) {
+        struct sxp_io *io = NULL;
+        assert_int_equal(io_sim_clone(base, &io), 0);
+        assert_int_equal(io_sim_fs_sync_failed(io, "/d", (enum io_sim_syncfail)how, 1), how);
+        char *got = tsim_get(io, "/d/sub/b", NULL); /* the cache still shows them */
+        assert_string_equal(got, "bee");
+        free(got);
+        assert_int_equal(io->syncfs(io, "/d"), 0);
+        tsim_crash(io, 1, IO_SIM_LOSE_ALL);
+        size_t len = 0;
+        got = tsim_get(io, "/d/a", &len);
+        assert_int_equal(len, 5100);
+        tsim_all(got, 0, 10, 'a');
+        tsim_all(got, 10, 60, how == IO_SIM_SYNCFAIL_DROP ? 'a' : 'B');
+        tsim_all(got, 100, 5100, how == IO_SIM_SYNCFAIL_DROP ? '\0' : 'C');
+        free(got);
+        got = tsim_get(io, "/d/sub/b", &len);
+        assert_non_null(got);
+        assert_int_equal(len, 3);
+        if (how == IO_SIM_SYNCFAIL_DROP)
+            tsim_all(got, 0, 3, '\0');
+        else
+            assert_memory_equal(got, "bee", 3);
+        free(got);
+        io->destroy(io);
+    }
+}
+
+/* PARTIAL writes some pages of each file and drops the others, by seed;
+ * RANDOM takes each outcome over seeds, the same for a seed; a path that
+ * is no directory, or a disk that is off, is an error. */
+static void failed_syncfs_partial_and_random_go_by_seed(void **state)
+{
+    struct sxp_io *base = *state;
+    int seen_kept = 0, seen_lost = 0, seen[IO_SIM_SYNCFAIL_RANDOM] = {0};
+    const char *names[] = {"/d/a", "/d/b"};
+    for (int f = 0; f < 2; f++) {
+        tsim_put(base, names[f], "", 0, 1);
+        tsim_fill(base, names[f], 'A', 4 * IO_SIM_PAGE, 0);
+    }
+    for (uint64_t seed = 1; seed <= 16; seed++) {
+        struct sxp_io *io = NULL;
+        assert_int_equal(io_sim_clone(base, &io), 0);
+        assert_int_equal(io_sim_fs_sync_failed(io, "/d", IO_SIM_SYNCFAIL_PARTIAL, seed),
+                         IO_SIM_SYNCFAIL_PARTIAL);
+        assert_int_equal(io->syncfs(io, "/d"), 0);
+        tsim_crash(io, seed, IO_SIM_LOSE_ALL);
+        for (int f = 0; f < 2; f++) {
+            size_t len = 0;
+            char *got = tsim_get(io, names[f], &len);
+            assert_int_equal(len, 4 * IO_SIM_PAGE);
+            for (size_t p = 0; p < 4; p++) {
+                int kept = got[p * IO_SIM_PAGE] == 'A';
+                tsim_all(got, p * IO_SIM_PAGE, (p + 1) * IO_SIM_PAGE, kept ? 'A' : '\0');
+                seen_kept |= kept;
+                seen_lost |= !kept;
+            }
+            free(got);
+        }
+        io->destroy(io);
+        assert_int_equal(io_sim_clone(base, &io), 0);
+        int how = io_sim_fs_sync_failed(io, "/d", IO_SIM_SYNCFAIL_RANDOM, seed);
+        assert_true(how >= 0 && how < IO_SIM_SYNCFAIL_RANDOM);
+        seen[how] = 1;
+        io->destroy(io);
+        assert_int_equal(io_sim_clone(base, &io), 0);
+        assert_int_equal(io_sim_fs_sync_failed(io, "/d", IO_SIM_SYNCFAIL_RANDOM, seed), how);
+        io->destroy(io);
+    }
+    assert_true(seen_kept && seen_lost);
+    for (int k = 0; k < IO_SIM_SYNCFAIL_RANDOM; k++)
+        assert_true(seen[k]);
+    assert_int_equal(io_sim_fs_sync_failed(base, "/nope", IO_SIM_SYNCFAIL_DROP, 1), -ENOENT);
+    assert_int_equal(io_sim_fs_sync_failed(base, "/d/a", IO_SIM_SYNCFAIL_DROP, 1), -ENOTDIR);
+    assert_int_equal(io_sim_fs_sync_failed(base, "/d", IO_SIM_SYNCFAIL_COUNT, 1), -EINVAL);
+    io_sim_crash(base, 1, IO_SIM_LOSE_ALL);
+    assert_int_equal(io_sim_fs_sync_failed(base, "/d", IO_SIM_SYNCFAIL_DROP, 1), -EIO);
+    io_sim_restart(base);
+}
+
 /* A copy holds the dropped pages too, and the digest tells them apart. */
 static void clone_and_digest_carry_the_dropped_pages(void **state)
 {
@@ -1094,6 +1187,8 @@ int main(void)
         T(write_into_a_dropped_page_makes_the_whole_page_durable_again),
         T(cut_inside_a_dropped_page_makes_it_durable_again),
         T(growing_ftruncate_from_inside_a_dropped_page_makes_it_durable_again),
+        T(failed_syncfs_drops_or_keeps_every_files_writes),
+        T(failed_syncfs_partial_and_random_go_by_seed),
         T(failed_fdatasync_partial_keeps_each_page_or_none_by_seed),
         T(clone_and_digest_carry_the_dropped_pages),
         T(failed_fdatasync_of_no_file_or_while_off_is_an_error),
