@@ -49,12 +49,14 @@
  * (io_sim_file_sync_failed: kept pending, dropped, or some pages written;
  * a dropped write still reads as written, and no later fdatasync writes
  * it). The workload goes on after the error (the stream refuses writes
- * until reopen, E-2; a checkpoint stops the journal; a put fails). Three
+ * until reopen, E-2; a checkpoint stops the journal; a put fails). Four
  * replays each (cs_syncfails): dropped, with a power loss at the end that
- * loses everything not durable; the seed's choice of both; and dropped,
- * then KILL THEN POWER LOSS at the end of the workload: the next open runs
- * on the page cache that still shows the dropped writes, a second
- * workload appends on top of them, and only then does the power fail.
+ * loses everything not durable; the seed's choice of both; and twice
+ * dropped, then KILL THEN POWER LOSS at the end of the workload: the next
+ * open runs on the page cache that still shows the dropped writes (once
+ * after sxp-fsck -p repaired the store there, run in-process over the
+ * simulated disk), a second workload appends on top of them, and only
+ * then does the power fail.
  * With racing_syncfail the multi-threaded tries fail one fdatasync too
  * (the outcome by seed), while other threads' rounds go on.
  *
@@ -85,6 +87,7 @@
 
 #include "crash.h"
 #include "fault.h"
+#include "fsck.h"
 #include "store.h"
 
 #define CS_ROOT "/sim"
@@ -475,15 +478,52 @@ static void cs_recovery_crashes(const struct crash_params *p, struct sxp_io *dis
     }
 }
 
+/* What KILL THEN POWER LOSS runs on the page cache the killed process
+ * left, before the power fails. */
+enum cs_then {
+    CS_THEN_WORKLOAD, /* the store reopened (recovery), a second workload */
+    CS_THEN_EXISTING, /* the same, its ops creating no file */
+    CS_THEN_FSCK_P,   /* sxp-fsck -p first, which repairs what the reopen's
+                         recovery would (the reopen finds the store clean),
+                         then as CS_THEN_EXISTING */
+};
+
+/* sxp-fsck -p on the store of io, as the tool runs it (fsck_run, the
+ * library the sxp-fsck binary wraps, here over the simulated disk, which
+ * the binary cannot reach): it must exit 0 or 1 (the exit statuses are in
+ * fsck/checks.h). Any other status counts as bad. */
+static void cs_fsck_p(const struct crash_params *p, struct sxp_io *io, struct crash_stats *st,
+                      const char *what)
+{
+    struct fsck_opts fo;
+    struct fsck_report r;
+    memset(&fo, 0, sizeof(fo));
+    fo.root = CS_STORE;
+    fo.mode = FSCK_MODE_PREEN;
+    fo.threads = 1;
+    fo.io = io;
+    int rc = fsck_run(&fo, &r);
+    st->fsck_runs++;
+    if (rc != FSCK_EXIT_CLEAN && rc != FSCK_EXIT_REPAIRED) {
+        char sum[512];
+        fsck_report_summary(&r, CS_STORE, sum, sizeof(sum));
+        fprintf(p->out, "%s: BAD: sxp-fsck -p exited %d after the kill: %s%s%s\n", what, rc, sum,
+                r.fatal[0] ? ": " : "", r.fatal);
+        st->bad++;
+    }
+    fsck_report_free(&r);
+}
+
 /* KILL THEN POWER LOSS: a replay whose process dies at point (0: once
- * the workload ran), with df failing one of its syncs (or NULL); the store
- * is opened again on the same page cache (recovery) and a second workload
- * runs, creating no file when existing_only; then the power fails with
- * mode and the store is checked. Returns -1 when the replay could not
- * run (counted as bad). */
+ * the workload ran), with df failing one of its syncs (or NULL); then
+ * what then says runs on the same page cache (sxp-fsck -p or not, the
+ * store opened again and a second workload, whose acknowledged appends
+ * land after what the repair vouched for), the power fails with mode and
+ * the store is checked. Returns -1 when the replay could not run
+ * (counted as bad). */
 static int cs_kill_go_on(const struct crash_params *p, const struct cs_start *start, uint64_t rseed,
                          unsigned ops, uint64_t point, enum io_sim_mode mode, uint64_t cseed,
-                         const struct cs_fail *df, int existing_only, struct crash_stats *st,
+                         const struct cs_fail *df, enum cs_then then, struct crash_stats *st,
                          uint64_t *checks, const char *what)
 {
     struct crash_hist h;
@@ -497,11 +537,13 @@ static int cs_kill_go_on(const struct crash_params *p, const struct cs_start *st
         crash_hist_free(&h);
         return -1;
     }
+    if (then == CS_THEN_FSCK_P)
+        cs_fsck_p(p, io, st, what);
     crash_reporter_init(&rep, -1, &h);
     /* Ids of the second workload follow the first's. */
     rep.next_id = (uint32_t)h.n;
     cs_play(p, sim, io, &rep, crash_mix(rseed, 99), ops / 2 + 1,
-            existing_only ? CS_EXISTING_ONLY : 0, 1, &w, NULL, st, what);
+            then == CS_THEN_WORKLOAD ? 0 : CS_EXISTING_ONLY, 1, &w, NULL, st, what);
     crash_reporter_destroy(&rep);
     if (w.errors != 0) {
         fprintf(p->out, "%s: BAD: the workload after the kill failed: %s\n", what, w.first_msg);
@@ -569,8 +611,8 @@ static void cs_point(const struct crash_params *p, const struct cs_start *start,
                  "sim seed %llu run %u point %llu%s: kill, recover, power loss %s/%llu",
                  (unsigned long long)p->seed, run, (unsigned long long)point, last ? " (end)" : "",
                  io_sim_mode_name(mode), (unsigned long long)cseed);
-        if (cs_kill_go_on(p, start, rseed, ops, last ? 0 : point, mode, cseed, NULL, k == 0, st,
-                          checks, what) < 0)
+        if (cs_kill_go_on(p, start, rseed, ops, last ? 0 : point, mode, cseed, NULL,
+                          k == 0 ? CS_THEN_EXISTING : CS_THEN_WORKLOAD, st, checks, what) < 0)
             return;
     }
 }
@@ -657,12 +699,14 @@ static void cs_dirfails(const struct crash_params *p, const struct cs_start *sta
  * workload goes on (the stream refuses writes, E-2; a checkpoint stops the
  * journal; a kv or blob put fails), and the file's pending writes take an
  * outcome (io_sim_file_sync_failed: kept pending, dropped, or some pages
- * written). Three times each: dropped, and the power fails at the end of
+ * written). Four times each: dropped, and the power fails at the end of
  * the workload losing everything not durable; the seed's choice of both;
- * and dropped, the process killed at the end, the store opened again on
- * the same page cache (where the dropped writes still read as written, and
- * no fdatasync writes them) and a second workload run on it, then the
- * power fails. The store recovered must hold every acknowledged op. */
+ * and twice dropped, the process killed at the end, and on the same page
+ * cache (where the dropped writes still read as written, and no fdatasync
+ * writes them) the store repaired, by the recovery of the next open or by
+ * sxp-fsck -p before it, and a second workload run on it, then the power
+ * fails losing everything not durable. The store recovered must hold
+ * every acknowledged op. */
 static void cs_syncfails(const struct crash_params *p, const struct cs_start *start, unsigned run,
                          uint64_t rseed, unsigned ops, uint64_t syncs, struct crash_stats *st,
                          uint64_t *checks)
@@ -670,7 +714,7 @@ static void cs_syncfails(const struct crash_params *p, const struct cs_start *st
     struct cs_picks pk;
     cs_picks_init(&pk, p, syncs, crash_mix(rseed, 12287));
     for (uint64_t nth; (nth = cs_picks_next(&pk)) != 0;) {
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 4; k++) {
             struct cs_fail df = {IO_FK_FDATASYNC, nth,
                                  k == 1 ? IO_SIM_SYNCFAIL_RANDOM : IO_SIM_SYNCFAIL_DROP,
                                  crash_mix(rseed, 16384 + nth * 4 + (uint64_t)k)};
@@ -681,10 +725,13 @@ static void cs_syncfails(const struct crash_params *p, const struct cs_start *st
                      "sim seed %llu run %u fdatasync %llu failed (%s/%llu)%s, power loss %s/%llu",
                      (unsigned long long)p->seed, run, (unsigned long long)nth,
                      io_sim_syncfail_name(df.how), (unsigned long long)df.seed,
-                     k == 2 ? ", kill, recover, go on" : "", io_sim_mode_name(mode),
-                     (unsigned long long)cseed);
-            if (k == 2) {
-                (void)cs_kill_go_on(p, start, rseed, ops, 0, mode, cseed, &df, 1, st, checks, what);
+                     k == 2   ? ", kill, recover, go on"
+                     : k == 3 ? ", kill, sxp-fsck -p, go on"
+                              : "",
+                     io_sim_mode_name(mode), (unsigned long long)cseed);
+            if (k >= 2) {
+                (void)cs_kill_go_on(p, start, rseed, ops, 0, mode, cseed, &df,
+                                    k == 2 ? CS_THEN_EXISTING : CS_THEN_FSCK_P, st, checks, what);
                 continue;
             }
             cs_fail_then_power_loss(p, start, rseed, ops, mode, cseed, &df, st, checks, what);
