@@ -1223,8 +1223,10 @@ int io_sim_is_off(struct sxp_io *io)
     return off;
 }
 
-int io_sim_dir_sync_failed(struct sxp_io *io, const char *dir, enum io_sim_syncfail how,
-                           uint64_t seed)
+/* A failed fsync of the directory dir (whole_fs 0) or syncfs of its
+ * filesystem (1): io_sim_dir_sync_failed, io_sim_fs_sync_failed. */
+static int sim_dir_or_fs_sync_failed(struct sxp_io *io, const char *dir, enum io_sim_syncfail how,
+                                     uint64_t seed, int whole_fs)
 {
     struct io_sim *s = sim_of(io);
     struct sim_node *n = NULL;
@@ -1233,9 +1235,15 @@ int io_sim_dir_sync_failed(struct sxp_io *io, const char *dir, enum io_sim_syncf
     pthread_mutex_lock(&s->mu);
     int rc = sim_resolve_dir(s, dir, &n);
     if (rc == 0)
-        rc = sim_dir_fail_locked(s, n, how, seed);
+        rc = whole_fs ? sim_fs_fail_locked(s, how, seed) : sim_dir_fail_locked(s, n, how, seed);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+int io_sim_dir_sync_failed(struct sxp_io *io, const char *dir, enum io_sim_syncfail how,
+                           uint64_t seed)
+{
+    return sim_dir_or_fs_sync_failed(io, dir, how, seed, 0);
 }
 
 int io_sim_file_sync_failed(struct sxp_io *io, const char *path, enum io_sim_syncfail how,
@@ -1256,16 +1264,7 @@ int io_sim_file_sync_failed(struct sxp_io *io, const char *path, enum io_sim_syn
 int io_sim_fs_sync_failed(struct sxp_io *io, const char *path, enum io_sim_syncfail how,
                           uint64_t seed)
 {
-    struct io_sim *s = sim_of(io);
-    struct sim_node *n = NULL;
-    if ((unsigned)how >= IO_SIM_SYNCFAIL_COUNT)
-        return -EINVAL;
-    pthread_mutex_lock(&s->mu);
-    int rc = sim_resolve_dir(s, path, &n);
-    if (rc == 0)
-        rc = sim_fs_fail_locked(s, how, seed);
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return sim_dir_or_fs_sync_failed(io, path, how, seed, 1);
 }
 
 void io_sim_sync_all(struct sxp_io *io)

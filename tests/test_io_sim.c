@@ -636,6 +636,29 @@ static void digest_sees_every_change_and_no_read(void **state)
     assert_true(io_sim_digest(io) != d3);
 }
 
+/* io_sim_dir_sync_failed, io_sim_file_sync_failed or io_sim_fs_sync_failed. */
+typedef int (*tsim_fail_fn)(struct sxp_io *sim, const char *path, enum io_sim_syncfail how,
+                            uint64_t seed);
+
+/* The outcome RANDOM takes for seed at path, drawn on two copies of base:
+ * one of the three others, and the same both times. */
+static int tsim_random_outcome(struct sxp_io *base, tsim_fail_fn fail_with, const char *path,
+                               uint64_t seed)
+{
+    int how = -1;
+    for (int k = 0; k < 2; k++) {
+        struct sxp_io *io = NULL;
+        assert_int_equal(io_sim_clone(base, &io), 0);
+        int got = fail_with(io, path, IO_SIM_SYNCFAIL_RANDOM, seed);
+        assert_true(got >= 0 && got < IO_SIM_SYNCFAIL_RANDOM);
+        if (k == 1)
+            assert_int_equal(got, how);
+        how = got;
+        io->destroy(io);
+    }
+    return how;
+}
+
 /* ---- a failed directory fsync (io_sim_dir_sync_failed) ------------------ */
 
 /* KEEP: the entries stay pending, and a later fsync makes them durable. */
@@ -725,10 +748,7 @@ static void failed_dir_fsync_partial_keeps_each_entry_or_none_by_seed(void **sta
             io->destroy(io);
         }
         assert_memory_equal(kept[0], kept[1], sizeof(kept[0]));
-        int how = io_sim_dir_sync_failed(base, "/d", IO_SIM_SYNCFAIL_RANDOM, seed);
-        assert_true(how >= 0 && how < IO_SIM_SYNCFAIL_RANDOM);
-        assert_int_equal(io_sim_dir_sync_failed(base, "/d", IO_SIM_SYNCFAIL_RANDOM, seed), how);
-        seen[how] = 1;
+        seen[tsim_random_outcome(base, io_sim_dir_sync_failed, "/d", seed)] = 1;
     }
     assert_true(seen_kept && seen_lost);
     for (int k = 0; k < IO_SIM_SYNCFAIL_RANDOM; k++)
@@ -999,15 +1019,7 @@ static void failed_fdatasync_partial_keeps_each_page_or_none_by_seed(void **stat
             io->destroy(io);
         }
         assert_memory_equal(kept[0], kept[1], sizeof(kept[0]));
-        int how = io_sim_file_sync_failed(base, "/d/a", IO_SIM_SYNCFAIL_RANDOM, seed);
-        assert_true(how >= 0 && how < IO_SIM_SYNCFAIL_RANDOM);
-        seen[how] = 1;
-        /* Drawn again with the same seed, the same outcome (on a copy:
-         * the first draw changed base, and a drop is not undone). */
-        struct sxp_io *io = NULL;
-        assert_int_equal(io_sim_clone(base, &io), 0);
-        assert_int_equal(io_sim_file_sync_failed(io, "/d/a", IO_SIM_SYNCFAIL_RANDOM, seed), how);
-        io->destroy(io);
+        seen[tsim_random_outcome(base, io_sim_file_sync_failed, "/d/a", seed)] = 1;
     }
     assert_true(seen_kept && seen_lost);
     for (int k = 0; k < IO_SIM_SYNCFAIL_RANDOM; k++)
@@ -1087,14 +1099,7 @@ static void failed_syncfs_partial_and_random_go_by_seed(void **state)
             free(got);
         }
         io->destroy(io);
-        assert_int_equal(io_sim_clone(base, &io), 0);
-        int how = io_sim_fs_sync_failed(io, "/d", IO_SIM_SYNCFAIL_RANDOM, seed);
-        assert_true(how >= 0 && how < IO_SIM_SYNCFAIL_RANDOM);
-        seen[how] = 1;
-        io->destroy(io);
-        assert_int_equal(io_sim_clone(base, &io), 0);
-        assert_int_equal(io_sim_fs_sync_failed(io, "/d", IO_SIM_SYNCFAIL_RANDOM, seed), how);
-        io->destroy(io);
+        seen[tsim_random_outcome(base, io_sim_fs_sync_failed, "/d", seed)] = 1;
     }
     assert_true(seen_kept && seen_lost);
     for (int k = 0; k < IO_SIM_SYNCFAIL_RANDOM; k++)
