@@ -195,6 +195,8 @@ int lock_state(struct sxp_io *io, int fd)
         int same = io->boot_id(io, boot, sizeof(boot)) == 0 && strcmp(text + pl, boot) == 0;
         return same ? LOCK_CLEAN | LOCK_UNSYNCED : LOCK_UNSYNCED;
     }
+    if (len == strlen(LOCK_RESETTLE_TEXT) && memcmp(text, LOCK_RESETTLE_TEXT, len) == 0)
+        return LOCK_UNSYNCED | LOCK_RESETTLE; /* K-6, A FAILED SETTLE */
     /* A session's first line; anything else (torn, damaged) says nothing
      * of syncs, and only a session without them needs K-6. */
     return lock_line_unsynced(text, memchr(text, '\n', len)) ? LOCK_UNSYNCED : 0;
@@ -220,19 +222,143 @@ int lock_mark_clean(struct sxp_io *io, int fd, int sync)
     return lock_write(io, fd, text, 0);
 }
 
-int lock_settle(struct sxp_io *io, const char *root, char *bad)
+/* The names in one directory, for lock_rewrite_dir. */
+struct lock_names {
+    char **v;
+    int *is_dir;
+    size_t n, cap;
+    int oom;
+};
+
+static int lock_names_add(void *arg, const char *name, int is_dir)
 {
-    const char *sub[] = {NULL, "streams", "kv", "blobs"};
-    for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
-        int rc = sub[i] ? layout_path(root, sub[i], bad) : 0;
+    struct lock_names *ns = arg;
+    if (ns->n == ns->cap) {
+        size_t cap = ns->cap ? 2 * ns->cap : 64;
+        char **v = realloc(ns->v, cap * sizeof(*v));
+        if (v)
+            ns->v = v;
+        int *d = v ? realloc(ns->is_dir, cap * sizeof(*d)) : NULL;
+        if (d)
+            ns->is_dir = d;
+        if (!v || !d) {
+            ns->oom = 1;
+            return -ENOMEM;
+        }
+        ns->cap = cap;
+    }
+    if ((ns->v[ns->n] = strdup(name)) == NULL) {
+        ns->oom = 1;
+        return -ENOMEM;
+    }
+    ns->is_dir[ns->n++] = is_dir;
+    return 0;
+}
+
+/* K-6, A FAILED SETTLE: path's bytes, written again where they are. */
+static int lock_rewrite_file(struct sxp_io *io, const char *path, char *buf, size_t size)
+{
+    int fd = io->open(io, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+    if (fd == -ELOOP || fd == -ENOENT)
+        return 0; /* a symbolic link is not the store's; a name gone meanwhile */
+    if (fd < 0)
+        return fd;
+    uint64_t off = 0;
+    int rc = 0;
+    for (;;) {
+        ssize_t n = io->pread(io, fd, buf, size, off);
+        if (n <= 0) {
+            rc = (int)n;
+            break;
+        }
+        if ((rc = io->pwrite(io, fd, buf, (size_t)n, off)) != 0)
+            break;
+        off += (uint64_t)n;
+    }
+    (void)io->close(io, fd);
+    return rc;
+}
+
+/* Writes every file under dir again (lock_rewrite_file), depth directories
+ * deep at most; dir's own LOCK is skip (the settle's caller rewrites it). */
+static int lock_rewrite_dir(struct sxp_io *io, const char *dir, int depth, const char *skip,
+                            char *buf, size_t size, char *bad)
+{
+    struct lock_names ns = {0};
+    int rc = io->list_dir(io, dir, lock_names_add, &ns);
+    if (ns.oom)
+        rc = -ENOMEM;
+    if (rc == -ENOENT)
+        rc = 0;
+    if (rc)
+        snprintf(bad, PATH_MAX, "%s", dir);
+    for (size_t i = 0; i < ns.n && rc == 0; i++) {
+        char path[PATH_MAX];
+        if ((skip && strcmp(ns.v[i], skip) == 0) || (ns.is_dir[i] && depth == 0))
+            continue;
+        if (snprintf(path, sizeof(path), "%s/%s", dir, ns.v[i]) >= (int)sizeof(path)) {
+            rc = -ENAMETOOLONG;
+        } else if (ns.is_dir[i]) {
+            rc = lock_rewrite_dir(io, path, depth - 1, NULL, buf, size, bad);
+            continue; /* bad says where */
+        } else {
+            rc = lock_rewrite_file(io, path, buf, size);
+        }
+        if (rc)
+            snprintf(bad, PATH_MAX, "%s", path);
+    }
+    for (size_t i = 0; i < ns.n; i++)
+        free(ns.v[i]);
+    free(ns.v);
+    free(ns.is_dir);
+    return rc;
+}
+
+#define LOCK_REWRITE_BUF ((size_t)1 << 20)
+
+int lock_settle(struct sxp_io *io, const char *root, int lock_fd, char *bad)
+{
+    const char *sub[] = {NULL, "streams", "kv", "blobs", "lost+found"};
+    int rc = 0;
+    if (lock_state(io, lock_fd) & LOCK_RESETTLE) {
+        /* K-6, A FAILED SETTLE: dirty every page the failed syncfs may
+         * have left clean. The store's own folders hold files only, but
+         * lost+found/ holds a folder per save. */
+        char *buf = malloc(LOCK_REWRITE_BUF);
+        if (!buf) {
+            snprintf(bad, PATH_MAX, "%s", root);
+            return -ENOMEM;
+        }
+        rc = lock_rewrite_dir(io, root, 0, "LOCK", buf, LOCK_REWRITE_BUF, bad);
+        for (size_t i = 1; i < sizeof(sub) / sizeof(sub[0]) && rc == 0; i++) {
+            char dir[PATH_MAX];
+            rc = layout_path(root, sub[i], dir);
+            if (rc)
+                snprintf(bad, PATH_MAX, "%s", root);
+            else
+                rc = lock_rewrite_dir(io, dir, 2, NULL, buf, LOCK_REWRITE_BUF, bad);
+        }
+        free(buf);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]) - 1; i++) {
+        rc = sub[i] ? layout_path(root, sub[i], bad) : 0;
         if (rc)
             return rc;
         if (!sub[i])
             snprintf(bad, PATH_MAX, "%s", root);
         rc = io->syncfs(io, bad);
         /* A store being created may not have its directories yet. */
-        if (rc && !(rc == -ENOENT && sub[i]))
+        if (rc == -ENOENT && sub[i]) {
+            rc = 0;
+            continue;
+        }
+        if (rc) {
+            /* A FAILED SETTLE: the next settle must write every file again. */
+            (void)lock_write(io, lock_fd, LOCK_RESETTLE_TEXT, 1);
             return rc;
+        }
     }
     bad[0] = '\0';
     return 0;

@@ -58,6 +58,18 @@
  *      before their bytes, and a power loss would leave them empty (FORMAT,
  *      a kv file, a blob) under what it acknowledged. Its own LOCK text
  *      then replaces the mark.
+ *      A FAILED SETTLE. A kernel whose syncfs failed may have marked the
+ *      session's dirty pages clean all the same: reads still show them,
+ *      but no later syncfs writes them (io.h IO-5). So a failed syncfs
+ *      fails the open (or the repair), and first replaces the mark with
+ *      "unsynced resettle
+" (LOCK_RESETTLE_TEXT; synced, though the page
+ *      cache alone carries it to the next process of this boot, which is
+ *      all that needs it). A settle that finds that text first writes
+ *      every file of ROOT, streams/, kv/, blobs/ and lost+found/ again,
+ *      the bytes a read gives at the place it gives them, which dirties
+ *      every page, and only then runs its syncfs. The text reads unclean
+ *      (K-1), so recovery runs after the settle too.
  */
 #ifndef SXP_LOCK_H
 #define SXP_LOCK_H
@@ -74,6 +86,8 @@
 /* What a LOCK says: bits of lock_state. */
 #define LOCK_CLEAN 1    /* "clean\n", or "clean unsynced B\n" in boot B (K-1) */
 #define LOCK_UNSYNCED 2 /* the last session ran without syncs (K-6) */
+#define LOCK_RESETTLE 4 /* and a settle of it failed (K-6) */
+#define LOCK_RESETTLE_TEXT "unsynced resettle\n"
 
 /* Opens and locks ROOT/LOCK; *out_fd is the descriptor, *out_state its
  * lock_state. -EAGAIN naming root and the holder's pid when taken. */
@@ -92,9 +106,11 @@ static inline int lock_is_clean(struct sxp_io *io, int fd)
 {
     return (lock_state(io, fd) & LOCK_CLEAN) != 0;
 }
-/* K-6: syncfs of root, streams/, kv/ and blobs/ (those that exist). On a
- * failure, the path it failed on is in bad (PATH_MAX bytes). */
-int lock_settle(struct sxp_io *io, const char *root, char *bad);
+/* K-6: syncfs of root, streams/, kv/ and blobs/ (those that exist), after
+ * writing every file again when LOCK (lock_fd) reads LOCK_RESETTLE_TEXT.
+ * On a failure, LOCK is given that text, and the path it failed on is in
+ * bad (PATH_MAX bytes). */
+int lock_settle(struct sxp_io *io, const char *root, int lock_fd, char *bad);
 #define LOCK_DIRTY_BUCKETS 4096u
 
 /* The bucket of a stream, from its hex name (K-5). */

@@ -225,7 +225,7 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
         /* K-6: what the unsynced session wrote, durable before any of our
          * directory fsyncs can vouch for its names. */
         char bad[PATH_MAX];
-        rc = lock_settle(s->io, s->root, bad);
+        rc = lock_settle(s->io, s->root, s->lock_fd, bad);
         if (rc)
             return err_set(err, rc, "syncfs %s: %s", bad, strerror(-rc));
     }

@@ -390,7 +390,7 @@ static int fsck_settle(struct fsck_ctx *c, char *msg, size_t size)
     char bad[PATH_MAX];
     if (c->o->mode == FSCK_MODE_CHECK || !c->sync || !c->store_unsynced || c->lock_fd < 0)
         return 0;
-    int rc = lock_settle(c->io, c->root, bad);
+    int rc = lock_settle(c->io, c->root, c->lock_fd, bad);
     if (rc) {
         fsck_msgf(msg, size, "syncfs %s: %s", bad, strerror(-rc));
         return FSCK_EXIT_FAILED;

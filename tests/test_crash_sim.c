@@ -2200,6 +2200,65 @@ static void fsck_repairs_after_an_unsynced_session_make_it_durable(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* A failed syncfs whose writes the disk drops (io_sim.c, a failed syncfs):
+ * io_fault counts a syncfs as an fsync_dir, and the open's first one is
+ * lock_settle's syncfs (K-6). */
+static void tc_drop_failed_syncfs(void *arg, enum io_fault_kind kind, int when, uint64_t n,
+                                  const char *path, int res)
+{
+    struct tc *t = arg;
+    (void)n;
+    if (kind == IO_FK_FSYNC_DIR && when == 1 && res < 0)
+        assert_int_equal(io_sim_fs_sync_failed(t->sim, path, IO_SIM_SYNCFAIL_DROP, 1),
+                         IO_SIM_SYNCFAIL_DROP);
+}
+
+/* K-6 after a failed syncfs: the syncing open that settles an unsynced
+ * session fails with the syncfs's error. The disk marked the session's
+ * pages clean all the same, so a retry's syncfs succeeds without them;
+ * the syncing session that follows must still leave a store that opens
+ * after a power loss, with what it acknowledged. */
+static void tc_failed_syncfs_then_synced(struct tc *t, int killed, int fsck)
+{
+    struct sxp_err err;
+    tc_unsynced_session(t, killed);
+    io_fault_set_hook(t->io, tc_drop_failed_syncfs, t);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FSYNC_DIR, 1, -EIO, 0), 0);
+    if (fsck) {
+        assert_int_equal(tc_fsck(t, FSCK_MODE_PREEN), FSCK_EXIT_FAILED);
+    } else {
+        assert_int_equal(tc_open_fails(t, &err), -EIO);
+        assert_non_null(strstr(err.msg, "syncfs "));
+    }
+    assert_int_equal(io_fault_injected(t->io), 1);
+    io_fault_clear(t->io);
+    io_fault_set_hook(t->io, NULL, NULL);
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "b", 1), 0);
+    assert_int_equal(tc_kv_put(s, "j", "2"), 0);
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "b"), 1);
+    assert_int_equal(tc_kv_has(s, "j"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+static void a_syncing_open_after_a_failed_syncfs_of_a_clean_unsynced_session(void **state)
+{
+    tc_failed_syncfs_then_synced(*state, 0, 0);
+}
+
+static void a_syncing_open_after_a_failed_syncfs_of_a_killed_unsynced_session(void **state)
+{
+    tc_failed_syncfs_then_synced(*state, 1, 0);
+}
+
+static void a_syncing_open_after_fsck_p_failed_its_syncfs(void **state)
+{
+    tc_failed_syncfs_then_synced(*state, 1, 1);
+}
+
 /* K-2 in every mode, K-6: an unsynced session's mark is durable, so a power
  * loss in it is seen (the next open recovers), and its dirty list, written
  * without syncs, is not trusted (recovery reads every log). */
@@ -2682,6 +2741,9 @@ int main(void)
         T(a_syncing_open_after_a_clean_unsynced_session_makes_it_durable),
         T(a_syncing_open_after_a_killed_unsynced_session_makes_it_durable),
         T(fsck_repairs_after_an_unsynced_session_make_it_durable),
+        T(a_syncing_open_after_a_failed_syncfs_of_a_clean_unsynced_session),
+        T(a_syncing_open_after_a_failed_syncfs_of_a_killed_unsynced_session),
+        T(a_syncing_open_after_fsck_p_failed_its_syncfs),
         T(a_power_loss_in_an_unsynced_session_is_recovered_over_every_log),
         T(a_clean_unsynced_close_is_trusted_only_in_its_boot),
         T(fsck_reports_journal_records_and_p_writes_them_back),
