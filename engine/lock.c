@@ -279,8 +279,9 @@ static int lock_rewrite_file(struct sxp_io *io, const char *path, char *buf, siz
     return rc;
 }
 
-/* Writes every file under dir again (lock_rewrite_file), depth directories
- * deep at most; dir's own LOCK is skip (the settle's caller rewrites it). */
+/* Writes every file under dir again (lock_rewrite_file), depth folders
+ * deep at most, but for the entry named skip (ROOT/LOCK, which the settling
+ * process writes itself). */
 static int lock_rewrite_dir(struct sxp_io *io, const char *dir, int depth, const char *skip,
                             char *buf, size_t size, char *bad)
 {
@@ -342,6 +343,8 @@ int lock_settle(struct sxp_io *io, const char *root, int lock_fd, char *bad)
         if (rc)
             return rc;
     }
+    /* One syncfs syncs the whole filesystem; one per folder still names
+     * the one that failed. lost+found/ (last) is not a store folder. */
     for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]) - 1; i++) {
         rc = sub[i] ? layout_path(root, sub[i], bad) : 0;
         if (rc)
