@@ -317,10 +317,13 @@ static int lock_rewrite_dir(struct sxp_io *io, const char *dir, int depth, const
 
 #define LOCK_REWRITE_BUF ((size_t)1 << 20)
 
-int lock_settle(struct sxp_io *io, const char *root, int lock_fd, char *bad)
+/* lock_settle; on a failure bad names the path and *what the step. */
+static int lock_settle_at(struct sxp_io *io, const char *root, int lock_fd, char *bad,
+                          const char **what)
 {
     const char *sub[] = {NULL, "streams", "kv", "blobs", "lost+found"};
     int rc = 0;
+    *what = "write again";
     if (lock_state(io, lock_fd) & LOCK_RESETTLE) {
         /* K-6, A FAILED SETTLE: dirty every page the failed syncfs may
          * have left clean. The store's own folders hold files only, but
@@ -345,6 +348,7 @@ int lock_settle(struct sxp_io *io, const char *root, int lock_fd, char *bad)
     }
     /* One syncfs syncs the whole filesystem; one per folder still names
      * the one that failed. lost+found/ (last) is not a store folder. */
+    *what = "syncfs";
     for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]) - 1; i++) {
         rc = sub[i] ? layout_path(root, sub[i], bad) : 0;
         if (rc)
@@ -364,6 +368,20 @@ int lock_settle(struct sxp_io *io, const char *root, int lock_fd, char *bad)
         }
     }
     bad[0] = '\0';
+    return 0;
+}
+
+int lock_settle(struct sxp_io *io, const char *root, int lock_fd, struct sxp_err *err)
+{
+    char bad[PATH_MAX];
+    const char *what = "";
+    int rc = lock_settle_at(io, root, lock_fd, bad, &what);
+    if (rc)
+        return err_set(err, rc,
+                       "%s %s: %s: the last session ran without syncs, and what it wrote "
+                       "is not yet durable; the next syncing open writes the store's files "
+                       "again first (engine/lock.h K-6)",
+                       what, bad, strerror(-rc));
     return 0;
 }
 

@@ -108,9 +108,8 @@ static inline int lock_is_clean(struct sxp_io *io, int fd)
 }
 /* K-6: syncfs of root, streams/, kv/ and blobs/ (those that exist), after
  * writing every file again when LOCK (lock_fd) reads LOCK_RESETTLE_TEXT.
- * On a failure, LOCK is given that text, and the path it failed on is in
- * bad (PATH_MAX bytes). */
-int lock_settle(struct sxp_io *io, const char *root, int lock_fd, char *bad);
+ * On a failure, LOCK is given that text, and err names the path. */
+int lock_settle(struct sxp_io *io, const char *root, int lock_fd, struct sxp_err *err);
 #define LOCK_DIRTY_BUCKETS 4096u
 
 /* The bucket of a stream, from its hex name (K-5). */

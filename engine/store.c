@@ -224,10 +224,9 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
     if ((lstate & LOCK_UNSYNCED) && sync) {
         /* K-6: what the unsynced session wrote, durable before any of our
          * directory fsyncs can vouch for its names. */
-        char bad[PATH_MAX];
-        rc = lock_settle(s->io, s->root, s->lock_fd, bad);
+        rc = lock_settle(s->io, s->root, s->lock_fd, err);
         if (rc)
-            return err_set(err, rc, "syncfs %s: %s", bad, strerror(-rc));
+            return rc;
     }
     const char *dirs[] = {s->streams_dir, s->kv_dir, s->blobs_dir};
     int new_store = 0; /* streams/ made now: no log for recovery to look at */

@@ -387,12 +387,11 @@ static void fsck_ctx_free(struct fsck_ctx *c)
  * not make its names durable before its bytes. */
 static int fsck_settle(struct fsck_ctx *c, char *msg, size_t size)
 {
-    char bad[PATH_MAX];
+    struct sxp_err err;
     if (c->o->mode == FSCK_MODE_CHECK || !c->sync || !c->store_unsynced || c->lock_fd < 0)
         return 0;
-    int rc = lock_settle(c->io, c->root, c->lock_fd, bad);
-    if (rc) {
-        fsck_msgf(msg, size, "syncfs %s: %s", bad, strerror(-rc));
+    if (lock_settle(c->io, c->root, c->lock_fd, &err)) {
+        fsck_msgf(msg, size, "%s", err.msg);
         return FSCK_EXIT_FAILED;
     }
     return 0;

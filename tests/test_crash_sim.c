@@ -2229,6 +2229,7 @@ static void tc_failed_syncfs_then_synced(struct tc *t, int killed, int fsck)
     } else {
         assert_int_equal(tc_open_fails(t, &err), -EIO);
         assert_non_null(strstr(err.msg, "syncfs "));
+        assert_non_null(strstr(err.msg, "writes the store's files again"));
     }
     assert_int_equal(io_fault_injected(t->io), 1);
     io_fault_clear(t->io);
