@@ -84,6 +84,12 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
                        "it was removed, and the mark it held may have been above the log's max "
                        "seq (a truncate's)",
                        "-y recreates it from the log's max seq"},
+    [FSCK_SETTLE_PENDING] = {"settle-pending", FSCK_RESIDUE,
+                             "LOCK says a syncfs of what a session without syncs wrote failed "
+                             "(engine/lock.h K-6): the kernel may have dropped some of it from "
+                             "the disk's queue while reads still show it",
+                             "-p writes every file of the store again and syncs, before any "
+                             "other check"},
 };
 
 const char *fsck_class_name(enum fsck_class c)

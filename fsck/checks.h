@@ -77,6 +77,9 @@
  *   journal-header    corruption  JOURNAL's header does not       -y: the file to
  *                                 check, and records follow it    lost+found, then an
  *                                 (J-8)                           empty journal
+ *   settle-pending    residue     LOCK says a syncfs of what a    -p: every file written
+ *                                 session without syncs wrote     again and synced, before
+ *                                 failed (engine/lock.h K-6)      any other check
  * (J-n: engine/journal.c.)
  *
  * EXIT STATUS (as e2fsck's, SPEC.md section 6):
@@ -122,6 +125,7 @@ enum fsck_code {
     FSCK_JOURNAL_HEADER,
     FSCK_HW_LOWERED,
     FSCK_SEQ_LOST,
+    FSCK_SETTLE_PENDING,
     FSCK_CODE_COUNT,
 };
 

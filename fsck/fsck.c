@@ -145,6 +145,7 @@ static int fsck_lock(struct fsck_ctx *c, int *out_live, long *out_pid, char *msg
         int st = lock_state(c->io, fd);
         c->store_clean = (st & LOCK_CLEAN) != 0; /* R-3d: then nothing is torn */
         c->store_unsynced = (st & LOCK_UNSYNCED) != 0;
+        c->store_resettle = (st & LOCK_RESETTLE) != 0;
         return 0;
     }
     long pid = rc == -EAGAIN ? fsck_lock_pid(c, fd) : 0;
@@ -384,14 +385,22 @@ static void fsck_ctx_free(struct fsck_ctx *c)
 
 /* engine/lock.h K-6: repairs with syncs after a session without them first
  * make what that session wrote durable, so that their directory fsyncs do
- * not make its names durable before its bytes. */
+ * not make its names durable before its bytes. A settle that failed before
+ * is a finding (settle-pending): until the files are written again, some
+ * of their bytes may not be durable. */
 static int fsck_settle(struct fsck_ctx *c, char *msg, size_t size)
 {
     struct sxp_err err;
-    if (c->o->mode == FSCK_MODE_CHECK || !c->sync || !c->store_unsynced || c->lock_fd < 0)
-        return 0;
-    if (lock_settle(c->io, c->root, c->lock_fd, &err)) {
-        fsck_msgf(msg, size, "%s", err.msg);
+    struct fsck_finding f = {.code = FSCK_SETTLE_PENDING, .file = fsck_str(c, "LOCK")};
+    if (c->o->mode != FSCK_MODE_CHECK && c->sync && c->store_unsynced && c->lock_fd >= 0) {
+        if (lock_settle(c->io, c->root, c->lock_fd, &err)) {
+            fsck_msgf(msg, size, "%s", err.msg);
+            return FSCK_EXIT_FAILED;
+        }
+        f.action = FSCK_ACT_SETTLED;
+    }
+    if (c->store_resettle && (!f.file || fsck_flist_add(&c->tree, &f))) {
+        fsck_msgf(msg, size, "out of memory");
         return FSCK_EXIT_FAILED;
     }
     return 0;

@@ -43,6 +43,7 @@ enum fsck_action {
     FSCK_ACT_UPGRADED, /* trailers added (arg: how many) */
     FSCK_ACT_REPLAYED, /* journal records written back (arg: payload bytes) */
     FSCK_ACT_FAILED,   /* the repair failed (note says why) */
+    FSCK_ACT_SETTLED,  /* every file written again and synced (lock.h K-6) */
 };
 
 /* The detail of a hw-behind, torn-tail or temp-file under --force that the

@@ -74,6 +74,7 @@ struct fsck_ctx {
     int live;           /* -n --force, and a writer holds LOCK (check_live.c) */
     int store_clean;    /* LOCK read "clean\n" (R-3d) */
     int store_unsynced; /* LOCK says its last session ran without syncs (K-6) */
+    int store_resettle; /* ... and that a settle of it failed (K-6, settle-pending) */
     int sync_failed;    /* a repair could not make a log durable: LOCK stays */
     /* JOURNAL records not written back (-n, or held for -y): the buckets
      * of their logs, which may be empty only for now (check_seq.c) */

@@ -219,6 +219,11 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
     case FSCK_FORMAT_MISSING:
         fsck_msgf(buf, size, "no FORMAT file: a legacy store written by the reference");
         return;
+    case FSCK_SETTLE_PENDING:
+        fsck_msgf(buf, size,
+                  "a syncfs of what the last session wrote without syncs failed: some of it "
+                  "may not be durable until every file is written again");
+        return;
     case FSCK_JOURNAL_PENDING:
         fsck_msgf(buf, size,
                   "%" PRId64 " record%s (%" PRIu64
@@ -295,6 +300,9 @@ void fsck_finding_action(const struct fsck_finding *f, char *buf, size_t size)
         return;
     case FSCK_ACT_REPLAYED:
         fsck_msgf(buf, size, "written back (%" PRId64 " bytes)", f->arg);
+        return;
+    case FSCK_ACT_SETTLED:
+        fsck_msgf(buf, size, "every file written again and synced");
         return;
     case FSCK_ACT_FAILED:
         fsck_msgf(buf, size, "repair failed: %s", f->note ? f->note : "unknown error");

@@ -2234,6 +2234,15 @@ static void tc_failed_syncfs_then_synced(struct tc *t, int killed, int fsck)
     assert_int_equal(io_fault_injected(t->io), 1);
     io_fault_clear(t->io);
     io_fault_set_hook(t->io, NULL, NULL);
+    /* sxp-fsck -n reports it and leaves it (settle-pending); -p, when it
+     * is the next, writes every file again and syncs. */
+    struct fsck_report r;
+    assert_int_equal(tc_fsck_report(t, fsck ? FSCK_MODE_PREEN : FSCK_MODE_CHECK, &r),
+                     fsck ? FSCK_EXIT_REPAIRED : FSCK_EXIT_LEFT);
+    const struct fsck_finding *f = tc_finding(&r, FSCK_SETTLE_PENDING);
+    assert_non_null(f);
+    assert_int_equal(f->action, fsck ? FSCK_ACT_SETTLED : FSCK_ACT_NONE);
+    fsck_report_free(&r);
     sxp_store *s = tc_open(t);
     assert_int_equal(tc_append(s, "b", 1), 0);
     assert_int_equal(tc_kv_put(s, "j", "2"), 0);

@@ -181,6 +181,20 @@ if [ -x "$sxp" ]; then
     rm -rf "$low"
 fi
 
+# A failed settle of a session without syncs (engine/lock.h K-6): -n
+# reports settle-pending and leaves it; -p writes every file again, syncs,
+# and marks the store clean.
+cp -r "$work/s" "$work/rs"
+printf 'unsynced resettle\n' >"$work/rs/LOCK"
+expect 4 "-n: a failed settle" -- "$fsck" -n "$work/rs"
+contains "$work/out" "LOCK: a syncfs of what the last session wrote without syncs failed: some of it may not be durable until every file is written again [settle-pending, residue]" "names it"
+expect 1 "-p settles it" -- "$fsck" -p "$work/rs"
+contains "$work/out" "[settle-pending, residue] -> every file written again and synced" "says what it did"
+[ "$(cat "$work/rs/LOCK")" = clean ] || { echo "FAIL: -p did not mark the settled store clean"; fails=$((fails + 1)); }
+cmp -s "$work/s/streams/6f7264657273.log" "$work/rs/streams/6f7264657273.log" || { echo "FAIL: the settle changed a log"; fails=$((fails + 1)); }
+expect 0 "then clean" -- "$fsck" -n "$work/rs"
+rm -rf "$work/rs"
+
 # A flipped byte in the first line: corruption.
 printf 'x' | dd of="$log" bs=1 seek=3 conv=notrunc status=none
 expect 4 "-n finds the checksum mismatch" -- "$fsck" -n "$work/s"
