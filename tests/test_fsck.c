@@ -264,19 +264,6 @@ static int manifest_lines(const char *root, const char *file)
     return n;
 }
 
-/* A read-write session on root, quiet. */
-static sxp_store *open_store(const char *root)
-{
-    struct sxp_options o;
-    struct sxp_err err;
-    sxp_store *s = NULL;
-    sxp_options_init(&o);
-    o.quiet = 1;
-    if (sxp_store_open(root, &o, &s, &err) != 0)
-        fail_msg("open %s: %s", root, err.msg);
-    return s;
-}
-
 /* The number of "orders" events the engine reads, through a read-only
  * open. */
 static int engine_read_orders(const char *root)
@@ -668,7 +655,7 @@ static void a_seq_removed_after_a_clean_close_is_corruption_even_for_an_empty_lo
     struct sxp_err err;
     struct fsck_report r;
     fx_make_store(root);
-    sxp_store *s = open_store(root);
+    sxp_store *s = tu_open(root);
     assert_int_equal(sxp_stream_truncate(s, "orders", 6, FX_ORDERS, &err), 0);
     assert_int_equal(sxp_store_close(s), 0);
     assert_int_equal(fx_file_size(fx_join(p, root, FX_ORDERS_LOG)), 0);
@@ -978,7 +965,7 @@ static void check_leaves_the_journal_access_time_alone(void **state)
     char root[PATH_MAX];
     static const char *const files[] = {"JOURNAL", NULL};
     fx_tmpdir(root);
-    assert_int_equal(sxp_store_close(open_store(root)), 0);
+    assert_int_equal(sxp_store_close(tu_open(root)), 0);
     age_atimes(root, files);
     assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
     assert_atimes_aged(root, files);
