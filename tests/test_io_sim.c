@@ -659,6 +659,16 @@ static int tsim_random_outcome(struct sxp_io *base, tsim_fail_fn fail_with, cons
     return how;
 }
 
+/* What each PARTIAL-and-RANDOM case asserts over its seeds: PARTIAL both
+ * kept something and lost something, and RANDOM took each outcome. */
+static void tsim_assert_every_outcome(int seen_kept, int seen_lost,
+                                      const int seen[IO_SIM_SYNCFAIL_RANDOM])
+{
+    assert_true(seen_kept && seen_lost);
+    for (int k = 0; k < IO_SIM_SYNCFAIL_RANDOM; k++)
+        assert_true(seen[k]);
+}
+
 /* ---- a failed directory fsync (io_sim_dir_sync_failed) ------------------ */
 
 /* KEEP: the entries stay pending, and a later fsync makes them durable. */
@@ -750,9 +760,7 @@ static void failed_dir_fsync_partial_keeps_each_entry_or_none_by_seed(void **sta
         assert_memory_equal(kept[0], kept[1], sizeof(kept[0]));
         seen[tsim_random_outcome(base, io_sim_dir_sync_failed, "/d", seed)] = 1;
     }
-    assert_true(seen_kept && seen_lost);
-    for (int k = 0; k < IO_SIM_SYNCFAIL_RANDOM; k++)
-        assert_true(seen[k]);
+    tsim_assert_every_outcome(seen_kept, seen_lost, seen);
 }
 
 static void failed_dir_fsync_of_no_directory_or_while_off_is_an_error(void **state)
@@ -1021,9 +1029,7 @@ static void failed_fdatasync_partial_keeps_each_page_or_none_by_seed(void **stat
         assert_memory_equal(kept[0], kept[1], sizeof(kept[0]));
         seen[tsim_random_outcome(base, io_sim_file_sync_failed, "/d/a", seed)] = 1;
     }
-    assert_true(seen_kept && seen_lost);
-    for (int k = 0; k < IO_SIM_SYNCFAIL_RANDOM; k++)
-        assert_true(seen[k]);
+    tsim_assert_every_outcome(seen_kept, seen_lost, seen);
 }
 
 /* ---- a failed syncfs (io_sim_fs_sync_failed) ----------------------------- */
@@ -1101,9 +1107,7 @@ static void failed_syncfs_partial_and_random_go_by_seed(void **state)
         io->destroy(io);
         seen[tsim_random_outcome(base, io_sim_fs_sync_failed, "/d", seed)] = 1;
     }
-    assert_true(seen_kept && seen_lost);
-    for (int k = 0; k < IO_SIM_SYNCFAIL_RANDOM; k++)
-        assert_true(seen[k]);
+    tsim_assert_every_outcome(seen_kept, seen_lost, seen);
     assert_int_equal(io_sim_fs_sync_failed(base, "/nope", IO_SIM_SYNCFAIL_DROP, 1), -ENOENT);
     assert_int_equal(io_sim_fs_sync_failed(base, "/d/a", IO_SIM_SYNCFAIL_DROP, 1), -ENOTDIR);
     assert_int_equal(io_sim_fs_sync_failed(base, "/d", IO_SIM_SYNCFAIL_COUNT, 1), -EINVAL);
