@@ -14,6 +14,7 @@
 #include "err.h"
 #include "frame.h"
 #include "layout.h"
+#include "residue.h"
 
 #define LOCK_DEAD_WAIT_MS 5000
 #define LOCK_DIRTY_MARK " +dirty"
@@ -256,25 +257,18 @@ static int lock_names_add(void *arg, const char *name, int is_dir)
 }
 
 /* K-6, A FAILED SETTLE: path's bytes, written again where they are. */
-static int lock_rewrite_file(struct sxp_io *io, const char *path, char *buf, size_t size)
+static int lock_rewrite_file(struct sxp_io *io, const char *path)
 {
+    struct sxp_err err;
+    uint64_t size = 0;
     int fd = io->open(io, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd == -ELOOP || fd == -ENOENT)
         return 0; /* a symbolic link is not the store's; a name gone meanwhile */
     if (fd < 0)
         return fd;
-    uint64_t off = 0;
-    int rc = 0;
-    for (;;) {
-        ssize_t n = io->pread(io, fd, buf, size, off);
-        if (n <= 0) {
-            rc = (int)n;
-            break;
-        }
-        if ((rc = io->pwrite(io, fd, buf, (size_t)n, off)) != 0)
-            break;
-        off += (uint64_t)n;
-    }
+    int rc = io->fsize(io, fd, &size);
+    if (rc == 0)
+        rc = residue_rewrite_all(io, fd, path, 0, size, &err);
     (void)io->close(io, fd);
     return rc;
 }
@@ -283,7 +277,7 @@ static int lock_rewrite_file(struct sxp_io *io, const char *path, char *buf, siz
  * deep at most, but for the entry named skip (ROOT/LOCK, which the settling
  * process writes itself). */
 static int lock_rewrite_dir(struct sxp_io *io, const char *dir, int depth, const char *skip,
-                            char *buf, size_t size, char *bad)
+                            char *bad)
 {
     struct lock_names ns = {0};
     int rc = io->list_dir(io, dir, lock_names_add, &ns);
@@ -300,10 +294,10 @@ static int lock_rewrite_dir(struct sxp_io *io, const char *dir, int depth, const
         if (snprintf(path, sizeof(path), "%s/%s", dir, ns.v[i]) >= (int)sizeof(path)) {
             rc = -ENAMETOOLONG;
         } else if (ns.is_dir[i]) {
-            rc = lock_rewrite_dir(io, path, depth - 1, NULL, buf, size, bad);
+            rc = lock_rewrite_dir(io, path, depth - 1, NULL, bad);
             continue; /* bad says where */
         } else {
-            rc = lock_rewrite_file(io, path, buf, size);
+            rc = lock_rewrite_file(io, path);
         }
         if (rc)
             snprintf(bad, PATH_MAX, "%s", path);
@@ -314,8 +308,6 @@ static int lock_rewrite_dir(struct sxp_io *io, const char *dir, int depth, const
     free(ns.is_dir);
     return rc;
 }
-
-#define LOCK_REWRITE_BUF ((size_t)1 << 20)
 
 /* lock_settle; on a failure bad names the path and *what the step. */
 static int lock_settle_at(struct sxp_io *io, const char *root, int lock_fd, char *bad,
@@ -328,21 +320,15 @@ static int lock_settle_at(struct sxp_io *io, const char *root, int lock_fd, char
         /* K-6, A FAILED SETTLE: dirty every page the failed syncfs may
          * have left clean. The store's own folders hold files only, but
          * lost+found/ holds a folder per save. */
-        char *buf = malloc(LOCK_REWRITE_BUF);
-        if (!buf) {
-            snprintf(bad, PATH_MAX, "%s", root);
-            return -ENOMEM;
-        }
-        rc = lock_rewrite_dir(io, root, 0, "LOCK", buf, LOCK_REWRITE_BUF, bad);
+        rc = lock_rewrite_dir(io, root, 0, "LOCK", bad);
         for (size_t i = 1; i < sizeof(sub) / sizeof(sub[0]) && rc == 0; i++) {
             char dir[PATH_MAX];
             rc = layout_path(root, sub[i], dir);
             if (rc)
                 snprintf(bad, PATH_MAX, "%s", root);
             else
-                rc = lock_rewrite_dir(io, dir, 2, NULL, buf, LOCK_REWRITE_BUF, bad);
+                rc = lock_rewrite_dir(io, dir, 2, NULL, bad);
         }
-        free(buf);
         if (rc)
             return rc;
     }

@@ -127,6 +127,15 @@ int residue_rewrite(struct sxp_io *io, int fd, const char *path, uint64_t from, 
         *out_bytes = 0;
     if (to > COMMIT_MAX_UNSYNCED && from < to - COMMIT_MAX_UNSYNCED)
         from = to - COMMIT_MAX_UNSYNCED;
+    int rc = residue_rewrite_all(io, fd, path, from, to, err);
+    if (rc == 0 && out_bytes != NULL && from < to)
+        *out_bytes = to - from;
+    return rc;
+}
+
+int residue_rewrite_all(struct sxp_io *io, int fd, const char *path, uint64_t from, uint64_t to,
+                        struct sxp_err *err)
+{
     if (from >= to)
         return 0;
     size_t cap = to - from < RESIDUE_REWRITE_CHUNK ? (size_t)(to - from) : RESIDUE_REWRITE_CHUNK;
@@ -138,7 +147,7 @@ int residue_rewrite(struct sxp_io *io, int fd, const char *path, uint64_t from, 
         size_t len = to - off < cap ? (size_t)(to - off) : cap;
         ssize_t n = io->pread(io, fd, buf, len, off);
         if (n >= 0 && (size_t)n != len)
-            n = -EIO; /* the log is locked: nothing else can cut it */
+            n = -EIO; /* the store is locked: nothing else can cut the file */
         if (n < 0)
             rc = err_set(err, (int)n, "read %s at byte %llu: %s", path, (unsigned long long)off,
                          strerror((int)-n));
@@ -147,8 +156,6 @@ int residue_rewrite(struct sxp_io *io, int fd, const char *path, uint64_t from, 
                          strerror(-rc));
     }
     free(buf);
-    if (rc == 0 && out_bytes != NULL)
-        *out_bytes = to - from;
     return rc;
 }
 

@@ -32,6 +32,11 @@ SXP_MUST_CHECK int residue_cut_tail(struct sxp_io *io, int fd, const char *path,
  * was written (R-2). *out_bytes (may be NULL) gets the bytes written. */
 SXP_MUST_CHECK int residue_rewrite(struct sxp_io *io, int fd, const char *path, uint64_t from,
                                    uint64_t to, uint64_t *out_bytes, struct sxp_err *err);
+/* The same for every byte of [from, to), with no window: engine/lock.h K-6
+ * writes whole files again after a failed syncfs. The file must not
+ * shrink meanwhile (a short read is -EIO). */
+SXP_MUST_CHECK int residue_rewrite_all(struct sxp_io *io, int fd, const char *path, uint64_t from,
+                                       uint64_t to, struct sxp_err *err);
 
 /* R-4: atomically writes seq_path (a .seq file in dir) to hold value:
  * temp file, fdatasync, rename, fsync of dir. */
