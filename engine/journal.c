@@ -500,6 +500,17 @@ static int journal_written_cmp(const void *a, const void *b)
                   ((const struct journal_written *)b)->hex);
 }
 
+static int journal_written_key_cmp(const void *key, const void *w)
+{
+    return strcmp(key, ((const struct journal_written *)w)->hex);
+}
+
+const struct journal_written *journal_written_find(const struct journal_written_list *l,
+                                                   const char *hex)
+{
+    return l->n ? bsearch(hex, l->v, l->n, sizeof(*l->v), journal_written_key_cmp) : NULL;
+}
+
 /* The unbroken runs of ls, sorted, into *out. */
 static int journal_written_list(const struct journal_logs *ls, struct journal_written_list *out,
                                 struct sxp_err *err)

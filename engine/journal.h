@@ -82,6 +82,9 @@ struct journal_written_list {
     struct journal_written *v; /* sorted by hex; free() it */
     size_t n;
 };
+/* The run l holds for streams/<hex>.log, or NULL. */
+const struct journal_written *journal_written_find(const struct journal_written_list *l,
+                                                   const char *hex);
 
 /* J-6: writes every valid record of ROOT/JOURNAL's current generation back
  * into its log, in journal order, then fdatasyncs those logs (when sync),

@@ -475,19 +475,8 @@ static void recover_flush(const struct recover_ctx *c, struct recover_pending *p
 static int recover_written(const struct recover_ctx *c, const char *stem, uint64_t from,
                            uint64_t to)
 {
-    const struct journal_written_list *l = &c->written;
-    size_t lo = 0, hi = l->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int cmp = strcmp(stem, l->v[mid].hex);
-        if (cmp == 0)
-            return l->v[mid].lo <= from && to <= l->v[mid].hi;
-        if (cmp < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return 0;
+    const struct journal_written *w = journal_written_find(&c->written, stem);
+    return w && w->lo <= from && to <= w->hi;
 }
 
 /* R-2, R-3 and R-4 for streams/<stem>.log. A log kept whole is left open in
