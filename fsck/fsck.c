@@ -391,7 +391,7 @@ static void fsck_ctx_free(struct fsck_ctx *c)
 static int fsck_settle(struct fsck_ctx *c, char *msg, size_t size)
 {
     struct sxp_err err;
-    struct fsck_finding f = {.code = FSCK_SETTLE_PENDING, .file = fsck_str(c, "LOCK")};
+    struct fsck_finding f = {.code = FSCK_SETTLE_PENDING};
     if (c->o->mode != FSCK_MODE_CHECK && c->sync && c->store_unsynced && c->lock_fd >= 0) {
         if (lock_settle(c->io, c->root, c->lock_fd, &err)) {
             fsck_msgf(msg, size, "%s", err.msg);
@@ -399,7 +399,8 @@ static int fsck_settle(struct fsck_ctx *c, char *msg, size_t size)
         }
         f.action = FSCK_ACT_SETTLED;
     }
-    if (c->store_resettle && (!f.file || fsck_flist_add(&c->tree, &f))) {
+    if (c->store_resettle &&
+        ((f.file = fsck_str(c, "LOCK")) == NULL || fsck_flist_add(&c->tree, &f))) {
         fsck_msgf(msg, size, "out of memory");
         return FSCK_EXIT_FAILED;
     }
