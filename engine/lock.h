@@ -62,8 +62,7 @@
  *      session's dirty pages clean all the same: reads still show them,
  *      but no later syncfs writes them (io.h IO-5). So a failed syncfs
  *      fails the open (or the repair), and first replaces the mark with
- *      "unsynced resettle
-" (LOCK_RESETTLE_TEXT; synced, though the page
+ *      "unsynced resettle\n" (LOCK_RESETTLE_TEXT; synced, though the page
  *      cache alone carries it to the next process of this boot, which is
  *      all that needs it). A settle that finds that text first writes
  *      every file of ROOT, streams/, kv/, blobs/ and lost+found/ again,
