@@ -32,7 +32,7 @@
  * is most of the round's CPU time, and the thread that has just built the
  * buffer copies it sooner than a worker does: side by side, the 100-byte
  * batch's p50 went from 426-483 us to 381-401 us (four pairs,
- * docs/performance.md, "Stop 19"). Smaller writes showed no difference
+ * docs/perf/history.md, "Stop 19"). Smaller writes showed no difference
  * (they stay linked); 16 MiB writes were slower that way (the writing
  * thread pays the kernel's dirty-page throttling), so they go to a worker
  * as before. With several requests, the workers copy them in parallel.
