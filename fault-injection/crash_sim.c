@@ -287,13 +287,15 @@ static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp
         w->errors++;
 }
 
+/* cs_check's how. */
+#define CS_CHECK_FSCK 1u /* export and run sxp-fsck -n this time */
+
 /* Opens the store on io after a crash and checks it against base (the
- * state the run started from) and h. out_base (may be NULL) gets the
- * recovered state before anything is added. fsck_every:
- * export and run sxp-fsck -n this time. */
+ * state the run started from) and h, as how says. out_base (may be NULL)
+ * gets the recovered state before anything is added. */
 static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sxp_io *io,
                      const struct crash_base *base, const struct crash_hist *h, uint64_t seed,
-                     struct crash_base *out_base, int run_fsck, struct crash_stats *st,
+                     struct crash_base *out_base, unsigned how, struct crash_stats *st,
                      const char *what)
 {
     struct sxp_options o;
@@ -333,7 +335,7 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
     if (rc < 0) {
         fprintf(p->out, "%s: BAD: close failed: %s\n", what, strerror(-rc));
         v.bad++;
-    } else if (run_fsck && p->fsck != NULL) {
+    } else if ((how & CS_CHECK_FSCK) && p->fsck != NULL) {
         char real[] = "/tmp/sxp-crash-sim-XXXXXX";
         if (mkdtemp(real) == NULL) {
             v.bad++;
@@ -353,7 +355,7 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
             }
             (void)crash_rmrf(real);
         }
-    } else if (run_fsck) {
+    } else if (how & CS_CHECK_FSCK) {
         st->fsck_skipped++;
     }
     st->acked += v.acked;
@@ -363,12 +365,13 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
 }
 
 /* Replays the workload on a disk from start with a power loss (or a kill)
- * at point. Returns the disk, booted again, and the history. */
+ * at point, the store opened with cs_play's flags play. Returns the disk,
+ * booted again, and the history. */
 static int cs_replay(const struct crash_params *p, const struct cs_start *start, uint64_t seed,
-                     unsigned ops, unsigned threads, uint64_t point, enum io_sim_mode mode,
-                     uint64_t crash_seed, int kill_only, const struct cs_fail *df,
-                     struct crash_hist *h, struct sxp_io **out_sim, struct sxp_io **out_io,
-                     struct crash_stats *st, const char *what)
+                     unsigned ops, unsigned threads, unsigned play, uint64_t point,
+                     enum io_sim_mode mode, uint64_t crash_seed, int kill_only,
+                     const struct cs_fail *df, struct crash_hist *h, struct sxp_io **out_sim,
+                     struct sxp_io **out_io, struct crash_stats *st, const char *what)
 {
     struct sxp_io *sim = NULL, *io = NULL;
     struct crash_reporter rep;
@@ -384,7 +387,7 @@ static int cs_replay(const struct crash_params *p, const struct cs_start *start,
     hook.sim = sim;
     io_fault_set_hook(io, cs_hook_fn, &hook);
     crash_reporter_init(&rep, -1, h);
-    cs_play(p, sim, io, &rep, seed, ops, df ? CS_GO_ON : 0, threads, &w, NULL, st, what);
+    cs_play(p, sim, io, &rep, seed, ops, play | (df ? CS_GO_ON : 0), threads, &w, NULL, st, what);
     crash_reporter_destroy(&rep);
     io_fault_set_hook(io, NULL, NULL);
     if (point == 0 && df == NULL && w.errors != 0) {
@@ -514,34 +517,24 @@ static void cs_fsck_p(const struct crash_params *p, struct sxp_io *io, struct cr
     fsck_report_free(&r);
 }
 
-/* KILL THEN POWER LOSS: a replay whose process dies at point (0: once
- * the workload ran), with df failing one of its syncs (or NULL); then
- * what then says runs on the same page cache (sxp-fsck -p or not, the
- * store opened again and a second workload, whose acknowledged appends
- * land after what the repair vouched for), the power fails with mode and
- * the store is checked. Returns -1 when the replay could not run
- * (counted as bad). */
-static int cs_kill_go_on(const struct crash_params *p, const struct cs_start *start, uint64_t rseed,
-                         unsigned ops, uint64_t point, enum io_sim_mode mode, uint64_t cseed,
-                         const struct cs_fail *df, enum cs_then then, struct crash_stats *st,
-                         uint64_t *checks, const char *what)
+/* KILL THEN POWER LOSS, on the disk sim (io over it) that a killed
+ * process left, h its history cut: what then says runs on the same page
+ * cache (sxp-fsck -p or not, the store opened again and a second
+ * workload, whose ids follow h's and whose acknowledged appends land after
+ * what the repair vouched for), the power fails with mode and the store is
+ * checked. io (and sim) are destroyed. */
+static void cs_go_on(const struct crash_params *p, const struct cs_start *start, struct sxp_io *sim,
+                     struct sxp_io *io, struct crash_hist *h, uint64_t rseed, unsigned ops,
+                     enum io_sim_mode mode, uint64_t cseed, enum cs_then then,
+                     struct crash_stats *st, uint64_t *checks, const char *what)
 {
-    struct crash_hist h;
     struct crash_reporter rep;
     struct crash_workload w;
-    struct sxp_io *sim = NULL, *io = NULL;
-    crash_hist_init(&h);
-    if (cs_replay(p, start, rseed, ops, 1, point, mode, cseed, 1, df, &h, &sim, &io, st, what) <
-        0) {
-        st->bad++;
-        crash_hist_free(&h);
-        return -1;
-    }
     if (then == CS_THEN_FSCK_P)
         cs_fsck_p(p, io, st, what);
-    crash_reporter_init(&rep, -1, &h);
+    crash_reporter_init(&rep, -1, h);
     /* Ids of the second workload follow the first's. */
-    rep.next_id = (uint32_t)h.n;
+    rep.next_id = (uint32_t)h->n;
     cs_play(p, sim, io, &rep, crash_mix(rseed, 99), ops / 2 + 1,
             then == CS_THEN_WORKLOAD ? 0 : CS_EXISTING_ONLY, 1, &w, NULL, st, what);
     crash_reporter_destroy(&rep);
@@ -550,11 +543,33 @@ static int cs_kill_go_on(const struct crash_params *p, const struct cs_start *st
         st->bad++;
     }
     io_sim_crash(sim, cseed, mode);
-    crash_hist_cut(&h);
+    crash_hist_cut(h);
     io_sim_restart(sim);
     st->kills++;
-    cs_check(p, sim, io, &start->base, &h, rseed, NULL, ++*checks % 16 == 0, st, what);
+    cs_check(p, sim, io, &start->base, h, rseed, NULL, ++*checks % 16 == 0 ? CS_CHECK_FSCK : 0, st,
+             what);
     io->destroy(io);
+}
+
+/* KILL THEN POWER LOSS: a replay whose process dies at point (0: once
+ * the workload ran), its store opened with cs_play's flags play, with df
+ * failing one of its syncs (or NULL); then cs_go_on. Returns -1 when the
+ * replay could not run (counted as bad). */
+static int cs_kill_go_on(const struct crash_params *p, const struct cs_start *start, uint64_t rseed,
+                         unsigned ops, unsigned play, uint64_t point, enum io_sim_mode mode,
+                         uint64_t cseed, const struct cs_fail *df, enum cs_then then,
+                         struct crash_stats *st, uint64_t *checks, const char *what)
+{
+    struct crash_hist h;
+    struct sxp_io *sim = NULL, *io = NULL;
+    crash_hist_init(&h);
+    if (cs_replay(p, start, rseed, ops, 1, play, point, mode, cseed, 1, df, &h, &sim, &io, st,
+                  what) < 0) {
+        st->bad++;
+        crash_hist_free(&h);
+        return -1;
+    }
+    cs_go_on(p, start, sim, io, &h, rseed, ops, mode, cseed, then, st, checks, what);
     crash_hist_free(&h);
     return 0;
 }
@@ -576,8 +591,8 @@ static void cs_point(const struct crash_params *p, const struct cs_start *start,
                  (unsigned long long)p->seed, run, (unsigned long long)point, last ? " (end)" : "",
                  io_sim_mode_name(cs_outcomes[o]), (unsigned long long)cseed);
         crash_hist_init(&h);
-        if (cs_replay(p, start, rseed, ops, 1, last ? 0 : point, cs_outcomes[o], cseed, 0, NULL, &h,
-                      &sim, &io, st, what) < 0) {
+        if (cs_replay(p, start, rseed, ops, 1, 0, last ? 0 : point, cs_outcomes[o], cseed, 0, NULL,
+                      &h, &sim, &io, st, what) < 0) {
             st->bad++;
             crash_hist_free(&h);
             continue;
@@ -589,8 +604,8 @@ static void cs_point(const struct crash_params *p, const struct cs_start *start,
         struct sxp_io *disk = NULL;
         if (recovery && io_sim_clone(sim, &disk) < 0)
             disk = NULL;
-        cs_check(p, sim, io, &start->base, &h, rseed, recovery ? &ref : NULL, ++*checks % 16 == 0,
-                 st, what);
+        cs_check(p, sim, io, &start->base, &h, rseed, recovery ? &ref : NULL,
+                 ++*checks % 16 == 0 ? CS_CHECK_FSCK : 0, st, what);
         if (disk != NULL) {
             cs_recovery_crashes(p, disk, &start->base, &h, cseed, &ref, st, what);
             disk->destroy(disk);
@@ -611,7 +626,7 @@ static void cs_point(const struct crash_params *p, const struct cs_start *start,
                  "sim seed %llu run %u point %llu%s: kill, recover, power loss %s/%llu",
                  (unsigned long long)p->seed, run, (unsigned long long)point, last ? " (end)" : "",
                  io_sim_mode_name(mode), (unsigned long long)cseed);
-        if (cs_kill_go_on(p, start, rseed, ops, last ? 0 : point, mode, cseed, NULL,
+        if (cs_kill_go_on(p, start, rseed, ops, 0, last ? 0 : point, mode, cseed, NULL,
                           k == 0 ? CS_THEN_EXISTING : CS_THEN_WORKLOAD, st, checks, what) < 0)
             return;
     }
@@ -628,13 +643,14 @@ static void cs_fail_then_power_loss(const struct crash_params *p, const struct c
     struct crash_hist h;
     struct sxp_io *sim = NULL, *io = NULL;
     crash_hist_init(&h);
-    if (cs_replay(p, start, rseed, ops, 1, 0, mode, cseed, 0, df, &h, &sim, &io, st, what) < 0) {
+    if (cs_replay(p, start, rseed, ops, 1, 0, 0, mode, cseed, 0, df, &h, &sim, &io, st, what) < 0) {
         st->bad++;
         crash_hist_free(&h);
         return;
     }
     st->kills++;
-    cs_check(p, sim, io, &start->base, &h, rseed, NULL, ++*checks % 16 == 0, st, what);
+    cs_check(p, sim, io, &start->base, &h, rseed, NULL, ++*checks % 16 == 0 ? CS_CHECK_FSCK : 0, st,
+             what);
     io->destroy(io);
     crash_hist_free(&h);
 }
@@ -730,7 +746,7 @@ static void cs_syncfails(const struct crash_params *p, const struct cs_start *st
                               : "",
                      io_sim_mode_name(mode), (unsigned long long)cseed);
             if (k >= 2) {
-                (void)cs_kill_go_on(p, start, rseed, ops, 0, mode, cseed, &df,
+                (void)cs_kill_go_on(p, start, rseed, ops, 0, 0, mode, cseed, &df,
                                     k == 2 ? CS_THEN_EXISTING : CS_THEN_FSCK_P, st, checks, what);
                 continue;
             }
@@ -897,11 +913,11 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
                     if (k == 0)
                         snprintf(whatk, sizeof(whatk), "%s", what);
                     crash_hist_init(&h);
-                    if (cs_replay(p, &start, rseed, mops, p->threads, point, mode, cseed, 0,
+                    if (cs_replay(p, &start, rseed, mops, p->threads, 0, point, mode, cseed, 0,
                                   k ? &df : NULL, &h, &msim, &mio, st, whatk) == 0) {
                         st->kills++;
-                        cs_check(p, msim, mio, &start.base, &h, rseed, NULL, ++checks % 16 == 0, st,
-                                 whatk);
+                        cs_check(p, msim, mio, &start.base, &h, rseed, NULL,
+                                 ++checks % 16 == 0 ? CS_CHECK_FSCK : 0, st, whatk);
                         mio->destroy(mio);
                     }
                     crash_hist_free(&h);
