@@ -34,6 +34,16 @@
  *        present hashes to its cid
  *   G-7  the recovered store takes new appends continuing from last-seq
  *   G-8  sxp-fsck -n finds the store clean after recovery and a clean close
+ *
+ * THE UNPROMISED (crash_hist_unack). For an op written without syncs that
+ * a power loss cut before anything made it durable, the checks ask only
+ * what the engine still promises then (docs/durability.md, SXP_SYNC_NONE):
+ * it may or may not have taken effect (G-1, G-3, G-5 and G-6 as for an op
+ * in flight); a truncate of it may have taken every event of its stream
+ * (the log it rewrote may be lost whole); and a read of a stream, key or
+ * blob it wrote may fail, naming the damage. Nothing else is relaxed: a
+ * read that succeeds shows only what was submitted or verified (G-2, G-5,
+ * G-6), and everything that no unpromised op wrote is held to G-1..G-7.
  */
 #ifndef SXP_CRASH_H
 #define SXP_CRASH_H
@@ -77,6 +87,8 @@ struct crash_op {
     uint64_t intent_at;        /* report clock of the intent */
     uint64_t done_at;          /* report clock of the result, 0 while none came */
     int rc;                    /* the result once done_at != 0 */
+    int unpromised;            /* crash_hist_unack: written without syncs and
+                                  never made durable, nothing promised */
 };
 
 struct crash_hist {
@@ -85,6 +97,8 @@ struct crash_hist {
     uint64_t clock;  /* reports received */
     uint64_t acked;  /* ops done with rc 0 */
     uint64_t failed; /* ops done with rc < 0 */
+    int unpromised;  /* crash_hist_unack: the session itself, its open
+                        included, promised nothing */
 };
 
 void crash_hist_init(struct crash_hist *h);
@@ -100,6 +114,18 @@ struct crash_op *crash_hist_find(struct crash_hist *h, uint32_t id);
  * effect, but nothing it did can happen after this point). */
 void crash_hist_cut(struct crash_hist *h);
 #define CRASH_RC_KILLED (-EINTR)
+/* The ops of h ran without syncs, and the power failed before a syncing
+ * process made them durable: a session under SXP_SYNC_NONE that no settle
+ * reached (engine/lock.h K-6, crash_sim.c UNSYNCED SESSIONS), whose
+ * acknowledgements promised nothing past a kill. Every op becomes
+ * unpromised: an acknowledged one may or may not have taken effect, at
+ * any moment between its intent and its answer (rc CRASH_RC_UNPROMISED),
+ * as crash_hist_cut makes an op in flight. What such an op replaced by a
+ * rename (a kv value, a blob, the log its truncate rewrote, .seq files)
+ * may be left empty, torn or zero-filled, its name durable before its
+ * bytes: crash_verify holds it to THE UNPROMISED (above). */
+void crash_hist_unack(struct crash_hist *h);
+#define CRASH_RC_UNPROMISED (-ENOTRECOVERABLE)
 
 /* Where the workload sends reports: a pipe (fd >= 0) or a history in this
  * process. Thread-safe. */

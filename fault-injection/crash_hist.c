@@ -351,6 +351,20 @@ void crash_hist_cut(struct crash_hist *h)
         }
 }
 
+void crash_hist_unack(struct crash_hist *h)
+{
+    h->unpromised = 1;
+    for (size_t i = 0; i < h->n; i++) {
+        struct crash_op *op = &h->ops[i];
+        op->unpromised = 1;
+        if (op->done_at != 0 && op->rc == 0) {
+            op->rc = CRASH_RC_UNPROMISED;
+            h->acked--;
+            h->failed++;
+        }
+    }
+}
+
 size_t crash_hist_ingest_stream(struct crash_hist *h, const char *bytes, size_t len)
 {
     size_t off = 0;

@@ -12,7 +12,10 @@
  *         names, bytes, durable state, pending writes) is the same after;
  *   RO-2  the open succeeds, or is refused with -EUCLEAN naming JOURNAL
  *         (records that only recovery writes back); a store whose root
- *         never became durable is -ENOENT, when nothing was promised;
+ *         never became durable is -ENOENT, when nothing was promised; and
+ *         when nothing was, but an unpromised session wrote the store
+ *         (crash.h THE UNPROMISED), any refusal: its FORMAT may be empty,
+ *         its LOCK and folders never named;
  *   RO-3  writes fail with -EROFS (kind "readonly");
  *   RO-4  a stream's events up to its first damaged line (a torn tail only
  *         recovery cuts: the scan then fails, with -EBADMSG for a bad
@@ -92,8 +95,9 @@ int crash_readonly_check(struct sxp_io *sim, struct sxp_io *io, const char *root
             crash_report_bad(v, out, limit, w, "close failed: %s", strerror(-rc));
     } else if (rc == -EUCLEAN && strstr(err.msg, "JOURNAL holds") != NULL) {
         /* RO-2: records recovery writes back; the open after says. */
-    } else if (rc == -ENOENT && !cr_promised(base, h)) {
-        /* RO-2: the crash came before the store's root was durable. */
+    } else if ((rc == -ENOENT || h->unpromised) && !cr_promised(base, h)) {
+        /* RO-2: the crash came before the store's root was durable, or
+         * before an unpromised session's store was whole. */
     } else {
         crash_report_bad(v, out, limit, w, "refused: %s (RO-2)", err.msg);
     }

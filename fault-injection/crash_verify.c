@@ -15,7 +15,11 @@
  *   - a present event at or below an acknowledged truncate's n must not
  *     have completed before the truncate began;
  *   - a key may show the result of any put or delete (or the baseline) that
- *     no acknowledged op of the key began after it completed.
+ *     no acknowledged op of the key began after it completed;
+ *   - an unpromised op (crash.h THE UNPROMISED) counts as one that failed,
+ *     a truncate of it as one that may have removed every event, and a
+ *     read of what it wrote may fail; a read that succeeds is held to the
+ *     rest.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -120,14 +124,30 @@ static int cv_same_name(const struct crash_op *op, const char *name, size_t len)
 }
 
 /* 1 when some truncate of the stream with n >= seq may have removed an
- * event that began at intent_at. */
+ * event that began at intent_at; an unpromised one may have removed any
+ * (crash.h THE UNPROMISED: the log it rewrote may be lost whole). */
 static int cv_truncated(const struct crash_hist *h, const char *name, size_t len, int64_t seq,
                         uint64_t intent_at)
 {
     for (size_t i = 0; i < h->n; i++) {
         const struct crash_op *t = &h->ops[i];
-        if (t->kind == CRASH_TRUNCATE && cv_same_name(t, name, len) && t->n >= seq &&
-            cv_done(t) > intent_at)
+        if (t->kind == CRASH_TRUNCATE && cv_same_name(t, name, len) &&
+            (t->n >= seq || t->unpromised) && cv_done(t) > intent_at)
+            return 1;
+    }
+    return 0;
+}
+
+#define CV_STREAM_OPS ((1u << CRASH_APPEND) | (1u << CRASH_BATCH) | (1u << CRASH_TRUNCATE))
+#define CV_KV_OPS ((1u << CRASH_KV_PUT) | (1u << CRASH_KV_DEL))
+
+/* 1 when an unpromised op of a kind in mask wrote the stream or key name
+ * (crash.h THE UNPROMISED): a read of it may fail, naming the damage. */
+static int cv_unpromised(const struct crash_hist *h, unsigned mask, const char *name, size_t len)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        const struct crash_op *op = &h->ops[i];
+        if (op->unpromised && (mask & (1u << op->kind)) && cv_same_name(op, name, len))
             return 1;
     }
     return 0;
@@ -220,7 +240,8 @@ static void cv_stream_at(sxp_store *s, const struct crash_bstream *bs, const cha
     if (rc == 0)
         rc = sxp_stream_last_seq(s, name, len, &hw, &err);
     if (rc < 0) {
-        cv_report(c, 0, "stream \"%s\": read failed: %s", pname, err.msg);
+        if (!cv_unpromised(h, CV_STREAM_OPS, name, len))
+            cv_report(c, 0, "stream \"%s\": read failed: %s", pname, err.msg);
         goto out;
     }
 
@@ -369,7 +390,8 @@ static void cv_key(sxp_store *s, const struct crash_bkv *bk, const char *key, si
         rc = sxp_value_to_text(v, &text, &tlen, &err);
     sxp_value_free(v);
     if (rc < 0) {
-        cv_report(c, 0, "key \"%s\": read failed: %s", pkey, err.msg);
+        if (!cv_unpromised(h, CV_KV_OPS, key, len))
+            cv_report(c, 0, "key \"%s\": read failed: %s", pkey, err.msg);
         return;
     }
 
@@ -399,17 +421,24 @@ static void cv_key(sxp_store *s, const struct crash_bkv *bk, const char *key, si
         if (x_has == has && (!has || (x_len == tlen && memcmp(x_text, text, tlen) == 0)))
             allowed = 1;
     }
-    if (!allowed)
-        cv_report(c, acked_live,
-                  "key \"%s\": %s%.120s is not the result of any put or delete "
-                  "that may be last",
-                  pkey, has ? "value " : "absent", has ? text : "");
+    /* What an unpromised op wrote over was not promised either: what
+     * shows instead was never submitted, and that is bad, not lost. */
+    if (!allowed) {
+        char ptext[160] = "";
+        if (has)
+            cv_name(text, tlen, ptext, sizeof(ptext));
+        cv_report(c, acked_live && !cv_unpromised(h, CV_KV_OPS, key, len),
+                  "key \"%s\": %s%s is not the result of any put or delete that may be last", pkey,
+                  has ? "value " : "absent", ptext);
+    }
     free(text);
 }
 
 /* ---- blobs --------------------------------------------------------------- */
 
-static void cv_blob(sxp_store *s, const char *cid, int must, struct cv_ctx *c)
+/* must: an acknowledged blob; loose: an unpromised put of it (crash.h THE
+ * UNPROMISED), whose get may fail. */
+static void cv_blob(sxp_store *s, const char *cid, int must, int loose, struct cv_ctx *c)
 {
     struct sxp_err err;
     void *bytes = NULL;
@@ -417,7 +446,8 @@ static void cv_blob(sxp_store *s, const char *cid, int must, struct cv_ctx *c)
     char got[SXP_CID_LEN + 1];
     int rc = sxp_blob_get(s, cid, &bytes, &len, &err);
     if (rc < 0) {
-        cv_report(c, 0, "blob %s: get failed: %s", cid, err.msg);
+        if (!loose)
+            cv_report(c, 0, "blob %s: get failed: %s", cid, err.msg);
     } else if (bytes == NULL && len == 0) {
         /* Absent (an empty blob comes back as a non-NULL or the same;
          * ask has to be sure). */
@@ -435,6 +465,17 @@ static void cv_blob(sxp_store *s, const char *cid, int must, struct cv_ctx *c)
             cv_report(c, 0, "blob %s: bytes hash to %s", cid, got);
     }
     free(bytes);
+}
+
+/* Each blob once: the baseline's, then the history's. */
+static void cv_each_blob(sxp_store *s, const struct crash_base *base, const struct crash_hist *h,
+                         struct cv_ctx *c)
+{
+    for (size_t i = 0; i < base->nblobs; i++)
+        cv_blob(s, base->blobs[i], 1, 0, c);
+    for (size_t i = 0; i < h->n; i++)
+        if (h->ops[i].kind == CRASH_BLOB)
+            cv_blob(s, h->ops[i].cid, cv_acked(&h->ops[i]), h->ops[i].unpromised, c);
 }
 
 /* ---- the whole store ----------------------------------------------------- */
@@ -573,11 +614,7 @@ void crash_verify(sxp_store *s, const struct crash_base *base, const struct cras
     }
 
     /* Blobs. */
-    for (size_t i = 0; i < base->nblobs; i++)
-        cv_blob(s, base->blobs[i], 1, &c);
-    for (size_t i = 0; i < h->n; i++)
-        if (h->ops[i].kind == CRASH_BLOB)
-            cv_blob(s, h->ops[i].cid, cv_acked(&h->ops[i]), &c);
+    cv_each_blob(s, base, h, &c);
     for (size_t i = 0; i < h->n; i++)
         if (h->ops[i].kind == CRASH_BLOB && h->ops[i].done_at && h->ops[i].rc == -EPROTO)
             cv_report(&c, 0, "blob %s: blob/put returned another cid", h->ops[i].cid);
@@ -657,9 +694,5 @@ void crash_verify_readonly(sxp_store *s, const struct crash_base *base, const st
     /* Each stream, key and blob once: the baseline's, then the history's. */
     cv_each_stream(s, base, h, &c, 1);
     cv_each_key(s, base, h, &c);
-    for (size_t i = 0; i < base->nblobs; i++)
-        cv_blob(s, base->blobs[i], 1, &c);
-    for (size_t i = 0; i < h->n; i++)
-        if (h->ops[i].kind == CRASH_BLOB)
-            cv_blob(s, h->ops[i].cid, cv_acked(&h->ops[i]), &c);
+    cv_each_blob(s, base, h, &c);
 }
