@@ -337,6 +337,10 @@ struct crash_stats {
     uint64_t readonly;         /* sim: read-only opens of a crashed store that
                                   read it (crash_readonly.c) ... */
     uint64_t readonly_refused; /* ... and that were refused as documented */
+    uint64_t unsynced;         /* sim: checks after a session under
+                                  SXP_SYNC_NONE (crash_sim.c UNSYNCED SESSIONS) ... */
+    uint64_t unsynced_refused; /* ... whose store an open refused, as it may
+                                  after a power loss before the settle (U-3) */
 };
 
 void crash_params_defaults(struct crash_params *p);

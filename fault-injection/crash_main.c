@@ -298,8 +298,10 @@ int main(int argc, char **argv)
            (unsigned long long)st.bad, (unsigned long long)st.faults,
            (unsigned long long)st.fsck_runs);
     if (p.mode == CRASH_MODE_SIM)
-        printf(" lost+found %llu read-only %llu (refused %llu)", (unsigned long long)st.lostfound,
-               (unsigned long long)st.readonly, (unsigned long long)st.readonly_refused);
+        printf(" lost+found %llu read-only %llu (refused %llu) unsynced %llu (refused %llu)",
+               (unsigned long long)st.lostfound, (unsigned long long)st.readonly,
+               (unsigned long long)st.readonly_refused, (unsigned long long)st.unsynced,
+               (unsigned long long)st.unsynced_refused);
     printf("%s\n", st.fsck_skipped ? " (fsck skipped where absent)" : "");
     if (st.lock_waits)
         printf("sxp-crash: note: %llu opens waited for a killed child's LOCK (io_uring "

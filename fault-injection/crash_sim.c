@@ -60,6 +60,46 @@
  * With racing_syncfail the multi-threaded tries fail one fdatasync too
  * (the outcome by seed), while other threads' rounds go on.
  *
+ * UNSYNCED SESSIONS. The workload is replayed with the store opened under
+ * SXP_SYNC_NONE (lock.h K-6), its own calls counted as above, and the
+ * process is killed (the page cache stays) before each of them (or before
+ * an eighth as many as the power-loss points explore, chosen by the seed),
+ * at the end of the workload, and after a clean close (LOCK "clean
+ * unsynced B", which reads clean in the same boot). Then, at each point
+ * (cs_unsynced_point):
+ *   U-1 KILL, SETTLE, GO ON, POWER LOSS: a syncing open settles the store
+ *   (syncfs, then recovery), a second workload runs with syncs, its ids
+ *   following the first's, and the power fails: losing everything not
+ *   durable after a workload that creates no file, at random after the
+ *   usual one. The store must hold every op that either session
+ *   acknowledged: the settle made the unsynced session's durable before
+ *   the syncing open returned.
+ *   U-2 A FAILED SETTLE: as U-1, but that open's syncfs (the first call
+ *   io_fault counts as an fsync_dir) fails, and every file's pending
+ *   writes take an outcome (io_sim_fs_sync_failed): dropped once, the
+ *   seed's choice once. The open must fail with the settle's error; then
+ *   the next open, or sxp-fsck -p and the open (in turn from point to
+ *   point), write every file again before their syncfs, and after the
+ *   second workload and the power loss every acknowledged op is there. A
+ *   kill before the session's LOCK mark leaves nothing to settle: skipped.
+ *   U-3 POWER LOSS DURING THE SETTLE (at every fourth point, the end and
+ *   the clean close): the syncing open is powered off at up to
+ *   CS_RECOVERY_POINTS of its own calls, chosen by the seed, and the store
+ *   is opened and checked. Once the open's first syncfs returned (one
+ *   syncfs writes the whole filesystem, lock.c), every acknowledgement of
+ *   the unsynced session is promised, as in U-1. Before it none is: they
+ *   promised to outlive a kill only (docs/durability.md), and what the
+ *   session replaced by a rename without syncs (kv values, blobs, .seq
+ *   files, the log a truncate rewrote, FORMAT of a store it created) may
+ *   be empty, torn or zero-filled. The check then asks only what the
+ *   engine still promises (crash.h THE UNPROMISED, CS_CHECK_UNPROMISED):
+ *   the power loss is seen (an open over a baseline recovers); a read of
+ *   what the session wrote may fail naming the damage, and the open may
+ *   refuse it, for sxp-fsck; but nothing that was never submitted reads
+ *   back, and all the rest, the clean first session's data above all, is
+ *   held to G-1..G-7. The summary counts these checks as "unsynced N",
+ *   and the opens refused so as "(refused M)".
+ *
  * READ-ONLY FIRST. Before the store is opened read-write after a crash, it
  * is opened read-only and held to RO-1..RO-4 (crash_readonly.c): that open
  * changes nothing, is refused only while JOURNAL holds records, and reads
@@ -80,6 +120,7 @@
  * each of which the checks must catch.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +129,7 @@
 #include "crash.h"
 #include "fault.h"
 #include "fsck.h"
+#include "lock.h"
 #include "store.h"
 
 #define CS_ROOT "/sim"
@@ -103,6 +145,8 @@ struct cs_fail {
     uint64_t nth;
     enum io_sim_syncfail how;
     uint64_t seed;
+    int syncfs; /* the call an IO_FK_FSYNC_DIR counts is a syncfs: the
+                   outcome is io_sim_fs_sync_failed's (UNSYNCED SESSIONS) */
 };
 
 struct cs_hook {
@@ -113,12 +157,17 @@ struct cs_hook {
     int kill_only; /* 1: io_sim_kill, 0: io_sim_crash */
     int fired;
     const struct cs_fail *df; /* what a failed sync leaves, or NULL */
+    uint64_t synced_at;       /* OUT: n of the first directory fsync or
+                                 syncfs that returned 0 before the hook
+                                 fired, 0: none */
 };
 
 static void cs_hook_fn(void *arg, enum io_fault_kind kind, int when, uint64_t n, const char *path,
                        int res)
 {
     struct cs_hook *h = arg;
+    if (when == 1 && kind == IO_FK_FSYNC_DIR && res == 0 && !h->fired && h->synced_at == 0)
+        h->synced_at = n;
     if (when == 1 && h->df != NULL && kind == h->df->kind && res < 0) {
         /* Within the failed call, before the engine sees its error: the
          * disk drops (or keeps) the entries or writes as the kernel's error
@@ -126,6 +175,7 @@ static void cs_hook_fn(void *arg, enum io_fault_kind kind, int when, uint64_t n,
          * there, nor does a file the path no longer names. */
         uint64_t seed = crash_mix(h->df->seed, n);
         int how = kind == IO_FK_FDATASYNC ? io_sim_file_sync_failed(h->sim, path, h->df->how, seed)
+                  : h->df->syncfs         ? io_sim_fs_sync_failed(h->sim, path, h->df->how, seed)
                                           : io_sim_dir_sync_failed(h->sim, path, h->df->how, seed);
         (void)how;
         return;
@@ -233,12 +283,15 @@ static void cs_lostfound(const struct crash_params *p, struct sxp_io *sim, sxp_s
 /* cs_play's flags. */
 #define CS_EXISTING_ONLY 1u /* ops that create no file (crash_workload.c) */
 #define CS_GO_ON 2u         /* threads go on after an I/O error */
+#define CS_UNSYNCED 4u      /* the store opened under SXP_SYNC_NONE (lock.h K-6) */
+#define CS_CLOSE 8u         /* closed cleanly after, though nothing is captured */
 
 /* Opens the store through io and runs the workload, reporting to rep;
  * the store is abandoned after, as a dead process leaves it, unless
  * capture is set: then its state goes there (from rep's history) and it
- * is closed cleanly (a failure counts in w->errors). What its readers saw
- * that they must not (crash_workload.c READS) is bad, reported as what. */
+ * is closed cleanly (a failure counts in w->errors), as with CS_CLOSE.
+ * What its readers saw that they must not (crash_workload.c READS) is
+ * bad, reported as what. */
 static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp_io *io,
                     struct crash_reporter *rep, uint64_t seed, unsigned ops, unsigned flags,
                     unsigned threads, struct crash_workload *w, struct crash_base *capture,
@@ -249,6 +302,8 @@ static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp
     sxp_store *s = NULL;
     memset(w, 0, sizeof(*w));
     cs_options(&o, seed);
+    if (flags & CS_UNSYNCED)
+        o.sync = SXP_SYNC_NONE;
     uint64_t lf_mark = crash_lostfound_mark(sim, CS_STORE);
     if (store_open_io(CS_STORE, &o, io, 0, &s, &err) < 0) {
         w->first_error = err.code;
@@ -273,11 +328,11 @@ static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp
                 (unsigned long long)w->read_bad - 1);
         st->bad += w->read_bad;
     }
-    if (capture == NULL) {
+    if (capture == NULL && !(flags & CS_CLOSE)) {
         store_abandon(s);
         return;
     }
-    int rc = crash_base_capture(s, rep->hist, capture, &err);
+    int rc = capture ? crash_base_capture(s, rep->hist, capture, &err) : 0;
     if (rc < 0)
         snprintf(w->first_msg, sizeof(w->first_msg), "capture: %.200s", err.msg);
     int crc = sxp_store_close(s);
@@ -289,6 +344,11 @@ static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp
 
 /* cs_check's how. */
 #define CS_CHECK_FSCK 1u /* export and run sxp-fsck -n this time */
+/* h's session ran without syncs and the power failed before a settle
+ * (crash_hist_unack; UNSYNCED SESSIONS, U-3): the open may refuse what it
+ * left, naming the damage for sxp-fsck (or anything, when no baseline was
+ * promised); when it succeeds over a baseline it must have recovered. */
+#define CS_CHECK_UNPROMISED 2u
 
 /* Opens the store on io after a crash and checks it against base (the
  * state the run started from) and h, as how says. out_base (may be NULL)
@@ -316,6 +376,14 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
     memset(&v, 0, sizeof(v));
     uint64_t lf_mark = crash_lostfound_mark(sim, CS_STORE);
     int rc = store_open_io(CS_STORE, &o, io, 0, &s, &err);
+    int promised = base->nstreams || base->nkv || base->nblobs;
+    if (rc < 0 && (how & CS_CHECK_UNPROMISED) &&
+        (!promised || ((rc == -EUCLEAN || rc == -EBADMSG) && strstr(err.msg, "sxp-fsck")))) {
+        st->unsynced_refused++;
+        if (p->verbose)
+            fprintf(p->out, "%s: refused, as it may be: %s\n", what, err.msg);
+        return;
+    }
     if (rc < 0) {
         /* No store at all is fine only if nothing was ever acknowledged
          * and the open never completed; else recovery refused a disk that
@@ -325,6 +393,14 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
         return;
     }
     cs_lostfound(p, sim, s, lf_mark, st, what);
+    if ((how & CS_CHECK_UNPROMISED) && promised && h->n > 0) {
+        struct sxp_stats ss;
+        sxp_store_stats(s, &ss);
+        if (!ss.recovered)
+            crash_report_bad(&v, p->out, crash_print_budget(st), what,
+                             "the open after a power loss in an unsynced session did not "
+                             "recover (lock.h K-2, K-6)");
+    }
     crash_verify(s, base, h, &v, p->out, crash_print_budget(st), what);
     if (out_base != NULL && crash_base_capture(s, h, out_base, &err) < 0) {
         fprintf(p->out, "%s: BAD: reading the store back failed: %s\n", what, err.msg);
@@ -365,8 +441,8 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
 }
 
 /* Replays the workload on a disk from start with a power loss (or a kill)
- * at point, the store opened with cs_play's flags play. Returns the disk,
- * booted again, and the history. */
+ * at point, the store opened with cs_play's flags play (CS_UNSYNCED,
+ * CS_CLOSE). Returns the disk, booted again, and the history. */
 static int cs_replay(const struct crash_params *p, const struct cs_start *start, uint64_t seed,
                      unsigned ops, unsigned threads, unsigned play, uint64_t point,
                      enum io_sim_mode mode, uint64_t crash_seed, int kill_only,
@@ -376,7 +452,7 @@ static int cs_replay(const struct crash_params *p, const struct cs_start *start,
     struct sxp_io *sim = NULL, *io = NULL;
     struct crash_reporter rep;
     struct crash_workload w;
-    struct cs_hook hook = {NULL, point, crash_seed, mode, kill_only, 0, df};
+    struct cs_hook hook = {NULL, point, crash_seed, mode, kill_only, 0, df, 0};
     int rc = cs_start_disk(p, start, &sim, &io);
     if (rc < 0)
         return rc;
@@ -443,7 +519,7 @@ static void cs_recovery_crashes(const struct crash_params *p, struct sxp_io *dis
 
     for (unsigned i = 0; i < CS_RECOVERY_POINTS && i < calls; i++) {
         uint64_t q = calls <= CS_RECOVERY_POINTS ? i + 1 : 1 + crash_rand(&rng) % calls;
-        struct cs_hook hook = {NULL, q, crash_rand(&rng), IO_SIM_RANDOM, 0, 0, NULL};
+        struct cs_hook hook = {NULL, q, crash_rand(&rng), IO_SIM_RANDOM, 0, 0, NULL, 0};
         char w2[256];
         struct crash_base got;
         c = NULL;
@@ -696,7 +772,7 @@ static void cs_dirfails(const struct crash_params *p, const struct cs_start *sta
         for (int k = 0; k < 2; k++) {
             struct cs_fail df = {IO_FK_FSYNC_DIR, nth,
                                  k ? IO_SIM_SYNCFAIL_RANDOM : IO_SIM_SYNCFAIL_DROP,
-                                 crash_mix(rseed, 4096 + nth * 2 + (uint64_t)k)};
+                                 crash_mix(rseed, 4096 + nth * 2 + (uint64_t)k), 0};
             enum io_sim_mode mode = k ? IO_SIM_RANDOM : IO_SIM_LOSE_ALL;
             uint64_t cseed = crash_mix(rseed, 8192 + nth * 2 + (uint64_t)k);
             char what[160];
@@ -733,7 +809,7 @@ static void cs_syncfails(const struct crash_params *p, const struct cs_start *st
         for (int k = 0; k < 4; k++) {
             struct cs_fail df = {IO_FK_FDATASYNC, nth,
                                  k == 1 ? IO_SIM_SYNCFAIL_RANDOM : IO_SIM_SYNCFAIL_DROP,
-                                 crash_mix(rseed, 16384 + nth * 4 + (uint64_t)k)};
+                                 crash_mix(rseed, 16384 + nth * 4 + (uint64_t)k), 0};
             enum io_sim_mode mode = k == 1 ? IO_SIM_RANDOM : IO_SIM_LOSE_ALL;
             uint64_t cseed = crash_mix(rseed, 32768 + nth * 4 + (uint64_t)k);
             char what[200];
@@ -753,6 +829,262 @@ static void cs_syncfails(const struct crash_params *p, const struct cs_start *st
             cs_fail_then_power_loss(p, start, rseed, ops, mode, cseed, &df, st, checks, what);
         }
     }
+}
+
+/* 1 when LOCK on sim reads as a session's that ran without syncs (lock.h
+ * K-6): the next syncing open settles the store before anything else. */
+static int cs_lock_unsynced(struct sxp_io *sim)
+{
+    int fd = sim->open(sim, CS_STORE "/LOCK", O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int state = lock_state(sim, fd);
+    (void)sim->close(sim, fd);
+    return (state & LOCK_UNSYNCED) != 0;
+}
+
+/* U-2, A FAILED SETTLE: a syncing open of the store an unsynced session
+ * left on sim (io over it), whose settle's syncfs (its first call that
+ * io_fault counts as an fsync_dir) fails with -EIO, every file's pending
+ * writes taking the outcome how (by seed). The open must fail with the
+ * settle's error; anything else counts as bad. */
+static void cs_settle_fails(const struct crash_params *p, struct sxp_io *sim, struct sxp_io *io,
+                            enum io_sim_syncfail how, uint64_t seed, uint64_t oseed,
+                            struct crash_stats *st, const char *what)
+{
+    struct cs_fail df = {IO_FK_FSYNC_DIR, 1, how, seed, 1};
+    struct cs_hook hook = {sim, 0, 0, IO_SIM_LOSE_ALL, 0, 0, &df, 0};
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    cs_options(&o, oseed);
+    uint64_t injected = io_fault_injected(io);
+    int rc = io_fault_fail_nth(io, IO_FK_FSYNC_DIR, 1, -EIO, 0);
+    if (rc < 0) {
+        fprintf(p->out, "%s: BAD: could not fail the settle: %s\n", what, strerror(-rc));
+        st->bad++;
+        return;
+    }
+    io_fault_set_hook(io, cs_hook_fn, &hook);
+    rc = store_open_io(CS_STORE, &o, io, 0, &s, &err);
+    io_fault_set_hook(io, NULL, NULL);
+    st->faults += io_fault_injected(io) - injected;
+    io_fault_clear(io);
+    if (rc == 0) {
+        fprintf(p->out, "%s: BAD: the open succeeded though its settle's syncfs failed\n", what);
+        st->bad++;
+        (void)sxp_store_close(s);
+    } else if (rc != -EIO || strstr(err.msg, "syncfs ") == NULL) {
+        fprintf(p->out, "%s: BAD: the open whose settle's syncfs failed said: %s\n", what, err.msg);
+        st->bad++;
+    }
+}
+
+/* U-3, POWER LOSS DURING THE SETTLE: on the disk an unsynced session left
+ * (a booted, killed disk; h its history), the syncing open that settles it
+ * is powered off at up to CS_RECOVERY_POINTS of its own calls, chosen by
+ * seed, and a further open is checked. Where the power failed before the
+ * open's first syncfs returned, the unsynced session's acknowledgements
+ * were never promised durable (crash_hist_unack); after it, every one
+ * was. h is changed. */
+static void cs_settle_crashes(const struct crash_params *p, struct sxp_io *disk,
+                              const struct cs_start *start, struct crash_hist *h, uint64_t seed,
+                              struct crash_stats *st, uint64_t *checks, const char *what)
+{
+    struct sxp_io *c = NULL, *io = NULL;
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    uint64_t rng = seed, q[CS_RECOVERY_POINTS];
+    struct cs_hook count = {NULL, 0, 0, IO_SIM_LOSE_ALL, 0, 0, NULL, 0};
+    cs_options(&o, seed);
+
+    /* Count the calls of an uninterrupted open, and find its settle. */
+    if (io_sim_clone(disk, &c) < 0 || cs_wrap(p, c, &io) < 0) {
+        if (c)
+            c->destroy(c);
+        st->bad++;
+        return;
+    }
+    count.sim = c;
+    io_fault_set_hook(io, cs_hook_fn, &count);
+    if (store_open_io(CS_STORE, &o, io, 0, &s, &err) == 0)
+        store_abandon(s);
+    uint64_t calls = io_fault_kill_count(io, IO_KILL_ANY);
+    io->destroy(io);
+    c->destroy(c);
+    unsigned nq = 0;
+    for (unsigned i = 0; i < CS_RECOVERY_POINTS && i < calls; i++)
+        q[nq++] = calls <= CS_RECOVERY_POINTS ? i + 1 : 1 + crash_rand(&rng) % calls;
+
+    /* The points after the settle first, with every acknowledgement. */
+    for (int settled = 1; settled >= 0; settled--) {
+        if (!settled)
+            crash_hist_unack(h);
+        for (unsigned i = 0; i < nq; i++) {
+            if ((count.synced_at != 0 && q[i] > count.synced_at) != settled)
+                continue;
+            struct cs_hook hook = {NULL, q[i], crash_rand(&rng), IO_SIM_RANDOM, 0, 0, NULL, 0};
+            char w2[512];
+            c = NULL;
+            io = NULL;
+            if (io_sim_clone(disk, &c) < 0 || cs_wrap(p, c, &io) < 0) {
+                if (c)
+                    c->destroy(c);
+                st->bad++;
+                return;
+            }
+            io_fault_own_inner(io);
+            hook.sim = c;
+            io_fault_set_hook(io, cs_hook_fn, &hook);
+            if (store_open_io(CS_STORE, &o, io, 0, &s, &err) == 0)
+                store_abandon(s);
+            io_fault_set_hook(io, NULL, NULL);
+            if (!hook.fired)
+                io_sim_crash(c, hook.seed, IO_SIM_RANDOM);
+            io_sim_restart(c);
+            snprintf(w2, sizeof(w2), "%s, power loss %s/%llu at the settling open's call %llu (%s)",
+                     what, io_sim_mode_name(IO_SIM_RANDOM), (unsigned long long)hook.seed,
+                     (unsigned long long)q[i],
+                     settled ? "after its syncfs" : "before its syncfs: nothing promised");
+            st->kills++;
+            st->unsynced++;
+            cs_check(p, c, io, &start->base, h, seed, NULL,
+                     !settled              ? CS_CHECK_UNPROMISED
+                     : ++*checks % 16 == 0 ? CS_CHECK_FSCK
+                                           : 0,
+                     st, w2);
+            io->destroy(io);
+        }
+    }
+}
+
+/* UNSYNCED SESSIONS at one point of a replay under SXP_SYNC_NONE: killed
+ * before its call point (0: once the workload ran; with close, after a
+ * clean close), then U-1 twice (the next open settles, a second workload,
+ * a power loss losing everything not durable after one that creates no
+ * file, at random after the usual one), U-2 twice (that open's syncfs
+ * failed: dropped, then the seed's outcome; the next open or sxp-fsck -p
+ * and the open, in turn by idx) and, with crashes, U-3. */
+static void cs_unsynced_point(const struct crash_params *p, const struct cs_start *start,
+                              unsigned run, uint64_t rseed, unsigned ops, uint64_t point, int close,
+                              uint64_t idx, int crashes, struct crash_stats *st, uint64_t *checks)
+{
+    unsigned play = CS_UNSYNCED | (close ? CS_CLOSE : 0);
+    char at[64], what[256];
+    if (close)
+        snprintf(at, sizeof(at), "closed cleanly");
+    else if (point == 0)
+        snprintf(at, sizeof(at), "killed at the end");
+    else
+        snprintf(at, sizeof(at), "killed at point %llu", (unsigned long long)point);
+    uint64_t salt = 65536 + (point * 2 + (uint64_t)close) * 8;
+    for (int k = 0; k < 4; k++) {
+        enum io_sim_mode mode = (k & 1) ? IO_SIM_RANDOM : IO_SIM_LOSE_ALL;
+        uint64_t cseed = crash_mix(rseed, salt + (uint64_t)k);
+        if (k < 2) {
+            /* U-1 */
+            snprintf(what, sizeof(what),
+                     "sim seed %llu run %u unsynced, %s, settle, go on, power loss %s/%llu",
+                     (unsigned long long)p->seed, run, at, io_sim_mode_name(mode),
+                     (unsigned long long)cseed);
+            st->unsynced++;
+            (void)cs_kill_go_on(p, start, rseed, ops, play, point, mode, cseed, NULL,
+                                k ? CS_THEN_WORKLOAD : CS_THEN_EXISTING, st, checks, what);
+            continue;
+        }
+        /* U-2 */
+        enum io_sim_syncfail how = (k & 1) ? IO_SIM_SYNCFAIL_RANDOM : IO_SIM_SYNCFAIL_DROP;
+        uint64_t fseed = crash_mix(cseed, 3);
+        int fsck = (int)((idx + (uint64_t)k) & 1);
+        enum cs_then then = fsck ? CS_THEN_FSCK_P : (k & 1) ? CS_THEN_WORKLOAD : CS_THEN_EXISTING;
+        struct crash_hist h;
+        struct sxp_io *sim = NULL, *io = NULL;
+        snprintf(what, sizeof(what),
+                 "sim seed %llu run %u unsynced, %s, settle failed (%s/%llu), %s, go on, power "
+                 "loss %s/%llu",
+                 (unsigned long long)p->seed, run, at, io_sim_syncfail_name(how),
+                 (unsigned long long)fseed, fsck ? "sxp-fsck -p, open" : "open again",
+                 io_sim_mode_name(mode), (unsigned long long)cseed);
+        crash_hist_init(&h);
+        if (cs_replay(p, start, rseed, ops, 1, play, point, mode, cseed, 1, NULL, &h, &sim, &io, st,
+                      what) < 0) {
+            st->bad++;
+        } else if (!cs_lock_unsynced(sim)) {
+            io->destroy(io); /* killed before its mark: there is no settle */
+        } else {
+            st->unsynced++;
+            cs_settle_fails(p, sim, io, how, fseed, rseed, st, what);
+            cs_go_on(p, start, sim, io, &h, rseed, ops, mode, cseed, then, st, checks, what);
+        }
+        crash_hist_free(&h);
+    }
+    if (!crashes)
+        return;
+    /* U-3 */
+    struct crash_hist h;
+    struct sxp_io *sim = NULL, *io = NULL;
+    snprintf(what, sizeof(what), "sim seed %llu run %u unsynced, %s", (unsigned long long)p->seed,
+             run, at);
+    crash_hist_init(&h);
+    if (cs_replay(p, start, rseed, ops, 1, play, point, IO_SIM_LOSE_ALL, 0, 1, NULL, &h, &sim, &io,
+                  st, what) < 0) {
+        st->bad++;
+    } else {
+        cs_settle_crashes(p, sim, start, &h, crash_mix(rseed, salt + 7), st, checks, what);
+        io->destroy(io);
+    }
+    crash_hist_free(&h);
+}
+
+/* The calls that change the disk of the workload run under SXP_SYNC_NONE
+ * from start, into *out_calls; 0 when the workload failed (reported as
+ * bad). Returns 0 or -errno. */
+static int cs_count_unsynced(const struct crash_params *p, const struct cs_start *start,
+                             unsigned run, uint64_t rseed, unsigned ops, uint64_t *out_calls,
+                             struct crash_stats *st)
+{
+    struct crash_hist h;
+    struct crash_reporter rep;
+    struct crash_workload w;
+    struct sxp_io *sim = NULL, *io = NULL;
+    char what[96];
+    if (cs_start_disk(p, start, &sim, &io) < 0)
+        return -ENOMEM;
+    snprintf(what, sizeof(what), "sim seed %llu run %u unsynced", (unsigned long long)p->seed, run);
+    crash_hist_init(&h);
+    crash_reporter_init(&rep, -1, &h);
+    cs_play(p, sim, io, &rep, rseed, ops, CS_UNSYNCED, 1, &w, NULL, st, what);
+    crash_reporter_destroy(&rep);
+    *out_calls = io_fault_kill_count(io, IO_KILL_ANY);
+    io->destroy(io);
+    crash_hist_free(&h);
+    if (w.errors != 0) {
+        fprintf(p->out, "%s: BAD: the workload failed without a crash: %s\n", what, w.first_msg);
+        st->bad++;
+        *out_calls = 0;
+    }
+    return 0;
+}
+
+/* UNSYNCED SESSIONS: the replay under SXP_SYNC_NONE makes ucalls calls
+ * that change the disk; it is killed before each of them and at the end
+ * (or before cap of those points, chosen by the seed; the end always),
+ * and closed cleanly once (cs_unsynced_point). U-3 runs at every fourth
+ * point and after the clean close. */
+static void cs_unsynced(const struct crash_params *p, const struct cs_start *start, unsigned run,
+                        uint64_t rseed, unsigned ops, uint64_t ucalls, uint64_t cap,
+                        struct crash_stats *st, uint64_t *checks)
+{
+    uint64_t n = ucalls + 1, rng = crash_mix(rseed, 65535);
+    int sample = n > cap;
+    uint64_t count = sample ? cap : n;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t point = !sample ? i + 1 : i + 1 == count ? n : 1 + crash_rand(&rng) % ucalls;
+        cs_unsynced_point(p, start, run, rseed, ops, point == n ? 0 : point, 0, i,
+                          i % 4 == 3 || point == n, st, checks);
+    }
+    cs_unsynced_point(p, start, run, rseed, ops, 0, 1, count, 1, st, checks);
 }
 
 /* A CLEAN START: a first session of ops operations on a fresh disk,
@@ -859,6 +1191,16 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
         if (p->only_point < 0) {
             cs_dirfails(p, &start, r, rseed, ops, dirsyncs, st, &checks);
             cs_syncfails(p, &start, r, rseed, ops, fsyncs, st, &checks);
+            /* The unsynced session's calls, counted alike; an eighth as
+             * many points as the power-loss points. */
+            uint64_t explored = sample ? p->max_points : npoints, ucalls = 0;
+            if (cs_count_unsynced(p, &start, r, rseed, ops, &ucalls, st) < 0) {
+                cs_start_free(&start);
+                return -ENOMEM;
+            }
+            if (ucalls != 0)
+                cs_unsynced(p, &start, r, rseed, ops, ucalls, explored / 8 > 2 ? explored / 8 : 2,
+                            st, &checks);
         }
         /* Random exploration of a longer workload from several threads:
          * points drawn from what a counting pass made, orders of calls
@@ -903,7 +1245,7 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
                                          1 + crash_mix(cseed, 1) % (nsync ? nsync : 1),
                                          k == 1 ? (int)IO_SIM_SYNCFAIL_RANDOM
                                                 : (int)IO_SIM_SYNCFAIL_RANDOM,
-                                         crash_mix(cseed, 2)};
+                                         crash_mix(cseed, 2), 0};
                     char whatk[200];
                     snprintf(whatk, sizeof(whatk), "%s%s%llu%s", what,
                              k == 1   ? ", dirsync "
