@@ -489,6 +489,60 @@ static int cs_replay(const struct crash_params *p, const struct cs_start *start,
     return 0;
 }
 
+/* Opens the store with o on a clone of disk (a booted disk), through a
+ * wrapper calling hook (whose sim becomes the clone), and abandons it as a
+ * dead process would; with off, the clone is then powered off where the
+ * hook did not do it (hook->seed, at random) and booted again. Returns 0,
+ * the clone in *out_c and the wrapper over it (not owning it) in *out_io,
+ * which counts the open's calls; or -ENOMEM, counted as bad. */
+static int cs_clone_open(const struct crash_params *p, struct sxp_io *disk,
+                         const struct sxp_options *o, struct cs_hook *hook, int off,
+                         struct sxp_io **out_c, struct sxp_io **out_io, struct crash_stats *st)
+{
+    struct sxp_io *c = NULL, *io = NULL;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    if (io_sim_clone(disk, &c) < 0 || cs_wrap(p, c, &io) < 0) {
+        if (c)
+            c->destroy(c);
+        st->bad++;
+        return -ENOMEM;
+    }
+    hook->sim = c;
+    io_fault_set_hook(io, cs_hook_fn, hook);
+    if (store_open_io(CS_STORE, o, io, 0, &s, &err) == 0)
+        store_abandon(s);
+    io_fault_set_hook(io, NULL, NULL);
+    if (off) {
+        if (!hook->fired)
+            io_sim_crash(c, hook->seed, IO_SIM_RANDOM);
+        io_sim_restart(c);
+    }
+    *out_c = c;
+    *out_io = io;
+    return 0;
+}
+
+/* The calls that change the disk of an uninterrupted open of the store
+ * with o on a clone of disk; *out_synced_at (may be NULL): the first of
+ * them, a directory fsync or syncfs, that returned 0 (0: none). 0 when
+ * the clone could not be made (counted as bad). */
+static uint64_t cs_count_open(const struct crash_params *p, struct sxp_io *disk,
+                              const struct sxp_options *o, uint64_t *out_synced_at,
+                              struct crash_stats *st)
+{
+    struct sxp_io *c = NULL, *io = NULL;
+    struct cs_hook count = {NULL, 0, 0, IO_SIM_RANDOM, 0, 0, NULL, 0};
+    if (cs_clone_open(p, disk, o, &count, 0, &c, &io, st) < 0)
+        return 0;
+    uint64_t calls = io_fault_kill_count(io, IO_KILL_ANY);
+    io->destroy(io);
+    c->destroy(c);
+    if (out_synced_at != NULL)
+        *out_synced_at = count.synced_at;
+    return calls;
+}
+
 /* Crash during recovery: powers off the recovery of disk (a booted,
  * crashed disk) at up to CS_RECOVERY_POINTS of its calls, and checks each
  * further open converges to ref. */
@@ -499,45 +553,16 @@ static void cs_recovery_crashes(const struct crash_params *p, struct sxp_io *dis
 {
     struct sxp_io *c = NULL, *io = NULL;
     struct sxp_options o;
-    struct sxp_err err;
-    sxp_store *s = NULL;
     uint64_t rng = seed;
     cs_options(&o, seed);
-
-    /* Count the calls of an uninterrupted open. */
-    if (io_sim_clone(disk, &c) < 0 || cs_wrap(p, c, &io) < 0) {
-        if (c)
-            c->destroy(c);
-        st->bad++;
-        return;
-    }
-    if (store_open_io(CS_STORE, &o, io, 0, &s, &err) == 0)
-        store_abandon(s);
-    uint64_t calls = io_fault_kill_count(io, IO_KILL_ANY);
-    io->destroy(io);
-    c->destroy(c);
-
+    uint64_t calls = cs_count_open(p, disk, &o, NULL, st);
     for (unsigned i = 0; i < CS_RECOVERY_POINTS && i < calls; i++) {
         uint64_t q = calls <= CS_RECOVERY_POINTS ? i + 1 : 1 + crash_rand(&rng) % calls;
         struct cs_hook hook = {NULL, q, crash_rand(&rng), IO_SIM_RANDOM, 0, 0, NULL, 0};
         char w2[256];
         struct crash_base got;
-        c = NULL;
-        io = NULL;
-        if (io_sim_clone(disk, &c) < 0 || cs_wrap(p, c, &io) < 0) {
-            if (c)
-                c->destroy(c);
-            st->bad++;
+        if (cs_clone_open(p, disk, &o, &hook, 1, &c, &io, st) < 0)
             return;
-        }
-        hook.sim = c;
-        io_fault_set_hook(io, cs_hook_fn, &hook);
-        if (store_open_io(CS_STORE, &o, io, 0, &s, &err) == 0)
-            store_abandon(s);
-        io_fault_set_hook(io, NULL, NULL);
-        if (!hook.fired)
-            io_sim_crash(c, hook.seed, IO_SIM_RANDOM);
-        io_sim_restart(c);
         snprintf(w2, sizeof(w2), "%s, recovery crashed at its call %llu", what,
                  (unsigned long long)q);
         crash_base_init(&got);
@@ -893,26 +918,9 @@ static void cs_settle_crashes(const struct crash_params *p, struct sxp_io *disk,
 {
     struct sxp_io *c = NULL, *io = NULL;
     struct sxp_options o;
-    struct sxp_err err;
-    sxp_store *s = NULL;
-    uint64_t rng = seed, q[CS_RECOVERY_POINTS];
-    struct cs_hook count = {NULL, 0, 0, IO_SIM_LOSE_ALL, 0, 0, NULL, 0};
+    uint64_t rng = seed, q[CS_RECOVERY_POINTS], settle = 0;
     cs_options(&o, seed);
-
-    /* Count the calls of an uninterrupted open, and find its settle. */
-    if (io_sim_clone(disk, &c) < 0 || cs_wrap(p, c, &io) < 0) {
-        if (c)
-            c->destroy(c);
-        st->bad++;
-        return;
-    }
-    count.sim = c;
-    io_fault_set_hook(io, cs_hook_fn, &count);
-    if (store_open_io(CS_STORE, &o, io, 0, &s, &err) == 0)
-        store_abandon(s);
-    uint64_t calls = io_fault_kill_count(io, IO_KILL_ANY);
-    io->destroy(io);
-    c->destroy(c);
+    uint64_t calls = cs_count_open(p, disk, &o, &settle, st);
     unsigned nq = 0;
     for (unsigned i = 0; i < CS_RECOVERY_POINTS && i < calls; i++)
         q[nq++] = calls <= CS_RECOVERY_POINTS ? i + 1 : 1 + crash_rand(&rng) % calls;
@@ -922,27 +930,12 @@ static void cs_settle_crashes(const struct crash_params *p, struct sxp_io *disk,
         if (!settled)
             crash_hist_unack(h);
         for (unsigned i = 0; i < nq; i++) {
-            if ((count.synced_at != 0 && q[i] > count.synced_at) != settled)
+            if ((settle != 0 && q[i] > settle) != settled)
                 continue;
             struct cs_hook hook = {NULL, q[i], crash_rand(&rng), IO_SIM_RANDOM, 0, 0, NULL, 0};
             char w2[512];
-            c = NULL;
-            io = NULL;
-            if (io_sim_clone(disk, &c) < 0 || cs_wrap(p, c, &io) < 0) {
-                if (c)
-                    c->destroy(c);
-                st->bad++;
+            if (cs_clone_open(p, disk, &o, &hook, 1, &c, &io, st) < 0)
                 return;
-            }
-            io_fault_own_inner(io);
-            hook.sim = c;
-            io_fault_set_hook(io, cs_hook_fn, &hook);
-            if (store_open_io(CS_STORE, &o, io, 0, &s, &err) == 0)
-                store_abandon(s);
-            io_fault_set_hook(io, NULL, NULL);
-            if (!hook.fired)
-                io_sim_crash(c, hook.seed, IO_SIM_RANDOM);
-            io_sim_restart(c);
             snprintf(w2, sizeof(w2), "%s, power loss %s/%llu at the settling open's call %llu (%s)",
                      what, io_sim_mode_name(IO_SIM_RANDOM), (unsigned long long)hook.seed,
                      (unsigned long long)q[i],
@@ -955,6 +948,7 @@ static void cs_settle_crashes(const struct crash_params *p, struct sxp_io *disk,
                                            : 0,
                      st, w2);
             io->destroy(io);
+            c->destroy(c);
         }
     }
 }
