@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_crash.sh -- the CI smoke of sxp-crash (fault-injection/): a few
 # hundred process kills (random and at deterministic kill points), every
-# simulated power-loss point of short workloads, injected I/O errors and
-# the fail-the-Nth-call loop, all seeded, in well under three minutes. It
+# simulated power-loss point of short workloads (sessions without syncs
+# and their settle among them), injected I/O errors and the
+# fail-the-Nth-call loop, all seeded, in well under three minutes. It
 # fails when any run lost an acknowledged operation or broke another
 # guarantee (the summary line's "lost" and "bad" must both be 0).
 #
