@@ -154,33 +154,33 @@ void frame_line_at(const char *buf, size_t n, struct frame_line *out)
  * never torn: this never returns FRAME_INCOMPLETE. Without an LF the file is
  * a reference-written value (LEGACY, or BLANK if it holds only spaces or
  * nothing) unless it holds a TAB, which no serializer writes raw
- * (BAD_FORMAT). With an LF it must be exactly one line. line_len is always
- * len.
+ * (BAD_FORMAT). With an LF it must be exactly one line. An unverified
+ * (LEGACY) one holding a NUL is BAD_FORMAT too (frame.h). line_len is
+ * always len.
  */
 void frame_decode_whole(const char *buf, size_t len, struct frame_line *out)
 {
     const char *lf = len > 0 ? memchr(buf, '\n', len) : NULL;
+    out->line_len = len;
     if (lf == NULL) {
         out->payload = buf;
         out->payload_len = len;
-        out->line_len = len;
         if (len > 0 && memchr(buf, '\t', len) != NULL)
             out->status = FRAME_BAD_FORMAT;
         else if (frame_all_spaces(buf, len))
             out->status = FRAME_BLANK;
         else
             out->status = FRAME_LEGACY;
-        return;
-    }
-    size_t n = (size_t)(lf - buf);
-    out->line_len = len;
-    if (n + 1 != len) {
+    } else if ((size_t)(lf - buf) + 1 != len) {
         out->payload = buf;
         out->payload_len = len;
         out->status = FRAME_BAD_FORMAT;
         return;
+    } else {
+        frame_classify(buf, (size_t)(lf - buf), out);
     }
-    frame_classify(buf, n, out);
+    if (out->status == FRAME_LEGACY && memchr(out->payload, '\0', out->payload_len) != NULL)
+        out->status = FRAME_BAD_FORMAT;
 }
 
 const char *frame_status_name(enum frame_status st)

@@ -2313,6 +2313,83 @@ static void a_clean_unsynced_close_is_trusted_only_in_its_boot(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* 1 when ROOT-relative file rel on sim reads as len > 0 NUL bytes. */
+static int tc_zero_filled(struct sxp_io *sim, const char *rel)
+{
+    char path[256], buf[4096];
+    uint64_t size = 0;
+    int zero = 0;
+    snprintf(path, sizeof(path), "%s/%s", TC_STORE, rel);
+    int fd = sim->open(sim, path, O_RDONLY, 0);
+    if (fd < 0)
+        return 0;
+    if (sim->fsize(sim, fd, &size) == 0 && size > 0 && size <= sizeof(buf) &&
+        sim->pread(sim, fd, buf, (size_t)size, 0) == (ssize_t)size) {
+        zero = 1;
+        for (uint64_t i = 0; i < size; i++)
+            zero = zero && buf[i] == '\0';
+    }
+    (void)sim->close(sim, fd);
+    return zero;
+}
+
+/* K-6, "cannot hide damage" (docs/durability.md, Under SXP_SYNC_NONE): a
+ * session under SXP_SYNC_NONE replaces a key's value, closes, and the
+ * power fails before anything syncs. The disk may keep the rename and the
+ * new file's size but none of its bytes (a zero-filled file, the
+ * simulated disk's sectors outcome; XFS has left such files). The value
+ * was not promised, but a zero-filled value file is damage: kv-get must
+ * fail naming it and sxp-fsck -n must report it as corruption. Today the
+ * NUL bytes read as a legacy value (no checksum) that parses as a symbol:
+ * kv-get returns a value that was never put, and sxp-fsck only warns
+ * (legacy-line). Found by sxp-crash --mode sim, UNSYNCED SESSIONS U-3. */
+static void a_zero_filled_kv_value_after_an_unsynced_put_is_damage_not_a_value(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    struct fsck_report r;
+    sxp_value *v = NULL;
+    uint64_t seed = 0;
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_kv_put(s, "k", "{:v 1}"), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open_unsynced(t);
+    assert_int_equal(tc_kv_put(s, "k", "{:v 2}"), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    io_sim_kill(t->sim);
+    io_sim_restart(t->sim);
+    /* The first power loss that leaves kv/6b zero-filled. */
+    for (uint64_t k = 1; k <= 1024 && seed == 0; k++) {
+        struct sxp_io *c = NULL;
+        assert_int_equal(io_sim_clone(t->sim, &c), 0);
+        io_sim_crash(c, k, IO_SIM_SECTORS);
+        io_sim_restart(c);
+        if (tc_zero_filled(c, "kv/6b"))
+            seed = k;
+        c->destroy(c);
+    }
+    assert_true(seed != 0);
+    io_sim_crash(t->sim, seed, IO_SIM_SECTORS);
+    io_sim_restart(t->sim);
+    assert_true(tc_zero_filled(t->sim, "kv/6b"));
+
+    s = tc_open(t);
+    int rc = sxp_kv_get(s, "k", 1, &v, &err);
+    if (rc == 0) {
+        size_t len = 0;
+        (void)sxp_value_as_str(v, &len);
+        fail_msg("kv-get of the zero-filled kv/6b returned a value never put (type %d, a "
+                 "symbol of %zu NUL bytes when 5) instead of an error",
+                 (int)sxp_value_type(v), len);
+    }
+    assert_true(rc == -EUCLEAN || rc == -EBADMSG);
+    assert_non_null(strstr(err.msg, "kv/6b"));
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(tc_fsck_report(t, FSCK_MODE_CHECK, &r), FSCK_EXIT_LEFT);
+    assert_non_null(tc_finding(&r, FSCK_KV_CORRUPT));
+    fsck_report_free(&r);
+}
+
 static void fsck_reports_journal_records_and_p_writes_them_back(void **state)
 {
     struct tc *t = *state;
@@ -2756,6 +2833,7 @@ int main(void)
         T(a_syncing_open_after_fsck_p_failed_its_syncfs),
         T(a_power_loss_in_an_unsynced_session_is_recovered_over_every_log),
         T(a_clean_unsynced_close_is_trusted_only_in_its_boot),
+        T(a_zero_filled_kv_value_after_an_unsynced_put_is_damage_not_a_value),
         T(fsck_reports_journal_records_and_p_writes_them_back),
         T(records_a_checkpoint_ended_are_not_replayed),
         T(a_stream_that_cannot_be_looked_up_is_an_error_not_empty),

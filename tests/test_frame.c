@@ -406,6 +406,27 @@ static void empty_kv_file_is_blank(void **state)
     assert_int_equal(fl.status, FRAME_BLANK);
 }
 
+/* frame.h: a kv file of NULs (its name and size kept by a power loss, not
+ * its bytes) or a legacy one holding a NUL is BAD, never a value; a NUL
+ * inside a checksummed payload is the writer's. */
+static void unverified_kv_file_holding_a_nul_is_bad_format(void **state)
+{
+    (void)state;
+    struct frame_line fl;
+    frame_decode_whole("\0\0\0\0", 4, &fl);
+    assert_int_equal(fl.status, FRAME_BAD_FORMAT);
+    assert_int_equal(fl.line_len, 4);
+    frame_decode_whole("ab\0c\n", 5, &fl);
+    assert_int_equal(fl.status, FRAME_BAD_FORMAT);
+    frame_decode_whole("abc\n", 4, &fl);
+    assert_int_equal(fl.status, FRAME_LEGACY);
+    char buf[64];
+    size_t n = frame_encode("\"a\0b\"", 5, buf);
+    frame_decode_whole(buf, n, &fl);
+    assert_int_equal(fl.status, FRAME_OK);
+    assert_int_equal(fl.payload_len, 5);
+}
+
 static void every_status_has_its_name(void **state)
 {
     (void)state;
@@ -491,6 +512,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(kv_file_with_tab_but_no_lf_is_bad_format),
         cmocka_unit_test(kv_file_checks_its_sum_and_trailer),
         cmocka_unit_test(empty_kv_file_is_blank),
+        cmocka_unit_test(unverified_kv_file_holding_a_nul_is_bad_format),
         cmocka_unit_test(every_status_has_its_name),
         cmocka_unit_test(random_payloads_round_trip_and_any_flipped_byte_is_caught),
     };

@@ -17,7 +17,8 @@
  *          LEGACY when there is no TAB and not only spaces; BLANK when only
  *          spaces; BAD_FORMAT otherwise.
  *   FFR-3  frame_decode_whole(B): line_len == |B|, never INCOMPLETE, payload
- *          within B; OK exactly when B is one valid line.
+ *          within B; OK exactly when B is one valid line; an unverified
+ *          (LEGACY) B holding a NUL is BAD_FORMAT (frame.h).
  *   FFR-4  Any B without an LF, framed with frame_encode, reads back with
  *          frame_next and frame_decode_whole as one OK line whose payload
  *          is B.
@@ -125,11 +126,19 @@ static void fuzz_frame_whole(const char *buf, size_t size)
                    l.status == FRAME_LEGACY);
         FUZZ_CHECK(l.payload_len == size);
         int has_tab = size && memchr(buf, '\t', size) != NULL;
-        FUZZ_CHECK(has_tab == (l.status == FRAME_BAD_FORMAT));
+        int has_nul = size && memchr(buf, '\0', size) != NULL;
+        FUZZ_CHECK((has_tab || has_nul) == (l.status == FRAME_BAD_FORMAT));
         return;
     }
     size_t n = (size_t)(lf - buf);
     if (n + 1 != size) {
+        FUZZ_CHECK(l.status == FRAME_BAD_FORMAT);
+        return;
+    }
+    /* One line: as frame_next judges it, but a LEGACY one with a NUL. */
+    struct frame_line one;
+    frame_next(buf, size, &one);
+    if (one.status == FRAME_LEGACY && memchr(buf, '\0', n) != NULL) {
         FUZZ_CHECK(l.status == FRAME_BAD_FORMAT);
         return;
     }
