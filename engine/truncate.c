@@ -17,6 +17,13 @@
  * stays, so a stream emptied by truncate is still listed. When T-4's fsync
  * fails the rename cannot be taken back: the truncate fails and the stream
  * refuses reads and writes until reopen (ST-7 in store_int.h).
+ *   T-5  Under SXP_SYNC_NONE nothing is synced but T-3's temp file: the
+ *        log it replaces may hold events an earlier syncing session made
+ *        durable, and a rename that reached the disk before the new log's
+ *        bytes (a filesystem without ext4's auto_da_alloc) would leave an
+ *        empty log under their name after a power loss, losing them
+ *        silently. One fdatasync per truncate keeps them: after a power
+ *        loss the log is the old one or the new one.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -127,13 +134,13 @@ static int truncate_rewrite(sxp_store *s, struct stream *st, int fd, uint64_t en
         woff += out.len;
     }
     /* T-3: the new log's bytes are durable before its name replaces the
-     * old log, or a power loss could leave the name pointing at nothing. */
-    if (sync) {
-        rc = s->io->fdatasync(s->io, tfd);
-        if (rc) {
-            err_set(err, rc, "fdatasync %s: %s", tmp, strerror(-rc));
-            goto cleanup;
-        }
+     * old log, or a power loss could leave the name pointing at nothing.
+     * Under SXP_SYNC_NONE too (T-5): the old log may hold events an
+     * earlier syncing session made durable. */
+    rc = s->io->fdatasync(s->io, tfd);
+    if (rc) {
+        err_set(err, rc, "fdatasync %s: %s", tmp, strerror(-rc));
+        goto cleanup;
     }
     uint64_t mark = store_dir_mark(&s->streams_d);
     rc = s->io->rename(s->io, tmp, path);

@@ -39,9 +39,9 @@
  * a power loss cut before anything made it durable, the checks ask only
  * what the engine still promises then (docs/durability.md, SXP_SYNC_NONE):
  * it may or may not have taken effect (G-1, G-3, G-5 and G-6 as for an op
- * in flight); a truncate of it may have taken every event of its stream
- * (the log it rewrote may be lost whole); and a read of a stream, key or
- * blob it wrote may fail, naming the damage. Nothing else is relaxed: a
+ * in flight); and a read of a stream, key or blob it wrote may fail,
+ * naming the damage. (Its truncate takes nothing above its n: the log it
+ * renames is synced first, engine/truncate.c T-5.) Nothing else is relaxed: a
  * read that succeeds shows only what was submitted or verified (G-2, G-5,
  * G-6), and everything that no unpromised op wrote is held to G-1..G-7.
  */
@@ -121,8 +121,8 @@ void crash_hist_cut(struct crash_hist *h);
  * unpromised: an acknowledged one may or may not have taken effect, at
  * any moment between its intent and its answer (rc CRASH_RC_UNPROMISED),
  * as crash_hist_cut makes an op in flight. What such an op replaced by a
- * rename (a kv value, a blob, the log its truncate rewrote, .seq files)
- * may be left empty, torn or zero-filled, its name durable before its
+ * rename without a sync (a kv value, a blob, .seq files) may be left
+ * empty, torn or zero-filled, its name durable before its
  * bytes: crash_verify holds it to THE UNPROMISED (above). */
 void crash_hist_unack(struct crash_hist *h);
 #define CRASH_RC_UNPROMISED (-ENOTRECOVERABLE)

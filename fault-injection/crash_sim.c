@@ -90,8 +90,8 @@
  *   the unsynced session is promised, as in U-1. Before it none is: they
  *   promised to outlive a kill only (docs/durability.md), and what the
  *   session replaced by a rename without syncs (kv values, blobs, .seq
- *   files, the log a truncate rewrote, FORMAT of a store it created) may
- *   be empty, torn or zero-filled. The check then asks only what the
+ *   files, FORMAT of a store it created; not the log a truncate rewrote,
+ *   truncate.c T-5) may be empty, torn or zero-filled. The check then asks only what the
  *   engine still promises (crash.h THE UNPROMISED, CS_CHECK_UNPROMISED):
  *   the power loss is seen (an open over a baseline recovers); a read of
  *   what the session wrote may fail naming the damage, and the open may

@@ -17,9 +17,8 @@
  *   - a key may show the result of any put or delete (or the baseline) that
  *     no acknowledged op of the key began after it completed;
  *   - an unpromised op (crash.h THE UNPROMISED) counts as one that failed,
- *     a truncate of it as one that may have removed every event, and a
- *     read of what it wrote may fail; a read that succeeds is held to the
- *     rest.
+ *     and a read of what it wrote may fail; a read that succeeds is held
+ *     to the rest.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -124,15 +123,14 @@ static int cv_same_name(const struct crash_op *op, const char *name, size_t len)
 }
 
 /* 1 when some truncate of the stream with n >= seq may have removed an
- * event that began at intent_at; an unpromised one may have removed any
- * (crash.h THE UNPROMISED: the log it rewrote may be lost whole). */
+ * event that began at intent_at. */
 static int cv_truncated(const struct crash_hist *h, const char *name, size_t len, int64_t seq,
                         uint64_t intent_at)
 {
     for (size_t i = 0; i < h->n; i++) {
         const struct crash_op *t = &h->ops[i];
-        if (t->kind == CRASH_TRUNCATE && cv_same_name(t, name, len) &&
-            (t->n >= seq || t->unpromised) && cv_done(t) > intent_at)
+        if (t->kind == CRASH_TRUNCATE && cv_same_name(t, name, len) && t->n >= seq &&
+            cv_done(t) > intent_at)
             return 1;
     }
     return 0;

@@ -2390,6 +2390,62 @@ static void a_zero_filled_kv_value_after_an_unsynced_put_is_damage_not_a_value(v
     fsck_report_free(&r);
 }
 
+/* truncate.c T-5: a truncate under SXP_SYNC_NONE syncs the new log before
+ * it renames it over the old one. A store closed cleanly by a syncing
+ * session holds "a" seq 1..3, durable; an unsynced session truncates "a"
+ * at 1 and closes; the power fails before anything else syncs, in each of
+ * 64 ways per outcome. The truncate was not promised, so "a" may hold 1..3
+ * (the rename lost) or 2..3 (kept), but seq 2 and 3 were made durable by
+ * the syncing session and the truncate never asked for them. Without T-5
+ * the disk could keep the rename without the new log's bytes: an empty
+ * log, which the open and sxp-fsck -n took for a truncated one (found by
+ * sxp-crash --mode sim, UNSYNCED SESSIONS U-3: seed 8, --runs 4 --ops 12,
+ * run 2). */
+static void an_unsynced_truncate_cut_by_a_power_loss_keeps_the_events_above_it(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    sxp_store *s = tc_open(t);
+    for (int64_t q = 1; q <= 3; q++)
+        assert_int_equal(tc_append(s, "a", q), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open_unsynced(t);
+    assert_int_equal(sxp_stream_truncate(s, "a", 1, 1, &err), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    io_sim_kill(t->sim);
+    io_sim_restart(t->sim);
+    static const enum io_sim_mode modes[] = {IO_SIM_RANDOM, IO_SIM_SECTORS, IO_SIM_LOSE_ALL};
+    for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+        for (uint64_t k = 1; k <= 64; k++) {
+            struct sxp_io *c = NULL, *io = NULL;
+            struct sxp_options o;
+            sxp_value *evs = NULL;
+            assert_int_equal(io_sim_clone(t->sim, &c), 0);
+            io_sim_crash(c, k, modes[m]);
+            io_sim_restart(c);
+            assert_int_equal(io_fault_new(c, &io), 0);
+            tc_options(&o);
+            if (store_open_io(TC_STORE, &o, io, 0, &s, &err) != 0)
+                fail_msg("power loss %s/%llu after an unsynced truncate: open failed: %s",
+                         io_sim_mode_name(modes[m]), (unsigned long long)k, err.msg);
+            assert_int_equal(sxp_stream_read(s, "a", 1, &evs, &err), 0);
+            size_t n = sxp_value_len(evs);
+            int64_t last =
+                n ? sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(evs, n - 1), "seq", 3))
+                  : 0;
+            sxp_value_free(evs);
+            assert_int_equal(sxp_store_close(s), 0);
+            io->destroy(io);
+            c->destroy(c);
+            if (n < 2 || last != 3)
+                fail_msg("power loss %s/%llu after an unsynced truncate at 1: \"a\" holds %zu "
+                         "events, the last seq %lld, not seq 2 and 3, which a syncing session "
+                         "made durable",
+                         io_sim_mode_name(modes[m]), (unsigned long long)k, n, (long long)last);
+        }
+    }
+}
+
 static void fsck_reports_journal_records_and_p_writes_them_back(void **state)
 {
     struct tc *t = *state;
@@ -2834,6 +2890,7 @@ int main(void)
         T(a_power_loss_in_an_unsynced_session_is_recovered_over_every_log),
         T(a_clean_unsynced_close_is_trusted_only_in_its_boot),
         T(a_zero_filled_kv_value_after_an_unsynced_put_is_damage_not_a_value),
+        T(an_unsynced_truncate_cut_by_a_power_loss_keeps_the_events_above_it),
         T(fsck_reports_journal_records_and_p_writes_them_back),
         T(records_a_checkpoint_ended_are_not_replayed),
         T(a_stream_that_cannot_be_looked_up_is_an_error_not_empty),
