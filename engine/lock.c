@@ -198,9 +198,13 @@ int lock_state(struct sxp_io *io, int fd)
     }
     if (len == strlen(LOCK_RESETTLE_TEXT) && memcmp(text, LOCK_RESETTLE_TEXT, len) == 0)
         return LOCK_UNSYNCED | LOCK_RESETTLE; /* K-6, A FAILED SETTLE */
-    /* A session's first line; anything else (torn, damaged) says nothing
-     * of syncs, and only a session without them needs K-6. */
-    return lock_line_unsynced(text, memchr(text, '\n', len)) ? LOCK_UNSYNCED : 0;
+    /* A session's first line says whether it syncs. Any other text is a
+     * mark a power loss tore (K-7): taken as unsynced, so that the store
+     * is settled (K-6) and recovered without trusting its .seq files. */
+    const char *lf = memchr(text, '\n', len);
+    if (lf != NULL && strncmp(text, "pid ", 4) == 0)
+        return lock_line_unsynced(text, lf) ? LOCK_UNSYNCED : 0;
+    return LOCK_UNSYNCED;
 }
 
 int lock_forget_list(struct sxp_io *io, int fd, int sync)

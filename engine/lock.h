@@ -69,6 +69,14 @@
  *      the bytes a read gives at the place it gives them, which dirties
  *      every page, and only then runs its syncfs. The text reads unclean
  *      (K-1), so recovery runs after the settle too.
+ * K-7  A TORN MARK. An unsynced close writes "clean unsynced B\n" over
+ *      the session's mark without a sync, and a power loss can tear it
+ *      into text that is neither, even at the byte ("clean unsynced
+ *      sim-+dirty"). Any LOCK text that is not one of the above, nor a
+ *      session's first line ("pid N ..."), reads as unsynced and unclean:
+ *      the next syncing open settles (K-6) and recovers as after an
+ *      unsynced session (recovery/recover.c R-7). A torn synced write
+ *      costs that open one syncfs more, nothing else.
  */
 #ifndef SXP_LOCK_H
 #define SXP_LOCK_H

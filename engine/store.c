@@ -265,7 +265,8 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
          * durable, and an open under SXP_SYNC_NONE must not trade that for
          * pages a power loss may drop. It costs syncs at an open after a
          * crash only. */
-        rc = recover_store_only(s->io, s->root, 1, rc ? &dirty : NULL, s->lock_fd, &rep, err);
+        rc = recover_store_only(s->io, s->root, 1, rc ? &dirty : NULL, s->lock_fd,
+                                (lstate & LOCK_UNSYNCED) != 0, &rep, err);
         if (rc)
             return rc;
         s->rec_logs_scanned = rep.logs_scanned;

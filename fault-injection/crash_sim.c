@@ -93,12 +93,13 @@
  *   files, FORMAT of a store it created; not the log a truncate rewrote,
  *   truncate.c T-5) may be empty, torn or zero-filled. The check then asks only what the
  *   engine still promises (crash.h THE UNPROMISED, CS_CHECK_UNPROMISED):
- *   the power loss is seen (an open over a baseline recovers); a read of
- *   what the session wrote may fail naming the damage, and the open may
- *   refuse it, for sxp-fsck; but nothing that was never submitted reads
- *   back, and all the rest, the clean first session's data above all, is
- *   held to G-1..G-7. The summary counts these checks as "unsynced N",
- *   and the opens refused so as "(refused M)".
+ *   the power loss is seen: an open over a baseline recovers, and refuses
+ *   the store only for a .seq it cannot rebuild from its log (recover.c
+ *   R-7: .seq files the session wrote prove nothing); a read of what the session wrote may fail
+ * naming the damage (a kv value or blob it replaced); but nothing that was never submitted reads
+ * back, and all the rest, the clean first session's data above all, is held to G-1..G-7. The
+ * summary counts these checks as "unsynced N", and the opens refused (a store the session itself
+ *   created, whose FORMAT may be lost) as "(refused M)".
  *
  * READ-ONLY FIRST. Before the store is opened read-write after a crash, it
  * is opened read-only and held to RO-1..RO-4 (crash_readonly.c): that open
@@ -345,9 +346,10 @@ static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp
 /* cs_check's how. */
 #define CS_CHECK_FSCK 1u /* export and run sxp-fsck -n this time */
 /* h's session ran without syncs and the power failed before a settle
- * (crash_hist_unack; UNSYNCED SESSIONS, U-3): the open may refuse what it
- * left, naming the damage for sxp-fsck (or anything, when no baseline was
- * promised); when it succeeds over a baseline it must have recovered. */
+ * (crash_hist_unack; UNSYNCED SESSIONS, U-3): over a baseline the open
+ * must have recovered (R-7), and may refuse only a .seq it cannot rebuild
+ * from its log; with none, the session created the store and the open may
+ * refuse what it left. */
 #define CS_CHECK_UNPROMISED 2u
 
 /* Opens the store on io after a crash and checks it against base (the
@@ -378,7 +380,7 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
     int rc = store_open_io(CS_STORE, &o, io, 0, &s, &err);
     int promised = base->nstreams || base->nkv || base->nblobs;
     if (rc < 0 && (how & CS_CHECK_UNPROMISED) &&
-        (!promised || ((rc == -EUCLEAN || rc == -EBADMSG) && strstr(err.msg, "sxp-fsck")))) {
+        (!promised || (rc == -EUCLEAN && strstr(err.msg, ".seq: unreadable high-water mark")))) {
         st->unsynced_refused++;
         if (p->verbose)
             fprintf(p->out, "%s: refused, as it may be: %s\n", what, err.msg);

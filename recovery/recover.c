@@ -109,6 +109,20 @@
  *        had an append. The unlinks come after R-0 emptied the journal (no
  *        record can name a log taken away) and share R-4's fsync of
  *        streams/.
+ *   R-7  AFTER AN UNSYNCED SESSION (LOCK read unsynced, engine/lock.h
+ *        K-6, K-7; the open settled the store first): that session wrote
+ *        .seq files by renames without syncing its logs, and wrote
+ *        without COMMIT_MAX_UNSYNCED's bound, so after a power loss a
+ *        .seq proves nothing and a lost page can sit anywhere in a log.
+ *        So every log is read whole (no window), R-3c is not applied (a
+ *        damaged line holding a NUL under the mark is a torn tail, cut
+ *        from there on, its good lines saved to lost+found/ as in R-3),
+ *        and a .seq that does not parse is written again from its log's
+ *        last event instead of refused (still refused when no event is
+ *        left to rebuild it from: the mark may have been above them all,
+ *        and a mark is never lowered by a guess). R-4 still never lowers
+ *        a mark that parses. Corruption no crash explains (a bad checksum
+ *        without a NUL, a seq out of order) is still refused.
  *   R-5  Recovery reads no kv values and no blobs: they are replaced
  *        atomically, so a crash leaves at most a temp file (R-1). sxp-fsck
  *        reads them.
@@ -194,6 +208,7 @@ struct recover_ctx {
     const char *root;
     char streams_dir[PATH_MAX];
     int sync;
+    int unsynced; /* the crashed session ran without syncs */
     struct recover_saved *saved;
     struct recover_job *jobs;
     size_t njobs;
@@ -334,8 +349,16 @@ static int recover_seq_path(const struct recover_ctx *c, struct recover_job *j, 
     return 0;
 }
 
+static int recover_refuse_seq(struct recover_job *j, const char *stem)
+{
+    return recover_refuse(j, "streams/%s.seq: unreadable high-water mark at byte 0: run sxp-fsck",
+                          stem);
+}
+
 /* Reads streams/<stem>.seq: 1 and *out when it holds a mark, 0 when it is
- * absent, -EUCLEAN (refused, R-4) when it does not parse, -errno. */
+ * absent, -EUCLEAN (refused, R-4) when it does not parse, -errno. After an
+ * unsynced session (R-7) a mark that does not parse reads as 1 and -1: it
+ * is below every max, so R-4 writes it again, from the log's events. */
 static int recover_read_hw(const struct recover_ctx *c, struct recover_job *j, const char *stem,
                            int64_t *out)
 {
@@ -348,6 +371,10 @@ static int recover_read_hw(const struct recover_ctx *c, struct recover_job *j, c
     rc = io_read_file(c->io, path, LAYOUT_SEQ_MAX_TEXT, &text, &len);
     if (rc == -ENOENT)
         return 0;
+    if (rc == -E2BIG && c->unsynced) {
+        *out = -1;
+        return 1;
+    }
     if (rc == -E2BIG)
         return recover_refuse(j,
                               "streams/%s.seq: unreadable high-water mark (longer than %d "
@@ -357,11 +384,12 @@ static int recover_read_hw(const struct recover_ctx *c, struct recover_job *j, c
         return err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
     rc = layout_seq_parse(text, len, out);
     free(text);
+    if (rc && c->unsynced) {
+        *out = -1;
+        return 1;
+    }
     if (rc)
-        return recover_refuse(j,
-                              "streams/%s.seq: unreadable high-water mark at byte 0: run "
-                              "sxp-fsck",
-                              stem);
+        return recover_refuse_seq(j, stem);
     return 1;
 }
 
@@ -514,7 +542,7 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
     have_hw = rc;
 
     /* the window, back to a line start, and the trusted line's seq. */
-    logscan_tail_init(&t, size, 0, 0);
+    logscan_tail_init(&t, c->unsynced ? 0 : size, 0, 0);
     rc = logscan_line_start(c->io, fd, t.window, &start);
     if (rc == 0 && start > 0) {
         uint64_t pstart = 0;
@@ -532,7 +560,7 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
     }
     t.have_prev = have_prev;
     t.prev_seq = prev;
-    if (have_hw)
+    if (have_hw && !c->unsynced)
         logscan_tail_set_hw(&t, hw);
 
     /* judge every line of the window. */
@@ -571,6 +599,11 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
     }
     uint64_t kept = size; /* the log's size once repaired */
     int torn = logscan_tail_end(&t, &have_max, &max);
+    if (have_hw && hw < 0 && !have_max) {
+        /* an unreadable mark, and no event left to rebuild it from. */
+        rc = recover_refuse_seq(j, stem);
+        goto out;
+    }
     if (torn)
         kept = t.x_off;
     /* R-6: the lines no .seq vouches for, unless R-0 has just written and
@@ -621,6 +654,8 @@ static int recover_lone_seq(const struct recover_ctx *c, struct recover_job *j)
 {
     int64_t hw;
     int rc = recover_read_hw(c, j, j->stem, &hw);
+    if (rc > 0 && hw < 0)
+        rc = recover_refuse_seq(j, j->stem); /* no log to rebuild it from */
     return rc < 0 ? rc : 0;
 }
 
@@ -765,11 +800,11 @@ static void recover_add(struct recover_report *to, const struct recover_report *
 int recover_store(struct sxp_io *io, const char *root, int sync, struct recover_report *out,
                   struct sxp_err *err)
 {
-    return recover_store_only(io, root, sync, NULL, -1, out, err);
+    return recover_store_only(io, root, sync, NULL, -1, 0, out, err);
 }
 
 int recover_store_only(struct sxp_io *io, const char *root, int sync, const struct lock_dirty *only,
-                       int lock_fd, struct recover_report *out, struct sxp_err *err)
+                       int lock_fd, int unsynced, struct recover_report *out, struct sxp_err *err)
 {
     struct recover_ctx c;
     struct recover_names ns;
@@ -784,6 +819,7 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
     c.io = io;
     c.root = root;
     c.sync = sync;
+    c.unsynced = unsynced;
     /* RECOVER_THREADS threads hold that many descriptors each. */
     c.sync_chunk = io_fd_share(8, 8, RECOVER_SYNC_CHUNK, RECOVER_SYNC_CHUNK);
     if (layout_path(root, "streams", c.streams_dir))

@@ -43,10 +43,11 @@ SXP_MUST_CHECK int recover_store(struct sxp_io *io, const char *root, int sync,
  * crashed session's dirty list, engine/lock.h K-5) or is named by a
  * JOURNAL record, and every log that has no .seq. only NULL: every log.
  * lock_fd: the LOCK holding that list, which forgets it before the journal
- * is emptied (engine/journal.c J-6). */
+ * is emptied (engine/journal.c J-6). unsynced: the crashed session ran
+ * under SXP_SYNC_NONE (engine/lock.h K-6; recover.c R-7). */
 struct lock_dirty;
 SXP_MUST_CHECK int recover_store_only(struct sxp_io *io, const char *root, int sync,
-                                      const struct lock_dirty *only, int lock_fd,
+                                      const struct lock_dirty *only, int lock_fd, int unsynced,
                                       struct recover_report *out, struct sxp_err *err);
 
 #endif

@@ -2333,6 +2333,22 @@ static int tc_zero_filled(struct sxp_io *sim, const char *rel)
     return zero;
 }
 
+/* 1 when ROOT-relative file rel on sim ends in a NUL byte (a line lost
+ * under its size). */
+static int tc_zero_filled_tail(struct sxp_io *sim, const char *rel)
+{
+    char path[256], last = 1;
+    uint64_t size = 0;
+    snprintf(path, sizeof(path), "%s/%s", TC_STORE, rel);
+    int fd = sim->open(sim, path, O_RDONLY, 0);
+    if (fd < 0)
+        return 0;
+    if (sim->fsize(sim, fd, &size) == 0 && size > 0 && sim->pread(sim, fd, &last, 1, size - 1) != 1)
+        last = 1;
+    (void)sim->close(sim, fd);
+    return size > 0 && last == '\0';
+}
+
 /* K-6, "cannot hide damage" (docs/durability.md, Under SXP_SYNC_NONE): a
  * session under SXP_SYNC_NONE replaces a key's value, closes, and the
  * power fails before anything syncs. The disk may keep the rename and the
@@ -2388,6 +2404,65 @@ static void a_zero_filled_kv_value_after_an_unsynced_put_is_damage_not_a_value(v
     assert_int_equal(tc_fsck_report(t, FSCK_MODE_CHECK, &r), FSCK_EXIT_LEFT);
     assert_non_null(tc_finding(&r, FSCK_KV_CORRUPT));
     fsck_report_free(&r);
+}
+
+/* recover.c R-7: after a session under SXP_SYNC_NONE the .seq files do
+ * not prove what was durable. A syncing session leaves "a" seq 1
+ * durable; an unsynced session appends seq 2 and closes cleanly (a.seq = 2
+ * by a rename without syncs); the power fails, in each of 64 ways per
+ * outcome. Some leave a.seq empty or NULs, some keep a.seq = 2 over a log
+ * whose line 2 is NULs. Before R-7 the next open refused both ("unreadable
+ * high-water mark", "damaged line ... not a torn tail"; found by sxp-crash
+ * --mode sim, UNSYNCED SESSIONS U-3). It must recover: seq 1 stays, the
+ * damage is cut, last-seq is at least 1, and the store takes seq 3. */
+static void a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open_unsynced(t);
+    assert_int_equal(tc_append(s, "a", 2), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    io_sim_kill(t->sim);
+    io_sim_restart(t->sim);
+    static const enum io_sim_mode modes[] = {IO_SIM_SECTORS, IO_SIM_RANDOM};
+    unsigned bad_seq = 0, torn_under_seq = 0;
+    for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+        for (uint64_t k = 1; k <= 64; k++) {
+            struct sxp_io *c = NULL, *io = NULL;
+            struct sxp_options o;
+            uint64_t size = 0;
+            int64_t hw = 0;
+            assert_int_equal(io_sim_clone(t->sim, &c), 0);
+            io_sim_crash(c, k, modes[m]);
+            io_sim_restart(c);
+            if (tc_zero_filled(c, "streams/61.seq") ||
+                (c->stat(c, TC_STORE "/streams/61.seq", &size, NULL) == 0 && size == 0))
+                bad_seq++;
+            else if (tc_zero_filled_tail(c, "streams/61.log"))
+                torn_under_seq++;
+            assert_int_equal(io_fault_new(c, &io), 0);
+            tc_options(&o);
+            if (store_open_io(TC_STORE, &o, io, 0, &s, &err) != 0)
+                fail_msg("power loss %s/%llu after a clean unsynced close: the open refused "
+                         "the store: %s",
+                         io_sim_mode_name(modes[m]), (unsigned long long)k, err.msg);
+            size_t n = tc_count(s, "a");
+            assert_int_equal(sxp_stream_last_seq(s, "a", 1, &hw, &err), 0);
+            if (n < 1 || hw < 1)
+                fail_msg("power loss %s/%llu: \"a\" holds %zu events, last-seq %lld",
+                         io_sim_mode_name(modes[m]), (unsigned long long)k, n, (long long)hw);
+            assert_int_equal(tc_append(s, "a", hw + 1), 0);
+            assert_int_equal(sxp_store_close(s), 0);
+            io->destroy(io);
+            c->destroy(c);
+        }
+    }
+    /* Both kinds of damage came up, so both were recovered. */
+    assert_true(bad_seq > 0);
+    assert_true(torn_under_seq > 0);
 }
 
 /* truncate.c T-5: a truncate under SXP_SYNC_NONE syncs the new log before
@@ -2891,6 +2966,7 @@ int main(void)
         T(a_clean_unsynced_close_is_trusted_only_in_its_boot),
         T(a_zero_filled_kv_value_after_an_unsynced_put_is_damage_not_a_value),
         T(an_unsynced_truncate_cut_by_a_power_loss_keeps_the_events_above_it),
+        T(a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused),
         T(fsck_reports_journal_records_and_p_writes_them_back),
         T(records_a_checkpoint_ended_are_not_replayed),
         T(a_stream_that_cannot_be_looked_up_is_an_error_not_empty),
