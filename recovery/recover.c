@@ -371,8 +371,14 @@ static int recover_read_hw(const struct recover_ctx *c, struct recover_job *j, c
     rc = io_read_file(c->io, path, LAYOUT_SEQ_MAX_TEXT, &text, &len);
     if (rc == -ENOENT)
         return 0;
-    if (rc == -E2BIG && c->unsynced) {
-        *out = -1;
+    if (rc && rc != -E2BIG)
+        return err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
+    int parsed = rc == 0 && layout_seq_parse(text, len, out) == 0;
+    free(text);
+    if (parsed)
+        return 1;
+    if (c->unsynced) {
+        *out = -1; /* */
         return 1;
     }
     if (rc == -E2BIG)
@@ -380,17 +386,7 @@ static int recover_read_hw(const struct recover_ctx *c, struct recover_job *j, c
                               "streams/%s.seq: unreadable high-water mark (longer than %d "
                               "bytes) at byte 0: run sxp-fsck",
                               stem, LAYOUT_SEQ_MAX_TEXT);
-    if (rc)
-        return err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
-    rc = layout_seq_parse(text, len, out);
-    free(text);
-    if (rc && c->unsynced) {
-        *out = -1;
-        return 1;
-    }
-    if (rc)
-        return recover_refuse_seq(j, stem);
-    return 1;
+    return recover_refuse_seq(j, stem);
 }
 
 /* R-4 for one stream whose log's max seq is max and that ends empty or
