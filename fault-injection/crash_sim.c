@@ -1033,33 +1033,41 @@ static void cs_unsynced_point(const struct crash_params *p, const struct cs_star
     crash_hist_free(&h);
 }
 
-/* The calls that change the disk of the workload run under SXP_SYNC_NONE
- * from start, into *out_calls; 0 when the workload failed (reported as
- * bad). Returns 0 or -errno. */
-static int cs_count_unsynced(const struct crash_params *p, const struct cs_start *start,
-                             unsigned run, uint64_t rseed, unsigned ops, uint64_t *out_calls,
-                             struct crash_stats *st)
+/* What a counting pass found: the calls that change the disk, and of
+ * them the directory fsyncs and the fdatasyncs. */
+struct cs_counts {
+    uint64_t calls, dirsyncs, fsyncs;
+};
+
+/* A counting pass: the single-threaded workload from start, its store
+ * opened with cs_play's flags play, its calls counted into *out (traced
+ * to trace when not NULL). Returns 1, 0 when the workload failed without
+ * a crash (reported as bad, under what), or -ENOMEM. */
+static int cs_count(const struct crash_params *p, const struct cs_start *start, uint64_t rseed,
+                    unsigned ops, unsigned play, FILE *trace, struct cs_counts *out,
+                    struct crash_stats *st, const char *what)
 {
     struct crash_hist h;
     struct crash_reporter rep;
     struct crash_workload w;
     struct sxp_io *sim = NULL, *io = NULL;
-    char what[96];
     if (cs_start_disk(p, start, &sim, &io) < 0)
         return -ENOMEM;
-    snprintf(what, sizeof(what), "sim seed %llu run %u unsynced", (unsigned long long)p->seed, run);
+    if (trace != NULL)
+        io_fault_set_trace(io, trace);
     crash_hist_init(&h);
     crash_reporter_init(&rep, -1, &h);
-    cs_play(p, sim, io, &rep, rseed, ops, CS_UNSYNCED, 1, &w, NULL, st, what);
+    cs_play(p, sim, io, &rep, rseed, ops, play, 1, &w, NULL, st, what);
     crash_reporter_destroy(&rep);
-    *out_calls = io_fault_kill_count(io, IO_KILL_ANY);
+    out->calls = io_fault_kill_count(io, IO_KILL_ANY);
+    out->dirsyncs = io_fault_calls(io, IO_FAULT_BIT(IO_FK_FSYNC_DIR));
+    out->fsyncs = io_fault_calls(io, IO_FAULT_BIT(IO_FK_FDATASYNC));
     io->destroy(io);
     crash_hist_free(&h);
-    if (w.errors != 0) {
-        fprintf(p->out, "%s: BAD: the workload failed without a crash: %s\n", what, w.first_msg);
-        st->bad++;
-        *out_calls = 0;
-    }
+    if (w.errors == 0)
+        return 1;
+    fprintf(p->out, "%s: BAD: the workload failed without a crash: %s\n", what, w.first_msg);
+    st->bad++;
     return 0;
 }
 
@@ -1129,7 +1137,6 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
         struct crash_hist h;
         struct crash_reporter rep;
         struct crash_workload w;
-        struct sxp_io *sim = NULL, *io = NULL;
         struct cs_start start = {NULL, NULL, {0}};
         crash_base_init(&start.base);
 
@@ -1145,38 +1152,24 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
         }
 
         /* Count the calls of the whole workload. */
-        crash_hist_init(&h);
-        if (cs_start_disk(p, &start, &sim, &io) < 0) {
-            cs_start_free(&start);
-            return -ENOMEM;
-        }
-        crash_reporter_init(&rep, -1, &h);
-        if (p->trace) {
+        if (p->trace)
             fprintf(p->out, "sim seed %llu run %u: the calls, numbered as crash points%s:\n",
                     (unsigned long long)p->seed, r,
                     start.sim ? " (after a first session closed cleanly)" : "");
-            io_fault_set_trace(io, p->out);
-        }
         char what0[96];
         snprintf(what0, sizeof(what0), "sim seed %llu run %u", (unsigned long long)p->seed, r);
-        cs_play(p, sim, io, &rep, rseed, ops, 0, 1, &w, NULL, st, what0);
-        crash_reporter_destroy(&rep);
-        uint64_t calls = io_fault_kill_count(io, IO_KILL_ANY);
-        uint64_t dirsyncs = io_fault_calls(io, IO_FAULT_BIT(IO_FK_FSYNC_DIR));
-        uint64_t fsyncs = io_fault_calls(io, IO_FAULT_BIT(IO_FK_FDATASYNC));
-        io->destroy(io);
-        crash_hist_free(&h);
-        if (w.errors != 0) {
-            fprintf(p->out, "sim seed %llu run %u: BAD: the workload failed without a crash: %s\n",
-                    (unsigned long long)p->seed, r, w.first_msg);
-            st->bad++;
+        struct cs_counts n;
+        int rc = cs_count(p, &start, rseed, ops, 0, p->trace ? p->out : NULL, &n, st, what0);
+        if (rc <= 0) {
             cs_start_free(&start);
+            if (rc < 0)
+                return rc;
             continue;
         }
 
         /* Every point, or max_points of them chosen by the seed. */
         uint64_t rng = rseed;
-        uint64_t npoints = calls + 1;
+        uint64_t npoints = n.calls + 1;
         int sample = p->max_points != 0 && npoints > p->max_points;
         for (uint64_t i = 0; i < (sample ? p->max_points : npoints); i++) {
             uint64_t point = sample ? 1 + crash_rand(&rng) % npoints : i + 1;
@@ -1185,17 +1178,22 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
             cs_point(p, &start, r, rseed, ops, point, point == npoints, st, &checks);
         }
         if (p->only_point < 0) {
-            cs_dirfails(p, &start, r, rseed, ops, dirsyncs, st, &checks);
-            cs_syncfails(p, &start, r, rseed, ops, fsyncs, st, &checks);
+            cs_dirfails(p, &start, r, rseed, ops, n.dirsyncs, st, &checks);
+            cs_syncfails(p, &start, r, rseed, ops, n.fsyncs, st, &checks);
             /* The unsynced session's calls, counted alike; an eighth as
              * many points as the power-loss points. */
-            uint64_t explored = sample ? p->max_points : npoints, ucalls = 0;
-            if (cs_count_unsynced(p, &start, r, rseed, ops, &ucalls, st) < 0) {
+            uint64_t explored = sample ? p->max_points : npoints;
+            char whatu[96];
+            snprintf(whatu, sizeof(whatu), "sim seed %llu run %u unsynced",
+                     (unsigned long long)p->seed, r);
+            struct cs_counts u;
+            rc = cs_count(p, &start, rseed, ops, CS_UNSYNCED, NULL, &u, st, whatu);
+            if (rc < 0) {
                 cs_start_free(&start);
-                return -ENOMEM;
+                return rc;
             }
-            if (ucalls != 0)
-                cs_unsynced(p, &start, r, rseed, ops, ucalls, explored / 8 > 2 ? explored / 8 : 2,
+            if (rc > 0 && u.calls != 0)
+                cs_unsynced(p, &start, r, rseed, ops, u.calls, explored / 8 > 2 ? explored / 8 : 2,
                             st, &checks);
         }
         /* Random exploration of a longer workload from several threads:
@@ -1264,7 +1262,7 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
         }
         if (p->verbose)
             fprintf(p->out, "sim seed %llu run %u: %llu calls, lost %llu bad %llu so far\n",
-                    (unsigned long long)p->seed, r, (unsigned long long)calls,
+                    (unsigned long long)p->seed, r, (unsigned long long)n.calls,
                     (unsigned long long)st->lost, (unsigned long long)st->bad);
         cs_start_free(&start);
     }
