@@ -2313,8 +2313,10 @@ static void a_clean_unsynced_close_is_trusted_only_in_its_boot(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
-/* 1 when ROOT-relative file rel on sim reads as len > 0 NUL bytes. */
-static int tc_zero_filled(struct sxp_io *sim, const char *rel)
+/* 1 when ROOT-relative file rel on sim is not empty and reads as NUL
+ * bytes: all of it, or with last_only its last byte (a line lost under
+ * the file's size). */
+static int tc_zero_filled(struct sxp_io *sim, const char *rel, int last_only)
 {
     char path[256], buf[4096];
     uint64_t size = 0;
@@ -2323,30 +2325,16 @@ static int tc_zero_filled(struct sxp_io *sim, const char *rel)
     int fd = sim->open(sim, path, O_RDONLY, 0);
     if (fd < 0)
         return 0;
-    if (sim->fsize(sim, fd, &size) == 0 && size > 0 && size <= sizeof(buf) &&
-        sim->pread(sim, fd, buf, (size_t)size, 0) == (ssize_t)size) {
-        zero = 1;
-        for (uint64_t i = 0; i < size; i++)
-            zero = zero && buf[i] == '\0';
+    if (sim->fsize(sim, fd, &size) == 0 && size > 0) {
+        uint64_t from = last_only ? size - 1 : 0, n = size - from;
+        if (n <= sizeof(buf) && sim->pread(sim, fd, buf, (size_t)n, from) == (ssize_t)n) {
+            zero = 1;
+            for (uint64_t i = 0; i < n; i++)
+                zero = zero && buf[i] == '\0';
+        }
     }
     (void)sim->close(sim, fd);
     return zero;
-}
-
-/* 1 when ROOT-relative file rel on sim ends in a NUL byte (a line lost
- * under its size). */
-static int tc_zero_filled_tail(struct sxp_io *sim, const char *rel)
-{
-    char path[256], last = 1;
-    uint64_t size = 0;
-    snprintf(path, sizeof(path), "%s/%s", TC_STORE, rel);
-    int fd = sim->open(sim, path, O_RDONLY, 0);
-    if (fd < 0)
-        return 0;
-    if (sim->fsize(sim, fd, &size) == 0 && size > 0 && sim->pread(sim, fd, &last, 1, size - 1) != 1)
-        last = 1;
-    (void)sim->close(sim, fd);
-    return size > 0 && last == '\0';
 }
 
 /* K-6, "cannot hide damage" (docs/durability.md, Under SXP_SYNC_NONE): a
@@ -2355,10 +2343,11 @@ static int tc_zero_filled_tail(struct sxp_io *sim, const char *rel)
  * new file's size but none of its bytes (a zero-filled file, the
  * simulated disk's sectors outcome; XFS has left such files). The value
  * was not promised, but a zero-filled value file is damage: kv-get must
- * fail naming it and sxp-fsck -n must report it as corruption. Today the
- * NUL bytes read as a legacy value (no checksum) that parses as a symbol:
- * kv-get returns a value that was never put, and sxp-fsck only warns
- * (legacy-line). Found by sxp-crash --mode sim, UNSYNCED SESSIONS U-3. */
+ * fail naming it and sxp-fsck -n must report it as corruption (frame.h).
+ * Before that rule the NUL bytes read as a legacy value (no checksum) that
+ * parsed as a symbol: kv-get returned a value that was never put, and
+ * sxp-fsck only warned (legacy-line). Found by sxp-crash --mode sim,
+ * UNSYNCED SESSIONS U-3. */
 static void a_zero_filled_kv_value_after_an_unsynced_put_is_damage_not_a_value(void **state)
 {
     struct tc *t = *state;
@@ -2380,14 +2369,14 @@ static void a_zero_filled_kv_value_after_an_unsynced_put_is_damage_not_a_value(v
         assert_int_equal(io_sim_clone(t->sim, &c), 0);
         io_sim_crash(c, k, IO_SIM_SECTORS);
         io_sim_restart(c);
-        if (tc_zero_filled(c, "kv/6b"))
+        if (tc_zero_filled(c, "kv/6b", 0))
             seed = k;
         c->destroy(c);
     }
     assert_true(seed != 0);
     io_sim_crash(t->sim, seed, IO_SIM_SECTORS);
     io_sim_restart(t->sim);
-    assert_true(tc_zero_filled(t->sim, "kv/6b"));
+    assert_true(tc_zero_filled(t->sim, "kv/6b", 0));
 
     s = tc_open(t);
     int rc = sxp_kv_get(s, "k", 1, &v, &err);
@@ -2438,10 +2427,10 @@ static void a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused(v
             assert_int_equal(io_sim_clone(t->sim, &c), 0);
             io_sim_crash(c, k, modes[m]);
             io_sim_restart(c);
-            if (tc_zero_filled(c, "streams/61.seq") ||
+            if (tc_zero_filled(c, "streams/61.seq", 0) ||
                 (c->stat(c, TC_STORE "/streams/61.seq", &size, NULL) == 0 && size == 0))
                 bad_seq++;
-            else if (tc_zero_filled_tail(c, "streams/61.log"))
+            else if (tc_zero_filled(c, "streams/61.log", 1))
                 torn_under_seq++;
             assert_int_equal(io_fault_new(c, &io), 0);
             tc_options(&o);
