@@ -155,8 +155,8 @@ void frame_line_at(const char *buf, size_t n, struct frame_line *out)
  * a reference-written value (LEGACY, or BLANK if it holds only spaces or
  * nothing) unless it holds a TAB, which no serializer writes raw
  * (BAD_FORMAT). With an LF it must be exactly one line. An unverified
- * (LEGACY) one holding a NUL is BAD_FORMAT too (frame.h). line_len is
- * always len.
+ * (LEGACY) one that starts or ends with a NUL is BAD_FORMAT too (frame.h).
+ * line_len is always len.
  */
 void frame_decode_whole(const char *buf, size_t len, struct frame_line *out)
 {
@@ -179,7 +179,8 @@ void frame_decode_whole(const char *buf, size_t len, struct frame_line *out)
     } else {
         frame_classify(buf, (size_t)(lf - buf), out);
     }
-    if (out->status == FRAME_LEGACY && memchr(out->payload, '\0', out->payload_len) != NULL)
+    if (out->status == FRAME_LEGACY && out->payload_len > 0 &&
+        (out->payload[0] == '\0' || out->payload[out->payload_len - 1] == '\0'))
         out->status = FRAME_BAD_FORMAT;
 }
 

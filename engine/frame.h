@@ -23,10 +23,12 @@
  *
  * A kv file holds exactly one line. The reference wrote kv files with no
  * trailer and no LF; frame_decode_whole reads those as LEGACY, unless they
- * hold a NUL byte: no serializer writes one raw, and a file whose name and
- * size a power loss kept without its bytes reads as NULs (after a session
- * without syncs, lock.h K-6), so such a file is BAD (FRAME_BAD_FORMAT),
- * never a value.
+ * start or end with a NUL byte. SX text never does (a raw NUL is written
+ * only inside a string's quotes), but a file whose name and size a power
+ * loss kept without its bytes reads as NULs, whole or in its first or
+ * last sector (after a session without syncs, lock.h K-6; a lost last
+ * sector takes a framed file's trailer with it), so such a file is BAD
+ * (FRAME_BAD_FORMAT), never a value.
  */
 #ifndef SXP_FRAME_H
 #define SXP_FRAME_H

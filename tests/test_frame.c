@@ -407,17 +407,24 @@ static void empty_kv_file_is_blank(void **state)
 }
 
 /* frame.h: a kv file of NULs (its name and size kept by a power loss, not
- * its bytes) or a legacy one holding a NUL is BAD, never a value; a NUL
- * inside a checksummed payload is the writer's. */
-static void unverified_kv_file_holding_a_nul_is_bad_format(void **state)
+ * its bytes), or an unverified one that starts or ends with NULs (its
+ * first or last sector lost), is BAD, never a value; a NUL inside a legacy
+ * value's string, or inside a checksummed payload, is the writer's. */
+static void unverified_kv_file_starting_or_ending_with_a_nul_is_bad_format(void **state)
 {
     (void)state;
     struct frame_line fl;
     frame_decode_whole("\0\0\0\0", 4, &fl);
     assert_int_equal(fl.status, FRAME_BAD_FORMAT);
     assert_int_equal(fl.line_len, 4);
-    frame_decode_whole("ab\0c\n", 5, &fl);
+    frame_decode_whole("\0\0{:v 1}", 8, &fl);
     assert_int_equal(fl.status, FRAME_BAD_FORMAT);
+    frame_decode_whole("{:v \"ab\0\0", 9, &fl);
+    assert_int_equal(fl.status, FRAME_BAD_FORMAT);
+    frame_decode_whole("\0ab\n", 4, &fl);
+    assert_int_equal(fl.status, FRAME_BAD_FORMAT);
+    frame_decode_whole("\"a\0b\"", 5, &fl);
+    assert_int_equal(fl.status, FRAME_LEGACY);
     frame_decode_whole("abc\n", 4, &fl);
     assert_int_equal(fl.status, FRAME_LEGACY);
     char buf[64];
@@ -512,7 +519,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(kv_file_with_tab_but_no_lf_is_bad_format),
         cmocka_unit_test(kv_file_checks_its_sum_and_trailer),
         cmocka_unit_test(empty_kv_file_is_blank),
-        cmocka_unit_test(unverified_kv_file_holding_a_nul_is_bad_format),
+        cmocka_unit_test(unverified_kv_file_starting_or_ending_with_a_nul_is_bad_format),
         cmocka_unit_test(every_status_has_its_name),
         cmocka_unit_test(random_payloads_round_trip_and_any_flipped_byte_is_caught),
     };

@@ -1155,11 +1155,23 @@ static void a_legacy_store_reads_and_takes_new_appends(void **state)
     tu_write_file(path, "2", 1);
     snprintf(path, sizeof(path), "%s/kv/6b", c->dir);
     tu_write_file(path, "{:a (list 1 2)}", 15);
+    /* A raw NUL inside a string, as the reference writes it ("k2"). */
+    snprintf(path, sizeof(path), "%s/kv/6b32", c->dir);
+    tu_write_file(path, "{:s \"a\0b\"}", 10);
 
     c->s = tu_open(c->dir);
     OP_IS(c, "(persist/read \"orders\")", "(list {:seq 1 :total 9.5} {:seq 2 :total 3})");
     OP_IS(c, "(persist/last-seq \"orders\")", "2");
     OP_IS(c, "(persist/kv-get \"k\")", "{:a (list 1 2)}");
+    struct sxp_err err;
+    sxp_value *v = NULL;
+    size_t slen = 0;
+    if (sxp_kv_get(c->s, "k2", 2, &v, &err) != 0)
+        fail_msg("%s", err.msg);
+    const char *str = sxp_value_as_str(sxp_value_dict_get(v, "s", 1), &slen);
+    assert_int_equal(slen, 3);
+    assert_memory_equal(str, "a\0b", 3);
+    sxp_value_free(v);
     OP_IS(c, "(persist/streams)", "(list \"orders\")");
     OP_IS(c, "(persist/append \"orders\" {:seq 3})", "nil");
     reopen(c);
