@@ -15,7 +15,11 @@
  * When LOCK reads "clean\n" (engine/lock.h K-3: everything was synced at
  * close) R-3d applies: no line is a torn tail, so a NUL-damaged line or an
  * incomplete last line is corruption that -p leaves and -y moves to
- * lost+found/, never residue that -p would cut.
+ * lost+found/, never residue that -p would cut. After a session without
+ * syncs that did not close cleanly (fsck_after_unsynced, recover.c R-7)
+ * the .seq proves nothing and a lost page can sit anywhere: R-3c is not
+ * applied and the candidate may start at any line, not only in the
+ * window, as recovery reads such a log.
  *
  * SEQ ORDER. Pass 1 compares each line with the last good seq, which would
  * blame every line after one wild seq (1 2 900 3 4 5 blames 3, 4 and 5). So
@@ -258,8 +262,10 @@ int fsck_check_log(struct fsck_ctx *c, struct fsck_item *it)
     }
     it->log_size = size;
     it->above_off = UINT64_MAX; /* set from the scan below, when it ends */
-    logscan_tail_init(&t, size, 0, 0);
-    if (it->hw_state == 1)
+    /* after a session without syncs, the whole log, and no R-3c. */
+    int unsynced = fsck_after_unsynced(c);
+    logscan_tail_init(&t, unsynced ? 0 : size, 0, 0);
+    if (it->hw_state == 1 && !unsynced)
         logscan_tail_set_hw(&t, it->hw);
     if (c->store_clean)
         logscan_tail_set_clean(&t);

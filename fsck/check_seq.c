@@ -41,6 +41,17 @@
  * as hw-lowered is: -p leaves it, -y writes the log's max seq, which the
  * operator asked for (docs/fsck.md). An empty log is kept then: it may be
  * a stream every event of which was truncated.
+ *
+ * TORN. A .seq that does not parse is seq-unreadable, corruption: it is
+ * replaced by an atomic rename, which no crash of a syncing session tears.
+ * A session without syncs renamed .seq files into place before their
+ * bytes were durable, so after it (fsck_after_unsynced: LOCK says it did
+ * not close cleanly) a power loss explains one empty or full of NULs, or
+ * any unparsable text. There it is seq-torn, residue, when its log keeps
+ * an event once its torn tail is cut: -p writes the mark again from that
+ * event's seq, as recovery does (R-7). With no event left to rebuild it
+ * from (an empty log, or no log) it stays seq-unreadable: the mark may
+ * have been above every event, and recovery refuses it too.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -85,6 +96,14 @@ int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it)
     if (!it->has_log || it->failed)
         return rc;
     int64_t max = it->have_max ? it->max : 0;
+    if (it->hw_state == 2 && fsck_after_unsynced(c) && it->have_max) {
+        /* TORN: fsck_read_seq found it unreadable; the log rebuilds it. */
+        for (size_t i = 0; i < it->f.n; i++)
+            if (it->f.v[i].code == FSCK_SEQ_UNREADABLE) {
+                it->f.v[i].code = FSCK_SEQ_TORN;
+                it->f.v[i].b = max;
+            }
+    }
     if (!it->has_seq) {
         /* UNBORN (recover.c R-4b): no event stays once a torn tail is cut. */
         int unborn = it->log_size == 0 || (it->torn && it->torn_off == 0);

@@ -26,6 +26,10 @@ const struct fsck_check_info fsck_checks[FSCK_CODE_COUNT] = {
     [FSCK_SEQ_UNREADABLE] = {"seq-unreadable", FSCK_CORRUPTION,
                              "a .seq file does not hold an integer",
                              "-y moves it to lost+found/ and recreates it from the log"},
+    [FSCK_SEQ_TORN] = {"seq-torn", FSCK_RESIDUE,
+                       "a .seq file does not hold an integer after a session without syncs, "
+                       "which renamed it into place before its bytes were durable",
+                       "-p writes it again from the log's last event"},
     [FSCK_TEMP_FILE] = {"temp-file", FSCK_RESIDUE,
                         "a leftover temp file (*.tmp) of an interrupted atomic write",
                         "-p removes it"},

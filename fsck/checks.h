@@ -42,6 +42,11 @@
  *                                 file was removed (check_seq.c)
  *   seq-unreadable    corruption  a .seq that does not parse      -y: to lost+found, then
  *                                                                 recreated from the log
+ *   seq-torn          residue     the same after a session        -p: written again from
+ *                                 without syncs (LOCK, K-6, K-7)  the log's last event
+ *                                 when its log has an event       (R-7); the bytes are
+ *                                 to rebuild it from (R-7;        what a power loss left
+ *                                 check_seq.c TORN)
  *   temp-file         residue     leftover "*.tmp" (INV-5)        -p: removed (R-1)
  *   kv-corrupt        corruption  a kv file that is not one       -y: file to lost+found
  *                                 valid framed SX value
@@ -126,6 +131,7 @@ enum fsck_code {
     FSCK_HW_LOWERED,
     FSCK_SEQ_LOST,
     FSCK_SETTLE_PENDING,
+    FSCK_SEQ_TORN,
     FSCK_CODE_COUNT,
 };
 

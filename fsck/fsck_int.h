@@ -100,6 +100,18 @@ struct fsck_ctx {
     unsigned running; /* workers not yet finished (under mu) */
 };
 
+/* recover.c R-7: LOCK says a session without syncs did not close cleanly
+ * (K-6; a torn mark, K-7, reads so too; never read with a live writer,
+ * which has recovered what came before it). That session renamed
+ * .seq files into place without its logs' syncs and its writes had no
+ * bound, so after a power loss a .seq proves nothing: no window, no R-3c
+ * (check_log.c), and a .seq that does not parse is residue when its log
+ * has an event to rebuild it from (check_seq.c TORN). */
+static inline int fsck_after_unsynced(const struct fsck_ctx *c)
+{
+    return c->store_unsynced && !c->store_clean;
+}
+
 /* fsck.c */
 /* vsnprintf into a message buffer (a message may be cut, never overflow). */
 void fsck_msgf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

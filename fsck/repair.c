@@ -69,7 +69,7 @@ static int fsck_is_line_code(enum fsck_code code)
 static int fsck_is_seq_code(enum fsck_code code)
 {
     return code == FSCK_HW_BEHIND || code == FSCK_HW_LOWERED || code == FSCK_SEQ_MISSING ||
-           code == FSCK_SEQ_LOST || code == FSCK_SEQ_UNREADABLE;
+           code == FSCK_SEQ_LOST || code == FSCK_SEQ_UNREADABLE || code == FSCK_SEQ_TORN;
 }
 
 static int fsck_ptr_off_cmp(const void *a, const void *b)
@@ -463,6 +463,7 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
         case FSCK_SEQ_MISSING:
         case FSCK_SEQ_LOST:
         case FSCK_HW_BEHIND:
+        case FSCK_SEQ_TORN: /* check_seq.c TORN: written again, as R-7 does */
             if (!preen || (f->code == FSCK_SEQ_LOST && !yes))
                 break;
             if (f->code == FSCK_SEQ_MISSING && f->c)

@@ -178,6 +178,13 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
         fsck_msgf(buf, size, "high-water mark is not an integer%s",
                   f->a ? " (longer than 32 bytes)" : "");
         return;
+    case FSCK_SEQ_TORN:
+        fsck_msgf(buf, size,
+                  "high-water mark is not an integer%s, after a session without syncs that "
+                  "renamed it into place before its bytes were durable (the log's last event "
+                  "is seq %" PRId64 ")",
+                  f->a ? " (longer than 32 bytes)" : "", f->b);
+        return;
     case FSCK_TEMP_FILE:
         fsck_msgf(
             buf, size, "leftover temp file of an interrupted write (%" PRIu64 " bytes)%s", f->len,
@@ -292,6 +299,8 @@ void fsck_finding_action(const struct fsck_finding *f, char *buf, size_t size)
     case FSCK_ACT_CREATED:
         if (f->code == FSCK_FORMAT_MISSING)
             fsck_msgf(buf, size, "written");
+        else if (f->code == FSCK_SEQ_TORN)
+            fsck_msgf(buf, size, "written again holding %" PRId64, f->arg);
         else
             fsck_msgf(buf, size, "created holding %" PRId64, f->arg);
         return;

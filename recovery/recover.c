@@ -122,7 +122,10 @@
  *        left to rebuild it from: the mark may have been above them all,
  *        and a mark is never lowered by a guess). R-4 still never lowers
  *        a mark that parses. Corruption no crash explains (a bad checksum
- *        without a NUL, a seq out of order) is still refused.
+ *        without a NUL, a seq out of order) is still refused. sxp-fsck
+ *        judges such a store the same way (fsck_after_unsynced in
+ *        fsck/fsck_int.h): the torn tail is residue that -p cuts, and the
+ *        unparsable .seq is seq-torn, which -p writes again.
  *   R-5  Recovery reads no kv values and no blobs: they are replaced
  *        atomically, so a crash leaves at most a temp file (R-1). sxp-fsck
  *        reads them.

@@ -426,6 +426,12 @@ void fx_mark_crashed(const char *root)
     fx_write_file(fx_join(p, root, "LOCK"), "pid 4242\n", 9);
 }
 
+void fx_mark_unsynced(const char *root, const char *text)
+{
+    char p[PATH_MAX];
+    fx_write_file(fx_join(p, root, "LOCK"), text, strlen(text));
+}
+
 void fx_zero_order_line(const char *root, unsigned n, size_t from, size_t len)
 {
     char p[PATH_MAX];

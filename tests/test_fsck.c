@@ -71,6 +71,14 @@ static void print_report(const struct fsck_report *r, const char *root)
     fsck_report_print_text(r, root, stdout);
 }
 
+/* LOCK texts that say a session without syncs did not close cleanly. */
+static const char *const unsynced_locks[] = {
+    "pid 4242 unsynced +dirty\n",     /* killed, or the power failed, in the session */
+    "clean unsynced not-this-boot\n", /* closed, then a reboot (K-6) */
+    "clean unsynced sim-+dirty",      /* the close's write torn by the power loss (K-7) */
+};
+#define N_UNSYNCED_LOCKS (sizeof(unsynced_locks) / sizeof(unsynced_locks[0]))
+
 /* One fixture and what each mode must do with it. */
 struct fx_case {
     void (*damage)(const char *root); /* NULL: the legacy store */
@@ -476,7 +484,9 @@ static void nul_line_before_corruption_is_not_a_torn_tail(void **state)
 }
 
 /* fsck reads whole logs: damage before the window, which recovery trusts
- * (R-2), is reported. */
+ * (R-2), is reported. A lost page there is corruption after a syncing
+ * session (only the window can be torn), and a torn tail after one without
+ * syncs, which had no bound on what it left unsynced (R-7). */
 static void damage_before_the_window_is_found_though_recovery_trusts_it(void **state)
 {
     (void)state;
@@ -501,6 +511,22 @@ static void damage_before_the_window_is_found_though_recovery_trusts_it(void **s
     assert_int_equal(fsck_report_find(&r, FSCK_CHECKSUM)->line, 1);
     assert_int_equal(r.log_bytes, size + fx_file_size(fx_join(line, root, FX_USERS_LOG)));
     fsck_report_free(&r);
+
+    fx_flip_byte(p, 5);
+    fx_zero_order_line(root, 2, 2, 8);
+    for (int unsynced = 0; unsynced < 2; unsynced++) {
+        if (unsynced)
+            fx_mark_unsynced(root, unsynced_locks[0]);
+        else
+            fx_mark_crashed(root);
+        assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_LEFT);
+        const struct fsck_finding *found =
+            fsck_report_find(&r, unsynced ? FSCK_TORN_TAIL : FSCK_CHECKSUM);
+        assert_non_null(found);
+        assert_int_equal(found->line, 2);
+        assert_int_equal(r.n, 1);
+        fsck_report_free(&r);
+    }
     fx_remove_tree(root);
 }
 
@@ -1060,15 +1086,18 @@ static void half_a_line_in_a_cleanly_closed_store_is_corruption(void **state)
  * crash with the .seq covering the lines after it (R-3c), it is one
  * corrupt line, and -y keeps every other line. Only when the lines after
  * it are above the .seq -- an unacknowledged batch whose first page was
- * lost -- is it a torn tail. */
+ * lost -- is it a torn tail, or after a session without syncs (crashed =
+ * 2, R-7), whose .seq proves nothing. */
 static void a_lost_page_mid_log(int crashed, const char *seq, int want_torn)
 {
     char root[PATH_MAX], p[PATH_MAX];
     struct fsck_report r;
     int64_t seqs[64];
     fx_make_store(root);
-    if (crashed)
+    if (crashed == 1)
         fx_mark_crashed(root);
+    else if (crashed == 2)
+        fx_mark_unsynced(root, unsynced_locks[strlen(seq) % N_UNSYNCED_LOCKS]);
     fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), seq, strlen(seq));
     fx_zero_order_line(root, 15, 2, 10);
     assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_LEFT);
@@ -1114,6 +1143,122 @@ static void lost_page_before_lines_above_the_seq_is_a_torn_tail(void **state)
 {
     (void)state;
     a_lost_page_mid_log(1, "14", 1);
+}
+
+/* recover.c R-7: after a session without syncs the .seq proves nothing
+ * (it was renamed into place before the log's bytes were durable), so the
+ * lost page is a torn tail even under a mark that covers it. */
+static void lost_page_under_the_seq_after_an_unsynced_session_is_a_torn_tail(void **state)
+{
+    (void)state;
+    a_lost_page_mid_log(2, "20", 1);
+    a_lost_page_mid_log(2, "15", 1);
+    a_lost_page_mid_log(2, "14", 1);
+}
+
+/* Repairs the store at root, by an open (its settle and recovery, R-7
+ * after a session without syncs) when by_open, else by sxp-fsck -p, which
+ * must exit want_p (the open must refuse the store unless that is 1);
+ * returns the orders .seq's text (malloc'd). */
+static char *repair_unsynced(const char *root, int by_open, int want_p)
+{
+    char p[PATH_MAX];
+    size_t len;
+    if (by_open) {
+        struct sxp_options o;
+        struct sxp_err err;
+        sxp_store *s = NULL;
+        sxp_options_init(&o);
+        o.quiet = 1;
+        int rc = sxp_store_open(root, &o, &s, &err);
+        if (want_p != FSCK_EXIT_REPAIRED) {
+            assert_int_equal(rc, -EUCLEAN);
+            return NULL;
+        }
+        if (rc)
+            fail_msg("open: %d %s", rc, err.msg);
+        assert_int_equal(sxp_store_close(s), 0);
+    } else {
+        assert_int_equal(fsck_status(root, FSCK_MODE_PREEN), want_p);
+        if (want_p != FSCK_EXIT_REPAIRED)
+            return NULL;
+    }
+    return fx_read_file(fx_join(p, root, FX_ORDERS_SEQ), &len);
+}
+
+/* check_seq.c TORN: a .seq of NULs (the rename kept, its bytes lost) after
+ * a session without syncs is seq-torn, residue; -p writes it again from
+ * the log's last event, as recovery does (R-7), and both leave the same
+ * log and mark. After a syncing session, or with no event in the log to
+ * rebuild it from, it stays seq-unreadable, corruption, which -p leaves
+ * and recovery refuses. */
+static void nul_seq_after_an_unsynced_session_is_rebuilt_from_the_log(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    struct fsck_report r;
+    for (size_t k = 0; k < N_UNSYNCED_LOCKS; k++) {
+        char *log[2], *seq[2];
+        size_t loglen[2];
+        for (int by_open = 0; by_open < 2; by_open++) {
+            fx_make_store(root);
+            fx_mark_unsynced(root, unsynced_locks[k]);
+            fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), "\0\0", 2);
+            fx_zero_order_line(root, 18, 0, 30); /* a lost page too: cut at 18 */
+            if (!by_open) {
+                assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_LEFT);
+                print_report(&r, root);
+                const struct fsck_finding *f = find_in(&r, FSCK_SEQ_TORN, FX_ORDERS_SEQ);
+                assert_non_null(f);
+                assert_int_equal(f->b, 17);
+                assert_int_equal(fsck_code_class(f->code), FSCK_RESIDUE);
+                assert_int_equal(fsck_report_count(&r, FSCK_SEQ_UNREADABLE), 0);
+                assert_int_equal(fsck_report_count(&r, FSCK_TORN_TAIL), 1);
+                assert_int_equal(r.n, 2);
+                fsck_report_free(&r);
+            }
+            seq[by_open] = repair_unsynced(root, by_open, FSCK_EXIT_REPAIRED);
+            assert_string_equal(seq[by_open], "17");
+            log[by_open] = fx_read_file(fx_join(p, root, FX_ORDERS_LOG), &loglen[by_open]);
+            assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+            fx_remove_tree(root);
+        }
+        assert_int_equal(loglen[0], fx_orders_offset(18));
+        assert_int_equal(loglen[0], loglen[1]);
+        assert_memory_equal(log[0], log[1], loglen[0]);
+        for (int i = 0; i < 2; i++) {
+            free(log[i]);
+            free(seq[i]);
+        }
+    }
+    /* No event to rebuild it from, or no session without syncs: corruption. */
+    for (int c = 0; c < 3; c++) {
+        for (int by_open = 0; by_open < 2; by_open++) {
+            fx_make_store(root);
+            if (c < 2)
+                fx_mark_unsynced(root, unsynced_locks[0]);
+            else
+                fx_mark_crashed(root);
+            if (c == 0)
+                fx_write_file(fx_join(p, root, FX_ORDERS_LOG), "", 0);
+            else if (c == 1)
+                assert_int_equal(unlink(fx_join(p, root, FX_ORDERS_LOG)), 0);
+            fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), "\0\0", 2);
+            if (!by_open) {
+                assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_LEFT);
+                assert_int_equal(fsck_report_count(&r, FSCK_SEQ_UNREADABLE), 1);
+                assert_int_equal(fsck_report_count(&r, FSCK_SEQ_TORN), 0);
+                fsck_report_free(&r);
+            }
+            assert_null(repair_unsynced(root, by_open, FSCK_EXIT_LEFT));
+            size_t len;
+            char *text = fx_read_file(fx_join(p, root, FX_ORDERS_SEQ), &len);
+            assert_int_equal(len, 2);
+            assert_memory_equal(text, "\0\0", 2);
+            free(text);
+            fx_remove_tree(root);
+        }
+    }
 }
 
 static void moved_line_keeps_its_bytes_and_origin(void **state)
@@ -1222,6 +1367,8 @@ int main(void)
         cmocka_unit_test(lost_page_mid_log_in_a_clean_store_is_corruption),
         cmocka_unit_test(lost_page_before_lines_the_seq_covers_is_corruption),
         cmocka_unit_test(lost_page_before_lines_above_the_seq_is_a_torn_tail),
+        cmocka_unit_test(lost_page_under_the_seq_after_an_unsynced_session_is_a_torn_tail),
+        cmocka_unit_test(nul_seq_after_an_unsynced_session_is_rebuilt_from_the_log),
         cmocka_unit_test(damage_before_the_window_is_found_though_recovery_trusts_it),
         cmocka_unit_test(after_recovery_fsck_finds_nothing),
         cmocka_unit_test(live_writer_stops_fsck_unless_forced_read_only),

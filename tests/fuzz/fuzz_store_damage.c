@@ -983,6 +983,7 @@ int fuzz_store_damage_one(const uint8_t *data, size_t size)
             FSCK_TORN_TAIL,  FSCK_HW_BEHIND,      FSCK_SEQ_MISSING,      FSCK_TEMP_FILE,
             FSCK_CHECKSUM,   FSCK_SEQ_ORDER,      FSCK_EVENT_UNPARSABLE, FSCK_EVENT_NO_SEQ,
             FSCK_BLANK_LINE, FSCK_SEQ_UNREADABLE, FSCK_HW_LOWERED,       FSCK_SEQ_LOST,
+            FSCK_SEQ_TORN,
         };
         for (size_t i = 0; i < sizeof(after_recovery) / sizeof(after_recovery[0]); i++)
             FUZZ_CHECKF(fsck_report_count(&r, after_recovery[i]) == 0,
