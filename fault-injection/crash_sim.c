@@ -91,15 +91,21 @@
  *   promised to outlive a kill only (docs/durability.md), and what the
  *   session replaced by a rename without syncs (kv values, blobs, .seq
  *   files, FORMAT of a store it created; not the log a truncate rewrote,
- *   truncate.c T-5) may be empty, torn or zero-filled. The check then asks only what the
- *   engine still promises (crash.h THE UNPROMISED, CS_CHECK_UNPROMISED):
- *   the power loss is seen: an open over a baseline recovers, and refuses
- *   the store only for a .seq it cannot rebuild from its log (recover.c
- *   R-7: .seq files the session wrote prove nothing); a read of what the session wrote may fail
- * naming the damage (a kv value or blob it replaced); but nothing that was never submitted reads
- * back, and all the rest, the clean first session's data above all, is held to G-1..G-7. The
- * summary counts these checks as "unsynced N", and the opens refused (a store the session itself
- *   created, whose FORMAT may be lost) as "(refused M)".
+ *   truncate.c T-5) may be empty, torn or zero-filled. The check then
+ *   asks only what the engine still promises (crash.h THE UNPROMISED,
+ *   CS_CHECK_UNPROMISED): the power loss is seen: an open over a baseline
+ *   recovers, and refuses the store only for a .seq it cannot rebuild
+ *   from its log (recover.c R-7: .seq files the session wrote prove
+ *   nothing); a read of what the session wrote may fail naming the damage
+ *   (a kv value or blob it replaced); but nothing that was never submitted
+ *   reads back, and all the rest, the clean first session's data above
+ *   all, is held to G-1..G-7. Over a baseline each such power loss is
+ *   checked twice: with the open alone, and with sxp-fsck -p run first
+ *   (CS_CHECK_FSCK_P), which must repair what the open would and leave
+ *   only what the open may refuse or a read may fail on. The summary
+ *   counts these checks as "unsynced N", and the opens refused (and a
+ *   store the session itself created, whose FORMAT may be lost) as
+ *   "(refused M)".
  *
  * READ-ONLY FIRST. Before the store is opened read-write after a crash, it
  * is opened read-only and held to RO-1..RO-4 (crash_readonly.c): that open
@@ -351,6 +357,12 @@ static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp
  * from its log; with none, the session created the store and the open may
  * refuse what it left. */
 #define CS_CHECK_UNPROMISED 2u
+/* With CS_CHECK_UNPROMISED over a baseline: sxp-fsck -p repairs the store
+ * first (cs_fsck_p_unpromised), and the open after it finds it clean. */
+#define CS_CHECK_FSCK_P 4u
+
+static void cs_fsck_p_unpromised(const struct crash_params *p, struct sxp_io *io,
+                                 struct crash_stats *st, const char *what);
 
 /* Opens the store on io after a crash and checks it against base (the
  * state the run started from) and h, as how says. out_base (may be NULL)
@@ -376,9 +388,12 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
     st->bad += v.bad;
     st->printed += v.printed;
     memset(&v, 0, sizeof(v));
-    uint64_t lf_mark = crash_lostfound_mark(sim, CS_STORE);
-    int rc = store_open_io(CS_STORE, &o, io, 0, &s, &err);
     int promised = base->nstreams || base->nkv || base->nblobs;
+    int fsck_first = (how & CS_CHECK_UNPROMISED) && (how & CS_CHECK_FSCK_P) && promised;
+    if (fsck_first)
+        cs_fsck_p_unpromised(p, io, st, what);
+    uint64_t lf_mark = crash_lostfound_mark(sim, CS_STORE); /* what the open saves */
+    int rc = store_open_io(CS_STORE, &o, io, 0, &s, &err);
     if (rc < 0 && (how & CS_CHECK_UNPROMISED) &&
         (!promised || (rc == -EUCLEAN && strstr(err.msg, ".seq: unreadable high-water mark")))) {
         st->unsynced_refused++;
@@ -395,7 +410,7 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
         return;
     }
     cs_lostfound(p, sim, s, lf_mark, st, what);
-    if ((how & CS_CHECK_UNPROMISED) && promised && h->n > 0) {
+    if ((how & CS_CHECK_UNPROMISED) && promised && h->n > 0 && !fsck_first) {
         struct sxp_stats ss;
         sxp_store_stats(s, &ss);
         if (!ss.recovered)
@@ -615,6 +630,49 @@ static void cs_fsck_p(const struct crash_params *p, struct sxp_io *io, struct cr
         fsck_report_summary(&r, CS_STORE, sum, sizeof(sum));
         fprintf(p->out, "%s: BAD: sxp-fsck -p exited %d after the kill: %s%s%s\n", what, rc, sum,
                 r.fatal[0] ? ": " : "", r.fatal);
+        st->bad++;
+    }
+    fsck_report_free(&r);
+}
+
+/* U-3 with CS_CHECK_FSCK_P: sxp-fsck -p on the store of io that a power
+ * loss in an unsynced session left, before any open. It settles the store
+ * and judges it as recovery would (R-7 in recovery/recover.c; fsck_int.h
+ * fsck_after_unsynced): what such a power loss leaves of the logs and
+ * .seq files is residue that it repairs, exit 0 or 1. It may leave (exit
+ * 4) only what the open may refuse or a read may fail on then: a .seq it
+ * cannot rebuild from its log (seq-unreadable), and a kv value or blob
+ * the session replaced (kv-corrupt, blob-hash; THE UNPROMISED in
+ * crash.h). Anything else counts as bad. */
+static void cs_fsck_p_unpromised(const struct crash_params *p, struct sxp_io *io,
+                                 struct crash_stats *st, const char *what)
+{
+    struct fsck_opts fo;
+    struct fsck_report r;
+    memset(&fo, 0, sizeof(fo));
+    fo.root = CS_STORE;
+    fo.mode = FSCK_MODE_PREEN;
+    fo.threads = 1;
+    fo.io = io;
+    int rc = fsck_run(&fo, &r);
+    st->fsck_runs++;
+    const struct fsck_finding *wrong = NULL; /* the first finding left that may not be */
+    for (size_t i = 0; i < r.n && rc == FSCK_EXIT_LEFT && wrong == NULL; i++)
+        if (fsck_code_is_error(r.f[i].code) && r.f[i].action == FSCK_ACT_NONE &&
+            r.f[i].code != FSCK_SEQ_UNREADABLE && r.f[i].code != FSCK_KV_CORRUPT &&
+            r.f[i].code != FSCK_BLOB_HASH)
+            wrong = &r.f[i];
+    int status_ok = rc == FSCK_EXIT_CLEAN || rc == FSCK_EXIT_REPAIRED || rc == FSCK_EXIT_LEFT;
+    if (wrong != NULL || !status_ok) {
+        char sum[512], msg[512] = "";
+        fsck_report_summary(&r, CS_STORE, sum, sizeof(sum));
+        if (wrong != NULL)
+            fsck_finding_message(wrong, msg, sizeof(msg));
+        fprintf(p->out,
+                "%s: BAD: sxp-fsck -p exited %d after a power loss in an unsynced session: "
+                "%s%s%s%s%s%s%s\n",
+                what, rc, sum, r.fatal[0] ? ": " : "", r.fatal, wrong ? "; left: " : "",
+                wrong ? wrong->file : "", wrong ? ": " : "", msg);
         st->bad++;
     }
     fsck_report_free(&r);
@@ -934,23 +992,30 @@ static void cs_settle_crashes(const struct crash_params *p, struct sxp_io *disk,
         for (unsigned i = 0; i < nq; i++) {
             if ((settle != 0 && q[i] > settle) != settled)
                 continue;
-            struct cs_hook hook = {NULL, q[i], crash_rand(&rng), IO_SIM_RANDOM, 0, 0, NULL, 0};
-            char w2[512];
-            if (cs_clone_open(p, disk, &o, &hook, 1, &c, &io, st) < 0)
-                return;
-            snprintf(w2, sizeof(w2), "%s, power loss %s/%llu at the settling open's call %llu (%s)",
-                     what, io_sim_mode_name(IO_SIM_RANDOM), (unsigned long long)hook.seed,
-                     (unsigned long long)q[i],
-                     settled ? "after its syncfs" : "before its syncfs: nothing promised");
-            st->kills++;
-            st->unsynced++;
-            cs_check(p, c, io, &start->base, h, seed, NULL,
-                     !settled              ? CS_CHECK_UNPROMISED
-                     : ++*checks % 16 == 0 ? CS_CHECK_FSCK
-                                           : 0,
-                     st, w2);
-            io->destroy(io);
-            c->destroy(c);
+            uint64_t hseed = crash_rand(&rng);
+            /* Before the syncfs, the same power loss twice: the open
+             * checked, then sxp-fsck -p before it (CS_CHECK_FSCK_P). */
+            for (int fsck_p = 0; fsck_p <= !settled; fsck_p++) {
+                struct cs_hook hook = {NULL, q[i], hseed, IO_SIM_RANDOM, 0, 0, NULL, 0};
+                char w2[512];
+                if (cs_clone_open(p, disk, &o, &hook, 1, &c, &io, st) < 0)
+                    return;
+                snprintf(w2, sizeof(w2),
+                         "%s, power loss %s/%llu at the settling open's call %llu (%s)%s", what,
+                         io_sim_mode_name(IO_SIM_RANDOM), (unsigned long long)hook.seed,
+                         (unsigned long long)q[i],
+                         settled ? "after its syncfs" : "before its syncfs: nothing promised",
+                         fsck_p ? ", sxp-fsck -p" : "");
+                st->kills++;
+                st->unsynced++;
+                cs_check(p, c, io, &start->base, h, seed, NULL,
+                         !settled ? CS_CHECK_UNPROMISED | (fsck_p ? CS_CHECK_FSCK_P : 0)
+                         : ++*checks % 16 == 0 ? CS_CHECK_FSCK
+                                               : 0,
+                         st, w2);
+                io->destroy(io);
+                c->destroy(c);
+            }
         }
     }
 }
