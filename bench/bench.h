@@ -110,6 +110,7 @@ struct bench_param {
     int list;             /* reads: 1 = sxp_stream_read's list, 0 = sxp_stream_scan */
     int whole;            /* 1: one session with the whole time, even under --rounds */
     int busy_cpu;         /* 1: one more thread keeps a CPU busy meanwhile (limit.c) */
+    int child_nosync;     /* open-killed: the killed child ran under SXP_SYNC_NONE */
 };
 
 typedef int (*bench_run_fn)(const struct bench_ctx *ctx, const struct bench_param *p,

@@ -366,6 +366,17 @@ static const struct bench_workload bench_registry[] = {
      "sxp",
      wl_big_open,
      {.nosync = 1, .n_full = 3, .n_quick = 1, .scale_full = 10000, .scale_quick = 100}},
+    /* The same after a child under SXP_SYNC_NONE: the open settles the
+     * store (syncfs) and recovers what the child's LOCK names. */
+    {"sxp/open-killed-10000-nosync",
+     "sxp",
+     wl_big_open,
+     {.nosync = 1,
+      .child_nosync = 1,
+      .n_full = 3,
+      .n_quick = 1,
+      .scale_full = 10000,
+      .scale_quick = 100}},
     /* The same after a session that wrote 4,000 of them: recovery writes
      * back and syncs 4,000 journal records (one per log) and reads the logs
      * of their buckets. */

@@ -475,9 +475,10 @@ static uint64_t wl_kill_streams(const struct bench_param *p, const struct wl_fix
     return n < fx->streams ? n : fx->streams;
 }
 
-/* In a child: open the store, append one durable event to each of the first
- * nkill streams, and die without closing (SIGKILL). */
-static void wl_kill_child(struct wl_fixture *fx, uint64_t nkill)
+/* In a child: open the store (under SXP_SYNC_NONE when nosync), append
+ * one acknowledged event to each of the first nkill streams, and die
+ * without closing (SIGKILL). */
+static void wl_kill_child(struct wl_fixture *fx, uint64_t nkill, int nosync)
 {
     struct sxp_options o;
     struct sxp_err err;
@@ -485,6 +486,8 @@ static void wl_kill_child(struct wl_fixture *fx, uint64_t nkill)
     sxp_store *s = NULL;
     sxp_options_init(&o);
     o.quiet = 1;
+    if (nosync)
+        o.sync = SXP_SYNC_NONE;
     if (sxp_store_open(fx->dir, &o, &s, &err) != 0 || wl_event_init(&e, 100) != 0)
         _exit(3);
     for (uint64_t i = 0; i < nkill; i++) {
@@ -517,7 +520,7 @@ int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p, struct
             if (pid < 0)
                 return -errno;
             if (pid == 0)
-                wl_kill_child(fx, nkill);
+                wl_kill_child(fx, nkill, p->child_nosync);
             int status = 0;
             if (waitpid(pid, &status, 0) < 0)
                 return -errno;
@@ -571,7 +574,10 @@ int wl_big_open(const struct bench_ctx *ctx, const struct bench_param *p, struct
     row->events = i;
     row->fdatasyncs = -1;
     row->no_rate = 1;
-    if (row->note[0] == '\0' && killed && nkill != WL_KILL_STREAMS)
+    if (row->note[0] == '\0' && killed && p->child_nosync)
+        snprintf(row->note, sizeof(row->note), "%s; %llu opens, the child under SXP_SYNC_NONE",
+                 fx->note, (unsigned long long)i);
+    else if (row->note[0] == '\0' && killed && nkill != WL_KILL_STREAMS)
         snprintf(row->note, sizeof(row->note), "%s; %llu opens, %llu streams written", fx->note,
                  (unsigned long long)i, (unsigned long long)nkill);
     else if (row->note[0] == '\0')
