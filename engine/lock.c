@@ -28,6 +28,33 @@ static int lock_line_unsynced(const char *text, const char *lf)
            memmem(text, (size_t)(lf - text), LOCK_UNSYNCED_WORD, strlen(LOCK_UNSYNCED_WORD));
 }
 
+/* This boot's id into boot (LOCK_BOOT_ID_MAX), 0; -1 when the kernel gives
+ * none that a LOCK line can carry (a word without spaces or '+'). */
+static int lock_boot(struct sxp_io *io, char *boot)
+{
+    if (io->boot_id(io, boot, LOCK_BOOT_ID_MAX) != 0 || boot[0] == '\0')
+        return -1;
+    return strpbrk(boot, " +\n") == NULL ? 0 : -1;
+}
+
+/* K-8: 1 when the unsynced session's first line of text (lf at its LF)
+ * names this boot: "pid N unsynced B ...", B this boot's id. */
+static int lock_line_this_boot(struct sxp_io *io, const char *text, const char *lf)
+{
+    char boot[LOCK_BOOT_ID_MAX];
+    if (!lock_line_unsynced(text, lf) || lock_boot(io, boot) != 0)
+        return 0;
+    const char *w =
+        memmem(text, (size_t)(lf - text), LOCK_UNSYNCED_WORD " ", strlen(LOCK_UNSYNCED_WORD) + 1);
+    if (w == NULL)
+        return 0;
+    w += strlen(LOCK_UNSYNCED_WORD) + 1;
+    size_t n = 0;
+    while (w + n < lf && w[n] != ' ')
+        n++;
+    return n == strlen(boot) && memcmp(w, boot, n) == 0;
+}
+
 long lock_holder_pid(struct sxp_io *io, const char *root)
 {
     char path[PATH_MAX], text[64];
@@ -65,12 +92,15 @@ static int lock_write(struct sxp_io *io, int fd, const char *text, int sync)
  * pre-zeroed logs). */
 #define LOCK_DIRTY_CHUNK (64u * 1024u)
 
-/* A session's first line, "pid N[ unsynced][ +dirty]\n" (K-5, K-6), into
- * buf; its length. */
-static int lock_session_line(char *buf, size_t size, int sync, const char *mark)
+/* A session's first line, "pid N[ unsynced[ B]][ +dirty]\n" (K-5, K-6,
+ * K-8), into buf; its length. */
+static int lock_session_line(struct sxp_io *io, char *buf, size_t size, int sync, const char *mark)
 {
-    return snprintf(buf, size, "pid %ld%s%s\n", (long)getpid(), sync ? "" : LOCK_UNSYNCED_WORD,
-                    mark);
+    char boot[LOCK_BOOT_ID_MAX] = "";
+    if (!sync && lock_boot(io, boot) != 0)
+        boot[0] = '\0'; /* no boot named: the next open trusts nothing */
+    return snprintf(buf, size, "pid %ld%s%s%s%s\n", (long)getpid(), sync ? "" : LOCK_UNSYNCED_WORD,
+                    boot[0] ? " " : "", boot, mark);
 }
 
 int lock_mark_open(struct sxp_io *io, int fd, int sync, uint64_t *out_end, uint64_t *out_alloc)
@@ -78,7 +108,7 @@ int lock_mark_open(struct sxp_io *io, int fd, int sync, uint64_t *out_end, uint6
     char *buf = calloc(1, LOCK_DIRTY_CHUNK);
     if (!buf)
         return -ENOMEM;
-    int n = lock_session_line(buf, LOCK_DIRTY_CHUNK, sync, LOCK_DIRTY_MARK);
+    int n = lock_session_line(io, buf, LOCK_DIRTY_CHUNK, sync, LOCK_DIRTY_MARK);
     int rc = io->pwrite(io, fd, buf, LOCK_DIRTY_CHUNK, 0);
     free(buf);
     if (!rc)
@@ -151,8 +181,10 @@ int lock_read_dirty(struct sxp_io *io, int fd, struct lock_dirty *out)
     const char *lf = memchr(text, '\n', len);
     const char *mark = LOCK_DIRTY_MARK "\n";
     size_t ml = strlen(mark);
+    /* K-8: an unsynced session's list only in the boot that wrote it. */
     int whole = lf != NULL && (size_t)(lf - text) + 1 >= ml && memcmp(lf + 1 - ml, mark, ml) == 0 &&
-                strncmp(text, "pid ", 4) == 0 && !lock_line_unsynced(text, lf);
+                strncmp(text, "pid ", 4) == 0 &&
+                (!lock_line_unsynced(text, lf) || lock_line_this_boot(io, text, lf));
     for (size_t off = whole ? (size_t)(lf - text) + 1 : len; whole && off < len;) {
         struct frame_line fl;
         if (text[off] == '\0') {
@@ -202,15 +234,18 @@ int lock_state(struct sxp_io *io, int fd)
      * mark a power loss tore (K-7): taken as unsynced, so that the store
      * is settled (K-6) and recovered without trusting its .seq files. */
     const char *lf = memchr(text, '\n', len);
-    if (lf != NULL && strncmp(text, "pid ", 4) == 0)
-        return lock_line_unsynced(text, lf) ? LOCK_UNSYNCED : 0;
+    if (lf != NULL && strncmp(text, "pid ", 4) == 0) {
+        if (!lock_line_unsynced(text, lf))
+            return 0;
+        return LOCK_UNSYNCED | (lock_line_this_boot(io, text, lf) ? LOCK_THIS_BOOT : 0);
+    }
     return LOCK_UNSYNCED;
 }
 
 int lock_forget_list(struct sxp_io *io, int fd, int sync)
 {
-    char text[64];
-    (void)lock_session_line(text, sizeof(text), sync, "");
+    char text[64 + LOCK_BOOT_ID_MAX];
+    (void)lock_session_line(io, text, sizeof(text), sync, "");
     return lock_write(io, fd, text, sync);
 }
 

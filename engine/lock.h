@@ -43,20 +43,19 @@
  *      included, and synced at the next listing, which then goes on; after
  *      a failed sync no line is written again this session (IO-5).
  * K-6  UNSYNCED SESSIONS. A session under SXP_SYNC_NONE writes "pid N
- *      unsynced +dirty\n" (synced, as K-2 asks of every session, so a power
+ *      unsynced B +dirty\n" (synced, as K-2 asks of every session, so a power
  *      loss in it is seen by K-1) and closes to "clean unsynced B\n" (not
  *      synced), B the kernel's boot id (io->boot_id). That text reads
  *      clean only in boot B: the page cache still holds every byte the
  *      session wrote. After a reboot (a power loss, maybe) it reads
- *      unclean and the open recovers. The session writes no dirty list
- *      (streams.c streams_list_dirty), so recovery after it reads every
- *      log. Its files were written and renamed without syncs, so a
- *      syncing process (open, sxp-fsck -p/-y) that finds "unsynced" first
- *      makes the whole store durable, syncfs(2) of ROOT, streams/, kv/ and
- *      blobs/ (lock_settle), before it syncs or writes anything: otherwise
- *      its own directory fsyncs would make the names of those files durable
- *      before their bytes, and a power loss would leave them empty (FORMAT,
- *      a kv file, a blob) under what it acknowledged. Its own LOCK text
+ *      unclean and the open recovers. The session's dirty list is written
+ *      without syncs, so it is read only in the boot that wrote it (K-8);
+ *      after a reboot recovery reads every log. Its files were written
+ *      and renamed without syncs, so a syncing process (open, sxp-fsck
+ *      -p/-y) that finds "unsynced" first makes the whole store durable, syncfs(2) of ROOT,
+ * streams/, kv/ and blobs/ (lock_settle), before it syncs or writes anything: otherwise its own
+ * directory fsyncs would make the names of those files durable before their bytes, and a power loss
+ * would leave them empty (FORMAT, a kv file, a blob) under what it acknowledged. Its own LOCK text
  *      then replaces the mark.
  *      A FAILED SETTLE. A kernel whose syncfs failed may have marked the
  *      session's dirty pages clean all the same: reads still show them,
@@ -77,6 +76,19 @@
  *      the next syncing open settles (K-6) and recovers as after an
  *      unsynced session (recovery/recover.c R-7). A torn synced write
  *      costs that open one syncfs more, nothing else.
+ * K-8  A KILLED UNSYNCED SESSION. The unsynced session's first line names
+ *      its boot, "pid N unsynced B +dirty\n" (B as in K-6; left out when
+ *      the kernel gives none), and it writes its dirty list (K-5) as a
+ *      syncing session does, bucket before log, but without syncs. In boot
+ *      B that LOCK reads LOCK_UNSYNCED | LOCK_THIS_BOOT: the session was
+ *      killed, not cut by a power loss, so the page cache still holds every
+ *      byte it wrote, its list and its .seq files included. The next open
+ *      settles the store (K-6) and then recovers as after a syncing
+ *      session: only the listed logs, their windows, R-3c. Its recovery
+ *      follows what the session wrote, not the store's size. In any other
+ *      boot, or with no B, the text reads LOCK_UNSYNCED alone, its list is
+ *      not read (lock_read_dirty), and recovery applies R-7. A power loss
+ *      cannot forge B: the new boot's id was never written before it.
  */
 #ifndef SXP_LOCK_H
 #define SXP_LOCK_H
@@ -91,17 +103,18 @@
 #define LOCK_BOOT_ID_MAX 64
 
 /* What a LOCK says: bits of lock_state. */
-#define LOCK_CLEAN 1    /* "clean\n", or "clean unsynced B\n" in boot B (K-1) */
-#define LOCK_UNSYNCED 2 /* the last session ran without syncs (K-6) */
-#define LOCK_RESETTLE 4 /* and a settle of it failed (K-6) */
+#define LOCK_CLEAN 1     /* "clean\n", or "clean unsynced B\n" in boot B (K-1) */
+#define LOCK_UNSYNCED 2  /* the last session ran without syncs (K-6) */
+#define LOCK_RESETTLE 4  /* and a settle of it failed (K-6) */
+#define LOCK_THIS_BOOT 8 /* LOCK_UNSYNCED, and the session ran in this boot (K-8) */
 #define LOCK_RESETTLE_TEXT "unsynced resettle\n"
 
 /* Opens and locks ROOT/LOCK; *out_fd is the descriptor, *out_state its
  * lock_state. -EAGAIN naming root and the holder's pid when taken. */
 int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_state,
                  struct sxp_err *err);
-/* Replaces the text with "pid N +dirty\n" ("pid N unsynced +dirty\n" when
- * sync is 0, K-6) and zeros written ahead for the dirty list, synced either
+/* Replaces the text with "pid N +dirty\n" ("pid N unsynced B +dirty\n" when
+ * sync is 0, K-6, K-8) and zeros written ahead for the dirty list, synced either
  * way (K-2); *out_end: where the list starts, *out_alloc: the file's size. */
 int lock_mark_open(struct sxp_io *io, int fd, int sync, uint64_t *out_end, uint64_t *out_alloc);
 /* Replaces the text with "clean\n", synced, or when sync is 0 with
@@ -146,10 +159,11 @@ static inline void lock_dirty_merge(struct lock_dirty *d, const struct lock_dirt
         d->map[i] |= from->map[i];
 }
 /* Reads the dirty list from fd: 1 and *out when LOCK holds a whole one, 0
- * when it holds none or an unsynced session's (recover every log), -errno. */
+ * when it holds none, or an unsynced session's of another boot (K-8;
+ * recover every log), -errno. */
 int lock_read_dirty(struct sxp_io *io, int fd, struct lock_dirty *out);
 
-/* Replaces the text with "pid N\n" ("pid N unsynced\n" when sync is 0):
+/* Replaces the text with "pid N\n" ("pid N unsynced B\n" when sync is 0):
  * no dirty list, so recovery reads every log. For a replay of JOURNAL that
  * is about to drop records the list may not cover (journal.c J-6). */
 int lock_forget_list(struct sxp_io *io, int fd, int sync);

@@ -336,7 +336,11 @@ int streams_listed(sxp_store *s, struct stream *st)
 
 int streams_list_dirty(sxp_store *s, struct stream *const *sts, size_t n)
 {
-    if (s->opt.sync != SXP_SYNC_ALWAYS || s->lock_fd < 0) {
+    /* Under SXP_SYNC_NONE the list is written without syncs (lock.h K-8):
+     * the next open reads it only in this boot, where the page cache
+     * holds it. */
+    int sync = s->opt.sync == SXP_SYNC_ALWAYS;
+    if (s->lock_fd < 0) {
         for (size_t i = 0; i < n; i++)
             sts[i]->dirty_logged = 1;
         return 0;
@@ -371,14 +375,14 @@ int streams_list_dirty(sxp_store *s, struct stream *const *sts, size_t n)
     pthread_mutex_lock(&s->lock_mu);
     int rc = 0;
     if (cut) {
-        rc = io_cut(s->io, s->lock_fd, s->lock_off, 1, &sync_failed);
+        rc = io_cut(s->io, s->lock_fd, s->lock_off, sync, &sync_failed);
         if (!rc || sync_failed)
             s->lock_alloc = s->lock_off;
     }
     for (unsigned b = 0; b < LOCK_DIRTY_BUCKETS && !rc; b++)
         if (lock_dirty_has(&add, b))
             rc = lock_append_dirty(s->io, s->lock_fd, &s->lock_off, &s->lock_alloc, b, 0);
-    if (!rc) {
+    if (!rc && sync) {
         rc = s->io->fdatasync(s->io, s->lock_fd);
         sync_failed = rc != 0;
     }
@@ -391,7 +395,8 @@ int streams_list_dirty(sxp_store *s, struct stream *const *sts, size_t n)
         return rc;
     }
     s->lock_dead = s->lock_revive = 0;
-    s->st_syncs += 1 + (uint64_t)cut;
+    if (sync)
+        s->st_syncs += 1 + (uint64_t)cut;
     lock_dirty_merge(&s->dirty, &add);
     for (size_t i = 0; i < n; i++)
         sts[i]->dirty_logged = 1;

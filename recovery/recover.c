@@ -110,7 +110,10 @@
  *        record can name a log taken away) and share R-4's fsync of
  *        streams/.
  *   R-7  AFTER AN UNSYNCED SESSION (LOCK read unsynced, engine/lock.h
- *        K-6, K-7; the open settled the store first): that session wrote
+ *        K-6, K-7, and not in the boot the session ran in, K-8: in that
+ *        boot it was killed and the page cache kept all it wrote, so the
+ *        rules above hold as after a syncing session, its dirty list
+ *        included; the open settled the store first): that session wrote
  *        .seq files by renames without syncing its logs, and wrote
  *        without COMMIT_MAX_UNSYNCED's bound, so after a power loss a
  *        .seq proves nothing and a lost page can sit anywhere in a log.

@@ -109,7 +109,8 @@ void fxd_overlong_line(const char *root);   /* FX_OVERLONG bytes and an LF at th
  * crash" do this; every other damage leaves LOCK clean. */
 void fx_mark_crashed(const char *root);
 /* LOCK says a session without syncs did not close cleanly (engine/lock.h
- * K-6, K-7): text is one of its forms, e.g. "pid 4242 unsynced +dirty\n". */
+ * K-6, K-7): text is one of its forms, e.g. "pid 4242 unsynced +dirty\n"
+ * (no boot named, K-8). */
 void fx_mark_unsynced(const char *root, const char *text);
 /* Overwrites len bytes of orders line n, from byte from of it, with NULs
  * (a lost page in the middle of the log). */

@@ -73,11 +73,26 @@ static void print_report(const struct fsck_report *r, const char *root)
 
 /* LOCK texts that say a session without syncs did not close cleanly. */
 static const char *const unsynced_locks[] = {
-    "pid 4242 unsynced +dirty\n",     /* killed, or the power failed, in the session */
+    "pid 4242 unsynced +dirty\n",     /* no boot named (K-8): killed, or a power loss */
     "clean unsynced not-this-boot\n", /* closed, then a reboot (K-6) */
     "clean unsynced sim-+dirty",      /* the close's write torn by the power loss (K-7) */
 };
 #define N_UNSYNCED_LOCKS (sizeof(unsynced_locks) / sizeof(unsynced_locks[0]))
+
+/* LOCK says an unsynced session of this boot was killed (lock.h K-8): the
+ * page cache kept all it wrote, so R-7 does not apply. */
+static void mark_unsynced_this_boot(const char *root)
+{
+    char p[PATH_MAX], boot[128] = "", text[256];
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    assert_non_null(f);
+    assert_non_null(fgets(boot, sizeof(boot), f));
+    fclose(f);
+    boot[strcspn(boot, "\n")] = '\0';
+    assert_true(boot[0] != '\0');
+    snprintf(text, sizeof(text), "pid 4242 unsynced %s\n", boot); /* no list: every log read */
+    fx_write_file(fx_join(p, root, "LOCK"), text, strlen(text));
+}
 
 /* One fixture and what each mode must do with it. */
 struct fx_case {
@@ -1087,7 +1102,8 @@ static void half_a_line_in_a_cleanly_closed_store_is_corruption(void **state)
  * corrupt line, and -y keeps every other line. Only when the lines after
  * it are above the .seq -- an unacknowledged batch whose first page was
  * lost -- is it a torn tail, or after a session without syncs (crashed =
- * 2, R-7), whose .seq proves nothing. */
+ * 2, R-7), whose .seq proves nothing; but not when that session ran in
+ * this boot (crashed = 3, K-8). */
 static void a_lost_page_mid_log(int crashed, const char *seq, int want_torn)
 {
     char root[PATH_MAX], p[PATH_MAX];
@@ -1098,6 +1114,8 @@ static void a_lost_page_mid_log(int crashed, const char *seq, int want_torn)
         fx_mark_crashed(root);
     else if (crashed == 2)
         fx_mark_unsynced(root, unsynced_locks[strlen(seq) % N_UNSYNCED_LOCKS]);
+    else if (crashed == 3)
+        mark_unsynced_this_boot(root);
     fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), seq, strlen(seq));
     fx_zero_order_line(root, 15, 2, 10);
     assert_int_equal(run_fsck(root, FSCK_MODE_CHECK, 0, &r), FSCK_EXIT_LEFT);
@@ -1154,6 +1172,9 @@ static void lost_page_under_the_seq_after_an_unsynced_session_is_a_torn_tail(voi
     a_lost_page_mid_log(2, "20", 1);
     a_lost_page_mid_log(2, "15", 1);
     a_lost_page_mid_log(2, "14", 1);
+    /* A session of this boot was killed: its .seq holds (K-8). */
+    a_lost_page_mid_log(3, "20", 0);
+    a_lost_page_mid_log(3, "14", 1);
 }
 
 /* Repairs the store at root, by an open (its settle and recovery, R-7
@@ -1231,14 +1252,17 @@ static void nul_seq_after_an_unsynced_session_is_rebuilt_from_the_log(void **sta
             free(seq[i]);
         }
     }
-    /* No event to rebuild it from, or no session without syncs: corruption. */
-    for (int c = 0; c < 3; c++) {
+    /* No event to rebuild it from, no session without syncs, or one killed
+     * in this boot (K-8, no power loss): corruption. */
+    for (int c = 0; c < 4; c++) {
         for (int by_open = 0; by_open < 2; by_open++) {
             fx_make_store(root);
             if (c < 2)
                 fx_mark_unsynced(root, unsynced_locks[0]);
-            else
+            else if (c == 2)
                 fx_mark_crashed(root);
+            else
+                mark_unsynced_this_boot(root);
             if (c == 0)
                 fx_write_file(fx_join(p, root, FX_ORDERS_LOG), "", 0);
             else if (c == 1)

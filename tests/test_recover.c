@@ -814,17 +814,23 @@ static void open_after_torn_tail_succeeds_with_every_event(void **state)
 
 #define DL_STREAMS 40
 
-static sxp_store *dl_open(const char *root)
+static sxp_store *dl_open_sync(const char *root, enum sxp_sync_mode sync)
 {
     struct sxp_options o;
     struct sxp_err err;
     sxp_store *s = NULL;
     sxp_options_init(&o);
     o.quiet = 1;
+    o.sync = sync;
     int rc = sxp_store_open(root, &o, &s, &err);
     if (rc)
         fail_msg("open %s: %d %s", root, rc, err.msg);
     return s;
+}
+
+static sxp_store *dl_open(const char *root)
+{
+    return dl_open_sync(root, SXP_SYNC_ALWAYS);
 }
 
 static void dl_append(sxp_store *s, int stream, int64_t seq)
@@ -950,6 +956,104 @@ static void recovery_after_a_crash_reads_only_the_logs_the_session_wrote(void **
     fx_remove_tree(root);
 }
 
+/* K-8: a session under SXP_SYNC_NONE that dies lists the buckets of its
+ * streams too, without syncs, and in the boot it ran in the next open
+ * (after its settle) reads only the logs in them. When LOCK names another
+ * boot (a power loss since, maybe) the list proves nothing: recovery reads
+ * every log, whole (R-7). Either way the marks come out right. */
+/* The store of dl_crashed_store, but the crashed session ran under
+ * SXP_SYNC_NONE; with reboot, LOCK then names another boot than this one
+ * (lock.h K-8), as after a power loss. */
+static void dl_unsynced_crashed_store(char *root, int reboot)
+{
+    char p[PATH_MAX];
+    fx_tmpdir(root);
+    sxp_store *s = dl_open(root);
+    for (int i = 0; i < DL_STREAMS; i++)
+        for (int64_t q = 1; q <= 3; q++)
+            dl_append(s, i, q);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = dl_open_sync(root, SXP_SYNC_NONE);
+    dl_append(s, 7, 4);
+    dl_append(s, 23, 4);
+    dl_append(s, 7, 5);
+    store_abandon(s);
+    size_t len = 0;
+    char *lock = fx_read_file(fx_join(p, root, "LOCK"), &len);
+    char *boot = strstr(lock, " unsynced ");
+    assert_non_null(boot);
+    boot += strlen(" unsynced ");
+    assert_true(*boot != '+'); /* the boot is named */
+    if (reboot) {
+        *boot = *boot == 'f' ? '0' : 'f';
+        fx_write_file(p, lock, len);
+    }
+    free(lock);
+}
+
+static void after_a_killed_unsynced_session_recovery_reads_only_its_logs(void **state)
+{
+    (void)state;
+    static const int written[] = {7, 23};
+    unsigned want = dl_expected_reads(written, 2);
+    for (int reboot = 0; reboot < 2; reboot++) {
+        char root[PATH_MAX];
+        dl_unsynced_crashed_store(root, reboot);
+        struct sxp_stats st = dl_reopen_stats(root);
+        assert_int_equal(st.recovered, 1);
+        assert_int_equal(st.rec_logs_scanned, reboot ? DL_STREAMS : want);
+        assert_int_equal(st.rec_logs_skipped, reboot ? 0 : DL_STREAMS - want);
+        dl_hw_after_crash_is_right(root);
+        fx_remove_tree(root);
+    }
+}
+
+/* K-8: in the boot the unsynced session ran in, its .seq files hold (the
+ * page cache kept them), so a NUL-damaged line under d07's mark (3, from
+ * the clean close) is damage the open refuses (R-3c). In another boot it
+ * is what a power loss leaves, a torn tail cut from there on (R-7), its
+ * good lines saved, and the mark kept. */
+static void
+a_lost_page_under_the_mark_is_refused_in_the_same_boot_and_cut_after_a_reboot(void **state)
+{
+    (void)state;
+    for (int reboot = 0; reboot < 2; reboot++) {
+        char root[PATH_MAX], p[PATH_MAX];
+        struct sxp_options o;
+        struct sxp_err err;
+        sxp_store *s = NULL;
+        dl_unsynced_crashed_store(root, reboot);
+        fx_join(p, root, "streams/643037.log");
+        size_t len = 0;
+        char *log = fx_read_file(p, &len);
+        uint64_t at = strcspn(log, "\n") + 1; /* line 2 */
+        memset(log + at + 2, 0, 4);
+        fx_write_file(p, log, len);
+        free(log);
+        sxp_options_init(&o);
+        o.quiet = 1;
+        int rc = sxp_store_open(root, &o, &s, &err);
+        if (!reboot) {
+            assert_int_equal(rc, -EUCLEAN);
+            assert_non_null(strstr(err.msg, "643037.log"));
+            assert_int_equal(fx_file_size(p), len); /* nothing changed */
+        } else {
+            if (rc)
+                fail_msg("open: %d %s", rc, err.msg);
+            int64_t hw = 0;
+            assert_int_equal(sxp_stream_last_seq(s, "d07", 3, &hw, &err), 0);
+            assert_int_equal(hw, 3);
+            struct sxp_stats st;
+            sxp_store_stats(s, &st);
+            assert_int_equal(st.rec_tails_cut, 1);
+            assert_int_equal(st.rec_tails_saved, 1);
+            assert_int_equal(sxp_store_close(s), 0);
+            assert_int_equal(fx_file_size(p), at);
+        }
+        fx_remove_tree(root);
+    }
+}
+
 /* A session whose appends all went through JOURNAL lists nothing in LOCK
  * (the journal covers their logs, C-4); recovery reads the logs its
  * records name, and rolls their .seq forward. */
@@ -1055,13 +1159,34 @@ static void a_dirty_list_past_its_zeros_reads_whole(void **state)
     assert_int_equal(fx_file_size(p), 6);
     assert_int_equal(lock_read_dirty(io, fd, &d), 0);
     assert_int_equal(lock_state(io, fd), LOCK_CLEAN);
-    /* K-6: an unsynced session's list is not trusted, and both its texts
-     * say so. */
+    /* K-6, K-8: an unsynced session's list is trusted in the boot that
+     * wrote it only, and both its texts say unsynced. */
     assert_int_equal(lock_mark_open(io, fd, 0, &off, &alloc), 0);
     assert_int_equal(lock_append_dirty(io, fd, &off, &alloc, 7, 0), 0);
-    assert_int_equal(lock_state(io, fd), LOCK_UNSYNCED);
-    assert_int_equal(lock_read_dirty(io, fd, &d), 0);
+    assert_int_equal(lock_state(io, fd), LOCK_UNSYNCED | LOCK_THIS_BOOT);
+    assert_int_equal(lock_read_dirty(io, fd, &d), 1);
+    for (unsigned b = 0; b < LOCK_DIRTY_BUCKETS; b++)
+        assert_int_equal(lock_dirty_has(&d, b), b == 7);
     assert_int_equal(lock_holder_pid(io, root), (long)getpid());
+    {
+        /* Another boot's id in its place (a reboot since), or none (an
+         * older writer): no list, R-7. The ids are the same length, so the
+         * list stays where it was. */
+        char text[256], boot[LOCK_BOOT_ID_MAX];
+        assert_int_equal(io->boot_id(io, boot, sizeof(boot)), 0);
+        assert_int_equal(io->pread(io, fd, text, sizeof(text) - 1, 0), (ssize_t)sizeof(text) - 1);
+        char *at = strstr(text, boot);
+        assert_non_null(at);
+        at[0] = at[0] == 'f' ? '0' : 'f';
+        assert_int_equal(io->pwrite(io, fd, text, sizeof(text) - 1, 0), 0);
+        assert_int_equal(lock_state(io, fd), LOCK_UNSYNCED);
+        assert_int_equal(lock_read_dirty(io, fd, &d), 0);
+        static const char old[] = "pid 7 unsynced +dirty\n";
+        assert_int_equal(io->pwrite(io, fd, old, strlen(old), 0), 0);
+        assert_int_equal(io->ftruncate(io, fd, strlen(old)), 0);
+        assert_int_equal(lock_state(io, fd), LOCK_UNSYNCED);
+        assert_int_equal(lock_read_dirty(io, fd, &d), 0);
+    }
     assert_int_equal(lock_mark_clean(io, fd, 0), 0);
     assert_int_equal(lock_state(io, fd), LOCK_CLEAN | LOCK_UNSYNCED);
     /* K-7: that text torn by a power loss, even at the byte, reads
@@ -1177,6 +1302,9 @@ int main(void)
         cmocka_unit_test(fast_event_check_agrees_with_sx_parse),
         cmocka_unit_test(open_after_torn_tail_succeeds_with_every_event),
         cmocka_unit_test(recovery_after_a_crash_reads_only_the_logs_the_session_wrote),
+        cmocka_unit_test(after_a_killed_unsynced_session_recovery_reads_only_its_logs),
+        cmocka_unit_test(
+            a_lost_page_under_the_mark_is_refused_in_the_same_boot_and_cut_after_a_reboot),
         cmocka_unit_test(logs_only_the_journal_covers_are_read_by_recovery),
         cmocka_unit_test(a_torn_tail_in_a_listed_log_is_cut),
         cmocka_unit_test(without_a_whole_list_recovery_reads_every_log),
