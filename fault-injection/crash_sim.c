@@ -358,11 +358,11 @@ static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp
  * refuse what it left. */
 #define CS_CHECK_UNPROMISED 2u
 /* With CS_CHECK_UNPROMISED over a baseline: sxp-fsck -p repairs the store
- * first (cs_fsck_p_unpromised), and the open after it finds it clean. */
+ * first (cs_fsck_p), and the open after it finds it clean. */
 #define CS_CHECK_FSCK_P 4u
 
-static void cs_fsck_p_unpromised(const struct crash_params *p, struct sxp_io *io,
-                                 struct crash_stats *st, const char *what);
+static void cs_fsck_p(const struct crash_params *p, struct sxp_io *io, int unpromised,
+                      struct crash_stats *st, const char *what);
 
 /* Opens the store on io after a crash and checks it against base (the
  * state the run started from) and h, as how says. out_base (may be NULL)
@@ -391,7 +391,7 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
     int promised = base->nstreams || base->nkv || base->nblobs;
     int fsck_first = (how & CS_CHECK_UNPROMISED) && (how & CS_CHECK_FSCK_P) && promised;
     if (fsck_first)
-        cs_fsck_p_unpromised(p, io, st, what);
+        cs_fsck_p(p, io, 1, st, what);
     uint64_t lf_mark = crash_lostfound_mark(sim, CS_STORE); /* what the open saves */
     int rc = store_open_io(CS_STORE, &o, io, 0, &s, &err);
     if (rc < 0 && (how & CS_CHECK_UNPROMISED) &&
@@ -612,40 +612,17 @@ enum cs_then {
 /* sxp-fsck -p on the store of io, as the tool runs it (fsck_run, the
  * library the sxp-fsck binary wraps, here over the simulated disk, which
  * the binary cannot reach): it must exit 0 or 1 (the exit statuses are in
- * fsck/checks.h). Any other status counts as bad. */
-static void cs_fsck_p(const struct crash_params *p, struct sxp_io *io, struct crash_stats *st,
-                      const char *what)
-{
-    struct fsck_opts fo;
-    struct fsck_report r;
-    memset(&fo, 0, sizeof(fo));
-    fo.root = CS_STORE;
-    fo.mode = FSCK_MODE_PREEN;
-    fo.threads = 1;
-    fo.io = io;
-    int rc = fsck_run(&fo, &r);
-    st->fsck_runs++;
-    if (rc != FSCK_EXIT_CLEAN && rc != FSCK_EXIT_REPAIRED) {
-        char sum[512];
-        fsck_report_summary(&r, CS_STORE, sum, sizeof(sum));
-        fprintf(p->out, "%s: BAD: sxp-fsck -p exited %d after the kill: %s%s%s\n", what, rc, sum,
-                r.fatal[0] ? ": " : "", r.fatal);
-        st->bad++;
-    }
-    fsck_report_free(&r);
-}
-
-/* U-3 with CS_CHECK_FSCK_P: sxp-fsck -p on the store of io that a power
- * loss in an unsynced session left, before any open. It settles the store
- * and judges it as recovery would (R-7 in recovery/recover.c; fsck_int.h
- * fsck_after_unsynced): what such a power loss leaves of the logs and
- * .seq files is residue that it repairs, exit 0 or 1. It may leave (exit
- * 4) only what the open may refuse or a read may fail on then: a .seq it
- * cannot rebuild from its log (seq-unreadable), and a kv value or blob
- * the session replaced (kv-corrupt, blob-hash; THE UNPROMISED in
- * crash.h). Anything else counts as bad. */
-static void cs_fsck_p_unpromised(const struct crash_params *p, struct sxp_io *io,
-                                 struct crash_stats *st, const char *what)
+ * fsck/checks.h). Any other status counts as bad.
+ * With unpromised (U-3, CS_CHECK_FSCK_P), on the store a power loss in an
+ * unsynced session left, before any open: it settles the store and judges
+ * it as recovery would (R-7 in recovery/recover.c; fsck_int.h
+ * fsck_after_unsynced), so what such a power loss leaves of the logs and
+ * .seq files is residue that it repairs. It may leave (exit 4) only what
+ * the open may refuse or a read may fail on then: a .seq it cannot rebuild
+ * from its log (seq-unreadable), and a kv value or blob the session
+ * replaced (kv-corrupt, blob-hash; THE UNPROMISED in crash.h). */
+static void cs_fsck_p(const struct crash_params *p, struct sxp_io *io, int unpromised,
+                      struct crash_stats *st, const char *what)
 {
     struct fsck_opts fo;
     struct fsck_report r;
@@ -657,22 +634,22 @@ static void cs_fsck_p_unpromised(const struct crash_params *p, struct sxp_io *io
     int rc = fsck_run(&fo, &r);
     st->fsck_runs++;
     const struct fsck_finding *wrong = NULL; /* the first finding left that may not be */
-    for (size_t i = 0; i < r.n && rc == FSCK_EXIT_LEFT && wrong == NULL; i++)
+    for (size_t i = 0; i < r.n && unpromised && rc == FSCK_EXIT_LEFT && wrong == NULL; i++)
         if (fsck_code_is_error(r.f[i].code) && r.f[i].action == FSCK_ACT_NONE &&
             r.f[i].code != FSCK_SEQ_UNREADABLE && r.f[i].code != FSCK_KV_CORRUPT &&
             r.f[i].code != FSCK_BLOB_HASH)
             wrong = &r.f[i];
-    int status_ok = rc == FSCK_EXIT_CLEAN || rc == FSCK_EXIT_REPAIRED || rc == FSCK_EXIT_LEFT;
-    if (wrong != NULL || !status_ok) {
+    int ok = rc == FSCK_EXIT_CLEAN || rc == FSCK_EXIT_REPAIRED ||
+             (unpromised && rc == FSCK_EXIT_LEFT && wrong == NULL);
+    if (!ok) {
         char sum[512], msg[512] = "";
         fsck_report_summary(&r, CS_STORE, sum, sizeof(sum));
         if (wrong != NULL)
             fsck_finding_message(wrong, msg, sizeof(msg));
-        fprintf(p->out,
-                "%s: BAD: sxp-fsck -p exited %d after a power loss in an unsynced session: "
-                "%s%s%s%s%s%s%s\n",
-                what, rc, sum, r.fatal[0] ? ": " : "", r.fatal, wrong ? "; left: " : "",
-                wrong ? wrong->file : "", wrong ? ": " : "", msg);
+        fprintf(p->out, "%s: BAD: sxp-fsck -p exited %d after the %s: %s%s%s%s%s%s%s\n", what, rc,
+                unpromised ? "power loss in an unsynced session" : "kill", sum,
+                r.fatal[0] ? ": " : "", r.fatal, wrong ? "; left: " : "", wrong ? wrong->file : "",
+                wrong ? ": " : "", msg);
         st->bad++;
     }
     fsck_report_free(&r);
@@ -692,7 +669,7 @@ static void cs_go_on(const struct crash_params *p, const struct cs_start *start,
     struct crash_reporter rep;
     struct crash_workload w;
     if (then == CS_THEN_FSCK_P)
-        cs_fsck_p(p, io, st, what);
+        cs_fsck_p(p, io, 0, st, what);
     crash_reporter_init(&rep, -1, h);
     /* Ids of the second workload follow the first's. */
     rep.next_id = (uint32_t)h->n;

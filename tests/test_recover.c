@@ -847,11 +847,11 @@ static void dl_append(sxp_store *s, int stream, int64_t seq)
 }
 
 /* A store of DL_STREAMS streams of 3 events, closed cleanly; then a session
- * that appends to streams 7 and 23 only and dies (store_abandon). Its
- * appends go through JOURNAL (J-4), which covers their logs; with
- * checkpoint set, a checkpoint moves them to LOCK's dirty list (J-5) before
- * the last one. */
-static void dl_crashed_store_at(char *root, int checkpoint)
+ * in mode sync that appends to streams 7 and 23 only and dies
+ * (store_abandon). A syncing session's appends go through JOURNAL (J-4),
+ * which covers their logs; with checkpoint set, a checkpoint moves them to
+ * LOCK's dirty list (J-5) before the last one. */
+static void dl_crashed_store_at(char *root, int checkpoint, enum sxp_sync_mode sync)
 {
     struct sxp_err err;
     fx_tmpdir(root);
@@ -860,7 +860,7 @@ static void dl_crashed_store_at(char *root, int checkpoint)
         for (int64_t q = 1; q <= 3; q++)
             dl_append(s, i, q);
     assert_int_equal(sxp_store_close(s), 0);
-    s = dl_open(root);
+    s = dl_open_sync(root, sync);
     dl_append(s, 7, 4);
     dl_append(s, 23, 4);
     if (checkpoint)
@@ -871,7 +871,7 @@ static void dl_crashed_store_at(char *root, int checkpoint)
 
 static void dl_crashed_store(char *root)
 {
-    dl_crashed_store_at(root, 1);
+    dl_crashed_store_at(root, 1, SXP_SYNC_ALWAYS);
 }
 
 /* The crashed session's streams 7 and 23 read their acknowledged marks. */
@@ -967,17 +967,7 @@ static void recovery_after_a_crash_reads_only_the_logs_the_session_wrote(void **
 static void dl_unsynced_crashed_store(char *root, int reboot)
 {
     char p[PATH_MAX];
-    fx_tmpdir(root);
-    sxp_store *s = dl_open(root);
-    for (int i = 0; i < DL_STREAMS; i++)
-        for (int64_t q = 1; q <= 3; q++)
-            dl_append(s, i, q);
-    assert_int_equal(sxp_store_close(s), 0);
-    s = dl_open_sync(root, SXP_SYNC_NONE);
-    dl_append(s, 7, 4);
-    dl_append(s, 23, 4);
-    dl_append(s, 7, 5);
-    store_abandon(s);
+    dl_crashed_store_at(root, 0, SXP_SYNC_NONE);
     size_t len = 0;
     char *lock = fx_read_file(fx_join(p, root, "LOCK"), &len);
     char *boot = strstr(lock, " unsynced ");
@@ -1061,7 +1051,7 @@ static void logs_only_the_journal_covers_are_read_by_recovery(void **state)
 {
     (void)state;
     char root[PATH_MAX], p[PATH_MAX];
-    dl_crashed_store_at(root, 0);
+    dl_crashed_store_at(root, 0, SXP_SYNC_ALWAYS);
     size_t len = 0;
     char *lock = fx_read_file(fx_join(p, root, "LOCK"), &len);
     const char *l1 = strchr(lock, '\n') + 1;
