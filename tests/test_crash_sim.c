@@ -2403,7 +2403,11 @@ static void a_zero_filled_kv_value_after_an_unsynced_put_is_damage_not_a_value(v
  * whose line 2 is NULs. Before R-7 the next open refused both ("unreadable
  * high-water mark", "damaged line ... not a torn tail"; found by sxp-crash
  * --mode sim, UNSYNCED SESSIONS U-3). It must recover: seq 1 stays, the
- * damage is cut, last-seq is at least 1, and the store takes seq 3. */
+ * damage is cut, last-seq is at least 1, and the store takes seq 3.
+ * sxp-fsck -p, run first on the same power loss, must repair it as the
+ * open would (fsck_int.h fsck_after_unsynced: the damage is seq-torn and
+ * torn-tail, residue, not corruption it leaves), after which the open
+ * finds the store clean with the same events and mark. */
 static void a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused(void **state)
 {
     struct tc *t = *state;
@@ -2420,33 +2424,71 @@ static void a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused(v
     unsigned bad_seq = 0, torn_under_seq = 0;
     for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
         for (uint64_t k = 1; k <= 64; k++) {
-            struct sxp_io *c = NULL, *io = NULL;
-            struct sxp_options o;
-            uint64_t size = 0;
-            int64_t hw = 0;
-            assert_int_equal(io_sim_clone(t->sim, &c), 0);
-            io_sim_crash(c, k, modes[m]);
-            io_sim_restart(c);
-            if (tc_zero_filled(c, "streams/61.seq", 0) ||
-                (c->stat(c, TC_STORE "/streams/61.seq", &size, NULL) == 0 && size == 0))
-                bad_seq++;
-            else if (tc_zero_filled(c, "streams/61.log", 1))
-                torn_under_seq++;
-            assert_int_equal(io_fault_new(c, &io), 0);
-            tc_options(&o);
-            if (store_open_io(TC_STORE, &o, io, 0, &s, &err) != 0)
-                fail_msg("power loss %s/%llu after a clean unsynced close: the open refused "
-                         "the store: %s",
-                         io_sim_mode_name(modes[m]), (unsigned long long)k, err.msg);
-            size_t n = tc_count(s, "a");
-            assert_int_equal(sxp_stream_last_seq(s, "a", 1, &hw, &err), 0);
-            if (n < 1 || hw < 1)
-                fail_msg("power loss %s/%llu: \"a\" holds %zu events, last-seq %lld",
-                         io_sim_mode_name(modes[m]), (unsigned long long)k, n, (long long)hw);
-            assert_int_equal(tc_append(s, "a", hw + 1), 0);
-            assert_int_equal(sxp_store_close(s), 0);
-            io->destroy(io);
-            c->destroy(c);
+            size_t n_open = 0;
+            int64_t hw_open = 0;
+            for (int fsck_first = 0; fsck_first < 2; fsck_first++) {
+                struct sxp_io *c = NULL, *io = NULL;
+                struct sxp_options o;
+                struct sxp_stats st;
+                uint64_t size = 0;
+                int64_t hw = 0;
+                assert_int_equal(io_sim_clone(t->sim, &c), 0);
+                io_sim_crash(c, k, modes[m]);
+                io_sim_restart(c);
+                if (fsck_first) {
+                    /* The same power loss again: sxp-fsck -p repairs it. */
+                } else if (tc_zero_filled(c, "streams/61.seq", 0) ||
+                           (c->stat(c, TC_STORE "/streams/61.seq", &size, NULL) == 0 &&
+                            size == 0)) {
+                    bad_seq++;
+                } else if (tc_zero_filled(c, "streams/61.log", 1)) {
+                    torn_under_seq++;
+                }
+                assert_int_equal(io_fault_new(c, &io), 0);
+                if (fsck_first) {
+                    struct fsck_opts fo;
+                    struct fsck_report r;
+                    memset(&fo, 0, sizeof(fo));
+                    fo.root = TC_STORE;
+                    fo.io = io;
+                    fo.mode = FSCK_MODE_PREEN;
+                    int st_p = fsck_run(&fo, &r);
+                    if (st_p != FSCK_EXIT_CLEAN && st_p != FSCK_EXIT_REPAIRED) {
+                        fsck_report_print_text(&r, TC_STORE, stdout);
+                        fail_msg("power loss %s/%llu after a clean unsynced close: sxp-fsck -p "
+                                 "exited %d",
+                                 io_sim_mode_name(modes[m]), (unsigned long long)k, st_p);
+                    }
+                    fsck_report_free(&r);
+                }
+                tc_options(&o);
+                if (store_open_io(TC_STORE, &o, io, 0, &s, &err) != 0)
+                    fail_msg("power loss %s/%llu after a clean unsynced close%s: the open "
+                             "refused the store: %s",
+                             io_sim_mode_name(modes[m]), (unsigned long long)k,
+                             fsck_first ? " and sxp-fsck -p" : "", err.msg);
+                sxp_store_stats(s, &st);
+                size_t n = tc_count(s, "a");
+                assert_int_equal(sxp_stream_last_seq(s, "a", 1, &hw, &err), 0);
+                if (n < 1 || hw < 1)
+                    fail_msg("power loss %s/%llu: \"a\" holds %zu events, last-seq %lld",
+                             io_sim_mode_name(modes[m]), (unsigned long long)k, n, (long long)hw);
+                if (fsck_first) {
+                    assert_int_equal(st.recovered, 0); /* -p left it clean */
+                    if (n != n_open || hw != hw_open)
+                        fail_msg("power loss %s/%llu: after sxp-fsck -p \"a\" holds %zu events "
+                                 "to last-seq %lld, after the open alone %zu to %lld",
+                                 io_sim_mode_name(modes[m]), (unsigned long long)k, n,
+                                 (long long)hw, n_open, (long long)hw_open);
+                } else {
+                    n_open = n;
+                    hw_open = hw;
+                }
+                assert_int_equal(tc_append(s, "a", hw + 1), 0);
+                assert_int_equal(sxp_store_close(s), 0);
+                io->destroy(io);
+                c->destroy(c);
+            }
         }
     }
     /* Both kinds of damage came up, so both were recovered. */
