@@ -10,7 +10,9 @@
  * and read into memory.
  *
  * THE INPUT IS A MUTATION SCRIPT. Byte 0 holds flags (bit 0: leave LOCK
- * clean, so open does not recover and fsck meets the damage first). Then,
+ * clean, so open does not recover and fsck meets the damage first; else
+ * bit 1: LOCK says a session without syncs crashed, naming no boot, so
+ * recovery and fsck trust no .seq, recover.c R-7). Then,
  * until the input ends (at most FUZZ_DAMAGE_MAX_OPS), one op byte and its
  * arguments, each read as bytes (missing bytes read as 0); FILE is a byte
  * naming one of the files of the tree (modulo their count), OFF a 16-bit
@@ -62,7 +64,7 @@
  *              the line's seq: recover.c R-3 calls those a torn tail (a
  *              lost page and later pages that survived) and cuts them.
  *              Under a clean LOCK (R-3d) or a covering .seq (R-3c) they
- *              must survive.
+ *              must survive; under bit 1 (R-7) no .seq covers a line.
  *          Every stream's events have strictly increasing seqs and its
  *          last-seq is at least the last of them. Every intact kv file reads
  *          back its value, every intact blob its bytes.
@@ -656,7 +658,19 @@ static void fz_tree_free(struct fz_tree *t)
 }
 
 /* Writes the damaged tree to fz.work. */
-static void fz_tree_write(const struct fz_tree *t, int lock_clean)
+/* What LOCK says, from the input's flags (byte 0). */
+enum fz_lock {
+    FZ_LOCK_CRASHED = 0, /* a syncing session crashed */
+    FZ_LOCK_CLEAN,       /* bit 0: closed cleanly (R-3d) */
+    FZ_LOCK_UNSYNCED,    /* bit 1: a session without syncs crashed, no boot named */
+};
+
+static enum fz_lock fz_lock_of(unsigned flags)
+{
+    return (flags & 1) ? FZ_LOCK_CLEAN : (flags & 2) ? FZ_LOCK_UNSYNCED : FZ_LOCK_CRASHED;
+}
+
+static void fz_tree_write(const struct fz_tree *t, enum fz_lock lk)
 {
     char path[PATH_MAX];
     static const char *const dirs[] = {"streams", "kv", "blobs"};
@@ -669,7 +683,9 @@ static void fz_tree_write(const struct fz_tree *t, int lock_clean)
     fuzz_fmt(path, sizeof(path), "%s/FORMAT", fz.work);
     FUZZ_CHECK(fuzz_write_file(path, LAYOUT_FORMAT_TEXT, strlen(LAYOUT_FORMAT_TEXT)) == 0);
     fuzz_fmt(path, sizeof(path), "%s/LOCK", fz.work);
-    const char *lock = lock_clean ? "clean\n" : "pid 999999999\n";
+    const char *lock = lk == FZ_LOCK_CLEAN      ? "clean\n"
+                       : lk == FZ_LOCK_UNSYNCED ? "pid 999999999 unsynced\n"
+                                                : "pid 999999999\n";
     FUZZ_CHECK(fuzz_write_file(path, lock, strlen(lock)) == 0);
     /* Directories first, so a junk file may be created in none of them. */
     for (size_t i = 0; i < t->n; i++) {
@@ -794,8 +810,8 @@ static int64_t fz_line_seq(const struct fz_tfile *tf, const struct fz_line *ln)
     return seq;
 }
 
-/* FSD-4 for one template log. clean: LOCK was left clean. */
-static void fz_check_log(sxp_store *s, const struct fz_tree *t, size_t ti, int clean)
+/* FSD-4 for one template log, lk what LOCK said. */
+static void fz_check_log(sxp_store *s, const struct fz_tree *t, size_t ti, enum fz_lock lk)
 {
     const struct fz_tfile *tf = &fz.t[ti];
     const struct fz_file *f = NULL;
@@ -841,9 +857,10 @@ static void fz_check_log(sxp_store *s, const struct fz_tree *t, size_t ti, int c
                 continue;
             /* A crash explains a lost page and later lines that survived
              * (R-3), unless the store was closed cleanly (R-3d) or the .seq
-             * covers the line (R-3c). */
-            if (!clean && (size_t)pos[i] > facts.residue_at &&
-                !(have_dhw && fz_line_seq(tf, &tf->lines[i]) <= dhw))
+             * covers the line (R-3c), which after a session without syncs
+             * proves nothing (R-7). */
+            if (lk != FZ_LOCK_CLEAN && (size_t)pos[i] > facts.residue_at &&
+                !(lk == FZ_LOCK_CRASHED && have_dhw && fz_line_seq(tf, &tf->lines[i]) <= dhw))
                 continue;
             const struct fz_line *ln = &tf->lines[i];
             struct frame_line fl;
@@ -956,7 +973,7 @@ int fuzz_store_damage_one(const uint8_t *data, size_t size)
     fz_tree_init(&tree);
     for (int i = 0; i < FUZZ_DAMAGE_MAX_OPS && in.i < in.n; i++)
         fz_apply(&tree, &in);
-    fz_tree_write(&tree, flags & 1);
+    fz_tree_write(&tree, fz_lock_of(flags));
 
     /* FSD-1 */
     sxp_store *s = fz_open(&rc, &err);
@@ -1009,7 +1026,7 @@ int fuzz_store_damage_one(const uint8_t *data, size_t size)
     FUZZ_CHECKF(rc == 0, " open after fsck -y: %d: %s", rc, err.msg);
     for (size_t i = 0; i < fz.nt; i++) {
         if (fz.t[i].is_log)
-            fz_check_log(s, &tree, i, flags & 1);
+            fz_check_log(s, &tree, i, fz_lock_of(flags));
         else if (fz.t[i].is_kv || fz.t[i].is_blob)
             fz_check_file(s, &tree, i);
     }
