@@ -52,11 +52,13 @@
  *      without syncs, so it is read only in the boot that wrote it (K-8);
  *      after a reboot recovery reads every log. Its files were written
  *      and renamed without syncs, so a syncing process (open, sxp-fsck
- *      -p/-y) that finds "unsynced" first makes the whole store durable, syncfs(2) of ROOT,
- * streams/, kv/ and blobs/ (lock_settle), before it syncs or writes anything: otherwise its own
- * directory fsyncs would make the names of those files durable before their bytes, and a power loss
- * would leave them empty (FORMAT, a kv file, a blob) under what it acknowledged. Its own LOCK text
- *      then replaces the mark.
+ *      -p/-y) that finds "unsynced" first makes the whole store durable,
+ *      syncfs(2) of ROOT, streams/, kv/ and blobs/ (lock_settle), before
+ *      it syncs or writes anything: otherwise its own directory fsyncs
+ *      would make the names of those files durable before their bytes,
+ *      and a power loss would leave them empty (FORMAT, a kv file, a blob)
+ *      under what it acknowledged. Its own LOCK text then replaces the
+ *      mark.
  *      A FAILED SETTLE. A kernel whose syncfs failed may have marked the
  *      session's dirty pages clean all the same: reads still show them,
  *      but no later syncfs writes them (io.h IO-5). So a failed syncfs

@@ -43,10 +43,10 @@
  *   seq-unreadable    corruption  a .seq that does not parse      -y: to lost+found, then
  *                                                                 recreated from the log
  *   seq-torn          residue     the same after a session        -p: written again from
- *                                 without syncs (LOCK, K-6, K-7)  the log's last event
- *                                 when its log has an event       (R-7); the bytes are
- *                                 to rebuild it from (R-7;        what a power loss left
- *                                 check_seq.c TORN)
+ *                                 without syncs of another boot   the log's last event
+ *                                 (LOCK, K-6..K-8) when its log   (R-7); the bytes are
+ *                                 has an event to rebuild it      what a power loss left
+ *                                 from (R-7; check_seq.c TORN)
  *   temp-file         residue     leftover "*.tmp" (INV-5)        -p: removed (R-1)
  *   kv-corrupt        corruption  a kv file that is not one       -y: file to lost+found
  *                                 valid framed SX value
