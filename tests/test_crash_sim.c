@@ -2436,8 +2436,8 @@ static void a_zero_filled_kv_value_after_an_unsynced_put_is_damage_not_a_value(v
  * high-water mark", "damaged line ... not a torn tail"; found by sxp-crash
  * --mode sim, UNSYNCED SESSIONS U-3). It must recover: seq 1 stays, the
  * damage is cut, last-seq is at least 1, and the store takes seq 3.
- * sxp-fsck -p, run first on the same power loss, must repair it as the
- * open would (fsck_int.h fsck_after_unsynced: the damage is seq-torn and
+ * sxp-fsck -p, run first on the same power loss where it left damage,
+ * must repair it as the open would (fsck_int.h fsck_after_unsynced: the damage is seq-torn and
  * torn-tail, residue, not corruption it leaves), after which the open
  * finds the store clean with the same events and mark. */
 static void a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused(void **state)
@@ -2453,12 +2453,13 @@ static void a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused(v
     io_sim_kill(t->sim);
     io_sim_restart(t->sim);
     static const enum io_sim_mode modes[] = {IO_SIM_SECTORS, IO_SIM_RANDOM};
-    unsigned bad_seq = 0, torn_under_seq = 0;
+    unsigned bad_seq = 0, torn_under_seq = 0, fsck_seq_torn = 0, fsck_torn_tail = 0;
     for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
         for (uint64_t k = 1; k <= 64; k++) {
             size_t n_open = 0;
             int64_t hw_open = 0;
-            for (int fsck_first = 0; fsck_first < 2; fsck_first++) {
+            int damaged = 0; /* sxp-fsck -p runs on the damaged ones only */
+            for (int fsck_first = 0; fsck_first <= damaged; fsck_first++) {
                 struct sxp_io *c = NULL, *io = NULL;
                 struct sxp_options o;
                 struct sxp_stats st;
@@ -2473,8 +2474,10 @@ static void a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused(v
                            (c->stat(c, TC_STORE "/streams/61.seq", &size, NULL) == 0 &&
                             size == 0)) {
                     bad_seq++;
+                    damaged = 1;
                 } else if (tc_zero_filled(c, "streams/61.log", 1)) {
                     torn_under_seq++;
+                    damaged = 1;
                 }
                 assert_int_equal(io_fault_new(c, &io), 0);
                 if (fsck_first) {
@@ -2491,6 +2494,8 @@ static void a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused(v
                                  "exited %d",
                                  io_sim_mode_name(modes[m]), (unsigned long long)k, st_p);
                     }
+                    fsck_seq_torn += (unsigned)fsck_report_count(&r, FSCK_SEQ_TORN);
+                    fsck_torn_tail += (unsigned)fsck_report_count(&r, FSCK_TORN_TAIL);
                     fsck_report_free(&r);
                 }
                 tc_options(&o);
@@ -2523,9 +2528,12 @@ static void a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused(v
             }
         }
     }
-    /* Both kinds of damage came up, so both were recovered. */
+    /* Both kinds of damage came up, so both were recovered, and sxp-fsck
+     * -p repaired both kinds. */
     assert_true(bad_seq > 0);
     assert_true(torn_under_seq > 0);
+    assert_true(fsck_seq_torn > 0);
+    assert_true(fsck_torn_tail > 0);
 }
 
 /* truncate.c T-5: a truncate under SXP_SYNC_NONE syncs the new log before
