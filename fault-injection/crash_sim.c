@@ -358,7 +358,9 @@ static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp
  * refuse what it left. */
 #define CS_CHECK_UNPROMISED 2u
 /* With CS_CHECK_UNPROMISED over a baseline: sxp-fsck -p repairs the store
- * first (cs_fsck_p), and the open after it finds it clean. */
+ * first (cs_fsck_p). The open after it is then not required to recover
+ * (the repair did), and refuses it only where -p may leave a .seq it could
+ * not rebuild, as the open alone may. */
 #define CS_CHECK_FSCK_P 4u
 
 static void cs_fsck_p(const struct crash_params *p, struct sxp_io *io, int unpromised,
