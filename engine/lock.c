@@ -37,12 +37,13 @@ static int lock_boot(struct sxp_io *io, char *boot)
     return strpbrk(boot, " +\n") == NULL ? 0 : -1;
 }
 
-/* K-8: 1 when the unsynced session's first line of text (lf at its LF)
- * names this boot: "pid N unsynced B ...", B this boot's id. */
+/* K-8: 1 when the unsynced session's first line of text (lf at its LF;
+ * lock_line_unsynced holds, the caller's test) names this boot:
+ * "pid N unsynced B ...", B this boot's id. */
 static int lock_line_this_boot(struct sxp_io *io, const char *text, const char *lf)
 {
     char boot[LOCK_BOOT_ID_MAX];
-    if (!lock_line_unsynced(text, lf) || lock_boot(io, boot) != 0)
+    if (lock_boot(io, boot) != 0)
         return 0;
     const char *w =
         memmem(text, (size_t)(lf - text), LOCK_UNSYNCED_WORD " ", strlen(LOCK_UNSYNCED_WORD) + 1);
