@@ -2437,9 +2437,10 @@ static void a_zero_filled_kv_value_after_an_unsynced_put_is_damage_not_a_value(v
  * --mode sim, UNSYNCED SESSIONS U-3). It must recover: seq 1 stays, the
  * damage is cut, last-seq is at least 1, and the store takes seq 3.
  * sxp-fsck -p, run first on the same power loss where it left damage,
- * must repair it as the open would (fsck_int.h fsck_after_unsynced: the damage is seq-torn and
- * torn-tail, residue, not corruption it leaves), after which the open
- * finds the store clean with the same events and mark. */
+ * must repair it as the open would (fsck_int.h fsck_after_unsynced: the
+ * damage is seq-torn and torn-tail, residue, not corruption it leaves),
+ * after which the open finds the store clean with the same events and
+ * mark. */
 static void a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused(void **state)
 {
     struct tc *t = *state;
