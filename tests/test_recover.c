@@ -29,6 +29,7 @@
 #include "store.h"
 #include "sx.h"
 #include "sxcheck.h"
+#include "testutil.h"
 
 /* Runs recover_store on root with the default backend. */
 static int run_recover(const char *root, struct recover_report *rep, struct sxp_err *err)
@@ -814,25 +815,6 @@ static void open_after_torn_tail_succeeds_with_every_event(void **state)
 
 #define DL_STREAMS 40
 
-static sxp_store *dl_open_sync(const char *root, enum sxp_sync_mode sync)
-{
-    struct sxp_options o;
-    struct sxp_err err;
-    sxp_store *s = NULL;
-    sxp_options_init(&o);
-    o.quiet = 1;
-    o.sync = sync;
-    int rc = sxp_store_open(root, &o, &s, &err);
-    if (rc)
-        fail_msg("open %s: %d %s", root, rc, err.msg);
-    return s;
-}
-
-static sxp_store *dl_open(const char *root)
-{
-    return dl_open_sync(root, SXP_SYNC_ALWAYS);
-}
-
 static void dl_append(sxp_store *s, int stream, int64_t seq)
 {
     char name[16], text[64];
@@ -855,12 +837,12 @@ static void dl_crashed_store_at(char *root, int checkpoint, enum sxp_sync_mode s
 {
     struct sxp_err err;
     fx_tmpdir(root);
-    sxp_store *s = dl_open(root);
+    sxp_store *s = tu_open(root);
     for (int i = 0; i < DL_STREAMS; i++)
         for (int64_t q = 1; q <= 3; q++)
             dl_append(s, i, q);
     assert_int_equal(sxp_store_close(s), 0);
-    s = dl_open_sync(root, sync);
+    s = tu_open_sync(root, sync);
     dl_append(s, 7, 4);
     dl_append(s, 23, 4);
     if (checkpoint)
@@ -877,7 +859,7 @@ static void dl_crashed_store(char *root)
 /* The crashed session's streams 7 and 23 read their acknowledged marks. */
 static void dl_hw_after_crash_is_right(const char *root)
 {
-    sxp_store *s = dl_open(root);
+    sxp_store *s = tu_open(root);
     int64_t hw = 0;
     struct sxp_err err;
     assert_int_equal(sxp_stream_last_seq(s, "d07", 3, &hw, &err), 0);
@@ -890,7 +872,7 @@ static void dl_hw_after_crash_is_right(const char *root)
 static struct sxp_stats dl_reopen_stats(const char *root)
 {
     struct sxp_stats st;
-    sxp_store *s = dl_open(root);
+    sxp_store *s = tu_open(root);
     sxp_store_stats(s, &st);
     assert_int_equal(sxp_store_close(s), 0);
     return st;

@@ -127,16 +127,23 @@ char *tu_text(const sxp_value *v)
     return t;
 }
 
-sxp_store *tu_open(const char *dir)
+sxp_store *tu_open_sync(const char *dir, enum sxp_sync_mode sync)
 {
     struct sxp_options o;
     sxp_options_init(&o);
     o.quiet = 1;
+    o.sync = sync;
     sxp_store *s = NULL;
     struct sxp_err err;
-    if (sxp_store_open(dir, &o, &s, &err))
-        fail_msg("open %s: %s", dir, err.msg);
+    int rc = sxp_store_open(dir, &o, &s, &err);
+    if (rc)
+        fail_msg("open %s: %d %s", dir, rc, err.msg);
     return s;
+}
+
+sxp_store *tu_open(const char *dir)
+{
+    return tu_open_sync(dir, SXP_SYNC_ALWAYS);
 }
 
 char *tu_op(sxp_store *s, const char *request)

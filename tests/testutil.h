@@ -24,6 +24,8 @@ sxp_value *tu_val(const char *text);
 char *tu_text(const sxp_value *v);
 /* Opens dir with the defaults (quiet) or fails the test. */
 sxp_store *tu_open(const char *dir);
+/* The same under sync mode sync. */
+sxp_store *tu_open_sync(const char *dir, enum sxp_sync_mode sync);
 /* Runs a request and returns the result text (malloc'd) or fails. */
 char *tu_op(sxp_store *s, const char *request);
 /* Runs a request that must fail; returns its code; *kind gets the kind. */
