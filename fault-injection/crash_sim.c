@@ -1170,6 +1170,76 @@ static void cs_start_free(struct cs_start *start)
     crash_base_free(&start->base);
 }
 
+/* Random exploration of a longer workload (4 x ops) from p->threads
+ * threads: a counting pass, then points drawn from the calls it made (rng,
+ * the run's), with the calls in whatever order the threads interleave them.
+ * Each point runs as it comes; with racing_dirfail once more with one of
+ * its fsync_dirs failed (FAILED DIRECTORY FSYNCS), and with racing_syncfail
+ * once more with one of its fdatasyncs failed (FAILED FILE SYNCS), the
+ * other threads racing it. Not by default: each costs as much again as the
+ * point. -ENOMEM when the disk cannot be built. */
+static int cs_threads(const struct crash_params *p, const struct cs_start *start, unsigned run,
+                      uint64_t rseed, unsigned ops, uint64_t *rng, struct crash_stats *st,
+                      uint64_t *checks)
+{
+    unsigned mops = ops * 4;
+    struct sxp_io *msim = NULL, *mio = NULL;
+    struct crash_hist h;
+    struct crash_reporter rep;
+    struct crash_workload w;
+    char what0[96];
+    snprintf(what0, sizeof(what0), "sim seed %llu run %u", (unsigned long long)p->seed, run);
+    crash_hist_init(&h);
+    if (cs_start_disk(p, start, &msim, &mio) < 0) {
+        crash_hist_free(&h);
+        return -ENOMEM;
+    }
+    crash_reporter_init(&rep, -1, &h);
+    cs_play(p, msim, mio, &rep, rseed, mops, 0, p->threads, &w, NULL, st, what0);
+    crash_reporter_destroy(&rep);
+    uint64_t mcalls = io_fault_kill_count(mio, IO_KILL_ANY);
+    uint64_t mdirsyncs = io_fault_calls(mio, IO_FAULT_BIT(IO_FK_FSYNC_DIR));
+    uint64_t mfsyncs = io_fault_calls(mio, IO_FAULT_BIT(IO_FK_FDATASYNC));
+    mio->destroy(mio);
+    crash_hist_free(&h);
+    unsigned tries = p->max_points ? (p->max_points + 3) / 4 : 16;
+    for (unsigned i = 0; i < tries; i++) {
+        uint64_t point = 1 + crash_rand(rng) % (mcalls + 1);
+        enum io_sim_mode mode = cs_outcomes[crash_rand(rng) % 6];
+        uint64_t cseed = crash_rand(rng);
+        char what[160];
+        snprintf(what, sizeof(what), "sim seed %llu run %u threads %u point %llu outcome %s/%llu",
+                 (unsigned long long)p->seed, run, p->threads, (unsigned long long)point,
+                 io_sim_mode_name(mode), (unsigned long long)cseed);
+        /* k: 0 as it comes, 1 a directory fsync failed, 2 an fdatasync. */
+        for (int k = 0; k < 3; k++) {
+            uint64_t nsync = k == 1 ? mdirsyncs : mfsyncs;
+            if ((k == 1 && (!p->racing_dirfail || mdirsyncs == 0)) ||
+                (k == 2 && (!p->racing_syncfail || mfsyncs == 0)))
+                continue;
+            struct cs_fail df = {k == 1 ? IO_FK_FSYNC_DIR : IO_FK_FDATASYNC,
+                                 1 + crash_mix(cseed, 1) % (nsync ? nsync : 1),
+                                 (int)IO_SIM_SYNCFAIL_RANDOM, crash_mix(cseed, 2), 0};
+            char whatk[200];
+            if (k == 0)
+                snprintf(whatk, sizeof(whatk), "%s", what);
+            else
+                snprintf(whatk, sizeof(whatk), "%s, %s %llu failed", what,
+                         k == 1 ? "dirsync" : "fdatasync", (unsigned long long)df.nth);
+            crash_hist_init(&h);
+            if (cs_replay(p, start, rseed, mops, p->threads, 0, point, mode, cseed, 0,
+                          k ? &df : NULL, &h, &msim, &mio, st, whatk) == 0) {
+                st->kills++;
+                cs_check(p, msim, mio, &start->base, &h, rseed, NULL,
+                         ++*checks % 16 == 0 ? CS_CHECK_FSCK : 0, st, whatk);
+                mio->destroy(mio);
+            }
+            crash_hist_free(&h);
+        }
+    }
+    return 0;
+}
+
 int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
 {
     unsigned ops = p->ops ? p->ops : 16;
@@ -1178,9 +1248,6 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
         if (p->only_run >= 0 && r != (unsigned long)p->only_run)
             continue;
         uint64_t rseed = crash_mix(p->seed, r);
-        struct crash_hist h;
-        struct crash_reporter rep;
-        struct crash_workload w;
         struct cs_start start = {NULL, NULL, {0}};
         crash_base_init(&start.base);
 
@@ -1240,69 +1307,9 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
                 cs_unsynced(p, &start, r, rseed, ops, u.calls, explored / 8 > 2 ? explored / 8 : 2,
                             st, &checks);
         }
-        /* Random exploration of a longer workload from several threads:
-         * points drawn from what a counting pass made, orders of calls
-         * as the threads happen to interleave. */
-        if (p->threads > 1) {
-            unsigned mops = ops * 4;
-            struct sxp_io *msim = NULL, *mio = NULL;
-            crash_hist_init(&h);
-            if (cs_start_disk(p, &start, &msim, &mio) < 0) {
-                cs_start_free(&start);
-                return -ENOMEM;
-            }
-            crash_reporter_init(&rep, -1, &h);
-            cs_play(p, msim, mio, &rep, rseed, mops, 0, p->threads, &w, NULL, st, what0);
-            crash_reporter_destroy(&rep);
-            uint64_t mcalls = io_fault_kill_count(mio, IO_KILL_ANY);
-            uint64_t mdirsyncs = io_fault_calls(mio, IO_FAULT_BIT(IO_FK_FSYNC_DIR));
-            uint64_t mfsyncs = io_fault_calls(mio, IO_FAULT_BIT(IO_FK_FDATASYNC));
-            mio->destroy(mio);
-            crash_hist_free(&h);
-            unsigned tries = p->max_points ? (p->max_points + 3) / 4 : 16;
-            for (unsigned i = 0; i < tries; i++) {
-                uint64_t point = 1 + crash_rand(&rng) % (mcalls + 1);
-                enum io_sim_mode mode = cs_outcomes[crash_rand(&rng) % 6];
-                uint64_t cseed = crash_rand(&rng);
-                char what[160];
-                snprintf(what, sizeof(what),
-                         "sim seed %llu run %u threads %u point %llu outcome %s/%llu",
-                         (unsigned long long)p->seed, r, p->threads, (unsigned long long)point,
-                         io_sim_mode_name(mode), (unsigned long long)cseed);
-                /* Once as it comes; with racing_dirfail once with one of
-                 * its fsync_dirs failed (FAILED DIRECTORY FSYNCS), and with
-                 * racing_syncfail once with one of its fdatasyncs failed
-                 * (FAILED FILE SYNCS), the other threads racing it. Not by
-                 * default: each costs as much again as the try. */
-                for (int k = 0; k < 3; k++) {
-                    uint64_t nsync = k == 1 ? mdirsyncs : mfsyncs;
-                    if ((k == 1 && (!p->racing_dirfail || mdirsyncs == 0)) ||
-                        (k == 2 && (!p->racing_syncfail || mfsyncs == 0)))
-                        continue;
-                    struct cs_fail df = {k == 1 ? IO_FK_FSYNC_DIR : IO_FK_FDATASYNC,
-                                         1 + crash_mix(cseed, 1) % (nsync ? nsync : 1),
-                                         k == 1 ? (int)IO_SIM_SYNCFAIL_RANDOM
-                                                : (int)IO_SIM_SYNCFAIL_RANDOM,
-                                         crash_mix(cseed, 2), 0};
-                    char whatk[200];
-                    snprintf(whatk, sizeof(whatk), "%s%s%llu%s", what,
-                             k == 1   ? ", dirsync "
-                             : k == 2 ? ", fdatasync "
-                                      : "",
-                             (unsigned long long)df.nth, k ? " failed" : "");
-                    if (k == 0)
-                        snprintf(whatk, sizeof(whatk), "%s", what);
-                    crash_hist_init(&h);
-                    if (cs_replay(p, &start, rseed, mops, p->threads, 0, point, mode, cseed, 0,
-                                  k ? &df : NULL, &h, &msim, &mio, st, whatk) == 0) {
-                        st->kills++;
-                        cs_check(p, msim, mio, &start.base, &h, rseed, NULL,
-                                 ++checks % 16 == 0 ? CS_CHECK_FSCK : 0, st, whatk);
-                        mio->destroy(mio);
-                    }
-                    crash_hist_free(&h);
-                }
-            }
+        if (p->threads > 1 && cs_threads(p, &start, r, rseed, ops, &rng, st, &checks) < 0) {
+            cs_start_free(&start);
+            return -ENOMEM;
         }
         if (p->verbose)
             fprintf(p->out, "sim seed %llu run %u: %llu calls, lost %llu bad %llu so far\n",
