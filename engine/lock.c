@@ -383,10 +383,8 @@ static int lock_settle_at(struct sxp_io *io, const char *root, int lock_fd, char
             snprintf(bad, PATH_MAX, "%s", root);
         rc = io->syncfs(io, bad);
         /* A store being created may not have its directories yet. */
-        if (rc == -ENOENT && sub[i]) {
-            rc = 0;
+        if (rc == -ENOENT && sub[i])
             continue;
-        }
         if (rc) {
             /* A FAILED SETTLE: the next settle must write every file again. */
             (void)lock_write(io, lock_fd, LOCK_RESETTLE_TEXT, 1);
