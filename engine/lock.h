@@ -111,6 +111,14 @@
 #define LOCK_THIS_BOOT 8 /* LOCK_UNSYNCED, and the session ran in this boot (K-8) */
 #define LOCK_RESETTLE_TEXT "unsynced resettle\n"
 
+/* recovery/recover.c R-7 applies to a LOCK read as state: a session without
+ * syncs did not close cleanly (K-6, K-7), and not in this boot (K-8). The
+ * open and sxp-fsck both judge by it. */
+static inline int lock_after_unsynced(int state)
+{
+    return (state & LOCK_UNSYNCED) && !(state & (LOCK_CLEAN | LOCK_THIS_BOOT));
+}
+
 /* Opens and locks ROOT/LOCK; *out_fd is the descriptor, *out_state its
  * lock_state. -EAGAIN naming root and the holder's pid when taken. */
 int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_state,

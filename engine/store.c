@@ -268,7 +268,7 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
         /* R-7 after an unsynced session, unless it ran in this boot (K-8:
          * killed, its bytes all in the page cache, its dirty list too). */
         rc = recover_store_only(s->io, s->root, 1, rc ? &dirty : NULL, s->lock_fd,
-                                (lstate & LOCK_UNSYNCED) && !(lstate & LOCK_THIS_BOOT), &rep, err);
+                                lock_after_unsynced(lstate), &rep, err);
         if (rc)
             return rc;
         s->rec_logs_scanned = rep.logs_scanned;

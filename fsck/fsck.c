@@ -145,7 +145,7 @@ static int fsck_lock(struct fsck_ctx *c, int *out_live, long *out_pid, char *msg
         int st = lock_state(c->io, fd);
         c->store_clean = (st & LOCK_CLEAN) != 0; /* R-3d: then nothing is torn */
         c->store_unsynced = (st & LOCK_UNSYNCED) != 0;
-        c->store_this_boot = (st & LOCK_THIS_BOOT) != 0;
+        c->store_after_unsynced = lock_after_unsynced(st);
         c->store_resettle = (st & LOCK_RESETTLE) != 0;
         return 0;
     }

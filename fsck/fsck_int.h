@@ -68,15 +68,15 @@ struct fsck_ctx {
     char streams_dir[PATH_MAX];
     char kv_dir[PATH_MAX];
     char blobs_dir[PATH_MAX];
-    int sync;            /* repairs are made durable */
-    int lock_fd;         /* ROOT/LOCK while held, else -1 */
-    int legacy_store;    /* no FORMAT file */
-    int live;            /* -n --force, and a writer holds LOCK (check_live.c) */
-    int store_clean;     /* LOCK read "clean\n" (R-3d) */
-    int store_unsynced;  /* LOCK says its last session ran without syncs (K-6) */
-    int store_resettle;  /* ... and that a settle of it failed (K-6, settle-pending) */
-    int store_this_boot; /* ... in this boot, killed: nothing it wrote was lost (K-8) */
-    int sync_failed;     /* a repair could not make a log durable: LOCK stays */
+    int sync;                 /* repairs are made durable */
+    int lock_fd;              /* ROOT/LOCK while held, else -1 */
+    int legacy_store;         /* no FORMAT file */
+    int live;                 /* -n --force, and a writer holds LOCK (check_live.c) */
+    int store_clean;          /* LOCK read "clean\n" (R-3d) */
+    int store_unsynced;       /* LOCK says its last session ran without syncs (K-6) */
+    int store_resettle;       /* ... and that a settle of it failed (K-6, settle-pending) */
+    int store_after_unsynced; /* lock.h lock_after_unsynced: R-7 applies */
+    int sync_failed;          /* a repair could not make a log durable: LOCK stays */
     /* JOURNAL records not written back (-n, or held for -y): the buckets
      * of their logs, which may be empty only for now (check_seq.c) */
     struct lock_dirty held;
@@ -104,14 +104,15 @@ struct fsck_ctx {
 /* recover.c R-7: LOCK says a session without syncs did not close cleanly
  * (K-6; a torn mark, K-7, reads so too; never read with a live writer,
  * which has recovered what came before it), and not in the boot it ran in
- * (K-8: killed, not cut by a power loss, so nothing it wrote was lost). That session renamed
+ * (K-8: killed, not cut by a power loss, so nothing it wrote was lost):
+ * lock.h lock_after_unsynced, the open's rule too. That session renamed
  * .seq files into place without its logs' syncs and its writes had no
  * bound, so after a power loss a .seq proves nothing: no window, no R-3c
  * (check_log.c), and a .seq that does not parse is residue when its log
  * has an event to rebuild it from (check_seq.c TORN). */
 static inline int fsck_after_unsynced(const struct fsck_ctx *c)
 {
-    return c->store_unsynced && !c->store_clean && !c->store_this_boot;
+    return c->store_after_unsynced;
 }
 
 /* fsck.c */
