@@ -80,15 +80,16 @@ static const char *const unsynced_locks[] = {
 #define N_UNSYNCED_LOCKS (sizeof(unsynced_locks) / sizeof(unsynced_locks[0]))
 
 /* LOCK says an unsynced session of this boot was killed (lock.h K-8): the
- * page cache kept all it wrote, so R-7 does not apply. */
+ * page cache kept all it wrote, so R-7 does not apply. The boot is the one
+ * the engine reads (io->boot_id). */
 static void mark_unsynced_this_boot(const char *root)
 {
-    char p[PATH_MAX], boot[128] = "", text[256];
-    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-    assert_non_null(f);
-    assert_non_null(fgets(boot, sizeof(boot), f));
-    fclose(f);
-    boot[strcspn(boot, "\n")] = '\0';
+    char p[PATH_MAX], boot[LOCK_BOOT_ID_MAX], text[256];
+    struct sxp_io *io = NULL;
+    struct sxp_err err;
+    assert_int_equal(io_backend_new(SXP_IO_SYNC, 1, &io, &err), 0);
+    assert_int_equal(io->boot_id(io, boot, sizeof(boot)), 0);
+    io->destroy(io);
     assert_true(boot[0] != '\0');
     snprintf(text, sizeof(text), "pid 4242 unsynced %s\n", boot); /* no list: every log read */
     fx_write_file(fx_join(p, root, "LOCK"), text, strlen(text));

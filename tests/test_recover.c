@@ -938,11 +938,6 @@ static void recovery_after_a_crash_reads_only_the_logs_the_session_wrote(void **
     fx_remove_tree(root);
 }
 
-/* K-8: a session under SXP_SYNC_NONE that dies lists the buckets of its
- * streams too, without syncs, and in the boot it ran in the next open
- * (after its settle) reads only the logs in them. When LOCK names another
- * boot (a power loss since, maybe) the list proves nothing: recovery reads
- * every log, whole (R-7). Either way the marks come out right. */
 /* The store of dl_crashed_store, but the crashed session ran under
  * SXP_SYNC_NONE; with reboot, LOCK then names another boot than this one
  * (lock.h K-8), as after a power loss. */
@@ -963,6 +958,11 @@ static void dl_unsynced_crashed_store(char *root, int reboot)
     free(lock);
 }
 
+/* K-8: a session under SXP_SYNC_NONE that dies lists the buckets of its
+ * streams too, without syncs, and in the boot it ran in the next open
+ * (after its settle) reads only the logs in them. When LOCK names another
+ * boot (a power loss since, maybe) the list proves nothing: recovery reads
+ * every log, whole (R-7). Either way the marks come out right. */
 static void after_a_killed_unsynced_session_recovery_reads_only_its_logs(void **state)
 {
     (void)state;
