@@ -1370,15 +1370,21 @@ static const struct fsck_finding *tc_finding(const struct fsck_report *r, enum f
     return NULL;
 }
 
-/* sxp-fsck in mode on the test's store: its exit status; *r filled. */
-static int tc_fsck_report(struct tc *t, enum fsck_mode mode, struct fsck_report *r)
+/* sxp-fsck in mode on the store, through io: its exit status; *r filled. */
+static int tc_fsck_report_io(struct sxp_io *io, enum fsck_mode mode, struct fsck_report *r)
 {
     struct fsck_opts fo;
     memset(&fo, 0, sizeof(fo));
     fo.root = TC_STORE;
-    fo.io = t->io;
+    fo.io = io;
     fo.mode = mode;
     return fsck_run(&fo, r);
+}
+
+/* sxp-fsck in mode on the test's store: its exit status; *r filled. */
+static int tc_fsck_report(struct tc *t, enum fsck_mode mode, struct fsck_report *r)
+{
+    return tc_fsck_report_io(t->io, mode, r);
 }
 
 /* sxp-fsck in mode on the store: its exit status. */
@@ -2482,13 +2488,8 @@ static void a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused(v
                 }
                 assert_int_equal(io_fault_new(c, &io), 0);
                 if (fsck_first) {
-                    struct fsck_opts fo;
                     struct fsck_report r;
-                    memset(&fo, 0, sizeof(fo));
-                    fo.root = TC_STORE;
-                    fo.io = io;
-                    fo.mode = FSCK_MODE_PREEN;
-                    int st_p = fsck_run(&fo, &r);
+                    int st_p = tc_fsck_report_io(io, FSCK_MODE_PREEN, &r);
                     if (st_p != FSCK_EXIT_CLEAN && st_p != FSCK_EXIT_REPAIRED) {
                         fsck_report_print_text(&r, TC_STORE, stdout);
                         fail_msg("power loss %s/%llu after a clean unsynced close: sxp-fsck -p "
