@@ -230,7 +230,7 @@ struct crash_verdict {
 /* Counts one violation in v (lost or bad) and prints it to out, prefixed
  * by what, unless out is NULL or limit messages were printed. */
 void crash_vreport(struct crash_verdict *v, FILE *out, unsigned limit, const char *what, int lost,
-                   const char *fmt, va_list ap);
+                   const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
 void crash_report_bad(struct crash_verdict *v, FILE *out, unsigned limit, const char *what,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
