@@ -974,7 +974,8 @@ static void cs_settle_crashes(const struct crash_params *p, struct sxp_io *disk,
             uint64_t hseed = crash_rand(&rng);
             /* Before the syncfs, the same power loss twice: the open
              * checked, then sxp-fsck -p before it (CS_CHECK_FSCK_P). */
-            for (int fsck_p = 0; fsck_p <= !settled; fsck_p++) {
+            int passes = settled ? 1 : 2;
+            for (int fsck_p = 0; fsck_p < passes; fsck_p++) {
                 struct cs_hook hook = {NULL, q[i], hseed, IO_SIM_RANDOM, 0, 0, NULL, 0};
                 char w2[512];
                 if (cs_clone_open(p, disk, &o, &hook, 1, &c, &io, st) < 0)

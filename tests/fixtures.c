@@ -23,6 +23,7 @@
 #include "cid.h"
 #include "frame.h"
 #include "sx.h"
+#include "testutil.h"
 
 /* Fails the running test with a message. */
 static void fx_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -334,7 +335,7 @@ static int fx_snap_one(const char *path, const struct stat *st, int flag, struct
              st->st_mtim.tv_nsec, sum);
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 64;
-        s->lines = realloc(s->lines, s->cap * sizeof(*s->lines));
+        s->lines = tu_realloc(s->lines, s->cap * sizeof(*s->lines));
     }
     s->lines[s->n++] = strdup(line);
     return 0;

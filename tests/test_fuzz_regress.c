@@ -69,8 +69,7 @@ static size_t regress_replay_dir(const char *dir, regress_fn fn)
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        names = realloc(names, (n + 1) * sizeof(*names));
-        assert_non_null(names);
+        names = fuzz_realloc(names, (n + 1) * sizeof(*names));
         names[n] = strdup(e->d_name);
         assert_non_null(names[n]);
         n++;

@@ -128,8 +128,7 @@ static void tj_write(struct tj *t, const struct tj_rec *recs, size_t n, int v1)
         memcpy(j + 29, sum, 16);
     }
     size_t cap = JOURNAL_HDR_LEN + n * 512;
-    j = realloc(j, cap);
-    assert_non_null(j);
+    j = tu_realloc(j, cap);
     uint64_t end[3] = {tj_size(t, tj_log("a")), tj_size(t, tj_log("b")), tj_size(t, tj_log("c"))};
     int64_t seq[3] = {2, 2, 2};
     size_t at = JOURNAL_HDR_LEN;
@@ -494,8 +493,7 @@ static void recovery_leaves_what_the_replay_synced(void **state)
     size_t framed = frame_encode(line, (size_t)len, line);
     size_t clen = 0;
     char *c = tu_read_file(tj_path(t, tj_log("c")), &clen);
-    c = realloc(c, clen + framed);
-    assert_non_null(c);
+    c = tu_realloc(c, clen + framed);
     memcpy(c + clen, line, framed);
     tu_write_file(tj_path(t, tj_log("c")), c, clen + framed);
     free(c);

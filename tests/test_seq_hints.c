@@ -154,8 +154,8 @@ static void log_lines_load(struct sxp_io *io, int fd, struct log_lines *ll)
     for (char *p = b; p < b + size;) {
         if (ll->n == cap) {
             cap *= 2;
-            ll->off = realloc(ll->off, cap * sizeof(*ll->off));
-            ll->seq = realloc(ll->seq, cap * sizeof(*ll->seq));
+            ll->off = tu_realloc(ll->off, cap * sizeof(*ll->off));
+            ll->seq = tu_realloc(ll->seq, cap * sizeof(*ll->seq));
         }
         assert_non_null(ll->off);
         assert_non_null(ll->seq);

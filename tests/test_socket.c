@@ -450,7 +450,7 @@ static void many_clients_in_parallel_have_every_ack_in_the_store(void **state)
     sxp_store *st;
     char *lock;
 
-    srv_start(s, "--log-level", "warn", NULL);
+    srv_start(s, "--log-level", "warn", (char *)NULL);
     p->sock = s->sock;
     for (int t = 0; t < PAR_CLIENTS; t++) {
         args[t].p = p;
@@ -512,7 +512,7 @@ static void thousand_pipelined_requests_are_answered_in_order(void **state)
     char *reqs = malloc(cap), *want[PIPE_N], ans[512];
     int64_t k = 0;
 
-    srv_start(s, "--log-level", "warn", NULL);
+    srv_start(s, "--log-level", "warn", (char *)NULL);
     for (int i = 0; i < PIPE_N; i++) {
         char w[128];
 
@@ -581,7 +581,7 @@ static void bad_input_answers_errors_and_the_connection_stays_usable(void **stat
     sxp_store *st;
     int64_t seqs[4];
 
-    srv_start(s, "--log-level", "warn", NULL);
+    srv_start(s, "--log-level", "warn", (char *)NULL);
     cl_open(c, s->sock);
     /* Blank lines get no answer: the next answer is the next request's. */
     assert_int_equal(cl_send(c, "\n   \n\t\r\n"), 0);
@@ -602,7 +602,7 @@ static void over_long_line_answers_limit_and_closes_only_that_connection(void **
     char line[2048], ans[512];
     size_t n;
 
-    srv_start(s, "--log-level", "warn", "--max-line", "1024", NULL);
+    srv_start(s, "--log-level", "warn", "--max-line", "1024", (char *)NULL);
     cl_open(a, s->sock);
     cl_open(b, s->sock);
     cl_expect(b, "(persist/append \"l\" {:seq 1})", "(ok nil)");
@@ -667,7 +667,7 @@ static void client_killed_mid_line_changes_nothing(void **state)
     pid_t child;
     char ans[512];
 
-    srv_start(s, "--log-level", "warn", NULL);
+    srv_start(s, "--log-level", "warn", (char *)NULL);
     assert_int_equal(pipe(sync_pipe), 0);
     child = fork();
     assert_true(child >= 0);
@@ -715,7 +715,7 @@ static void client_that_ends_its_input_still_gets_every_answer(void **state)
     struct cl *c = malloc(sizeof(*c));
     char ans[512];
 
-    srv_start(s, "--log-level", "warn", NULL);
+    srv_start(s, "--log-level", "warn", (char *)NULL);
     cl_open(c, s->sock);
     assert_int_equal(cl_send(c, "(persist/append \"h\" {:seq 1})\n(persist/append \"h\" {:seq "
                                 "2})\n(persist/last-seq \"h\")\n"),
@@ -799,7 +799,7 @@ static void server_killed_while_clients_stream_keeps_every_ack(void **state)
     sxp_store *st;
     char *lock;
 
-    srv_start(s, "--log-level", "warn", NULL);
+    srv_start(s, "--log-level", "warn", (char *)NULL);
     k->sock = s->sock;
     for (int t = 0; t < KILL_CLIENTS; t++) {
         args[t].k = k;
@@ -857,7 +857,7 @@ static void sigterm_drains_what_was_read_and_leaves_the_store_clean(void **state
     sxp_store *st;
     struct stat sb;
 
-    srv_start(s, "--log-level", "warn", NULL);
+    srv_start(s, "--log-level", "warn", (char *)NULL);
     cl_open(idle, s->sock);
     cl_expect(idle, "(persist/streams)", "(ok (list))");
     cl_open(c, s->sock);
@@ -906,20 +906,20 @@ static void socket_is_created_mode_0600_and_mode_widens_it(void **state)
     struct stat sb;
     char gid[32];
 
-    srv_start(s, "--log-level", "warn", NULL);
+    srv_start(s, "--log-level", "warn", (char *)NULL);
     assert_int_equal(lstat(s->sock, &sb), 0);
     assert_true(S_ISSOCK(sb.st_mode));
     assert_int_equal(sb.st_mode & 07777, 0600);
     assert_int_equal(srv_term(s), 0);
 
     snprintf(gid, sizeof(gid), "%ld", (long)getgid());
-    srv_start(s, "--log-level", "warn", "--group", gid, NULL);
+    srv_start(s, "--log-level", "warn", "--group", gid, (char *)NULL);
     assert_int_equal(lstat(s->sock, &sb), 0);
     assert_int_equal(sb.st_mode & 07777, 0660);
     assert_int_equal(sb.st_gid, getgid());
     assert_int_equal(srv_term(s), 0);
 
-    srv_start(s, "--log-level", "warn", "--mode", "0640", NULL);
+    srv_start(s, "--log-level", "warn", "--mode", "0640", (char *)NULL);
     assert_int_equal(lstat(s->sock, &sb), 0);
     assert_int_equal(sb.st_mode & 07777, 0640);
     assert_int_equal(srv_term(s), 0);
@@ -943,7 +943,7 @@ static void stale_socket_is_replaced_and_live_one_is_refused(void **state)
     assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
     close(fd);
     assert_int_equal(lstat(s->sock, &sb), 0);
-    srv_start(s, "--log-level", "info", NULL);
+    srv_start(s, "--log-level", "info", (char *)NULL);
     cl_open(c, s->sock);
     cl_expect(c, "(persist/last-seq \"x\")", "(ok 0)");
     log = tu_read_file(s->log, NULL);
@@ -989,8 +989,8 @@ static void allow_uid_refuses_other_uids_and_admits_listed_ones(void **state)
     char other[32], list[64], ans[512];
 
     snprintf(other, sizeof(other), "%ld", (long)getuid() + 1);
-    s->pid =
-        srv_spawn(s->store, s->sock, s->log, "--log-level", "warn", "--allow-uid", other, NULL);
+    s->pid = srv_spawn(s->store, s->sock, s->log, "--log-level", "warn", "--allow-uid", other,
+                       (char *)NULL);
     /* Ready means: it answers the refusal. */
     srv_wait_ready(s->pid, s->sock);
     cl_open(c, s->sock);
@@ -1001,7 +1001,7 @@ static void allow_uid_refuses_other_uids_and_admits_listed_ones(void **state)
     assert_int_equal(srv_term(s), 0);
 
     snprintf(list, sizeof(list), "%s,%ld", other, (long)getuid());
-    srv_start(s, "--log-level", "warn", "--allow-uid", list, NULL);
+    srv_start(s, "--log-level", "warn", "--allow-uid", list, (char *)NULL);
     cl_open(c, s->sock);
     cl_expect(c, "(persist/last-seq \"u\")", "(ok 0)");
     cl_close(c);
@@ -1016,7 +1016,7 @@ static void connections_beyond_max_conns_are_refused(void **state)
     char ans[1024];
     int64_t deadline;
 
-    srv_start(s, "--log-level", "warn", "--max-conns", "2", NULL);
+    srv_start(s, "--log-level", "warn", "--max-conns", "2", (char *)NULL);
     cl_open(a, s->sock);
     cl_expect(a, "(persist/last-seq \"m\")", "(ok 0)");
     cl_open(b, s->sock);
@@ -1067,7 +1067,7 @@ static void hundreds_of_connections_are_served_while_one_never_reads(void **stat
     const char *p;
     long long answered;
 
-    srv_start(s, "--log-level", "warn", "--drain-timeout", "0.5", NULL);
+    srv_start(s, "--log-level", "warn", "--drain-timeout", "0.5", (char *)NULL);
     cl_open(f, s->sock);
     memset(data, 'z', 500);
     data[500] = '\0';

@@ -1414,7 +1414,7 @@ static void eight_threads_append_each_event_once_in_seq_order(void **state)
     struct sxp_stats st;
     sxp_store_stats(c->s, &st);
     reopen(c);
-    int64_t all[THREADS * PER_THREAD];
+    int64_t all[THREADS * PER_THREAD] = {0};
     size_t n = 0;
     struct sxp_err err;
     for (int i = 0; i < THREADS; i++) {

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "sx.h"
+#include "testutil.h"
 
 static uint64_t test_seed;
 
@@ -62,8 +63,7 @@ static void tstr_add(struct tstr *s, const void *bytes, size_t len)
         size_t cap = s->cap ? s->cap : 64;
         while (cap < s->len + len + 1)
             cap *= 2;
-        s->p = realloc(s->p, cap);
-        assert_non_null(s->p);
+        s->p = tu_realloc(s->p, cap);
         s->cap = cap;
     }
     if (len)

@@ -68,7 +68,7 @@ static void tu_digest_dir(XXH3_state_t *h, const char *root, const char *rel)
             continue;
         if (!*rel && !strcmp(e->d_name, "LOCK"))
             continue;
-        names = realloc(names, (n + 1) * sizeof(*names));
+        names = tu_realloc(names, (n + 1) * sizeof(*names));
         names[n++] = strdup(e->d_name);
     }
     closedir(d);
@@ -180,6 +180,13 @@ void tu_write_file(const char *path, const void *bytes, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
+void *tu_realloc(void *p, size_t len)
+{
+    void *q = realloc(p, len);
+    assert_non_null(q);
+    return q;
+}
+
 char *tu_read_file(const char *path, size_t *out_len)
 {
     FILE *f = fopen(path, "rb");
@@ -192,7 +199,7 @@ char *tu_read_file(const char *path, size_t *out_len)
         len += n;
         if (len == cap) {
             cap *= 2;
-            b = realloc(b, cap + 1);
+            b = tu_realloc(b, cap + 1);
         }
     }
     fclose(f);

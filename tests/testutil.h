@@ -32,6 +32,9 @@ char *tu_op(sxp_store *s, const char *request);
 int tu_op_fails(sxp_store *s, const char *request, const char **kind);
 /* Writes bytes to path (creating or replacing) or fails the test. */
 void tu_write_file(const char *path, const void *bytes, size_t len);
+/* realloc(p, len), or fails the test when memory runs out (p is then
+ * left to the test's exit). */
+void *tu_realloc(void *p, size_t len);
 /* Reads a whole file (malloc'd, NUL-terminated) or returns NULL. */
 char *tu_read_file(const char *path, size_t *out_len);
 

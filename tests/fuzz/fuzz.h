@@ -72,6 +72,8 @@ void fuzz_fail(const char *file, int line, const char *what, const char *fmt, ..
             fuzz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                                     \
     } while (0)
 
+/* realloc(p, len) that aborts when memory runs out. */
+void *fuzz_realloc(void *p, size_t len);
 /* snprintf into out[0..size) that aborts when the text does not fit. */
 void fuzz_fmt(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A new empty directory $TMPDIR/sxp-fuzz-<tag>-XXXXXX into out (PATH_MAX);

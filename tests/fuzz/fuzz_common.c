@@ -63,6 +63,13 @@ void fuzz_fail(const char *file, int line, const char *what, const char *fmt, ..
     abort();
 }
 
+void *fuzz_realloc(void *p, size_t len)
+{
+    void *q = realloc(p, len);
+    FUZZ_CHECKF(q != NULL, "realloc of %zu bytes", len);
+    return q;
+}
+
 void fuzz_fmt(char *out, size_t size, const char *fmt, ...)
 {
     va_list ap;

@@ -222,8 +222,7 @@ static void fuzz_snap_dir(struct fuzz_snap *sn, const char *rel)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
-            names = realloc(names, cap * sizeof(*names));
-            FUZZ_CHECK(names != NULL);
+            names = fuzz_realloc(names, cap * sizeof(*names));
         }
         names[n] = strdup(e->d_name);
         FUZZ_CHECK(names[n] != NULL);

@@ -231,8 +231,7 @@ static size_t fz_list(const char *dir, char ***out)
     while ((e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        v = realloc(v, (n + 1) * sizeof(*v));
-        FUZZ_CHECK(v != NULL);
+        v = fuzz_realloc(v, (n + 1) * sizeof(*v));
         v[n] = strdup(e->d_name);
         FUZZ_CHECK(v[n] != NULL);
         n++;
@@ -254,8 +253,7 @@ static void fz_load(void)
         fuzz_fmt(dir, sizeof(dir), "%s/%s", fz.tmpl, dirs[d]);
         size_t n = fz_list(dir, &names);
         for (size_t i = 0; i < n; i++) {
-            fz.t = realloc(fz.t, (fz.nt + 1) * sizeof(*fz.t));
-            FUZZ_CHECK(fz.t != NULL);
+            fz.t = fuzz_realloc(fz.t, (fz.nt + 1) * sizeof(*fz.t));
             struct fz_tfile *t = &fz.t[fz.nt++];
             memset(t, 0, sizeof(*t));
             fuzz_fmt(t->rel, sizeof(t->rel), "%s/%s", dirs[d], names[i]);
@@ -271,8 +269,7 @@ static void fz_load(void)
                     const unsigned char *lf = memchr(t->b + off, '\n', t->len - off);
                     FUZZ_CHECK(lf != NULL);
                     size_t len = (size_t)(lf - (t->b + off)) + 1;
-                    t->lines = realloc(t->lines, (t->nlines + 1) * sizeof(*t->lines));
-                    FUZZ_CHECK(t->lines != NULL);
+                    t->lines = fuzz_realloc(t->lines, (t->nlines + 1) * sizeof(*t->lines));
                     t->lines[t->nlines].off = off;
                     t->lines[t->nlines].len = len;
                     t->nlines++;
@@ -331,9 +328,8 @@ static void fz_reserve(struct fz_file *f, size_t len)
     size_t cap = f->cap ? f->cap : 256;
     while (cap < len)
         cap *= 2;
-    f->b = realloc(f->b, cap);
-    f->org = realloc(f->org, cap * sizeof(*f->org));
-    FUZZ_CHECK(f->b && f->org);
+    f->b = fuzz_realloc(f->b, cap);
+    f->org = fuzz_realloc(f->org, cap * sizeof(*f->org));
     f->cap = cap;
 }
 
