@@ -138,8 +138,10 @@ static void sock_conn_overlong(struct sock_conn *c)
 static void sock_conn_extract(struct sock_conn *c)
 {
     while (c->q_count < SOCK_CONN_QUEUE_MAX && c->q_bytes < SOCK_CONN_QUEUE_BYTES) {
-        char *line = c->in + c->in_start;
+        /* in is NULL until the connection's first read: no pointer is
+         * made from it before a line end was found in it. */
         char *lf = c->in_len > c->scan ? memchr(c->in + c->scan, '\n', c->in_len - c->scan) : NULL;
+        char *line;
         size_t len;
         struct sock_job *j;
 
@@ -151,6 +153,7 @@ static void sock_conn_extract(struct sock_conn *c)
             }
             break;
         }
+        line = c->in + c->in_start;
         len = (size_t)(lf - line);
         c->in_start = c->scan = (size_t)(lf - c->in) + 1;
         if (cli_answer_blank(line, len))
