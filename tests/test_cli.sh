@@ -560,6 +560,7 @@ read -r ANSWER <&"${SRV[0]}"
 [ "$ANSWER" = "(ok 1)" ] || fail "the server answers while holding the store"
 run --dir "$D" op '(persist/append "sv" {:seq 2})'
 [ "$RC" = 1 ] && [ ! -s "$T/out" ] || fail "a second read-write open fails with status 1"
+[ "$(snap)" = "$BEFORE" ] || fail "the refused append changed a file of the store"
 [[ "$ERR" == *locked* ]] || fail "the lock error says locked"
 [[ "$ERR" == *"$SERVER_PID"* ]] || fail "the lock error names the holder's pid $SERVER_PID"
 [[ "$ERR" == *"$D"* ]] || fail "the lock error names the directory"
