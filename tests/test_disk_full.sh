@@ -148,7 +148,8 @@ for io in uring sync; do
     [[ $a == '(error "io" '*'No space left on device")' ]] || fail "$io: blob/put on a full disk: $a"
     [ "$(ask '(persist/kv-get "old")')" = '(ok "kept")' ] || fail "$io: kv-get after"
     [ "$(ask '(persist/kv-get "new")')" = '(ok nil)' ] || fail "$io: the failed kv-put shows"
-    exec {SRV[1]}>&-
+    srv_in=${SRV[1]}
+    exec {srv_in}>&- # the server's input ends: it closes the store and exits
     wait "$SRV_PID"
     [ -z "$(find "$kvs" -name '*.tmp')" ] || fail "$io: a temp file stayed"
     rm -f "$mnt/filler"
