@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config liburing-dev libxxhash-dev libssl-dev libcmocka-dev
-      valgrind clang libclang-rt-14-dev clang-format cppcheck libsqlite3-dev librocksdb-dev gnuplot-nox)
+      valgrind clang libclang-rt-14-dev clang-format cppcheck shellcheck libsqlite3-dev librocksdb-dev gnuplot-nox)
 if [[ "${1:-}" == "--bench" ]]; then
     pkgs+=(fio)
 fi

@@ -2,17 +2,19 @@
 # lint.sh -- the static checks of the style guide (STYLE.md section 7), each
 # of which fails on any finding:
 #
-#   clang-format  --dry-run --Werror on every tracked .c and .h file, with
-#                 the repository's .clang-format;
-#   cppcheck      warning, portability and performance checks over every
-#                 folder of C code. A finding that is not a defect is kept
-#                 quiet where it stands, with a comment saying why
-#                 ("cppcheck-suppress ID").
+#   - clang-format  --dry-run --Werror on every tracked .c and .h file, with
+#                   the repository's .clang-format;
+#   - cppcheck      warning, portability and performance checks over every
+#                   folder of C code. A finding that is not a defect is
+#                   kept quiet where it stands, with a comment saying why
+#                   ("cppcheck-suppress ID");
+#   - shellcheck    warnings and errors in every tracked shell script (the
+#                   test scripts, scripts/, ./check, ./demo, .ci/run).
 #
-#   scripts/lint.sh          both (what ./check runs)
+#   scripts/lint.sh          all three (what ./check runs)
 #   scripts/lint.sh --fix    clang-format -i the tracked files first
 #
-# Exit status: 0 when both are clean, 1 on a finding, 2 on bad usage.
+# Exit status: 0 when all are clean, 1 on a finding, 2 on bad usage.
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,7 +53,14 @@ if ((rc != 0)) || [[ -n "$out" ]]; then
     status=1
 fi
 
+mapfile -t scripts < <(git ls-files '*.sh' check demo .ci/run)
+if ! shellcheck -S warning "${scripts[@]}"; then
+    echo "lint.sh: shellcheck: the findings above" >&2
+    status=1
+fi
+
 if ((status == 0)); then
-    echo "lint.sh: clang-format and cppcheck clean (${#files[@]} files)" >&2
+    echo "lint.sh: clang-format, cppcheck and shellcheck clean" \
+        "(${#files[@]} C files, ${#scripts[@]} scripts)" >&2
 fi
 exit "$status"
