@@ -138,7 +138,8 @@ static void sock_conn_overlong(struct sock_conn *c)
 static void sock_conn_extract(struct sock_conn *c)
 {
     while (c->q_count < SOCK_CONN_QUEUE_MAX && c->q_bytes < SOCK_CONN_QUEUE_BYTES) {
-        /* in is NULL until the connection's first read: no pointer is
+        /* in is NULL before the first read and after sock_conn_close,
+         * which sock_conn_pump may follow with this call: no pointer is
          * made from it before a line end was found in it. */
         char *lf = c->in_len > c->scan ? memchr(c->in + c->scan, '\n', c->in_len - c->scan) : NULL;
         char *line;
