@@ -149,16 +149,14 @@ static void log_lines_load(struct sxp_io *io, int fd, struct log_lines *ll)
     b[size] = '\0';
     size_t cap = 1024;
     ll->n = 0;
-    ll->off = malloc(cap * sizeof(*ll->off));
-    ll->seq = malloc(cap * sizeof(*ll->seq));
+    ll->off = tu_realloc(NULL, cap * sizeof(*ll->off));
+    ll->seq = tu_realloc(NULL, cap * sizeof(*ll->seq));
     for (char *p = b; p < b + size;) {
         if (ll->n == cap) {
             cap *= 2;
             ll->off = tu_realloc(ll->off, cap * sizeof(*ll->off));
             ll->seq = tu_realloc(ll->seq, cap * sizeof(*ll->seq));
         }
-        assert_non_null(ll->off);
-        assert_non_null(ll->seq);
         char *lf = memchr(p, '\n', (size_t)(b + size - p));
         assert_non_null(lf);
         *lf = '\0';
