@@ -22,6 +22,19 @@
  * the log replaced (repair.c). A moved file: its MANIFEST line is synced
  * first, then the rename, then both folders are fsynced. A crash at any
  * point leaves every byte in the store or in lost+found (possibly both).
+ *
+ * THE FOLDER'S NAME. The first use of the folder in a session fsyncs ROOT,
+ * whether this session's mkdir made the folder or found it there: a
+ * process killed between its mkdir and that fsync leaves a folder whose
+ * name a power loss may still take, with every item put in it since.
+ *
+ * LF-F, THE FENCE. A failed sync (an item's or MANIFEST's fdatasync, an
+ * fsync of the folder or of ROOT) may have dropped what it was to make
+ * durable, and a later sync that succeeds proves nothing of it. So the
+ * first failure fences the folder for the rest of the session: every later
+ * put, move and commit fails with that error, and no caller goes on to cut
+ * or remove the source of an item (the engine fences a directory the same
+ * way, store.c). A new session starts unfenced and syncs ROOT again.
  */
 #include "lostfound.h"
 
@@ -65,15 +78,32 @@ void lostfound_close(struct lostfound *lf)
     lf->manifest_fd = -1;
 }
 
-/* Creates the folder and opens MANIFEST on first use. */
+/* Fails with the fence's error when a sync failed earlier (LF-F). */
+static int lostfound_check_fence(const struct lostfound *lf, char *msg, size_t size)
+{
+    if (lf->fenced)
+        lostfound_msgf(msg, size, "%s refuses new items after a failed sync (%s)", lf->dir,
+                       strerror(-lf->fenced));
+    return lf->fenced;
+}
+
+/* Sets the fence after a failed sync; returns rc. */
+static int lostfound_fence(struct lostfound *lf, int rc)
+{
+    if (rc && !lf->fenced)
+        lf->fenced = rc;
+    return rc;
+}
+
+/* Creates the folder (or finds it), makes its name durable, and opens
+ * MANIFEST on first use. */
 static int lostfound_ready(struct lostfound *lf, char *msg, size_t size)
 {
     char path[PATH_MAX];
-    if (lf->manifest_fd >= 0)
-        return 0;
-    int rc = lf->io->mkdir(lf->io, lf->dir, 0755);
-    if (rc == 0 && lf->sync)
-        rc = lf->io->fsync_dir(lf->io, lf->root);
+    int rc = lostfound_check_fence(lf, msg, size);
+    if (rc || lf->manifest_fd >= 0)
+        return rc;
+    rc = lf->io->mkdir(lf->io, lf->dir, 0755);
     if (rc == -EEXIST) {
         int is_dir = 0;
         rc = lf->io->stat(lf->io, lf->dir, NULL, &is_dir);
@@ -82,6 +112,11 @@ static int lostfound_ready(struct lostfound *lf, char *msg, size_t size)
     }
     if (rc) {
         lostfound_msgf(msg, size, "create %s: %s", lf->dir, strerror(-rc));
+        return rc;
+    }
+    if (lf->sync && (rc = lostfound_fence(lf, lf->io->fsync_dir(lf->io, lf->root))) != 0) {
+        lostfound_msgf(msg, size, "fsync %s after creating %s: %s", lf->root, lf->dir,
+                       strerror(-rc));
         return rc;
     }
     if (snprintf(path, sizeof(path), "%s/MANIFEST", lf->dir) >= (int)sizeof(path))
@@ -227,7 +262,7 @@ int lostfound_put_range(struct lostfound *lf, const char *base, int fd, uint64_t
         }
         done += (uint64_t)n;
     }
-    if (lf->sync && (rc = lf->io->fdatasync(lf->io, out)) != 0) {
+    if (lf->sync && (rc = lostfound_fence(lf, lf->io->fdatasync(lf->io, out))) != 0) {
         lostfound_msgf(msg, msg_size, "fdatasync %s: %s", path, strerror(-rc));
         goto out;
     }
@@ -245,13 +280,14 @@ out:
 
 int lostfound_commit(struct lostfound *lf, char *msg, size_t msg_size)
 {
-    int rc = 0;
-    if (!lf->dirty || lf->manifest_fd < 0)
-        return 0;
+    int rc = lostfound_check_fence(lf, msg, msg_size);
+    if (rc || !lf->dirty || lf->manifest_fd < 0)
+        return rc;
     if (lf->sync) {
         rc = lf->io->fdatasync(lf->io, lf->manifest_fd);
         if (rc == 0)
             rc = lf->io->fsync_dir(lf->io, lf->dir);
+        (void)lostfound_fence(lf, rc);
     }
     if (rc)
         lostfound_msgf(msg, msg_size, "sync %s: %s", lf->dir, strerror(-rc));
@@ -289,7 +325,7 @@ int lostfound_move(struct lostfound *lf, const char *rel, uint64_t size, const c
         rc = lf->io->fsync_dir(lf->io, lf->dir);
         if (rc == 0)
             rc = lf->io->fsync_dir(lf->io, dir);
-        if (rc) {
+        if (lostfound_fence(lf, rc)) {
             lostfound_msgf(msg, msg_size, "fsync after moving %s: %s", rel, strerror(-rc));
             return rc;
         }

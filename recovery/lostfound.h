@@ -17,6 +17,7 @@ struct lostfound {
     int manifest_fd; /* -1 until opened */
     uint64_t manifest_off;
     int dirty;            /* items written since the last lostfound_commit */
+    int fenced;           /* 0, or the error of a failed sync: LF-F */
     char last_base[256];  /* the base last given a number ... */
     unsigned long last_n; /* ... and that number: the next search starts above it */
 };

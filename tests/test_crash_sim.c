@@ -328,39 +328,52 @@ static void dropping_directory_fsyncs_is_caught_as_lost_data(void **state)
     assert_true(st.lost > 0);
 }
 
-/* crash_lostfound.c LF-1, LF-2 on one recovery: stream "a" holds seqs 1
- * and 2, then a lost sector (NULs) and a good line of seq 4, a later page
- * of an unacknowledged batch; recovery saves that tail to lost+found/
- * before it cuts it. With the calls in drop (IO_FAULT_BIT mask, path
- * suffix) skipped, the check's verdict, saved says what the open reported. */
+/* Streams named by the letters of names hold seqs 1 and 2 from a session
+ * that dies; then each log gets a lost sector (NULs) and a good line of
+ * seq 4, a later page of an unacknowledged batch: a torn tail that
+ * recovery (R-3) and sxp-fsck -p save to lost+found/ before they cut it. */
+static void tc_torn_tails_after_kill(struct tc *t, const char *names)
+{
+    char log[256], tail[64];
+    const char *ev = "{:seq 4}";
+    uint64_t size = 0;
+    sxp_store *s = tc_open(t);
+    for (const char *c = names; *c; c++) {
+        char name[2] = {*c, '\0'};
+        assert_int_equal(tc_append(s, name, 1), 0);
+        assert_int_equal(tc_append(s, name, 2), 0);
+    }
+    store_abandon(s);
+    memset(tail, 0, 8);
+    tail[8] = '\n';
+    size_t n = 9 + frame_encode(ev, strlen(ev), tail + 9);
+    for (const char *c = names; *c; c++) {
+        snprintf(log, sizeof(log), "%s/streams/%02x.log", TC_STORE, (unsigned char)*c);
+        int fd = t->io->open(t->io, log, O_RDWR, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(t->io->fsize(t->io, fd, &size), 0);
+        assert_int_equal(t->io->pwrite(t->io, fd, tail, n, size), 0);
+        assert_int_equal(t->io->fdatasync(t->io, fd), 0);
+        assert_int_equal(t->io->close(t->io, fd), 0);
+    }
+}
+
+/* crash_lostfound.c LF-1, LF-2 on one recovery of stream "a"'s torn tail
+ * (tc_torn_tails_after_kill). With the calls in drop (IO_FAULT_BIT mask,
+ * path suffix) skipped, the check's verdict, saved says what the open
+ * reported. */
 static struct crash_verdict tc_lostfound_verdict(unsigned drop, const char *suffix,
                                                  unsigned *out_saved)
 {
     struct tc *t = NULL;
     struct crash_verdict v;
     struct sxp_stats ss;
-    char log[256], tail[64];
-    const char *ev = "{:seq 4}";
-    uint64_t size = 0;
     assert_int_equal(tc_setup((void **)&t), 0);
-    sxp_store *s = tc_open(t);
-    assert_int_equal(tc_append(s, "a", 1), 0);
-    assert_int_equal(tc_append(s, "a", 2), 0);
-    store_abandon(s);
-    memset(tail, 0, 8);
-    tail[8] = '\n';
-    size_t n = 9 + frame_encode(ev, strlen(ev), tail + 9);
-    snprintf(log, sizeof(log), "%s/streams/61.log", TC_STORE);
-    int fd = t->io->open(t->io, log, O_RDWR, 0);
-    assert_true(fd >= 0);
-    assert_int_equal(t->io->fsize(t->io, fd, &size), 0);
-    assert_int_equal(t->io->pwrite(t->io, fd, tail, n, size), 0);
-    assert_int_equal(t->io->fdatasync(t->io, fd), 0);
-    assert_int_equal(t->io->close(t->io, fd), 0);
+    tc_torn_tails_after_kill(t, "a");
 
     io_fault_set_drop_path(t->io, drop, suffix);
     uint64_t mark = crash_lostfound_mark(t->sim, TC_STORE);
-    s = tc_open(t);
+    sxp_store *s = tc_open(t);
     sxp_store_stats(s, &ss);
     assert_int_equal(ss.rec_tails_saved, 1);
     assert_int_equal(tc_count(s, "a"), 2);
@@ -412,6 +425,46 @@ static void dropping_a_sync_of_lost_found_is_caught(void **state)
             tc_lostfound_verdict(IO_FAULT_BIT(drops[i].kind), drops[i].suffix, &saved);
         assert_int_equal(v.bad, drops[i].bad);
     }
+}
+
+static void tc_fail_next_dir_sync(struct tc *t)
+{
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FSYNC_DIR, 1, -EIO, 0), 0);
+}
+
+/* LF-F: the fsync of the store's root after lost+found/'s mkdir fails, and
+ * the disk drops the folder's name. Recovery has two torn tails to save:
+ * it cuts neither log, since no later sync of this session can prove the
+ * folder durable, and the open fails. After a power loss the next open
+ * saves both tails, durably. */
+static void a_failed_sync_of_lost_found_fences_it_for_the_session(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    struct sxp_stats ss;
+    struct crash_verdict v;
+    tc_torn_tails_after_kill(t, "ab");
+    tc_arm_after(t, IO_FK_MKDIR, "/lost+found", 1, tc_fail_next_dir_sync);
+    assert_int_equal(tc_open_fails(t, &err), -EIO);
+    assert_true(t->fired);
+    assert_non_null(strstr(err.msg, "lost+found"));
+    io_fault_set_hook(t->io, NULL, NULL);
+    io_fault_clear(t->io);
+    assert_int_equal(io_sim_dir_sync_failed(t->sim, TC_STORE, IO_SIM_SYNCFAIL_DROP, 1),
+                     IO_SIM_SYNCFAIL_DROP);
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+    uint64_t mark = crash_lostfound_mark(t->sim, TC_STORE);
+    sxp_store *s = tc_open(t);
+    sxp_store_stats(s, &ss);
+    assert_int_equal(ss.rec_tails_saved, 2);
+    assert_int_equal(tc_count(s, "a"), 2);
+    assert_int_equal(tc_count(s, "b"), 2);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(
+        crash_lostfound_check(t->sim, TC_STORE, mark, 2, &v, stdout, 10, "# lost+found check"), 1);
+    assert_int_equal(v.bad, 0);
+    assert_int_equal(sxp_store_close(s), 0);
 }
 
 /* crash_readonly.c on one crashed store: stream "a" holds 1..3 (and a
@@ -1394,6 +1447,24 @@ static int tc_fsck(struct tc *t, enum fsck_mode mode)
     int rc = tc_fsck_report(t, mode, &r);
     fsck_report_free(&r);
     return rc;
+}
+
+/* A lost+found/ that a killed sxp-fsck made (its mkdir, not yet the fsync
+ * of the root after it) has its name made durable before sxp-fsck -p puts
+ * a torn tail in it and cuts the log: a power loss after it keeps the
+ * item. */
+static void fsck_p_makes_a_lost_found_a_killed_mkdir_left_durable(void **state)
+{
+    struct tc *t = *state;
+    struct crash_verdict v;
+    tc_torn_tails_after_kill(t, "a");
+    assert_int_equal(t->io->mkdir(t->io, TC_STORE "/lost+found", 0755), 0);
+    uint64_t mark = crash_lostfound_mark(t->sim, TC_STORE);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_PREEN), FSCK_EXIT_REPAIRED);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(
+        crash_lostfound_check(t->sim, TC_STORE, mark, 1, &v, stdout, 10, "# lost+found check"), 1);
+    assert_int_equal(v.bad, 0);
 }
 
 /* ---- C-4, J-5, J-6: the journal covers the logs LOCK does not list -------- */
@@ -2985,6 +3056,8 @@ int main(void)
         T(dropping_directory_fsyncs_is_caught_as_lost_data),
         T(a_torn_tail_saved_to_lost_found_survives_a_power_loss),
         T(dropping_a_sync_of_lost_found_is_caught),
+        T(a_failed_sync_of_lost_found_fences_it_for_the_session),
+        T(fsck_p_makes_a_lost_found_a_killed_mkdir_left_durable),
         T(a_read_only_open_of_a_crashed_store_reads_it_and_changes_nothing),
         T(a_change_during_a_read_only_open_is_caught),
         T(a_read_only_open_is_refused_only_as_documented),
