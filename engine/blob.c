@@ -30,6 +30,9 @@ static int blob_same(sxp_store *s, const char *path, const void *bytes, size_t l
     int fd = buf ? s->io->open(s->io, path, O_RDONLY | O_CLOEXEC, 0) : -ENOMEM;
     if (fd < 0)
         goto out;
+    uint64_t size = 0;
+    if (s->io->fsize(s->io, fd, &size) != 0 || size != len)
+        goto close; /* another length, or not a regular file */
     size_t off = 0;
     while (off < len) {
         size_t want = len - off < BLOB_CMP_CHUNK ? len - off : BLOB_CMP_CHUNK;

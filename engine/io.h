@@ -69,6 +69,8 @@ struct sxp_io {
     int (*pwrite)(struct sxp_io *io, int fd, const void *buf, size_t len, uint64_t off);
     int (*fdatasync)(struct sxp_io *io, int fd);
     int (*ftruncate)(struct sxp_io *io, int fd, uint64_t len);
+    /* The size of a regular file; -EUCLEAN for a FIFO, device or socket
+     * (a store holds none: see io_posix_open). */
     int (*fsize)(struct sxp_io *io, int fd, uint64_t *out);
     /* Runs reqs[0..n): each write, then its fdatasync when sync is set.
      * Requests on different descriptors may run in parallel; on one

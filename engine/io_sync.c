@@ -29,17 +29,38 @@
 int io_posix_open(struct sxp_io *io, const char *path, int flags, mode_t mode)
 {
     (void)io;
-    int fd;
+    int fd, clear_nonblock = 0;
     /* A store's files are never symbolic links (sxp makes none, and
      * sxp-fsck reports one as foreign): a link in a file's place is
      * refused (ELOOP), never followed out of the store. Directories are
-     * followed: the store's own path may be a link. */
-    if (!(flags & O_DIRECTORY))
+     * followed: the store's own path may be a link.
+     * Nor are they FIFOs, devices or sockets, and a FIFO in a file's place
+     * would hold a read-only or write-only open(2) until a peer came,
+     * forever: such opens go O_NONBLOCK (a read-only FIFO opens at once, a
+     * write-only one fails ENXIO), and io_posix_fsize, which every reader
+     * calls before it reads, refuses what is not a regular file. The flag
+     * stays on a read-only descriptor (pread(2) of a regular file ignores
+     * it) and is cleared from a write-only one, whose writes io_uring would
+     * fail with EAGAIN instead of waiting. An O_RDWR open of a FIFO does
+     * not wait on Linux. */
+    if (!(flags & O_DIRECTORY)) {
         flags |= O_NOFOLLOW;
+        if ((flags & O_ACCMODE) != O_RDWR) {
+            flags |= O_NONBLOCK;
+            clear_nonblock = (flags & O_ACCMODE) == O_WRONLY;
+        }
+    }
     do {
         fd = open(path, flags | O_CLOEXEC, mode);
     } while (fd < 0 && errno == EINTR);
-    return fd < 0 ? -errno : fd;
+    if (fd < 0)
+        return -errno;
+    if (clear_nonblock && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+        int rc = -errno;
+        (void)close(fd);
+        return rc;
+    }
+    return fd;
 }
 
 int io_posix_close(struct sxp_io *io, int fd)
@@ -122,6 +143,8 @@ int io_posix_fsize(struct sxp_io *io, int fd, uint64_t *out)
     struct stat st;
     if (fstat(fd, &st) < 0)
         return -errno;
+    if (!S_ISREG(st.st_mode))
+        return -EUCLEAN; /* a FIFO, device or socket (io_posix_open) */
     *out = (uint64_t)st.st_size;
     return 0;
 }

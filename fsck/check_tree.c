@@ -36,7 +36,8 @@
 struct fsck_ent {
     char *name;
     int is_dir;
-    int is_link; /* a symbolic link (lstat), dangling or not */
+    int is_link;    /* a symbolic link (lstat), dangling or not */
+    int is_special; /* a FIFO, device or socket (lstat): never opened */
 };
 
 struct fsck_ents {
@@ -64,6 +65,7 @@ static int fsck_ents_add(void *arg, const char *name, int is_dir)
         return 1;
     }
     e->v[e->n].is_link = 0;
+    e->v[e->n].is_special = 0;
     e->v[e->n++].is_dir = is_dir;
     return 0;
 }
@@ -98,14 +100,18 @@ static int fsck_list(struct fsck_ctx *c, const char *dir, struct fsck_ents *out,
     }
     if (out->n > 1)
         qsort(out->v, out->n, sizeof(*out->v), fsck_ent_cmp);
-    /* The backend's listing follows no link but does not tell one: lstat.
-     * (A simulated filesystem has none: its names do not lstat.) */
+    /* The backend's listing follows no link but does not tell one, nor a
+     * FIFO, device or socket, which a store file's checks would open and
+     * read (a FIFO's open waits for a writer forever): lstat. (A simulated
+     * filesystem has none: its names do not lstat.) */
     for (size_t i = 0; i < out->n; i++) {
         char path[PATH_MAX];
         struct stat st;
-        if (snprintf(path, sizeof(path), "%s/%s", dir, out->v[i].name) < (int)sizeof(path) &&
-            lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-            out->v[i].is_link = 1;
+        if (snprintf(path, sizeof(path), "%s/%s", dir, out->v[i].name) >= (int)sizeof(path) ||
+            lstat(path, &st) != 0)
+            continue;
+        out->v[i].is_link = S_ISLNK(st.st_mode);
+        out->v[i].is_special = !S_ISLNK(st.st_mode) && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
     }
     return 0;
 }
@@ -191,6 +197,10 @@ static int fsck_walk_streams(struct fsck_ctx *c, char *msg, size_t size)
         size_t dlen = 0;
         if (e.v[i].is_link) {
             rc = fsck_tree_finding(c, FSCK_FOREIGN_FILE, "streams", name, FSCK_FOREIGN_LINK);
+            continue;
+        }
+        if (e.v[i].is_special) {
+            rc = fsck_tree_finding(c, FSCK_FOREIGN_FILE, "streams", name, FSCK_FOREIGN_SPECIAL);
             continue;
         }
         if (e.v[i].is_dir) {
@@ -283,6 +293,10 @@ static int fsck_walk_files(struct fsck_ctx *c, int blobs, char *msg, size_t size
         size_t n = strlen(name);
         if (e.v[i].is_link) {
             rc = fsck_tree_finding(c, FSCK_FOREIGN_FILE, sub, name, FSCK_FOREIGN_LINK);
+            continue;
+        }
+        if (e.v[i].is_special) {
+            rc = fsck_tree_finding(c, FSCK_FOREIGN_FILE, sub, name, FSCK_FOREIGN_SPECIAL);
             continue;
         }
         if (e.v[i].is_dir) {

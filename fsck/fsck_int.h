@@ -23,7 +23,12 @@
 
 /* Detail values of foreign-file. */
 #define FSCK_FOREIGN_DIR 1
-#define FSCK_FOREIGN_LINK 2 /* a symbolic link, not followed */
+#define FSCK_FOREIGN_LINK 2    /* a symbolic link, not followed */
+#define FSCK_FOREIGN_SPECIAL 3 /* a FIFO, device or socket: never opened */
+
+/* What a foreign-file finding's detail says stands there: "a symbolic
+ * link", "a directory", "a FIFO, device or socket" or "a file". */
+const char *fsck_foreign_kind(int detail);
 
 struct fsck_flist {
     struct fsck_finding *v;

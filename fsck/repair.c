@@ -474,10 +474,7 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
             }
             if ((stands = fsck_tree_left(c, it->rel_seq)) != NULL) {
                 fsck_msgf(msg, sizeof(msg), "not written: %s stands in its place (%s, left)",
-                          stands->detail == FSCK_FOREIGN_LINK  ? "a symbolic link"
-                          : stands->detail == FSCK_FOREIGN_DIR ? "a directory"
-                                                               : "a file",
-                          fsck_code_name(stands->code));
+                          fsck_foreign_kind(stands->detail), fsck_code_name(stands->code));
                 fsck_mark_failed(f, msg);
             } else if (residue_write_seq(c->io, c->streams_dir, path, hw, c->sync, &err)) {
                 fsck_mark_failed(f, err.msg);

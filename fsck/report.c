@@ -67,6 +67,21 @@ static void fsck_count_words(char *buf, size_t size, int *first, int64_t n, cons
 }
 
 /* live-writer: the holder, and what its session explains (fsck_int.h). */
+
+const char *fsck_foreign_kind(int detail)
+{
+    switch (detail) {
+    case FSCK_FOREIGN_LINK:
+        return "a symbolic link";
+    case FSCK_FOREIGN_DIR:
+        return "a directory";
+    case FSCK_FOREIGN_SPECIAL:
+        return "a FIFO, device or socket";
+    default:
+        return "a file";
+    }
+}
+
 static void fsck_live_message(const struct fsck_finding *f, char *buf, size_t size)
 {
     int first = 1;
@@ -211,10 +226,8 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
             fsck_msgf(buf, size, "not a cid (CIDv1 raw sha2-256, base32 'b...')");
         return;
     case FSCK_FOREIGN_FILE:
-        fsck_msgf(buf, size, "%s that is not the store's",
-                  f->detail == FSCK_FOREIGN_LINK  ? "a symbolic link (not followed)"
-                  : f->detail == FSCK_FOREIGN_DIR ? "a directory"
-                                                  : "a file");
+        fsck_msgf(buf, size, "%s%s that is not the store's", fsck_foreign_kind(f->detail),
+                  f->detail == FSCK_FOREIGN_LINK ? " (not followed)" : "");
         return;
     case FSCK_LEGACY_LINE:
         if (fsck_starts(f->file, "kv/"))

@@ -250,6 +250,33 @@ if [ -x "$sxp" ]; then
     expect 0 "and after the server's clean close" -- "$fsck" -n "$work/live"
 fi
 
+# A FIFO where a store file belongs. Opening one waits for a writer, for
+# ever, so nothing may open it: every mode names it and only -y moves it,
+# under a timeout that fails a hang. The engine refuses it the same way.
+if command -v mkfifo >/dev/null && command -v timeout >/dev/null; then
+    fresh
+    expect 0 "-p upgrades the store for the FIFO checks" -- "$fsck" --upgrade "$work/s"
+    mkfifo "$work/s/kv/6c" "$work/s/streams/74.log" "$work/s/blobs/bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+    printf 1 >"$work/s/streams/74.seq"
+    expect 4 "-n: FIFOs in kv/, streams/ and blobs/" -- timeout 60 "$fsck" -n "$work/s"
+    for f in kv/6c streams/74.log blobs/bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku; do
+        contains "$work/out" "$f: a FIFO, device or socket that is not the store's [foreign-file, corruption]" "-n names $f"
+    done
+    expect 1 "engine: kv get of a FIFO is refused" -- timeout 60 "$sxp" --dir "$work/s" kv get l
+    contains "$work/err" "sxp: corrupt: read $work/s/kv/6c" "as corrupt"
+    expect 1 "engine: an append to a FIFO log is refused" -- timeout 60 "$sxp" --dir "$work/s" append t '{:seq 2}'
+    contains "$work/err" "sxp: corrupt: open $work/s/streams/74.log" "as corrupt"
+    expect 1 "engine: blob get of a FIFO is refused" -- timeout 60 "$sxp" --dir "$work/s" blob get bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku
+    expect 4 "-n: the refused calls added nothing" -- timeout 60 "$fsck" -n "$work/s"
+    contains "$work/out" "3 errors (0 residue, 3 corruption)" "the three FIFOs and nothing more"
+    expect 1 "-y moves the FIFOs to lost+found" -- timeout 60 "$fsck" -y "$work/s"
+    [ -p "$work/s/lost+found/6c.1" ] && [ -p "$work/s/lost+found/74.log.1" ] || {
+        echo "FAIL: the FIFOs are not in lost+found"
+        fails=$((fails + 1))
+    }
+    expect 0 "then clean" -- timeout 60 "$fsck" -n "$work/s"
+fi
+
 # A directory that is not a store (none of FORMAT, LOCK, streams/, kv/,
 # blobs/): no mode checks it, and none makes a store of it.
 mkdir -p "$work/ns/sub"
