@@ -23,10 +23,11 @@
  * first, then the rename, then both folders are fsynced. A crash at any
  * point leaves every byte in the store or in lost+found (possibly both).
  *
- * THE FOLDER'S NAME. The first use of the folder in a session fsyncs ROOT,
- * whether this session's mkdir made the folder or found it there: a
- * process killed between its mkdir and that fsync leaves a folder whose
- * name a power loss may still take, with every item put in it since.
+ * THE FOLDER'S NAME. The folder must be a directory of the store's own: a
+ * symbolic link in its place is refused, not followed. The first use of the folder in a session
+ * fsyncs ROOT, whether this session's mkdir made the folder or found it there: a process killed
+ * between its mkdir and that fsync leaves a folder whose name a power loss may still take, with
+ * every item put in it since.
  *
  * LF-F, THE FENCE. A failed sync (an item's or MANIFEST's fdatasync, an
  * fsync of the folder or of ROOT) may have dropped what it was to make
@@ -105,10 +106,17 @@ static int lostfound_ready(struct lostfound *lf, char *msg, size_t size)
         return rc;
     rc = lf->io->mkdir(lf->io, lf->dir, 0755);
     if (rc == -EEXIST) {
-        int is_dir = 0;
-        rc = lf->io->stat(lf->io, lf->dir, NULL, &is_dir);
-        if (rc == 0 && !is_dir)
-            rc = -ENOTDIR;
+        /* Found there: a directory, not a link to one, which would take
+         * what the store puts aside out of it. */
+        int dfd = lf->io->open(lf->io, lf->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        rc = dfd < 0 ? dfd : lf->io->close(lf->io, dfd);
+        if (rc == -ELOOP || rc == -ENOTDIR) {
+            lostfound_msgf(msg, size,
+                           "%s is not a directory (a file, or a symbolic link, which is not "
+                           "followed out of the store): move it away",
+                           lf->dir);
+            return -ENOTDIR;
+        }
     }
     if (rc) {
         lostfound_msgf(msg, size, "create %s: %s", lf->dir, strerror(-rc));

@@ -277,6 +277,21 @@ if command -v mkfifo >/dev/null && command -v timeout >/dev/null; then
     expect 0 "then clean" -- timeout 60 "$fsck" -n "$work/s"
 fi
 
+# A lost+found/ that is a symbolic link is not followed: -y puts nothing
+# aside outside the store, says why, and leaves the file it would move.
+fresh
+expect 0 "-p upgrades the store for the link check" -- "$fsck" --upgrade "$work/s"
+mkdir "$work/outside"
+ln -s "$work/outside" "$work/s/lost+found"
+echo junk >"$work/s/streams/zz"
+expect 4 "-y with lost+found a symbolic link" -- "$fsck" -y "$work/s"
+contains "$work/out" "lost+found is not a directory (a file, or a symbolic link, which is not followed out of the store): move it away" "says why"
+[ -z "$(ls -A "$work/outside")" ] && [ -f "$work/s/streams/zz" ] || {
+    echo "FAIL: -y wrote through the lost+found link or moved the file"
+    fails=$((fails + 1))
+}
+rm -rf "$work/outside"
+
 # A directory that is not a store (none of FORMAT, LOCK, streams/, kv/,
 # blobs/): no mode checks it, and none makes a store of it.
 mkdir -p "$work/ns/sub"
