@@ -379,20 +379,36 @@ void fsck_report_summary(const struct fsck_report *r, const char *root, char *bu
               r->warnings, r->warnings == 1 ? "" : "s", upgraded, r->status);
 }
 
+/* s with its control bytes as \xHH, so that a finding stays one line
+ * whatever a foreign file is called. */
+static void fsck_text_str(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7f)
+            fprintf(out, "\\x%02x", ch);
+        else
+            fputc(ch, out);
+    }
+}
+
 void fsck_report_print_text(const struct fsck_report *r, const char *root, FILE *out)
 {
     char msg[512], act[600], sum[1024];
     for (size_t i = 0; i < r->n; i++) {
         const struct fsck_finding *f = &r->f[i];
         fsck_finding_message(f, msg, sizeof(msg));
-        fprintf(out, "%s: ", f->file);
+        fsck_text_str(out, f->file);
+        fputs(": ", out);
         if (f->line)
             fprintf(out, "line %" PRIu64 ", byte %" PRIu64 ": ", f->line, f->off);
-        fprintf(out, "%s [%s, %s]", msg, fsck_code_name(f->code),
+        fsck_text_str(out, msg);
+        fprintf(out, " [%s, %s]", fsck_code_name(f->code),
                 fsck_class_name(fsck_code_class(f->code)));
         if (f->action != FSCK_ACT_NONE) {
             fsck_finding_action(f, act, sizeof(act));
-            fprintf(out, " -> %s", act);
+            fputs(" -> ", out);
+            fsck_text_str(out, act);
         }
         fputc('\n', out);
     }

@@ -277,6 +277,16 @@ if command -v mkfifo >/dev/null && command -v timeout >/dev/null; then
     expect 0 "then clean" -- timeout 60 "$fsck" -n "$work/s"
 fi
 
+# A foreign file whose name holds a newline: its finding stays one line,
+# the control byte written \x0a (the JSON report escapes it as \u000a).
+fresh
+expect 0 "-p upgrades the store for the name check" -- "$fsck" --upgrade "$work/s"
+echo junk >"$work/s/streams/a
+b"
+expect 4 "-n: a name with a newline" -- "$fsck" -n "$work/s"
+contains "$work/out" 'streams/a\x0ab: a file that is not the store'"'"'s [foreign-file, corruption]' "the name is escaped"
+[ "$(wc -l <"$work/out")" -eq 2 ] || { echo "FAIL: the finding is not one line"; fails=$((fails + 1)); }
+
 # A lost+found/ that is a symbolic link is not followed: -y puts nothing
 # aside outside the store, says why, and leaves the file it would move.
 fresh
