@@ -328,15 +328,31 @@ static void dropping_directory_fsyncs_is_caught_as_lost_data(void **state)
     assert_true(st.lost > 0);
 }
 
-/* Streams named by the letters of names hold seqs 1 and 2 from a session
- * that dies; then each log gets a lost sector (NULs) and a good line of
- * seq 4, a later page of an unacknowledged batch: a torn tail that
- * recovery (R-3) and sxp-fsck -p save to lost+found/ before they cut it. */
-static void tc_torn_tails_after_kill(struct tc *t, const char *names)
+/* Appends to stream c's log, durably, what a crash may leave after its
+ * last line: a lost sector (8 NULs, LF), then the good line of event ev, a
+ * later page of an unacknowledged batch (recover.c R-3 case c). */
+static void tc_add_torn_tail(struct tc *t, char c, const char *ev)
 {
     char log[256], tail[64];
-    const char *ev = "{:seq 4}";
     uint64_t size = 0;
+    memset(tail, 0, 8);
+    tail[8] = '\n';
+    size_t n = 9 + frame_encode(ev, strlen(ev), tail + 9);
+    snprintf(log, sizeof(log), "%s/streams/%02x.log", TC_STORE, (unsigned char)c);
+    int fd = t->io->open(t->io, log, O_RDWR, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(t->io->fsize(t->io, fd, &size), 0);
+    assert_int_equal(t->io->pwrite(t->io, fd, tail, n, size), 0);
+    assert_int_equal(t->io->fdatasync(t->io, fd), 0);
+    assert_int_equal(t->io->close(t->io, fd), 0);
+}
+
+/* Streams named by the letters of names hold seqs 1 and 2 from a session
+ * that dies; then each log gets a torn tail whose good line is seq 4
+ * (tc_add_torn_tail), which recovery (R-3) and sxp-fsck -p save to
+ * lost+found/ before they cut it. */
+static void tc_torn_tails_after_kill(struct tc *t, const char *names)
+{
     sxp_store *s = tc_open(t);
     for (const char *c = names; *c; c++) {
         char name[2] = {*c, '\0'};
@@ -344,18 +360,8 @@ static void tc_torn_tails_after_kill(struct tc *t, const char *names)
         assert_int_equal(tc_append(s, name, 2), 0);
     }
     store_abandon(s);
-    memset(tail, 0, 8);
-    tail[8] = '\n';
-    size_t n = 9 + frame_encode(ev, strlen(ev), tail + 9);
-    for (const char *c = names; *c; c++) {
-        snprintf(log, sizeof(log), "%s/streams/%02x.log", TC_STORE, (unsigned char)*c);
-        int fd = t->io->open(t->io, log, O_RDWR, 0);
-        assert_true(fd >= 0);
-        assert_int_equal(t->io->fsize(t->io, fd, &size), 0);
-        assert_int_equal(t->io->pwrite(t->io, fd, tail, n, size), 0);
-        assert_int_equal(t->io->fdatasync(t->io, fd), 0);
-        assert_int_equal(t->io->close(t->io, fd), 0);
-    }
+    for (const char *c = names; *c; c++)
+        tc_add_torn_tail(t, *c, "{:seq 4}");
 }
 
 /* crash_lostfound.c LF-1, LF-2 on one recovery of stream "a"'s torn tail
@@ -475,9 +481,7 @@ static void tc_crashed_store_with_a_torn_tail(struct tc *t, struct crash_base *b
                                               struct crash_hist *h)
 {
     struct sxp_err err;
-    char log[256], tail[64];
     const char *ev = "{:seq 5}";
-    uint64_t size = 0;
     sxp_store *s = tc_open(t);
     for (int64_t i = 1; i <= 3; i++)
         assert_int_equal(tc_append(s, "a", i), 0);
@@ -494,16 +498,7 @@ static void tc_crashed_store_with_a_torn_tail(struct tc *t, struct crash_base *b
     assert_true(crash_report_intent(&r, CRASH_APPEND, "a", 1, 0, 1, &seq5, &ev, &ev_len, NULL, 0,
                                     NULL) != 0);
     crash_reporter_destroy(&r);
-    memset(tail, 0, 8);
-    tail[8] = '\n';
-    size_t n = 9 + frame_encode(ev, strlen(ev), tail + 9);
-    snprintf(log, sizeof(log), "%s/streams/61.log", TC_STORE);
-    int fd = t->io->open(t->io, log, O_RDWR, 0);
-    assert_true(fd >= 0);
-    assert_int_equal(t->io->fsize(t->io, fd, &size), 0);
-    assert_int_equal(t->io->pwrite(t->io, fd, tail, n, size), 0);
-    assert_int_equal(t->io->fdatasync(t->io, fd), 0);
-    assert_int_equal(t->io->close(t->io, fd), 0);
+    tc_add_torn_tail(t, 'a', ev);
     io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
     io_sim_restart(t->sim);
 }
