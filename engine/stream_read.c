@@ -264,7 +264,12 @@ int stream_probe(struct sxp_io *io, int fd, uint64_t off, uint64_t end, uint64_t
     if (rc)
         return rc;
     rc = logread_next(&r, &ln, &start);
-    if (rc == 1) {
+    if (rc == 1 && ln.status == FRAME_INCOMPLETE) {
+        /* No LF before end: a line still being written, a torn tail or a
+         * live writer's zeros (commit.c PRE-ZEROING), which only a
+         * read-only open sees and the scan stops at. No line starts. */
+        rc = 0;
+    } else if (rc == 1) {
         *out_start = start;
         rc = stream_probe_line(&ln, out_seq);
     }

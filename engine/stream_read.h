@@ -13,7 +13,8 @@
 #include "store_int.h"
 
 /* Reads the first line that starts at or after off (off itself when 0):
- * 1 with *out_start and *out_seq; 0 when none starts before end; -EBADMSG
+ * 1 with *out_start and *out_seq; 0 when none starts before end, or the
+ * one that does has no LF before end (unfinished: FRAME_INCOMPLETE); -EBADMSG
  * when that line is damaged or has no :seq; -errno on a read error. */
 int stream_probe(struct sxp_io *io, int fd, uint64_t off, uint64_t end, uint64_t *out_start,
                  int64_t *out_seq);
