@@ -392,8 +392,15 @@ static int dispatch_parse(const char *text, size_t len, sxp_value **out_req, con
                         "a request is (OP ARG...), e.g. "
                         "(persist/read \"orders\")");
     }
+    const struct sxp_value *head = req->u.list.items[0];
+    if (memchr(head->u.s.p, '\0', head->u.s.len) != NULL) {
+        /* The op goes on as a C string: "persist/kv-put\0junk" would run
+         * persist/kv-put. No op's name holds a NUL. */
+        sxp_value_free(req);
+        return err_setk(err, -EINVAL, "op", "unknown operation (its name holds a NUL byte)");
+    }
     *out_req = req;
-    *out_op = req->u.list.items[0]->u.s.p;
+    *out_op = head->u.s.p;
     *out_args = *req;
     out_args->u.list.items = req->u.list.items + 1;
     out_args->u.list.len = req->u.list.len - 1;

@@ -216,6 +216,17 @@ static void malformed_requests_unknown_ops_and_wrong_arity_are_errors(void **sta
     fails_unchanged(c, "(persist/append 7 {:seq 2})", -EINVAL, "type");
     fails_unchanged(c, "(persist/truncate \"s\" \"1\")", -EINVAL, "type");
     fails_unchanged(c, "(persist/read-range \"s\" 1 -1)", -EINVAL, "arg");
+    /* An op whose name holds a NUL after a real op's name is no op. */
+    static const char nul_op[] = "(persist/append\0junk \"s\" {:seq 2})";
+    uint64_t before = tu_tree_digest(c->dir);
+    sxp_value *out = NULL;
+    struct sxp_err err;
+    assert_int_equal(sxp_store_request(c->s, nul_op, sizeof(nul_op) - 1, &out, &err), -EINVAL);
+    assert_null(out);
+    assert_string_equal(err.kind, "op");
+    assert_int_equal(sxp_request_check(nul_op, sizeof(nul_op) - 1, &err), -EINVAL);
+    assert_string_equal(err.kind, "op");
+    assert_true(tu_tree_digest(c->dir) == before);
     OP_IS(c, "(persist/read \"s\")", "(list {:seq 1})");
 }
 
