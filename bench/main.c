@@ -476,6 +476,7 @@ static int bench_row_init(struct bench_row *row, const struct bench_workload *w,
     row->engine = w->engine;
     row->writers = w->p.writers;
     row->fdatasyncs = -1;
+    row->close_s = -1;
     if (!selected) {
         row->skipped = 1;
         return 0;
@@ -485,8 +486,8 @@ static int bench_row_init(struct bench_row *row, const struct bench_workload *w,
 }
 
 /* ROUNDS: adds one run of a row to its pooled figures. Counts, time, CPU
- * and latencies add up; fdatasyncs stay unknown if one run did not count
- * them; the first failure stays; the note is the last run's (the first
+ * and latencies add up; fdatasyncs and the close's time stay unknown if
+ * one run did not count them; the first failure stays; the note is the last run's (the first
  * failed run's, once one failed). A skipped run skips the row. */
 static void bench_row_pool(struct bench_row *row, const struct bench_row *one, int round)
 {
@@ -494,6 +495,12 @@ static void bench_row_pool(struct bench_row *row, const struct bench_row *one, i
     row->bytes += one->bytes;
     row->seconds += one->seconds;
     row->cpu_s += one->cpu_s;
+    if (one->close_s < 0)
+        row->close_s = -1;
+    else if (round == 0)
+        row->close_s = one->close_s;
+    else if (row->close_s >= 0)
+        row->close_s += one->close_s;
     if (one->fdatasyncs < 0)
         row->fdatasyncs = -1;
     else if (round == 0)
@@ -635,6 +642,7 @@ int main(int argc, char **argv)
                 struct bench_row one = {.engine = w->engine,
                                         .writers = w->p.writers,
                                         .fdatasyncs = -1,
+                                        .close_s = -1,
                                         .lat = stats_hist_new()};
                 if (one.lat == NULL)
                     return 1;

@@ -135,8 +135,11 @@ int rocksdb_bench_put(const struct bench_ctx *ctx, const struct bench_param *p,
 out:
     if (job.wo != NULL)
         rocksdb_writeoptions_destroy(job.wo);
-    if (job.db != NULL)
-        rocksdb_close(job.db);
+    if (job.db != NULL) {
+        uint64_t t0 = stats_now_ns();
+        rocksdb_close(job.db); /* */
+        row->close_s = (double)(stats_now_ns() - t0) / 1e9;
+    }
     if (opt != NULL)
         rocksdb_options_destroy(opt);
     stats_hists_free(job.lat, n);

@@ -93,8 +93,15 @@ void report_row(FILE *f, const struct bench_row *r)
         snprintf(fs, sizeof(fs), "-");
     else
         snprintf(fs, sizeof(fs), "%.3f", r->fdatasyncs / (double)r->events);
+    /* a close that took 1% of the region or more is told in the note. */
+    char note[sizeof(r->note) + 48];
+    if (r->close_s >= 0 && r->seconds > 0 && r->close_s >= 0.01 * r->seconds)
+        snprintf(note, sizeof(note), "%s%sclose %.2f s", r->note, r->note[0] ? "; " : "",
+                 r->close_s);
+    else
+        snprintf(note, sizeof(note), "%s", r->note);
     fprintf(f, "%-34s %-9s %11s %8s %9s %9s %9s %8s %9s  %s%s\n", r->name, r->engine, rate, mbps,
-            p50, p99, p999, fs, cpu, r->rc != 0 ? "FAILED: " : "", r->note);
+            p50, p99, p999, fs, cpu, r->rc != 0 ? "FAILED: " : "", note);
 }
 
 const struct bench_row *report_find(const struct bench_row *rows, size_t n, const char *name)
@@ -318,6 +325,10 @@ int report_json(const char *path, const struct bench_ctx *ctx, const char *cmdli
             fprintf(f, "\"fdatasyncs\": null, ");
         else
             fprintf(f, "\"fdatasyncs\": %.0f, ", r->fdatasyncs);
+        if (r->close_s < 0)
+            fprintf(f, "\"close_s\": null, ");
+        else
+            fprintf(f, "\"close_s\": %.6f, ", r->close_s);
         fprintf(f, "\"cpu_s\": %.4f, \"note\": ", r->cpu_s);
         report_json_str(f, r->note);
         fputc('}', f);

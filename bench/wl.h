@@ -32,6 +32,9 @@ uint64_t wl_fdatasyncs(sxp_store *s);
 /* A durable write workload for which the store counted no sync at all
  * (row->fdatasyncs == 0) gets "unknown" (-1) and a note, not a false 0. */
 void wl_syncs_checked(struct bench_row *row, const struct bench_param *p);
+/* Closes s just after a timed region, its wall time into row->close_s
+ * (bench.h R-6); returns what sxp_store_close returned. */
+int wl_close_timed(sxp_store *s, struct bench_row *row);
 /* Notes an sxp error in row->note (first one wins) and returns rc. */
 int wl_fail(struct bench_row *row, int rc, const struct sxp_err *err, const char *what);
 

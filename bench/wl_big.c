@@ -428,7 +428,7 @@ static int wl_round_robin(const struct bench_ctx *ctx, const struct bench_param 
     row->bytes = i * p->size;
     if (row->note[0] == '\0')
         snprintf(row->note, sizeof(row->note), "%s", fx->note);
-    int crc = sxp_store_close(s);
+    int crc = wl_close_timed(s, row);
     if (rc == 0 && crc != 0)
         rc = wl_fail(row, crc, NULL, "close");
     wl_event_free(&e);

@@ -54,6 +54,14 @@ int wl_fail(struct bench_row *row, int rc, const struct sxp_err *err, const char
     return rc;
 }
 
+int wl_close_timed(sxp_store *s, struct bench_row *row)
+{
+    uint64_t t0 = stats_now_ns();
+    int rc = sxp_store_close(s);
+    row->close_s = (double)(stats_now_ns() - t0) / 1e9;
+    return rc;
+}
+
 int wl_open(const char *dir, int nosync, struct bench_row *row, sxp_store **out)
 {
     return wl_open_io(dir, nosync, SXP_IO_AUTO, row, out);
@@ -189,7 +197,7 @@ int wl_sxp_append(const struct bench_ctx *ctx, const struct bench_param *p, stru
         snprintf(row->note, sizeof(row->note), "%llu seq retries", (unsigned long long)job.retries);
 out:
     if (s != NULL) {
-        int crc = sxp_store_close(s);
+        int crc = wl_close_timed(s, row);
         if (rc == 0 && crc != 0)
             rc = wl_fail(row, crc, NULL, "close");
     }
@@ -252,7 +260,7 @@ int wl_sxp_batch(const struct bench_ctx *ctx, const struct bench_param *p, struc
     row->bytes = done * p->size;
 out:
     if (s != NULL) {
-        int crc = sxp_store_close(s);
+        int crc = wl_close_timed(s, row);
         if (rc == 0 && crc != 0)
             rc = wl_fail(row, crc, NULL, "close");
     }
@@ -334,7 +342,7 @@ int wl_sxp_kv_put(const struct bench_ctx *ctx, const struct bench_param *p, stru
     if (row->note[0] == '\0')
         snprintf(row->note, sizeof(row->note), "%llu keys", (unsigned long long)keys);
 out:
-    if (s != NULL && sxp_store_close(s) != 0 && rc == 0)
+    if (s != NULL && wl_close_timed(s, row) != 0 && rc == 0)
         rc = -EIO;
     fsutil_rm_rf(dir);
     return rc;
@@ -396,7 +404,7 @@ int wl_sxp_kv_get(const struct bench_ctx *ctx, const struct bench_param *p, stru
     if (row->note[0] == '\0')
         snprintf(row->note, sizeof(row->note), "%llu keys", (unsigned long long)keys);
 out:
-    if (s != NULL && sxp_store_close(s) != 0 && rc == 0)
+    if (s != NULL && wl_close_timed(s, row) != 0 && rc == 0)
         rc = -EIO;
     fsutil_rm_rf(dir);
     return rc;
@@ -450,7 +458,7 @@ int wl_sxp_blob_put(const struct bench_ctx *ctx, const struct bench_param *p, st
     row->bytes = i * p->size;
     wl_syncs_checked(row, p);
 out:
-    if (s != NULL && sxp_store_close(s) != 0 && rc == 0)
+    if (s != NULL && wl_close_timed(s, row) != 0 && rc == 0)
         rc = -EIO;
     free(blob);
     fsutil_rm_rf(dir);

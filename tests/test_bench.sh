@@ -71,6 +71,14 @@ doc = json.load(open(sys.argv[1]))
 rows = doc["rows"]
 assert len(rows) == int(sys.argv[2]), (len(rows), sys.argv[2])
 assert all(r["ok"] or r["skipped"] for r in rows), [r["name"] for r in rows if not r["ok"]]
+# R-6: the close after the region is timed for the engines' write rows,
+# and only there.
+ran = {r["name"]: r for r in rows if not r["skipped"]}
+for name in ("sxp/append", "sxp/writers-8-own-streams", "sxp/growth-streams-1000"):
+    c = ran[name]["close_s"]
+    assert isinstance(c, float) and c >= 0, (name, c)
+for name in ("limit/write-fdatasync", "limit/per-8-lines"):
+    assert ran[name]["close_s"] is None, (name, ran[name]["close_s"])
 PY
     then
         echo "test_bench: bad JSON output" >&2
@@ -109,6 +117,8 @@ ran = {r["name"]: r for r in doc["rows"] if not r["skipped"]}
 assert set(ran) == {"limit/write-fdatasync", "sxp/append", "sxp/growth-log-1m"}, sorted(ran)
 for r in ran.values():
     assert r["ok"] and r["events"] == 200, (r["name"], r["events"])
+assert ran["sxp/append"]["close_s"] >= 0, ran["sxp/append"]["close_s"]
+assert ran["limit/write-fdatasync"]["close_s"] is None
 PY
     then
         echo "test_bench: --rounds 2 did not pool its rounds" >&2
