@@ -1365,13 +1365,8 @@ static void read_range_finds_the_middle_of_a_long_log(void **state)
 static int64_t ro_first_from(struct tu_store *c, int64_t from)
 {
     struct sxp_err err;
-    struct sxp_options o;
-    sxp_store *ro = NULL;
     sxp_value *out = NULL;
-    sxp_options_init(&o);
-    o.read_only = 1;
-    o.quiet = 1;
-    assert_int_equal(sxp_store_open(c->dir, &o, &ro, &err), 0);
+    sxp_store *ro = tu_open_read_only(c->dir);
     int rc = sxp_stream_read_range(ro, "a", 1, from, 1, &out, &err);
     if (rc != 0)
         fail_msg("read-range from %lld: %s", (long long)from, err.msg);

@@ -141,6 +141,20 @@ sxp_store *tu_open_sync(const char *dir, enum sxp_sync_mode sync)
     return s;
 }
 
+sxp_store *tu_open_read_only(const char *dir)
+{
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    o.read_only = 1;
+    sxp_store *s = NULL;
+    struct sxp_err err;
+    int rc = sxp_store_open(dir, &o, &s, &err);
+    if (rc)
+        fail_msg("read-only open %s: %d %s", dir, rc, err.msg);
+    return s;
+}
+
 sxp_store *tu_open(const char *dir)
 {
     return tu_open_sync(dir, SXP_SYNC_ALWAYS);

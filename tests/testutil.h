@@ -26,6 +26,8 @@ char *tu_text(const sxp_value *v);
 sxp_store *tu_open(const char *dir);
 /* The same under sync mode sync. */
 sxp_store *tu_open_sync(const char *dir, enum sxp_sync_mode sync);
+/* A read-only view of dir, quiet; fails the test when the open fails. */
+sxp_store *tu_open_read_only(const char *dir);
 /* Runs a request and returns the result text (malloc'd) or fails. */
 char *tu_op(sxp_store *s, const char *request);
 /* Runs a request that must fail; returns its code; *kind gets the kind. */
