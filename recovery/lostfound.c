@@ -23,10 +23,11 @@
  * first, then the rename, then both folders are fsynced. A crash at any
  * point leaves every byte in the store or in lost+found (possibly both).
  *
- * THE FOLDER'S NAME. The folder must be a directory of the store's own: a
- * symbolic link in its place is refused, not followed. The first use of the folder in a session
- * fsyncs ROOT, whether this session's mkdir made the folder or found it there: a process killed
- * between its mkdir and that fsync leaves a folder whose name a power loss may still take, with
+ * THE FOLDER'S NAME. The folder must be a directory of the store's own:
+ * a symbolic link in its place is refused, not followed. The first use of
+ * the folder in a session fsyncs ROOT, whether this session's mkdir made
+ * the folder or found it there: a process killed between its mkdir and
+ * that fsync leaves a folder whose name a power loss may still take, with
  * every item put in it since.
  *
  * LF-F, THE FENCE. A failed sync (an item's or MANIFEST's fdatasync, an
