@@ -137,6 +137,9 @@ struct bench_region {
 void bench_region_begin(struct bench_region *r);
 /* Fills row->seconds and row->cpu_s. */
 void bench_region_end(const struct bench_region *r, struct bench_row *row);
+/* R-6: row->close_s, the wall time since t0_ns (stats_now_ns just before
+ * the engine's close). */
+void bench_close_end(uint64_t t0_ns, struct bench_row *row);
 
 /* Runs fn(arg_i, i) on n threads released together; waits for them all.
  * Returns 0 or the first nonzero result. */

@@ -485,28 +485,31 @@ static int bench_row_init(struct bench_row *row, const struct bench_workload *w,
     return row->lat == NULL ? -1 : 0;
 }
 
+/* Pools a figure that a run may not know (-1): the sum over the rounds,
+ * or -1 once one round did not know it. */
+static void bench_pool_known(double *sum, double one, int round)
+{
+    if (one < 0)
+        *sum = -1;
+    else if (round == 0)
+        *sum = one;
+    else if (*sum >= 0)
+        *sum += one;
+}
+
 /* ROUNDS: adds one run of a row to its pooled figures. Counts, time, CPU
  * and latencies add up; fdatasyncs and the close's time stay unknown if
- * one run did not count them; the first failure stays; the note is the last run's (the first
- * failed run's, once one failed). A skipped run skips the row. */
+ * one run did not count them; the first failure stays; the note is the
+ * last run's (the first failed run's, once one failed). A skipped run
+ * skips the row. */
 static void bench_row_pool(struct bench_row *row, const struct bench_row *one, int round)
 {
     row->events += one->events;
     row->bytes += one->bytes;
     row->seconds += one->seconds;
     row->cpu_s += one->cpu_s;
-    if (one->close_s < 0)
-        row->close_s = -1;
-    else if (round == 0)
-        row->close_s = one->close_s;
-    else if (row->close_s >= 0)
-        row->close_s += one->close_s;
-    if (one->fdatasyncs < 0)
-        row->fdatasyncs = -1;
-    else if (round == 0)
-        row->fdatasyncs = one->fdatasyncs;
-    else if (row->fdatasyncs >= 0)
-        row->fdatasyncs += one->fdatasyncs;
+    bench_pool_known(&row->close_s, one->close_s, round);
+    bench_pool_known(&row->fdatasyncs, one->fdatasyncs, round);
     stats_hist_merge(row->lat, one->lat);
     row->no_rate = one->no_rate;
     row->skipped = row->skipped || one->skipped;

@@ -1,5 +1,6 @@
 /*
- * measure.c -- the timed region of a workload (bench.h, R-2 and R-5) and
+ * measure.c -- the timed region of a workload (bench.h, R-2 and R-5), the
+ * timed close after it (R-6), and
  * the writer threads of the concurrent workloads.
  *
  * The caller begins its region before it creates the writer threads and
@@ -24,6 +25,11 @@ void bench_region_end(const struct bench_region *r, struct bench_row *row)
     uint64_t t1 = stats_now_ns();
     row->seconds = (double)(t1 - r->t0_ns) / 1e9;
     row->cpu_s = stats_cpu_s() - r->cpu0_s;
+}
+
+void bench_close_end(uint64_t t0_ns, struct bench_row *row)
+{
+    row->close_s = (double)(stats_now_ns() - t0_ns) / 1e9;
 }
 
 struct bench_thread {

@@ -137,8 +137,8 @@ out:
         rocksdb_writeoptions_destroy(job.wo);
     if (job.db != NULL) {
         uint64_t t0 = stats_now_ns();
-        rocksdb_close(job.db); /* */
-        row->close_s = (double)(stats_now_ns() - t0) / 1e9;
+        rocksdb_close(job.db);
+        bench_close_end(t0, row);
     }
     if (opt != NULL)
         rocksdb_options_destroy(opt);

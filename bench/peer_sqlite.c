@@ -178,7 +178,7 @@ out:
         /* The last connection's close runs the WAL checkpoint. */
         uint64_t t0 = stats_now_ns();
         sqlite3_close(db);
-        row->close_s = (double)(stats_now_ns() - t0) / 1e9;
+        bench_close_end(t0, row);
     }
     stats_hists_free(job.lat, n);
     fsutil_rm_rf(dir);

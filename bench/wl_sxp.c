@@ -58,7 +58,7 @@ int wl_close_timed(sxp_store *s, struct bench_row *row)
 {
     uint64_t t0 = stats_now_ns();
     int rc = sxp_store_close(s);
-    row->close_s = (double)(stats_now_ns() - t0) / 1e9;
+    bench_close_end(t0, row);
     return rc;
 }
 

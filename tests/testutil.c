@@ -127,32 +127,31 @@ char *tu_text(const sxp_value *v)
     return t;
 }
 
-sxp_store *tu_open_sync(const char *dir, enum sxp_sync_mode sync)
+/* Opens dir quietly with sync mode sync, read-only when read_only;
+ * fails the test when the open fails. */
+static sxp_store *tu_open_as(const char *dir, enum sxp_sync_mode sync, int read_only)
 {
     struct sxp_options o;
     sxp_options_init(&o);
     o.quiet = 1;
     o.sync = sync;
+    o.read_only = read_only;
     sxp_store *s = NULL;
     struct sxp_err err;
     int rc = sxp_store_open(dir, &o, &s, &err);
     if (rc)
-        fail_msg("open %s: %d %s", dir, rc, err.msg);
+        fail_msg("%sopen %s: %d %s", read_only ? "read-only " : "", dir, rc, err.msg);
     return s;
+}
+
+sxp_store *tu_open_sync(const char *dir, enum sxp_sync_mode sync)
+{
+    return tu_open_as(dir, sync, 0);
 }
 
 sxp_store *tu_open_read_only(const char *dir)
 {
-    struct sxp_options o;
-    sxp_options_init(&o);
-    o.quiet = 1;
-    o.read_only = 1;
-    sxp_store *s = NULL;
-    struct sxp_err err;
-    int rc = sxp_store_open(dir, &o, &s, &err);
-    if (rc)
-        fail_msg("read-only open %s: %d %s", dir, rc, err.msg);
-    return s;
+    return tu_open_as(dir, SXP_SYNC_ALWAYS, 1);
 }
 
 sxp_store *tu_open(const char *dir)
