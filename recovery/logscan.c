@@ -210,7 +210,12 @@ void logscan_classify(const struct logscan_line *l, int have_prev, int64_t prev_
         break;
     }
     }
-    if (out->v != LS_GOOD)
+    /* A NUL byte is what a lost page leaves (R-3b), but not under a
+     * checksum that matches: NUL bytes are legal in strings, and a crash
+     * cannot make a sum match. A line that frames but parses to no event,
+     * or repeats a seq, is corruption whatever it holds. A line without a
+     * trailer may be a framed one whose trailer a lost page took. */
+    if (out->v != LS_GOOD && l->fl.status != FRAME_OK)
         out->residue = memchr(l->bytes, '\0', (size_t)l->len) != NULL;
 }
 

@@ -72,7 +72,8 @@ enum logscan_verdict {
 struct logscan_class {
     enum logscan_verdict v;
     int legacy;  /* the line has no trailer (FRAME_LEGACY) */
-    int residue; /* a bad line a crash can leave: LS_INCOMPLETE or a NUL byte */
+    int residue; /* a bad line a crash can leave: LS_INCOMPLETE, or a NUL byte in a
+                  * line whose checksum does not match or that has none */
     int has_seq; /* LS_GOOD and LS_SEQ_ORDER: seq is its :seq */
     int64_t seq;
 };

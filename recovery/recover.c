@@ -60,7 +60,10 @@
  *        line of the window that is not good. The bytes from X to the end of
  *        the file are a TORN TAIL when
  *          - the line at X is (a) INCOMPLETE (the last bytes, no LF), or
- *            (b) a bad line holding at least one NUL byte; and
+ *            (b) a bad line holding at least one NUL byte whose checksum
+ *            does not match or that has no trailer (under a matching
+ *            checksum a NUL is a string's byte: a crash makes no sum
+ *            match); and
  *          - every later line is (a), (b), or (c) a good line (a page of the
  *            same unacknowledged batch that survived while an earlier one
  *            was lost; its seq still has to exceed the last good seq).

@@ -481,6 +481,35 @@ static void repeated_seq_at_the_end_is_refused(void **state)
     fx_remove_tree(root);
 }
 
+/* R-3: a NUL under a checksum that matches is a string's byte, not a lost
+ * page: a repeated seq holding one is corruption, and the good lines
+ * after it are not cut as a torn tail (which would let seqs 21 and 22 be
+ * taken again). */
+static void repeated_seq_holding_a_nul_in_a_string_is_refused(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], line[256];
+    static const char payload[] = "{:item \"a\0b\" :seq 20}";
+    struct recover_report rep;
+    struct sxp_err err;
+    fx_make_store(root);
+    fx_join(p, root, FX_ORDERS_LOG);
+    size_t n = frame_encode(payload, sizeof(payload) - 1, line);
+    fx_append(p, line, n);
+    for (int64_t seq = 21; seq <= 22; seq++) {
+        n = fx_order_line(seq, line, sizeof(line));
+        fx_append(p, line, n);
+    }
+    char *before = fx_snapshot(root);
+    assert_int_equal(run_recover(root, &rep, &err), -EUCLEAN);
+    assert_contains(err.msg, "seq 20 not above");
+    char *after = fx_snapshot(root);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    fx_remove_tree(root);
+}
+
 /* hw is never lowered (truncate leaves it above the log). */
 static void seq_above_the_log_is_kept(void **state)
 {
@@ -1264,6 +1293,7 @@ int main(void)
         cmocka_unit_test(legacy_store_recovers_without_a_change),
         cmocka_unit_test(lost_page_with_a_surviving_later_line_is_a_torn_tail),
         cmocka_unit_test(bad_checksum_after_a_nul_line_is_refused),
+        cmocka_unit_test(repeated_seq_holding_a_nul_in_a_string_is_refused),
         cmocka_unit_test(lost_page_before_durable_lines_is_refused),
         cmocka_unit_test(lost_page_before_lines_above_the_high_water_mark_is_cut),
         cmocka_unit_test(repeated_seq_at_the_end_is_refused),
