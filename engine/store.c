@@ -330,12 +330,29 @@ static void store_free(sxp_store *s)
     free(s);
 }
 
+/* A sync mode the header does not define is refused, never read as
+ * another: the engine syncs only where the mode is SXP_SYNC_ALWAYS, so any
+ * other value would acknowledge every operation without an fdatasync. */
+static int store_check_options(const struct sxp_options *o, struct sxp_err *err)
+{
+    if (o && o->sync != SXP_SYNC_ALWAYS && o->sync != SXP_SYNC_NONE)
+        return err_set(err, -EINVAL, "unknown sync mode %d (SXP_SYNC_ALWAYS or SXP_SYNC_NONE)",
+                       (int)o->sync);
+    return 0;
+}
+
 int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *io, int own_io,
                   sxp_store **out, struct sxp_err *err)
 {
     int rc;
     *out = NULL;
     err_clear(err);
+    rc = store_check_options(o, err);
+    if (rc) {
+        if (own_io)
+            io->destroy(io);
+        return rc;
+    }
     if (!dir || !*dir)
         dir = getenv("SX_PERSIST_DIR");
     if (!dir || !*dir)
@@ -412,6 +429,10 @@ int sxp_store_open(const char *dir, const struct sxp_options *o, sxp_store **out
         o = &def;
     }
     *out = NULL;
+    err_clear(err);
+    int rc = store_check_options(o, err);
+    if (rc)
+        return rc;
     enum sxp_io_kind kind = o->io;
     /* Without fdatasync there is nothing for io_uring to overlap, and a
      * small buffered write through the ring is handed to a kernel worker:
@@ -423,7 +444,7 @@ int sxp_store_open(const char *dir, const struct sxp_options *o, sxp_store **out
         if (!env || !*env || strcmp(env, "auto") == 0)
             kind = SXP_IO_SYNC;
     }
-    int rc = io_backend_new(kind, o->quiet, &io, err);
+    rc = io_backend_new(kind, o->quiet, &io, err);
     if (rc)
         return rc;
     return store_open_io(dir, o, io, 1, out, err);

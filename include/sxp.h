@@ -158,7 +158,8 @@ SXP_API void sxp_options_init(struct sxp_options *o);
  * $SX_PERSIST_DIR, else ./persist-data. A read-write open takes the
  * exclusive LOCK (-EAGAIN naming dir and the holder's pid if taken) and runs
  * recovery unless the store was closed cleanly; -EUCLEAN if recovery finds
- * corruption it must not hide. o may be NULL for the defaults. */
+ * corruption it must not hide. o may be NULL for the defaults; a sync mode
+ * or I/O kind not named above is -EINVAL, before anything is made. */
 SXP_API SXP_MUST_CHECK int sxp_store_open(const char *dir, const struct sxp_options *o,
                                           sxp_store **out, struct sxp_err *err);
 /* Waits for in-flight operations, syncs high-water marks, marks the store

@@ -1223,6 +1223,34 @@ static void a_directory_of_other_files_is_not_made_a_store(void **state)
     OP_IS(c, "(persist/append \"a\" {:seq 1})", "nil");
 }
 
+/* A sync mode the header does not define is refused before anything is
+ * made: read as "not SXP_SYNC_ALWAYS", it would acknowledge every
+ * operation without an fdatasync. */
+static void an_unknown_sync_mode_is_refused(void **state)
+{
+    (void)state;
+    char *dir = tu_tmpdir();
+    char root[4096];
+    snprintf(root, sizeof(root), "%s/store", dir);
+    const int bad[] = {2, -1, 1000};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sxp_options o;
+        sxp_options_init(&o);
+        o.quiet = 1;
+        o.sync = (enum sxp_sync_mode)bad[i];
+        sxp_store *s = (sxp_store *)&o; /* must be set to NULL */
+        struct sxp_err err;
+        assert_int_equal(sxp_store_open(root, &o, &s, &err), -EINVAL);
+        assert_null(s);
+        assert_non_null(strstr(err.msg, "unknown sync mode"));
+        assert_string_equal(err.kind, "arg");
+        struct stat sb;
+        assert_int_equal(stat(root, &sb), -1); /* nothing made */
+    }
+    tu_rmrf(dir);
+    free(dir);
+}
+
 static void state_survives_close_and_reopen(void **state)
 {
     struct tu_store *c = *state;
@@ -1740,6 +1768,7 @@ static void a_link_in_a_logs_place_is_refused_not_followed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(an_unknown_sync_mode_is_refused),
         cmocka_unit_test_setup_teardown(append_then_read_returns_the_event, tu_store_setup,
                                         tu_store_teardown),
         cmocka_unit_test_setup_teardown(reading_unknown_streams_leaves_no_trace_in_memory,
