@@ -761,7 +761,9 @@ int commit_append(sxp_store *s, const char *name, size_t name_len, int64_t first
     for (;;) {
         if (st->busy) {
             /* A truncate or creation is rewriting this stream's files. */
-            streams_wait_idle(s, st);
+            rc = streams_wait_idle(s, st, err);
+            if (rc)
+                goto out;
             continue;
         }
         if (st->dead && st->revive && !revived) {

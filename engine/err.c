@@ -27,6 +27,8 @@ const char *err_kind_of(int code)
         return "nomem";
     case -EROFS:
         return "readonly";
+    case -EDEADLK:
+        return "busy";
     default:
         return "io";
     }

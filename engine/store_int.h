@@ -234,8 +234,20 @@ void streams_close_fd(sxp_store *s, struct stream *st);
 /* ST-4: marks st dead with rc, unless it is dead already (the first
  * failure is the one its appends report). s->mu held. */
 void streams_set_dead(sxp_store *s, struct stream *st, int rc);
-/* Waits until the stream is not busy. s->mu held. */
-void streams_wait_idle(sxp_store *s, struct stream *st);
+/* Waits until the stream is not busy. s->mu held. -EDEADLK (err set)
+ * instead when the wait could never end: the calling thread is inside a
+ * scan of st (stream_scanning), whose pin the truncate that made st busy
+ * waits for. */
+SXP_MUST_CHECK int streams_wait_idle(sxp_store *s, struct stream *st, struct sxp_err *err);
+/* SCANS ON THIS THREAD. While the function of sxp_stream_scan runs, its
+ * thread pins the stream's log (stream_read.c), and a truncate of that
+ * stream waits until no pin is left (truncate.c T-1). So a truncate of st
+ * from that function, or any wait of the function's for st to be idle,
+ * would wait for itself: they fail with -EDEADLK instead. 1 when the
+ * calling thread is inside a scan of st. */
+int stream_scanning(const struct stream *st);
+/* The -EDEADLK of a call on st from inside a scan of st; what is the call. */
+int stream_scan_deadlock(const struct stream *st, const char *what, struct sxp_err *err);
 /* Cuts the pre-zeroed space off every open log and syncs (used by close). */
 int streams_trim_tails(sxp_store *s, struct sxp_err *err);
 /* Writes every .seq that lags its stream's hw, and removes the logs of

@@ -386,8 +386,34 @@ static int stream_find_seq_hinted(sxp_store *s, struct stream *st, uint64_t end,
     return rc;
 }
 
+/* The scans this thread is inside (store_int.h SCANS ON THIS THREAD),
+ * innermost first: one mark per scan, on its caller's stack. */
+struct stream_scan_mark {
+    const struct stream *st;
+    struct stream_scan_mark *up;
+};
+static __thread struct stream_scan_mark *stream_scan_marks;
+
+int stream_scanning(const struct stream *st)
+{
+    for (const struct stream_scan_mark *m = stream_scan_marks; m; m = m->up)
+        if (m->st == st)
+            return 1;
+    return 0;
+}
+
+int stream_scan_deadlock(const struct stream *st, const char *what, struct sxp_err *err)
+{
+    char q[ERR_QUOTED_MAX];
+    return err_set(err, -EDEADLK,
+                   "%s of stream %s from inside a scan of it: the scan holds the log until "
+                   "its function returns, so that would wait for itself",
+                   what, err_quote(st->name, st->name_len, q, sizeof(q)));
+}
+
 /* Bisects to from_seq (unless from_seq is INT64_MIN: every event) and
- * scans from there; a stream without a log has no events. */
+ * scans from there; a stream without a log has no events. The pinned
+ * stream is marked for this thread while the scan runs. */
 static int stream_read_events(sxp_store *s, const char *stream, size_t stream_len, int64_t from_seq,
                               int64_t limit, const struct stream_sink *sink, struct sxp_err *err)
 {
@@ -411,7 +437,10 @@ static int stream_read_events(sxp_store *s, const char *stream, size_t stream_le
             return rc;
         }
     }
+    struct stream_scan_mark mark = {st, stream_scan_marks};
+    stream_scan_marks = &mark;
     rc = stream_scan(s, st, off, end, all, from_seq, limit, sink, err);
+    stream_scan_marks = mark.up;
     stream_read_end(s, st);
     return rc;
 }

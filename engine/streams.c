@@ -229,7 +229,9 @@ int streams_get(sxp_store *s, const char *name, size_t len, struct stream **out,
         s->table[b] = st;
         s->nstreams++;
     }
-    streams_wait_idle(s, st);
+    int wrc = streams_wait_idle(s, st, err);
+    if (wrc)
+        return wrc;
     if (!st->loaded) {
         /* A failed load leaves the entry unloaded (never freed: another
          * caller may be waiting on it), and the next caller tries again. */
@@ -287,10 +289,14 @@ void streams_set_dead(sxp_store *s, struct stream *st, int rc)
     st->dead = rc;
 }
 
-void streams_wait_idle(sxp_store *s, struct stream *st)
+int streams_wait_idle(sxp_store *s, struct stream *st, struct sxp_err *err)
 {
-    while (st->busy)
+    while (st->busy) {
+        if (stream_scanning(st))
+            return stream_scan_deadlock(st, "a wait for its truncate", err);
         pthread_cond_wait(&s->cv, &s->mu);
+    }
+    return 0;
 }
 
 int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err)

@@ -192,12 +192,18 @@ int sxp_stream_truncate(sxp_store *s, const char *stream, size_t stream_len, int
     rc = streams_find_existing(s, stream, stream_len, &st, err);
     if (rc || !st)
         goto out;
+    if (stream_scanning(st)) {
+        rc = stream_scan_deadlock(st, "a truncate", err); /* T-1 would wait for our pin */
+        goto out;
+    }
     /* commit_revive drops s->mu: another truncate may have set busy
      * meanwhile, so look again after it, as commit_append does. busy has
      * one owner; setting it must follow a look that saw it clear with
      * s->mu held all along. */
     for (int revived = 0;;) {
-        streams_wait_idle(s, st);
+        rc = streams_wait_idle(s, st, err);
+        if (rc)
+            goto out;
         if (st->dead && st->revive && !revived) {
             revived = 1;
             commit_revive(s, st); /* revive.c */

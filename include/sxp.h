@@ -55,7 +55,7 @@ struct sxp_err {
     const char *kind; /* stable word: "seq", "name", "cid", "parse", "arity",
                          "type", "arg", "op", "limit", "checksum", "corrupt",
                          "locked", "readonly", "notstore", "io", "nomem",
-                         "stopped"; "" when code is 0 */
+                         "stopped", "busy"; "" when code is 0 */
     char msg[512];    /* one line, no trailing newline */
 };
 
@@ -229,7 +229,10 @@ SXP_API SXP_MUST_CHECK int sxp_stream_read_range(sxp_store *s, const char *strea
  * wrong, -EUCLEAN (kind "corrupt") for one without a trailer that is no
  * event, such as the NUL bytes of a torn tail that only recovery cuts (a
  * line without a trailer reads as the reference's format). fn NULL is
- * -EINVAL. */
+ * -EINVAL. fn may call the store, but the scan holds the stream's log
+ * until fn returns: a truncate of the scanned stream from fn is -EDEADLK
+ * (kind "busy"), and so is any call of fn's on that stream that would
+ * wait for another thread's truncate of it. */
 typedef int (*sxp_event_fn)(void *ctx, const sxp_value *event);
 SXP_API SXP_MUST_CHECK int sxp_stream_scan(sxp_store *s, const char *stream, size_t stream_len,
                                            int64_t from_seq, int64_t limit, sxp_event_fn fn,

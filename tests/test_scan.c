@@ -3,9 +3,11 @@
  * sxp_stream_read and sxp_stream_read_range return, in the same order and
  * equal to them (nested values included, whose outermost node the scan
  * reuses), stops when its function says so, verifies checksums, and
- * refuses bad names.
+ * refuses bad names. Its function may call the store, and the calls that
+ * would wait for the scan itself fail with -EDEADLK instead of hanging.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -172,6 +174,139 @@ static void a_damaged_line_stops_the_scan_with_a_checksum_error(void **state)
     sxp_value_free(s.list);
 }
 
+/* What a scan's function did when it called back into the store. */
+struct reentry {
+    sxp_store *s;
+    int truncate_rc, other_rc, append_rc;
+    const char *truncate_kind;
+    int visits;
+};
+
+static int call_back_in(void *ctx, const sxp_value *ev)
+{
+    (void)ev;
+    struct reentry *r = ctx;
+    struct sxp_err err;
+    if (r->visits++ > 0)
+        return 0;
+    r->truncate_rc = sxp_stream_truncate(r->s, "a", 1, 1, &err);
+    r->truncate_kind = err.kind;
+    r->other_rc = sxp_stream_truncate(r->s, "b", 1, 1, &err);
+    sxp_value *e = tu_val("{:seq 10}");
+    r->append_rc = sxp_stream_append(r->s, "a", 1, e, &err);
+    sxp_value_free(e);
+    return 0;
+}
+
+/* The scan holds its stream's log until its function returns, and a
+ * truncate waits for every holder: a truncate of the scanned stream from
+ * the function would wait for itself for ever. It is -EDEADLK, the scan
+ * goes on, and everything else the function does works. */
+static void a_truncate_of_the_scanned_stream_from_its_function_is_refused(void **state)
+{
+    struct tu_store *c = *state;
+    char *r1 = tu_op(c->s, "(persist/append-batch \"a\" (list {:seq 1} {:seq 2} {:seq 3}))");
+    char *r2 = tu_op(c->s, "(persist/append-batch \"b\" (list {:seq 1} {:seq 2}))");
+    free(r1);
+    free(r2);
+    struct reentry r = {.s = c->s};
+    struct sxp_err err;
+    assert_int_equal(sxp_stream_scan(c->s, "a", 1, INT64_MIN, -1, call_back_in, &r, &err), 0);
+    assert_int_equal(r.truncate_rc, -EDEADLK);
+    assert_string_equal(r.truncate_kind, "busy");
+    assert_int_equal(r.other_rc, 0);
+    assert_int_equal(r.append_rc, 0);
+    assert_int_equal(r.visits, 3); /* the scan's end was fixed when it began */
+    char *got = tu_op(c->s, "(persist/read \"a\")");
+    assert_string_equal(got, "(list {:seq 1} {:seq 2} {:seq 3} {:seq 10})");
+    free(got);
+    got = tu_op(c->s, "(persist/read \"b\")");
+    assert_string_equal(got, "(list {:seq 2})");
+    free(got);
+    /* Once the scan is over the truncate works. */
+    assert_int_equal(sxp_stream_truncate(c->s, "a", 1, 2, &err), 0);
+    got = tu_op(c->s, "(persist/read \"a\")");
+    assert_string_equal(got, "(list {:seq 3} {:seq 10})");
+    free(got);
+}
+
+/* Another thread's truncate of the scanned stream waits for the scan; an
+ * append to that stream from the scan's function would wait for the
+ * truncate: it is -EDEADLK once the truncate has begun, and the truncate
+ * finishes when the scan does. */
+struct racer {
+    sxp_store *s;
+    int rc;
+};
+
+static void *truncate_a(void *arg)
+{
+    struct racer *t = arg;
+    struct sxp_err err;
+    t->rc = sxp_stream_truncate(t->s, "a", 1, 2, &err);
+    return NULL;
+}
+
+struct appender {
+    sxp_store *s;
+    pthread_t th;
+    struct racer racer;
+    int64_t next_seq;
+    int deadlock_rc;
+    const char *kind;
+};
+
+static int append_until_refused(void *ctx, const sxp_value *ev)
+{
+    (void)ev;
+    struct appender *a = ctx;
+    if (a->deadlock_rc)
+        return 0;
+    a->racer.s = a->s;
+    assert_int_equal(pthread_create(&a->th, NULL, truncate_a, &a->racer), 0);
+    /* Until the truncate has begun, each append goes through; from then
+     * on the stream is busy and an append would wait for it. */
+    for (;;) {
+        struct sxp_err err;
+        char text[64];
+        snprintf(text, sizeof(text), "{:seq %lld}", (long long)a->next_seq);
+        sxp_value *e = tu_val(text);
+        int rc = sxp_stream_append(a->s, "a", 1, e, &err);
+        sxp_value_free(e);
+        if (rc == 0) {
+            a->next_seq++;
+            continue;
+        }
+        a->deadlock_rc = rc;
+        a->kind = err.kind;
+        return 0;
+    }
+}
+
+static void an_append_from_the_scan_that_would_wait_for_a_truncate_is_refused(void **state)
+{
+    struct tu_store *c = *state;
+    char *r1 = tu_op(c->s, "(persist/append-batch \"a\" (list {:seq 1} {:seq 2} {:seq 3}))");
+    free(r1);
+    struct appender a = {.s = c->s, .next_seq = 4};
+    struct sxp_err err;
+    assert_int_equal(sxp_stream_scan(c->s, "a", 1, INT64_MIN, -1, append_until_refused, &a, &err),
+                     0);
+    assert_int_equal(a.deadlock_rc, -EDEADLK);
+    assert_string_equal(a.kind, "busy");
+    assert_int_equal(pthread_join(a.th, NULL), 0);
+    assert_int_equal(a.racer.rc, 0);
+    /* Seqs 1 and 2 went; every append the function got through stays. */
+    char *got = tu_op(c->s, "(persist/last-seq \"a\")");
+    char want[32];
+    snprintf(want, sizeof(want), "%lld", (long long)a.next_seq - 1);
+    assert_string_equal(got, want);
+    free(got);
+    got = tu_op(c->s, "(persist/read-range \"a\" 0 1)");
+    assert_string_equal(got, "(list {:seq 3})");
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +320,12 @@ int main(void)
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_damaged_line_stops_the_scan_with_a_checksum_error,
                                         tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(
+            a_truncate_of_the_scanned_stream_from_its_function_is_refused, tu_store_setup,
+            tu_store_teardown),
+        cmocka_unit_test_setup_teardown(
+            an_append_from_the_scan_that_would_wait_for_a_truncate_is_refused, tu_store_setup,
+            tu_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
