@@ -27,7 +27,10 @@
  * lines that are events and keeps the longest strictly increasing run of
  * them (patience sorting, n log n), and PASS 3 reports as seq-order exactly
  * the events outside it (here: 900). -y moves those, so the fewest events
- * leave the log and INV-1 holds afterwards.
+ * leave the log and INV-1 holds afterwards. The log's max seq stays the
+ * highest of all its events (900): a .seq below it is behind, and every
+ * mark fsck writes is at least that, so no seq a reader saw is taken
+ * again once its line is in lost+found/.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -192,8 +195,15 @@ static int fsck_seq_order(struct fsck_ctx *c, struct fsck_item *it, int fd, uint
         rc = -ENOMEM;
         goto out;
     }
+    /* The log's max seq (INV-3, and every mark fsck writes) counts every
+     * intact event, those outside the run included: a seq that was in
+     * the log was taken, and readers may have seen it, so -y moving its
+     * line out must not let it be taken again. */
     it->have_max = s.n > 0;
     it->max = s.n > 0 ? s.v[last] : 0;
+    for (size_t i = 0; i < s.n; i++)
+        if (s.v[i] > it->max)
+            it->max = s.v[i];
 
     /* Drop pass 1's seq-order findings; report the events outside the run. */
     size_t w = 0;
