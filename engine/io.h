@@ -93,7 +93,9 @@ struct sxp_io {
     int (*mkdir)(struct sxp_io *io, const char *path, mode_t mode); /* -EEXIST if there */
     int (*rename)(struct sxp_io *io, const char *from, const char *to);
     int (*unlink)(struct sxp_io *io, const char *path);
-    /* Size of the file at path; -ENOENT if absent. is_dir may be NULL. */
+    /* Size of the file at path; -ENOENT if absent. is_dir may be NULL. A
+     * symbolic link as the last name is reported as itself (a name taken,
+     * not a directory) unless it leads to a directory. */
     int (*stat)(struct sxp_io *io, const char *path, uint64_t *out_size, int *out_is_dir);
     /* Calls fn for each entry of dir but "." and "..", in no set order. */
     int (*list_dir)(struct sxp_io *io, const char *dir, io_dir_fn fn, void *arg);

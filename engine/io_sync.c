@@ -268,8 +268,17 @@ int io_posix_stat(struct sxp_io *io, const char *path, uint64_t *out_size, int *
 {
     (void)io;
     struct stat st;
-    if (stat(path, &st) < 0)
+    /* As io_posix_open: a symbolic link in a file's place is not followed
+     * but is a name taken (lost+found/ must not pick a dangling one as
+     * free, and overwrite it); one that leads to a directory is followed,
+     * as the store's own path may be a link. */
+    if (lstat(path, &st) < 0)
         return -errno;
+    if (S_ISLNK(st.st_mode)) {
+        struct stat target;
+        if (stat(path, &target) == 0 && S_ISDIR(target.st_mode))
+            st = target;
+    }
     if (out_size)
         *out_size = (uint64_t)st.st_size;
     if (out_is_dir)

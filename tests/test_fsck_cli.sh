@@ -302,6 +302,24 @@ contains "$work/out" "lost+found is not a directory (a file, or a symbolic link,
 }
 rm -rf "$work/outside"
 
+# A dangling symbolic link in lost+found/ (one an earlier -y moved there)
+# is a name taken: the next item goes to the next number, the link stays,
+# and the repair succeeds (before, the link was taken for a free name: a
+# rename replaced it, or an exclusive create failed on it at every run).
+fresh
+expect 0 "-p upgrades the store for the lost+found link check" -- "$fsck" --upgrade "$work/s"
+ln -s "$work/nowhere" "$work/s/streams/zz"
+expect 1 "-y moves a dangling link" -- "$fsck" -y "$work/s"
+[ -L "$work/s/lost+found/zz.1" ] || { echo "FAIL: the link is not lost+found/zz.1"; fails=$((fails + 1)); }
+echo hello >"$work/s/streams/zz"
+expect 1 "-y moves a file of the same name" -- "$fsck" -y "$work/s"
+[ -L "$work/s/lost+found/zz.1" ] && [ "$(cat "$work/s/lost+found/zz.2" 2>/dev/null)" = hello ] || {
+    echo "FAIL: the second item did not go to zz.2 beside the link"
+    ls -l "$work/s/lost+found"
+    fails=$((fails + 1))
+}
+expect 0 "-y again changes nothing" -- "$fsck" -y "$work/s"
+
 # A directory that is not a store (none of FORMAT, LOCK, streams/, kv/,
 # blobs/): no mode checks it, and none makes a store of it.
 mkdir -p "$work/ns/sub"
