@@ -161,23 +161,58 @@ static int sock_client_parse(const char *path, char *line, size_t len, struct so
     return sock_err_set(err, -EPROTO, "io", "%s answered something that is not an answer", path);
 }
 
+/* One request is one line. A request that spans lines is checked here,
+ * then sent with its LFs taken out without changing a value: an LF in a
+ * string becomes the escape \n, one between tokens a space. (Its
+ * canonical text would not do: 1.0 prints as 1, so an argument the server
+ * must refuse as no integer would arrive as one.) The text parsed, so a
+ * backslash in a string is never followed by an LF. *out is malloc'd. */
+static int sock_client_one_line(const char *text, size_t len, char **out, size_t *out_len,
+                                struct sxp_err *err)
+{
+    sxp_value *v = NULL;
+    int rc = sxp_value_parse(text, len, &v, err);
+    sxp_value_free(v);
+    if (rc)
+        return rc;
+    char *o = malloc(2 * len + 1);
+    if (!o)
+        return sock_err_set(err, -ENOMEM, "nomem", "out of memory");
+    size_t n = 0;
+    int in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '\n') {
+            if (in_str) {
+                o[n++] = '\\';
+                o[n++] = 'n';
+            } else {
+                o[n++] = ' ';
+            }
+            continue;
+        }
+        o[n++] = c;
+        if (in_str && c == '\\' && i + 1 < len)
+            o[n++] = text[++i]; /* an escape's second byte, never an LF */
+        else if (c == '"')
+            in_str = !in_str;
+    }
+    *out = o;
+    *out_len = n;
+    return 0;
+}
+
 int sock_client_request(const char *path, const char *text, size_t len, struct sock_reply *out,
                         struct sxp_err *err)
 {
-    sxp_value *v = NULL;
     char *canon = NULL, *line = NULL;
     size_t clen = 0, llen = 0;
     int fd = -1, rc;
 
     memset(out, 0, sizeof(*out));
     if (memchr(text, '\n', len) != NULL) {
-        /* One request is one line: send the canonical text, which escapes
-         * every LF inside strings. */
-        if (sxp_value_parse(text, len, &v, err) != 0 ||
-            sxp_value_to_text(v, &canon, &clen, err) != 0) {
-            rc = err != NULL && err->code != 0 ? err->code : -EINVAL;
+        if ((rc = sock_client_one_line(text, len, &canon, &clen, err)) != 0)
             goto out;
-        }
         text = canon;
         len = clen;
     }
@@ -202,7 +237,6 @@ int sock_client_request(const char *path, const char *text, size_t len, struct s
 out:
     if (fd >= 0)
         close(fd);
-    sxp_value_free(v);
     free(canon);
     return rc;
 }

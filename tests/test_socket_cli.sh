@@ -208,6 +208,19 @@ ERR=$(cat "$T/err")
 sok '(list {:note "two\nlines" :seq 3})' '(persist/read-range "orders" 3 10)'
 pass "op --socket - sends a request that spans lines as one line"
 
+# Spanning lines changes no value: a whole double stays a double, which
+# the server refuses as a :seq or a limit, as a one-line request is.
+for req in $'(persist/append "orders"\n {:seq 4.0})' $'(persist/read-range "orders" 0\n 1e3)' \
+    $'(persist/truncate "orders"\n 1.0)'; do
+    RC=0
+    printf '%s' "$req" | "$SXP" op --socket "$S" - >"$T/out" 2>"$T/err" || RC=$?
+    [ "$RC" = 1 ] && [ ! -s "$T/out" ] && grep -q '^sxp: type: ' "$T/err" ||
+        fail "op --socket - refuses a double argument over two lines: $req"
+done
+sok 3 '(persist/last-seq "orders")'
+sok '(list {:seq 1 :total 9.5} {:seq 2 :total 3} {:note "two\nlines" :seq 3})' '(persist/read "orders")'
+pass "op --socket - changes no value's type when it joins lines"
+
 # The same store through the server and through a local read-only open.
 run --dir "$D" --read-only read orders
 [ "$RC" = 0 ] && [ "$(printf '%s\n' "$OUT" | wc -l)" = 3 ] || fail "the server's writes are on disk"
@@ -222,7 +235,7 @@ for k in connections accepted refused requests errors running workers appends ba
 done
 [[ "$OUT" == *$'\nconnections: 1\n'* ]] || fail "stat --socket counts its own connection"
 [[ "$OUT" == *$'\nappends:     3\n'* ]] || fail "stat --socket counts 3 appends"
-[[ "$OUT" == *$'\nerrors:      5\n'* ]] || fail "stat --socket counts the 5 error answers"
+[[ "$OUT" == *$'\nerrors:      8\n'* ]] || fail "stat --socket counts the 8 error answers"
 [[ "$OUT" == *"socket:      $S"* ]] || fail "stat --socket names the socket"
 [[ "$OUT" == *"dir:         $D"* ]] || fail "stat --socket names the store"
 [[ "$OUT" == *$'\nrefusing:    0\nrevived:     0'* ]] || fail "stat --socket: no stream refuses writes"
