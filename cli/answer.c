@@ -151,8 +151,9 @@ void cli_answer_free(struct cli_answer *a)
 int cli_answer_blank(const char *line, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
-            return 0;
+        char c = line[i];
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\v' && c != '\f')
+            return 0; /* the blanks of the SX reader (engine/sx.h), LF aside */
     }
     return 1;
 }

@@ -340,6 +340,8 @@ static int dispatch_check(const char *op, const sxp_value *args, int encode,
 {
     *out = NULL;
     err_clear(err);
+    if (!op)
+        return err_setk(err, -EINVAL, "op", "no operation (NULL)");
     if (!args || args->type != SXP_LIST)
         return err_setk(err, -EINVAL, "arity", "%s: arguments must be a list", op);
     for (size_t i = 0; i < sizeof(dispatch_ops) / sizeof(dispatch_ops[0]); i++) {

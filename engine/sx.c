@@ -818,6 +818,8 @@ int sx_parse_in(const char *text, size_t len, struct sx_scratch *sc, sxp_value *
     int rc;
 
     *out = NULL;
+    if (!text && len)
+        return err_setk(err, -EINVAL, "arg", "no text (NULL) of %zu bytes to parse", len);
     if (!text)
         text = "";
     P.text = text;

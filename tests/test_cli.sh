@@ -497,6 +497,7 @@ printf '%s\n' \
     '(persist/append "sv" {:seq 1})' \
     '' \
     '   ' \
+    $' \t\v\f\r' \
     '(persist/read "sv")' \
     '(persist/frob "sv")' \
     '(nonsense' \

@@ -287,6 +287,21 @@ static void a_wrong_request_is_refused_without_a_store_as_by_the_store(void **st
     assert_int_equal(sxp_op_check("persist/read", args, &err), 0);
     assert_int_equal(sxp_op_check("persist/raed", args, &err), -EINVAL);
     assert_string_equal(err.msg, "unknown operation \"persist/raed\"");
+    /* No op, or no text for a length, is an error, never a read of memory
+     * the caller did not give. */
+    assert_int_equal(sxp_op_check(NULL, args, &err), -EINVAL);
+    assert_string_equal(err.kind, "op");
+    sxp_value *none = (sxp_value *)args;
+    assert_int_equal(sxp_store_op(c->s, NULL, args, &none, &err), -EINVAL);
+    assert_null(none);
+    assert_int_equal(sxp_request_check(NULL, 8, &err), -EINVAL);
+    assert_string_equal(err.kind, "arg");
+    assert_int_equal(sxp_store_request(c->s, NULL, 8, &none, &err), -EINVAL);
+    assert_string_equal(err.kind, "arg");
+    assert_int_equal(sxp_value_parse(NULL, 1, &none, &err), -EINVAL);
+    assert_null(none);
+    assert_int_equal(sxp_value_parse(NULL, 0, &none, &err), -EINVAL);
+    assert_string_equal(err.kind, "parse"); /* no value: empty text */
     sxp_value_free(args);
     args = tu_val("\"s\"");
     assert_int_equal(sxp_op_check("persist/read", args, &err), -EINVAL);
