@@ -397,16 +397,61 @@ sxp_value *sxp_value_dict(void)
     return value_dict_alloc(0, 0, 0, NULL);
 }
 
-/* Frees what v owns, but not v's own node. */
-static void value_free_children(sxp_value *v)
+/* DEPTH. The constructors put no bound on nesting (a caller may build a
+ * list a million levels deep, though no text of one is ever read or
+ * written: SX_MAX_DEPTH), so nothing here recurses once per level without
+ * a bound. sxp_value_free keeps the nodes still to free on a stack of its
+ * own, on the heap past VALUE_FREE_LOCAL (and recurses only if that stack
+ * cannot grow). sxp_value_copy and sxp_value_equal recurse, at most
+ * VALUE_MAX_DEPTH levels: a copy of a deeper value is NULL, as when memory
+ * runs out, and such values are never equal. */
+#define VALUE_FREE_LOCAL 64
+#define VALUE_MAX_DEPTH 4096
+
+struct value_free_stack {
+    sxp_value *local[VALUE_FREE_LOCAL];
+    sxp_value **v;
+    size_t n, cap;
+};
+
+static void value_free_children(struct value_free_stack *st, sxp_value *v);
+
+/* Frees v's node once its children are handed on, or frees v at once when
+ * it has none. */
+static void value_free_later(struct value_free_stack *st, sxp_value *v)
+{
+    if (v->type != SXP_LIST && v->type != SXP_DICT) {
+        free(v);
+        return;
+    }
+    if (st->n == st->cap) {
+        size_t ncap = st->cap * 2;
+        sxp_value **nv =
+            st->v == st->local ? malloc(ncap * sizeof(*nv)) : realloc(st->v, ncap * sizeof(*nv));
+        if (!nv) {
+            /* No room to put it off: free it now, one level deeper. */
+            value_free_children(st, v);
+            free(v);
+            return;
+        }
+        if (st->v == st->local)
+            memcpy(nv, st->local, st->n * sizeof(*nv));
+        st->v = nv;
+        st->cap = ncap;
+    }
+    st->v[st->n++] = v;
+}
+
+/* Frees what v owns, but not v's own node: its containers go on st. */
+static void value_free_children(struct value_free_stack *st, sxp_value *v)
 {
     switch (v->type) {
     case SXP_LIST: {
         const char *leaves = value_list_leaves(v);
         size_t leaf_bytes = value_list_node(v)->leaf_bytes;
         for (size_t i = 0; i < v->u.list.len; i++)
-            if (!value_is_leaf(leaves, leaf_bytes, v->u.list.items[i]))
-                sxp_value_free(v->u.list.items[i]);
+            if (v->u.list.items[i] && !value_is_leaf(leaves, leaf_bytes, v->u.list.items[i]))
+                value_free_later(st, v->u.list.items[i]);
         if (!value_list_items_inline(v))
             free(v->u.list.items);
         break;
@@ -416,8 +461,9 @@ static void value_free_children(sxp_value *v)
         size_t n_inline = value_dict_node(v)->n_inline;
         size_t leaf_bytes = value_dict_node(v)->leaf_bytes;
         for (size_t i = 0; i < v->u.dict.len; i++) {
-            if (!value_is_leaf(leaves, leaf_bytes, v->u.dict.pairs[i].val))
-                sxp_value_free(v->u.dict.pairs[i].val);
+            sxp_value *val = v->u.dict.pairs[i].val;
+            if (val && !value_is_leaf(leaves, leaf_bytes, val))
+                value_free_later(st, val);
             if (i >= n_inline)
                 free(v->u.dict.pairs[i].key);
         }
@@ -430,21 +476,35 @@ static void value_free_children(sxp_value *v)
     }
 }
 
+/* Frees every node under v, and v's own node when free_node. */
+static void value_free_tree(sxp_value *v, int free_node)
+{
+    struct value_free_stack st;
+    st.v = st.local;
+    st.n = 0;
+    st.cap = VALUE_FREE_LOCAL;
+    value_free_children(&st, v);
+    if (free_node)
+        free(v);
+    while (st.n > 0) {
+        sxp_value *x = st.v[--st.n];
+        value_free_children(&st, x);
+        free(x);
+    }
+    if (st.v != st.local)
+        free(st.v);
+}
+
 void sxp_value_free(sxp_value *v)
 {
-    if (!v)
-        return;
-    value_free_children(v);
-    free(v);
+    if (v)
+        value_free_tree(v, 1);
 }
 
 void sx_value_free_in(sxp_value *v, const struct sx_scratch *sc)
 {
-    if (!v)
-        return;
-    value_free_children(v);
-    if (!sc || (void *)v != sc->buf)
-        free(v);
+    if (v)
+        value_free_tree(v, !sc || (void *)v != sc->buf);
 }
 
 void sx_scratch_free(struct sx_scratch *sc)
@@ -564,9 +624,9 @@ fail:
     return rc;
 }
 
-sxp_value *sxp_value_copy(const sxp_value *v)
+static sxp_value *value_copy_deep(const sxp_value *v, size_t depth)
 {
-    if (!v)
+    if (!v || depth > VALUE_MAX_DEPTH)
         return NULL;
     switch (v->type) {
     case SXP_NIL:
@@ -586,7 +646,7 @@ sxp_value *sxp_value_copy(const sxp_value *v)
         if (!c)
             return NULL;
         for (size_t i = 0; i < v->u.list.len; i++) {
-            sxp_value *item = sxp_value_copy(v->u.list.items[i]);
+            sxp_value *item = value_copy_deep(v->u.list.items[i], depth + 1);
             if (!item) {
                 sxp_value_free(c);
                 return NULL;
@@ -613,7 +673,7 @@ sxp_value *sxp_value_copy(const sxp_value *v)
         }
         c->u.dict.len = n;
         for (size_t i = 0; i < n; i++) {
-            c->u.dict.pairs[i].val = sxp_value_copy(v->u.dict.pairs[i].val);
+            c->u.dict.pairs[i].val = value_copy_deep(v->u.dict.pairs[i].val, depth + 1);
             if (!c->u.dict.pairs[i].val) {
                 sxp_value_free(c);
                 return NULL;
@@ -623,6 +683,11 @@ sxp_value *sxp_value_copy(const sxp_value *v)
     }
     }
     return NULL;
+}
+
+sxp_value *sxp_value_copy(const sxp_value *v)
+{
+    return value_copy_deep(v, 1);
 }
 
 enum sxp_type sxp_value_type(const sxp_value *v)
@@ -720,7 +785,9 @@ static int value_pair_ptr_cmp(const void *x, const void *y)
     return value_key_cmp(a->key, a->key_len, b->key, b->key_len);
 }
 
-static int value_dict_equal(const sxp_value *a, const sxp_value *b)
+static int value_equal(const sxp_value *a, const sxp_value *b, size_t depth);
+
+static int value_dict_equal(const sxp_value *a, const sxp_value *b, size_t depth)
 {
     size_t n = a->u.dict.len;
     const struct sx_pair **sa = NULL, **sb = NULL;
@@ -737,7 +804,7 @@ static int value_dict_equal(const sxp_value *a, const sxp_value *b)
         for (size_t i = 0; i < n; i++) {
             const struct sx_pair *p = &a->u.dict.pairs[i];
             const struct sx_pair *q = value_dict_find(b, p->key, p->key_len);
-            if (!q || !sxp_value_equal(p->val, q->val))
+            if (!q || !value_equal(p->val, q->val, depth + 1))
                 goto done;
         }
         eq = 1;
@@ -751,7 +818,7 @@ static int value_dict_equal(const sxp_value *a, const sxp_value *b)
     qsort(sb, n, sizeof(*sb), value_pair_ptr_cmp);
     for (size_t i = 0; i < n; i++) {
         if (value_key_cmp(sa[i]->key, sa[i]->key_len, sb[i]->key, sb[i]->key_len) != 0 ||
-            !sxp_value_equal(sa[i]->val, sb[i]->val))
+            !value_equal(sa[i]->val, sb[i]->val, depth + 1))
             goto done;
     }
     eq = 1;
@@ -762,11 +829,11 @@ done:
     return eq;
 }
 
-int sxp_value_equal(const sxp_value *a, const sxp_value *b)
+static int value_equal(const sxp_value *a, const sxp_value *b, size_t depth)
 {
     if (a == b)
         return 1;
-    if (!a || !b || a->type != b->type)
+    if (!a || !b || a->type != b->type || depth > VALUE_MAX_DEPTH)
         return 0;
     switch (a->type) {
     case SXP_NIL:
@@ -787,13 +854,18 @@ int sxp_value_equal(const sxp_value *a, const sxp_value *b)
         if (a->u.list.len != b->u.list.len)
             return 0;
         for (size_t i = 0; i < a->u.list.len; i++)
-            if (!sxp_value_equal(a->u.list.items[i], b->u.list.items[i]))
+            if (!value_equal(a->u.list.items[i], b->u.list.items[i], depth + 1))
                 return 0;
         return 1;
     case SXP_DICT:
-        return value_dict_equal(a, b);
+        return value_dict_equal(a, b, depth);
     }
     return 0;
+}
+
+int sxp_value_equal(const sxp_value *a, const sxp_value *b)
+{
+    return value_equal(a, b, 1);
 }
 
 int sxp_value_parse(const char *text, size_t len, sxp_value **out, struct sxp_err *err)

@@ -91,8 +91,11 @@ SXP_API SXP_MUST_CHECK int sxp_value_list_push(sxp_value *list, sxp_value *item)
 /* Sets key to item, replacing an earlier item of the same key. */
 SXP_API SXP_MUST_CHECK int sxp_value_dict_set(sxp_value *dict, const char *key, size_t key_len,
                                               sxp_value *item);
+/* A deep copy of v; NULL when memory runs out, or when v nests deeper
+ * than 4,096 levels (no SX text does: the reader and writer stop at 256). */
 SXP_API sxp_value *sxp_value_copy(const sxp_value *v);
-SXP_API void sxp_value_free(sxp_value *v); /* accepts NULL */
+/* Frees v and all it holds, at any depth. Accepts NULL. */
+SXP_API void sxp_value_free(sxp_value *v);
 
 /* Accessors. They never fail; on a value of the wrong type they return 0,
  * NULL or an empty string. Returned pointers live as long as the value. */
@@ -109,7 +112,8 @@ SXP_API const sxp_value *sxp_value_dict_at(const sxp_value *dict, size_t i, cons
                                            size_t *out_key_len);
 SXP_API const sxp_value *sxp_value_dict_get(const sxp_value *dict, const char *key, size_t key_len);
 /* 1 when the two values are equal: the same type and contents (a NUM is
- * never equal to an INT; -0.0 equals 0.0), else 0. */
+ * never equal to an INT; -0.0 equals 0.0), else 0. Two distinct values
+ * that nest deeper than 4,096 levels are never equal. */
 SXP_API int sxp_value_equal(const sxp_value *a, const sxp_value *b);
 
 /* Parses exactly one SX value from text[0..len) (surrounding whitespace

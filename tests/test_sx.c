@@ -1685,6 +1685,48 @@ static void equality_compares_structure(void **state)
         sxp_value_free(all[i]);
 }
 
+/* A list n levels deep, built with the public constructors; the innermost
+ * holds a dict holding one int, so both kinds of node are nested. */
+static sxp_value *deep_list(size_t n)
+{
+    sxp_value *v = sxp_value_dict();
+    assert_non_null(v);
+    assert_int_equal(sxp_value_dict_set(v, "k", 1, sxp_value_int(7)), 0);
+    for (size_t i = 0; i < n; i++) {
+        sxp_value *outer = sxp_value_list();
+        assert_non_null(outer);
+        assert_int_equal(sxp_value_list_push(outer, sxp_value_str("leaf", 4)), 0);
+        assert_int_equal(sxp_value_list_push(outer, v), 0);
+        v = outer;
+    }
+    return v;
+}
+
+/* The constructors bound no depth, so free, copy and equal must not
+ * recurse once per level without a bound: 200,000 levels overflowed the
+ * stack of each. Free frees any depth; copy and equal stop at 4,096. */
+static void values_of_any_depth_free_and_deep_ones_neither_copy_nor_compare(void **state)
+{
+    (void)state;
+    sxp_value *a = deep_list(200000), *b = deep_list(200000);
+    assert_null(sxp_value_copy(a));
+    assert_int_equal(sxp_value_equal(a, b), 0);
+    assert_int_equal(sxp_value_equal(a, a), 1); /* the same value */
+    char *t = NULL;
+    size_t len = 0;
+    struct sxp_err err;
+    assert_int_equal(sxp_value_to_text(a, &t, &len, &err), -E2BIG);
+    sxp_value_free(a);
+    sxp_value_free(b);
+    /* Within the bound, as before. */
+    a = deep_list(4000);
+    b = sxp_value_copy(a);
+    assert_non_null(b);
+    assert_int_equal(sxp_value_equal(a, b), 1);
+    sxp_value_free(a);
+    sxp_value_free(b);
+}
+
 static void to_text_returns_a_nul_terminated_copy(void **state)
 {
     (void)state;
@@ -1745,6 +1787,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(escapes_are_written_at_every_position_of_long_strings),
         cmocka_unit_test(buffers_grow_and_refuse_sizes_that_would_wrap),
         cmocka_unit_test(equality_compares_structure),
+        cmocka_unit_test(values_of_any_depth_free_and_deep_ones_neither_copy_nor_compare),
         cmocka_unit_test(to_text_returns_a_nul_terminated_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
