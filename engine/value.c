@@ -400,12 +400,15 @@ sxp_value *sxp_value_dict(void)
 /* DEPTH. The constructors put no bound on nesting (a caller may build a
  * list a million levels deep, though no text of one is ever read or
  * written: SX_MAX_DEPTH), so nothing here recurses once per level without
- * a bound. sxp_value_free keeps the nodes still to free on a stack of its
- * own, on the heap past VALUE_FREE_LOCAL (and recurses only if that stack
- * cannot grow). sxp_value_copy and sxp_value_equal recurse, at most
- * VALUE_MAX_DEPTH levels: a copy of a deeper value is NULL, as when memory
- * runs out, and such values are never equal. */
-#define VALUE_FREE_LOCAL 64
+ * a bound. sxp_value_free recurses VALUE_FREE_RECURSE levels at most, as
+ * deep as any value read from text goes in practice; a node it meets below
+ * that waits on a stack of nodes still to free (on the heap past
+ * VALUE_FREE_LOCAL), and is freed from the top again. sxp_value_copy and
+ * sxp_value_equal recurse, at most VALUE_MAX_DEPTH levels: a copy of a
+ * deeper value is NULL, as when memory runs out, and such values are
+ * never equal. */
+#define VALUE_FREE_RECURSE 64
+#define VALUE_FREE_LOCAL 16
 #define VALUE_MAX_DEPTH 4096
 
 struct value_free_stack {
@@ -414,36 +417,40 @@ struct value_free_stack {
     size_t n, cap;
 };
 
-static void value_free_children(struct value_free_stack *st, sxp_value *v);
+static void value_free_children(struct value_free_stack *st, sxp_value *v, unsigned depth);
 
-/* Frees v's node once its children are handed on, or frees v at once when
- * it has none. */
-static void value_free_later(struct value_free_stack *st, sxp_value *v)
+/* Puts v on the stack; 0, or -ENOMEM when the stack cannot grow. */
+static int value_free_push(struct value_free_stack *st, sxp_value *v)
 {
-    if (v->type != SXP_LIST && v->type != SXP_DICT) {
-        free(v);
-        return;
-    }
     if (st->n == st->cap) {
         size_t ncap = st->cap * 2;
         sxp_value **nv =
             st->v == st->local ? malloc(ncap * sizeof(*nv)) : realloc(st->v, ncap * sizeof(*nv));
-        if (!nv) {
-            /* No room to put it off: free it now, one level deeper. */
-            value_free_children(st, v);
-            free(v);
-            return;
-        }
+        if (!nv)
+            return -ENOMEM;
         if (st->v == st->local)
             memcpy(nv, st->local, st->n * sizeof(*nv));
         st->v = nv;
         st->cap = ncap;
     }
     st->v[st->n++] = v;
+    return 0;
 }
 
-/* Frees what v owns, but not v's own node: its containers go on st. */
-static void value_free_children(struct value_free_stack *st, sxp_value *v)
+/* Frees v, depth levels below where this round of recursion began, or
+ * puts it on the stack at VALUE_FREE_RECURSE (frees it anyway, deeper,
+ * when the stack cannot grow). */
+static void value_free_node(struct value_free_stack *st, sxp_value *v, unsigned depth)
+{
+    if ((v->type == SXP_LIST || v->type == SXP_DICT) && depth >= VALUE_FREE_RECURSE &&
+        value_free_push(st, v) == 0)
+        return;
+    value_free_children(st, v, depth + 1);
+    free(v);
+}
+
+/* Frees what v owns, but not v's own node. */
+static void value_free_children(struct value_free_stack *st, sxp_value *v, unsigned depth)
 {
     switch (v->type) {
     case SXP_LIST: {
@@ -451,7 +458,7 @@ static void value_free_children(struct value_free_stack *st, sxp_value *v)
         size_t leaf_bytes = value_list_node(v)->leaf_bytes;
         for (size_t i = 0; i < v->u.list.len; i++)
             if (v->u.list.items[i] && !value_is_leaf(leaves, leaf_bytes, v->u.list.items[i]))
-                value_free_later(st, v->u.list.items[i]);
+                value_free_node(st, v->u.list.items[i], depth);
         if (!value_list_items_inline(v))
             free(v->u.list.items);
         break;
@@ -463,7 +470,7 @@ static void value_free_children(struct value_free_stack *st, sxp_value *v)
         for (size_t i = 0; i < v->u.dict.len; i++) {
             sxp_value *val = v->u.dict.pairs[i].val;
             if (val && !value_is_leaf(leaves, leaf_bytes, val))
-                value_free_later(st, val);
+                value_free_node(st, val, depth);
             if (i >= n_inline)
                 free(v->u.dict.pairs[i].key);
         }
@@ -483,12 +490,12 @@ static void value_free_tree(sxp_value *v, int free_node)
     st.v = st.local;
     st.n = 0;
     st.cap = VALUE_FREE_LOCAL;
-    value_free_children(&st, v);
+    value_free_children(&st, v, 0);
     if (free_node)
         free(v);
     while (st.n > 0) {
         sxp_value *x = st.v[--st.n];
-        value_free_children(&st, x);
+        value_free_children(&st, x, 0);
         free(x);
     }
     if (st.v != st.local)
