@@ -62,6 +62,12 @@ int sxp_kv_get(sxp_store *s, const char *key, size_t key_len, sxp_value **out, s
     if (rc)
         return err_set(err, rc, "read %s: %s", path, strerror(-rc));
     frame_decode_whole(text, len, &ln);
+    if (ln.status == FRAME_BLANK) {
+        /* No checksum to fail: nothing sxp or the reference writes (a
+         * value's text is never empty), as sxp-fsck says (kv-corrupt). */
+        rc = err_set(err, -EUCLEAN, "%s: empty value (no text) at byte 0; run sxp-fsck", path);
+        goto out;
+    }
     if (ln.status != FRAME_OK && ln.status != FRAME_LEGACY) {
         rc = err_set(err, -EBADMSG, "%s: %s at byte 0; run sxp-fsck", path,
                      frame_status_name(ln.status));

@@ -527,6 +527,15 @@ static void a_damaged_line_is_an_error_naming_stream_line_and_offset(void **stat
     assert_string_equal(err.kind, "checksum");
     assert_int_equal(sxp_kv_get(c->s, "k", 1, &out, &err), -EBADMSG);
     assert_non_null(strstr(err.msg, "kv/6b"));
+    /* An empty value file has no checksum to fail: it is corrupt. */
+    snprintf(path, sizeof(path), "%s/kv/6b", c->dir);
+    for (int blank = 0; blank < 2; blank++) {
+        tu_write_file(path, "\n", (size_t)blank);
+        assert_int_equal(sxp_kv_get(c->s, "k", 1, &out, &err), -EUCLEAN);
+        assert_null(out);
+        assert_string_equal(err.kind, "corrupt");
+        assert_non_null(strstr(err.msg, "empty value"));
+    }
     /* Writes to a read-only store are refused. */
     sxp_value *ev = tu_val("{:seq 9}");
     assert_int_equal(sxp_stream_append(c->s, "d", 1, ev, &err), -EROFS);
