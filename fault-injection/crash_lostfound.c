@@ -176,7 +176,12 @@ int crash_lostfound_check(struct sxp_io *sim, const char *root, uint64_t mark, u
         return 1;
     }
     int broken = 0;
-    for (const char *p = m + mark, *end = m + mlen; p < end && !broken;) {
+    const char *p = m + mark, *end = m + mlen;
+    /* A record an earlier power loss tore has no LF: the open puts one
+     * before its first record (lostfound.c), which starts after it. */
+    if (mark > 0 && m[mark - 1] != '\n' && p < end && *p == '\n')
+        p++;
+    while (p < end && !broken) {
         const char *lf = memchr(p, '\n', (size_t)(end - p));
         if (lf == NULL) {
             crash_report_bad(v, out, limit, what, "lost+found/MANIFEST ends in a cut line (LF-1)");

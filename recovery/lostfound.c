@@ -130,7 +130,7 @@ static int lostfound_ready(struct lostfound *lf, char *msg, size_t size)
     }
     if (snprintf(path, sizeof(path), "%s/MANIFEST", lf->dir) >= (int)sizeof(path))
         return -ENAMETOOLONG;
-    int fd = lf->io->open(lf->io, path, O_WRONLY | O_CREAT, 0644);
+    int fd = lf->io->open(lf->io, path, O_RDWR | O_CREAT, 0644);
     if (fd < 0) {
         lostfound_msgf(msg, size, "open %s: %s", path, strerror(-fd));
         return fd;
@@ -140,6 +140,20 @@ static int lostfound_ready(struct lostfound *lf, char *msg, size_t size)
         (void)lf->io->close(lf->io, fd);
         lostfound_msgf(msg, size, "stat %s: %s", path, strerror(-rc));
         return rc;
+    }
+    /* A crash can tear the last record (records are written before their
+     * sync): one without its LF gets one before the next record, which so
+     * starts a line of its own. */
+    lf->manifest_lf = 0;
+    if (lf->manifest_off > 0) {
+        char last = '\n';
+        ssize_t n = lf->io->pread(lf->io, fd, &last, 1, lf->manifest_off - 1);
+        if (n < 0) {
+            (void)lf->io->close(lf->io, fd);
+            lostfound_msgf(msg, size, "read %s: %s", path, strerror((int)-n));
+            return (int)n;
+        }
+        lf->manifest_lf = last != '\n';
     }
     lf->manifest_fd = fd;
     lf->dirty = 1; /* MANIFEST may be new: the folder needs its fsync */
@@ -202,6 +216,8 @@ static int lostfound_record(struct lostfound *lf, const char *item, const char *
                             uint64_t line, uint64_t len, const char *code, char *msg, size_t size)
 {
     struct buf b = BUF_INIT;
+    if (lf->manifest_lf)
+        (void)buf_addc(&b, '\n');
     lostfound_escape(&b, item);
     (void)buf_addc(&b, '\t');
     lostfound_escape(&b, from);
@@ -212,6 +228,7 @@ static int lostfound_record(struct lostfound *lf, const char *item, const char *
         rc = lf->io->pwrite(lf->io, lf->manifest_fd, b.p, b.len, lf->manifest_off);
     if (rc == 0) {
         lf->manifest_off += b.len;
+        lf->manifest_lf = 0;
         lf->dirty = 1;
     } else {
         lostfound_msgf(msg, size, "write %s/MANIFEST: %s", lf->dir, strerror(-rc));

@@ -16,6 +16,7 @@ struct lostfound {
     char dir[PATH_MAX];
     int manifest_fd; /* -1 until opened */
     uint64_t manifest_off;
+    int manifest_lf;      /* 1: MANIFEST's last record lacks its LF (torn) */
     int dirty;            /* items written since the last lostfound_commit */
     int fenced;           /* 0, or the error of a failed sync: LF-F */
     char last_base[256];  /* the base last given a number ... */

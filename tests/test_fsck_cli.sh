@@ -320,6 +320,22 @@ expect 1 "-y moves a file of the same name" -- "$fsck" -y "$work/s"
 }
 expect 0 "-y again changes nothing" -- "$fsck" -y "$work/s"
 
+# A MANIFEST whose last record a crash tore (no LF): the next record
+# starts a line of its own instead of running on from it.
+fresh
+expect 0 "-p upgrades the store for the MANIFEST check" -- "$fsck" --upgrade "$work/s"
+mkdir "$work/s/lost+found"
+printf 'old.1\tstreams/old\toff' >"$work/s/lost+found/MANIFEST"
+echo junk >"$work/s/streams/zz"
+expect 1 "-y after a torn MANIFEST record" -- "$fsck" -y "$work/s"
+[ "$(wc -l <"$work/s/lost+found/MANIFEST")" = 2 ] &&
+    [ "$(head -1 "$work/s/lost+found/MANIFEST")" = "$(printf 'old.1\tstreams/old\toff')" ] &&
+    sed -n 2p "$work/s/lost+found/MANIFEST" | grep -q "^zz\.1$(printf '\t')streams/zz$(printf '\t')" || {
+    echo "FAIL: the new record does not start a line of its own"
+    cat -A "$work/s/lost+found/MANIFEST"
+    fails=$((fails + 1))
+}
+
 # A directory that is not a store (none of FORMAT, LOCK, streams/, kv/,
 # blobs/): no mode checks it, and none makes a store of it.
 mkdir -p "$work/ns/sub"
