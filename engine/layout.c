@@ -225,6 +225,16 @@ static int layout_is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
 }
 
+int layout_seq_torn_only(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (!(c >= '0' && c <= '9') && c != '-' && c != '\0' && !strchr(" \t\n\r\v\f", c))
+            return 0;
+    }
+    return 1;
+}
+
 /* Decimal digits, an optional leading '-', nothing else: the text
  * layout_seq_format writes (and the reference's string_of_int). */
 int layout_seq_parse(const char *text, size_t len, int64_t *out)

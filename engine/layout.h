@@ -85,6 +85,12 @@ enum layout_kind layout_classify_stream_file(const char *fname, char *out, size_
 /* Parses a .seq file's text: an int64 with optional surrounding whitespace.
  * -EINVAL otherwise. */
 int layout_seq_parse(const char *text, size_t len, int64_t *out);
+/* 1 when a .seq's text that does not parse is what a write of a mark a
+ * crash tore can leave: nothing but digits, '-', NUL bytes and blanks
+ * (bytes lost past the old end read as NUL). Any other byte no write of
+ * sxp's explains: recovery and sxp-fsck -p save such a file in
+ * lost+found/ before they write the mark again. */
+int layout_seq_torn_only(const char *text, size_t len);
 /* Formats n as a .seq file's text; returns its length. */
 size_t layout_seq_format(int64_t n, char out[LAYOUT_SEQ_MAX_TEXT]);
 

@@ -49,7 +49,10 @@
  * not close cleanly) a power loss explains one empty or full of NULs, or
  * any unparsable text. There it is seq-torn, residue, when its log keeps
  * an event once its torn tail is cut: -p writes the mark again from that
- * event's seq, as recovery does (R-7). With no event left to rebuild it
+ * event's seq, as recovery does (R-7). When it holds a byte no torn
+ * write of a mark explains (c = 1, layout_seq_torn_only: stale bytes of
+ * another file, say) -p first moves it to lost+found/: nothing is
+ * deleted that may tell what the mark was. With no event left to rebuild it
  * from (an empty log, or no log) it stays seq-unreadable: the mark may
  * have been above every event, and recovery refuses it too.
  */
@@ -79,8 +82,13 @@ int fsck_read_seq(struct fsck_ctx *c, struct fsck_item *it)
             if (rc == -E2BIG && c->io->stat(c->io, path, &whole, NULL) != 0)
                 whole = 0;
             it->hw_state = 2;
-            struct fsck_finding f = {
-                .code = FSCK_SEQ_UNREADABLE, .file = it->rel_seq, .len = whole, .a = rc == -E2BIG};
+            /* c: a byte no torn write of a mark explains, which -p
+             * saves before it writes the mark again (TORN, below). */
+            struct fsck_finding f = {.code = FSCK_SEQ_UNREADABLE,
+                                     .file = it->rel_seq,
+                                     .len = whole,
+                                     .a = rc == -E2BIG,
+                                     .c = rc == -E2BIG || !layout_seq_torn_only(text, len)};
             rc = fsck_flist_add(&it->f, &f);
         } else {
             fsck_item_fail(it, rc, "read", path);

@@ -472,6 +472,12 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
                 fsck_remove_unborn(c, it, f); /* check_seq.c MISSING */
                 break;
             }
+            if (f->code == FSCK_SEQ_TORN && f->c &&
+                lostfound_move(lf, it->rel_seq, f->len, fsck_code_name(f->code), &f->moved_to, msg,
+                               sizeof(msg)) != 0) {
+                fsck_mark_failed(f, msg); /* check_seq.c TORN: its text first */
+                break;
+            }
             if ((stands = fsck_tree_left(c, it->rel_seq)) != NULL) {
                 fsck_msgf(msg, sizeof(msg), "not written: %s stands in its place (%s, left)",
                           fsck_foreign_kind(stands->detail), fsck_code_name(stands->code));
@@ -479,7 +485,11 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
             } else if (residue_write_seq(c->io, c->streams_dir, path, hw, c->sync, &err)) {
                 fsck_mark_failed(f, err.msg);
             } else {
-                fsck_mark(f, f->code == FSCK_HW_BEHIND ? FSCK_ACT_ROLLED : FSCK_ACT_CREATED, hw);
+                fsck_mark(f,
+                          f->code == FSCK_HW_BEHIND ? FSCK_ACT_ROLLED
+                          : f->moved_to             ? FSCK_ACT_MOVED
+                                                    : FSCK_ACT_CREATED,
+                          hw);
             }
             break;
         default:

@@ -297,7 +297,8 @@ void fsck_finding_action(const struct fsck_finding *f, char *buf, size_t size)
             fsck_msgf(buf, size, "cut at byte %" PRId64, f->arg);
         return;
     case FSCK_ACT_MOVED:
-        if (f->code == FSCK_SEQ_UNREADABLE || f->code == FSCK_HW_LOWERED)
+        if (f->code == FSCK_SEQ_UNREADABLE || f->code == FSCK_HW_LOWERED ||
+            f->code == FSCK_SEQ_TORN)
             fsck_msgf(buf, size, "moved to %s; recreated holding %" PRId64,
                       f->moved_to ? f->moved_to : "lost+found/", f->arg);
         else

@@ -124,7 +124,10 @@
  *        damaged line holding a NUL under the mark is a torn tail, cut
  *        from there on, its good lines saved to lost+found/ as in R-3),
  *        and a .seq that does not parse is written again from its log's
- *        last event instead of refused (still refused when no event is
+ *        last event (its bytes first copied to lost+found/, code
+ *        seq-torn, when a torn write of a mark does not explain them)
+ *        instead of
+ *        refused (still refused when no event is
  *        left to rebuild it from: the mark may have been above them all,
  *        and a mark is never lowered by a guess). R-4 still never lowers
  *        a mark that parses. Corruption no crash explains (a bad checksum
@@ -364,6 +367,42 @@ static int recover_refuse_seq(struct recover_job *j, const char *stem)
                           stem);
 }
 
+/* R-7: a .seq that does not parse after an unsynced session is written
+ * again from its log; when it holds a byte no torn write of a mark
+ * explains (layout_seq_torn_only), its bytes first go to lost+found/ (code
+ * seq-torn, as sxp-fsck -p saves them): nothing is deleted that may tell
+ * what the mark was. */
+static int recover_save_seq(const struct recover_ctx *c, struct recover_job *j, const char *path,
+                            const char *text, size_t len, int longer)
+{
+    if (!longer && layout_seq_torn_only(text, len))
+        return 0;
+    char base[PATH_MAX], rel[PATH_MAX], msg[512];
+    char *name = NULL;
+    uint64_t size = 0;
+    snprintf(base, sizeof(base), "%s.seq", j->stem);
+    snprintf(rel, sizeof(rel), "streams/%s.seq", j->stem);
+    int fd = c->io->open(c->io, path, O_RDONLY, 0);
+    if (fd < 0)
+        return err_set(&j->err, fd, "open %s: %s", path, strerror(-fd));
+    int rc = c->io->fsize(c->io, fd, &size);
+    if (rc == 0) {
+        pthread_mutex_lock(&c->saved->mu);
+        rc = lostfound_put_range(&c->saved->lf, base, fd, 0, size, rel, 0, "seq-torn", &name, msg,
+                                 sizeof(msg));
+        if (rc == 0)
+            rc = lostfound_commit(&c->saved->lf, msg, sizeof(msg));
+        pthread_mutex_unlock(&c->saved->mu);
+        free(name);
+        if (rc)
+            rc = err_set(&j->err, rc, "saving the unreadable %s: %s", rel, msg);
+    } else {
+        rc = err_set(&j->err, rc, "stat %s: %s", path, strerror(-rc));
+    }
+    (void)c->io->close(c->io, fd);
+    return rc;
+}
+
 /* Reads streams/<stem>.seq: 1 and *out when it holds a mark, 0 when it is
  * absent, -EUCLEAN (refused, R-4) when it does not parse, -errno. After an
  * unsynced session (R-7) a mark that does not parse reads as 1 and -1: it
@@ -383,13 +422,17 @@ static int recover_read_hw(const struct recover_ctx *c, struct recover_job *j, c
     if (rc && rc != -E2BIG)
         return err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
     int parsed = rc == 0 && layout_seq_parse(text, len, out) == 0;
-    free(text);
-    if (parsed)
-        return 1;
-    if (c->unsynced) {
+    if (!parsed && c->unsynced) {
+        int src = recover_save_seq(c, j, path, text, len, rc == -E2BIG);
+        free(text);
+        if (src)
+            return src;
         *out = -1; /* */
         return 1;
     }
+    free(text);
+    if (parsed)
+        return 1;
     if (rc == -E2BIG)
         return recover_refuse(j,
                               "streams/%s.seq: unreadable high-water mark (longer than %d "

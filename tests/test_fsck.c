@@ -1293,6 +1293,51 @@ static void nul_seq_after_an_unsynced_session_is_rebuilt_from_the_log(void **sta
     }
 }
 
+/* check_seq.c TORN: a torn .seq holding a byte no torn write of a mark
+ * leaves is saved in lost+found/ before -p (or recovery, R-7) writes the
+ * mark again: it may tell what the mark was. One of NULs, or of digits
+ * and NULs, is written again without a copy. */
+static void torn_seq_holding_text_is_saved_before_it_is_rebuilt(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    for (int by_open = 0; by_open < 2; by_open++) {
+        /* Text no write of a mark leaves; NULs; a torn "123" (digits,
+         * then the NULs of bytes lost past the old end). */
+        for (int nuls = 0; nuls < 3; nuls++) {
+            fx_make_store(root);
+            fx_mark_unsynced(root, unsynced_locks[0]);
+            if (nuls == 1)
+                fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), "\0\0\0", 3);
+            else if (nuls == 2)
+                fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), "12\0", 3);
+            else
+                fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), "1000 x", 6);
+            char *seq = repair_unsynced(root, by_open, FSCK_EXIT_REPAIRED);
+            assert_string_equal(seq, "20");
+            free(seq);
+            size_t len;
+            char *saved = NULL;
+            fx_join(p, root, "lost+found/6f7264657273.seq.1");
+            if (nuls) {
+                assert_false(fx_exists(p));
+            } else {
+                saved = fx_read_file(p, &len);
+                assert_int_equal(len, 6);
+                assert_memory_equal(saved, "1000 x", 6);
+                char *manifest = fx_read_file(fx_join(p, root, "lost+found/MANIFEST"), &len);
+                assert_non_null(manifest);
+                assert_non_null(strstr(manifest, "6f7264657273.seq.1\tstreams/6f7264657273.seq"));
+                assert_non_null(strstr(manifest, "code=seq-torn\n"));
+                free(manifest);
+            }
+            free(saved);
+            assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+            fx_remove_tree(root);
+        }
+    }
+}
+
 static void moved_line_keeps_its_bytes_and_origin(void **state)
 {
     (void)state;
@@ -1401,6 +1446,7 @@ int main(void)
         cmocka_unit_test(lost_page_before_lines_above_the_seq_is_a_torn_tail),
         cmocka_unit_test(lost_page_under_the_seq_after_an_unsynced_session_is_a_torn_tail),
         cmocka_unit_test(nul_seq_after_an_unsynced_session_is_rebuilt_from_the_log),
+        cmocka_unit_test(torn_seq_holding_text_is_saved_before_it_is_rebuilt),
         cmocka_unit_test(damage_before_the_window_is_found_though_recovery_trusts_it),
         cmocka_unit_test(after_recovery_fsck_finds_nothing),
         cmocka_unit_test(live_writer_stops_fsck_unless_forced_read_only),
