@@ -481,18 +481,12 @@ static void repeated_seq_at_the_end_is_refused(void **state)
     fx_remove_tree(root);
 }
 
-/* R-3: a NUL under a checksum that matches is a string's byte, not a lost
- * page: a repeated seq holding one is corruption, and the good lines
- * after it are not cut as a torn tail (which would let seqs 21 and 22 be
- * taken again). */
-static void repeated_seq_holding_a_nul_in_a_string_is_refused(void **state)
+/* A repeated seq 20 holding a NUL in a string, under a checksum that
+ * matches, then good lines 21 and 22. */
+static void damage_repeated_seq_with_a_nul(const char *root)
 {
-    (void)state;
-    char root[PATH_MAX], p[PATH_MAX], line[256];
+    char p[PATH_MAX], line[256];
     static const char payload[] = "{:item \"a\0b\" :seq 20}";
-    struct recover_report rep;
-    struct sxp_err err;
-    fx_make_store(root);
     fx_join(p, root, FX_ORDERS_LOG);
     size_t n = frame_encode(payload, sizeof(payload) - 1, line);
     fx_append(p, line, n);
@@ -500,14 +494,17 @@ static void repeated_seq_holding_a_nul_in_a_string_is_refused(void **state)
         n = fx_order_line(seq, line, sizeof(line));
         fx_append(p, line, n);
     }
-    char *before = fx_snapshot(root);
-    assert_int_equal(run_recover(root, &rep, &err), -EUCLEAN);
-    assert_contains(err.msg, "seq 20 not above");
-    char *after = fx_snapshot(root);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
-    fx_remove_tree(root);
+}
+
+/* R-3: a NUL under a checksum that matches is a string's byte, not a lost
+ * page: a repeated seq holding one is corruption, and the good lines
+ * after it are not cut as a torn tail (which would let seqs 21 and 22 be
+ * taken again). */
+static void repeated_seq_holding_a_nul_in_a_string_is_refused(void **state)
+{
+    (void)state;
+    assert_refused(damage_repeated_seq_with_a_nul, FX_ORDERS_LOG, fx_orders_offset(21),
+                   "seq 20 not above");
 }
 
 /* hw is never lowered (truncate leaves it above the log). */
