@@ -7,10 +7,13 @@
  * rules, and this file parses them from it. Each command parses its own
  * arguments (args.c). The exit statuses are those of cli.h.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -72,10 +75,33 @@ static int cli_main_help(int argc, char **argv)
     return cli_flush_stdout();
 }
 
+/* A descriptor 0, 1 or 2 that whoever started us closed would be the
+ * next one opened (the engine keeps its own files above 2, but not all
+ * it opens), and output written there would land in it. Each closed one
+ * is opened on /dev/null the wrong way round, so that using it fails with
+ * EBADF, as gnulib's xstdopen does. */
+static int cli_main_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        int nfd = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+        if (nfd != fd) {
+            if (nfd >= 0)
+                (void)close(nfd);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cli_global g;
     int i;
+
+    if (cli_main_std_fds() != 0)
+        return CLI_EXIT_FAIL;
 
     /* A reader that goes away (`sxp read s | head`) must not kill us while
      * the store is open: writes then fail with EPIPE, and the command

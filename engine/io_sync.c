@@ -55,6 +55,17 @@ int io_posix_open(struct sxp_io *io, const char *path, int flags, mode_t mode)
     } while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return -errno;
+    if (fd <= 2) {
+        /* 0, 1 and 2 are the process's stdin, stdout and stderr, closed or
+         * not: a store file there would take whatever it prints (LOCK
+         * overwritten by a command's output). */
+        int hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        int e = errno;
+        (void)close(fd);
+        if (hi < 0)
+            return -e;
+        fd = hi;
+    }
     if (clear_nonblock && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
         int rc = -errno;
         (void)close(fd);

@@ -524,6 +524,24 @@ mapfile -t A <"$T/answers"
 [ "${A[8]}" = "(ok 1)" ] || fail "serve: a last line without LF is answered"
 pass "serve --stdio answers in order, with ok and error lines, and goes on after errors"
 
+# Started with stdout or stderr closed, sxp writes nothing into the store
+# (LOCK took descriptor 1 or 2 on the plain-syscall backend, and a
+# command's output or error went into it): the command fails, LOCK reads
+# clean.
+for io in sync uring; do
+    RC=0
+    "$SXP" --dir "$D" --io "$io" read sv >&- 2>"$T/err" || RC=$?
+    ERR=$(cat "$T/err")
+    [ "$RC" = 1 ] && [[ "$ERR" == *"writing stdout: Bad file descriptor"* ]] ||
+        fail "read with stdout closed fails with EBADF ($io)"
+    [ "$(cat "$D/LOCK")" = clean ] || fail "LOCK is untouched by a read with stdout closed ($io)"
+    RC=0
+    "$SXP" --dir "$D" --io "$io" append sv '{:seq 1}' >/dev/null 2>&- || RC=$?
+    [ "$RC" = 1 ] && [ "$(cat "$D/LOCK")" = clean ] ||
+        fail "a failing append with stderr closed leaves LOCK clean ($io)"
+done
+pass "with stdout or stderr closed, output never lands in the store's files"
+
 LONG="(persist/kv-put \"long\" \"$(printf 'y%.0s' $(seq 1 200))\")"
 printf '%s\n%s\n' "$LONG" '(persist/kv-has? "long")' |
     "$SXP" --dir "$D" serve --stdio --max-line 100 >"$T/answers"

@@ -211,6 +211,35 @@ static void pwrite_on_a_read_only_descriptor_is_ebadf(void **state)
     assert_int_equal(io->close(io, fd), 0);
 }
 
+/* 0, 1 and 2 are the process's stdin, stdout and stderr even when closed:
+ * a store file opened there would take what the process prints. With
+ * stdout and stderr closed, the next open still lands above 2. */
+static void a_file_never_takes_descriptors_0_to_2(void **state)
+{
+    struct sxp_io *io = tio_io(state);
+    char path[PATH_MAX];
+    tio_path(state, "f", path);
+    fflush(stdout);
+    fflush(stderr);
+    int out = dup(1), err = dup(2);
+    assert_true(out > 2 && err > 2);
+    (void)close(1);
+    (void)close(2);
+    int fd = io->open(io, path, O_RDWR | O_CREAT, 0644);
+    int fd2 = io->open(io, path, O_RDONLY, 0);
+    int low = fcntl(1, F_GETFD) == -1 && fcntl(2, F_GETFD) == -1; /* still closed */
+    assert_int_equal(dup2(out, 1), 1);
+    assert_int_equal(dup2(err, 2), 2);
+    (void)close(out);
+    (void)close(err);
+    assert_true(fd > 2);
+    assert_true(fd2 > 2);
+    assert_true(low);
+    assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+    assert_int_equal(io->close(io, fd), 0);
+    assert_int_equal(io->close(io, fd2), 0);
+}
+
 static void fdatasync_of_a_device_without_fsync_is_einval(void **state)
 {
     struct sxp_io *io = tio_io(state);
@@ -1007,6 +1036,7 @@ int main(void)
         TIO_BOTH(pwrite_then_pread_returns_the_bytes_at_each_offset),
         TIO_BOTH(a_large_pwrite_lands_whole),
         TIO_BOTH(pwrite_on_a_read_only_descriptor_is_ebadf),
+        TIO_BOTH(a_file_never_takes_descriptors_0_to_2),
         TIO_BOTH(fdatasync_of_a_device_without_fsync_is_einval),
         TIO_BOTH(write_sync_of_100_requests_over_10_files_lands_every_byte),
         TIO_BOTH(write_sync_on_one_descriptor_runs_in_order),
