@@ -203,17 +203,28 @@ static int store_check_format(sxp_store *s, struct sxp_err *err)
     return 0;
 }
 
-static int store_open_rw(sxp_store *s, struct sxp_err *err)
+/* A directory that holds files but none of a store's is refused by every
+ * open, read-only too (a mistyped --dir must not read as an empty store).
+ * Any other failure of the probe (ENOENT above all) is the next step's to
+ * report: 0. */
+static int store_refuse_foreign(sxp_store *s, struct sxp_err *err)
 {
-    int sync = s->opt.sync == SXP_SYNC_ALWAYS;
-    int lstate = 0, created = 0;
     int rc = store_probe(s->io, s->root);
     if (rc == -ENOTEMPTY)
         return err_setk(err, rc, "notstore",
                         "%s is not a store: it holds files but no FORMAT, LOCK, streams/, kv/ or "
                         "blobs/ (give a new or empty directory)",
                         s->root);
-    /* Any other failure (ENOENT above all) is the next step's to report. */
+    return 0;
+}
+
+static int store_open_rw(sxp_store *s, struct sxp_err *err)
+{
+    int sync = s->opt.sync == SXP_SYNC_ALWAYS;
+    int lstate = 0, created = 0;
+    int rc = store_refuse_foreign(s, err);
+    if (rc)
+        return rc;
     rc = store_make_root(s->io, s->root, sync);
     if (rc)
         return err_set(err, rc, "create %s: %s", s->root, strerror(-rc));
@@ -404,7 +415,9 @@ int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *i
                          strerror(rc ? -rc : ENOTDIR));
             goto fail;
         }
-        rc = store_check_format(s, err);
+        rc = store_refuse_foreign(s, err);
+        if (!rc)
+            rc = store_check_format(s, err);
         if (!rc)
             rc = journal_check_readonly(io, s->root, err);
     } else {

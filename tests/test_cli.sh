@@ -366,7 +366,16 @@ run --dir "$T/notstore" append orders '{:seq 1}'
 [ "$RC" = 1 ] && [ ! -s "$T/out" ] && [[ "$ERR" == "sxp: notstore: "* ]] ||
     fail "a directory of other files is refused"
 [ "$(ls -A "$T/notstore")" = notes.txt ] || fail "nothing is written in a directory of other files"
-pass "a directory of other files is refused (notstore) and left as it was"
+# A read-only view refuses it too: a mistyped --dir must not read as an
+# empty store.
+for verb in stat 'last-seq orders' streams; do
+    # shellcheck disable=SC2086 # the verb's words
+    run --dir "$T/notstore" --read-only $verb
+    [ "$RC" = 1 ] && [ ! -s "$T/out" ] && [[ "$ERR" == "sxp: notstore: "* ]] ||
+        fail "--read-only $verb refuses a directory of other files"
+done
+[ "$(ls -A "$T/notstore")" = notes.txt ] || fail "a read-only view wrote in a directory of other files"
+pass "a directory of other files is refused (notstore) and left as it was, read-only too"
 
 # ---- friendly verbs -----------------------------------------------------------
 
