@@ -91,8 +91,10 @@ static int cli_serve_stdio(struct cli_global *g, size_t max_line)
         if (rc == 0 && fflush(stdout) != 0)
             rc = -EIO;
         if (rc != 0) {
-            status = cli_fail("io", "writing the answer: %s",
-                              rc == -EIO ? strerror(errno != 0 ? errno : EIO) : strerror(-rc));
+            int e = rc == -EIO ? (errno != 0 ? errno : EIO) : -rc;
+            /* A reader that went away (serve | head) is nobody to tell. */
+            status =
+                e == EPIPE ? CLI_EXIT_FAIL : cli_fail("io", "writing the answer: %s", strerror(e));
             break;
         }
     }

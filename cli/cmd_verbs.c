@@ -34,12 +34,9 @@ static int cli_verbs_events_stdin(sxp_value *list)
     l.max = (size_t)1 << 40;
     while ((rc = cli_line_read(stdin, &l)) > 0) {
         sxp_value *ev = NULL;
-        size_t i;
 
         lineno++;
-        for (i = 0; i < l.len && (l.buf[i] == ' ' || l.buf[i] == '\t' || l.buf[i] == '\r');)
-            i++;
-        if (i == l.len)
+        if (cli_answer_blank(l.buf, l.len))
             continue;
         memset(&err, 0, sizeof(err));
         if (sxp_value_parse(l.buf, l.len, &ev, &err) != 0) {

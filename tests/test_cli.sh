@@ -396,7 +396,7 @@ bad 1 "name: " append "" '{:seq 1}'
 ok "" truncate fr 2
 ok '{:seq 3}' read fr
 ok 3 last-seq fr
-run_in $'{:seq 4}\n\n{:seq 5 :via "stdin"}\n' --dir "$D" append fr -
+run_in $'{:seq 4}\n\n\f\v \n{:seq 5 :via "stdin"}\n' --dir "$D" append fr -
 [ "$RC" = 0 ] || fail "append STREAM - appends the events of stdin"
 ok $'{:seq 3}\n{:seq 4}\n{:seq 5 :via "stdin"}' read fr
 # No event on stdin is an error, not a silent success, and opens no store.
@@ -486,6 +486,15 @@ FIRST=$("$SXP" --dir "$T/big" read many 2>"$T/err" | head -1 || true)
 run --dir "$T/big" recover
 [ "$RC" = 0 ] && [[ "$OUT" == *"was closed cleanly"* ]] || fail "a reader leaving early leaves the store clean"
 pass "read | head leaves the store closed cleanly"
+# blob get and serve --stdio say nothing either when their reader leaves.
+head -c 300000 /dev/zero | tr '\0' x >"$T/bigblob"
+BCID=$("$SXP" --dir "$T/big" blob put - <"$T/bigblob")
+"$SXP" --dir "$T/big" blob get "$BCID" 2>"$T/err" | head -c 10 >/dev/null || true
+[ ! -s "$T/err" ] || { ERR=$(cat "$T/err"); fail "blob get | head gets no message"; }
+for _ in $(seq 1 3000); do echo '(persist/last-seq "many")'; done >"$T/asks"
+"$SXP" --dir "$T/big" serve --stdio <"$T/asks" 2>"$T/err" | head -c 100 >/dev/null || true
+[ ! -s "$T/err" ] || { ERR=$(cat "$T/err"); fail "serve --stdio | head gets no message"; }
+pass "blob get | head and serve --stdio | head exit without a message"
 # A damaged line that a later page meets: the pages before it are printed
 # (cli.md), then exit 1 with one line naming the line's byte offset, never
 # a line number counted from where the page began (line 2000 is not 976).
