@@ -11,8 +11,10 @@
  * instead ((sxp/stat), sock_stat.c) and prints each of its figures as
  * "NAME: VALUE".
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sock.h"
 
@@ -38,6 +40,19 @@ int cli_cmd_recover(struct cli_global *g, int argc, char **argv)
     }
     if (g->opts.read_only) {
         status = cli_usage_error("recover", "recover writes: it cannot run with --read-only");
+        goto out;
+    }
+    /* recover repairs a store; it makes none. Opening a directory that is
+     * not there would create one and report it "closed cleanly", which a
+     * mistyped --dir must not read as. The default is the engine's. */
+    const char *dir = g->dir;
+    if (dir == NULL || *dir == '\0')
+        dir = getenv("SX_PERSIST_DIR");
+    if (dir == NULL || *dir == '\0')
+        dir = "persist-data";
+    struct stat sb;
+    if (stat(dir, &sb) != 0 && errno == ENOENT) {
+        status = cli_fail("notstore", "%s does not exist: no store to recover", dir);
         goto out;
     }
     if ((status = cli_store_open(g, 0, &s)) != 0)

@@ -649,6 +649,12 @@ run --dir "$D" recover
 [[ "$OUT" == *"recovery read 1 log; 6 others were not written by the crashed session"* ]] ||
     fail "recover reads only the dirty list's logs: $OUT"
 pass "recover after a killed writer says recovery ran, on the one log it wrote"
+# recover repairs a store and makes none: a directory that does not exist
+# (a mistyped --dir) is refused, not created and called closed cleanly.
+run --dir "$T/no-such-store" recover
+[ "$RC" = 1 ] && [ ! -s "$T/out" ] && [[ "$ERR" == "sxp: notstore: "*"does not exist"* ]] &&
+    [ ! -e "$T/no-such-store" ] || fail "recover of a directory that does not exist"
+pass "recover refuses a directory that does not exist and creates nothing"
 # The example of docs/cli.md: a torn tail on one of two streams.
 "$SXP" --dir "$T/rec" append orders '{:seq 1 :total 9.5}' '{:seq 2 :total 3}'
 "$SXP" --dir "$T/rec" append audit '{:seq 1}'
