@@ -724,10 +724,11 @@ int journal_check_readonly(struct sxp_io *io, const char *root, struct sxp_err *
         return 0; /* a live writer: its page cache holds what the records hold */
     if (rc)
         return err_set(err, rc, "lock %s: %s", path, strerror(-rc));
-    return err_set(err, -EUCLEAN,
-                   "%s/JOURNAL holds %u appends a crash kept out of their logs: open the store "
-                   "read-write (recovery writes them back) or run sxp-fsck -p",
-                   root, jr.records);
+    /* Crash residue, not corruption: kind "unrecovered", not "corrupt". */
+    return err_setk(err, -EUCLEAN, "unrecovered",
+                    "%s/JOURNAL holds %u appends a crash kept out of their logs: open the store "
+                    "read-write (recovery writes them back) or run sxp-fsck -p",
+                    root, jr.records);
 }
 
 /* ---- the store's side ----------------------------------------------------- */

@@ -55,7 +55,8 @@ struct sxp_err {
     const char *kind; /* stable word: "seq", "name", "cid", "parse", "arity",
                          "type", "arg", "op", "limit", "checksum", "corrupt",
                          "locked", "readonly", "notstore", "io", "nomem",
-                         "stopped", "busy"; "" when code is 0 */
+                         "stopped", "busy", "unrecovered"; "" when code is
+                         0 */
     char msg[512];    /* one line, no trailing newline */
 };
 

@@ -643,6 +643,12 @@ killed_after_append() {
 
 ok "$D: was closed cleanly; nothing to recover"$'\n'"7 streams; store closed cleanly" recover
 killed_after_append "$D" '(persist/append "sv" {:seq 3})'
+# A read-only view cannot read what the journal holds: it says so as crash
+# residue (unrecovered), not as corruption.
+run --dir "$D" --read-only read sv
+[ "$RC" = 1 ] && [[ "$ERR" == "sxp: unrecovered: "*"JOURNAL holds 1 appends"* ]] ||
+    fail "a read-only view of a store with journal records left"
+pass "a read-only view of a crashed store with journal records left says unrecovered"
 run --dir "$D" recover
 [ "$RC" = 0 ] && [[ "$OUT" == "$D: was not closed cleanly"* ]] || fail "recover after a kill"
 # The killed server wrote one stream: recovery read that log only.
