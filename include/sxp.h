@@ -218,7 +218,9 @@ SXP_API SXP_MUST_CHECK int sxp_stream_append_batch(sxp_store *s, const char *str
 /* *out: a new list of the surviving events in append order. */
 SXP_API SXP_MUST_CHECK int sxp_stream_read(sxp_store *s, const char *stream, size_t stream_len,
                                            sxp_value **out, struct sxp_err *err);
-/* *out: a new list of at most limit events with seq >= from_seq. */
+/* *out: a new list of at most limit events with seq >= from_seq; a
+ * negative limit is no limit, as for sxp_stream_scan (the request form,
+ * (persist/read-range S FROM LIMIT), refuses one: kind "arg"). */
 SXP_API SXP_MUST_CHECK int sxp_stream_read_range(sxp_store *s, const char *stream,
                                                  size_t stream_len, int64_t from_seq, int64_t limit,
                                                  sxp_value **out, struct sxp_err *err);

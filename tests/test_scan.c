@@ -108,6 +108,11 @@ static void scan_from_a_seq_with_a_limit_matches_read_range(void **state)
             sxp_value_free(want);
         }
     }
+    /* A negative limit is no limit (sxp.h), for both. */
+    sxp_value *all = NULL;
+    assert_int_equal(sxp_stream_read_range(c->s, "mix", 3, 1, -5, &all, &err), 0);
+    assert_int_equal(sxp_value_len(all), 300);
+    sxp_value_free(all);
 }
 
 static void the_function_stops_the_scan(void **state)
