@@ -82,6 +82,8 @@ static int sxc_name(struct sxc *c)
     return 1;
 }
 
+#define SXC_NUM_DIGITS 200
+
 /* A digit run; returns how many digits. */
 static size_t sxc_digits(struct sxc *c)
 {
@@ -104,12 +106,18 @@ static int sxc_number(struct sxc *c, int *out_is_int, int64_t *out_int)
     if (n == 0 || (n > 1 && digits[0] == '0'))
         return 0;
     int is_int = 1;
+    size_t frac = 0;
     if (c->p < c->end && *c->p == '.') {
         c->p++;
-        if (sxc_digits(c) == 0)
+        if ((frac = sxc_digits(c)) == 0)
             return 0;
         is_int = 0;
     }
+    /* With at most SXC_NUM_DIGITS digits and a two-digit exponent a double
+     * stays within 1e-300..1e300; more may overflow to infinity or read
+     * as 0, which sx_parse refuses: defer. */
+    if (n + frac > SXC_NUM_DIGITS)
+        return 0;
     if (c->p < c->end && *c->p == 'e') {
         c->p++;
         if (c->p >= c->end || (*c->p != '+' && *c->p != '-'))
