@@ -229,7 +229,7 @@ int layout_seq_torn_only(const char *text, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         char c = text[i];
-        if (!(c >= '0' && c <= '9') && c != '-' && c != '\0' && !strchr(" \t\n\r\v\f", c))
+        if (!(c >= '0' && c <= '9') && c != '-' && c != '\0' && !layout_is_space(c))
             return 0;
     }
     return 1;

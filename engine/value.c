@@ -493,11 +493,8 @@ static void value_free_tree(sxp_value *v, int free_node)
     value_free_children(&st, v, 0);
     if (free_node)
         free(v);
-    while (st.n > 0) {
-        sxp_value *x = st.v[--st.n];
-        value_free_children(&st, x, 0);
-        free(x);
-    }
+    while (st.n > 0)
+        value_free_node(&st, st.v[--st.n], 0);
     if (st.v != st.local)
         free(st.v);
 }

@@ -367,6 +367,26 @@ static int recover_refuse_seq(struct recover_job *j, const char *stem)
                           stem);
 }
 
+/* Copies [off, off + len) of fd, from streams/<stem>.<suffix>, to
+ * lost+found/ with its MANIFEST line, durably; the jobs share the folder. */
+static int recover_save(const struct recover_ctx *c, const struct recover_job *j,
+                        const char *suffix, int fd, uint64_t off, uint64_t len, uint64_t line,
+                        const char *code, char *msg, size_t msg_size)
+{
+    char base[PATH_MAX], rel[PATH_MAX];
+    char *name = NULL;
+    snprintf(base, sizeof(base), "%s.%s", j->stem, suffix);
+    snprintf(rel, sizeof(rel), "streams/%s.%s", j->stem, suffix);
+    pthread_mutex_lock(&c->saved->mu);
+    int rc = lostfound_put_range(&c->saved->lf, base, fd, off, len, rel, line, code, &name, msg,
+                                 msg_size);
+    if (rc == 0)
+        rc = lostfound_commit(&c->saved->lf, msg, msg_size);
+    pthread_mutex_unlock(&c->saved->mu);
+    free(name);
+    return rc;
+}
+
 /* R-7: a .seq that does not parse after an unsynced session is written
  * again from its log; when it holds a byte no torn write of a mark
  * explains (layout_seq_torn_only), its bytes first go to lost+found/ (code
@@ -377,25 +397,16 @@ static int recover_save_seq(const struct recover_ctx *c, struct recover_job *j, 
 {
     if (!longer && layout_seq_torn_only(text, len))
         return 0;
-    char base[PATH_MAX], rel[PATH_MAX], msg[512];
-    char *name = NULL;
+    char msg[512];
     uint64_t size = 0;
-    snprintf(base, sizeof(base), "%s.seq", j->stem);
-    snprintf(rel, sizeof(rel), "streams/%s.seq", j->stem);
     int fd = c->io->open(c->io, path, O_RDONLY, 0);
     if (fd < 0)
         return err_set(&j->err, fd, "open %s: %s", path, strerror(-fd));
     int rc = c->io->fsize(c->io, fd, &size);
     if (rc == 0) {
-        pthread_mutex_lock(&c->saved->mu);
-        rc = lostfound_put_range(&c->saved->lf, base, fd, 0, size, rel, 0, "seq-torn", &name, msg,
-                                 sizeof(msg));
-        if (rc == 0)
-            rc = lostfound_commit(&c->saved->lf, msg, sizeof(msg));
-        pthread_mutex_unlock(&c->saved->mu);
-        free(name);
+        rc = recover_save(c, j, "seq", fd, 0, size, 0, "seq-torn", msg, sizeof(msg));
         if (rc)
-            rc = err_set(&j->err, rc, "saving the unreadable %s: %s", rel, msg);
+            rc = err_set(&j->err, rc, "saving the unreadable streams/%s.seq: %s", j->stem, msg);
     } else {
         rc = err_set(&j->err, rc, "stat %s: %s", path, strerror(-rc));
     }
@@ -477,18 +488,10 @@ static uint64_t recover_lines_before(const struct recover_ctx *c, int fd, uint64
 static int recover_save_tail(const struct recover_ctx *c, struct recover_job *j, int fd,
                              uint64_t start, const struct logscan_tail *t, uint64_t size)
 {
-    char base[PATH_MAX], rel[PATH_MAX], msg[512];
-    char *name = NULL;
-    snprintf(base, sizeof(base), "%s.log", j->stem);
-    snprintf(rel, sizeof(rel), "streams/%s.log", j->stem);
+    char msg[512];
     uint64_t line = recover_lines_before(c, fd, start) + t->x_no;
-    pthread_mutex_lock(&c->saved->mu);
-    int rc = lostfound_put_range(&c->saved->lf, base, fd, t->x_off, size - t->x_off, rel, line,
-                                 "torn-tail", &name, msg, sizeof(msg));
-    if (rc == 0)
-        rc = lostfound_commit(&c->saved->lf, msg, sizeof(msg));
-    pthread_mutex_unlock(&c->saved->mu);
-    free(name);
+    int rc = recover_save(c, j, "log", fd, t->x_off, size - t->x_off, line, "torn-tail", msg,
+                          sizeof(msg));
     if (rc)
         return err_set(&j->err, rc, "saving the torn tail of streams/%s.log: %s", j->stem, msg);
     j->rep.tails_saved++;
