@@ -44,12 +44,8 @@ int cli_cmd_recover(struct cli_global *g, int argc, char **argv)
     }
     /* recover repairs a store; it makes none. Opening a directory that is
      * not there would create one and report it "closed cleanly", which a
-     * mistyped --dir must not read as. The default is the engine's. */
-    const char *dir = g->dir;
-    if (dir == NULL || *dir == '\0')
-        dir = getenv("SX_PERSIST_DIR");
-    if (dir == NULL || *dir == '\0')
-        dir = "persist-data";
+     * mistyped --dir must not read as. */
+    const char *dir = sxp_store_resolve_dir(g->dir);
     struct stat sb;
     if (stat(dir, &sb) != 0 && errno == ENOENT) {
         status = cli_fail("notstore", "%s does not exist: no store to recover", dir);

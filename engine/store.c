@@ -341,6 +341,13 @@ static void store_free(sxp_store *s)
     free(s);
 }
 
+const char *sxp_store_resolve_dir(const char *dir)
+{
+    if (!dir || !*dir)
+        dir = getenv("SX_PERSIST_DIR");
+    return dir && *dir ? dir : "persist-data";
+}
+
 /* A sync mode the header does not define is refused, never read as
  * another: the engine syncs only where the mode is SXP_SYNC_ALWAYS, so any
  * other value would acknowledge every operation without an fdatasync. */
@@ -364,10 +371,7 @@ int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *i
             io->destroy(io);
         return rc;
     }
-    if (!dir || !*dir)
-        dir = getenv("SX_PERSIST_DIR");
-    if (!dir || !*dir)
-        dir = "persist-data";
+    dir = sxp_store_resolve_dir(dir);
     sxp_store *s = calloc(1, sizeof(*s));
     if (!s) {
         if (own_io)

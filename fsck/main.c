@@ -116,10 +116,7 @@ int main(int argc, char **argv)
         return fsck_usage_error("--upgrade changes the store: use it with -p or -y", NULL);
     if (o.upgrade && o.mode == FSCK_MODE_CHECK)
         o.mode = FSCK_MODE_PREEN;
-    if (!dir || !*dir)
-        dir = getenv("SX_PERSIST_DIR");
-    if (!dir || !*dir)
-        dir = "persist-data";
+    dir = sxp_store_resolve_dir(dir);
     o.root = dir;
     o.progress = isatty(2);
 

@@ -156,6 +156,12 @@ struct sxp_options {
     int quiet;               /* 1: no notices on stderr (recovery, fallback) */
 };
 
+/* The root a store opened on dir has: dir when it is neither NULL nor
+ * empty, else $SX_PERSIST_DIR when that is set and not empty, else
+ * "persist-data" (SPEC section 1). The string is dir, the environment's,
+ * or static. */
+SXP_API const char *sxp_store_resolve_dir(const char *dir);
+
 /* Fills o with the defaults: durable, io_uring when available. */
 SXP_API void sxp_options_init(struct sxp_options *o);
 

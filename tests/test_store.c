@@ -1275,6 +1275,29 @@ static void an_unknown_sync_mode_is_refused(void **state)
     free(dir);
 }
 
+/* SPEC section 1: --dir, else $SX_PERSIST_DIR, else ./persist-data, an
+ * empty string counting as none; the engine, sxp and sxp-fsck all ask. */
+static void the_store_root_is_the_dir_else_the_environment_else_persist_data(void **state)
+{
+    (void)state;
+    const char *saved = getenv("SX_PERSIST_DIR");
+    char *keep = saved ? strdup(saved) : NULL;
+    assert_int_equal(unsetenv("SX_PERSIST_DIR"), 0);
+    assert_string_equal(sxp_store_resolve_dir(NULL), "persist-data");
+    assert_string_equal(sxp_store_resolve_dir(""), "persist-data");
+    assert_int_equal(setenv("SX_PERSIST_DIR", "", 1), 0);
+    assert_string_equal(sxp_store_resolve_dir(NULL), "persist-data");
+    assert_int_equal(setenv("SX_PERSIST_DIR", "/srv/env-store", 1), 0);
+    assert_string_equal(sxp_store_resolve_dir(NULL), "/srv/env-store");
+    assert_string_equal(sxp_store_resolve_dir(""), "/srv/env-store");
+    assert_string_equal(sxp_store_resolve_dir("/srv/given"), "/srv/given");
+    if (keep)
+        assert_int_equal(setenv("SX_PERSIST_DIR", keep, 1), 0);
+    else
+        assert_int_equal(unsetenv("SX_PERSIST_DIR"), 0);
+    free(keep);
+}
+
 static void state_survives_close_and_reopen(void **state)
 {
     struct tu_store *c = *state;
@@ -1793,6 +1816,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(an_unknown_sync_mode_is_refused),
+        cmocka_unit_test(the_store_root_is_the_dir_else_the_environment_else_persist_data),
         cmocka_unit_test_setup_teardown(append_then_read_returns_the_event, tu_store_setup,
                                         tu_store_teardown),
         cmocka_unit_test_setup_teardown(reading_unknown_streams_leaves_no_trace_in_memory,
