@@ -200,8 +200,8 @@ static int fsck_seq_order(struct fsck_ctx *c, struct fsck_item *it, int fd, uint
      * the log was taken, and readers may have seen it, so -y moving its
      * line out must not let it be taken again. */
     it->have_max = s.n > 0;
-    it->max = s.n > 0 ? s.v[last] : 0;
-    for (size_t i = 0; i < s.n; i++)
+    it->max = s.n > 0 ? s.v[0] : 0;
+    for (size_t i = 1; i < s.n; i++)
         if (s.v[i] > it->max)
             it->max = s.v[i];
 
