@@ -15,7 +15,8 @@
  *
  * <from> is the path relative to ROOT the item came from; line is 0 for a
  * whole file. Bytes below 0x21, 0x7f, '%' and '\' in names are written as
- * %XX, so a line is always one line.
+ * %XX, so a line is always one line. A line a crash cut short (no LF)
+ * stays; the next session's first line starts after an LF of its own.
  *
  * CRASH ORDERING. A copied line: the item's data is synced, its MANIFEST
  * line written; lostfound_commit syncs MANIFEST and the folder; only then is
