@@ -85,6 +85,13 @@ struct sxp_io {
      * directory's entries there made durable. For a store an unsynced
      * session wrote (lock.h K-6); never on a hot path. */
     int (*syncfs)(struct sxp_io *io, const char *path);
+    /* syncfs(2) through the open descriptor fd, whose filesystem it syncs
+     * as syncfs does. The kernel reports to fd every writeback error of the
+     * filesystem since fd was opened (errseq), where a descriptor opened
+     * for the call misses one that another syncfs has reported already: a
+     * store makes it on a descriptor it holds from its open (journal.c
+     * J-11). */
+    int (*syncfs_fd)(struct sxp_io *io, int fd);
     /* The kernel's boot id (/proc/sys/kernel/random/boot_id), a new one at
      * every boot: a LOCK text carrying it tells whether the page cache that
      * holds a session's unsynced writes is still the same (lock.h K-6).

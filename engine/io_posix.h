@@ -26,6 +26,7 @@ int io_posix_fsize(struct sxp_io *io, int fd, uint64_t *out);
 int io_posix_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n);
 int io_posix_fsync_dir(struct sxp_io *io, const char *dir);
 int io_posix_syncfs(struct sxp_io *io, const char *path);
+int io_posix_syncfs_fd(struct sxp_io *io, int fd);
 int io_posix_boot_id(struct sxp_io *io, char *out, size_t size);
 int io_posix_mkdir(struct sxp_io *io, const char *path, mode_t mode);
 int io_posix_rename(struct sxp_io *io, const char *from, const char *to);

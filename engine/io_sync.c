@@ -211,17 +211,31 @@ int io_posix_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
     return io_wsync_first_failure(reqs, n);
 }
 
+int io_posix_syncfs_fd(struct sxp_io *io, int fd)
+{
+    (void)io;
+    int rc;
+    do {
+        rc = syncfs(fd);
+    } while (rc < 0 && errno == EINTR);
+    return rc < 0 ? -errno : 0;
+}
+
 /* fsync(2) (whole_fs 0) or syncfs(2) of the directory at dir. */
 static int io_posix_dir_sync(struct sxp_io *io, const char *dir, int whole_fs)
 {
     int fd = io_posix_open(io, dir, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0)
         return fd;
-    int rc;
-    do {
-        rc = whole_fs ? syncfs(fd) : fsync(fd);
-    } while (rc < 0 && errno == EINTR);
-    rc = rc < 0 ? -errno : 0;
+    int rc = 0;
+    if (whole_fs) {
+        rc = io_posix_syncfs_fd(io, fd);
+    } else {
+        do {
+            rc = fsync(fd);
+        } while (rc < 0 && errno == EINTR);
+        rc = rc < 0 ? -errno : 0;
+    }
     int crc = io_posix_close(io, fd);
     return rc ? rc : crc;
 }
@@ -372,6 +386,7 @@ void io_posix_fill(struct sxp_io *io)
     io->write_sync = io_posix_write_sync;
     io->fsync_dir = io_posix_fsync_dir;
     io->syncfs = io_posix_syncfs;
+    io->syncfs_fd = io_posix_syncfs_fd;
     io->boot_id = io_posix_boot_id;
     io->mkdir = io_posix_mkdir;
     io->rename = io_posix_rename;

@@ -20,7 +20,7 @@
  * KILL POINTS. SXP_KILL_AT="<kind>:<N>[:after]" makes the wrapper send
  * itself SIGKILL just before (default) or just after the Nth call of that
  * kind, counted from when the wrapper is made. Kinds: write (pwrite, each
- * write of write_sync), sync (fdatasync, each sync of write_sync), rename,
+ * write of write_sync), sync (fdatasync, each sync of write_sync, syncfs_fd), rename,
  * dirsync (fsync_dir), unlink, truncate (ftruncate), create (open with
  * O_CREAT, mkdir), any (any of those: every call that changes the disk).
  */
@@ -50,6 +50,7 @@ enum io_fault_kind {
     IO_FK_STAT,
     IO_FK_LIST_DIR,
     IO_FK_LOCK,
+    IO_FK_SYNCFS, /* syncfs_fd; a syncfs by path counts as an IO_FK_FSYNC_DIR */
     IO_FK_COUNT
 };
 
@@ -60,7 +61,7 @@ enum io_fault_kind {
     (IO_FAULT_BIT(IO_FK_OPEN) | IO_FAULT_BIT(IO_FK_PWRITE) | IO_FAULT_BIT(IO_FK_FDATASYNC) |       \
      IO_FAULT_BIT(IO_FK_FTRUNCATE) | IO_FAULT_BIT(IO_FK_WRITE_SYNC) |                              \
      IO_FAULT_BIT(IO_FK_FSYNC_DIR) | IO_FAULT_BIT(IO_FK_MKDIR) | IO_FAULT_BIT(IO_FK_RENAME) |      \
-     IO_FAULT_BIT(IO_FK_UNLINK))
+     IO_FAULT_BIT(IO_FK_UNLINK) | IO_FAULT_BIT(IO_FK_SYNCFS))
 
 /* A short name for a kind: "open", "pwrite", "fdatasync", ... */
 const char *io_fault_kind_name(enum io_fault_kind k);

@@ -72,7 +72,7 @@ struct fault_call {
 
 static const char *const fault_kind_names[IO_FK_COUNT] = {
     "open",      "close", "pread",  "pwrite", "fdatasync", "ftruncate", "fsize", "write_sync",
-    "fsync_dir", "mkdir", "rename", "unlink", "stat",      "list_dir",  "lock",
+    "fsync_dir", "mkdir", "rename", "unlink", "stat",      "list_dir",  "lock",  "syncfs",
 };
 
 static const char *const fault_kill_names[IO_KILL_COUNT] = {
@@ -187,6 +187,7 @@ static unsigned fault_kill_mask(enum io_fault_kind kind, int flags)
     case IO_FK_PWRITE:
         return 1u << IO_KILL_WRITE;
     case IO_FK_FDATASYNC:
+    case IO_FK_SYNCFS:
         return 1u << IO_KILL_SYNC;
     case IO_FK_RENAME:
         return 1u << IO_KILL_RENAME;
@@ -472,6 +473,18 @@ static int fault_syncfs(struct sxp_io *io, const char *path)
     return fault_dir_sync(io, path, 1);
 }
 
+/* A sync of every file: counted, failed, dropped and killed at as a sync
+ * (kill kind sync), on the path fd was opened with. */
+static int fault_syncfs_fd(struct sxp_io *io, int fd)
+{
+    struct io_fault *f = fault_of(io);
+    struct fault_call c;
+    fault_enter(f, IO_FK_SYNCFS, 0, NULL, fd, &c);
+    int res = c.inject ? c.inject : c.drop ? 0 : f->inner->syncfs_fd(f->inner, fd);
+    fault_leave(f, &c, res);
+    return res;
+}
+
 /* Not a disk call: passed on, never counted or failed. */
 static int fault_boot_id(struct sxp_io *io, char *out, size_t size)
 {
@@ -577,6 +590,7 @@ int io_fault_new(struct sxp_io *inner, struct sxp_io **out)
     f->io.write_sync = fault_write_sync;
     f->io.fsync_dir = fault_fsync_dir;
     f->io.syncfs = fault_syncfs;
+    f->io.syncfs_fd = fault_syncfs_fd;
     f->io.boot_id = fault_boot_id;
     f->io.mkdir = fault_mkdir;
     f->io.rename = fault_rename;

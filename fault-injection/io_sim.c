@@ -874,14 +874,10 @@ static int sim_fsync_dir(struct sxp_io *io, const char *dir)
 }
 
 /* syncfs: every file's cache and every directory's pending entries made
- * durable, as if each file were fdatasync'ed and each directory fsync'ed.
- * path only has to resolve to a directory. */
-static int sim_syncfs(struct sxp_io *io, const char *path)
+ * durable, as if each file were fdatasync'ed and each directory fsync'ed. */
+static int sim_syncfs_locked(struct io_sim *s)
 {
-    struct io_sim *s = sim_of(io);
-    struct sim_node *n = NULL;
-    pthread_mutex_lock(&s->mu);
-    int rc = sim_resolve_dir(s, path, &n);
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < s->nnodes; i++) {
         struct sim_node *f = s->nodes[i];
         if (!f->is_dir)
@@ -896,6 +892,36 @@ static int sim_syncfs(struct sxp_io *io, const char *path)
         memmove(s->dops, s->dops + done, (s->ndops - done) * sizeof(*s->dops));
         s->ndops -= done;
     }
+    return rc;
+}
+
+/* path only has to resolve to a directory. */
+static int sim_syncfs(struct sxp_io *io, const char *path)
+{
+    struct io_sim *s = sim_of(io);
+    struct sim_node *n = NULL;
+    pthread_mutex_lock(&s->mu);
+    int rc = sim_resolve_dir(s, path, &n);
+    if (rc == 0)
+        rc = sim_syncfs_locked(s);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* fd only has to be open. The disk reports a failed syncfs through
+ * io_fault, not itself (a failed syncfs, above), so every descriptor sees
+ * the same. */
+static int sim_syncfs_fd(struct sxp_io *io, int fd)
+{
+    struct io_sim *s = sim_of(io);
+    int rc;
+    pthread_mutex_lock(&s->mu);
+    if (s->off)
+        rc = -EIO;
+    else if (sim_fd_get(s, fd) == NULL)
+        rc = -EBADF;
+    else
+        rc = sim_syncfs_locked(s);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -1128,6 +1154,7 @@ int io_sim_new(struct sxp_io **out)
     s->io.write_sync = sim_write_sync;
     s->io.fsync_dir = sim_fsync_dir;
     s->io.syncfs = sim_syncfs;
+    s->io.syncfs_fd = sim_syncfs_fd;
     s->io.boot_id = sim_boot_id;
     s->io.mkdir = sim_mkdir;
     s->io.rename = sim_rename;

@@ -663,8 +663,9 @@ static void rename_and_unlink_move_and_remove_names(void **state)
     assert_int_equal(io->fsync_dir(io, a), -ENOENT);
 }
 
-/* syncfs of a directory works and of a missing one is -ENOENT; the boot id
- * is the kernel's, the same on every call. */
+/* syncfs of a directory works and of a missing one is -ENOENT; through an
+ * open file's descriptor it works, and through a closed one is -EBADF; the
+ * boot id is the kernel's, the same on every call. */
 static void syncfs_and_the_boot_id(void **state)
 {
     struct sxp_io *io = tio_io(state);
@@ -672,6 +673,11 @@ static void syncfs_and_the_boot_id(void **state)
     char a[PATH_MAX], id1[64], id2[64];
     assert_int_equal(io->syncfs(io, t->dir), 0);
     assert_int_equal(io->syncfs(io, tio_path(state, "missing", a)), -ENOENT);
+    int fd = io->open(io, tio_path(state, "f", a), O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(io->syncfs_fd(io, fd), 0);
+    assert_int_equal(io->close(io, fd), 0);
+    assert_int_equal(io->syncfs_fd(io, fd), -EBADF);
     assert_int_equal(io->boot_id(io, id1, sizeof(id1)), 0);
     assert_int_equal(strlen(id1), 36); /* a UUID */
     assert_int_equal(io->boot_id(io, id2, sizeof(id2)), 0);

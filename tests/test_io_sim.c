@@ -213,6 +213,34 @@ static void syncfs_makes_every_file_and_name_durable(void **state)
     assert_null(tsim_get(io, "/d/c", NULL));
 }
 
+/* syncfs_fd does through any open descriptor what syncfs does: a file
+ * other than the descriptor's, and a new name, outlive LOSE_ALL; a closed
+ * descriptor is -EBADF, and a powered-off disk -EIO. */
+static void syncfs_fd_syncs_every_file_through_any_descriptor(void **state)
+{
+    struct sxp_io *io = *state;
+    int fd = io->open(io, "/d/j", O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(io->fsync_dir(io, "/d"), 0);
+    tsim_put(io, "/d/a", "ay", 0, 0);
+    tsim_put(io, "/d/b", "bee", 0, 0);
+    assert_int_equal(io->syncfs_fd(io, fd + 1), -EBADF);
+    assert_int_equal(io->syncfs_fd(io, fd), 0);
+    assert_int_equal(io->close(io, fd), 0);
+    assert_int_equal(io->syncfs_fd(io, fd), -EBADF);
+    io_sim_crash(io, 1, IO_SIM_LOSE_ALL);
+    assert_int_equal(io->syncfs_fd(io, fd), -EIO);
+    io_sim_restart(io);
+    char *got = tsim_get(io, "/d/a", NULL);
+    assert_non_null(got);
+    assert_string_equal(got, "ay");
+    free(got);
+    got = tsim_get(io, "/d/b", NULL);
+    assert_non_null(got);
+    assert_string_equal(got, "bee");
+    free(got);
+}
+
 static void mkdir_not_dir_synced_vanishes_with_its_files(void **state)
 {
     struct sxp_io *io = *state;
@@ -1168,6 +1196,7 @@ int main(void)
         T(rename_not_dir_synced_leaves_old_or_new_never_neither),
         T(unlink_not_dir_synced_is_undone_by_lose_all),
         T(syncfs_makes_every_file_and_name_durable),
+        T(syncfs_fd_syncs_every_file_through_any_descriptor),
         T(mkdir_not_dir_synced_vanishes_with_its_files),
         T(torn_mode_keeps_a_prefix_of_the_unsynced_bytes),
         T(sector_mode_keeps_whole_sectors_and_zero_fills_lost_ones),
