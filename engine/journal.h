@@ -1,6 +1,6 @@
 /*
  * journal.h -- ROOT/JOURNAL: one fdatasync for the appends of many logs.
- * The format and rules (J-1..J-8) are at the top of journal.c.
+ * The format and rules (J-1..J-11) are at the top of journal.c.
  */
 #ifndef SXP_JOURNAL_H
 #define SXP_JOURNAL_H
@@ -26,6 +26,9 @@ struct sxp_store;
  * most JOURNAL_ROUND_MAX. */
 #define JOURNAL_CKPT_BYTES (COMMIT_MAX_UNSYNCED - JOURNAL_ROUND_MAX)
 #define JOURNAL_CKPT_LOGS 4096
+/* J-11: a checkpoint of at least this many logs makes them durable with one
+ * syncfs instead of an fdatasync each. */
+#define JOURNAL_SYNCFS_LOGS 64
 
 /* The bytes of one record: header line and payload (J-2). */
 size_t journal_record_size(size_t name_len, size_t payload_len);

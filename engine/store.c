@@ -383,6 +383,7 @@ int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *i
     s->lock_fd = -1;
     s->j_fd = -1;
     s->j_ckpt_logs = JOURNAL_CKPT_LOGS;
+    s->j_syncfs_logs = JOURNAL_SYNCFS_LOGS;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->lock_mu, NULL);
     store_dir_init(&s->kv_d, s->kv_dir);
@@ -394,6 +395,8 @@ int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *i
     else
         sxp_options_init(&s->opt);
     s->max_open_fds = s->opt.max_open_files ? s->opt.max_open_files : store_default_max_fds();
+    if (s->opt.sync_each_log)
+        s->j_syncfs_logs = SIZE_MAX;
 
     /* Strip trailing slashes so messages and paths read well. */
     size_t len = strlen(dir);
@@ -522,6 +525,13 @@ void store_set_checkpoint_logs(sxp_store *s, size_t nlogs)
 {
     pthread_mutex_lock(&s->mu);
     s->j_ckpt_logs = nlogs ? nlogs : 1;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void store_set_checkpoint_syncfs(sxp_store *s, size_t nlogs)
+{
+    pthread_mutex_lock(&s->mu);
+    s->j_syncfs_logs = nlogs ? nlogs : 1;
     pthread_mutex_unlock(&s->mu);
 }
 

@@ -31,6 +31,10 @@ SXP_MUST_CHECK int store_checkpoint(sxp_store *s, struct sxp_err *err);
  * (at least 1; JOURNAL_CKPT_LOGS by default), so that tests and the crash
  * harness reach, with a few streams, the checkpoint that 4,096 trigger. */
 void store_set_checkpoint_logs(sxp_store *s, size_t nlogs);
+/* Makes a checkpoint of at least nlogs logs (at least 1; JOURNAL_SYNCFS_LOGS
+ * by default; SIZE_MAX: none) sync them with one syncfs (journal.c J-11),
+ * so that tests and the crash harness reach it with a few streams. */
+void store_set_checkpoint_syncfs(sxp_store *s, size_t nlogs);
 
 /* I/O failures commit rounds took without failing an append, because the
  * appends' lines were durable already (a checkpoint's, a listing's). The

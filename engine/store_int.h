@@ -140,7 +140,9 @@ struct sxp_store {
     int j_zero_no_room;      /* its zeros found no room: none this session */
     struct stream **j_dirty; /* logs with lines only the journal syncs */
     size_t j_ndirty, j_cap;
-    size_t j_ckpt_logs; /* a checkpoint runs at this many logs (J-5) */
+    size_t j_ckpt_logs;   /* a checkpoint runs at this many logs (J-5) */
+    size_t j_syncfs_logs; /* a checkpoint of this many logs syncs the
+                             filesystem (J-11); SIZE_MAX: never */
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* stream busy/pins changes, commit rounds */

@@ -2,7 +2,8 @@
  * crash_errors.c -- injected I/O errors: --mode errors and --mode loop, on a
  * real directory through io_fault over the real backend.
  *
- * ERRORS. For each scenario (EIO on fdatasync, ENOSPC and EIO on write,
+ * ERRORS. For each scenario (EIO on fdatasync or on a checkpoint's syncfs,
+ * ENOSPC and EIO on write,
  * short writes, failures of write_sync, rename, open, directory fsync,
  * ftruncate, unlink) a run builds a store with some acknowledged data, arms
  * the fault for one of the next few calls of that kind (sometimes for
@@ -56,6 +57,7 @@ struct ce_scn {
 
 static const struct ce_scn ce_scns[] = {
     {"EIO on fdatasync", IO_FAULT_BIT(IO_FK_FDATASYNC), -EIO, 0, 1, 0},
+    {"EIO on a checkpoint's syncfs", IO_FAULT_BIT(IO_FK_SYNCFS), -EIO, 0, 1, 0},
     {"ENOSPC on write", IO_FAULT_BIT(IO_FK_PWRITE), -ENOSPC, 0, 1, 0},
     {"EIO on write", IO_FAULT_BIT(IO_FK_PWRITE), -EIO, 0, 1, 0},
     {"short write", IO_FAULT_BIT(IO_FK_PWRITE), -EIO, 1, 1, 0},

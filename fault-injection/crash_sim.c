@@ -182,8 +182,9 @@ static void cs_hook_fn(void *arg, enum io_fault_kind kind, int when, uint64_t n,
          * there, nor does a file the path no longer names. */
         uint64_t seed = crash_mix(h->df->seed, n);
         int how = kind == IO_FK_FDATASYNC ? io_sim_file_sync_failed(h->sim, path, h->df->how, seed)
-                  : h->df->syncfs         ? io_sim_fs_sync_failed(h->sim, path, h->df->how, seed)
-                                          : io_sim_dir_sync_failed(h->sim, path, h->df->how, seed);
+                  : kind == IO_FK_SYNCFS ? io_sim_fs_sync_failed(h->sim, CS_STORE, h->df->how, seed)
+                  : h->df->syncfs        ? io_sim_fs_sync_failed(h->sim, path, h->df->how, seed)
+                                         : io_sim_dir_sync_failed(h->sim, path, h->df->how, seed);
         (void)how;
         return;
     }
@@ -850,8 +851,10 @@ static void cs_dirfails(const struct crash_params *p, const struct cs_start *sta
     }
 }
 
-/* FAILED FILE SYNCS: for each of the syncs fdatasyncs the workload makes
- * (or max_points / 2 of them), replays in which that one fails: the
+/* FAILED FILE SYNCS: for each of the syncs fdatasyncs and the syncfss
+ * syncfs_fd calls the workload makes (or max_points / 2 of them), replays
+ * in which that one fails (a syncfs_fd: every file's pending writes take
+ * the outcome, io_sim_fs_sync_failed; a checkpoint's, journal.c J-11): the
  * workload goes on (the stream refuses writes, E-2; a checkpoint stops the
  * journal; a kv or blob put fails), and the file's pending writes take an
  * outcome (io_sim_file_sync_failed: kept pending, dropped, or some pages
@@ -864,23 +867,27 @@ static void cs_dirfails(const struct crash_params *p, const struct cs_start *sta
  * fails losing everything not durable. The store recovered must hold
  * every acknowledged op. */
 static void cs_syncfails(const struct crash_params *p, const struct cs_start *start, unsigned run,
-                         uint64_t rseed, unsigned ops, uint64_t syncs, struct crash_stats *st,
-                         uint64_t *checks)
+                         uint64_t rseed, unsigned ops, uint64_t syncs, uint64_t syncfss,
+                         struct crash_stats *st, uint64_t *checks)
 {
     struct cs_picks pk;
-    cs_picks_init(&pk, p, syncs, crash_mix(rseed, 12287));
-    for (uint64_t nth; (nth = cs_picks_next(&pk)) != 0;) {
+    cs_picks_init(&pk, p, syncs + syncfss, crash_mix(rseed, 12287));
+    for (uint64_t pick; (pick = cs_picks_next(&pk)) != 0;) {
+        /* The fdatasyncs first, then the syncfs_fd calls. */
+        int fs = pick > syncs;
+        uint64_t nth = fs ? pick - syncs : pick;
         for (int k = 0; k < 4; k++) {
-            struct cs_fail df = {IO_FK_FDATASYNC, nth,
+            struct cs_fail df = {fs ? IO_FK_SYNCFS : IO_FK_FDATASYNC, nth,
                                  k == 1 ? IO_SIM_SYNCFAIL_RANDOM : IO_SIM_SYNCFAIL_DROP,
-                                 crash_mix(rseed, 16384 + nth * 4 + (uint64_t)k), 0};
+                                 crash_mix(rseed, 16384 + pick * 4 + (uint64_t)k), 0};
             enum io_sim_mode mode = k == 1 ? IO_SIM_RANDOM : IO_SIM_LOSE_ALL;
-            uint64_t cseed = crash_mix(rseed, 32768 + nth * 4 + (uint64_t)k);
+            uint64_t cseed = crash_mix(rseed, 32768 + pick * 4 + (uint64_t)k);
             char what[200];
             snprintf(what, sizeof(what),
-                     "sim seed %llu run %u fdatasync %llu failed (%s/%llu)%s, power loss %s/%llu",
-                     (unsigned long long)p->seed, run, (unsigned long long)nth,
-                     io_sim_syncfail_name(df.how), (unsigned long long)df.seed,
+                     "sim seed %llu run %u %s %llu failed (%s/%llu)%s, power loss %s/%llu",
+                     (unsigned long long)p->seed, run, fs ? "syncfs" : "fdatasync",
+                     (unsigned long long)nth, io_sim_syncfail_name(df.how),
+                     (unsigned long long)df.seed,
                      k == 2   ? ", kill, recover, go on"
                      : k == 3 ? ", kill, sxp-fsck -p, go on"
                               : "",
@@ -1079,9 +1086,9 @@ static void cs_unsynced_point(const struct crash_params *p, const struct cs_star
 }
 
 /* What a counting pass found: the calls that change the disk, and of
- * them the directory fsyncs and the fdatasyncs. */
+ * them the directory fsyncs, the fdatasyncs and the syncfs_fd calls. */
 struct cs_counts {
-    uint64_t calls, dirsyncs, fsyncs;
+    uint64_t calls, dirsyncs, fsyncs, syncfss;
 };
 
 /* A counting pass: the single-threaded workload from start, its store
@@ -1107,6 +1114,7 @@ static int cs_count(const struct crash_params *p, const struct cs_start *start, 
     out->calls = io_fault_kill_count(io, IO_KILL_ANY);
     out->dirsyncs = io_fault_calls(io, IO_FAULT_BIT(IO_FK_FSYNC_DIR));
     out->fsyncs = io_fault_calls(io, IO_FAULT_BIT(IO_FK_FDATASYNC));
+    out->syncfss = io_fault_calls(io, IO_FAULT_BIT(IO_FK_SYNCFS));
     io->destroy(io);
     crash_hist_free(&h);
     if (w.errors == 0)
@@ -1291,7 +1299,7 @@ int crash_run_sim(const struct crash_params *p, struct crash_stats *st)
         }
         if (p->only_point < 0) {
             cs_dirfails(p, &start, r, rseed, ops, n.dirsyncs, st, &checks);
-            cs_syncfails(p, &start, r, rseed, ops, n.fsyncs, st, &checks);
+            cs_syncfails(p, &start, r, rseed, ops, n.fsyncs, n.syncfss, st, &checks);
             /* The unsynced session's calls, counted alike; an eighth as
              * many points as the power-loss points. */
             uint64_t explored = sample ? p->max_points : npoints;

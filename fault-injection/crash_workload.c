@@ -595,6 +595,9 @@ int crash_workload_run(struct crash_workload *w)
     unsigned ckpt_logs = (unsigned)((w->seed >> 8) % 4);
     if (ckpt_logs)
         store_set_checkpoint_logs(w->store, ckpt_logs);
+    /* Half the seeds make every checkpoint one syncfs (journal.c J-11). */
+    if ((w->seed >> 10) & 1)
+        store_set_checkpoint_syncfs(w->store, 1);
     w->errors = 0;
     w->first_error = 0;
     w->first_msg[0] = '\0';

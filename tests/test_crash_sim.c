@@ -1568,6 +1568,159 @@ static void a_round_checkpoints_at_the_bound_of_logs(void **state)
     assert_int_equal(st.rec_hw_rolled, 2);
 }
 
+/* tc_journal_only_session with checkpoints of 2 logs or more made by one
+ * syncfs (J-11), then such a checkpoint (dropped: its syncfs does
+ * nothing). The checkpoint syncs no log itself. */
+static sxp_store *tc_syncfs_checkpoint(struct tc *t, int drop)
+{
+    struct sxp_err err;
+    sxp_store *s = tc_journal_only_session(t);
+    store_set_checkpoint_syncfs(s, 2);
+    uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+    uint64_t ds0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC));
+    if (drop)
+        io_fault_set_drop(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+    assert_int_equal(store_checkpoint(s, &err), 0);
+    io_fault_set_drop(t->io, 0);
+    assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, 1);
+    /* LOCK's list and the new header; no log. */
+    assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC)) - ds0, 2);
+    assert_int_equal(tc_journal_records(t), 0);
+    return s;
+}
+
+/* J-11: a checkpoint that syncs its logs with one syncfs keeps them
+ * through a power loss, though the journal no longer holds their lines. */
+static void a_checkpoint_by_syncfs_keeps_its_logs_through_a_power_loss(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_stats st;
+    tc_die_and_lose_power(t, tc_syncfs_checkpoint(t, 0));
+    tc_abc_recovered(t, &st);
+    assert_int_equal(st.rec_hw_rolled, 2);
+}
+
+/* The same checkpoint with its syncfs taken away loses both appends at the
+ * power loss: the syncfs is what the test above relies on. */
+static void a_checkpoint_without_its_syncfs_loses_the_logs(void **state)
+{
+    struct tc *t = *state;
+    tc_die_and_lose_power(t, tc_syncfs_checkpoint(t, 1));
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 1);
+    assert_int_equal(tc_count(s, "b"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* J-11's bound: a checkpoint of JOURNAL_SYNCFS_LOGS logs makes one syncfs
+ * and syncs no log, one of a log fewer syncs each log; with
+ * sxp_options.sync_each_log it syncs each log at any count. The appends
+ * outlive a power loss all the same. */
+static void a_checkpoint_syncs_the_filesystem_from_its_bound_of_logs(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    struct {
+        int each, nlogs;
+        uint64_t syncfs;
+    } cases[] = {
+        {0, JOURNAL_SYNCFS_LOGS, 1},
+        {0, JOURNAL_SYNCFS_LOGS - 1, 0},
+        {1, JOURNAL_SYNCFS_LOGS, 0},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct sxp_options o;
+        char name[16];
+        tc_options(&o);
+        o.sync_each_log = cases[c].each;
+        sxp_store *s = tc_open_with(t, &o);
+        for (int i = 0; i < cases[c].nlogs; i++) {
+            snprintf(name, sizeof(name), "c%zu-%d", c, i);
+            assert_int_equal(tc_append(s, name, 1), 0);
+        }
+        uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+        uint64_t ds0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC));
+        assert_int_equal(store_checkpoint(s, &err), 0);
+        uint64_t syncfs = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0;
+        uint64_t fdatasyncs = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC)) - ds0;
+        assert_int_equal(syncfs, cases[c].syncfs);
+        /* LOCK's list and the new header, and each log unless syncfs. */
+        assert_int_equal(fdatasyncs, 2 + (syncfs ? 0 : (uint64_t)cases[c].nlogs));
+        tc_die_and_lose_power(t, s);
+        s = tc_open(t);
+        for (int i = 0; i < cases[c].nlogs; i++) {
+            snprintf(name, sizeof(name), "c%zu-%d", c, i);
+            tc_hw_is(s, name, 1);
+        }
+        assert_int_equal(sxp_store_close(s), 0);
+    }
+}
+
+/* A checkpoint's syncfs fails, and the disk drops every file's pending
+ * writes (io_sim.c, a failed syncfs). */
+static void tc_drop_failed_checkpoint_syncfs(void *arg, enum io_fault_kind kind, int when,
+                                             uint64_t n, const char *path, int res)
+{
+    struct tc *t = arg;
+    (void)n;
+    (void)path;
+    if (kind == IO_FK_SYNCFS && when == 1 && res < 0)
+        assert_int_equal(io_sim_fs_sync_failed(t->sim, TC_STORE, IO_SIM_SYNCFAIL_DROP, 1),
+                         IO_SIM_SYNCFAIL_DROP);
+}
+
+/* J-11: a failed syncfs is a failed fdatasync of every log of the
+ * checkpoint. The checkpoint fails and keeps the records; "a" and "b"
+ * refuse appends until the store is reopened, while "c" takes them; after
+ * a power loss (with the same page cache first, killed: once) the open
+ * writes the records back, and every acknowledged event is there. */
+static void tc_failed_checkpoint_syncfs(struct tc *t, int kill_first)
+{
+    struct sxp_err err;
+    sxp_store *s = tc_journal_only_session(t);
+    store_set_checkpoint_syncfs(s, 2);
+    io_fault_set_hook(t->io, tc_drop_failed_checkpoint_syncfs, t);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_SYNCFS, 1, -EIO, 0), 0);
+    assert_int_equal(store_checkpoint(s, &err), -EIO);
+    assert_non_null(strstr(err.msg, "syncfs"));
+    assert_int_equal(io_fault_injected(t->io), 1);
+    io_fault_clear(t->io);
+    io_fault_set_hook(t->io, NULL, NULL);
+    assert_int_equal(tc_journal_records(t), 2);
+    assert_int_equal(tc_append(s, "a", 3), -EIO);
+    assert_int_equal(tc_append(s, "b", 3), -EIO);
+    assert_int_equal(tc_append(s, "c", 2), 0);
+    assert_int_equal(store_checkpoint(s, &err), -EIO); /* never voids them */
+    assert_int_equal(tc_journal_records(t), 2);
+    if (kill_first) {
+        store_abandon(s);
+        io_sim_kill(t->sim); /* the page cache stays */
+        io_sim_restart(t->sim);
+        s = tc_open(t);
+        assert_int_equal(tc_journal_records(t), 0);
+        assert_int_equal(tc_append(s, "a", 3), 0);
+    }
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    tc_hw_is(s, "a", kill_first ? 3 : 2);
+    tc_hw_is(s, "b", 2);
+    tc_hw_is(s, "c", 2);
+    assert_int_equal(tc_count(s, "a"), kill_first ? 3 : 2);
+    assert_int_equal(tc_count(s, "b"), 2);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+static void a_failed_checkpoint_syncfs_fails_its_logs_until_reopened(void **state)
+{
+    tc_failed_checkpoint_syncfs(*state, 0);
+}
+
+static void a_failed_checkpoint_syncfs_then_a_kill_keeps_every_event(void **state)
+{
+    tc_failed_checkpoint_syncfs(*state, 1);
+}
+
 /* PRE-ZEROING (commit.c): a busy log's zeros ahead, and the journal's,
  * are only a speed-up. When their write finds no room, the appends whose
  * lines were written are synced without them and acknowledged; the part
@@ -3078,6 +3231,11 @@ int main(void)
         T(a_log_written_outside_the_journal_is_listed_first),
         T(a_checkpoint_lists_the_logs_it_takes_from_the_journal),
         T(a_round_checkpoints_at_the_bound_of_logs),
+        T(a_checkpoint_by_syncfs_keeps_its_logs_through_a_power_loss),
+        T(a_checkpoint_without_its_syncfs_loses_the_logs),
+        T(a_checkpoint_syncs_the_filesystem_from_its_bound_of_logs),
+        T(a_failed_checkpoint_syncfs_fails_its_logs_until_reopened),
+        T(a_failed_checkpoint_syncfs_then_a_kill_keeps_every_event),
         T(a_failed_checkpoint_in_a_round_fails_none_of_its_appends),
         T(a_record_past_the_end_of_its_log_is_refused),
         T(a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it),
