@@ -7,10 +7,12 @@
 
 #include "layout.h"
 
-/* One chunk of at most SEQFILE_CHUNK items. */
+/* One chunk of at most SEQFILE_CHUNK items; by_fs: synced by one syncfs
+ * through fs_fd. */
 static int seqfile_chunk(struct sxp_io *io, const char *dir, struct seqfile_item *v, size_t n,
-                         int sync, uint64_t *synced)
+                         int sync, int fs_fd, uint64_t *synced)
 {
+    int by_fs = sync && fs_fd >= 0;
     struct io_wsync w[SEQFILE_CHUNK];
     char tmp[SEQFILE_CHUNK][PATH_MAX];
     char text[SEQFILE_CHUNK][LAYOUT_SEQ_MAX_TEXT];
@@ -29,11 +31,15 @@ static int seqfile_chunk(struct sxp_io *io, const char *dir, struct seqfile_item
             goto cleanup;
         }
         opened++;
-        w[i] = (struct io_wsync){.fd = fd, .buf = text[i], .len = len, .sync = sync};
+        w[i] = (struct io_wsync){.fd = fd, .buf = text[i], .len = len, .sync = sync && !by_fs};
     }
     rc = io->write_sync(io, w, n);
-    if (sync)
+    if (sync && !by_fs)
         *synced += n;
+    if (!rc && by_fs) {
+        rc = io->syncfs_fd(io, fs_fd);
+        *synced += 1;
+    }
 cleanup:
     for (size_t i = 0; i < opened; i++) {
         int crc = io->close(io, w[i].fd);
@@ -52,13 +58,13 @@ cleanup:
 }
 
 int seqfile_write_many(struct sxp_io *io, const char *dir, struct seqfile_item *v, size_t n,
-                       int sync, uint64_t *out_synced)
+                       int sync, int fs_fd, uint64_t *out_synced)
 {
     uint64_t synced = 0;
     int rc = 0;
     for (size_t at = 0; at < n && !rc; at += SEQFILE_CHUNK) {
         size_t k = n - at < SEQFILE_CHUNK ? n - at : SEQFILE_CHUNK;
-        rc = seqfile_chunk(io, dir, v + at, k, sync, &synced);
+        rc = seqfile_chunk(io, dir, v + at, k, sync, fs_fd, &synced);
     }
     if (out_synced)
         *out_synced = synced;

@@ -23,11 +23,14 @@ struct seqfile_item {
 /* Replaces each item's file atomically, SEQFILE_CHUNK at a time: temp
  * files in dir are created, written and (when sync) fdatasynced in one
  * write_sync, closed, then renamed over their paths, so a .seq never names
- * unsynced bytes. dir is NOT fsynced: the caller fsyncs it once after all
- * (IO-4), and until then a power loss may undo some renames. Stops at the
- * first failure, removing the temp files it did not rename. Returns 0 or
- * that -errno; *out_synced (may be NULL) counts the fdatasyncs done. */
+ * unsynced bytes. With fs_fd >= 0 each chunk is written without syncs
+ * and made durable by one syncfs through fs_fd instead, a descriptor held
+ * since the store's open (journal.c J-11 says why). dir is NOT fsynced:
+ * the caller fsyncs it once after all (IO-4), and until then a power loss
+ * may undo some renames. Stops at the first failure, removing the temp
+ * files it did not rename. Returns 0 or that -errno; *out_synced (may be
+ * NULL) counts the fdatasyncs and syncfs calls done. */
 SXP_MUST_CHECK int seqfile_write_many(struct sxp_io *io, const char *dir, struct seqfile_item *v,
-                                      size_t n, int sync, uint64_t *out_synced);
+                                      size_t n, int sync, int fs_fd, uint64_t *out_synced);
 
 #endif

@@ -684,8 +684,10 @@ static int streams_flush_chunk(sxp_store *s, struct stream **sts, size_t n)
             return -ENAMETOOLONG;
         v[i] = (struct seqfile_item){.path = path[i], .value = sts[i]->hw};
     }
-    int rc =
-        seqfile_write_many(s->io, s->streams_dir, v, n, s->opt.sync == SXP_SYNC_ALWAYS, &synced);
+    /* A chunk is synced as a checkpoint of as many logs is (J-11). */
+    int fs_fd = n >= s->j_syncfs_logs ? s->j_fd : -1;
+    int rc = seqfile_write_many(s->io, s->streams_dir, v, n, s->opt.sync == SXP_SYNC_ALWAYS, fs_fd,
+                                &synced);
     s->st_syncs += synced;
     for (size_t i = 0; i < n; i++)
         if (v[i].done) {

@@ -155,7 +155,8 @@ struct sxp_options {
     unsigned max_open_files; /* log descriptors kept open; 0: a safe default */
     int quiet;               /* 1: no notices on stderr (recovery, fallback) */
     int sync_each_log;       /* 1: a journal checkpoint fdatasyncs each of its
-                                logs; 0: one syncfs(2) serves 64 or more
+                                logs, the close each .seq file; 0: one
+                                syncfs(2) serves 64 or more
                                 (docs/durability.md, on a filesystem that
                                 other programs write much to) */
 };

@@ -797,7 +797,7 @@ static int recover_write_seqs(struct recover_ctx *c, struct sxp_err *err)
         at += len;
         js[n++] = j;
     }
-    rc = n ? seqfile_write_many(c->io, c->streams_dir, v, n, c->sync, NULL) : 0;
+    rc = n ? seqfile_write_many(c->io, c->streams_dir, v, n, c->sync, -1, NULL) : 0;
     /* R-4b: the same fsync of streams/ makes the unlinks durable. */
     for (size_t i = 0; i < c->njobs && rc == 0; i++) {
         struct recover_job *j = &c->jobs[i];

@@ -1656,6 +1656,53 @@ static void a_checkpoint_syncs_the_filesystem_from_its_bound_of_logs(void **stat
     }
 }
 
+/* J-11 at the close: the .seq files of a chunk are written without syncs
+ * and made durable by one syncfs before their renames. After a power loss
+ * the store opens clean (no recovery) with both marks; with that syncfs
+ * taken away the renames outlive the power loss and the marks do not. */
+static void tc_close_syncs_seq_files_by_syncfs(struct tc *t, int drop)
+{
+    struct sxp_err err;
+    struct sxp_stats st;
+    sxp_store *s = tc_journal_only_session(t);
+    store_set_checkpoint_syncfs(s, 1);
+    assert_int_equal(store_checkpoint(s, &err), 0); /* the logs, by one syncfs */
+    uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+    uint64_t ds0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC));
+    if (drop)
+        io_fault_set_drop(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+    assert_int_equal(sxp_store_close(s), 0);
+    io_fault_set_drop(t->io, 0);
+    assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, 1);
+    /* The journal's cut and LOCK's clean mark: no .seq. */
+    assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC)) - ds0, 2);
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+    if (drop) {
+        assert_int_equal(tc_size(t, "streams/61.seq"), 0);
+        assert_int_equal(tc_size(t, "streams/62.seq"), 0);
+        return;
+    }
+    assert_int_equal(tc_size(t, "streams/61.seq"), 1);
+    s = tc_open(t);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 0);
+    tc_hw_is(s, "a", 2);
+    tc_hw_is(s, "b", 2);
+    tc_hw_is(s, "c", 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+static void a_close_syncs_its_seq_files_with_one_syncfs(void **state)
+{
+    tc_close_syncs_seq_files_by_syncfs(*state, 0);
+}
+
+static void a_close_without_its_seq_syncfs_loses_the_marks(void **state)
+{
+    tc_close_syncs_seq_files_by_syncfs(*state, 1);
+}
+
 /* A checkpoint's syncfs fails, and the disk drops every file's pending
  * writes (io_sim.c, a failed syncfs). */
 static void tc_drop_failed_checkpoint_syncfs(void *arg, enum io_fault_kind kind, int when,
@@ -3234,6 +3281,8 @@ int main(void)
         T(a_checkpoint_by_syncfs_keeps_its_logs_through_a_power_loss),
         T(a_checkpoint_without_its_syncfs_loses_the_logs),
         T(a_checkpoint_syncs_the_filesystem_from_its_bound_of_logs),
+        T(a_close_syncs_its_seq_files_with_one_syncfs),
+        T(a_close_without_its_seq_syncfs_loses_the_marks),
         T(a_failed_checkpoint_syncfs_fails_its_logs_until_reopened),
         T(a_failed_checkpoint_syncfs_then_a_kill_keeps_every_event),
         T(a_failed_checkpoint_in_a_round_fails_none_of_its_appends),
