@@ -79,6 +79,15 @@ static char *tsim_get(struct sxp_io *io, const char *path, size_t *out_len)
     return buf;
 }
 
+/* path reads as want. */
+static void tsim_expect(struct sxp_io *io, const char *path, const char *want)
+{
+    char *got = tsim_get(io, path, NULL);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
 static void tsim_crash(struct sxp_io *io, uint64_t seed, enum io_sim_mode mode)
 {
     io_sim_crash(io, seed, mode);
@@ -202,14 +211,8 @@ static void syncfs_makes_every_file_and_name_durable(void **state)
     assert_int_equal(io->syncfs(io, "/d"), 0);
     tsim_put(io, "/d/c", "later", 0, 0); /* after it: not covered */
     tsim_crash(io, 1, IO_SIM_LOSE_ALL);
-    char *got = tsim_get(io, "/d/a", NULL);
-    assert_non_null(got);
-    assert_string_equal(got, "new");
-    free(got);
-    got = tsim_get(io, "/d/sub/b", NULL);
-    assert_non_null(got);
-    assert_string_equal(got, "bee");
-    free(got);
+    tsim_expect(io, "/d/a", "new");
+    tsim_expect(io, "/d/sub/b", "bee");
     assert_null(tsim_get(io, "/d/c", NULL));
 }
 
@@ -231,14 +234,8 @@ static void syncfs_fd_syncs_every_file_through_any_descriptor(void **state)
     io_sim_crash(io, 1, IO_SIM_LOSE_ALL);
     assert_int_equal(io->syncfs_fd(io, fd), -EIO);
     io_sim_restart(io);
-    char *got = tsim_get(io, "/d/a", NULL);
-    assert_non_null(got);
-    assert_string_equal(got, "ay");
-    free(got);
-    got = tsim_get(io, "/d/b", NULL);
-    assert_non_null(got);
-    assert_string_equal(got, "bee");
-    free(got);
+    tsim_expect(io, "/d/a", "ay");
+    tsim_expect(io, "/d/b", "bee");
 }
 
 static void mkdir_not_dir_synced_vanishes_with_its_files(void **state)
