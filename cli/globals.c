@@ -72,6 +72,14 @@ static int cli_globals_set_io(struct cli_global *g, const char *v)
     return 0;
 }
 
+static int cli_globals_set_sync_each_log(struct cli_global *g, const char *v)
+{
+    (void)v;
+    g->opts.sync_each_log = 1;
+    cli_globals_store_opt(g, "--sync-each-log");
+    return 0;
+}
+
 static int cli_globals_set_read_only(struct cli_global *g, const char *v)
 {
     (void)v;
@@ -94,6 +102,8 @@ static const struct cli_globals_opt cli_globals_table[] = {
      "always: durable before ack (default);\nnone: survives a process kill only"},
     {"io", 0, "auto|uring|sync", CLI_GLOBALS_SET, cli_globals_set_io,
      "disk access: io_uring when available (default),\nio_uring or fail, plain syscalls"},
+    {"sync-each-log", 0, NULL, CLI_GLOBALS_SET, cli_globals_set_sync_each_log,
+     "fdatasync each log at a checkpoint, never\nsyncfs the filesystem (one others write to)"},
     {"read-only", 0, NULL, CLI_GLOBALS_SET, cli_globals_set_read_only,
      "no lock, no recovery; every write fails"},
     {"verbose", 'v', NULL, CLI_GLOBALS_SET, cli_globals_set_verbose,

@@ -587,6 +587,35 @@ OUT=$(cat "$T/answers")
     fail "serve --stdio: (sxp/stat 1) is an arity error, ( sxp/stat) is (sxp/stat)"
 pass "serve --stdio: (sxp/stat 1) is an arity error and ( sxp/stat) is (sxp/stat)"
 
+# --sync-each-log: 64 streams appended through the journal, then a truncate,
+# which checkpoints them first: one syncfs by default, 64 fdatasyncs with
+# the option (journal.c J-11), which (sxp/stat)'s fsyncs count.
+each_log_fsyncs() { # $1: the store, then global options; sets FS
+    local dir=$1
+    shift
+    {
+        for i in $(seq 1 64); do printf '(persist/append "e%d" {:seq 1})\n' "$i"; done
+        printf '%s\n' '(persist/append "e1" {:seq 2})' '(persist/truncate "e1" 1)' '(sxp/stat)'
+    } | "$SXP" --dir "$dir" "$@" serve --stdio >"$T/answers"
+    mapfile -t A <"$T/answers"
+    [ "${#A[@]}" = 67 ] && [ "${A[65]}" = "(ok nil)" ] || {
+        OUT=$(cat "$T/answers")
+        fail "serve: 64 appends, a truncate and (sxp/stat) ($*)"
+    }
+    [[ "${A[66]}" =~ :fsyncs\ ([0-9]+) ]] || fail "(sxp/stat) has :fsyncs ($*)"
+    FS=${BASH_REMATCH[1]}
+}
+each_log_fsyncs "$T/each1"
+FS_ONE=$FS
+each_log_fsyncs "$T/each2" --sync-each-log
+FS_EACH=$FS
+[ "$FS_EACH" -ge $((FS_ONE + 60)) ] ||
+    fail "--sync-each-log: the checkpoint of 64 logs fdatasyncs each ($FS_EACH fsyncs, $FS_ONE without)"
+pass "--sync-each-log: a checkpoint of 64 logs syncs each one ($FS_EACH fsyncs, $FS_ONE with one syncfs)"
+run --sync-each-log op --socket "$T/nosock" '(persist/streams)'
+[ "$RC" = 2 ] && [[ "$ERR" == *"--sync-each-log"* ]] || fail "--sync-each-log does not go with --socket"
+pass "--sync-each-log is a usage error with op --socket"
+
 # ---- the lock: one read-write process per store --------------------------------
 
 BEFORE=$(snap)
