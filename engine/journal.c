@@ -52,17 +52,23 @@
  *        the same write_sync, and are written while the journal syncs: a
  *        crash in between leaves lines no synced record holds, at the end
  *        of a log that recovery scans (R-2), which cuts or keeps them as it
- *        does any log's unsynced tail. A CHECKPOINT fdatasyncs every log with such
- *        bytes (or syncs them all at once, J-11), puts those logs on the dirty list with one sync
- * of LOCK (their .seq files still lag behind them), then writes a new header with GEN + 1 and
- * fdatasyncs it: that empties the journal (J-3). A checkpoint runs when the journal passes
- * JOURNAL_CKPT_BYTES or JOURNAL_CKPT_LOGS logs (s->j_ckpt_logs, which tests and the crash harness
- * lower: store.h), before a truncate rewrites a log that has records (truncate.c), and at a clean
- * close, which also cuts the file back to its header. J-6  REPLAY. Recovery (recovery/recover.c)
- * writes each valid record's payload at its offset in its log, in journal order, fdatasyncs those
- * logs (JOURNAL_SYNC_CHUNK at once, which io_uring runs in parallel; with no more logs open at once
- * than a quarter of RLIMIT_NOFILE, syncing and closing them to open more), makes LOCK forget its
- * dirty list (a recovery cut short after this point must read every log: the list may not name the
+ *        does any log's unsynced tail. A CHECKPOINT fdatasyncs every
+ *        log with such bytes (or syncs them all at once, J-11), puts
+ *        those logs on the dirty list with one sync of LOCK (their .seq
+ *        files still lag behind them), then writes a new header with
+ *        GEN + 1 and fdatasyncs it: that empties the journal (J-3). A
+ *        checkpoint runs when the journal passes JOURNAL_CKPT_BYTES or
+ *        JOURNAL_CKPT_LOGS logs (s->j_ckpt_logs, which tests and the crash
+ *        harness lower: store.h), before a truncate rewrites a log that has
+ *        records (truncate.c), and at a clean close, which also cuts the
+ *        file back to its header.
+ *   J-6  REPLAY. Recovery (recovery/recover.c) writes each valid record's
+ *        payload at its offset in its log, in journal order, fdatasyncs
+ *        those logs (JOURNAL_SYNC_CHUNK at once, which io_uring runs in
+ *        parallel; with no more logs open at once than a quarter of
+ *        RLIMIT_NOFILE, syncing and closing them to open more), makes LOCK
+ *        forget its dirty list (a recovery cut short
+ *        after this point must read every log: the list may not name the
  *        records' logs), empties the journal only once all of that is
  *        synced, and only then scans the logs, those the records named
  *        among them. Writing the same bytes
@@ -129,7 +135,9 @@
  *        stays dead until the store is reopened (revive.c RV-1), and the
  *        header is not rewritten, so the next open writes the records
  *        back (J-6). An error that was another file's costs those
- *        streams a reopen, nothing acknowledged.
+ *        streams a reopen, nothing acknowledged. A clean close writes its
+ *        .seq files the same way, one syncfs per chunk of them before
+ *        their renames (streams.c, seqfile.h).
  */
 #include "journal.h"
 
