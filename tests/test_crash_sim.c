@@ -1731,6 +1731,12 @@ static void tc_failed_checkpoint_syncfs(struct tc *t, int kill_first)
     assert_int_equal(store_checkpoint(s, &err), -EIO);
     assert_non_null(strstr(err.msg, "syncfs"));
     assert_int_equal(io_fault_injected(t->io), 1);
+    /* Through JOURNAL's descriptor, held since the open (J-11). */
+    enum io_fault_kind k;
+    char path[512];
+    assert_int_equal(io_fault_last_injected(t->io, &k, path, sizeof(path)), 0);
+    assert_int_equal(k, IO_FK_SYNCFS);
+    assert_string_equal(path + strlen(path) - 8, "/JOURNAL");
     io_fault_clear(t->io);
     io_fault_set_hook(t->io, NULL, NULL);
     assert_int_equal(tc_journal_records(t), 2);
