@@ -52,7 +52,9 @@
  *         log's last whole valid line (bytes after the last LF skipped), as
  *         a read-write open would take it (ST-8): a .seq that lags its log
  *         (a live writer's, a crashed session's) is not what last-seq says.
- *         A damaged last line leaves the .seq's mark (streams.c).
+ *         Damaged lines at the end are passed over to the last valid line
+ *         before them, whose events a read shows before it reports the
+ *         damage (streams.c).
  */
 #ifndef SXP_STORE_INT_H
 #define SXP_STORE_INT_H

@@ -106,8 +106,11 @@ static void streams_adopt_fd(sxp_store *s, struct stream *st, int fd);
  *   crashed session's lag behind its log until recovery rolls them
  *   forward, yet the events a read shows are there. Bytes after the last
  *   LF (a line being written, a torn tail, a live writer's zeros:
- *   commit.c PRE-ZEROING) are skipped, as a read skips them; a damaged
- *   last line leaves the .seq's mark, and a read reports the damage. */
+ *   commit.c PRE-ZEROING) are skipped, as a read skips them, and so are
+ *   damaged lines at the end (a crash's torn tail with zeros and a
+ *   trailer, which only recovery cuts): the last valid line before them
+ *   counts, since a read shows the events up to the damage, then reports
+ *   it. */
 static int streams_load_tail(sxp_store *s, struct stream *st, int fd, uint64_t size, int read_only,
                              struct sxp_err *err)
 {
@@ -116,7 +119,7 @@ static int streams_load_tail(sxp_store *s, struct stream *st, int fd, uint64_t s
     int64_t seq;
     uint64_t at;
     int rc = log_tail(s->io, fd, size, &ts, &seq, &at);
-    if (rc == 0 && read_only && ts == LT_TORN)
+    while (rc == 0 && read_only && (ts == LT_TORN || ts == LT_DAMAGED) && at > 0)
         rc = log_tail(s->io, fd, at, &ts, &seq, &at);
     if (rc)
         return err_set(err, rc, "stream %s: reading the end of its log: %s", streams_label(st, q),

@@ -25,7 +25,7 @@
  *         never submitted, nothing an acknowledged truncate removed (G-1..
  *         G-3); last-seq is the higher of the .seq file's mark, which
  *         recovery has not rolled forward yet, and the seq of the log's
- *         last whole line (engine ST-9): never above what was submitted
+ *         last whole valid line (engine ST-9): never above what was submitted
  *         nor below the baseline's; keys and blobs are held to G-5 and G-6 as after
  *         recovery (they are replaced atomically; recovery reads neither).
  * Violations count in the verdict (an acknowledged op the open cannot show
