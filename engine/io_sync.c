@@ -124,16 +124,22 @@ int io_posix_pwrite(struct sxp_io *io, int fd, const void *buf, size_t len, uint
     return 0;
 }
 
+/* sync(fd), one of fdatasync, fsync and syncfs, tried again on EINTR:
+ * EINTR is not a writeback error (the kernel has not consumed one), so
+ * trying again cannot hide a lost page (IO-5). */
+static int io_posix_sync_call(int (*sync)(int), int fd)
+{
+    int rc;
+    do {
+        rc = sync(fd);
+    } while (rc < 0 && errno == EINTR);
+    return rc < 0 ? -errno : 0;
+}
+
 int io_posix_fdatasync(struct sxp_io *io, int fd)
 {
     (void)io;
-    /* EINTR is not a writeback error (the kernel has not consumed one), so
-     * trying again cannot hide a lost page (IO-5). */
-    int rc;
-    do {
-        rc = fdatasync(fd);
-    } while (rc < 0 && errno == EINTR);
-    return rc < 0 ? -errno : 0;
+    return io_posix_sync_call(fdatasync, fd);
 }
 
 int io_posix_ftruncate(struct sxp_io *io, int fd, uint64_t len)
@@ -214,11 +220,7 @@ int io_posix_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
 int io_posix_syncfs_fd(struct sxp_io *io, int fd)
 {
     (void)io;
-    int rc;
-    do {
-        rc = syncfs(fd);
-    } while (rc < 0 && errno == EINTR);
-    return rc < 0 ? -errno : 0;
+    return io_posix_sync_call(syncfs, fd);
 }
 
 /* fsync(2) (whole_fs 0) or syncfs(2) of the directory at dir. */
@@ -227,15 +229,7 @@ static int io_posix_dir_sync(struct sxp_io *io, const char *dir, int whole_fs)
     int fd = io_posix_open(io, dir, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0)
         return fd;
-    int rc = 0;
-    if (whole_fs) {
-        rc = io_posix_syncfs_fd(io, fd);
-    } else {
-        do {
-            rc = fsync(fd);
-        } while (rc < 0 && errno == EINTR);
-        rc = rc < 0 ? -errno : 0;
-    }
+    int rc = io_posix_sync_call(whole_fs ? syncfs : fsync, fd);
     int crc = io_posix_close(io, fd);
     return rc ? rc : crc;
 }
