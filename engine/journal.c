@@ -814,8 +814,9 @@ int journal_note_dirty(sxp_store *s, struct stream *st)
     return 0;
 }
 
-/* J-5: fdatasyncs each log the journal covers, JOURNAL_SYNC_CHUNK at once
- * (io_uring runs them in parallel). Under mu; returns the first failure. */
+/* J-5: fdatasyncs each live log the journal covers (journal_cut_dead took
+ * the dead ones), JOURNAL_SYNC_CHUNK at once (io_uring runs them in
+ * parallel). Under mu; returns the first failure. */
 static int journal_sync_each(sxp_store *s)
 {
     struct io_wsync w[JOURNAL_SYNC_CHUNK];
@@ -830,14 +831,8 @@ static int journal_sync_each(sxp_store *s)
         size_t n = 0;
         for (; at < s->j_ndirty && n < chunk; at++) {
             struct stream *st = s->j_dirty[at];
-            /* A log dead from a failed write is cut back and synced
-             * (revive.c RV-2, RV-3): all this checkpoint needs of it. */
-            if (st->dead && revive_cut(s, st) != 0) {
-                first = first ? first : st->dead;
-                continue;
-            }
             if (st->dead)
-                continue;
+                continue; /* journal_cut_dead's */
             int rc = streams_pin_fd(s, st, NULL);
             if (rc) {
                 first = first ? first : rc;
@@ -862,8 +857,10 @@ static int journal_sync_each(sxp_store *s)
     return first;
 }
 
-/* Cuts back each dead, revivable log the journal covers, as
- * journal_sync_each does. Under mu; returns the first failure. */
+/* A log dead from a failed write is cut back and synced (revive.c RV-2,
+ * RV-3): all a checkpoint needs of it. Cuts each such log the journal
+ * covers; under mu; returns the first failure (a dead log that cannot be
+ * cut, or stays dead for good, RV-1). */
 static int journal_cut_dead(sxp_store *s)
 {
     int first = 0;
@@ -879,18 +876,17 @@ static int journal_cut_dead(sxp_store *s)
  * mu; returns the first failure. */
 static int journal_syncfs_logs(sxp_store *s)
 {
-    int first = journal_cut_dead(s);
     int fd = s->j_fd;
     pthread_mutex_unlock(&s->mu);
     int rc = s->io->syncfs_fd(s->io, fd);
     pthread_mutex_lock(&s->mu);
     s->st_syncs++;
     if (rc == 0)
-        return first;
+        return 0;
     for (size_t i = 0; i < s->j_ndirty; i++)
         if (!s->j_dirty[i]->dead)
             streams_set_dead(s, s->j_dirty[i], rc); /* IO-5, for each */
-    return first ? first : rc;
+    return rc;
 }
 
 int journal_checkpoint(sxp_store *s, struct sxp_err *err)
@@ -904,7 +900,11 @@ int journal_checkpoint(sxp_store *s, struct sxp_err *err)
     if (s->j_ndirty == 0 && s->j_end == JOURNAL_HDR_LEN && !s->j_dead)
         return 0;
     int by_fs = sync && s->j_ndirty >= s->j_syncfs_logs;
-    first = !sync ? journal_cut_dead(s) : by_fs ? journal_syncfs_logs(s) : journal_sync_each(s);
+    first = journal_cut_dead(s);
+    if (sync) {
+        int rc = by_fs ? journal_syncfs_logs(s) : journal_sync_each(s);
+        first = first ? first : rc;
+    }
     if (first)
         return err_set(err, first, "checkpoint of %s/JOURNAL: %s failed: %s", s->root,
                        by_fs ? "the syncfs of its logs" : "a log's fdatasync", strerror(-first));
