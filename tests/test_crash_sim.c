@@ -1703,16 +1703,18 @@ static void a_close_without_its_seq_syncfs_loses_the_marks(void **state)
     tc_close_syncs_seq_files_by_syncfs(*state, 1);
 }
 
-/* A checkpoint's syncfs fails, and the disk drops every file's pending
- * writes (io_sim.c, a failed syncfs). */
-static void tc_drop_failed_checkpoint_syncfs(void *arg, enum io_fault_kind kind, int when,
-                                             uint64_t n, const char *path, int res)
+/* A failed syncfs whose writes the disk drops (io_sim.c, a failed
+ * syncfs): by path, which io_fault counts as an fsync_dir (lock_settle's,
+ * K-6), or through a descriptor (a checkpoint's, J-11, whose path is a
+ * file's: the disk is named by the store's). */
+static void tc_drop_failed_syncfs(void *arg, enum io_fault_kind kind, int when, uint64_t n,
+                                  const char *path, int res)
 {
     struct tc *t = arg;
     (void)n;
-    (void)path;
-    if (kind == IO_FK_SYNCFS && when == 1 && res < 0)
-        assert_int_equal(io_sim_fs_sync_failed(t->sim, TC_STORE, IO_SIM_SYNCFAIL_DROP, 1),
+    if ((kind == IO_FK_FSYNC_DIR || kind == IO_FK_SYNCFS) && when == 1 && res < 0)
+        assert_int_equal(io_sim_fs_sync_failed(t->sim, kind == IO_FK_SYNCFS ? TC_STORE : path,
+                                               IO_SIM_SYNCFAIL_DROP, 1),
                          IO_SIM_SYNCFAIL_DROP);
 }
 
@@ -1726,7 +1728,7 @@ static void tc_failed_checkpoint_syncfs(struct tc *t, int kill_first)
     struct sxp_err err;
     sxp_store *s = tc_journal_only_session(t);
     store_set_checkpoint_syncfs(s, 2);
-    io_fault_set_hook(t->io, tc_drop_failed_checkpoint_syncfs, t);
+    io_fault_set_hook(t->io, tc_drop_failed_syncfs, t);
     assert_int_equal(io_fault_fail_nth(t->io, IO_FK_SYNCFS, 1, -EIO, 0), 0);
     assert_int_equal(store_checkpoint(s, &err), -EIO);
     assert_non_null(strstr(err.msg, "syncfs"));
@@ -2476,19 +2478,6 @@ static void fsck_repairs_after_an_unsynced_session_make_it_durable(void **state)
     assert_int_equal(tc_kv_has(s, "k"), 1);
     assert_int_equal(tc_blob_has(s, "unsynced blob"), 1);
     assert_int_equal(sxp_store_close(s), 0);
-}
-
-/* A failed syncfs whose writes the disk drops (io_sim.c, a failed syncfs):
- * io_fault counts a syncfs as an fsync_dir, and the open's first one is
- * lock_settle's syncfs (K-6). */
-static void tc_drop_failed_syncfs(void *arg, enum io_fault_kind kind, int when, uint64_t n,
-                                  const char *path, int res)
-{
-    struct tc *t = arg;
-    (void)n;
-    if (kind == IO_FK_FSYNC_DIR && when == 1 && res < 0)
-        assert_int_equal(io_sim_fs_sync_failed(t->sim, path, IO_SIM_SYNCFAIL_DROP, 1),
-                         IO_SIM_SYNCFAIL_DROP);
 }
 
 /* K-6 after a failed syncfs: the syncing open that settles an unsynced
