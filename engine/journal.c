@@ -66,7 +66,8 @@
  *        payload at its offset in its log, in journal order, fdatasyncs
  *        those logs (JOURNAL_SYNC_CHUNK at once, which io_uring runs in
  *        parallel; with no more logs open at once than a quarter of
- *        RLIMIT_NOFILE, syncing and closing them to open more), makes LOCK
+ *        RLIMIT_NOFILE, syncing and closing them to open more), or, from
+ *        a bound of records, syncs them all by one syncfs (J-11), makes LOCK
  *        forget its dirty list (a recovery cut short
  *        after this point must read every log: the list may not name the
  *        records' logs), empties the journal only once all of that is
@@ -137,7 +138,9 @@
  *        back (J-6). An error that was another file's costs those
  *        streams a reopen, nothing acknowledged. A clean close writes its
  *        .seq files the same way, one syncfs per chunk of them before
- *        their renames (streams.c, seqfile.h).
+ *        their renames (streams.c, seqfile.h), and so does recovery with
+ *        what it writes back and keeps, through LOCK's descriptor
+ *        (recovery/recover.c R-8; J-6's replay, struct journal_syncfs).
  */
 #include "journal.h"
 
@@ -342,11 +345,13 @@ struct journal_logs {
     size_t n, cap;
     size_t nopen, max_open;
     int flags; /* for open(2): O_RDWR to write, O_RDONLY to look */
-    int sync;  /* fdatasync each log before it is closed */
+    int sync;  /* make each log durable: its own fdatasync, or fs_fd's */
+    int fs_fd; /* >= 0: no fdatasync per log; one syncfs through it (J-6) */
 };
 
-/* J-6: fdatasyncs (when ls->sync) the open logs, JOURNAL_SYNC_CHUNK at once
- * (io_uring runs them in parallel), and closes them. */
+/* J-6: fdatasyncs (when ls->sync, unless one syncfs is to come) the open
+ * logs, JOURNAL_SYNC_CHUNK at once (io_uring runs them in parallel), and
+ * closes them. */
 static int journal_flush_logs(struct sxp_io *io, struct journal_logs *ls, struct sxp_err *err)
 {
     struct io_wsync w[JOURNAL_SYNC_CHUNK];
@@ -359,7 +364,7 @@ static int journal_flush_logs(struct sxp_io *io, struct journal_logs *ls, struct
         }
         if (n == 0 || (n < JOURNAL_SYNC_CHUNK && i < ls->n))
             continue;
-        if (ls->sync && io->write_sync(io, w, n) != 0)
+        if (ls->sync && ls->fs_fd < 0 && io->write_sync(io, w, n) != 0)
             for (size_t k = 0; k < n; k++)
                 if (w[k].res)
                     return err_set(err, w[k].res, "fdatasync streams/%s.log: %s", ls->v[at[k]].hex,
@@ -551,13 +556,15 @@ static int journal_written_list(const struct journal_logs *ls, struct journal_wr
 }
 
 static int journal_replay_in(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
-                             journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
+                             const struct journal_syncfs *fs, journal_orphan_fn orphan, void *arg,
+                             struct journal_replay_report *out,
                              struct journal_written_list *written, struct sxp_err *err)
 {
     char path[PATH_MAX];
     char *buf = NULL;
     size_t len = 0;
-    struct journal_logs ls = {.flags = apply ? O_RDWR : O_RDONLY, .sync = apply && sync};
+    struct journal_logs ls = {
+        .flags = apply ? O_RDWR : O_RDONLY, .sync = apply && sync, .fs_fd = -1};
     ls.max_open = io_fd_share(4, 16, JOURNAL_SYNC_CHUNK, JOURNAL_SYNC_CHUNK);
     uint64_t gen;
     int rc;
@@ -593,13 +600,17 @@ static int journal_replay_in(struct sxp_io *io, const char *root, int sync, int 
     }
 
     /* J-9 first, so that a refusal writes nothing. */
-    size_t at = JOURNAL_HDR_LEN, n;
-    struct journal_rec r, prev;
+    size_t at = JOURNAL_HDR_LEN, n, nrec = 0;
+    struct journal_rec r, prev = {0};
     int have_prev = 0;
     for (; (n = journal_record_parse(buf + at, len - at, version, gen, &r)) != 0; at += n) {
         prev = r;
         have_prev = 1;
+        nrec++;
     }
+    /* J-6: enough records for one syncfs to be worth its cost. */
+    if (ls.sync && fs && fs->fd >= 0 && nrec >= fs->min_records)
+        ls.fs_fd = fs->fd;
     size_t later = journal_damage(buf, len, at, version, gen, have_prev ? &prev : NULL);
     if (later) {
         out->damaged_at = at;
@@ -676,6 +687,14 @@ static int journal_replay_in(struct sxp_io *io, const char *root, int sync, int 
             ls.v[i].size = r.off + r.len;
     }
     rc = journal_flush_logs(io, &ls, err);
+    if (rc == 0 && ls.fs_fd >= 0 && out->records) {
+        rc = io->syncfs_fd(io, ls.fs_fd);
+        if (rc)
+            err_set(err, rc, "syncfs of the %zu logs %s/JOURNAL wrote: %s", ls.n, root,
+                    strerror(-rc));
+        else
+            out->by_syncfs = 1;
+    }
     if (rc)
         goto out;
     /* J-6: the records' logs may be on no dirty list (J-5: the checkpoint
@@ -705,16 +724,16 @@ int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int
                    journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
                    struct sxp_err *err)
 {
-    return journal_replay_in(io, root, sync, apply, lock_fd, orphan, arg, out, NULL, err);
+    return journal_replay_in(io, root, sync, apply, lock_fd, NULL, orphan, arg, out, NULL, err);
 }
 
 int journal_replay_written(struct sxp_io *io, const char *root, int lock_fd,
-                           struct journal_replay_report *out, struct journal_written_list *written,
-                           struct sxp_err *err)
+                           const struct journal_syncfs *fs, struct journal_replay_report *out,
+                           struct journal_written_list *written, struct sxp_err *err)
 {
     written->v = NULL;
     written->n = 0;
-    return journal_replay_in(io, root, 1, 1, lock_fd, NULL, NULL, out, written, err);
+    return journal_replay_in(io, root, 1, 1, lock_fd, fs, NULL, NULL, out, written, err);
 }
 
 int journal_reset_damaged(struct sxp_io *io, const char *root, int sync, struct sxp_err *err)

@@ -55,6 +55,7 @@ struct journal_replay_report {
     /* J-8: the header does not check and bytes other than zeros follow
      * it; damaged_len is then the file's size, and no record is read. */
     int header_damaged;
+    int by_syncfs; /* J-6: the logs were made durable by one syncfs */
 };
 
 /* A record that cannot be written back (J-6): its log is missing (or a
@@ -105,12 +106,20 @@ const struct journal_written *journal_written_find(const struct journal_written_
 int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
                    journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
                    struct sxp_err *err);
+/* J-6, J-11: recovery's replay of at least min_records records makes
+ * their logs durable with one syncfs through fd (a descriptor the store
+ * opened before the replay wrote anything) instead of an fdatasync each. */
+struct journal_syncfs {
+    int fd;
+    size_t min_records;
+};
 /* As journal_replay with apply and sync 1, and, when it returns 0, the
  * logs it wrote and synced in *written: those whose records, in journal
- * order, each continued or overlapped the run before them. */
+ * order, each continued or overlapped the run before them. fs may be
+ * NULL: an fdatasync per log. */
 int journal_replay_written(struct sxp_io *io, const char *root, int lock_fd,
-                           struct journal_replay_report *out, struct journal_written_list *written,
-                           struct sxp_err *err);
+                           const struct journal_syncfs *fs, struct journal_replay_report *out,
+                           struct journal_written_list *written, struct sxp_err *err);
 
 /* J-8, sxp-fsck -y: once the damaged file is saved, a header of generation
  * 1 and nothing after it. */

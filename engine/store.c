@@ -278,8 +278,12 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
          * crash only. */
         /* R-7 after an unsynced session, unless it ran in this boot (K-8:
          * killed, its bytes all in the page cache, its dirty list too). */
-        rc = recover_store_only(s->io, s->root, 1, rc ? &dirty : NULL, s->lock_fd,
-                                lock_after_unsynced(lstate), &rep, err);
+        struct recover_args ra = {.sync = 1,
+                                  .only = rc ? &dirty : NULL,
+                                  .lock_fd = s->lock_fd,
+                                  .unsynced = lock_after_unsynced(lstate),
+                                  .syncfs_logs = s->j_syncfs_logs};
+        rc = recover_store_only(s->io, s->root, &ra, &rep, err);
         if (rc)
             return rc;
         s->rec_logs_scanned = rep.logs_scanned;
@@ -359,6 +363,9 @@ static int store_check_options(const struct sxp_options *o, struct sxp_err *err)
     return 0;
 }
 
+/* store_set_open_syncfs's bound for the stores opened next. */
+static size_t store_open_syncfs = JOURNAL_SYNCFS_LOGS;
+
 int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *io, int own_io,
                   sxp_store **out, struct sxp_err *err)
 {
@@ -383,7 +390,7 @@ int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *i
     s->lock_fd = -1;
     s->j_fd = -1;
     s->j_ckpt_logs = JOURNAL_CKPT_LOGS;
-    s->j_syncfs_logs = JOURNAL_SYNCFS_LOGS;
+    s->j_syncfs_logs = __atomic_load_n(&store_open_syncfs, __ATOMIC_RELAXED);
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->lock_mu, NULL);
     store_dir_init(&s->kv_d, s->kv_dir);
@@ -526,6 +533,11 @@ void store_set_checkpoint_logs(sxp_store *s, size_t nlogs)
     pthread_mutex_lock(&s->mu);
     s->j_ckpt_logs = nlogs ? nlogs : 1;
     pthread_mutex_unlock(&s->mu);
+}
+
+void store_set_open_syncfs(size_t nlogs)
+{
+    __atomic_store_n(&store_open_syncfs, nlogs ? nlogs : JOURNAL_SYNCFS_LOGS, __ATOMIC_RELAXED);
 }
 
 void store_set_checkpoint_syncfs(sxp_store *s, size_t nlogs)

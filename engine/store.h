@@ -35,6 +35,10 @@ void store_set_checkpoint_logs(sxp_store *s, size_t nlogs);
  * by default; SIZE_MAX: none) sync them with one syncfs (journal.c J-11),
  * so that tests and the crash harness reach it with a few streams. */
 void store_set_checkpoint_syncfs(sxp_store *s, size_t nlogs);
+/* The same bound for every store this process opens from now on (0:
+ * JOURNAL_SYNCFS_LOGS again), set before the open so that its recovery
+ * (recover.c R-8) uses it too: for tests and the crash harness. */
+void store_set_open_syncfs(size_t nlogs);
 
 /* I/O failures commit rounds took without failing an append, because the
  * appends' lines were durable already (a checkpoint's, a listing's). The

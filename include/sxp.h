@@ -155,10 +155,11 @@ struct sxp_options {
     unsigned max_open_files; /* log descriptors kept open; 0: a safe default */
     int quiet;               /* 1: no notices on stderr (recovery, fallback) */
     int sync_each_log;       /* 1: a journal checkpoint fdatasyncs each of its
-                                logs, the close each .seq file; 0: one
-                                syncfs(2) serves 64 or more
-                                (docs/durability.md, on a filesystem that
-                                other programs write much to) */
+                                logs, the close each .seq file, recovery
+                                each file it repairs; 0: one syncfs(2)
+                                serves 64 or more (docs/durability.md, on
+                                a filesystem that other programs write
+                                much to) */
 };
 
 /* The root a store opened on dir has: dir when it is neither NULL nor

@@ -146,7 +146,8 @@
  *        page cache, which recovery reads as good lines, so each log is
  *        fdatasynced before its .seq is written (R-3c, R-3d depend on it):
  *        each thread syncs the logs it kept RECOVER_SYNC_CHUNK at a time in
- *        one write_sync, and R-4 writes .seq files only after all threads.
+ *        one write_sync (or R-8's one syncfs follows every thread), and R-4
+ *        writes .seq files only after all threads and that sync.
  *        An fdatasync alone is not enough: when the crashed session's
  *        fdatasync of a log failed, in this boot, the kernel marked the
  *        failed round's pages clean all the same (io.h IO-5), so they read
@@ -162,6 +163,23 @@
  *        journal_written), they are not written again. A log kept whole is
  *        synced only when some line stays that neither vouches for.
  *        Running it twice changes nothing the second time.
+ *   R-8  ONE SYNCFS FOR MANY FILES (engine/journal.c J-11). Given LOCK's
+ *        descriptor (the store's open passes it), recovery makes many
+ *        files durable with one syncfs(2) through it instead of an
+ *        fdatasync each, at a bound of syncfs_logs (JOURNAL_SYNCFS_LOGS;
+ *        never under sxp_options.sync_each_log): R-0's logs when the
+ *        journal holds that many records (J-6); R-6's kept logs when that
+ *        many logs are read, by one syncfs after every scan and before R-4
+ *        writes a .seq; R-4's .seq files when that many are written, by
+ *        one syncfs per SEQFILE_CHUNK before their renames. LOCK was opened
+ *        before recovery wrote anything, so the kernel reports to it every
+ *        writeback error since (errseq). Pages that a crashed session's
+ *        failed writeback left clean are dirtied again first (R-0 writes
+ *        its records, R-6 rewrites its lines), as for an fdatasync. A
+ *        failed syncfs fails every file it was to sync, as their
+ *        fdatasyncs would: the open fails, no .seq vouches for an unsynced
+ *        line, and the journal is not emptied. A torn tail's cut keeps its
+ *        own fdatasync.
  *
  * EXAMPLES (each a log after a crash; W the window's start):
  *   {:seq 1}⏎ {:seq 2}⏎ {:seq 3 :x          -> cut at line 3 (a)
@@ -224,8 +242,11 @@ struct recover_ctx {
     struct recover_saved *saved;
     struct recover_job *jobs;
     size_t njobs;
-    size_t next;                         /* next job to take (atomic) */
-    size_t sync_chunk;                   /* kept logs synced at once, per thread */
+    size_t next;        /* next job to take (atomic) */
+    size_t sync_chunk;  /* kept logs synced at once, per thread */
+    int fs_fd;          /* LOCK's descriptor, or -1 */
+    size_t syncfs_logs; /* the bound */
+    int by_fs;          /* kept logs wait for one syncfs, not an fdatasync each */
     struct journal_written_list written; /* R-0's synced runs */
 };
 
@@ -241,6 +262,7 @@ struct recover_job {
     int seq_had;               /* 1: it existed (rolled forward), 0: created */
     int64_t seq_value;         /* what it is to hold */
     int unborn;                /* R-4b: its empty log is to be removed */
+    int fs_wait;               /* its kept lines wait for the syncfs */
 };
 
 /* one thread's kept logs waiting for their fdatasync. */
@@ -682,10 +704,14 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
         /* R-6: what stays may be a killed writer's unsynced pages, still in
          * the page cache. Sync them before R-4 vouches for them in a .seq
          * (R-3c) and before LOCK can read clean again (R-3d): the worker
-         * does, in chunks, before recover_write_seqs runs. */
-        p->job[p->n] = j;
-        p->fd[p->n++] = fd;
-        fd = -1;
+         * does, in chunks, or R-8's syncfs, before recover_write_seqs runs. */
+        if (c->by_fs) {
+            j->fs_wait = 1;
+        } else {
+            p->job[p->n] = j;
+            p->fd[p->n++] = fd;
+            fd = -1;
+        }
         j->rep.logs_synced++;
     }
 
@@ -753,11 +779,33 @@ static void recover_run_jobs(struct recover_ctx *c)
         pthread_join(tids[i], NULL);
 }
 
+/* R-8: one syncfs for every kept log that waits for it, after all scans.
+ * A failure fails each of their jobs, as their fdatasyncs would have. */
+static void recover_syncfs_kept(const struct recover_ctx *c, struct recover_report *rep)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->njobs; i++)
+        n += c->jobs[i].rc == 0 && c->jobs[i].fs_wait;
+    if (n == 0)
+        return;
+    int rc = c->io->syncfs_fd(c->io, c->fs_fd);
+    rep->syncfs_calls++;
+    for (size_t i = 0; i < c->njobs && rc; i++) {
+        struct recover_job *j = &c->jobs[i];
+        if (j->rc == 0 && j->fs_wait) {
+            j->rc = err_set(&j->err, rc, "syncfs for %s/%s.log: %s", c->streams_dir, j->stem,
+                            strerror(-rc));
+            j->seq_write = 0;
+        }
+    }
+}
+
 /* R-4's writes, for every job that asked for one: SEQFILE_CHUNK temp files
- * synced at once; then R-4b's unlinks of unborn logs; and one fsync of
- * streams/ for all the renames and unlinks. Every log kept was
- * fdatasynced (R-6, recover_flush) before this runs. */
-static int recover_write_seqs(struct recover_ctx *c, struct sxp_err *err)
+ * synced at once (R-8: by one syncfs a chunk); then R-4b's unlinks of
+ * unborn logs; and one fsync of streams/ for all the renames and unlinks.
+ * Every log kept was synced (R-6, recover_flush or R-8) before this runs. */
+static int recover_write_seqs(struct recover_ctx *c, struct recover_report *rep,
+                              struct sxp_err *err)
 {
     size_t n = 0, unborn = 0;
     for (size_t i = 0; i < c->njobs; i++) {
@@ -797,7 +845,11 @@ static int recover_write_seqs(struct recover_ctx *c, struct sxp_err *err)
         at += len;
         js[n++] = j;
     }
-    rc = n ? seqfile_write_many(c->io, c->streams_dir, v, n, c->sync, -1, NULL) : 0;
+    int fs_fd = c->sync && n >= c->syncfs_logs ? c->fs_fd : -1;
+    uint64_t synced = 0;
+    rc = n ? seqfile_write_many(c->io, c->streams_dir, v, n, c->sync, fs_fd, &synced) : 0;
+    if (fs_fd >= 0)
+        rep->syncfs_calls += (unsigned)synced;
     /* R-4b: the same fsync of streams/ makes the unlinks durable. */
     for (size_t i = 0; i < c->njobs && rc == 0; i++) {
         struct recover_job *j = &c->jobs[i];
@@ -846,17 +898,21 @@ static void recover_add(struct recover_report *to, const struct recover_report *
     to->bytes_read += r->bytes_read;
     to->bytes_rewritten += r->bytes_rewritten;
     to->logs_synced += r->logs_synced;
+    to->syncfs_calls += r->syncfs_calls;
 }
 
 int recover_store(struct sxp_io *io, const char *root, int sync, struct recover_report *out,
                   struct sxp_err *err)
 {
-    return recover_store_only(io, root, sync, NULL, -1, 0, out, err);
+    struct recover_args a = {.sync = sync, .lock_fd = -1, .syncfs_logs = SIZE_MAX};
+    return recover_store_only(io, root, &a, out, err);
 }
 
-int recover_store_only(struct sxp_io *io, const char *root, int sync, const struct lock_dirty *only,
-                       int lock_fd, int unsynced, struct recover_report *out, struct sxp_err *err)
+int recover_store_only(struct sxp_io *io, const char *root, const struct recover_args *a,
+                       struct recover_report *out, struct sxp_err *err)
 {
+    int sync = a->sync, lock_fd = a->lock_fd;
+    const struct lock_dirty *only = a->only;
     struct recover_ctx c;
     struct recover_names ns;
     struct recover_report rep;
@@ -870,7 +926,9 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
     c.io = io;
     c.root = root;
     c.sync = sync;
-    c.unsynced = unsynced;
+    c.unsynced = a->unsynced;
+    c.fs_fd = sync ? lock_fd : -1;
+    c.syncfs_logs = a->syncfs_logs;
     /* RECOVER_THREADS threads hold that many descriptors each. */
     c.sync_chunk = io_fd_share(8, 8, RECOVER_SYNC_CHUNK, RECOVER_SYNC_CHUNK);
     if (layout_path(root, "streams", c.streams_dir))
@@ -878,8 +936,9 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
 
     /* */
     struct journal_replay_report jr;
+    struct journal_syncfs fs = {.fd = c.fs_fd, .min_records = c.syncfs_logs};
     if (sync)
-        rc = journal_replay_written(io, root, only ? lock_fd : -1, &jr, &c.written, err);
+        rc = journal_replay_written(io, root, only ? lock_fd : -1, &fs, &jr, &c.written, err);
     else
         rc = journal_replay(io, root, sync, 1, only ? lock_fd : -1, NULL, NULL, &jr, err);
     if (rc)
@@ -893,6 +952,7 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
     }
     rep.journal_records = jr.records;
     rep.journal_bytes = jr.bytes;
+    rep.syncfs_calls += (unsigned)jr.by_syncfs;
 
     /* */
     for (size_t i = 0; i < sizeof(tmp_dirs) / sizeof(tmp_dirs[0]); i++) {
@@ -950,10 +1010,12 @@ int recover_store_only(struct sxp_io *io, const char *root, int sync, const stru
     pthread_mutex_init(&saved.mu, NULL);
     lostfound_init(&saved.lf, io, root, sync);
     c.saved = &saved;
+    c.by_fs = c.fs_fd >= 0 && c.njobs >= c.syncfs_logs;
     recover_run_jobs(&c);
     lostfound_close(&saved.lf);
     pthread_mutex_destroy(&saved.mu);
-    int wrc = recover_write_seqs(&c, err);
+    recover_syncfs_kept(&c, &rep);
+    int wrc = recover_write_seqs(&c, &rep, err);
 
     /* The first failure in job order wins: an I/O error over corruption. */
     unsigned corrupt = 0;

@@ -30,7 +30,8 @@ struct recover_report {
     unsigned logs_skipped;    /* logs not on the dirty list, not read */
     uint64_t bytes_read;      /* log bytes read */
     uint64_t bytes_rewritten; /* bytes of lines above the .seq written again */
-    unsigned logs_synced;     /* logs kept whole and fdatasynced for those lines */
+    unsigned logs_synced;     /* logs kept whole and synced for those lines */
+    unsigned syncfs_calls;    /* syncfs calls made in place of fdatasyncs */
     unsigned journal_records; /* JOURNAL records written back into logs */
     uint64_t journal_bytes;   /* their payload bytes */
 };
@@ -39,15 +40,24 @@ struct recover_report {
  * repair durable (fdatasync, directory fsync). out may be NULL. */
 SXP_MUST_CHECK int recover_store(struct sxp_io *io, const char *root, int sync,
                                  struct recover_report *out, struct sxp_err *err);
-/* As recover_store, but reads only the logs whose bucket is in only (the
- * crashed session's dirty list, engine/lock.h K-5) or is named by a
- * JOURNAL record, and every log that has no .seq. only NULL: every log.
- * lock_fd: the LOCK holding that list, which forgets it before the journal
- * is emptied (engine/journal.c J-6). unsynced: the crashed session ran
- * under SXP_SYNC_NONE (engine/lock.h K-6; recover.c R-7). */
+/* How recover_store_only runs. */
 struct lock_dirty;
-SXP_MUST_CHECK int recover_store_only(struct sxp_io *io, const char *root, int sync,
-                                      const struct lock_dirty *only, int lock_fd, int unsynced,
-                                      struct recover_report *out, struct sxp_err *err);
+struct recover_args {
+    int sync; /* as recover_store's */
+    /* Read only the logs whose bucket is in only (the crashed session's
+     * dirty list, engine/lock.h K-5) or is named by a JOURNAL record, and
+     * every log that has no .seq. NULL: every log. */
+    const struct lock_dirty *only;
+    /* The store's LOCK, open since before recovery began: it forgets the
+     * list before the journal is emptied (engine/journal.c J-6), and
+     * recovery's syncfs calls go through it (R-8). -1: neither. */
+    int lock_fd;
+    int unsynced;       /* the crashed session ran under SXP_SYNC_NONE */
+    size_t syncfs_logs; /* R-8's bound; SIZE_MAX: never a syncfs */
+};
+/* As recover_store, run as a says. */
+SXP_MUST_CHECK int recover_store_only(struct sxp_io *io, const char *root,
+                                      const struct recover_args *a, struct recover_report *out,
+                                      struct sxp_err *err);
 
 #endif

@@ -47,6 +47,7 @@
 #include "fsck.h"
 #include "journal.h"
 #include "layout.h"
+#include "seqfile.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -65,8 +66,9 @@ struct tc {
     unsigned seen;
     int fired;
     void (*action)(struct tc *t);
-    sxp_store *store; /* for actions that call the engine again */
-    int nested_rc;    /* what the nested call returned */
+    sxp_store *store;     /* for actions that call the engine again */
+    int nested_rc;        /* what the nested call returned */
+    uint64_t syncfs_seen; /* tc_note_syncfs: syncfs calls made by then */
 };
 
 static int tc_setup(void **state)
@@ -76,6 +78,8 @@ static int tc_setup(void **state)
         io_fault_new(t->sim, &t->io) != 0)
         return -1;
     io_fault_own_inner(t->io);
+    /* The default bound, whatever the harness run before chose by seed. */
+    store_set_open_syncfs(0);
     *state = t;
     return 0;
 }
@@ -1301,6 +1305,9 @@ static void a_replay_over_many_logs_cut_short_is_replayed_again(void **state)
     struct sxp_err err;
     sxp_store *s = NULL;
     tc_wide_appends_then_power_loss(t);
+    /* An fdatasync per log, which this case is about: the default bound
+     * would sync them all by one syncfs (recover.c R-8). */
+    store_set_open_syncfs(SIZE_MAX);
 
     /* The machine loses power at the replay's 290th fdatasync of a log. */
     tc_arm(t, IO_FK_FDATASYNC, ".log", 290, tc_lose_power_now);
@@ -1365,14 +1372,20 @@ static void tc_wide_killed_without_syncs(struct tc *t)
  * thread, SEQFILE_CHUNK 64): a killed session without syncs leaves its lines
  * in the page cache only; recovery keeps them, so it must make them durable
  * before it writes the .seq files that vouch for them, and those too before
- * it returns. A power loss right after recovery keeps all of it. */
-static void recovery_of_many_killed_logs_is_durable_when_it_returns(void **state)
+ * it returns. A power loss right after recovery keeps all of it. by_fs:
+ * at the default bound, by syncfs (R-8: one for the logs and one per chunk
+ * of .seq files); else by an fdatasync each. */
+static void tc_many_killed_logs_durable(struct tc *t, int by_fs)
 {
-    struct tc *t = *state;
     struct sxp_stats st;
     char name[8];
     tc_wide_killed_without_syncs(t);
+    store_set_open_syncfs(by_fs ? 0 : SIZE_MAX);
+    uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
     sxp_store *s = tc_open(t); /* recovery, syncing */
+    store_set_open_syncfs(0);
+    assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0,
+                     by_fs ? 1 + (TC_WIDE + SEQFILE_CHUNK - 1) / SEQFILE_CHUNK : 0);
     sxp_store_stats(s, &st);
     assert_int_equal(st.recovered, 1);
     assert_int_equal(st.rec_hw_rolled, TC_WIDE);
@@ -1388,6 +1401,16 @@ static void recovery_of_many_killed_logs_is_durable_when_it_returns(void **state
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+static void recovery_of_many_killed_logs_is_durable_when_it_returns(void **state)
+{
+    tc_many_killed_logs_durable(*state, 0);
+}
+
+static void recovery_of_many_killed_logs_by_syncfs_is_durable_when_it_returns(void **state)
+{
+    tc_many_killed_logs_durable(*state, 1);
+}
+
 /* A log's fdatasync failing in recovery (R-6, past the first chunk) fails
  * the open with the log's name; LOCK stays dirty, so the next open
  * recovers again, and keeps everything. */
@@ -1398,6 +1421,7 @@ static void a_failed_sync_in_recovery_fails_the_open(void **state)
     struct sxp_stats st;
     sxp_store *s = NULL;
     tc_wide_killed_without_syncs(t);
+    store_set_open_syncfs(SIZE_MAX); /* an fdatasync each, not R-8's syncfs */
     assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 200, -EIO, 0), 0);
     assert_int_equal(tc_open_fails(t, &err), -EIO);
     assert_non_null(strstr(err.msg, "fdatasync "));
@@ -1774,6 +1798,187 @@ static void a_failed_checkpoint_syncfs_fails_its_logs_until_reopened(void **stat
 static void a_failed_checkpoint_syncfs_then_a_kill_keeps_every_event(void **state)
 {
     tc_failed_checkpoint_syncfs(*state, 1);
+}
+
+/* ---- recovery by syncfs (recovery/recover.c R-8) --------------------------- */
+
+/* What a killed session leaves a recovering open, "a" and "b" at 2 over
+ * "c" at 1 (the page cache kept): */
+enum tc_left {
+    /* their lines made durable by JOURNAL's records only */
+    TC_LEFT_JOURNAL,
+    /* checkpointed: durable lines above their .seq */
+    TC_LEFT_SYNCED_LOGS,
+    /* the same with the checkpoint's syncfs taken away: lines only the
+     * page cache holds, as a round killed before its sync leaves them */
+    TC_LEFT_CACHED_LOGS,
+};
+
+static void tc_killed_leaving(struct tc *t, enum tc_left left)
+{
+    struct sxp_err err;
+    sxp_store *s;
+    if (left == TC_LEFT_CACHED_LOGS) {
+        s = tc_syncfs_checkpoint(t, 1);
+    } else {
+        s = tc_journal_only_session(t);
+        if (left == TC_LEFT_SYNCED_LOGS)
+            assert_int_equal(store_checkpoint(s, &err), 0);
+    }
+    store_abandon(s);
+    io_sim_kill(t->sim);
+    io_sim_restart(t->sim);
+}
+
+static void tc_note_syncfs(struct tc *t)
+{
+    t->syncfs_seen = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+}
+
+/* R-8 with a bound of 1: the recovering open makes what it wrote back or
+ * keeps durable by syncfs, the records' logs (R-0) or the kept logs
+ * (R-6), then the two .seq files (R-4): two syncfs calls, both before the
+ * first .seq is renamed into place. A power loss right after keeps "a"
+ * and "b" at 2. With those syncfs calls taken away, the power loss takes
+ * their second lines and leaves their new .seq files empty: the syncfs
+ * calls are what the open relies on. */
+static void tc_recovery_by_syncfs(struct tc *t, enum tc_left left, int drop)
+{
+    struct sxp_stats st;
+    tc_killed_leaving(t, left);
+    store_set_open_syncfs(1);
+    uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+    if (drop)
+        io_fault_set_drop(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+    tc_arm(t, IO_FK_RENAME, ".tmp", 1, tc_note_syncfs);
+    sxp_store *s = tc_open(t);
+    io_fault_set_hook(t->io, NULL, NULL);
+    io_fault_set_drop(t->io, 0);
+    store_set_open_syncfs(0);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 1);
+    assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, 2);
+    assert_true(t->fired);
+    assert_int_equal(t->syncfs_seen - fs0, 2);
+    tc_die_and_lose_power(t, s);
+    if (drop) {
+        assert_int_equal(tc_size(t, "streams/61.seq"), 0);
+        assert_int_equal(tc_size(t, "streams/62.seq"), 0);
+        assert_int_equal(tc_size(t, "streams/61.log"), tc_size(t, "streams/63.log"));
+        assert_int_equal(tc_size(t, "streams/62.log"), tc_size(t, "streams/63.log"));
+        return;
+    }
+    tc_abc_recovered(t, &st);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+static void a_recovery_syncs_the_journals_logs_by_syncfs(void **state)
+{
+    tc_recovery_by_syncfs(*state, TC_LEFT_JOURNAL, 0);
+}
+
+static void a_recovery_without_its_syncfs_loses_the_journals_lines(void **state)
+{
+    tc_recovery_by_syncfs(*state, TC_LEFT_JOURNAL, 1);
+}
+
+static void a_recovery_syncs_the_logs_it_keeps_by_syncfs(void **state)
+{
+    tc_recovery_by_syncfs(*state, TC_LEFT_CACHED_LOGS, 0);
+}
+
+static void a_recovery_without_its_syncfs_loses_the_kept_lines(void **state)
+{
+    tc_recovery_by_syncfs(*state, TC_LEFT_CACHED_LOGS, 1);
+}
+
+/* R-8's bound and its opt-out, on the same recovery (two records, two
+ * kept logs, two .seq files): with a bound of 1 two syncfs calls stand
+ * for exactly 4 fdatasyncs (two logs, two .seq files); with the default
+ * bound (JOURNAL_SYNCFS_LOGS) and with sxp_options.sync_each_log over a
+ * bound of 1, none. Each case on a fresh disk. */
+static void a_recovery_syncs_by_syncfs_from_its_bound(void **state)
+{
+    struct {
+        size_t bound;
+        int each;
+        uint64_t syncfs;
+    } cases[] = {{1, 0, 2}, {0, 0, 0}, {1, 1, 0}};
+    uint64_t fdatasyncs[3];
+    for (size_t c = 0; c < 3; c++) {
+        if (c) {
+            assert_int_equal(tc_teardown(state), 0);
+            assert_int_equal(tc_setup(state), 0);
+        }
+        struct tc *t = *state;
+        struct sxp_options o;
+        tc_killed_leaving(t, TC_LEFT_JOURNAL);
+        tc_options(&o);
+        o.sync_each_log = cases[c].each;
+        store_set_open_syncfs(cases[c].bound);
+        uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+        uint64_t ds0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC));
+        sxp_store *s = tc_open_with(t, &o);
+        store_set_open_syncfs(0);
+        assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, cases[c].syncfs);
+        fdatasyncs[c] = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC)) - ds0;
+        tc_hw_is(s, "a", 2);
+        tc_hw_is(s, "b", 2);
+        assert_int_equal(sxp_store_close(s), 0);
+    }
+    assert_int_equal(fdatasyncs[1], fdatasyncs[0] + 4);
+    assert_int_equal(fdatasyncs[2], fdatasyncs[1]);
+}
+
+/* R-8: a failed syncfs fails the open, as the fdatasyncs it stands for
+ * would, and the disk drops what it was to write. The nth syncfs of the
+ * open fails: R-0's or R-6's (nth 1), or R-4's (nth 2). It went through
+ * LOCK's descriptor; JOURNAL keeps its records when R-0's failed; no .seq
+ * moved (a mark must not vouch for what the failed call was to make
+ * durable); and after a power loss the next open finds every acknowledged
+ * event. */
+static void tc_failed_recovery_syncfs(struct tc *t, enum tc_left left, unsigned nth)
+{
+    struct sxp_err err;
+    struct sxp_stats st;
+    enum io_fault_kind k;
+    char path[512];
+    tc_killed_leaving(t, left);
+    store_set_open_syncfs(1);
+    io_fault_set_hook(t->io, tc_drop_failed_syncfs, t);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_SYNCFS, nth, -EIO, 0), 0);
+    assert_int_equal(tc_open_fails(t, &err), -EIO);
+    store_set_open_syncfs(0);
+    assert_int_equal(io_fault_injected(t->io), 1);
+    assert_int_equal(io_fault_last_injected(t->io, &k, path, sizeof(path)), 0);
+    assert_int_equal(k, IO_FK_SYNCFS);
+    assert_string_equal(path + strlen(path) - 5, "/LOCK");
+    io_fault_clear(t->io);
+    io_fault_set_hook(t->io, NULL, NULL);
+    if (nth == 1)
+        assert_non_null(strstr(err.msg, "syncfs"));
+    assert_int_equal(tc_journal_records(t), left == TC_LEFT_JOURNAL && nth == 1 ? 2 : 0);
+    assert_int_equal(tc_seq_file(t, "a"), 1);
+    assert_int_equal(tc_seq_file(t, "b"), 1);
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+    tc_abc_recovered(t, &st);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+static void a_failed_recovery_syncfs_of_the_journals_logs_keeps_its_records(void **state)
+{
+    tc_failed_recovery_syncfs(*state, TC_LEFT_JOURNAL, 1);
+}
+
+static void a_failed_recovery_syncfs_of_kept_logs_moves_no_mark(void **state)
+{
+    tc_failed_recovery_syncfs(*state, TC_LEFT_SYNCED_LOGS, 1);
+}
+
+static void a_failed_recovery_syncfs_of_seq_files_moves_no_mark(void **state)
+{
+    tc_failed_recovery_syncfs(*state, TC_LEFT_JOURNAL, 2);
 }
 
 /* PRE-ZEROING (commit.c): a busy log's zeros ahead, and the journal's,
@@ -3280,6 +3485,14 @@ int main(void)
         T(a_close_without_its_seq_syncfs_loses_the_marks),
         T(a_failed_checkpoint_syncfs_fails_its_logs_until_reopened),
         T(a_failed_checkpoint_syncfs_then_a_kill_keeps_every_event),
+        T(a_recovery_syncs_the_journals_logs_by_syncfs),
+        T(a_recovery_without_its_syncfs_loses_the_journals_lines),
+        T(a_recovery_syncs_the_logs_it_keeps_by_syncfs),
+        T(a_recovery_without_its_syncfs_loses_the_kept_lines),
+        T(a_recovery_syncs_by_syncfs_from_its_bound),
+        T(a_failed_recovery_syncfs_of_the_journals_logs_keeps_its_records),
+        T(a_failed_recovery_syncfs_of_kept_logs_moves_no_mark),
+        T(a_failed_recovery_syncfs_of_seq_files_moves_no_mark),
         T(a_failed_checkpoint_in_a_round_fails_none_of_its_appends),
         T(a_record_past_the_end_of_its_log_is_refused),
         T(a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it),
@@ -3327,6 +3540,7 @@ int main(void)
         T(a_big_append_is_durable_by_its_own_logs_sync),
         T(a_replay_over_many_logs_cut_short_is_replayed_again),
         T(recovery_of_many_killed_logs_is_durable_when_it_returns),
+        T(recovery_of_many_killed_logs_by_syncfs_is_durable_when_it_returns),
         T(a_failed_sync_in_recovery_fails_the_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
