@@ -217,6 +217,11 @@ void crash_key_name(unsigned i, char *out, size_t *out_len);
 /* Runs the workload on w->store; every op is reported to w->rep. Returns 0,
  * or -errno when it could not start. */
 int crash_workload_run(struct crash_workload *w);
+/* Half the seeds (bit 10) make the checkpoints, closes and recoveries of
+ * the stores opened next sync their files by one syncfs however few
+ * (engine/journal.c J-11, recovery/recover.c R-8): call before the open.
+ * crash_workload_run makes the same choice for an open store by w->seed. */
+void crash_syncfs_by_seed(uint64_t seed);
 
 /* ---- verification --------------------------------------------------------- */
 

@@ -40,6 +40,7 @@ static void ck_options(struct sxp_options *o, uint64_t seed)
         o->sync = SXP_SYNC_NONE;
     else if ((seed >> 2) % 4 == 2)
         o->io = SXP_IO_SYNC;
+    crash_syncfs_by_seed(seed);
 }
 
 int crash_child_main(const struct crash_params *p, uint64_t seed, unsigned ops, int fd)
@@ -293,6 +294,7 @@ int crash_run_kill(const struct crash_params *p, struct crash_stats *st)
         if (rc == 0) {
             st->kills += killed;
             st->runs++;
+            crash_syncfs_by_seed(rseed); /* the recovering open's, as the child's */
             ck_verify(p, &base, &h, r % 3 != 2, 1, st, what);
         }
         if (p->verbose)

@@ -270,6 +270,7 @@ static void cs_options(struct sxp_options *o, uint64_t seed)
     sxp_options_init(o);
     o->quiet = 1;
     o->max_open_files = (seed & 1) ? 2 : 0;
+    crash_syncfs_by_seed(seed);
 }
 
 /* LF-1, LF-2 after a recovering open of s on sim (crash_lostfound.c),

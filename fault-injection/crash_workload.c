@@ -577,6 +577,16 @@ static void *wl_thread_main(void *arg)
     return NULL;
 }
 
+static int wl_syncfs_seed(uint64_t seed)
+{
+    return (seed >> 10) & 1;
+}
+
+void crash_syncfs_by_seed(uint64_t seed)
+{
+    store_set_open_syncfs(wl_syncfs_seed(seed) ? 1 : 0);
+}
+
 int crash_workload_run(struct crash_workload *w)
 {
     struct wl_shared *sh = calloc(1, sizeof(*sh));
@@ -596,7 +606,7 @@ int crash_workload_run(struct crash_workload *w)
     if (ckpt_logs)
         store_set_checkpoint_logs(w->store, ckpt_logs);
     /* Half the seeds make every checkpoint one syncfs (journal.c J-11). */
-    if ((w->seed >> 10) & 1)
+    if (wl_syncfs_seed(w->seed))
         store_set_checkpoint_syncfs(w->store, 1);
     w->errors = 0;
     w->first_error = 0;
