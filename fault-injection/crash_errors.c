@@ -27,6 +27,9 @@
  * closed log (crash residue, not corruption): the open must succeed, or
  * sxp-fsck -p must repair it (exit 1, then 0 on a second run).
  *
+ * Half the runs (crash_syncfs_by_seed) make every checkpoint, close and
+ * recovery sync by one syncfs.
+ *
  * LOOP. As SQLite's I/O-error tests do: fail the 1st, 2nd, 3rd ... call of
  * any kind of a short workload (the open and its recovery included) until
  * a pass runs without reaching the fault, once failing only that call and
@@ -425,6 +428,7 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
     crash_hist_init(&h);
     crash_reporter_init(&rep, -1, &h);
     st->runs++;
+    crash_syncfs_by_seed(rseed); /* this run's opens, the check's included */
     if (crash_rmrf(p->dir) < 0 || ce_open(p, &fio, &s, &err) < 0) {
         fprintf(p->out, "%s: BAD: setup failed: %s\n", what, err.msg);
         st->bad++;
@@ -575,6 +579,9 @@ int crash_run_loop(const struct crash_params *p, struct crash_stats *st)
     struct crash_base base[2];
     unsigned ops = p->ops ? p->ops : 12;
     int rc = 0;
+    /* Every open of the run, the recovering ones among them, by seed:
+     * then the loop fails each of R-8's syncfs calls in turn. */
+    crash_syncfs_by_seed(p->seed);
     for (int d = 0; d < 2; d++) {
         crash_base_init(&base[d]);
         snprintf(tpl[d], sizeof(tpl[d]), "%s.tpl-%s", p->dir, d ? "dirty" : "clean");
