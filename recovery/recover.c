@@ -67,7 +67,7 @@
  *          - every later line is (a), (b), or (c) a good line (a page of the
  *            same unacknowledged batch that survived while an earlier one
  *            was lost; its seq still has to exceed the last good seq).
- *        A torn tail is cut: ftruncate to X, fdatasync, reported. A
+ *        A torn tail is cut: ftruncate to X, fdatasync (or R-8), reported. A
  *        zero-filled tail (NUL bytes after the last LF) is case (a). A tail
  *        holding a (c) line is first copied to lost+found/ (MANIFEST code
  *        torn-tail, lostfound.c) and synced: a sector lost under
@@ -178,8 +178,10 @@
  *        its records, R-6 rewrites its lines), as for an fdatasync. A
  *        failed syncfs fails every file it was to sync, as their
  *        fdatasyncs would: the open fails, no .seq vouches for an unsynced
- *        line, and the journal is not emptied. A torn tail's cut keeps its
- *        own fdatasync.
+ *        line, and the journal is not emptied. A torn tail's cut (R-3)
+ *        waits for R-6's syncfs too, in place of its own fdatasync; the
+ *        copy that R-3 saves to lost+found/ first keeps its own syncs,
+ *        since it must be durable before the cut can be.
  *
  * EXAMPLES (each a log after a crash; W the window's start):
  *   {:seq 1}⏎ {:seq 2}⏎ {:seq 3 :x          -> cut at line 3 (a)
@@ -684,7 +686,7 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
     int unvouched = t.above_off < kept && !recover_written(c, stem, t.above_off, kept);
     if (c->sync && unvouched) {
         /* R-6: they are written again before the sync that makes them
-         * durable (the cut's, or recover_flush's). */
+         * durable (the cut's, recover_flush's or R-8's). */
         uint64_t bytes = 0;
         rc = residue_rewrite(c->io, fd, path, t.above_off, kept, &bytes, &j->err);
         if (rc)
@@ -695,9 +697,11 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
         rc = t.x_good ? recover_save_tail(c, j, fd, start, &t, size) : 0;
         if (rc)
             goto out;
-        rc = residue_cut_tail(c->io, fd, path, t.x_off, c->sync, &j->err);
+        /* by the syncfs after every scan, or its own fdatasync. */
+        rc = residue_cut_tail(c->io, fd, path, t.x_off, c->sync && !c->by_fs, &j->err);
         if (rc)
             goto out;
+        j->fs_wait = c->sync && c->by_fs;
         j->rep.tails_cut++;
         j->rep.bytes_cut += size - t.x_off;
     } else if (c->sync && unvouched) {

@@ -1930,6 +1930,55 @@ static void a_recovery_syncs_by_syncfs_from_its_bound(void **state)
     assert_int_equal(fdatasyncs[2], fdatasyncs[1]);
 }
 
+/* R-8 and a torn tail (R-3): with a bound of 1 the cuts of "a" and "b"
+ * wait for the syncfs after every scan, with no fdatasync of a log, while
+ * the copies saved to lost+found/ keep their own syncs. A power loss right
+ * after keeps the cuts (the next open finds nothing torn); with the syncfs
+ * calls taken away, the torn tails are back after it. */
+static void tc_cut_by_syncfs(struct tc *t, int drop)
+{
+    struct sxp_stats st;
+    tc_torn_tails_after_kill(t, "ab");
+    uint64_t torn_size = tc_size(t, "streams/61.log");
+    store_set_open_syncfs(1);
+    if (drop)
+        io_fault_set_drop(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+    tc_arm(t, IO_FK_FDATASYNC, ".log", 1, tc_note_syncfs);
+    sxp_store *s = tc_open(t);
+    io_fault_set_hook(t->io, NULL, NULL);
+    io_fault_set_drop(t->io, 0);
+    store_set_open_syncfs(0);
+    assert_false(t->fired); /* no log's fdatasync */
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.rec_tails_cut, 2);
+    assert_int_equal(st.rec_tails_saved, 2);
+    uint64_t cut_size = tc_size(t, "streams/61.log");
+    assert_true(cut_size < torn_size);
+    tc_die_and_lose_power(t, s);
+    if (drop) {
+        assert_int_equal(tc_size(t, "streams/61.log"), torn_size);
+        return;
+    }
+    assert_int_equal(tc_size(t, "streams/61.log"), cut_size);
+    s = tc_open(t);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 1);
+    assert_int_equal(st.rec_tails_cut, 0);
+    assert_int_equal(tc_count(s, "a"), 2);
+    assert_int_equal(tc_count(s, "b"), 2);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+static void a_recovery_by_syncfs_cuts_torn_tails_durably(void **state)
+{
+    tc_cut_by_syncfs(*state, 0);
+}
+
+static void a_recovery_without_its_syncfs_loses_its_cuts(void **state)
+{
+    tc_cut_by_syncfs(*state, 1);
+}
+
 /* R-8: a failed syncfs fails the open, as the fdatasyncs it stands for
  * would, and the disk drops what it was to write. The nth syncfs of the
  * open fails: R-0's or R-6's (nth 1), or R-4's (nth 2). It went through
@@ -3490,6 +3539,8 @@ int main(void)
         T(a_recovery_syncs_the_logs_it_keeps_by_syncfs),
         T(a_recovery_without_its_syncfs_loses_the_kept_lines),
         T(a_recovery_syncs_by_syncfs_from_its_bound),
+        T(a_recovery_by_syncfs_cuts_torn_tails_durably),
+        T(a_recovery_without_its_syncfs_loses_its_cuts),
         T(a_failed_recovery_syncfs_of_the_journals_logs_keeps_its_records),
         T(a_failed_recovery_syncfs_of_kept_logs_moves_no_mark),
         T(a_failed_recovery_syncfs_of_seq_files_moves_no_mark),
