@@ -1835,6 +1835,23 @@ static void tc_note_syncfs(struct tc *t)
     t->syncfs_seen = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
 }
 
+/* A recovering open under R-8 with a bound of 1 (its syncfs calls dropped
+ * when drop is set), noting in t->syncfs_seen, and t->fired, the syncfs
+ * calls made before its first call of kind on a path ending in suffix. */
+static sxp_store *tc_open_by_syncfs(struct tc *t, int drop, enum io_fault_kind kind,
+                                    const char *suffix)
+{
+    store_set_open_syncfs(1);
+    if (drop)
+        io_fault_set_drop(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+    tc_arm(t, kind, suffix, 1, tc_note_syncfs);
+    sxp_store *s = tc_open(t);
+    io_fault_set_hook(t->io, NULL, NULL);
+    io_fault_set_drop(t->io, 0);
+    store_set_open_syncfs(0);
+    return s;
+}
+
 /* R-8 with a bound of 1: the recovering open makes what it wrote back or
  * keeps durable by syncfs, the records' logs (R-0) or the kept logs
  * (R-6), then the two .seq files (R-4): two syncfs calls, both before the
@@ -1846,15 +1863,8 @@ static void tc_recovery_by_syncfs(struct tc *t, enum tc_left left, int drop)
 {
     struct sxp_stats st;
     tc_killed_leaving(t, left);
-    store_set_open_syncfs(1);
     uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
-    if (drop)
-        io_fault_set_drop(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
-    tc_arm(t, IO_FK_RENAME, ".tmp", 1, tc_note_syncfs);
-    sxp_store *s = tc_open(t);
-    io_fault_set_hook(t->io, NULL, NULL);
-    io_fault_set_drop(t->io, 0);
-    store_set_open_syncfs(0);
+    sxp_store *s = tc_open_by_syncfs(t, drop, IO_FK_RENAME, ".tmp");
     sxp_store_stats(s, &st);
     assert_int_equal(st.recovered, 1);
     assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, 2);
@@ -1940,14 +1950,7 @@ static void tc_cut_by_syncfs(struct tc *t, int drop)
     struct sxp_stats st;
     tc_torn_tails_after_kill(t, "ab");
     uint64_t torn_size = tc_size(t, "streams/61.log");
-    store_set_open_syncfs(1);
-    if (drop)
-        io_fault_set_drop(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
-    tc_arm(t, IO_FK_FDATASYNC, ".log", 1, tc_note_syncfs);
-    sxp_store *s = tc_open(t);
-    io_fault_set_hook(t->io, NULL, NULL);
-    io_fault_set_drop(t->io, 0);
-    store_set_open_syncfs(0);
+    sxp_store *s = tc_open_by_syncfs(t, drop, IO_FK_FDATASYNC, ".log");
     assert_false(t->fired); /* no log's fdatasync */
     sxp_store_stats(s, &st);
     assert_int_equal(st.rec_tails_cut, 2);
