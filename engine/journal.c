@@ -721,10 +721,10 @@ out:
 }
 
 int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
-                   journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
-                   struct sxp_err *err)
+                   const struct journal_syncfs *fs, journal_orphan_fn orphan, void *arg,
+                   struct journal_replay_report *out, struct sxp_err *err)
 {
-    return journal_replay_in(io, root, sync, apply, lock_fd, NULL, orphan, arg, out, NULL, err);
+    return journal_replay_in(io, root, sync, apply, lock_fd, fs, orphan, arg, out, NULL, err);
 }
 
 int journal_replay_written(struct sxp_io *io, const char *root, int lock_fd,
@@ -748,7 +748,7 @@ int journal_check_readonly(struct sxp_io *io, const char *root, struct sxp_err *
 {
     struct journal_replay_report jr;
     char path[PATH_MAX];
-    int rc = journal_replay(io, root, 0, 0, -1, NULL, NULL, &jr, err);
+    int rc = journal_replay(io, root, 0, 0, -1, NULL, NULL, NULL, &jr, err);
     if (rc || jr.records == 0)
         return rc;
     if (layout_path(root, "LOCK", path))

@@ -103,16 +103,18 @@ const struct journal_written *journal_written_find(const struct journal_written_
  * -EUCLEAN with a message too, unless orphan is given: then the report says
  * where, and the valid records after the damage count and are written back
  * as well (the caller saves the damaged bytes first). */
-int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
-                   journal_orphan_fn orphan, void *arg, struct journal_replay_report *out,
-                   struct sxp_err *err);
-/* J-6, J-11: recovery's replay of at least min_records records makes
- * their logs durable with one syncfs through fd (a descriptor the store
- * opened before the replay wrote anything) instead of an fdatasync each. */
+/* J-6, J-11: a replay of at least min_records records (recovery's, or
+ * sxp-fsck -p's) makes their logs durable with one syncfs through fd (a
+ * descriptor opened before the replay wrote anything: LOCK's) instead of
+ * an fdatasync each. */
 struct journal_syncfs {
     int fd;
     size_t min_records;
 };
+/* fs may be NULL: with apply and sync, an fdatasync per log. */
+int journal_replay(struct sxp_io *io, const char *root, int sync, int apply, int lock_fd,
+                   const struct journal_syncfs *fs, journal_orphan_fn orphan, void *arg,
+                   struct journal_replay_report *out, struct sxp_err *err);
 /* As journal_replay with apply and sync 1, and, when it returns 0, the
  * logs it wrote and synced in *written: those whose records, in journal
  * order, each continued or overlapped the run before them. fs may be

@@ -86,7 +86,7 @@ static void fsck_live_logs(struct fsck_ctx *c, long pid, struct lock_dirty *w, i
     *out_pid = pid;
     /* JOURNAL first: a checkpoint lists a record's log before it drops
      * the record. Counting reads no log and writes nothing. */
-    if (journal_replay(c->io, c->root, 0, 0, -1, NULL, NULL, &jr, &err) != 0)
+    if (journal_replay(c->io, c->root, 0, 0, -1, NULL, NULL, NULL, &jr, &err) != 0)
         *all = 1;
     if (fsck_path(c, "LOCK", path) != 0 || (fd = fsck_open_read(c, path)) < 0) {
         *all = 1;

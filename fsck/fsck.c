@@ -544,7 +544,9 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
     struct lostfound lf;
     int apply = c->o->mode != FSCK_MODE_CHECK;
     struct fsck_orphans x = {c, c->o->mode == FSCK_MODE_YES, NULL, -1, msg, size};
-    if (journal_replay(c->io, c->root, c->sync, 0, -1, fsck_journal_orphan, &x, &jr, &err) != 0) {
+    struct journal_syncfs fs = {.fd = c->lock_fd, .min_records = c->syncfs_logs};
+    if (journal_replay(c->io, c->root, c->sync, 0, -1, NULL, fsck_journal_orphan, &x, &jr, &err) !=
+        0) {
         fsck_msgf(msg, size, "%s", err.msg);
         return FSCK_EXIT_FAILED;
     }
@@ -565,8 +567,8 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
          * journal; the replay finds the same damage again. */
         int rc = damaged ? fsck_journal_damaged(&x, &jr) : 0;
         if (!rc)
-            rc = journal_replay(c->io, c->root, c->sync, 1, c->lock_fd, fsck_journal_orphan, &x,
-                                &jr, &err);
+            rc = journal_replay(c->io, c->root, c->sync, 1, c->lock_fd, &fs, fsck_journal_orphan,
+                                &x, &jr, &err);
         if (x.lf)
             fsck_journal_lf_close(&x);
         if (rc) {
@@ -607,6 +609,7 @@ int fsck_run(const struct fsck_opts *o, struct fsck_report *out)
     c.o = o;
     c.lock_fd = -1;
     c.sync = !o->nosync;
+    c.syncfs_logs = o->syncfs_logs ? o->syncfs_logs : JOURNAL_SYNCFS_LOGS;
     pthread_mutex_init(&c.mu, NULL);
     pthread_cond_init(&c.cv, NULL);
 

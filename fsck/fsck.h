@@ -23,11 +23,16 @@ enum fsck_mode {
 struct fsck_opts {
     const char *root; /* the store's directory */
     enum fsck_mode mode;
-    int upgrade;              /* --upgrade: give legacy lines and kv values trailers */
-    int force;                /* --force: check read-only even if a writer holds the lock */
-    int threads;              /* streams checked in parallel; 0: 2 */
-    int progress;             /* draw a progress bar on stderr */
-    int nosync;               /* repairs without fdatasync/fsync (tests only) */
+    int upgrade;  /* --upgrade: give legacy lines and kv values trailers */
+    int force;    /* --force: check read-only even if a writer holds the lock */
+    int threads;  /* streams checked in parallel; 0: 2 */
+    int progress; /* draw a progress bar on stderr */
+    int nosync;   /* repairs without fdatasync/fsync (tests only) */
+    /* Repairs of this many files or more (a replay's records, the logs made
+     * durable, the .seq files written) sync them with one syncfs through
+     * LOCK's descriptor (repair.c SYNCFS). 0: JOURNAL_SYNCFS_LOGS (64);
+     * SIZE_MAX: never (--sync-each-log). */
+    size_t syncfs_logs;
     enum sxp_io_kind io_kind; /* backend when io is NULL */
     struct sxp_io *io;        /* the backend to use, owned by the caller; NULL: make one */
 };

@@ -60,9 +60,10 @@ struct fsck_item {
     uint64_t legacy;    /* good legacy lines (logs), 1 for a legacy kv value */
     int hw_state;       /* .seq: 0 absent, 1 read into hw, 2 unreadable */
     int64_t hw;
-    size_t hw_len; /* bytes of the .seq read into hw (what -y moves to lost+found) */
-    int gone;      /* a kv file or unborn log the live writer removed after the walk (LV-5, 6) */
-    int failed;    /* the item could not be checked (I/O error) */
+    size_t hw_len;  /* bytes of the .seq read into hw (what -y moves to lost+found) */
+    int gone;       /* a kv file or unborn log the live writer removed after the walk (LV-5, 6) */
+    int log_synced; /* R-6 done for all logs at once (repair.c SYNCFS): 1; -1 failed */
+    int failed;     /* the item could not be checked (I/O error) */
     char failmsg[256];
 };
 
@@ -82,6 +83,7 @@ struct fsck_ctx {
     int store_resettle;       /* ... and that a settle of it failed (K-6, settle-pending) */
     int store_after_unsynced; /* lock.h lock_after_unsynced: R-7 applies */
     int sync_failed;          /* a repair could not make a log durable: LOCK stays */
+    size_t syncfs_logs;       /* fsck_opts.syncfs_logs, 0 resolved */
     /* JOURNAL records not written back (-n, or held for -y): the buckets
      * of their logs, which may be empty only for now (check_seq.c) */
     struct lock_dirty held;

@@ -2,6 +2,7 @@
  * main.c -- the sxp-fsck command: options, then fsck_run (fsck.h), then the
  * report on stdout and the exit status of checks.h.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,8 @@
 
 static void fsck_usage(FILE *out)
 {
-    fprintf(out, "usage: sxp-fsck [-n | -p | -y] [--upgrade] [--json] [--force] [-j N] [DIR]\n"
+    fprintf(out, "usage: sxp-fsck [-n | -p | -y] [--upgrade] [--json] [--force] [-j N]\n"
+                 "                [--sync-each-log] [DIR]\n"
                  "\n"
                  "Checks the sxp store in DIR (default: $SX_PERSIST_DIR, else ./persist-data).\n"
                  "\n"
@@ -31,6 +33,10 @@ static void fsck_usage(FILE *out)
                  "             line, offset, message, action)\n"
                  "  --force    check (read-only) a store that a live writer holds\n"
                  "  -j N       check N streams at a time (default 2)\n"
+                 "  --sync-each-log\n"
+                 "             make each repaired file durable with an fdatasync of its own,\n"
+                 "             instead of one syncfs(2) for 64 files or more (the default):\n"
+                 "             for a filesystem that other programs write much to\n"
                  "  -h, --help this text\n"
                  "\n"
                  "Findings (code, class, what it means; what repairs it):\n");
@@ -91,6 +97,8 @@ int main(int argc, char **argv)
             json = 1;
         } else if (strcmp(a, "--force") == 0) {
             o.force = 1;
+        } else if (strcmp(a, "--sync-each-log") == 0) {
+            o.syncfs_logs = SIZE_MAX;
         } else if (strcmp(a, "-j") == 0 || strcmp(a, "--threads") == 0) {
             if (i + 1 >= argc)
                 return fsck_usage_error("a number must follow", a);

@@ -20,6 +20,26 @@
  * Every repair is durable before fsck_run returns (unless o->nosync), and
  * each is done once: a second run finds nothing to do. A repair that fails
  * is recorded (FSCK_ACT_FAILED with a note) and leaves that file as it was.
+ *
+ * SYNCFS (recovery/recover.c R-8, as recovery does it). When at least
+ * c->syncfs_logs files (fsck_opts.syncfs_logs; 64 by default, never with
+ * --sync-each-log) are to be made durable in one step, one syncfs through
+ * LOCK's descriptor stands for their fdatasyncs. LOCK is opened before
+ * fsck writes anything, so the kernel reports to it every writeback error
+ * since then (errseq); the pages a crashed session's failed writeback left
+ * clean are written again first, as for an fdatasync. The steps:
+ *   - the journal's replay (fsck.c, journal.c J-6), from that many records;
+ *   - R-6 on an unclean store: every log's lines above its .seq are
+ *     written again, then one syncfs (fsck_sync_logs), before any log is
+ *     cut or rewritten and before any .seq is written;
+ *   - the .seq files, written last, all together (fsck_write_seqs): temp
+ *     files, one syncfs per SEQFILE_CHUNK of them (or an fdatasync each,
+ *     below the bound), renames, one fsync of streams/.
+ * A failed syncfs fails every file it stood for: their findings are marked
+ * failed, no .seq vouches for a line it was to make durable, and LOCK is
+ * not marked clean, so the next open or run does it all again. Torn tails,
+ * log rewrites and lost+found/ keep their own syncs: they are few, and
+ * what lost+found/ keeps must be durable before the cut that follows.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +52,7 @@
 #include "layout.h"
 #include "logscan.h"
 #include "residue.h"
+#include "seqfile.h"
 
 static void fsck_mark(struct fsck_finding *f, enum fsck_action a, int64_t arg)
 {
@@ -295,8 +316,10 @@ static int fsck_cut_tail(struct fsck_ctx *c, struct fsck_item *it, char *msg, si
 
 /* R-6: the lines that stay and that the .seq does not cover are written
  * again (a failed fdatasync of the crashed session may have left their
- * pages clean in the page cache), then the log is synced. */
-static int fsck_sync_log(struct fsck_ctx *c, const struct fsck_item *it, char *msg, size_t size)
+ * pages clean in the page cache), then the log is synced, unless a syncfs
+ * is to follow (SYNCFS above: by_fs). */
+static int fsck_sync_log(struct fsck_ctx *c, const struct fsck_item *it, int by_fs, char *msg,
+                         size_t size)
 {
     char path[PATH_MAX];
     struct sxp_err err;
@@ -307,11 +330,70 @@ static int fsck_sync_log(struct fsck_ctx *c, const struct fsck_item *it, char *m
                          NULL, &err);
     if (rc) {
         fsck_msgf(msg, size, "%s", err.msg);
-    } else if ((rc = c->io->fdatasync(c->io, fd)) != 0) {
+    } else if (!by_fs && (rc = c->io->fdatasync(c->io, fd)) != 0) {
         fsck_msgf(msg, size, "fdatasync %s: %s", path, strerror(-rc));
     }
     (void)c->io->close(c->io, fd);
     return rc;
+}
+
+/* R-6 could not make an item's log durable: every finding of it fails, and LOCK
+ * is not marked clean. */
+static void fsck_sync_failed(struct fsck_ctx *c, struct fsck_item *it, const char *msg)
+{
+    if (!c->sync_failed)
+        fsck_msgf(c->sync_msg, sizeof(c->sync_msg), "%s", msg);
+    c->sync_failed = 1;
+    for (size_t i = 0; i < it->f.n; i++)
+        fsck_mark_failed(&it->f.v[i], msg);
+}
+
+/* The logs R-6 makes durable: every log, when the store was not closed
+ * cleanly. */
+static int fsck_needs_sync(const struct fsck_ctx *c, const struct fsck_item *it)
+{
+    return c->o->mode != FSCK_MODE_CHECK && it->kind == FSCK_ITEM_STREAM && it->has_log &&
+           !c->store_clean && c->sync;
+}
+
+/* SYNCFS: R-6 for every log at once, from c->syncfs_logs logs: their
+ * lines are written again, then one syncfs through LOCK makes them all
+ * durable; it->log_synced says how it went. Below the bound each log is
+ * synced on its own, in fsck_repair_stream. */
+static void fsck_sync_logs(struct fsck_ctx *c)
+{
+    char msg[512];
+    size_t n = 0;
+    for (size_t i = 0; i < c->nitems; i++)
+        n += fsck_needs_sync(c, &c->items[i]);
+    if (n == 0 || n < c->syncfs_logs || c->lock_fd < 0)
+        return;
+    for (size_t i = 0; i < c->nitems; i++) {
+        struct fsck_item *it = &c->items[i];
+        if (!fsck_needs_sync(c, it))
+            continue;
+        uint64_t end = it->torn ? it->torn_off : it->log_size;
+        if (it->above_off >= end) {
+            it->log_synced = 1; /* nothing to write again: the syncfs is all */
+        } else if (fsck_sync_log(c, it, 1, msg, sizeof(msg)) != 0) {
+            fsck_sync_failed(c, it, msg);
+            it->log_synced = -1;
+        } else {
+            it->log_synced = 1;
+        }
+    }
+    int rc = c->io->syncfs_fd(c->io, c->lock_fd);
+    if (rc == 0)
+        return;
+    fsck_msgf(msg, sizeof(msg), "syncfs of the %zu logs of %s: %s", n, c->streams_dir,
+              strerror(-rc));
+    for (size_t i = 0; i < c->nitems; i++) {
+        struct fsck_item *it = &c->items[i];
+        if (it->log_synced == 1) {
+            fsck_sync_failed(c, it, msg);
+            it->log_synced = -1;
+        }
+    }
 }
 
 /* -p on an unborn stream (check_seq.c MISSING): its log, empty once any
@@ -380,26 +462,101 @@ static int fsck_save_tail(struct fsck_ctx *c, struct lostfound *lf, struct fsck_
     return rc;
 }
 
-static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct fsck_item *it)
+/* The .seq files to write, all together once every log is repaired
+ * (fsck_write_seqs), and the findings to mark once they are. */
+struct fsck_seq_job {
+    struct fsck_finding *f;
+    enum fsck_action act; /* on success, with value as its arg */
+    int64_t value;
+    char *path;
+};
+
+struct fsck_seqs {
+    struct fsck_seq_job *v;
+    size_t n, cap;
+};
+
+static void fsck_queue_seq(struct fsck_seqs *q, struct fsck_finding *f, enum fsck_action act,
+                           const char *path, int64_t value)
+{
+    char *copy = strdup(path);
+    if (copy && q->n == q->cap) {
+        size_t ncap = q->cap ? q->cap * 2 : 64;
+        struct fsck_seq_job *nv = realloc(q->v, ncap * sizeof(*nv));
+        if (nv) {
+            q->v = nv;
+            q->cap = ncap;
+        }
+    }
+    if (!copy || q->n == q->cap) {
+        free(copy);
+        fsck_mark_failed(f, "out of memory");
+        return;
+    }
+    struct fsck_seq_job *j = &q->v[q->n++];
+    j->f = f;
+    j->act = act;
+    j->value = value;
+    j->path = copy;
+}
+
+/* SYNCFS: writes the queued .seq files, SEQFILE_CHUNK at a time, each
+ * chunk synced by one syncfs through LOCK from c->syncfs_logs files (an
+ * fdatasync each below), renamed, then one fsync of streams/. A .seq is
+ * marked repaired only once that fsync made its rename durable; the rest
+ * fail with the error that stopped them. Frees q. */
+static void fsck_write_seqs(struct fsck_ctx *c, struct fsck_seqs *q)
+{
+    char msg[512] = "", dmsg[512] = "";
+    struct seqfile_item *v = q->n ? calloc(q->n, sizeof(*v)) : NULL;
+    int rc = 0, drc = 0, any = 0;
+    if (q->n && !v) {
+        rc = -ENOMEM;
+        fsck_msgf(msg, sizeof(msg), "out of memory");
+    }
+    if (v) {
+        for (size_t k = 0; k < q->n; k++)
+            v[k] = (struct seqfile_item){.path = q->v[k].path, .value = q->v[k].value};
+        int fs_fd = c->sync && q->n >= c->syncfs_logs ? c->lock_fd : -1;
+        rc = seqfile_write_many(c->io, c->streams_dir, v, q->n, c->sync, fs_fd, NULL);
+        if (rc)
+            fsck_msgf(msg, sizeof(msg), "writing .seq files in %s%s: %s", c->streams_dir,
+                      fs_fd >= 0 ? " (made durable by syncfs)" : "", strerror(-rc));
+        for (size_t k = 0; k < q->n; k++)
+            any |= v[k].done;
+        if (any && c->sync && (drc = c->io->fsync_dir(c->io, c->streams_dir)) != 0)
+            fsck_msgf(dmsg, sizeof(dmsg), "fsync %s: %s", c->streams_dir, strerror(-drc));
+    }
+    for (size_t k = 0; k < q->n; k++) {
+        struct fsck_seq_job *j = &q->v[k];
+        if (v && v[k].done && drc == 0)
+            fsck_mark(j->f, j->act, j->value);
+        else
+            fsck_mark_failed(j->f, v && v[k].done ? dmsg : msg);
+        free(j->path);
+    }
+    free(v);
+    free(q->v);
+}
+
+static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct fsck_seqs *q,
+                               struct fsck_item *it)
 {
     char msg[512], path[PATH_MAX];
-    struct sxp_err err;
     int yes = c->o->mode == FSCK_MODE_YES;
     int preen = c->o->mode != FSCK_MODE_CHECK;
     size_t nline = 0;
     int rc = 0;
 
-    if (preen && it->has_log && !c->store_clean && c->sync) {
+    if (it->log_synced < 0)
+        return; /* R-6 failed (fsck_sync_logs): its findings say so */
+    if (it->log_synced == 0 && fsck_needs_sync(c, it)) {
         /* R-6: a killed writer's unsynced pages, read as good lines, are
          * made durable before a .seq vouches for them or LOCK reads clean;
          * those above the .seq are written again first (fsck_sync_log). */
-        rc = fsck_sync_log(c, it, msg, sizeof(msg));
+        rc = fsck_sync_log(c, it, 0, msg, sizeof(msg));
         if (rc) {
-            if (!c->sync_failed)
-                fsck_msgf(c->sync_msg, sizeof(c->sync_msg), "%s", msg);
-            c->sync_failed = 1;
-            for (size_t i = 0; i < it->f.n; i++)
-                fsck_mark_failed(&it->f.v[i], msg);
+            fsck_sync_failed(c, it, msg);
             return;
         }
     }
@@ -451,14 +608,10 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
                 break;
             rc = lostfound_move(lf, it->rel_seq, f->len, fsck_code_name(f->code), &f->moved_to, msg,
                                 sizeof(msg));
-            if (rc == 0 && residue_write_seq(c->io, c->streams_dir, path, hw, c->sync, &err)) {
-                fsck_msgf(msg, sizeof(msg), "%s", err.msg);
-                rc = -EIO;
-            }
             if (rc)
                 fsck_mark_failed(f, msg);
             else
-                fsck_mark(f, FSCK_ACT_MOVED, hw);
+                fsck_queue_seq(q, f, FSCK_ACT_MOVED, path, hw);
             break;
         case FSCK_SEQ_MISSING:
         case FSCK_SEQ_LOST:
@@ -482,14 +635,12 @@ static void fsck_repair_stream(struct fsck_ctx *c, struct lostfound *lf, struct 
                 fsck_msgf(msg, sizeof(msg), "not written: %s stands in its place (%s, left)",
                           fsck_foreign_kind(stands->detail), fsck_code_name(stands->code));
                 fsck_mark_failed(f, msg);
-            } else if (residue_write_seq(c->io, c->streams_dir, path, hw, c->sync, &err)) {
-                fsck_mark_failed(f, err.msg);
             } else {
-                fsck_mark(f,
-                          f->code == FSCK_HW_BEHIND ? FSCK_ACT_ROLLED
-                          : f->moved_to             ? FSCK_ACT_MOVED
-                                                    : FSCK_ACT_CREATED,
-                          hw);
+                fsck_queue_seq(q, f,
+                               f->code == FSCK_HW_BEHIND ? FSCK_ACT_ROLLED
+                               : f->moved_to             ? FSCK_ACT_MOVED
+                                                         : FSCK_ACT_CREATED,
+                               path, hw);
             }
             break;
         default:
@@ -621,16 +772,19 @@ static void fsck_repair_tree(struct fsck_ctx *c, struct lostfound *lf)
 void fsck_repair(struct fsck_ctx *c)
 {
     struct lostfound lf;
+    struct fsck_seqs q = {NULL, 0, 0};
     lostfound_init(&lf, c->io, c->root, c->sync);
     /* Temp files and foreign names first: a log rewrite makes temp files of
      * its own, which must not be mistaken for leftovers. */
     fsck_repair_tree(c, &lf);
+    fsck_sync_logs(c);
     for (size_t i = 0; i < c->nitems; i++) {
         struct fsck_item *it = &c->items[i];
         if (it->kind == FSCK_ITEM_STREAM)
-            fsck_repair_stream(c, &lf, it);
+            fsck_repair_stream(c, &lf, &q, it);
         else
             fsck_repair_file(c, &lf, it);
     }
+    fsck_write_seqs(c, &q);
     lostfound_close(&lf);
 }

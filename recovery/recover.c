@@ -944,7 +944,7 @@ int recover_store_only(struct sxp_io *io, const char *root, const struct recover
     if (sync)
         rc = journal_replay_written(io, root, only ? lock_fd : -1, &fs, &jr, &c.written, err);
     else
-        rc = journal_replay(io, root, sync, 1, only ? lock_fd : -1, NULL, NULL, &jr, err);
+        rc = journal_replay(io, root, sync, 1, only ? lock_fd : -1, NULL, NULL, NULL, &jr, err);
     if (rc)
         goto out;
     /* the logs the records wrote, which the list may not name. */

@@ -5,11 +5,10 @@
  * Crash ordering. A removed temp file is made durable by the fsync of its
  * directory: without it, the name might be back after a power loss, which is
  * harmless (the next recovery removes it again). A cut tail is made durable
- * by fdatasync of the log, which covers the new size. A .seq is replaced by
- * rename only after its temp file's data is synced, and the rename is made
- * durable by the fsync of streams/, so the .seq reads either its old or its
- * new value after any crash, never a torn one. A rewrite (R-6) only
- * dirties pages; the fdatasync of the log that follows writes them.
+ * by fdatasync of the log, which covers the new size. A rewrite (R-6) only
+ * dirties pages; the fdatasync of the log that follows writes them. (The
+ * .seq files recovery and sxp-fsck write go through engine/seqfile.h: each
+ * temp file synced before its rename, streams/ fsynced after.)
  */
 #include "residue.h"
 
@@ -157,19 +156,4 @@ int residue_rewrite_all(struct sxp_io *io, int fd, const char *path, uint64_t fr
     }
     free(buf);
     return rc;
-}
-
-int residue_write_seq(struct sxp_io *io, const char *dir, const char *seq_path, int64_t value,
-                      int sync, struct sxp_err *err)
-{
-    char text[LAYOUT_SEQ_MAX_TEXT];
-    char tmp[PATH_MAX];
-    size_t len = layout_seq_format(value, text);
-    int rc = layout_tmp_path(dir, tmp);
-    if (rc)
-        return err_set(err, rc, "path too long in %s", dir);
-    rc = io_write_atomic(io, seq_path, tmp, text, len, sync);
-    if (rc)
-        return err_set(err, rc, "write %s: %s", seq_path, strerror(-rc));
-    return 0;
 }

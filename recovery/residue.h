@@ -38,9 +38,4 @@ SXP_MUST_CHECK int residue_rewrite(struct sxp_io *io, int fd, const char *path, 
 SXP_MUST_CHECK int residue_rewrite_all(struct sxp_io *io, int fd, const char *path, uint64_t from,
                                        uint64_t to, struct sxp_err *err);
 
-/* R-4: atomically writes seq_path (a .seq file in dir) to hold value:
- * temp file, fdatasync, rename, fsync of dir. */
-SXP_MUST_CHECK int residue_write_seq(struct sxp_io *io, const char *dir, const char *seq_path,
-                                     int64_t value, int sync, struct sxp_err *err);
-
 #endif

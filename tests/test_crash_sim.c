@@ -1106,7 +1106,7 @@ static unsigned tc_journal_records(struct tc *t)
 {
     struct journal_replay_report jr;
     struct sxp_err err;
-    if (journal_replay(t->io, TC_STORE, 0, 0, -1, NULL, NULL, &jr, &err) != 0)
+    if (journal_replay(t->io, TC_STORE, 0, 0, -1, NULL, NULL, NULL, &jr, &err) != 0)
         fail_msg("journal: %s", err.msg);
     return jr.records;
 }
@@ -1442,15 +1442,23 @@ static const struct fsck_finding *tc_finding(const struct fsck_report *r, enum f
     return NULL;
 }
 
-/* sxp-fsck in mode on the store, through io: its exit status; *r filled. */
-static int tc_fsck_report_io(struct sxp_io *io, enum fsck_mode mode, struct fsck_report *r)
+/* sxp-fsck in mode on the store, through io, with fsck_opts.syncfs_logs
+ * bound: its exit status; *r filled. */
+static int tc_fsck_run(struct sxp_io *io, enum fsck_mode mode, size_t bound, struct fsck_report *r)
 {
     struct fsck_opts fo;
     memset(&fo, 0, sizeof(fo));
     fo.root = TC_STORE;
     fo.io = io;
     fo.mode = mode;
+    fo.syncfs_logs = bound;
     return fsck_run(&fo, r);
+}
+
+/* sxp-fsck in mode on the store, through io: its exit status; *r filled. */
+static int tc_fsck_report_io(struct sxp_io *io, enum fsck_mode mode, struct fsck_report *r)
+{
+    return tc_fsck_run(io, mode, 0, r);
 }
 
 /* sxp-fsck in mode on the test's store: its exit status; *r filled. */
@@ -1835,6 +1843,22 @@ static void tc_note_syncfs(struct tc *t)
     t->syncfs_seen = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
 }
 
+/* Drops every syncfs when drop is set, and notes in t->syncfs_seen, and
+ * t->fired, the syncfs calls made before the first call of kind on a path
+ * ending in suffix; tc_syncfs_unwatch ends both. */
+static void tc_syncfs_watch(struct tc *t, int drop, enum io_fault_kind kind, const char *suffix)
+{
+    if (drop)
+        io_fault_set_drop(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+    tc_arm(t, kind, suffix, 1, tc_note_syncfs);
+}
+
+static void tc_syncfs_unwatch(struct tc *t)
+{
+    io_fault_set_hook(t->io, NULL, NULL);
+    io_fault_set_drop(t->io, 0);
+}
+
 /* A recovering open under R-8 with a bound of 1 (its syncfs calls dropped
  * when drop is set), noting in t->syncfs_seen, and t->fired, the syncfs
  * calls made before its first call of kind on a path ending in suffix. */
@@ -1842,12 +1866,9 @@ static sxp_store *tc_open_by_syncfs(struct tc *t, int drop, enum io_fault_kind k
                                     const char *suffix)
 {
     store_set_open_syncfs(1);
-    if (drop)
-        io_fault_set_drop(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
-    tc_arm(t, kind, suffix, 1, tc_note_syncfs);
+    tc_syncfs_watch(t, drop, kind, suffix);
     sxp_store *s = tc_open(t);
-    io_fault_set_hook(t->io, NULL, NULL);
-    io_fault_set_drop(t->io, 0);
+    tc_syncfs_unwatch(t);
     store_set_open_syncfs(0);
     return s;
 }
@@ -2031,6 +2052,168 @@ static void a_failed_recovery_syncfs_of_kept_logs_moves_no_mark(void **state)
 static void a_failed_recovery_syncfs_of_seq_files_moves_no_mark(void **state)
 {
     tc_failed_recovery_syncfs(*state, TC_LEFT_JOURNAL, 2);
+}
+
+/* ---- sxp-fsck -p by syncfs (fsck/repair.c SYNCFS) -------------------------- */
+
+/* The syncfs calls sxp-fsck -p makes with a bound of 1 on what
+ * tc_killed_leaving left: the journal's replay (when it holds records),
+ * R-6's pass over every log, the chunk of .seq files. */
+static uint64_t tc_fsck_syncfs_expected(enum tc_left left)
+{
+    return left == TC_LEFT_JOURNAL ? 3 : 2;
+}
+
+/* sxp-fsck -p on a killed session's store with a bound of 1 makes what it
+ * writes back and keeps durable by syncfs, every call before the first
+ * .seq is renamed into place, and marks LOCK clean: after a power loss
+ * right after it, the open runs no recovery and "a" and "b" are at 2.
+ * With those syncfs calls taken away, the power loss takes the second
+ * lines and leaves the new .seq files empty: the calls are what the
+ * repair relies on. */
+static void tc_fsck_p_by_syncfs(struct tc *t, enum tc_left left, int drop)
+{
+    struct fsck_report r;
+    struct sxp_stats st;
+    tc_killed_leaving(t, left);
+    uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+    tc_syncfs_watch(t, drop, IO_FK_RENAME, ".tmp");
+    int rc = tc_fsck_run(t->io, FSCK_MODE_PREEN, 1, &r);
+    tc_syncfs_unwatch(t);
+    assert_int_equal(rc, FSCK_EXIT_REPAIRED);
+    assert_int_equal(r.left, 0);
+    fsck_report_free(&r);
+    uint64_t want = tc_fsck_syncfs_expected(left);
+    assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, want);
+    assert_true(t->fired);
+    assert_int_equal(t->syncfs_seen - fs0, want);
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+    if (drop) {
+        assert_int_equal(tc_size(t, "streams/61.seq"), 0);
+        assert_int_equal(tc_size(t, "streams/62.seq"), 0);
+        assert_int_equal(tc_size(t, "streams/61.log"), tc_size(t, "streams/63.log"));
+        assert_int_equal(tc_size(t, "streams/62.log"), tc_size(t, "streams/63.log"));
+        return;
+    }
+    sxp_store *s = tc_open(t);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 0);
+    tc_hw_is(s, "a", 2);
+    tc_hw_is(s, "b", 2);
+    tc_hw_is(s, "c", 1);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+static void fsck_p_syncs_the_journals_logs_by_syncfs(void **state)
+{
+    tc_fsck_p_by_syncfs(*state, TC_LEFT_JOURNAL, 0);
+}
+
+static void fsck_p_without_its_syncfs_loses_the_journals_lines(void **state)
+{
+    tc_fsck_p_by_syncfs(*state, TC_LEFT_JOURNAL, 1);
+}
+
+static void fsck_p_syncs_the_logs_it_keeps_by_syncfs(void **state)
+{
+    tc_fsck_p_by_syncfs(*state, TC_LEFT_CACHED_LOGS, 0);
+}
+
+static void fsck_p_without_its_syncfs_loses_the_kept_lines(void **state)
+{
+    tc_fsck_p_by_syncfs(*state, TC_LEFT_CACHED_LOGS, 1);
+}
+
+/* SYNCFS's bound and its opt-out, on the same repair (two records, three
+ * logs, two .seq files): with a bound of 1 three syncfs calls stand for
+ * exactly 7 fdatasyncs (the records' two logs, R-6's three, two .seq
+ * files); with the default bound (JOURNAL_SYNCFS_LOGS) and with
+ * --sync-each-log (SIZE_MAX), none. Each case on a fresh disk. */
+static void fsck_p_syncs_by_syncfs_from_its_bound(void **state)
+{
+    struct {
+        size_t bound;
+        uint64_t syncfs;
+    } cases[] = {{1, 3}, {0, 0}, {SIZE_MAX, 0}};
+    uint64_t fdatasyncs[3];
+    for (size_t c = 0; c < 3; c++) {
+        if (c) {
+            assert_int_equal(tc_teardown(state), 0);
+            assert_int_equal(tc_setup(state), 0);
+        }
+        struct tc *t = *state;
+        struct fsck_report r;
+        tc_killed_leaving(t, TC_LEFT_JOURNAL);
+        uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+        uint64_t ds0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC));
+        assert_int_equal(tc_fsck_run(t->io, FSCK_MODE_PREEN, cases[c].bound, &r),
+                         FSCK_EXIT_REPAIRED);
+        fsck_report_free(&r);
+        assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, cases[c].syncfs);
+        fdatasyncs[c] = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC)) - ds0;
+        assert_int_equal(tc_seq_file(t, "a"), 2);
+        assert_int_equal(tc_seq_file(t, "b"), 2);
+    }
+    assert_int_equal(fdatasyncs[1], fdatasyncs[0] + 7);
+    assert_int_equal(fdatasyncs[2], fdatasyncs[1]);
+}
+
+/* SYNCFS: a failed syncfs fails every file it stood for, and the disk
+ * drops what it was to write. The nth syncfs of sxp-fsck -p fails: the
+ * journal's replay (nth 1: the run stops, status 8, JOURNAL keeps its
+ * records), R-6's (nth 2: status 8), or the .seq files' (nth 3: their
+ * findings are left, status 4). It went through LOCK's descriptor; no
+ * .seq moved; LOCK is not marked clean; and after a power loss the next
+ * open recovers every acknowledged event. */
+static void tc_failed_fsck_syncfs(struct tc *t, unsigned nth)
+{
+    struct fsck_report r;
+    struct sxp_stats st;
+    enum io_fault_kind k;
+    char path[512];
+    tc_killed_leaving(t, TC_LEFT_JOURNAL);
+    io_fault_set_hook(t->io, tc_drop_failed_syncfs, t);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_SYNCFS, nth, -EIO, 0), 0);
+    int rc = tc_fsck_run(t->io, FSCK_MODE_PREEN, 1, &r);
+    assert_int_equal(io_fault_injected(t->io), 1);
+    assert_int_equal(io_fault_last_injected(t->io, &k, path, sizeof(path)), 0);
+    io_fault_clear(t->io);
+    io_fault_set_hook(t->io, NULL, NULL);
+    assert_int_equal(k, IO_FK_SYNCFS);
+    assert_string_equal(path + strlen(path) - 5, "/LOCK");
+    assert_int_equal(rc, nth == 3 ? FSCK_EXIT_LEFT : FSCK_EXIT_FAILED);
+    assert_true(nth == 3 ? r.fatal[0] == '\0' : strstr(r.fatal, "syncfs") != NULL);
+    if (nth > 1) { /* the journal's stops the run before the walk */
+        const struct fsck_finding *f = tc_finding(&r, FSCK_HW_BEHIND);
+        assert_non_null(f);
+        assert_int_equal(f->action, FSCK_ACT_FAILED);
+        assert_non_null(strstr(f->note, "syncfs"));
+    }
+    fsck_report_free(&r);
+    assert_int_equal(tc_journal_records(t), nth == 1 ? 2 : 0);
+    assert_int_equal(tc_seq_file(t, "a"), 1);
+    assert_int_equal(tc_seq_file(t, "b"), 1);
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+    tc_abc_recovered(t, &st);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
+static void a_failed_fsck_syncfs_of_the_journals_logs_keeps_its_records(void **state)
+{
+    tc_failed_fsck_syncfs(*state, 1);
+}
+
+static void a_failed_fsck_syncfs_of_the_logs_moves_no_mark(void **state)
+{
+    tc_failed_fsck_syncfs(*state, 2);
+}
+
+static void a_failed_fsck_syncfs_of_seq_files_leaves_them(void **state)
+{
+    tc_failed_fsck_syncfs(*state, 3);
 }
 
 /* PRE-ZEROING (commit.c): a busy log's zeros ahead, and the journal's,
@@ -3547,6 +3730,14 @@ int main(void)
         T(a_failed_recovery_syncfs_of_the_journals_logs_keeps_its_records),
         T(a_failed_recovery_syncfs_of_kept_logs_moves_no_mark),
         T(a_failed_recovery_syncfs_of_seq_files_moves_no_mark),
+        T(fsck_p_syncs_the_journals_logs_by_syncfs),
+        T(fsck_p_without_its_syncfs_loses_the_journals_lines),
+        T(fsck_p_syncs_the_logs_it_keeps_by_syncfs),
+        T(fsck_p_without_its_syncfs_loses_the_kept_lines),
+        T(fsck_p_syncs_by_syncfs_from_its_bound),
+        T(a_failed_fsck_syncfs_of_the_journals_logs_keeps_its_records),
+        T(a_failed_fsck_syncfs_of_the_logs_moves_no_mark),
+        T(a_failed_fsck_syncfs_of_seq_files_leaves_them),
         T(a_failed_checkpoint_in_a_round_fails_none_of_its_appends),
         T(a_record_past_the_end_of_its_log_is_refused),
         T(a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it),

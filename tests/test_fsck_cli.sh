@@ -336,6 +336,44 @@ expect 1 "-y after a torn MANIFEST record" -- "$fsck" -y "$work/s"
     fails=$((fails + 1))
 }
 
+# A killed session that appended to 70 streams: -p writes the journal's
+# 70 records back, makes every log durable and rolls 70 .seq files
+# forward, by syncfs from 64 files (fsck/repair.c SYNCFS), or by an
+# fdatasync each under --sync-each-log; either way the store reads back
+# whole and a second run finds nothing. strace, where it runs, counts the
+# syncfs calls: 4 (the replay, the logs, two chunks of .seq files), and
+# none under --sync-each-log.
+rm -rf "$work/k0"
+for i in $(seq 1 70); do printf '(persist/append "s%d" {:seq 1})\n' "$i"; done |
+    "$sxp" --dir "$work/k0" serve --stdio >/dev/null
+coproc SRV { exec "$sxp" --dir "$work/k0" serve --stdio; }
+for i in $(seq 1 70); do printf '(persist/append "s%d" {:seq 2})\n' "$i" >&"${SRV[1]}"; done
+srv=$SRV_PID
+for i in $(seq 1 70); do read -r _ <&"${SRV[0]}"; done
+{ kill -KILL "$srv" && wait "$srv"; } 2>/dev/null
+tracer=
+command -v strace >/dev/null && strace -f -o /dev/null true 2>/dev/null && tracer=strace
+for each in "" --sync-each-log; do
+    rm -rf "$work/k"
+    cp -r "$work/k0" "$work/k"
+    if [ -n "$tracer" ]; then
+        expect 1 "-p $each after a killed session over 70 streams" -- \
+            strace -f -e trace=syncfs -o "$work/trace" "$fsck" -p $each "$work/k"
+        n=$(grep -c '^[0-9]* *syncfs(' "$work/trace")
+        want=4
+        [ -n "$each" ] && want=0
+        [ "$n" -eq "$want" ] || { echo "FAIL: -p $each made $n syncfs calls, want $want"; fails=$((fails + 1)); }
+    else
+        expect 1 "-p $each after a killed session over 70 streams" -- "$fsck" -p $each "$work/k"
+    fi
+    contains "$work/out" "71 errors (71 residue, 0 corruption), 71 repaired, 0 left" "-p $each repairs the journal and the 70 marks"
+    contains "$work/out" "[journal-pending, residue] -> written back" "-p $each writes the journal back"
+    expect 0 "-n after -p $each" -- "$fsck" -n "$work/k"
+    expect 0 "last-seq after -p $each" -- "$sxp" --dir "$work/k" op '(persist/last-seq "s70")'
+    contains "$work/out" "2" "s70 holds its second event after -p $each"
+done
+expect 16 "--sync-each-log after the directory is still an option" -- "$fsck" -p "$work/k" --sync-each-log --frobnicate
+
 # A directory that is not a store (none of FORMAT, LOCK, streams/, kv/,
 # blobs/): no mode checks it, and none makes a store of it.
 mkdir -p "$work/ns/sub"

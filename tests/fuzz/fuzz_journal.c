@@ -350,7 +350,7 @@ int fuzz_journal_one(const uint8_t *data, size_t size)
                 jr.njunk, jr.len, bad, damaged ? "damaged" : "not damaged");
 
     /* FJ-1 */
-    rc = journal_replay(fj_io, fj_work, 0, 0, -1, NULL, NULL, &rep, &err);
+    rc = journal_replay(fj_io, fj_work, 0, 0, -1, NULL, NULL, NULL, &rep, &err);
     if (damaged) {
         char want[96];
         fuzz_fmt(want, sizeof(want), "the record at byte %zu does not check", bad);
@@ -363,7 +363,7 @@ int fuzz_journal_one(const uint8_t *data, size_t size)
     }
     /* FJ-2 */
     unsigned orphans = 0;
-    rc = journal_replay(fj_io, fj_work, 0, 0, -1, fj_count_orphan, &orphans, &rep, &err);
+    rc = journal_replay(fj_io, fj_work, 0, 0, -1, NULL, fj_count_orphan, &orphans, &rep, &err);
     FUZZ_CHECKF(rc == 0, "rc %d: %s", rc, err.msg);
     FUZZ_CHECKF(rep.damaged_at == (damaged ? bad : 0), "damaged at %llu, the model %zu (%s)",
                 (unsigned long long)rep.damaged_at, damaged ? bad : 0,
