@@ -540,6 +540,11 @@ void store_set_open_syncfs(size_t nlogs)
     __atomic_store_n(&store_open_syncfs, nlogs ? nlogs : JOURNAL_SYNCFS_LOGS, __ATOMIC_RELAXED);
 }
 
+size_t store_open_syncfs_bound(void)
+{
+    return __atomic_load_n(&store_open_syncfs, __ATOMIC_RELAXED);
+}
+
 void store_set_checkpoint_syncfs(sxp_store *s, size_t nlogs)
 {
     pthread_mutex_lock(&s->mu);

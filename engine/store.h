@@ -39,6 +39,9 @@ void store_set_checkpoint_syncfs(sxp_store *s, size_t nlogs);
  * JOURNAL_SYNCFS_LOGS again), set before the open so that its recovery
  * (recover.c R-8) uses it too: for tests and the crash harness. */
 void store_set_open_syncfs(size_t nlogs);
+/* The bound store_set_open_syncfs set (JOURNAL_SYNCFS_LOGS by default):
+ * the crash harness gives it to sxp-fsck -p too (fsck_opts.syncfs_logs). */
+size_t store_open_syncfs_bound(void);
 
 /* I/O failures commit rounds took without failing an append, because the
  * appends' lines were durable already (a checkpoint's, a listing's). The

@@ -635,6 +635,9 @@ static void cs_fsck_p(const struct crash_params *p, struct sxp_io *io, int unpro
     fo.mode = FSCK_MODE_PREEN;
     fo.threads = 1;
     fo.io = io;
+    /* The bound the run's seed chose for its opens (crash_syncfs_by_seed):
+     * half the seeds have the repair sync by syncfs (fsck/repair.c). */
+    fo.syncfs_logs = store_open_syncfs_bound();
     int rc = fsck_run(&fo, &r);
     st->fsck_runs++;
     const struct fsck_finding *wrong = NULL; /* the first finding left that may not be */
