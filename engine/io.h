@@ -99,6 +99,12 @@ struct sxp_io {
     int (*boot_id)(struct sxp_io *io, char *out, size_t size);
     int (*mkdir)(struct sxp_io *io, const char *path, mode_t mode); /* -EEXIST if there */
     int (*rename)(struct sxp_io *io, const char *from, const char *to);
+    /* Swaps the two names of one directory at once, as renameat2(2) with
+     * RENAME_EXCHANGE: a names what b named and b what a named, and no
+     * inode is freed. Durable, as a rename, after fsync_dir (IO-4).
+     * -ENOENT when either is missing; -EINVAL (or -ENOSYS, -EXDEV, ...)
+     * when the filesystem cannot, and then the caller renames instead. */
+    int (*rename_exchange)(struct sxp_io *io, const char *a, const char *b);
     int (*unlink)(struct sxp_io *io, const char *path);
     /* Size of the file at path; -ENOENT if absent. is_dir may be NULL. A
      * symbolic link as the last name is reported as itself (a name taken,

@@ -30,6 +30,7 @@ int io_posix_syncfs_fd(struct sxp_io *io, int fd);
 int io_posix_boot_id(struct sxp_io *io, char *out, size_t size);
 int io_posix_mkdir(struct sxp_io *io, const char *path, mode_t mode);
 int io_posix_rename(struct sxp_io *io, const char *from, const char *to);
+int io_posix_rename_exchange(struct sxp_io *io, const char *a, const char *b);
 int io_posix_unlink(struct sxp_io *io, const char *path);
 int io_posix_stat(struct sxp_io *io, const char *path, uint64_t *out_size, int *out_is_dir);
 int io_posix_list_dir(struct sxp_io *io, const char *dir, io_dir_fn fn, void *arg);

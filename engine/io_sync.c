@@ -277,6 +277,12 @@ int io_posix_rename(struct sxp_io *io, const char *from, const char *to)
     return rename(from, to) < 0 ? -errno : 0;
 }
 
+int io_posix_rename_exchange(struct sxp_io *io, const char *a, const char *b)
+{
+    (void)io;
+    return renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) < 0 ? -errno : 0;
+}
+
 int io_posix_unlink(struct sxp_io *io, const char *path)
 {
     (void)io;
@@ -384,6 +390,7 @@ void io_posix_fill(struct sxp_io *io)
     io->boot_id = io_posix_boot_id;
     io->mkdir = io_posix_mkdir;
     io->rename = io_posix_rename;
+    io->rename_exchange = io_posix_rename_exchange;
     io->unlink = io_posix_unlink;
     io->stat = io_posix_stat;
     io->list_dir = io_posix_list_dir;

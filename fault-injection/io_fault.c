@@ -502,15 +502,30 @@ static int fault_mkdir(struct sxp_io *io, const char *path, mode_t mode)
     return res;
 }
 
-static int fault_rename(struct sxp_io *io, const char *from, const char *to)
+/* A rename, or with exchange a rename_exchange, which counts, fails and
+ * kills as a rename (IO_FK_RENAME). */
+static int fault_rename_call(struct sxp_io *io, const char *from, const char *to, int exchange)
 {
     struct io_fault *f = fault_of(io);
     struct fault_call c;
     fault_enter(f, IO_FK_RENAME, 0, from, -1, &c);
     c.path2 = to;
-    int res = c.inject ? c.inject : c.drop ? 0 : f->inner->rename(f->inner, from, to);
+    int res = c.inject   ? c.inject
+              : c.drop   ? 0
+              : exchange ? f->inner->rename_exchange(f->inner, from, to)
+                         : f->inner->rename(f->inner, from, to);
     fault_leave(f, &c, res);
     return res;
+}
+
+static int fault_rename(struct sxp_io *io, const char *from, const char *to)
+{
+    return fault_rename_call(io, from, to, 0);
+}
+
+static int fault_rename_exchange(struct sxp_io *io, const char *a, const char *b)
+{
+    return fault_rename_call(io, a, b, 1);
 }
 
 static int fault_unlink(struct sxp_io *io, const char *path)
@@ -594,6 +609,7 @@ int io_fault_new(struct sxp_io *inner, struct sxp_io **out)
     f->io.boot_id = fault_boot_id;
     f->io.mkdir = fault_mkdir;
     f->io.rename = fault_rename;
+    f->io.rename_exchange = fault_rename_exchange;
     f->io.unlink = fault_unlink;
     f->io.stat = fault_stat;
     f->io.list_dir = fault_list_dir;

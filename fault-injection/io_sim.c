@@ -454,6 +454,10 @@ int sim_dop_apply_durable(const struct sim_dop *d)
     case SIM_DOP_RENAME:
         sim_map_remove(&d->from_dir->dur, d->from_name);
         return sim_map_set(&d->dir->dur, d->name, d->node);
+    case SIM_DOP_EXCHANGE: {
+        int rc = sim_map_set(&d->dir->dur, d->name, d->node);
+        return rc ? rc : sim_map_set(&d->dir->dur, d->from_name, d->node2);
+    }
     }
     return -EINVAL;
 }
@@ -964,18 +968,26 @@ static int sim_mkdir(struct sxp_io *io, const char *path, mode_t mode)
     return rc;
 }
 
+/* The parents and last names (256 bytes each) of the two paths of a
+ * rename or an exchange; -EBUSY when either is "/". */
+static int sim_resolve_two(struct io_sim *s, const char *a, const char *b, struct sim_node **aparent,
+                           char *aname, struct sim_node **bparent, char *bname)
+{
+    int rc = sim_resolve_parent(s, a, aparent, aname, 256);
+    if (rc == 0)
+        rc = sim_resolve_parent(s, b, bparent, bname, 256);
+    if (rc == 0 && (*aparent == NULL || *bparent == NULL))
+        rc = -EBUSY;
+    return rc;
+}
+
 static int sim_rename_locked(struct io_sim *s, const char *from, const char *to)
 {
     struct sim_node *fparent, *tparent;
     char fname[256], tname[256];
-    int rc = sim_resolve_parent(s, from, &fparent, fname, sizeof(fname));
+    int rc = sim_resolve_two(s, from, to, &fparent, fname, &tparent, tname);
     if (rc < 0)
         return rc;
-    rc = sim_resolve_parent(s, to, &tparent, tname, sizeof(tname));
-    if (rc < 0)
-        return rc;
-    if (fparent == NULL || tparent == NULL)
-        return -EBUSY;
     struct sim_dirent *fe = sim_map_find(&fparent->cur, fname);
     if (fe == NULL)
         return -ENOENT;
@@ -1005,6 +1017,42 @@ static int sim_rename(struct sxp_io *io, const char *from, const char *to)
     struct io_sim *s = sim_of(io);
     pthread_mutex_lock(&s->mu);
     int rc = s->off ? -EIO : sim_rename_locked(s, from, to);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* RENAME_EXCHANGE within one directory (the only kind the engine asks
+ * for; two directories are -EXDEV here). */
+static int sim_rename_exchange_locked(struct io_sim *s, const char *a, const char *b)
+{
+    struct sim_node *aparent, *bparent;
+    char aname[256], bname[256];
+    int rc = sim_resolve_two(s, a, b, &aparent, aname, &bparent, bname);
+    if (rc < 0)
+        return rc;
+    if (aparent != bparent)
+        return -EXDEV;
+    struct sim_dirent *ae = sim_map_find(&aparent->cur, aname);
+    struct sim_dirent *be = sim_map_find(&bparent->cur, bname);
+    if (ae == NULL || be == NULL)
+        return -ENOENT;
+    struct sim_node *an = ae->node, *bn = be->node;
+    if (an == bn)
+        return 0;
+    /* b gets a's node, a gets b's: one op, durable as one. */
+    rc = sim_dop_add(s, SIM_DOP_EXCHANGE, bparent, bname, an, aparent, aname);
+    if (rc < 0)
+        return rc;
+    s->dops[s->ndops - 1].node2 = bn;
+    rc = sim_map_set(&bparent->cur, bname, an);
+    return rc ? rc : sim_map_set(&aparent->cur, aname, bn);
+}
+
+static int sim_rename_exchange(struct sxp_io *io, const char *a, const char *b)
+{
+    struct io_sim *s = sim_of(io);
+    pthread_mutex_lock(&s->mu);
+    int rc = s->off ? -EIO : sim_rename_exchange_locked(s, a, b);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -1158,6 +1206,7 @@ int io_sim_new(struct sxp_io **out)
     s->io.boot_id = sim_boot_id;
     s->io.mkdir = sim_mkdir;
     s->io.rename = sim_rename;
+    s->io.rename_exchange = sim_rename_exchange;
     s->io.unlink = sim_unlink;
     s->io.stat = sim_stat;
     s->io.list_dir = sim_list_dir;

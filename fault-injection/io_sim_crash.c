@@ -448,8 +448,8 @@ uint64_t io_sim_digest(struct sxp_io *io)
     }
     for (size_t i = 0; i < s->ndops; i++) {
         const struct sim_dop *d = &s->dops[i];
-        uint64_t o[4] = {(uint64_t)d->kind, d->dir->idx, d->node->idx,
-                         d->from_dir ? d->from_dir->idx + 1 : 0};
+        uint64_t o[5] = {(uint64_t)d->kind, d->dir->idx, d->node->idx,
+                         d->from_dir ? d->from_dir->idx + 1 : 0, d->node2 ? d->node2->idx + 1 : 0};
         XXH3_64bits_update(x, o, sizeof(o));
         XXH3_64bits_update(x, d->name, strlen(d->name) + 1);
         if (d->from_name != NULL)
@@ -548,6 +548,7 @@ static int sim_clone_locked(struct io_sim *s, struct io_sim *c)
         cd->dir = c->nodes[d->dir->idx];
         cd->node = c->nodes[d->node->idx];
         cd->from_dir = d->from_dir ? c->nodes[d->from_dir->idx] : NULL;
+        cd->node2 = d->node2 ? c->nodes[d->node2->idx] : NULL;
         cd->name = strdup(d->name);
         cd->from_name = d->from_name ? strdup(d->from_name) : NULL;
         c->ndops = i + 1;

@@ -59,9 +59,10 @@ struct sim_node {
 
 /* A directory change not yet made durable by fsync_dir. */
 enum sim_dop_kind {
-    SIM_DOP_SET,    /* dir/name -> node (create, mkdir) */
-    SIM_DOP_REMOVE, /* dir/name gone (unlink) */
-    SIM_DOP_RENAME, /* from_dir/from_name gone and dir/name -> node, at once */
+    SIM_DOP_SET,      /* dir/name -> node (create, mkdir) */
+    SIM_DOP_REMOVE,   /* dir/name gone (unlink) */
+    SIM_DOP_RENAME,   /* from_dir/from_name gone and dir/name -> node, at once */
+    SIM_DOP_EXCHANGE, /* dir/name -> node and dir/from_name -> node2, at once */
 };
 
 struct sim_dop {
@@ -69,8 +70,9 @@ struct sim_dop {
     struct sim_node *dir; /* the directory whose fsync makes it durable */
     char *name;
     struct sim_node *node;
-    struct sim_node *from_dir; /* rename only */
-    char *from_name;           /* rename only */
+    struct sim_node *from_dir; /* rename and exchange (then dir) only */
+    char *from_name;           /* rename and exchange only */
+    struct sim_node *node2;    /* exchange only */
 };
 
 struct sim_fd {

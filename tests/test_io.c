@@ -663,6 +663,36 @@ static void rename_and_unlink_move_and_remove_names(void **state)
     assert_int_equal(io->fsync_dir(io, a), -ENOENT);
 }
 
+/* rename_exchange swaps two names of a directory: each then reads the
+ * other's bytes; with either missing it is -ENOENT and changes nothing. */
+static void rename_exchange_swaps_two_names(void **state)
+{
+    struct sxp_io *io = tio_io(state);
+    char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX], buf[8];
+    int fd = tio_open_rw(io, tio_path(state, "a", a));
+    assert_int_equal(io->pwrite(io, fd, "aa", 2, 0), 0);
+    assert_int_equal(io->close(io, fd), 0);
+    fd = tio_open_rw(io, tio_path(state, "b", b));
+    assert_int_equal(io->pwrite(io, fd, "bbb", 3, 0), 0);
+    assert_int_equal(io->close(io, fd), 0);
+    int rc = io->rename_exchange(io, a, b);
+    if (rc == -EINVAL || rc == -ENOSYS || rc == -EOPNOTSUPP)
+        skip(); /* this filesystem cannot: the engine renames instead */
+    assert_int_equal(rc, 0);
+    uint64_t size = 0;
+    assert_int_equal(io->stat(io, a, &size, NULL), 0);
+    assert_int_equal(size, 3);
+    fd = io->open(io, b, O_RDONLY, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(io->pread(io, fd, buf, sizeof(buf), 0), 2);
+    assert_memory_equal(buf, "aa", 2);
+    assert_int_equal(io->close(io, fd), 0);
+    assert_int_equal(io->rename_exchange(io, a, tio_path(state, "c", c)), -ENOENT);
+    assert_int_equal(io->rename_exchange(io, c, a), -ENOENT);
+    assert_int_equal(io->stat(io, a, &size, NULL), 0);
+    assert_int_equal(size, 3);
+}
+
 /* syncfs of a directory works and of a missing one is -ENOENT; through an
  * open file's descriptor it works, and through a closed one is -EBADF; the
  * boot id is the kernel's, the same on every call. */
@@ -1055,6 +1085,7 @@ int main(void)
         TIO_BOTH(list_dir_lists_exactly_the_created_names),
         TIO_BOTH(stat_reports_size_and_kind_and_enoent_when_missing),
         TIO_BOTH(rename_and_unlink_move_and_remove_names),
+        TIO_BOTH(rename_exchange_swaps_two_names),
         TIO_BOTH(syncfs_and_the_boot_id),
         TIO_BOTH(lock_on_a_second_open_of_the_same_file_is_eagain),
         TIO_BOTH(write_atomic_replaces_content_and_leaves_no_tmp),

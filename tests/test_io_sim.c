@@ -158,6 +158,50 @@ static void keep_all_mode_keeps_cache_and_entries(void **state)
     free(b);
 }
 
+/* An exchange is one directory op: until the directory is synced a power
+ * loss keeps both names as they were or swaps both, never one; after the
+ * fsync both stay swapped. Two directories are -EXDEV, a missing name
+ * -ENOENT. */
+static void rename_exchange_swaps_both_names_or_neither(void **state)
+{
+    struct sxp_io *io = *state;
+    uint64_t seed = tsim_seed();
+    int saw_old = 0, saw_new = 0;
+    for (uint64_t i = 0; i < 64; i++) {
+        tsim_put(io, "/d/x", "ex", 1, 1);
+        tsim_put(io, "/d/y", "why", 1, 1);
+        assert_int_equal(io->rename_exchange(io, "/d/x", "/d/y"), 0);
+        tsim_expect(io, "/d/x", "why");
+        tsim_expect(io, "/d/y", "ex");
+        tsim_crash(io, seed + i, i % 2 ? IO_SIM_RANDOM : IO_SIM_TORN);
+        char *x = tsim_get(io, "/d/x", NULL), *y = tsim_get(io, "/d/y", NULL);
+        assert_non_null(x);
+        assert_non_null(y);
+        if (strcmp(x, "ex") == 0 && strcmp(y, "why") == 0)
+            saw_old = 1;
+        else if (strcmp(x, "why") == 0 && strcmp(y, "ex") == 0)
+            saw_new = 1;
+        else
+            fail_msg("an exchange left x %s and y %s", x, y);
+        free(x);
+        free(y);
+    }
+    assert_true(saw_old);
+    assert_true(saw_new);
+    tsim_put(io, "/d/x", "ex", 1, 1);
+    tsim_put(io, "/d/y", "why", 1, 1);
+    assert_int_equal(io->rename_exchange(io, "/d/x", "/d/y"), 0);
+    assert_int_equal(io->fsync_dir(io, "/d"), 0);
+    tsim_crash(io, seed, IO_SIM_LOSE_ALL);
+    tsim_expect(io, "/d/x", "why");
+    tsim_expect(io, "/d/y", "ex");
+    assert_int_equal(io->mkdir(io, "/d/sub", 0755), 0);
+    tsim_put(io, "/d/sub/z", "zed", 1, 1);
+    assert_int_equal(io->rename_exchange(io, "/d/x", "/d/sub/z"), -EXDEV);
+    assert_int_equal(io->rename_exchange(io, "/d/x", "/d/none"), -ENOENT);
+    tsim_expect(io, "/d/x", "why");
+}
+
 static void rename_not_dir_synced_leaves_old_or_new_never_neither(void **state)
 {
     struct sxp_io *io = *state;
@@ -1191,6 +1235,7 @@ int main(void)
         T(file_synced_but_directory_not_synced_vanishes),
         T(keep_all_mode_keeps_cache_and_entries),
         T(rename_not_dir_synced_leaves_old_or_new_never_neither),
+        T(rename_exchange_swaps_both_names_or_neither),
         T(unlink_not_dir_synced_is_undone_by_lose_all),
         T(syncfs_makes_every_file_and_name_durable),
         T(syncfs_fd_syncs_every_file_through_any_descriptor),
