@@ -22,15 +22,34 @@ struct seqfile_item {
 
 /* Replaces each item's file atomically, SEQFILE_CHUNK at a time: temp
  * files in dir are created, written and (when sync) fdatasynced in one
- * write_sync, closed, then renamed over their paths, so a .seq never names
- * unsynced bytes. With fs_fd >= 0 each chunk is written without syncs
- * and made durable by one syncfs through fs_fd instead, a descriptor held
- * since the store's open (journal.c J-11 says why). dir is NOT fsynced:
- * the caller fsyncs it once after all (IO-4), and until then a power loss
- * may undo some renames. Stops at the first failure, removing the temp
- * files it did not rename. Returns 0 or that -errno; *out_synced (may be
- * NULL) counts the fdatasyncs and syncfs calls done. */
+ * write_sync, closed, then put in place of their paths, so a .seq never
+ * names unsynced bytes. With fs_fd >= 0 each chunk is written without
+ * syncs and made durable by one syncfs through fs_fd instead, a
+ * descriptor held since the store's open (journal.c J-11 says why). When
+ * sync, a temp file takes an existing .seq's place by RENAME_EXCHANGE,
+ * and the old .seq inode serves as the next chunk's temp file, once an
+ * fsync of dir made the exchange durable (RECYCLING in seqfile.c): dir
+ * is fsynced after each such chunk. The renames are not: the caller
+ * fsyncs dir once after all (IO-4), and until then a power loss may undo
+ * some of them. Stops at the first failure, removing the temp files it
+ * did not put in place. Returns 0 or that -errno; *out_synced (may be
+ * NULL) counts the fdatasyncs and syncfs calls done. keep (may be NULL:
+ * then the call's own) carries the temp files from one call to the next,
+ * for a caller that writes its items a chunk at a time. */
+struct seqfile_tmps;
 SXP_MUST_CHECK int seqfile_write_many(struct sxp_io *io, const char *dir, struct seqfile_item *v,
-                                      size_t n, int sync, int fs_fd, uint64_t *out_synced);
+                                      size_t n, int sync, int fs_fd, struct seqfile_tmps *keep,
+                                      uint64_t *out_synced);
+/* The temp files to carry (NULL when out of memory: then pass NULL), and
+ * their end: it removes the old .seq files still held at temp names (the
+ * caller's fsync of dir then makes that durable, or recovery removes
+ * them). */
+struct seqfile_tmps *seqfile_tmps_new(int sync);
+void seqfile_tmps_free(struct sxp_io *io, struct seqfile_tmps *t);
+
+/* Makes every process-wide call write its items n at a time (1 to
+ * SEQFILE_CHUNK; 0: SEQFILE_CHUNK again), so that the crash harness
+ * reaches RECYCLING's reuse of temp files with a few streams. */
+void seqfile_set_chunk(size_t n);
 
 #endif

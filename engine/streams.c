@@ -675,8 +675,10 @@ void streams_unpin_fd(sxp_store *s, struct stream *st)
 }
 
 /* Rolls the .seq files of up to SEQFILE_CHUNK streams forward to their
- * hw; the caller fsyncs streams/ once after all chunks. */
-static int streams_flush_chunk(sxp_store *s, struct stream **sts, size_t n)
+ * hw, over the temp files tmps carries from chunk to chunk (seqfile.c
+ * RECYCLING); the caller fsyncs streams/ once after all chunks. */
+static int streams_flush_chunk(sxp_store *s, struct stream **sts, size_t n,
+                               struct seqfile_tmps *tmps)
 {
     struct seqfile_item v[SEQFILE_CHUNK];
     char path[SEQFILE_CHUNK][PATH_MAX];
@@ -690,7 +692,7 @@ static int streams_flush_chunk(sxp_store *s, struct stream **sts, size_t n)
     /* A chunk is synced as a checkpoint of as many logs is (J-11). */
     int fs_fd = n >= s->j_syncfs_logs ? s->j_fd : -1;
     int rc = seqfile_write_many(s->io, s->streams_dir, v, n, s->opt.sync == SXP_SYNC_ALWAYS, fs_fd,
-                                &synced);
+                                tmps, &synced);
     s->st_syncs += synced;
     for (size_t i = 0; i < n; i++)
         if (v[i].done) {
@@ -729,6 +731,7 @@ int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err)
     size_t n = 0, total = 0;
     int rc = 0;
     uint64_t mark = store_dir_mark(&s->streams_d);
+    struct seqfile_tmps *tmps = seqfile_tmps_new(s->opt.sync == SXP_SYNC_ALWAYS);
 
     /* The logs are synced and cut by now: their descriptors go first, so
      * that the temp files below fit under a low RLIMIT_NOFILE. */
@@ -746,12 +749,13 @@ int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err)
             chunk[n++] = st;
             total++;
             if (n == SEQFILE_CHUNK) {
-                rc = streams_flush_chunk(s, chunk, n);
+                rc = streams_flush_chunk(s, chunk, n, tmps);
                 n = 0;
             }
         }
     if (!rc && n)
-        rc = streams_flush_chunk(s, chunk, n);
+        rc = streams_flush_chunk(s, chunk, n, tmps);
+    seqfile_tmps_free(s->io, tmps);
     /* One directory fsync makes every rename and unlink above durable. */
     if (!rc && total && s->opt.sync == SXP_SYNC_ALWAYS) {
         rc = store_fsync_dir(s, &s->streams_d, mark);

@@ -518,7 +518,7 @@ static void fsck_write_seqs(struct fsck_ctx *c, struct fsck_seqs *q)
         for (size_t k = 0; k < q->n; k++)
             v[k] = (struct seqfile_item){.path = q->v[k].path, .value = q->v[k].value};
         int fs_fd = c->sync && q->n >= c->syncfs_logs ? c->lock_fd : -1;
-        rc = seqfile_write_many(c->io, c->streams_dir, v, q->n, c->sync, fs_fd, NULL);
+        rc = seqfile_write_many(c->io, c->streams_dir, v, q->n, c->sync, fs_fd, NULL, NULL);
         if (rc)
             fsck_msgf(msg, sizeof(msg), "writing .seq files in %s%s: %s", c->streams_dir,
                       fs_fd >= 0 ? " (made durable by syncfs)" : "", strerror(-rc));

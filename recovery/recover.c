@@ -851,7 +851,7 @@ static int recover_write_seqs(struct recover_ctx *c, struct recover_report *rep,
     }
     int fs_fd = c->sync && n >= c->syncfs_logs ? c->fs_fd : -1;
     uint64_t synced = 0;
-    rc = n ? seqfile_write_many(c->io, c->streams_dir, v, n, c->sync, fs_fd, &synced) : 0;
+    rc = n ? seqfile_write_many(c->io, c->streams_dir, v, n, c->sync, fs_fd, NULL, &synced) : 0;
     if (fs_fd >= 0)
         rep->syncfs_calls += (unsigned)synced;
     /* R-4b: the same fsync of streams/ makes the unlinks durable. */

@@ -78,8 +78,9 @@ static int tc_setup(void **state)
         io_fault_new(t->sim, &t->io) != 0)
         return -1;
     io_fault_own_inner(t->io);
-    /* The default bound, whatever the harness run before chose by seed. */
+    /* The defaults, whatever the harness run before chose by seed. */
     store_set_open_syncfs(0);
+    seqfile_set_chunk(0);
     *state = t;
     return 0;
 }
@@ -1337,18 +1338,26 @@ static void a_replay_over_many_logs_cut_short_is_replayed_again(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
-/* The high-water mark streams/<hex of name>.seq holds on the disk now. */
-static int64_t tc_seq_file(struct tc *t, const char *name)
+/* The high-water mark streams/<hex of name>.seq holds on the disk now:
+ * 0 and *v, or -1 when the file is missing or does not parse. */
+static int tc_seq_file_read(struct tc *t, const char *name, int64_t *v)
 {
     char path[256], *text = NULL;
     size_t len = 0, at = (size_t)snprintf(path, sizeof(path), "%s/streams/", TC_STORE);
-    int64_t v = -1;
     for (const char *c = name; *c; c++)
         at += (size_t)snprintf(path + at, sizeof(path) - at, "%02x", (unsigned char)*c);
     snprintf(path + at, sizeof(path) - at, ".seq");
-    assert_int_equal(io_read_file(t->io, path, 64, &text, &len), 0);
-    assert_int_equal(layout_seq_parse(text, len, &v), 0);
+    int rc = io_read_file(t->io, path, 64, &text, &len) == 0 && layout_seq_parse(text, len, v) == 0;
     free(text);
+    return rc ? 0 : -1;
+}
+
+/* The same, which must be there and parse. */
+static int64_t tc_seq_file(struct tc *t, const char *name)
+{
+    int64_t v = -1;
+    if (tc_seq_file_read(t, name, &v) != 0)
+        fail_msg("the .seq of \"%s\" is missing or does not parse", name);
     return v;
 }
 
@@ -1554,15 +1563,22 @@ static void tc_hw_is(sxp_store *s, const char *stream, int64_t want)
 }
 
 /* An open that recovers, and finds "a" and "b" at 2, "c" at 1: its stats. */
-static void tc_abc_recovered(struct tc *t, struct sxp_stats *st)
+/* The store opens (running recovery when recovered is set, and none
+ * otherwise) with "a" and "b" at 2 and "c" at 1. */
+static void tc_abc_opened(struct tc *t, struct sxp_stats *st, int recovered)
 {
     sxp_store *s = tc_open(t);
     sxp_store_stats(s, st);
-    assert_int_equal(st->recovered, 1);
+    assert_int_equal(st->recovered, recovered);
     tc_hw_is(s, "a", 2);
     tc_hw_is(s, "b", 2);
     tc_hw_is(s, "c", 1);
     assert_int_equal(sxp_store_close(s), 0);
+}
+
+static void tc_abc_recovered(struct tc *t, struct sxp_stats *st)
+{
+    tc_abc_opened(t, st, 1);
 }
 
 /* J-5: a checkpoint that drops the journal's records lists their logs in
@@ -1735,6 +1751,133 @@ static void a_close_without_its_seq_syncfs_loses_the_marks(void **state)
     tc_close_syncs_seq_files_by_syncfs(*state, 1);
 }
 
+static int tc_count_tmp(void *arg, const char *name, int is_dir)
+{
+    (void)is_dir;
+    size_t l = strlen(name);
+    if (l > 4 && strcmp(name + l - 4, ".tmp") == 0)
+        (*(int *)arg)++;
+    return 0;
+}
+
+/* The temp files in streams/. */
+static int tc_count_tmp_files(struct tc *t)
+{
+    int n = 0;
+    assert_int_equal(t->io->list_dir(t->io, TC_STORE "/streams", tc_count_tmp, &n), 0);
+    return n;
+}
+
+/* RECYCLING (engine/seqfile.c): TC_RECYCLE streams, three chunks of .seq
+ * files; stream i's marks, 1000 + 10 i and then 1005 + 10 i, are no
+ * other stream's. */
+#define TC_RECYCLE 130
+
+static void tc_recycle_name(char *out, size_t size, int i)
+{
+    snprintf(out, size, "s%03d", i);
+}
+
+/* Each stream at its first mark, closed; then each appended to again by
+ * a second session (without syncs when unsynced), left open for the
+ * caller to close. */
+static sxp_store *tc_recycle_sessions(struct tc *t, int unsynced)
+{
+    char name[16];
+    sxp_store *s = tc_open(t);
+    for (int i = 0; i < TC_RECYCLE; i++) {
+        tc_recycle_name(name, sizeof(name), i);
+        assert_int_equal(tc_append(s, name, 1000 + 10 * i), 0);
+    }
+    assert_int_equal(sxp_store_close(s), 0);
+    s = unsynced ? tc_open_unsynced(t) : tc_open(t);
+    for (int i = 0; i < TC_RECYCLE; i++) {
+        tc_recycle_name(name, sizeof(name), i);
+        assert_int_equal(tc_append(s, name, 1005 + 10 * i), 0);
+    }
+    return s;
+}
+
+/* RECYCLING is for syncing closes only: the temp file's bytes of a close
+ * without syncs are not durable when it takes the .seq's place, so an old
+ * .seq inode written again could leave another stream's mark under the
+ * name after a power loss. After such a close and a power loss (each
+ * mode), every .seq holds its own old or new mark, or a torn piece of
+ * one (what recovery's R-7 and R-4 roll forward from the log), or is
+ * empty (what R-7 rebuilds from it). */
+static void a_close_without_syncs_leaves_no_mark_of_another_stream(void **state)
+{
+    static const enum io_sim_mode modes[] = {IO_SIM_LOSE_ALL, IO_SIM_TORN, IO_SIM_SECTORS,
+                                             IO_SIM_RANDOM};
+    char name[16];
+    for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+        if (m) {
+            assert_int_equal(tc_teardown(state), 0);
+            assert_int_equal(tc_setup(state), 0);
+        }
+        struct tc *t = *state;
+        sxp_store *s = tc_recycle_sessions(t, 1);
+        assert_int_equal(sxp_store_close(s), 0);
+        io_sim_crash(t->sim, 7 + m, modes[m]);
+        io_sim_restart(t->sim);
+        for (int i = 0; i < TC_RECYCLE; i++) {
+            char got[32], old[32], neu[32];
+            int64_t v = -1;
+            tc_recycle_name(name, sizeof(name), i);
+            if (tc_seq_file_read(t, name, &v) != 0)
+                continue;
+            int n = snprintf(got, sizeof(got), "%lld", (long long)v);
+            snprintf(old, sizeof(old), "%d", 1000 + 10 * i);
+            snprintf(neu, sizeof(neu), "%d", 1005 + 10 * i);
+            if (strncmp(got, old, (size_t)n) != 0 && strncmp(got, neu, (size_t)n) != 0)
+                fail_msg("after a power loss (%s), %s holds %lld", io_sim_mode_name(modes[m]), name,
+                         (long long)v);
+        }
+    }
+}
+
+/* A clean close rewrites the TC_RECYCLE .seq files over recycled temp
+ * files, and the power fails before its nth rename or exchange: every
+ * .seq holds its own old or new mark (never another stream's, as it
+ * would if an old .seq inode were written again before its exchange was
+ * durable), and the next open finds every stream at its second event.
+ * With no power loss, the close leaves no temp file and every new mark. */
+static void a_close_over_recycled_temp_files_keeps_each_mark_its_own(void **state)
+{
+    char name[16];
+    for (unsigned nth = 1; nth <= TC_RECYCLE + 1; nth++) {
+        if (nth > 1) {
+            assert_int_equal(tc_teardown(state), 0);
+            assert_int_equal(tc_setup(state), 0);
+        }
+        struct tc *t = *state;
+        sxp_store *s = tc_recycle_sessions(t, 0);
+        tc_arm(t, IO_FK_RENAME, ".tmp", nth, tc_lose_power_now);
+        int rc = sxp_store_close(s);
+        io_fault_set_hook(t->io, NULL, NULL);
+        assert_int_equal(t->fired, nth <= TC_RECYCLE);
+        if (!t->fired) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(tc_count_tmp_files(t), 0);
+        }
+        io_sim_restart(t->sim);
+        for (int i = 0; i < TC_RECYCLE; i++) {
+            tc_recycle_name(name, sizeof(name), i);
+            int64_t v = tc_seq_file(t, name);
+            if (v != 1000 + 10 * i && v != 1005 + 10 * i)
+                fail_msg("after a power loss at rename %u, %s holds %lld", nth, name, (long long)v);
+            if (!t->fired && v != 1005 + 10 * i)
+                fail_msg("%s holds %lld after a clean close", name, (long long)v);
+        }
+        s = tc_open(t);
+        for (int i = 0; i < TC_RECYCLE; i += 43) {
+            tc_recycle_name(name, sizeof(name), i);
+            tc_hw_is(s, name, 1005 + 10 * i);
+        }
+        assert_int_equal(sxp_store_close(s), 0);
+    }
+}
+
 /* A failed syncfs whose writes the disk drops (io_sim.c, a failed
  * syncfs): by path, which io_fault counts as an fsync_dir (lock_settle's,
  * K-6), or through a descriptor (a checkpoint's, J-11, whose path is a
@@ -1873,6 +2016,40 @@ static sxp_store *tc_open_by_syncfs(struct tc *t, int drop, enum io_fault_kind k
     return s;
 }
 
+/* What a power loss leaves when the syncfs calls that were to make "a"
+ * and "b"'s second lines and new marks durable were taken away: the new
+ * .seq files empty, the logs at "c"'s one line. */
+static void tc_ab_second_lines_lost(struct tc *t)
+{
+    assert_int_equal(tc_size(t, "streams/61.seq"), 0);
+    assert_int_equal(tc_size(t, "streams/62.seq"), 0);
+    assert_int_equal(tc_size(t, "streams/61.log"), tc_size(t, "streams/63.log"));
+    assert_int_equal(tc_size(t, "streams/62.log"), tc_size(t, "streams/63.log"));
+}
+
+/* After a repair by syncfs (the process gone) that was to make want
+ * syncfs calls since fs0, every one before the first .seq is renamed
+ * into place (tc_syncfs_watch on renames): the power fails. With the
+ * calls dropped, "a" and "b" lost their second lines and new marks; else
+ * the store opens (running recovery when recovered is set) with "a" and
+ * "b" at 2, and sxp-fsck finds it clean. */
+static void tc_repaired_by_syncfs(struct tc *t, uint64_t fs0, uint64_t want, int drop,
+                                  int recovered)
+{
+    struct sxp_stats st;
+    assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, want);
+    assert_true(t->fired);
+    assert_int_equal(t->syncfs_seen - fs0, want);
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+    if (drop) {
+        tc_ab_second_lines_lost(t);
+        return;
+    }
+    tc_abc_opened(t, &st, recovered);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
 /* R-8 with a bound of 1: the recovering open makes what it wrote back or
  * keeps durable by syncfs, the records' logs (R-0) or the kept logs
  * (R-6), then the two .seq files (R-4): two syncfs calls, both before the
@@ -1888,19 +2065,8 @@ static void tc_recovery_by_syncfs(struct tc *t, enum tc_left left, int drop)
     sxp_store *s = tc_open_by_syncfs(t, drop, IO_FK_RENAME, ".tmp");
     sxp_store_stats(s, &st);
     assert_int_equal(st.recovered, 1);
-    assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, 2);
-    assert_true(t->fired);
-    assert_int_equal(t->syncfs_seen - fs0, 2);
-    tc_die_and_lose_power(t, s);
-    if (drop) {
-        assert_int_equal(tc_size(t, "streams/61.seq"), 0);
-        assert_int_equal(tc_size(t, "streams/62.seq"), 0);
-        assert_int_equal(tc_size(t, "streams/61.log"), tc_size(t, "streams/63.log"));
-        assert_int_equal(tc_size(t, "streams/62.log"), tc_size(t, "streams/63.log"));
-        return;
-    }
-    tc_abc_recovered(t, &st);
-    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    store_abandon(s);
+    tc_repaired_by_syncfs(t, fs0, 2, drop, 1);
 }
 
 static void a_recovery_syncs_the_journals_logs_by_syncfs(void **state)
@@ -1923,18 +2089,14 @@ static void a_recovery_without_its_syncfs_loses_the_kept_lines(void **state)
     tc_recovery_by_syncfs(*state, TC_LEFT_CACHED_LOGS, 1);
 }
 
-/* R-8's bound and its opt-out, on the same recovery (two records, two
- * kept logs, two .seq files): with a bound of 1 two syncfs calls stand
- * for exactly 4 fdatasyncs (two logs, two .seq files); with the default
- * bound (JOURNAL_SYNCFS_LOGS) and with sxp_options.sync_each_log over a
- * bound of 1, none. Each case on a fresh disk. */
-static void a_recovery_syncs_by_syncfs_from_its_bound(void **state)
+/* Three cases of a repair of what tc_killed_leaving(TC_LEFT_JOURNAL)
+ * leaves, each on a fresh disk: run(t, c) repairs in case c, which must
+ * make want[c] syncfs calls; the fdatasyncs it made must be those of case
+ * 0 and extra more in case 1 (a syncfs standing for extra of them), and
+ * as many in case 2 as in case 1. */
+static void tc_syncfs_cases(void **state, void (*run)(struct tc *t, size_t c),
+                            const uint64_t want[3], uint64_t extra)
 {
-    struct {
-        size_t bound;
-        int each;
-        uint64_t syncfs;
-    } cases[] = {{1, 0, 2}, {0, 0, 0}, {1, 1, 0}};
     uint64_t fdatasyncs[3];
     for (size_t c = 0; c < 3; c++) {
         if (c) {
@@ -1942,23 +2104,41 @@ static void a_recovery_syncs_by_syncfs_from_its_bound(void **state)
             assert_int_equal(tc_setup(state), 0);
         }
         struct tc *t = *state;
-        struct sxp_options o;
         tc_killed_leaving(t, TC_LEFT_JOURNAL);
-        tc_options(&o);
-        o.sync_each_log = cases[c].each;
-        store_set_open_syncfs(cases[c].bound);
         uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
         uint64_t ds0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC));
-        sxp_store *s = tc_open_with(t, &o);
-        store_set_open_syncfs(0);
-        assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, cases[c].syncfs);
+        run(t, c);
+        assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, want[c]);
         fdatasyncs[c] = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC)) - ds0;
-        tc_hw_is(s, "a", 2);
-        tc_hw_is(s, "b", 2);
-        assert_int_equal(sxp_store_close(s), 0);
     }
-    assert_int_equal(fdatasyncs[1], fdatasyncs[0] + 4);
+    assert_int_equal(fdatasyncs[1], fdatasyncs[0] + extra);
     assert_int_equal(fdatasyncs[2], fdatasyncs[1]);
+}
+
+/* The recovering open of case c: a bound of 1, the default bound, a
+ * bound of 1 with sxp_options.sync_each_log. */
+static void tc_open_in_case(struct tc *t, size_t c)
+{
+    struct sxp_options o;
+    tc_options(&o);
+    o.sync_each_log = c == 2;
+    store_set_open_syncfs(c == 1 ? 0 : 1);
+    sxp_store *s = tc_open_with(t, &o);
+    store_set_open_syncfs(0);
+    tc_hw_is(s, "a", 2);
+    tc_hw_is(s, "b", 2);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* R-8's bound and its opt-out, on the same recovery (two records, two
+ * kept logs, two .seq files): with a bound of 1 two syncfs calls stand
+ * for exactly 4 fdatasyncs (two logs, two .seq files); with the default
+ * bound (JOURNAL_SYNCFS_LOGS) and with sxp_options.sync_each_log over a
+ * bound of 1, none. */
+static void a_recovery_syncs_by_syncfs_from_its_bound(void **state)
+{
+    static const uint64_t want[3] = {2, 0, 0};
+    tc_syncfs_cases(state, tc_open_in_case, want, 4);
 }
 
 /* R-8 and a torn tail (R-3): with a bound of 1 the cuts of "a" and "b"
@@ -2074,7 +2254,6 @@ static uint64_t tc_fsck_syncfs_expected(enum tc_left left)
 static void tc_fsck_p_by_syncfs(struct tc *t, enum tc_left left, int drop)
 {
     struct fsck_report r;
-    struct sxp_stats st;
     tc_killed_leaving(t, left);
     uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
     tc_syncfs_watch(t, drop, IO_FK_RENAME, ".tmp");
@@ -2083,27 +2262,7 @@ static void tc_fsck_p_by_syncfs(struct tc *t, enum tc_left left, int drop)
     assert_int_equal(rc, FSCK_EXIT_REPAIRED);
     assert_int_equal(r.left, 0);
     fsck_report_free(&r);
-    uint64_t want = tc_fsck_syncfs_expected(left);
-    assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, want);
-    assert_true(t->fired);
-    assert_int_equal(t->syncfs_seen - fs0, want);
-    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
-    io_sim_restart(t->sim);
-    if (drop) {
-        assert_int_equal(tc_size(t, "streams/61.seq"), 0);
-        assert_int_equal(tc_size(t, "streams/62.seq"), 0);
-        assert_int_equal(tc_size(t, "streams/61.log"), tc_size(t, "streams/63.log"));
-        assert_int_equal(tc_size(t, "streams/62.log"), tc_size(t, "streams/63.log"));
-        return;
-    }
-    sxp_store *s = tc_open(t);
-    sxp_store_stats(s, &st);
-    assert_int_equal(st.recovered, 0);
-    tc_hw_is(s, "a", 2);
-    tc_hw_is(s, "b", 2);
-    tc_hw_is(s, "c", 1);
-    assert_int_equal(sxp_store_close(s), 0);
-    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+    tc_repaired_by_syncfs(t, fs0, tc_fsck_syncfs_expected(left), drop, 0);
 }
 
 static void fsck_p_syncs_the_journals_logs_by_syncfs(void **state)
@@ -2126,38 +2285,27 @@ static void fsck_p_without_its_syncfs_loses_the_kept_lines(void **state)
     tc_fsck_p_by_syncfs(*state, TC_LEFT_CACHED_LOGS, 1);
 }
 
+/* sxp-fsck -p in case c: a bound of 1, the default bound (0),
+ * --sync-each-log (SIZE_MAX). */
+static void tc_fsck_p_in_case(struct tc *t, size_t c)
+{
+    static const size_t bound[3] = {1, 0, SIZE_MAX};
+    struct fsck_report r;
+    assert_int_equal(tc_fsck_run(t->io, FSCK_MODE_PREEN, bound[c], &r), FSCK_EXIT_REPAIRED);
+    fsck_report_free(&r);
+    assert_int_equal(tc_seq_file(t, "a"), 2);
+    assert_int_equal(tc_seq_file(t, "b"), 2);
+}
+
 /* SYNCFS's bound and its opt-out, on the same repair (two records, three
  * logs, two .seq files): with a bound of 1 three syncfs calls stand for
  * exactly 7 fdatasyncs (the records' two logs, R-6's three, two .seq
  * files); with the default bound (JOURNAL_SYNCFS_LOGS) and with
- * --sync-each-log (SIZE_MAX), none. Each case on a fresh disk. */
+ * --sync-each-log (SIZE_MAX), none. */
 static void fsck_p_syncs_by_syncfs_from_its_bound(void **state)
 {
-    struct {
-        size_t bound;
-        uint64_t syncfs;
-    } cases[] = {{1, 3}, {0, 0}, {SIZE_MAX, 0}};
-    uint64_t fdatasyncs[3];
-    for (size_t c = 0; c < 3; c++) {
-        if (c) {
-            assert_int_equal(tc_teardown(state), 0);
-            assert_int_equal(tc_setup(state), 0);
-        }
-        struct tc *t = *state;
-        struct fsck_report r;
-        tc_killed_leaving(t, TC_LEFT_JOURNAL);
-        uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
-        uint64_t ds0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC));
-        assert_int_equal(tc_fsck_run(t->io, FSCK_MODE_PREEN, cases[c].bound, &r),
-                         FSCK_EXIT_REPAIRED);
-        fsck_report_free(&r);
-        assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, cases[c].syncfs);
-        fdatasyncs[c] = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_FDATASYNC)) - ds0;
-        assert_int_equal(tc_seq_file(t, "a"), 2);
-        assert_int_equal(tc_seq_file(t, "b"), 2);
-    }
-    assert_int_equal(fdatasyncs[1], fdatasyncs[0] + 7);
-    assert_int_equal(fdatasyncs[2], fdatasyncs[1]);
+    static const uint64_t want[3] = {3, 0, 0};
+    tc_syncfs_cases(state, tc_fsck_p_in_case, want, 7);
 }
 
 /* SYNCFS: a failed syncfs fails every file it stood for, and the disk
@@ -3340,15 +3488,6 @@ static char *tc_read_log_a(struct tc *t, size_t *len)
     return buf;
 }
 
-static int tc_count_tmp(void *arg, const char *name, int is_dir)
-{
-    (void)is_dir;
-    size_t l = strlen(name);
-    if (l > 4 && strcmp(name + l - 4, ".tmp") == 0)
-        (*(int *)arg)++;
-    return 0;
-}
-
 /* sxp-fsck -y rewrites a damaged log through a temp file. When a step of
  * that fails (the temp's fdatasync, the rename over the log), the finding
  * is reported as failed, the run exits "left", the log is as it was and no
@@ -3718,6 +3857,8 @@ int main(void)
         T(a_checkpoint_syncs_the_filesystem_from_its_bound_of_logs),
         T(a_close_syncs_its_seq_files_with_one_syncfs),
         T(a_close_without_its_seq_syncfs_loses_the_marks),
+        T(a_close_over_recycled_temp_files_keeps_each_mark_its_own),
+        T(a_close_without_syncs_leaves_no_mark_of_another_stream),
         T(a_failed_checkpoint_syncfs_fails_its_logs_until_reopened),
         T(a_failed_checkpoint_syncfs_then_a_kill_keeps_every_event),
         T(a_recovery_syncs_the_journals_logs_by_syncfs),

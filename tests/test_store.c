@@ -1822,6 +1822,57 @@ static void a_link_in_a_logs_place_is_refused_not_followed(void **state)
     assert_int_equal(rename(outside, log), 0);
 }
 
+/* Symbolic links put in the .seq files' places during a session (an open
+ * refuses one it reads), all to one file outside the store: the close
+ * that writes the 70 marks (two chunks, the second reusing the first's
+ * temp files, engine/seqfile.c RECYCLING) never writes through one, the
+ * file they name is left as it was, and every stream's .seq is then a
+ * file holding its mark. */
+static void links_in_seq_places_are_never_written_through(void **state)
+{
+    struct tu_store *c = *state;
+    char seq[4096], outside[4096], op[128];
+    for (int i = 0; i < 70; i++) {
+        snprintf(op, sizeof(op), "(persist/append \"s%02d\" {:seq 1})", i);
+        free(tu_op(c->s, op));
+    }
+    int rc = sxp_store_close(c->s);
+    c->s = NULL; /* closed, whatever rc says */
+    assert_int_equal(rc, 0);
+    snprintf(outside, sizeof(outside), "%s/outside.seq", c->dir);
+    FILE *f = fopen(outside, "w");
+    assert_non_null(f);
+    fputs("7\n", f);
+    assert_int_equal(fclose(f), 0);
+    c->s = tu_open(c->dir);
+    for (int i = 0; i < 70; i++) {
+        snprintf(op, sizeof(op), "(persist/append \"s%02d\" {:seq 9})", i);
+        free(tu_op(c->s, op));
+    }
+    for (int i = 0; i < 70; i++) {
+        snprintf(seq, sizeof(seq), "%s/streams/73%02x%02x.seq", c->dir, '0' + i / 10, '0' + i % 10);
+        assert_int_equal(unlink(seq), 0);
+        assert_int_equal(symlink(outside, seq), 0);
+    }
+    rc = sxp_store_close(c->s);
+    c->s = NULL;
+    assert_int_equal(rc, 0);
+    size_t len = 0;
+    char *text = tu_read_file(outside, &len);
+    assert_int_equal(len, 2);
+    assert_memory_equal(text, "7\n", 2);
+    free(text);
+    for (int i = 0; i < 70; i++) {
+        struct stat sb;
+        snprintf(seq, sizeof(seq), "%s/streams/73%02x%02x.seq", c->dir, '0' + i / 10, '0' + i % 10);
+        assert_int_equal(lstat(seq, &sb), 0);
+        assert_true(S_ISREG(sb.st_mode));
+    }
+    c->s = tu_open(c->dir);
+    OP_IS(c, "(persist/last-seq \"s00\")", "9");
+    OP_IS(c, "(persist/last-seq \"s69\")", "9");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1829,6 +1880,8 @@ int main(void)
         cmocka_unit_test(the_store_root_is_the_dir_else_the_environment_else_persist_data),
         cmocka_unit_test_setup_teardown(append_then_read_returns_the_event, tu_store_setup,
                                         tu_store_teardown),
+        cmocka_unit_test_setup_teardown(links_in_seq_places_are_never_written_through,
+                                        tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(reading_unknown_streams_leaves_no_trace_in_memory,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(every_operation_answers_as_the_reference, tu_store_setup,
