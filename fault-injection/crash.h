@@ -220,7 +220,10 @@ int crash_workload_run(struct crash_workload *w);
 /* Half the seeds (bit 10) make the checkpoints, closes and recoveries of
  * the stores opened next sync their files by one syncfs however few
  * (engine/journal.c J-11, recovery/recover.c R-8): call before the open.
- * crash_workload_run makes the same choice for an open store by w->seed. */
+ * crash_workload_run makes the same choice for an open store by w->seed.
+ * Half the seeds (bit 11) also write .seq files two at a time, for the
+ * whole process, so that closes and recoveries of a few streams reuse
+ * their temp files (engine/seqfile.c RECYCLING). */
 void crash_syncfs_by_seed(uint64_t seed);
 
 /* ---- verification --------------------------------------------------------- */

@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "crash.h"
+#include "seqfile.h"
 #include "store.h"
 
 #define WL_FAILED_MAX 32
@@ -585,6 +586,9 @@ static int wl_syncfs_seed(uint64_t seed)
 void crash_syncfs_by_seed(uint64_t seed)
 {
     store_set_open_syncfs(wl_syncfs_seed(seed) ? 1 : 0);
+    /* Half the seeds write .seq files two at a time, so that a close of
+     * a few streams reuses its temp files (engine/seqfile.c RECYCLING). */
+    seqfile_set_chunk((seed >> 11) & 1 ? 2 : 0);
 }
 
 int crash_workload_run(struct crash_workload *w)
