@@ -110,6 +110,12 @@ struct sxp_io {
      * symbolic link as the last name is reported as itself (a name taken,
      * not a directory) unless it leads to a directory. */
     int (*stat)(struct sxp_io *io, const char *path, uint64_t *out_size, int *out_is_dir);
+    /* 1 when path names the file open as fd, 0 when it names another or
+     * nothing, -errno on an error. A reader that takes no lock reads a
+     * .seq and then asks, since a syncing writer may exchange that file
+     * away and write another stream's mark into it (seqfile.c
+     * RECYCLING). A link at path is not followed. */
+    int (*still_at)(struct sxp_io *io, int fd, const char *path);
     /* Calls fn for each entry of dir but "." and "..", in no set order. */
     int (*list_dir)(struct sxp_io *io, const char *dir, io_dir_fn fn, void *arg);
     /* Takes an exclusive advisory lock on the open file fd without waiting:
@@ -150,6 +156,13 @@ SXP_MUST_CHECK int io_read_file(struct sxp_io *io, const char *path, size_t max_
 SXP_MUST_CHECK int io_open_read(struct sxp_io *io, const char *path, int flags);
 /* io_read_file, opened with io_open_read(flags). */
 SXP_MUST_CHECK int io_read_file_flags(struct sxp_io *io, const char *path, int flags,
+                                      size_t max_len, char **out, size_t *out_len);
+/* io_read_file_flags for a reader that takes no lock (a read-only open,
+ * sxp-fsck --force): a file that was no longer at path once read (a
+ * writer exchanged it away and may write into it: seqfile.c RECYCLING)
+ * is read again, up to IO_READ_STILL_TRIES times, then -EAGAIN. */
+#define IO_READ_STILL_TRIES 16
+SXP_MUST_CHECK int io_read_file_still(struct sxp_io *io, const char *path, int flags,
                                       size_t max_len, char **out, size_t *out_len);
 /* Atomically replaces path with bytes: write tmp_path, fdatasync, rename,
  * fsync the directory (when sync is set; otherwise write and rename only).

@@ -283,6 +283,17 @@ int io_posix_rename_exchange(struct sxp_io *io, const char *a, const char *b)
     return renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) < 0 ? -errno : 0;
 }
 
+int io_posix_still_at(struct sxp_io *io, int fd, const char *path)
+{
+    struct stat a, b;
+    (void)io;
+    if (fstat(fd, &a) < 0)
+        return -errno;
+    if (fstatat(AT_FDCWD, path, &b, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : -errno;
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int io_posix_unlink(struct sxp_io *io, const char *path)
 {
     (void)io;
@@ -393,6 +404,7 @@ void io_posix_fill(struct sxp_io *io)
     io->rename_exchange = io_posix_rename_exchange;
     io->unlink = io_posix_unlink;
     io->stat = io_posix_stat;
+    io->still_at = io_posix_still_at;
     io->list_dir = io_posix_list_dir;
     io->lock = io_posix_lock;
 }

@@ -24,8 +24,10 @@ int io_open_read(struct sxp_io *io, const char *path, int flags)
     return fd;
 }
 
-int io_read_file_flags(struct sxp_io *io, const char *path, int flags, size_t max_len, char **out,
-                       size_t *out_len)
+/* io_read_file_flags; with still, 1 (nothing returned) when the file was
+ * no longer at path once read. */
+static int io_read_file_in(struct sxp_io *io, const char *path, int flags, size_t max_len,
+                           int still, char **out, size_t *out_len)
 {
     int rc;
     char *data = NULL;
@@ -52,6 +54,10 @@ int io_read_file_flags(struct sxp_io *io, const char *path, int flags, size_t ma
         goto free_data;
     }
     data[got] = '\0';
+    if (still && (rc = io->still_at(io, fd, path)) != 1) {
+        rc = rc == 0 ? 1 : rc;
+        goto free_data;
+    }
     rc = io->close(io, fd);
     fd = -1;
     if (rc < 0)
@@ -68,6 +74,23 @@ close_fd:
         (void)crc; /* the first error is the one to report */
     }
     return rc;
+}
+
+int io_read_file_flags(struct sxp_io *io, const char *path, int flags, size_t max_len, char **out,
+                       size_t *out_len)
+{
+    return io_read_file_in(io, path, flags, max_len, 0, out, out_len);
+}
+
+int io_read_file_still(struct sxp_io *io, const char *path, int flags, size_t max_len, char **out,
+                       size_t *out_len)
+{
+    for (int tries = 0; tries < IO_READ_STILL_TRIES; tries++) {
+        int rc = io_read_file_in(io, path, flags, max_len, 1, out, out_len);
+        if (rc != 1)
+            return rc;
+    }
+    return -EAGAIN;
 }
 
 int io_write_atomic(struct sxp_io *io, const char *path, const char *tmp_path, const void *bytes,

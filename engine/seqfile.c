@@ -28,7 +28,10 @@
  * backend never follows a link or waits on a FIFO: io_sync.c): it stays
  * there, and a new temp file takes its slot. A rename would have
  * replaced it; recovery (R-1) removes a link or FIFO at a temp name, and
- * sxp-fsck reports a directory there. */
+ * sxp-fsck reports a directory there. A reader that takes no lock (a
+ * read-only open, sxp-fsck --force) may hold an old .seq open when it is
+ * written again: it reads .seq files with io_read_file_still, which
+ * reads again one that was no longer at its name once read. */
 #include "seqfile.h"
 
 #include <errno.h>

@@ -150,7 +150,11 @@ static int streams_load(sxp_store *s, struct stream *st, int *out_fd, struct sxp
         err_set(err, rc, "stream path too long");
         goto out;
     }
-    rc = io_read_file(s->io, path, LAYOUT_SEQ_MAX_TEXT, &text, &len);
+    /* A read-only view takes no lock: a closing writer may exchange the
+     * .seq away and write another stream's mark into it (seqfile.c
+     * RECYCLING), so it reads one that stayed in place. */
+    rc = s->lock_fd >= 0 ? io_read_file(s->io, path, LAYOUT_SEQ_MAX_TEXT, &text, &len)
+                         : io_read_file_still(s->io, path, 0, LAYOUT_SEQ_MAX_TEXT, &text, &len);
     if (rc == 0) {
         int64_t hw;
         if (layout_seq_parse(text, len, &hw) != 0) {

@@ -548,6 +548,17 @@ static int fault_stat(struct sxp_io *io, const char *path, uint64_t *out_size, i
     return res;
 }
 
+/* Counts and fails as a stat (IO_FK_STAT). */
+static int fault_still_at(struct sxp_io *io, int fd, const char *path)
+{
+    struct io_fault *f = fault_of(io);
+    struct fault_call c;
+    fault_enter(f, IO_FK_STAT, 0, path, fd, &c);
+    int res = c.inject ? c.inject : f->inner->still_at(f->inner, fd, path);
+    fault_leave(f, &c, res);
+    return res;
+}
+
 static int fault_list_dir(struct sxp_io *io, const char *dir, io_dir_fn fn, void *arg)
 {
     struct io_fault *f = fault_of(io);
@@ -612,6 +623,7 @@ int io_fault_new(struct sxp_io *inner, struct sxp_io **out)
     f->io.rename_exchange = fault_rename_exchange;
     f->io.unlink = fault_unlink;
     f->io.stat = fault_stat;
+    f->io.still_at = fault_still_at;
     f->io.list_dir = fault_list_dir;
     f->io.lock = fault_lock;
     f->io.destroy = fault_destroy;

@@ -970,8 +970,9 @@ static int sim_mkdir(struct sxp_io *io, const char *path, mode_t mode)
 
 /* The parents and last names (256 bytes each) of the two paths of a
  * rename or an exchange; -EBUSY when either is "/". */
-static int sim_resolve_two(struct io_sim *s, const char *a, const char *b, struct sim_node **aparent,
-                           char *aname, struct sim_node **bparent, char *bname)
+static int sim_resolve_two(struct io_sim *s, const char *a, const char *b,
+                           struct sim_node **aparent, char *aname, struct sim_node **bparent,
+                           char *bname)
 {
     int rc = sim_resolve_parent(s, a, aparent, aname, 256);
     if (rc == 0)
@@ -1105,6 +1106,21 @@ static int sim_stat(struct sxp_io *io, const char *path, uint64_t *out_size, int
     return rc;
 }
 
+static int sim_still_at(struct sxp_io *io, int fd, const char *path)
+{
+    struct io_sim *s = sim_of(io);
+    struct sim_node *n = NULL;
+    pthread_mutex_lock(&s->mu);
+    struct sim_fd *f = sim_fd_get(s, fd);
+    int rc = s->off ? -EIO : f == NULL ? -EBADF : sim_resolve(s, path, &n);
+    if (rc == 0)
+        rc = n == f->node;
+    else if (rc == -ENOENT)
+        rc = 0;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static int sim_list_dir(struct sxp_io *io, const char *dir, io_dir_fn fn, void *arg)
 {
     struct io_sim *s = sim_of(io);
@@ -1209,6 +1225,7 @@ int io_sim_new(struct sxp_io **out)
     s->io.rename_exchange = sim_rename_exchange;
     s->io.unlink = sim_unlink;
     s->io.stat = sim_stat;
+    s->io.still_at = sim_still_at;
     s->io.list_dir = sim_list_dir;
     s->io.lock = sim_lock;
     s->io.destroy = sim_destroy;

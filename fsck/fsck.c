@@ -78,12 +78,23 @@ int fsck_open_read(struct fsck_ctx *c, const char *path)
 
 int fsck_read_small(struct fsck_ctx *c, const char *path, char *buf, size_t max, size_t *out_len)
 {
-    int fd = fsck_open_read(c, path);
-    if (fd < 0)
-        return fd;
-    /* One byte more than allowed tells "too big" from "exactly max". */
-    ssize_t n = c->io->pread(c->io, fd, buf, max + 1, 0);
-    (void)c->io->close(c->io, fd);
+    ssize_t n = -EAGAIN;
+    for (int tries = 0; tries < IO_READ_STILL_TRIES; tries++) {
+        int fd = fsck_open_read(c, path);
+        if (fd < 0)
+            return fd;
+        /* One byte more than allowed tells "too big" from "exactly max". */
+        n = c->io->pread(c->io, fd, buf, max + 1, 0);
+        /* --force: the live writer may exchange a .seq away and write
+         * another stream's mark into it (engine/seqfile.c RECYCLING). */
+        int still = n >= 0 && c->live ? c->io->still_at(c->io, fd, path) : 1;
+        (void)c->io->close(c->io, fd);
+        if (still < 0)
+            return still;
+        if (still)
+            break;
+        n = -EAGAIN;
+    }
     if (n < 0)
         return (int)n;
     if ((size_t)n > max)

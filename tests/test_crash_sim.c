@@ -1836,6 +1836,50 @@ static void a_close_without_syncs_leaves_no_mark_of_another_stream(void **state)
     }
 }
 
+/* What a syncing writer's close does to a .seq a reader has open, as
+ * RECYCLING does it: a temp file with the same mark takes its place by an
+ * exchange, and the old .seq, now at the temp name, gets another stream's
+ * mark. Through the disk itself, below the hook. */
+static void tc_recycle_under_reader(struct tc *t)
+{
+    int fd = t->sim->open(t->sim, TC_STORE "/streams/t.tmp", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(t->sim->pwrite(t->sim, fd, "2", 1, 0), 0);
+    assert_int_equal(t->sim->close(t->sim, fd), 0);
+    assert_int_equal(
+        t->sim->rename_exchange(t->sim, TC_STORE "/streams/t.tmp", TC_STORE "/streams/61.seq"), 0);
+    fd = t->sim->open(t->sim, TC_STORE "/streams/t.tmp", O_WRONLY, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(t->sim->pwrite(t->sim, fd, "77", 2, 0), 0);
+    assert_int_equal(t->sim->close(t->sim, fd), 0);
+}
+
+/* A read-only open takes no lock, so a writer's close may recycle the
+ * .seq it reads between its open and its read (tc_recycle_under_reader):
+ * it reads "77", another stream's mark above any of "a"'s events, sees
+ * the file is no longer at the .seq's name (still_at), and reads again:
+ * "a" is at 2, not 77. */
+static void a_read_only_open_reads_a_seq_again_that_was_exchanged_away(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = tc_open(t), *ro = NULL;
+    int64_t hw = 0;
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    assert_int_equal(tc_append(s, "a", 2), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    tc_options(&o);
+    o.read_only = 1;
+    assert_int_equal(store_open_io(TC_STORE, &o, t->io, 0, &ro, &err), 0);
+    tc_arm(t, IO_FK_PREAD, "/61.seq", 1, tc_recycle_under_reader);
+    assert_int_equal(sxp_stream_last_seq(ro, "a", 1, &hw, &err), 0);
+    io_fault_set_hook(t->io, NULL, NULL);
+    assert_true(t->fired);
+    assert_int_equal(hw, 2);
+    assert_int_equal(sxp_store_close(ro), 0);
+}
+
 /* A clean close rewrites the TC_RECYCLE .seq files over recycled temp
  * files, and the power fails before its nth rename or exchange: every
  * .seq holds its own old or new mark (never another stream's, as it
@@ -3859,6 +3903,7 @@ int main(void)
         T(a_close_without_its_seq_syncfs_loses_the_marks),
         T(a_close_over_recycled_temp_files_keeps_each_mark_its_own),
         T(a_close_without_syncs_leaves_no_mark_of_another_stream),
+        T(a_read_only_open_reads_a_seq_again_that_was_exchanged_away),
         T(a_failed_checkpoint_syncfs_fails_its_logs_until_reopened),
         T(a_failed_checkpoint_syncfs_then_a_kill_keeps_every_event),
         T(a_recovery_syncs_the_journals_logs_by_syncfs),

@@ -664,7 +664,9 @@ static void rename_and_unlink_move_and_remove_names(void **state)
 }
 
 /* rename_exchange swaps two names of a directory: each then reads the
- * other's bytes; with either missing it is -ENOENT and changes nothing. */
+ * other's bytes; with either missing it is -ENOENT and changes nothing.
+ * still_at follows the file a descriptor holds: at a's name before, at
+ * b's after, at no missing name. */
 static void rename_exchange_swaps_two_names(void **state)
 {
     struct sxp_io *io = tio_io(state);
@@ -675,10 +677,20 @@ static void rename_exchange_swaps_two_names(void **state)
     fd = tio_open_rw(io, tio_path(state, "b", b));
     assert_int_equal(io->pwrite(io, fd, "bbb", 3, 0), 0);
     assert_int_equal(io->close(io, fd), 0);
+    int held = io->open(io, a, O_RDONLY, 0);
+    assert_true(held >= 0);
+    assert_int_equal(io->still_at(io, held, a), 1);
+    assert_int_equal(io->still_at(io, held, b), 0);
     int rc = io->rename_exchange(io, a, b);
-    if (rc == -EINVAL || rc == -ENOSYS || rc == -EOPNOTSUPP)
+    if (rc == -EINVAL || rc == -ENOSYS || rc == -EOPNOTSUPP) {
+        assert_int_equal(io->close(io, held), 0);
         skip(); /* this filesystem cannot: the engine renames instead */
+    }
     assert_int_equal(rc, 0);
+    assert_int_equal(io->still_at(io, held, a), 0);
+    assert_int_equal(io->still_at(io, held, b), 1);
+    assert_int_equal(io->still_at(io, held, tio_path(state, "none", c)), 0);
+    assert_int_equal(io->close(io, held), 0);
     uint64_t size = 0;
     assert_int_equal(io->stat(io, a, &size, NULL), 0);
     assert_int_equal(size, 3);

@@ -161,7 +161,7 @@ static void keep_all_mode_keeps_cache_and_entries(void **state)
 /* An exchange is one directory op: until the directory is synced a power
  * loss keeps both names as they were or swaps both, never one; after the
  * fsync both stay swapped. Two directories are -EXDEV, a missing name
- * -ENOENT. */
+ * -ENOENT. still_at follows the file a descriptor holds. */
 static void rename_exchange_swaps_both_names_or_neither(void **state)
 {
     struct sxp_io *io = *state;
@@ -190,7 +190,14 @@ static void rename_exchange_swaps_both_names_or_neither(void **state)
     assert_true(saw_new);
     tsim_put(io, "/d/x", "ex", 1, 1);
     tsim_put(io, "/d/y", "why", 1, 1);
+    int held = io->open(io, "/d/x", O_RDONLY, 0);
+    assert_true(held >= 0);
+    assert_int_equal(io->still_at(io, held, "/d/x"), 1);
     assert_int_equal(io->rename_exchange(io, "/d/x", "/d/y"), 0);
+    assert_int_equal(io->still_at(io, held, "/d/x"), 0);
+    assert_int_equal(io->still_at(io, held, "/d/y"), 1);
+    assert_int_equal(io->still_at(io, held, "/d/none"), 0);
+    assert_int_equal(io->close(io, held), 0);
     assert_int_equal(io->fsync_dir(io, "/d"), 0);
     tsim_crash(io, seed, IO_SIM_LOSE_ALL);
     tsim_expect(io, "/d/x", "why");
