@@ -21,14 +21,19 @@
  * fails with ENOENT), and a filesystem that cannot exchange (EINVAL,
  * ENOSYS, EXDEV, EOPNOTSUPP) gets renames from then on. The temp names
  * left at the end, holding old marks, are removed after a last fsync of
- * dir; a crash before that leaves them as temp files, which recovery
- * (R-1) and sxp-fsck remove. Something other than a file in a .seq's
- * place (a symbolic link, a directory, a FIFO) is exchanged like one and
- * so lands at the temp name, where the next chunk's open refuses it (a
- * backend never follows a link or waits on a FIFO: io_sync.c): it stays
- * there, and a new temp file takes its slot. A rename would have
- * replaced it; recovery (R-1) removes a link or FIFO at a temp name, and
- * sxp-fsck reports a directory there. A reader that takes no lock (a
+ * dir, and only then: when a chunk fails, or that fsync does, those its
+ * exchanges filled since the last fsync that succeeded stay where they
+ * are (removing one could free the inode a .seq still names on disk), as
+ * temp files, which the next open's recovery (R-1: the failed close or
+ * recovery left the store unclean) and sxp-fsck remove; a crash leaves
+ * them the same way. Something other than a file in a .seq's place (a
+ * symbolic link, a directory, a FIFO), or a file the next chunk cannot
+ * open for writing, is exchanged like one and so lands at the temp name,
+ * where the next chunk's open refuses it (a backend never follows a link
+ * or waits on a FIFO: io_sync.c): it is removed there, as a rename would
+ * have replaced it (its exchange is durable by then), and a new temp file
+ * takes its slot; a directory cannot be removed so and stays, which
+ * sxp-fsck reports. A reader that takes no lock (a
  * read-only open, sxp-fsck --force) may hold an old .seq open when it is
  * written again: it reads .seq files with io_read_file_still, which
  * reads again one that was no longer at its name once read. */
@@ -103,9 +108,11 @@ static int seqfile_chunk(struct sxp_io *io, const char *dir, struct seqfile_item
         if (old) {
             fd = io->open(io, t->path[i], O_WRONLY | O_CLOEXEC, 0);
             /* Not a file we can write (a link is never followed: io.h):
-             * it stays where the exchange put it, and a new temp file
-             * takes the slot. */
+             * it goes, as a rename would have replaced it, and a new
+             * temp file takes the slot. */
             old = fd >= 0;
+            if (!old)
+                (void)io->unlink(io, t->path[i]);
         }
         if (!old) {
             rc = layout_tmp_path(dir, t->path[i]);
@@ -159,7 +166,8 @@ struct seqfile_tmps *seqfile_tmps_new(int sync)
 
 void seqfile_tmps_free(struct sxp_io *io, struct seqfile_tmps *t)
 {
-    for (size_t i = 0; t && i < SEQFILE_CHUNK; i++)
+    /* RECYCLING: not before the exchanges that filled them are durable. */
+    for (size_t i = 0; t && !t->exchanged && i < SEQFILE_CHUNK; i++)
         if (t->held[i])
             (void)io->unlink(io, t->path[i]);
     free(t);
@@ -177,10 +185,8 @@ int seqfile_write_many(struct sxp_io *io, const char *dir, struct seqfile_item *
         rc = seqfile_chunk(io, dir, v + at, k, sync, fs_fd, &synced, t);
         /* RECYCLING: the exchanges are durable before their old .seq
          * inodes are written again, or removed. */
-        if (!rc && t->exchanged) {
-            rc = io->fsync_dir(io, dir);
+        if (!rc && t->exchanged && (rc = io->fsync_dir(io, dir)) == 0)
             t->exchanged = 0;
-        }
     }
     if (!keep)
         seqfile_tmps_free(io, t);

@@ -32,7 +32,9 @@ struct seqfile_item {
  * is fsynced after each such chunk. The renames are not: the caller
  * fsyncs dir once after all (IO-4), and until then a power loss may undo
  * some of them. Stops at the first failure, removing the temp files it
- * did not put in place. Returns 0 or that -errno; *out_synced (may be
+ * did not put in place; that failure may be the fsync of dir, so a
+ * caller must not fsync dir again to vouch for the items that are done
+ * (store_int.h ST-7). Returns 0 or that -errno; *out_synced (may be
  * NULL) counts the fdatasyncs and syncfs calls done. keep (may be NULL:
  * then the call's own) carries the temp files from one call to the next,
  * for a caller that writes its items a chunk at a time. */
@@ -43,7 +45,8 @@ SXP_MUST_CHECK int seqfile_write_many(struct sxp_io *io, const char *dir, struct
 /* The temp files to carry (NULL when out of memory: then pass NULL), and
  * their end: it removes the old .seq files still held at temp names (the
  * caller's fsync of dir then makes that durable, or recovery removes
- * them). */
+ * them), unless an exchange that filled one is not yet durable (a failed
+ * call): then they stay, as temp files for recovery's R-1. */
 struct seqfile_tmps *seqfile_tmps_new(int sync);
 void seqfile_tmps_free(struct sxp_io *io, struct seqfile_tmps *t);
 

@@ -504,7 +504,12 @@ static void fsck_queue_seq(struct fsck_seqs *q, struct fsck_finding *f, enum fsc
  * chunk synced by one syncfs through LOCK from c->syncfs_logs files (an
  * fdatasync each below), renamed, then one fsync of streams/. A .seq is
  * marked repaired only once that fsync made its rename durable; the rest
- * fail with the error that stopped them. Frees q. */
+ * fail with the error that stopped them. When the writing failed, the
+ * ones already in place fail with it too, and streams/ is not fsynced
+ * again: seqfile_write_many fsyncs it itself between chunks (seqfile.c
+ * RECYCLING), and after a failed directory fsync one that succeeds
+ * proves nothing of the entries written before (store_int.h ST-7).
+ * Frees q. */
 static void fsck_write_seqs(struct fsck_ctx *c, struct fsck_seqs *q)
 {
     char msg[512] = "", dmsg[512] = "";
@@ -524,15 +529,15 @@ static void fsck_write_seqs(struct fsck_ctx *c, struct fsck_seqs *q)
                       fs_fd >= 0 ? " (made durable by syncfs)" : "", strerror(-rc));
         for (size_t k = 0; k < q->n; k++)
             any |= v[k].done;
-        if (any && c->sync && (drc = c->io->fsync_dir(c->io, c->streams_dir)) != 0)
+        if (!rc && any && c->sync && (drc = c->io->fsync_dir(c->io, c->streams_dir)) != 0)
             fsck_msgf(dmsg, sizeof(dmsg), "fsync %s: %s", c->streams_dir, strerror(-drc));
     }
     for (size_t k = 0; k < q->n; k++) {
         struct fsck_seq_job *j = &q->v[k];
-        if (v && v[k].done && drc == 0)
+        if (v && v[k].done && rc == 0 && drc == 0)
             fsck_mark(j->f, j->act, j->value);
         else
-            fsck_mark_failed(j->f, v && v[k].done ? dmsg : msg);
+            fsck_mark_failed(j->f, rc ? msg : dmsg);
         free(j->path);
     }
     free(v);

@@ -3,6 +3,7 @@
  * result text, every seq rule, every bad input (each leaving the store
  * unchanged), framing on disk, a legacy store, concurrency, the lock.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -1822,12 +1823,28 @@ static void a_link_in_a_logs_place_is_refused_not_followed(void **state)
     assert_int_equal(rename(outside, log), 0);
 }
 
+/* The names in dir that end in ".tmp" (layout.c): temp files. */
+static int count_tmp_names(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        n += len >= 4 && strcmp(e->d_name + len - 4, ".tmp") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
 /* Symbolic links put in the .seq files' places during a session (an open
  * refuses one it reads), all to one file outside the store: the close
  * that writes the 70 marks (two chunks, the second reusing the first's
  * temp files, engine/seqfile.c RECYCLING) never writes through one, the
- * file they name is left as it was, and every stream's .seq is then a
- * file holding its mark. */
+ * file they name is left as it was, every stream's .seq is then a file
+ * holding its mark, and no link is left at a temp name (the six the
+ * second chunk could not reuse are removed, as a rename would have
+ * replaced them). */
 static void links_in_seq_places_are_never_written_through(void **state)
 {
     struct tu_store *c = *state;
@@ -1862,6 +1879,8 @@ static void links_in_seq_places_are_never_written_through(void **state)
     assert_int_equal(len, 2);
     assert_memory_equal(text, "7\n", 2);
     free(text);
+    snprintf(seq, sizeof(seq), "%s/streams", c->dir);
+    assert_int_equal(count_tmp_names(seq), 0);
     for (int i = 0; i < 70; i++) {
         struct stat sb;
         snprintf(seq, sizeof(seq), "%s/streams/73%02x%02x.seq", c->dir, '0' + i / 10, '0' + i % 10);
