@@ -365,7 +365,7 @@ static int commit_use_journal(sxp_store *s, struct commit_slot *slots, size_t ns
             grows = 1;
     }
     if (nlogs == 0 || total > JOURNAL_ROUND_MAX ||
-        (nlogs == 1 && (!grows || total > COMMIT_BIG_ROUND)))
+        (nlogs == 1 && !s->j_every_round && (!grows || total > COMMIT_BIG_ROUND)))
         return 0;
     if (s->j_cap - s->j_ndirty < nlogs) {
         size_t cap = s->j_ndirty + nlogs + s->j_cap;

@@ -141,6 +141,14 @@
  *        their renames (streams.c, seqfile.h), and so does recovery with
  *        what it writes back and keeps, through LOCK's descriptor
  *        (recovery/recover.c R-8; J-6's replay, struct journal_syncfs).
+ *   J-12 A checkpoint empties the journal only when every log it covers
+ *        is alive and synced, or dead from a failed write and cut back and
+ *        synced (revive.c RV-2). A log can die during the checkpoint
+ *        itself, after the dead ones were cut: the checkpoint lets go of
+ *        mu around its syncs, and a pin (its own, or a reader's) that
+ *        evicts the log's descriptor trims its zeros (streams.c), which
+ *        may fail. Its lines are then in the journal alone, so the
+ *        checkpoint fails and keeps the records (journal_dead_uncut).
  */
 #include "journal.h"
 
@@ -902,10 +910,32 @@ static int journal_syncfs_logs(sxp_store *s)
     s->st_syncs++;
     if (rc == 0)
         return 0;
-    for (size_t i = 0; i < s->j_ndirty; i++)
-        if (!s->j_dirty[i]->dead)
-            streams_set_dead(s, s->j_dirty[i], rc); /* IO-5, for each */
+    for (size_t i = 0; i < s->j_ndirty; i++) {
+        struct stream *st = s->j_dirty[i];
+        streams_set_dead(s, st, rc); /* IO-5, for each (a dead one keeps its error) */
+        /* A dead log not yet cut back: its revival's own sync would
+         * vouch for pages the failed syncfs may have dropped (RV-1). */
+        if (!st->revive_cut)
+            st->revive = 0;
+    }
     return rc;
+}
+
+/* J-12: a log the journal covers that died during the checkpoint, after
+ * journal_cut_dead passed it (its descriptor evicted from the cache by a
+ * pin of the checkpoint's own or a reader's while mu was let go, and the
+ * trim of its zeros failed, streams.c), was neither cut back and synced
+ * nor synced by the checkpoint: its lines may be only in the journal.
+ * Returns its error, so that the checkpoint keeps the records; 0 when
+ * every dead log was cut back and synced (revive.c RV-2). Under mu. */
+static int journal_dead_uncut(const sxp_store *s)
+{
+    for (size_t i = 0; i < s->j_ndirty; i++) {
+        const struct stream *st = s->j_dirty[i];
+        if (st->dead && !(st->revive && st->revive_cut))
+            return st->dead;
+    }
+    return 0;
 }
 
 int journal_checkpoint(sxp_store *s, struct sxp_err *err)
@@ -924,6 +954,7 @@ int journal_checkpoint(sxp_store *s, struct sxp_err *err)
         int rc = by_fs ? journal_syncfs_logs(s) : journal_sync_each(s);
         first = first ? first : rc;
     }
+    first = first ? first : journal_dead_uncut(s);
     if (first)
         return err_set(err, first, "checkpoint of %s/JOURNAL: %s failed: %s", s->root,
                        by_fs ? "the syncfs of its logs" : "a log's fdatasync", strerror(-first));

@@ -535,6 +535,13 @@ void store_set_checkpoint_logs(sxp_store *s, size_t nlogs)
     pthread_mutex_unlock(&s->mu);
 }
 
+void store_set_journal_rounds(sxp_store *s, int on)
+{
+    pthread_mutex_lock(&s->mu);
+    s->j_every_round = on;
+    pthread_mutex_unlock(&s->mu);
+}
+
 void store_set_open_syncfs(size_t nlogs)
 {
     __atomic_store_n(&store_open_syncfs, nlogs ? nlogs : JOURNAL_SYNCFS_LOGS, __ATOMIC_RELAXED);

@@ -31,6 +31,10 @@ SXP_MUST_CHECK int store_checkpoint(sxp_store *s, struct sxp_err *err);
  * (at least 1; JOURNAL_CKPT_LOGS by default), so that tests and the crash
  * harness reach, with a few streams, the checkpoint that 4,096 trigger. */
 void store_set_checkpoint_logs(sxp_store *s, size_t nlogs);
+/* Makes every round of a syncing store go through JOURNAL (on: 1), as a
+ * round of several logs does (commit.c, J-4), so that tests reach, with
+ * one writer, journaled lines in a busy log's zeros. */
+void store_set_journal_rounds(sxp_store *s, int on);
 /* Makes a checkpoint of at least nlogs logs (at least 1; JOURNAL_SYNCFS_LOGS
  * by default; SIZE_MAX: none) sync them with one syncfs (journal.c J-11),
  * so that tests and the crash harness reach it with a few streams. */

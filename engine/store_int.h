@@ -145,6 +145,7 @@ struct sxp_store {
     size_t j_ckpt_logs;   /* a checkpoint runs at this many logs (J-5) */
     size_t j_syncfs_logs; /* a checkpoint of this many logs syncs the
                              filesystem (J-11); SIZE_MAX: never */
+    int j_every_round;    /* every round goes through it (store_set_journal_rounds) */
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* stream busy/pins changes, commit rounds */

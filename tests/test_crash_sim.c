@@ -2048,6 +2048,83 @@ static void tc_drop_failed_syncfs(void *arg, enum io_fault_kind kind, int when, 
                          IO_SIM_SYNCFAIL_DROP);
 }
 
+/* J-12: a log that dies during a checkpoint. "v" is busy (65 appends:
+ * zeros ahead of its lines, commit.c PRE-ZEROING), then takes one more
+ * line through the journal, into its zeros; "a" was journaled before it,
+ * and its descriptor was closed for "v"'s (one descriptor at most). The
+ * checkpoint's pin of "a" evicts "v", whose trim of its zeros fails (the
+ * ftruncate): "v"'s last line is in the journal alone, so the checkpoint
+ * fails and keeps the records, and after a power loss the open writes the
+ * line back. */
+static void a_log_that_dies_in_a_checkpoint_keeps_the_journals_records(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_options o;
+    struct sxp_err err;
+    tc_options(&o);
+    o.max_open_files = 1;
+    sxp_store *s = tc_open_with(t, &o);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    for (int i = 1; i <= 65; i++)
+        assert_int_equal(tc_append(s, "v", i), 0);
+    store_set_journal_rounds(s, 1);
+    assert_int_equal(tc_append(s, "v", 66), 0);
+    unsigned records = tc_journal_records(t);
+    assert_int_equal(records, 66); /* "a" 1, "v" 1 to 64 (growing), "v" 66 */
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FTRUNCATE, 1, -EIO, 0), 0);
+    assert_int_equal(store_checkpoint(s, &err), -EIO);
+    assert_int_equal(io_fault_injected(t->io), 1);
+    io_fault_clear(t->io);
+    assert_int_equal(tc_journal_records(t), records);
+    store_abandon(s);
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+    s = tc_open(t);
+    tc_hw_is(s, "v", 66);
+    tc_hw_is(s, "a", 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* J-11 with revive.c RV-1: a failed syncfs leaves no log it covered
+ * revivable unless that log was already cut back and synced. "a" is dead
+ * from a failed log write after its record (its acknowledged line 2
+ * unsynced in its log); the checkpoint's cut of it fails (the ftruncate),
+ * then its syncfs fails and the disk drops what it was to write, line 2
+ * among it. A revival's own fdatasync would succeed and vouch for that
+ * dropped line, and its checkpoint void the records; so "a" refuses
+ * appends until the store is reopened, and after a power loss the open
+ * writes line 2 back from the journal. */
+static void a_failed_checkpoint_syncfs_leaves_an_uncut_log_dead_for_good(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    struct io_fault_rule torn = {IO_FAULT_BIT(IO_FK_PWRITE), 2, -EIO, 0, 1, 5};
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 2), 0);            /* the journal's zeros are written */
+    assert_int_equal(io_fault_add_rule(t->io, &torn), 0); /* 1: JOURNAL, 2: the log */
+    assert_int_equal(tc_append(s, "a", 3), -EIO);
+    io_fault_clear(t->io);
+    store_set_checkpoint_syncfs(s, 1);
+    uint64_t injected = io_fault_injected(t->io);
+    io_fault_set_hook(t->io, tc_drop_failed_syncfs, t);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FTRUNCATE, 1, -EIO, 0), 0);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_SYNCFS, 1, -EIO, 0), 0);
+    assert_int_equal(store_checkpoint(s, &err), -EIO);
+    assert_int_equal(io_fault_injected(t->io), injected + 2);
+    io_fault_clear(t->io);
+    io_fault_set_hook(t->io, NULL, NULL);
+    assert_int_equal(tc_append(s, "a", 3), -EIO);
+    assert_int_equal(store_revived(s), 0);
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    /* Line 2, and the failed line 3 whole from its record, as a failed
+     * append may come back (J-6, revive.c RV-3). */
+    assert_int_equal(tc_count(s, "a"), 3);
+    tc_hw_is(s, "a", 3);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 /* J-11: a failed syncfs is a failed fdatasync of every log of the
  * checkpoint. The checkpoint fails and keeps the records; "a" and "b"
  * refuse appends until the store is reopened, while "c" takes them; after
@@ -4077,6 +4154,8 @@ int main(void)
         T(a_failed_fsck_syncfs_of_the_logs_moves_no_mark),
         T(a_failed_fsck_syncfs_of_seq_files_leaves_them),
         T(a_failed_fsync_of_streams_in_fsck_fails_the_seq_repairs),
+        T(a_log_that_dies_in_a_checkpoint_keeps_the_journals_records),
+        T(a_failed_checkpoint_syncfs_leaves_an_uncut_log_dead_for_good),
         T(a_failed_checkpoint_in_a_round_fails_none_of_its_appends),
         T(a_record_past_the_end_of_its_log_is_refused),
         T(a_record_whose_log_is_missing_is_refused_and_fsck_y_repairs_it),
