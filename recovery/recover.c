@@ -963,8 +963,10 @@ int recover_store_only(struct sxp_io *io, const char *root, const struct recover
         unsigned removed = 0;
         int w = tmp_dirs[i][0] ? layout_path(root, tmp_dirs[i], dir)
                                : (snprintf(dir, sizeof(dir), "%s", root) >= (int)sizeof(dir));
-        if (w)
-            return err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
+        if (w) {
+            rc = err_set(err, -ENAMETOOLONG, "store path too long: %s", root);
+            goto out;
+        }
         rc = residue_remove_temps(io, dir, sync, &removed, err);
         rep.tmp_removed += removed;
         if (rc)
