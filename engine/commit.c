@@ -187,7 +187,8 @@ struct commit_slot {
  * lines by a run of zero bytes, written in the same write as the lines that
  * cross into new space: st->size_alloc is where the file really ends. The
  * run doubles with the log, from COMMIT_ZERO_MIN to COMMIT_ZERO_MAX, and is
- * only used once a log has taken COMMIT_ZERO_AFTER appends this session, so
+ * only used once a log has taken COMMIT_ZERO_AFTER appends this session
+ * (s->zero_after: the crash harness lowers it, store.h), so
  * 100,000 quiet streams cost no extra space. Readers stop at size_durable;
  * a clean close cuts the zeros off (store.c), so a closed log is exactly
  * SPEC section 3; after a crash recovery cuts them as a zero tail. The
@@ -256,7 +257,7 @@ static int commit_zero_fallback(sxp_store *s, int fd, int lines_rc, struct io_ws
 static uint64_t commit_zero_run(const sxp_store *s, const struct stream *st, uint64_t bytes,
                                 uint64_t end)
 {
-    if (s->opt.sync != SXP_SYNC_ALWAYS || st->appends_session < COMMIT_ZERO_AFTER ||
+    if (s->opt.sync != SXP_SYNC_ALWAYS || st->appends_session < s->zero_after ||
         end <= st->size_alloc || st->zero_no_room)
         return 0;
     uint64_t run = end < COMMIT_ZERO_MIN ? COMMIT_ZERO_MIN : end;
@@ -379,12 +380,12 @@ static int commit_use_journal(sxp_store *s, struct commit_slot *slots, size_t ns
 }
 
 /* A slot whose log this round writes but LOCK does not list yet; with
- * busy_only, only if the log is busy (COMMIT_ZERO_AFTER appends this
- * session, as PRE-ZEROING counts them). */
-static int commit_slot_unlisted(const struct commit_slot *sl, int busy_only)
+ * busy_only, only if the log is busy (s->zero_after appends this session,
+ * COMMIT_ZERO_AFTER unless a test set it, as PRE-ZEROING counts them). */
+static int commit_slot_unlisted(const sxp_store *s, const struct commit_slot *sl, int busy_only)
 {
     return !sl->rc && sl->bytes && !sl->st->dirty_logged &&
-           (!busy_only || sl->st->appends_session >= COMMIT_ZERO_AFTER);
+           (!busy_only || sl->st->appends_session >= s->zero_after);
 }
 
 /* C-4: before a round writes logs outside the journal, the streams not yet
@@ -398,20 +399,20 @@ static int commit_slot_unlisted(const struct commit_slot *sl, int busy_only)
 static void commit_list_dirty(sxp_store *s, struct commit_slot *slots, size_t nslots, int journaled)
 {
     size_t first = 0, n = 0;
-    while (first < nslots && !commit_slot_unlisted(&slots[first], journaled))
+    while (first < nslots && !commit_slot_unlisted(s, &slots[first], journaled))
         first++;
     if (first == nslots)
         return; /* the common case, with no allocation */
     struct stream **sts = malloc((nslots - first) * sizeof(*sts));
     for (size_t i = first; sts && i < nslots; i++)
-        if (commit_slot_unlisted(&slots[i], journaled))
+        if (commit_slot_unlisted(s, &slots[i], journaled))
             sts[n++] = slots[i].st;
     int rc = sts ? streams_list_dirty(s, sts, n) : -ENOMEM;
     free(sts);
     if (rc && journaled)
         s->st_absorbed++; /* the journal's sync covers them instead */
     for (size_t i = first; rc && !journaled && i < nslots; i++) {
-        if (commit_slot_unlisted(&slots[i], 0)) {
+        if (commit_slot_unlisted(s, &slots[i], 0)) {
             slots[i].rc = rc;
             slots[i].unlisted = 1;
         }

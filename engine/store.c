@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commit.h"
 #include "err.h"
 #include "journal.h"
 #include "lock.h"
@@ -391,6 +392,7 @@ int store_open_io(const char *dir, const struct sxp_options *o, struct sxp_io *i
     s->j_fd = -1;
     s->j_ckpt_logs = JOURNAL_CKPT_LOGS;
     s->j_syncfs_logs = __atomic_load_n(&store_open_syncfs, __ATOMIC_RELAXED);
+    s->zero_after = COMMIT_ZERO_AFTER;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->lock_mu, NULL);
     store_dir_init(&s->kv_d, s->kv_dir);
@@ -539,6 +541,13 @@ void store_set_journal_rounds(sxp_store *s, int on)
 {
     pthread_mutex_lock(&s->mu);
     s->j_every_round = on;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void store_set_zero_after(sxp_store *s, unsigned n)
+{
+    pthread_mutex_lock(&s->mu);
+    s->zero_after = n ? n : COMMIT_ZERO_AFTER;
     pthread_mutex_unlock(&s->mu);
 }
 

@@ -35,6 +35,10 @@ void store_set_checkpoint_logs(sxp_store *s, size_t nlogs);
  * round of several logs does (commit.c, J-4), so that tests reach, with
  * one writer, journaled lines in a busy log's zeros. */
 void store_set_journal_rounds(sxp_store *s, int on);
+/* Makes a log busy, for PRE-ZEROING (commit.c) and the dirty list, from n
+ * appends this session (at least 1; 0: COMMIT_ZERO_AFTER again), so that
+ * the crash harness reaches zeros ahead of its few streams' lines. */
+void store_set_zero_after(sxp_store *s, unsigned n);
 /* Makes a checkpoint of at least nlogs logs (at least 1; JOURNAL_SYNCFS_LOGS
  * by default; SIZE_MAX: none) sync them with one syncfs (journal.c J-11),
  * so that tests and the crash harness reach it with a few streams. */

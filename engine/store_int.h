@@ -146,6 +146,7 @@ struct sxp_store {
     size_t j_syncfs_logs; /* a checkpoint of this many logs syncs the
                              filesystem (J-11); SIZE_MAX: never */
     int j_every_round;    /* every round goes through it (store_set_journal_rounds) */
+    uint64_t zero_after;  /* PRE-ZEROING from this many appends (store_set_zero_after) */
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* stream busy/pins changes, commit rounds */

@@ -541,6 +541,27 @@ static int wl_read(struct wl_thread *t)
     return 0;
 }
 
+static int wl_syncfs_seed(uint64_t seed)
+{
+    return (seed >> 10) & 1;
+}
+
+static int wl_journal_mix_seed(uint64_t seed)
+{
+    return (seed >> 12) & 1;
+}
+
+/* Under wl_journal_mix_seed, one op in eight turns every round's going
+ * through JOURNAL on or off (store_set_journal_rounds): a busy log's
+ * zeros, which only rounds of its own write, then take journaled lines
+ * too, as rounds of several logs make them (journal.c J-12). */
+static void wl_journal_turn(struct wl_thread *t)
+{
+    struct crash_workload *w = t->sh->w;
+    if (wl_journal_mix_seed(w->seed) && wl_below(t, 8) == 0)
+        store_set_journal_rounds(w->store, (int)wl_below(t, 2));
+}
+
 static void *wl_thread_main(void *arg)
 {
     struct wl_thread *t = arg;
@@ -551,6 +572,7 @@ static void *wl_thread_main(void *arg)
             break;
         if (w->deadline_ns != 0 && crash_now_ns() >= w->deadline_ns)
             break;
+        wl_journal_turn(t);
         uint64_t r = wl_below(t, 100);
         int stop;
         if (w->existing_only) /* append, batch, delete, blob, read */
@@ -576,11 +598,6 @@ static void *wl_thread_main(void *arg)
             break;
     }
     return NULL;
-}
-
-static int wl_syncfs_seed(uint64_t seed)
-{
-    return (seed >> 10) & 1;
 }
 
 void crash_syncfs_by_seed(uint64_t seed)
@@ -612,6 +629,11 @@ int crash_workload_run(struct crash_workload *w)
     /* Half the seeds make every checkpoint one syncfs (journal.c J-11). */
     if (wl_syncfs_seed(w->seed))
         store_set_checkpoint_syncfs(w->store, 1);
+    /* Half the seeds make a log busy at its 4th append of a session, so
+     * that its zeros come early (commit.c PRE-ZEROING), and send its
+     * rounds through the journal or not by turns (wl_journal_turn). */
+    if (wl_journal_mix_seed(w->seed))
+        store_set_zero_after(w->store, 4);
     w->errors = 0;
     w->first_error = 0;
     w->first_msg[0] = '\0';
