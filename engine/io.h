@@ -116,6 +116,9 @@ struct sxp_io {
      * away and write another stream's mark into it (seqfile.c
      * RECYCLING). A link at path is not followed. */
     int (*still_at)(struct sxp_io *io, int fd, const char *path);
+    /* 1 when the directories a and b are on one filesystem (one syncfs
+     * writes back both), 0 when not, -errno on an error. Links followed. */
+    int (*same_fs)(struct sxp_io *io, const char *a, const char *b);
     /* Calls fn for each entry of dir but "." and "..", in no set order. */
     int (*list_dir)(struct sxp_io *io, const char *dir, io_dir_fn fn, void *arg);
     /* Takes an exclusive advisory lock on the open file fd without waiting:

@@ -34,6 +34,7 @@ int io_posix_rename_exchange(struct sxp_io *io, const char *a, const char *b);
 int io_posix_unlink(struct sxp_io *io, const char *path);
 int io_posix_stat(struct sxp_io *io, const char *path, uint64_t *out_size, int *out_is_dir);
 int io_posix_still_at(struct sxp_io *io, int fd, const char *path);
+int io_posix_same_fs(struct sxp_io *io, const char *a, const char *b);
 int io_posix_list_dir(struct sxp_io *io, const char *dir, io_dir_fn fn, void *arg);
 int io_posix_lock(struct sxp_io *io, int fd);
 

@@ -294,6 +294,15 @@ int io_posix_still_at(struct sxp_io *io, int fd, const char *path)
     return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+int io_posix_same_fs(struct sxp_io *io, const char *a, const char *b)
+{
+    struct stat sa, sb;
+    (void)io;
+    if (stat(a, &sa) < 0 || stat(b, &sb) < 0)
+        return -errno;
+    return sa.st_dev == sb.st_dev;
+}
+
 int io_posix_unlink(struct sxp_io *io, const char *path)
 {
     (void)io;
@@ -405,6 +414,7 @@ void io_posix_fill(struct sxp_io *io)
     io->unlink = io_posix_unlink;
     io->stat = io_posix_stat;
     io->still_at = io_posix_still_at;
+    io->same_fs = io_posix_same_fs;
     io->list_dir = io_posix_list_dir;
     io->lock = io_posix_lock;
 }

@@ -141,6 +141,10 @@
  *        their renames (streams.c, seqfile.h), and so does recovery with
  *        what it writes back and keeps, through LOCK's descriptor
  *        (recovery/recover.c R-8; J-6's replay, struct journal_syncfs).
+ *        A syncfs writes back one filesystem, JOURNAL's and LOCK's: when
+ *        streams/ is not on it (a link, a mount), the open makes
+ *        j_syncfs_logs SIZE_MAX, as sync_each_log does (store.c, io
+ *        same_fs), and sxp-fsck its own bound (fsck.c).
  *   J-12 A checkpoint empties the journal only when every log it covers
  *        is alive and synced, or dead from a failed write and cut back and
  *        synced (revive.c RV-2). A log can die during the checkpoint

@@ -249,6 +249,18 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
         if (i == 0)
             new_store = created;
     }
+    /* J-11: a syncfs through a file of the root (JOURNAL, LOCK) writes
+     * back the root's filesystem only. With streams/ on another (a link,
+     * a mount), each log and .seq file is synced by itself, as under
+     * sync_each_log, and recovery's R-8 too. */
+    if (s->j_syncfs_logs != SIZE_MAX && s->io->same_fs(s->io, s->root, s->streams_dir) != 1) {
+        s->j_syncfs_logs = SIZE_MAX;
+        if (!s->opt.quiet)
+            fprintf(stderr,
+                    "sxp: %s is not on the filesystem of %s (or that cannot be told): each "
+                    "file is synced by itself, never the filesystem at once\n",
+                    s->streams_dir, s->root);
+    }
     if ((created || !clean) && sync) {
         rc = s->io->fsync_dir(s->io, s->root);
         if (rc)

@@ -559,6 +559,17 @@ static int fault_still_at(struct sxp_io *io, int fd, const char *path)
     return res;
 }
 
+/* Counts and fails as a stat (IO_FK_STAT). */
+static int fault_same_fs(struct sxp_io *io, const char *a, const char *b)
+{
+    struct io_fault *f = fault_of(io);
+    struct fault_call c;
+    fault_enter(f, IO_FK_STAT, 0, a, -1, &c);
+    int res = c.inject ? c.inject : f->inner->same_fs(f->inner, a, b);
+    fault_leave(f, &c, res);
+    return res;
+}
+
 static int fault_list_dir(struct sxp_io *io, const char *dir, io_dir_fn fn, void *arg)
 {
     struct io_fault *f = fault_of(io);
@@ -624,6 +635,7 @@ int io_fault_new(struct sxp_io *inner, struct sxp_io **out)
     f->io.unlink = fault_unlink;
     f->io.stat = fault_stat;
     f->io.still_at = fault_still_at;
+    f->io.same_fs = fault_same_fs;
     f->io.list_dir = fault_list_dir;
     f->io.lock = fault_lock;
     f->io.destroy = fault_destroy;

@@ -1121,6 +1121,19 @@ static int sim_still_at(struct sxp_io *io, int fd, const char *path)
     return rc;
 }
 
+/* The simulated disk is one filesystem. */
+static int sim_same_fs(struct sxp_io *io, const char *a, const char *b)
+{
+    struct io_sim *s = sim_of(io);
+    struct sim_node *n = NULL;
+    pthread_mutex_lock(&s->mu);
+    int rc = s->off ? -EIO : sim_resolve(s, a, &n);
+    if (rc == 0)
+        rc = sim_resolve(s, b, &n);
+    pthread_mutex_unlock(&s->mu);
+    return rc == 0 ? 1 : rc;
+}
+
 static int sim_list_dir(struct sxp_io *io, const char *dir, io_dir_fn fn, void *arg)
 {
     struct io_sim *s = sim_of(io);
@@ -1226,6 +1239,7 @@ int io_sim_new(struct sxp_io **out)
     s->io.unlink = sim_unlink;
     s->io.stat = sim_stat;
     s->io.still_at = sim_still_at;
+    s->io.same_fs = sim_same_fs;
     s->io.list_dir = sim_list_dir;
     s->io.lock = sim_lock;
     s->io.destroy = sim_destroy;

@@ -656,6 +656,11 @@ int fsck_run(const struct fsck_opts *o, struct fsck_report *out)
     /* Before fsck_lock, which creates LOCK under -p and -y. */
     if (fsck_probe_store(&c, out->fatal, sizeof(out->fatal)))
         goto done;
+    /* SYNCFS (repair.c): a syncfs through LOCK writes back the root's
+     * filesystem only; with streams/ on another, each file syncs itself. */
+    rc = c.io->same_fs(c.io, c.root, c.streams_dir);
+    if (rc == 0 || (rc < 0 && rc != -ENOENT))
+        c.syncfs_logs = SIZE_MAX;
     if (fsck_lock(&c, &live, &live_pid, out->fatal, sizeof(out->fatal)))
         goto done;
     c.live = live;

@@ -14,7 +14,7 @@ command -v flock >/dev/null || { echo "no flock(1)"; exit 77; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sxp-fsck-cli-XXXXXX")
 server=
-trap '[ -n "$server" ] && kill -KILL "$server" 2>/dev/null; rm -rf "$work"' EXIT
+trap '[ -n "$server" ] && kill -KILL "$server" 2>/dev/null; [ -n "${shm:-}" ] && rm -rf "$shm"; rm -rf "$work"' EXIT
 fails=0
 
 # expect STATUS WHAT -- COMMAND...: runs it, compares the exit status.
@@ -373,6 +373,41 @@ for each in "" --sync-each-log; do
     contains "$work/out" "2" "s70 holds its second event after -p $each"
 done
 expect 16 "--sync-each-log after the directory is still an option" -- "$fsck" -p "$work/k" --sync-each-log --frobnicate
+
+# The same store with streams/ moved to another filesystem (tmpfs, where
+# the machine has one apart from $work) and a symbolic link in its place:
+# a syncfs through LOCK would not write the logs back, so -p and the
+# engine's recovery (R-8) sync each file by itself: no syncfs at all.
+shm=
+if [ -n "$tracer" ] && [ -d /dev/shm ] && [ -w /dev/shm ] &&
+    [ "$(stat -c %d /dev/shm)" != "$(stat -c %d "$work")" ]; then
+    shm=$(mktemp -d /dev/shm/sxp-fsck-cli-XXXXXX)
+fi
+if [ -n "$shm" ]; then
+    for who in fsck sxp; do
+        rm -rf "$work/k" "$shm/streams"
+        cp -r "$work/k0" "$work/k"
+        mv "$work/k/streams" "$shm/streams"
+        ln -s "$shm/streams" "$work/k/streams"
+        if [ "$who" = fsck ]; then
+            expect 1 "-p with streams/ on another filesystem" -- \
+                strace -f -e trace=syncfs -o "$work/trace" "$fsck" -p "$work/k"
+            contains "$work/out" "71 repaired, 0 left" "-p with streams/ elsewhere repairs all"
+        else
+            expect 0 "a recovering open with streams/ on another filesystem" -- \
+                strace -f -e trace=syncfs -o "$work/trace" "$sxp" --verbose --dir "$work/k" op '(persist/last-seq "s70")'
+            contains "$work/err" "is not on the filesystem of" "the open says it syncs each file"
+        fi
+        n=$(grep -c '^[0-9]* *syncfs(' "$work/trace")
+        [ "$n" -eq 0 ] || { echo "FAIL: $who made $n syncfs calls with streams/ on another filesystem"; fails=$((fails + 1)); }
+        expect 0 "-n after $who with streams/ elsewhere" -- "$fsck" -n "$work/k"
+        expect 0 "last-seq after $who with streams/ elsewhere" -- "$sxp" --dir "$work/k" op '(persist/last-seq "s70")'
+        contains "$work/out" "2" "s70 holds its second event after $who with streams/ elsewhere"
+    done
+    rm -rf "$shm"
+else
+    echo "skip: no strace, or no tmpfs apart from $work, for streams/ on another filesystem"
+fi
 
 # A directory that is not a store (none of FORMAT, LOCK, streams/, kv/,
 # blobs/): no mode checks it, and none makes a store of it.

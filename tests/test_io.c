@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -663,6 +664,25 @@ static void rename_and_unlink_move_and_remove_names(void **state)
     assert_int_equal(io->fsync_dir(io, a), -ENOENT);
 }
 
+/* same_fs: a directory and itself, and two of one tree, are on one
+ * filesystem; a tmpfs apart from it (/dev/shm, where the machine has one)
+ * is not; a missing directory is -ENOENT. */
+static void same_fs_tells_filesystems_apart(void **state)
+{
+    struct tio *t = *state;
+    struct sxp_io *io = tio_io(state);
+    char a[PATH_MAX], b[PATH_MAX], c[PATH_MAX];
+    assert_int_equal(io->mkdir(io, tio_path(state, "a", a), 0755), 0);
+    assert_int_equal(io->mkdir(io, tio_path(state, "b", b), 0755), 0);
+    assert_int_equal(io->same_fs(io, t->dir, t->dir), 1);
+    assert_int_equal(io->same_fs(io, a, b), 1);
+    assert_int_equal(io->same_fs(io, a, tio_path(state, "none", c)), -ENOENT);
+    struct stat shm, here;
+    if (stat("/dev/shm", &shm) != 0 || stat(t->dir, &here) != 0 || shm.st_dev == here.st_dev)
+        skip(); /* no filesystem apart from the test's */
+    assert_int_equal(io->same_fs(io, a, "/dev/shm"), 0);
+}
+
 /* rename_exchange swaps two names of a directory: each then reads the
  * other's bytes; with either missing it is -ENOENT and changes nothing.
  * still_at follows the file a descriptor holds: at a's name before, at
@@ -1098,6 +1118,7 @@ int main(void)
         TIO_BOTH(stat_reports_size_and_kind_and_enoent_when_missing),
         TIO_BOTH(rename_and_unlink_move_and_remove_names),
         TIO_BOTH(rename_exchange_swaps_two_names),
+        TIO_BOTH(same_fs_tells_filesystems_apart),
         TIO_BOTH(syncfs_and_the_boot_id),
         TIO_BOTH(lock_on_a_second_open_of_the_same_file_is_eagain),
         TIO_BOTH(write_atomic_replaces_content_and_leaves_no_tmp),

@@ -198,6 +198,9 @@ static void rename_exchange_swaps_both_names_or_neither(void **state)
     assert_int_equal(io->still_at(io, held, "/d/y"), 1);
     assert_int_equal(io->still_at(io, held, "/d/none"), 0);
     assert_int_equal(io->close(io, held), 0);
+    /* One disk: one filesystem; a missing name is -ENOENT. */
+    assert_int_equal(io->same_fs(io, "/d", "/"), 1);
+    assert_int_equal(io->same_fs(io, "/d", "/none"), -ENOENT);
     assert_int_equal(io->fsync_dir(io, "/d"), 0);
     tsim_crash(io, seed, IO_SIM_LOSE_ALL);
     tsim_expect(io, "/d/x", "why");
