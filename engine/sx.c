@@ -519,6 +519,24 @@ static int sx_push_item(struct sx_parser *P, const struct sx_item *it)
     return 0;
 }
 
+/* 1 when an item read is a symbol, which writes as (quote name). */
+static int sx_item_is_sym(const struct sx_item *it)
+{
+    return (it->node ? it->node->type : it->leaf.type) == SXP_SYM;
+}
+
+/* A symbol writes as (quote name), one level more than where it sits
+ * (sx.h): at the last level, inside (...) or {...} opened at open, none
+ * may sit, but for the one item of a (quote x), which writes at the level
+ * of the (quote itself. -E2BIG then, as the serializer's. */
+static int sx_sym_too_deep(struct sx_parser *P, const char *open)
+{
+    return err_setk(P->err, -E2BIG, "limit",
+                    "parse error at byte %zu: nesting deeper than %d (a symbol in the list or "
+                    "dict opened here writes as (quote name))",
+                    (size_t)(open - P->text), SX_MAX_DEPTH);
+}
+
 static int sx_enter(struct sx_parser *P)
 {
     if (P->depth >= SX_MAX_DEPTH)
@@ -571,9 +589,18 @@ static int sx_parse_paren(struct sx_parser *P, struct sx_item *out)
         if (rc)
             goto fail;
     }
+    size_t n = P->n_items - base;
+    if (P->depth >= SX_MAX_DEPTH && !(quote && n == 1)) {
+        int sym = quote; /* (quote) and (quote a b) keep the symbol quote */
+        for (size_t i = 0; i < n && !sym; i++)
+            sym = sx_item_is_sym(&P->items[base + i]);
+        if (sym) {
+            rc = sx_sym_too_deep(P, open);
+            goto fail;
+        }
+    }
     P->depth--;
 
-    size_t n = P->n_items - base;
     if (quote && n == 1) {
         *out = P->items[base];
         P->n_items = base;
@@ -743,6 +770,12 @@ static int sx_parse_dict(struct sx_parser *P, struct sx_item *out)
         e->key = key;
         e->key_len = key_len;
         e->item = val;
+    }
+    for (size_t i = base; P->depth >= SX_MAX_DEPTH && i < P->n_pairs; i++) {
+        if (sx_item_is_sym(&P->pairs[i].item)) {
+            rc = sx_sym_too_deep(P, open);
+            goto fail;
+        }
     }
     P->depth--;
 

@@ -1076,6 +1076,47 @@ static void nesting_deeper_than_the_limit_is_refused(void **state)
     test_text_fails(outer, -E2BIG, "limit", NULL);
     sxp_value_free(outer);
 
+    /* Reading counts it the same, so that whatever reads writes (the fuzzer
+     * found 256 "(" around bare symbols read, then refused when written):
+     * at the 256th level a bare symbol, in a list or as a dict value, or
+     * the head of a (quote a b), is too deep; the one item of a (quote x)
+     * is not, since it writes as that (quote x); 255 levels around a bare
+     * symbol read and write back. */
+    static const char *const inner[] = {"s", "1 s", "{:a s}", "(quote a b)", "(quote s)"};
+    for (size_t k = 0; k < sizeof(inner) / sizeof(inner[0]); k++) {
+        int dict = inner[k][0] == '{', quoted = k == 4;
+        int lists = SX_MAX_DEPTH - (dict || k >= 3);
+        struct tstr q = {0};
+        for (int i = 0; i < lists; i++)
+            tstr_addc(&q, '(');
+        tstr_adds(&q, inner[k]);
+        for (int i = 0; i < lists; i++)
+            tstr_addc(&q, ')');
+        if (quoted) {
+            v = test_parse_n(q.p, q.len);
+            t = test_text(v, &len);
+            sxp_value_free(v);
+            free(t);
+        } else {
+            test_parse_fails_n(q.p, q.len, -E2BIG, "limit", "a symbol in the list or dict");
+        }
+        free(q.p);
+    }
+    struct tstr fit = {0};
+    for (int i = 0; i < SX_MAX_DEPTH - 1; i++)
+        tstr_addc(&fit, '(');
+    tstr_adds(&fit, "s");
+    for (int i = 0; i < SX_MAX_DEPTH - 1; i++)
+        tstr_addc(&fit, ')');
+    v = test_parse_n(fit.p, fit.len);
+    t = test_text(v, &len);
+    back = test_parse_n(t, len);
+    assert_true(sxp_value_equal(v, back));
+    sxp_value_free(back);
+    sxp_value_free(v);
+    free(t);
+    free(fit.p);
+
     /* A hostile text does not exhaust the C stack. */
     size_t n = 1000000;
     char *deep = malloc(n);
