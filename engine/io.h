@@ -177,6 +177,11 @@ SXP_MUST_CHECK int io_write_atomic(struct sxp_io *io, const char *path, const ch
  * which readers can then see; on failure path is as it was. */
 SXP_MUST_CHECK int io_write_replace(struct sxp_io *io, const char *path, const char *tmp_path,
                                     const void *bytes, size_t len, int sync);
+/* 1 when a syncfs through a file of root writes back the files of dir:
+ * they are on one filesystem (io->same_fs), or dir does not exist; 0 when
+ * dir is on another (a link, a mount) or that cannot be told. The engine
+ * and sxp-fsck then sync each file by itself (journal.c J-11). */
+int io_syncfs_reaches(struct sxp_io *io, const char *root, const char *dir);
 /* Cuts the file fd to len and, when sync, fdatasyncs the new size (a log
  * or LOCK cut back to its last whole line). 0 or the first error;
  * *sync_failed (may be NULL) is set to 1 when that was the fdatasync's

@@ -82,6 +82,12 @@ int io_read_file_flags(struct sxp_io *io, const char *path, int flags, size_t ma
     return io_read_file_in(io, path, flags, max_len, 0, out, out_len);
 }
 
+int io_syncfs_reaches(struct sxp_io *io, const char *root, const char *dir)
+{
+    int rc = io->same_fs(io, root, dir);
+    return rc == 1 || rc == -ENOENT;
+}
+
 int io_read_file_still(struct sxp_io *io, const char *path, int flags, size_t max_len, char **out,
                        size_t *out_len)
 {

@@ -253,7 +253,7 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
      * back the root's filesystem only. With streams/ on another (a link,
      * a mount), each log and .seq file is synced by itself, as under
      * sync_each_log, and recovery's R-8 too. */
-    if (s->j_syncfs_logs != SIZE_MAX && s->io->same_fs(s->io, s->root, s->streams_dir) != 1) {
+    if (s->j_syncfs_logs != SIZE_MAX && !io_syncfs_reaches(s->io, s->root, s->streams_dir)) {
         s->j_syncfs_logs = SIZE_MAX;
         if (!s->opt.quiet)
             fprintf(stderr,

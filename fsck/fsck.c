@@ -658,8 +658,7 @@ int fsck_run(const struct fsck_opts *o, struct fsck_report *out)
         goto done;
     /* SYNCFS (repair.c): a syncfs through LOCK writes back the root's
      * filesystem only; with streams/ on another, each file syncs itself. */
-    rc = c.io->same_fs(c.io, c.root, c.streams_dir);
-    if (rc == 0 || (rc < 0 && rc != -ENOENT))
+    if (!io_syncfs_reaches(c.io, c.root, c.streams_dir))
         c.syncfs_logs = SIZE_MAX;
     if (fsck_lock(&c, &live, &live_pid, out->fatal, sizeof(out->fatal)))
         goto done;
