@@ -116,6 +116,17 @@ static sxp_value *test_parse(const char *text)
 }
 
 /* text parses, and its value serializes as want. */
+/* v's text reads back as a value equal to v (SX-1, the value side). */
+static void test_reads_back_equal(const sxp_value *v)
+{
+    size_t len;
+    char *t = test_text(v, &len);
+    sxp_value *back = test_parse_n(t, len);
+    assert_true(sxp_value_equal(v, back));
+    sxp_value_free(back);
+    free(t);
+}
+
 static void test_reads_as(const char *text, const char *want)
 {
     sxp_value *v = test_parse(text);
@@ -855,11 +866,7 @@ static void nul_and_non_utf8_bytes_in_strings_round_trip(void **state)
     for (int i = 0; i < 256; i++)
         all[i] = (char)i;
     v = sxp_value_str(all, sizeof(all));
-    t = test_text(v, &len);
-    back = test_parse_n(t, len);
-    assert_true(sxp_value_equal(v, back));
-    free(t);
-    sxp_value_free(back);
+    test_reads_back_equal(v);
     sxp_value_free(v);
 }
 
@@ -955,12 +962,7 @@ static void dict_keys_that_would_not_read_back_are_refused(void **state)
     assert_int_equal(sxp_value_dict_set(d, "a\0b", 3, sxp_value_int(1)), 0);
     assert_int_equal(sxp_value_dict_set(d, ":x", 2, sxp_value_int(2)), 0);
     assert_int_equal(sxp_value_dict_set(d, "\\\xff", 2, sxp_value_int(3)), 0);
-    size_t len;
-    char *t = test_text(d, &len);
-    sxp_value *back = test_parse_n(t, len);
-    assert_true(sxp_value_equal(d, back));
-    free(t);
-    sxp_value_free(back);
+    test_reads_back_equal(d);
     sxp_value_free(d);
 
     /* The reader refuses such keys as well. */
@@ -1066,11 +1068,7 @@ static void nesting_deeper_than_the_limit_is_refused(void **state)
         assert_int_equal(sxp_value_list_push(l, v), 0);
         v = l;
     }
-    t = test_text(v, &len);
-    sxp_value *back = test_parse_n(t, len);
-    assert_true(sxp_value_equal(v, back));
-    sxp_value_free(back);
-    free(t);
+    test_reads_back_equal(v);
     outer = sxp_value_list();
     assert_int_equal(sxp_value_list_push(outer, v), 0);
     test_text_fails(outer, -E2BIG, "limit", NULL);
@@ -1082,40 +1080,34 @@ static void nesting_deeper_than_the_limit_is_refused(void **state)
      * the head of a (quote a b), is too deep; the one item of a (quote x)
      * is not, since it writes as that (quote x); 255 levels around a bare
      * symbol read and write back. */
-    static const char *const inner[] = {"s", "1 s", "{:a s}", "(quote a b)", "(quote s)"};
-    for (size_t k = 0; k < sizeof(inner) / sizeof(inner[0]); k++) {
-        int dict = inner[k][0] == '{', quoted = k == 4;
-        int lists = SX_MAX_DEPTH - (dict || k >= 3);
+    static const struct {
+        const char *inner;
+        int lists; /* "(" around it */
+        int reads; /* 1: reads and writes back; 0: -E2BIG */
+    } at_limit[] = {
+        {"s", SX_MAX_DEPTH, 0},
+        {"1 s", SX_MAX_DEPTH, 0},
+        {"{:a s}", SX_MAX_DEPTH - 1, 0},
+        {"(quote a b)", SX_MAX_DEPTH - 1, 0},
+        {"(quote s)", SX_MAX_DEPTH - 1, 1},
+        {"s", SX_MAX_DEPTH - 1, 1},
+    };
+    for (size_t k = 0; k < sizeof(at_limit) / sizeof(at_limit[0]); k++) {
         struct tstr q = {0};
-        for (int i = 0; i < lists; i++)
+        for (int i = 0; i < at_limit[k].lists; i++)
             tstr_addc(&q, '(');
-        tstr_adds(&q, inner[k]);
-        for (int i = 0; i < lists; i++)
+        tstr_adds(&q, at_limit[k].inner);
+        for (int i = 0; i < at_limit[k].lists; i++)
             tstr_addc(&q, ')');
-        if (quoted) {
+        if (at_limit[k].reads) {
             v = test_parse_n(q.p, q.len);
-            t = test_text(v, &len);
+            test_reads_back_equal(v);
             sxp_value_free(v);
-            free(t);
         } else {
             test_parse_fails_n(q.p, q.len, -E2BIG, "limit", "a symbol in the list or dict");
         }
         free(q.p);
     }
-    struct tstr fit = {0};
-    for (int i = 0; i < SX_MAX_DEPTH - 1; i++)
-        tstr_addc(&fit, '(');
-    tstr_adds(&fit, "s");
-    for (int i = 0; i < SX_MAX_DEPTH - 1; i++)
-        tstr_addc(&fit, ')');
-    v = test_parse_n(fit.p, fit.len);
-    t = test_text(v, &len);
-    back = test_parse_n(t, len);
-    assert_true(sxp_value_equal(v, back));
-    sxp_value_free(back);
-    sxp_value_free(v);
-    free(t);
-    free(fit.p);
 
     /* A hostile text does not exhaust the C stack. */
     size_t n = 1000000;
