@@ -66,14 +66,16 @@ int append_check_seqs(const sxp_value *const *events, size_t n, int batch, int64
 static int append_frame_event(const sxp_value *ev, struct buf *out, struct sxp_err *err)
 {
     size_t start = out->len;
-    /* A read answers (list ev ...): the event must fit inside that list,
-     * or it would be stored and then refused by every read. */
-    int rc = sx_serialize_nested(ev, 1, out, err);
+    /* A served read answers (ok (list ev ...)), and a batch comes as
+     * (persist/append-batch "s" (list ev ...)): the event must fit inside
+     * both levels, or it would be stored and then refused by every client
+     * that parses the answer. */
+    int rc = sx_serialize_nested(ev, 2, out, err);
     if (rc == -E2BIG)
         return err_setk(err, rc, "limit",
                         "event nests deeper than %d levels of ( and { (a symbol's (quote ...) "
-                        "counts; a read's reply list takes the last of %d)",
-                        SX_MAX_DEPTH - 1, SX_MAX_DEPTH);
+                        "counts; a served read's (ok (list ...)) takes the last 2 of %d)",
+                        SX_MAX_DEPTH - 2, SX_MAX_DEPTH);
     if (rc)
         return rc;
     size_t plen = out->len - start;

@@ -114,6 +114,8 @@ int cid_valid(const char *s, size_t len)
 
 int cid_check(const char *cid, struct sxp_err *err)
 {
+    if (cid == NULL)
+        return err_setk(err, -EINVAL, "cid", "no cid (NULL)");
     /* A string longer than a cid is as bad as a short one; look no further. */
     if (!cid_valid(cid, strnlen(cid, SXP_CID_LEN + 1)))
         return err_setk(err, -EINVAL, "cid", "not a well-formed cid: \"%.80s\"", cid);

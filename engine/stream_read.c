@@ -245,25 +245,32 @@ int stream_probe(struct sxp_io *io, int fd, uint64_t off, uint64_t end, uint64_t
             }
         }
     }
-    if (start >= end)
-        return 0;
     /* Most lines fit in one small read; a long one goes through logread,
-     * whose buffer grows to hold it. */
-    size_t want = sizeof(small);
-    if (start + want > end)
-        want = (size_t)(end - start);
-    ssize_t n = io->pread(io, fd, small, want, start);
-    if (n < 0)
-        return (int)n;
-    if (n > 0 && memchr(small, '\n', (size_t)n)) {
+     * whose buffer grows to hold it. A blank line is stepped over, as the
+     * scan steps over it. */
+    for (;;) {
+        if (start >= end)
+            return 0;
+        size_t want = sizeof(small);
+        if (start + want > end)
+            want = (size_t)(end - start);
+        ssize_t n = io->pread(io, fd, small, want, start);
+        if (n < 0)
+            return (int)n;
+        if (n == 0 || !memchr(small, '\n', (size_t)n))
+            break;
         frame_next(small, (size_t)n, &ln);
-        *out_start = start;
-        return stream_probe_line(&ln, out_seq);
+        if (ln.status != FRAME_BLANK) {
+            *out_start = start;
+            return stream_probe_line(&ln, out_seq);
+        }
+        start += ln.line_len;
     }
     rc = logread_open(&r, io, fd, start, end, 0);
     if (rc)
         return rc;
-    rc = logread_next(&r, &ln, &start);
+    while ((rc = logread_next(&r, &ln, &start)) == 1 && ln.status == FRAME_BLANK)
+        ;
     if (rc == 1 && ln.status == FRAME_INCOMPLETE) {
         /* No LF before end: a line still being written, a torn tail or a
          * live writer's zeros (commit.c PRE-ZEROING), which only a
@@ -282,8 +289,15 @@ int stream_probe(struct sxp_io *io, int fd, uint64_t off, uint64_t end, uint64_t
 static uint64_t stream_seek_guess(const struct seq_hint *lo, const struct seq_hint *hi,
                                   int64_t from, int below)
 {
-    double f = ((double)from - (double)lo->seq) / ((double)hi->seq - (double)lo->seq);
-    f = f < 0 ? 0 : f > 1 ? 1 : f; /* beyond an estimated end */
+    /* The differences are taken exactly, as unsigned: seqs near the ends
+     * of int64 are as close in double as 1024 apart, and a quotient of two
+     * doubles that round to 0 is not a number. */
+    double f = 0;
+    if (from > lo->seq) {
+        uint64_t num = (uint64_t)from - (uint64_t)lo->seq,
+                 den = (uint64_t)hi->seq - (uint64_t)lo->seq;
+        f = num >= den ? 1 : (double)num / (double)den; /* beyond an estimated end: 1 */
+    }
     uint64_t span = hi->off - lo->off, margin = READ_BISECT_WINDOW / 4;
     uint64_t guess = lo->off + (uint64_t)(f * (double)span);
     uint64_t at = below ? (guess > lo->off + margin ? guess - margin : lo->off + 1)

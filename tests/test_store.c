@@ -395,6 +395,16 @@ static void blob_ids_that_are_not_cids_are_errors_never_paths(void **state)
                     "(blob/get \"bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku\\n\")",
                     -EINVAL, "cid");
     fails_unchanged(c, "(blob/get 12)", -EINVAL, "type");
+    /* The C API takes a C string: NULL is no cid either. */
+    struct sxp_err err;
+    void *out = NULL;
+    size_t out_len = 0;
+    int has = -1;
+    assert_int_equal(sxp_blob_get(c->s, NULL, &out, &out_len, &err), -EINVAL);
+    assert_string_equal(err.kind, "cid");
+    assert_null(out);
+    assert_int_equal(sxp_blob_has(c->s, NULL, &has, &err), -EINVAL);
+    assert_string_equal(err.kind, "cid");
 }
 
 static void values_round_trip_through_the_store(void **state)
@@ -952,25 +962,45 @@ static sxp_value *deep_event(int64_t seq, int lists)
     return ev;
 }
 
-/* An event is stored only if a read's reply, (list ev ...), can hold it:
- * 255 levels go in and read back, 256 (the parse limit, SX_MAX_DEPTH) are
- * refused and nothing is written. */
+/* An event is stored only if a served read's answer, (ok (list ev ...)),
+ * can hold it: 254 levels go in and read back, and that answer parses;
+ * 255 are refused and nothing is written. A kv value likewise fits in
+ * (ok value): 255 levels, not 256 (SX_MAX_DEPTH, the parse limit). */
 static void an_event_too_deep_for_a_read_is_refused(void **state)
 {
     struct tu_store *c = *state;
     struct sxp_err err;
-    sxp_value *ev = deep_event(1, 253);
+    sxp_value *ev = deep_event(1, 252);
     assert_int_equal(sxp_stream_append(c->s, "d", 1, ev, &err), 0);
     sxp_value_free(ev);
     uint64_t before = tu_tree_digest(c->dir);
-    ev = deep_event(2, 254);
+    ev = deep_event(2, 253);
     assert_over_the_limit(sxp_stream_append(c->s, "d", 1, ev, &err), &err, "nests deeper");
     sxp_value_free(ev);
     assert_true(tu_tree_digest(c->dir) == before);
     char *got = tu_op(c->s, "(persist/read \"d\")");
     assert_int_equal(strncmp(got, "(list {:seq 1 :v (list (list", 28), 0);
+    /* The answer serve would send reads back. */
+    size_t len = strlen(got);
+    char *answer = malloc(len + 6);
+    memcpy(answer, "(ok ", 4);
+    memcpy(answer + 4, got, len);
+    memcpy(answer + 4 + len, ")", 2);
+    sxp_value *back = NULL;
+    assert_int_equal(sxp_value_parse(answer, len + 5, &back, &err), 0);
+    sxp_value_free(back);
+    free(answer);
     free(got);
     OP_IS(c, "(persist/last-seq \"d\")", "1");
+
+    sxp_value *v = deep_event(1, 253); /* 255 levels */
+    assert_int_equal(sxp_kv_put(c->s, "k", 1, v, &err), 0);
+    sxp_value_free(v);
+    before = tu_tree_digest(c->dir);
+    v = deep_event(1, 254);
+    assert_over_the_limit(sxp_kv_put(c->s, "k", 1, v, &err), &err, "nests deeper");
+    sxp_value_free(v);
+    assert_true(tu_tree_digest(c->dir) == before);
 }
 
 /* Runs op with args through sxp_op_check and on s: both refuse it with the
@@ -1172,6 +1202,53 @@ static void the_last_line_is_found_behind_blank_lines_and_a_long_event(void **st
     reopen_after(c, ".seq", lower_seq);
     fails_unchanged(c, "(persist/append \"a\" {:seq 7})", -ERANGE, "seq");
     OP_IS(c, "(persist/last-seq \"a\")", "7");
+}
+
+/* A line of spaces after each of lines 101 to 299. */
+static void add_blank_lines_between(const char *path)
+{
+    size_t len, at = 0, lines = 0;
+    char *old = tu_read_file(path, &len);
+    char *p = malloc(len * 2);
+    for (size_t i = 0; i < len; i++) {
+        p[at++] = old[i];
+        if (old[i] == '\n' && ++lines > 100 && lines < 300)
+            for (const char *b = "    \n"; *b; b++)
+                p[at++] = *b;
+    }
+    tu_write_file(path, p, at);
+    free(old);
+    free(p);
+}
+
+/* Blank lines (a legacy store's, say) are stepped over alike by a read,
+ * a range read's seek and a truncate's: all three serve the same events. */
+static void blank_lines_are_stepped_over_by_every_reader(void **state)
+{
+    struct tu_store *c = *state;
+    struct sxp_err err;
+    tu_append_padded(c->s, "a", 1, 400, 1, 300); /* ~130 KB: the seek probes */
+    reopen_after(c, ".log", add_blank_lines_between);
+    sxp_value *all = NULL;
+    assert_int_equal(sxp_stream_read(c->s, "a", 1, &all, &err), 0);
+    assert_int_equal(sxp_value_len(all), 400);
+    sxp_value_free(all);
+    for (int64_t from = 90; from <= 320; from += 7) {
+        sxp_value *out = NULL;
+        assert_int_equal(sxp_stream_read_range(c->s, "a", 1, from, 3, &out, &err), 0);
+        assert_int_equal(sxp_value_len(out), 3);
+        for (size_t i = 0; i < 3; i++)
+            assert_int_equal(
+                sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, i), "seq", 3)),
+                from + (int64_t)i);
+        sxp_value_free(out);
+    }
+    assert_int_equal(sxp_stream_truncate(c->s, "a", 1, 150, &err), 0);
+    assert_int_equal(sxp_stream_read(c->s, "a", 1, &all, &err), 0);
+    assert_int_equal(sxp_value_len(all), 250);
+    assert_int_equal(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(all, 0), "seq", 3)),
+                     151);
+    sxp_value_free(all);
 }
 
 /* Closes the fixture's store and leaves c->dir an empty directory. */
@@ -1443,6 +1520,37 @@ static void read_range_finds_the_middle_of_a_long_log(void **state)
     assert_int_equal(sxp_value_len(out), 5000);
     assert_int_equal(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, 0), "seq", 3)),
                      50002);
+    sxp_value_free(out);
+}
+
+/* Seqs at the top of int64, where doubles are 1024 apart: the seek's
+ * interpolation must not divide two differences that round to 0 (UBSan's
+ * float-divide-by-zero and float-cast-overflow catch it), and finds the
+ * same events as at small seqs. */
+static void read_range_and_truncate_work_at_the_top_of_int64(void **state)
+{
+    struct tu_store *c = *state;
+    enum { N = 500 };
+    const int64_t first = INT64_MAX - N;
+    struct sxp_err err;
+    tu_append_padded(c->s, "top", first, N, 1, 300); /* ~150 KB: the seek probes */
+    int64_t froms[] = {first + 100, INT64_MAX - 1, first + 1, INT64_MAX};
+    for (size_t k = 0; k < sizeof(froms) / sizeof(froms[0]); k++) {
+        sxp_value *out = NULL;
+        assert_int_equal(sxp_stream_read_range(c->s, "top", 3, froms[k], 2, &out, &err), 0);
+        size_t want = froms[k] == INT64_MAX ? 0 : froms[k] == INT64_MAX - 1 ? 1 : 2;
+        assert_int_equal(sxp_value_len(out), want);
+        for (size_t i = 0; i < want; i++)
+            assert_true(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, i), "seq",
+                                                            3)) == froms[k] + (int64_t)i);
+        sxp_value_free(out);
+    }
+    assert_int_equal(sxp_stream_truncate(c->s, "top", 3, INT64_MAX - 3, &err), 0);
+    sxp_value *out = NULL;
+    assert_int_equal(sxp_stream_read(c->s, "top", 3, &out, &err), 0);
+    assert_int_equal(sxp_value_len(out), 2);
+    assert_true(sxp_value_as_int(sxp_value_dict_get(sxp_value_list_get(out, 0), "seq", 3)) ==
+                INT64_MAX - 2);
     sxp_value_free(out);
 }
 
@@ -1949,6 +2057,8 @@ int main(void)
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(the_last_line_is_found_behind_blank_lines_and_a_long_event,
                                         tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(blank_lines_are_stepped_over_by_every_reader,
+                                        tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(messages_show_names_escaped, tu_store_setup,
                                         tu_store_teardown),
         cmocka_unit_test_setup_teardown(an_event_too_deep_for_a_read_is_refused, tu_store_setup,
@@ -1968,6 +2078,8 @@ int main(void)
             tu_store_teardown),
         cmocka_unit_test_setup_teardown(read_range_finds_the_middle_of_a_long_log, tu_store_setup,
                                         tu_store_teardown),
+        cmocka_unit_test_setup_teardown(read_range_and_truncate_work_at_the_top_of_int64,
+                                        tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(eight_threads_append_each_event_once_in_seq_order,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(truncate_racing_appends_and_reads_keeps_every_later_event,
