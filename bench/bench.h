@@ -15,7 +15,7 @@
  *   R-3  latency: one sample per acknowledged call (an append, a batch, a
  *        transaction, a read), in nanoseconds, from just before the call to
  *        its return.
- *   R-4  fdatasyncs: fdatasync and fsync calls inside the region (for sxp
+ *   R-4  fdatasyncs: fdatasync, fsync and syncfs calls inside the region (for sxp
  *        from sxp_store_stats, for the hand-written loops counted by hand),
  *        or -1 when the engine does not say (SQLite, RocksDB).
  *   R-5  cpu_s: user + system CPU of the whole process (every thread,
