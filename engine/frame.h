@@ -48,6 +48,13 @@ enum frame_status {
     FRAME_INCOMPLETE, /* no LF before the end of the buffer */
 };
 
+/* The longest line a reader holds in memory, its LF included. sxp writes
+ * none longer than COMMIT_MAX_LINE (commit.h), but a legacy log, the
+ * reference's, may hold longer ones. The engine's reads (logread.c) and
+ * the checks of recovery and sxp-fsck (recovery/logscan.h) take this one
+ * bound, so a check never calls good a line that a read then refuses. */
+#define FRAME_LINE_READ_MAX ((size_t)64 << 20)
+
 struct frame_line {
     const char *payload; /* points into the buffer */
     size_t payload_len;

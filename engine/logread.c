@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commit.h"
-
 /* The first read is small, and each later one twice the last, up to
  * LOGREAD_CHUNK: a read-range of 100 events reads a few KiB past its seq,
  * not a MiB, while a whole-log scan soon reads a MiB at a time. */
@@ -40,13 +38,14 @@ static int logread_fill(struct logread *r)
     if (r->len == r->cap || (r->cap < LOGREAD_CHUNK && r->buf_off + r->len > r->start)) {
         /* One line longer than the buffer, or a scan past its first read:
          * grow, within reason. */
-        if (r->cap >= COMMIT_MAX_LINE * 2)
+        if (r->cap >= FRAME_LINE_READ_MAX)
             return -E2BIG;
-        char *nb = realloc(r->buf, r->cap * 2);
+        size_t ncap = r->cap * 2 < FRAME_LINE_READ_MAX ? r->cap * 2 : FRAME_LINE_READ_MAX;
+        char *nb = realloc(r->buf, ncap);
         if (!nb)
             return -ENOMEM;
         r->buf = nb;
-        r->cap *= 2;
+        r->cap = ncap;
     }
     uint64_t at = r->buf_off + r->len;
     size_t want = r->cap - r->len;

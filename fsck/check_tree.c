@@ -83,7 +83,11 @@ static void fsck_ents_free(struct fsck_ents *e)
     memset(e, 0, sizeof(*e));
 }
 
-/* Lists dir sorted by name; a missing dir is empty. */
+/* Lists dir sorted by name; a missing dir is empty. Only a name that is
+ * not there at all is missing: a link whose target is gone (a volume not
+ * mounted) cannot be listed, and a check that took it for empty would find
+ * the store clean, and -p would mark it so (the engine's store_probe
+ * refuses it alike). */
 static int fsck_list(struct fsck_ctx *c, const char *dir, struct fsck_ents *out, char *msg,
                      size_t size)
 {
@@ -91,6 +95,12 @@ static int fsck_list(struct fsck_ctx *c, const char *dir, struct fsck_ents *out,
     int rc = c->io->list_dir(c->io, dir, fsck_ents_add, out);
     if (out->oom)
         rc = -ENOMEM;
+    if (rc == -ENOENT && c->io->stat(c->io, dir, NULL, NULL) == 0) {
+        fsck_msgf(msg, size,
+                  "cannot list %s: a name there leads to no directory (a dangling link?)", dir);
+        fsck_ents_free(out);
+        return -ENOTDIR;
+    }
     if (rc == -ENOENT)
         rc = 0;
     if (rc < 0) {

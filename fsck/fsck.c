@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "clock.h"
@@ -138,6 +139,19 @@ static int fsck_lock(struct fsck_ctx *c, int *out_live, long *out_pid, char *msg
     *out_live = 0;
     if (fsck_path(c, "LOCK", path)) {
         fsck_msgf(msg, size, "store path too long: %s", c->root);
+        return FSCK_EXIT_FAILED;
+    }
+    /* A FIFO or a directory is no LOCK: the engine's open refuses the
+     * store, so the check must not call it clean. (A simulated filesystem
+     * has no names to lstat.) */
+    struct stat lst;
+    if (lstat(path, &lst) == 0 && !S_ISREG(lst.st_mode)) {
+        fsck_msgf(msg, size, "%s is not a regular file (%s): move it away; the store cannot open",
+                  path,
+                  S_ISDIR(lst.st_mode)    ? "a directory"
+                  : S_ISLNK(lst.st_mode)  ? "a symbolic link"
+                  : S_ISFIFO(lst.st_mode) ? "a FIFO"
+                                          : "a special file");
         return FSCK_EXIT_FAILED;
     }
     if (c->o->mode == FSCK_MODE_CHECK)

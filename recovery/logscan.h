@@ -16,8 +16,8 @@
 /* Lines longer than this are not held in memory: they are judged BAD
  * (LS_OVERLONG, or LS_INCOMPLETE at the end of the file) from a streaming
  * look for the LF and for NUL bytes. The engine never writes a line longer
- * than COMMIT_MAX_LINE. */
-#define LOGSCAN_LINE_MAX ((size_t)64 << 20)
+ * than COMMIT_MAX_LINE; its reads hold the same bound (frame.h). */
+#define LOGSCAN_LINE_MAX FRAME_LINE_READ_MAX
 
 /* The reader's default chunk: logs are read in large preads. */
 #define LOGSCAN_CHUNK ((size_t)1 << 20)

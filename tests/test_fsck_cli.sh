@@ -423,6 +423,62 @@ done
 mkdir -p "$work/empty/lost+found"
 expect 0 "an empty directory is a clean store" -- "$fsck" -n "$work/empty"
 
+# streams/ a symbolic link whose target is gone (a volume not mounted),
+# after a crash: not an empty folder. Every mode fails (8) and leaves LOCK
+# as it was, so the open that follows the volume's return still recovers.
+fresh
+expect 0 "-p upgrades the store for the dangling-link checks" -- "$fsck" --upgrade "$work/s"
+echo "pid 4242" >"$work/s/LOCK"
+printf '{:item "widget-4" :se' >>"$log"
+mv "$work/s/streams" "$work/streams.away"
+ln -s "$work/streams.away.gone" "$work/s/streams"
+for mode in -n -p -y; do
+    expect 8 "$mode: streams/ a dangling link" -- "$fsck" "$mode" "$work/s"
+    contains "$work/err" "leads to no directory" "$mode says why"
+done
+[ "$(cat "$work/s/LOCK")" = "pid 4242" ] || { echo "FAIL: LOCK changed: $(cat "$work/s/LOCK")"; fails=$((fails + 1)); }
+rm "$work/s/streams"
+mv "$work/streams.away" "$work/s/streams"
+expect 1 "the volume back: -p cuts the torn tail" -- "$fsck" -p "$work/s"
+contains "$work/out" "[torn-tail, residue]" "a torn tail, not corruption"
+
+# A LOCK that is no regular file (a FIFO, a directory): the engine cannot
+# open the store, so no mode calls it clean.
+if command -v mkfifo >/dev/null && command -v timeout >/dev/null; then
+    for kind in fifo dir; do
+        fresh
+        rm "$work/s/LOCK"
+        if [ $kind = fifo ]; then mkfifo "$work/s/LOCK"; else mkdir "$work/s/LOCK"; fi
+        for mode in -n -p -y; do
+            expect 8 "$mode: LOCK a $kind" -- timeout 60 "$fsck" "$mode" "$work/s"
+            contains "$work/err" "LOCK is not a regular file" "$mode says why"
+        done
+    done
+fi
+
+# A legacy line of 40 MiB (the reference writes any length): what sxp-fsck
+# finds good, a read returns; and a line over 64 MiB is reported.
+fresh
+python3 - "$log" <<'PY'
+import sys
+with open(sys.argv[1], "ab") as f:
+    f.write(b'{:seq 1000 :pad "' + b"x" * (40 << 20) + b'"}\n')
+PY
+printf 1000 >"${log%.log}.seq"
+expect 0 "-n: a 40 MiB legacy line is no error" -- "$fsck" -n "$work/s"
+expect 0 "a read returns it" -- "$sxp" --dir "$work/s" read orders --from 1000
+[ "$(wc -c <"$work/out")" -gt $((40 << 20)) ] || { echo "FAIL: the 40 MiB event was not read"; fails=$((fails + 1)); }
+fresh
+python3 - "$log" <<'PY'
+import sys
+with open(sys.argv[1], "ab") as f:
+    f.write(b'{:seq 1000 :pad "' + b"x" * (64 << 20) + b'"}\n')
+PY
+printf 1000 >"${log%.log}.seq"
+expect 4 "-n: a line over 64 MiB is an error" -- "$fsck" -n "$work/s"
+contains "$work/out" "[checksum, corruption]" "named as a bad line"
+expect 1 "and a read refuses it" -- "$sxp" --dir "$work/s" read orders
+
 # A missing store: said once, on stderr.
 expect 8 "missing store" -- "$fsck" -n "$work/nope"
 [ "$(wc -l <"$work/err")" -eq 1 ] || { echo "FAIL: the error is not one line"; fails=$((fails + 1)); }
