@@ -458,23 +458,22 @@ fi
 
 # A legacy line of 40 MiB (the reference writes any length): what sxp-fsck
 # finds good, a read returns; and a line over 64 MiB is reported.
-fresh
-python3 - "$log" <<'PY'
+# legacy_line MIB: a fresh store whose "orders" ends in a legacy event
+# (seq 1000, its .seq too) padded to MIB MiB.
+legacy_line() {
+    fresh
+    python3 - "$log" "$1" <<'PY'
 import sys
 with open(sys.argv[1], "ab") as f:
-    f.write(b'{:seq 1000 :pad "' + b"x" * (40 << 20) + b'"}\n')
+    f.write(b'{:seq 1000 :pad "' + b"x" * (int(sys.argv[2]) << 20) + b'"}\n')
 PY
-printf 1000 >"${log%.log}.seq"
+    printf 1000 >"${log%.log}.seq"
+}
+legacy_line 40
 expect 0 "-n: a 40 MiB legacy line is no error" -- "$fsck" -n "$work/s"
 expect 0 "a read returns it" -- "$sxp" --dir "$work/s" read orders --from 1000
 [ "$(wc -c <"$work/out")" -gt $((40 << 20)) ] || { echo "FAIL: the 40 MiB event was not read"; fails=$((fails + 1)); }
-fresh
-python3 - "$log" <<'PY'
-import sys
-with open(sys.argv[1], "ab") as f:
-    f.write(b'{:seq 1000 :pad "' + b"x" * (64 << 20) + b'"}\n')
-PY
-printf 1000 >"${log%.log}.seq"
+legacy_line 64
 expect 4 "-n: a line over 64 MiB is an error" -- "$fsck" -n "$work/s"
 contains "$work/out" "[checksum, corruption]" "named as a bad line"
 expect 1 "and a read refuses it" -- "$sxp" --dir "$work/s" read orders
