@@ -18,6 +18,15 @@
  * (sock_conn.c C-4), and a request is only run while its client is
  * connected (C-6).
  *
+ * FD BUDGET. Every connection holds a descriptor, and so does every log
+ * in the store's descriptor cache. The server raises RLIMIT_NOFILE to the
+ * hard limit, gives the store half of it (SOCK_STORE_FDS_MIN to
+ * SOCK_STORE_FDS_MAX, as the engine would), keeps SOCK_FD_RESERVE free,
+ * and lowers --max-conns to what is left, saying so in one warning line.
+ * So connections can never take the descriptors the store needs (its
+ * appends would fail with EMFILE for everyone), and a client beyond the
+ * budget gets (error "limit" ...) at once instead of waiting unaccepted.
+ *
  * DURABILITY. An (ok ...) answer is sent only after sxp_store_request
  * returned, so every acknowledged request is as durable as the store's
  * sync mode makes it, whatever happens to the server afterwards. Requests
@@ -68,6 +77,37 @@ static void sock_serve_raise_nofile(void)
     }
 }
 
+/* FD BUDGET: sets the store's share of descriptors in *so (unless set
+ * already) and returns the connections the rest allows: o->max_conns, or
+ * fewer (at least 1, so that the server can be reached at all). */
+static unsigned sock_serve_fd_budget(const struct sock_opts *o, struct sxp_options *so)
+{
+    struct rlimit rl;
+    uint64_t limit, store, left;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return o->max_conns; /* the engine then takes its own default */
+    limit = rl.rlim_cur;
+    if (so->max_open_files == 0) {
+        store = limit / 2;
+        store = store < SOCK_STORE_FDS_MIN   ? SOCK_STORE_FDS_MIN
+                : store > SOCK_STORE_FDS_MAX ? SOCK_STORE_FDS_MAX
+                                             : store;
+        so->max_open_files = (unsigned)store;
+    }
+    store = so->max_open_files;
+    left = limit > store + SOCK_FD_RESERVE ? limit - store - SOCK_FD_RESERVE : 0;
+    if (left >= o->max_conns)
+        return o->max_conns;
+    left = left > 0 ? left : 1;
+    sock_log(SOCK_LOG_WARN,
+             "--max-conns %u lowered to %llu: RLIMIT_NOFILE %llu less %llu for the store's "
+             "logs and %u in reserve",
+             o->max_conns, (unsigned long long)left, (unsigned long long)limit,
+             (unsigned long long)store, SOCK_FD_RESERVE);
+    return (unsigned)left;
+}
+
 int sock_serve(struct cli_global *g, const struct sock_opts *o)
 {
     struct sock_server srv;
@@ -83,6 +123,7 @@ int sock_serve(struct cli_global *g, const struct sock_opts *o)
     srv.t0_ns = clock_now_ns();
     sock_log_set_level(o->level);
     sock_serve_raise_nofile();
+    srv.max_conns = sock_serve_fd_budget(o, &g->opts);
 
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
@@ -115,7 +156,7 @@ int sock_serve(struct cli_global *g, const struct sock_opts *o)
         goto out_pool;
     }
     sock_log(SOCK_LOG_INFO, "serving %s on %s (%u workers, max-line %zu, max-conns %u)",
-             sxp_store_dir(srv.store), o->path, o->workers, o->max_line, o->max_conns);
+             sxp_store_dir(srv.store), o->path, o->workers, o->max_line, srv.max_conns);
     rc = sock_loop_run(&srv);
     status = rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     if (rc != 0)

@@ -43,6 +43,21 @@
 #define SOCK_PATH_MAX                                                                              \
     107 /* bytes of a socket path (sun_path less its NUL) */ /* --drain-timeout, in ms */
 
+/* Descriptors (serve_socket.c FD BUDGET): the store's log-descriptor cache
+ * takes half of RLIMIT_NOFILE (SOCK_STORE_FDS_MIN to SOCK_STORE_FDS_MAX,
+ * as the engine's own default), SOCK_FD_RESERVE stay free for the rest
+ * (stdio, the listener, epoll, signalfd, eventfd, LOCK, the journal,
+ * directories, io_uring, and the 64 temp files a close or checkpoint
+ * writes at once: SEQFILE_CHUNK of engine/seqfile.h), and connections get
+ * what is left: --max-conns is lowered to fit. */
+#define SOCK_STORE_FDS_MIN 16u
+#define SOCK_STORE_FDS_MAX 4096u
+#define SOCK_FD_RESERVE 96u
+
+/* Accepting (sock_loop.c): after accept fails for want of descriptors or
+ * memory, the listener rests this long before it is tried again. */
+#define SOCK_ACCEPT_RETRY_MS 100
+
 /* Backpressure (sock_conn.c): a connection is not read while it has this
  * many requests waiting, or this many bytes of them, or this many answer
  * bytes unsent; and its next request is not started while its unsent
@@ -121,10 +136,12 @@ void sock_listen_close(struct sock_listen *l);
 /* ---- jobs and the pool (sock_pool.c) ---------------------------------------- */
 
 enum sock_job_kind {
-    SOCK_JOB_RUN,   /* a request for the store: runs on a worker */
-    SOCK_JOB_STAT,  /* (sxp/stat): answered by the loop, in order */
-    SOCK_JOB_FIXED, /* an answer made in advance (the --max-line error, or
-                       the arity error of (sxp/stat) with arguments) */
+    SOCK_JOB_RUN,       /* a request for the store: runs on a worker */
+    SOCK_JOB_STAT_ARGS, /* headed by sxp/stat with more after it: runs on a
+                           worker too (sock_stat_answer_more), which parses
+                           it; the loop never does */
+    SOCK_JOB_STAT,      /* (sxp/stat): answered by the loop, in order */
+    SOCK_JOB_FIXED,     /* an answer made in advance (the --max-line error) */
 };
 
 struct sock_conn;
@@ -134,8 +151,10 @@ struct sock_job {
     struct sock_job *next;
     struct sock_conn *conn; /* the owner; workers never touch it */
     enum sock_job_kind kind;
+    int started;           /* a worker took it (under the pool's mu) */
+    int cancelled;         /* its client left first: the worker frees it unrun */
     int close_after;       /* 1: the connection ends after this answer */
-    struct cli_answer ans; /* filled by the worker (RUN) or the loop */
+    struct cli_answer ans; /* filled by a worker or the loop */
     uint64_t t0_ns;        /* when the line was read (debug log) */
     size_t len;
     char line[]; /* len bytes and a NUL */
@@ -158,12 +177,20 @@ struct sock_pool {
     sxp_store *store;
     pthread_t *threads;
     unsigned nthreads;
+    unsigned running; /* jobs a worker runs now (under mu) */
 };
 
 /* Starts n workers running jobs on s. 0 or -errno. */
 int sock_pool_start(struct sock_pool *p, sxp_store *s, unsigned n);
-/* Queues j (kind SOCK_JOB_RUN) for a worker. */
+/* Queues j (kind SOCK_JOB_RUN or SOCK_JOB_STAT_ARGS) for a worker. */
 void sock_pool_submit(struct sock_pool *p, struct sock_job *j);
+/* Withdraws j, submitted and not yet taken by a worker: 1, and j is then
+ * the pool's (the worker that takes it frees it unrun, and it never comes
+ * back through take_done); 0 when a worker has taken it: its completion
+ * comes as usual. */
+int sock_pool_cancel(struct sock_pool *p, struct sock_job *j);
+/* The jobs workers run now, at most the number of workers. */
+unsigned sock_pool_running(struct sock_pool *p);
 /* Takes every answered job, in completion order (after the eventfd said so). */
 struct sock_job *sock_pool_take_done(struct sock_pool *p);
 /* Lets the workers finish the queued jobs, joins them and frees what the
@@ -186,11 +213,14 @@ struct sock_server {
     struct sock_pool pool;
     struct sock_listen listen;
     int epfd;
-    int sigfd;               /* signalfd of SIGTERM and SIGINT */
-    int listen_paused;       /* out of descriptors: accepting resumes at a close */
-    struct sock_conn *conns; /* every connection, open or waiting for its job */
-    unsigned nopen;          /* connections open */
-    unsigned inflight;       /* jobs on the pool */
+    int sigfd;                /* signalfd of SIGTERM and SIGINT */
+    int listen_paused;        /* accept failed: resumes at a close or listen_retry_ns */
+    uint64_t listen_retry_ns; /* when a resting listener is tried again */
+    int accept_errno;         /* the failure last logged; 0 once an accept worked */
+    unsigned max_conns;       /* --max-conns, lowered to the descriptor budget */
+    struct sock_conn *conns;  /* every connection, open or waiting for its job */
+    unsigned nopen;           /* connections open */
+    unsigned inflight;        /* jobs handed to the pool: not back, not cancelled */
     uint64_t next_id;
     int draining; /* a signal came: no accepting, no reading */
     int forced;   /* drain deadline passed or second signal */
@@ -216,8 +246,8 @@ struct sock_conn {
     struct sock_job *q_head; /* requests waiting, in order */
     struct sock_job **q_tail;
     size_t q_count, q_bytes;
-    int busy;  /* 1: its head request is on the pool */
-    char *out; /* answers not yet sent */
+    struct sock_job *busy; /* its head request, on the pool; or NULL */
+    char *out;             /* answers not yet sent */
     size_t out_off, out_len, out_cap;
     int eof;             /* 1: nothing more will be read */
     uint32_t events;     /* the epoll interest now */
@@ -233,8 +263,9 @@ void sock_conn_on_event(struct sock_conn *c, uint32_t ev);
 void sock_conn_complete(struct sock_job *j);
 /* Stops reading c: what was read is still run and answered (the drain). */
 void sock_conn_stop_reading(struct sock_conn *c);
-/* Closes c's descriptor now, dropping its waiting requests; a request on
- * the pool completes and is then dropped. why goes into the log. */
+/* Closes c's descriptor now, dropping its waiting requests, and its
+ * request on the pool unless a worker has started it: that one completes
+ * and is then dropped (C-6). why goes into the log. */
 void sock_conn_close(struct sock_conn *c, const char *why);
 /* 1 when c is closed and has no request on the pool: it may be freed. */
 int sock_conn_reapable(const struct sock_conn *c);
@@ -242,11 +273,28 @@ void sock_conn_free(struct sock_conn *c); /* accepts NULL */
 
 /* ---- sock_stat.c ------------------------------------------------------------ */
 
+/* What sock_stat_scan sees in a line, by looking at its head only. */
+enum sock_stat_form {
+    SOCK_STAT_NOT,  /* not headed by the symbol sxp/stat: the store's */
+    SOCK_STAT_BARE, /* exactly (sxp/stat), whitespace as SX allows it */
+    SOCK_STAT_MORE, /* headed by sxp/stat, more after it: arguments, or
+                       malformed; sock_stat_is decides */
+};
+
+/* The cheap look the event loop takes at every line: it reads the
+ * whitespace and the head, and for BARE the whitespace after the ')';
+ * never more, never a parse (sock_stat.c says why). */
+enum sock_stat_form sock_stat_scan(const char *line, size_t len);
 /* 1 when the line is the server's own request: a list headed by the symbol
  * sxp/stat, whitespace allowed as SX allows it; *out_nargs gets the number
  * of arguments after the head (0 unless it returns 1). With any, the answer
- * is sock_stat_answer_arity's, never the store's "unknown operation". */
+ * is sock_stat_answer_arity's, never the store's "unknown operation".
+ * Parses the line when the head is sxp/stat: not for the loop thread. */
 int sock_stat_is(const char *line, size_t len, size_t *out_nargs);
+/* On a worker, the answer of a SOCK_STAT_MORE line: the arity error when
+ * it is (sxp/stat ARG...), else the store's answer (cli_answer_run): a
+ * parse error, say. */
+void sock_stat_answer_more(sxp_store *s, const char *line, size_t len, struct cli_answer *out);
 /* The answer of (sxp/stat) given nargs arguments: (error "arity" ...). */
 void sock_stat_answer_arity(size_t nargs, struct cli_answer *out);
 /* The answer of (sxp/stat): (ok {:connections N ...}). */

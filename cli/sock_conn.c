@@ -4,7 +4,8 @@
  *
  * STATE. Bytes read wait in `in` until an LF makes them a line; each line
  * that is not blank becomes a job on the connection's queue; the head job
- * runs (on the pool, or in the loop for (sxp/stat) and prepared answers);
+ * runs (on the pool, or in the loop for (sxp/stat) and prepared answers:
+ * the loop looks at a line only through cheap scans, never parses it);
  * its answer is appended to `out`, which is sent as the socket accepts it.
  *
  * RULES.
@@ -29,7 +30,9 @@
  *   C-5  A client that shuts down only its sending side (read returns 0)
  *        still gets every answer; the connection closes after the last.
  *   C-6  When the client disconnects (EPOLLHUP, EPOLLERR, a failed send),
- *        its waiting requests are dropped unrun; a request already running
+ *        its waiting requests are dropped unrun, and so is one handed to
+ *        the pool that no worker has started (sock_pool.c CANCELLING): work
+ *        for clients that left never piles up. A request already running
  *        completes (and is durable if it succeeded) and its answer is
  *        dropped. Until then the struct stays, closed, on srv->conns.
  */
@@ -159,18 +162,16 @@ static void sock_conn_extract(struct sock_conn *c)
         c->in_start = c->scan = (size_t)(lf - c->in) + 1;
         if (cli_answer_blank(line, len))
             continue;
-        size_t nargs = 0;
-        int stat = sock_stat_is(line, len, &nargs);
-        enum sock_job_kind kind = SOCK_JOB_RUN;
-        if (stat)
-            kind = nargs ? SOCK_JOB_FIXED : SOCK_JOB_STAT; /* FIXED: the arity error */
-        j = sock_job_new(c, kind, line, len);
+        enum sock_stat_form form = sock_stat_scan(line, len);
+        j = sock_job_new(c,
+                         form == SOCK_STAT_BARE   ? SOCK_JOB_STAT
+                         : form == SOCK_STAT_MORE ? SOCK_JOB_STAT_ARGS
+                                                  : SOCK_JOB_RUN,
+                         line, len);
         if (j == NULL) {
             sock_conn_close(c, "out of memory");
             return;
         }
-        if (stat && nargs)
-            sock_stat_answer_arity(nargs, &j->ans);
         j->t0_ns = clock_now_ns();
         sock_conn_push(c, j);
     }
@@ -251,7 +252,8 @@ static void sock_conn_pump(struct sock_conn *c)
         j = sock_conn_pop(c);
         switch (j->kind) {
         case SOCK_JOB_RUN:
-            c->busy = 1;
+        case SOCK_JOB_STAT_ARGS:
+            c->busy = j;
             c->srv->inflight++;
             sock_pool_submit(&c->srv->pool, j);
             return;
@@ -405,7 +407,7 @@ void sock_conn_complete(struct sock_job *j)
 {
     struct sock_conn *c = j->conn;
 
-    c->busy = 0;
+    c->busy = NULL;
     c->srv->inflight--;
     if (c->fd < 0) { /* C-6: the client left while it ran */
         c->srv->n.requests++;
@@ -438,6 +440,10 @@ void sock_conn_close(struct sock_conn *c, const char *why)
     close(c->fd);
     c->fd = -1;
     sock_conn_drop_queue(c);
+    if (c->busy != NULL && sock_pool_cancel(&srv->pool, c->busy)) {
+        c->busy = NULL; /* the pool's now: freed unrun */
+        srv->inflight--;
+    }
     free(c->in);
     free(c->out);
     c->in = c->out = NULL;

@@ -9,18 +9,25 @@
  *
  * ACCEPTING. Each new connection's peer is read with SO_PEERCRED. A uid
  * outside --allow-uid gets (error "denied" ...), one beyond --max-conns
- * gets (error "limit" ...); either is then closed. When the process runs
- * out of descriptors (EMFILE) accepting pauses until a connection closes,
- * rather than spinning on the ready listener.
+ * (as lowered to the descriptor budget, serve_socket.c) gets (error
+ * "limit" ...); either is then closed. When accept fails for want of
+ * descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM) the listener
+ * rests, rather than spinning while it stays ready, and is tried again
+ * after SOCK_ACCEPT_RETRY_MS or at the next close, whichever comes first:
+ * never only at a close, since with no connection open none would come and
+ * every new client would wait forever. The failure is logged once, until
+ * an accept works again.
  *
  * DRAIN. The first SIGTERM or SIGINT closes the listener (new clients get
  * ECONNREFUSED; the file goes once the store is closed), and stops reading every
  * connection: each request whose whole line the server has read, running
  * or waiting, is still run and answered, then the connection is closed.
- * When every connection is closed the loop returns. If clients do not take
- * their answers within --drain-timeout, or a second signal comes, the
- * remaining connections are closed at once (C-6: requests already running
- * still complete). The caller then stops the pool and closes the store.
+ * When every connection is closed the loop returns. --drain-timeout bounds
+ * the whole drain, so that a stop takes a known time: the connections
+ * still open when it ends, whether or not their clients still read, are
+ * closed at once, as they are at a second signal (C-6: requests not started
+ * are dropped, requests already running still complete). The caller then
+ * stops the pool and closes the store.
  */
 #include <errno.h>
 #include <signal.h>
@@ -91,6 +98,19 @@ static void sock_loop_pause_listen(struct sock_server *srv, int pause)
     srv->listen_paused = pause;
 }
 
+/* Accepting failed with errno e: the listener rests (module comment). */
+static void sock_loop_accept_failed(struct sock_server *srv, int e)
+{
+    if (srv->accept_errno != e)
+        sock_log(SOCK_LOG_WARN,
+                 "accept: %s; accepting again in %d ms or when a connection closes "
+                 "(logged once until it works)",
+                 strerror(e), SOCK_ACCEPT_RETRY_MS);
+    srv->accept_errno = e;
+    srv->listen_retry_ns = clock_now_ns() + (uint64_t)SOCK_ACCEPT_RETRY_MS * 1000000u;
+    sock_loop_pause_listen(srv, 1);
+}
+
 static void sock_loop_accept(struct sock_server *srv)
 {
     for (int k = 0; k < SOCK_LOOP_ACCEPTS && srv->listen.fd >= 0; k++) {
@@ -103,13 +123,15 @@ static void sock_loop_accept(struct sock_server *srv)
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                sock_log(SOCK_LOG_WARN, "accept: %s; accepting again when a connection closes",
-                         strerror(errno));
-                sock_loop_pause_listen(srv, 1);
+                sock_loop_accept_failed(srv, errno);
             } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 sock_log(SOCK_LOG_ERROR, "accept: %s", strerror(errno));
             }
             return;
+        }
+        if (srv->accept_errno != 0) {
+            sock_log(SOCK_LOG_INFO, "accepting again");
+            srv->accept_errno = 0;
         }
         memset(&cred, 0, sizeof(cred));
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0) {
@@ -126,7 +148,7 @@ static void sock_loop_accept(struct sock_server *srv)
             sock_loop_refuse(srv, fd, "denied", msg);
             continue;
         }
-        if (srv->nopen >= srv->o->max_conns) {
+        if (srv->nopen >= srv->max_conns) {
             sock_log(SOCK_LOG_WARN, "refused pid %ld uid %ld: %u connections open (--max-conns)",
                      (long)cred.pid, (long)cred.uid, srv->nopen);
             snprintf(msg, sizeof(msg), "too many connections: %u open (--max-conns)", srv->nopen);
@@ -155,7 +177,7 @@ static void sock_loop_drain(struct sock_server *srv, const char *why)
     srv->drain_deadline_ns = clock_now_ns() + (uint64_t)srv->o->drain_ms * 1000000u;
     sock_log(SOCK_LOG_INFO,
              "%s: draining: %u connections open, %u requests running; no new connections", why,
-             srv->nopen, srv->inflight);
+             srv->nopen, sock_pool_running(&srv->pool));
     if (srv->listen.fd >= 0 && epoll_ctl(srv->epfd, EPOLL_CTL_DEL, srv->listen.fd, NULL) != 0)
         sock_log(SOCK_LOG_WARN, "epoll_ctl del listener: %s", strerror(errno));
     sock_listen_stop(&srv->listen);
@@ -209,6 +231,14 @@ static void sock_loop_reap(struct sock_server *srv)
         sock_loop_pause_listen(srv, 0);
 }
 
+/* epoll_wait's timeout until deadline_ns: 0 once it has passed. */
+static int sock_loop_ms_until(uint64_t deadline_ns)
+{
+    uint64_t now = clock_now_ns();
+
+    return now >= deadline_ns ? 0 : (int)((deadline_ns - now + 999999u) / 1000000u);
+}
+
 int sock_loop_run(struct sock_server *srv)
 {
     struct epoll_event *evs = calloc(SOCK_LOOP_EVENTS, sizeof(*evs));
@@ -223,13 +253,10 @@ int sock_loop_run(struct sock_server *srv)
     while (!srv->draining || srv->conns != NULL) {
         int timeout = -1, n;
 
-        if (srv->draining && !srv->forced) {
-            uint64_t now = clock_now_ns();
-
-            timeout = now >= srv->drain_deadline_ns
-                          ? 0
-                          : (int)((srv->drain_deadline_ns - now + 999999u) / 1000000u);
-        }
+        if (srv->draining && !srv->forced)
+            timeout = sock_loop_ms_until(srv->drain_deadline_ns);
+        else if (srv->listen_paused)
+            timeout = sock_loop_ms_until(srv->listen_retry_ns);
         n = epoll_wait(srv->epfd, evs, SOCK_LOOP_EVENTS, timeout);
         if (n < 0) {
             if (errno == EINTR)
@@ -238,13 +265,15 @@ int sock_loop_run(struct sock_server *srv)
             sock_log(SOCK_LOG_ERROR, "epoll_wait: %s", strerror(errno));
             goto out;
         }
-        if (n == 0 && srv->draining && !srv->forced) {
+        if (srv->draining && !srv->forced && clock_now_ns() >= srv->drain_deadline_ns) {
             sock_log(SOCK_LOG_WARN,
-                     "drain: clients did not take their answers within %u ms; "
-                     "closing %u connections",
-                     srv->o->drain_ms, srv->nopen);
+                     "drain: %u connections still open when --drain-timeout (%u ms) ended; "
+                     "closing them",
+                     srv->nopen, srv->o->drain_ms);
             sock_loop_force(srv, "drain timeout");
         }
+        if (srv->listen_paused && !srv->draining && clock_now_ns() >= srv->listen_retry_ns)
+            sock_loop_pause_listen(srv, 0);
         for (int i = 0; i < n; i++) {
             void *tag = evs[i].data.ptr;
 

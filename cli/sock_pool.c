@@ -9,12 +9,21 @@
  * once; the loop never gives a worker two requests of one connection at a
  * time (sock_conn.c, C-1).
  *
+ * WORKERS are threads named "sxp-worker" (ps -L, top -H; test_socket.c
+ * finds one so to hold it).
+ *
  * HAND-OFF. The loop appends a job to `todo` and signals `cv`; a worker
  * takes the oldest, runs it with no lock held, appends it to `done` and
  * writes the eventfd when `done` was empty. The loop, woken by the eventfd,
  * reads it first and then takes the whole of `done`, so a job appended
  * after that read finds `done` empty and writes the eventfd again: no
  * completion is ever left unseen.
+ *
+ * CANCELLING. A job whose client left before a worker took it is not run
+ * (sock_conn.c C-6): the loop marks it cancelled under mu, and from then
+ * on it belongs to the pool; the worker that takes it frees it unrun. So
+ * work for departed clients does not pile up ahead of live ones, and
+ * `running` counts only jobs on workers.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -68,11 +77,23 @@ static void *sock_pool_main(void *arg)
         if (p->todo == NULL)
             p->todo_tail = &p->todo;
         j->next = NULL;
+        if (j->cancelled) {
+            pthread_mutex_unlock(&p->mu);
+            sock_job_free(j);
+            pthread_mutex_lock(&p->mu);
+            continue;
+        }
+        j->started = 1;
+        p->running++;
         pthread_mutex_unlock(&p->mu);
 
-        cli_answer_run(p->store, j->line, j->len, &j->ans);
+        if (j->kind == SOCK_JOB_STAT_ARGS)
+            sock_stat_answer_more(p->store, j->line, j->len, &j->ans);
+        else
+            cli_answer_run(p->store, j->line, j->len, &j->ans);
 
         pthread_mutex_lock(&p->mu);
+        p->running--;
         was_empty = p->done == NULL;
         *p->done_tail = j;
         p->done_tail = &j->next;
@@ -105,6 +126,7 @@ int sock_pool_start(struct sock_pool *p, sxp_store *s, unsigned n)
         rc = pthread_create(&p->threads[i], NULL, sock_pool_main, p);
         if (rc != 0)
             return -rc;
+        (void)pthread_setname_np(p->threads[i], "sxp-worker"); /* WORKERS */
         p->nthreads++;
     }
     return 0;
@@ -118,6 +140,30 @@ void sock_pool_submit(struct sock_pool *p, struct sock_job *j)
     p->todo_tail = &j->next;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
+}
+
+int sock_pool_cancel(struct sock_pool *p, struct sock_job *j)
+{
+    int cancelled;
+
+    pthread_mutex_lock(&p->mu);
+    cancelled = !j->started;
+    if (cancelled) {
+        j->cancelled = 1;
+        j->conn = NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return cancelled;
+}
+
+unsigned sock_pool_running(struct sock_pool *p)
+{
+    unsigned n;
+
+    pthread_mutex_lock(&p->mu);
+    n = p->running;
+    pthread_mutex_unlock(&p->mu);
+    return n;
 }
 
 struct sock_job *sock_pool_take_done(struct sock_pool *p)
@@ -149,8 +195,9 @@ void sock_pool_stop(struct sock_pool *p)
     pthread_mutex_unlock(&p->mu);
     for (unsigned i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
-    /* Workers run every queued job before they exit, and the loop has
-     * taken every answer before it stops the pool; this frees leftovers. */
+    /* Workers run (or, when cancelled, free) every queued job before they
+     * exit, and the loop has taken every answer before it stops the pool;
+     * this frees leftovers. */
     while ((j = p->todo) != NULL) {
         p->todo = j->next;
         sock_job_free(j);

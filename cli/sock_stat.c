@@ -16,7 +16,8 @@
  *   connections* open now                accepted*  served since start
  *   refused*     turned away (uid, --max-conns)
  *   requests     answered since start    errors     of them (error ...) answers
- *   running*     requests on the workers now         workers*  --workers
+ *   running*     requests on the workers now (at most workers; not
+ *                those waiting for one)              workers*  --workers
  *   appends      events acknowledged     batches    group-commit rounds
  *   fsyncs       fdatasync and fsync calls           bytes     written to logs
  *   streams      streams used since start (loaded in memory by an append,
@@ -32,6 +33,12 @@
  * It is an operation like the store's: "( sxp/stat )" is the same request,
  * and "(sxp/stat 1)" is answered (error "arity" ...), worded as the store
  * words its own; the store, which does not know sxp/stat, never sees it.
+ *
+ * The socket server's loop thread only scans a line's head
+ * (sock_stat_scan): exactly (sxp/stat) it answers in its turn; a line
+ * headed by sxp/stat with more after it goes to a worker like any request,
+ * which parses it (sock_stat_answer_more), so that no client can make the
+ * loop parse a line of --max-line bytes while every connection waits.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,25 +52,59 @@ static int sock_stat_ws(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* SX delimiters (engine/sx.c): what ends a symbol. */
+static int sock_stat_delim(char c)
+{
+    return sock_stat_ws(c) || c == '(' || c == ')' || c == '{' || c == '}' || c == '"';
+}
+
+/* The loop thread runs this on every line, so it must cost next to
+ * nothing whatever the line holds: a parse of a line of --max-line bytes
+ * there would stall every connection. It reads the whitespace and the
+ * head; a line headed by sxp/stat with anything but whitespace and ')'
+ * after it is MORE, which a worker parses. */
+enum sock_stat_form sock_stat_scan(const char *line, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len && sock_stat_ws(line[i]))
+        i++;
+    if (i == len || line[i++] != '(')
+        return SOCK_STAT_NOT;
+    while (i < len && sock_stat_ws(line[i]))
+        i++;
+    if (len - i < 8 || memcmp(line + i, "sxp/stat", 8) != 0)
+        return SOCK_STAT_NOT;
+    i += 8;
+    if (i < len && !sock_stat_delim(line[i]))
+        return SOCK_STAT_NOT; /* another symbol: sxp/statx */
+    while (i < len && sock_stat_ws(line[i]))
+        i++;
+    if (i == len || line[i++] != ')')
+        return SOCK_STAT_MORE;
+    while (i < len && sock_stat_ws(line[i]))
+        i++;
+    return i == len ? SOCK_STAT_BARE : SOCK_STAT_MORE;
+}
+
 int sock_stat_is(const char *line, size_t len, size_t *out_nargs)
 {
     struct sxp_err err;
     sxp_value *v = NULL;
     const sxp_value *head;
     const char *name;
-    size_t i = 0, nlen = 0;
+    size_t nlen = 0;
     int is;
 
     *out_nargs = 0;
-    while (i < len && sock_stat_ws(line[i]))
-        i++;
-    if (i == len || line[i++] != '(')
+    switch (sock_stat_scan(line, len)) {
+    case SOCK_STAT_NOT:
         return 0;
-    while (i < len && sock_stat_ws(line[i]))
-        i++;
-    /* Only lines that start so are parsed here; the rest go to the store. */
-    if (len - i < 4 || memcmp(line + i, "sxp/", 4) != 0)
-        return 0;
+    case SOCK_STAT_BARE:
+        return 1;
+    case SOCK_STAT_MORE:
+        break;
+    }
     if (sxp_value_parse(line, len, &v, &err) != 0)
         return 0; /* the store answers the parse error */
     head = NULL;
@@ -75,6 +116,16 @@ int sock_stat_is(const char *line, size_t len, size_t *out_nargs)
         *out_nargs = sxp_value_len(v) - 1;
     sxp_value_free(v);
     return is;
+}
+
+void sock_stat_answer_more(sxp_store *s, const char *line, size_t len, struct cli_answer *out)
+{
+    size_t nargs = 0;
+
+    if (sock_stat_is(line, len, &nargs) && nargs > 0)
+        sock_stat_answer_arity(nargs, out);
+    else
+        cli_answer_run(s, line, len, out);
 }
 
 void sock_stat_answer_arity(size_t nargs, struct cli_answer *out)
@@ -105,8 +156,8 @@ static int sock_stat_str(sxp_value *d, const char *key, const char *s)
 
 /* Builds the answer: the socket figures from srv, or none when srv is NULL
  * (--stdio); the rest from s, sync_none, t0_ns and n. */
-static void sock_stat_build(const struct sock_server *srv, sxp_store *s, int sync_none,
-                            uint64_t t0_ns, const struct sock_counters *n, struct cli_answer *out)
+static void sock_stat_build(struct sock_server *srv, sxp_store *s, int sync_none, uint64_t t0_ns,
+                            const struct sock_counters *n, struct cli_answer *out)
 {
     struct sxp_stats st;
     sxp_value *d = sxp_value_dict();
@@ -135,7 +186,7 @@ static void sock_stat_build(const struct sock_server *srv, sxp_store *s, int syn
     if (rc == 0)
         rc = sock_stat_int(d, "errors", n->errors);
     if (rc == 0 && srv != NULL)
-        rc = sock_stat_int(d, "running", srv->inflight);
+        rc = sock_stat_int(d, "running", sock_pool_running(&srv->pool));
     if (rc == 0 && srv != NULL)
         rc = sock_stat_int(d, "workers", srv->o->workers);
     if (rc == 0)

@@ -10,8 +10,10 @@
  * connect() in a bounded loop, and every read from a server is bounded by
  * poll() with a generous timeout that only a hung server would reach.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -23,6 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,7 +43,9 @@
 #define TS_READ_TIMEOUT_MS 60000 /* only a hung server reaches it */
 #define TS_START_TIMEOUT_MS 30000
 
-static char ts_sxp[4096]; /* the sxp binary */
+static char ts_sxp[4096];      /* the sxp binary */
+static rlim_t ts_child_nofile; /* RLIMIT_NOFILE of the next server; 0: ours */
+static pid_t ts_held;          /* a server thread this process holds (worker_hold) */
 
 /* ---- the server ------------------------------------------------------------ */
 
@@ -78,6 +85,10 @@ static void srv_init(struct srv *s)
 /* Kills a server a failed test left running, and removes everything. */
 static void srv_fini(struct srv *s)
 {
+    if (ts_held > 0) { /* else its exit could not be waited for */
+        ptrace(PTRACE_DETACH, ts_held, NULL, NULL);
+        ts_held = 0;
+    }
     if (s->pid > 0) {
         kill(s->pid, SIGKILL);
         waitpid(s->pid, NULL, 0);
@@ -130,6 +141,12 @@ static pid_t srv_spawn(const char *store, const char *sock, const char *log, con
 
         if (fd >= 0)
             dup2(fd, 2);
+        if (ts_child_nofile != 0) {
+            struct rlimit rl = {ts_child_nofile, ts_child_nofile};
+
+            if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+                _exit(126);
+        }
         execv(ts_sxp, (char *const *)argv);
         _exit(127);
     }
@@ -205,6 +222,28 @@ static char *srv_lock_text(const struct srv *s)
 
     snprintf(path, sizeof(path), "%s/LOCK", s->store);
     return tu_read_file(path, NULL);
+}
+
+/* 1 when the server's log holds text. */
+static int srv_log_has(const struct srv *s, const char *text)
+{
+    char *log = tu_read_file(s->log, NULL);
+    int has = log != NULL && strstr(log, text) != NULL;
+
+    free(log);
+    return has;
+}
+
+/* Waits (bounded) until the server's log holds text. */
+static void srv_wait_log(const struct srv *s, const char *text)
+{
+    int64_t deadline = ts_now_ms() + TS_READ_TIMEOUT_MS;
+
+    while (!srv_log_has(s, text)) {
+        if (ts_now_ms() > deadline)
+            fail_msg("the server's log did not say \"%s\"", text);
+        ts_msleep(5);
+    }
 }
 
 /* ---- clients ------------------------------------------------------------- */
@@ -316,6 +355,48 @@ static void cl_expect_prefix(struct cl *c, const char *req, const char *prefix)
     cl_call(c, req, ans, sizeof(ans));
     if (strncmp(ans, prefix, strlen(prefix)) != 0)
         fail_msg("%s: answered %s, not %s...", req, ans, prefix);
+}
+
+/* Waits (bounded) until the server has read every byte c sent: an
+ * AF_UNIX socket's SIOCOUTQ counts the bytes the peer has not read yet.
+ * The loop turns what it read into requests (and hands them to the pool)
+ * before it looks at any other event, so a close that follows this wait
+ * reaches the server after the request did. */
+static void cl_wait_read(struct cl *c)
+{
+    int64_t deadline = ts_now_ms() + TS_READ_TIMEOUT_MS;
+    int unread = 0;
+
+    for (;;) {
+        assert_int_equal(ioctl(c->fd, SIOCOUTQ, &unread), 0);
+        if (unread == 0)
+            return;
+        if (ts_now_ms() > deadline)
+            fail_msg("the server did not read %d bytes sent to it", unread);
+        ts_msleep(1);
+    }
+}
+
+/* 1 when an answer (or the end) is waiting on c now. */
+static int cl_has_answer(struct cl *c)
+{
+    struct pollfd pfd = {c->fd, POLLIN, 0};
+
+    return c->len > 0 || poll(&pfd, 1, 0) > 0;
+}
+
+/* The figure key of (sxp/stat) asked on c. */
+static long long cl_stat(struct cl *c, const char *key)
+{
+    char ans[4096], pat[64];
+    const char *p;
+
+    cl_call(c, "(sxp/stat)", ans, sizeof(ans));
+    snprintf(pat, sizeof(pat), ":%s ", key);
+    p = strstr(ans, pat);
+    if (p == NULL)
+        fail_msg("(sxp/stat) has no %s: %s", key, ans);
+    return strtoll(p + strlen(pat), NULL, 10);
 }
 
 /* The server closes c: no more answers. */
@@ -562,6 +643,17 @@ static void bad_input_answers_errors_and_the_connection_stays_usable(void **stat
         {"()", "(error \"parse\" "},
         {"(persist/frobnicate \"b\")", "(error \"op\" "},
         {"(sxp/frobnicate)", "(error \"op\" "},
+        /* (sxp/stat): only the bare form is the loop's; the rest, parsed
+         * on a worker, answer as a parse would. */
+        {"(sxp/statx)", "(error \"op\" "},
+        {"(sxp/stat 1)", "(error \"arity\" \"sxp/stat takes 0 arguments, not 1: (sxp/stat)\")"},
+        {"( sxp/stat\t\"a\" {:b 1} )",
+         "(error \"arity\" \"sxp/stat takes 0 arguments, not 2: (sxp/stat)\")"},
+        {"(sxp/stat(x))", "(error \"arity\" "},
+        {"(sxp/stat", "(error \"parse\" "},
+        {"(sxp/stat) x", "(error \"parse\" "},
+        {"(sxp/stat))", "(error \"parse\" "},
+        {" (\tsxp/stat\v)\r ", "(ok {:accepted "},
         {"(persist/append \"b\")", "(error \"arity\" "},
         {"(persist/read)", "(error \"arity\" "},
         {"(persist/append \"b\" {:seq 1} {:seq 2})", "(error \"arity\" "},
@@ -1052,6 +1144,261 @@ static void connections_beyond_max_conns_are_refused(void **state)
     free(c);
 }
 
+/* ---- descriptors -------------------------------------------------------------------- */
+
+#define FD_LIMIT 256 /* the server's RLIMIT_NOFILE: 128 for the store, 96 kept */
+#define FD_BUDGET 32 /* connections left: FD_LIMIT - 128 - 96 */
+#define FD_STREAMS 200
+#define FD_CLIENTS 150
+
+/* Under a low RLIMIT_NOFILE the default --max-conns (1000) is lowered to
+ * what the store's descriptors leave: a connection beyond it gets the
+ * limit answer at once rather than waiting unaccepted, and the store keeps
+ * the descriptors its appends need. */
+static void max_conns_is_lowered_to_the_descriptors_the_store_leaves(void **state)
+{
+    struct srv *s = *state;
+    struct cl *f = malloc(sizeof(*f)), *conns = malloc(FD_CLIENTS * sizeof(*conns));
+    char req[256], ans[512], want[128];
+    int served = 0, refused = 0;
+
+    ts_child_nofile = FD_LIMIT;
+    srv_start(s, "--log-level", "warn", (char *)NULL);
+    ts_child_nofile = 0;
+    snprintf(want, sizeof(want), "--max-conns 1000 lowered to %d: RLIMIT_NOFILE %d", FD_BUDGET,
+             FD_LIMIT);
+    assert_true(srv_log_has(s, want));
+
+    /* More streams than the store keeps descriptors for: its cache is full. */
+    cl_open(f, s->sock);
+    for (int i = 0; i < FD_STREAMS; i++) {
+        snprintf(req, sizeof(req), "(persist/append \"s%d\" {:seq 1})", i);
+        cl_expect(f, req, "(ok nil)");
+    }
+    /* Many more clients than the budget: each is served or refused, none
+     * is left waiting. */
+    for (int i = 0; i < FD_CLIENTS; i++) {
+        int rc;
+
+        cl_open(&conns[i], s->sock);
+        /* A refused connection may be closed already: its answer waits. */
+        rc = cl_send(&conns[i], "(persist/last-seq \"s0\")\n");
+        assert_true(rc == 0 || rc == -EPIPE || rc == -ECONNRESET);
+    }
+    for (int i = 0; i < FD_CLIENTS; i++) {
+        if (cl_line(&conns[i], ans, sizeof(ans)) < 0)
+            fail_msg("client %d got no answer", i);
+        if (strcmp(ans, "(ok 1)") == 0) {
+            served++;
+            continue;
+        }
+        assert_memory_equal(ans, "(error \"limit\" \"too many connections: ", 38);
+        cl_expect_eof(&conns[i]);
+        cl_close(&conns[i]);
+        refused++;
+    }
+    assert_int_equal(served + refused, FD_CLIENTS);
+    assert_true(served >= 1 && served <= FD_BUDGET - 1); /* f is one of them */
+
+    /* While they stay open, appends to new streams and to streams whose
+     * descriptors were evicted still work. */
+    for (int i = 0; i < 20; i++) {
+        snprintf(req, sizeof(req), "(persist/append \"new%d\" {:seq 1})", i);
+        cl_expect(f, req, "(ok nil)");
+        snprintf(req, sizeof(req), "(persist/append \"s%d\" {:seq 2})", i);
+        cl_expect(f, req, "(ok nil)");
+    }
+    for (int i = 0; i < FD_CLIENTS; i++)
+        cl_close(&conns[i]);
+    cl_close(f);
+    assert_int_equal(srv_term(s), 0);
+    free(conns);
+    free(f);
+}
+
+/* Accept fails for want of descriptors while no connection is open (so
+ * none will close): the server accepts again once descriptors are free,
+ * rather than leaving new clients in the backlog for good. The server's
+ * own limit is lowered from here (prlimit) to make accept fail. */
+static void accepting_resumes_after_descriptors_run_out_with_no_connection_open(void **state)
+{
+    struct srv *s = *state;
+    struct cl *c = malloc(sizeof(*c));
+    struct rlimit none = {0, 0}, old;
+    struct pollfd pfd;
+    char *log, *last;
+    int64_t deadline;
+    int done;
+
+    srv_start(s, "--log-level", "info", (char *)NULL);
+    cl_open(c, s->sock);
+    cl_expect(c, "(persist/last-seq \"a\")", "(ok 0)");
+    cl_close(c);
+    /* Wait (bounded) until every connection so far (srv_start's probe, c)
+     * is closed and freed: the log's last line is a close leaving none. */
+    deadline = ts_now_ms() + TS_READ_TIMEOUT_MS;
+    for (;;) {
+        log = tu_read_file(s->log, NULL);
+        last = log != NULL ? strrchr(log, '(') : NULL;
+        done = last != NULL && strcmp(last, "(0 open)\n") == 0;
+        free(log);
+        if (done)
+            break;
+        assert_true(ts_now_ms() < deadline);
+        ts_msleep(5);
+    }
+
+    assert_int_equal(prlimit(s->pid, RLIMIT_NOFILE, NULL, &old), 0);
+    none.rlim_max = old.rlim_max;
+    assert_int_equal(prlimit(s->pid, RLIMIT_NOFILE, &none, NULL), 0);
+    cl_open(c, s->sock); /* into the backlog */
+    assert_int_equal(cl_send(c, "(persist/last-seq \"a\")\n"), 0);
+    srv_wait_log(s, "warn: accept: Too many open files");
+    assert_int_equal(prlimit(s->pid, RLIMIT_NOFILE, &old, NULL), 0);
+
+    /* Answered soon: a hung server would never answer; 10 s is far more
+     * than the retry's 100 ms. */
+    pfd.fd = c->fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, 10000) != 1)
+        fail_msg("no answer after the descriptors came back");
+    assert_true(cl_line(c, (char[64]){0}, 64) >= 0);
+    cl_close(c);
+    cl_open(c, s->sock);
+    cl_expect(c, "(persist/last-seq \"a\")", "(ok 0)");
+    cl_close(c);
+    assert_true(srv_log_has(s, "info: accepting again"));
+    assert_int_equal(srv_term(s), 0);
+    free(c);
+}
+
+/* ---- a worker held ------------------------------------------------------------------- */
+
+/* Stops the only worker of --workers 1 (its thread is named sxp-worker,
+ * sock_pool.c) with ptrace while it waits for work: requests handed to the
+ * pool then wait there, not started, until worker_release, with no
+ * timing. Its id, or 0 when ptrace is not allowed here (the caller skips).
+ * A request answered through c first makes sure the worker is started and
+ * waiting for work: its answer is taken from the pool under the mutex the
+ * worker gives up only to wait, so it holds no lock when it is stopped. */
+static pid_t worker_hold(const struct srv *s, struct cl *c)
+{
+    char path[300], *comm;
+    struct dirent *e;
+    pid_t tid = 0;
+    DIR *d;
+    int st;
+
+    cl_expect(c, "(persist/last-seq \"held\")", "(ok 0)");
+    snprintf(path, sizeof(path), "/proc/%ld/task", (long)s->pid);
+    d = opendir(path);
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%ld/task/%s/comm", (long)s->pid, e->d_name);
+        comm = tu_read_file(path, NULL);
+        if (comm != NULL && strcmp(comm, "sxp-worker\n") == 0)
+            tid = (pid_t)atol(e->d_name);
+        free(comm);
+    }
+    closedir(d);
+    assert_true(tid > 0);
+    if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) != 0) {
+        fprintf(stderr, "test_socket: ptrace: %s; skipped\n", strerror(errno));
+        return 0;
+    }
+    assert_int_equal(ptrace(PTRACE_INTERRUPT, tid, NULL, NULL), 0);
+    assert_int_equal(waitpid(tid, &st, __WALL), tid);
+    assert_true(WIFSTOPPED(st));
+    ts_held = tid;
+    return tid;
+}
+
+static void worker_release(pid_t tid)
+{
+    assert_int_equal(ptrace(PTRACE_DETACH, tid, NULL, NULL), 0);
+    ts_held = 0;
+}
+
+/* (sxp/stat) with arguments is parsed on a worker, as any request, never
+ * on the loop (a line of --max-line bytes would stall every connection
+ * there): it waits behind a held worker, then gets its arity answer. Only
+ * the bare (sxp/stat) is the loop's. */
+static void sxp_stat_with_arguments_waits_for_a_worker(void **state)
+{
+    struct srv *s = *state;
+    struct cl *a = malloc(sizeof(*a)), *c = malloc(sizeof(*c));
+    char ans[512];
+    pid_t worker;
+
+    srv_start(s, "--log-level", "warn", "--workers", "1", (char *)NULL);
+    cl_open(c, s->sock);
+    cl_open(a, s->sock);
+    if ((worker = worker_hold(s, c)) == 0) {
+        free(a);
+        free(c);
+        skip();
+    }
+    assert_int_equal(cl_send(a, "(sxp/stat 1)\n"), 0);
+    cl_wait_read(a);
+    /* The loop answers c's (sxp/stat) after it has handled a's line. */
+    cl_expect_prefix(c, "( sxp/stat\t)", "(ok {:accepted ");
+    assert_false(cl_has_answer(a));
+    worker_release(worker);
+    assert_true(cl_line(a, ans, sizeof(ans)) >= 0);
+    assert_string_equal(ans, "(error \"arity\" \"sxp/stat takes 0 arguments, not 1: (sxp/stat)\")");
+    cl_close(a);
+    cl_close(c);
+    assert_int_equal(srv_term(s), 0);
+    free(a);
+    free(c);
+}
+
+#define GONE_CLIENTS 20
+
+/* Clients that send an append and leave while the only worker is held:
+ * their requests never started, so they are dropped (C-6), and `running`
+ * counts only requests on a worker: none. */
+static void requests_of_clients_that_left_before_they_started_are_dropped(void **state)
+{
+    struct srv *s = *state;
+    struct cl *c = malloc(sizeof(*c)), *g = malloc(sizeof(*g));
+    char req[128];
+    int64_t deadline;
+    pid_t worker;
+
+    srv_start(s, "--log-level", "warn", "--workers", "1", (char *)NULL);
+    cl_open(c, s->sock);
+    if ((worker = worker_hold(s, c)) == 0) {
+        free(c);
+        free(g);
+        skip();
+    }
+    for (int i = 1; i <= GONE_CLIENTS; i++) {
+        cl_open(g, s->sock);
+        snprintf(req, sizeof(req), "(persist/append \"gone\" {:seq %d})\n", i);
+        assert_int_equal(cl_send(g, req), 0);
+        cl_wait_read(g); /* handed to the pool, where it waits */
+        cl_close(g);
+    }
+    /* Once the server has seen them go (bounded wait), nothing runs. */
+    deadline = ts_now_ms() + TS_READ_TIMEOUT_MS;
+    while (cl_stat(c, "connections") != 1) {
+        assert_true(ts_now_ms() < deadline);
+        ts_msleep(5);
+    }
+    assert_int_equal(cl_stat(c, "running"), 0);
+    worker_release(worker);
+    /* c's request runs after every job queued before it: none of them ran. */
+    cl_expect(c, "(persist/last-seq \"gone\")", "(ok 0)");
+    cl_close(c);
+    assert_int_equal(srv_term(s), 0);
+    free(c);
+    free(g);
+}
+
 /* ---- many connections, one of them never reading ---------------------------------------- */
 
 #define MANY_CONNS 300
@@ -1110,9 +1457,11 @@ static void hundreds_of_connections_are_served_while_one_never_reads(void **stat
     for (int i = 0; i < MANY_CONNS; i++)
         cl_close(&conns[i]);
     cl_close(f);
-    /* slow never takes its answers: the drain gives up on it after its
-     * timeout and the store still closes cleanly. */
+    /* slow never takes its answers: the drain ends at its timeout, which
+     * bounds the whole drain, and the store still closes cleanly. */
     assert_int_equal(srv_term(s), 0);
+    assert_true(
+        srv_log_has(s, "connections still open when --drain-timeout (500 ms) ended; closing them"));
     {
         char *lock = srv_lock_text(s);
 
@@ -1181,6 +1530,15 @@ int main(void)
                                         ts_teardown),
         cmocka_unit_test_setup_teardown(hundreds_of_connections_are_served_while_one_never_reads,
                                         ts_setup, ts_teardown),
+        cmocka_unit_test_setup_teardown(max_conns_is_lowered_to_the_descriptors_the_store_leaves,
+                                        ts_setup, ts_teardown),
+        cmocka_unit_test_setup_teardown(
+            accepting_resumes_after_descriptors_run_out_with_no_connection_open, ts_setup,
+            ts_teardown),
+        cmocka_unit_test_setup_teardown(sxp_stat_with_arguments_waits_for_a_worker, ts_setup,
+                                        ts_teardown),
+        cmocka_unit_test_setup_teardown(
+            requests_of_clients_that_left_before_they_started_are_dropped, ts_setup, ts_teardown),
     };
 
     signal(SIGPIPE, SIG_IGN);
