@@ -139,6 +139,14 @@ SXP_MUST_CHECK int io_uring_backend_new(unsigned entries, struct sxp_io **out);
 SXP_MUST_CHECK int io_uring_backend_workers(struct sxp_io *io, unsigned out[2]);
 /* No notice on stderr when io's ring breaks (io_uring.c A BROKEN RING). */
 void io_uring_backend_set_quiet(struct sxp_io *io, int quiet);
+/* For tests: each sqe write_sync prepares for io's ring, in order, goes
+ * into v (at most cap; *n counts them) until v is NULL again. */
+struct io_sqe_note {
+    int is_write, is_fsync, linked, datasync, fd;
+    uint64_t off;
+    uint32_t len;
+};
+void io_uring_backend_note_sqes(struct sxp_io *io, struct io_sqe_note *v, size_t cap, size_t *n);
 /* For tests: the next count submissions to io's ring fail with err
  * (negative) without reaching the kernel; UINT_MAX: all of them. */
 void io_uring_backend_fail_submit(struct sxp_io *io, int err, unsigned count);

@@ -149,7 +149,26 @@ struct iou_backend {
     /* io_uring_submit, or a test's stand-in (io_uring_backend_fail_submit) */
     int submit_err;       /* the error a failed submission returns */
     unsigned submit_fail; /* submissions left to fail (UINT_MAX: all) */
+    /* io_uring_backend_note_sqes: where a test reads what was prepared */
+    struct io_sqe_note *notes;
+    size_t notes_cap, *notes_n;
 };
+
+/* io_uring_backend_note_sqes: sqe, as prepared, for the test watching. */
+static void iou_note(struct iou_backend *u, const struct io_uring_sqe *sqe)
+{
+    if (u->notes == NULL || *u->notes_n >= u->notes_cap)
+        return;
+    u->notes[(*u->notes_n)++] = (struct io_sqe_note){
+        .is_fsync = sqe->opcode == IORING_OP_FSYNC,
+        .is_write = sqe->opcode == IORING_OP_WRITE,
+        .linked = (sqe->flags & IOSQE_IO_LINK) != 0,
+        .datasync = sqe->opcode == IORING_OP_FSYNC && (sqe->fsync_flags & IORING_FSYNC_DATASYNC),
+        .fd = sqe->fd,
+        .off = sqe->off,
+        .len = sqe->len,
+    };
+}
 
 /* PARALLEL SYNCS: the id of the ring this thread last raised its io-wq
  * limit for (0: none). */
@@ -449,6 +468,7 @@ static int iou_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
                 io_uring_sqe_set_data64(sqe, IOU_DATA(i - start, IOU_KIND_WRITE));
                 if (r->sync)
                     sqe->flags |= IOSQE_IO_LINK; /* the FSYNC runs only after it */
+                iou_note(u, sqe);
                 nsqe++;
             }
             if (r->sync) {
@@ -456,6 +476,7 @@ static int iou_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
                 assert(sqe);
                 io_uring_prep_fsync(sqe, r->fd, IORING_FSYNC_DATASYNC);
                 io_uring_sqe_set_data64(sqe, IOU_DATA(i - start, IOU_KIND_SYNC));
+                iou_note(u, sqe);
                 nsqe++;
                 nsync++;
             }
@@ -479,6 +500,16 @@ static int iou_write_sync(struct sxp_io *io, struct io_wsync *reqs, size_t n)
 void io_uring_backend_set_quiet(struct sxp_io *io, int quiet)
 {
     iou_of(io)->quiet = quiet;
+}
+
+void io_uring_backend_note_sqes(struct sxp_io *io, struct io_sqe_note *v, size_t cap, size_t *n)
+{
+    struct iou_backend *u = iou_of(io);
+    pthread_mutex_lock(&u->lock);
+    u->notes = v;
+    u->notes_cap = cap;
+    u->notes_n = n;
+    pthread_mutex_unlock(&u->lock);
 }
 
 void io_uring_backend_fail_submit(struct sxp_io *io, int err, unsigned count)

@@ -1061,6 +1061,56 @@ static void uring_a_refused_submission_is_tried_again(void **state)
     assert_int_equal(io->close(io, fd), 0);
 }
 
+/* WS-1 on the ring: a synced write's FSYNC (DATASYNC) is the sqe right
+ * after its WRITE, on the same file, and linked to it, so that it runs only
+ * once the write completed; without the link the two may run at once and
+ * the sync miss the bytes (nothing else shows it: io_sim and io_fault
+ * stand in for the backend's write_sync). A sync alone has no write. */
+static void uring_each_synced_write_is_linked_to_its_fsync(void **state)
+{
+    struct sxp_io *io = tio_io(state);
+    char path[PATH_MAX];
+    int fd[3];
+    static char bytes[200];
+    memset(bytes, 'x', sizeof(bytes));
+    for (int i = 0; i < 3; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "f%d", i);
+        fd[i] = tio_open_rw(io, tio_path(state, name, path));
+    }
+    struct io_wsync w[] = {
+        {.fd = fd[0], .buf = bytes, .len = 100, .off = 0, .sync = 1},
+        {.fd = fd[1], .buf = bytes, .len = 200, .off = 0, .sync = 1},
+        {.fd = fd[2], .buf = bytes, .len = 0, .off = 0, .sync = 1},
+    };
+    struct io_sqe_note v[16];
+    size_t n = 0;
+    io_uring_backend_note_sqes(io, v, 16, &n);
+    assert_int_equal(io->write_sync(io, w, 3), 0);
+    io_uring_backend_note_sqes(io, NULL, 0, NULL);
+    assert_int_equal(n, 5); /* two writes, three syncs */
+    size_t writes = 0, syncs = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].is_fsync) {
+            assert_true(v[i].datasync);
+            syncs++;
+            continue;
+        }
+        assert_true(v[i].is_write);
+        writes++;
+        assert_true(v[i].linked);
+        assert_true(i + 1 < n && v[i + 1].is_fsync && v[i + 1].fd == v[i].fd);
+    }
+    assert_int_equal(writes, 2);
+    assert_int_equal(syncs, 3);
+    for (int i = 0; i < 3; i++) {
+        uint64_t size = 0;
+        assert_int_equal(io->fsize(io, fd[i], &size), 0);
+        assert_int_equal(size, w[i].len);
+        assert_int_equal(io->close(io, fd[i]), 0);
+    }
+}
+
 /* A ring the kernel refuses for good fails the requests it had in hand,
  * each sync among them as failed (US-5, IO-5), and the backend goes on
  * with plain syscalls: later writes and syncs land. */
@@ -1127,6 +1177,7 @@ int main(void)
         TIO_BOTH(read_file_over_max_len_is_e2big_and_missing_is_enoent),
         TIO_CASE(uring_a_chunk_of_syncs_widens_the_threads_io_wq, "io_uring", tio_uring),
         TIO_CASE(uring_a_refused_submission_is_tried_again, "io_uring", tio_uring),
+        TIO_CASE(uring_each_synced_write_is_linked_to_its_fsync, "io_uring", tio_uring),
         TIO_CASE(uring_a_broken_ring_fails_what_it_had_and_goes_on_with_syscalls, "io_uring",
                  tio_uring),
         cmocka_unit_test(dirname_takes_the_directory_part_of_a_path),
