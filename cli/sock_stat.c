@@ -52,6 +52,14 @@ static int sock_stat_ws(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* The index of the first byte at or after i that is not whitespace. */
+static size_t sock_stat_skip_ws(const char *line, size_t len, size_t i)
+{
+    while (i < len && sock_stat_ws(line[i]))
+        i++;
+    return i;
+}
+
 /* SX delimiters (engine/sx.c): what ends a symbol. */
 static int sock_stat_delim(char c)
 {
@@ -65,26 +73,20 @@ static int sock_stat_delim(char c)
  * after it is MORE, which a worker parses. */
 enum sock_stat_form sock_stat_scan(const char *line, size_t len)
 {
-    size_t i = 0;
+    size_t i = sock_stat_skip_ws(line, len, 0);
 
-    while (i < len && sock_stat_ws(line[i]))
-        i++;
     if (i == len || line[i++] != '(')
         return SOCK_STAT_NOT;
-    while (i < len && sock_stat_ws(line[i]))
-        i++;
+    i = sock_stat_skip_ws(line, len, i);
     if (len - i < 8 || memcmp(line + i, "sxp/stat", 8) != 0)
         return SOCK_STAT_NOT;
     i += 8;
     if (i < len && !sock_stat_delim(line[i]))
         return SOCK_STAT_NOT; /* another symbol: sxp/statx */
-    while (i < len && sock_stat_ws(line[i]))
-        i++;
+    i = sock_stat_skip_ws(line, len, i);
     if (i == len || line[i++] != ')')
         return SOCK_STAT_MORE;
-    while (i < len && sock_stat_ws(line[i]))
-        i++;
-    return i == len ? SOCK_STAT_BARE : SOCK_STAT_MORE;
+    return sock_stat_skip_ws(line, len, i) == len ? SOCK_STAT_BARE : SOCK_STAT_MORE;
 }
 
 int sock_stat_is(const char *line, size_t len, size_t *out_nargs)

@@ -70,12 +70,8 @@ static int append_frame_event(const sxp_value *ev, struct buf *out, struct sxp_e
      * (persist/append-batch "s" (list ev ...)): the event must fit inside
      * both levels, or it would be stored and then refused by every client
      * that parses the answer. */
-    int rc = sx_serialize_nested(ev, 2, out, err);
-    if (rc == -E2BIG)
-        return err_setk(err, rc, "limit",
-                        "event nests deeper than %d levels of ( and { (a symbol's (quote ...) "
-                        "counts; a served read's (ok (list ...)) takes the last 2 of %d)",
-                        SX_MAX_DEPTH - 2, SX_MAX_DEPTH);
+    int rc = sx_serialize_nested(ev, 2, "event", "a served read's (ok (list ...)) takes the last 2",
+                                 out, err);
     if (rc)
         return rc;
     size_t plen = out->len - start;

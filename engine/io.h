@@ -143,8 +143,6 @@ void io_uring_backend_set_quiet(struct sxp_io *io, int quiet);
  * into v (at most cap; *n counts them) until v is NULL again. */
 struct io_sqe_note {
     int is_write, is_fsync, linked, datasync, fd;
-    uint64_t off;
-    uint32_t len;
 };
 void io_uring_backend_note_sqes(struct sxp_io *io, struct io_sqe_note *v, size_t cap, size_t *n);
 /* For tests: the next count submissions to io's ring fail with err

@@ -165,8 +165,6 @@ static void iou_note(struct iou_backend *u, const struct io_uring_sqe *sqe)
         .linked = (sqe->flags & IOSQE_IO_LINK) != 0,
         .datasync = sqe->opcode == IORING_OP_FSYNC && (sqe->fsync_flags & IORING_FSYNC_DATASYNC),
         .fd = sqe->fd,
-        .off = sqe->off,
-        .len = sqe->len,
     };
 }
 

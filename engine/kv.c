@@ -84,12 +84,8 @@ out:
 int kv_encode(const sxp_value *v, struct buf *out, struct sxp_err *err)
 {
     /* A served kv-get answers (ok value): the value must fit inside it. */
-    int rc = sx_serialize_nested(v, 1, out, err);
-    if (rc == -E2BIG)
-        return err_setk(err, rc, "limit",
-                        "value nests deeper than %d levels of ( and { (a symbol's (quote ...) "
-                        "counts; a served kv-get's (ok ...) takes the last of %d)",
-                        SX_MAX_DEPTH - 1, SX_MAX_DEPTH);
+    int rc =
+        sx_serialize_nested(v, 1, "value", "a served kv-get's (ok ...) takes the last", out, err);
     if (rc)
         return rc;
     if (out->len + FRAME_TRAILER_LEN > COMMIT_MAX_LINE)

@@ -1226,13 +1226,19 @@ static int sx_ser(const sxp_value *v, struct buf *out, int depth, struct sxp_err
 
 int sx_serialize(const sxp_value *v, struct buf *out, struct sxp_err *err)
 {
-    return sx_serialize_nested(v, 0, out, err);
+    return sx_serialize_nested(v, 0, NULL, NULL, out, err);
 }
 
-int sx_serialize_nested(const sxp_value *v, int outer, struct buf *out, struct sxp_err *err)
+int sx_serialize_nested(const sxp_value *v, int outer, const char *what, const char *wrap,
+                        struct buf *out, struct sxp_err *err)
 {
     size_t start = out->len;
     int rc = sx_ser(v, out, outer, err);
+    if (rc == -E2BIG && what != NULL)
+        err_setk(err, rc, "limit",
+                 "%s nests deeper than %d levels of ( and { (a symbol's (quote ...) counts; %s of "
+                 "%d)",
+                 what, SX_MAX_DEPTH - outer, wrap, SX_MAX_DEPTH);
     if (rc && out->p) {
         /* Leave out as it was: no half value. */
         out->len = start;

@@ -117,9 +117,12 @@ void sx_scratch_free(struct sx_scratch *sc);
 /* Appends the canonical text of v to out. -EINVAL for NaN/inf or a bad key. */
 int sx_serialize(const sxp_value *v, struct buf *out, struct sxp_err *err);
 /* sx_serialize of a v that will sit inside `outer` open ( or { of another
- * text (an event inside a read's reply list): -E2BIG, kind "limit", when
- * that text would nest deeper than SX_MAX_DEPTH. */
-int sx_serialize_nested(const sxp_value *v, int outer, struct buf *out, struct sxp_err *err);
+ * text (an event inside a served read's (ok (list ...))): -E2BIG, kind
+ * "limit", when that text would nest deeper than SX_MAX_DEPTH. The message
+ * names v as `what` and says that `wrap` (the text around it, "... takes
+ * the last 2") takes the outer levels; both NULL: sx_serialize's own. */
+int sx_serialize_nested(const sxp_value *v, int outer, const char *what, const char *wrap,
+                        struct buf *out, struct sxp_err *err);
 /* The integer :seq of an event. -EINVAL (kind "type") when ev is not a dict
  * or has no :seq or a :seq that is not an integer. */
 int sx_event_seq(const sxp_value *ev, int64_t *out, struct sxp_err *err);
