@@ -269,6 +269,9 @@ void sock_conn_stop_reading(struct sock_conn *c);
 void sock_conn_close(struct sock_conn *c, const char *why);
 /* 1 when c is closed and has no request on the pool: it may be freed. */
 int sock_conn_reapable(const struct sock_conn *c);
+/* Bytes the input and output buffers of srv's connections hold now (the
+ * loop thread's view; (sxp/stat)'s `buffered`). */
+uint64_t sock_conn_buffered(const struct sock_server *srv);
 void sock_conn_free(struct sock_conn *c); /* accepts NULL */
 
 /* ---- sock_stat.c ------------------------------------------------------------ */

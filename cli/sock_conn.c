@@ -19,7 +19,10 @@
  *        answers reach SOCK_CONN_OUT_HIGH. A client that stops reading its
  *        answers thus stops itself (its sends block) and nobody else: the
  *        loop never blocks on a socket. Memory per connection stays below
- *        max-line + READ_CHUNK + QUEUE_BYTES + OUT_HIGH + one answer.
+ *        max-line + READ_CHUNK + QUEUE_BYTES + OUT_HIGH + one answer, and
+ *        a long line's room is given back once it is read (SOCK_CONN_IN_HIGH,
+ *        as a big answer's is once sent): a thousand idle connections that
+ *        each once sent a 16 MiB line do not keep 16 GiB.
  *   C-3  A line longer than --max-line is never held whole: once max-line
  *        + 1 bytes hold no LF, the requests before it are still answered,
  *        then (error "limit" ...), then the connection is closed. Other
@@ -46,6 +49,8 @@
 #include "sock.h"
 
 #define SOCK_CONN_IN_MIN ((size_t)16 << 10)
+/* Input room kept after the lines in it are taken out (C-2). */
+#define SOCK_CONN_IN_HIGH ((size_t)256 << 10)
 
 struct sock_conn *sock_conn_new(struct sock_server *srv, int fd, pid_t pid, uid_t uid)
 {
@@ -137,6 +142,29 @@ static void sock_conn_overlong(struct sock_conn *c)
     sock_conn_push(c, j);
 }
 
+/* Gives back the room of a long line once it is read (C-2): `in` keeps
+ * what it still holds in the smallest power of two that fits, or nothing.
+ * A failed shrink keeps the old buffer, which is still good. */
+static void sock_conn_shrink_in(struct sock_conn *c)
+{
+    size_t cap = SOCK_CONN_IN_MIN;
+    char *nb;
+
+    if (c->in_len == 0) {
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+        return;
+    }
+    while (cap < c->in_len)
+        cap *= 2;
+    nb = realloc(c->in, cap);
+    if (nb != NULL) {
+        c->in = nb;
+        c->in_cap = cap;
+    }
+}
+
 /* Turns the whole lines of `in` into jobs while the queue has room (C-2). */
 static void sock_conn_extract(struct sock_conn *c)
 {
@@ -181,6 +209,8 @@ static void sock_conn_extract(struct sock_conn *c)
         c->scan -= c->in_start;
         c->in_start = 0;
     }
+    if (c->in_cap > SOCK_CONN_IN_HIGH && c->in_len <= SOCK_CONN_IN_HIGH / 2)
+        sock_conn_shrink_in(c);
 }
 
 /* Appends an answer to `out`. */
@@ -458,6 +488,15 @@ void sock_conn_close(struct sock_conn *c, const char *why)
 int sock_conn_reapable(const struct sock_conn *c)
 {
     return c->fd < 0 && !c->busy;
+}
+
+uint64_t sock_conn_buffered(const struct sock_server *srv)
+{
+    uint64_t n = 0;
+
+    for (const struct sock_conn *c = srv->conns; c != NULL; c = c->next)
+        n += c->in_cap + c->out_cap;
+    return n;
 }
 
 void sock_conn_free(struct sock_conn *c)

@@ -18,6 +18,8 @@
  *   requests     answered since start    errors     of them (error ...) answers
  *   running*     requests on the workers now (at most workers; not
  *                those waiting for one)              workers*  --workers
+ *   buffered*    bytes the connections' input and output buffers hold now
+ *                (sock_conn.c C-2)
  *   appends      events acknowledged     batches    group-commit rounds
  *   fsyncs       fdatasync and fsync calls           bytes     written to logs
  *   streams      streams used since start (loaded in memory by an append,
@@ -191,6 +193,8 @@ static void sock_stat_build(struct sock_server *srv, sxp_store *s, int sync_none
         rc = sock_stat_int(d, "running", sock_pool_running(&srv->pool));
     if (rc == 0 && srv != NULL)
         rc = sock_stat_int(d, "workers", srv->o->workers);
+    if (rc == 0 && srv != NULL)
+        rc = sock_stat_int(d, "buffered", sock_conn_buffered(srv));
     if (rc == 0)
         rc = sock_stat_int(d, "appends", st.appends);
     if (rc == 0)
