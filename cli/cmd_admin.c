@@ -73,7 +73,8 @@ int cli_cmd_recover(struct cli_global *g, int argc, char **argv)
                    st.rec_unborn, st.rec_unborn == 1 ? "" : "s",
                    st.rec_unborn == 1 ? "its" : "their");
         if (st.rec_tails_saved)
-            printf("%u of those torn tails held whole lines after a damaged one: copied to "
+            printf("%u of those torn tails held whole lines after a damaged one, or bytes the "
+                   "high-water mark says may have been acknowledged: copied to "
                    "lost+found/ first (see its MANIFEST)\n",
                    st.rec_tails_saved);
         printf("recovery read %u log%s; %u other%s %s not written by the crashed session\n",

@@ -22,6 +22,16 @@
  * store, and neither the engine nor sxp-fsck (fsck/check_tree.c) writes in
  * it. A ROOT that does not exist is created.
  *
+ * A STORE WITHOUT FORMAT. The reference writes no FORMAT and no LOCK, and
+ * never syncs: it writes a stream's .seq before its line, by a rename, and
+ * a crash of it can leave a mark above a torn or missing line, or after a
+ * power loss an empty .seq. Such a store (store_legacy: FORMAT missing,
+ * streams/, kv/ or blobs/ present) is opened as after an unsynced session
+ * that did not close cleanly (lock.h K-6, recovery/recover.c R-7): settled
+ * by one syncfs, every log read whole, its marks proving nothing. Its
+ * first open then writes FORMAT (step 4), once, so only that open pays.
+ * sxp-fsck judges it the same way.
+ *
  * CLOSE: wait for group commit to drain, write every .seq that lags its
  * stream (temp files, fdatasync, rename, one fsync of streams/), then write
  * "clean\n" to LOCK (K-3), unless a stream failed, in which case the store
@@ -169,6 +179,19 @@ int store_probe(struct sxp_io *io, const char *root)
     return rc > 0 ? -ENOTEMPTY : rc;
 }
 
+int store_legacy(struct sxp_io *io, const char *root)
+{
+    static const char *const dirs[] = {"streams", "kv", "blobs"};
+    char path[PATH_MAX];
+    if (layout_path(root, "FORMAT", path) || io->stat(io, path, NULL, NULL) != -ENOENT)
+        return 0;
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        if (layout_path(root, dirs[i], path) == 0 && io->stat(io, path, NULL, NULL) != -ENOENT)
+            return 1;
+    }
+    return 0;
+}
+
 static int store_check_format(sxp_store *s, struct sxp_err *err)
 {
     char path[PATH_MAX], tmp[PATH_MAX];
@@ -233,6 +256,8 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
     if (rc)
         return rc;
     int clean = (lstate & LOCK_CLEAN) != 0;
+    if (!clean && store_legacy(s->io, s->root))
+        lstate = (lstate | LOCK_UNSYNCED) & ~LOCK_THIS_BOOT; /* A STORE WITHOUT FORMAT */
     if ((lstate & LOCK_UNSYNCED) && sync) {
         /* K-6: what the unsynced session wrote, durable before any of our
          * directory fsyncs can vouch for its names. */
@@ -326,7 +351,8 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
                     rep.unborn_removed == 1 ? "" : "s");
         if (!s->opt.quiet && rep.tails_saved)
             fprintf(stderr,
-                    "sxp: %u of the torn tails held whole lines after a damaged one: copied to "
+                    "sxp: %u of the torn tails held whole lines after a damaged one, or bytes the "
+                    "high-water mark says may have been acknowledged: copied to "
                     "%s/lost+found/ (see its MANIFEST) before the cut\n",
                     rep.tails_saved, s->root);
     }

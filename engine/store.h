@@ -18,6 +18,11 @@ SXP_MUST_CHECK int store_open_io(const char *dir, const struct sxp_options *o, s
  * -ENOTEMPTY when it holds something else, -ENOENT when it is absent, or
  * another negative errno when it cannot be listed. */
 SXP_MUST_CHECK int store_probe(struct sxp_io *io, const char *root);
+/* store.c A STORE WITHOUT FORMAT: 1 when root has no FORMAT but a
+ * streams/, kv/ or blobs/ (the reference's store, or one whose first open
+ * by sxp did not finish), else 0. The open and sxp-fsck then judge it as
+ * after a session without syncs (recovery/recover.c R-7). */
+int store_legacy(struct sxp_io *io, const char *root);
 
 /* Closes without the clean-shutdown steps, as if the process died here (the
  * LOCK stays unclean, .seq files are not brought up to date). For tests. */

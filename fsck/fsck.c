@@ -30,6 +30,7 @@
 #include "journal.h"
 #include "layout.h"
 #include "lock.h"
+#include "store.h"
 
 #define FSCK_THREADS_DEFAULT 2
 #define FSCK_PROGRESS_NS 200000000L
@@ -677,6 +678,12 @@ int fsck_run(const struct fsck_opts *o, struct fsck_report *out)
     if (fsck_lock(&c, &live, &live_pid, out->fatal, sizeof(out->fatal)))
         goto done;
     c.live = live;
+    /* engine/store.c A STORE WITHOUT FORMAT: judged as after an unsynced
+     * session, as the open judges it. */
+    if (!c.store_clean && store_legacy(c.io, c.root)) {
+        c.store_unsynced = 1;
+        c.store_after_unsynced = 1;
+    }
     if (live) {
         struct fsck_finding f = {
             .code = FSCK_LIVE_WRITER, .file = fsck_str(&c, "LOCK"), .a = live_pid};

@@ -202,7 +202,8 @@ struct sxp_stats {
     unsigned rec_tails_cut;    /* torn log tails cut */
     uint64_t rec_bytes_cut;    /* bytes cut from them */
     unsigned rec_tails_saved;  /* of them, copied to lost+found/ first: they held
-                                  whole lines (docs/recovery.md R-3) */
+                                  whole lines, or bytes the .seq may cover
+                                  (docs/recovery.md R-3) */
     unsigned rec_hw_rolled;    /* .seq files rolled forward */
     unsigned rec_seq_created;  /* .seq files recreated */
     unsigned rec_tmp_removed;  /* temp files removed */

@@ -71,7 +71,13 @@
  *        zero-filled tail (NUL bytes after the last LF) is case (a). A tail
  *        holding a (c) line is first copied to lost+found/ (MANIFEST code
  *        torn-tail, lostfound.c) and synced: a sector lost under
- *        acknowledged events, while the .seq lags, looks the same.
+ *        acknowledged events, while the .seq lags, looks the same. So is a
+ *        tail holding any byte that is not NUL when the .seq is above the
+ *        seq of the last good line before X (0 when there is none) and
+ *        R-3c could not judge it: no good line precedes X (a log damaged
+ *        from its first byte, which a truncate that emptied the log makes
+ *        look like a torn first append), or R-7. The mark then says what
+ *        was there may have been acknowledged: it is kept, not deleted.
  *        Any other bad line -- a checksum mismatch or a bad trailer without
  *        a NUL byte, an unparsable event under a valid checksum, a missing
  *        or non-integer :seq, a seq not above the one before, a blank line,
@@ -113,7 +119,9 @@
  *        record can name a log taken away) and share R-4's fsync of
  *        streams/.
  *   R-7  AFTER AN UNSYNCED SESSION (LOCK read unsynced, engine/lock.h
- *        K-6, K-7, and not in the boot the session ran in, K-8: in that
+ *        K-6, K-7, or a store without FORMAT, which the reference wrote
+ *        without syncs, engine/store.c; and not in the boot the session
+ *        ran in, K-8: in that
  *        boot it was killed and the page cache kept all it wrote, so the
  *        rules above hold as after a syncing session, its dirty list
  *        included; the open settled the store first): that session wrote
@@ -522,6 +530,47 @@ static int recover_save_tail(const struct recover_ctx *c, struct recover_job *j,
     return 0;
 }
 
+/* 1 in *out when [from, to) of fd holds a byte that is not NUL. */
+static int recover_has_data(const struct recover_ctx *c, int fd, uint64_t from, uint64_t to,
+                            int *out)
+{
+    char buf[64 << 10];
+    *out = 0;
+    while (from < to) {
+        size_t want = to - from < sizeof(buf) ? (size_t)(to - from) : sizeof(buf);
+        ssize_t n = c->io->pread(c->io, fd, buf, want, from);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            return 0;
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] != '\0') {
+                *out = 1;
+                return 0;
+            }
+        }
+        from += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* R-3, THE MARK'S DOUBT: a torn tail without a good line is saved too when
+ * the high-water mark may cover what it held (the mark is above the seq
+ * of the last good line before X, 0 when there is none, or unreadable
+ * under R-7) and R-3c, which would have refused it, could not judge: no
+ * good line precedes X (a log damaged from its first line: a truncate can
+ * empty a log, so this is not proof) or R-7 does not apply R-3c. Only a
+ * tail holding a byte that is not NUL is worth a copy. 1 in *out: save. */
+static int recover_tail_doubted(const struct recover_ctx *c, int fd, const struct logscan_tail *t,
+                                int have_hw, int64_t hw, uint64_t size, int *out)
+{
+    int64_t prev = t->x_have_prev ? t->x_prev_seq : 0;
+    *out = 0;
+    if (!have_hw || (hw >= 0 && hw <= prev))
+        return 0;
+    return recover_has_data(c, fd, t->x_off, size, out);
+}
+
 /* Names a corrupt line: file, byte offset and line number. */
 static int recover_refuse_line(const struct recover_ctx *c, struct recover_job *j, int fd,
                                const char *stem, uint64_t start, const struct logscan_line *l,
@@ -694,7 +743,12 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
         j->rep.bytes_rewritten += bytes;
     }
     if (torn) {
-        rc = t.x_good ? recover_save_tail(c, j, fd, start, &t, size) : 0;
+        int save = t.x_good > 0;
+        if (!save && (rc = recover_tail_doubted(c, fd, &t, have_hw, hw, size, &save)) != 0) {
+            rc = err_set(&j->err, rc, "read %s: %s", path, strerror(-rc));
+            goto out;
+        }
+        rc = save ? recover_save_tail(c, j, fd, start, &t, size) : 0;
         if (rc)
             goto out;
         /* by the syncfs after every scan, or its own fdatasync. */

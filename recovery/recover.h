@@ -22,7 +22,7 @@ struct recover_report {
     unsigned tmp_removed;     /* leftover temp files removed */
     unsigned tails_cut;       /* logs whose torn tail was cut */
     uint64_t bytes_cut;       /* bytes cut from those tails */
-    unsigned tails_saved;     /* of them, saved to lost+found/ first (R-3 c) */
+    unsigned tails_saved;     /* of them, saved to lost+found/ first */
     unsigned hw_rolled;       /* .seq files rolled forward to the log's max seq */
     unsigned seq_created;     /* .seq files recreated for a log that had none */
     unsigned unborn_removed;  /* empty logs without .seq removed (R-4b) */

@@ -1265,6 +1265,182 @@ static void open_of_legacy_store_reads_its_events(void **state)
     fx_remove_tree(root);
 }
 
+/* ---- what recovery keeps of a torn tail the mark may cover --------------- */
+
+/* The orders log of an engine-made store holding only line 1, with part
+ * of it replaced by data (NUL bytes or not); .seq as seq (NULL: none). */
+static void one_damaged_line(const char *root, int zero_all, const char *seq, size_t *out_len,
+                             char **out_bytes)
+{
+    char p[PATH_MAX], line[256];
+    size_t n = fx_order_line(1, line, sizeof(line));
+    if (zero_all)
+        memset(line, 0, n);
+    else
+        memset(line + 2, 0, 10); /* a lost sector inside the line */
+    fx_write_file(fx_join(p, root, FX_ORDERS_LOG), line, n);
+    if (seq)
+        fx_write_file(fx_join(p, root, FX_ORDERS_SEQ), seq, strlen(seq));
+    else
+        unlink(fx_join(p, root, FX_ORDERS_SEQ));
+    *out_len = n;
+    *out_bytes = malloc(n);
+    memcpy(*out_bytes, line, n);
+}
+
+/* R-3, the mark's doubt: a log damaged from its first byte has no line
+ * before the damage for R-3c to judge by (a truncate may have emptied it
+ * before a torn append), so it is cut; but the mark says event 1 may have
+ * been acknowledged, so what is not NUL goes to lost+found/ first. Zeros,
+ * or a log no mark covers, are cut without a copy. */
+static void a_log_damaged_from_its_first_byte_under_its_mark_is_saved_before_the_cut(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX], rel[PATH_MAX];
+    struct recover_report rep;
+    struct sxp_err err;
+    size_t n = 0, saved_len = 0;
+    char *bytes = NULL;
+    const char *base = strrchr(FX_ORDERS_LOG, '/') + 1;
+
+    fx_make_store(root);
+    one_damaged_line(root, 0, "1", &n, &bytes);
+    assert_int_equal(run_recover(root, &rep, &err), 0);
+    assert_int_equal(rep.tails_cut, 1);
+    assert_int_equal(rep.tails_saved, 1);
+    assert_int_equal(fx_file_size(fx_join(p, root, FX_ORDERS_LOG)), 0);
+    assert_seq_file(root, "1");
+    snprintf(rel, sizeof(rel), "lost+found/%s.1", base);
+    char *saved = fx_read_file(fx_join(p, root, rel), &saved_len);
+    assert_int_equal(saved_len, n);
+    assert_memory_equal(saved, bytes, n);
+    char *manifest = fx_read_file(fx_join(p, root, "lost+found/MANIFEST"), &saved_len);
+    assert_contains(manifest, "\toffset=0\tline=1\t");
+    assert_contains(manifest, "\tcode=torn-tail\n");
+    free(manifest);
+    free(saved);
+    free(bytes);
+    fx_remove_tree(root);
+
+    /* Only zeros: nothing to keep. */
+    fx_make_store(root);
+    one_damaged_line(root, 1, "1", &n, &bytes);
+    assert_int_equal(run_recover(root, &rep, &err), 0);
+    assert_int_equal(rep.tails_cut, 1);
+    assert_int_equal(rep.tails_saved, 0);
+    assert_false(fx_exists(fx_join(p, root, "lost+found")));
+    free(bytes);
+    fx_remove_tree(root);
+
+    /* No mark: an unborn stream's torn first append (R-4b), never acknowledged. */
+    fx_make_store(root);
+    one_damaged_line(root, 0, NULL, &n, &bytes);
+    assert_int_equal(run_recover(root, &rep, &err), 0);
+    assert_int_equal(rep.tails_saved, 0);
+    assert_int_equal(rep.unborn_removed, 1);
+    assert_false(fx_exists(fx_join(p, root, "lost+found")));
+    free(bytes);
+    fx_remove_tree(root);
+}
+
+/* ---- a crashed reference store (engine/store.c A STORE WITHOUT FORMAT) ---- */
+
+#define LEGACY_ORDERS_LOG "streams/6f7264657273.log"
+#define LEGACY_ORDERS_SEQ "streams/6f7264657273.seq"
+
+/* Opens root (syncing), or fails the test with the open's message. */
+static sxp_store *open_or_fail(const char *root)
+{
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    int rc = sxp_store_open(root, &o, &s, &err);
+    if (rc)
+        fail_msg("open %s: %d %s", root, rc, err.msg);
+    return s;
+}
+
+static void assert_orders_read(sxp_store *s, size_t n, int64_t last_seq)
+{
+    struct sxp_err err;
+    sxp_value *list = NULL;
+    int64_t hw = 0;
+    assert_int_equal(sxp_stream_read(s, "orders", 6, &list, &err), 0);
+    assert_int_equal(sxp_value_len(list), n);
+    sxp_value_free(list);
+    assert_int_equal(sxp_stream_last_seq(s, "orders", 6, &hw, &err), 0);
+    assert_int_equal(hw, last_seq);
+}
+
+/* The reference writes a stream's .seq before its line, never syncing: a
+ * crash of it leaves the mark above a torn line, or after a power loss an
+ * empty .seq, or a tail of zeros. The first open by sxp takes each as
+ * residue (R-7), not as corruption; the same shapes in a store sxp wrote
+ * (with FORMAT) are refused, as R-3c says. */
+static void a_crashed_reference_store_opens_and_keeps_its_marks(void **state)
+{
+    (void)state;
+    char root[PATH_MAX], p[PATH_MAX];
+    static const char torn[] = "{:item \"widget-4\" :se";
+    struct sxp_stats st;
+    struct sxp_err err;
+
+    /* A torn line 4 under the mark 4. */
+    fx_make_legacy_store(root);
+    fx_append(fx_join(p, root, LEGACY_ORDERS_LOG), torn, strlen(torn));
+    fx_write_file(fx_join(p, root, LEGACY_ORDERS_SEQ), "4", 1);
+    sxp_store *s = open_or_fail(root);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.rec_tails_cut, 1);
+    assert_int_equal(st.rec_tails_saved, 1); /* the mark says 4 may have been acknowledged */
+    assert_orders_read(s, 3, 4);             /* the mark is never lowered */
+    sxp_value *ev = sxp_value_dict();
+    assert_int_equal(sxp_value_dict_set(ev, "seq", 3, sxp_value_int(4)), 0);
+    assert_int_equal(sxp_stream_append(s, "orders", 6, ev, &err), -ERANGE);
+    assert_int_equal(sxp_value_dict_set(ev, "seq", 3, sxp_value_int(5)), 0);
+    assert_int_equal(sxp_stream_append(s, "orders", 6, ev, &err), 0);
+    sxp_value_free(ev);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_true(fx_exists(fx_join(p, root, "FORMAT")));
+    fx_remove_tree(root);
+
+    /* An empty .seq (its rename durable before its bytes) and a tail of
+     * zeros: the mark is rebuilt from the log, the zeros cut. */
+    fx_make_legacy_store(root);
+    fx_write_file(fx_join(p, root, LEGACY_ORDERS_SEQ), "", 0);
+    fx_append_zeros(fx_join(p, root, LEGACY_ORDERS_LOG), 100);
+    s = open_or_fail(root);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.rec_tails_cut, 1);
+    assert_int_equal(st.rec_tails_saved, 0);
+    assert_orders_read(s, 3, 3);
+    assert_int_equal(sxp_store_close(s), 0);
+    fx_remove_tree(root);
+
+    /* The same torn line under its mark in a store with FORMAT: refused,
+     * nothing changed. */
+    fx_make_legacy_store(root);
+    fx_write_file(fx_join(p, root, "FORMAT"), "sxp 2\n", 6);
+    fx_write_file(fx_join(p, root, "LOCK"), "pid 999999\n", 11);
+    static const char nul_line[] = "{:seq 4 :item \"w\"\0\0\0\0\n";
+    fx_append(fx_join(p, root, LEGACY_ORDERS_LOG), nul_line, sizeof(nul_line) - 1);
+    fx_write_file(fx_join(p, root, LEGACY_ORDERS_SEQ), "4", 1);
+    char *before = fx_snapshot(root);
+    struct sxp_options o;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    s = NULL;
+    assert_int_equal(sxp_store_open(root, &o, &s, &err), -EUCLEAN);
+    assert_contains(err.msg, "high-water mark 4");
+    char *after = fx_snapshot(root);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    fx_remove_tree(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1311,6 +1487,8 @@ int main(void)
         cmocka_unit_test(a_dirty_list_past_its_zeros_reads_whole),
         cmocka_unit_test(open_after_flipped_byte_fails_naming_file_and_offset),
         cmocka_unit_test(open_of_legacy_store_reads_its_events),
+        cmocka_unit_test(a_log_damaged_from_its_first_byte_under_its_mark_is_saved_before_the_cut),
+        cmocka_unit_test(a_crashed_reference_store_opens_and_keeps_its_marks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
