@@ -692,10 +692,12 @@ static void commit_round(sxp_store *s)
             st->appends_session += sl->nevents;
             s->st_bytes += sl->bytes;
             s->st_appends += sl->nevents;
-            if (journaled)
+            if (journaled) {
                 (void)journal_note_dirty(s, st); /* room made by commit_use_journal */
-            else if (s->opt.sync == SXP_SYNC_ALWAYS)
+            } else if (s->opt.sync == SXP_SYNC_ALWAYS) {
                 s->st_syncs++;
+                st->j_unsynced = 0; /* the fdatasync covered the whole log (J-13) */
+            }
         }
         streams_unpin_fd(s, st);
     }

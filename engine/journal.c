@@ -153,6 +153,23 @@
  *        evicts the log's descriptor trims its zeros (streams.c), which
  *        may fail. Its lines are then in the journal alone, so the
  *        checkpoint fails and keeps the records (journal_dead_uncut).
+ *   J-13 AN EVICTED LOG. The kernel tells a writeback error of a file to
+ *        the descriptors open on it, and to one opened later only while
+ *        the file stays in memory: once its last descriptor is closed, its
+ *        inode may be reclaimed, error and all, and a later fdatasync
+ *        through a new descriptor succeeds over pages the failed writeback
+ *        dropped (IO-5). The descriptor cache closes logs (streams.c), and
+ *        a journaled round's log may hold lines no fdatasync of the log has
+ *        covered yet (j_unsynced). When such a descriptor is closed with
+ *        no trim of zeros syncing it first, either the next checkpoint
+ *        makes its logs durable by one syncfs through JOURNAL's
+ *        descriptor, open since the store's open, which hears of every
+ *        writeback error of the filesystem (J-11), however few its logs
+ *        (j_evicted; again after its fdatasyncs when a log was evicted
+ *        during them), or, where syncfs is ruled out (j_syncfs_logs
+ *        SIZE_MAX: sync_each_log, streams/ on another filesystem), the log
+ *        is fdatasynced before its descriptor is closed, and a failure
+ *        makes it dead for good (IO-5).
  */
 #include "journal.h"
 
@@ -830,6 +847,7 @@ int journal_start(sxp_store *s, struct sxp_err *err)
 
 int journal_note_dirty(sxp_store *s, struct stream *st)
 {
+    st->j_unsynced = 1; /* J-13 */
     if (st->jdirty)
         return 0;
     if (s->j_ndirty == s->j_cap) {
@@ -881,6 +899,8 @@ static int journal_sync_each(sxp_store *s)
             if (w[k].res) {
                 streams_set_dead(s, sts[k], w[k].res); /* IO-5 */
                 first = first ? first : w[k].res;
+            } else {
+                sts[k]->j_unsynced = 0;
             }
             streams_unpin_fd(s, sts[k]);
         }
@@ -952,10 +972,14 @@ int journal_checkpoint(sxp_store *s, struct sxp_err *err)
      * those a new header makes void (revive.c RV-3). */
     if (s->j_ndirty == 0 && s->j_end == JOURNAL_HDR_LEN && !s->j_dead)
         return 0;
-    int by_fs = sync && s->j_ndirty >= s->j_syncfs_logs;
+    int by_fs = sync && (s->j_ndirty >= s->j_syncfs_logs || s->j_evicted);
     first = journal_cut_dead(s);
     if (sync) {
         int rc = by_fs ? journal_syncfs_logs(s) : journal_sync_each(s);
+        if (!rc && !by_fs && s->j_evicted) { /* J-13: a log evicted meanwhile */
+            by_fs = 1;
+            rc = journal_syncfs_logs(s);
+        }
         first = first ? first : rc;
     }
     first = first ? first : journal_dead_uncut(s);
@@ -975,8 +999,9 @@ int journal_checkpoint(sxp_store *s, struct sxp_err *err)
     if (sync)
         s->st_syncs++;
     for (size_t i = 0; i < s->j_ndirty; i++)
-        s->j_dirty[i]->jdirty = 0;
+        s->j_dirty[i]->jdirty = s->j_dirty[i]->j_unsynced = 0;
     s->j_ndirty = 0;
+    s->j_evicted = 0;
     s->j_gen++;
     s->j_round = 0;
     s->j_end = JOURNAL_HDR_LEN;

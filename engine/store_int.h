@@ -111,6 +111,8 @@ struct stream {
     int loaded;              /* 1 once its state was read from disk */
     int dirty_logged;        /* 1 once LOCK's dirty list names it (lock.h K-5) */
     int jdirty;              /* 1: JOURNAL holds lines of its log (journal.c J-5) */
+    int j_unsynced;          /* 1: of them, some no fdatasync of the log has
+                                covered yet (journal.c J-13) */
     unsigned pending;        /* appends queued or in flight */
     size_t round_slot;       /* commit.c: 1 + index in the running round, or 0 */
     struct seq_hints *hints; /* read-range's remembered probes (seq_hints.h), or NULL */
@@ -146,6 +148,7 @@ struct sxp_store {
     size_t j_syncfs_logs; /* a checkpoint of this many logs syncs the
                              filesystem (J-11); SIZE_MAX: never */
     int j_every_round;    /* every round goes through it (store_set_journal_rounds) */
+    int j_evicted;        /* a j_unsynced log's descriptor was closed (J-13) */
     uint64_t zero_after;  /* PRE-ZEROING from this many appends (store_set_zero_after) */
 
     pthread_mutex_t mu;

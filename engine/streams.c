@@ -101,7 +101,13 @@ static void streams_adopt_fd(sxp_store *s, struct stream *st, int fd);
  *  ST-8, a read-write store: a log that does not end in a valid line with
  *   a :seq is refused (-EUCLEAN): a clean close or recovery leaves none, so
  *   it is damage, not a crash's torn tail, and only sxp-fsck may decide
- *   what to keep (a .seq lowered or removed by hand raises hw here).
+ *   what to keep (a .seq lowered or removed by hand raises hw here). So
+ *   is an EMPTY log without a .seq: recovery (R-4b) and a clean close
+ *   remove the logs of unborn streams, so it is a stream whose every event
+ *   was truncated and whose .seq was then lost (removed by hand, a restore
+ *   that missed it: sxp-fsck's seq-lost). Its mark is gone, and taking it
+ *   as 0 would let seqs be taken twice, and the close would then remove
+ *   the log as an unborn stream's, deleting the evidence.
  *  ST-9, read_only: a live writer writes its .seq files at close, and a
  *   crashed session's lag behind its log until recovery rolls them
  *   forward, yet the events a read shows are there. Bytes after the last
@@ -118,6 +124,11 @@ static int streams_load_tail(sxp_store *s, struct stream *st, int fd, uint64_t s
     char q[STREAMS_LABEL_MAX];
     int64_t seq;
     uint64_t at;
+    if (!read_only && size == 0 && !st->seq_exists)
+        return err_set(err, -EUCLEAN,
+                       "stream %s has an empty log and no .seq: its high-water mark is lost "
+                       "(every event truncated, then the .seq removed); run sxp-fsck",
+                       streams_label(st, q));
     int rc = log_tail(s->io, fd, size, &ts, &seq, &at);
     while (rc == 0 && read_only && (ts == LT_TORN || ts == LT_DAMAGED) && at > 0)
         rc = log_tail(s->io, fd, at, &ts, &seq, &at);
@@ -546,6 +557,8 @@ static int streams_trim_one(sxp_store *s, struct stream *st)
         s->st_syncs++;
     if (!rc) {
         st->size_alloc = st->size_durable;
+        if (sync)
+            st->j_unsynced = 0; /* journal.c J-13 */
     } else {
         streams_set_dead(s, st, rc);
         /* IO-5: after a failed fdatasync of its log a stream refuses
@@ -610,6 +623,26 @@ int streams_trim_tails(sxp_store *s, struct sxp_err *err)
     return 0;
 }
 
+/* journal.c J-13: st's descriptor is about to be closed while its log holds
+ * journaled lines no fdatasync of it has covered: the checkpoint will sync
+ * by syncfs, or, where it cannot, the log is fdatasynced now. */
+static void streams_evict_unsynced(sxp_store *s, struct stream *st)
+{
+    if (s->j_syncfs_logs != SIZE_MAX) {
+        s->j_evicted = 1;
+        return;
+    }
+    struct io_wsync w = {.fd = st->fd, .sync = 1};
+    (void)s->io->write_sync(s->io, &w, 1);
+    s->st_syncs++;
+    if (w.res) {
+        streams_set_dead(s, st, w.res);
+        st->revive = 0; /* IO-5 */
+    } else {
+        st->j_unsynced = 0;
+    }
+}
+
 void streams_close_fd(sxp_store *s, struct stream *st)
 {
     if (st->fd < 0)
@@ -617,9 +650,11 @@ void streams_close_fd(sxp_store *s, struct stream *st)
     assert(st->pins == 0);
     if (st->size_alloc > st->size_durable)
         (void)streams_trim_one(s, st);
+    if (st->j_unsynced && !st->dead && s->opt.sync == SXP_SYNC_ALWAYS)
+        streams_evict_unsynced(s, st);
     streams_lru_unlink(s, st);
-    /* A close error cannot lose data here: every byte was fdatasync'ed (or,
-     * under SXP_SYNC_NONE, never promised). */
+    /* A close error cannot lose data here: every byte was fdatasync'ed
+     * (J-13 included; or, under SXP_SYNC_NONE, never promised). */
     (void)s->io->close(s->io, st->fd);
     st->fd = -1;
     s->open_fds--;

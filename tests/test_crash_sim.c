@@ -1660,6 +1660,62 @@ static void a_checkpoint_without_its_syncfs_loses_the_logs(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* J-13: a session on the store tc_abc_at_1 left (seqs at base - 1) that
+ * keeps max_fds log descriptors (0: the default) and sync_each_log as
+ * each, appends seq base to "a" and to "b" (journaled: "a"'s line is in no
+ * fdatasync of its log), then runs a checkpoint. *syncs: the fdatasyncs of
+ * the appends, *syncfs: the checkpoint's syncfs calls. */
+static void tc_evicting_session(struct tc *t, unsigned max_fds, int each, int64_t base,
+                                uint64_t *syncs, uint64_t *syncfs)
+{
+    struct sxp_options o;
+    struct sxp_stats before, after;
+    struct sxp_err err;
+    tc_options(&o);
+    o.max_open_files = max_fds;
+    o.sync_each_log = each;
+    sxp_store *s = tc_open_with(t, &o);
+    sxp_store_stats(s, &before);
+    assert_int_equal(tc_append(s, "a", base), 0);
+    assert_int_equal(tc_append(s, "b", base), 0); /* with one descriptor, closes "a"'s */
+    sxp_store_stats(s, &after);
+    *syncs = after.fdatasyncs - before.fdatasyncs;
+    uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+    assert_int_equal(store_checkpoint(s, &err), 0);
+    *syncfs = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0;
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* J-13: a log whose journaled line no fdatasync of it has covered loses,
+ * when the descriptor cache closes it, the descriptor a failed writeback
+ * would be told to. So a checkpoint after such an eviction syncs by one
+ * syncfs through JOURNAL's descriptor, though it covers fewer logs than
+ * J-11's bound; with syncfs ruled out (sync_each_log), the log is
+ * fdatasynced before its descriptor is closed. With descriptors enough
+ * for both logs the same session does neither. */
+static void a_journaled_log_whose_descriptor_is_closed_is_synced_through_an_open_one(void **state)
+{
+    struct tc *t = *state;
+    uint64_t syncs = 0, syncfs = 0;
+    tc_abc_at_1(t);
+    tc_evicting_session(t, 0, 0, 2, &syncs, &syncfs);
+    assert_int_equal(syncs, 2); /* the journal's, each */
+    assert_int_equal(syncfs, 0);
+    tc_evicting_session(t, 1, 0, 3, &syncs, &syncfs);
+    assert_int_equal(syncs, 2);
+    assert_int_equal(syncfs, 1);
+    tc_evicting_session(t, 0, 1, 4, &syncs, &syncfs);
+    assert_int_equal(syncs, 2);
+    assert_int_equal(syncfs, 0);
+    tc_evicting_session(t, 1, 1, 5, &syncs, &syncfs);
+    assert_int_equal(syncs, 3); /* and "a"'s, at its eviction */
+    assert_int_equal(syncfs, 0);
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 5);
+    assert_int_equal(tc_count(s, "b"), 5);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
 /* J-11's bound: a checkpoint of JOURNAL_SYNCFS_LOGS logs makes one syncfs
  * and syncs no log, one of a log fewer syncs each log; with
  * sxp_options.sync_each_log it syncs each log at any count. The appends
@@ -2116,7 +2172,8 @@ static void tc_drop_failed_syncfs(void *arg, enum io_fault_kind kind, int when, 
  * checkpoint's pin of "a" evicts "v", whose trim of its zeros fails (the
  * ftruncate): "v"'s last line is in the journal alone, so the checkpoint
  * fails and keeps the records, and after a power loss the open writes the
- * line back. */
+ * line back. (With sync_each_log the checkpoint syncs each log, pinning
+ * it; by syncfs, which "a"'s eviction would choose, J-13, it pins none.) */
 static void a_log_that_dies_in_a_checkpoint_keeps_the_journals_records(void **state)
 {
     struct tc *t = *state;
@@ -2124,6 +2181,7 @@ static void a_log_that_dies_in_a_checkpoint_keeps_the_journals_records(void **st
     struct sxp_err err;
     tc_options(&o);
     o.max_open_files = 1;
+    o.sync_each_log = 1;
     sxp_store *s = tc_open_with(t, &o);
     assert_int_equal(tc_append(s, "a", 1), 0);
     for (int i = 1; i <= 65; i++)
@@ -4186,6 +4244,7 @@ int main(void)
         T(a_round_checkpoints_at_the_bound_of_logs),
         T(a_checkpoint_by_syncfs_keeps_its_logs_through_a_power_loss),
         T(a_checkpoint_without_its_syncfs_loses_the_logs),
+        T(a_journaled_log_whose_descriptor_is_closed_is_synced_through_an_open_one),
         T(a_checkpoint_syncs_the_filesystem_from_its_bound_of_logs),
         T(a_close_syncs_its_seq_files_with_one_syncfs),
         T(a_close_without_its_seq_syncfs_loses_the_marks),

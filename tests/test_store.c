@@ -1183,6 +1183,39 @@ static void a_lagging_or_missing_seq_file_never_reissues_a_seq(void **state)
     }
 }
 
+/* ST-8: a stream whose every event was truncated keeps only its mark, in
+ * its .seq beside an empty log. With that .seq removed, its mark is lost:
+ * every use of the stream is refused, "run sxp-fsck", and nothing changes,
+ * at the close either (which once removed the empty log as an unborn
+ * stream's: the evidence gone, and seq 1 taken a second time after). */
+static void an_empty_log_whose_seq_was_removed_is_refused_and_kept(void **state)
+{
+    struct tu_store *c = *state;
+    static const char *const uses[] = {"(persist/read \"a\")", "(persist/last-seq \"a\")",
+                                       "(persist/append \"a\" {:seq 1})",
+                                       "(persist/truncate \"a\" 5)"};
+    char log[4096];
+    struct stat st;
+    a_store(c);
+    OP_IS(c, "(persist/truncate \"a\" 3)", "nil");
+    reopen_after(c, ".seq", remove_seq);
+    for (size_t i = 0; i < sizeof(uses) / sizeof(uses[0]); i++)
+        fails_unchanged(c, uses[i], -EUCLEAN, "corrupt");
+    assert_int_equal(sxp_store_close(c->s), 0);
+    c->s = NULL;
+    snprintf(log, sizeof(log), "%s/streams/61.log", c->dir);
+    assert_int_equal(stat(log, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    c->s = tu_open(c->dir);
+    struct sxp_err err;
+    sxp_value *out = NULL;
+    assert_int_equal(sxp_stream_read(c->s, "a", 1, &out, &err), -EUCLEAN);
+    assert_non_null(strstr(err.msg, "run sxp-fsck"));
+    assert_non_null(strstr(err.msg, "no .seq"));
+    snprintf(log, sizeof(log), "%s/streams/61.seq", c->dir);
+    assert_int_equal(stat(log, &st), -1); /* no mark made up either */
+}
+
 static void add_blank_lines(const char *path)
 {
     append_bytes(path, "\n  \n\n", 5);
@@ -2053,6 +2086,8 @@ int main(void)
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_clean_store_refuses_a_log_with_a_bad_tail, tu_store_setup,
                                         tu_store_teardown),
+        cmocka_unit_test_setup_teardown(an_empty_log_whose_seq_was_removed_is_refused_and_kept,
+                                        tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_lagging_or_missing_seq_file_never_reissues_a_seq,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(the_last_line_is_found_behind_blank_lines_and_a_long_event,
