@@ -535,6 +535,10 @@ static void commit_round(sxp_store *s)
     size_t *rslot = calloc(nreq, sizeof(*rslot));
     size_t nin = 0, nslots = 0, nw = 0;
     if (!w || !slots || !inround || !rslot) {
+        /* Nothing written, and the whole queue fails: every seq it held is
+         * free again (ST-1), so that a retry of the same seqs is taken. */
+        for (struct commit_req *r = list; r; r = r->next)
+            r->st->hw_reserved = r->st->hw;
         for (struct commit_req *r = list, *nx; r; r = nx) {
             nx = r->next; /* r is its caller's once finished */
             commit_finish(s, r, -ENOMEM);

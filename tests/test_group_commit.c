@@ -38,6 +38,21 @@
 
 #define FOLLOWERS 7
 
+/* Linked with -Wl,--wrap=calloc (tests/CMakeLists.txt): while set, every
+ * calloc of the engine and of this file fails, as under memory pressure. */
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+static _Atomic int tg_calloc_fail;
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    if (tg_calloc_fail) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return __real_calloc(n, size);
+}
+
 struct gate {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -639,6 +654,24 @@ static void syncs_of_append(struct gc *c, const char *stream, int64_t seq, size_
  * file goes through JOURNAL when it is small, and syncs its log itself when
  * its lines pass COMMIT_BIG_ROUND (32 KiB), since through the journal they
  * would reach the disk twice. Either way it is one fdatasync. */
+/* A round that gets no memory for its work writes nothing and fails its
+ * appends; the seqs they reserved are free again (ST-1): a retry of the
+ * same seq is taken, not refused as at or below the mark. */
+static void a_round_without_memory_frees_its_seqs(void **state)
+{
+    struct gc *c = *state;
+    struct app a = {.c = c, .seq = 2};
+    snprintf(a.stream, sizeof(a.stream), "m");
+    append_now(c, "m", 1);
+    tg_calloc_fail = 1;
+    append_run(&a);
+    tg_calloc_fail = 0;
+    assert_int_equal(a.rc, -ENOMEM);
+    assert_int_equal(last_seq(c, "m"), 1);
+    append_now(c, "m", 2);
+    check_reads_in_order(c, "m", 2);
+}
+
 static void a_big_round_that_grows_its_log_skips_the_journal(void **state)
 {
     struct gc *c = *state;
@@ -987,6 +1020,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             two_truncates_of_a_revived_stream_keep_an_append_made_meanwhile, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_round_without_memory_frees_its_seqs, setup, teardown),
         cmocka_unit_test_setup_teardown(a_big_round_that_grows_its_log_skips_the_journal, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
