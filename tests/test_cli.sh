@@ -861,4 +861,25 @@ ok 6 --dir "$T/demo" last-seq audit
 ok '{:seq 6 :who "cy"}' --dir "$T/demo" read audit
 pass "demo runs again on the same store, its seqs above the old ones"
 
+# A file size limit is a full disk: the write past RLIMIT_FSIZE fails with
+# EFBIG, said plainly (exit 1), instead of SIGXFSZ killing sxp (exit 153)
+# with the line half written; what was stored stays, and reads on.
+F=$T/fsize
+run --dir "$F" append s '{:seq 1}'
+[ "$RC" = 0 ] || fail "append to the store under a file size limit"
+big=$(head -c 120000 /dev/zero | tr '\0' z)
+RC=0
+(
+    ulimit -f 100
+    exec "$SXP" --dir "$F" append s "{:seq 2 :x \"$big\"}"
+) >"$T/out" 2>"$T/err" || RC=$?
+OUT=$(cat "$T/out")
+ERR=$(cat "$T/err")
+[ "$RC" = 1 ] && [[ "$ERR" == *"File too large"* ]] || fail "a write past ulimit -f is an error"
+run --dir "$F" read s
+[ "$RC" = 0 ] && [ "$OUT" = '{:seq 1}' ] || fail "the store keeps seq 1 after a write past ulimit -f"
+run --dir "$F" append s '{:seq 2}'
+[ "$RC" = 0 ] || fail "appends go on once under the limit"
+pass "a write past the file size limit fails with EFBIG, and the store keeps what it had"
+
 echo "1..$NTEST"
