@@ -121,7 +121,10 @@ int fsck_check_seq(struct fsck_ctx *c, struct fsck_item *it)
                                  .file = it->rel_seq,
                                  .a = unborn && !held && !c->store_clean,
                                  .b = max,
-                                 .c = held}; /* a pending record may name it: left for -y */
+                                 /* a pending record may name it: left for -y,
+                                  * or (d) only for -p's replay, under -n */
+                                 .c = held,
+                                 .d = held && !c->held_for_y};
         rc = fsck_flist_add(&it->f, &f);
     } else if (it->hw_state == 1 && it->hw < max) {
         struct fsck_finding f = {.code = c->store_clean ? FSCK_HW_LOWERED : FSCK_HW_BEHIND,

@@ -542,6 +542,7 @@ static int fsck_journal_header(struct fsck_orphans *x, const struct journal_repl
         .code = FSCK_JOURNAL_HEADER, .file = fsck_str(c, "JOURNAL"), .len = jr->damaged_len};
     if (c->o->mode != FSCK_MODE_YES) {
         c->held_all = 1; /* check_seq.c MISSING: no log is known to be unborn */
+        c->held_for_y = 1;
         return fsck_journal_keep(x, &f, "JOURNAL", 0, jr->damaged_len) ? FSCK_EXIT_FAILED : 0;
     }
     struct lostfound lf;
@@ -583,6 +584,7 @@ static int fsck_journal(struct fsck_ctx *c, char *msg, size_t size)
     int damaged = jr.damaged_at != 0;
     if ((jr.orphans || damaged) && c->o->mode != FSCK_MODE_YES) {
         apply = 0; /* corruption: the records wait for -y */
+        c->held_for_y = 1;
         if (damaged && fsck_journal_damaged(&x, &jr))
             return FSCK_EXIT_FAILED;
     } else if (apply) {

@@ -87,7 +87,8 @@ struct fsck_ctx {
     /* JOURNAL records not written back (-n, or held for -y): the buckets
      * of their logs, which may be empty only for now (check_seq.c) */
     struct lock_dirty held;
-    int held_all; /* JOURNAL's header does not check: its records may name any log */
+    int held_all;   /* JOURNAL's header does not check: its records may name any log */
+    int held_for_y; /* they wait for -y (journal damage, orphans), not just for -p */
     char sync_msg[256];
 
     struct fsck_item *items;

@@ -177,8 +177,8 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
             fsck_msgf(buf, size, "missing: the log has no .seq (its max seq is %" PRId64 ")", f->b);
         if (f->c)
             fsck_msgf(buf + strlen(buf), size - strlen(buf),
-                      "; JOURNAL's records, not written back, may still add lines to it: left "
-                      "for -y");
+                      "; JOURNAL's records, not written back, may still add lines to it: %s",
+                      f->d ? "-p writes them back first" : "left for -y");
         if (f->detail == FSCK_NOT_LIVE)
             fsck_msgf(buf + strlen(buf), size - strlen(buf), ", in a log " FSCK_MSG_NOT_LIVE);
         return;

@@ -372,6 +372,19 @@ for each in "" --sync-each-log; do
     expect 0 "last-seq after -p $each" -- "$sxp" --dir "$work/k" op '(persist/last-seq "s70")'
     contains "$work/out" "2" "s70 holds its second event after -p $each"
 done
+# A new stream whose only append is still in JOURNAL after a kill has no
+# .seq: -n says -p writes the record back first (it is residue, not a
+# case for -y), and -p does.
+rm -rf "$work/j"
+coproc SRV { exec "$sxp" --dir "$work/j" serve --stdio; }
+printf '(persist/append "new" {:seq 1})\n' >&"${SRV[1]}"
+srv=$SRV_PID
+read -r _ <&"${SRV[0]}"
+{ kill -KILL "$srv" && wait "$srv"; } 2>/dev/null
+expect 4 "-n: a new stream's append only in JOURNAL" -- "$fsck" -n "$work/j"
+contains "$work/out" "may still add lines to it: -p writes them back first [seq-missing, residue]" "-n points to -p"
+expect 1 "-p writes it back and makes the .seq" -- "$fsck" -p "$work/j"
+contains "$work/out" "-> created holding 1" "-p makes the .seq"
 expect 16 "--sync-each-log after the directory is still an option" -- "$fsck" -p "$work/k" --sync-each-log --frobnicate
 
 # The same store with streams/ moved to another filesystem (tmpfs, where
