@@ -220,6 +220,7 @@ struct cli_line {
     size_t cap;
     size_t max;
     int too_long; /* 1: the line was longer than max and was skipped whole */
+    int ended;    /* 1: an LF ended it (0: the end of input, or an error) */
 };
 
 /* Reads the next line of f. Returns 1 when a line was read (possibly

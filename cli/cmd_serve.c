@@ -21,6 +21,15 @@
  *            is 0; a failure to write an answer (the reader left: SIGPIPE
  *            is ignored, see main.c) ends the loop, closes the store cleanly
  *            and exits 1
+ *   signals  SIGINT or SIGTERM ends the input: the request running, and
+ *            those whose whole line was read already, are answered, a line
+ *            not yet ended by its LF is dropped (a Ctrl-C
+ *            must not run half a request), the store is closed cleanly and
+ *            the exit status is 0, as `serve --socket` drains. The handler
+ *            puts /dev/null in place of stdin, so that a signal that comes
+ *            just before the loop reads again still ends it (the read finds
+ *            the end of input), and one that comes during the read ends it
+ *            by EINTR (no SA_RESTART).
  *
  * Example:
  *   > (persist/append "a" {:seq 1})
@@ -29,10 +38,13 @@
  *   < (error "seq" "...")
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sock.h"
 
@@ -44,6 +56,34 @@ static int cli_serve_write(FILE *f, const struct cli_answer *a)
 {
     if (fwrite(a->text, 1, a->len, f) != a->len)
         return -EIO;
+    return 0;
+}
+
+static volatile sig_atomic_t cli_serve_stopped;
+static int cli_serve_null_fd = -1;
+
+static void cli_serve_on_signal(int sig)
+{
+    (void)sig;
+    cli_serve_stopped = 1;
+    if (cli_serve_null_fd >= 0)
+        (void)dup2(cli_serve_null_fd, STDIN_FILENO); /* async-signal-safe */
+}
+
+/* The signals above; 0, or -errno when /dev/null cannot be opened. */
+static int cli_serve_catch_signals(void)
+{
+    struct sigaction sa;
+
+    cli_serve_null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (cli_serve_null_fd < 0)
+        return -errno;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = cli_serve_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocked read ends with EINTR */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     return 0;
 }
 
@@ -63,8 +103,15 @@ static int cli_serve_stdio(struct cli_global *g, size_t max_line)
     l.max = max_line;
     if ((status = cli_store_open(g, 0, &s)) != 0)
         return status;
+    if ((rc = cli_serve_catch_signals()) != 0) {
+        status = cli_fail("io", "open /dev/null: %s", strerror(-rc));
+        (void)cli_store_close(s);
+        return status;
+    }
     for (;;) {
         rc = cli_line_read(stdin, &l);
+        if (cli_serve_stopped && (rc <= 0 || !l.ended))
+            break; /* the signals of the PROTOCOL */
         if (rc == 0)
             break;
         if (rc < 0) {

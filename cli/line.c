@@ -37,12 +37,15 @@ int cli_line_read(FILE *f, struct cli_line *l)
 
     l->len = 0;
     l->too_long = 0;
+    l->ended = 0;
     if ((rc = cli_line_grow(l)) != 0)
         return rc;
     while ((c = getc_unlocked(f)) != EOF) {
         got = 1;
-        if (c == '\n')
+        if (c == '\n') {
+            l->ended = 1;
             break;
+        }
         if (l->too_long)
             continue;
         if (l->len >= l->max) {

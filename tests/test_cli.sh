@@ -861,6 +861,27 @@ ok 6 --dir "$T/demo" last-seq audit
 ok '{:seq 6 :who "cy"}' --dir "$T/demo" read audit
 pass "demo runs again on the same store, its seqs above the old ones"
 
+# serve --stdio: SIGINT (a Ctrl-C) or SIGTERM ends the input. What was
+# answered stays, a line not ended by its LF is not run, the store is
+# closed cleanly (LOCK reads "clean"), and the exit status is 0.
+for sig in INT TERM; do
+    S=$T/sig$sig
+    coproc SRV { exec "$SXP" --dir "$S" serve --stdio 2>/dev/null; }
+    pid=$SRV_PID
+    echo '(persist/append "a" {:seq 1})' >&"${SRV[1]}"
+    read -r ans <&"${SRV[0]}"
+    [ "$ans" = "(ok nil)" ] || fail "serve --stdio answers before SIG$sig: $ans"
+    printf '(persist/append "a" {:seq 2})' >&"${SRV[1]}"
+    kill -"$sig" "$pid"
+    RC=0
+    wait "$pid" || RC=$?
+    [ "$RC" = 0 ] || fail "serve --stdio exits 0 on SIG$sig"
+    [ "$(cat "$S/LOCK")" = clean ] || fail "serve --stdio closes the store cleanly on SIG$sig"
+    run --dir "$S" read a
+    [ "$RC" = 0 ] && [ "$OUT" = '{:seq 1}' ] || fail "the half line sent before SIG$sig was not run"
+    pass "serve --stdio: SIG$sig closes the store cleanly, runs no half line, exits 0"
+done
+
 # A file size limit is a full disk: the write past RLIMIT_FSIZE fails with
 # EFBIG, said plainly (exit 1), instead of SIGXFSZ killing sxp (exit 153)
 # with the line half written; what was stored stays, and reads on.
