@@ -183,7 +183,7 @@ int cli_flush_stdout(void);
 /* Reads all of f into a malloc'd buffer (NUL-terminated, *out_len without
  * the NUL). 0 or -errno: the read's own errno (-EISDIR when f is a
  * directory), -EIO when it left none. */
-int cli_read_all(FILE *f, char **out, size_t *out_len);
+int cli_read_all(FILE *f, size_t max, char **out, size_t *out_len);
 
 /* ---- answer.c ----------------------------------------------------------- */
 

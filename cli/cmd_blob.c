@@ -12,25 +12,41 @@
  * before the store is opened (cli_run), so it creates no store.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
-/* Reads the whole of path ("-": stdin). Reports and returns CLI_EXIT_FAIL. */
+/* Reads the whole of path ("-": stdin). Reports and returns CLI_EXIT_FAIL.
+ * More than SXP_BLOB_MAX bytes is refused before they are all read: a file
+ * by its size, stdin once it has given one byte too many. */
 static int cli_blob_read_input(const char *path, char **out, size_t *out_len)
 {
+    const char *name = strcmp(path, "-") == 0 ? "stdin" : path;
     FILE *f = stdin;
+    struct stat st;
     int rc;
 
-    if (strcmp(path, "-") != 0 && (f = fopen(path, "rb")) == NULL)
-        return cli_fail("io", "open %s: %s", path, strerror(errno));
-    rc = cli_read_all(f, out, out_len);
+    if (strcmp(path, "-") != 0) {
+        if ((f = fopen(path, "rb")) == NULL)
+            return cli_fail("io", "open %s: %s", path, strerror(errno));
+        if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+            (uint64_t)st.st_size > SXP_BLOB_MAX) {
+            fclose(f);
+            return cli_fail("limit", "%s is %lld bytes: a blob is at most %zu", path,
+                            (long long)st.st_size, SXP_BLOB_MAX);
+        }
+    }
+    rc = cli_read_all(f, SXP_BLOB_MAX, out, out_len);
     if (f != stdin)
         fclose(f);
+    if (rc == -E2BIG)
+        return cli_fail("limit", "%s holds more than %zu bytes: a blob is at most that", name,
+                        SXP_BLOB_MAX);
     if (rc != 0)
-        return cli_fail("io", "read %s: %s", strcmp(path, "-") == 0 ? "stdin" : path,
-                        strerror(-rc));
+        return cli_fail("io", "read %s: %s", name, strerror(-rc));
     return 0;
 }
 

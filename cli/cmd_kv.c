@@ -44,7 +44,7 @@ static int cli_kv_value(const char *arg, sxp_value **out)
 
     memset(&err, 0, sizeof(err));
     if (strcmp(arg, "-") == 0) {
-        if ((rc = cli_read_all(stdin, &text, &len)) != 0)
+        if ((rc = cli_read_all(stdin, SIZE_MAX, &text, &len)) != 0)
             return cli_fail("io", "reading the value from stdin: %s", strerror(-rc));
         rc = sxp_value_parse(text, len, out, &err);
         free(text);

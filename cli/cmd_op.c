@@ -67,7 +67,7 @@ int cli_cmd_op(struct cli_global *g, int argc, char **argv)
         return rc;
     }
     if (strcmp(a.pos[0], "-") == 0) {
-        if ((rc = cli_read_all(stdin, &owned, &len)) != 0) {
+        if ((rc = cli_read_all(stdin, SIZE_MAX, &owned, &len)) != 0) {
             status = cli_fail("io", "reading the request from stdin: %s", strerror(-rc));
             goto out;
         }

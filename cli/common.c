@@ -179,7 +179,7 @@ int cli_flush_stdout(void)
     return CLI_EXIT_OK;
 }
 
-int cli_read_all(FILE *f, char **out, size_t *out_len)
+int cli_read_all(FILE *f, size_t max, char **out, size_t *out_len)
 {
     size_t cap = 65536, len = 0;
     char *buf = malloc(cap);
@@ -203,6 +203,10 @@ int cli_read_all(FILE *f, char **out, size_t *out_len)
         errno = 0;
         n = fread(buf + len, 1, cap - len - 1, f);
         len += n;
+        if (len > max) {
+            rc = -E2BIG;
+            goto fail;
+        }
         if (n == 0) {
             if (ferror(f)) {
                 /* Keep the cause (EISDIR for a directory), not just EIO. */

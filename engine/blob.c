@@ -18,7 +18,7 @@
 #include "err.h"
 #include "store_int.h"
 
-#define BLOB_MAX ((size_t)1 << 30) /* 1 GiB */
+#define BLOB_MAX SXP_BLOB_MAX /* 1 GiB */
 #define BLOB_CMP_CHUNK ((size_t)1 << 20)
 
 /* 1 when the file at path holds exactly bytes[0..len), 0 when it holds

@@ -278,6 +278,8 @@ SXP_API SXP_MUST_CHECK int sxp_kv_keys(sxp_store *s, sxp_value **out, struct sxp
 
 /* A cid is 59 characters: "b" and the base32 of a CIDv1 raw sha2-256. */
 #define SXP_CID_LEN 59
+/* The largest blob sxp_blob_put takes: -E2BIG (kind "limit") beyond. */
+#define SXP_BLOB_MAX ((size_t)1 << 30)
 
 SXP_API SXP_MUST_CHECK int sxp_blob_put(sxp_store *s, const void *bytes, size_t len,
                                         char out_cid[SXP_CID_LEN + 1], struct sxp_err *err);

@@ -861,6 +861,16 @@ ok 6 --dir "$T/demo" last-seq audit
 ok '{:seq 6 :who "cy"}' --dir "$T/demo" read audit
 pass "demo runs again on the same store, its seqs above the old ones"
 
+# blob put of a file over the blob limit (1 GiB) is refused by its size,
+# before a byte is read or a store made (sparse: it takes no room).
+truncate -s 1073741825 "$T/over-limit"
+run --dir "$T/bigstore" blob put "$T/over-limit"
+[ "$RC" = 1 ] && [[ "$ERR" == "sxp: limit: $T/over-limit is 1073741825 bytes: a blob is at most 1073741824" ]] ||
+    fail "blob put of a file over the limit"
+[ ! -e "$T/bigstore" ] || fail "blob put over the limit made a store"
+rm -f "$T/over-limit"
+pass "blob put refuses a file over the limit by its size, and makes no store"
+
 # serve --stdio: SIGINT (a Ctrl-C) or SIGTERM ends the input. What was
 # answered stays, a line not ended by its LF is not run, the store is
 # closed cleanly (LOCK reads "clean"), and the exit status is 0.
