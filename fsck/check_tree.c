@@ -372,6 +372,8 @@ static int fsck_walk_root(struct fsck_ctx *c, char *msg, size_t size)
             fsck_msgf(msg, size, "out of memory");
             return rc;
         }
+        /* a: the reference's store (folders), or one nothing was written to */
+        c->tree.v[c->tree.n - 1].a = store_legacy(c->io, c->root);
     } else if (rc == -E2BIG || (rc == 0 && !layout_format_version(text, len))) {
         fsck_msgf(msg, size,
                   "%s: not a store format this sxp-fsck reads (want \"sxp 2\" or \"sxp 1\")", path);

@@ -237,7 +237,9 @@ void fsck_finding_message(const struct fsck_finding *f, char *buf, size_t size)
                       f->a == 1 ? "" : "s");
         return;
     case FSCK_FORMAT_MISSING:
-        fsck_msgf(buf, size, "no FORMAT file: a legacy store written by the reference");
+        fsck_msgf(buf, size, "%s",
+                  f->a ? "no FORMAT file: a legacy store written by the reference"
+                       : "no FORMAT file: a store nothing was written to yet");
         return;
     case FSCK_SETTLE_PENDING:
         fsck_msgf(buf, size,

@@ -61,6 +61,7 @@ expect 8 "missing store" -- "$fsck" "$work/nope"
 fresh
 expect 0 "legacy store: warnings only" -- "$fsck" "$work/s"
 contains "$work/out" "[legacy-line, warning]" "legacy lines are reported"
+contains "$work/out" "no FORMAT file: a legacy store written by the reference" "the reference's store is named so"
 [ -s "$work/err" ] && { echo "FAIL: stderr not empty without a terminal"; fails=$((fails + 1)); }
 expect 0 "--upgrade alone implies -p" -- "$fsck" --upgrade "$work/s"
 contains "$work/out" " upgraded); exit 0" "the summary counts what --upgrade did"
@@ -435,6 +436,7 @@ done
 # written to yet.
 mkdir -p "$work/empty/lost+found"
 expect 0 "an empty directory is a clean store" -- "$fsck" -n "$work/empty"
+contains "$work/out" "no FORMAT file: a store nothing was written to yet [format-missing, warning]" "an empty store is not called the reference's"
 
 # streams/ a symbolic link whose target is gone (a volume not mounted),
 # after a crash: not an empty folder. Every mode fails (8) and leaves LOCK
