@@ -399,7 +399,8 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
     uint64_t lf_mark = crash_lostfound_mark(sim, CS_STORE); /* what the open saves */
     int rc = store_open_io(CS_STORE, &o, io, 0, &s, &err);
     if (rc < 0 && (how & CS_CHECK_UNPROMISED) &&
-        (!promised || (rc == -EUCLEAN && strstr(err.msg, ".seq: unreadable high-water mark")))) {
+        (!promised || (rc == -EUCLEAN && strstr(err.msg, ".seq (stream ") &&
+                       strstr(err.msg, "): unreadable high-water mark")))) {
         st->unsynced_refused++;
         if (p->verbose)
             fprintf(p->out, "%s: refused, as it may be: %s\n", what, err.msg);

@@ -344,14 +344,27 @@ static void recover_names_free(struct recover_names *ns)
 }
 
 /* Records a file refused as corrupt. Returns -EUCLEAN. */
-static int recover_refuse(struct recover_job *j, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int recover_refuse(struct recover_job *j, const char *fmt, ...)
+/* Refuses j's stream (R-3, R-4): "streams/STEM.SUFFIX (stream NAME): "
+ * and the message, NAME the stream's name decoded from STEM and quoted,
+ * so that the operator sees which stream of theirs it is. */
+static int recover_refuse(struct recover_job *j, const char *suffix, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int recover_refuse(struct recover_job *j, const char *suffix, const char *fmt, ...)
 {
+    char name[LAYOUT_STREAM_MAX + 1], quoted[ERR_QUOTED_MAX];
+    size_t nlen = 0, at;
     va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(j->err.msg, sizeof(j->err.msg), fmt, ap);
-    va_end(ap);
+    if (layout_hex_decode(j->stem, strlen(j->stem), name, &nlen) == 0 && nlen <= LAYOUT_STREAM_MAX)
+        err_quote(name, nlen, quoted, ERR_QUOTED_MAX);
+    else
+        snprintf(quoted, sizeof(quoted), "?");
+    at = (size_t)snprintf(j->err.msg, sizeof(j->err.msg), "streams/%s.%s (stream %s): ", j->stem,
+                          suffix, quoted);
+    if (at < sizeof(j->err.msg)) {
+        va_start(ap, fmt);
+        vsnprintf(j->err.msg + at, sizeof(j->err.msg) - at, fmt, ap);
+        va_end(ap);
+    }
     j->err.code = -EUCLEAN;
     j->err.kind = "corrupt";
     return -EUCLEAN;
@@ -393,10 +406,9 @@ static int recover_seq_path(const struct recover_ctx *c, struct recover_job *j, 
     return 0;
 }
 
-static int recover_refuse_seq(struct recover_job *j, const char *stem)
+static int recover_refuse_seq(struct recover_job *j)
 {
-    return recover_refuse(j, "streams/%s.seq: unreadable high-water mark at byte 0: run sxp-fsck",
-                          stem);
+    return recover_refuse(j, "seq", "unreadable high-water mark at byte 0: run sxp-fsck");
 }
 
 /* Copies [off, off + len) of fd, from streams/<stem>.<suffix>, to
@@ -477,11 +489,11 @@ static int recover_read_hw(const struct recover_ctx *c, struct recover_job *j, c
     if (parsed)
         return 1;
     if (rc == -E2BIG)
-        return recover_refuse(j,
-                              "streams/%s.seq: unreadable high-water mark (longer than %d "
-                              "bytes) at byte 0: run sxp-fsck",
-                              stem, LAYOUT_SEQ_MAX_TEXT);
-    return recover_refuse_seq(j, stem);
+        return recover_refuse(j, "seq",
+                              "unreadable high-water mark (longer than %d bytes) at byte 0: run "
+                              "sxp-fsck",
+                              LAYOUT_SEQ_MAX_TEXT);
+    return recover_refuse_seq(j);
 }
 
 /* R-4 for one stream whose log's max seq is max and that ends empty or
@@ -573,33 +585,30 @@ static int recover_tail_doubted(const struct recover_ctx *c, int fd, const struc
 
 /* Names a corrupt line: file, byte offset and line number. */
 static int recover_refuse_line(const struct recover_ctx *c, struct recover_job *j, int fd,
-                               const char *stem, uint64_t start, const struct logscan_line *l,
+                               uint64_t start, const struct logscan_line *l,
                                const struct logscan_class *cl)
 {
     uint64_t before = recover_lines_before(c, fd, start);
     if (cl->v == LS_SEQ_ORDER)
-        return recover_refuse(j,
-                              "streams/%s.log: seq %" PRId64 " not above the previous line's at "
-                              "byte %" PRIu64 " (line %" PRIu64 "): run sxp-fsck",
-                              stem, cl->seq, l->off, before + l->no);
-    return recover_refuse(j,
-                          "streams/%s.log: %s at byte %" PRIu64 " (line %" PRIu64 "): run "
-                          "sxp-fsck",
-                          stem, logscan_verdict_name(cl->v), l->off, before + l->no);
+        return recover_refuse(j, "log",
+                              "seq %" PRId64 " not above the previous line's at byte %" PRIu64
+                              " (line %" PRIu64 "): run sxp-fsck",
+                              cl->seq, l->off, before + l->no);
+    return recover_refuse(j, "log", "%s at byte %" PRIu64 " (line %" PRIu64 "): run sxp-fsck",
+                          logscan_verdict_name(cl->v), l->off, before + l->no);
 }
 
 /* Names the first line of a candidate torn tail that R-3c proved is not
  * one: a later good line's seq is covered by the high-water mark. */
 static int recover_refuse_durable(const struct recover_ctx *c, struct recover_job *j, int fd,
-                                  const char *stem, uint64_t start, const struct logscan_tail *t,
-                                  int64_t seq)
+                                  uint64_t start, const struct logscan_tail *t, int64_t seq)
 {
     uint64_t before = recover_lines_before(c, fd, start);
-    return recover_refuse(j,
-                          "streams/%s.log: damaged line at byte %" PRIu64 " (line %" PRIu64
+    return recover_refuse(j, "log",
+                          "damaged line at byte %" PRIu64 " (line %" PRIu64
                           ") is followed by seq %" PRId64 ", which the high-water mark %" PRId64
                           " says was durable: not a torn tail: run sxp-fsck",
-                          stem, t->x_off, before + t->x_no, seq, t->hw);
+                          t->x_off, before + t->x_no, seq, t->hw);
 }
 
 /* R-6: fdatasyncs the pending logs in one write_sync and closes them. A
@@ -697,11 +706,11 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
     while ((rc = logscan_reader_next(&rd, &l)) > 0) {
         enum logscan_tail_action a = logscan_tail_feed(&t, &l, &cl);
         if (a == LTA_BAD || a == LTA_FAILED) {
-            rc = recover_refuse_line(c, j, fd, stem, start, &l, &cl);
+            rc = recover_refuse_line(c, j, fd, start, &l, &cl);
             goto out;
         }
         if (a == LTA_DURABLE) {
-            rc = recover_refuse_durable(c, j, fd, stem, start, &t, cl.seq);
+            rc = recover_refuse_durable(c, j, fd, start, &t, cl.seq);
             goto out;
         }
     }
@@ -713,19 +722,18 @@ static int recover_log(const struct recover_ctx *c, struct recover_job *j,
     struct logscan_bad_range bad;
     if (logscan_tail_close(&t, &bad)) {
         uint64_t before = recover_lines_before(c, fd, start);
-        rc = recover_refuse(j,
-                            "streams/%s.log: damaged line at byte %" PRIu64 " (line %" PRIu64
-                            ") where the high-water mark %" PRId64
-                            " says an event above seq %" PRId64
-                            " was durable: not a torn tail: run sxp-fsck",
-                            stem, bad.from, before + bad.no, t.hw, bad.prev_seq);
+        rc = recover_refuse(
+            j, "log",
+            "damaged line at byte %" PRIu64 " (line %" PRIu64 ") where the high-water mark %" PRId64
+            " says an event above seq %" PRId64 " was durable: not a torn tail: run sxp-fsck",
+            bad.from, before + bad.no, t.hw, bad.prev_seq);
         goto out;
     }
     uint64_t kept = size; /* the log's size once repaired */
     int torn = logscan_tail_end(&t, &have_max, &max);
     if (have_hw && hw < 0 && !have_max) {
         /* an unreadable mark, and no event left to rebuild it from. */
-        rc = recover_refuse_seq(j, stem);
+        rc = recover_refuse_seq(j);
         goto out;
     }
     if (torn)
@@ -790,7 +798,7 @@ static int recover_lone_seq(const struct recover_ctx *c, struct recover_job *j)
     int64_t hw;
     int rc = recover_read_hw(c, j, j->stem, &hw);
     if (rc > 0 && hw < 0)
-        rc = recover_refuse_seq(j, j->stem); /* no log to rebuild it from */
+        rc = recover_refuse_seq(j); /* no log to rebuild it from */
     return rc < 0 ? rc : 0;
 }
 
