@@ -417,6 +417,11 @@ int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_stat
     if (rc)
         return err_set(err, rc, "store path too long: %s", root);
     int fd = io->open(io, path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd == -EROFS || fd == -EACCES || fd == -EPERM)
+        return err_set(err, fd,
+                       "open %s: %s: a writer cannot take the store here; a read-only open "
+                       "reads it (sxp --read-only, sxp_options.read_only)",
+                       path, strerror(-fd));
     if (fd < 0)
         return err_set(err, fd, "open %s: %s", path, strerror(-fd));
     rc = io->lock(io, fd);

@@ -23,7 +23,7 @@ if ! mount -t tmpfs -o size=4m tmpfs "$mnt" 2>/dev/null; then
     echo "skip: cannot mount a tmpfs here"
     exit 77
 fi
-trap 'umount "$mnt" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'umount "$mnt" 2>/dev/null; umount "$work/ro" 2>/dev/null; rm -rf "$work"' EXIT
 fails=0
 fail() {
     echo "FAIL: $*"
@@ -162,6 +162,24 @@ for io in uring sync; do
     }
     [ "$fails" -eq "$fails_before" ] && echo "ok: $io: kv and blob writes on a full disk"
 done
+
+# A store on a filesystem mounted read-only: a writer is refused, and told
+# that a read-only open reads it; the read-only open does.
+ro="$work/ro"
+mkdir -p "$ro"
+if mount -t tmpfs -o size=1m tmpfs "$ro" 2>/dev/null; then
+    "$sxp" --dir "$ro/s" append a '{:seq 1}' >/dev/null || fail "append before the remount"
+    if mount -o remount,ro "$ro" 2>/dev/null; then
+        if out=$("$sxp" --dir "$ro/s" append a '{:seq 2}' 2>&1); then
+            fail "an append on a read-only filesystem succeeded"
+        fi
+        [[ $out == *"Read-only file system: a writer cannot take the store here; a read-only open reads it"* ]] ||
+            fail "the refusal on a read-only filesystem: $out"
+        [ "$("$sxp" --read-only --dir "$ro/s" read a)" = '{:seq 1}' ] || fail "the read-only open"
+        echo "ok: a read-only filesystem: the writer is pointed to --read-only"
+    fi
+    umount "$ro"
+fi
 
 [ "$fails" -eq 0 ] || exit 1
 echo "test_disk_full: ok"
