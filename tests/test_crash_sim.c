@@ -1581,6 +1581,63 @@ static void tc_abc_recovered(struct tc *t, struct sxp_stats *st)
     tc_abc_opened(t, st, 1);
 }
 
+/* The text of the small file rel of the store ("" when it is absent). */
+static void tc_text(struct tc *t, const char *rel, char *out, size_t size)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", TC_STORE, rel);
+    out[0] = '\0';
+    int fd = t->io->open(t->io, path, O_RDONLY, 0);
+    if (fd < 0)
+        return;
+    ssize_t n = t->io->pread(t->io, fd, out, size - 1, 0);
+    assert_true(n >= 0);
+    out[n] = '\0';
+    assert_int_equal(t->io->close(t->io, fd), 0);
+}
+
+/* R-4, R-6: what recovery writes is durable when the open returns. A
+ * killed session leaves the .seq of "a" and "b" at 1 under their seq 2,
+ * and none for the new stream "d"; the recovering open rolls the two
+ * forward (their old inodes exchanged into place, seqfile.c RECYCLING) and
+ * makes the third (a rename), then one fsync of streams/ makes the renames
+ * durable. A power loss right after the open keeps all three marks. */
+static void the_marks_recovery_writes_outlive_a_power_loss(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_stats st;
+    char text[32];
+    tc_abc_at_1(t);
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "a", 2), 0);
+    assert_int_equal(tc_append(s, "b", 2), 0);
+    assert_int_equal(tc_append(s, "d", 1), 0);
+    store_abandon(s); /* killed: the page cache keeps what it wrote */
+    s = tc_open(t);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.rec_hw_rolled, 2);
+    assert_int_equal(st.rec_seq_created, 1);
+    tc_die_and_lose_power(t, s);
+    tc_text(t, "streams/61.seq", text, sizeof(text));
+    assert_string_equal(text, "2");
+    tc_text(t, "streams/62.seq", text, sizeof(text));
+    assert_string_equal(text, "2");
+    tc_text(t, "streams/64.seq", text, sizeof(text));
+    assert_string_equal(text, "1");
+    /* A recovery that only makes new marks exchanges nothing: its one
+     * fsync of streams/ is all that makes "e"'s rename durable. */
+    s = tc_open(t);
+    assert_int_equal(tc_append(s, "e", 1), 0);
+    store_abandon(s);
+    s = tc_open(t);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.rec_hw_rolled, 0);
+    assert_int_equal(st.rec_seq_created, 1);
+    tc_die_and_lose_power(t, s);
+    tc_text(t, "streams/65.seq", text, sizeof(text));
+    assert_string_equal(text, "1");
+}
+
 /* J-5: a checkpoint that drops the journal's records lists their logs in
  * LOCK first, so a crash after it still has recovery read them (their .seq
  * lag behind them). */
@@ -1713,6 +1770,72 @@ static void a_journaled_log_whose_descriptor_is_closed_is_synced_through_an_open
     sxp_store *s = tc_open(t);
     assert_int_equal(tc_count(s, "a"), 5);
     assert_int_equal(tc_count(s, "b"), 5);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* J-13 during the checkpoint: with two descriptors the checkpoint syncs
+ * one log at a time, and its pin of a closed log closes another. "a" took
+ * a journaled line, then a big one outside the journal whose own fdatasync
+ * covered both, and was closed by "c"'s append with nothing unsynced;
+ * "b" and "c" hold journaled lines no fdatasync of theirs covered. The
+ * checkpoint's pin of "a" closes "b", whose line is then synced through a
+ * new descriptor: so the checkpoint adds one syncfs through JOURNAL's
+ * after its fdatasyncs. */
+static void a_log_evicted_by_the_checkpoint_itself_gets_its_syncfs(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_options o;
+    struct sxp_err err;
+    tc_abc_at_1(t);
+    tc_options(&o);
+    o.max_open_files = 2;
+    sxp_store *s = tc_open_with(t, &o);
+    assert_int_equal(tc_append(s, "a", 2), 0);                  /* journaled */
+    assert_int_equal(tc_append_padded(s, "a", 3, 40 << 10), 0); /* its own fdatasync */
+    assert_int_equal(tc_append(s, "b", 2), 0);
+    assert_int_equal(tc_append(s, "c", 2), 0); /* closes "a" */
+    uint64_t fs0 = io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS));
+    assert_int_equal(store_checkpoint(s, &err), 0);
+    assert_int_equal(io_fault_calls(t->io, IO_FAULT_BIT(IO_FK_SYNCFS)) - fs0, 1);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open(t);
+    assert_int_equal(tc_count(s, "a"), 3);
+    assert_int_equal(tc_count(s, "b"), 2);
+    assert_int_equal(tc_count(s, "c"), 2);
+    assert_int_equal(sxp_store_close(s), 0);
+}
+
+/* J-13 under sync_each_log: the fdatasync a journaled log gets before the
+ * cache closes its descriptor fails. The log may have lost the journaled
+ * line, so it is dead for good (IO-5): later appends to it are refused, and
+ * the checkpoint fails and keeps JOURNAL's records rather than drop the
+ * only durable copy of the line. */
+static void a_failed_sync_of_an_evicted_journaled_log_makes_it_dead(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_options o;
+    struct sxp_err err;
+    tc_abc_at_1(t);
+    tc_options(&o);
+    o.max_open_files = 1;
+    o.sync_each_log = 1;
+    sxp_store *s = tc_open_with(t, &o);
+    assert_int_equal(tc_append(s, "a", 2), 0); /* journaled: no fdatasync of a's log */
+    io_fault_reset_counts(t->io);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 1, -EIO, 0), 0);
+    assert_int_equal(tc_append(s, "b", 2), 0); /* evicts a's descriptor: its sync fails */
+    enum io_fault_kind k;
+    char path[256] = "";
+    assert_int_equal(io_fault_last_injected(t->io, &k, path, sizeof(path)), 0);
+    assert_int_equal(k, IO_FK_FDATASYNC);
+    assert_non_null(strstr(path, "/streams/61.log"));
+    io_fault_clear(t->io);
+    assert_int_not_equal(tc_append(s, "a", 3), 0);      /* dead for good */
+    assert_int_not_equal(store_checkpoint(s, &err), 0); /* the records stay */
+    assert_int_not_equal(sxp_store_close(s), 0);
+    s = tc_open(t); /* R-0 replays the journal: a's line is kept */
+    assert_int_equal(tc_count(s, "a"), 2);
+    assert_int_equal(tc_count(s, "b"), 2);
     assert_int_equal(sxp_store_close(s), 0);
 }
 
@@ -3925,6 +4048,35 @@ static void a_failed_repair_leaves_the_log_as_it_was(void **state)
     assert_int_equal(sxp_store_close(s), 0);
 }
 
+/* sxp-fsck -y moves a damaged line out of its log to lost+found/ and
+ * rewrites the log without it (fsck/repair.c): the copy, its MANIFEST line
+ * and the folder are durable before the rewritten log is renamed into
+ * place, so a power loss right after the run finds the line in lost+found/
+ * (LF-1, LF-2), never in neither place. */
+static void a_line_fsck_y_moves_out_outlives_a_power_loss(void **state)
+{
+    struct tc *t = *state;
+    struct crash_verdict v;
+    sxp_store *s = tc_open(t);
+    for (int64_t i = 1; i <= 3; i++)
+        assert_int_equal(tc_append(s, "a", i), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    size_t len;
+    char *log = tc_read_log_a(t, &len);
+    char *nl = memchr(log, '\n', len);
+    assert_non_null(nl);
+    int fd = t->io->open(t->io, TC_STORE "/streams/61.log", O_WRONLY, 0);
+    nl[2] ^= 0x01; /* line 2: corruption, which -y moves out */
+    assert_int_equal(t->io->pwrite(t->io, fd, nl + 2, 1, (uint64_t)(nl + 2 - log)), 0);
+    assert_int_equal(t->io->close(t->io, fd), 0);
+    free(log);
+    uint64_t mark = crash_lostfound_mark(t->sim, TC_STORE);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_YES), FSCK_EXIT_REPAIRED);
+    memset(&v, 0, sizeof(v));
+    assert_int_equal(crash_lostfound_check(t->sim, TC_STORE, mark, 1, &v, stdout, 10, "# -y"), 1);
+    assert_int_equal(v.bad, 0);
+}
+
 /* A truncate runs a checkpoint (T-1, J-5): the logs are synced and a new
  * generation starts, so the records still in the file mean nothing. */
 static void records_a_checkpoint_ended_are_not_replayed(void **state)
@@ -4241,10 +4393,13 @@ int main(void)
         T(appends_only_the_journal_made_durable_survive_power_loss),
         T(a_log_written_outside_the_journal_is_listed_first),
         T(a_checkpoint_lists_the_logs_it_takes_from_the_journal),
+        T(the_marks_recovery_writes_outlive_a_power_loss),
         T(a_round_checkpoints_at_the_bound_of_logs),
         T(a_checkpoint_by_syncfs_keeps_its_logs_through_a_power_loss),
         T(a_checkpoint_without_its_syncfs_loses_the_logs),
         T(a_journaled_log_whose_descriptor_is_closed_is_synced_through_an_open_one),
+        T(a_log_evicted_by_the_checkpoint_itself_gets_its_syncfs),
+        T(a_failed_sync_of_an_evicted_journaled_log_makes_it_dead),
         T(a_checkpoint_syncs_the_filesystem_from_its_bound_of_logs),
         T(a_close_syncs_its_seq_files_with_one_syncfs),
         T(a_close_without_its_seq_syncfs_loses_the_marks),
@@ -4321,6 +4476,7 @@ int main(void)
         T(an_unsynced_open_writes_the_journal_back_durably),
         T(a_failed_sync_at_eviction_ends_a_revivable_stream_until_reopen),
         T(a_failed_repair_leaves_the_log_as_it_was),
+        T(a_line_fsck_y_moves_out_outlives_a_power_loss),
         T(a_big_append_is_durable_by_its_own_logs_sync),
         T(a_replay_over_many_logs_cut_short_is_replayed_again),
         T(recovery_of_many_killed_logs_is_durable_when_it_returns),

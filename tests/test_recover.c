@@ -1416,6 +1416,19 @@ static void a_crashed_reference_store_opens_and_keeps_its_marks(void **state)
     assert_int_equal(sxp_store_close(s), 0);
     fx_remove_tree(root);
 
+    /* An empty .seq over a torn line: the mark may have covered it (it is
+     * unreadable, not absent), so the line is copied before the cut. */
+    fx_make_legacy_store(root);
+    fx_write_file(fx_join(p, root, LEGACY_ORDERS_SEQ), "", 0);
+    fx_append(fx_join(p, root, LEGACY_ORDERS_LOG), torn, strlen(torn));
+    s = open_or_fail(root);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.rec_tails_cut, 1);
+    assert_int_equal(st.rec_tails_saved, 1);
+    assert_orders_read(s, 3, 3);
+    assert_int_equal(sxp_store_close(s), 0);
+    fx_remove_tree(root);
+
     /* The same torn line under its mark in a store with FORMAT: refused,
      * nothing changed. */
     fx_make_legacy_store(root);
