@@ -28,7 +28,9 @@
  * power loss an empty .seq. Such a store (store_legacy: FORMAT missing,
  * streams/, kv/ or blobs/ present) is opened as after an unsynced session
  * that did not close cleanly (lock.h K-6, recovery/recover.c R-7): settled
- * by one syncfs, every log read whole, its marks proving nothing. Its
+ * by one syncfs, every log read whole (a dirty list in LOCK, of an sxp
+ * session that did not get to write FORMAT, names only what that session
+ * wrote), its marks proving nothing. Its
  * first open then writes FORMAT (step 4), once, so only that open pays.
  * sxp-fsck judges it the same way.
  *
@@ -256,7 +258,8 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
     if (rc)
         return rc;
     int clean = (lstate & LOCK_CLEAN) != 0;
-    if (!clean && store_legacy(s->io, s->root))
+    int legacy = !clean && store_legacy(s->io, s->root);
+    if (legacy)
         lstate = (lstate | LOCK_UNSYNCED) & ~LOCK_THIS_BOOT; /* A STORE WITHOUT FORMAT */
     if ((lstate & LOCK_UNSYNCED) && sync) {
         /* K-6: what the unsynced session wrote, durable before any of our
@@ -317,7 +320,9 @@ static int store_open_rw(sxp_store *s, struct sxp_err *err)
         /* R-7 after an unsynced session, unless it ran in this boot (K-8:
          * killed, its bytes all in the page cache, its dirty list too). */
         struct recover_args ra = {.sync = 1,
-                                  .only = rc ? &dirty : NULL,
+                                  /* a list names what sxp wrote, not what
+                                   * the reference did: every log is read */
+                                  .only = rc && !legacy ? &dirty : NULL,
                                   .lock_fd = s->lock_fd,
                                   .unsynced = lock_after_unsynced(lstate),
                                   .syncfs_logs = s->j_syncfs_logs};

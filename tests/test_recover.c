@@ -1429,12 +1429,34 @@ static void a_crashed_reference_store_opens_and_keeps_its_marks(void **state)
     assert_int_equal(sxp_store_close(s), 0);
     fx_remove_tree(root);
 
+    /* A LOCK of an unsynced sxp session of this boot, killed before it
+     * wrote FORMAT (its dirty list names nothing): the reference's damaged
+     * line under its mark is still read and cut, every log being read
+     * under R-7, not only the listed ones with R-3c (K-8). */
+    static const char nul_line[] = "{:seq 4 :item \"w\"\0\0\0\0\n";
+    char boot[64] = "", lock[128];
+    FILE *bf = fopen("/proc/sys/kernel/random/boot_id", "r");
+    assert_non_null(bf);
+    assert_non_null(fgets(boot, sizeof(boot), bf));
+    fclose(bf);
+    boot[strcspn(boot, "\n")] = '\0';
+    fx_make_legacy_store(root);
+    snprintf(lock, sizeof(lock), "pid 999999 unsynced %s +dirty\n", boot);
+    fx_write_file(fx_join(p, root, "LOCK"), lock, strlen(lock));
+    fx_append(fx_join(p, root, LEGACY_ORDERS_LOG), nul_line, sizeof(nul_line) - 1);
+    fx_write_file(fx_join(p, root, LEGACY_ORDERS_SEQ), "4", 1);
+    s = open_or_fail(root);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.rec_tails_cut, 1);
+    assert_orders_read(s, 3, 4);
+    assert_int_equal(sxp_store_close(s), 0);
+    fx_remove_tree(root);
+
     /* The same torn line under its mark in a store with FORMAT: refused,
      * nothing changed. */
     fx_make_legacy_store(root);
     fx_write_file(fx_join(p, root, "FORMAT"), "sxp 2\n", 6);
     fx_write_file(fx_join(p, root, "LOCK"), "pid 999999\n", 11);
-    static const char nul_line[] = "{:seq 4 :item \"w\"\0\0\0\0\n";
     fx_append(fx_join(p, root, LEGACY_ORDERS_LOG), nul_line, sizeof(nul_line) - 1);
     fx_write_file(fx_join(p, root, LEGACY_ORDERS_SEQ), "4", 1);
     char *before = fx_snapshot(root);
