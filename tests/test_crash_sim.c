@@ -678,6 +678,25 @@ static void blob_put_of_what_a_killed_put_left_survives_power_loss(void **state)
 
 /* ---- two callers at once --------------------------------------------------- */
 
+/* A blob whose first put was cut after its rename, before the fsync of
+ * blobs/ made its name durable (that fsync dropped here, as a process
+ * killed before it would leave it, but in the same session), is in the
+ * page cache alone. A second put of the same bytes finds the file and
+ * compares it: it must still fsync blobs/ before it acknowledges, or a
+ * power loss takes the blob it acknowledged. */
+static void a_blob_put_again_after_a_cut_put_outlives_a_power_loss(void **state)
+{
+    struct tc *t = *state;
+    sxp_store *s = tc_open(t);
+    io_fault_set_drop_path(t->io, IO_FAULT_BIT(IO_FK_FSYNC_DIR), "/blobs");
+    assert_int_equal(tc_blob_put(s, "kept bytes"), 0);
+    io_fault_set_drop(t->io, 0);
+    assert_int_equal(tc_blob_put(s, "kept bytes"), 0); /* the same bytes: found */
+    tc_die_and_lose_power(t, s);
+    s = tc_open(t);
+    assert_int_equal(tc_blob_has(s, "kept bytes"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+}
 /* A second caller puts the same blob while the first is between its rename
  * and its directory fsync; then the power fails. */
 static void tc_nested_blob_put(struct tc *t)
@@ -4378,6 +4397,7 @@ int main(void)
         T(blob_put_of_what_a_killed_put_left_survives_power_loss),
         T(concurrent_blob_put_is_not_acknowledged_before_it_is_durable),
         T(concurrent_kv_delete_is_not_acknowledged_before_it_is_durable),
+        T(a_blob_put_again_after_a_cut_put_outlives_a_power_loss),
         T(zero_filled_tail_after_the_last_line_is_cut_as_residue),
         T(a_failed_journal_sync_fails_its_round_and_the_streams_go_on),
         T(failed_lock_sync_refuses_unlisted_logs_outside_the_journal),
