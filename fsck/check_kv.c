@@ -66,14 +66,19 @@ int fsck_check_kv(struct fsck_ctx *c, struct fsck_item *it)
     switch (fl.status) {
     case FRAME_OK:
     case FRAME_LEGACY:
-        if (!sxcheck_value(fl.payload, fl.payload_len)) {
+        /* < 0: out of memory, no verdict (sxcheck.h): the check fails below */
+        rc = sxcheck_value(fl.payload, fl.payload_len);
+        if (rc == 0) {
             f.detail = LS_UNPARSABLE;
             rc = fsck_flist_add(&it->f, &f);
-        } else if (fl.status == FRAME_LEGACY) {
-            it->legacy = 1;
-            struct fsck_finding w = {
-                .code = FSCK_LEGACY_LINE, .file = it->rel, .line = 1, .len = size, .a = 1};
-            rc = fsck_flist_add(&it->f, &w);
+        } else if (rc > 0) {
+            rc = 0;
+            if (fl.status == FRAME_LEGACY) {
+                it->legacy = 1;
+                struct fsck_finding w = {
+                    .code = FSCK_LEGACY_LINE, .file = it->rel, .line = 1, .len = size, .a = 1};
+                rc = fsck_flist_add(&it->f, &w);
+            }
         }
         break;
     case FRAME_BAD_SUM:

@@ -47,6 +47,8 @@ static int fsck_line_finding(const struct fsck_ctx *c, struct fsck_item *it,
     struct fsck_finding f = {
         .file = it->rel, .line = l->no, .off = l->off, .len = l->len, .detail = (int)cl->v};
     switch (cl->v) {
+    case LS_NOMEM:
+        return -ENOMEM; /* no verdict (sxcheck.h): the item fails, nothing is found */
     case LS_BAD_SUM:
     case LS_BAD_TRAILER:
     case LS_OVERLONG:
@@ -179,6 +181,10 @@ static int fsck_seq_order(struct fsck_ctx *c, struct fsck_item *it, int fd, uint
         return rc;
     while ((rc = logscan_reader_next(&r, &l)) > 0) {
         logscan_classify(&l, 0, 0, &cl);
+        if (cl.v == LS_NOMEM) {
+            rc = -ENOMEM;
+            break;
+        }
         if (cl.has_seq && (rc = fsck_seqs_add(&s, cl.seq)) != 0)
             break;
     }

@@ -206,6 +206,9 @@ void logscan_classify(const struct logscan_line *l, int have_prev, int64_t prev_
         case SXCHECK_UNPARSABLE:
             out->v = LS_UNPARSABLE;
             break;
+        case SXCHECK_NOMEM:
+            out->v = LS_NOMEM;
+            return;
         }
         break;
     }
@@ -240,6 +243,8 @@ const char *logscan_verdict_name(enum logscan_verdict v)
         return "event without an integer :seq";
     case LS_SEQ_ORDER:
         return "seq not above the previous line's";
+    case LS_NOMEM:
+        return "out of memory judging a line";
     }
     return "bad line";
 }

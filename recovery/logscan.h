@@ -67,6 +67,8 @@ enum logscan_verdict {
     LS_UNPARSABLE,  /* the payload is not one SX value */
     LS_NO_SEQ,      /* a value, but not a dict with an integer :seq */
     LS_SEQ_ORDER,   /* an event whose seq is not above the last good seq */
+    LS_NOMEM,       /* no verdict: judging it ran out of memory (sxcheck.h);
+                     * never residue, and every reader fails with -ENOMEM */
 };
 
 struct logscan_class {

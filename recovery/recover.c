@@ -372,7 +372,7 @@ static int recover_refuse(struct recover_job *j, const char *suffix, const char 
 
 /* Reads the seq of the line [start, end) before the window (R-2): 1 and
  * *out when it is a framed or legacy event, 0 when it is not (sxp-fsck will
- * say what is wrong with it), -errno on a read error. */
+ * say what is wrong with it), -errno on a read error or out of memory. */
 static int recover_trusted_seq(struct sxp_io *io, int fd, uint64_t start, uint64_t end,
                                int64_t *out)
 {
@@ -389,9 +389,10 @@ static int recover_trusted_seq(struct sxp_io *io, int fd, uint64_t start, uint64
     } else if ((size_t)n == len && len > 0) {
         struct frame_line fl;
         frame_next(buf, len, &fl);
-        if ((fl.status == FRAME_OK || fl.status == FRAME_LEGACY) &&
-            sxcheck_event(fl.payload, fl.payload_len, out) == SXCHECK_EVENT)
-            rc = 1;
+        enum sxcheck_verdict v = fl.status == FRAME_OK || fl.status == FRAME_LEGACY
+                                     ? sxcheck_event(fl.payload, fl.payload_len, out)
+                                     : SXCHECK_UNPARSABLE;
+        rc = v == SXCHECK_EVENT ? 1 : v == SXCHECK_NOMEM ? -ENOMEM : 0;
     }
     free(buf);
     return rc;
@@ -588,6 +589,10 @@ static int recover_refuse_line(const struct recover_ctx *c, struct recover_job *
                                uint64_t start, const struct logscan_line *l,
                                const struct logscan_class *cl)
 {
+    if (cl->v == LS_NOMEM) /* no verdict: not corruption (sxcheck.h) */
+        return err_set(&j->err, -ENOMEM,
+                       "streams/%s.log: out of memory judging the line at byte %" PRIu64, j->stem,
+                       l->off);
     uint64_t before = recover_lines_before(c, fd, start);
     if (cl->v == LS_SEQ_ORDER)
         return recover_refuse(j, "log",

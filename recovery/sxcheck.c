@@ -28,6 +28,7 @@
  */
 #include "sxcheck.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "sx.h"
@@ -316,8 +317,9 @@ enum sxcheck_verdict sxcheck_event(const char *text, size_t len, int64_t *out_se
     if (sxcheck_fast(text, len, &v, out_seq))
         return v;
     sxp_value *val = NULL;
-    if (sx_parse(text, len, &val, NULL) != 0)
-        return SXCHECK_UNPARSABLE;
+    int rc = sx_parse(text, len, &val, NULL);
+    if (rc != 0)
+        return rc == -ENOMEM ? SXCHECK_NOMEM : SXCHECK_UNPARSABLE;
     int64_t seq = 0;
     v = sx_event_seq(val, &seq, NULL) == 0 ? SXCHECK_EVENT : SXCHECK_NOT_EVENT;
     if (v == SXCHECK_EVENT)
@@ -332,8 +334,9 @@ int sxcheck_value(const char *text, size_t len)
     if (sxc_run(text, len, &c))
         return 1;
     sxp_value *val = NULL;
-    if (sx_parse(text, len, &val, NULL) != 0)
-        return 0;
+    int rc = sx_parse(text, len, &val, NULL);
+    if (rc != 0)
+        return rc == -ENOMEM ? -ENOMEM : 0;
     sxp_value_free(val);
     return 1;
 }

@@ -29,15 +29,18 @@ enum sxcheck_verdict {
     SXCHECK_EVENT = 0,  /* a dict with an integer :seq */
     SXCHECK_NOT_EVENT,  /* a value, but not a dict with an integer :seq */
     SXCHECK_UNPARSABLE, /* not one SX value */
+    SXCHECK_NOMEM,      /* the fallback ran out of memory: no verdict */
 };
 
 /* Classifies text[0..len); *out_seq is set for SXCHECK_EVENT. Never
- * allocates on the fast path; the fallback may (and then, out of memory,
- * reports SXCHECK_UNPARSABLE). */
+ * allocates on the fast path; the fallback may, and out of memory it
+ * says so (SXCHECK_NOMEM): a good line must never read as damage because
+ * memory ran short, where recovery would refuse it and sxp-fsck -y move
+ * it out. */
 enum sxcheck_verdict sxcheck_event(const char *text, size_t len, int64_t *out_seq);
 
 /* As sxcheck_event for any value (a kv file's payload): 1 when sx_parse
- * accepts it, else 0. */
+ * accepts it, 0 when it refuses it, -ENOMEM when it ran out of memory. */
 int sxcheck_value(const char *text, size_t len);
 
 /* Only the fast path: 1 when it recognised the text (and then *out_verdict

@@ -31,6 +31,21 @@
 #include "sxcheck.h"
 #include "testutil.h"
 
+/* Linked with -Wl,--wrap=malloc (tests/CMakeLists.txt): while set, every
+ * malloc of the engine and of this file fails, as under memory pressure. */
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
+static _Atomic int tr_malloc_fail;
+
+void *__wrap_malloc(size_t size)
+{
+    if (tr_malloc_fail) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return __real_malloc(size);
+}
+
 /* Runs recover_store on root with the default backend. */
 static int run_recover(const char *root, struct recover_report *rep, struct sxp_err *err)
 {
@@ -718,6 +733,39 @@ static void assert_agree(const char *text, size_t len, unsigned *fast_hits)
     assert_int_equal(sxcheck_event(text, len, &es), sv);
     if (sv == SXCHECK_EVENT)
         assert_int_equal(es, ss);
+}
+
+/* A line that only the fallback parse judges (two spaces: not canonical),
+ * judged while memory runs out: no verdict, never "unparsable", which
+ * recovery would refuse as corruption and sxp-fsck -y move out. */
+static void a_line_judged_out_of_memory_gets_no_verdict(void **state)
+{
+    (void)state;
+    static const char text[] = "{:seq  7}";
+    size_t len = strlen(text);
+    enum sxcheck_verdict fv;
+    int64_t seq = 0;
+    struct logscan_line l;
+    struct logscan_class cl;
+    memset(&l, 0, sizeof(l));
+    l.bytes = text;
+    l.len = len;
+    frame_decode_whole(text, len, &l.fl);
+    assert_int_equal(l.fl.status, FRAME_LEGACY);
+    assert_int_equal(sxcheck_fast(text, len, &fv, &seq), 0); /* the fallback's */
+    assert_int_equal(sxcheck_event(text, len, &seq), SXCHECK_EVENT);
+    assert_int_equal(seq, 7);
+    tr_malloc_fail = 1;
+    enum sxcheck_verdict v = sxcheck_event(text, len, &seq);
+    int value = sxcheck_value(text, len);
+    logscan_classify(&l, 0, 0, &cl);
+    tr_malloc_fail = 0;
+    assert_int_equal(v, SXCHECK_NOMEM);
+    assert_int_equal(value, -ENOMEM);
+    assert_int_equal(cl.v, LS_NOMEM);
+    assert_int_equal(cl.residue, 0);
+    logscan_classify(&l, 0, 0, &cl);
+    assert_int_equal(cl.v, LS_GOOD);
 }
 
 static void fast_event_check_agrees_with_sx_parse(void **state)
@@ -1507,6 +1555,7 @@ int main(void)
         cmocka_unit_test(temp_files_in_every_folder_are_removed_and_nothing_else),
         cmocka_unit_test(recovery_reads_only_the_window_and_trusts_what_is_before),
         cmocka_unit_test(fast_event_check_agrees_with_sx_parse),
+        cmocka_unit_test(a_line_judged_out_of_memory_gets_no_verdict),
         cmocka_unit_test(open_after_torn_tail_succeeds_with_every_event),
         cmocka_unit_test(recovery_after_a_crash_reads_only_the_logs_the_session_wrote),
         cmocka_unit_test(after_a_killed_unsynced_session_recovery_reads_only_its_logs),
