@@ -1419,6 +1419,21 @@ static void assert_orders_read(sxp_store *s, size_t n, int64_t last_seq)
     assert_int_equal(hw, last_seq);
 }
 
+/* Opens the legacy store root, whose orders log recovery cuts once (saved
+ * copies of the cut), checks orders holds 1..3 under the mark last, closes
+ * it and removes it. */
+static void legacy_opens_with_a_cut(const char *root, unsigned saved, int64_t last)
+{
+    struct sxp_stats st;
+    sxp_store *s = open_or_fail(root);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.rec_tails_cut, 1);
+    assert_int_equal(st.rec_tails_saved, saved);
+    assert_orders_read(s, 3, last);
+    assert_int_equal(sxp_store_close(s), 0);
+    fx_remove_tree(root);
+}
+
 /* The reference writes a stream's .seq before its line, never syncing: a
  * crash of it leaves the mark above a torn line, or after a power loss an
  * empty .seq, or a tail of zeros. The first open by sxp takes each as
@@ -1456,26 +1471,14 @@ static void a_crashed_reference_store_opens_and_keeps_its_marks(void **state)
     fx_make_legacy_store(root);
     fx_write_file(fx_join(p, root, LEGACY_ORDERS_SEQ), "", 0);
     fx_append_zeros(fx_join(p, root, LEGACY_ORDERS_LOG), 100);
-    s = open_or_fail(root);
-    sxp_store_stats(s, &st);
-    assert_int_equal(st.rec_tails_cut, 1);
-    assert_int_equal(st.rec_tails_saved, 0);
-    assert_orders_read(s, 3, 3);
-    assert_int_equal(sxp_store_close(s), 0);
-    fx_remove_tree(root);
+    legacy_opens_with_a_cut(root, 0, 3);
 
     /* An empty .seq over a torn line: the mark may have covered it (it is
      * unreadable, not absent), so the line is copied before the cut. */
     fx_make_legacy_store(root);
     fx_write_file(fx_join(p, root, LEGACY_ORDERS_SEQ), "", 0);
     fx_append(fx_join(p, root, LEGACY_ORDERS_LOG), torn, strlen(torn));
-    s = open_or_fail(root);
-    sxp_store_stats(s, &st);
-    assert_int_equal(st.rec_tails_cut, 1);
-    assert_int_equal(st.rec_tails_saved, 1);
-    assert_orders_read(s, 3, 3);
-    assert_int_equal(sxp_store_close(s), 0);
-    fx_remove_tree(root);
+    legacy_opens_with_a_cut(root, 1, 3);
 
     /* A LOCK of an unsynced sxp session of this boot, killed before it
      * wrote FORMAT (its dirty list names nothing): the reference's damaged
@@ -1493,12 +1496,7 @@ static void a_crashed_reference_store_opens_and_keeps_its_marks(void **state)
     fx_write_file(fx_join(p, root, "LOCK"), lock, strlen(lock));
     fx_append(fx_join(p, root, LEGACY_ORDERS_LOG), nul_line, sizeof(nul_line) - 1);
     fx_write_file(fx_join(p, root, LEGACY_ORDERS_SEQ), "4", 1);
-    s = open_or_fail(root);
-    sxp_store_stats(s, &st);
-    assert_int_equal(st.rec_tails_cut, 1);
-    assert_orders_read(s, 3, 4);
-    assert_int_equal(sxp_store_close(s), 0);
-    fx_remove_tree(root);
+    legacy_opens_with_a_cut(root, 1, 4);
 
     /* The same torn line under its mark in a store with FORMAT: refused,
      * nothing changed. */
