@@ -424,6 +424,13 @@ int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_stat
                        path, strerror(-fd));
     if (fd < 0)
         return err_set(err, fd, "open %s: %s", path, strerror(-fd));
+    uint64_t size = 0;
+    if ((rc = io->fsize(io, fd, &size)) != 0) {
+        (void)io->close(io, fd);
+        if (rc == -EUCLEAN) /* io_posix_fsize: a FIFO, a device, a socket */
+            return err_set(err, rc, "%s is not a regular file: run sxp-fsck", path);
+        return err_set(err, rc, "stat %s: %s", path, strerror(-rc));
+    }
     rc = io->lock(io, fd);
     long pid = 0;
     /* K-4: a process killed while it had io_uring set up may hold its lock

@@ -861,6 +861,19 @@ ok 6 --dir "$T/demo" last-seq audit
 ok '{:seq 6 :who "cy"}' --dir "$T/demo" read audit
 pass "demo runs again on the same store, its seqs above the old ones"
 
+# A LOCK that is a FIFO (not a file sxp or a crash makes) is named as
+# such, not read as a damaged LOCK, and nothing opens it as a store.
+Q=$T/fifo-lock
+run --dir "$Q" append a '{:seq 1}'
+[ "$RC" = 0 ] || fail "append before the FIFO"
+rm "$Q/LOCK"
+mkfifo "$Q/LOCK"
+run --dir "$Q" read a
+[ "$RC" = 1 ] && [ "$ERR" = "sxp: corrupt: $Q/LOCK is not a regular file: run sxp-fsck" ] ||
+    fail "a FIFO as LOCK is named"
+[ -p "$Q/LOCK" ] || fail "the FIFO stays as it was"
+pass "a LOCK that is a FIFO is refused, named as not a regular file"
+
 # blob put of a file over the blob limit (1 GiB) is refused by its size,
 # before a byte is read or a store made (sparse: it takes no room).
 truncate -s 1073741825 "$T/over-limit"
