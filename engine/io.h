@@ -193,6 +193,10 @@ int io_syncfs_reaches(struct sxp_io *io, const char *root, const char *dir);
  * *sync_failed (may be NULL) is set to 1 when that was the fdatasync's
  * (IO-5), else 0. */
 SXP_MUST_CHECK int io_cut(struct sxp_io *io, int fd, uint64_t len, int sync, int *sync_failed);
+/* 1 when [off, off + len) of fd holds only NUL bytes (a pre-zeroed or
+ * never-written tail), 0 when not, -errno on a read error (-EIO when the
+ * file ends before off + len). */
+SXP_MUST_CHECK int io_all_zero(struct sxp_io *io, int fd, uint64_t off, uint64_t len);
 /* The directory part of path, into out (size PATH_MAX). */
 void io_dirname(const char *path, char *out, size_t out_size);
 /* How many descriptors one use may hold: the soft RLIMIT_NOFILE divided by

@@ -175,6 +175,22 @@ void io_dirname(const char *path, char *out, size_t out_size)
     out[len] = '\0';
 }
 
+int io_all_zero(struct sxp_io *io, int fd, uint64_t off, uint64_t len)
+{
+    char buf[65536];
+    for (uint64_t done = 0; done < len;) {
+        size_t want = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
+        ssize_t n = io->pread(io, fd, buf, want, off + done);
+        if (n <= 0)
+            return n < 0 ? (int)n : -EIO;
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i])
+                return 0;
+        done += (uint64_t)n;
+    }
+    return 1;
+}
+
 int io_cut(struct sxp_io *io, int fd, uint64_t len, int sync, int *sync_failed)
 {
     int rc = io->ftruncate(io, fd, len), failed = 0;

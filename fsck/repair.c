@@ -418,24 +418,6 @@ static void fsck_remove_unborn(struct fsck_ctx *c, struct fsck_item *it, struct 
     }
 }
 
-/* 1 when [off, off + len) of fd holds only NUL bytes (a pre-zeroed or
- * never-written tail), 0 when not, -errno on a read error. */
-static int fsck_all_zero(struct fsck_ctx *c, int fd, uint64_t off, uint64_t len)
-{
-    char buf[65536];
-    for (uint64_t done = 0; done < len;) {
-        size_t want = len - done < sizeof(buf) ? (size_t)(len - done) : sizeof(buf);
-        ssize_t n = c->io->pread(c->io, fd, buf, want, off + done);
-        if (n <= 0)
-            return n < 0 ? (int)n : -EIO;
-        for (ssize_t i = 0; i < n; i++)
-            if (buf[i])
-                return 0;
-        done += (uint64_t)n;
-    }
-    return 1;
-}
-
 /* Before a torn tail is cut, its bytes go to lost+found/ (durably, code
  * torn-tail), unless they are only zeros: fsck never deletes a byte that
  * was written. */
@@ -447,7 +429,7 @@ static int fsck_save_tail(struct fsck_ctx *c, struct lostfound *lf, struct fsck_
     if (rc)
         return rc;
     uint64_t len = it->log_size - it->torn_off;
-    rc = fsck_all_zero(c, fd, it->torn_off, len);
+    rc = io_all_zero(c->io, fd, it->torn_off, len);
     if (rc < 0) {
         fsck_msgf(msg, size, "read %s: %s", path, strerror(-rc));
     } else if (rc == 0) {

@@ -343,10 +343,10 @@ static void recover_names_free(struct recover_names *ns)
     free(ns->seqs);
 }
 
-/* Records a file refused as corrupt. Returns -EUCLEAN. */
-/* Refuses j's stream (R-3, R-4): "streams/STEM.SUFFIX (stream NAME): "
- * and the message, NAME the stream's name decoded from STEM and quoted,
- * so that the operator sees which stream of theirs it is. */
+/* Records j's stream as refused, corrupt (R-3, R-4): the message is
+ * "streams/STEM.SUFFIX (stream NAME): " and fmt's text, NAME the stream's
+ * name decoded from STEM and quoted, so that the operator sees which stream
+ * of theirs it is. Returns -EUCLEAN. */
 static int recover_refuse(struct recover_job *j, const char *suffix, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int recover_refuse(struct recover_job *j, const char *suffix, const char *fmt, ...)
@@ -543,30 +543,6 @@ static int recover_save_tail(const struct recover_ctx *c, struct recover_job *j,
     return 0;
 }
 
-/* 1 in *out when [from, to) of fd holds a byte that is not NUL. */
-static int recover_has_data(const struct recover_ctx *c, int fd, uint64_t from, uint64_t to,
-                            int *out)
-{
-    char buf[64 << 10];
-    *out = 0;
-    while (from < to) {
-        size_t want = to - from < sizeof(buf) ? (size_t)(to - from) : sizeof(buf);
-        ssize_t n = c->io->pread(c->io, fd, buf, want, from);
-        if (n < 0)
-            return (int)n;
-        if (n == 0)
-            return 0;
-        for (ssize_t i = 0; i < n; i++) {
-            if (buf[i] != '\0') {
-                *out = 1;
-                return 0;
-            }
-        }
-        from += (uint64_t)n;
-    }
-    return 0;
-}
-
 /* R-3, THE MARK'S DOUBT: a torn tail without a good line is saved too when
  * the high-water mark may cover what it held (the mark is above the seq
  * of the last good line before X, 0 when there is none, or unreadable
@@ -581,7 +557,11 @@ static int recover_tail_doubted(const struct recover_ctx *c, int fd, const struc
     *out = 0;
     if (!have_hw || (hw >= 0 && hw <= prev))
         return 0;
-    return recover_has_data(c, fd, t->x_off, size, out);
+    int rc = io_all_zero(c->io, fd, t->x_off, size - t->x_off);
+    if (rc < 0)
+        return rc;
+    *out = !rc;
+    return 0;
 }
 
 /* Names a corrupt line: file, byte offset and line number. */
