@@ -861,22 +861,30 @@ static void make_unclean(const char *root)
     fx_write_file(fx_join(p, root, "LOCK"), "pid 999999\n", 11);
 }
 
-static void open_after_torn_tail_succeeds_with_every_event(void **state)
+/* Opens root (syncing), or fails the test with the open's message. */
+static sxp_store *open_or_fail(const char *root)
 {
-    (void)state;
-    char root[PATH_MAX];
     struct sxp_options o;
     struct sxp_err err;
     sxp_store *s = NULL;
-    sxp_value *list = NULL;
-    fx_make_store(root);
-    fxd_half_line(root);
-    make_unclean(root);
     sxp_options_init(&o);
     o.quiet = 1;
     int rc = sxp_store_open(root, &o, &s, &err);
     if (rc)
-        fail_msg("open: %d %s", rc, err.msg);
+        fail_msg("open %s: %d %s", root, rc, err.msg);
+    return s;
+}
+
+static void open_after_torn_tail_succeeds_with_every_event(void **state)
+{
+    (void)state;
+    char root[PATH_MAX];
+    struct sxp_err err;
+    sxp_value *list = NULL;
+    fx_make_store(root);
+    fxd_half_line(root);
+    make_unclean(root);
+    sxp_store *s = open_or_fail(root);
     assert_int_equal(sxp_stream_read(s, "orders", 6, &list, &err), 0);
     assert_int_equal(sxp_value_len(list), FX_ORDERS);
     sxp_value_free(list);
@@ -1299,16 +1307,10 @@ static void open_of_legacy_store_reads_its_events(void **state)
 {
     (void)state;
     char root[PATH_MAX];
-    struct sxp_options o;
     struct sxp_err err;
-    sxp_store *s = NULL;
     sxp_value *list = NULL;
     fx_make_legacy_store(root);
-    sxp_options_init(&o);
-    o.quiet = 1;
-    int rc = sxp_store_open(root, &o, &s, &err);
-    if (rc)
-        fail_msg("open: %d %s", rc, err.msg);
+    sxp_store *s = open_or_fail(root);
     assert_int_equal(sxp_stream_read(s, "orders", 6, &list, &err), 0);
     assert_int_equal(sxp_value_len(list), 3);
     sxp_value_free(list);
@@ -1392,20 +1394,6 @@ static void a_log_damaged_from_its_first_byte_under_its_mark_is_saved_before_the
 
 #define LEGACY_ORDERS_LOG "streams/6f7264657273.log"
 #define LEGACY_ORDERS_SEQ "streams/6f7264657273.seq"
-
-/* Opens root (syncing), or fails the test with the open's message. */
-static sxp_store *open_or_fail(const char *root)
-{
-    struct sxp_options o;
-    struct sxp_err err;
-    sxp_store *s = NULL;
-    sxp_options_init(&o);
-    o.quiet = 1;
-    int rc = sxp_store_open(root, &o, &s, &err);
-    if (rc)
-        fail_msg("open %s: %d %s", root, rc, err.msg);
-    return s;
-}
 
 static void assert_orders_read(sxp_store *s, size_t n, int64_t last_seq)
 {
