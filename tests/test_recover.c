@@ -861,20 +861,6 @@ static void make_unclean(const char *root)
     fx_write_file(fx_join(p, root, "LOCK"), "pid 999999\n", 11);
 }
 
-/* Opens root (syncing), or fails the test with the open's message. */
-static sxp_store *open_or_fail(const char *root)
-{
-    struct sxp_options o;
-    struct sxp_err err;
-    sxp_store *s = NULL;
-    sxp_options_init(&o);
-    o.quiet = 1;
-    int rc = sxp_store_open(root, &o, &s, &err);
-    if (rc)
-        fail_msg("open %s: %d %s", root, rc, err.msg);
-    return s;
-}
-
 static void open_after_torn_tail_succeeds_with_every_event(void **state)
 {
     (void)state;
@@ -884,7 +870,7 @@ static void open_after_torn_tail_succeeds_with_every_event(void **state)
     fx_make_store(root);
     fxd_half_line(root);
     make_unclean(root);
-    sxp_store *s = open_or_fail(root);
+    sxp_store *s = tu_open(root);
     assert_int_equal(sxp_stream_read(s, "orders", 6, &list, &err), 0);
     assert_int_equal(sxp_value_len(list), FX_ORDERS);
     sxp_value_free(list);
@@ -1310,7 +1296,7 @@ static void open_of_legacy_store_reads_its_events(void **state)
     struct sxp_err err;
     sxp_value *list = NULL;
     fx_make_legacy_store(root);
-    sxp_store *s = open_or_fail(root);
+    sxp_store *s = tu_open(root);
     assert_int_equal(sxp_stream_read(s, "orders", 6, &list, &err), 0);
     assert_int_equal(sxp_value_len(list), 3);
     sxp_value_free(list);
@@ -1413,7 +1399,7 @@ static void assert_orders_read(sxp_store *s, size_t n, int64_t last_seq)
 static void legacy_opens_with_a_cut(const char *root, unsigned saved, int64_t last)
 {
     struct sxp_stats st;
-    sxp_store *s = open_or_fail(root);
+    sxp_store *s = tu_open(root);
     sxp_store_stats(s, &st);
     assert_int_equal(st.rec_tails_cut, 1);
     assert_int_equal(st.rec_tails_saved, saved);
@@ -1439,7 +1425,7 @@ static void a_crashed_reference_store_opens_and_keeps_its_marks(void **state)
     fx_make_legacy_store(root);
     fx_append(fx_join(p, root, LEGACY_ORDERS_LOG), torn, strlen(torn));
     fx_write_file(fx_join(p, root, LEGACY_ORDERS_SEQ), "4", 1);
-    sxp_store *s = open_or_fail(root);
+    sxp_store *s = tu_open(root);
     sxp_store_stats(s, &st);
     assert_int_equal(st.rec_tails_cut, 1);
     assert_int_equal(st.rec_tails_saved, 1); /* the mark says 4 may have been acknowledged */
