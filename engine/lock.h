@@ -13,7 +13,12 @@
  * K-2  "pid N\n" is made durable before the first write of a session, so a
  *      crash at any later point is seen by K-1.
  * K-3  "clean\n" is written (and synced) only after every append is durable
- *      and every .seq is up to date and durable.
+ *      and every .seq is up to date and durable, and only by a session in
+ *      which no write left residue: a stream dead from a failed write, a
+ *      kv or blob write that failed after making its temp file, a folder
+ *      fenced by a failed directory fsync (store.c store_left_residue).
+ *      A temp file removed but not durably so comes back at a power loss;
+ *      a store marked clean would skip the recovery that removes it (R-1).
  * K-4  A lock held by a pid that no longer exists is waited for, briefly
  *      (lock.c): the kernel may release a killed process's lock late.
  * K-5  THE DIRTY LIST. A session's LOCK reads "pid N +dirty\n" followed by

@@ -79,6 +79,24 @@ int store_check_fence(const struct store_dir *d, struct sxp_err *err)
                    d->path, strerror(-fence));
 }
 
+void store_note_residue(sxp_store *s)
+{
+    __atomic_store_n(&s->residue, 1, __ATOMIC_RELEASE);
+}
+
+/* K-3: what a failed write of this session may have left for recovery: a
+ * temp file (or its removal) never made durable, which a power loss
+ * brings back; a folder fenced by a failed directory fsync (ST-7), whose
+ * entries are unknown. A clean mark would make the next open skip the
+ * recovery that removes them (R-1), and leave them to sxp-fsck. */
+static int store_left_residue(sxp_store *s)
+{
+    return __atomic_load_n(&s->residue, __ATOMIC_ACQUIRE) ||
+           __atomic_load_n(&s->kv_d.fenced, __ATOMIC_ACQUIRE) ||
+           __atomic_load_n(&s->blobs_d.fenced, __ATOMIC_ACQUIRE) ||
+           __atomic_load_n(&s->streams_d.fenced, __ATOMIC_ACQUIRE);
+}
+
 int store_fsync_dir(sxp_store *s, struct store_dir *d, uint64_t mark)
 {
     if (s->opt.sync != SXP_SYNC_ALWAYS)
@@ -549,8 +567,9 @@ int sxp_store_close(sxp_store *s)
             rc = journal_close(s);
         if (!rc)
             rc = dead;
-        /* K-3: only a store with nothing left to repair is marked clean. */
-        if (!rc)
+        /* K-3: only a store with nothing left to repair is marked clean;
+         * residue alone is not an error: the failed write said so. */
+        if (!rc && !store_left_residue(s))
             rc = lock_mark_clean(s->io, s->lock_fd, s->opt.sync == SXP_SYNC_ALWAYS);
     }
     store_free(s);

@@ -20,6 +20,16 @@
  *         writes until the store is reopened (and recovered), or, after a
  *         failed write only, until it is revived (revive.c RV-1..RV-4).
  *   ST-5  hw_seqfile is the value in the .seq file on disk; hw_seqfile <= hw.
+ *         A .seq that replaces one is written through a temp file that is
+ *         synced before its rename, under SXP_SYNC_NONE too (one per
+ *         chunk: streams_flush_chunk, streams_write_seqfile): the old mark
+ *         may be what an earlier syncing session made durable, a log whose
+ *         events were truncated cannot rebuild it, and a power loss that
+ *         kept the rename but tore the bytes would leave a prefix of the new
+ *         mark ("13" read as "1"), which parses and so is trusted (R-7):
+ *         last-seq would go below an acknowledged seq, silently. A .seq
+ *         that replaces none is written without a sync under
+ *         SXP_SYNC_NONE: no earlier session's mark is at stake.
  *   ST-7  A failed directory fsync after a rename or unlink in kv/ or blobs/
  *         fences that folder (s->kv_d, s->blobs_d): every later access
  *         fails until the store is reopened, so no reader sees the effect
@@ -175,6 +185,9 @@ struct sxp_store {
      * access once fenced (kv.c, blob.c); streams/ refuses new streams
      * (streams.c). */
     struct store_dir kv_d, blobs_d, streams_d;
+    /* K-3: a kv or blob write failed after it made its temp file (atomic):
+     * the file, or its removal, may not be durable. */
+    int residue;
 
     int recovered; /* open ran recovery */
     unsigned rec_tails_cut, rec_tails_saved, rec_hw_rolled, rec_seq_created, rec_tmp_removed,
@@ -313,6 +326,9 @@ int blob_check_len(size_t len, struct sxp_err *err);
 int store_check_writable(const sxp_store *s, struct sxp_err *err);
 /* 0, or the fence's error (ST-7) with a message naming the folder. */
 int store_check_fence(const struct store_dir *d, struct sxp_err *err);
+/* K-3: a failed write may have left a temp file: the close will not mark
+ * the store clean, so the next open's recovery removes it (R-1). */
+void store_note_residue(sxp_store *s);
 /* ST-7: what to pass store_fsync_dir, taken before the entry it is to make
  * durable (a rename, unlink or create in d) is written. */
 static inline uint64_t store_dir_mark(const struct store_dir *d)

@@ -329,14 +329,14 @@ int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err)
         return err_set(err, rc, "stream path too long");
     pthread_mutex_unlock(&s->mu);
     uint64_t mark = store_dir_mark(&s->streams_d);
-    rc = io_write_replace(s->io, path, tmp, text, n, s->opt.sync == SXP_SYNC_ALWAYS);
+    int sync = s->opt.sync == SXP_SYNC_ALWAYS || st->seq_exists; /* ST-5 */
+    rc = io_write_replace(s->io, path, tmp, text, n, sync);
     if (!rc)
         rc = store_fsync_dir(s, &s->streams_d, mark); /* ST-7 */
     pthread_mutex_lock(&s->mu);
     if (rc)
         return err_set(err, rc, "write %s: %s", path, strerror(-rc));
-    if (s->opt.sync == SXP_SYNC_ALWAYS)
-        s->st_syncs += 2;
+    s->st_syncs += (uint64_t)sync + (s->opt.sync == SXP_SYNC_ALWAYS);
     if (hw > st->hw_seqfile)
         st->hw_seqfile = hw;
     st->seq_exists = 1;
@@ -728,10 +728,15 @@ static int streams_flush_chunk(sxp_store *s, struct stream **sts, size_t n,
             return -ENAMETOOLONG;
         v[i] = (struct seqfile_item){.path = path[i], .value = sts[i]->hw};
     }
+    /* ST-5: a chunk that replaces a .seq is synced under SXP_SYNC_NONE too
+     * (by plain renames then: the temp files were made with exchange off,
+     * seqfile.c RECYCLING). */
+    int sync = s->opt.sync == SXP_SYNC_ALWAYS;
+    for (size_t i = 0; i < n && !sync; i++)
+        sync = sts[i]->seq_exists;
     /* A chunk is synced as a checkpoint of as many logs is (J-11). */
-    int fs_fd = n >= s->j_syncfs_logs ? s->j_fd : -1;
-    int rc = seqfile_write_many(s->io, s->streams_dir, v, n, s->opt.sync == SXP_SYNC_ALWAYS, fs_fd,
-                                tmps, &synced);
+    int fs_fd = n >= s->j_syncfs_logs ? (s->j_fd >= 0 ? s->j_fd : s->lock_fd) : -1;
+    int rc = seqfile_write_many(s->io, s->streams_dir, v, n, sync, fs_fd, tmps, &synced);
     s->st_syncs += synced;
     for (size_t i = 0; i < n; i++)
         if (v[i].done) {

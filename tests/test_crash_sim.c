@@ -904,6 +904,68 @@ static void failed_directory_fsync_under_kv_put_changes_nothing_visible(void **s
         assert_int_equal(rc, -EIO);
 }
 
+static int tc_fsck_report_io(struct sxp_io *io, enum fsck_mode mode, struct fsck_report *r);
+
+/* K-3 (engine/lock.h): a session in which a kv put or a blob put failed
+ * after making its temp file is not marked clean. The temp file's
+ * creation and its removal after the failure (a failed fdatasync of it,
+ * or a failed fsync of the folder, which fences it: ST-7) are directory
+ * entries no fsync made durable, and a power loss may keep the first and
+ * lose the second. A close that marked the store clean made the next open
+ * skip recovery, and nothing removed the temp file: sxp-fsck -n reported
+ * it (temp-file) forever (found by sxp-crash --mode sim with synced
+ * sessions closed cleanly, seeds 1, 7, 31, 32). Each failure kind, then
+ * the power fails in each of 64 ways: the open recovers (R-1) and
+ * sxp-fsck -n then finds the store clean. */
+static void a_session_whose_put_failed_is_left_for_recovery_not_marked_clean(void **state)
+{
+    struct tc *t = *state;
+    static const enum io_fault_kind kinds[] = {IO_FK_FDATASYNC, IO_FK_FSYNC_DIR};
+    for (size_t f = 0; f < 4; f++) {
+        int blob = f >= 2;
+        sxp_store *s = tc_open(t);
+        if (blob) {
+            assert_int_equal(io_fault_fail_nth(t->io, kinds[f % 2], 1, -EIO, 0), 0);
+            assert_true(tc_blob_put(s, "new bytes") < 0);
+        } else {
+            assert_int_equal(tc_kv_put(s, "k", "\"old\""), 0);
+            assert_int_equal(io_fault_fail_nth(t->io, kinds[f % 2], 1, -EIO, 0), 0);
+            assert_true(tc_kv_put(s, "k", "\"new\"") < 0);
+        }
+        io_fault_clear(t->io);
+        assert_int_equal(sxp_store_close(s), 0);
+        for (uint64_t k = 1; k <= 64; k++) {
+            struct sxp_io *c = NULL, *io = NULL;
+            struct sxp_options o;
+            struct sxp_stats st;
+            struct sxp_err err;
+            struct fsck_report r;
+            assert_int_equal(io_sim_clone(t->sim, &c), 0);
+            io_sim_crash(c, k, IO_SIM_RANDOM);
+            io_sim_restart(c);
+            assert_int_equal(io_fault_new(c, &io), 0);
+            tc_options(&o);
+            if (store_open_io(TC_STORE, &o, io, 0, &s, &err) != 0)
+                fail_msg("failed %s %s, power loss %llu: the open failed: %s",
+                         blob ? "blob put" : "kv put", f % 2 ? "fsync of the folder" : "fdatasync",
+                         (unsigned long long)k, err.msg);
+            sxp_store_stats(s, &st);
+            assert_int_equal(st.recovered, 1);
+            assert_int_equal(sxp_store_close(s), 0);
+            int rc = tc_fsck_report_io(io, FSCK_MODE_CHECK, &r);
+            if (rc != FSCK_EXIT_CLEAN) {
+                fsck_report_print_text(&r, TC_STORE, stdout);
+                fail_msg("failed %s %s, power loss %llu: sxp-fsck -n exited %d after the open",
+                         blob ? "blob put" : "kv put", f % 2 ? "fsync of the folder" : "fdatasync",
+                         (unsigned long long)k, rc);
+            }
+            fsck_report_free(&r);
+            io->destroy(io);
+            c->destroy(c);
+        }
+    }
+}
+
 /* SPEC 4: a truncate whose fsync of streams/ fails after the rename
  * returns the error; a reader must not see its effect (the rename may not
  * survive a power loss): the read fails, or shows every event. */
@@ -3818,16 +3880,19 @@ static void a_zero_filled_kv_value_after_an_unsynced_put_is_damage_not_a_value(v
  * not prove what was durable. A syncing session leaves "a" seq 1
  * durable; an unsynced session appends seq 2 and closes cleanly (a.seq = 2
  * by a rename without syncs); the power fails, in each of 64 ways per
- * outcome. Some leave a.seq empty or NULs, some keep a.seq = 2 over a log
- * whose line 2 is NULs. Before R-7 the next open refused both ("unreadable
- * high-water mark", "damaged line ... not a torn tail"; found by sxp-crash
- * --mode sim, UNSYNCED SESSIONS U-3). It must recover: seq 1 stays, the
- * damage is cut, last-seq is at least 1, and the store takes seq 3.
- * sxp-fsck -p, run first on the same power loss where it left damage,
- * must repair it as the open would (fsck_int.h fsck_after_unsynced: the
- * damage is seq-torn and torn-tail, residue, not corruption it leaves),
- * after which the open finds the store clean with the same events and
- * mark. */
+ * outcome. Some keep a.seq = 2 over a log whose line 2 is NULs. Before
+ * R-7 the next open refused it ("damaged line ... not a torn tail"; found
+ * by sxp-crash --mode sim, UNSYNCED SESSIONS U-3). It must recover: seq 1
+ * stays, the damage is cut, last-seq is at least 1, and the store takes
+ * seq 3. sxp-fsck -p, run first on the same power loss where it left
+ * damage, must repair it as the open would (fsck_int.h
+ * fsck_after_unsynced: the damage is torn-tail, residue, not corruption
+ * it leaves), after which the open finds the store clean with the same
+ * events and mark. a.seq itself is never left empty or NULs, though it
+ * was written without syncs before ST-5 (engine/store_int.h): it replaced
+ * a .seq, so its temp file was synced first (an unreadable .seq's
+ * rebuild from its log is test_recover's reference-store case and
+ * test_fsck's seq-torn). */
 static void a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused(void **state)
 {
     struct tc *t = *state;
@@ -3911,11 +3976,11 @@ static void a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused(v
             }
         }
     }
-    /* Both kinds of damage came up, so both were recovered, and sxp-fsck
-     * -p repaired both kinds. */
-    assert_true(bad_seq > 0);
+    /* The damage came up, was recovered, and sxp-fsck -p repaired it;
+     * the .seq a rename replaced was whole every time (ST-5). */
+    assert_int_equal(bad_seq, 0);
+    assert_int_equal(fsck_seq_torn, 0);
     assert_true(torn_under_seq > 0);
-    assert_true(fsck_seq_torn > 0);
     assert_true(fsck_torn_tail > 0);
 }
 
@@ -3971,6 +4036,67 @@ static void an_unsynced_truncate_cut_by_a_power_loss_keeps_the_events_above_it(v
                          "events, the last seq %lld, not seq 2 and 3, which a syncing session "
                          "made durable",
                          io_sim_mode_name(modes[m]), (unsigned long long)k, n, (long long)last);
+        }
+    }
+}
+
+/* ST-5 (engine/store_int.h): under SXP_SYNC_NONE a .seq that replaces
+ * one is synced before its rename. A syncing session leaves two streams
+ * with mark 12 that their logs cannot rebuild once the unsynced session
+ * is done: every event of "a" truncated (the mark in its .seq only), and
+ * every event of "b" truncated by the unsynced session itself (its .seq
+ * written first, T-2; the new empty log synced, T-5). The unsynced
+ * session's mark 13 replaces "12" by a rename; the power fails, in each
+ * of 64 ways per outcome. A prefix of "13" is "1", which parses, and R-7
+ * trusts a mark that parses: last-seq went to 1, and seqs 2..12 could be
+ * taken again (found by sxp-crash --mode sim --seed 99 --ops 40
+ * --streams 3 --threads 1 --max-points 80, run 6). After the power loss
+ * each mark is the old one or the new one, whole. */
+static void an_unsynced_session_never_lowers_a_durable_mark_its_log_cannot_rebuild(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    sxp_store *s = tc_open(t);
+    for (int64_t q = 1; q <= 12; q++) {
+        assert_int_equal(tc_append(s, "a", q), 0);
+        assert_int_equal(tc_append(s, "b", q), 0);
+    }
+    assert_int_equal(sxp_stream_truncate(s, "a", 1, 12, &err), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open_unsynced(t);
+    assert_int_equal(tc_append(s, "a", 13), 0);
+    assert_int_equal(tc_append(s, "b", 13), 0);
+    assert_int_equal(sxp_stream_truncate(s, "b", 1, 13, &err), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    io_sim_kill(t->sim);
+    io_sim_restart(t->sim);
+    static const enum io_sim_mode modes[] = {IO_SIM_TORN, IO_SIM_RANDOM, IO_SIM_SECTORS};
+    for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+        for (uint64_t k = 1; k <= 64; k++) {
+            struct sxp_io *c = NULL, *io = NULL;
+            struct sxp_options o;
+            assert_int_equal(io_sim_clone(t->sim, &c), 0);
+            io_sim_crash(c, k, modes[m]);
+            io_sim_restart(c);
+            assert_int_equal(io_fault_new(c, &io), 0);
+            tc_options(&o);
+            if (store_open_io(TC_STORE, &o, io, 0, &s, &err) != 0)
+                fail_msg("power loss %s/%llu after an unsynced session: the open refused the "
+                         "store: %s",
+                         io_sim_mode_name(modes[m]), (unsigned long long)k, err.msg);
+            static const char *const names[] = {"a", "b"};
+            for (size_t i = 0; i < 2; i++) {
+                int64_t hw = 0;
+                assert_int_equal(sxp_stream_last_seq(s, names[i], 1, &hw, &err), 0);
+                if (hw < 12)
+                    fail_msg("power loss %s/%llu after an unsynced session: last-seq of \"%s\" "
+                             "is %lld, below the mark 12 a syncing session made durable",
+                             io_sim_mode_name(modes[m]), (unsigned long long)k, names[i],
+                             (long long)hw);
+            }
+            assert_int_equal(sxp_store_close(s), 0);
+            io->destroy(io);
+            c->destroy(c);
         }
     }
 }
@@ -4403,6 +4529,7 @@ int main(void)
         T(failed_lock_sync_refuses_unlisted_logs_outside_the_journal),
         T(a_failed_lock_write_is_cut_back_and_the_listing_goes_on),
         T(failed_directory_fsync_under_kv_put_changes_nothing_visible),
+        T(a_session_whose_put_failed_is_left_for_recovery_not_marked_clean),
         T(failed_directory_fsync_under_truncate_changes_nothing_visible),
         T(a_failed_first_append_lists_no_stream),
         T(a_first_append_whose_sync_failed_is_gone_after_recovery),
@@ -4483,6 +4610,7 @@ int main(void)
         T(a_zero_filled_kv_value_after_an_unsynced_put_is_damage_not_a_value),
         T(an_unsynced_truncate_cut_by_a_power_loss_keeps_the_events_above_it),
         T(a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused),
+        T(an_unsynced_session_never_lowers_a_durable_mark_its_log_cannot_rebuild),
         T(fsck_reports_journal_records_and_p_writes_them_back),
         T(records_a_checkpoint_ended_are_not_replayed),
         T(a_stream_that_cannot_be_looked_up_is_an_error_not_empty),
