@@ -178,7 +178,13 @@ int seqfile_write_many(struct sxp_io *io, const char *dir, struct seqfile_item *
 {
     struct seqfile_tmps *t = keep ? keep : seqfile_tmps_new(sync);
     uint64_t synced = 0;
+    /* A chunk holds a descriptor per temp file at once: a quarter of
+     * RLIMIT_NOFILE at most, as the journal's write-back takes, so that a
+     * close under a low limit (64, say) still writes its marks. */
     size_t chunk = __atomic_load_n(&seqfile_chunk_max, __ATOMIC_RELAXED);
+    size_t fds = io_fd_share(4, 1, SEQFILE_CHUNK, SEQFILE_CHUNK);
+    if (chunk > fds)
+        chunk = fds;
     int rc = t ? 0 : -ENOMEM;
     for (size_t at = 0; at < n && !rc; at += chunk) {
         size_t k = n - at < chunk ? n - at : chunk;

@@ -20,7 +20,8 @@ struct seqfile_item {
     int done;         /* OUT: 1 once path names the new value */
 };
 
-/* Replaces each item's file atomically, SEQFILE_CHUNK at a time: temp
+/* Replaces each item's file atomically, SEQFILE_CHUNK at a time (fewer
+ * under a low RLIMIT_NOFILE: a quarter of it, io_fd_share): temp
  * files in dir are created, written and (when sync) fdatasynced in one
  * write_sync, closed, then put in place of their paths, so a .seq never
  * names unsynced bytes. With fs_fd >= 0 each chunk is written without
