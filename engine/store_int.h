@@ -21,15 +21,20 @@
  *         failed write only, until it is revived (revive.c RV-1..RV-4).
  *   ST-5  hw_seqfile is the value in the .seq file on disk; hw_seqfile <= hw.
  *         A .seq that replaces one is written through a temp file that is
- *         synced before its rename, under SXP_SYNC_NONE too (one per
- *         chunk: streams_flush_chunk, streams_write_seqfile): the old mark
+ *         synced before its rename, under SXP_SYNC_NONE too: the old mark
  *         may be what an earlier syncing session made durable, a log whose
  *         events were truncated cannot rebuild it, and a power loss that
  *         kept the rename but tore the bytes would leave a prefix of the new
  *         mark ("13" read as "1"), which parses and so is trusted (R-7):
- *         last-seq would go below an acknowledged seq, silently. A .seq
- *         that replaces none is written without a sync under
- *         SXP_SYNC_NONE: no earlier session's mark is at stake.
+ *         last-seq would go below an acknowledged seq, silently. So the
+ *         close writes every .seq as a syncing close does, whatever the
+ *         mode (streams_flush_chunk: one syncfs a chunk of 64, or an
+ *         fdatasync a file, and seqfile.c RECYCLING, whose exchanges spare
+ *         ext4 an inode created and freed per stream: the close of
+ *         100,000 streams took 15 s without them, docs/performance.md);
+ *         a truncate's T-2 syncs the .seq it replaces
+ *         (streams_write_seqfile). A .seq a truncate creates is not
+ *         synced under SXP_SYNC_NONE: no earlier mark is at stake.
  *   ST-7  A failed directory fsync after a rename or unlink in kv/ or blobs/
  *         fences that folder (s->kv_d, s->blobs_d): every later access
  *         fails until the store is reopened, so no reader sees the effect

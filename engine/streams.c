@@ -728,15 +728,10 @@ static int streams_flush_chunk(sxp_store *s, struct stream **sts, size_t n,
             return -ENAMETOOLONG;
         v[i] = (struct seqfile_item){.path = path[i], .value = sts[i]->hw};
     }
-    /* ST-5: a chunk that replaces a .seq is synced under SXP_SYNC_NONE too
-     * (by plain renames then: the temp files were made with exchange off,
-     * seqfile.c RECYCLING). */
-    int sync = s->opt.sync == SXP_SYNC_ALWAYS;
-    for (size_t i = 0; i < n && !sync; i++)
-        sync = sts[i]->seq_exists;
-    /* A chunk is synced as a checkpoint of as many logs is (J-11). */
+    /* ST-5: synced under SXP_SYNC_NONE too. A chunk is synced as a
+     * checkpoint of as many logs is (J-11). */
     int fs_fd = n >= s->j_syncfs_logs ? (s->j_fd >= 0 ? s->j_fd : s->lock_fd) : -1;
-    int rc = seqfile_write_many(s->io, s->streams_dir, v, n, sync, fs_fd, tmps, &synced);
+    int rc = seqfile_write_many(s->io, s->streams_dir, v, n, 1, fs_fd, tmps, &synced);
     s->st_syncs += synced;
     for (size_t i = 0; i < n; i++)
         if (v[i].done) {
@@ -775,7 +770,7 @@ int streams_flush_seqfiles(sxp_store *s, struct sxp_err *err)
     size_t n = 0, total = 0;
     int rc = 0;
     uint64_t mark = store_dir_mark(&s->streams_d);
-    struct seqfile_tmps *tmps = seqfile_tmps_new(s->opt.sync == SXP_SYNC_ALWAYS);
+    struct seqfile_tmps *tmps = seqfile_tmps_new(1); /* ST-5 */
 
     /* The logs are synced and cut by now: their descriptors go first, so
      * that the temp files below fit under a low RLIMIT_NOFILE. */
