@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -373,6 +374,17 @@ static void bad_names_are_rejected(void **state)
     name[127] = '\0';
     snprintf(req, sizeof(req), "(persist/kv-put \"%s\" 1)", name);
     OP_IS(c, req, "nil");
+    /* ... and kv-keys lists a key of the longest length (and of the
+     * longest stream name, persist/streams: both from their file names). */
+    char want[512];
+    snprintf(want, sizeof(want), "(list \"%s\")", name);
+    OP_IS(c, "(persist/kv-keys)", want);
+    char longest[126];
+    memset(longest, 'x', 125);
+    longest[125] = '\0';
+    snprintf(want, sizeof(want), "(list \"%s\")", longest);
+    reopen(c);
+    OP_IS(c, "(persist/streams)", want);
     /* Names are bytes: a slash or dots are just bytes, hex-encoded. */
     OP_IS(c, "(persist/append \"../../x\" {:seq 1})", "nil");
     OP_IS(c, "(persist/read \"../../x\")", "(list {:seq 1})");
@@ -380,6 +392,25 @@ static void bad_names_are_rejected(void **state)
     char path[4096];
     snprintf(path, sizeof(path), "%s/streams/2e2e2f2e2e2f78.log", c->dir);
     assert_int_equal(stat(path, &st), 0);
+}
+
+/* Names sort by bytes, a prefix first: persist/streams merges the streams
+ * on disk with those made this session (whose .seq comes at the close),
+ * and kv-keys sorts the kv/ file names (engine/names.c). */
+static void names_sort_by_bytes_a_prefix_first(void **state)
+{
+    struct tu_store *c = *state;
+    OP_IS(c, "(persist/append \"ab\" {:seq 1})", "nil");
+    reopen(c);
+    OP_IS(c, "(persist/append \"a\" {:seq 1})", "nil");
+    OP_IS(c, "(persist/append \"b\" {:seq 1})", "nil");
+    OP_IS(c, "(persist/streams)", "(list \"a\" \"ab\" \"b\")");
+    reopen(c);
+    OP_IS(c, "(persist/streams)", "(list \"a\" \"ab\" \"b\")");
+    OP_IS(c, "(persist/kv-put \"b\" 1)", "nil");
+    OP_IS(c, "(persist/kv-put \"ab\" 1)", "nil");
+    OP_IS(c, "(persist/kv-put \"a\" 1)", "nil");
+    OP_IS(c, "(persist/kv-keys)", "(list \"a\" \"ab\" \"b\")");
 }
 
 static void blob_ids_that_are_not_cids_are_errors_never_paths(void **state)
@@ -1739,6 +1770,109 @@ static void eight_threads_append_each_event_once_in_seq_order(void **state)
     assert_int_equal(st.in_flight, 0);
 }
 
+/* ---- a truncate waits for a scan that holds the log ---- */
+
+/* T-1 (engine/truncate.c): a scan pins the stream's log descriptor while
+ * its callback runs, and a truncate of that stream from another thread
+ * waits until the scan is done: closing the descriptor under it would
+ * make the scan's next read fail, or read whatever file took the number.
+ * The scan parks in its first event; the truncate starts and is given a
+ * while to finish, which it must not (the wait proves nothing on a slow
+ * machine, but a truncate that does not wait finishes within it); then
+ * the scan goes on and sees every event, and the truncate completes. */
+struct held_scan {
+    sxp_store *s;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int parked, release, truncated, truncate_rc;
+    int64_t seen[64];
+    size_t nseen;
+};
+
+static int held_scan_event(void *ctx, const sxp_value *ev)
+{
+    struct held_scan *h = ctx;
+    pthread_mutex_lock(&h->mu);
+    if (h->nseen < 64)
+        h->seen[h->nseen] = sxp_value_as_int(sxp_value_dict_get(ev, "seq", 3));
+    if (h->nseen++ == 0) {
+        h->parked = 1;
+        pthread_cond_broadcast(&h->cv);
+        while (!h->release)
+            pthread_cond_wait(&h->cv, &h->mu);
+    }
+    pthread_mutex_unlock(&h->mu);
+    return 0;
+}
+
+static void *held_scan_truncate(void *arg)
+{
+    struct held_scan *h = arg;
+    struct sxp_err err;
+    int rc = sxp_stream_truncate(h->s, "a", 1, 20, &err);
+    pthread_mutex_lock(&h->mu);
+    h->truncated = 1;
+    h->truncate_rc = rc;
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+static void *held_scan_run(void *arg)
+{
+    struct held_scan *h = arg;
+    struct sxp_err err;
+    intptr_t rc = sxp_stream_scan(h->s, "a", 1, 1, -1, held_scan_event, h, &err);
+    return (void *)rc;
+}
+
+static void a_truncate_waits_for_a_scan_that_holds_the_log(void **state)
+{
+    struct tu_store *c = *state;
+    static struct held_scan h;
+    memset(&h, 0, sizeof(h));
+    h.s = c->s;
+    pthread_mutex_init(&h.mu, NULL);
+    pthread_cond_init(&h.cv, NULL);
+    for (int i = 1; i <= 40; i++) {
+        char req[64];
+        snprintf(req, sizeof(req), "(persist/append \"a\" {:seq %d})", i);
+        OP_IS(c, req, "nil");
+    }
+    pthread_t scanner, truncator;
+    assert_int_equal(pthread_create(&scanner, NULL, held_scan_run, &h), 0);
+    pthread_mutex_lock(&h.mu);
+    while (!h.parked)
+        pthread_cond_wait(&h.cv, &h.mu);
+    pthread_mutex_unlock(&h.mu);
+    assert_int_equal(pthread_create(&truncator, NULL, held_scan_truncate, &h), 0);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += 200 * 1000 * 1000;
+    if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&h.mu);
+    while (!h.truncated && pthread_cond_timedwait(&h.cv, &h.mu, &deadline) == 0)
+        ;
+    int finished_early = h.truncated;
+    h.release = 1;
+    pthread_cond_broadcast(&h.cv);
+    pthread_mutex_unlock(&h.mu);
+    void *scan_rc = NULL;
+    pthread_join(scanner, &scan_rc);
+    pthread_join(truncator, NULL);
+    assert_false(finished_early);
+    assert_int_equal((intptr_t)scan_rc, 0);
+    assert_int_equal(h.nseen, 40);
+    for (size_t i = 0; i < 40; i++)
+        assert_int_equal(h.seen[i], (int64_t)i + 1);
+    assert_int_equal(h.truncate_rc, 0);
+    OP_IS(c, "(persist/read-range \"a\" 1 1)", "(list {:seq 21})");
+    pthread_cond_destroy(&h.cv);
+    pthread_mutex_destroy(&h.mu);
+}
+
 /* ---- truncate racing appends and reads ---- */
 
 #define RACE_APPENDS 2000
@@ -2053,6 +2187,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(malformed_requests_unknown_ops_and_wrong_arity_are_errors,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(bad_names_are_rejected, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(names_sort_by_bytes_a_prefix_first, tu_store_setup,
+                                        tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_wrong_request_is_refused_without_a_store_as_by_the_store,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(what_needs_the_store_passes_the_check, tu_store_setup,
@@ -2114,6 +2250,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(read_range_finds_the_middle_of_a_long_log, tu_store_setup,
                                         tu_store_teardown),
         cmocka_unit_test_setup_teardown(read_range_and_truncate_work_at_the_top_of_int64,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_truncate_waits_for_a_scan_that_holds_the_log,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(eight_threads_append_each_event_once_in_seq_order,
                                         tu_store_setup, tu_store_teardown),
