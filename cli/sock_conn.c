@@ -15,8 +15,13 @@
  *   C-2  Backpressure, not unbounded buffering: the connection is not read
  *        while it has SOCK_CONN_QUEUE_MAX requests waiting, or
  *        SOCK_CONN_QUEUE_BYTES bytes of them, or SOCK_CONN_OUT_HIGH answer
- *        bytes unsent, and its next request is not started while its unsent
- *        answers reach SOCK_CONN_OUT_HIGH. A client that stops reading its
+ *        bytes unsent, or while `in` still holds a whole line not yet made
+ *        a request (the queue had no room for it); and its next request is
+ *        not started while its unsent answers reach SOCK_CONN_OUT_HIGH. So
+ *        `in` holds either one line being read (up to max-line + 1 bytes,
+ *        C-3) or at most one read (SOCK_CONN_READ_CHUNK) of lines waiting
+ *        for room in the queue, never a pipelining client's input read
+ *        ahead up to max-line. A client that stops reading its
  *        answers thus stops itself (its sends block) and nobody else: the
  *        loop never blocks on a socket. Memory per connection stays below
  *        max-line + READ_CHUNK + QUEUE_BYTES + OUT_HIGH + one answer, and
@@ -329,11 +334,14 @@ static void sock_conn_flush(struct sock_conn *c)
     }
 }
 
-/* C-2 (and C-3: never more than max-line + 1 bytes of one line). */
+/* C-2 (and C-3: never more than max-line + 1 bytes of one line). Called
+ * after sock_conn_extract, which leaves scan == in_len exactly when `in`
+ * holds no whole line: only then is more read. */
 static int sock_conn_may_read(const struct sock_conn *c)
 {
     return !c->eof && c->q_count < SOCK_CONN_QUEUE_MAX && c->q_bytes < SOCK_CONN_QUEUE_BYTES &&
-           sock_conn_unsent(c) < SOCK_CONN_OUT_HIGH && c->in_len <= c->srv->o->max_line;
+           sock_conn_unsent(c) < SOCK_CONN_OUT_HIGH && c->scan == c->in_len &&
+           c->in_len <= c->srv->o->max_line;
 }
 
 /* Reads once (the epoll interest is level-triggered, so more comes with

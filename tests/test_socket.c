@@ -807,6 +807,70 @@ static void a_long_lines_room_is_given_back_once_it_is_read(void **state)
     free(c);
 }
 
+/* ---- a pipelining client's read-ahead is bounded (C-2) ------------------------------------ */
+
+#define AHEAD_N 20000
+#define AHEAD_LINE 1000
+
+struct ahead {
+    struct cl *c;
+    int rc; /* the sender's last send: 0 or -errno */
+};
+
+static void *ahead_sender(void *arg)
+{
+    struct ahead *a = arg;
+    char line[AHEAD_LINE + 1];
+    size_t n = (size_t)snprintf(line, sizeof(line), "(persist/last-seq \"p\")");
+
+    /* Padded with spaces, which SX allows after the request. */
+    memset(line + n, ' ', AHEAD_LINE - 1 - n);
+    line[AHEAD_LINE - 1] = '\n';
+    for (int i = 0; i < AHEAD_N && a->rc == 0; i++)
+        a->rc = cl_send_n(a->c, line, AHEAD_LINE);
+    return NULL;
+}
+
+/* C-2: a client that sends faster than its requests run, while it reads its
+ * answers, is not read ahead of them up to --max-line (16 MiB): the server
+ * holds at most its bounded queue, one read's worth of lines and its unsent
+ * answers (docs/serve.md, "Backpressure"). The second connection watches
+ * `buffered` the whole run. */
+static void a_pipelining_clients_input_is_not_read_far_ahead(void **state)
+{
+    struct srv *s = *state;
+    struct cl *c = malloc(sizeof(*c)), *w = malloc(sizeof(*w));
+    struct ahead a = {c, 0};
+    pthread_t th;
+    char ans[512];
+    long long most = 0;
+
+    srv_start(s, "--log-level", "warn", (char *)NULL);
+    cl_open(c, s->sock);
+    cl_open(w, s->sock);
+    assert_int_equal(pthread_create(&th, NULL, ahead_sender, &a), 0);
+    for (int i = 0; i < AHEAD_N; i++) {
+        assert_true(cl_line(c, ans, sizeof(ans)) >= 0);
+        assert_string_equal(ans, "(ok 0)");
+        if (i % 200 == 0) {
+            long long b = cl_stat(w, "buffered");
+
+            most = b > most ? b : most;
+        }
+    }
+    pthread_join(th, NULL);
+    assert_int_equal(a.rc, 0);
+    /* 1 MiB of queue, 1 MiB of answers, a read's 64 KiB: the unbounded
+     * read-ahead held 16 MiB. */
+    if (most > (2 << 20) + (64 << 10))
+        fail_msg("one pipelining connection made the server hold %lld bytes", most);
+    cl_close(c);
+    cl_close(w);
+    assert_int_equal(srv_term(s), 0);
+    free(c);
+    free(w);
+}
+
 /* ---- a client that dies mid-line --------------------------------------------------- */
 
 static void client_killed_mid_line_changes_nothing(void **state)
@@ -1569,6 +1633,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             over_long_line_answers_limit_and_closes_only_that_connection, ts_setup, ts_teardown),
         cmocka_unit_test_setup_teardown(a_long_lines_room_is_given_back_once_it_is_read, ts_setup,
+                                        ts_teardown),
+        cmocka_unit_test_setup_teardown(a_pipelining_clients_input_is_not_read_far_ahead, ts_setup,
                                         ts_teardown),
         cmocka_unit_test_setup_teardown(client_killed_mid_line_changes_nothing, ts_setup,
                                         ts_teardown),
