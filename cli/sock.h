@@ -6,7 +6,7 @@
  *
  * Files, one concept each:
  *   serve_socket.c  the server's life: open the store, listen, run the loop,
- *                   drain on SIGTERM or SIGINT, close the store
+ *                   drain on SIGTERM, SIGINT or SIGHUP, close the store
  *   sock_listen.c   the socket file: live or stale, mode, group, removal
  *   sock_loop.c     the event loop: epoll over the listener, the signals,
  *                   the pool's completions and every connection
@@ -103,7 +103,7 @@ struct sock_opts {
     enum sock_log_level level; /* --log-level */
 };
 
-/* serve_socket.c: runs the server until SIGTERM or SIGINT; returns an exit
+/* serve_socket.c: runs the server until SIGTERM, SIGINT or SIGHUP; returns an exit
  * status of enum cli_exit. */
 int sock_serve(struct cli_global *g, const struct sock_opts *o);
 
@@ -213,7 +213,7 @@ struct sock_server {
     struct sock_pool pool;
     struct sock_listen listen;
     int epfd;
-    int sigfd;                /* signalfd of SIGTERM and SIGINT */
+    int sigfd;                /* signalfd of SIGTERM, SIGINT and SIGHUP */
     int listen_paused;        /* accept failed: resumes at a close or listen_retry_ns */
     uint64_t listen_retry_ns; /* when a resting listener is tried again */
     int accept_errno;         /* the failure last logged; 0 once an accept worked */
