@@ -83,6 +83,10 @@ int sock_log_enabled(enum sock_log_level level);
 /* Writes "TIME sxp[PID] LEVEL: MESSAGE" on stderr when level is enabled. */
 void sock_log(enum sock_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Writes p[0..len) into out (cap bytes, cap > 0) escaped as client text is
+ * logged (sock_log.c CLIENT BYTES), NUL-terminated, stopping before an
+ * escape that would not fit; returns the length written. */
+size_t sock_log_escape(const char *p, size_t len, char *out, size_t cap);
 /* Fills err (may be NULL) with code, kind and the message; returns code. */
 int sock_err_set(struct sxp_err *err, int code, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -54,6 +54,8 @@
 #include "sock.h"
 
 #define SOCK_CONN_IN_MIN ((size_t)16 << 10)
+/* Bytes of a request the debug log shows, escaped (sock_log.c). */
+#define SOCK_CONN_LOG_TEXT 200
 /* Input room kept after the lines in it are taken out (C-2). */
 #define SOCK_CONN_IN_HIGH ((size_t)256 << 10)
 
@@ -258,11 +260,15 @@ static void sock_conn_answer(struct sock_conn *c, struct sock_job *j)
         srv->n.errors++;
         c->nerr++;
     }
-    if (sock_log_enabled(SOCK_LOG_DEBUG) && j->len > 0) /* the --max-line answer has none */
-        sock_log(SOCK_LOG_DEBUG, "conn %llu: %.*s -> %s%s (%llu us)", (unsigned long long)c->id,
-                 j->len > 200 ? 200 : (int)j->len, j->line, j->ans.failed ? "error " : "ok",
-                 j->ans.failed ? j->ans.kind : "",
+    if (sock_log_enabled(SOCK_LOG_DEBUG) && j->len > 0) { /* the --max-line answer has none */
+        char text[SOCK_CONN_LOG_TEXT * 4 + 1];            /* every byte may take 4 */
+
+        sock_log_escape(j->line, j->len > SOCK_CONN_LOG_TEXT ? SOCK_CONN_LOG_TEXT : j->len, text,
+                        sizeof(text));
+        sock_log(SOCK_LOG_DEBUG, "conn %llu: %s -> %s%s (%llu us)", (unsigned long long)c->id, text,
+                 j->ans.failed ? "error " : "ok", j->ans.failed ? j->ans.kind : "",
                  (unsigned long long)((clock_now_ns() - j->t0_ns) / 1000));
+    }
     if (sock_conn_put(c, &j->ans) != 0) {
         sock_job_free(j);
         sock_conn_close(c, "out of memory");

@@ -871,6 +871,35 @@ static void a_pipelining_clients_input_is_not_read_far_ahead(void **state)
     free(w);
 }
 
+/* A request's bytes go into the debug log escaped (sock_log.c FORMAT): a
+ * client cannot forge a log line with CR, move the cursor of whoever reads
+ * the log with ESC, or hide the rest of its line behind a NUL. */
+static void debug_log_escapes_a_requests_control_bytes(void **state)
+{
+    static const char req[] = "(persist/last-seq \"x\r2025-01-01T00:00:00.000Z sxp[1] info: "
+                              "forged\x1b[2K\\\x7f\0tail\")\n";
+    struct srv *s = *state;
+    struct cl *c = malloc(sizeof(*c));
+    char ans[512], *log;
+
+    srv_start(s, "--log-level", "debug", (char *)NULL);
+    cl_open(c, s->sock);
+    assert_int_equal(cl_send_n(c, req, sizeof(req) - 1), 0);
+    assert_true(cl_line(c, ans, sizeof(ans)) >= 0);
+    cl_close(c);
+    assert_int_equal(srv_term(s), 0);
+    log = tu_read_file(s->log, NULL);
+    assert_non_null(log);
+    assert_null(strchr(log, '\r'));
+    assert_null(strchr(log, '\x1b'));
+    assert_null(strchr(log, '\x7f'));
+    if (strstr(log, "(persist/last-seq \"x\\x0d2025-01-01T00:00:00.000Z sxp[1] info: "
+                    "forged\\x1b[2K\\\\\\x7f\\x00tail\") -> ") == NULL)
+        fail_msg("the request is not logged escaped:\n%s", log);
+    free(log);
+    free(c);
+}
+
 /* ---- a client that dies mid-line --------------------------------------------------- */
 
 static void client_killed_mid_line_changes_nothing(void **state)
@@ -1635,6 +1664,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_long_lines_room_is_given_back_once_it_is_read, ts_setup,
                                         ts_teardown),
         cmocka_unit_test_setup_teardown(a_pipelining_clients_input_is_not_read_far_ahead, ts_setup,
+                                        ts_teardown),
+        cmocka_unit_test_setup_teardown(debug_log_escapes_a_requests_control_bytes, ts_setup,
                                         ts_teardown),
         cmocka_unit_test_setup_teardown(client_killed_mid_line_changes_nothing, ts_setup,
                                         ts_teardown),
