@@ -206,7 +206,7 @@ void sock_pool_stop(struct sock_pool *p);
 struct sock_counters {
     uint64_t accepted; /* connections accepted and served */
     uint64_t refused;  /* connections turned away (uid, --max-conns) */
-    uint64_t requests; /* requests answered */
+    uint64_t requests; /* requests answered (not those whose client left, C-6) */
     uint64_t errors;   /* of them, (error ...) answers */
 };
 
@@ -273,8 +273,10 @@ void sock_conn_stop_reading(struct sock_conn *c);
 void sock_conn_close(struct sock_conn *c, const char *why);
 /* 1 when c is closed and has no request on the pool: it may be freed. */
 int sock_conn_reapable(const struct sock_conn *c);
-/* Bytes the input and output buffers of srv's connections hold now (the
- * loop thread's view; (sxp/stat)'s `buffered`). */
+/* Bytes srv's open connections hold now: input read and not yet run (a
+ * line being read, whole lines waiting, requests queued) and answers not
+ * yet sent; not the room their buffers keep (the loop thread's view;
+ * (sxp/stat)'s `buffered`). */
 uint64_t sock_conn_buffered(const struct sock_server *srv);
 void sock_conn_free(struct sock_conn *c); /* accepts NULL */
 

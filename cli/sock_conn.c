@@ -42,7 +42,8 @@
  *        the pool that no worker has started (sock_pool.c CANCELLING): work
  *        for clients that left never piles up. A request already running
  *        completes (and is durable if it succeeded) and its answer is
- *        dropped. Until then the struct stays, closed, on srv->conns.
+ *        dropped: it is not counted as answered ((sxp/stat) `requests`).
+ *        Until then the struct stays, closed, on srv->conns.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -453,10 +454,8 @@ void sock_conn_complete(struct sock_job *j)
 
     c->busy = NULL;
     c->srv->inflight--;
-    if (c->fd < 0) { /* C-6: the client left while it ran */
-        c->srv->n.requests++;
-        if (j->ans.failed)
-            c->srv->n.errors++;
+    if (c->fd < 0) {
+        /* C-6: the client left while it ran: not answered, not counted. */
         sock_job_free(j);
         return;
     }
@@ -508,8 +507,9 @@ uint64_t sock_conn_buffered(const struct sock_server *srv)
 {
     uint64_t n = 0;
 
+    /* Bytes held, not the room kept for them: an idle connection holds 0. */
     for (const struct sock_conn *c = srv->conns; c != NULL; c = c->next)
-        n += c->in_cap + c->out_cap;
+        n += (c->in_len - c->in_start) + c->q_bytes + sock_conn_unsent(c);
     return n;
 }
 
