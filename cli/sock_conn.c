@@ -24,7 +24,8 @@
  *        ahead up to max-line. A client that stops reading its
  *        answers thus stops itself (its sends block) and nobody else: the
  *        loop never blocks on a socket. Memory per connection stays below
- *        max-line + READ_CHUNK + QUEUE_BYTES + OUT_HIGH + one answer, and
+ *        max-line + READ_CHUNK + QUEUE_BYTES + OUT_HIGH + one answer (the
+ *        input buffer grows by doubling but never past max-line + 1), and
  *        a long line's room is given back once it is read (SOCK_CONN_IN_HIGH,
  *        as a big answer's is once sent): a thousand idle connections that
  *        each once sent a 16 MiB line do not keep 16 GiB.
@@ -366,6 +367,10 @@ static void sock_conn_read(struct sock_conn *c)
 
         while (cap < c->in_len + room)
             cap *= 2;
+        /* A line of max-line bytes takes max-line + 1 of room, not the
+         * next power of two (C-2): in_len + room never exceeds it. */
+        if (cap > c->srv->o->max_line + 1)
+            cap = c->srv->o->max_line + 1;
         nb = realloc(c->in, cap);
         if (nb == NULL) {
             sock_conn_close(c, "out of memory");

@@ -902,6 +902,52 @@ static void debug_log_escapes_a_requests_control_bytes(void **state)
     free(c);
 }
 
+/* The kB of the server's address space (VmSize): a buffer's room shows
+ * there whether or not its pages were touched. */
+static long long srv_vm_kb(const struct srv *s)
+{
+    char path[64], *text, *p;
+    long long kb;
+
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)s->pid);
+    text = tu_read_file(path, NULL);
+    assert_non_null(text);
+    p = strstr(text, "VmSize:");
+    assert_non_null(p);
+    kb = strtoll(p + 7, NULL, 10);
+    free(text);
+    return kb;
+}
+
+/* C-2: a line of --max-line bytes takes that much room, not the next power
+ * of two (twice as much: 30 clients each with a 16 MiB line reserved 1 GB). */
+static void a_line_of_max_line_bytes_takes_no_more_room_than_that(void **state)
+{
+    enum { MAX = 4 << 20 };
+    struct srv *s = *state;
+    struct cl *c = malloc(sizeof(*c));
+    char *line = malloc(MAX);
+    long long before, grown;
+
+    srv_start(s, "--log-level", "warn", "--max-line", "4194304", (char *)NULL);
+    cl_open(c, s->sock);
+    cl_expect(c, "(persist/last-seq \"a\")", "(ok 0)");
+    before = srv_vm_kb(s);
+    memset(line, ' ', MAX);
+    assert_int_equal(cl_send_n(c, line, MAX), 0); /* no LF: all held */
+    cl_wait_read(c);
+    grown = srv_vm_kb(s) - before;
+    if (grown > (MAX + MAX / 2) / 1024)
+        fail_msg("a line of %d bytes grew the server by %lld kB", MAX, grown);
+    /* Its LF ends a blank line, which gets no answer, and the next is served. */
+    assert_int_equal(cl_send(c, "\n"), 0);
+    cl_expect(c, "(persist/last-seq \"a\")", "(ok 0)");
+    cl_close(c);
+    assert_int_equal(srv_term(s), 0);
+    free(line);
+    free(c);
+}
+
 /* ---- a client that dies mid-line --------------------------------------------------- */
 
 static void client_killed_mid_line_changes_nothing(void **state)
@@ -1742,6 +1788,8 @@ int main(void)
                                         ts_teardown),
         cmocka_unit_test_setup_teardown(debug_log_escapes_a_requests_control_bytes, ts_setup,
                                         ts_teardown),
+        cmocka_unit_test_setup_teardown(a_line_of_max_line_bytes_takes_no_more_room_than_that,
+                                        ts_setup, ts_teardown),
         cmocka_unit_test_setup_teardown(client_killed_mid_line_changes_nothing, ts_setup,
                                         ts_teardown),
         cmocka_unit_test_setup_teardown(client_that_ends_its_input_still_gets_every_answer,
