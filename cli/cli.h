@@ -184,6 +184,9 @@ int cli_flush_stdout(void);
  * the NUL). 0 or -errno: the read's own errno (-EISDIR when f is a
  * directory), -EIO when it left none. */
 int cli_read_all(FILE *f, size_t max, char **out, size_t *out_len);
+/* 1 when signal sig is ignored (SIG_IGN) in this process, as nohup leaves
+ * SIGHUP: the servers then leave it ignored rather than drain on it. */
+int cli_signal_ignored(int sig);
 
 /* ---- answer.c ----------------------------------------------------------- */
 

@@ -21,7 +21,9 @@
  *            is 0; a failure to write an answer (the reader left: SIGPIPE
  *            is ignored, see main.c) ends the loop, closes the store cleanly
  *            and exits 1
- *   signals  SIGINT or SIGTERM ends the input: the request running, and
+ *   signals  SIGINT, SIGTERM or SIGHUP (the terminal went away; not when
+ *            SIGHUP was ignored at start, as under nohup) ends the input:
+ *            the request running, and
  *            those whose whole line was read already, are answered, a line
  *            not yet ended by its LF is dropped (a Ctrl-C
  *            must not run half a request), the store is closed cleanly and
@@ -84,6 +86,8 @@ static int cli_serve_catch_signals(void)
     sa.sa_flags = 0; /* no SA_RESTART: a blocked read ends with EINTR */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (!cli_signal_ignored(SIGHUP))
+        sigaction(SIGHUP, &sa, NULL);
     return 0;
 }
 

@@ -8,6 +8,7 @@
  * one-line message (which names the file and offset where that applies).
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,4 +224,11 @@ int cli_read_all(FILE *f, size_t max, char **out, size_t *out_len)
 fail:
     free(buf);
     return rc;
+}
+
+int cli_signal_ignored(int sig)
+{
+    struct sigaction sa;
+
+    return sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN;
 }

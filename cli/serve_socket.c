@@ -34,8 +34,12 @@
  * appends share fdatasyncs (engine/commit.c).
  *
  * LIFE.
- *   1. Block SIGTERM and SIGINT (every thread inherits the mask) and take
- *      them through a signalfd.
+ *   1. Block SIGTERM, SIGINT and SIGHUP (every thread inherits the mask)
+ *      and take them through a signalfd: each drains (sock_loop.c DRAIN).
+ *      SIGHUP, which comes when the terminal or session that started the
+ *      server goes away, would otherwise kill it with the store's LOCK
+ *      dirty and the socket file left. A SIGHUP ignored when the server
+ *      starts (nohup) stays ignored: it is not taken.
  *   2. Check PATH (sock_listen.c L-5): a live server there, a file that is
  *      not a socket, or a directory that is missing or not writable fails
  *      here, before the store (or its directory) is created.
@@ -128,6 +132,8 @@ int sock_serve(struct cli_global *g, const struct sock_opts *o)
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    if (!cli_signal_ignored(SIGHUP))
+        sigaddset(&mask, SIGHUP);
     if ((rc = pthread_sigmask(SIG_BLOCK, &mask, &old_mask)) != 0)
         return cli_fail("io", "pthread_sigmask: %s", strerror(rc));
     srv.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -6,7 +6,7 @@
  *
  * Files, one concept each:
  *   serve_socket.c  the server's life: open the store, listen, run the loop,
- *                   drain on SIGTERM or SIGINT, close the store
+ *                   drain on SIGTERM, SIGINT or SIGHUP, close the store
  *   sock_listen.c   the socket file: live or stale, mode, group, removal
  *   sock_loop.c     the event loop: epoll over the listener, the signals,
  *                   the pool's completions and every connection
@@ -83,6 +83,10 @@ int sock_log_enabled(enum sock_log_level level);
 /* Writes "TIME sxp[PID] LEVEL: MESSAGE" on stderr when level is enabled. */
 void sock_log(enum sock_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Writes p[0..len) into out (cap bytes, cap > 0) escaped as client text is
+ * logged (sock_log.c CLIENT BYTES), NUL-terminated, stopping before an
+ * escape that would not fit; returns the length written. */
+size_t sock_log_escape(const char *p, size_t len, char *out, size_t cap);
 /* Fills err (may be NULL) with code, kind and the message; returns code. */
 int sock_err_set(struct sxp_err *err, int code, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -103,7 +107,7 @@ struct sock_opts {
     enum sock_log_level level; /* --log-level */
 };
 
-/* serve_socket.c: runs the server until SIGTERM or SIGINT; returns an exit
+/* serve_socket.c: runs the server until SIGTERM, SIGINT or SIGHUP; returns an exit
  * status of enum cli_exit. */
 int sock_serve(struct cli_global *g, const struct sock_opts *o);
 
@@ -202,7 +206,7 @@ void sock_pool_stop(struct sock_pool *p);
 struct sock_counters {
     uint64_t accepted; /* connections accepted and served */
     uint64_t refused;  /* connections turned away (uid, --max-conns) */
-    uint64_t requests; /* requests answered */
+    uint64_t requests; /* requests answered (not those whose client left, C-6) */
     uint64_t errors;   /* of them, (error ...) answers */
 };
 
@@ -213,7 +217,7 @@ struct sock_server {
     struct sock_pool pool;
     struct sock_listen listen;
     int epfd;
-    int sigfd;                /* signalfd of SIGTERM and SIGINT */
+    int sigfd;                /* signalfd of SIGTERM, SIGINT and SIGHUP */
     int listen_paused;        /* accept failed: resumes at a close or listen_retry_ns */
     uint64_t listen_retry_ns; /* when a resting listener is tried again */
     int accept_errno;         /* the failure last logged; 0 once an accept worked */
@@ -269,8 +273,10 @@ void sock_conn_stop_reading(struct sock_conn *c);
 void sock_conn_close(struct sock_conn *c, const char *why);
 /* 1 when c is closed and has no request on the pool: it may be freed. */
 int sock_conn_reapable(const struct sock_conn *c);
-/* Bytes the input and output buffers of srv's connections hold now (the
- * loop thread's view; (sxp/stat)'s `buffered`). */
+/* Bytes srv's open connections hold now: input read and not yet run (a
+ * line being read, whole lines waiting, requests queued) and answers not
+ * yet sent; not the room their buffers keep (the loop thread's view;
+ * (sxp/stat)'s `buffered`). */
 uint64_t sock_conn_buffered(const struct sock_server *srv);
 void sock_conn_free(struct sock_conn *c); /* accepts NULL */
 

@@ -15,11 +15,17 @@
  *   C-2  Backpressure, not unbounded buffering: the connection is not read
  *        while it has SOCK_CONN_QUEUE_MAX requests waiting, or
  *        SOCK_CONN_QUEUE_BYTES bytes of them, or SOCK_CONN_OUT_HIGH answer
- *        bytes unsent, and its next request is not started while its unsent
- *        answers reach SOCK_CONN_OUT_HIGH. A client that stops reading its
+ *        bytes unsent, or while `in` still holds a whole line not yet made
+ *        a request (the queue had no room for it); and its next request is
+ *        not started while its unsent answers reach SOCK_CONN_OUT_HIGH. So
+ *        `in` holds either one line being read (up to max-line + 1 bytes,
+ *        C-3) or at most one read (SOCK_CONN_READ_CHUNK) of lines waiting
+ *        for room in the queue, never a pipelining client's input read
+ *        ahead up to max-line. A client that stops reading its
  *        answers thus stops itself (its sends block) and nobody else: the
  *        loop never blocks on a socket. Memory per connection stays below
- *        max-line + READ_CHUNK + QUEUE_BYTES + OUT_HIGH + one answer, and
+ *        max-line + READ_CHUNK + QUEUE_BYTES + OUT_HIGH + one answer (the
+ *        input buffer grows by doubling but never past max-line + 1), and
  *        a long line's room is given back once it is read (SOCK_CONN_IN_HIGH,
  *        as a big answer's is once sent): a thousand idle connections that
  *        each once sent a 16 MiB line do not keep 16 GiB.
@@ -37,7 +43,8 @@
  *        the pool that no worker has started (sock_pool.c CANCELLING): work
  *        for clients that left never piles up. A request already running
  *        completes (and is durable if it succeeded) and its answer is
- *        dropped. Until then the struct stays, closed, on srv->conns.
+ *        dropped: it is not counted as answered ((sxp/stat) `requests`).
+ *        Until then the struct stays, closed, on srv->conns.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -49,6 +56,8 @@
 #include "sock.h"
 
 #define SOCK_CONN_IN_MIN ((size_t)16 << 10)
+/* Bytes of a request the debug log shows, escaped (sock_log.c). */
+#define SOCK_CONN_LOG_TEXT 200
 /* Input room kept after the lines in it are taken out (C-2). */
 #define SOCK_CONN_IN_HIGH ((size_t)256 << 10)
 
@@ -253,11 +262,15 @@ static void sock_conn_answer(struct sock_conn *c, struct sock_job *j)
         srv->n.errors++;
         c->nerr++;
     }
-    if (sock_log_enabled(SOCK_LOG_DEBUG) && j->len > 0) /* the --max-line answer has none */
-        sock_log(SOCK_LOG_DEBUG, "conn %llu: %.*s -> %s%s (%llu us)", (unsigned long long)c->id,
-                 j->len > 200 ? 200 : (int)j->len, j->line, j->ans.failed ? "error " : "ok",
-                 j->ans.failed ? j->ans.kind : "",
+    if (sock_log_enabled(SOCK_LOG_DEBUG) && j->len > 0) { /* the --max-line answer has none */
+        char text[SOCK_CONN_LOG_TEXT * 4 + 1];            /* every byte may take 4 */
+
+        sock_log_escape(j->line, j->len > SOCK_CONN_LOG_TEXT ? SOCK_CONN_LOG_TEXT : j->len, text,
+                        sizeof(text));
+        sock_log(SOCK_LOG_DEBUG, "conn %llu: %s -> %s%s (%llu us)", (unsigned long long)c->id, text,
+                 j->ans.failed ? "error " : "ok", j->ans.failed ? j->ans.kind : "",
                  (unsigned long long)((clock_now_ns() - j->t0_ns) / 1000));
+    }
     if (sock_conn_put(c, &j->ans) != 0) {
         sock_job_free(j);
         sock_conn_close(c, "out of memory");
@@ -329,11 +342,14 @@ static void sock_conn_flush(struct sock_conn *c)
     }
 }
 
-/* C-2 (and C-3: never more than max-line + 1 bytes of one line). */
+/* C-2 (and C-3: never more than max-line + 1 bytes of one line). Called
+ * after sock_conn_extract, which leaves scan == in_len exactly when `in`
+ * holds no whole line: only then is more read. */
 static int sock_conn_may_read(const struct sock_conn *c)
 {
     return !c->eof && c->q_count < SOCK_CONN_QUEUE_MAX && c->q_bytes < SOCK_CONN_QUEUE_BYTES &&
-           sock_conn_unsent(c) < SOCK_CONN_OUT_HIGH && c->in_len <= c->srv->o->max_line;
+           sock_conn_unsent(c) < SOCK_CONN_OUT_HIGH && c->scan == c->in_len &&
+           c->in_len <= c->srv->o->max_line;
 }
 
 /* Reads once (the epoll interest is level-triggered, so more comes with
@@ -351,6 +367,10 @@ static void sock_conn_read(struct sock_conn *c)
 
         while (cap < c->in_len + room)
             cap *= 2;
+        /* A line of max-line bytes takes max-line + 1 of room, not the
+         * next power of two (C-2): in_len + room never exceeds it. */
+        if (cap > c->srv->o->max_line + 1)
+            cap = c->srv->o->max_line + 1;
         nb = realloc(c->in, cap);
         if (nb == NULL) {
             sock_conn_close(c, "out of memory");
@@ -439,10 +459,8 @@ void sock_conn_complete(struct sock_job *j)
 
     c->busy = NULL;
     c->srv->inflight--;
-    if (c->fd < 0) { /* C-6: the client left while it ran */
-        c->srv->n.requests++;
-        if (j->ans.failed)
-            c->srv->n.errors++;
+    if (c->fd < 0) {
+        /* C-6: the client left while it ran: not answered, not counted. */
         sock_job_free(j);
         return;
     }
@@ -494,8 +512,9 @@ uint64_t sock_conn_buffered(const struct sock_server *srv)
 {
     uint64_t n = 0;
 
+    /* Bytes held, not the room kept for them: an idle connection holds 0. */
     for (const struct sock_conn *c = srv->conns; c != NULL; c = c->next)
-        n += c->in_cap + c->out_cap;
+        n += (c->in_len - c->in_start) + c->q_bytes + sock_conn_unsent(c);
     return n;
 }
 

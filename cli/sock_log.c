@@ -7,9 +7,18 @@
  * A line is logged when its level is at or above --log-level (error < warn
  * < info < debug).
  *
+ * CLIENT BYTES. Text a client sent (a request at debug) is logged through
+ * sock_log_escape: each byte outside printable ASCII (0x20..0x7e) is
+ * written \xHH and a backslash \\, so one event stays one line and what
+ * a client sends can never look like a line of its own (a CR and a forged
+ * timestamp), drive the terminal of whoever reads the log (ESC), or hide
+ * the rest of itself (a NUL):
+ *   conn 7: (persist/read "a\x0d\x1b[2K") -> error name (12 us)
+ *
  * Errors meant for a person go into a struct sxp_err (sock_err_set), as the
  * engine's do, and the command prints them the same way (cli_report).
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,6 +83,37 @@ void sock_log(enum sock_log_level level, const char *fmt, ...)
     /* A log line is best effort: stderr may be gone, and nothing is lost. */
     if (write(STDERR_FILENO, line, n) < 0)
         return;
+}
+
+size_t sock_log_escape(const char *p, size_t len, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+
+    assert(cap > 0);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char b = (unsigned char)p[i];
+
+        if (b >= 0x20 && b < 0x7f && b != '\\') {
+            if (cap - n < 2)
+                break;
+            out[n++] = (char)b;
+        } else if (b == '\\') {
+            if (cap - n < 3)
+                break;
+            out[n++] = '\\';
+            out[n++] = '\\';
+        } else {
+            if (cap - n < 5)
+                break;
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[b >> 4];
+            out[n++] = hex[b & 15];
+        }
+    }
+    out[n] = '\0';
+    return n;
 }
 
 int sock_err_set(struct sxp_err *err, int code, const char *kind, const char *fmt, ...)

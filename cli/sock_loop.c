@@ -1,7 +1,7 @@
 /*
  * sock_loop.c -- the event loop of `serve --socket`: one thread, one epoll
- * set (level-triggered) holding the listener, a signalfd for SIGTERM and
- * SIGINT, the pool's eventfd and every connection.
+ * set (level-triggered) holding the listener, a signalfd for SIGTERM,
+ * SIGINT and SIGHUP, the pool's eventfd and every connection.
  *
  * An iteration handles each ready descriptor and then frees the connections
  * that are closed and have no request running (a connection is never freed
@@ -18,7 +18,7 @@
  * every new client would wait forever. The failure is logged once, until
  * an accept works again.
  *
- * DRAIN. The first SIGTERM or SIGINT closes the listener (new clients get
+ * DRAIN. The first SIGTERM, SIGINT or SIGHUP closes the listener (new clients get
  * ECONNREFUSED; the file goes once the store is closed), and stops reading every
  * connection: each request whose whole line the server has read, running
  * or waiting, is still run and answered, then the connection is closed.
@@ -190,7 +190,9 @@ static void sock_loop_signal(struct sock_server *srv)
     struct signalfd_siginfo si;
 
     while (read(srv->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-        sock_loop_drain(srv, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        sock_loop_drain(srv, si.ssi_signo == SIGINT   ? "SIGINT"
+                             : si.ssi_signo == SIGHUP ? "SIGHUP"
+                                                      : "SIGTERM");
 }
 
 static void sock_loop_completions(struct sock_server *srv)

@@ -16,9 +16,13 @@
  *   connections* open now                accepted*  served since start
  *   refused*     turned away (uid, --max-conns)
  *   requests     answered since start    errors     of them (error ...) answers
+ *                (a request whose client left while it ran is not: its
+ *                answer was never sent, sock_conn.c C-6)
  *   running*     requests on the workers now (at most workers; not
  *                those waiting for one)              workers*  --workers
- *   buffered*    bytes the connections' input and output buffers hold now
+ *   buffered*    bytes the open connections hold now: requests read and
+ *                not yet started (lines in the input buffer, the queue)
+ *                and answers not yet sent; not the buffers' room
  *                (sock_conn.c C-2)
  *   appends      events acknowledged     batches    group-commit rounds
  *   fsyncs       fdatasync and fsync calls           bytes     written to logs

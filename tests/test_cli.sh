@@ -884,10 +884,11 @@ run --dir "$T/bigstore" blob put "$T/over-limit"
 rm -f "$T/over-limit"
 pass "blob put refuses a file over the limit by its size, and makes no store"
 
-# serve --stdio: SIGINT (a Ctrl-C) or SIGTERM ends the input. What was
-# answered stays, a line not ended by its LF is not run, the store is
-# closed cleanly (LOCK reads "clean"), and the exit status is 0.
-for sig in INT TERM; do
+# serve --stdio: SIGINT (a Ctrl-C), SIGTERM or SIGHUP (its terminal went
+# away) ends the input. What was answered stays, a line not ended by its
+# LF is not run, the store is closed cleanly (LOCK reads "clean"), and the
+# exit status is 0.
+for sig in INT TERM HUP; do
     S=$T/sig$sig
     coproc SRV { exec "$SXP" --dir "$S" serve --stdio 2>/dev/null; }
     pid=$SRV_PID

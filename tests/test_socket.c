@@ -795,13 +795,154 @@ static void a_long_lines_room_is_given_back_once_it_is_read(void **state)
         assert_true(strncmp(ans, "(error \"name\" ", 14) == 0);
     }
     cl_wait_read(&c[0]);
-    /* Idle now, each keeps little; before, each kept the line's 8 MiB. */
+    /* Idle now, each holds nothing. `buffered` counts bytes held, not
+     * room, so this shows the lines are gone; the room's return is C-2's
+     * SOCK_CONN_IN_HIGH shrink, which (sxp/stat) does not show. */
     long long buffered = cl_stat(&c[NCONN], "buffered");
     if (buffered > (NCONN + 1) * IN_HIGH)
         fail_msg("%d idle connections hold %lld bytes of buffers", NCONN + 1, buffered);
     cl_expect(&c[0], " \"l\")", "(ok 0)");
     for (int i = 0; i <= NCONN; i++)
         cl_close(&c[i]);
+    assert_int_equal(srv_term(s), 0);
+    free(line);
+    free(c);
+}
+
+/* ---- a pipelining client's read-ahead is bounded (C-2) ------------------------------------ */
+
+#define AHEAD_N 20000
+#define AHEAD_LINE 1000
+
+struct ahead {
+    struct cl *c;
+    int rc; /* the sender's last send: 0 or -errno */
+};
+
+static void *ahead_sender(void *arg)
+{
+    struct ahead *a = arg;
+    char line[AHEAD_LINE + 1];
+    size_t n = (size_t)snprintf(line, sizeof(line), "(persist/last-seq \"p\")");
+
+    /* Padded with spaces, which SX allows after the request. */
+    memset(line + n, ' ', AHEAD_LINE - 1 - n);
+    line[AHEAD_LINE - 1] = '\n';
+    for (int i = 0; i < AHEAD_N && a->rc == 0; i++)
+        a->rc = cl_send_n(a->c, line, AHEAD_LINE);
+    return NULL;
+}
+
+/* C-2: a client that sends faster than its requests run, while it reads its
+ * answers, is not read ahead of them up to --max-line (16 MiB): the server
+ * holds at most its bounded queue, one read's worth of lines and its unsent
+ * answers (docs/serve.md, "Backpressure"). The second connection watches
+ * `buffered` the whole run. */
+static void a_pipelining_clients_input_is_not_read_far_ahead(void **state)
+{
+    struct srv *s = *state;
+    struct cl *c = malloc(sizeof(*c)), *w = malloc(sizeof(*w));
+    struct ahead a = {c, 0};
+    pthread_t th;
+    char ans[512];
+    long long most = 0;
+
+    srv_start(s, "--log-level", "warn", (char *)NULL);
+    cl_open(c, s->sock);
+    cl_open(w, s->sock);
+    assert_int_equal(pthread_create(&th, NULL, ahead_sender, &a), 0);
+    for (int i = 0; i < AHEAD_N; i++) {
+        assert_true(cl_line(c, ans, sizeof(ans)) >= 0);
+        assert_string_equal(ans, "(ok 0)");
+        if (i % 200 == 0) {
+            long long b = cl_stat(w, "buffered");
+
+            most = b > most ? b : most;
+        }
+    }
+    pthread_join(th, NULL);
+    assert_int_equal(a.rc, 0);
+    /* 1 MiB of queue, 1 MiB of answers, a read's 64 KiB: the unbounded
+     * read-ahead held 16 MiB. */
+    if (most > (2 << 20) + (64 << 10))
+        fail_msg("one pipelining connection made the server hold %lld bytes", most);
+    cl_close(c);
+    cl_close(w);
+    assert_int_equal(srv_term(s), 0);
+    free(c);
+    free(w);
+}
+
+/* A request's bytes go into the debug log escaped (sock_log.c FORMAT): a
+ * client cannot forge a log line with CR, move the cursor of whoever reads
+ * the log with ESC, or hide the rest of its line behind a NUL. */
+static void debug_log_escapes_a_requests_control_bytes(void **state)
+{
+    static const char req[] = "(persist/last-seq \"x\r2025-01-01T00:00:00.000Z sxp[1] info: "
+                              "forged\x1b[2K\\\x7f\0tail\")\n";
+    struct srv *s = *state;
+    struct cl *c = malloc(sizeof(*c));
+    char ans[512], *log;
+
+    srv_start(s, "--log-level", "debug", (char *)NULL);
+    cl_open(c, s->sock);
+    assert_int_equal(cl_send_n(c, req, sizeof(req) - 1), 0);
+    assert_true(cl_line(c, ans, sizeof(ans)) >= 0);
+    cl_close(c);
+    assert_int_equal(srv_term(s), 0);
+    log = tu_read_file(s->log, NULL);
+    assert_non_null(log);
+    assert_null(strchr(log, '\r'));
+    assert_null(strchr(log, '\x1b'));
+    assert_null(strchr(log, '\x7f'));
+    if (strstr(log, "(persist/last-seq \"x\\x0d2025-01-01T00:00:00.000Z sxp[1] info: "
+                    "forged\\x1b[2K\\\\\\x7f\\x00tail\") -> ") == NULL)
+        fail_msg("the request is not logged escaped:\n%s", log);
+    free(log);
+    free(c);
+}
+
+/* The kB of the server's address space (VmSize): a buffer's room shows
+ * there whether or not its pages were touched. */
+static long long srv_vm_kb(const struct srv *s)
+{
+    char path[64], *text, *p;
+    long long kb;
+
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)s->pid);
+    text = tu_read_file(path, NULL);
+    assert_non_null(text);
+    p = strstr(text, "VmSize:");
+    assert_non_null(p);
+    kb = strtoll(p + 7, NULL, 10);
+    free(text);
+    return kb;
+}
+
+/* C-2: a line of --max-line bytes takes that much room, not the next power
+ * of two (twice as much: 30 clients each with a 16 MiB line reserved 1 GB). */
+static void a_line_of_max_line_bytes_takes_no_more_room_than_that(void **state)
+{
+    enum { MAX = 4 << 20 };
+    struct srv *s = *state;
+    struct cl *c = malloc(sizeof(*c));
+    char *line = malloc(MAX);
+    long long before, grown;
+
+    srv_start(s, "--log-level", "warn", "--max-line", "4194304", (char *)NULL);
+    cl_open(c, s->sock);
+    cl_expect(c, "(persist/last-seq \"a\")", "(ok 0)");
+    before = srv_vm_kb(s);
+    memset(line, ' ', MAX);
+    assert_int_equal(cl_send_n(c, line, MAX), 0); /* no LF: all held */
+    cl_wait_read(c);
+    grown = srv_vm_kb(s) - before;
+    if (grown > (MAX + MAX / 2) / 1024)
+        fail_msg("a line of %d bytes grew the server by %lld kB", MAX, grown);
+    /* Its LF ends a blank line, which gets no answer, and the next is served. */
+    assert_int_equal(cl_send(c, "\n"), 0);
+    cl_expect(c, "(persist/last-seq \"a\")", "(ok 0)");
+    cl_close(c);
     assert_int_equal(srv_term(s), 0);
     free(line);
     free(c);
@@ -1531,6 +1672,79 @@ static void hundreds_of_connections_are_served_while_one_never_reads(void **stat
     free(slow);
 }
 
+/* ---- (sxp/stat)'s figures ---------------------------------------------------------------- */
+
+/* `buffered` is bytes held, not buffer room: connections that are idle
+ * hold none, however much room their buffers keep (C-2). */
+static void buffered_counts_bytes_held_not_buffer_room(void **state)
+{
+    struct srv *s = *state;
+    struct cl *c = malloc(sizeof(*c)), *w = malloc(sizeof(*w));
+
+    srv_start(s, "--log-level", "warn", (char *)NULL);
+    cl_open(c, s->sock);
+    cl_open(w, s->sock);
+    cl_expect(c, "(persist/last-seq \"a\")", "(ok 0)");
+    /* A line not yet ended is held: its bytes count. */
+    assert_int_equal(cl_send(c, "(persist/last-seq"), 0);
+    cl_wait_read(c);
+    assert_int_equal(cl_stat(w, "buffered"), strlen("(persist/last-seq"));
+    cl_expect(c, " \"a\")", "(ok 0)");
+    assert_int_equal(cl_stat(w, "buffered"), 0);
+    cl_close(c);
+    cl_close(w);
+    assert_int_equal(srv_term(s), 0);
+    free(c);
+    free(w);
+}
+
+#define GONE_TRIES 20
+
+/* `requests` counts answers: a request whose client left while it ran
+ * completes (C-6), but its answer is dropped, so it is not counted. */
+static void requests_counts_answers_not_those_dropped_when_the_client_left(void **state)
+{
+    struct srv *s = *state;
+    struct cl *f = malloc(sizeof(*f)), *g = malloc(sizeof(*g));
+    size_t big = 8 << 20, n;
+    char *line = malloc(big + 64), want[64], text[64], *log, *p;
+    int dropped = 0;
+
+    srv_start(s, "--log-level", "info", (char *)NULL);
+    cl_open(f, s->sock);
+    /* A kv value whose read takes a while: the client is gone before it ends. */
+    n = (size_t)sprintf(line, "(persist/kv-put \"big\" \"");
+    memset(line + n, 'v', big);
+    n += big;
+    n += (size_t)sprintf(line + n, "\")\n");
+    assert_int_equal(cl_send_n(f, line, n), 0);
+    assert_true(cl_line(f, text, sizeof(text)) >= 0);
+    assert_string_equal(text, "(ok nil)");
+    /* Conn 1 was srv_start's probe, conn 2 is f. */
+    for (int i = 0; i < GONE_TRIES && dropped == 0; i++) {
+        cl_open(g, s->sock);
+        assert_int_equal(cl_send(g, "(persist/kv-get \"big\")\n"), 0);
+        cl_wait_read(g);
+        cl_close(g);
+        snprintf(want, sizeof(want), "info: conn %d closed: ", 3 + i);
+        srv_wait_log(s, want);
+        log = tu_read_file(s->log, NULL);
+        p = strstr(log, want);
+        p[strcspn(p, "\n")] = '\0'; /* that connection's line only */
+        dropped = strstr(p, "; one still running") != NULL;
+        free(log);
+    }
+    if (!dropped)
+        skip(); /* each read was withdrawn before a worker took it */
+    cl_close(f);
+    assert_int_equal(srv_term(s), 0);
+    /* f's one answer is the only one sent. */
+    assert_true(srv_log_has(s, "info: store closed cleanly: 1 requests (0 errors)"));
+    free(line);
+    free(f);
+    free(g);
+}
+
 /* ---- main ------------------------------------------------------------------------- */
 
 /* BUILD/tests/test_socket -> BUILD/cli/sxp, unless $SXP_BIN says. */
@@ -1570,6 +1784,12 @@ int main(void)
             over_long_line_answers_limit_and_closes_only_that_connection, ts_setup, ts_teardown),
         cmocka_unit_test_setup_teardown(a_long_lines_room_is_given_back_once_it_is_read, ts_setup,
                                         ts_teardown),
+        cmocka_unit_test_setup_teardown(a_pipelining_clients_input_is_not_read_far_ahead, ts_setup,
+                                        ts_teardown),
+        cmocka_unit_test_setup_teardown(debug_log_escapes_a_requests_control_bytes, ts_setup,
+                                        ts_teardown),
+        cmocka_unit_test_setup_teardown(a_line_of_max_line_bytes_takes_no_more_room_than_that,
+                                        ts_setup, ts_teardown),
         cmocka_unit_test_setup_teardown(client_killed_mid_line_changes_nothing, ts_setup,
                                         ts_teardown),
         cmocka_unit_test_setup_teardown(client_that_ends_its_input_still_gets_every_answer,
@@ -1597,6 +1817,10 @@ int main(void)
                                         ts_teardown),
         cmocka_unit_test_setup_teardown(
             requests_of_clients_that_left_before_they_started_are_dropped, ts_setup, ts_teardown),
+        cmocka_unit_test_setup_teardown(buffered_counts_bytes_held_not_buffer_room, ts_setup,
+                                        ts_teardown),
+        cmocka_unit_test_setup_teardown(
+            requests_counts_answers_not_those_dropped_when_the_client_left, ts_setup, ts_teardown),
     };
 
     signal(SIGPIPE, SIG_IGN);

@@ -7,7 +7,7 @@
 # Checks the usage errors of the socket options, the output and exit status
 # of `op --socket` (the same as local `op`), `stat --socket`, the socket's
 # mode, the log, a live socket refused and a stale one replaced, a bad
-# socket path refused before any store is created, SIGTERM
+# socket path refused before any store is created, SIGTERM, SIGINT and SIGHUP
 # (exit 0, store closed cleanly, socket removed) and SIGKILL (what was
 # acknowledged survives). The concurrency, pipelining and bad-input cases
 # are in test_socket.c. A server is waited for by retrying a request in a
@@ -316,6 +316,15 @@ pass "an append acknowledged before SIGKILL is there after recovery"
 stop INT
 [ "$RC" = 0 ] && [ "$(cat "$D/LOCK")" = clean ] && [ ! -e "$S" ] || fail "SIGINT drains too"
 pass "SIGINT drains like SIGTERM"
+# SIGHUP (the terminal or session that started it went away) drains too,
+# instead of killing the server with LOCK dirty and the socket left.
+: >"$T/log"
+start --log-level info
+sok 4 '(persist/last-seq "orders")'
+stop HUP
+[ "$RC" = 0 ] && [ "$(cat "$D/LOCK")" = clean ] && [ ! -e "$S" ] || fail "SIGHUP drains too"
+grep -q "info: SIGHUP: draining" "$T/log" || fail "the log says SIGHUP drains"
+pass "SIGHUP drains like SIGTERM"
 
 # ---- a socket path too long for the temporary name is bound directly -----------------
 
