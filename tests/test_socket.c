@@ -715,6 +715,11 @@ static void over_long_line_answers_limit_and_closes_only_that_connection(void **
     line[n] = '\0';
     assert_int_equal(strlen(line), 1024);
     cl_expect(a, line, "(ok nil)");
+    /* So is one whose LF comes in a later write: 1024 bytes held without
+     * their LF are not over the limit yet. */
+    assert_int_equal(cl_send(a, line), 0);
+    cl_wait_read(a);
+    cl_expect(a, "", "(ok nil)");
 
     /* One more byte: the request sent before it is answered, then the limit
      * error, then the connection ends. */

@@ -298,6 +298,18 @@ start --log-level info
 grep -q "replaced the stale socket $S" "$T/log" || fail "the stale socket is replaced"
 [ "$(stat -c %a "$S")" = 600 ] || fail "the new socket is mode 0600 again"
 pass "a stale socket is replaced by the next server"
+# L-4: a server removes its socket at exit only while PATH is still its
+# own: a successor's socket (or any file) put there meanwhile stays.
+mv "$S" "$T/own-sock"
+: >"$S"
+stop TERM
+[ "$RC" = 0 ] && [ -f "$S" ] && [ ! -S "$S" ] ||
+    fail "a server leaves the file another put at its socket path"
+[ -S "$T/own-sock" ] || fail "the server's own socket (moved) is not removed by its inode"
+rm -f "$S" "$T/own-sock"
+pass "a server's exit removes its socket only while PATH is still its own"
+: >"$T/log"
+start --log-level info
 # `streams` of stat --socket counts the streams the server has used, not
 # those on disk (which local stat counts), and the help says so.
 run --dir "$D" --read-only stat
