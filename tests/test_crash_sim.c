@@ -904,6 +904,27 @@ static void failed_directory_fsync_under_kv_put_changes_nothing_visible(void **s
         assert_int_equal(rc, -EIO);
 }
 
+/* Power loss k in mode m on a clone of the test's disk (which stays as it
+ * is), then the boot and an open with the default options through io_fault
+ * over the clone (*c, *io: the caller destroys both). An open that fails
+ * fails the test, naming the power loss and what came before it. */
+static sxp_store *tc_open_after_power_loss(struct tc *t, uint64_t k, enum io_sim_mode m,
+                                           const char *what, struct sxp_io **c, struct sxp_io **io)
+{
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_store *s = NULL;
+    assert_int_equal(io_sim_clone(t->sim, c), 0);
+    io_sim_crash(*c, k, m);
+    io_sim_restart(*c);
+    assert_int_equal(io_fault_new(*c, io), 0);
+    tc_options(&o);
+    if (store_open_io(TC_STORE, &o, *io, 0, &s, &err) != 0)
+        fail_msg("power loss %s/%llu after %s: the open refused the store: %s", io_sim_mode_name(m),
+                 (unsigned long long)k, what, err.msg);
+    return s;
+}
+
 static int tc_fsck_report_io(struct sxp_io *io, enum fsck_mode mode, struct fsck_report *r);
 
 /* K-3 (engine/lock.h): a session in which a kv put or a blob put failed
@@ -923,6 +944,9 @@ static void a_session_whose_put_failed_is_left_for_recovery_not_marked_clean(voi
     static const enum io_fault_kind kinds[] = {IO_FK_FDATASYNC, IO_FK_FSYNC_DIR};
     for (size_t f = 0; f < 4; f++) {
         int blob = f >= 2;
+        char what[64];
+        snprintf(what, sizeof(what), "a %s whose %s failed", blob ? "blob put" : "kv put",
+                 f % 2 ? "fsync of the folder" : "fdatasync");
         sxp_store *s = tc_open(t);
         if (blob) {
             assert_int_equal(io_fault_fail_nth(t->io, kinds[f % 2], 1, -EIO, 0), 0);
@@ -936,28 +960,17 @@ static void a_session_whose_put_failed_is_left_for_recovery_not_marked_clean(voi
         assert_int_equal(sxp_store_close(s), 0);
         for (uint64_t k = 1; k <= 64; k++) {
             struct sxp_io *c = NULL, *io = NULL;
-            struct sxp_options o;
             struct sxp_stats st;
-            struct sxp_err err;
             struct fsck_report r;
-            assert_int_equal(io_sim_clone(t->sim, &c), 0);
-            io_sim_crash(c, k, IO_SIM_RANDOM);
-            io_sim_restart(c);
-            assert_int_equal(io_fault_new(c, &io), 0);
-            tc_options(&o);
-            if (store_open_io(TC_STORE, &o, io, 0, &s, &err) != 0)
-                fail_msg("failed %s %s, power loss %llu: the open failed: %s",
-                         blob ? "blob put" : "kv put", f % 2 ? "fsync of the folder" : "fdatasync",
-                         (unsigned long long)k, err.msg);
+            s = tc_open_after_power_loss(t, k, IO_SIM_RANDOM, what, &c, &io);
             sxp_store_stats(s, &st);
             assert_int_equal(st.recovered, 1);
             assert_int_equal(sxp_store_close(s), 0);
             int rc = tc_fsck_report_io(io, FSCK_MODE_CHECK, &r);
             if (rc != FSCK_EXIT_CLEAN) {
                 fsck_report_print_text(&r, TC_STORE, stdout);
-                fail_msg("failed %s %s, power loss %llu: sxp-fsck -n exited %d after the open",
-                         blob ? "blob put" : "kv put", f % 2 ? "fsync of the folder" : "fdatasync",
-                         (unsigned long long)k, rc);
+                fail_msg("power loss %llu after %s: sxp-fsck -n exited %d after the open",
+                         (unsigned long long)k, what, rc);
             }
             fsck_report_free(&r);
             io->destroy(io);
@@ -4012,16 +4025,8 @@ static void an_unsynced_truncate_cut_by_a_power_loss_keeps_the_events_above_it(v
     for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
         for (uint64_t k = 1; k <= 64; k++) {
             struct sxp_io *c = NULL, *io = NULL;
-            struct sxp_options o;
             sxp_value *evs = NULL;
-            assert_int_equal(io_sim_clone(t->sim, &c), 0);
-            io_sim_crash(c, k, modes[m]);
-            io_sim_restart(c);
-            assert_int_equal(io_fault_new(c, &io), 0);
-            tc_options(&o);
-            if (store_open_io(TC_STORE, &o, io, 0, &s, &err) != 0)
-                fail_msg("power loss %s/%llu after an unsynced truncate: open failed: %s",
-                         io_sim_mode_name(modes[m]), (unsigned long long)k, err.msg);
+            s = tc_open_after_power_loss(t, k, modes[m], "an unsynced truncate", &c, &io);
             assert_int_equal(sxp_stream_read(s, "a", 1, &evs, &err), 0);
             size_t n = sxp_value_len(evs);
             int64_t last =
@@ -4074,16 +4079,7 @@ static void an_unsynced_session_never_lowers_a_durable_mark_its_log_cannot_rebui
     for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
         for (uint64_t k = 1; k <= 64; k++) {
             struct sxp_io *c = NULL, *io = NULL;
-            struct sxp_options o;
-            assert_int_equal(io_sim_clone(t->sim, &c), 0);
-            io_sim_crash(c, k, modes[m]);
-            io_sim_restart(c);
-            assert_int_equal(io_fault_new(c, &io), 0);
-            tc_options(&o);
-            if (store_open_io(TC_STORE, &o, io, 0, &s, &err) != 0)
-                fail_msg("power loss %s/%llu after an unsynced session: the open refused the "
-                         "store: %s",
-                         io_sim_mode_name(modes[m]), (unsigned long long)k, err.msg);
+            s = tc_open_after_power_loss(t, k, modes[m], "an unsynced session", &c, &io);
             static const char *const names[] = {"a", "b"};
             for (size_t i = 0; i < 2; i++) {
                 int64_t hw = 0;
