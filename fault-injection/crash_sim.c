@@ -20,6 +20,17 @@
  * empty LOCK makes recovery read every log. The first session's state is
  * the baseline the checks start from; crash points count from after it.
  *
+ * A CLEAN CLOSE. A synced session whose seed has bit 17 set (half the
+ * runs, and half the second workloads of KILL THEN POWER LOSS) closes the
+ * store cleanly after its workload (cs_close_seed): the close's own calls
+ * (the commit of the last rounds, the checkpoint, the .seq files, LOCK
+ * marked clean) are crash points like the workload's, failed syncs land
+ * before it, and the end point is a power loss after the clean close,
+ * which the next open, finding LOCK clean, must not need to recover
+ * from. (Without it only unsynced sessions closed, and a clean close
+ * after a failed kv/blob sync that marked LOCK clean went unseen:
+ * lock.h K-3.)
+ *
  * OPTIONS BY SEED. Each open takes its options from the seed of the
  * session or check it serves (cs_options): a descriptor cache of 2 logs
  * (bit 0), the syncfs bound and .seq chunks (bits 10-11,
@@ -282,6 +293,13 @@ static void cs_options(struct sxp_options *o, uint64_t seed)
     o->sync_each_log = crash_sync_each_log_by_seed(seed);
 }
 
+/* A CLEAN CLOSE: half the seeds (bit 17) close a synced session cleanly
+ * after its workload, so the close's calls are crash points too. */
+static int cs_close_seed(uint64_t seed)
+{
+    return (seed >> 17) & 1;
+}
+
 /* LF-1, LF-2 after a recovering open of s on sim (crash_lostfound.c),
  * lf_mark taken before the open; a violation counts as bad in st. */
 static void cs_lostfound(const struct crash_params *p, struct sxp_io *sim, sxp_store *s,
@@ -322,6 +340,8 @@ static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp
     cs_options(&o, seed);
     if (flags & CS_UNSYNCED)
         o.sync = SXP_SYNC_NONE;
+    else if (cs_close_seed(seed))
+        flags |= CS_CLOSE; /* A CLEAN CLOSE */
     uint64_t lf_mark = crash_lostfound_mark(sim, CS_STORE);
     if (store_open_io(CS_STORE, &o, io, 0, &s, &err) < 0) {
         w->first_error = err.code;
