@@ -32,7 +32,11 @@
  * seed mixed from --seed): half the seeds make every checkpoint, close
  * and recovery sync by one syncfs (bit 10, crash_syncfs_by_seed), and a
  * quarter sync each file by itself instead (bit 13, sync_each_log, with
- * sxp-fsck run with --sync-each-log).
+ * sxp-fsck run with --sync-each-log); half keep only 2 log descriptors
+ * open (bit 14, max_open_files), and half reach the disk through plain
+ * syscalls (bit 15, SXP_IO_SYNC), the others through io_uring
+ * (SXP_IO_AUTO: plain syscalls where io_uring is refused), io_fault
+ * wrapping either.
  *
  * LOOP. As SQLite's I/O-error tests do: fail the 1st, 2nd, 3rd ... call of
  * any kind of a short workload (the open and its recovery included) until
@@ -85,6 +89,12 @@ static void ce_options(struct sxp_options *o, uint64_t seed)
     sxp_options_init(o);
     o->quiet = 1;
     o->sync_each_log = crash_sync_each_log_by_seed(seed);
+    /* Half the seeds keep 2 log descriptors open (bit 14), so logs are
+     * closed and reopened (and evicted with journaled lines, J-13) under
+     * the faults; half go through plain syscalls (bit 15), the others
+     * through io_uring where the machine has it. */
+    o->max_open_files = (seed >> 14) & 1 ? 2 : 0;
+    o->io = (seed >> 15) & 1 ? SXP_IO_SYNC : SXP_IO_AUTO;
 }
 
 /* sxp-fsck's arguments: mode ("-n", "-p") with the bound seed's opens use. */
