@@ -202,6 +202,8 @@ struct crash_workload {
                              no file, so they sync no directory */
     int abort_bad_read;   /* a reader's violation aborts the process */
     int truncates;        /* only truncates (one op in three) and appends */
+    int sync_each_log;    /* the store was opened with sxp_options.sync_each_log:
+                             its checkpoints are never made to syncfs */
     /* OUT */
     uint64_t done_ops; /* ops run */
     uint64_t errors;   /* ops that failed for another reason than seq */
@@ -225,6 +227,15 @@ int crash_workload_run(struct crash_workload *w);
  * whole process, so that closes and recoveries of a few streams reuse
  * their temp files (engine/seqfile.c RECYCLING). */
 void crash_syncfs_by_seed(uint64_t seed);
+/* A quarter of the seeds (bit 13 set and bit 10 clear, so never with the
+ * syncfs above, which it would switch off) open their stores with
+ * sxp_options.sync_each_log = 1 in the kill, points, sim, errors and loop
+ * harnesses: checkpoints, closes and recoveries fdatasync each file, a
+ * log evicted from the descriptor cache with journaled lines is synced
+ * then (journal.c J-13), and sxp-fsck runs with --sync-each-log
+ * (fsck_opts.syncfs_logs SIZE_MAX). The harness sets the workload's
+ * sync_each_log to match. 1 for those seeds. */
+int crash_sync_each_log_by_seed(uint64_t seed);
 
 /* ---- verification --------------------------------------------------------- */
 

@@ -27,8 +27,16 @@
  * closed log (crash residue, not corruption): the open must succeed, or
  * sxp-fsck -p must repair it (exit 1, then 0 on a second run).
  *
- * Half the runs (crash_syncfs_by_seed) make every checkpoint, close and
- * recovery sync by one syncfs.
+ * OPTIONS. Every open of a run, the check's included, takes its options
+ * from one seed (ce_options; a scenario's run seed, or for the loop a
+ * seed mixed from --seed): half the seeds make every checkpoint, close
+ * and recovery sync by one syncfs (bit 10, crash_syncfs_by_seed), and a
+ * quarter sync each file by itself instead (bit 13, sync_each_log, with
+ * sxp-fsck run with --sync-each-log); half keep only 2 log descriptors
+ * open (bit 14, max_open_files), and half reach the disk through plain
+ * syscalls (bit 15, SXP_IO_SYNC), the others through io_uring
+ * (SXP_IO_AUTO: plain syscalls where io_uring is refused), io_fault
+ * wrapping either.
  *
  * LOOP. As SQLite's I/O-error tests do: fail the 1st, 2nd, 3rd ... call of
  * any kind of a short workload (the open and its recovery included) until
@@ -75,19 +83,36 @@ static const struct ce_scn ce_scns[] = {
     {"zero-filled tail", 0, 0, 0, 0, 0},
 };
 
-static void ce_options(struct sxp_options *o)
+/* The options of every open of a run, by seed (OPTIONS at the top). */
+static void ce_options(struct sxp_options *o, uint64_t seed)
 {
     sxp_options_init(o);
     o->quiet = 1;
+    o->sync_each_log = crash_sync_each_log_by_seed(seed);
+    /* Half the seeds keep 2 log descriptors open (bit 14), so logs are
+     * closed and reopened (and evicted with journaled lines, J-13) under
+     * the faults; half go through plain syscalls (bit 15), the others
+     * through io_uring where the machine has it. */
+    o->max_open_files = (seed >> 14) & 1 ? 2 : 0;
+    o->io = (seed >> 15) & 1 ? SXP_IO_SYNC : SXP_IO_AUTO;
 }
 
-/* Opens dir through a new io_fault over the real backend. */
-static int ce_open(const struct crash_params *p, struct sxp_io **out_fault, sxp_store **out,
-                   struct sxp_err *err)
+/* sxp-fsck's arguments: mode ("-n", "-p") with the bound seed's opens use. */
+static const char *ce_fsck_args(const char *mode, uint64_t seed)
+{
+    if (!crash_sync_each_log_by_seed(seed))
+        return mode;
+    return strcmp(mode, "-p") == 0 ? "-p --sync-each-log" : "-n --sync-each-log";
+}
+
+/* Opens dir through a new io_fault over the real backend, with the
+ * options of seed. */
+static int ce_open(const struct crash_params *p, uint64_t seed, struct sxp_io **out_fault,
+                   sxp_store **out, struct sxp_err *err)
 {
     struct sxp_options o;
     struct sxp_io *real = NULL, *fio = NULL;
-    ce_options(&o);
+    ce_options(&o, seed);
     int rc = io_backend_new(o.io, 1, &real, err);
     if (rc < 0)
         return rc;
@@ -102,16 +127,18 @@ static int ce_open(const struct crash_params *p, struct sxp_io **out_fault, sxp_
     return store_open_io(p->dir, &o, fio, 0, out, err);
 }
 
-/* Runs ops ops on s; what its readers saw that they must not (READS in
- * crash_workload.c) is bad, reported as what. */
-static void ce_workload(sxp_store *s, struct crash_reporter *rep, uint64_t seed, unsigned ops,
-                        const struct crash_params *p, struct crash_workload *w,
+/* Runs ops ops on s, opened with the options of oseed; what its readers
+ * saw that they must not (READS in crash_workload.c) is bad, reported as
+ * what. */
+static void ce_workload(sxp_store *s, uint64_t oseed, struct crash_reporter *rep, uint64_t seed,
+                        unsigned ops, const struct crash_params *p, struct crash_workload *w,
                         struct crash_stats *st, const char *what, int truncates)
 {
     memset(w, 0, sizeof(*w));
     w->store = s;
     w->rep = rep;
     w->seed = seed;
+    w->sync_each_log = crash_sync_each_log_by_seed(oseed);
     w->threads = 1;
     w->ops = ops;
     w->nstreams = p->nstreams ? p->nstreams : 6;
@@ -128,8 +155,9 @@ static void ce_workload(sxp_store *s, struct crash_reporter *rep, uint64_t seed,
     }
 }
 
-/* Reopens without faults, checks G-1..G-7, closes and runs fsck -n (G-8). */
-static void ce_check(const struct crash_params *p, const struct crash_base *base,
+/* Reopens without faults, with the options of oseed, checks G-1..G-7,
+ * closes and runs fsck -n (G-8). */
+static void ce_check(const struct crash_params *p, uint64_t oseed, const struct crash_base *base,
                      const struct crash_hist *h, struct crash_stats *st, const char *what)
 {
     struct sxp_options o;
@@ -137,7 +165,7 @@ static void ce_check(const struct crash_params *p, const struct crash_base *base
     struct crash_verdict v;
     sxp_store *s = NULL;
     memset(&v, 0, sizeof(v));
-    ce_options(&o);
+    ce_options(&o, oseed);
     int rc = sxp_store_open(p->dir, &o, &s, &err);
     if (rc < 0) {
         fprintf(p->out, "%s: BAD: open with the fault cleared failed: %s\n", what, err.msg);
@@ -151,7 +179,7 @@ static void ce_check(const struct crash_params *p, const struct crash_base *base
         fprintf(p->out, "%s: BAD: close failed: %s\n", what, strerror(-rc));
         v.bad++;
     } else if (p->fsck != NULL) {
-        int fr = crash_fsck_run(p->fsck, "-n", p->dir, p->verbose);
+        int fr = crash_fsck_run(p->fsck, ce_fsck_args("-n", oseed), p->dir, p->verbose);
         st->fsck_runs++;
         if (fr != 0) {
             fprintf(p->out, "%s: BAD: sxp-fsck -n exited %d after recovery\n", what, fr);
@@ -390,16 +418,18 @@ static int ce_zero_tail(const struct crash_params *p, uint64_t *rng, char *out_p
     return rc;
 }
 
-/* Runs fsck -p twice on an unclean store: 0 or 1, then 0. */
-static void ce_fsck_twice(const struct crash_params *p, struct crash_stats *st, const char *what,
-                          int want_first)
+/* Runs fsck -p twice on an unclean store, with the bound of oseed's
+ * opens: 0 or 1, then 0. */
+static void ce_fsck_twice(const struct crash_params *p, uint64_t oseed, struct crash_stats *st,
+                          const char *what, int want_first)
 {
     if (p->fsck == NULL) {
         st->fsck_skipped++;
         return;
     }
-    int a = crash_fsck_run(p->fsck, "-p", p->dir, p->verbose);
-    int b = crash_fsck_run(p->fsck, "-p", p->dir, p->verbose);
+    const char *args = ce_fsck_args("-p", oseed);
+    int a = crash_fsck_run(p->fsck, args, p->dir, p->verbose);
+    int b = crash_fsck_run(p->fsck, args, p->dir, p->verbose);
     st->fsck_runs += 2;
     if ((want_first >= 0 ? a != want_first : (a != 0 && a != 1)) || b != 0) {
         fprintf(p->out, "%s: BAD: sxp-fsck -p exited %d then %d (want %s then 0)\n", what, a, b,
@@ -429,12 +459,12 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
     crash_reporter_init(&rep, -1, &h);
     st->runs++;
     crash_syncfs_by_seed(rseed); /* this run's opens, the check's included */
-    if (crash_rmrf(p->dir) < 0 || ce_open(p, &fio, &s, &err) < 0) {
+    if (crash_rmrf(p->dir) < 0 || ce_open(p, rseed, &fio, &s, &err) < 0) {
         fprintf(p->out, "%s: BAD: setup failed: %s\n", what, err.msg);
         st->bad++;
         goto out;
     }
-    ce_workload(s, &rep, crash_mix(rseed, 1), 10, p, &w, st, what, sc->truncates);
+    ce_workload(s, rseed, &rep, crash_mix(rseed, 1), 10, p, &w, st, what, sc->truncates);
 
     if (sc->kinds == 0) {
         /* The process dies (no clean close) and the filesystem leaves the
@@ -451,7 +481,7 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
             goto out;
         }
         if (crash_rand(&rng) & 1)
-            ce_fsck_twice(p, st, what, 1);
+            ce_fsck_twice(p, rseed, st, what, 1);
         goto check;
     }
 
@@ -470,7 +500,7 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
         /* The listing itself may meet the fault: then it lists nothing. */
         if (sxp_kv_keys(s, &keys_before, &err) < 0)
             keys_before = NULL;
-        ce_workload(s, &rep, crash_mix(rseed, 100 + i), 1, p, &w, st, what, sc->truncates);
+        ce_workload(s, rseed, &rep, crash_mix(rseed, 100 + i), 1, p, &w, st, what, sc->truncates);
         uint64_t injected = io_fault_injected(fio) - before;
         st->faults += injected;
         if (h.n == n0) {
@@ -516,7 +546,7 @@ static void ce_scenario(const struct crash_params *p, const struct ce_scn *sc, u
 check:
     crash_reporter_destroy(&rep);
     crash_hist_cut(&h);
-    ce_check(p, &empty, &h, st, what);
+    ce_check(p, rseed, &empty, &h, st, what);
     crash_hist_free(&h);
     if (fio != NULL)
         fio->destroy(fio);
@@ -539,8 +569,9 @@ int crash_run_errors(const struct crash_params *p, struct crash_stats *st)
     return (st->lost || st->bad) ? 1 : 0;
 }
 
-/* Builds the loop's starting store in tpl; dirty: needing recovery. */
-static int ce_template(const struct crash_params *p, const char *tpl, int dirty,
+/* Builds the loop's starting store in tpl, with the options of oseed;
+ * dirty: needing recovery. */
+static int ce_template(const struct crash_params *p, uint64_t oseed, const char *tpl, int dirty,
                        struct crash_base *base, struct crash_stats *st)
 {
     struct crash_params q = *p;
@@ -553,7 +584,7 @@ static int ce_template(const struct crash_params *p, const char *tpl, int dirty,
     q.dir = tpl;
     int rc = crash_rmrf(tpl);
     if (rc == 0)
-        rc = ce_open(&q, &fio, &s, &err);
+        rc = ce_open(&q, oseed, &fio, &s, &err);
     if (rc < 0) {
         if (fio)
             fio->destroy(fio);
@@ -561,7 +592,7 @@ static int ce_template(const struct crash_params *p, const char *tpl, int dirty,
     }
     crash_hist_init(&h);
     crash_reporter_init(&rep, -1, &h);
-    ce_workload(s, &rep, crash_mix(p->seed, 3), 10, p, &w, st, tpl, 0);
+    ce_workload(s, oseed, &rep, crash_mix(p->seed, 3), 10, p, &w, st, tpl, 0);
     rc = crash_base_capture(s, &h, base, &err);
     crash_reporter_destroy(&rep);
     crash_hist_free(&h);
@@ -579,14 +610,17 @@ int crash_run_loop(const struct crash_params *p, struct crash_stats *st)
     struct crash_base base[2];
     unsigned ops = p->ops ? p->ops : 12;
     int rc = 0;
-    /* Every open of the run, the recovering ones among them, by seed:
-     * then the loop fails each of R-8's syncfs calls in turn. */
-    crash_syncfs_by_seed(p->seed);
+    /* The options of every open of the run, the recovering ones among
+     * them, by one seed mixed from p->seed, so that small seeds vary them
+     * too (OPTIONS at the top): with the syncfs bound at 1 the loop fails
+     * each of R-8's syncfs calls in turn. */
+    uint64_t oseed = crash_mix(p->seed, 1);
+    crash_syncfs_by_seed(oseed);
     for (int d = 0; d < 2; d++) {
         crash_base_init(&base[d]);
         snprintf(tpl[d], sizeof(tpl[d]), "%s.tpl-%s", p->dir, d ? "dirty" : "clean");
         if (rc == 0)
-            rc = ce_template(p, tpl[d], d, &base[d], st);
+            rc = ce_template(p, oseed, tpl[d], d, &base[d], st);
     }
     for (int persist = 0; rc == 0 && persist <= 1; persist++) {
         for (uint64_t n = 1; n < 100000; n++) {
@@ -616,7 +650,7 @@ int crash_run_loop(const struct crash_params *p, struct crash_stats *st)
             /* The open may be failed too: build the wrapper by hand. */
             struct sxp_options o;
             struct sxp_io *real = NULL;
-            ce_options(&o);
+            ce_options(&o, oseed);
             rc = io_backend_new(o.io, 1, &real, &err);
             if (rc == 0 && (rc = io_fault_new(real, &fio)) < 0)
                 real->destroy(real);
@@ -634,7 +668,7 @@ int crash_run_loop(const struct crash_params *p, struct crash_stats *st)
                 break;
             }
             if (store_open_io(p->dir, &o, fio, 0, &s, &err) == 0) {
-                ce_workload(s, &rep, crash_mix(p->seed, 11), ops, p, &w, st, what, 0);
+                ce_workload(s, oseed, &rep, crash_mix(p->seed, 11), ops, p, &w, st, what, 0);
                 if (n & 2)
                     (void)sxp_store_close(s);
                 else
@@ -646,8 +680,8 @@ int crash_run_loop(const struct crash_params *p, struct crash_stats *st)
             crash_reporter_destroy(&rep);
             crash_hist_cut(&h);
             if (n % 4 == 1 && injected > 0)
-                ce_fsck_twice(p, st, what, -1);
-            ce_check(p, &base[d], &h, st, what);
+                ce_fsck_twice(p, oseed, st, what, -1);
+            ce_check(p, oseed, &base[d], &h, st, what);
             crash_hist_free(&h);
             if (injected == 0)
                 break; /* the workload completed without reaching call n */

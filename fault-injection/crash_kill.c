@@ -11,6 +11,12 @@
  * and closes it cleanly and runs sxp-fsck -n, or (every third run of kill
  * mode) abandons it so that the next child's open must recover it, and a
  * kill may land in the middle of that recovery.
+ *
+ * The child's options come from its seed (ck_options): a tiny descriptor
+ * cache (bits 0-1), SXP_SYNC_NONE or plain syscalls (bits 2-3), the
+ * syncfs bound and .seq chunks (bits 10-11, crash_syncfs_by_seed) and
+ * sync_each_log (bit 13, crash_sync_each_log_by_seed), which the
+ * parent's recovering open and its sxp-fsck -n follow as well.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +47,9 @@ static void ck_options(struct sxp_options *o, uint64_t seed)
     else if ((seed >> 2) % 4 == 2)
         o->io = SXP_IO_SYNC;
     crash_syncfs_by_seed(seed);
+    /* A quarter of the children (bit 13) sync each file, never syncfs;
+     * the parent's recovering open too (ck_verify). */
+    o->sync_each_log = crash_sync_each_log_by_seed(seed);
 }
 
 int crash_child_main(const struct crash_params *p, uint64_t seed, unsigned ops, int fd)
@@ -92,6 +101,7 @@ int crash_child_main(const struct crash_params *p, uint64_t seed, unsigned ops, 
     w.nkeys = p->nkeys;
     w.max_event = 64 << 10;
     w.abort_bad_read = 1; /* seen even when the kill comes first */
+    w.sync_each_log = o.sync_each_log;
     rc = crash_workload_run(&w);
     crash_reporter_destroy(&rep);
     if (rc < 0) {
@@ -186,9 +196,10 @@ static int ck_run_child(const struct crash_params *p, uint64_t seed, unsigned op
 
 /* Opens the store (recovery), verifies it, appends past last-seq; then
  * either closes it and runs fsck, or abandons it unclean. capture: take the
- * verified state as the next baseline. */
+ * verified state as the next baseline. seed: the child's, whose choice of
+ * sync_each_log the open and fsck follow. */
 static void ck_verify(const struct crash_params *p, struct crash_base *base,
-                      const struct crash_hist *h, int close_clean, int capture,
+                      const struct crash_hist *h, uint64_t seed, int close_clean, int capture,
                       struct crash_stats *st, const char *what)
 {
     struct sxp_options o;
@@ -198,6 +209,7 @@ static void ck_verify(const struct crash_params *p, struct crash_base *base,
     memset(&v, 0, sizeof(v));
     sxp_options_init(&o);
     o.quiet = 1;
+    o.sync_each_log = crash_sync_each_log_by_seed(seed);
     /* A process killed while it used io_uring keeps its descriptors, and
      * so its flock on LOCK, until the kernel has torn its ring down, which
      * may take a while after waitpid: wait for that, up to a minute. */
@@ -243,7 +255,8 @@ static void ck_verify(const struct crash_params *p, struct crash_base *base,
             fprintf(p->out, "%s: BAD: close failed: %s\n", what, strerror(-rc));
             v.bad++;
         } else if (p->fsck != NULL) {
-            int fr = crash_fsck_run(p->fsck, "-n", p->dir, p->verbose);
+            int fr = crash_fsck_run(p->fsck, o.sync_each_log ? "-n --sync-each-log" : "-n", p->dir,
+                                    p->verbose);
             st->fsck_runs++;
             if (fr != 0) {
                 fprintf(p->out, "%s: BAD: sxp-fsck -n %s exited %d after recovery\n", what, p->dir,
@@ -295,7 +308,7 @@ int crash_run_kill(const struct crash_params *p, struct crash_stats *st)
             st->kills += killed;
             st->runs++;
             crash_syncfs_by_seed(rseed); /* the recovering open's, as the child's */
-            ck_verify(p, &base, &h, r % 3 != 2, 1, st, what);
+            ck_verify(p, &base, &h, rseed, r % 3 != 2, 1, st, what);
         }
         if (p->verbose)
             fprintf(p->out, "%s: ops %zu acked %llu killed %d\n", what, h.n,
@@ -343,6 +356,7 @@ static int ck_template(const struct crash_params *p, const char *path, uint64_t 
     w.nstreams = p->nstreams;
     w.nkeys = p->nkeys;
     w.max_event = 4096;
+    w.sync_each_log = o.sync_each_log;
     rc = crash_workload_run(&w);
     if (rc == 0)
         rc = crash_base_capture(s, &h, base, &err);
@@ -385,7 +399,7 @@ static int ck_point(const struct crash_params *p, const char *tpl, struct crash_
     if (rc == 0) {
         st->runs++;
         st->kills += killed;
-        ck_verify(p, base, &h, 1, 0, st, what);
+        ck_verify(p, base, &h, seed, 1, 0, st, what);
     }
     if (p->verbose)
         fprintf(p->out, "%s: ops %zu acked %llu killed %d\n", what, h.n,

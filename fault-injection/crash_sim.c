@@ -20,6 +20,25 @@
  * empty LOCK makes recovery read every log. The first session's state is
  * the baseline the checks start from; crash points count from after it.
  *
+ * A CLEAN CLOSE. A synced session whose seed has bit 17 set (half the
+ * runs, and half the second workloads of KILL THEN POWER LOSS) closes the
+ * store cleanly after its workload (cs_close_seed): the close's own calls
+ * (the commit of the last rounds, the checkpoint, the .seq files, LOCK
+ * marked clean) are crash points like the workload's, failed syncs land
+ * before it, and the end point is a power loss after the clean close,
+ * which the next open, finding LOCK clean, must not need to recover
+ * from. (Without it only unsynced sessions closed, and a clean close
+ * after a failed kv/blob sync that marked LOCK clean went unseen:
+ * lock.h K-3.)
+ *
+ * OPTIONS BY SEED. Each open takes its options from the seed of the
+ * session or check it serves (cs_options): a descriptor cache of 2 logs
+ * (bit 0), the syncfs bound and .seq chunks (bits 10-11,
+ * crash_syncfs_by_seed), and in a quarter of the seeds sync_each_log
+ * (bit 13, crash_sync_each_log_by_seed: every file synced by itself,
+ * never syncfs), with which sxp-fsck runs too (--sync-each-log, or
+ * fsck_opts.syncfs_logs SIZE_MAX in process).
+ *
  * Two more scenarios per point:
  *   KILL THEN POWER LOSS: the process dies at p (the page cache stays),
  *   the store is reopened and recovered, a second workload runs, then the
@@ -271,6 +290,14 @@ static void cs_options(struct sxp_options *o, uint64_t seed)
     o->quiet = 1;
     o->max_open_files = (seed & 1) ? 2 : 0;
     crash_syncfs_by_seed(seed);
+    o->sync_each_log = crash_sync_each_log_by_seed(seed);
+}
+
+/* A CLEAN CLOSE: half the seeds (bit 17) close a synced session cleanly
+ * after its workload, so the close's calls are crash points too. */
+static int cs_close_seed(uint64_t seed)
+{
+    return (seed >> 17) & 1;
 }
 
 /* LF-1, LF-2 after a recovering open of s on sim (crash_lostfound.c),
@@ -313,6 +340,8 @@ static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp
     cs_options(&o, seed);
     if (flags & CS_UNSYNCED)
         o.sync = SXP_SYNC_NONE;
+    else if (cs_close_seed(seed))
+        flags |= CS_CLOSE; /* A CLEAN CLOSE */
     uint64_t lf_mark = crash_lostfound_mark(sim, CS_STORE);
     if (store_open_io(CS_STORE, &o, io, 0, &s, &err) < 0) {
         w->first_error = err.code;
@@ -331,6 +360,7 @@ static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp
     w->max_event = 3000;
     w->stop_on_error = !(flags & CS_GO_ON);
     w->existing_only = (flags & CS_EXISTING_ONLY) != 0;
+    w->sync_each_log = o.sync_each_log;
     (void)crash_workload_run(w);
     if (w->read_bad) {
         fprintf(p->out, "%s: BAD: a reader saw: %s (and %llu more)\n", what, w->read_msg,
@@ -365,8 +395,8 @@ static void cs_play(const struct crash_params *p, struct sxp_io *sim, struct sxp
  * not rebuild, as the open alone may. */
 #define CS_CHECK_FSCK_P 4u
 
-static void cs_fsck_p(const struct crash_params *p, struct sxp_io *io, int unpromised,
-                      struct crash_stats *st, const char *what);
+static void cs_fsck_p(const struct crash_params *p, struct sxp_io *io, uint64_t seed,
+                      int unpromised, struct crash_stats *st, const char *what);
 
 /* Opens the store on io after a crash and checks it against base (the
  * state the run started from) and h, as how says. out_base (may be NULL)
@@ -395,7 +425,7 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
     int promised = base->nstreams || base->nkv || base->nblobs;
     int fsck_first = (how & CS_CHECK_UNPROMISED) && (how & CS_CHECK_FSCK_P) && promised;
     if (fsck_first)
-        cs_fsck_p(p, io, 1, st, what);
+        cs_fsck_p(p, io, seed, 1, st, what);
     uint64_t lf_mark = crash_lostfound_mark(sim, CS_STORE); /* what the open saves */
     int rc = store_open_io(CS_STORE, &o, io, 0, &s, &err);
     if (rc < 0 && (how & CS_CHECK_UNPROMISED) &&
@@ -443,7 +473,8 @@ static void cs_check(const struct crash_params *p, struct sxp_io *sim, struct sx
                 fprintf(p->out, "%s: BAD: export failed: %s\n", what, strerror(-rc));
                 v.bad++;
             } else {
-                int fr = crash_fsck_run(p->fsck, "-n", real, p->verbose);
+                int fr = crash_fsck_run(p->fsck, o.sync_each_log ? "-n --sync-each-log" : "-n",
+                                        real, p->verbose);
                 st->fsck_runs++;
                 if (fr != 0) {
                     fprintf(p->out, "%s: BAD: sxp-fsck -n exited %d on the recovered disk\n", what,
@@ -626,8 +657,8 @@ enum cs_then {
  * the open may refuse or a read may fail on then: a .seq it cannot rebuild
  * from its log (seq-unreadable), and a kv value or blob the session
  * replaced (kv-corrupt, blob-hash; THE UNPROMISED in crash.h). */
-static void cs_fsck_p(const struct crash_params *p, struct sxp_io *io, int unpromised,
-                      struct crash_stats *st, const char *what)
+static void cs_fsck_p(const struct crash_params *p, struct sxp_io *io, uint64_t seed,
+                      int unpromised, struct crash_stats *st, const char *what)
 {
     struct fsck_opts fo;
     struct fsck_report r;
@@ -636,9 +667,10 @@ static void cs_fsck_p(const struct crash_params *p, struct sxp_io *io, int unpro
     fo.mode = FSCK_MODE_PREEN;
     fo.threads = 1;
     fo.io = io;
-    /* The bound the run's seed chose for its opens (crash_syncfs_by_seed):
-     * half the seeds have the repair sync by syncfs (fsck/repair.c). */
-    fo.syncfs_logs = store_open_syncfs_bound();
+    /* The bound seed chose for the opens (crash_syncfs_by_seed): half the
+     * seeds have the repair sync by syncfs (fsck/repair.c), a quarter
+     * each file by itself, as --sync-each-log does. */
+    fo.syncfs_logs = crash_sync_each_log_by_seed(seed) ? SIZE_MAX : store_open_syncfs_bound();
     int rc = fsck_run(&fo, &r);
     st->fsck_runs++;
     const struct fsck_finding *wrong = NULL; /* the first finding left that may not be */
@@ -677,7 +709,7 @@ static void cs_go_on(const struct crash_params *p, const struct cs_start *start,
     struct crash_reporter rep;
     struct crash_workload w;
     if (then == CS_THEN_FSCK_P)
-        cs_fsck_p(p, io, 0, st, what);
+        cs_fsck_p(p, io, rseed, 0, st, what);
     crash_reporter_init(&rep, -1, h);
     /* Ids of the second workload follow the first's. */
     rep.next_id = (uint32_t)h->n;
