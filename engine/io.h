@@ -180,9 +180,11 @@ SXP_MUST_CHECK int io_write_atomic(struct sxp_io *io, const char *path, const ch
                                    const void *bytes, size_t len, int sync);
 /* The same but the directory's fsync, which the caller does (the engine's
  * go through store_fsync_dir, ST-7): 0 once path names the new bytes,
- * which readers can then see; on failure path is as it was. */
+ * which readers can then see; on failure path is as it was. *made (when
+ * not NULL) is 1 once tmp_path was created: a failure after that removed
+ * it, but no directory fsync made the removal durable. */
 SXP_MUST_CHECK int io_write_replace(struct sxp_io *io, const char *path, const char *tmp_path,
-                                    const void *bytes, size_t len, int sync);
+                                    const void *bytes, size_t len, int sync, int *made);
 /* 1 when a syncfs through a file of root writes back the files of dir:
  * they are on one filesystem (io->same_fs), or dir does not exist; 0 when
  * dir is on another (a link, a mount) or that cannot be told. The engine

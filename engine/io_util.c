@@ -103,7 +103,7 @@ int io_write_atomic(struct sxp_io *io, const char *path, const char *tmp_path, c
                     size_t len, int sync)
 {
     char dir[PATH_MAX];
-    int rc = io_write_replace(io, path, tmp_path, bytes, len, sync);
+    int rc = io_write_replace(io, path, tmp_path, bytes, len, sync, NULL);
     if (rc == 0 && sync) {
         /* The rename lives in the directory: until the directory is synced
          * the new name may vanish at a power loss (IO-4). */
@@ -114,10 +114,12 @@ int io_write_atomic(struct sxp_io *io, const char *path, const char *tmp_path, c
 }
 
 int io_write_replace(struct sxp_io *io, const char *path, const char *tmp_path, const void *bytes,
-                     size_t len, int sync)
+                     size_t len, int sync, int *made)
 {
     int rc;
     int fd = io->open(io, tmp_path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    if (made)
+        *made = fd >= 0;
     if (fd < 0)
         return fd; /* nothing was created */
     rc = io->pwrite(io, fd, bytes, len, 0);

@@ -250,6 +250,11 @@ int lock_forget_list(struct sxp_io *io, int fd, int sync)
     return lock_write(io, fd, text, sync);
 }
 
+int lock_mark_resettle(struct sxp_io *io, int fd)
+{
+    return lock_write(io, fd, LOCK_RESETTLE_TEXT, 1);
+}
+
 int lock_mark_clean(struct sxp_io *io, int fd, int sync)
 {
     char text[sizeof(LOCK_CLEAN_UNSYNCED_PREFIX) + LOCK_BOOT_ID_MAX + 1];

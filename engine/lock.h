@@ -15,7 +15,8 @@
  * K-3  "clean\n" is written (and synced) only after every append is durable
  *      and every .seq is up to date and durable, and only by a session in
  *      which no write left residue: a stream dead from a failed write, a
- *      kv or blob write that failed after making its temp file, a folder
+ *      kv or blob write or a truncate that failed after making its temp
+ *      file, a folder
  *      fenced by a failed directory fsync (store.c store_left_residue).
  *      A temp file removed but not durably so comes back at a power loss;
  *      a store marked clean would skip the recovery that removes it (R-1).
@@ -56,7 +57,10 @@
  *      unclean and the open recovers. The session's dirty list is written
  *      without syncs, so it is read only in the boot that wrote it (K-8);
  *      after a reboot recovery reads every log. Its files were written
- *      and renamed without syncs, so a syncing process (open, sxp-fsck
+ *      and renamed without syncs (but for the .seq files its close and its
+ *      truncates write, store_int.h ST-5; a failure of those syncs, the
+ *      first over what it wrote, leaves "unsynced resettle", below), so a
+ *      syncing process (open, sxp-fsck
  *      -p/-y) that finds "unsynced" first makes the whole store durable,
  *      syncfs(2) of ROOT, streams/, kv/ and blobs/ (lock_settle), before
  *      it syncs or writes anything: otherwise its own directory fsyncs
@@ -135,6 +139,9 @@ int lock_mark_open(struct sxp_io *io, int fd, int sync, uint64_t *out_end, uint6
 /* Replaces the text with "clean\n", synced, or when sync is 0 with
  * "clean unsynced B\n", B this boot's id, not synced (K-3, K-6). */
 int lock_mark_clean(struct sxp_io *io, int fd, int sync);
+/* Replaces the text with LOCK_RESETTLE_TEXT, synced: a syncfs over what an
+ * unsynced session wrote failed (K-6, A FAILED SETTLE). */
+int lock_mark_resettle(struct sxp_io *io, int fd);
 /* LOCK_CLEAN and LOCK_UNSYNCED bits of the LOCK open on fd. */
 int lock_state(struct sxp_io *io, int fd);
 static inline int lock_is_clean(struct sxp_io *io, int fd)

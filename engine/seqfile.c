@@ -16,7 +16,8 @@
  *   - without sync no exchange is made (its temp file's bytes would not
  *     be durable before the .seq named them, so after a power loss a .seq
  *     could read another stream's old mark); plain renames leave an empty
- *     file there at worst, which recovery's R-7 handles.
+ *     file there at worst, which recovery's R-7 handles. (The store's
+ *     close always syncs, whatever its mode: ST-5 in store_int.h.)
  * A .seq that does not exist yet is renamed into place (the exchange
  * fails with ENOENT), and a filesystem that cannot exchange (EINVAL,
  * ENOSYS, EXDEV, EOPNOTSUPP) gets renames from then on. The temp names

@@ -560,8 +560,16 @@ int sxp_store_close(sxp_store *s)
             for (struct stream *st = s->table[i]; st; st = st->hnext)
                 if (st->dead && !dead)
                     dead = st->dead;
-        if (!rc)
+        if (!rc) {
             rc = streams_flush_seqfiles(s, NULL);
+            /* ST-5: under SXP_SYNC_NONE these syncs are the first over what
+             * the session wrote, and a failed one may have left its pages
+             * clean but unwritten (IO-5): a later syncfs would succeed
+             * without them. So the next settle writes every file again
+             * first (lock.h K-6, A FAILED SETTLE). */
+            if (rc && s->opt.sync != SXP_SYNC_ALWAYS)
+                (void)lock_mark_resettle(s->io, s->lock_fd);
+        }
         pthread_mutex_unlock(&s->mu);
         if (!rc)
             rc = journal_close(s);

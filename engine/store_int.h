@@ -28,13 +28,15 @@
  *         mark ("13" read as "1"), which parses and so is trusted (R-7):
  *         last-seq would go below an acknowledged seq, silently. So the
  *         close writes every .seq as a syncing close does, whatever the
- *         mode (streams_flush_chunk: one syncfs a chunk of 64, or an
- *         fdatasync a file, and seqfile.c RECYCLING, whose exchanges spare
- *         ext4 an inode created and freed per stream: the close of
- *         100,000 streams took 15 s without them, docs/performance.md);
- *         a truncate's T-2 syncs the .seq it replaces
- *         (streams_write_seqfile). A .seq a truncate creates is not
- *         synced under SXP_SYNC_NONE: no earlier mark is at stake.
+ *         mode (streams_flush_chunk: a chunk synced as a checkpoint of as
+ *         many logs is, J-11, and seqfile.c RECYCLING, whose exchanges
+ *         spare ext4 an inode created and freed per stream; the close
+ *         times are in docs/durability.md), and a truncate's T-2 syncs its
+ *         .seq, a new one too (the close's directory fsyncs could make its
+ *         name durable before its bytes). Under SXP_SYNC_NONE these syncs
+ *         are the first over what the session wrote: a failure of the
+ *         close's leaves LOCK "unsynced resettle" (sxp_store_close, lock.h
+ *         K-6), as a failed settle does.
  *   ST-7  A failed directory fsync after a rename or unlink in kv/ or blobs/
  *         fences that folder (s->kv_d, s->blobs_d): every later access
  *         fails until the store is reopened, so no reader sees the effect
@@ -190,7 +192,8 @@ struct sxp_store {
      * access once fenced (kv.c, blob.c); streams/ refuses new streams
      * (streams.c). */
     struct store_dir kv_d, blobs_d, streams_d;
-    /* K-3: a kv or blob write failed after it made its temp file (atomic):
+    /* K-3: a kv or blob write or a truncate failed after it made its temp
+     * file (atomic):
      * the file, or its removal, may not be durable. */
     int residue;
 

@@ -329,14 +329,16 @@ int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err)
         return err_set(err, rc, "stream path too long");
     pthread_mutex_unlock(&s->mu);
     uint64_t mark = store_dir_mark(&s->streams_d);
-    int sync = s->opt.sync == SXP_SYNC_ALWAYS || st->seq_exists; /* ST-5 */
-    rc = io_write_replace(s->io, path, tmp, text, n, sync);
+    int made = 0;
+    rc = io_write_replace(s->io, path, tmp, text, n, 1, &made); /* ST-5 */
+    if (rc && made)
+        store_note_residue(s); /* K-3 */
     if (!rc)
         rc = store_fsync_dir(s, &s->streams_d, mark); /* ST-7 */
     pthread_mutex_lock(&s->mu);
     if (rc)
         return err_set(err, rc, "write %s: %s", path, strerror(-rc));
-    s->st_syncs += (uint64_t)sync + (s->opt.sync == SXP_SYNC_ALWAYS);
+    s->st_syncs += 1 + (uint64_t)(s->opt.sync == SXP_SYNC_ALWAYS);
     if (hw > st->hw_seqfile)
         st->hw_seqfile = hw;
     st->seq_exists = 1;

@@ -17,7 +17,8 @@
  * stays, so a stream emptied by truncate is still listed. When T-4's fsync
  * fails the rename cannot be taken back: the truncate fails and the stream
  * refuses reads and writes until reopen (ST-7 in store_int.h).
- *   T-5  Under SXP_SYNC_NONE nothing is synced but T-3's temp file: the
+ *   T-5  Under SXP_SYNC_NONE nothing is synced but T-3's temp file (and
+ *        T-2's, ST-5 in store_int.h): the
  *        log it replaces may hold events an earlier syncing session made
  *        durable, and a rename that reached the disk before the new log's
  *        bytes (a filesystem without ext4's auto_da_alloc) would leave an
@@ -165,8 +166,10 @@ cleanup:
     buf_free(&out);
     if (tfd >= 0)
         (void)s->io->close(s->io, tfd);
-    if (rc && tfd >= 0 && !renamed)
+    if (rc && tfd >= 0 && !renamed) {
         (void)s->io->unlink(s->io, tmp);
+        store_note_residue(s); /* K-3: that unlink is not durable */
+    }
     *out_replaced = renamed;
     return rc;
 }

@@ -927,28 +927,43 @@ static sxp_store *tc_open_after_power_loss(struct tc *t, uint64_t k, enum io_sim
 
 static int tc_fsck_report_io(struct sxp_io *io, enum fsck_mode mode, struct fsck_report *r);
 
-/* K-3 (engine/lock.h): a session in which a kv put or a blob put failed
- * after making its temp file is not marked clean. The temp file's
- * creation and its removal after the failure (a failed fdatasync of it,
- * or a failed fsync of the folder, which fences it: ST-7) are directory
- * entries no fsync made durable, and a power loss may keep the first and
- * lose the second. A close that marked the store clean made the next open
- * skip recovery, and nothing removed the temp file: sxp-fsck -n reported
- * it (temp-file) forever (found by sxp-crash --mode sim with synced
- * sessions closed cleanly, seeds 1, 7, 31, 32). Each failure kind, then
- * the power fails in each of 64 ways: the open recovers (R-1) and
- * sxp-fsck -n then finds the store clean. */
+/* K-3 (engine/lock.h): a session in which a kv put, a blob put or a
+ * truncate failed after making its temp file is not marked clean. The
+ * temp file's creation and its removal after the failure (a failed
+ * fdatasync of it, or a failed fsync of the folder, which fences it:
+ * ST-7) are directory entries no fsync made durable, and a power loss may
+ * keep the first and lose the second. A close that marked the store clean
+ * made the next open skip recovery, and nothing removed the temp file:
+ * sxp-fsck -n reported it (temp-file) forever (found by sxp-crash --mode
+ * sim with synced sessions closed cleanly, seeds 1, 7, 31, 32; the
+ * truncate's by review). Each failure kind, then the power fails in each
+ * of 64 ways: the open recovers (R-1) and sxp-fsck -n then finds the
+ * store clean. A put whose temp file was never made (its open failed)
+ * leaves nothing, and the store is marked clean. */
 static void a_session_whose_put_failed_is_left_for_recovery_not_marked_clean(void **state)
 {
     struct tc *t = *state;
     static const enum io_fault_kind kinds[] = {IO_FK_FDATASYNC, IO_FK_FSYNC_DIR};
-    for (size_t f = 0; f < 4; f++) {
-        int blob = f >= 2;
+    for (size_t f = 0; f < 5; f++) {
+        int blob = f == 2 || f == 3, truncate = f == 4;
         char what[64];
-        snprintf(what, sizeof(what), "a %s whose %s failed", blob ? "blob put" : "kv put",
+        snprintf(what, sizeof(what), "a %s whose %s failed",
+                 truncate ? "truncate"
+                 : blob   ? "blob put"
+                          : "kv put",
                  f % 2 ? "fsync of the folder" : "fdatasync");
         sxp_store *s = tc_open(t);
-        if (blob) {
+        if (truncate) {
+            /* T-3's temp log: its fdatasync is the truncate's first (the
+             * .seq is up to date after the close, T-2 writes none). */
+            struct sxp_err err;
+            for (int64_t q = 1; q <= 3; q++)
+                assert_int_equal(tc_append(s, "a", q), 0);
+            assert_int_equal(sxp_store_close(s), 0);
+            s = tc_open(t);
+            assert_int_equal(io_fault_fail_nth(t->io, IO_FK_FDATASYNC, 1, -EIO, 0), 0);
+            assert_true(sxp_stream_truncate(s, "a", 1, 2, &err) < 0);
+        } else if (blob) {
             assert_int_equal(io_fault_fail_nth(t->io, kinds[f % 2], 1, -EIO, 0), 0);
             assert_true(tc_blob_put(s, "new bytes") < 0);
         } else {
@@ -977,6 +992,17 @@ static void a_session_whose_put_failed_is_left_for_recovery_not_marked_clean(voi
             c->destroy(c);
         }
     }
+    /* A temp file never made: nothing to recover. */
+    sxp_store *s = tc_open(t);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_OPEN, 1, -ENOSPC, 0), 0);
+    assert_true(tc_kv_put(s, "k", "\"never\"") < 0);
+    io_fault_clear(t->io);
+    assert_int_equal(sxp_store_close(s), 0);
+    struct sxp_stats st;
+    s = tc_open(t);
+    sxp_store_stats(s, &st);
+    assert_int_equal(st.recovered, 0);
+    assert_int_equal(sxp_store_close(s), 0);
 }
 
 /* SPEC 4: a truncate whose fsync of streams/ fails after the rename
@@ -4097,6 +4123,58 @@ static void an_unsynced_session_never_lowers_a_durable_mark_its_log_cannot_rebui
     }
 }
 
+/* ST-5 and K-6 (engine/lock.h, A FAILED SETTLE): the close of a session
+ * under SXP_SYNC_NONE syncs its .seq files, and that syncfs is the first
+ * over everything the session wrote. When it fails, and the disk drops
+ * the pages it could not write (a kernel may mark them clean all the
+ * same: io.h IO-5), a later syncfs succeeds without them: the next
+ * syncing open in the same boot settled the store, recovered as after a
+ * killed session, closed it "clean", and after a power loss the kv value
+ * the session put read as damage in a store marked clean (found by
+ * review). Now that close leaves "unsynced resettle", so the settle
+ * writes every file again before its syncfs: after the power loss the
+ * value, the event and the mark are all there. */
+static void a_failed_syncfs_at_an_unsynced_close_makes_the_next_settle_write_all_again(void **state)
+{
+    struct tc *t = *state;
+    struct sxp_err err;
+    sxp_value *v = NULL;
+    sxp_store *s = tc_open(t);
+    assert_int_equal(tc_append(s, "b", 1), 0);
+    assert_int_equal(sxp_store_close(s), 0);
+    s = tc_open_unsynced(t);
+    store_set_checkpoint_syncfs(s, 1); /* a chunk of one .seq goes by syncfs */
+    assert_int_equal(tc_kv_put(s, "k", "\"value\""), 0);
+    assert_int_equal(tc_append(s, "a", 1), 0);
+    io_fault_set_hook(t->io, tc_drop_failed_syncfs, t);
+    assert_int_equal(io_fault_fail_nth(t->io, IO_FK_SYNCFS, 1, -EIO, 0), 0);
+    assert_int_equal(sxp_store_close(s), -EIO);
+    io_fault_clear(t->io);
+    io_fault_set_hook(t->io, NULL, NULL);
+    char *lock = NULL;
+    size_t lock_len = 0;
+    assert_int_equal(io_read_file(t->io, TC_STORE "/LOCK", 1 << 20, &lock, &lock_len), 0);
+    assert_true(lock_len == strlen(LOCK_RESETTLE_TEXT) &&
+                memcmp(lock, LOCK_RESETTLE_TEXT, lock_len) == 0);
+    free(lock);
+    s = tc_open(t); /* the same boot: it settles, then recovers */
+    assert_int_equal(sxp_store_close(s), 0);
+    io_sim_crash(t->sim, 1, IO_SIM_LOSE_ALL);
+    io_sim_restart(t->sim);
+    s = tc_open(t);
+    assert_int_equal(sxp_kv_get(s, "k", 1, &v, &err), 0);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(sxp_value_to_text(v, &text, &len, &err), 0);
+    assert_string_equal(text, "\"value\"");
+    free(text);
+    sxp_value_free(v);
+    assert_int_equal(tc_count(s, "a"), 1);
+    assert_int_equal(tc_count(s, "b"), 1);
+    assert_int_equal(sxp_store_close(s), 0);
+    assert_int_equal(tc_fsck(t, FSCK_MODE_CHECK), FSCK_EXIT_CLEAN);
+}
+
 static void fsck_reports_journal_records_and_p_writes_them_back(void **state)
 {
     struct tc *t = *state;
@@ -4646,6 +4724,7 @@ int main(void)
         T(an_unsynced_truncate_cut_by_a_power_loss_keeps_the_events_above_it),
         T(a_power_loss_after_a_clean_unsynced_close_is_recovered_not_refused),
         T(an_unsynced_session_never_lowers_a_durable_mark_its_log_cannot_rebuild),
+        T(a_failed_syncfs_at_an_unsynced_close_makes_the_next_settle_write_all_again),
         T(fsck_reports_journal_records_and_p_writes_them_back),
         T(records_a_checkpoint_ended_are_not_replayed),
         T(a_stream_that_cannot_be_looked_up_is_an_error_not_empty),
