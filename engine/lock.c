@@ -440,12 +440,14 @@ int lock_acquire(struct sxp_io *io, const char *root, int *out_fd, int *out_stat
     long pid = 0;
     /* K-4: a process killed while it had io_uring set up may hold its lock
      * for a moment after it died (the kernel tears the ring down, and the
-     * open files with it, asynchronously). When the pid in LOCK is gone,
-     * wait for the release, up to LOCK_DEAD_WAIT_MS; a live holder is
-     * refused at once. */
+     * open files with it, asynchronously), and so may a store closed a
+     * moment ago, in this process or another (its LOCK reads "clean").
+     * When LOCK names no pid, or one that is gone, wait for the release,
+     * up to LOCK_DEAD_WAIT_MS; a live holder named in LOCK (this process
+     * too: the store is open here) is refused at once. */
     for (int waited = 0; rc == -EAGAIN && waited < LOCK_DEAD_WAIT_MS; waited += 20) {
         pid = lock_holder_pid(io, root);
-        if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
             break;
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);

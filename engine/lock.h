@@ -20,8 +20,11 @@
  *      fenced by a failed directory fsync (store.c store_left_residue).
  *      A temp file removed but not durably so comes back at a power loss;
  *      a store marked clean would skip the recovery that removes it (R-1).
- * K-4  A lock held by a pid that no longer exists is waited for, briefly
- *      (lock.c): the kernel may release a killed process's lock late.
+ * K-4  A lock held while LOCK names no pid ("clean") or a pid that no
+ *      longer exists is waited for, briefly (lock.c): the kernel may
+ *      release the lock of a killed process, or of a store just closed
+ *      (in this process too), late: io_uring's teardown holds the file a
+ *      moment. A live holder named in LOCK is refused at once.
  * K-5  THE DIRTY LIST. A session's LOCK reads "pid N +dirty\n" followed by
  *      framed lines (frame.h), each holding a BUCKET: three lowercase hex
  *      digits, the low 12 bits of XXH3-64 of a stream's hex name

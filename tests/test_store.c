@@ -5,6 +5,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1976,6 +1978,66 @@ static void truncate_racing_appends_and_reads_keeps_every_later_event(void **sta
     sxp_value_free(out);
 }
 
+/* K-4 (engine/lock.h): a store closed a moment ago may still be locked
+ * (io_uring's teardown holds its LOCK file a moment after the close, in
+ * this process too): an open that finds LOCK reading "clean" but locked
+ * waits for the release instead of failing with "locked by another
+ * writer" (a close and reopen in one process failed so under load). A
+ * descriptor of this test holds the lock, as the ring would, and lets it
+ * go while the open waits. */
+struct lingering_lock {
+    int fd;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int opening;
+};
+
+static void *lingering_lock_release(void *arg)
+{
+    struct lingering_lock *l = arg;
+    pthread_mutex_lock(&l->mu);
+    while (!l->opening)
+        pthread_cond_wait(&l->cv, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+    struct timespec ts = {0, 100 * 1000 * 1000}; /* the open is waiting by then, or fails */
+    nanosleep(&ts, NULL);
+    close(l->fd);
+    return NULL;
+}
+
+static void a_lock_that_lingers_after_a_clean_close_is_waited_for(void **state)
+{
+    struct tu_store *c = *state;
+    char path[4096];
+    assert_int_equal(sxp_store_close(c->s), 0);
+    c->s = NULL;
+    snprintf(path, sizeof(path), "%s/LOCK", c->dir);
+    static struct lingering_lock l;
+    memset(&l, 0, sizeof(l));
+    pthread_mutex_init(&l.mu, NULL);
+    pthread_cond_init(&l.cv, NULL);
+    l.fd = open(path, O_RDWR | O_CLOEXEC);
+    assert_true(l.fd >= 0);
+    assert_int_equal(flock(l.fd, LOCK_EX | LOCK_NB), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, lingering_lock_release, &l), 0);
+    pthread_mutex_lock(&l.mu);
+    l.opening = 1;
+    pthread_cond_broadcast(&l.cv);
+    pthread_mutex_unlock(&l.mu);
+    struct sxp_options o;
+    struct sxp_err err;
+    sxp_options_init(&o);
+    o.quiet = 1;
+    int rc = sxp_store_open(c->dir, &o, &c->s, &err);
+    pthread_join(th, NULL);
+    if (rc != 0)
+        fail_msg("the open after a clean close failed: %s", err.msg);
+    OP_IS(c, "(persist/append \"a\" {:seq 1})", "nil");
+    pthread_cond_destroy(&l.cv);
+    pthread_mutex_destroy(&l.mu);
+}
+
 static void a_second_writer_is_refused_naming_dir_and_pid(void **state)
 {
     struct tu_store *c = *state;
@@ -2256,6 +2318,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(eight_threads_append_each_event_once_in_seq_order,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(truncate_racing_appends_and_reads_keeps_every_later_event,
+                                        tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(a_lock_that_lingers_after_a_clean_close_is_waited_for,
                                         tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(a_second_writer_is_refused_naming_dir_and_pid,
                                         tu_store_setup, tu_store_teardown),
