@@ -95,9 +95,9 @@ out:
 
 /* The keys of (sxp/stat), in the order sock_stat.c lists them. */
 static const char *const cli_stat_keys[] = {
-    "socket",  "dir",      "io",     "sync",    "uptime-ms", "connections", "accepted",
-    "refused", "requests", "errors", "running", "workers",   "buffered",    "appends",
-    "batches", "fsyncs",   "bytes",  "streams", "queued",    "refusing",    "revived",
+    "socket",   "dir",    "io",      "sync",    "uptime-ms", "connections", "accepted", "refused",
+    "requests", "errors", "running", "workers", "buffered",  "room",        "appends",  "batches",
+    "fsyncs",   "bytes",  "streams", "queued",  "refusing",  "revived",
 };
 #define CLI_STAT_NKEYS (sizeof(cli_stat_keys) / sizeof(cli_stat_keys[0]))
 

@@ -278,6 +278,9 @@ int sock_conn_reapable(const struct sock_conn *c);
  * yet sent; not the room their buffers keep (the loop thread's view;
  * (sxp/stat)'s `buffered`). */
 uint64_t sock_conn_buffered(const struct sock_server *srv);
+/* The room srv's open connections' buffers keep now, input and answers
+ * ((sxp/stat)'s `room`; C-2 bounds it). */
+uint64_t sock_conn_room(const struct sock_server *srv);
 void sock_conn_free(struct sock_conn *c); /* accepts NULL */
 
 /* ---- sock_stat.c ------------------------------------------------------------ */

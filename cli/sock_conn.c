@@ -518,6 +518,15 @@ uint64_t sock_conn_buffered(const struct sock_server *srv)
     return n;
 }
 
+uint64_t sock_conn_room(const struct sock_server *srv)
+{
+    uint64_t n = 0;
+
+    for (const struct sock_conn *c = srv->conns; c != NULL; c = c->next)
+        n += c->in_cap + c->out_cap;
+    return n;
+}
+
 void sock_conn_free(struct sock_conn *c)
 {
     if (c == NULL)

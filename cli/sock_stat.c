@@ -24,6 +24,9 @@
  *                not yet started (lines in the input buffer, the queue)
  *                and answers not yet sent; not the buffers' room
  *                (sock_conn.c C-2)
+ *   room*        the room those buffers keep now, input and answers
+ *                (C-2 bounds it: an idle connection keeps at most
+ *                SOCK_CONN_IN_HIGH of input room)
  *   appends      events acknowledged     batches    group-commit rounds
  *   fsyncs       fdatasync and fsync calls           bytes     written to logs
  *   streams      streams used since start (loaded in memory by an append,
@@ -199,6 +202,8 @@ static void sock_stat_build(struct sock_server *srv, sxp_store *s, int sync_none
         rc = sock_stat_int(d, "workers", srv->o->workers);
     if (rc == 0 && srv != NULL)
         rc = sock_stat_int(d, "buffered", sock_conn_buffered(srv));
+    if (rc == 0 && srv != NULL)
+        rc = sock_stat_int(d, "room", sock_conn_room(srv));
     if (rc == 0)
         rc = sock_stat_int(d, "appends", st.appends);
     if (rc == 0)

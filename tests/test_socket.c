@@ -800,12 +800,15 @@ static void a_long_lines_room_is_given_back_once_it_is_read(void **state)
         assert_true(strncmp(ans, "(error \"name\" ", 14) == 0);
     }
     cl_wait_read(&c[0]);
-    /* Idle now, each holds nothing. `buffered` counts bytes held, not
-     * room, so this shows the lines are gone; the room's return is C-2's
-     * SOCK_CONN_IN_HIGH shrink, which (sxp/stat) does not show. */
+    /* Idle now, each holds nothing but c[0] the head of its next request,
+     * and keeps at most SOCK_CONN_IN_HIGH of input room and its answer
+     * room (C-2). */
     long long buffered = cl_stat(&c[NCONN], "buffered");
-    if (buffered > (NCONN + 1) * IN_HIGH)
-        fail_msg("%d idle connections hold %lld bytes of buffers", NCONN + 1, buffered);
+    if (buffered > (long long)strlen("(persist/last-seq"))
+        fail_msg("%d idle connections hold %lld bytes", NCONN + 1, buffered);
+    long long room = cl_stat(&c[NCONN], "room");
+    if (room > (NCONN + 1) * (IN_HIGH + (64 << 10)))
+        fail_msg("%d idle connections keep %lld bytes of buffer room", NCONN + 1, room);
     cl_expect(&c[0], " \"l\")", "(ok 0)");
     for (int i = 0; i <= NCONN; i++)
         cl_close(&c[i]);
@@ -907,50 +910,39 @@ static void debug_log_escapes_a_requests_control_bytes(void **state)
     free(c);
 }
 
-/* The kB of the server's address space (VmSize): a buffer's room shows
- * there whether or not its pages were touched. */
-static long long srv_vm_kb(const struct srv *s)
-{
-    char path[64], *text, *p;
-    long long kb;
-
-    snprintf(path, sizeof(path), "/proc/%ld/status", (long)s->pid);
-    text = tu_read_file(path, NULL);
-    assert_non_null(text);
-    p = strstr(text, "VmSize:");
-    assert_non_null(p);
-    kb = strtoll(p + 7, NULL, 10);
-    free(text);
-    return kb;
-}
-
 /* C-2: a line of --max-line bytes takes that much room, not the next power
- * of two (twice as much: 30 clients each with a 16 MiB line reserved 1 GB). */
+ * of two (twice as much: 30 clients each with a 16 MiB line reserved 1 GB):
+ * (sxp/stat)'s `room`. The server's address space grows with it too, but
+ * by what its allocator maps (under ASan, 13.7 MB for a 4 MiB line). */
 static void a_line_of_max_line_bytes_takes_no_more_room_than_that(void **state)
 {
     enum { MAX = 4 << 20 };
     struct srv *s = *state;
-    struct cl *c = malloc(sizeof(*c));
+    struct cl *c = malloc(sizeof(*c)), *w = malloc(sizeof(*w));
     char *line = malloc(MAX);
     long long before, grown;
 
     srv_start(s, "--log-level", "warn", "--max-line", "4194304", (char *)NULL);
     cl_open(c, s->sock);
     cl_expect(c, "(persist/last-seq \"a\")", "(ok 0)");
-    before = srv_vm_kb(s);
+    cl_open(w, s->sock);
+    before = cl_stat(w, "room");
     memset(line, ' ', MAX);
     assert_int_equal(cl_send_n(c, line, MAX), 0); /* no LF: all held */
     cl_wait_read(c);
-    grown = srv_vm_kb(s) - before;
-    if (grown > (MAX + MAX / 2) / 1024)
-        fail_msg("a line of %d bytes grew the server by %lld kB", MAX, grown);
+    assert_true(cl_stat(w, "buffered") >= MAX);
+    grown = cl_stat(w, "room") - before;
+    if (grown > MAX + 1)
+        fail_msg("a line of %d bytes took %lld bytes of room", MAX, grown);
     /* Its LF ends a blank line, which gets no answer, and the next is served. */
     assert_int_equal(cl_send(c, "\n"), 0);
     cl_expect(c, "(persist/last-seq \"a\")", "(ok 0)");
     cl_close(c);
+    cl_close(w);
     assert_int_equal(srv_term(s), 0);
     free(line);
     free(c);
+    free(w);
 }
 
 /* ---- a client that dies mid-line --------------------------------------------------- */
