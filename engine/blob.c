@@ -108,12 +108,8 @@ int sxp_blob_put(sxp_store *s, const void *bytes, size_t len, char out_cid[SXP_C
         return rc ? err_set(err, rc, "fsync %s: %s", s->blobs_dir, strerror(-rc)) : 0;
     }
     rc = layout_tmp_path(s->blobs_dir, tmp);
-    int made = 0;
-    if (!rc &&
-        (rc = io_write_replace(s->io, path, tmp, bytes, len, s->opt.sync == SXP_SYNC_ALWAYS,
-                               &made)) != 0 &&
-        made)
-        store_note_residue(s); /* K-3 */
+    if (!rc)
+        rc = store_write_replace(s, path, tmp, bytes, len, s->opt.sync == SXP_SYNC_ALWAYS);
     if (!rc)
         rc = store_fsync_dir(s, &s->blobs_d, mark);
     if (rc)

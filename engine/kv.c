@@ -115,12 +115,8 @@ int sxp_kv_put(sxp_store *s, const char *key, size_t key_len, const sxp_value *v
         goto out;
     rc = layout_tmp_path(s->kv_dir, tmp);
     uint64_t mark = store_dir_mark(&s->kv_d);
-    int made = 0;
-    if (!rc &&
-        (rc = io_write_replace(s->io, path, tmp, b.p, b.len, s->opt.sync == SXP_SYNC_ALWAYS,
-                               &made)) != 0 &&
-        made)
-        store_note_residue(s); /* K-3 */
+    if (!rc)
+        rc = store_write_replace(s, path, tmp, b.p, b.len, s->opt.sync == SXP_SYNC_ALWAYS);
     if (!rc)
         rc = store_fsync_dir(s, &s->kv_d, mark); /* fences kv/ when it fails */
     if (rc)

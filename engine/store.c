@@ -84,6 +84,16 @@ void store_note_residue(sxp_store *s)
     __atomic_store_n(&s->residue, 1, __ATOMIC_RELEASE);
 }
 
+int store_write_replace(sxp_store *s, const char *path, const char *tmp, const void *bytes,
+                        size_t len, int sync)
+{
+    int made = 0;
+    int rc = io_write_replace(s->io, path, tmp, bytes, len, sync, &made);
+    if (rc && made)
+        store_note_residue(s); /* K-3: the temp file's removal is not durable */
+    return rc;
+}
+
 /* K-3: what a failed write of this session may have left for recovery: a
  * temp file (or its removal) never made durable, which a power loss
  * brings back; a folder fenced by a failed directory fsync (ST-7), whose

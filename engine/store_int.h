@@ -337,6 +337,10 @@ int store_check_fence(const struct store_dir *d, struct sxp_err *err);
 /* K-3: a failed write may have left a temp file: the close will not mark
  * the store clean, so the next open's recovery removes it (R-1). */
 void store_note_residue(sxp_store *s);
+/* io_write_replace through s->io, noting residue (K-3) when it fails after
+ * making tmp. */
+SXP_MUST_CHECK int store_write_replace(sxp_store *s, const char *path, const char *tmp,
+                                       const void *bytes, size_t len, int sync);
 /* ST-7: what to pass store_fsync_dir, taken before the entry it is to make
  * durable (a rename, unlink or create in d) is written. */
 static inline uint64_t store_dir_mark(const struct store_dir *d)

@@ -329,10 +329,7 @@ int streams_write_seqfile(sxp_store *s, struct stream *st, struct sxp_err *err)
         return err_set(err, rc, "stream path too long");
     pthread_mutex_unlock(&s->mu);
     uint64_t mark = store_dir_mark(&s->streams_d);
-    int made = 0;
-    rc = io_write_replace(s->io, path, tmp, text, n, 1, &made); /* ST-5 */
-    if (rc && made)
-        store_note_residue(s); /* K-3 */
+    rc = store_write_replace(s, path, tmp, text, n, 1); /* ST-5 */
     if (!rc)
         rc = store_fsync_dir(s, &s->streams_d, mark); /* ST-7 */
     pthread_mutex_lock(&s->mu);
