@@ -16,8 +16,8 @@
  *      and every .seq is up to date and durable, and only by a session in
  *      which no write left residue: a stream dead from a failed write, a
  *      kv or blob write or a truncate that failed after making its temp
- *      file, a folder
- *      fenced by a failed directory fsync (store.c store_left_residue).
+ *      file, a folder fenced by a failed directory fsync (store.c
+ *      store_left_residue).
  *      A temp file removed but not durably so comes back at a power loss;
  *      a store marked clean would skip the recovery that removes it (R-1).
  * K-4  A lock held while LOCK names no pid ("clean") or a pid that no
@@ -63,14 +63,13 @@
  *      and renamed without syncs (but for the .seq files its close and its
  *      truncates write, store_int.h ST-5; a failure of those syncs, the
  *      first over what it wrote, leaves "unsynced resettle", below), so a
- *      syncing process (open, sxp-fsck
- *      -p/-y) that finds "unsynced" first makes the whole store durable,
- *      syncfs(2) of ROOT, streams/, kv/ and blobs/ (lock_settle), before
- *      it syncs or writes anything: otherwise its own directory fsyncs
- *      would make the names of those files durable before their bytes,
- *      and a power loss would leave them empty (FORMAT, a kv file, a blob)
- *      under what it acknowledged. Its own LOCK text then replaces the
- *      mark.
+ *      syncing process (open, sxp-fsck -p/-y) that finds "unsynced" first
+ *      makes the whole store durable, syncfs(2) of ROOT, streams/, kv/
+ *      and blobs/ (lock_settle), before it syncs or writes anything:
+ *      otherwise its own directory fsyncs would make the names of those
+ *      files durable before their bytes, and a power loss would leave them
+ *      empty (FORMAT, a kv file, a blob) under what it acknowledged. Its
+ *      own LOCK text then replaces the mark.
  *      A FAILED SETTLE. A kernel whose syncfs failed may have marked the
  *      session's dirty pages clean all the same: reads still show them,
  *      but no later syncfs writes them (io.h IO-5). So a failed syncfs

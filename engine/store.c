@@ -30,14 +30,16 @@
  * that did not close cleanly (lock.h K-6, recovery/recover.c R-7): settled
  * by one syncfs, every log read whole (a dirty list in LOCK, of an sxp
  * session that did not get to write FORMAT, names only what that session
- * wrote), its marks proving nothing. Its
- * first open then writes FORMAT (step 4), once, so only that open pays.
+ * wrote), its marks proving nothing. Its first open then writes FORMAT
+ * (step 4), once, so only that open pays.
  * sxp-fsck judges it the same way.
  *
  * CLOSE: wait for group commit to drain, write every .seq that lags its
- * stream (temp files, fdatasync, rename, one fsync of streams/), then write
- * "clean\n" to LOCK (K-3), unless a stream failed, in which case the store
- * stays unclean and the next open recovers.
+ * stream (temp files synced, in every mode: ST-5; renames; an fsync of
+ * streams/), then write "clean\n" to LOCK (K-3), unless a write failed this
+ * session (a dead stream, a failed atomic write, a fenced folder:
+ * store_left_residue), in which case the store stays unclean and the next
+ * open recovers.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -193,8 +193,7 @@ struct sxp_store {
      * (streams.c). */
     struct store_dir kv_d, blobs_d, streams_d;
     /* K-3: a kv or blob write or a truncate failed after it made its temp
-     * file (atomic):
-     * the file, or its removal, may not be durable. */
+     * file, whose removal may not be durable (atomic access). */
     int residue;
 
     int recovered; /* open ran recovery */

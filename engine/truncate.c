@@ -18,13 +18,12 @@
  * fails the rename cannot be taken back: the truncate fails and the stream
  * refuses reads and writes until reopen (ST-7 in store_int.h).
  *   T-5  Under SXP_SYNC_NONE nothing is synced but T-3's temp file (and
- *        T-2's, ST-5 in store_int.h): the
- *        log it replaces may hold events an earlier syncing session made
- *        durable, and a rename that reached the disk before the new log's
- *        bytes (a filesystem without ext4's auto_da_alloc) would leave an
- *        empty log under their name after a power loss, losing them
- *        silently. One fdatasync per truncate keeps them: after a power
- *        loss the log is the old one or the new one.
+ *        T-2's, ST-5 in store_int.h): the log it replaces may hold events
+ *        an earlier syncing session made durable, and a rename that
+ *        reached the disk before the new log's bytes (a filesystem without
+ *        ext4's auto_da_alloc) would leave an empty log under their name
+ *        after a power loss, losing them silently. One fdatasync per truncate keeps them: after a
+ * power loss the log is the old one or the new one.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -181,9 +181,10 @@ SXP_API SXP_MUST_CHECK int sxp_store_open(const char *dir, const struct sxp_opti
                                           sxp_store **out, struct sxp_err *err);
 /* Waits for in-flight operations, syncs high-water marks, marks the store
  * clean and releases it. Returns the first error met; the store is freed
- * either way. Accepts NULL. A store where a write failed this session
- * (a kv or blob write, a truncate, a directory fsync) is left unclean, not an error
- * by itself: the next open's recovery removes what the failure left. */
+ * either way. Accepts NULL. A store where a write failed this session (a
+ * kv or blob write, a truncate, a directory fsync) is left unclean, not an
+ * error by itself: the next open's recovery removes what the failure
+ * left. */
 SXP_API int sxp_store_close(sxp_store *s);
 
 /* The root directory the store was opened on. */

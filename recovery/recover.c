@@ -121,13 +121,12 @@
  *   R-7  AFTER AN UNSYNCED SESSION (LOCK read unsynced, engine/lock.h
  *        K-6, K-7, or a store without FORMAT, which the reference wrote
  *        without syncs, engine/store.c; and not in the boot the session
- *        ran in, K-8: in that
- *        boot it was killed and the page cache kept all it wrote, so the
- *        rules above hold as after a syncing session, its dirty list
- *        included; the open settled the store first): that session wrote
- *        .seq files by renames without syncing its logs, and wrote
- *        without COMMIT_MAX_UNSYNCED's bound, so after a power loss a
- *        .seq proves nothing and a lost page can sit anywhere in a log.
+ *        ran in, K-8: in that boot it was killed and the page cache kept
+ *        all it wrote, so the rules above hold as after a syncing session,
+ *        its dirty list included; the open settled the store first): that
+ *        session wrote .seq files by renames without syncing its logs, and
+ *        wrote without COMMIT_MAX_UNSYNCED's bound, so after a power loss
+ *        a .seq proves nothing and a lost page can sit anywhere in a log.
  *        So every log is read whole (no window), R-3c is not applied (a
  *        damaged line holding a NUL under the mark is a torn tail, cut
  *        from there on, its good lines saved to lost+found/ as in R-3),
