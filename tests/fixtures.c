@@ -369,6 +369,13 @@ char *fx_snapshot(const char *root)
     return out;
 }
 
+void fx_assert_unchanged(const char *root, const char *before)
+{
+    char *after = fx_snapshot(root);
+    assert_string_equal(before, after);
+    free(after);
+}
+
 int fx_log_seqs(const char *path, int64_t *seqs, int max)
 {
     size_t len;

@@ -69,6 +69,8 @@ uint64_t fx_line_offset(const char *path, unsigned no);
  * snapshots are equal iff nothing observable by name, content or mtime
  * changed. */
 char *fx_snapshot(const char *root);
+/* Fails the test unless root's snapshot is still before: nothing changed. */
+void fx_assert_unchanged(const char *root, const char *before);
 
 /* The seqs of the good lines of a log, read with frame_next and sx_parse
  * (not the engine's reader): fills seqs (up to max), returns the count,

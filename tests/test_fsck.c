@@ -238,10 +238,8 @@ static void check_n(const struct fx_case *c)
     fsck_report_free(&r);
     if (c->damage)
         assert_atimes_aged(root, files);
-    char *after = fx_snapshot(root);
-    assert_string_equal(before, after);
+    fx_assert_unchanged(root, before);
     free(before);
-    free(after);
     fx_remove_tree(root);
 }
 
@@ -261,9 +259,7 @@ static void check_p(const struct fx_case *c)
     assert_int_equal(f->action != FSCK_ACT_NONE, residue);
     fsck_report_free(&r);
     if (!residue && c->damage) {
-        char *after = fx_snapshot(root);
-        assert_string_equal(before, after);
-        free(after);
+        fx_assert_unchanged(root, before);
     }
     free(before);
     assert_int_equal(fsck_status(root, FSCK_MODE_CHECK), c->p_then_n);
@@ -599,8 +595,7 @@ static void live_writer_stops_fsck_unless_forced_read_only(void **state)
     fsck_report_free(&r);
     assert_int_equal(run_fsck(root, FSCK_MODE_YES, 0, &r), FSCK_EXIT_FAILED);
     fsck_report_free(&r);
-    char *after = fx_snapshot(root);
-    assert_string_equal(before, after);
+    fx_assert_unchanged(root, before);
 
     /* LOCK holds no dirty list (check_live.c LV-4): any log may be the
      * writer's, so the half line may be one it is writing. */
@@ -614,11 +609,8 @@ static void live_writer_stops_fsck_unless_forced_read_only(void **state)
     assert_int_equal(lw->c, 1);
     assert_null(fsck_report_find(&r, FSCK_TORN_TAIL));
     fsck_report_free(&r);
-    free(after);
-    after = fx_snapshot(root);
-    assert_string_equal(before, after);
+    fx_assert_unchanged(root, before);
     free(before);
-    free(after);
     close(fd);
     assert_int_equal(fsck_status(root, FSCK_MODE_PREEN), FSCK_EXIT_REPAIRED);
     fx_remove_tree(root);
@@ -719,9 +711,7 @@ static void a_seq_removed_after_a_clean_close_is_corruption_even_for_an_empty_lo
         assert_int_equal(f->action, FSCK_ACT_NONE);
         assert_int_equal(r.corruption, 1);
         fsck_report_free(&r);
-        char *after = fx_snapshot(root);
-        assert_string_equal(before, after);
-        free(after);
+        fx_assert_unchanged(root, before);
     }
     free(before);
     assert_int_equal(run_fsck(root, FSCK_MODE_YES, 0, &r), FSCK_EXIT_REPAIRED);
@@ -845,10 +835,8 @@ static void healthy_live_store_checks_clean_under_force(void **state)
     assert_int_equal(lw->c, 1); /* orders' zeros */
     assert_int_equal(lw->detail, 1);
     fsck_report_free(&r);
-    char *after = fx_snapshot(root);
-    assert_string_equal(before, after);
+    fx_assert_unchanged(root, before);
     free(before);
-    free(after);
 
     fx_write_file(fx_join(p, root, "streams/7573657273.seq"), "5", 1);
     assert_int_equal(unlink(fx_join(p, root, "kv/tmp.1.1.tmp")), 0);

@@ -108,10 +108,8 @@ static void assert_refused(void (*damage)(const char *), const char *want_file, 
     assert_contains(err.msg, "sxp-fsck");
     if (want_more)
         assert_contains(err.msg, want_more);
-    char *after = fx_snapshot(root);
-    assert_string_equal(before, after);
+    fx_assert_unchanged(root, before);
     free(before);
-    free(after);
     fx_remove_tree(root);
 }
 
@@ -128,11 +126,9 @@ static struct recover_report assert_recovers(void (*damage)(const char *), char 
         fail_msg("recover_store: %d %s", rc, err.msg);
     char *before = fx_snapshot(root);
     assert_int_equal(run_recover(root, &rep2, &err), 0);
-    char *after = fx_snapshot(root);
-    assert_string_equal(before, after);
+    fx_assert_unchanged(root, before);
     assert_int_equal(rep2.tmp_removed + rep2.tails_cut + rep2.hw_rolled + rep2.seq_created, 0);
     free(before);
-    free(after);
     return rep;
 }
 
@@ -314,11 +310,9 @@ static void assert_untouched(void (*damage)(const char *))
     damage(root);
     char *before = fx_snapshot(root);
     assert_int_equal(run_recover(root, &rep, &err), 0);
-    char *after = fx_snapshot(root);
-    assert_string_equal(before, after);
+    fx_assert_unchanged(root, before);
     assert_int_equal(rep.tmp_removed + rep.tails_cut + rep.hw_rolled + rep.seq_created, 0);
     free(before);
-    free(after);
     fx_remove_tree(root);
 }
 
@@ -355,11 +349,9 @@ static void legacy_store_recovers_without_a_change(void **state)
     fx_make_legacy_store(root);
     char *before = fx_snapshot(root);
     assert_int_equal(run_recover(root, &rep, &err), 0);
-    char *after = fx_snapshot(root);
-    assert_string_equal(before, after);
+    fx_assert_unchanged(root, before);
     assert_int_equal(rep.logs_scanned, 2);
     free(before);
-    free(after);
     fx_remove_tree(root);
 }
 
@@ -430,9 +422,7 @@ static void lost_page_refused_or_cut_by_the_high_water_mark(const char *seq, con
         assert_contains(err.msg, FX_ORDERS_LOG);
         assert_contains(err.msg, "line 15");
         assert_contains(err.msg, want);
-        char *after = fx_snapshot(root);
-        assert_string_equal(before, after);
-        free(after);
+        fx_assert_unchanged(root, before);
     } else {
         assert_int_equal(rc, 0);
         assert_int_equal(rep.tails_cut, 1);
@@ -476,10 +466,8 @@ static void bad_checksum_after_a_nul_line_is_refused(void **state)
     assert_int_equal(run_recover(root, &rep, &err), -EUCLEAN);
     assert_contains(err.msg, "checksum mismatch");
     assert_contains(err.msg, "line 22");
-    char *after = fx_snapshot(root);
-    assert_string_equal(before, after);
+    fx_assert_unchanged(root, before);
     free(before);
-    free(after);
     fx_remove_tree(root);
 }
 
@@ -1486,10 +1474,8 @@ static void a_crashed_reference_store_opens_and_keeps_its_marks(void **state)
     s = NULL;
     assert_int_equal(sxp_store_open(root, &o, &s, &err), -EUCLEAN);
     assert_contains(err.msg, "high-water mark 4");
-    char *after = fx_snapshot(root);
-    assert_string_equal(before, after);
+    fx_assert_unchanged(root, before);
     free(before);
-    free(after);
     fx_remove_tree(root);
 }
 
